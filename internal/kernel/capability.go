@@ -1,0 +1,262 @@
+package kernel
+
+import (
+	"encoding/json"
+	"fmt"
+	"path"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// ScopeKind says whom a process may address over IPC.
+type ScopeKind uint8
+
+// IPC scope kinds.
+const (
+	ScopeNone       ScopeKind = iota // no IPC at all
+	ScopeAll                         // any process, topic, service or the kernel
+	ScopeParentOnly                  // only its parent
+	ScopeRestricted                  // only the listed PIDs
+	ScopeTopic                       // only publish to the listed topics
+)
+
+var scopeNames = [...]string{"none", "all", "parent", "restricted", "topic"}
+
+func (k ScopeKind) String() string {
+	if int(k) < len(scopeNames) {
+		return scopeNames[k]
+	}
+	return "scope(" + strconv.Itoa(int(k)) + ")"
+}
+
+// IPCScope is a process's IPC scope: a kind plus, for Restricted, the PIDs
+// and, for Topic, the topic names it may address.
+type IPCScope struct {
+	Kind   ScopeKind
+	PIDs   []PID
+	Topics []string
+}
+
+// Scope constructors.
+var (
+	ScopeAllowAll   = IPCScope{Kind: ScopeAll}
+	ScopeDenyAll    = IPCScope{Kind: ScopeNone}
+	ScopeToParent   = IPCScope{Kind: ScopeParentOnly}
+	scopeKindByName = map[string]ScopeKind{"none": ScopeNone, "all": ScopeAll, "parent": ScopeParentOnly, "restricted": ScopeRestricted, "topic": ScopeTopic}
+)
+
+// RestrictedTo returns a Restricted scope over pids.
+func RestrictedTo(pids ...PID) IPCScope { return IPCScope{Kind: ScopeRestricted, PIDs: pids} }
+
+// TopicsOnly returns a Topic scope over names.
+func TopicsOnly(names ...string) IPCScope { return IPCScope{Kind: ScopeTopic, Topics: names} }
+
+// String renders the scope as in `weave ps`: all, parent, none,
+// restricted(1,2), topic(a,b).
+func (s IPCScope) String() string {
+	switch s.Kind {
+	case ScopeRestricted:
+		parts := make([]string, len(s.PIDs))
+		for i, p := range s.PIDs {
+			parts[i] = p.String()
+		}
+		return "restricted(" + strings.Join(parts, ",") + ")"
+	case ScopeTopic:
+		return "topic(" + strings.Join(s.Topics, ",") + ")"
+	default:
+		return s.Kind.String()
+	}
+}
+
+// ParseScope parses the String form of a scope.
+func ParseScope(s string) (IPCScope, error) {
+	s = strings.TrimSpace(s)
+	name, args, hasArgs := strings.Cut(s, "(")
+	kind, ok := scopeKindByName[strings.ToLower(name)]
+	if !ok {
+		return IPCScope{}, fmt.Errorf("%w: unknown IPC scope %q (want all, parent, none, restricted(PIDs) or topic(names))", ErrInvalid, s)
+	}
+	if hasArgs {
+		if !strings.HasSuffix(args, ")") {
+			return IPCScope{}, fmt.Errorf("%w: IPC scope %q: missing ')'", ErrInvalid, s)
+		}
+		args = strings.TrimSuffix(args, ")")
+	}
+	out := IPCScope{Kind: kind}
+	switch kind {
+	case ScopeRestricted:
+		for _, f := range splitList(args) {
+			n, err := strconv.ParseUint(f, 10, 64)
+			if err != nil {
+				return IPCScope{}, fmt.Errorf("%w: IPC scope %q: bad PID %q", ErrInvalid, s, f)
+			}
+			out.PIDs = append(out.PIDs, PID(n))
+		}
+	case ScopeTopic:
+		out.Topics = splitList(args)
+	default:
+		if hasArgs && strings.TrimSpace(args) != "" {
+			return IPCScope{}, fmt.Errorf("%w: IPC scope %q takes no arguments", ErrInvalid, s)
+		}
+	}
+	return out, nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (s IPCScope) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (s *IPCScope) UnmarshalText(b []byte) error {
+	v, err := ParseScope(string(b))
+	if err != nil {
+		return err
+	}
+	*s = v
+	return nil
+}
+
+// ToolPolicy lists the tools a process may call. Entries are globs in the
+// syntax of path.Match. Deny wins over Allow; an empty Allow allows nothing.
+type ToolPolicy struct {
+	Allow []string `json:"allow,omitempty" toml:"allow"`
+	Deny  []string `json:"deny,omitempty" toml:"deny"`
+}
+
+// Permits reports whether the policy lets a process call tool.
+func (p ToolPolicy) Permits(tool string) bool {
+	for _, d := range p.Deny {
+		if globMatch(d, tool) {
+			return false
+		}
+	}
+	for _, a := range p.Allow {
+		if globMatch(a, tool) {
+			return true
+		}
+	}
+	return false
+}
+
+func globMatch(pattern, name string) bool {
+	if pattern == "*" || pattern == name {
+		return true
+	}
+	ok, err := path.Match(pattern, name)
+	return err == nil && ok
+}
+
+// SandboxPolicy limits what a process's tools may touch.
+type SandboxPolicy struct {
+	Shell        bool     `json:"shell" toml:"shell"`
+	Network      bool     `json:"network" toml:"network"`
+	AllowedPaths []string `json:"allowed_paths,omitempty" toml:"allowed_paths"`
+	DeniedPaths  []string `json:"denied_paths,omitempty" toml:"denied_paths"`
+}
+
+// PathAllowed reports whether p (absolute, cleaned) lies inside an allowed
+// path and outside every denied one.
+func (s SandboxPolicy) PathAllowed(p string) bool {
+	p = filepath.Clean(p)
+	for _, d := range s.DeniedPaths {
+		if within(d, p) {
+			return false
+		}
+	}
+	for _, a := range s.AllowedPaths {
+		if within(a, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// within reports whether p is dir or below it.
+func within(dir, p string) bool {
+	dir = filepath.Clean(dir)
+	if dir == p {
+		return true
+	}
+	rel, err := filepath.Rel(dir, p)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) && !filepath.IsAbs(rel)
+}
+
+// Limits are a process's resource limits. Zero means unlimited.
+type Limits struct {
+	// MemoryBytes caps the memory of WASM tools the process runs and the
+	// bytes queued in its inbox.
+	MemoryBytes uint64 `json:"memory_bytes,omitempty" toml:"memory_bytes"`
+	// CPUTime caps the time the process's handler spends running (not
+	// waiting for messages).
+	CPUTime   time.Duration `json:"cpu_time,omitempty" toml:"cpu_time"`
+	ToolCalls uint64        `json:"tool_calls,omitempty" toml:"tool_calls"`
+	Messages  uint64        `json:"messages,omitempty" toml:"messages"`
+	Tokens    uint64        `json:"tokens,omitempty" toml:"tokens"`
+}
+
+// Capabilities are what a process may do.
+type Capabilities struct {
+	CanSpawn     bool          `json:"can_spawn"`
+	CanIPC       bool          `json:"can_ipc"`
+	CanExecTools bool          `json:"can_exec_tools"`
+	CanNetwork   bool          `json:"can_network"`
+	IPCScope     IPCScope      `json:"ipc_scope"`
+	Tools        ToolPolicy    `json:"tools"`
+	Sandbox      SandboxPolicy `json:"sandbox"`
+	Limits       Limits        `json:"limits"`
+}
+
+// RootCapabilities are the kernel's: everything, unlimited.
+func RootCapabilities() Capabilities {
+	return Capabilities{
+		CanSpawn: true, CanIPC: true, CanExecTools: true, CanNetwork: true,
+		IPCScope: ScopeAllowAll,
+		Tools:    ToolPolicy{Allow: []string{"*"}},
+		Sandbox:  SandboxPolicy{Shell: true, Network: true, AllowedPaths: []string{string(filepath.Separator)}},
+	}
+}
+
+// Names lists the boolean capabilities the set holds (for governance
+// conditions and display), e.g. ["can_ipc", "can_spawn"].
+func (c Capabilities) Names() []string {
+	var out []string
+	if c.CanSpawn {
+		out = append(out, "can_spawn")
+	}
+	if c.CanIPC {
+		out = append(out, "can_ipc")
+	}
+	if c.CanExecTools {
+		out = append(out, "can_exec_tools")
+	}
+	if c.CanNetwork {
+		out = append(out, "can_network")
+	}
+	if c.Sandbox.Shell {
+		out = append(out, "shell")
+	}
+	return out
+}
+
+// scopeJSON is the wire form of IPCScope inside Capabilities.
+func (s IPCScope) MarshalJSON() ([]byte, error) { return json.Marshal(s.String()) }
+
+// UnmarshalJSON accepts the String form.
+func (s *IPCScope) UnmarshalJSON(b []byte) error {
+	var str string
+	if err := json.Unmarshal(b, &str); err != nil {
+		return fmt.Errorf("%w: IPC scope must be a string: %v", ErrInvalid, err)
+	}
+	return s.UnmarshalText([]byte(str))
+}

@@ -1,0 +1,145 @@
+package kernel
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// EventKind names a kernel event, e.g. "process.spawn". Kinds are grouped by
+// prefix: process.*, ipc.*, service.*, cron.*, supervisor.*, kernel.*.
+type EventKind string
+
+// Kernel event kinds.
+const (
+	EventBoot              EventKind = "kernel.boot"
+	EventShutdown          EventKind = "kernel.shutdown"
+	EventConfigReload      EventKind = "kernel.config_reload"
+	EventProcessSpawn      EventKind = "process.spawn"
+	EventProcessState      EventKind = "process.state"
+	EventProcessExit       EventKind = "process.exit"
+	EventProcessLimit      EventKind = "process.limit"
+	EventIPCSend           EventKind = "ipc.send"
+	EventIPCDeadLetter     EventKind = "ipc.dead_letter"
+	EventServiceRegister   EventKind = "service.register"
+	EventServiceRemove     EventKind = "service.unregister"
+	EventServiceHealth     EventKind = "service.health"
+	EventCronAdd           EventKind = "cron.add"
+	EventCronRemove        EventKind = "cron.remove"
+	EventCronFire          EventKind = "cron.fire"
+	EventSupervisorRestart EventKind = "supervisor.restart"
+	EventSupervisorGiveUp  EventKind = "supervisor.give_up"
+	EventGovernance        EventKind = "governance.denied"
+)
+
+// Event is something the kernel did. Data holds a JSON-marshalable struct
+// specific to the kind (see the *Event types in this file); it never holds
+// IPC payload content, only its size and, for ipc.send, the payload itself
+// in Payload so that a recorder may hash it.
+type Event struct {
+	Kind EventKind
+	Time time.Time
+	PID  PID
+	Data any
+	// Payload is the IPC payload for ipc.* events, for recorders that hash
+	// or (when configured) store it. Nil for other kinds.
+	Payload *Payload
+}
+
+// ProcessSpawnEvent is the Data of process.spawn.
+type ProcessSpawnEvent struct {
+	PID    PID          `json:"pid"`
+	Parent PID          `json:"parent"`
+	Name   string       `json:"name"`
+	Kind   string       `json:"kind"`
+	Caps   Capabilities `json:"capabilities"`
+}
+
+// ProcessStateEvent is the Data of process.state.
+type ProcessStateEvent struct {
+	PID  PID    `json:"pid"`
+	From State  `json:"from"`
+	To   State  `json:"to"`
+	Why  string `json:"why,omitempty"`
+}
+
+// ProcessExitEvent is the Data of process.exit.
+type ProcessExitEvent struct {
+	PID    PID    `json:"pid"`
+	Name   string `json:"name"`
+	Code   int    `json:"code"`
+	Reason string `json:"reason,omitempty"`
+}
+
+// IPCEvent is the Data of ipc.send and ipc.dead_letter.
+type IPCEvent struct {
+	ID            uint64 `json:"id"`
+	From          PID    `json:"from"`
+	Target        string `json:"target"`
+	PayloadKind   string `json:"payload_kind"`
+	Size          int    `json:"size"`
+	CorrelationID uint64 `json:"correlation_id,omitempty"`
+	TraceID       string `json:"trace_id,omitempty"`
+	Reason        string `json:"reason,omitempty"`
+}
+
+// Bus fans kernel events out to subscribers. Subscribers are called
+// synchronously, in the publisher's goroutine, outside kernel locks; they
+// must be quick (queue the event) and may block only to apply backpressure.
+type Bus struct {
+	mu   sync.Mutex
+	subs atomic.Pointer[[]*subscriber]
+	next uint64
+}
+
+type subscriber struct {
+	id uint64
+	fn func(Event)
+}
+
+// Subscribe registers fn for every event and returns a func that removes it.
+func (b *Bus) Subscribe(fn func(Event)) (unsubscribe func()) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.next++
+	s := &subscriber{id: b.next, fn: fn}
+	var cur []*subscriber
+	if p := b.subs.Load(); p != nil {
+		cur = *p
+	}
+	next := append(append([]*subscriber(nil), cur...), s)
+	b.subs.Store(&next)
+	return func() {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		p := b.subs.Load()
+		if p == nil {
+			return
+		}
+		out := make([]*subscriber, 0, len(*p))
+		for _, x := range *p {
+			if x != s {
+				out = append(out, x)
+			}
+		}
+		b.subs.Store(&out)
+	}
+}
+
+// Active reports whether anyone listens, so publishers can skip building
+// events nobody reads.
+func (b *Bus) Active() bool {
+	p := b.subs.Load()
+	return p != nil && len(*p) > 0
+}
+
+// Publish delivers ev to every subscriber.
+func (b *Bus) Publish(ev Event) {
+	p := b.subs.Load()
+	if p == nil {
+		return
+	}
+	for _, s := range *p {
+		s.fn(ev)
+	}
+}

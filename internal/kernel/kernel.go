@@ -1,0 +1,609 @@
+package kernel
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/weftos/weftos/internal/clock"
+)
+
+// Gate is asked before privileged operations (spawn, IPC to the kernel).
+// The composition root plugs governance in here; a nil Gate permits all.
+type Gate interface {
+	// Check returns nil to permit, or an error (wrapping ErrDenied for a
+	// decision against) to refuse. It may block while a human decides.
+	Check(ctx context.Context, req GateRequest) error
+}
+
+// GateRequest describes a privileged operation.
+type GateRequest struct {
+	Action  string // e.g. "agent.spawn", "ipc.kernel"
+	PID     PID    // the acting process
+	Name    string // the acting process's name
+	Caps    Capabilities
+	Context map[string]string
+}
+
+// Config configures a kernel. The zero value of each field picks the default.
+type Config struct {
+	MaxProcesses  int           // default 4096
+	InboxCapacity int           // default 1024
+	DLQCapacity   int           // default 1000
+	StopGrace     time.Duration // default 5s
+	ExitHistory   int           // exited processes kept for inspection, default 256
+	// FirstPID is the first PID to hand out (so PIDs are not reused across
+	// boots). Reserve, when set, is called before PIDs beyond the last
+	// reservation are handed out, with the new high-water mark.
+	FirstPID PID
+	Reserve  func(upTo PID) error
+	NodeID   string
+	Version  string
+	Clock    clock.Clock
+	Logger   *slog.Logger
+	Gate     Gate
+}
+
+const pidReserveBlock = 4096
+
+// Kernel is the process table, IPC router, service registry and cron. Create
+// it with New and shut it down with Close.
+type Kernel struct {
+	cfg   Config
+	log   *slog.Logger
+	clock clock.Clock
+	bus   Bus
+	boot  time.Time
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu       sync.RWMutex
+	procs    map[PID]*Process
+	recent   []Info // ring of recent exits
+	closed   bool
+	kinds    map[string]KindFunc
+	nextPID  PID
+	reserved PID
+
+	self     *Process // PID 0
+	msgID    atomic.Uint64
+	topics   topicTable
+	dlq      deadLetters
+	pending  pendingReplies
+	services serviceRegistry
+	cron     cronTable
+	sups     supervisorTable
+}
+
+// KindFunc builds the handler for a process kind from spawn arguments.
+type KindFunc func(args json.RawMessage) (Handler, error)
+
+// New starts a kernel. PID 0 exists from the start.
+func New(cfg Config) (*Kernel, error) {
+	if cfg.MaxProcesses <= 0 {
+		cfg.MaxProcesses = 4096
+	}
+	if cfg.InboxCapacity <= 0 {
+		cfg.InboxCapacity = 1024
+	}
+	if cfg.DLQCapacity <= 0 {
+		cfg.DLQCapacity = 1000
+	}
+	if cfg.StopGrace <= 0 {
+		cfg.StopGrace = 5 * time.Second
+	}
+	if cfg.ExitHistory <= 0 {
+		cfg.ExitHistory = 256
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = clock.Real{}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	k := &Kernel{
+		cfg: cfg, log: cfg.Logger, clock: cfg.Clock, boot: cfg.Clock.Now(),
+		procs: make(map[PID]*Process), kinds: make(map[string]KindFunc),
+		nextPID: max(cfg.FirstPID, 1),
+	}
+	k.reserved = k.nextPID - 1
+	k.ctx, k.cancel = context.WithCancel(context.Background())
+	k.dlq.init(cfg.DLQCapacity)
+	k.topics.init()
+	k.pending.init()
+	k.services.init()
+	k.cron.init()
+	k.sups.init()
+	k.self = &Process{k: k, pid: KernelPID, parent: KernelPID, name: "kernel", kind: "kernel", started: k.boot,
+		caps: RootCapabilities(), state: StateRunning, done: make(chan struct{})}
+	k.self.ctx, k.self.cancel = k.ctx, k.cancel
+	k.procs[KernelPID] = k.self
+	return k, nil
+}
+
+// Bus returns the kernel's event bus.
+func (k *Kernel) Bus() *Bus { return &k.bus }
+
+// Boot publishes kernel.boot; call it after subscribers are attached.
+func (k *Kernel) Boot() {
+	k.publish(Event{Kind: EventBoot, PID: KernelPID, Data: map[string]any{"node": k.cfg.NodeID, "version": k.cfg.Version}})
+}
+
+// NodeID returns the node's ID.
+func (k *Kernel) NodeID() string { return k.cfg.NodeID }
+
+// Uptime returns the time since New.
+func (k *Kernel) Uptime() time.Duration { return k.clock.Now().Sub(k.boot) }
+
+// SetGate installs the governance gate.
+func (k *Kernel) SetGate(g Gate) {
+	k.mu.Lock()
+	k.cfg.Gate = g
+	k.mu.Unlock()
+}
+
+func (k *Kernel) gate(ctx context.Context, req GateRequest) error {
+	k.mu.RLock()
+	g := k.cfg.Gate
+	k.mu.RUnlock()
+	if g == nil {
+		return nil
+	}
+	return g.Check(ctx, req)
+}
+
+// RegisterKind makes a process kind spawnable by name (from the API, the
+// Kernel IPC target and supervisors).
+func (k *Kernel) RegisterKind(name string, f KindFunc) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.kinds[name] = f
+}
+
+// Kinds lists the registered process kinds.
+func (k *Kernel) Kinds() []string {
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	out := make([]string, 0, len(k.kinds))
+	for n := range k.kinds {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (k *Kernel) publish(ev Event) {
+	if !k.bus.Active() {
+		return
+	}
+	if ev.Time.IsZero() {
+		ev.Time = k.clock.Now()
+	}
+	k.bus.Publish(ev)
+}
+
+// SpawnSpec describes a process to start.
+type SpawnSpec struct {
+	Name   string
+	Parent PID
+	// Kind names a registered kind (with Args); Handler, when set, is used
+	// instead and Kind is only a label.
+	Kind    string
+	Args    json.RawMessage
+	Handler Handler
+	// Caps are the requested capabilities; they are attenuated against the
+	// parent's. InheritCaps takes the parent's capabilities unchanged.
+	Caps        Capabilities
+	InheritCaps bool
+	// Inbox overrides the kernel's inbox capacity when > 0.
+	Inbox int
+}
+
+// Spawn starts a process and returns its PID once it is Running.
+func (k *Kernel) Spawn(ctx context.Context, spec SpawnSpec) (PID, error) {
+	p, err := k.spawn(ctx, spec)
+	if err != nil {
+		return 0, err
+	}
+	return p.pid, nil
+}
+
+func (k *Kernel) spawn(ctx context.Context, spec SpawnSpec) (*Process, error) {
+	if spec.Name == "" {
+		return nil, fmt.Errorf("%w: a process needs a name", ErrInvalid)
+	}
+	parent, err := k.lookup(spec.Parent)
+	if err != nil {
+		return nil, fmt.Errorf("spawn %q: parent: %w", spec.Name, err)
+	}
+	pcaps := parent.Capabilities()
+	if !pcaps.CanSpawn {
+		return nil, fmt.Errorf("%w: process %d lacks can_spawn", ErrCapability, parent.pid)
+	}
+	if st := parent.State(); st != StateRunning {
+		return nil, fmt.Errorf("%w: parent %d is %s", ErrNotRunning, parent.pid, st)
+	}
+	caps := pcaps
+	if !spec.InheritCaps {
+		if caps, err = Attenuate(pcaps, spec.Caps, parent.pid, parent.parent); err != nil {
+			return nil, fmt.Errorf("spawn %q: %w", spec.Name, err)
+		}
+	}
+	h := spec.Handler
+	if h == nil {
+		k.mu.RLock()
+		f, ok := k.kinds[spec.Kind]
+		k.mu.RUnlock()
+		if !ok {
+			return nil, fmt.Errorf("%w: %q (registered: %v)", ErrUnknownHandler, spec.Kind, k.Kinds())
+		}
+		if h, err = f(spec.Args); err != nil {
+			return nil, fmt.Errorf("spawn %q: %w", spec.Name, err)
+		}
+	}
+	if err := k.gate(ctx, GateRequest{Action: "agent.spawn", PID: parent.pid, Name: parent.name, Caps: pcaps,
+		Context: map[string]string{"name": spec.Name, "kind": spec.Kind}}); err != nil {
+		return nil, fmt.Errorf("spawn %q: %w", spec.Name, err)
+	}
+	inbox := k.cfg.InboxCapacity
+	if spec.Inbox > 0 {
+		inbox = spec.Inbox
+	}
+	p := &Process{k: k, parent: parent.pid, name: spec.Name, kind: spec.Kind, handler: h, caps: caps,
+		state: StateStarting, inbox: make(chan *Envelope, inbox), done: make(chan struct{}), started: k.clock.Now()}
+	k.mu.Lock()
+	if k.closed {
+		k.mu.Unlock()
+		return nil, ErrClosed
+	}
+	if len(k.procs) >= k.cfg.MaxProcesses+1 { // +1: PID 0
+		k.mu.Unlock()
+		return nil, fmt.Errorf("%w: %d processes running", ErrMaxProcesses, k.cfg.MaxProcesses)
+	}
+	if k.nextPID > k.reserved && k.cfg.Reserve != nil {
+		if err := k.cfg.Reserve(k.nextPID + pidReserveBlock); err != nil {
+			k.mu.Unlock()
+			return nil, fmt.Errorf("spawn %q: reserving PIDs: %w", spec.Name, err)
+		}
+		k.reserved = k.nextPID + pidReserveBlock
+	}
+	p.pid = k.nextPID
+	k.nextPID++
+	p.ctx, p.cancel = context.WithCancel(k.ctx)
+	k.procs[p.pid] = p
+	k.wg.Add(1)
+	k.mu.Unlock()
+	k.publish(Event{Kind: EventProcessSpawn, PID: p.pid, Data: ProcessSpawnEvent{PID: p.pid, Parent: p.parent, Name: p.name, Kind: p.kind, Caps: caps}})
+	_ = p.transition(StateRunning, "spawned")
+	go p.run()
+	return p, nil
+}
+
+// lookup returns a live (not exited) process.
+func (k *Kernel) lookup(pid PID) (*Process, error) {
+	k.mu.RLock()
+	p, ok := k.procs[pid]
+	k.mu.RUnlock()
+	if !ok {
+		return nil, fmt.Errorf("%w: %d", ErrUnknownPID, pid)
+	}
+	return p, nil
+}
+
+// Process returns the live process with pid.
+func (k *Kernel) Process(pid PID) (*Process, error) { return k.lookup(pid) }
+
+// Inspect returns a snapshot of a live or recently exited process.
+func (k *Kernel) Inspect(pid PID) (Info, error) {
+	k.mu.RLock()
+	p, ok := k.procs[pid]
+	if !ok {
+		for i := len(k.recent) - 1; i >= 0; i-- {
+			if k.recent[i].PID == pid {
+				in := k.recent[i]
+				k.mu.RUnlock()
+				return in, nil
+			}
+		}
+	}
+	k.mu.RUnlock()
+	if !ok {
+		return Info{}, fmt.Errorf("%w: %d", ErrUnknownPID, pid)
+	}
+	in := p.info()
+	if ins, ok := p.handler.(Inspector); ok {
+		in.Detail = ins.Inspect()
+	}
+	return in, nil
+}
+
+// PS lists live processes by PID; with exited, recently exited ones too.
+func (k *Kernel) PS(exited bool) []Info {
+	k.mu.RLock()
+	procs := make([]*Process, 0, len(k.procs))
+	for _, p := range k.procs {
+		procs = append(procs, p)
+	}
+	var recent []Info
+	if exited {
+		recent = slices.Clone(k.recent)
+	}
+	k.mu.RUnlock()
+	out := make([]Info, 0, len(procs)+len(recent))
+	for _, p := range procs {
+		out = append(out, p.info())
+	}
+	out = append(out, recent...)
+	sort.Slice(out, func(i, j int) bool { return out[i].PID < out[j].PID })
+	return out
+}
+
+// Count returns the number of live processes, PID 0 included.
+func (k *Kernel) Count() int {
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	return len(k.procs)
+}
+
+// Stop asks a process to stop: it moves to Stopping, receives a Shutdown
+// signal and, if it has not exited within the grace period, is cancelled.
+func (k *Kernel) Stop(pid PID) error {
+	p, err := k.target(pid)
+	if err != nil {
+		return err
+	}
+	if err := p.transition(StateStopping, "stop"); err != nil {
+		return err
+	}
+	select {
+	case p.inbox <- &Envelope{ID: k.msgID.Add(1), From: KernelPID, Target: ToProcess(pid), Payload: SignalPayload(SignalShutdown), Timestamp: k.clock.Now()}:
+	default:
+		p.cancel() // inbox full: no way to ask politely
+	}
+	t := k.clock.AfterFunc(k.cfg.StopGrace, p.cancel)
+	p.mu.Lock()
+	if p.state == StateExited {
+		t.Stop()
+	} else {
+		p.graceTimer = t
+	}
+	p.mu.Unlock()
+	return nil
+}
+
+// Kill ends a process at once with exit code 137.
+func (k *Kernel) Kill(pid PID) error {
+	p, err := k.target(pid)
+	if err != nil {
+		return err
+	}
+	if err := p.transition(StateStopping, "kill"); err != nil && p.State() != StateStopping {
+		return err
+	}
+	p.mu.Lock()
+	if p.exitReason == "" {
+		p.exitCode, p.exitReason = ExitKilled, "killed"
+	}
+	p.mu.Unlock()
+	p.cancel()
+	return nil
+}
+
+// Suspend pauses a process: it receives nothing until resumed.
+func (k *Kernel) Suspend(pid PID) error {
+	p, err := k.target(pid)
+	if err != nil {
+		return err
+	}
+	return p.transition(StateSuspended, "suspend")
+}
+
+// Resume continues a suspended process.
+func (k *Kernel) Resume(pid PID) error {
+	p, err := k.target(pid)
+	if err != nil {
+		return err
+	}
+	if p.State() != StateSuspended {
+		return &IllegalTransitionError{PID: pid, From: p.State(), To: StateRunning}
+	}
+	return p.transition(StateRunning, "resume")
+}
+
+// Wait blocks until pid has exited and returns its exit code.
+func (k *Kernel) Wait(ctx context.Context, pid PID) (int, error) {
+	p, err := k.lookup(pid)
+	if err == nil {
+		select {
+		case <-p.done:
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		}
+	}
+	in, err := k.Inspect(pid)
+	if err != nil {
+		return 0, err
+	}
+	if in.State != StateExited {
+		return 0, fmt.Errorf("%w: process %d has not exited", ErrInvalid, pid)
+	}
+	return in.ExitCode, nil
+}
+
+// target looks up a process other than the kernel for a control operation.
+func (k *Kernel) target(pid PID) (*Process, error) {
+	if pid == KernelPID {
+		return nil, fmt.Errorf("%w: PID 0 is the kernel; use shutdown", ErrInvalid)
+	}
+	return k.lookup(pid)
+}
+
+// exited finishes a process whose handler has returned.
+func (k *Kernel) exited(p *Process, code int, reason string) {
+	p.mu.Lock()
+	if p.exitReason != "" && code == ExitOK && p.exitCode != 0 {
+		code, reason = p.exitCode, p.exitReason // killed or limit: keep the kernel's verdict
+	}
+	from := p.state
+	p.state, p.exitCode, p.exitReason, p.exited = StateExited, code, reason, k.clock.Now()
+	if p.resume != nil {
+		close(p.resume)
+		p.resume = nil
+	}
+	monitors, links, topics := p.monitors, p.links, p.topics
+	if p.graceTimer != nil {
+		p.graceTimer.Stop()
+	}
+	p.mu.Unlock()
+	p.cancel()
+	k.publish(Event{Kind: EventProcessState, PID: p.pid, Data: ProcessStateEvent{PID: p.pid, From: from, To: StateExited, Why: reason}})
+
+	k.mu.Lock()
+	delete(k.procs, p.pid)
+	k.recent = append(k.recent, p.info())
+	if over := len(k.recent) - k.cfg.ExitHistory; over > 0 {
+		k.recent = slices.Delete(k.recent, 0, over)
+	}
+	k.mu.Unlock()
+	close(p.done)
+	for _, t := range topics {
+		k.topics.removeProcess(t, p.pid)
+	}
+	k.services.ownerExited(k, p.pid)
+	k.pending.dropOwner(p.pid)
+	// Undelivered messages go to the dead-letter queue, not into the void.
+	for {
+		select {
+		case env := <-p.inbox:
+			if env.Payload.Kind != PayloadSignal {
+				k.deadLetter(env, "recipient exited")
+			}
+			continue
+		default:
+		}
+		break
+	}
+	k.publish(Event{Kind: EventProcessExit, PID: p.pid, Data: ProcessExitEvent{PID: p.pid, Name: p.name, Code: code, Reason: reason}})
+	down, _ := json.Marshal(monitorDown{Type: "down", PID: p.pid, Name: p.name, Code: code, Reason: reason})
+	for _, m := range monitors {
+		if mp, err := k.lookup(m); err == nil {
+			k.enqueue(mp, &Envelope{ID: k.msgID.Add(1), From: KernelPID, Target: ToProcess(m), Payload: JSONPayload(down), Timestamp: k.clock.Now()})
+		}
+	}
+	if code != ExitOK {
+		for _, l := range links {
+			if lp, err := k.lookup(l); err == nil {
+				lp.mu.Lock()
+				if lp.exitReason == "" {
+					lp.exitCode, lp.exitReason = ExitKilled, fmt.Sprintf("linked process %d exited with %d", p.pid, code)
+				}
+				lp.mu.Unlock()
+				_ = lp.transition(StateStopping, "link")
+				lp.cancel()
+			}
+		}
+	}
+}
+
+// enqueue puts env in p's inbox without blocking; a full inbox sends it to
+// the dead-letter queue.
+func (k *Kernel) enqueue(p *Process, env *Envelope) {
+	select {
+	case p.inbox <- env:
+		p.inboxBytes.Add(int64(env.Payload.Size()))
+	default:
+		k.deadLetter(env, "inbox full")
+	}
+}
+
+// Monitor makes watcher receive a "down" message (see DownMessage) when
+// target exits. If target has already exited the message is sent at once.
+func (k *Kernel) Monitor(watcher, target PID) error {
+	w, err := k.lookup(watcher)
+	if err != nil {
+		return err
+	}
+	t, err := k.lookup(target)
+	if err != nil {
+		in, ierr := k.Inspect(target)
+		if ierr != nil {
+			return err
+		}
+		down, _ := json.Marshal(monitorDown{Type: "down", PID: target, Name: in.Name, Code: in.ExitCode, Reason: in.ExitReason})
+		k.enqueue(w, &Envelope{ID: k.msgID.Add(1), From: KernelPID, Target: ToProcess(watcher), Payload: JSONPayload(down), Timestamp: k.clock.Now()})
+		return nil
+	}
+	t.mu.Lock()
+	t.monitors = append(t.monitors, watcher)
+	t.mu.Unlock()
+	return nil
+}
+
+// Link ties a and b: when either exits abnormally the other is killed.
+func (k *Kernel) Link(a, b PID) error {
+	pa, err := k.target(a)
+	if err != nil {
+		return err
+	}
+	pb, err := k.target(b)
+	if err != nil {
+		return err
+	}
+	pa.mu.Lock()
+	pa.links = append(pa.links, b)
+	pa.mu.Unlock()
+	pb.mu.Lock()
+	pb.links = append(pb.links, a)
+	pb.mu.Unlock()
+	return nil
+}
+
+func (k *Kernel) limitHit(p *Process, limit string, value uint64) {
+	k.publish(Event{Kind: EventProcessLimit, PID: p.pid, Data: map[string]any{"pid": p.pid, "limit": limit, "value": value}})
+}
+
+// Close stops every process (gracefully, then by cancellation when ctx
+// ends), stops cron and health checks, and publishes kernel.shutdown.
+func (k *Kernel) Close(ctx context.Context) error {
+	k.mu.Lock()
+	if k.closed {
+		k.mu.Unlock()
+		return nil
+	}
+	k.closed = true
+	procs := make([]*Process, 0, len(k.procs))
+	for _, p := range k.procs {
+		if p.pid != KernelPID {
+			procs = append(procs, p)
+		}
+	}
+	k.mu.Unlock()
+	k.cron.stopAll()
+	k.services.stopChecks()
+	for _, p := range procs {
+		if err := k.Stop(p.pid); err != nil {
+			p.cancel()
+		}
+	}
+	done := make(chan struct{})
+	go func() { k.wg.Wait(); close(done) }()
+	var err error
+	select {
+	case <-done:
+	case <-ctx.Done():
+		k.cancel()
+		<-done
+		err = fmt.Errorf("kernel: processes cancelled at shutdown: %w", ctx.Err())
+	}
+	k.cancel()
+	k.publish(Event{Kind: EventShutdown, PID: KernelPID, Data: map[string]any{"node": k.cfg.NodeID}})
+	return err
+}
