@@ -473,7 +473,7 @@ func (k *Kernel) exited(p *Process, code int, reason string) {
 		k.recent = slices.Delete(k.recent, 0, over)
 	}
 	k.mu.Unlock()
-	close(p.done)
+	defer close(p.done) // last: waiters see every effect of the exit
 	for _, t := range topics {
 		k.topics.removeProcess(t, p.pid)
 	}

@@ -76,6 +76,9 @@ func (k *Kernel) handleKernelRequest(ctx context.Context, env *Envelope) error {
 	if env.From != KernelPID || env.ReplyTo {
 		_ = k.deliver(ctx, r, false)
 	}
+	if env.ReplyTo {
+		return nil // the requester gets the error in the reply
+	}
 	return err
 }
 

@@ -62,10 +62,11 @@ type Process struct {
 
 	inbox      chan *Envelope
 	inboxBytes atomic.Int64
+	held       *Envelope // taken from the inbox while suspended; only Receive touches it
 
 	msgsSent, msgsRecv, toolCalls, tokens atomic.Uint64
 	busyNanos                             atomic.Int64
-	lastWake                              atomic.Int64 // unix nanos when Receive last returned; 0 while waiting
+	lastWake                              atomic.Int64 // 1 + unix nanos when Receive last returned; 0 while waiting
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -148,11 +149,19 @@ func (p *Process) Receive(ctx context.Context) (*Envelope, error) {
 		if err := p.waitResumed(ctx); err != nil {
 			return nil, err
 		}
-		var env *Envelope
-		select {
-		case env = <-p.inbox:
-		case <-ctx.Done():
-			return nil, ctx.Err()
+		env := p.held
+		p.held = nil
+		if env == nil {
+			select {
+			case env = <-p.inbox:
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+			// Suspended while waiting: hold the message until resumed.
+			if p.State() == StateSuspended {
+				p.held = env
+				continue
+			}
 		}
 		p.inboxBytes.Add(-int64(env.Payload.Size()))
 		p.msgsRecv.Add(1)
@@ -161,7 +170,7 @@ func (p *Process) Receive(ctx context.Context) (*Envelope, error) {
 			_ = p.k.deliver(ctx, pong, false)
 			continue
 		}
-		p.lastWake.Store(p.k.clock.Now().UnixNano())
+		p.lastWake.Store(p.k.clock.Now().UnixNano() + 1)
 		return env, nil
 	}
 }
@@ -186,7 +195,7 @@ func (p *Process) waitResumed(ctx context.Context) error {
 // counter and enforces the CPU-time limit.
 func (p *Process) accountBusy() error {
 	if w := p.lastWake.Swap(0); w != 0 {
-		p.busyNanos.Add(p.k.clock.Now().UnixNano() - w)
+		p.busyNanos.Add(p.k.clock.Now().UnixNano() + 1 - w)
 	}
 	lim := p.Capabilities().Limits.CPUTime
 	if lim > 0 && time.Duration(p.busyNanos.Load()) > lim {
@@ -327,7 +336,7 @@ func (p *Process) run() {
 				p.k.log.Error("process panicked", "pid", p.pid, "name", p.name, "panic", r)
 			}
 		}()
-		p.lastWake.Store(p.k.clock.Now().UnixNano())
+		p.lastWake.Store(p.k.clock.Now().UnixNano() + 1)
 		err := p.handler.Run(p.ctx, p)
 		var ee *ExitError
 		switch {
