@@ -1,0 +1,220 @@
+// Package config loads weftos.toml, the node's configuration file, and
+// writes the documented default on first boot. Unknown keys and bad values
+// are errors that name the file, the line and the key.
+package config
+
+import (
+	_ "embed"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/pelletier/go-toml/v2"
+)
+
+// FileName is the configuration file's name inside the home directory.
+const FileName = "weftos.toml"
+
+//go:embed default.toml
+var defaultTOML []byte
+
+// Default returns the text of the documented default configuration.
+func Default() []byte { return append([]byte(nil), defaultTOML...) }
+
+// ErrInvalid matches every configuration error.
+var ErrInvalid = errors.New("config: invalid configuration")
+
+// Error is a configuration error at a position in a file.
+type Error struct {
+	File string
+	Line int // 0 when unknown
+	Key  string
+	Msg  string
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString(e.File)
+	if e.Line > 0 {
+		fmt.Fprintf(&b, ":%d", e.Line)
+	}
+	b.WriteString(": ")
+	if e.Key != "" {
+		b.WriteString(e.Key + ": ")
+	}
+	b.WriteString(e.Msg)
+	return b.String()
+}
+
+// Is makes errors.Is(err, ErrInvalid) true.
+func (e *Error) Is(target error) bool { return target == ErrInvalid }
+
+// Duration is a time.Duration written as a Go duration string ("250ms").
+type Duration struct{ time.Duration }
+
+// UnmarshalText parses a Go duration string.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return fmt.Errorf("not a duration (want e.g. \"250ms\", \"5s\"): %q", b)
+	}
+	if v < 0 {
+		return fmt.Errorf("negative duration %q", b)
+	}
+	d.Duration = v
+	return nil
+}
+
+// MarshalText writes the duration string.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// Config is the node configuration.
+type Config struct {
+	Log        Log        `toml:"log" json:"log"`
+	Kernel     Kernel     `toml:"kernel" json:"kernel"`
+	API        API        `toml:"api" json:"api"`
+	Chain      Chain      `toml:"chain" json:"chain"`
+	Governance Governance `toml:"governance" json:"governance"`
+}
+
+// Log configures logging.
+type Log struct {
+	Level  string `toml:"level" json:"level"`
+	Format string `toml:"format" json:"format"`
+}
+
+// Kernel configures the kernel.
+type Kernel struct {
+	MaxProcesses       int      `toml:"max_processes" json:"max_processes"`
+	InboxCapacity      int      `toml:"inbox_capacity" json:"inbox_capacity"`
+	DeadLetterCapacity int      `toml:"dead_letter_capacity" json:"dead_letter_capacity"`
+	StopGrace          Duration `toml:"stop_grace" json:"stop_grace"`
+	HealthInterval     Duration `toml:"health_interval" json:"health_interval"`
+}
+
+// API configures the local API and metrics.
+type API struct {
+	MetricsAddr string `toml:"metrics_addr" json:"metrics_addr"`
+}
+
+// Chain configures the ExoChain audit log.
+type Chain struct {
+	ChainID            uint32   `toml:"chain_id" json:"chain_id"`
+	SegmentSizeMiB     int      `toml:"segment_size_mib" json:"segment_size_mib"`
+	CheckpointInterval Duration `toml:"checkpoint_interval" json:"checkpoint_interval"`
+	CheckpointEvery    int      `toml:"checkpoint_every" json:"checkpoint_every"`
+	RecordIPCPayloads  bool     `toml:"record_ipc_payloads" json:"record_ipc_payloads"`
+}
+
+// Governance configures the governance gate.
+type Governance struct {
+	Environment  string   `toml:"environment" json:"environment"`
+	DeferTimeout Duration `toml:"defer_timeout" json:"defer_timeout"`
+}
+
+// Defaults returns the configuration used for keys the file omits; it
+// matches default.toml.
+func Defaults() Config {
+	return Config{
+		Log: Log{Level: "info", Format: "text"},
+		Kernel: Kernel{MaxProcesses: 4096, InboxCapacity: 1024, DeadLetterCapacity: 1000,
+			StopGrace: Duration{5 * time.Second}, HealthInterval: Duration{10 * time.Second}},
+		Chain: Chain{ChainID: 1, SegmentSizeMiB: 64, CheckpointInterval: Duration{100 * time.Millisecond}, CheckpointEvery: 1000},
+		Governance: Governance{Environment: "dev", DeferTimeout: Duration{5 * time.Minute}},
+	}
+}
+
+// Parse decodes a configuration from data; name is used in errors.
+func Parse(name string, data []byte) (Config, error) {
+	cfg := Defaults()
+	dec := toml.NewDecoder(strings.NewReader(string(data))).DisallowUnknownFields()
+	if err := dec.Decode(&cfg); err != nil {
+		return Config{}, decodeError(name, err)
+	}
+	if err := cfg.Validate(name); err != nil {
+		return Config{}, err
+	}
+	return cfg, nil
+}
+
+func decodeError(name string, err error) error {
+	var sm *toml.StrictMissingError
+	if errors.As(err, &sm) && len(sm.Errors) > 0 {
+		var errs []error
+		for _, e := range sm.Errors {
+			row, _ := e.Position()
+			errs = append(errs, &Error{File: name, Line: row, Key: strings.Join(e.Key(), "."), Msg: "unknown key"})
+		}
+		return errors.Join(errs...)
+	}
+	var de *toml.DecodeError
+	if errors.As(err, &de) {
+		row, _ := de.Position()
+		return &Error{File: name, Line: row, Key: strings.Join(de.Key(), "."), Msg: de.Error()}
+	}
+	return &Error{File: name, Msg: err.Error()}
+}
+
+// Validate checks value ranges.
+func (c Config) Validate(name string) error {
+	bad := func(key, format string, args ...any) error {
+		return &Error{File: name, Key: key, Msg: fmt.Sprintf(format, args...)}
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		return bad("log.level", "%q is not one of debug, info, warn, error", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		return bad("log.format", "%q is not one of text, json", c.Log.Format)
+	}
+	if c.Kernel.MaxProcesses < 1 || c.Kernel.MaxProcesses > 1_000_000 {
+		return bad("kernel.max_processes", "%d is outside 1..1000000", c.Kernel.MaxProcesses)
+	}
+	if c.Kernel.InboxCapacity < 1 || c.Kernel.InboxCapacity > 1_000_000 {
+		return bad("kernel.inbox_capacity", "%d is outside 1..1000000", c.Kernel.InboxCapacity)
+	}
+	if c.Kernel.DeadLetterCapacity < 1 || c.Kernel.DeadLetterCapacity > 1_000_000 {
+		return bad("kernel.dead_letter_capacity", "%d is outside 1..1000000", c.Kernel.DeadLetterCapacity)
+	}
+	if c.Kernel.HealthInterval.Duration < 100*time.Millisecond {
+		return bad("kernel.health_interval", "%s is below 100ms", c.Kernel.HealthInterval)
+	}
+	if c.Chain.SegmentSizeMiB < 1 || c.Chain.SegmentSizeMiB > 4096 {
+		return bad("chain.segment_size_mib", "%d is outside 1..4096", c.Chain.SegmentSizeMiB)
+	}
+	if c.Chain.CheckpointInterval.Duration <= 0 {
+		return bad("chain.checkpoint_interval", "must be positive")
+	}
+	if c.Chain.CheckpointEvery < 1 {
+		return bad("chain.checkpoint_every", "must be at least 1")
+	}
+	switch c.Governance.Environment {
+	case "dev", "staging", "prod":
+	default:
+		return bad("governance.environment", "%q is not one of dev, staging, prod", c.Governance.Environment)
+	}
+	return nil
+}
+
+// Load reads dir/weftos.toml, writing the default file first if there is
+// none. It returns the configuration and the file's path.
+func Load(dir string) (Config, string, error) {
+	path := filepath.Join(dir, FileName)
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		if err := os.WriteFile(path, defaultTOML, 0o600); err != nil {
+			return Config{}, path, fmt.Errorf("config: writing default %s: %w", path, err)
+		}
+		data = defaultTOML
+	} else if err != nil {
+		return Config{}, path, fmt.Errorf("config: %w", err)
+	}
+	cfg, err := Parse(path, data)
+	return cfg, path, err
+}
