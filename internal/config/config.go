@@ -122,7 +122,7 @@ func Defaults() Config {
 		Log: Log{Level: "info", Format: "text"},
 		Kernel: Kernel{MaxProcesses: 4096, InboxCapacity: 1024, DeadLetterCapacity: 1000,
 			StopGrace: Duration{5 * time.Second}, HealthInterval: Duration{10 * time.Second}},
-		Chain: Chain{ChainID: 1, SegmentSizeMiB: 64, CheckpointInterval: Duration{100 * time.Millisecond}, CheckpointEvery: 1000},
+		Chain:      Chain{ChainID: 1, SegmentSizeMiB: 64, CheckpointInterval: Duration{100 * time.Millisecond}, CheckpointEvery: 1000},
 		Governance: Governance{Environment: "dev", DeferTimeout: Duration{5 * time.Minute}},
 	}
 }
