@@ -1,0 +1,136 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/weftos/weftos/internal/apitype"
+	"github.com/weftos/weftos/internal/client"
+	"github.com/weftos/weftos/internal/kernel"
+)
+
+func init() {
+	register(command{"agent", "spawn, stop, kill, suspend, resume or inspect a process", cmdAgent})
+}
+
+func cmdAgent(ctx context.Context, e *env, args []string) error {
+	if len(args) == 0 {
+		return usagef("agent: want spawn, stop, kill, suspend, resume or inspect")
+	}
+	switch sub := args[0]; sub {
+	case "spawn":
+		return agentSpawn(ctx, e, args[1:])
+	case "stop", "kill", "suspend", "resume":
+		return agentControl(ctx, e, sub, args[1:])
+	case "inspect":
+		return agentInspect(ctx, e, args[1:])
+	default:
+		return usagef("agent: unknown subcommand %q (want spawn, stop, kill, suspend, resume or inspect)", sub)
+	}
+}
+
+func agentSpawn(ctx context.Context, e *env, args []string) error {
+	fs := e.flags("agent spawn", "NAME [--kind KIND] [--args JSON] [--parent PID] [--scope SCOPE] [--caps JSON]")
+	kind := fs.String("kind", kernel.MailboxKind, "process kind")
+	argJSON := fs.String("args", "", "kind arguments as JSON")
+	parent := fs.Uint64("parent", 0, "parent PID (0: the kernel)")
+	scope := fs.String("scope", "all", "IPC scope: all, parent, none, restricted(PIDs), topic(names)")
+	canSpawn := fs.Bool("can-spawn", false, "grant can_spawn")
+	canTools := fs.Bool("can-exec-tools", false, "grant can_exec_tools")
+	canNet := fs.Bool("can-network", false, "grant can_network")
+	tools := fs.String("tools", "", "comma-separated tool allow list (globs)")
+	capsJSON := fs.String("caps", "", "full capabilities as JSON (overrides the other capability flags)")
+	pos, err := parse(fs, args, 1, 1)
+	if err != nil {
+		return err
+	}
+	req := apitype.SpawnRequest{Name: pos[0], Kind: *kind, Parent: kernel.PID(*parent)}
+	if *argJSON != "" {
+		if !json.Valid([]byte(*argJSON)) {
+			return usagef("--args is not valid JSON")
+		}
+		req.Args = json.RawMessage(*argJSON)
+	}
+	var caps kernel.Capabilities
+	if *capsJSON != "" {
+		dec := json.NewDecoder(strings.NewReader(*capsJSON))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&caps); err != nil {
+			return usagef("--caps: %v", err)
+		}
+	} else {
+		sc, err := kernel.ParseScope(*scope)
+		if err != nil {
+			return usagef("--scope: %v", err)
+		}
+		caps = kernel.Capabilities{CanIPC: sc.Kind != kernel.ScopeNone, IPCScope: sc, CanSpawn: *canSpawn, CanExecTools: *canTools, CanNetwork: *canNet}
+		if *tools != "" {
+			caps.Tools.Allow = strings.Split(*tools, ",")
+		}
+	}
+	req.Caps = &caps
+	c, err := e.client()
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	pid, err := c.Spawn(ctx, req)
+	if err != nil {
+		return err
+	}
+	if e.json {
+		return printJSON(e.stdout, apitype.SpawnResponse{PID: pid})
+	}
+	fmt.Fprintln(e.stdout, pid)
+	return nil
+}
+
+func agentControl(ctx context.Context, e *env, action string, args []string) error {
+	fs := e.flags("agent "+action, "PID")
+	pos, err := parse(fs, args, 1, 1)
+	if err != nil {
+		return err
+	}
+	pid, err := client.ParsePID(pos[0])
+	if err != nil {
+		return usagef("%v", err)
+	}
+	c, err := e.client()
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if err := c.Control(ctx, pid, action); err != nil {
+		return err
+	}
+	if e.json {
+		return printJSON(e.stdout, map[string]any{"pid": pid, "action": action, "ok": true})
+	}
+	fmt.Fprintf(e.stdout, "%s: %s\n", pid, action)
+	return nil
+}
+
+func agentInspect(ctx context.Context, e *env, args []string) error {
+	fs := e.flags("agent inspect", "PID")
+	pos, err := parse(fs, args, 1, 1)
+	if err != nil {
+		return err
+	}
+	pid, err := client.ParsePID(pos[0])
+	if err != nil {
+		return usagef("%v", err)
+	}
+	c, err := e.client()
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	in, err := c.Inspect(ctx, pid)
+	if err != nil {
+		return err
+	}
+	// Inspect output is structured; JSON is its human form too.
+	return printJSON(e.stdout, in)
+}

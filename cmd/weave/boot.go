@@ -1,0 +1,109 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"time"
+
+	"github.com/weftos/weftos/internal/client"
+	"github.com/weftos/weftos/internal/daemon"
+)
+
+func init() {
+	register(command{"boot", "run the kernel (foreground; --detach for background)", cmdBoot})
+}
+
+func cmdBoot(ctx context.Context, e *env, args []string) error {
+	fs := e.flags("boot", "[--detach] [--log-format text|json] [--log-level LEVEL]")
+	detach := fs.Bool("detach", false, "run in the background; pid file and log in the home")
+	logFormat := fs.String("log-format", "", "log format: text or json (default from weftos.toml)")
+	logLevel := fs.String("log-level", "", "log level: debug, info, warn, error (default from weftos.toml)")
+	if _, err := parse(fs, args, 0, 0); err != nil {
+		return err
+	}
+	if *logFormat != "" && *logFormat != "text" && *logFormat != "json" {
+		return usagef("--log-format must be text or json")
+	}
+	if *detach {
+		return bootDetached(ctx, e, *logFormat, *logLevel)
+	}
+	d, err := daemon.Open(ctx, daemon.Options{Home: e.home, Version: version, LogFormat: *logFormat, LogLevel: *logLevel, LogOutput: e.stderr})
+	if err != nil {
+		return err
+	}
+	select {
+	case <-ctx.Done():
+	case <-d.Done():
+	}
+	cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return d.Close(cctx)
+}
+
+// bootDetached starts `weave boot` as a background process in its own
+// session, logging to HOME/weave.log, and waits until its API answers.
+func bootDetached(ctx context.Context, e *env, logFormat, logLevel string) error {
+	if err := os.MkdirAll(e.home, 0o700); err != nil {
+		return err
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	logPath := filepath.Join(e.home, daemon.LogName)
+	logf, err := os.OpenFile(logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return err
+	}
+	defer logf.Close()
+	args := []string{"boot", "--home", e.home}
+	if logFormat != "" {
+		args = append(args, "--log-format", logFormat)
+	}
+	if logLevel != "" {
+		args = append(args, "--log-level", logLevel)
+	}
+	cmd := exec.Command(self, args...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = detachAttr()
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("starting daemon: %w", err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	c, err := e.client()
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		sctx, cancel := context.WithTimeout(ctx, time.Second)
+		st, err := c.Status(sctx)
+		cancel()
+		if err == nil && st.OSPID == cmd.Process.Pid {
+			if e.json {
+				return printJSON(e.stdout, map[string]any{"pid": st.OSPID, "node_id": st.NodeID, "home": st.Home, "log": logPath})
+			}
+			fmt.Fprintf(e.stdout, "weave started: pid %d, node %s, log %s\n", st.OSPID, st.NodeID, logPath)
+			return nil
+		}
+		select {
+		case werr := <-exited:
+			return fmt.Errorf("daemon exited during boot (%v); see %s", werr, logPath)
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("daemon did not become ready in 15s; see %s", logPath)
+		}
+		if err != nil && !errors.Is(err, client.ErrNoDaemon) {
+			return err
+		}
+	}
+}

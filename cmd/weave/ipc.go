@@ -1,0 +1,233 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/weftos/weftos/internal/apitype"
+	"github.com/weftos/weftos/internal/client"
+	"github.com/weftos/weftos/internal/kernel"
+)
+
+func init() {
+	register(command{"ipc", "send, publish, subscribe; dlq lists dead letters", cmdIPC})
+}
+
+func cmdIPC(ctx context.Context, e *env, args []string) error {
+	if len(args) == 0 {
+		return usagef("ipc: want send, publish, subscribe or dlq")
+	}
+	switch sub := args[0]; sub {
+	case "send":
+		return ipcSend(ctx, e, args[1:])
+	case "publish":
+		return ipcPublish(ctx, e, args[1:])
+	case "subscribe":
+		return ipcSubscribe(ctx, e, args[1:])
+	case "dlq":
+		return ipcDLQ(ctx, e, args[1:])
+	default:
+		return usagef("ipc: unknown subcommand %q (want send, publish, subscribe or dlq)", sub)
+	}
+}
+
+// parseTarget reads a target argument: a PID, "kernel", "broadcast",
+// "topic:NAME", "service:NAME" or "service:NAME.METHOD".
+func parseTarget(s string) (kernel.Target, error) {
+	switch {
+	case s == "kernel":
+		return kernel.ToKernel(), nil
+	case s == "broadcast":
+		return kernel.ToBroadcast(), nil
+	case strings.HasPrefix(s, "topic:"):
+		return kernel.ToTopic(strings.TrimPrefix(s, "topic:")), nil
+	case strings.HasPrefix(s, "service:"):
+		svc, method, ok := strings.Cut(strings.TrimPrefix(s, "service:"), ".")
+		if ok {
+			return kernel.ToMethod(svc, method), nil
+		}
+		return kernel.ToService(svc), nil
+	}
+	pid, err := client.ParsePID(s)
+	if err != nil {
+		return kernel.Target{}, fmt.Errorf("target %q: want a PID, kernel, broadcast, topic:NAME or service:NAME[.METHOD]", s)
+	}
+	return kernel.ToProcess(pid), nil
+}
+
+// payloadFlag builds a payload from MSG and --payload.
+func makePayload(kind, msg string) (kernel.Payload, error) {
+	switch kind {
+	case "text":
+		return kernel.Text(msg), nil
+	case "json":
+		if !json.Valid([]byte(msg)) {
+			return kernel.Payload{}, fmt.Errorf("message is not valid JSON")
+		}
+		return kernel.JSONPayload(json.RawMessage(msg)), nil
+	case "signal":
+		sig, err := kernel.ParseSignal(msg)
+		if err != nil {
+			return kernel.Payload{}, err
+		}
+		return kernel.SignalPayload(sig), nil
+	}
+	return kernel.Payload{}, fmt.Errorf("--payload must be text, json or signal")
+}
+
+func ipcSend(ctx context.Context, e *env, args []string) error {
+	fs := e.flags("ipc send", "TARGET MSG [--payload text|json|signal] [--request] [--timeout D]")
+	kind := fs.String("payload", "text", "payload kind: text, json or signal")
+	request := fs.Bool("request", false, "wait for the reply and print it")
+	timeout := fs.Duration("timeout", 5*time.Second, "how long to wait for delivery or the reply")
+	from := fs.Uint64("from", 0, "sending PID (0: the operator, as the kernel)")
+	pos, err := parse(fs, args, 2, 2)
+	if err != nil {
+		return err
+	}
+	target, err := parseTarget(pos[0])
+	if err != nil {
+		return usagef("%v", err)
+	}
+	payload, err := makePayload(*kind, pos[1])
+	if err != nil {
+		return usagef("%v", err)
+	}
+	if target.Kind == kernel.TargetKernel && *kind == "text" {
+		payload = kernel.JSONPayload(json.RawMessage(pos[1]))
+		if !json.Valid([]byte(pos[1])) {
+			return usagef(`the kernel takes JSON requests, e.g. '{"op":"ps"}'`)
+		}
+		*request = true
+	}
+	c, err := e.client()
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	resp, err := c.Send(ctx, apitype.SendRequest{From: kernel.PID(*from), Target: target, Payload: payload, Request: *request, Timeout: *timeout})
+	if err != nil {
+		return err
+	}
+	if e.json {
+		return printJSON(e.stdout, resp)
+	}
+	if resp.Reply != nil {
+		return printPayload(e, resp.Reply.Payload)
+	}
+	fmt.Fprintf(e.stdout, "sent message %d to %s\n", resp.ID, target)
+	return nil
+}
+
+func printPayload(e *env, p kernel.Payload) error {
+	switch p.Kind {
+	case kernel.PayloadText:
+		fmt.Fprintln(e.stdout, p.Text)
+	case kernel.PayloadJSON:
+		var v any
+		if json.Unmarshal(p.JSON, &v) == nil {
+			return printJSON(e.stdout, v)
+		}
+		fmt.Fprintln(e.stdout, string(p.JSON))
+	case kernel.PayloadSignal:
+		fmt.Fprintln(e.stdout, p.Signal)
+	default:
+		return printJSON(e.stdout, p)
+	}
+	return nil
+}
+
+func ipcPublish(ctx context.Context, e *env, args []string) error {
+	fs := e.flags("ipc publish", "TOPIC MSG [--payload text|json]")
+	kind := fs.String("payload", "text", "payload kind: text or json")
+	pos, err := parse(fs, args, 2, 2)
+	if err != nil {
+		return err
+	}
+	payload, err := makePayload(*kind, pos[1])
+	if err != nil {
+		return usagef("%v", err)
+	}
+	c, err := e.client()
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	resp, err := c.Send(ctx, apitype.SendRequest{Target: kernel.ToTopic(pos[0]), Payload: payload})
+	if err != nil {
+		return err
+	}
+	if e.json {
+		return printJSON(e.stdout, resp)
+	}
+	fmt.Fprintf(e.stdout, "published message %d to topic %s\n", resp.ID, pos[0])
+	return nil
+}
+
+// errEnough ends a subscription after --count messages.
+var errEnough = errors.New("enough")
+
+func ipcSubscribe(ctx context.Context, e *env, args []string) error {
+	fs := e.flags("ipc subscribe", "TOPIC [--count N]")
+	count := fs.Int("count", 0, "exit after N messages (0: until interrupted)")
+	pos, err := parse(fs, args, 1, 1)
+	if err != nil {
+		return err
+	}
+	c, err := e.client()
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	n := 0
+	err = c.Subscribe(ctx, pos[0], func(env kernel.Envelope) error {
+		if e.json {
+			b, _ := json.Marshal(env)
+			fmt.Fprintln(e.stdout, string(b))
+		} else {
+			body := env.Payload.Text
+			if env.Payload.Kind != kernel.PayloadText {
+				b, _ := json.Marshal(env.Payload)
+				body = string(b)
+			}
+			fmt.Fprintf(e.stdout, "%s from %s: %s\n", env.Timestamp.Format(time.RFC3339), env.From, body)
+		}
+		n++
+		if *count > 0 && n >= *count {
+			return errEnough
+		}
+		return nil
+	})
+	if errors.Is(err, errEnough) || errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
+}
+
+func ipcDLQ(ctx context.Context, e *env, args []string) error {
+	fs := e.flags("ipc dlq", "")
+	if _, err := parse(fs, args, 0, 0); err != nil {
+		return err
+	}
+	c, err := e.client()
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	dl, err := c.DeadLetters(ctx)
+	if err != nil {
+		return err
+	}
+	if e.json {
+		return printJSON(e.stdout, dl)
+	}
+	rows := make([][]string, len(dl))
+	for i, d := range dl {
+		rows[i] = []string{d.Time.Format(time.RFC3339), fmt.Sprint(d.Envelope.ID), d.Envelope.From.String(), d.Envelope.Target.String(), d.Envelope.Payload.Kind.String(), d.Reason}
+	}
+	return table(e.stdout, []string{"TIME", "ID", "FROM", "TARGET", "PAYLOAD", "REASON"}, rows)
+}

@@ -1,0 +1,78 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/weftos/weftos/internal/kernel"
+)
+
+func init() {
+	register(command{"ps", "list processes", cmdPS})
+	register(command{"service", "list services: weave service list", cmdService})
+}
+
+func cmdPS(ctx context.Context, e *env, args []string) error {
+	fs := e.flags("ps", "[--all]")
+	all := fs.Bool("all", false, "include recently exited processes")
+	if _, err := parse(fs, args, 0, 0); err != nil {
+		return err
+	}
+	c, err := e.client()
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	ps, err := c.PS(ctx, *all)
+	if err != nil {
+		return err
+	}
+	if e.json {
+		return printJSON(e.stdout, ps)
+	}
+	now := time.Now()
+	rows := make([][]string, len(ps))
+	for i, p := range ps {
+		state := p.State.String()
+		if p.State == kernel.StateExited {
+			state = fmt.Sprintf("exited(%d)", p.ExitCode)
+		}
+		rows[i] = []string{p.PID.String(), p.Parent.String(), p.Name, state, p.Scope,
+			fmt.Sprint(p.MsgsSent), fmt.Sprint(p.ToolCalls), age(now.Sub(p.Started))}
+	}
+	return table(e.stdout, []string{"PID", "PARENT", "NAME", "STATE", "IPC SCOPE", "MSGS", "TOOL CALLS", "AGE"}, rows)
+}
+
+func cmdService(ctx context.Context, e *env, args []string) error {
+	fs := e.flags("service", "list")
+	pos, err := parse(fs, args, 1, 1)
+	if err != nil {
+		return err
+	}
+	if pos[0] != "list" {
+		return usagef("service: unknown subcommand %q (want list)", pos[0])
+	}
+	c, err := e.client()
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	svcs, err := c.Services(ctx)
+	if err != nil {
+		return err
+	}
+	if e.json {
+		return printJSON(e.stdout, svcs)
+	}
+	rows := make([][]string, len(svcs))
+	for i, s := range svcs {
+		h := string(s.Health)
+		if s.LastError != "" {
+			h += ": " + s.LastError
+		}
+		rows[i] = []string{s.Name, s.Type, s.Owner.String(), h, strings.Join(s.Methods, ",")}
+	}
+	return table(e.stdout, []string{"NAME", "TYPE", "OWNER PID", "HEALTH", "METHODS"}, rows)
+}

@@ -1,0 +1,342 @@
+// Package daemon is WeftOS's composition root: it alone wires the kernel to
+// the outer layers (configuration, identity, audit chain, governance, local
+// API, metrics) and owns the node's lifecycle: Open boots a node on a home
+// directory, Close shuts it down cleanly.
+package daemon
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/weftos/weftos/internal/apitype"
+	"github.com/weftos/weftos/internal/clock"
+	"github.com/weftos/weftos/internal/config"
+	"github.com/weftos/weftos/internal/identity"
+	"github.com/weftos/weftos/internal/kernel"
+	"github.com/weftos/weftos/internal/localapi"
+	"github.com/weftos/weftos/internal/metrics"
+)
+
+// File names in the home directory.
+const (
+	LockName   = "weave.lock"
+	PIDName    = "weave.pid"
+	LogName    = "weave.log"
+	CronName   = "cron.json"
+	PIDSeqName = "pid.next"
+)
+
+// ErrAlreadyRunning means another daemon holds the home's lock.
+var ErrAlreadyRunning = errors.New("daemon: another weave daemon is running on this home")
+
+var errLocked = errors.New("locked")
+
+// Options configure Open.
+type Options struct {
+	// Home is the node's home directory; it is created (mode 0700) if
+	// missing.
+	Home    string
+	Version string
+	// LogFormat and LogLevel override the configuration file when set.
+	LogFormat string
+	LogLevel  string
+	// LogOutput receives logs (default os.Stderr). Logger, when set, is used
+	// as is.
+	LogOutput io.Writer
+	Logger    *slog.Logger
+	Clock     clock.Clock
+}
+
+// Daemon is a running node.
+type Daemon struct {
+	opts    Options
+	home    string
+	cfg     config.Config
+	cfgPath string
+	log     *slog.Logger
+	id      *identity.Identity
+	kernel  *kernel.Kernel
+	metrics *metrics.Registry
+	started time.Time
+
+	lock      *os.File
+	api       *http.Server
+	metricSrv *http.Server
+	wg        sync.WaitGroup
+
+	cronMu sync.Mutex
+
+	shutdownOnce sync.Once
+	shutdownCh   chan struct{}
+	closeOnce    sync.Once
+	closeErr     error
+}
+
+// Open boots a node on opts.Home and starts serving the local API. The
+// returned daemon runs until Close; Done is closed when a client asks it to
+// shut down.
+func Open(ctx context.Context, opts Options) (d *Daemon, err error) {
+	if opts.Home == "" {
+		return nil, errors.New("daemon: no home directory")
+	}
+	home, err := filepath.Abs(opts.Home)
+	if err != nil {
+		return nil, fmt.Errorf("daemon: %w", err)
+	}
+	if opts.Clock == nil {
+		opts.Clock = clock.Real{}
+	}
+	if err := os.MkdirAll(home, 0o700); err != nil {
+		return nil, fmt.Errorf("daemon: creating home: %w", err)
+	}
+	d = &Daemon{opts: opts, home: home, shutdownCh: make(chan struct{}), started: opts.Clock.Now()}
+	d.lock, err = lockFile(filepath.Join(home, LockName))
+	if errors.Is(err, errLocked) {
+		who := ""
+		if b, rerr := os.ReadFile(filepath.Join(home, PIDName)); rerr == nil {
+			who = " (pid " + strings.TrimSpace(string(b)) + ")"
+		}
+		return nil, fmt.Errorf("%w%s: %s", ErrAlreadyRunning, who, home)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("daemon: locking home: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			_ = d.Close(context.Background())
+		}
+	}()
+	if d.cfg, d.cfgPath, err = config.Load(home); err != nil {
+		return nil, err
+	}
+	d.log = d.newLogger()
+	if d.id, err = identity.LoadOrCreate(home); err != nil {
+		return nil, err
+	}
+	firstPID, err := d.loadPIDSeq()
+	if err != nil {
+		return nil, err
+	}
+	kc := d.cfg.Kernel
+	d.kernel, err = kernel.New(kernel.Config{
+		MaxProcesses: kc.MaxProcesses, InboxCapacity: kc.InboxCapacity, DLQCapacity: kc.DeadLetterCapacity,
+		StopGrace: kc.StopGrace.Duration, FirstPID: firstPID, Reserve: d.reservePIDs,
+		NodeID: d.id.NodeID, Version: opts.Version, Clock: opts.Clock, Logger: d.log.With("layer", "kernel"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	d.kernel.RegisterKind(kernel.MailboxKind, kernel.NewMailbox)
+	if err := d.kernel.RegisterService(kernel.ServiceSpec{Name: "kernel", Type: "builtin", Owner: kernel.KernelPID,
+		Endpoint: "ipc:kernel", Methods: []string{"ps", "spawn", "stop", "kill", "status"},
+		Liveness: func(context.Context) error { return nil }}); err != nil {
+		return nil, err
+	}
+	d.metrics = metrics.NewRegistry()
+	d.registerMetrics()
+	if err := d.restoreCron(); err != nil {
+		return nil, err
+	}
+	if err := d.serve(); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(home, PIDName), []byte(strconv.Itoa(os.Getpid())+"\n"), 0o600); err != nil {
+		return nil, fmt.Errorf("daemon: writing pid file: %w", err)
+	}
+	d.kernel.Boot()
+	d.kernel.StartHealthChecks(kc.HealthInterval.Duration)
+	d.log.Info("weave ready", "node", d.id.NodeID, "home", home, "version", opts.Version, "socket", filepath.Join(home, localapi.SocketName))
+	return d, nil
+}
+
+func (d *Daemon) newLogger() *slog.Logger {
+	if d.opts.Logger != nil {
+		return d.opts.Logger
+	}
+	out := d.opts.LogOutput
+	if out == nil {
+		out = os.Stderr
+	}
+	format, level := d.cfg.Log.Format, d.cfg.Log.Level
+	if d.opts.LogFormat != "" {
+		format = d.opts.LogFormat
+	}
+	if d.opts.LogLevel != "" {
+		level = d.opts.LogLevel
+	}
+	var lv slog.Level
+	_ = lv.UnmarshalText([]byte(level))
+	ho := &slog.HandlerOptions{Level: lv}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(out, ho))
+	}
+	return slog.New(slog.NewTextHandler(out, ho))
+}
+
+// serve starts the local API (and the optional TCP metrics listener).
+func (d *Daemon) serve() error {
+	ln, token, err := localapi.Listen(d.home)
+	if err != nil {
+		return err
+	}
+	h := localapi.NewHandler(localapi.Options{Backend: d, Logger: d.log.With("layer", "api"), Metrics: d.metrics.Handler(),
+		Token: token, Routes: d.routes(), ErrorCode: d.errorCode})
+	d.api = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(d.log.Handler(), slog.LevelWarn)}
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		if err := d.api.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			d.log.Error("local API stopped", "err", err)
+		}
+	}()
+	if addr := d.cfg.API.MetricsAddr; addr != "" {
+		mln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return fmt.Errorf("daemon: metrics listener %s: %w", addr, err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", d.metrics.Handler())
+		d.metricSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		d.wg.Add(1)
+		go func() {
+			defer d.wg.Done()
+			if err := d.metricSrv.Serve(mln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				d.log.Error("metrics listener stopped", "err", err)
+			}
+		}()
+		d.log.Info("serving metrics", "addr", mln.Addr().String())
+	}
+	return nil
+}
+
+// Done is closed when a client has asked the daemon to shut down.
+func (d *Daemon) Done() <-chan struct{} { return d.shutdownCh }
+
+// Home returns the absolute home directory.
+func (d *Daemon) Home() string { return d.home }
+
+// Kernel implements localapi.Backend.
+func (d *Daemon) Kernel() *kernel.Kernel { return d.kernel }
+
+// Shutdown implements localapi.Backend.
+func (d *Daemon) Shutdown() {
+	d.shutdownOnce.Do(func() { close(d.shutdownCh) })
+}
+
+// Status implements localapi.Backend.
+func (d *Daemon) Status() apitype.Status {
+	st := d.kernel.Status()
+	return apitype.Status{Version: d.opts.Version, NodeID: d.id.NodeID, Home: d.home, OSPID: os.Getpid(), Started: d.started,
+		Uptime: st.Uptime, Health: st.Health, Processes: st.Processes, Services: st.Services, CronJobs: st.CronJobs,
+		DeadLetters: st.DLQ, Environment: d.cfg.Governance.Environment}
+}
+
+// DefaultCaps implements localapi.Backend: what an operator-spawned process
+// gets unless the request says otherwise — IPC to anyone, nothing else.
+func (d *Daemon) DefaultCaps() kernel.Capabilities {
+	return kernel.Capabilities{CanIPC: true, IPCScope: kernel.ScopeAllowAll}
+}
+
+// Config implements localapi.Backend.
+func (d *Daemon) Config() apitype.ConfigResponse {
+	b, _ := json.Marshal(d.cfg)
+	return apitype.ConfigResponse{Path: d.cfgPath, Config: b}
+}
+
+// Close shuts the node down: the API stops accepting requests, processes
+// are stopped (cancelled when ctx ends), and the home's files and lock are
+// released.
+func (d *Daemon) Close(ctx context.Context) error {
+	d.closeOnce.Do(func() { d.closeErr = d.close(ctx) })
+	return d.closeErr
+}
+
+func (d *Daemon) close(ctx context.Context) error {
+	var errs []error
+	if d.api != nil {
+		if err := d.api.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("local API: %w", err))
+			_ = d.api.Close()
+		}
+	}
+	if d.metricSrv != nil {
+		_ = d.metricSrv.Shutdown(ctx)
+	}
+	if d.kernel != nil {
+		if err := d.kernel.Close(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	d.wg.Wait()
+	if d.api != nil {
+		localapi.Cleanup(d.home)
+		_ = os.Remove(filepath.Join(d.home, PIDName))
+	}
+	if d.lock != nil {
+		unlockFile(d.lock)
+	}
+	if d.log != nil {
+		d.log.Info("weave stopped", "home", d.home)
+	}
+	return errors.Join(errs...)
+}
+
+// loadPIDSeq reads the PID high-water mark so PIDs are never reused across
+// boots.
+func (d *Daemon) loadPIDSeq() (kernel.PID, error) {
+	b, err := os.ReadFile(filepath.Join(d.home, PIDSeqName))
+	if errors.Is(err, os.ErrNotExist) {
+		return 1, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("daemon: %w", err)
+	}
+	n, err := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("daemon: %s is corrupt (%q); delete it to restart PIDs at 1", PIDSeqName, b)
+	}
+	return kernel.PID(n), nil
+}
+
+// reservePIDs durably records that PIDs below upTo may be in use.
+func (d *Daemon) reservePIDs(upTo kernel.PID) error {
+	return writeFileAtomic(filepath.Join(d.home, PIDSeqName), []byte(upTo.String()+"\n"))
+}
+
+// writeFileAtomic writes data to path via a synced temporary file and a
+// rename, so a crash leaves either the old or the new content.
+func writeFileAtomic(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
