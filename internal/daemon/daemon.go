@@ -87,7 +87,7 @@ type Daemon struct {
 // Open boots a node on opts.Home and starts serving the local API. The
 // returned daemon runs until Close; Done is closed when a client asks it to
 // shut down.
-func Open(ctx context.Context, opts Options) (d *Daemon, err error) {
+func Open(ctx context.Context, opts Options) (_ *Daemon, err error) {
 	if opts.Home == "" {
 		return nil, errors.New("daemon: no home directory")
 	}
@@ -101,7 +101,7 @@ func Open(ctx context.Context, opts Options) (d *Daemon, err error) {
 	if err := os.MkdirAll(home, 0o700); err != nil {
 		return nil, fmt.Errorf("daemon: creating home: %w", err)
 	}
-	d = &Daemon{opts: opts, home: home, shutdownCh: make(chan struct{}), started: opts.Clock.Now()}
+	d := &Daemon{opts: opts, home: home, shutdownCh: make(chan struct{}), started: opts.Clock.Now()}
 	d.lock, err = lockFile(filepath.Join(home, LockName))
 	if errors.Is(err, errLocked) {
 		who := ""
