@@ -1,0 +1,129 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/weftos/weftos/internal/apitype"
+	"github.com/weftos/weftos/internal/client"
+	"github.com/weftos/weftos/internal/kernel"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func open(t testing.TB, home string) *Daemon {
+	t.Helper()
+	d, err := Open(context.Background(), Options{Home: home, Version: "test", Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func closeD(t testing.TB, d *Daemon) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := d.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestOpenServeClose(t *testing.T) {
+	home := filepath.Join(t.TempDir(), "h")
+	d := open(t, home)
+	if _, err := Open(context.Background(), Options{Home: home}); !errors.Is(err, ErrAlreadyRunning) {
+		t.Fatalf("second daemon: %v", err)
+	}
+	c, err := client.New(home)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx := context.Background()
+	st, err := c.Status(ctx)
+	if err != nil || st.NodeID == "" || st.Processes != 1 {
+		t.Fatalf("status %+v %v", st, err)
+	}
+	pid, err := c.Spawn(ctx, apitype.SpawnRequest{Name: "m"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Inspect(ctx, 999); !errors.Is(err, kernel.ErrUnknownPID) {
+		t.Fatalf("inspect unknown: %v", err)
+	}
+	// A capability above the kernel's default grant is still within root's,
+	// but a bad scope is refused by the API.
+	if err := c.Control(ctx, pid, "explode"); err == nil {
+		t.Fatal("unknown action accepted")
+	}
+	if _, err := c.Send(ctx, apitype.SendRequest{Target: kernel.ToRemote("n2", kernel.ToProcess(1)), Payload: kernel.Text("x")}); !errors.Is(err, kernel.ErrMeshNotEnabled) {
+		t.Fatalf("remote: %v", err)
+	}
+	m, err := c.Metrics(ctx)
+	if err != nil || !strings.Contains(m, `weftos_processes{state="running"} 2`) {
+		t.Fatalf("metrics: %v\n%s", err, m)
+	}
+	if _, err := c.CronAdd(ctx, apitype.CronRequest{Schedule: "@every 1h", Target: kernel.ToProcess(pid), Payload: kernel.Text("t")}); err != nil {
+		t.Fatal(err)
+	}
+	closeD(t, d)
+	if _, err := c.Status(ctx); !errors.Is(err, client.ErrNoDaemon) {
+		t.Fatalf("status after close: %v", err)
+	}
+	// A restart restores kernel-sent cron jobs and does not reuse PIDs.
+	d = open(t, home)
+	defer closeD(t, d)
+	if jobs := d.Kernel().CronJobs(); len(jobs) != 1 {
+		t.Fatalf("cron jobs after restart: %+v", jobs)
+	}
+	pid2, err := c.Spawn(ctx, apitype.SpawnRequest{Name: "m2"})
+	if err != nil || pid2 <= pid {
+		t.Fatalf("pid after restart %d (before %d): %v", pid2, pid, err)
+	}
+}
+
+func TestCorruptFiles(t *testing.T) {
+	home := t.TempDir()
+	if err := os.WriteFile(filepath.Join(home, PIDSeqName), []byte("banana"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(context.Background(), Options{Home: home, Logger: slog.New(slog.DiscardHandler)}); err == nil || !strings.Contains(err.Error(), PIDSeqName) {
+		t.Fatalf("corrupt pid.next: %v", err)
+	}
+	// The failed boot released the lock.
+	os.Remove(filepath.Join(home, PIDSeqName))
+	closeD(t, open(t, home))
+}
+
+// BenchmarkBoot measures Open (home already initialised: config, keys) to
+// the API answering, then Close.
+func BenchmarkBoot(b *testing.B) {
+	home := b.TempDir()
+	closeD(b, open(b, home))
+	c, err := client.New(home)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	b.ResetTimer()
+	for range b.N {
+		d := open(b, home)
+		if _, err := c.Status(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		closeD(b, d)
+		c.Close()
+		b.StartTimer()
+	}
+}
