@@ -1,0 +1,17 @@
+//go:build !unix
+
+package chain
+
+import (
+	"fmt"
+	"os"
+)
+
+// lockDir creates the lock file; advisory locking is only enforced on unix.
+func lockDir(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("chain: lock: %w", err)
+	}
+	return f, nil
+}
