@@ -117,19 +117,29 @@ func (j chainInfoJSON) info() (ChainInfo, error) {
 	if err := checkOrigin(j.Origin); err != nil {
 		return ChainInfo{}, err
 	}
-	ed, err := hex.DecodeString(j.Ed25519)
-	if err != nil || len(ed) != ed25519.PublicKeySize {
-		return ChainInfo{}, fmt.Errorf("%w: malformed Ed25519 public key", ErrFormat)
+	keys, err := ParsePublicKeys(j.Ed25519, j.MLDSA65)
+	if err != nil {
+		return ChainInfo{}, err
 	}
-	mlb, err := hex.DecodeString(j.MLDSA65)
+	return ChainInfo{Origin: j.Origin, ChainID: j.ChainID, Keys: keys}, nil
+}
+
+// ParsePublicKeys decodes hex-encoded Ed25519 and ML-DSA-65 public keys, as
+// they appear in keys.json and an export's header.
+func ParsePublicKeys(ed25519Hex, mldsa65Hex string) (PublicKeys, error) {
+	ed, err := hex.DecodeString(ed25519Hex)
+	if err != nil || len(ed) != ed25519.PublicKeySize {
+		return PublicKeys{}, fmt.Errorf("%w: malformed Ed25519 public key", ErrFormat)
+	}
+	mlb, err := hex.DecodeString(mldsa65Hex)
 	if err != nil || len(mlb) != mldsa65.PublicKeySize {
-		return ChainInfo{}, fmt.Errorf("%w: malformed ML-DSA-65 public key", ErrFormat)
+		return PublicKeys{}, fmt.Errorf("%w: malformed ML-DSA-65 public key", ErrFormat)
 	}
 	ml := new(mldsa65.PublicKey)
 	if err := ml.UnmarshalBinary(mlb); err != nil {
-		return ChainInfo{}, fmt.Errorf("%w: ML-DSA-65 public key: %v", ErrFormat, err)
+		return PublicKeys{}, fmt.Errorf("%w: ML-DSA-65 public key: %v", ErrFormat, err)
 	}
-	return ChainInfo{Origin: j.Origin, ChainID: j.ChainID, Keys: PublicKeys{Ed25519: ed, MLDSA65: ml}}, nil
+	return PublicKeys{Ed25519: ed, MLDSA65: ml}, nil
 }
 
 // MarshalJSON encodes the chain info as in keys.json.

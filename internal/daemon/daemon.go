@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/weftos/weftos/internal/apitype"
+	"github.com/weftos/weftos/internal/chain"
 	"github.com/weftos/weftos/internal/clock"
 	"github.com/weftos/weftos/internal/config"
 	"github.com/weftos/weftos/internal/identity"
@@ -71,12 +72,18 @@ type Daemon struct {
 	metrics *metrics.Registry
 	started time.Time
 
-	lock      *os.File
-	api       *http.Server
-	metricSrv *http.Server
-	wg        sync.WaitGroup
+	lock       *os.File
+	api        *http.Server
+	apiHandler *localapi.Handler
+	metricSrv  *http.Server
+	wg         sync.WaitGroup
 
 	cronMu sync.Mutex
+
+	chain       *chain.Log
+	recorder    *chain.Recorder
+	unsubscribe func()
+	gov         *gov
 
 	shutdownOnce sync.Once
 	shutdownCh   chan struct{}
@@ -138,10 +145,24 @@ func Open(ctx context.Context, opts Options) (_ *Daemon, err error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := d.openChain(ctx); err != nil {
+		return nil, err
+	}
+	d.recordKernelEvents()
+	if d.gov, err = d.openGov(d.recorder); err != nil {
+		return nil, err
+	}
+	if err := d.gov.adoptOnChain(ctx, d.lastConstitutionHash()); err != nil {
+		return nil, err
+	}
+	d.kernel.SetGate(d.gov)
 	d.kernel.RegisterKind(kernel.MailboxKind, kernel.NewMailbox)
 	if err := d.kernel.RegisterService(kernel.ServiceSpec{Name: "kernel", Type: "builtin", Owner: kernel.KernelPID,
 		Endpoint: "ipc:kernel", Methods: []string{"ps", "spawn", "stop", "kill", "status"},
 		Liveness: func(context.Context) error { return nil }}); err != nil {
+		return nil, err
+	}
+	if err := d.registerLayerServices(); err != nil {
 		return nil, err
 	}
 	d.metrics = metrics.NewRegistry()
@@ -191,9 +212,9 @@ func (d *Daemon) serve() error {
 	if err != nil {
 		return err
 	}
-	h := localapi.NewHandler(localapi.Options{Backend: d, Logger: d.log.With("layer", "api"), Metrics: d.metrics.Handler(),
+	d.apiHandler = localapi.NewHandler(localapi.Options{Backend: d, Logger: d.log.With("layer", "api"), Metrics: d.metrics.Handler(),
 		Token: token, Routes: d.routes(), ErrorCode: d.errorCode})
-	d.api = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(d.log.Handler(), slog.LevelWarn)}
+	d.api = &http.Server{Handler: d.apiHandler, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(d.log.Handler(), slog.LevelWarn)}
 	d.wg.Add(1)
 	go func() {
 		defer d.wg.Done()
@@ -240,7 +261,7 @@ func (d *Daemon) Status() apitype.Status {
 	st := d.kernel.Status()
 	return apitype.Status{Version: d.opts.Version, NodeID: d.id.NodeID, Home: d.home, OSPID: os.Getpid(), Started: d.started,
 		Uptime: st.Uptime, Health: st.Health, Processes: st.Processes, Services: st.Services, CronJobs: st.CronJobs,
-		DeadLetters: st.DLQ, Environment: d.cfg.Governance.Environment}
+		DeadLetters: st.DLQ, Environment: d.gov.engine.Env(), ChainLength: d.chain.Len()}
 }
 
 // DefaultCaps implements localapi.Backend: what an operator-spawned process
@@ -278,6 +299,14 @@ func (d *Daemon) close(ctx context.Context) error {
 		if err := d.kernel.Close(ctx); err != nil {
 			errs = append(errs, err)
 		}
+	}
+	if d.gov != nil {
+		if err := d.gov.pending.Close(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("governance: %w", err))
+		}
+	}
+	if err := d.closeChain(ctx); err != nil {
+		errs = append(errs, err)
 	}
 	d.wg.Wait()
 	if d.api != nil {
@@ -340,3 +369,10 @@ func writeFileAtomic(path string, data []byte) error {
 	}
 	return os.Rename(tmp.Name(), path)
 }
+
+// fail writes err as an API error.
+func (d *Daemon) fail(w http.ResponseWriter, err error) { d.apiHandler.Fail(w, err) }
+
+// kernelActionID names an operator action that does not pass through the
+// kernel (amendments, environment switches).
+func (d *Daemon) kernelActionID() string { return d.kernel.NewActionID() }

@@ -1,15 +1,54 @@
 package daemon
 
 import (
+	"context"
+	"errors"
+	"net/http"
+
+	"github.com/weftos/weftos/internal/chain"
+	"github.com/weftos/weftos/internal/kernel"
 	"github.com/weftos/weftos/internal/localapi"
 )
 
 // routes are the API endpoints of the outer layers.
 func (d *Daemon) routes() []localapi.Route {
-	return nil
+	r := append(d.chainRoutes(), d.gov.routes()...)
+	return append(r, localapi.Route{Pattern: "GET /v1/gov/audit", Handler: d.handleAudit})
 }
 
 // errorCode maps outer layers' errors to API codes.
 func (d *Daemon) errorCode(err error) (string, int, bool) {
+	switch {
+	case errors.Is(err, chain.ErrNotFound):
+		return "not_found", http.StatusNotFound, true
+	case errors.Is(err, chain.ErrVerify):
+		return "verification_failed", http.StatusConflict, true
+	case errors.Is(err, chain.ErrCorrupt):
+		return "chain_corrupt", http.StatusInternalServerError, true
+	case errors.Is(err, chain.ErrNoCheckpoint):
+		return "no_checkpoint", http.StatusConflict, true
+	}
 	return "", 0, false
+}
+
+// registerLayerServices makes the chain and governance visible in
+// `weave service list`, with probes that check them for real.
+func (d *Daemon) registerLayerServices() error {
+	if err := d.kernel.RegisterService(kernel.ServiceSpec{Name: "chain", Type: "builtin", Owner: kernel.KernelPID,
+		Endpoint: "api:/v1/chain", Methods: []string{"status", "events", "export", "prove", "consistency", "keys"},
+		Liveness: func(ctx context.Context) error {
+			_, err := d.chain.Get(d.chain.Len() - 1)
+			return err
+		}}); err != nil {
+		return err
+	}
+	return d.kernel.RegisterService(kernel.ServiceSpec{Name: "governance", Type: "builtin", Owner: kernel.KernelPID,
+		Endpoint: "api:/v1/gov", Methods: []string{"check", "amend", "retire", "pending", "approve", "reject", "audit"},
+		Liveness: func(context.Context) error { return nil },
+		Readiness: func(context.Context) error {
+			if d.gov.invalid != "" {
+				return errors.New("constitution.toml is invalid; the default constitution is in force")
+			}
+			return nil
+		}})
 }

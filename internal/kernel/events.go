@@ -53,6 +53,12 @@ type ProcessSpawnEvent struct {
 	Name   string       `json:"name"`
 	Kind   string       `json:"kind"`
 	Caps   Capabilities `json:"capabilities"`
+	// Action, ActionID and Agent (the acting parent's name) pair the spawn
+	// with the governance decision that allowed it; ActionID is empty when
+	// no gate is installed.
+	Action   string `json:"action"`
+	ActionID string `json:"action_id,omitempty"`
+	Agent    string `json:"agent,omitempty"`
 }
 
 // ProcessStateEvent is the Data of process.state.
@@ -81,6 +87,11 @@ type IPCEvent struct {
 	CorrelationID uint64 `json:"correlation_id,omitempty"`
 	TraceID       string `json:"trace_id,omitempty"`
 	Reason        string `json:"reason,omitempty"`
+	// Action and ActionID are set on sends to the Kernel target, which are
+	// gated; Agent is the sender's name.
+	Action   string `json:"action,omitempty"`
+	ActionID string `json:"action_id,omitempty"`
+	Agent    string `json:"agent,omitempty"`
 }
 
 // Bus fans kernel events out to subscribers. Subscribers are called

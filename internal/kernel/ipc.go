@@ -41,9 +41,12 @@ func (k *Kernel) send(ctx context.Context, env *Envelope) (uint64, error) {
 		k.limitHit(from, "messages", lim)
 		return 0, fmt.Errorf("%w: process %d has sent its %d messages", ErrLimit, from.pid, lim)
 	}
+	var actionID, action string
 	if env.Target.Kind == TargetKernel {
-		if err := k.gate(ctx, GateRequest{Action: "ipc.kernel", PID: from.pid, Name: from.name, Caps: caps,
-			Context: map[string]string{"payload_kind": env.Payload.Kind.String()}}); err != nil {
+		action = "ipc.send"
+		var err error
+		if actionID, err = k.gate(ctx, GateRequest{Action: action, PID: from.pid, Name: from.name, Caps: caps,
+			Context: map[string]string{"target": "kernel", "payload_kind": env.Payload.Kind.String()}}); err != nil {
 			return 0, err
 		}
 	}
@@ -54,7 +57,8 @@ func (k *Kernel) send(ctx context.Context, env *Envelope) (uint64, error) {
 	if k.bus.Active() {
 		k.publish(Event{Kind: EventIPCSend, PID: env.From, Payload: &env.Payload, Data: IPCEvent{
 			ID: env.ID, From: env.From, Target: env.Target.String(), PayloadKind: env.Payload.Kind.String(),
-			Size: env.Payload.Size(), CorrelationID: env.CorrelationID, TraceID: env.TraceID}})
+			Size: env.Payload.Size(), CorrelationID: env.CorrelationID, TraceID: env.TraceID,
+			Action: action, ActionID: actionID, Agent: agentName(from, action)}})
 	}
 	return env.ID, nil
 }
@@ -390,4 +394,13 @@ func (k *Kernel) DLQStats() (total, evicted uint64) {
 	k.dlq.mu.Lock()
 	defer k.dlq.mu.Unlock()
 	return k.dlq.total, k.dlq.evicted
+}
+
+// agentName is the sender's name for gated sends (empty otherwise, to keep
+// ungated ipc.send events small).
+func agentName(p *Process, action string) string {
+	if action == "" {
+		return ""
+	}
+	return p.name
 }

@@ -2,6 +2,8 @@ package kernel
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -24,11 +26,14 @@ type Gate interface {
 
 // GateRequest describes a privileged operation.
 type GateRequest struct {
-	Action  string // e.g. "agent.spawn", "ipc.kernel"
-	PID     PID    // the acting process
-	Name    string // the acting process's name
-	Caps    Capabilities
-	Context map[string]string
+	// ActionID identifies this operation; the kernel puts it in the event
+	// that records the operation, so an auditor can pair the two.
+	ActionID string
+	Action   string // e.g. "agent.spawn", "ipc.send"
+	PID      PID    // the acting process
+	Name     string // the acting process's name
+	Caps     Capabilities
+	Context  map[string]string
 }
 
 // Config configures a kernel. The zero value of each field picks the default.
@@ -75,6 +80,8 @@ type Kernel struct {
 
 	self     *Process // PID 0
 	msgID    atomic.Uint64
+	actionID atomic.Uint64
+	bootTag  string
 	topics   topicTable
 	dlq      deadLetters
 	pending  pendingReplies
@@ -115,6 +122,9 @@ func New(cfg Config) (*Kernel, error) {
 		nextPID: max(cfg.FirstPID, 1),
 	}
 	k.reserved = k.nextPID - 1
+	var tag [4]byte
+	_, _ = rand.Read(tag[:])
+	k.bootTag = hex.EncodeToString(tag[:])
 	k.ctx, k.cancel = context.WithCancel(context.Background())
 	k.dlq.init(cfg.DLQCapacity)
 	k.topics.init()
@@ -150,14 +160,21 @@ func (k *Kernel) SetGate(g Gate) {
 	k.mu.Unlock()
 }
 
-func (k *Kernel) gate(ctx context.Context, req GateRequest) error {
+// NewActionID returns a fresh action ID (unique per boot: a random boot tag
+// and a counter) for operations decided outside the kernel.
+func (k *Kernel) NewActionID() string { return fmt.Sprintf("%s-%d", k.bootTag, k.actionID.Add(1)) }
+
+// gate asks the Gate about req, assigning it an action ID, which it
+// returns ("" when no gate is installed).
+func (k *Kernel) gate(ctx context.Context, req GateRequest) (string, error) {
 	k.mu.RLock()
 	g := k.cfg.Gate
 	k.mu.RUnlock()
 	if g == nil {
-		return nil
+		return "", nil
 	}
-	return g.Check(ctx, req)
+	req.ActionID = k.NewActionID()
+	return req.ActionID, g.Check(ctx, req)
 }
 
 // RegisterKind makes a process kind spawnable by name (from the API, the
@@ -249,8 +266,9 @@ func (k *Kernel) spawn(ctx context.Context, spec SpawnSpec) (*Process, error) {
 			return nil, fmt.Errorf("spawn %q: %w", spec.Name, err)
 		}
 	}
-	if err := k.gate(ctx, GateRequest{Action: "agent.spawn", PID: parent.pid, Name: parent.name, Caps: pcaps,
-		Context: map[string]string{"name": spec.Name, "kind": spec.Kind}}); err != nil {
+	actionID, err := k.gate(ctx, GateRequest{Action: "agent.spawn", PID: parent.pid, Name: parent.name, Caps: pcaps,
+		Context: map[string]string{"name": spec.Name, "kind": spec.Kind}})
+	if err != nil {
 		return nil, fmt.Errorf("spawn %q: %w", spec.Name, err)
 	}
 	inbox := k.cfg.InboxCapacity
@@ -281,7 +299,8 @@ func (k *Kernel) spawn(ctx context.Context, spec SpawnSpec) (*Process, error) {
 	k.procs[p.pid] = p
 	k.wg.Add(1)
 	k.mu.Unlock()
-	k.publish(Event{Kind: EventProcessSpawn, PID: p.pid, Data: ProcessSpawnEvent{PID: p.pid, Parent: p.parent, Name: p.name, Kind: p.kind, Caps: caps}})
+	k.publish(Event{Kind: EventProcessSpawn, PID: p.pid, Data: ProcessSpawnEvent{PID: p.pid, Parent: p.parent, Name: p.name, Kind: p.kind, Caps: caps,
+		Action: "agent.spawn", ActionID: actionID, Agent: parent.name}})
 	_ = p.transition(StateRunning, "spawned")
 	go p.run()
 	return p, nil
@@ -416,6 +435,36 @@ func (k *Kernel) Resume(pid PID) error {
 		return &IllegalTransitionError{PID: pid, From: p.State(), To: StateRunning}
 	}
 	return p.transition(StateRunning, "resume")
+}
+
+// Revoke removes a capability from a live process: can_spawn, can_ipc,
+// can_exec_tools, can_network or shell. Capabilities only ever shrink this
+// way; the change applies to the process's next use of the capability.
+func (k *Kernel) Revoke(pid PID, capability string) error {
+	p, err := k.target(pid)
+	if err != nil {
+		return err
+	}
+	p.mu.Lock()
+	switch capability {
+	case "can_spawn":
+		p.caps.CanSpawn = false
+	case "can_ipc":
+		p.caps.CanIPC = false
+	case "can_exec_tools":
+		p.caps.CanExecTools = false
+	case "can_network":
+		p.caps.CanNetwork = false
+		p.caps.Sandbox.Network = false
+	case "shell":
+		p.caps.Sandbox.Shell = false
+	default:
+		p.mu.Unlock()
+		return fmt.Errorf("%w: unknown capability %q", ErrInvalid, capability)
+	}
+	p.mu.Unlock()
+	k.publish(Event{Kind: EventProcessState, PID: pid, Data: map[string]any{"pid": pid, "revoked": capability}})
+	return nil
 }
 
 // Wait blocks until pid has exited and returns its exit code.

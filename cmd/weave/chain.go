@@ -1,0 +1,416 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/weftos/weftos/internal/chain"
+	"github.com/weftos/weftos/internal/chainquery"
+	"github.com/weftos/weftos/internal/client"
+	"github.com/weftos/weftos/internal/daemon"
+)
+
+func init() {
+	register(command{"chain", "the audit chain: status, tail, show, verify, export, prove, consistency, keys", cmdChain})
+}
+
+func cmdChain(ctx context.Context, e *env, args []string) error {
+	if len(args) == 0 {
+		return usagef("chain: want status, tail, show, verify, export, prove, consistency or keys")
+	}
+	sub, args := args[0], args[1:]
+	switch sub {
+	case "status":
+		return chainStatus(ctx, e, args)
+	case "keys":
+		return chainKeys(ctx, e, args)
+	case "tail":
+		return chainTail(ctx, e, args)
+	case "show":
+		return chainShow(ctx, e, args)
+	case "verify":
+		return chainVerify(ctx, e, args)
+	case "export":
+		return chainExport(ctx, e, args)
+	case "prove":
+		return chainProve(ctx, e, args)
+	case "consistency":
+		return chainConsistency(ctx, e, args)
+	}
+	return usagef("chain: unknown subcommand %q", sub)
+}
+
+// chainAccess answers read-only chain queries from the running daemon, or,
+// when none runs, from the chain directory in the home.
+type chainAccess struct {
+	c      *client.Client
+	reader *chain.Reader
+}
+
+func (e *env) openChain(ctx context.Context) (*chainAccess, error) {
+	c, err := e.client()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := c.Status(ctx); err == nil {
+		return &chainAccess{c: c}, nil
+	} else if !errors.Is(err, client.ErrNoDaemon) {
+		c.Close()
+		return nil, err
+	}
+	c.Close()
+	dir := filepath.Join(e.home, daemon.ChainDir)
+	if _, err := os.Stat(dir); err != nil {
+		return nil, fmt.Errorf("no daemon is running and there is no chain at %s", dir)
+	}
+	r, err := chain.OpenReader(dir)
+	if err != nil {
+		return nil, err
+	}
+	return &chainAccess{reader: r}, nil
+}
+
+func (a *chainAccess) Close() {
+	if a.c != nil {
+		a.c.Close()
+	}
+	if a.reader != nil {
+		a.reader.Close()
+	}
+}
+
+// get fetches path from the daemon into out, or runs offline.
+func (a *chainAccess) get(ctx context.Context, path string, out any, offline func() (any, error)) error {
+	if a.c != nil {
+		return a.c.Do(ctx, http.MethodGet, path, nil, out)
+	}
+	v, err := offline()
+	if err != nil {
+		return err
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(b, out)
+}
+
+func chainStatus(ctx context.Context, e *env, args []string) error {
+	fs := e.flags("chain status", "")
+	if _, err := parse(fs, args, 0, 0); err != nil {
+		return err
+	}
+	a, err := e.openChain(ctx)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	var st chainquery.Status
+	if err := a.get(ctx, "/v1/chain/status", &st, func() (any, error) { return chainquery.GetStatus(a.reader) }); err != nil {
+		return err
+	}
+	if e.json {
+		return printJSON(e.stdout, st)
+	}
+	fmt.Fprintf(e.stdout, "length:       %d events\n", st.Length)
+	if st.Head != nil {
+		fmt.Fprintf(e.stdout, "head:         %s\n", st.Head)
+	}
+	fmt.Fprintf(e.stdout, "checkpoints:  %d\n", st.Checkpoints)
+	if cp := st.LastCheckpoint; cp != nil {
+		fmt.Fprintf(e.stdout, "last:         size %d, root %s, %s\n", cp.Size, cp.Root, time.Unix(0, cp.Timestamp).UTC().Format(time.RFC3339Nano))
+	}
+	fmt.Fprintf(e.stdout, "origin:       %s (chain %d)\nkeys:         Ed25519 %s…, ML-DSA-65 %s… (fingerprint %s)\n",
+		st.Keys.Origin, st.Keys.ChainID, st.Keys.Ed25519[:16], st.Keys.MLDSA65[:16], st.Keys.Fingerprint)
+	return nil
+}
+
+func chainKeys(ctx context.Context, e *env, args []string) error {
+	fs := e.flags("chain keys", "")
+	if _, err := parse(fs, args, 0, 0); err != nil {
+		return err
+	}
+	a, err := e.openChain(ctx)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	var k chainquery.Keys
+	if err := a.get(ctx, "/v1/chain/keys", &k, func() (any, error) { return chainquery.GetKeys(a.reader) }); err != nil {
+		return err
+	}
+	if e.json {
+		return printJSON(e.stdout, k)
+	}
+	fmt.Fprintf(e.stdout, "origin:      %s\nchain id:    %d\nfingerprint: %s\ned25519:     %s\nml-dsa-65:   %s\n", k.Origin, k.ChainID, k.Fingerprint, k.Ed25519, k.MLDSA65)
+	return nil
+}
+
+func printEvent(e *env, ev chain.Event) {
+	if e.json {
+		b, _ := json.Marshal(ev)
+		fmt.Fprintln(e.stdout, string(b))
+		return
+	}
+	fmt.Fprintf(e.stdout, "%6d  %s  %-10s %-24s %s\n", ev.Seq, time.Unix(0, ev.Timestamp).UTC().Format("2006-01-02T15:04:05.000Z"), ev.Source, ev.Kind, ev.Payload)
+}
+
+func chainTail(ctx context.Context, e *env, args []string) error {
+	fs := e.flags("chain tail", "[-f] [--kind K] [-n N]")
+	follow := fs.Bool("f", false, "keep printing new events (needs a running daemon)")
+	kind := fs.String("kind", "", "only events of this kind")
+	n := fs.Int("n", 20, "how many recent events")
+	if _, err := parse(fs, args, 0, 0); err != nil {
+		return err
+	}
+	a, err := e.openChain(ctx)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	q := url.Values{"n": {strconv.Itoa(*n)}}
+	if *kind != "" {
+		q.Set("kind", *kind)
+	}
+	if *follow {
+		if a.c == nil {
+			return errors.New("chain tail -f needs a running daemon (start one with `weave boot`)")
+		}
+		q.Set("follow", "1")
+		err := a.c.Stream(ctx, "/v1/chain/events?"+q.Encode(), func(line []byte) error {
+			var ev chain.Event
+			if err := json.Unmarshal(line, &ev); err != nil {
+				return err
+			}
+			printEvent(e, ev)
+			return nil
+		})
+		if errors.Is(err, context.Canceled) {
+			return nil
+		}
+		return err
+	}
+	var evs []chain.Event
+	if err := a.get(ctx, "/v1/chain/events?"+q.Encode(), &evs, func() (any, error) { return chainquery.Tail(a.reader, *n, *kind) }); err != nil {
+		return err
+	}
+	for _, ev := range evs {
+		printEvent(e, ev)
+	}
+	return nil
+}
+
+func parseSeq(s string) (uint64, error) {
+	n, err := strconv.ParseUint(s, 10, 64)
+	if err != nil {
+		return 0, usagef("%q is not a sequence number", s)
+	}
+	return n, nil
+}
+
+func chainShow(ctx context.Context, e *env, args []string) error {
+	fs := e.flags("chain show", "SEQ")
+	pos, err := parse(fs, args, 1, 1)
+	if err != nil {
+		return err
+	}
+	seq, err := parseSeq(pos[0])
+	if err != nil {
+		return err
+	}
+	a, err := e.openChain(ctx)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	var ev chain.Event
+	if err := a.get(ctx, "/v1/chain/events/"+pos[0], &ev, func() (any, error) { return a.reader.Get(seq) }); err != nil {
+		return err
+	}
+	return printJSON(e.stdout, ev)
+}
+
+// chainVerify checks the whole chain. With --export FILE it verifies an
+// export; with a running daemon it verifies the daemon's export with this
+// process's own verifier; otherwise it verifies the segment files.
+func chainVerify(ctx context.Context, e *env, args []string) error {
+	fs := e.flags("chain verify", "[--export FILE]")
+	export := fs.String("export", "", "verify this export (JSON Lines) instead of the home's chain")
+	if _, err := parse(fs, args, 0, 0); err != nil {
+		return err
+	}
+	var rep *chain.Report
+	var err error
+	switch {
+	case *export != "":
+		f, ferr := os.Open(*export)
+		if ferr != nil {
+			return ferr
+		}
+		defer f.Close()
+		rep, err = chain.VerifyExport(f, chain.VerifyOptions{})
+	default:
+		a, aerr := e.openChain(ctx)
+		if aerr != nil {
+			return aerr
+		}
+		defer a.Close()
+		if a.c != nil {
+			rep, err = verifyFromDaemon(ctx, a.c)
+		} else {
+			a.reader.Close()
+			rep, err = chain.Verify(ctx, filepath.Join(e.home, daemon.ChainDir), chain.VerifyOptions{})
+		}
+	}
+	if err != nil {
+		return err
+	}
+	if e.json {
+		if perr := printJSON(e.stdout, rep); perr != nil {
+			return perr
+		}
+	} else {
+		fmt.Fprintf(e.stdout, "verified %d events and %d checkpoints (payload hashes, event hashes, links, Merkle roots, Ed25519 and ML-DSA-65 signatures)\n", rep.Events, rep.Checkpoints)
+		if rep.Uncovered > 0 {
+			fmt.Fprintf(e.stdout, "%d trailing events are not yet under a checkpoint\n", rep.Uncovered)
+		}
+	}
+	if !rep.OK() {
+		return rep.Problem
+	}
+	return nil
+}
+
+// verifyFromDaemon streams the daemon's export through the local verifier.
+func verifyFromDaemon(ctx context.Context, c *client.Client) (*chain.Report, error) {
+	pr, pw := io.Pipe()
+	go func() {
+		err := c.Stream(ctx, "/v1/chain/export", func(line []byte) error {
+			if _, err := pw.Write(line); err != nil {
+				return err
+			}
+			_, err := pw.Write([]byte{'\n'})
+			return err
+		})
+		pw.CloseWithError(err)
+	}()
+	rep, err := chain.VerifyExport(pr, chain.VerifyOptions{})
+	pr.Close()
+	return rep, err
+}
+
+func chainExport(ctx context.Context, e *env, args []string) error {
+	fs := e.flags("chain export", "[--from SEQ] [-o FILE]")
+	from := fs.Uint64("from", 0, "first event to export")
+	out := fs.String("o", "", "write to FILE instead of stdout")
+	if _, err := parse(fs, args, 0, 0); err != nil {
+		return err
+	}
+	w := e.stdout
+	if *out != "" {
+		f, err := os.OpenFile(*out, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		w = f
+	}
+	a, err := e.openChain(ctx)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	if a.c == nil {
+		return a.reader.Export(ctx, w, *from)
+	}
+	return a.c.Stream(ctx, "/v1/chain/export?from="+strconv.FormatUint(*from, 10), func(line []byte) error {
+		if _, err := w.Write(line); err != nil {
+			return err
+		}
+		_, err := w.Write([]byte{'\n'})
+		return err
+	})
+}
+
+func chainProve(ctx context.Context, e *env, args []string) error {
+	fs := e.flags("chain prove", "SEQ")
+	pos, err := parse(fs, args, 1, 1)
+	if err != nil {
+		return err
+	}
+	seq, err := parseSeq(pos[0])
+	if err != nil {
+		return err
+	}
+	a, err := e.openChain(ctx)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	var p chainquery.Proof
+	if err := a.get(ctx, "/v1/chain/prove/"+pos[0], &p, func() (any, error) { return chainquery.Prove(a.reader, seq) }); err != nil {
+		return err
+	}
+	// Check the proof here too, with this process's code, against the
+	// chain's keys.
+	var keys chainquery.Keys
+	if err := a.get(ctx, "/v1/chain/keys", &keys, func() (any, error) { return chainquery.GetKeys(a.reader) }); err != nil {
+		return err
+	}
+	pub, err := chain.ParsePublicKeys(keys.Ed25519, keys.MLDSA65)
+	if err != nil {
+		return err
+	}
+	if err := chain.VerifyInclusion(pub, p.Checkpoint, p.Event.Hash, p.Proof); err != nil {
+		return err
+	}
+	if e.json {
+		return printJSON(e.stdout, p)
+	}
+	fmt.Fprintf(e.stdout, "event %d (%s) is included in the tree of size %d with root %s\nproof: %d hashes, %d bytes; checkpoint signatures (Ed25519, ML-DSA-65) verified\n",
+		p.Event.Seq, p.Event.Hash, p.Checkpoint.Size, p.Checkpoint.Root, len(p.Proof.Hashes), p.ProofBytes)
+	return nil
+}
+
+func chainConsistency(ctx context.Context, e *env, args []string) error {
+	fs := e.flags("chain consistency", "OLD NEW   (tree sizes)")
+	pos, err := parse(fs, args, 2, 2)
+	if err != nil {
+		return err
+	}
+	oldSize, err := parseSeq(pos[0])
+	if err != nil {
+		return err
+	}
+	newSize, err := parseSeq(pos[1])
+	if err != nil {
+		return err
+	}
+	a, err := e.openChain(ctx)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	var c chainquery.Consistency
+	if err := a.get(ctx, "/v1/chain/consistency?old="+pos[0]+"&new="+pos[1], &c, func() (any, error) { return chainquery.Consistent(a.reader, oldSize, newSize) }); err != nil {
+		return err
+	}
+	if err := chain.VerifyConsistencyProof(c.OldRoot, c.NewRoot, c.Proof); err != nil {
+		return err
+	}
+	if e.json {
+		return printJSON(e.stdout, c)
+	}
+	fmt.Fprintf(e.stdout, "the tree of size %d (root %s) is a prefix of the tree of size %d (root %s): proof of %d hashes verified\n",
+		oldSize, c.OldRoot, newSize, c.NewRoot, len(c.Proof.Hashes))
+	return nil
+}

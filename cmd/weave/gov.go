@@ -1,0 +1,263 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/weftos/weftos/internal/daemon"
+	"github.com/weftos/weftos/internal/governance"
+)
+
+func init() {
+	register(command{"gov", "governance: rules, check, env, amend, retire, pending, approve, reject, audit", cmdGov})
+}
+
+func cmdGov(ctx context.Context, e *env, args []string) error {
+	if len(args) == 0 {
+		return usagef("gov: want rules, check, env, amend, retire, pending, approve, reject or audit")
+	}
+	sub, args := args[0], args[1:]
+	switch sub {
+	case "rules":
+		return govRules(ctx, e, args)
+	case "check":
+		return govCheck(ctx, e, args)
+	case "env":
+		return govEnv(ctx, e, args)
+	case "amend", "retire":
+		return govAmend(ctx, e, sub, args)
+	case "pending":
+		return govPending(ctx, e, args)
+	case "approve", "reject":
+		return govResolve(ctx, e, sub, args)
+	case "audit":
+		return govAudit(ctx, e, args)
+	}
+	return usagef("gov: unknown subcommand %q", sub)
+}
+
+func govRules(ctx context.Context, e *env, args []string) error {
+	fs := e.flags("gov rules", "")
+	if _, err := parse(fs, args, 0, 0); err != nil {
+		return err
+	}
+	c, err := e.client()
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	var rr daemon.RulesResponse
+	if err := c.Do(ctx, http.MethodGet, "/v1/gov/rules", nil, &rr); err != nil {
+		return err
+	}
+	if e.json {
+		return printJSON(e.stdout, rr)
+	}
+	fmt.Fprintf(e.stdout, "constitution %q revision %d, hash %s\nenvironment %s (thresholds dev %.2f, staging %.2f, prod %.2f)\n",
+		rr.Name, rr.Revision, rr.Hash, rr.Environment, rr.Environments.Dev, rr.Environments.Staging, rr.Environments.Prod)
+	if rr.Invalid != "" {
+		fmt.Fprintf(e.stdout, "WARNING: constitution.toml is invalid, the default is in force: %s\n", oneLine(rr.Invalid))
+	}
+	rows := make([][]string, len(rr.Rules))
+	for i, r := range rr.Rules {
+		rows[i] = []string{r.ID, string(r.Branch), string(r.Severity), string(r.Outcome), strings.Join(r.When.Actions, ","), r.Description}
+	}
+	return table(e.stdout, []string{"ID", "BRANCH", "SEVERITY", "OUTCOME", "ACTIONS", "DESCRIPTION"}, rows)
+}
+
+func govCheck(ctx context.Context, e *env, args []string) error {
+	fs := e.flags("gov check", "--action A [--agent NAME] [--effect risk=0.8,privacy=0.2] [--env ENV] [--path P] [--host H] [--tool T] [--caps a,b]")
+	action := fs.String("action", "", "action, e.g. tool.shell.exec, fs.write, net.egress")
+	agent := fs.String("agent", "", "acting agent's name")
+	effect := fs.String("effect", "", "declared effect vector, e.g. risk=0.8,privacy=0.2")
+	envName := fs.String("env", "", "environment to decide in (default: the node's)")
+	path := fs.String("path", "", "context: path")
+	host := fs.String("host", "", "context: host")
+	tool := fs.String("tool", "", "context: tool name")
+	model := fs.String("model", "", "context: model")
+	caps := fs.String("caps", "", "comma-separated capabilities the agent holds")
+	if _, err := parse(fs, args, 0, 0); err != nil {
+		return err
+	}
+	if *action == "" {
+		return usagef("gov check needs --action")
+	}
+	req := governance.Request{Action: *action, Agent: *agent, Process: *agent,
+		Context: governance.Context{Path: *path, Host: *host, Tool: *tool, Model: *model}}
+	if *effect != "" {
+		eff, err := governance.ParseEffect(*effect)
+		if err != nil {
+			return usagef("--effect: %v", err)
+		}
+		req.Effect = eff
+	}
+	if *caps != "" {
+		req.Capabilities = strings.Split(*caps, ",")
+	}
+	c, err := e.client()
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	var d governance.Decision
+	if err := c.Do(ctx, http.MethodPost, "/v1/gov/check", daemon.CheckRequest{Request: req, Env: *envName}, &d); err != nil {
+		return err
+	}
+	if e.json {
+		return printJSON(e.stdout, d)
+	}
+	fmt.Fprintf(e.stdout, "decision:  %s\nrules:     %s\neffect:    %s (magnitude %.3f, %s threshold %.2f)\nreason:    %s\n",
+		d.Outcome, strings.Join(d.RuleIDs, ", "), d.Effect, d.Magnitude, d.Env, d.Threshold, d.Reason)
+	return nil
+}
+
+func govEnv(ctx context.Context, e *env, args []string) error {
+	fs := e.flags("gov env", "[dev|staging|prod]")
+	pos, err := parse(fs, args, 0, 1)
+	if err != nil {
+		return err
+	}
+	c, err := e.client()
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	var out map[string]any
+	if len(pos) == 0 {
+		err = c.Do(ctx, http.MethodGet, "/v1/gov/env", nil, &out)
+	} else {
+		err = c.Do(ctx, http.MethodPost, "/v1/gov/env", map[string]string{"env": pos[0]}, &out)
+	}
+	if err != nil {
+		return err
+	}
+	if e.json {
+		return printJSON(e.stdout, out)
+	}
+	fmt.Fprintf(e.stdout, "environment %v (magnitude threshold %v)\n", out["environment"], out["threshold"])
+	return nil
+}
+
+func govAmend(ctx context.Context, e *env, sub string, args []string) error {
+	var req daemon.AmendRequest
+	if sub == "amend" {
+		fs := e.flags("gov amend", "--file rule.toml   (one [[rule]] table: adds it, or modifies the rule with its id)")
+		file := fs.String("file", "", "TOML file with the rule")
+		if _, err := parse(fs, args, 0, 0); err != nil {
+			return err
+		}
+		if *file == "" {
+			return usagef("gov amend needs --file")
+		}
+		b, err := os.ReadFile(*file)
+		if err != nil {
+			return err
+		}
+		req.Text = string(b)
+	} else {
+		fs := e.flags("gov retire", "RULE_ID")
+		pos, err := parse(fs, args, 1, 1)
+		if err != nil {
+			return err
+		}
+		req.RuleID = pos[0]
+	}
+	c, err := e.client()
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	var out daemon.AmendResponse
+	if err := c.Do(ctx, http.MethodPost, "/v1/gov/"+sub, req, &out); err != nil {
+		return err
+	}
+	if e.json {
+		return printJSON(e.stdout, out)
+	}
+	fmt.Fprintf(e.stdout, "%s %s: constitution revision %d, hash %s (action %s)\n", out.Amendment.Op, out.Amendment.RuleID, out.Revision, out.Hash, out.ActionID)
+	return nil
+}
+
+func govPending(ctx context.Context, e *env, args []string) error {
+	fs := e.flags("gov pending", "")
+	if _, err := parse(fs, args, 0, 0); err != nil {
+		return err
+	}
+	c, err := e.client()
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	var items []governance.PendingItem
+	if err := c.Do(ctx, http.MethodGet, "/v1/gov/pending", nil, &items); err != nil {
+		return err
+	}
+	if e.json {
+		return printJSON(e.stdout, items)
+	}
+	rows := make([][]string, len(items))
+	for i, it := range items {
+		rows[i] = []string{it.ID, it.Request.Action, it.Request.Agent, strings.Join(it.Decision.RuleIDs, ","), it.Deadline.Format(time.RFC3339), it.Decision.Reason}
+	}
+	return table(e.stdout, []string{"ID", "ACTION", "AGENT", "RULES", "DEADLINE", "REASON"}, rows)
+}
+
+func govResolve(ctx context.Context, e *env, verdict string, args []string) error {
+	fs := e.flags("gov "+verdict, "ID [--reason TEXT]")
+	reason := fs.String("reason", "", "why (recorded on the chain)")
+	pos, err := parse(fs, args, 1, 1)
+	if err != nil {
+		return err
+	}
+	c, err := e.client()
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	by := "operator"
+	if u := os.Getenv("USER"); u != "" {
+		by = u
+	}
+	var out map[string]any
+	if err := c.Do(ctx, http.MethodPost, "/v1/gov/pending/"+url.PathEscape(pos[0])+"/"+verdict, daemon.ResolveRequest{By: by, Reason: *reason}, &out); err != nil {
+		return err
+	}
+	if e.json {
+		return printJSON(e.stdout, out)
+	}
+	fmt.Fprintf(e.stdout, "%s: %sd\n", pos[0], verdict)
+	return nil
+}
+
+func govAudit(ctx context.Context, e *env, args []string) error {
+	fs := e.flags("gov audit", "[--since SEQ]")
+	since := fs.Uint64("since", 0, "report findings from this chain seq on (earlier records are still replayed)")
+	if _, err := parse(fs, args, 0, 0); err != nil {
+		return err
+	}
+	c, err := e.client()
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	var rep governance.Report
+	if err := c.Do(ctx, http.MethodGet, fmt.Sprintf("/v1/gov/audit?since=%d", *since), nil, &rep); err != nil {
+		return err
+	}
+	if e.json {
+		if err := printJSON(e.stdout, rep); err != nil {
+			return err
+		}
+	} else if err := rep.WriteText(e.stdout); err != nil {
+		return err
+	}
+	if !rep.OK() {
+		return fmt.Errorf("audit found %d problems", len(rep.Findings))
+	}
+	return nil
+}

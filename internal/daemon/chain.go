@@ -1,0 +1,313 @@
+package daemon
+
+import (
+	"context"
+	"crypto/sha3"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/weftos/weftos/internal/chain"
+	"github.com/weftos/weftos/internal/chainquery"
+	"github.com/weftos/weftos/internal/kernel"
+	"github.com/weftos/weftos/internal/localapi"
+)
+
+// ChainDir is the chain's directory in the home.
+const ChainDir = "chain"
+
+// openChain opens the audit chain and starts recording every kernel event.
+func (d *Daemon) openChain(ctx context.Context) error {
+	cc := d.cfg.Chain
+	var err error
+	d.chain, err = chain.Open(ctx, filepath.Join(d.home, ChainDir), chain.Options{
+		ChainID: cc.ChainID, Origin: d.id.NodeID, Keys: chain.Keys{Ed25519: d.id.Ed25519, MLDSA65: d.id.MLDSA65},
+		SegmentSize: int64(cc.SegmentSizeMiB) << 20, CheckpointInterval: cc.CheckpointInterval.Duration,
+		CheckpointEvery: uint64(cc.CheckpointEvery), Logger: d.log.With("layer", "chain"),
+	})
+	if err != nil {
+		return fmt.Errorf("daemon: opening the audit chain: %w", err)
+	}
+	d.recorder = chain.NewRecorder(d.chain, d.log.With("layer", "recorder"), 4096)
+	return nil
+}
+
+// recordKernelEvents subscribes the recorder to the kernel's bus. Recording
+// blocks (backpressure) rather than dropping when the chain falls behind.
+func (d *Daemon) recordKernelEvents() {
+	withPayload := d.cfg.Chain.RecordIPCPayloads
+	d.unsubscribe = d.kernel.Bus().Subscribe(func(ev kernel.Event) {
+		payload := any(ev.Data)
+		if ipc, ok := ev.Data.(kernel.IPCEvent); ok && ev.Payload != nil {
+			rec := ipcRecord{IPCEvent: ipc, PayloadHash: payloadHash(ev.Payload)}
+			if withPayload {
+				rec.Payload = ev.Payload
+			}
+			payload = rec
+		}
+		if err := d.recorder.Record(context.Background(), "kernel", string(ev.Kind), payload); err != nil {
+			d.log.Error("recording kernel event failed", "kind", ev.Kind, "err", err)
+		}
+	})
+}
+
+// ipcRecord is the chain payload of ipc.* events: metadata and the hash of
+// the payload, with the payload itself only when configured.
+type ipcRecord struct {
+	kernel.IPCEvent
+	PayloadHash string          `json:"payload_hash"`
+	Payload     *kernel.Payload `json:"payload,omitempty"`
+}
+
+// payloadHash is SHAKE-256/32 over the payload's JSON encoding.
+func payloadHash(p *kernel.Payload) string {
+	b, err := json.Marshal(p)
+	if err != nil {
+		return ""
+	}
+	return hex.EncodeToString(sha3.SumSHAKE256(b, 32))
+}
+
+// closeChain flushes the recorder and closes the chain, which writes the
+// final checkpoint.
+func (d *Daemon) closeChain(ctx context.Context) error {
+	var errs []error
+	if d.unsubscribe != nil {
+		d.unsubscribe()
+	}
+	if d.recorder != nil {
+		if err := d.recorder.Close(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("chain recorder: %w", err))
+		}
+	}
+	if d.chain != nil {
+		if err := d.chain.Close(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("chain: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (d *Daemon) chainRoutes() []localapi.Route {
+	return []localapi.Route{
+		{Pattern: "GET /v1/chain/status", Handler: d.handleChainStatus},
+		{Pattern: "GET /v1/chain/keys", Handler: d.handleChainKeys},
+		{Pattern: "GET /v1/chain/events", Handler: d.handleChainEvents},
+		{Pattern: "GET /v1/chain/events/{seq}", Handler: d.handleChainEvent},
+		{Pattern: "GET /v1/chain/export", Handler: d.handleChainExport},
+		{Pattern: "GET /v1/chain/prove/{seq}", Handler: d.handleChainProve},
+		{Pattern: "GET /v1/chain/consistency", Handler: d.handleChainConsistency},
+	}
+}
+
+func queryUint(r *http.Request, name string, def uint64) (uint64, error) {
+	s := r.URL.Query().Get(name)
+	if s == "" {
+		return def, nil
+	}
+	n, err := strconv.ParseUint(s, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("%w: %s=%q is not a number", kernel.ErrInvalid, name, s)
+	}
+	return n, nil
+}
+
+func (d *Daemon) handleChainStatus(w http.ResponseWriter, r *http.Request) {
+	st, err := chainquery.GetStatus(d.chain)
+	if err != nil {
+		d.fail(w, err)
+		return
+	}
+	localapi.WriteJSON(w, st)
+}
+
+func (d *Daemon) handleChainKeys(w http.ResponseWriter, r *http.Request) {
+	k, err := chainquery.GetKeys(d.chain)
+	if err != nil {
+		d.fail(w, err)
+		return
+	}
+	localapi.WriteJSON(w, k)
+}
+
+// handleChainEvents lists events: the last n (?tail=n), or from a seq
+// (?from=); with ?follow=1 it streams new events as JSON lines.
+func (d *Daemon) handleChainEvents(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	kind := q.Get("kind")
+	n, err := queryUint(r, "n", 20)
+	if err != nil {
+		d.fail(w, err)
+		return
+	}
+	if q.Get("follow") != "1" {
+		var evs []chain.Event
+		if q.Has("from") {
+			from, err := queryUint(r, "from", 0)
+			if err != nil {
+				d.fail(w, err)
+				return
+			}
+			evs, err = chainquery.Since(d.chain, from, int(n), kind)
+		} else {
+			evs, err = chainquery.Tail(d.chain, int(n), kind)
+		}
+		if err != nil {
+			d.fail(w, err)
+			return
+		}
+		localapi.WriteJSON(w, evs)
+		return
+	}
+	fl, ok := w.(http.Flusher)
+	if !ok {
+		localapi.WriteError(w, http.StatusInternalServerError, "internal", "streaming unsupported")
+		return
+	}
+	w.Header().Set("Content-Type", "application/x-ndjson")
+	enc := json.NewEncoder(w)
+	last, err := chainquery.Tail(d.chain, int(n), kind)
+	if err != nil {
+		d.fail(w, err)
+		return
+	}
+	next := d.chain.Len()
+	for _, ev := range last {
+		_ = enc.Encode(ev)
+	}
+	fl.Flush()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-r.Context().Done():
+			return
+		case <-d.shutdownCh:
+			return
+		case <-tick.C:
+		}
+		evs, err := chainquery.Since(d.chain, next, 0, "")
+		if err != nil {
+			return
+		}
+		for _, ev := range evs {
+			next = ev.Seq + 1
+			if kind == "" || ev.Kind == kind {
+				if enc.Encode(ev) != nil {
+					return
+				}
+			}
+		}
+		fl.Flush()
+	}
+}
+
+func pathSeq(w http.ResponseWriter, r *http.Request) (uint64, bool) {
+	n, err := strconv.ParseUint(r.PathValue("seq"), 10, 64)
+	if err != nil {
+		localapi.WriteError(w, http.StatusBadRequest, "invalid_argument", fmt.Sprintf("%q is not a sequence number", r.PathValue("seq")))
+		return 0, false
+	}
+	return n, true
+}
+
+func (d *Daemon) handleChainEvent(w http.ResponseWriter, r *http.Request) {
+	seq, ok := pathSeq(w, r)
+	if !ok {
+		return
+	}
+	ev, err := d.chain.Get(seq)
+	if err != nil {
+		d.fail(w, err)
+		return
+	}
+	localapi.WriteJSON(w, ev)
+}
+
+func (d *Daemon) handleChainExport(w http.ResponseWriter, r *http.Request) {
+	from, err := queryUint(r, "from", 0)
+	if err != nil {
+		d.fail(w, err)
+		return
+	}
+	if from > d.chain.Len() {
+		d.fail(w, fmt.Errorf("%w: from %d is past the chain's length %d", chain.ErrNotFound, from, d.chain.Len()))
+		return
+	}
+	w.Header().Set("Content-Type", "application/x-ndjson")
+	if err := d.chain.Export(r.Context(), w, from); err != nil {
+		d.log.Warn("chain export interrupted", "err", err)
+	}
+}
+
+func (d *Daemon) handleChainProve(w http.ResponseWriter, r *http.Request) {
+	seq, ok := pathSeq(w, r)
+	if !ok {
+		return
+	}
+	if seq < d.chain.Len() {
+		// A fresh event is covered within the checkpoint interval: wait
+		// for it rather than fail.
+		ctx, cancel := context.WithTimeout(r.Context(), d.cfg.Chain.CheckpointInterval.Duration+2*time.Second)
+		_, err := d.chain.WaitCovered(ctx, seq)
+		cancel()
+		if err != nil {
+			d.fail(w, err)
+			return
+		}
+	}
+	p, err := chainquery.Prove(d.chain, seq)
+	if err != nil {
+		d.fail(w, err)
+		return
+	}
+	localapi.WriteJSON(w, p)
+}
+
+func (d *Daemon) handleChainConsistency(w http.ResponseWriter, r *http.Request) {
+	oldSize, err := queryUint(r, "old", 0)
+	if err == nil {
+		var newSize uint64
+		if newSize, err = queryUint(r, "new", d.chain.Len()); err == nil {
+			var c chainquery.Consistency
+			if c, err = chainquery.Consistent(d.chain, oldSize, newSize); err == nil {
+				localapi.WriteJSON(w, c)
+				return
+			}
+		}
+	}
+	d.fail(w, err)
+}
+
+// lastConstitutionHash reads the hash of the constitution last recorded on
+// the chain (kept in governance.state next to the chain).
+func (d *Daemon) lastConstitutionHash() string {
+	b, err := os.ReadFile(filepath.Join(d.home, govStateName))
+	if err != nil {
+		return ""
+	}
+	var st govState
+	if json.Unmarshal(b, &st) != nil {
+		return ""
+	}
+	return st.ConstitutionHash
+}
+
+const govStateName = "governance.state"
+
+type govState struct {
+	ConstitutionHash string `json:"constitution_hash"`
+}
+
+func (d *Daemon) saveConstitutionHash(h string) {
+	b, _ := json.Marshal(govState{ConstitutionHash: h})
+	if err := writeFileAtomic(filepath.Join(d.home, govStateName), b); err != nil {
+		d.log.Warn("saving governance state", "err", err)
+	}
+}

@@ -1,0 +1,227 @@
+package daemon
+
+import (
+	"crypto/ed25519"
+	"fmt"
+	"net/http"
+	"os"
+	"regexp"
+
+	"github.com/weftos/weftos/internal/governance"
+	"github.com/weftos/weftos/internal/kernel"
+	"github.com/weftos/weftos/internal/localapi"
+)
+
+// RulesResponse answers GET /v1/gov/rules.
+type RulesResponse struct {
+	Name         string                  `json:"name"`
+	Hash         string                  `json:"hash"`
+	Revision     uint64                  `json:"revision"`
+	Environment  string                  `json:"environment"`
+	Environments governance.Environments `json:"environments"`
+	Rules        []governance.Rule       `json:"rules"`
+	Invalid      string                  `json:"invalid,omitempty"`
+}
+
+// CheckRequest is the body of POST /v1/gov/check (a dry run).
+type CheckRequest struct {
+	Request governance.Request `json:"request"`
+	Env     string             `json:"env,omitempty"`
+}
+
+// AmendRequest is the body of POST /v1/gov/amend and /v1/gov/retire.
+type AmendRequest struct {
+	Text   string `json:"text,omitempty"`    // a [[rule]] TOML table, for amend
+	RuleID string `json:"rule_id,omitempty"` // for retire
+}
+
+// AmendResponse answers an amendment.
+type AmendResponse struct {
+	ActionID  string               `json:"action_id"`
+	Amendment governance.Amendment `json:"amendment"`
+	Hash      string               `json:"constitution_hash"`
+	Revision  uint64               `json:"revision"`
+}
+
+// ResolveRequest is the body of approve and reject.
+type ResolveRequest struct {
+	By     string `json:"by,omitempty"`
+	Reason string `json:"reason,omitempty"`
+}
+
+func (g *gov) routes() []localapi.Route {
+	return []localapi.Route{
+		{Pattern: "GET /v1/gov/rules", Handler: g.handleRules},
+		{Pattern: "POST /v1/gov/check", Handler: g.handleCheck},
+		{Pattern: "GET /v1/gov/env", Handler: g.handleEnv},
+		{Pattern: "POST /v1/gov/env", Handler: g.handleSetEnv},
+		{Pattern: "POST /v1/gov/amend", Handler: g.handleAmend},
+		{Pattern: "POST /v1/gov/retire", Handler: g.handleAmend},
+		{Pattern: "GET /v1/gov/pending", Handler: g.handlePending},
+		{Pattern: "POST /v1/gov/pending/{id}/{verdict}", Handler: g.handleResolve},
+	}
+}
+
+func (g *gov) handleRules(w http.ResponseWriter, r *http.Request) {
+	c := g.engine.Constitution()
+	localapi.WriteJSON(w, RulesResponse{Name: c.Name, Hash: c.HashHex(), Revision: c.Revision, Environment: g.engine.Env(),
+		Environments: c.Environments, Rules: c.Rules, Invalid: g.invalid})
+}
+
+func (g *gov) handleCheck(w http.ResponseWriter, r *http.Request) {
+	var req CheckRequest
+	if !localapi.DecodeBody(w, r, &req) {
+		return
+	}
+	if err := req.Request.Effect.Validate(); err != nil {
+		localapi.WriteError(w, http.StatusBadRequest, "invalid_argument", err.Error())
+		return
+	}
+	d, err := g.gate.Preview(&req.Request, req.Env)
+	if err != nil {
+		localapi.WriteError(w, http.StatusBadRequest, "invalid_argument", err.Error())
+		return
+	}
+	localapi.WriteJSON(w, d)
+}
+
+func (g *gov) handleEnv(w http.ResponseWriter, r *http.Request) {
+	c := g.engine.Constitution()
+	th, _ := c.Environments.Threshold(g.engine.Env())
+	localapi.WriteJSON(w, map[string]any{"environment": g.engine.Env(), "threshold": th})
+}
+
+var envLine = regexp.MustCompile(`(?m)^(\s*environment\s*=\s*)"[a-z]*"`)
+
+// handleSetEnv switches the environment: a governed action
+// (constitution.env), recorded on the chain and written to weftos.toml so
+// it survives a restart.
+func (g *gov) handleSetEnv(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Env string `json:"env"`
+	}
+	if !localapi.DecodeBody(w, r, &body) {
+		return
+	}
+	switch body.Env {
+	case "dev", "staging", "prod":
+	default:
+		localapi.WriteError(w, http.StatusBadRequest, "invalid_argument", fmt.Sprintf("environment %q is not dev, staging or prod", body.Env))
+		return
+	}
+	req := governance.Request{Action: "constitution.env", Process: "kernel", Agent: "operator",
+		Capabilities: append(kernel.RootCapabilities().Names(), "gov.amend"),
+		Context:      governance.Context{Extra: map[string]string{"from": g.engine.Env(), "to": body.Env}}}
+	if err := g.decide(r.Context(), g.d.kernelActionID(), req); err != nil {
+		g.d.fail(w, err)
+		return
+	}
+	if err := g.engine.SetEnv(body.Env); err != nil {
+		localapi.WriteError(w, http.StatusBadRequest, "invalid_argument", err.Error())
+		return
+	}
+	data, err := os.ReadFile(g.d.cfgPath)
+	if err == nil {
+		if envLine.Match(data) {
+			data = envLine.ReplaceAll(data, []byte(`${1}"`+body.Env+`"`))
+		} else {
+			data = append(data, []byte("\n[governance]\nenvironment = \""+body.Env+"\"\n")...)
+		}
+		err = writeFileAtomic(g.d.cfgPath, data)
+	}
+	if err != nil {
+		g.d.log.Error("environment switched but not saved to the config file", "err", err)
+	}
+	g.d.cfg.Governance.Environment = body.Env
+	g.record("config.governance_environment", map[string]string{"environment": body.Env, "threshold_source": "constitution"})
+	g.handleEnv(w, r)
+}
+
+// handleAmend adds, modifies (amend) or retires a rule: the amendment is
+// signed by the node key, decided by the gate as action
+// constitution.amend, applied, saved to constitution.toml and recorded on
+// the chain with the rule text and its hash.
+func (g *gov) handleAmend(w http.ResponseWriter, r *http.Request) {
+	var body AmendRequest
+	if !localapi.DecodeBody(w, r, &body) {
+		return
+	}
+	g.amendMu.Lock()
+	defer g.amendMu.Unlock()
+	base := g.engine.Constitution()
+	var a governance.Amendment
+	var err error
+	if r.URL.Path == "/v1/gov/retire" {
+		a, err = governance.NewRetirement(base, body.RuleID)
+	} else {
+		a, err = governance.NewRuleAmendmentFromText(base, "rule.toml", []byte(body.Text))
+	}
+	if err != nil {
+		localapi.WriteError(w, http.StatusBadRequest, "invalid_argument", err.Error())
+		return
+	}
+	if err := a.Sign(g.d.id.Ed25519); err != nil {
+		g.d.fail(w, err)
+		return
+	}
+	actionID := g.d.kernelActionID()
+	if err := g.decide(r.Context(), actionID, a.Request("operator", append(kernel.RootCapabilities().Names(), "gov.amend"))); err != nil {
+		g.d.fail(w, err)
+		return
+	}
+	next, err := base.Apply(a, g.d.id.Ed25519.Public().(ed25519.PublicKey))
+	if err != nil {
+		localapi.WriteError(w, http.StatusBadRequest, "invalid_argument", err.Error())
+		return
+	}
+	// The amendment is acknowledged only once it is durable on the chain;
+	// the decision that permitted it is flushed first so it precedes it.
+	if err := g.d.recorder.Flush(r.Context()); err != nil {
+		g.d.fail(w, err)
+		return
+	}
+	if _, err := g.d.chain.Append(r.Context(), "governance", governance.KindAmendment,
+		governance.AmendmentRecord{ActionID: actionID, Amendment: a, ResultHash: next.HashHex(), ResultRevision: next.Revision}); err != nil {
+		g.d.fail(w, err)
+		return
+	}
+	if err := g.engine.SetConstitution(next); err != nil {
+		localapi.WriteError(w, http.StatusBadRequest, "invalid_argument", err.Error())
+		return
+	}
+	if err := writeFileAtomic(g.path, []byte(next.Canonical())); err != nil {
+		g.d.log.Error("amendment applied but constitution.toml not saved", "err", err)
+	}
+	g.d.saveConstitutionHash(next.HashHex())
+	localapi.WriteJSON(w, AmendResponse{ActionID: actionID, Amendment: a, Hash: next.HashHex(), Revision: next.Revision})
+}
+
+func (g *gov) handlePending(w http.ResponseWriter, r *http.Request) {
+	localapi.WriteJSON(w, g.pending.List())
+}
+
+func (g *gov) handleResolve(w http.ResponseWriter, r *http.Request) {
+	var body ResolveRequest
+	if r.ContentLength != 0 && !localapi.DecodeBody(w, r, &body) {
+		return
+	}
+	if body.By == "" {
+		body.By = "operator"
+	}
+	id := r.PathValue("id")
+	var err error
+	switch r.PathValue("verdict") {
+	case "approve":
+		err = g.pending.Approve(id, body.By)
+	case "reject":
+		err = g.pending.Reject(id, body.By, body.Reason)
+	default:
+		localapi.WriteError(w, http.StatusNotFound, "invalid_argument", "want approve or reject")
+		return
+	}
+	if err != nil {
+		localapi.WriteError(w, http.StatusNotFound, "unknown_action", err.Error())
+		return
+	}
+	localapi.WriteJSON(w, map[string]any{"id": id, "resolved": r.PathValue("verdict")})
+}

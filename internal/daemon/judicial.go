@@ -1,0 +1,110 @@
+package daemon
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/json"
+	"fmt"
+	"iter"
+	"net/http"
+	"strings"
+
+	"github.com/weftos/weftos/internal/governance"
+	"github.com/weftos/weftos/internal/kernel"
+	"github.com/weftos/weftos/internal/localapi"
+)
+
+// audit replays the chain through the governance auditor (the Judicial
+// branch) and applies the sanctions it names, recording each on the chain.
+func (d *Daemon) audit(ctx context.Context, since uint64) (*governance.Report, error) {
+	if err := d.recorder.Flush(ctx); err != nil {
+		return nil, err
+	}
+	a, err := governance.NewAuditor(governance.AuditConfig{Trusted: []ed25519.PublicKey{d.id.Ed25519.Public().(ed25519.PublicKey)},
+		Since: since, Log: d.log.With("layer", "judicial")})
+	if err != nil {
+		return nil, err
+	}
+	var readErr error
+	records := func(yield func(governance.AuditInput) bool) {
+		for ev, err := range d.chain.Events(0, d.chain.Len()) {
+			if err != nil {
+				readErr = err
+				return
+			}
+			if !auditRelevant(ev.Kind, ev.Payload) {
+				continue
+			}
+			in, err := governance.DecodeAuditInput(ev.Seq, ev.Kind, ev.Payload)
+			if err != nil {
+				readErr = err
+				return
+			}
+			if !yield(in) {
+				return
+			}
+		}
+	}
+	rep, err := a.Audit(ctx, iter.Seq[governance.AuditInput](records))
+	if err != nil {
+		return nil, err
+	}
+	if readErr != nil {
+		return nil, fmt.Errorf("daemon: audit: reading the chain: %w", readErr)
+	}
+	for _, s := range rep.Sanctions {
+		d.applySanction(ctx, s)
+	}
+	return rep, nil
+}
+
+// auditRelevant selects governance records and events that carry an
+// action (the execution of a governed operation).
+func auditRelevant(kind string, payload []byte) bool {
+	switch kind {
+	case governance.KindDecision, governance.KindAmendment, governance.KindResolution, governance.KindSanction:
+		return true
+	}
+	if strings.HasPrefix(kind, "governance.") || len(payload) == 0 {
+		return false
+	}
+	var probe struct {
+		Action string `json:"action"`
+	}
+	return json.Unmarshal(payload, &probe) == nil && probe.Action != ""
+}
+
+// applySanction carries out a sanction on the live process and records it.
+func (d *Daemon) applySanction(ctx context.Context, s governance.SanctionRecord) {
+	pid := kernel.PID(s.PID)
+	var err error
+	switch s.Sanction.Kind {
+	case governance.SanctionWarn:
+		d.log.Warn("judicial sanction: warning", "agent", s.Agent, "pid", s.PID, "rule", s.RuleID, "risk", s.AgentRisk, "reason", s.Reason)
+	case governance.SanctionSuspend:
+		err = d.kernel.Suspend(pid)
+	case governance.SanctionRevoke:
+		err = d.kernel.Revoke(pid, s.Sanction.Capability)
+	}
+	if err != nil {
+		d.log.Warn("judicial sanction could not be applied", "agent", s.Agent, "pid", s.PID, "sanction", s.Sanction.Kind, "err", err)
+		s.Reason += " (not applied: " + err.Error() + ")"
+	}
+	if _, err := d.chain.Append(ctx, "governance", governance.KindSanction, s); err != nil {
+		d.log.Error("recording a sanction failed", "err", err)
+	}
+}
+
+func (d *Daemon) handleAudit(w http.ResponseWriter, r *http.Request) {
+	since, err := queryUint(r, "since", 0)
+	if err != nil {
+		d.fail(w, err)
+		return
+	}
+	rep, err := d.audit(r.Context(), since)
+	if err != nil {
+		d.fail(w, err)
+		return
+	}
+	localapi.WriteJSON(w, rep)
+}
