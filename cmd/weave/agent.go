@@ -17,7 +17,7 @@ func init() {
 
 func cmdAgent(ctx context.Context, e *env, args []string) error {
 	if len(args) == 0 {
-		return usagef("agent: want spawn, stop, kill, suspend, resume or inspect")
+		return usagef("agent: want spawn, stop, kill, suspend, resume, inspect or grant")
 	}
 	switch sub := args[0]; sub {
 	case "spawn":
@@ -26,8 +26,10 @@ func cmdAgent(ctx context.Context, e *env, args []string) error {
 		return agentControl(ctx, e, sub, args[1:])
 	case "inspect":
 		return agentInspect(ctx, e, args[1:])
+	case "grant":
+		return agentGrant(ctx, e, args[1:])
 	default:
-		return usagef("agent: unknown subcommand %q (want spawn, stop, kill, suspend, resume or inspect)", sub)
+		return usagef("agent: unknown subcommand %q (want spawn, stop, kill, suspend, resume, inspect or grant)", sub)
 	}
 }
 
@@ -133,4 +135,57 @@ func agentInspect(ctx context.Context, e *env, args []string) error {
 	}
 	// Inspect output is structured; JSON is its human form too.
 	return printJSON(e.stdout, in)
+}
+
+// agentGrant elevates a process's capabilities: the current set plus the
+// flags given. Governance decides it (capability.elevate); in prod the
+// default constitution defers it for approval.
+func agentGrant(ctx context.Context, e *env, args []string) error {
+	fs := e.flags("agent grant", "PID [--can-spawn] [--can-exec-tools] [--can-network] [--shell] [--tools a,b] [--scope SCOPE]")
+	canSpawn := fs.Bool("can-spawn", false, "grant can_spawn")
+	canTools := fs.Bool("can-exec-tools", false, "grant can_exec_tools")
+	canNet := fs.Bool("can-network", false, "grant can_network")
+	shell := fs.Bool("shell", false, "grant the shell sandbox switch")
+	tools := fs.String("tools", "", "comma-separated tools to add to the allow list")
+	scope := fs.String("scope", "", "replace the IPC scope")
+	pos, err := parse(fs, args, 1, 1)
+	if err != nil {
+		return err
+	}
+	pid, err := client.ParsePID(pos[0])
+	if err != nil {
+		return usagef("%v", err)
+	}
+	c, err := e.client()
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	in, err := c.Inspect(ctx, pid)
+	if err != nil {
+		return err
+	}
+	caps := in.Caps
+	caps.CanSpawn = caps.CanSpawn || *canSpawn
+	caps.CanExecTools = caps.CanExecTools || *canTools
+	caps.CanNetwork = caps.CanNetwork || *canNet
+	caps.Sandbox.Shell = caps.Sandbox.Shell || *shell
+	if *tools != "" {
+		caps.Tools.Allow = append(caps.Tools.Allow, strings.Split(*tools, ",")...)
+	}
+	if *scope != "" {
+		sc, err := kernel.ParseScope(*scope)
+		if err != nil {
+			return usagef("--scope: %v", err)
+		}
+		caps.IPCScope, caps.CanIPC = sc, sc.Kind != kernel.ScopeNone
+	}
+	if err := c.Elevate(ctx, pid, caps); err != nil {
+		return err
+	}
+	if e.json {
+		return printJSON(e.stdout, caps)
+	}
+	fmt.Fprintf(e.stdout, "%s: capabilities now %s\n", pid, strings.Join(caps.Names(), ", "))
+	return nil
 }

@@ -13,7 +13,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/weftos/weftos/internal/chain"
+	"github.com/weftos/weftos/chain"
 	"github.com/weftos/weftos/internal/chainquery"
 	"github.com/weftos/weftos/internal/client"
 	"github.com/weftos/weftos/internal/daemon"

@@ -104,6 +104,29 @@ func TestGovernanceAndChain(t *testing.T) {
 	}
 	c.fail(exitError, "", "gov", "approve", "no-such-id")
 
+	// Capability elevation is a governed action, recorded on the chain.
+	pid := strings.TrimSpace(c.ok("agent", "spawn", "plain"))
+	if out := c.ok("agent", "grant", pid, "--can-network"); !strings.Contains(out, "can_network") {
+		t.Fatalf("grant: %s", out)
+	}
+	var info struct {
+		Caps struct {
+			CanNetwork bool `json:"can_network"`
+		} `json:"capabilities"`
+	}
+	c.jsonOut(&info, "agent", "inspect", pid)
+	if !info.Caps.CanNetwork {
+		t.Fatal("grant did not take effect")
+	}
+	// Switching the environment is governed too, and persisted.
+	if out := c.ok("gov", "env", "staging"); !strings.Contains(out, "staging") || !strings.Contains(out, "0.6") {
+		t.Fatalf("gov env staging: %s", out)
+	}
+	if cfg, _ := os.ReadFile(filepath.Join(c.home, "weftos.toml")); !strings.Contains(string(cfg), `environment = "staging"`) {
+		t.Fatal("environment not saved to weftos.toml")
+	}
+	c.fail(exitError, "", "gov", "env", "moon")
+
 	var rep struct {
 		Findings   []any
 		Decisions  int
@@ -116,7 +139,7 @@ func TestGovernanceAndChain(t *testing.T) {
 
 	// The chain holds the decisions, the amendment and the spawn.
 	tail := c.ok("chain", "tail", "-n", "200")
-	for _, want := range []string{"governance.decision", "governance.amendment", "governance.resolution", "process.spawn", "guarded-spawns"} {
+	for _, want := range []string{"governance.decision", "governance.amendment", "governance.resolution", "process.spawn", "guarded-spawns", "process.elevate", "capability.elevate"} {
 		if !strings.Contains(tail, want) {
 			t.Fatalf("chain tail lacks %s:\n%s", want, tail)
 		}

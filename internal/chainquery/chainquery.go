@@ -12,7 +12,7 @@ import (
 	"io"
 	"iter"
 
-	"github.com/weftos/weftos/internal/chain"
+	"github.com/weftos/weftos/chain"
 )
 
 // Source is what the queries read: *chain.Log and *chain.Reader both

@@ -184,6 +184,11 @@ func (c *Client) Control(ctx context.Context, pid kernel.PID, action string) err
 	return c.do(ctx, http.MethodPost, "/v1/processes/"+pid.String()+"/"+url.PathEscape(action), nil, nil)
 }
 
+// Elevate replaces a process's capabilities; governance decides it.
+func (c *Client) Elevate(ctx context.Context, pid kernel.PID, caps kernel.Capabilities) error {
+	return c.do(ctx, http.MethodPut, "/v1/processes/"+pid.String()+"/capabilities", caps, nil)
+}
+
 // Services lists registered services.
 func (c *Client) Services(ctx context.Context) ([]kernel.ServiceInfo, error) {
 	var out []kernel.ServiceInfo

@@ -20,8 +20,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/weftos/weftos/chain"
 	"github.com/weftos/weftos/internal/apitype"
-	"github.com/weftos/weftos/internal/chain"
 	"github.com/weftos/weftos/internal/clock"
 	"github.com/weftos/weftos/internal/config"
 	"github.com/weftos/weftos/internal/identity"

@@ -127,3 +127,27 @@ func BenchmarkBoot(b *testing.B) {
 		b.StartTimer()
 	}
 }
+
+func TestInvalidConstitution(t *testing.T) {
+	home := t.TempDir()
+	if err := os.WriteFile(filepath.Join(home, ConstitutionName), []byte("format = 1\n[[rule]]\nid = \"x\"\ncolour = \"red\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// dev: boots on the default constitution, and says so.
+	d := open(t, home)
+	if d.gov.invalid == "" || !strings.Contains(d.gov.invalid, "colour") {
+		t.Fatalf("invalid constitution not reported: %q", d.gov.invalid)
+	}
+	if h := d.Kernel().Health(); h.Status != kernel.Degraded {
+		t.Fatalf("health with an invalid constitution: %+v", h)
+	}
+	closeD(t, d)
+	// prod: refuses to boot.
+	if err := os.WriteFile(filepath.Join(home, "weftos.toml"), []byte("[governance]\nenvironment = \"prod\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Open(context.Background(), Options{Home: home, Logger: slog.New(slog.DiscardHandler)})
+	if !errors.Is(err, ErrInvalidConstitution) || !strings.Contains(err.Error(), "constitution.toml") {
+		t.Fatalf("prod boot on an invalid constitution: %v", err)
+	}
+}

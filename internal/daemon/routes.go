@@ -5,7 +5,7 @@ import (
 	"errors"
 	"net/http"
 
-	"github.com/weftos/weftos/internal/chain"
+	"github.com/weftos/weftos/chain"
 	"github.com/weftos/weftos/internal/kernel"
 	"github.com/weftos/weftos/internal/localapi"
 )

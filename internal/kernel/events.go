@@ -19,6 +19,7 @@ const (
 	EventProcessState      EventKind = "process.state"
 	EventProcessExit       EventKind = "process.exit"
 	EventProcessLimit      EventKind = "process.limit"
+	EventProcessElevate    EventKind = "process.elevate"
 	EventIPCSend           EventKind = "ipc.send"
 	EventIPCDeadLetter     EventKind = "ipc.dead_letter"
 	EventServiceRegister   EventKind = "service.register"

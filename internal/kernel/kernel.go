@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -435,6 +436,35 @@ func (k *Kernel) Resume(pid PID) error {
 		return &IllegalTransitionError{PID: pid, From: p.State(), To: StateRunning}
 	}
 	return p.transition(StateRunning, "resume")
+}
+
+// Elevate replaces a live process's capabilities with caps, which may
+// exceed what attenuation gave it. It is a privileged operation: the gate
+// decides it as "capability.elevate" (with the added capabilities in the
+// context) before anything changes.
+func (k *Kernel) Elevate(ctx context.Context, pid PID, caps Capabilities) error {
+	p, err := k.target(pid)
+	if err != nil {
+		return err
+	}
+	cur := p.Capabilities()
+	var added []string
+	for _, n := range caps.Names() {
+		if !slices.Contains(cur.Names(), n) {
+			added = append(added, n)
+		}
+	}
+	actionID, err := k.gate(ctx, GateRequest{Action: "capability.elevate", PID: pid, Name: p.name, Caps: cur,
+		Context: map[string]string{"added": strings.Join(added, ","), "scope": caps.IPCScope.String()}})
+	if err != nil {
+		return fmt.Errorf("elevate %d: %w", pid, err)
+	}
+	p.mu.Lock()
+	p.caps = caps
+	p.mu.Unlock()
+	k.publish(Event{Kind: EventProcessElevate, PID: pid, Data: map[string]any{"pid": pid, "action": "capability.elevate",
+		"action_id": actionID, "agent": p.name, "added": added, "capabilities": caps}})
+	return nil
 }
 
 // Revoke removes a capability from a live process: can_spawn, can_ipc,

@@ -67,6 +67,7 @@ func NewHandler(opts Options) *Handler {
 	m.HandleFunc("POST /v1/processes", h.spawn)
 	m.HandleFunc("GET /v1/processes/{pid}", h.inspect)
 	m.HandleFunc("POST /v1/processes/{pid}/{action}", h.control)
+	m.HandleFunc("PUT /v1/processes/{pid}/capabilities", h.elevate)
 	m.HandleFunc("GET /v1/services", h.services)
 	m.HandleFunc("POST /v1/ipc/send", h.send)
 	m.HandleFunc("GET /v1/ipc/subscribe", h.subscribe)
@@ -224,6 +225,24 @@ func (h *Handler) control(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
+		h.Fail(w, err)
+		return
+	}
+	WriteJSON(w, apitype.OK{OK: true})
+}
+
+// elevate replaces a process's capabilities (governed as
+// capability.elevate).
+func (h *Handler) elevate(w http.ResponseWriter, r *http.Request) {
+	pid, ok := pathPID(w, r)
+	if !ok {
+		return
+	}
+	var caps kernel.Capabilities
+	if !DecodeBody(w, r, &caps) {
+		return
+	}
+	if err := h.opts.Backend.Kernel().Elevate(r.Context(), pid, caps); err != nil {
 		h.Fail(w, err)
 		return
 	}

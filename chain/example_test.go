@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/weftos/weftos/internal/chain"
+	"github.com/weftos/weftos/chain"
 )
 
 func exampleKeys() chain.Keys {
