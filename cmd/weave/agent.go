@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/weftos/weftos/internal/cmdline"
 	"strings"
 
 	"github.com/weftos/weftos/internal/apitype"
@@ -17,7 +18,7 @@ func init() {
 
 func cmdAgent(ctx context.Context, e *env, args []string) error {
 	if len(args) == 0 {
-		return usagef("agent: want spawn, stop, kill, suspend, resume, inspect or grant")
+		return cmdline.Usagef("agent: want spawn, stop, kill, suspend, resume, inspect or grant")
 	}
 	switch sub := args[0]; sub {
 	case "spawn":
@@ -29,7 +30,7 @@ func cmdAgent(ctx context.Context, e *env, args []string) error {
 	case "grant":
 		return agentGrant(ctx, e, args[1:])
 	default:
-		return usagef("agent: unknown subcommand %q (want spawn, stop, kill, suspend, resume, inspect or grant)", sub)
+		return cmdline.Usagef("agent: unknown subcommand %q (want spawn, stop, kill, suspend, resume, inspect or grant)", sub)
 	}
 }
 
@@ -44,14 +45,14 @@ func agentSpawn(ctx context.Context, e *env, args []string) error {
 	canNet := fs.Bool("can-network", false, "grant can_network")
 	tools := fs.String("tools", "", "comma-separated tool allow list (globs)")
 	capsJSON := fs.String("caps", "", "full capabilities as JSON (overrides the other capability flags)")
-	pos, err := parse(fs, args, 1, 1)
+	pos, err := cmdline.Parse(fs, args, 1, 1)
 	if err != nil {
 		return err
 	}
 	req := apitype.SpawnRequest{Name: pos[0], Kind: *kind, Parent: kernel.PID(*parent)}
 	if *argJSON != "" {
 		if !json.Valid([]byte(*argJSON)) {
-			return usagef("--args is not valid JSON")
+			return cmdline.Usagef("--args is not valid JSON")
 		}
 		req.Args = json.RawMessage(*argJSON)
 	}
@@ -60,12 +61,12 @@ func agentSpawn(ctx context.Context, e *env, args []string) error {
 		dec := json.NewDecoder(strings.NewReader(*capsJSON))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&caps); err != nil {
-			return usagef("--caps: %v", err)
+			return cmdline.Usagef("--caps: %v", err)
 		}
 	} else {
 		sc, err := kernel.ParseScope(*scope)
 		if err != nil {
-			return usagef("--scope: %v", err)
+			return cmdline.Usagef("--scope: %v", err)
 		}
 		caps = kernel.Capabilities{CanIPC: sc.Kind != kernel.ScopeNone, IPCScope: sc, CanSpawn: *canSpawn, CanExecTools: *canTools, CanNetwork: *canNet}
 		if *tools != "" {
@@ -83,7 +84,7 @@ func agentSpawn(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if e.json {
-		return printJSON(e.stdout, apitype.SpawnResponse{PID: pid})
+		return cmdline.PrintJSON(e.stdout, apitype.SpawnResponse{PID: pid})
 	}
 	fmt.Fprintln(e.stdout, pid)
 	return nil
@@ -91,13 +92,13 @@ func agentSpawn(ctx context.Context, e *env, args []string) error {
 
 func agentControl(ctx context.Context, e *env, action string, args []string) error {
 	fs := e.flags("agent "+action, "PID")
-	pos, err := parse(fs, args, 1, 1)
+	pos, err := cmdline.Parse(fs, args, 1, 1)
 	if err != nil {
 		return err
 	}
 	pid, err := client.ParsePID(pos[0])
 	if err != nil {
-		return usagef("%v", err)
+		return cmdline.Usagef("%v", err)
 	}
 	c, err := e.client()
 	if err != nil {
@@ -108,7 +109,7 @@ func agentControl(ctx context.Context, e *env, action string, args []string) err
 		return err
 	}
 	if e.json {
-		return printJSON(e.stdout, map[string]any{"pid": pid, "action": action, "ok": true})
+		return cmdline.PrintJSON(e.stdout, map[string]any{"pid": pid, "action": action, "ok": true})
 	}
 	fmt.Fprintf(e.stdout, "%s: %s\n", pid, action)
 	return nil
@@ -116,13 +117,13 @@ func agentControl(ctx context.Context, e *env, action string, args []string) err
 
 func agentInspect(ctx context.Context, e *env, args []string) error {
 	fs := e.flags("agent inspect", "PID")
-	pos, err := parse(fs, args, 1, 1)
+	pos, err := cmdline.Parse(fs, args, 1, 1)
 	if err != nil {
 		return err
 	}
 	pid, err := client.ParsePID(pos[0])
 	if err != nil {
-		return usagef("%v", err)
+		return cmdline.Usagef("%v", err)
 	}
 	c, err := e.client()
 	if err != nil {
@@ -134,7 +135,7 @@ func agentInspect(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	// Inspect output is structured; JSON is its human form too.
-	return printJSON(e.stdout, in)
+	return cmdline.PrintJSON(e.stdout, in)
 }
 
 // agentGrant elevates a process's capabilities: the current set plus the
@@ -148,13 +149,13 @@ func agentGrant(ctx context.Context, e *env, args []string) error {
 	shell := fs.Bool("shell", false, "grant the shell sandbox switch")
 	tools := fs.String("tools", "", "comma-separated tools to add to the allow list")
 	scope := fs.String("scope", "", "replace the IPC scope")
-	pos, err := parse(fs, args, 1, 1)
+	pos, err := cmdline.Parse(fs, args, 1, 1)
 	if err != nil {
 		return err
 	}
 	pid, err := client.ParsePID(pos[0])
 	if err != nil {
-		return usagef("%v", err)
+		return cmdline.Usagef("%v", err)
 	}
 	c, err := e.client()
 	if err != nil {
@@ -176,7 +177,7 @@ func agentGrant(ctx context.Context, e *env, args []string) error {
 	if *scope != "" {
 		sc, err := kernel.ParseScope(*scope)
 		if err != nil {
-			return usagef("--scope: %v", err)
+			return cmdline.Usagef("--scope: %v", err)
 		}
 		caps.IPCScope, caps.CanIPC = sc, sc.Kind != kernel.ScopeNone
 	}
@@ -184,7 +185,7 @@ func agentGrant(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if e.json {
-		return printJSON(e.stdout, caps)
+		return cmdline.PrintJSON(e.stdout, caps)
 	}
 	fmt.Fprintf(e.stdout, "%s: capabilities now %s\n", pid, strings.Join(caps.Names(), ", "))
 	return nil

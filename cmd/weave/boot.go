@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/weftos/weftos/internal/cmdline"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,11 +23,11 @@ func cmdBoot(ctx context.Context, e *env, args []string) error {
 	detach := fs.Bool("detach", false, "run in the background; pid file and log in the home")
 	logFormat := fs.String("log-format", "", "log format: text or json (default from weftos.toml)")
 	logLevel := fs.String("log-level", "", "log level: debug, info, warn, error (default from weftos.toml)")
-	if _, err := parse(fs, args, 0, 0); err != nil {
+	if _, err := cmdline.Parse(fs, args, 0, 0); err != nil {
 		return err
 	}
 	if *logFormat != "" && *logFormat != "text" && *logFormat != "json" {
-		return usagef("--log-format must be text or json")
+		return cmdline.Usagef("--log-format must be text or json")
 	}
 	if *detach {
 		return bootDetached(ctx, e, *logFormat, *logLevel)
@@ -87,7 +88,7 @@ func bootDetached(ctx context.Context, e *env, logFormat, logLevel string) error
 		cancel()
 		if err == nil && st.OSPID == cmd.Process.Pid {
 			if e.json {
-				return printJSON(e.stdout, map[string]any{"pid": st.OSPID, "node_id": st.NodeID, "home": st.Home, "log": logPath})
+				return cmdline.PrintJSON(e.stdout, map[string]any{"pid": st.OSPID, "node_id": st.NodeID, "home": st.Home, "log": logPath})
 			}
 			fmt.Fprintf(e.stdout, "weave started: pid %d, node %s, log %s\n", st.OSPID, st.NodeID, logPath)
 			return nil

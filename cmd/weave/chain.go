@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/weftos/weftos/internal/cmdline"
 	"io"
 	"net/http"
 	"net/url"
@@ -25,7 +26,7 @@ func init() {
 
 func cmdChain(ctx context.Context, e *env, args []string) error {
 	if len(args) == 0 {
-		return usagef("chain: want status, tail, show, verify, export, prove, consistency or keys")
+		return cmdline.Usagef("chain: want status, tail, show, verify, export, prove, consistency or keys")
 	}
 	sub, args := args[0], args[1:]
 	switch sub {
@@ -46,7 +47,7 @@ func cmdChain(ctx context.Context, e *env, args []string) error {
 	case "consistency":
 		return chainConsistency(ctx, e, args)
 	}
-	return usagef("chain: unknown subcommand %q", sub)
+	return cmdline.Usagef("chain: unknown subcommand %q", sub)
 }
 
 // chainAccess answers read-only chain queries from the running daemon, or,
@@ -106,7 +107,7 @@ func (a *chainAccess) get(ctx context.Context, path string, out any, offline fun
 
 func chainStatus(ctx context.Context, e *env, args []string) error {
 	fs := e.flags("chain status", "")
-	if _, err := parse(fs, args, 0, 0); err != nil {
+	if _, err := cmdline.Parse(fs, args, 0, 0); err != nil {
 		return err
 	}
 	a, err := e.openChain(ctx)
@@ -119,7 +120,7 @@ func chainStatus(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if e.json {
-		return printJSON(e.stdout, st)
+		return cmdline.PrintJSON(e.stdout, st)
 	}
 	fmt.Fprintf(e.stdout, "length:       %d events\n", st.Length)
 	if st.Head != nil {
@@ -136,7 +137,7 @@ func chainStatus(ctx context.Context, e *env, args []string) error {
 
 func chainKeys(ctx context.Context, e *env, args []string) error {
 	fs := e.flags("chain keys", "")
-	if _, err := parse(fs, args, 0, 0); err != nil {
+	if _, err := cmdline.Parse(fs, args, 0, 0); err != nil {
 		return err
 	}
 	a, err := e.openChain(ctx)
@@ -149,7 +150,7 @@ func chainKeys(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if e.json {
-		return printJSON(e.stdout, k)
+		return cmdline.PrintJSON(e.stdout, k)
 	}
 	fmt.Fprintf(e.stdout, "origin:      %s\nchain id:    %d\nfingerprint: %s\ned25519:     %s\nml-dsa-65:   %s\n", k.Origin, k.ChainID, k.Fingerprint, k.Ed25519, k.MLDSA65)
 	return nil
@@ -169,7 +170,7 @@ func chainTail(ctx context.Context, e *env, args []string) error {
 	follow := fs.Bool("f", false, "keep printing new events (needs a running daemon)")
 	kind := fs.String("kind", "", "only events of this kind")
 	n := fs.Int("n", 20, "how many recent events")
-	if _, err := parse(fs, args, 0, 0); err != nil {
+	if _, err := cmdline.Parse(fs, args, 0, 0); err != nil {
 		return err
 	}
 	a, err := e.openChain(ctx)
@@ -212,14 +213,14 @@ func chainTail(ctx context.Context, e *env, args []string) error {
 func parseSeq(s string) (uint64, error) {
 	n, err := strconv.ParseUint(s, 10, 64)
 	if err != nil {
-		return 0, usagef("%q is not a sequence number", s)
+		return 0, cmdline.Usagef("%q is not a sequence number", s)
 	}
 	return n, nil
 }
 
 func chainShow(ctx context.Context, e *env, args []string) error {
 	fs := e.flags("chain show", "SEQ")
-	pos, err := parse(fs, args, 1, 1)
+	pos, err := cmdline.Parse(fs, args, 1, 1)
 	if err != nil {
 		return err
 	}
@@ -236,7 +237,7 @@ func chainShow(ctx context.Context, e *env, args []string) error {
 	if err := a.get(ctx, "/v1/chain/events/"+pos[0], &ev, func() (any, error) { return a.reader.Get(seq) }); err != nil {
 		return err
 	}
-	return printJSON(e.stdout, ev)
+	return cmdline.PrintJSON(e.stdout, ev)
 }
 
 // chainVerify checks the whole chain. With --export FILE it verifies an
@@ -245,7 +246,7 @@ func chainShow(ctx context.Context, e *env, args []string) error {
 func chainVerify(ctx context.Context, e *env, args []string) error {
 	fs := e.flags("chain verify", "[--export FILE]")
 	export := fs.String("export", "", "verify this export (JSON Lines) instead of the home's chain")
-	if _, err := parse(fs, args, 0, 0); err != nil {
+	if _, err := cmdline.Parse(fs, args, 0, 0); err != nil {
 		return err
 	}
 	var rep *chain.Report
@@ -275,7 +276,7 @@ func chainVerify(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if e.json {
-		if perr := printJSON(e.stdout, rep); perr != nil {
+		if perr := cmdline.PrintJSON(e.stdout, rep); perr != nil {
 			return perr
 		}
 	} else {
@@ -312,7 +313,7 @@ func chainExport(ctx context.Context, e *env, args []string) error {
 	fs := e.flags("chain export", "[--from SEQ] [-o FILE]")
 	from := fs.Uint64("from", 0, "first event to export")
 	out := fs.String("o", "", "write to FILE instead of stdout")
-	if _, err := parse(fs, args, 0, 0); err != nil {
+	if _, err := cmdline.Parse(fs, args, 0, 0); err != nil {
 		return err
 	}
 	w := e.stdout
@@ -343,7 +344,7 @@ func chainExport(ctx context.Context, e *env, args []string) error {
 
 func chainProve(ctx context.Context, e *env, args []string) error {
 	fs := e.flags("chain prove", "SEQ")
-	pos, err := parse(fs, args, 1, 1)
+	pos, err := cmdline.Parse(fs, args, 1, 1)
 	if err != nil {
 		return err
 	}
@@ -374,7 +375,7 @@ func chainProve(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if e.json {
-		return printJSON(e.stdout, p)
+		return cmdline.PrintJSON(e.stdout, p)
 	}
 	fmt.Fprintf(e.stdout, "event %d (%s) is included in the tree of size %d with root %s\nproof: %d hashes, %d bytes; checkpoint signatures (Ed25519, ML-DSA-65) verified\n",
 		p.Event.Seq, p.Event.Hash, p.Checkpoint.Size, p.Checkpoint.Root, len(p.Proof.Hashes), p.ProofBytes)
@@ -383,7 +384,7 @@ func chainProve(ctx context.Context, e *env, args []string) error {
 
 func chainConsistency(ctx context.Context, e *env, args []string) error {
 	fs := e.flags("chain consistency", "OLD NEW   (tree sizes)")
-	pos, err := parse(fs, args, 2, 2)
+	pos, err := cmdline.Parse(fs, args, 2, 2)
 	if err != nil {
 		return err
 	}
@@ -408,7 +409,7 @@ func chainConsistency(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if e.json {
-		return printJSON(e.stdout, c)
+		return cmdline.PrintJSON(e.stdout, c)
 	}
 	fmt.Fprintf(e.stdout, "the tree of size %d (root %s) is a prefix of the tree of size %d (root %s): proof of %d hashes verified\n",
 		oldSize, c.OldRoot, newSize, c.NewRoot, len(c.Proof.Hashes))

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/weftos/weftos/internal/cmdline"
 	"os"
 	"path/filepath"
 
@@ -20,12 +21,12 @@ func init() {
 // the configuration file in the home (validated, defaults filled in).
 func cmdConfig(ctx context.Context, e *env, args []string) error {
 	fs := e.flags("config", "show")
-	pos, err := parse(fs, args, 1, 1)
+	pos, err := cmdline.Parse(fs, args, 1, 1)
 	if err != nil {
 		return err
 	}
 	if pos[0] != "show" {
-		return usagef("config: unknown subcommand %q (want show)", pos[0])
+		return cmdline.Usagef("config: unknown subcommand %q (want show)", pos[0])
 	}
 	c, err := e.client()
 	if err != nil {
@@ -54,8 +55,8 @@ func cmdConfig(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if e.json {
-		return printJSON(e.stdout, map[string]any{"path": resp.Path, "config": cfg})
+		return cmdline.PrintJSON(e.stdout, map[string]any{"path": resp.Path, "config": cfg})
 	}
 	fmt.Fprintf(e.stdout, "# %s\n", resp.Path)
-	return printJSON(e.stdout, cfg)
+	return cmdline.PrintJSON(e.stdout, cfg)
 }

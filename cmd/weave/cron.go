@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/weftos/weftos/internal/cmdline"
 	"time"
 
 	"github.com/weftos/weftos/internal/apitype"
@@ -14,7 +15,7 @@ func init() {
 
 func cmdCron(ctx context.Context, e *env, args []string) error {
 	if len(args) == 0 {
-		return usagef("cron: want add, list or remove")
+		return cmdline.Usagef("cron: want add, list or remove")
 	}
 	switch sub := args[0]; sub {
 	case "add":
@@ -24,7 +25,7 @@ func cmdCron(ctx context.Context, e *env, args []string) error {
 	case "remove", "rm":
 		return cronRemove(ctx, e, args[1:])
 	default:
-		return usagef("cron: unknown subcommand %q (want add, list or remove)", sub)
+		return cmdline.Usagef("cron: unknown subcommand %q (want add, list or remove)", sub)
 	}
 }
 
@@ -32,17 +33,17 @@ func cronAdd(ctx context.Context, e *env, args []string) error {
 	fs := e.flags("cron add", `SCHEDULE TARGET MSG [--name N] [--payload text|json|signal]   (SCHEDULE: "*/5 * * * *" or "@every 30s")`)
 	name := fs.String("name", "", "job name")
 	kind := fs.String("payload", "text", "payload kind: text, json or signal")
-	pos, err := parse(fs, args, 3, 3)
+	pos, err := cmdline.Parse(fs, args, 3, 3)
 	if err != nil {
 		return err
 	}
 	target, err := parseTarget(pos[1])
 	if err != nil {
-		return usagef("%v", err)
+		return cmdline.Usagef("%v", err)
 	}
 	payload, err := makePayload(*kind, pos[2])
 	if err != nil {
-		return usagef("%v", err)
+		return cmdline.Usagef("%v", err)
 	}
 	c, err := e.client()
 	if err != nil {
@@ -54,7 +55,7 @@ func cronAdd(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if e.json {
-		return printJSON(e.stdout, job)
+		return cmdline.PrintJSON(e.stdout, job)
 	}
 	fmt.Fprintf(e.stdout, "%s: next run %s\n", job.ID, job.Next.Format(time.RFC3339))
 	return nil
@@ -62,7 +63,7 @@ func cronAdd(ctx context.Context, e *env, args []string) error {
 
 func cronList(ctx context.Context, e *env, args []string) error {
 	fs := e.flags("cron list", "")
-	if _, err := parse(fs, args, 0, 0); err != nil {
+	if _, err := cmdline.Parse(fs, args, 0, 0); err != nil {
 		return err
 	}
 	c, err := e.client()
@@ -75,7 +76,7 @@ func cronList(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if e.json {
-		return printJSON(e.stdout, jobs)
+		return cmdline.PrintJSON(e.stdout, jobs)
 	}
 	rows := make([][]string, len(jobs))
 	for i, j := range jobs {
@@ -85,12 +86,12 @@ func cronList(ctx context.Context, e *env, args []string) error {
 		}
 		rows[i] = []string{j.ID, j.Name, j.Schedule, j.Target.String(), j.Next.Format(time.RFC3339), last, fmt.Sprint(j.Runs), fmt.Sprint(j.Failures)}
 	}
-	return table(e.stdout, []string{"ID", "NAME", "SCHEDULE", "TARGET", "NEXT", "LAST", "RUNS", "FAILURES"}, rows)
+	return cmdline.Table(e.stdout, []string{"ID", "NAME", "SCHEDULE", "TARGET", "NEXT", "LAST", "RUNS", "FAILURES"}, rows)
 }
 
 func cronRemove(ctx context.Context, e *env, args []string) error {
 	fs := e.flags("cron remove", "ID")
-	pos, err := parse(fs, args, 1, 1)
+	pos, err := cmdline.Parse(fs, args, 1, 1)
 	if err != nil {
 		return err
 	}
@@ -103,7 +104,7 @@ func cronRemove(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if e.json {
-		return printJSON(e.stdout, map[string]any{"removed": pos[0]})
+		return cmdline.PrintJSON(e.stdout, map[string]any{"removed": pos[0]})
 	}
 	fmt.Fprintf(e.stdout, "removed %s\n", pos[0])
 	return nil

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"github.com/weftos/weftos/internal/cmdline"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -36,7 +37,7 @@ func TestGovernanceAndChain(t *testing.T) {
 	if out := c.ok("gov", "check", "--action", "tool.shell.exec", "--agent", "bob"); !strings.Contains(out, "deny") || !strings.Contains(out, "shell-requires-capability") {
 		t.Fatalf("gov check:\n%s", out)
 	}
-	c.fail(exitUsage, "--effect", "gov", "check", "--action", "x", "--effect", "risk=7")
+	c.fail(cmdline.ExitUsage, "--effect", "gov", "check", "--action", "x", "--effect", "risk=7")
 
 	rule := filepath.Join(t.TempDir(), "rule.toml")
 	if err := os.WriteFile(rule, []byte(guardedRule), 0o600); err != nil {
@@ -102,7 +103,7 @@ func TestGovernanceAndChain(t *testing.T) {
 	if err := <-done; err == nil || !strings.Contains(out.String(), "denied") {
 		t.Fatalf("rejected spawn: %v %s", err, out)
 	}
-	c.fail(exitError, "", "gov", "approve", "no-such-id")
+	c.fail(cmdline.ExitError, "", "gov", "approve", "no-such-id")
 
 	// Capability elevation is a governed action, recorded on the chain.
 	pid := strings.TrimSpace(c.ok("agent", "spawn", "plain"))
@@ -125,7 +126,7 @@ func TestGovernanceAndChain(t *testing.T) {
 	if cfg, _ := os.ReadFile(filepath.Join(c.home, "weftos.toml")); !strings.Contains(string(cfg), `environment = "staging"`) {
 		t.Fatal("environment not saved to weftos.toml")
 	}
-	c.fail(exitError, "", "gov", "env", "moon")
+	c.fail(cmdline.ExitError, "", "gov", "env", "moon")
 
 	var rep struct {
 		Findings   []any
@@ -188,7 +189,7 @@ func TestGovernanceAndChain(t *testing.T) {
 	if err := os.WriteFile(export, bytes.Join(lines, []byte("\n")), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	c.fail(exitError, "edited-payload", "chain", "verify", "--export", export)
+	c.fail(cmdline.ExitError, "edited-payload", "chain", "verify", "--export", export)
 
 	// Flip one byte in the middle of a segment file.
 	segs, _ := filepath.Glob(filepath.Join(c.home, "chain", "*.seg"))
@@ -206,5 +207,5 @@ func TestGovernanceAndChain(t *testing.T) {
 	if err := os.WriteFile(segs[0], seg, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	c.fail(exitError, "at seq", "chain", "verify")
+	c.fail(cmdline.ExitError, "at seq", "chain", "verify")
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"github.com/weftos/weftos/internal/cmdline"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -70,7 +71,7 @@ func (c *cli) fail(code int, want string, args ...string) {
 	if !strings.Contains(errs, want) {
 		c.t.Fatalf("weave %s: stderr %q does not contain %q", strings.Join(args, " "), errs, want)
 	}
-	if code == exitError && strings.Count(strings.TrimSpace(errs), "\n") != 0 {
+	if code == cmdline.ExitError && strings.Count(strings.TrimSpace(errs), "\n") != 0 {
 		c.t.Fatalf("weave %s: error is not one line: %q", strings.Join(args, " "), errs)
 	}
 }
@@ -85,7 +86,7 @@ func (c *cli) jsonOut(v any, args ...string) {
 
 func TestEndToEnd(t *testing.T) {
 	c := &cli{t: t, bin: buildWeave(t), home: filepath.Join(t.TempDir(), "home")}
-	c.fail(exitError, "no weave daemon is running", "status")
+	c.fail(cmdline.ExitError, "no weave daemon is running", "status")
 	c.ok("boot", "--detach")
 	t.Cleanup(func() { c.run("shutdown") })
 
@@ -99,7 +100,7 @@ func TestEndToEnd(t *testing.T) {
 			t.Fatalf("%s has mode %v", f, st.Mode())
 		}
 	}
-	c.fail(exitError, "another weave daemon is running", "boot")
+	c.fail(cmdline.ExitError, "another weave daemon is running", "boot")
 
 	var st struct {
 		NodeID    string `json:"node_id"`
@@ -150,7 +151,7 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatalf("kernel ps = %+v", ks)
 	}
 	// Scope is enforced on sends from a process.
-	c.fail(exitError, "scope", "ipc", "send", "0", "x", "--from", restricted)
+	c.fail(cmdline.ExitError, "scope", "ipc", "send", "0", "x", "--from", restricted)
 
 	// Topics: a subscriber sees what is published.
 	sub := exec.Command(c.bin, "ipc", "subscribe", "news", "--count", "1", "--home", c.home)
@@ -182,16 +183,16 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatalf("subscriber got %q", subOut.String())
 	}
 
-	c.fail(exitError, "no such process", "ipc", "send", "4242", "x")
+	c.fail(cmdline.ExitError, "no such process", "ipc", "send", "4242", "x")
 	if dlq := c.ok("ipc", "dlq"); !strings.Contains(dlq, "process:4242") {
 		t.Fatalf("dlq:\n%s", dlq)
 	}
 	c.ok("agent", "suspend", pid)
-	c.fail(exitError, "illegal transition suspended → suspended", "agent", "suspend", pid)
+	c.fail(cmdline.ExitError, "illegal transition suspended → suspended", "agent", "suspend", pid)
 	c.ok("agent", "resume", pid)
-	c.fail(exitError, "no such process", "agent", "stop", "4242")
-	c.fail(exitUsage, "not a PID", "agent", "stop", "abc")
-	c.fail(exitUsage, "unknown command", "frobnicate")
+	c.fail(cmdline.ExitError, "no such process", "agent", "stop", "4242")
+	c.fail(cmdline.ExitUsage, "not a PID", "agent", "stop", "abc")
+	c.fail(cmdline.ExitUsage, "unknown command", "frobnicate")
 
 	if out := c.ok("service", "list"); !strings.Contains(out, "kernel") || !strings.Contains(out, "healthy") {
 		t.Fatalf("service list:\n%s", out)
@@ -201,9 +202,9 @@ func TestEndToEnd(t *testing.T) {
 	if out := c.ok("cron", "list"); !strings.Contains(out, "ticker") {
 		t.Fatalf("cron list:\n%s", out)
 	}
-	c.fail(exitError, "invalid", "cron", "add", "61 * * * *", pid, "x")
+	c.fail(cmdline.ExitError, "invalid", "cron", "add", "61 * * * *", pid, "x")
 	c.ok("cron", "remove", job)
-	c.fail(exitError, "no such cron job", "cron", "remove", job)
+	c.fail(cmdline.ExitError, "no such cron job", "cron", "remove", job)
 	if out := c.ok("config", "show"); !strings.Contains(out, "max_processes") {
 		t.Fatalf("config show:\n%s", out)
 	}
@@ -216,13 +217,13 @@ func TestEndToEnd(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(c.home, "weave.sock")); !os.IsNotExist(err) {
 		t.Fatalf("socket left after shutdown: %v", err)
 	}
-	c.fail(exitError, "no weave daemon", "ps")
+	c.fail(cmdline.ExitError, "no weave daemon", "ps")
 	// The config file is validated with file, line and key.
 	cfg := filepath.Join(c.home, "weftos.toml")
 	if err := os.WriteFile(cfg, []byte("[kernel]\nmax_procs = 3\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	c.fail(exitError, "weftos.toml:2: kernel.max_procs: unknown key", "boot")
+	c.fail(cmdline.ExitError, "weftos.toml:2: kernel.max_procs: unknown key", "boot")
 }
 
 // TestStaleFilesAfterCrash: a daemon killed with SIGKILL leaves its socket
@@ -276,8 +277,8 @@ func TestUsage(t *testing.T) {
 	}
 	for _, args := range [][]string{{"ps", "extra"}, {"agent"}, {"agent", "fly"}, {"ipc", "send", "1"}, {"boot", "--log-format", "xml"}, {"ps", "--bogus"}} {
 		errb.Reset()
-		if code := run(args, &out, &errb); code != exitUsage {
-			t.Errorf("%v: exit %d, want %d (%s)", args, code, exitUsage, errb.String())
+		if code := run(args, &out, &errb); code != cmdline.ExitUsage {
+			t.Errorf("%v: exit %d, want %d (%s)", args, code, cmdline.ExitUsage, errb.String())
 		}
 	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/weftos/weftos/internal/cmdline"
 	"net/http"
 	"net/url"
 	"os"
@@ -19,7 +20,7 @@ func init() {
 
 func cmdGov(ctx context.Context, e *env, args []string) error {
 	if len(args) == 0 {
-		return usagef("gov: want rules, check, env, amend, retire, pending, approve, reject or audit")
+		return cmdline.Usagef("gov: want rules, check, env, amend, retire, pending, approve, reject or audit")
 	}
 	sub, args := args[0], args[1:]
 	switch sub {
@@ -38,12 +39,12 @@ func cmdGov(ctx context.Context, e *env, args []string) error {
 	case "audit":
 		return govAudit(ctx, e, args)
 	}
-	return usagef("gov: unknown subcommand %q", sub)
+	return cmdline.Usagef("gov: unknown subcommand %q", sub)
 }
 
 func govRules(ctx context.Context, e *env, args []string) error {
 	fs := e.flags("gov rules", "")
-	if _, err := parse(fs, args, 0, 0); err != nil {
+	if _, err := cmdline.Parse(fs, args, 0, 0); err != nil {
 		return err
 	}
 	c, err := e.client()
@@ -56,18 +57,18 @@ func govRules(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if e.json {
-		return printJSON(e.stdout, rr)
+		return cmdline.PrintJSON(e.stdout, rr)
 	}
 	fmt.Fprintf(e.stdout, "constitution %q revision %d, hash %s\nenvironment %s (thresholds dev %.2f, staging %.2f, prod %.2f)\n",
 		rr.Name, rr.Revision, rr.Hash, rr.Environment, rr.Environments.Dev, rr.Environments.Staging, rr.Environments.Prod)
 	if rr.Invalid != "" {
-		fmt.Fprintf(e.stdout, "WARNING: constitution.toml is invalid, the default is in force: %s\n", oneLine(rr.Invalid))
+		fmt.Fprintf(e.stdout, "WARNING: constitution.toml is invalid, the default is in force: %s\n", cmdline.OneLine(rr.Invalid))
 	}
 	rows := make([][]string, len(rr.Rules))
 	for i, r := range rr.Rules {
 		rows[i] = []string{r.ID, string(r.Branch), string(r.Severity), string(r.Outcome), strings.Join(r.When.Actions, ","), r.Description}
 	}
-	return table(e.stdout, []string{"ID", "BRANCH", "SEVERITY", "OUTCOME", "ACTIONS", "DESCRIPTION"}, rows)
+	return cmdline.Table(e.stdout, []string{"ID", "BRANCH", "SEVERITY", "OUTCOME", "ACTIONS", "DESCRIPTION"}, rows)
 }
 
 func govCheck(ctx context.Context, e *env, args []string) error {
@@ -81,18 +82,18 @@ func govCheck(ctx context.Context, e *env, args []string) error {
 	tool := fs.String("tool", "", "context: tool name")
 	model := fs.String("model", "", "context: model")
 	caps := fs.String("caps", "", "comma-separated capabilities the agent holds")
-	if _, err := parse(fs, args, 0, 0); err != nil {
+	if _, err := cmdline.Parse(fs, args, 0, 0); err != nil {
 		return err
 	}
 	if *action == "" {
-		return usagef("gov check needs --action")
+		return cmdline.Usagef("gov check needs --action")
 	}
 	req := governance.Request{Action: *action, Agent: *agent, Process: *agent,
 		Context: governance.Context{Path: *path, Host: *host, Tool: *tool, Model: *model}}
 	if *effect != "" {
 		eff, err := governance.ParseEffect(*effect)
 		if err != nil {
-			return usagef("--effect: %v", err)
+			return cmdline.Usagef("--effect: %v", err)
 		}
 		req.Effect = eff
 	}
@@ -109,7 +110,7 @@ func govCheck(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if e.json {
-		return printJSON(e.stdout, d)
+		return cmdline.PrintJSON(e.stdout, d)
 	}
 	fmt.Fprintf(e.stdout, "decision:  %s\nrules:     %s\neffect:    %s (magnitude %.3f, %s threshold %.2f)\nreason:    %s\n",
 		d.Outcome, strings.Join(d.RuleIDs, ", "), d.Effect, d.Magnitude, d.Env, d.Threshold, d.Reason)
@@ -118,7 +119,7 @@ func govCheck(ctx context.Context, e *env, args []string) error {
 
 func govEnv(ctx context.Context, e *env, args []string) error {
 	fs := e.flags("gov env", "[dev|staging|prod]")
-	pos, err := parse(fs, args, 0, 1)
+	pos, err := cmdline.Parse(fs, args, 0, 1)
 	if err != nil {
 		return err
 	}
@@ -137,7 +138,7 @@ func govEnv(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if e.json {
-		return printJSON(e.stdout, out)
+		return cmdline.PrintJSON(e.stdout, out)
 	}
 	fmt.Fprintf(e.stdout, "environment %v (magnitude threshold %v)\n", out["environment"], out["threshold"])
 	return nil
@@ -148,11 +149,11 @@ func govAmend(ctx context.Context, e *env, sub string, args []string) error {
 	if sub == "amend" {
 		fs := e.flags("gov amend", "--file rule.toml   (one [[rule]] table: adds it, or modifies the rule with its id)")
 		file := fs.String("file", "", "TOML file with the rule")
-		if _, err := parse(fs, args, 0, 0); err != nil {
+		if _, err := cmdline.Parse(fs, args, 0, 0); err != nil {
 			return err
 		}
 		if *file == "" {
-			return usagef("gov amend needs --file")
+			return cmdline.Usagef("gov amend needs --file")
 		}
 		b, err := os.ReadFile(*file)
 		if err != nil {
@@ -161,7 +162,7 @@ func govAmend(ctx context.Context, e *env, sub string, args []string) error {
 		req.Text = string(b)
 	} else {
 		fs := e.flags("gov retire", "RULE_ID")
-		pos, err := parse(fs, args, 1, 1)
+		pos, err := cmdline.Parse(fs, args, 1, 1)
 		if err != nil {
 			return err
 		}
@@ -177,7 +178,7 @@ func govAmend(ctx context.Context, e *env, sub string, args []string) error {
 		return err
 	}
 	if e.json {
-		return printJSON(e.stdout, out)
+		return cmdline.PrintJSON(e.stdout, out)
 	}
 	fmt.Fprintf(e.stdout, "%s %s: constitution revision %d, hash %s (action %s)\n", out.Amendment.Op, out.Amendment.RuleID, out.Revision, out.Hash, out.ActionID)
 	return nil
@@ -185,7 +186,7 @@ func govAmend(ctx context.Context, e *env, sub string, args []string) error {
 
 func govPending(ctx context.Context, e *env, args []string) error {
 	fs := e.flags("gov pending", "")
-	if _, err := parse(fs, args, 0, 0); err != nil {
+	if _, err := cmdline.Parse(fs, args, 0, 0); err != nil {
 		return err
 	}
 	c, err := e.client()
@@ -198,19 +199,19 @@ func govPending(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if e.json {
-		return printJSON(e.stdout, items)
+		return cmdline.PrintJSON(e.stdout, items)
 	}
 	rows := make([][]string, len(items))
 	for i, it := range items {
 		rows[i] = []string{it.ID, it.Request.Action, it.Request.Agent, strings.Join(it.Decision.RuleIDs, ","), it.Deadline.Format(time.RFC3339), it.Decision.Reason}
 	}
-	return table(e.stdout, []string{"ID", "ACTION", "AGENT", "RULES", "DEADLINE", "REASON"}, rows)
+	return cmdline.Table(e.stdout, []string{"ID", "ACTION", "AGENT", "RULES", "DEADLINE", "REASON"}, rows)
 }
 
 func govResolve(ctx context.Context, e *env, verdict string, args []string) error {
 	fs := e.flags("gov "+verdict, "ID [--reason TEXT]")
 	reason := fs.String("reason", "", "why (recorded on the chain)")
-	pos, err := parse(fs, args, 1, 1)
+	pos, err := cmdline.Parse(fs, args, 1, 1)
 	if err != nil {
 		return err
 	}
@@ -228,7 +229,7 @@ func govResolve(ctx context.Context, e *env, verdict string, args []string) erro
 		return err
 	}
 	if e.json {
-		return printJSON(e.stdout, out)
+		return cmdline.PrintJSON(e.stdout, out)
 	}
 	fmt.Fprintf(e.stdout, "%s: %sd\n", pos[0], verdict)
 	return nil
@@ -237,7 +238,7 @@ func govResolve(ctx context.Context, e *env, verdict string, args []string) erro
 func govAudit(ctx context.Context, e *env, args []string) error {
 	fs := e.flags("gov audit", "[--since SEQ]")
 	since := fs.Uint64("since", 0, "report findings from this chain seq on (earlier records are still replayed)")
-	if _, err := parse(fs, args, 0, 0); err != nil {
+	if _, err := cmdline.Parse(fs, args, 0, 0); err != nil {
 		return err
 	}
 	c, err := e.client()
@@ -250,7 +251,7 @@ func govAudit(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if e.json {
-		if err := printJSON(e.stdout, rep); err != nil {
+		if err := cmdline.PrintJSON(e.stdout, rep); err != nil {
 			return err
 		}
 	} else if err := rep.WriteText(e.stdout); err != nil {

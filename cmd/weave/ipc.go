@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/weftos/weftos/internal/cmdline"
 	"strings"
 	"time"
 
@@ -19,7 +20,7 @@ func init() {
 
 func cmdIPC(ctx context.Context, e *env, args []string) error {
 	if len(args) == 0 {
-		return usagef("ipc: want send, publish, subscribe or dlq")
+		return cmdline.Usagef("ipc: want send, publish, subscribe or dlq")
 	}
 	switch sub := args[0]; sub {
 	case "send":
@@ -31,7 +32,7 @@ func cmdIPC(ctx context.Context, e *env, args []string) error {
 	case "dlq":
 		return ipcDLQ(ctx, e, args[1:])
 	default:
-		return usagef("ipc: unknown subcommand %q (want send, publish, subscribe or dlq)", sub)
+		return cmdline.Usagef("ipc: unknown subcommand %q (want send, publish, subscribe or dlq)", sub)
 	}
 }
 
@@ -85,22 +86,22 @@ func ipcSend(ctx context.Context, e *env, args []string) error {
 	request := fs.Bool("request", false, "wait for the reply and print it")
 	timeout := fs.Duration("timeout", 5*time.Second, "how long to wait for delivery or the reply")
 	from := fs.Uint64("from", 0, "sending PID (0: the operator, as the kernel)")
-	pos, err := parse(fs, args, 2, 2)
+	pos, err := cmdline.Parse(fs, args, 2, 2)
 	if err != nil {
 		return err
 	}
 	target, err := parseTarget(pos[0])
 	if err != nil {
-		return usagef("%v", err)
+		return cmdline.Usagef("%v", err)
 	}
 	payload, err := makePayload(*kind, pos[1])
 	if err != nil {
-		return usagef("%v", err)
+		return cmdline.Usagef("%v", err)
 	}
 	if target.Kind == kernel.TargetKernel && *kind == "text" {
 		payload = kernel.JSONPayload(json.RawMessage(pos[1]))
 		if !json.Valid([]byte(pos[1])) {
-			return usagef(`the kernel takes JSON requests, e.g. '{"op":"ps"}'`)
+			return cmdline.Usagef(`the kernel takes JSON requests, e.g. '{"op":"ps"}'`)
 		}
 		*request = true
 	}
@@ -114,7 +115,7 @@ func ipcSend(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if e.json {
-		return printJSON(e.stdout, resp)
+		return cmdline.PrintJSON(e.stdout, resp)
 	}
 	if resp.Reply != nil {
 		return printPayload(e, resp.Reply.Payload)
@@ -130,13 +131,13 @@ func printPayload(e *env, p kernel.Payload) error {
 	case kernel.PayloadJSON:
 		var v any
 		if json.Unmarshal(p.JSON, &v) == nil {
-			return printJSON(e.stdout, v)
+			return cmdline.PrintJSON(e.stdout, v)
 		}
 		fmt.Fprintln(e.stdout, string(p.JSON))
 	case kernel.PayloadSignal:
 		fmt.Fprintln(e.stdout, p.Signal)
 	default:
-		return printJSON(e.stdout, p)
+		return cmdline.PrintJSON(e.stdout, p)
 	}
 	return nil
 }
@@ -144,13 +145,13 @@ func printPayload(e *env, p kernel.Payload) error {
 func ipcPublish(ctx context.Context, e *env, args []string) error {
 	fs := e.flags("ipc publish", "TOPIC MSG [--payload text|json]")
 	kind := fs.String("payload", "text", "payload kind: text or json")
-	pos, err := parse(fs, args, 2, 2)
+	pos, err := cmdline.Parse(fs, args, 2, 2)
 	if err != nil {
 		return err
 	}
 	payload, err := makePayload(*kind, pos[1])
 	if err != nil {
-		return usagef("%v", err)
+		return cmdline.Usagef("%v", err)
 	}
 	c, err := e.client()
 	if err != nil {
@@ -162,7 +163,7 @@ func ipcPublish(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if e.json {
-		return printJSON(e.stdout, resp)
+		return cmdline.PrintJSON(e.stdout, resp)
 	}
 	fmt.Fprintf(e.stdout, "published message %d to topic %s\n", resp.ID, pos[0])
 	return nil
@@ -174,7 +175,7 @@ var errEnough = errors.New("enough")
 func ipcSubscribe(ctx context.Context, e *env, args []string) error {
 	fs := e.flags("ipc subscribe", "TOPIC [--count N]")
 	count := fs.Int("count", 0, "exit after N messages (0: until interrupted)")
-	pos, err := parse(fs, args, 1, 1)
+	pos, err := cmdline.Parse(fs, args, 1, 1)
 	if err != nil {
 		return err
 	}
@@ -210,7 +211,7 @@ func ipcSubscribe(ctx context.Context, e *env, args []string) error {
 
 func ipcDLQ(ctx context.Context, e *env, args []string) error {
 	fs := e.flags("ipc dlq", "")
-	if _, err := parse(fs, args, 0, 0); err != nil {
+	if _, err := cmdline.Parse(fs, args, 0, 0); err != nil {
 		return err
 	}
 	c, err := e.client()
@@ -223,11 +224,11 @@ func ipcDLQ(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if e.json {
-		return printJSON(e.stdout, dl)
+		return cmdline.PrintJSON(e.stdout, dl)
 	}
 	rows := make([][]string, len(dl))
 	for i, d := range dl {
 		rows[i] = []string{d.Time.Format(time.RFC3339), fmt.Sprint(d.Envelope.ID), d.Envelope.From.String(), d.Envelope.Target.String(), d.Envelope.Payload.Kind.String(), d.Reason}
 	}
-	return table(e.stdout, []string{"TIME", "ID", "FROM", "TARGET", "PAYLOAD", "REASON"}, rows)
+	return cmdline.Table(e.stdout, []string{"TIME", "ID", "FROM", "TARGET", "PAYLOAD", "REASON"}, rows)
 }

@@ -9,36 +9,20 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"sort"
-	"strings"
 	"syscall"
 
 	"github.com/weftos/weftos/internal/client"
+	"github.com/weftos/weftos/internal/cmdline"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"
-
-// Exit codes.
-const (
-	exitOK    = 0
-	exitError = 1
-	exitUsage = 2
-)
-
-// usageError marks a bad command line (exit code 2).
-type usageError struct{ msg string }
-
-func (e *usageError) Error() string { return e.msg }
-
-func usagef(format string, args ...any) error { return &usageError{fmt.Sprintf(format, args...)} }
 
 // env is what every command gets: parsed global flags and the streams.
 type env struct {
@@ -70,38 +54,21 @@ func run(args []string, stdout, stderr io.Writer) int {
 	defer stop()
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		printUsage(stdout)
-		return exitOK
+		return cmdline.ExitOK
 	}
 	if args[0] == "version" || args[0] == "--version" {
 		fmt.Fprintln(stdout, "weave", version)
-		return exitOK
+		return cmdline.ExitOK
 	}
 	for _, c := range commands {
 		if c.name == args[0] {
 			e := &env{stdout: stdout, stderr: stderr}
 			err := c.run(ctx, e, args[1:])
-			return report(stderr, err)
+			return cmdline.Report(stderr, "weave", err)
 		}
 	}
 	fmt.Fprintf(stderr, "weave: unknown command %q (run `weave help`)\n", args[0])
-	return exitUsage
-}
-
-func report(stderr io.Writer, err error) int {
-	if err == nil || errors.Is(err, flag.ErrHelp) {
-		return exitOK
-	}
-	var ue *usageError
-	if errors.As(err, &ue) {
-		fmt.Fprintln(stderr, "weave:", ue.msg)
-		return exitUsage
-	}
-	fmt.Fprintln(stderr, "weave:", oneLine(err.Error()))
-	return exitError
-}
-
-func oneLine(s string) string {
-	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", "; ")), " ")
+	return cmdline.ExitUsage
 }
 
 func printUsage(w io.Writer) {
@@ -119,55 +86,15 @@ func printUsage(w io.Writer) {
 	fmt.Fprintln(w, "Run `weave COMMAND --help` for a command's flags.")
 }
 
-// defaultHome is $WEFTOS_HOME, else ~/.weftos.
-func defaultHome() string {
-	if h := os.Getenv("WEFTOS_HOME"); h != "" {
-		return h
-	}
-	if u, err := os.UserHomeDir(); err == nil {
-		return filepath.Join(u, ".weftos")
-	}
-	return ".weftos"
-}
-
 // flags returns a flag set with the global flags bound to e.
 func (e *env) flags(name, usage string) *flag.FlagSet {
 	fs := flag.NewFlagSet("weave "+name, flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
-	fs.StringVar(&e.home, "home", defaultHome(), "WeftOS home directory")
+	fs.StringVar(&e.home, "home", cmdline.DefaultHome(), "WeftOS home directory")
 	fs.BoolVar(&e.json, "json", false, "print machine-readable JSON")
 	fs.Usage = func() {
 		fmt.Fprintf(e.stderr, "Usage: weave %s %s\n", name, usage)
 		fs.PrintDefaults()
 	}
 	return fs
-}
-
-// parse parses args allowing flags anywhere among the positional
-// arguments, and checks the number of positionals.
-func parse(fs *flag.FlagSet, args []string, minArgs, maxArgs int) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return nil, err
-			}
-			return nil, &usageError{err.Error()}
-		}
-		rest := fs.Args()
-		if len(rest) == 0 {
-			break
-		}
-		if i := len(args) - len(rest); i > 0 && args[i-1] == "--" {
-			pos = append(pos, rest...)
-			break
-		}
-		pos = append(pos, rest[0])
-		args = rest[1:]
-	}
-	if len(pos) < minArgs || (maxArgs >= 0 && len(pos) > maxArgs) {
-		fs.Usage()
-		return nil, usagef("%s: wrong number of arguments", fs.Name())
-	}
-	return pos, nil
 }

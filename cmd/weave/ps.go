@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/weftos/weftos/internal/cmdline"
 	"strings"
 	"time"
 
@@ -17,7 +18,7 @@ func init() {
 func cmdPS(ctx context.Context, e *env, args []string) error {
 	fs := e.flags("ps", "[--all]")
 	all := fs.Bool("all", false, "include recently exited processes")
-	if _, err := parse(fs, args, 0, 0); err != nil {
+	if _, err := cmdline.Parse(fs, args, 0, 0); err != nil {
 		return err
 	}
 	c, err := e.client()
@@ -30,7 +31,7 @@ func cmdPS(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if e.json {
-		return printJSON(e.stdout, ps)
+		return cmdline.PrintJSON(e.stdout, ps)
 	}
 	now := time.Now()
 	rows := make([][]string, len(ps))
@@ -42,17 +43,17 @@ func cmdPS(ctx context.Context, e *env, args []string) error {
 		rows[i] = []string{p.PID.String(), p.Parent.String(), p.Name, state, p.Scope,
 			fmt.Sprint(p.MsgsSent), fmt.Sprint(p.ToolCalls), age(now.Sub(p.Started))}
 	}
-	return table(e.stdout, []string{"PID", "PARENT", "NAME", "STATE", "IPC SCOPE", "MSGS", "TOOL CALLS", "AGE"}, rows)
+	return cmdline.Table(e.stdout, []string{"PID", "PARENT", "NAME", "STATE", "IPC SCOPE", "MSGS", "TOOL CALLS", "AGE"}, rows)
 }
 
 func cmdService(ctx context.Context, e *env, args []string) error {
 	fs := e.flags("service", "list")
-	pos, err := parse(fs, args, 1, 1)
+	pos, err := cmdline.Parse(fs, args, 1, 1)
 	if err != nil {
 		return err
 	}
 	if pos[0] != "list" {
-		return usagef("service: unknown subcommand %q (want list)", pos[0])
+		return cmdline.Usagef("service: unknown subcommand %q (want list)", pos[0])
 	}
 	c, err := e.client()
 	if err != nil {
@@ -64,7 +65,7 @@ func cmdService(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if e.json {
-		return printJSON(e.stdout, svcs)
+		return cmdline.PrintJSON(e.stdout, svcs)
 	}
 	rows := make([][]string, len(svcs))
 	for i, s := range svcs {
@@ -74,5 +75,5 @@ func cmdService(ctx context.Context, e *env, args []string) error {
 		}
 		rows[i] = []string{s.Name, s.Type, s.Owner.String(), h, strings.Join(s.Methods, ",")}
 	}
-	return table(e.stdout, []string{"NAME", "TYPE", "OWNER PID", "HEALTH", "METHODS"}, rows)
+	return cmdline.Table(e.stdout, []string{"NAME", "TYPE", "OWNER PID", "HEALTH", "METHODS"}, rows)
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/weftos/weftos/internal/cmdline"
 	"strings"
 	"time"
 )
@@ -14,7 +15,7 @@ func init() {
 
 func cmdStatus(ctx context.Context, e *env, args []string) error {
 	fs := e.flags("status", "")
-	if _, err := parse(fs, args, 0, 0); err != nil {
+	if _, err := cmdline.Parse(fs, args, 0, 0); err != nil {
 		return err
 	}
 	c, err := e.client()
@@ -27,7 +28,7 @@ func cmdStatus(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if e.json {
-		return printJSON(e.stdout, st)
+		return cmdline.PrintJSON(e.stdout, st)
 	}
 	health := string(st.Health.Status)
 	if len(st.Health.Degraded) > 0 {
@@ -43,7 +44,7 @@ func cmdStatus(ctx context.Context, e *env, args []string) error {
 
 func cmdShutdown(ctx context.Context, e *env, args []string) error {
 	fs := e.flags("shutdown", "")
-	if _, err := parse(fs, args, 0, 0); err != nil {
+	if _, err := cmdline.Parse(fs, args, 0, 0); err != nil {
 		return err
 	}
 	c, err := e.client()
@@ -63,7 +64,7 @@ func cmdShutdown(ctx context.Context, e *env, args []string) error {
 	for time.Now().Before(deadline) {
 		if _, err := c.Status(ctx); err != nil {
 			if e.json {
-				return printJSON(e.stdout, map[string]any{"stopped": true, "pid": st.OSPID})
+				return cmdline.PrintJSON(e.stdout, map[string]any{"stopped": true, "pid": st.OSPID})
 			}
 			fmt.Fprintf(e.stdout, "weave stopped (pid %d)\n", st.OSPID)
 			return nil

@@ -133,7 +133,13 @@ func (c *Client) Do(ctx context.Context, method, path string, in, out any) error
 // Stream opens an endpoint that answers with JSON lines and calls fn for
 // each line until the stream ends, fn fails or ctx ends.
 func (c *Client) Stream(ctx context.Context, path string, fn func(line []byte) error) error {
-	resp, err := c.open(ctx, http.MethodGet, path, nil)
+	return c.StreamRequest(ctx, http.MethodGet, path, nil, fn)
+}
+
+// StreamRequest sends in (JSON, when not nil) with method and calls fn for
+// each JSON line of the answer.
+func (c *Client) StreamRequest(ctx context.Context, method, path string, in any, fn func(line []byte) error) error {
+	resp, err := c.open(ctx, method, path, in)
 	if err != nil {
 		return err
 	}

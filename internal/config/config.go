@@ -78,6 +78,40 @@ type Config struct {
 	API        API        `toml:"api" json:"api"`
 	Chain      Chain      `toml:"chain" json:"chain"`
 	Governance Governance `toml:"governance" json:"governance"`
+	Agents     Agents     `toml:"agents" json:"agents"`
+	Providers  []Provider `toml:"providers" json:"providers"`
+}
+
+// Agents configures the agent framework.
+type Agents struct {
+	// Model is the default model, "provider/model".
+	Model string `toml:"model" json:"model"`
+	// Failover lists further "provider/model" routes tried in order when the
+	// model's provider is unavailable.
+	Failover []string `toml:"failover" json:"failover"`
+	// Workspace is the default workspace ("" means the current directory of
+	// the `weft` command).
+	Workspace string `toml:"workspace" json:"workspace"`
+	MaxTurns  int    `toml:"max_turns" json:"max_turns"`
+	// RepeatLimit stops an agent that repeats the same tool call with the
+	// same arguments more than this many times.
+	RepeatLimit int `toml:"repeat_limit" json:"repeat_limit"`
+	// ContextTokens bounds the history sent to the model.
+	ContextTokens int `toml:"context_tokens" json:"context_tokens"`
+	// Tokens is the per-process token budget (0: unlimited).
+	Tokens uint64 `toml:"tokens" json:"tokens"`
+	// ShellAllow lists the commands shell_exec may run when an agent holds
+	// the shell capability.
+	ShellAllow []string `toml:"shell_allow" json:"shell_allow"`
+}
+
+// Provider configures an LLM provider.
+type Provider struct {
+	Name       string `toml:"name" json:"name"`
+	Kind       string `toml:"kind" json:"kind"` // openai or anthropic
+	BaseURL    string `toml:"base_url" json:"base_url"`
+	APIKeyEnv  string `toml:"api_key_env" json:"api_key_env"`
+	APIKeyFile string `toml:"api_key_file" json:"api_key_file"`
 }
 
 // Log configures logging.
@@ -124,6 +158,7 @@ func Defaults() Config {
 			StopGrace: Duration{5 * time.Second}, HealthInterval: Duration{10 * time.Second}},
 		Chain:      Chain{ChainID: 1, SegmentSizeMiB: 64, CheckpointInterval: Duration{100 * time.Millisecond}, CheckpointEvery: 1000},
 		Governance: Governance{Environment: "dev", DeferTimeout: Duration{5 * time.Minute}},
+		Agents:     Agents{MaxTurns: 20, RepeatLimit: 3, ContextTokens: 32000, Failover: []string{}, ShellAllow: []string{}},
 	}
 }
 
@@ -193,6 +228,26 @@ func (c Config) Validate(name string) error {
 	}
 	if c.Chain.CheckpointEvery < 1 {
 		return bad("chain.checkpoint_every", "must be at least 1")
+	}
+	if c.Agents.MaxTurns < 1 || c.Agents.MaxTurns > 1000 {
+		return bad("agents.max_turns", "%d is outside 1..1000", c.Agents.MaxTurns)
+	}
+	if c.Agents.ContextTokens < 1000 {
+		return bad("agents.context_tokens", "%d is below 1000", c.Agents.ContextTokens)
+	}
+	seen := map[string]bool{}
+	for i, p := range c.Providers {
+		key := fmt.Sprintf("providers[%d]", i)
+		if p.Name == "" || strings.ContainsAny(p.Name, "/ ") {
+			return bad(key+".name", "%q must be a non-empty name without '/' or spaces", p.Name)
+		}
+		if seen[p.Name] {
+			return bad(key+".name", "provider %q is defined twice", p.Name)
+		}
+		seen[p.Name] = true
+		if p.Kind != "openai" && p.Kind != "anthropic" {
+			return bad(key+".kind", "%q is not openai or anthropic", p.Kind)
+		}
 	}
 	switch c.Governance.Environment {
 	case "dev", "staging", "prod":

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -14,7 +15,7 @@ func TestDefaultFileMatchesDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg != Defaults() {
+	if !reflect.DeepEqual(cfg, Defaults()) {
 		t.Fatalf("default.toml decodes to\n%+v\nDefaults() is\n%+v", cfg, Defaults())
 	}
 }
@@ -58,7 +59,7 @@ func TestParseValues(t *testing.T) {
 func TestLoadWritesDefault(t *testing.T) {
 	dir := t.TempDir()
 	cfg, path, err := Load(dir)
-	if err != nil || cfg != Defaults() || path != filepath.Join(dir, FileName) {
+	if err != nil || !reflect.DeepEqual(cfg, Defaults()) || path != filepath.Join(dir, FileName) {
 		t.Fatalf("Load = %+v, %s, %v", cfg, path, err)
 	}
 	st, err := os.Stat(path)

@@ -1,0 +1,54 @@
+package cmdline
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"reflect"
+	"testing"
+)
+
+type codeErr struct{}
+
+func (codeErr) Error() string { return "no provider\nset OPENAI_API_KEY" }
+func (codeErr) ExitCode() int { return 2 }
+
+func TestParse(t *testing.T) {
+	cases := []struct {
+		args     []string
+		pos      []string
+		json     bool
+		min, max int
+		usage    bool
+	}{
+		{[]string{"a", "--json", "b"}, []string{"a", "b"}, true, 0, -1, false},
+		{[]string{"--json", "a"}, []string{"a"}, true, 1, 1, false},
+		{[]string{"a", "--", "--json"}, []string{"a", "--json"}, false, 0, -1, false},
+		{[]string{"a", "b"}, nil, false, 1, 1, true},
+		{[]string{"--bogus"}, nil, false, 0, 0, true},
+	}
+	for _, c := range cases {
+		fs := flag.NewFlagSet("x", flag.ContinueOnError)
+		fs.SetOutput(&bytes.Buffer{})
+		j := fs.Bool("json", false, "")
+		pos, err := Parse(fs, c.args, c.min, c.max)
+		var ue *UsageError
+		if c.usage != errors.As(err, &ue) {
+			t.Fatalf("%v: err %v", c.args, err)
+		}
+		if !c.usage && (!reflect.DeepEqual(pos, c.pos) || *j != c.json) {
+			t.Fatalf("%v: pos %v json %v", c.args, pos, *j)
+		}
+	}
+}
+
+func TestReport(t *testing.T) {
+	var b bytes.Buffer
+	if Report(&b, "weft", codeErr{}) != 2 || b.String() != "weft: no provider; set OPENAI_API_KEY\n" {
+		t.Fatalf("report %q", b.String())
+	}
+	b.Reset()
+	if Report(&b, "weft", Usagef("bad")) != ExitUsage || Report(&b, "weft", errors.New("x")) != ExitError || Report(&b, "weft", nil) != ExitOK {
+		t.Fatal("exit codes")
+	}
+}
