@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/weftos/weftos/internal/llm"
 )
@@ -130,6 +131,9 @@ type Result struct {
 	Messages []llm.Message // the whole conversation after the run
 	Usage    llm.Usage
 	Turns    int
+	// ModelTime is the time spent waiting for the model, so callers can
+	// tell the loop's own overhead from the model's latency.
+	ModelTime time.Duration
 }
 
 // Run continues the conversation history with the user's message (empty
@@ -182,7 +186,7 @@ func Run(ctx context.Context, cfg Config, deps Deps, history []llm.Message, user
 	}
 	for res.Turns < cfg.MaxTurns {
 		res.Turns++
-		req := &llm.Request{Model: cfg.Model, System: system, Messages: trim(msgs, cfg.ContextTokens-estimate(system)),
+		req := &llm.Request{Model: cfg.Model, System: system, Messages: trim(sanitize(msgs), cfg.ContextTokens-estimate(system)),
 			Tools: deps.Tools.Specs(), MaxTokens: cfg.MaxTokens}
 		var onDelta func(llm.Delta)
 		if deps.OnText != nil {
@@ -192,7 +196,9 @@ func Run(ctx context.Context, cfg Config, deps Deps, history []llm.Message, user
 				}
 			}
 		}
+		start := time.Now()
 		resp, err := deps.Model.Chat(ctx, req, onDelta)
+		res.ModelTime += time.Since(start)
 		if err != nil {
 			res.Messages = msgs
 			return res, fmt.Errorf("agent: model: %w", err)
@@ -324,6 +330,39 @@ func msgTokens(m llm.Message) int {
 		n += estimate(c.Name) + estimate(string(c.Arguments)) + 4
 	}
 	return n
+}
+
+// sanitize drops assistant messages whose tool calls were never all
+// answered (a run that ended early, e.g. by the loop guard), with their
+// partial results: vendors reject a conversation with unanswered calls.
+func sanitize(msgs []llm.Message) []llm.Message {
+	answered := map[string]bool{}
+	for _, m := range msgs {
+		if m.Role == llm.RoleTool {
+			answered[m.ToolCallID] = true
+		}
+	}
+	drop := map[string]bool{}
+	out := make([]llm.Message, 0, len(msgs))
+	for _, m := range msgs {
+		if m.Role == llm.RoleAssistant && len(m.ToolCalls) > 0 {
+			complete := true
+			for _, c := range m.ToolCalls {
+				complete = complete && answered[c.ID]
+			}
+			if !complete {
+				for _, c := range m.ToolCalls {
+					drop[c.ID] = true
+				}
+				continue
+			}
+		}
+		if m.Role == llm.RoleTool && drop[m.ToolCallID] {
+			continue
+		}
+		out = append(out, m)
+	}
+	return out
 }
 
 // trim keeps the newest messages that fit in budget tokens. It cuts only

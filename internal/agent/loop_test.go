@@ -193,3 +193,16 @@ func TestTrimKeepsExchangesWhole(t *testing.T) {
 		t.Fatalf("memories: %q", s)
 	}
 }
+
+func TestSanitizeDropsUnansweredCalls(t *testing.T) {
+	msgs := []llm.Message{
+		{Role: llm.RoleUser, Content: "a"},
+		{Role: llm.RoleAssistant, ToolCalls: []llm.ToolCall{{ID: "1", Name: "t"}, {ID: "2", Name: "t"}}},
+		{Role: llm.RoleTool, ToolCallID: "1", Content: "r"},
+		{Role: llm.RoleUser, Content: "b"},
+	}
+	got := sanitize(msgs)
+	if len(got) != 2 || got[0].Content != "a" || got[1].Content != "b" {
+		t.Fatalf("sanitize = %+v", got)
+	}
+}

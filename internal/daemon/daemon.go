@@ -26,6 +26,7 @@ import (
 	"github.com/weftos/weftos/internal/config"
 	"github.com/weftos/weftos/internal/identity"
 	"github.com/weftos/weftos/internal/kernel"
+	"github.com/weftos/weftos/internal/llm"
 	"github.com/weftos/weftos/internal/localapi"
 	"github.com/weftos/weftos/internal/metrics"
 )
@@ -84,6 +85,8 @@ type Daemon struct {
 	recorder    *chain.Recorder
 	unsubscribe func()
 	gov         *gov
+	models      *llm.Registry
+	agents      agentSessions
 
 	shutdownOnce sync.Once
 	shutdownCh   chan struct{}
@@ -157,6 +160,10 @@ func Open(ctx context.Context, opts Options) (_ *Daemon, err error) {
 	}
 	d.kernel.SetGate(d.gov)
 	d.kernel.RegisterKind(kernel.MailboxKind, kernel.NewMailbox)
+	if err := d.openProviders(); err != nil {
+		return nil, err
+	}
+	d.kernel.RegisterKind(AgentKind, d.newAgentKind)
 	if err := d.kernel.RegisterService(kernel.ServiceSpec{Name: "kernel", Type: "builtin", Owner: kernel.KernelPID,
 		Endpoint: "ipc:kernel", Methods: []string{"ps", "spawn", "stop", "kill", "status"},
 		Liveness: func(context.Context) error { return nil }}); err != nil {

@@ -137,7 +137,7 @@ func (g *gov) decide(ctx context.Context, actionID string, req governance.Reques
 	case governance.Permit:
 		return nil
 	case governance.PermitWithWarning:
-		g.d.log.Warn("governance: permitted with warning", "action", req.Action, "agent", req.Agent, "rules", d.RuleIDs, "reason", d.Reason)
+		g.d.log.Info("governance: permitted with warning", "action", req.Action, "agent", req.Agent, "rules", d.RuleIDs, "reason", d.Reason)
 		return nil
 	case governance.Defer:
 		g.d.log.Info("governance: deferred for approval", "id", actionID, "action", req.Action, "agent", req.Agent, "reason", d.Reason)

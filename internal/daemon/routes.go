@@ -13,7 +13,16 @@ import (
 // routes are the API endpoints of the outer layers.
 func (d *Daemon) routes() []localapi.Route {
 	r := append(d.chainRoutes(), d.gov.routes()...)
-	return append(r, localapi.Route{Pattern: "GET /v1/gov/audit", Handler: d.handleAudit})
+	return append(r,
+		localapi.Route{Pattern: "GET /v1/gov/audit", Handler: d.handleAudit},
+		localapi.Route{Pattern: "POST /v1/agent/run", Handler: d.handleAgentRun},
+		localapi.Route{Pattern: "GET /v1/agent/tools", Handler: d.handleAgentTools},
+		localapi.Route{Pattern: "GET /v1/models", Handler: d.handleModels},
+		localapi.Route{Pattern: "GET /v1/skills", Handler: d.handleSkills},
+		localapi.Route{Pattern: "GET /v1/sessions", Handler: d.handleSessions},
+		localapi.Route{Pattern: "GET /v1/sessions/{name}", Handler: d.handleSession},
+		localapi.Route{Pattern: "DELETE /v1/sessions/{name}", Handler: d.handleSessionRemove},
+	)
 }
 
 // errorCode maps outer layers' errors to API codes.

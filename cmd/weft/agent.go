@@ -1,0 +1,199 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/weftos/weftos/internal/client"
+	"github.com/weftos/weftos/internal/cmdline"
+	"github.com/weftos/weftos/internal/daemon"
+)
+
+// exitError carries an exit code for cmdline.Report.
+type exitError struct {
+	code int
+	msg  string
+}
+
+func (e *exitError) Error() string { return e.msg }
+func (e *exitError) ExitCode() int { return e.code }
+
+func cmdAgent(ctx context.Context, e *env, args []string) error {
+	fs := e.flags("agent", "[-m MESSAGE] [--model provider/model] [--session NAME] [--agent NAME] [--workspace DIR] [--resume]")
+	msg := fs.String("m", "", "one-shot message: print the answer and exit (0 ok, 1 agent error, 2 no provider/config)")
+	model := fs.String("model", "", "model as provider/model (default: agents.model in weftos.toml)")
+	session := fs.String("session", "default", "session name: the conversation continues across runs")
+	agentName := fs.String("agent", "", "agent definition (agents/NAME.yaml in the workspace or the home)")
+	workspace := fs.String("workspace", "", "workspace directory (default: the current directory)")
+	resume := fs.Bool("resume", false, "resume the session's interrupted run without repeating completed tool calls")
+	if _, err := cmdline.Parse(fs, args, 0, 0); err != nil {
+		return err
+	}
+	ws := *workspace
+	if ws == "" {
+		var err error
+		if ws, err = os.Getwd(); err != nil {
+			return err
+		}
+	}
+	ws, err := filepath.Abs(ws)
+	if err != nil {
+		return err
+	}
+	c, closeFn, err := e.connect(ctx)
+	if err != nil {
+		return err
+	}
+	defer closeFn()
+	req := daemon.RunRequest{Agent: *agentName, Model: *model, Session: *session, Workspace: ws}
+	if *resume {
+		r := req
+		r.Resume = true
+		if err := e.turn(ctx, c, r); err != nil {
+			return err
+		}
+		if *msg == "" {
+			return nil
+		}
+	}
+	if *msg != "" {
+		req.Message = *msg
+		return e.turn(ctx, c, req)
+	}
+	return e.repl(ctx, c, req)
+}
+
+// turn sends one request and streams the answer to stdout.
+func (e *env) turn(ctx context.Context, c *client.Client, req daemon.RunRequest) error {
+	streamed := false
+	var final *daemon.RunEvent
+	err := c.StreamRequest(ctx, http.MethodPost, "/v1/agent/run", req, func(line []byte) error {
+		var ev daemon.RunEvent
+		if err := json.Unmarshal(line, &ev); err != nil {
+			return fmt.Errorf("bad event from the daemon: %w", err)
+		}
+		switch ev.Type {
+		case "delta":
+			if !e.json {
+				fmt.Fprint(e.stdout, ev.Text)
+				if f, ok := e.stdout.(interface{ Sync() error }); ok {
+					_ = f.Sync()
+				}
+			}
+			streamed = true
+		case "final", "error":
+			final = &ev
+		}
+		return nil
+	})
+	if err != nil {
+		var ae *client.APIError
+		if errors.As(err, &ae) && ae.Code == "no_provider" {
+			return &exitError{code: cmdline.ExitUsage, msg: ae.Message}
+		}
+		return err
+	}
+	if final == nil {
+		return errors.New("the daemon ended the run without an answer")
+	}
+	if e.json {
+		return cmdline.PrintJSON(e.stdout, final)
+	}
+	if final.Type == "error" {
+		if streamed {
+			fmt.Fprintln(e.stdout)
+		}
+		code := cmdline.ExitError
+		if final.Code == "no_provider" {
+			code = cmdline.ExitUsage
+		}
+		return &exitError{code: code, msg: final.Message}
+	}
+	if !streamed {
+		fmt.Fprint(e.stdout, final.Answer)
+	}
+	if req.Message != "" || req.Resume {
+		fmt.Fprintln(e.stdout)
+	}
+	return nil
+}
+
+// repl is the interactive chat. Slash commands: /exit, /reset, /model
+// NAME, /tools, /session NAME.
+func (e *env) repl(ctx context.Context, c *client.Client, req daemon.RunRequest) error {
+	in := bufio.NewScanner(e.stdin)
+	in.Buffer(make([]byte, 64<<10), 4<<20)
+	fmt.Fprintf(e.stderr, "weft: session %q, workspace %s — /exit to quit, /reset, /model NAME, /tools, /session NAME\n", req.Session, req.Workspace)
+	for {
+		fmt.Fprint(e.stderr, "> ")
+		if !in.Scan() {
+			fmt.Fprintln(e.stderr)
+			return in.Err()
+		}
+		line := strings.TrimSpace(in.Text())
+		if line == "" {
+			continue
+		}
+		if strings.HasPrefix(line, "/") {
+			cmd, arg, _ := strings.Cut(line, " ")
+			arg = strings.TrimSpace(arg)
+			switch cmd {
+			case "/exit", "/quit":
+				return nil
+			case "/reset":
+				r := req
+				r.Reset = true
+				if err := e.turn(ctx, c, r); err != nil {
+					fmt.Fprintln(e.stderr, "weft:", err)
+				} else {
+					fmt.Fprintln(e.stderr, "session cleared")
+				}
+			case "/model":
+				if arg == "" {
+					fmt.Fprintf(e.stderr, "model: %q (empty: the configured default)\n", req.Model)
+				} else {
+					req.Model = arg
+				}
+			case "/session":
+				if arg == "" {
+					fmt.Fprintf(e.stderr, "session: %s\n", req.Session)
+				} else {
+					req.Session = arg
+				}
+			case "/tools":
+				var tools []struct{ Name, Description string }
+				q := url.Values{"workspace": {req.Workspace}, "agent": {req.Agent}}
+				if err := c.Do(ctx, http.MethodGet, "/v1/agent/tools?"+q.Encode(), nil, &tools); err != nil {
+					fmt.Fprintln(e.stderr, "weft:", err)
+					continue
+				}
+				for _, t := range tools {
+					fmt.Fprintf(e.stderr, "  %-14s %s\n", t.Name, t.Description)
+				}
+			default:
+				fmt.Fprintf(e.stderr, "unknown command %s (try /exit, /reset, /model, /tools, /session)\n", cmd)
+			}
+			continue
+		}
+		r := req
+		r.Message = line
+		if err := e.turn(ctx, c, r); err != nil {
+			if errors.Is(err, context.Canceled) {
+				return nil
+			}
+			var ee *exitError
+			if errors.As(err, &ee) && ee.code == cmdline.ExitUsage {
+				return err
+			}
+			fmt.Fprintln(e.stderr, "weft:", cmdline.OneLine(err.Error()))
+		}
+	}
+}

@@ -1,0 +1,140 @@
+// Package agentdef parses, validates and finds agent definitions: the
+// agents/NAME.yaml files that give an agent its description, model, system
+// prompt, tools, skills, turn limit and capabilities.
+//
+// Decoding is strict: an unknown or duplicated key, a value of the wrong
+// kind, a YAML alias or an out-of-range value is an *Error carrying the file
+// and line. The package imports no other WeftOS layer; the agent loop maps a
+// Definition onto kernel capabilities itself.
+package agentdef
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// Limits on what a definition may contain.
+const (
+	DefaultMaxTurns = 25
+	MaxMaxTurns     = 1000
+	// MaxFileSize is the largest definition file Load accepts.
+	MaxFileSize = 1 << 20
+	// MaxSystemPrompt is the longest system prompt accepted, in bytes.
+	MaxSystemPrompt = 256 << 10
+	// MaxDescription is the longest description accepted, in bytes.
+	MaxDescription = 4096
+)
+
+var (
+	// ErrInvalid matches every parse and validation error.
+	ErrInvalid = errors.New("agentdef: invalid agent definition")
+	// ErrNotFound is returned by Find when no directory holds the agent.
+	ErrNotFound = errors.New("agentdef: agent not found")
+)
+
+// Error is a problem at a position in a definition file.
+type Error struct {
+	File  string
+	Line  int    // 0 when unknown
+	Field string // dotted key path, "" when not about one key
+	Msg   string
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString(e.File)
+	if e.Line > 0 {
+		fmt.Fprintf(&b, ":%d", e.Line)
+	}
+	b.WriteString(": ")
+	if e.Field != "" {
+		b.WriteString(e.Field + ": ")
+	}
+	b.WriteString(e.Msg)
+	return b.String()
+}
+
+// Is makes errors.Is(err, ErrInvalid) true.
+func (e *Error) Is(target error) bool { return target == ErrInvalid }
+
+// Definition is one agent.
+type Definition struct {
+	Name         string
+	Description  string
+	Model        string // "provider/model" or a bare model name; "" = the configured default
+	SystemPrompt string
+	Tools        []string // tool names offered to the model; nil = the loop's default set
+	Skills       []string // skill names loaded into the system prompt
+	MaxTurns     int
+	Capabilities Capabilities
+	// Source is the file the definition was read from; "" for Default().
+	Source string
+}
+
+// Capabilities are what the agent's process may do. They are requested, not
+// granted: the kernel attenuates them against the parent's.
+type Capabilities struct {
+	CanSpawn     bool
+	CanIPC       bool
+	CanExecTools bool
+	CanNetwork   bool
+	// IPCScope uses the kernel's syntax: all, parent, none,
+	// restricted(PID,...), topic(name,...). "" leaves the kernel's default.
+	IPCScope   string
+	ToolsAllow []string // globs in path.Match syntax
+	ToolsDeny  []string // globs; deny wins over allow
+	Shell      bool     // shell_exec wanted (still gated by governance)
+	Limits     Limits
+}
+
+// Limits are resource limits; zero means no limit from the definition.
+type Limits struct {
+	ToolCalls uint64
+	Messages  uint64
+	Tokens    uint64
+	CPUTime   time.Duration
+	MemoryMiB uint64
+}
+
+// DefaultCapabilities are those of an agent whose file has no capabilities
+// block: tools and IPC to its parent, no spawning, no network, no shell.
+func DefaultCapabilities() Capabilities {
+	return Capabilities{
+		CanIPC:       true,
+		CanExecTools: true,
+		IPCScope:     "parent",
+		ToolsAllow:   []string{"*"},
+		ToolsDeny:    []string{"shell_exec", "web_fetch", "spawn_agent"},
+	}
+}
+
+// DefaultName is the name of the built-in agent.
+const DefaultName = "default"
+
+// Default returns the built-in agent used when no definition is named.
+func Default() Definition {
+	return Definition{
+		Name:        DefaultName,
+		Description: "General-purpose assistant working in the current workspace.",
+		SystemPrompt: "You are a helpful assistant running as a WeftOS agent process. " +
+			"You work inside the user's workspace and may call the tools you are given. " +
+			"Prefer reading files before changing them, explain what you did, and answer concisely.",
+		MaxTurns:     DefaultMaxTurns,
+		Capabilities: DefaultCapabilities(),
+	}
+}
+
+var (
+	nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
+	toolRE = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$`)
+)
+
+// ValidName reports whether s is a valid agent or skill name: 1 to 64
+// characters from [A-Za-z0-9_.-], starting with a letter or digit, and not
+// containing "..".
+func ValidName(s string) bool {
+	return nameRE.MatchString(s) && !strings.Contains(s, "..")
+}

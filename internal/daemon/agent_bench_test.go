@@ -1,0 +1,201 @@
+package daemon
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/weftos/weftos/internal/client"
+	"github.com/weftos/weftos/internal/kernel"
+	"github.com/weftos/weftos/internal/llm/llmtest"
+)
+
+// benchDaemon boots a daemon whose OpenAI-compatible provider is srvURL.
+func benchDaemon(b *testing.B, srvURL string) *Daemon {
+	b.Helper()
+	b.Setenv("OPENAI_BASE_URL", srvURL)
+	b.Setenv("OPENAI_API_KEY", "bench")
+	b.Setenv("ANTHROPIC_API_KEY", "")
+	d := open(b, b.TempDir())
+	b.Cleanup(func() { closeD(b, d) })
+	return d
+}
+
+func ask(ctx context.Context, d *Daemon, pid kernel.PID, msg string) (agentReply, error) {
+	body, _ := json.Marshal(agentRequest{Message: msg})
+	env, err := d.kernel.Request(ctx, &kernel.Envelope{From: kernel.KernelPID, Target: kernel.ToProcess(pid), Payload: kernel.JSONPayload(body)})
+	if err != nil {
+		return agentReply{}, err
+	}
+	var rep agentReply
+	if err := json.Unmarshal(env.Payload.JSON, &rep); err != nil {
+		return rep, err
+	}
+	if rep.Error != "" {
+		return rep, fmt.Errorf("%s: %s", rep.Code, rep.Error)
+	}
+	return rep, nil
+}
+
+func percentile(ds []time.Duration, p float64) time.Duration {
+	sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
+	return ds[int(float64(len(ds)-1)*p)]
+}
+
+// BenchmarkAgentTurnOverhead measures one agent turn through the kernel
+// (IPC request to the agent process, the loop, three fsynced journal
+// steps, the chain record of the LLM call, the reply) minus the time spent
+// waiting for the model, against a zero-latency fake provider.
+func BenchmarkAgentTurnOverhead(b *testing.B) {
+	srv := llmtest.NewOpenAI(llmtest.Options{Handler: func(llmtest.Request) llmtest.Turn { return llmtest.Text("ok") }})
+	defer srv.Close()
+	d := benchDaemon(b, srv.URL)
+	ctx := context.Background()
+	pid, err := d.sessionAgent(ctx, RunRequest{Session: "bench", Workspace: b.TempDir(), Model: "openai/m"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var over []time.Duration
+	b.ResetTimer()
+	for i := range b.N {
+		if i%20 == 0 { // keep the session short, as a real one would be
+			b.StopTimer()
+			body, _ := json.Marshal(agentRequest{Reset: true})
+			if _, err := d.kernel.Request(ctx, &kernel.Envelope{From: kernel.KernelPID, Target: kernel.ToProcess(pid), Payload: kernel.JSONPayload(body)}); err != nil {
+				b.Fatal(err)
+			}
+			b.StartTimer()
+		}
+		start := time.Now()
+		rep, err := ask(ctx, d, pid, "hi")
+		if err != nil {
+			b.Fatal(err)
+		}
+		over = append(over, time.Since(start)-time.Duration(rep.ModelMicros)*time.Microsecond)
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(percentile(over, 0.5).Microseconds()), "overhead-p50-µs")
+	b.ReportMetric(float64(percentile(over, 0.99).Microseconds()), "overhead-p99-µs")
+}
+
+// BenchmarkStreamedTokenLatency measures the time from a fake provider
+// flushing an SSE chunk to a local API client (as weft is) receiving the
+// delta line: provider client, agent loop, kernel topic, API stream.
+func BenchmarkStreamedTokenLatency(b *testing.B) {
+	const chunks = 50
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /v1/chat/completions", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		fl := w.(http.Flusher)
+		for i := range chunks {
+			c := fmt.Sprintf(`{"id":"c","object":"chat.completion.chunk","created":0,"model":"m","choices":[{"index":0,"delta":{"content":"%d;"},"finish_reason":null}]}`, time.Now().UnixNano())
+			fmt.Fprintf(w, "data: %s\n\n", c)
+			fl.Flush()
+			if i%10 == 9 {
+				time.Sleep(time.Millisecond) // let the pipeline drain between bursts
+			}
+		}
+		fmt.Fprint(w, `data: {"id":"c","object":"chat.completion.chunk","created":0,"model":"m","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}`+"\n\n")
+		fmt.Fprint(w, `data: {"id":"c","object":"chat.completion.chunk","created":0,"model":"m","choices":[],"usage":{"prompt_tokens":1,"completion_tokens":50,"total_tokens":51}}`+"\n\ndata: [DONE]\n\n")
+	})
+	srv := &http.Server{Handler: mux}
+	ln, err := netListen()
+	if err != nil {
+		b.Fatal(err)
+	}
+	go srv.Serve(ln)
+	defer srv.Close()
+	d := benchDaemon(b, "http://"+ln.Addr().String()+"/v1")
+	c, err := client.New(d.Home())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	ws := b.TempDir()
+	var lat []time.Duration
+	b.ResetTimer()
+	for i := range b.N {
+		req := RunRequest{Session: "tok" + strconv.Itoa(i), Workspace: ws, Model: "openai/m", Message: "go"}
+		err := c.StreamRequest(context.Background(), http.MethodPost, "/v1/agent/run", req, func(line []byte) error {
+			now := time.Now().UnixNano()
+			var ev RunEvent
+			if err := json.Unmarshal(line, &ev); err != nil {
+				return err
+			}
+			if ev.Type == "error" {
+				return fmt.Errorf("%s: %s", ev.Code, ev.Message)
+			}
+			if ev.Type != "delta" {
+				return nil
+			}
+			for _, f := range strings.Split(ev.Text, ";") {
+				if ts, err := strconv.ParseInt(f, 10, 64); err == nil {
+					lat = append(lat, time.Duration(now-ts))
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(percentile(lat, 0.5).Microseconds()), "token-p50-µs")
+	b.ReportMetric(float64(percentile(lat, 0.99).Microseconds()), "token-p99-µs")
+}
+
+// BenchmarkConcurrentAgents runs N agents at once, one turn each, against
+// a fake provider answering after a fixed 100 ms, and reports turns/s.
+func BenchmarkConcurrentAgents(b *testing.B) {
+	srv := llmtest.NewOpenAI(llmtest.Options{Latency: 100 * time.Millisecond, Handler: func(llmtest.Request) llmtest.Turn { return llmtest.Text("ok") }})
+	defer srv.Close()
+	d := benchDaemon(b, srv.URL)
+	ws := b.TempDir()
+	for _, n := range []int{1, 10, 100, 1000} {
+		b.Run(strconv.Itoa(n), func(b *testing.B) {
+			ctx := context.Background()
+			for it := range b.N {
+				pids := make([]kernel.PID, n)
+				for i := range n {
+					pid, err := d.sessionAgent(ctx, RunRequest{Session: fmt.Sprintf("c%d-%d-%d", n, it, i), Workspace: ws, Model: "openai/m"})
+					if err != nil {
+						b.Fatal(err)
+					}
+					pids[i] = pid
+				}
+				start := time.Now()
+				var wg sync.WaitGroup
+				errs := make(chan error, n)
+				for _, pid := range pids {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						if _, err := ask(ctx, d, pid, "hi"); err != nil {
+							errs <- err
+						}
+					}()
+				}
+				wg.Wait()
+				el := time.Since(start)
+				close(errs)
+				for err := range errs {
+					b.Fatal(err)
+				}
+				b.ReportMetric(float64(n)/el.Seconds(), "turns/s")
+				for _, pid := range pids {
+					_ = d.kernel.Kill(pid)
+				}
+			}
+		})
+	}
+}
+
+func netListen() (net.Listener, error) { return net.Listen("tcp", "127.0.0.1:0") }

@@ -1,0 +1,95 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/weftos/weftos/internal/agent"
+	"github.com/weftos/weftos/internal/llm"
+	"github.com/weftos/weftos/internal/session"
+)
+
+// sessionJournal adapts a durable session (internal/session) to the agent
+// loop's Journal: every completed step is fsynced before the loop goes on.
+type sessionJournal struct {
+	d *Daemon
+	s *session.Session
+}
+
+var _ agent.Journal = (*sessionJournal)(nil)
+
+func (d *Daemon) openJournal(name string) (*sessionJournal, error) {
+	s, err := session.Open(d.home, name, session.WithLogger(d.log.With("layer", "session")))
+	if err != nil {
+		return nil, err
+	}
+	if r := s.Recovered(); r.TornBytes > 0 {
+		d.log.Warn("session journal: truncated a torn final line left by a crash", "session", name, "bytes", r.TornBytes)
+	}
+	return &sessionJournal{d: d, s: s}, nil
+}
+
+func (j *sessionJournal) Close() error { return j.s.Close() }
+
+// Record implements agent.Journal.
+func (j *sessionJournal) Record(ctx context.Context, st agent.Step) error {
+	var step session.Step
+	switch st.Type {
+	case agent.StepUser:
+		step = session.UserMessage(st.Message.Content)
+	case agent.StepModel:
+		var u session.Usage
+		if st.Usage != nil {
+			u = session.Usage{InputTokens: uint64(st.Usage.InputTokens), OutputTokens: uint64(st.Usage.OutputTokens)}
+		}
+		step = session.ModelResponse("", toSessionMessage(*st.Message), u)
+	case agent.StepToolStart:
+		step = session.ToolCallStarted(session.ToolCall{ID: st.Call.ID, Name: st.Call.Name, Arguments: st.Call.Arguments})
+	case agent.StepToolDone:
+		step = session.ToolCallCompleted(session.ToolResult{ID: st.Call.ID, Name: st.Call.Name, Content: st.Message.Content, IsError: st.Message.IsError})
+	case agent.StepFinal:
+		step = session.FinalAnswer(st.Message.Content)
+	default:
+		return fmt.Errorf("daemon: unknown agent step %q", st.Type)
+	}
+	_, err := j.s.Append(ctx, step)
+	return err
+}
+
+// fail records that the run ended with an error.
+func (j *sessionJournal) fail(ctx context.Context, code, msg string) {
+	if _, err := j.s.Append(ctx, session.Error(code, msg)); err != nil {
+		j.d.log.Warn("session journal", "err", err)
+	}
+}
+
+// history returns the conversation so far and the results of tool calls
+// that completed, for the loop to continue from. interrupted reports a run
+// that stopped before its final answer.
+func (j *sessionJournal) history() (msgs []llm.Message, done map[string]llm.Message, interrupted bool) {
+	st := j.s.Resume()
+	for _, m := range st.Messages {
+		msgs = append(msgs, fromSessionMessage(m))
+	}
+	done = make(map[string]llm.Message, len(st.Completed))
+	for id, r := range st.Completed {
+		done[id] = llm.Message{Role: llm.RoleTool, ToolCallID: id, Content: r.Content, IsError: r.IsError}
+	}
+	return msgs, done, st.Status == session.StatusInProgress
+}
+
+func toSessionMessage(m llm.Message) session.Message {
+	out := session.Message{Role: string(m.Role), Content: m.Content, ToolCallID: m.ToolCallID}
+	for _, c := range m.ToolCalls {
+		out.ToolCalls = append(out.ToolCalls, session.ToolCall{ID: c.ID, Name: c.Name, Arguments: c.Arguments})
+	}
+	return out
+}
+
+func fromSessionMessage(m session.Message) llm.Message {
+	out := llm.Message{Role: llm.Role(m.Role), Content: m.Content, ToolCallID: m.ToolCallID}
+	for _, c := range m.ToolCalls {
+		out.ToolCalls = append(out.ToolCalls, llm.ToolCall{ID: c.ID, Name: c.Name, Arguments: c.Arguments})
+	}
+	return out
+}

@@ -1,0 +1,71 @@
+package daemon
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/weftos/weftos/internal/llm"
+)
+
+// ErrNoModel means no model was named and none is configured.
+var ErrNoModel = errors.New("no model: pass --model provider/model (e.g. openai/gpt-4o-mini, anthropic/claude-sonnet-4-5, or ollama/llama3.2 with a [[providers]] entry) or set agents.model in weftos.toml")
+
+// openProviders builds the LLM provider registry from weftos.toml's
+// [[providers]] and the standard environment variables. Having none is not
+// an error at boot: the kernel runs without models; an agent run then fails
+// with llm.ErrNoProvider, whose message names the variables to set.
+func (d *Daemon) openProviders() error {
+	base := llm.Config{Logger: d.log.With("layer", "llm")}
+	var cfgs []llm.Config
+	for _, p := range d.cfg.Providers {
+		c := base
+		c.Name, c.Kind, c.BaseURL, c.APIKeyEnv, c.APIKeyFile = p.Name, llm.Kind(p.Kind), p.BaseURL, p.APIKeyEnv, p.APIKeyFile
+		cfgs = append(cfgs, c)
+	}
+	seen := map[string]bool{}
+	for _, c := range cfgs {
+		seen[c.Name] = true
+	}
+	for _, c := range llm.EnvConfigs(os.Getenv, base) {
+		if !seen[c.Name] {
+			cfgs = append(cfgs, c)
+		}
+	}
+	if len(cfgs) == 0 {
+		return nil
+	}
+	r, err := llm.NewRegistryFromConfigs(cfgs...)
+	if err != nil {
+		return fmt.Errorf("daemon: LLM providers: %w", err)
+	}
+	d.models = r
+	return nil
+}
+
+// resolveModel returns the provider (a failover chain when configured) and
+// the provider's model name for model ("provider/model").
+func (d *Daemon) resolveModel(model string) (llm.Provider, string, error) {
+	if d.models == nil || d.models.Len() == 0 {
+		return nil, "", llm.ErrNoProvider
+	}
+	if model == "" {
+		model = d.cfg.Agents.Model
+	}
+	if model == "" {
+		return nil, "", ErrNoModel
+	}
+	p, name, err := d.models.Resolve(model)
+	if err != nil {
+		return nil, "", err
+	}
+	if len(d.cfg.Agents.Failover) > 0 {
+		routes := append([]string{model}, d.cfg.Agents.Failover...)
+		f, err := d.models.Failover(routes...)
+		if err != nil {
+			return nil, "", err
+		}
+		return f, name, nil
+	}
+	return p, name, nil
+}

@@ -1,0 +1,73 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/weftos/weftos/internal/localapi"
+	"github.com/weftos/weftos/internal/session"
+)
+
+// removeSession deletes a session's journal (a /reset); a session that
+// does not exist yet is already clear.
+func (d *Daemon) removeSession(name string) error {
+	if err := session.Remove(d.home, name); err != nil && !errors.Is(err, session.ErrNotFound) {
+		return err
+	}
+	return nil
+}
+
+func (d *Daemon) failSession(w http.ResponseWriter, err error) {
+	switch {
+	case errors.Is(err, session.ErrNotFound):
+		localapi.WriteError(w, http.StatusNotFound, "unknown_session", err.Error())
+	case errors.Is(err, session.ErrInvalidName):
+		localapi.WriteError(w, http.StatusBadRequest, "invalid_argument", err.Error())
+	case errors.Is(err, session.ErrLocked):
+		localapi.WriteError(w, http.StatusConflict, "session_busy", err.Error())
+	default:
+		d.fail(w, err)
+	}
+}
+
+func (d *Daemon) handleSessions(w http.ResponseWriter, r *http.Request) {
+	list, errs := session.List(d.home)
+	out := struct {
+		Sessions []session.Summary `json:"sessions"`
+		Problems []string          `json:"problems,omitempty"`
+	}{Sessions: list}
+	for _, e := range errs {
+		out.Problems = append(out.Problems, e.Error())
+	}
+	localapi.WriteJSON(w, out)
+}
+
+func (d *Daemon) handleSession(w http.ResponseWriter, r *http.Request) {
+	snap, err := session.Read(d.home, r.PathValue("name"))
+	if err != nil {
+		d.failSession(w, err)
+		return
+	}
+	localapi.WriteJSON(w, snap)
+}
+
+func (d *Daemon) handleSessionRemove(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	// The session's agent process holds the session open: stop it first.
+	d.agents.mu.Lock()
+	pid, ok := d.agents.pids[name]
+	delete(d.agents.pids, name)
+	d.agents.mu.Unlock()
+	if ok && d.kernel.Stop(pid) == nil {
+		ctx, cancel := context.WithTimeout(r.Context(), d.cfg.Kernel.StopGrace.Duration+time.Second)
+		_, _ = d.kernel.Wait(ctx, pid)
+		cancel()
+	}
+	if err := session.Remove(d.home, name); err != nil {
+		d.failSession(w, err)
+		return
+	}
+	localapi.WriteJSON(w, map[string]any{"removed": name})
+}

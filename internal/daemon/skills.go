@@ -1,0 +1,73 @@
+package daemon
+
+import (
+	"net/http"
+	"path/filepath"
+
+	"github.com/weftos/weftos/internal/agentdef"
+	"github.com/weftos/weftos/internal/localapi"
+	"github.com/weftos/weftos/internal/skills"
+)
+
+// skillsPrompt renders the definition's skills (workspace first, then the
+// home) for the system prompt. Missing skills are logged, not fatal.
+func (d *Daemon) skillsPrompt(def agentdef.Definition, workspace string) string {
+	if len(def.Skills) == 0 {
+		return ""
+	}
+	list, err := skills.LoadAll(def.Skills, workspace, d.home)
+	if err != nil {
+		d.log.Warn("agent skills", "agent", def.Name, "err", err)
+	}
+	return skills.Prompt(list)
+}
+
+// handleSkills lists the skills visible from ?workspace= and the home.
+func (d *Daemon) handleSkills(w http.ResponseWriter, r *http.Request) {
+	ws := r.URL.Query().Get("workspace")
+	roots := []string{d.home}
+	if ws != "" {
+		if !filepath.IsAbs(ws) {
+			localapi.WriteError(w, http.StatusBadRequest, "invalid_argument", "the workspace must be an absolute path")
+			return
+		}
+		roots = []string{ws, d.home}
+	}
+	list, errs := skills.List(roots...)
+	out := struct {
+		Skills   []skills.Skill `json:"skills"`
+		Problems []string       `json:"problems,omitempty"`
+	}{Skills: list}
+	for _, e := range errs {
+		out.Problems = append(out.Problems, e.Error())
+	}
+	localapi.WriteJSON(w, out)
+}
+
+// handleAgentTools lists the tools an agent would be offered.
+func (d *Daemon) handleAgentTools(w http.ResponseWriter, r *http.Request) {
+	ws := r.URL.Query().Get("workspace")
+	if ws == "" || !filepath.IsAbs(ws) {
+		localapi.WriteError(w, http.StatusBadRequest, "invalid_argument", "?workspace= must be an absolute path")
+		return
+	}
+	def, err := d.findAgent(r.URL.Query().Get("agent"), ws)
+	if err != nil {
+		d.failAgent(w, err)
+		return
+	}
+	caps, err := d.agentCaps(def)
+	if err != nil {
+		d.fail(w, err)
+		return
+	}
+	type toolInfo struct {
+		Name        string `json:"name"`
+		Description string `json:"description"`
+	}
+	var out []toolInfo
+	for _, t := range toolsFor(def, caps) {
+		out = append(out, toolInfo{Name: t.Name(), Description: t.Description()})
+	}
+	localapi.WriteJSON(w, out)
+}

@@ -1,0 +1,357 @@
+// Package session stores durable agent sessions: an append-only journal of
+// the steps of an agent's runs (user messages, model requests and
+// responses, tool calls started and completed, final answers, errors) under
+// <home>/sessions/<name>/.
+//
+// Each step is one JSON line, written and fsynced before Append returns, so
+// a step Append reported as done survives kill -9 and power loss. A crash
+// in the middle of a write leaves at most one torn final line, which Open
+// truncates and reports. Resume rebuilds the conversation and the set of
+// completed tool calls so a resumed run never runs a completed tool call
+// again.
+//
+// One process at a time may hold a session open (an advisory lock that the
+// operating system releases when the process dies). The package imports no
+// other WeftOS layer; messages are kept in a provider-neutral form.
+package session
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Files inside a session directory.
+const (
+	JournalFile = "journal.jsonl"
+	MetaFile    = "session.json"
+	LockFile    = "lock"
+	// Dir is the directory under the home that holds the sessions.
+	Dir = "sessions"
+)
+
+var (
+	// ErrInvalidName is returned for a session name that is not safe as a
+	// directory name.
+	ErrInvalidName = errors.New("session: invalid session name")
+	// ErrNotFound is returned when a session does not exist.
+	ErrNotFound = errors.New("session: no such session")
+	// ErrLocked is returned when another process holds the session open.
+	ErrLocked = errors.New("session: in use by another process")
+	// ErrCorrupt is returned when a journal holds a complete line that is
+	// not a valid record, or records that contradict each other.
+	ErrCorrupt = errors.New("session: journal corrupt")
+	// ErrInvalidStep is returned by Append for a step that is malformed or
+	// inconsistent with the session (e.g. completing a tool call that never
+	// started).
+	ErrInvalidStep = errors.New("session: invalid step")
+	// ErrClosed is returned by Append after Close, or after a failed write
+	// left the journal in an unknown state.
+	ErrClosed = errors.New("session: closed")
+)
+
+var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
+
+// ValidName reports whether name is a valid session name: 1 to 64
+// characters from [A-Za-z0-9_.-], starting with a letter or digit, without
+// "..", so it can never name a path outside the sessions directory.
+func ValidName(name string) bool {
+	return nameRE.MatchString(name) && !strings.Contains(name, "..")
+}
+
+// Path returns the directory of session name under home.
+func Path(home, name string) (string, error) {
+	if !ValidName(name) {
+		return "", fmt.Errorf("%w: %q (1-64 of A-Z a-z 0-9 _ . -, starting with a letter or digit)", ErrInvalidName, name)
+	}
+	return filepath.Join(home, Dir, name), nil
+}
+
+// Meta is the session's metadata file.
+type Meta struct {
+	Name    string    `json:"name"`
+	Created time.Time `json:"created"`
+	Version int       `json:"version"`
+}
+
+// Option configures Open.
+type Option func(*options)
+
+type options struct {
+	now    func() time.Time
+	logger *slog.Logger
+}
+
+// WithClock sets the time source for step times (default time.Now).
+func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
+
+// WithLogger sets the logger (default: discard).
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
+
+// Recovery describes what Open repaired.
+type Recovery struct {
+	// TornBytes is the length of the torn final line Open truncated; 0 when
+	// the journal was clean.
+	TornBytes int64
+}
+
+// Session is an open, locked session. Its methods are safe for concurrent
+// use.
+type Session struct {
+	name, dir string
+	opts      options
+	meta      Meta
+	recovered Recovery
+
+	mu     sync.Mutex
+	f      *os.File // journal, nil once closed or broken
+	lock   *os.File
+	size   int64
+	steps  []Step
+	replay *replay
+	broken error
+}
+
+// Open opens session name under home, creating it if it does not exist,
+// and takes its lock (ErrLocked if another process holds it). A torn final
+// line left by a crash is truncated and reported by Recovered; any other
+// damage is ErrCorrupt and the session is not opened.
+func Open(home, name string, opts ...Option) (*Session, error) {
+	dir, err := Path(home, name)
+	if err != nil {
+		return nil, err
+	}
+	o := options{now: time.Now, logger: slog.New(slog.DiscardHandler)}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if err := os.MkdirAll(filepath.Join(home, Dir), 0o700); err != nil {
+		return nil, fmt.Errorf("session: %w", err)
+	}
+	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+		return nil, fmt.Errorf("session: %w", err)
+	}
+	lock, err := lockFile(filepath.Join(dir, LockFile))
+	if err != nil {
+		return nil, fmt.Errorf("session %s: %w", name, err)
+	}
+	s := &Session{name: name, dir: dir, opts: o, lock: lock}
+	if err := s.load(); err != nil {
+		unlockFile(lock)
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Session) load() error {
+	meta, err := readMeta(s.dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		meta = Meta{Name: s.name, Created: s.opts.now().UTC(), Version: 1}
+		if err := writeMeta(s.dir, meta); err != nil {
+			return err
+		}
+	} else if err != nil {
+		return err
+	}
+	s.meta = meta
+	f, err := os.OpenFile(filepath.Join(s.dir, JournalFile), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("session: %w", err)
+	}
+	res, err := scan(f, true)
+	if err != nil {
+		f.Close()
+		return fmt.Errorf("session %s: %w", s.name, err)
+	}
+	if res.torn > 0 {
+		if err := f.Truncate(res.good); err != nil {
+			f.Close()
+			return fmt.Errorf("session %s: truncate torn record: %w", s.name, err)
+		}
+		if err := f.Sync(); err != nil {
+			f.Close()
+			return fmt.Errorf("session %s: sync: %w", s.name, err)
+		}
+		s.recovered.TornBytes = res.torn
+		s.opts.logger.Warn("session: truncated a torn final record left by a crash",
+			"session", s.name, "bytes", res.torn, "offset", res.good)
+	}
+	if _, err := f.Seek(res.good, io.SeekStart); err != nil {
+		f.Close()
+		return fmt.Errorf("session: %w", err)
+	}
+	if err := syncDir(s.dir); err != nil {
+		f.Close()
+		return fmt.Errorf("session: sync directory: %w", err)
+	}
+	s.f, s.size, s.steps, s.replay = f, res.good, res.steps, res.replay
+	return nil
+}
+
+// Name returns the session's name.
+func (s *Session) Name() string { return s.name }
+
+// Meta returns the session's metadata.
+func (s *Session) Meta() Meta { return s.meta }
+
+// Recovered reports what Open repaired.
+func (s *Session) Recovered() Recovery { return s.recovered }
+
+// Append writes step to the journal and fsyncs it; only when it returns nil
+// does the step count as completed. It assigns the step's Seq and Time
+// (any values set by the caller are replaced) and returns the stored step.
+// A step inconsistent with the session (see ErrInvalidStep) is refused
+// before anything is written. If the write or fsync fails the session is
+// closed for writing: reopen it to recover.
+func (s *Session) Append(ctx context.Context, step Step) (Step, error) {
+	if err := ctx.Err(); err != nil {
+		return Step{}, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.f == nil {
+		if s.broken != nil {
+			return Step{}, fmt.Errorf("%w: %w", ErrClosed, s.broken)
+		}
+		return Step{}, ErrClosed
+	}
+	var compact bytes.Buffer
+	if err := json.Compact(&compact, step.Data); err != nil {
+		return Step{}, fmt.Errorf("%w: data: %v", ErrInvalidStep, err)
+	}
+	step.Data = compact.Bytes()
+	step.Seq = s.replay.st.LastSeq + 1
+	step.Time = s.opts.now().UTC()
+	payload, err := s.replay.check(step, true)
+	if err != nil {
+		return Step{}, fmt.Errorf("%w: %v", ErrInvalidStep, err)
+	}
+	line, err := encodeRecord(step)
+	if err != nil {
+		return Step{}, fmt.Errorf("%w: %v", ErrInvalidStep, err)
+	}
+	if len(line) > MaxRecordSize {
+		return Step{}, fmt.Errorf("%w: record of %d bytes is larger than %d", ErrInvalidStep, len(line), MaxRecordSize)
+	}
+	// Re-read what was encoded so the stored step is exactly what a reader
+	// will see (Data compacted).
+	var stored Step
+	if err := json.Unmarshal(line, &stored); err != nil {
+		return Step{}, fmt.Errorf("%w: %v", ErrInvalidStep, err)
+	}
+	if _, err := s.f.Write(line); err != nil {
+		return Step{}, s.fail(fmt.Errorf("write: %w", err))
+	}
+	if err := s.f.Sync(); err != nil {
+		return Step{}, s.fail(fmt.Errorf("fsync: %w", err))
+	}
+	s.size += int64(len(line))
+	s.replay.apply(stored, payload)
+	s.steps = append(s.steps, stored)
+	return stored, nil
+}
+
+// fail closes the journal after a failed write: after a failed fsync the
+// file's contents are unknown, so the only safe course is to reopen, which
+// rescans and truncates.
+func (s *Session) fail(err error) error {
+	if terr := s.f.Truncate(s.size); terr == nil {
+		_ = s.f.Sync()
+	}
+	s.f.Close()
+	s.f = nil
+	s.broken = err
+	s.opts.logger.Error("session: journal write failed; session closed for writing", "session", s.name, "err", err)
+	return fmt.Errorf("session %s: %w", s.name, err)
+}
+
+// Steps returns every step in the journal, oldest first. The slice is a
+// copy; the steps' Data is shared and must not be modified.
+func (s *Session) Steps() []Step {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.steps)
+}
+
+// Resume returns the session's reconstructed state: the conversation so
+// far, the completed tool calls by ID, and the tool calls that started but
+// did not complete or were asked for but never started. Slices and maps are
+// copies; the messages' ToolCalls are shared and must not be modified.
+func (s *Session) Resume() State {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.replay.state()
+	if st.Updated.IsZero() {
+		st.Updated = s.meta.Created
+	}
+	return st
+}
+
+// Close closes the journal and releases the lock. It is safe to call more
+// than once.
+func (s *Session) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var err error
+	if s.f != nil {
+		err = s.f.Close()
+		s.f = nil
+	}
+	if s.lock != nil {
+		unlockFile(s.lock)
+		s.lock = nil
+	}
+	return err
+}
+
+func readMeta(dir string) (Meta, error) {
+	b, err := os.ReadFile(filepath.Join(dir, MetaFile))
+	if err != nil {
+		return Meta{}, err
+	}
+	var m Meta
+	if err := json.Unmarshal(b, &m); err != nil {
+		return Meta{}, fmt.Errorf("%w: %s: %v", ErrCorrupt, MetaFile, err)
+	}
+	return m, nil
+}
+
+// writeMeta writes the metadata atomically: temp file, fsync, rename.
+func writeMeta(dir string, m Meta) error {
+	b, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return fmt.Errorf("session: %w", err)
+	}
+	tmp, err := os.CreateTemp(dir, ".session-*.tmp")
+	if err != nil {
+		return fmt.Errorf("session: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(append(b, '\n')); err != nil {
+		tmp.Close()
+		return fmt.Errorf("session: write meta: %w", err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("session: sync meta: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("session: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), filepath.Join(dir, MetaFile)); err != nil {
+		return fmt.Errorf("session: %w", err)
+	}
+	return syncDir(dir)
+}

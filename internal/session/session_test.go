@@ -1,0 +1,282 @@
+package session
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// fakeClock returns a clock that advances one second per call.
+func fakeClock() func() time.Time {
+	t := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	return func() time.Time { t = t.Add(time.Second); return t }
+}
+
+func mustAppend(t *testing.T, s *Session, steps ...Step) {
+	t.Helper()
+	for _, st := range steps {
+		if _, err := s.Append(context.Background(), st); err != nil {
+			t.Fatalf("Append(%s): %v", st.Type, err)
+		}
+	}
+}
+
+var (
+	callA = ToolCall{ID: "a", Name: "read_file", Arguments: json.RawMessage(`{"path":"README.md"}`)}
+	callB = ToolCall{ID: "b", Name: "list_dir", Arguments: json.RawMessage(`{"path":"."}`)}
+	callC = ToolCall{ID: "c", Name: "web_fetch", Arguments: json.RawMessage(`{"url":"https://example.com"}`)}
+)
+
+// script is a run interrupted after tool call b started.
+func script() []Step {
+	return []Step{
+		UserMessage("Summarise README.md"),
+		ModelRequest("fake/model", 1),
+		ModelResponse("fake/model", Message{Content: "Let me look.", ToolCalls: []ToolCall{callA, callB, callC}}, Usage{InputTokens: 10, OutputTokens: 5}),
+		ToolCallStarted(callA),
+		ToolCallCompleted(ToolResult{ID: "a", Name: "read_file", Content: "# WeftOS"}),
+		ToolCallStarted(callB),
+	}
+}
+
+func TestJournalGolden(t *testing.T) {
+	home := t.TempDir()
+	s, err := Open(home, "golden", WithClock(fakeClock()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustAppend(t, s, script()...)
+	mustAppend(t, s,
+		ToolCallCompleted(ToolResult{ID: "b", Name: "list_dir", Content: "permission denied", IsError: true}),
+		Error("tool_failed", "list_dir failed"),
+	)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(filepath.Join(home, Dir, "golden", JournalFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden := filepath.Join("testdata", "journal.golden")
+	if *update {
+		if err := os.WriteFile(golden, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("journal mismatch\ngot:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+func TestAppendReopen(t *testing.T) {
+	home := t.TempDir()
+	s, err := Open(home, "work", WithClock(fakeClock()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := s.Resume(); st.Status != StatusEmpty || len(st.Messages) != 0 {
+		t.Fatalf("new session state %+v", st)
+	}
+	mustAppend(t, s, script()...)
+	before, state := s.Steps(), s.Resume()
+	created := s.Meta().Created
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+	if _, err := s.Append(context.Background(), UserMessage("x")); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Append after Close: %v", err)
+	}
+
+	s, err = Open(home, "work", WithClock(fakeClock()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if !reflect.DeepEqual(s.Steps(), before) {
+		t.Errorf("steps differ after reopen\ngot  %+v\nwant %+v", s.Steps(), before)
+	}
+	if !reflect.DeepEqual(s.Resume(), state) {
+		t.Errorf("state differs after reopen\ngot  %+v\nwant %+v", s.Resume(), state)
+	}
+	if !s.Meta().Created.Equal(created) || s.Recovered().TornBytes != 0 {
+		t.Errorf("meta %+v recovered %+v", s.Meta(), s.Recovered())
+	}
+	for i, st := range before {
+		if st.Seq != uint64(i+1) || st.Time.IsZero() {
+			t.Errorf("step %d: seq %d time %v", i, st.Seq, st.Time)
+		}
+	}
+}
+
+func TestResumeSemantics(t *testing.T) {
+	home := t.TempDir()
+	s, err := Open(home, "r")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	mustAppend(t, s, script()...)
+	st := s.Resume()
+
+	wantMsgs := []Message{
+		{Role: RoleUser, Content: "Summarise README.md"},
+		{Role: RoleAssistant, Content: "Let me look.", ToolCalls: []ToolCall{callA, callB, callC}},
+		{Role: RoleTool, Content: "# WeftOS", ToolCallID: "a"},
+	}
+	if !reflect.DeepEqual(st.Messages, wantMsgs) {
+		t.Errorf("messages\ngot  %+v\nwant %+v", st.Messages, wantMsgs)
+	}
+	if len(st.Completed) != 1 || st.Completed["a"].Content != "# WeftOS" {
+		t.Errorf("completed %+v, want a only", st.Completed)
+	}
+	if !reflect.DeepEqual(st.Pending, []ToolCall{callB}) {
+		t.Errorf("pending %+v, want b", st.Pending)
+	}
+	if !reflect.DeepEqual(st.NotStarted, []ToolCall{callC}) {
+		t.Errorf("not started %+v, want c", st.NotStarted)
+	}
+	if st.Status != StatusInProgress || st.LastType != TypeToolCallStarted || st.LastSeq != 6 {
+		t.Errorf("status %s last %s seq %d", st.Status, st.LastType, st.LastSeq)
+	}
+	if st.Usage != (Usage{InputTokens: 10, OutputTokens: 5}) {
+		t.Errorf("usage %+v", st.Usage)
+	}
+
+	// A resumed run can never run a completed call again.
+	ctx := context.Background()
+	if _, err := s.Append(ctx, ToolCallStarted(callA)); !errors.Is(err, ErrInvalidStep) {
+		t.Errorf("restarting completed call a: %v", err)
+	}
+	if _, err := s.Append(ctx, ToolCallCompleted(ToolResult{ID: "a", Name: "read_file"})); !errors.Is(err, ErrInvalidStep) {
+		t.Errorf("completing call a twice: %v", err)
+	}
+	// Finishing the run.
+	mustAppend(t, s,
+		ToolCallCompleted(ToolResult{ID: "b", Name: "list_dir", Content: "README.md"}),
+		ToolCallStarted(callC),
+		ToolCallCompleted(ToolResult{ID: "c", Name: "web_fetch", Content: "<html>"}),
+		ModelResponse("fake/model", Message{Content: "It is an OS."}, Usage{InputTokens: 20, OutputTokens: 4}),
+		FinalAnswer("It is an OS."),
+	)
+	st = s.Resume()
+	if st.Status != StatusCompleted || st.Final != "It is an OS." || len(st.Pending) != 0 || len(st.NotStarted) != 0 || len(st.Completed) != 3 {
+		t.Errorf("after finishing: %+v", st)
+	}
+	if n := len(st.Messages); n != 6 || st.Messages[n-1].Content != "It is an OS." {
+		t.Errorf("final answer duplicated or missing: %+v", st.Messages)
+	}
+	if st.Usage != (Usage{InputTokens: 30, OutputTokens: 9}) {
+		t.Errorf("usage %+v", st.Usage)
+	}
+	// A final answer with no model response before it adds the message.
+	mustAppend(t, s, UserMessage("again"), FinalAnswer("cached"), Error("budget", "token budget exhausted"))
+	st = s.Resume()
+	if st.Status != StatusFailed || st.Err == nil || st.Err.Code != "budget" || st.Messages[len(st.Messages)-1].Content != "cached" {
+		t.Errorf("after error: %+v", st)
+	}
+}
+
+func TestAppendValidation(t *testing.T) {
+	tests := []struct {
+		name string
+		step Step
+	}{
+		{"unknown type", Step{Type: "thought", Data: json.RawMessage(`{}`)}},
+		{"data not JSON", Step{Type: TypeUserMessage, Data: json.RawMessage(`{`)}},
+		{"data not object", Step{Type: TypeUserMessage, Data: json.RawMessage(`"hi"`)}},
+		{"data missing", Step{Type: TypeUserMessage}},
+		{"unknown field", Step{Type: TypeUserMessage, Data: json.RawMessage(`{"content":"x","extra":1}`)}},
+		{"wrong field type", Step{Type: TypeUserMessage, Data: json.RawMessage(`{"content":1}`)}},
+		{"response role", Step{Type: TypeModelResponse, Data: json.RawMessage(`{"message":{"role":"user"}}`)}},
+		{"response dup ids", ModelResponse("m", Message{ToolCalls: []ToolCall{callA, callA}}, Usage{})},
+		{"response empty id", ModelResponse("m", Message{ToolCalls: []ToolCall{{Name: "x"}}}, Usage{})},
+		{"start without id", ToolCallStarted(ToolCall{Name: "x"})},
+		{"complete unstarted", ToolCallCompleted(ToolResult{ID: "zzz", Name: "x"})},
+		{"bad arguments", ToolCallStarted(ToolCall{ID: "x", Name: "x", Arguments: json.RawMessage(`{`)})},
+	}
+	home := t.TempDir()
+	s, err := Open(home, "v")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := s.Append(context.Background(), tt.step); !errors.Is(err, ErrInvalidStep) {
+				t.Fatalf("error %v, want ErrInvalidStep", err)
+			}
+		})
+	}
+	if n := len(s.Steps()); n != 0 {
+		t.Fatalf("%d refused steps were stored", n)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := s.Append(ctx, UserMessage("x")); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled Append: %v", err)
+	}
+	// Whitespace in raw data is compacted, Seq and Time are assigned.
+	st, err := s.Append(context.Background(), Step{Seq: 99, Type: TypeUserMessage, Data: json.RawMessage(" {\"content\" : \"hi\"}\n")})
+	if err != nil || st.Seq != 1 || string(st.Data) != `{"content":"hi"}` {
+		t.Errorf("Append = %+v, %v", st, err)
+	}
+}
+
+func TestValidName(t *testing.T) {
+	for name, want := range map[string]bool{
+		"work": true, "a": true, "my.session_2-x": true, strings.Repeat("s", 64): true,
+		"": false, ".": false, "..": false, "../x": false, "a/b": false, `a\b`: false,
+		".hidden": false, "a..b": false, strings.Repeat("s", 65): false, "a b": false,
+	} {
+		if got := ValidName(name); got != want {
+			t.Errorf("ValidName(%q) = %v, want %v", name, got, want)
+		}
+		if !want {
+			if _, err := Open(t.TempDir(), name); !errors.Is(err, ErrInvalidName) {
+				t.Errorf("Open(%q): %v, want ErrInvalidName", name, err)
+			}
+		}
+	}
+}
+
+func TestLock(t *testing.T) {
+	home := t.TempDir()
+	s, err := Open(home, "busy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(home, "busy"); !errors.Is(err, ErrLocked) {
+		t.Errorf("second Open: %v, want ErrLocked", err)
+	}
+	if err := Remove(home, "busy"); !errors.Is(err, ErrLocked) {
+		t.Errorf("Remove while open: %v, want ErrLocked", err)
+	}
+	if _, err := Read(home, "busy"); err != nil {
+		t.Errorf("Read while open: %v", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err = Open(home, "busy")
+	if err != nil {
+		t.Fatalf("Open after Close: %v", err)
+	}
+	s.Close()
+}
