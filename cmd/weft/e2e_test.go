@@ -314,3 +314,47 @@ capabilities:
 		t.Fatalf("unknown agent: %d %s", code, errs)
 	}
 }
+
+// TestSpawnAgentTool: an agent allowed to spawn starts a child agent with a
+// task through the spawn_agent tool; the child is a kernel process whose
+// parent is the calling agent, and the spawn is governed and recorded.
+func TestSpawnAgentTool(t *testing.T) {
+	srv := llmtest.NewOpenAI(llmtest.Options{})
+	defer srv.Close()
+	c := newWeft(t, srv)
+	if err := os.MkdirAll(filepath.Join(c.ws, "agents"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(c.ws, "agents", "lead.yaml"), []byte(`name: lead
+system_prompt: You delegate.
+tools: [spawn_agent]
+capabilities:
+  can_spawn: true
+  can_ipc: true
+  can_exec_tools: true
+  ipc_scope: all
+  tools_allow: ["*"]
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	srv.Push(llmtest.Calls(llmtest.ToolCall{ID: "s1", Name: "spawn_agent", Arguments: `{"name":"helper","task":"count to three"}`}),
+		llmtest.Text("Delegated."), llmtest.Text("one two three"))
+	out, errs, code := c.run("agent", "--agent", "lead", "-m", "delegate", "--model", "openai/m")
+	if code != 0 || !strings.Contains(out, "Delegated.") {
+		t.Fatalf("exit %d %q %q", code, out, errs)
+	}
+	var spawn map[string]any
+	for _, ev := range chainEvents(t, c.home) {
+		if ev.Kind == "process.spawn" && strings.Contains(string(ev.Payload), `"name":"helper"`) {
+			_ = json.Unmarshal(ev.Payload, &spawn)
+		}
+	}
+	if spawn == nil || spawn["agent"] != "lead@default" || spawn["action_id"] == "" {
+		for _, ev := range chainEvents(t, c.home) {
+			if ev.Kind == "tool.call" || ev.Kind == "process.spawn" {
+				t.Logf("%s %s", ev.Kind, ev.Payload)
+			}
+		}
+		t.Fatalf("child spawn record %v", spawn)
+	}
+}

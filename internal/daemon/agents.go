@@ -15,6 +15,7 @@ import (
 	"github.com/weftos/weftos/internal/governance"
 	"github.com/weftos/weftos/internal/kernel"
 	"github.com/weftos/weftos/internal/llm"
+	"github.com/weftos/weftos/internal/session"
 	"github.com/weftos/weftos/internal/tools"
 )
 
@@ -141,7 +142,7 @@ func (a *agentProc) Run(ctx context.Context, p *kernel.Process) error {
 		Shell:   tools.ShellPolicy{Enabled: caps.Sandbox.Shell, Allow: a.d.cfg.Agents.ShellAllow},
 		Network: tools.NetworkPolicy{Enabled: caps.CanNetwork},
 	}
-	env, err := tools.OpenEnv(a.args.Workspace, policy, kernelTools{k: a.d.kernel, p: p})
+	env, err := tools.OpenEnv(a.args.Workspace, policy, kernelTools{d: a.d, p: p, args: a.args})
 	if err != nil {
 		return err
 	}
@@ -399,16 +400,56 @@ func (r *toolRunner) Run(ctx context.Context, call llm.ToolCall) (string, bool, 
 func shake(b []byte) string { return hex.EncodeToString(sha3.SumSHAKE256(b, 32)) }
 
 // kernelTools gives spawn_agent and send_message the calling process's
-// authority: children are spawned with it as parent (attenuated, gated)
-// and sends are checked against its IPC scope.
+// authority: children are spawned with it as parent (capabilities
+// attenuated, the spawn gated) and sends are checked against its IPC scope.
 type kernelTools struct {
-	k *kernel.Kernel
-	p *kernel.Process
+	d    *Daemon
+	p    *kernel.Process
+	args agentArgs
+}
+
+// spawnArgs are what the spawn_agent tool passes for kind "agent".
+type spawnArgs struct {
+	Agent string `json:"agent"`
+	Task  string `json:"task"`
 }
 
 func (kt kernelTools) Spawn(ctx context.Context, name, kind string, args json.RawMessage) (uint64, error) {
-	pid, err := kt.k.Spawn(ctx, kernel.SpawnSpec{Name: name, Kind: kind, Args: args, Parent: kt.p.PID(), InheritCaps: true})
-	return uint64(pid), err
+	if kind != AgentKind {
+		pid, err := kt.d.kernel.Spawn(ctx, kernel.SpawnSpec{Name: name, Kind: kind, Args: args, Parent: kt.p.PID(), InheritCaps: true})
+		return uint64(pid), err
+	}
+	var sa spawnArgs
+	if len(args) > 0 {
+		if err := json.Unmarshal(args, &sa); err != nil {
+			return 0, fmt.Errorf("%w: spawn_agent args: %v", kernel.ErrInvalid, err)
+		}
+	}
+	def, err := kt.d.findAgent(sa.Agent, kt.args.Workspace)
+	if err != nil {
+		return 0, err
+	}
+	caps, err := kt.d.agentCaps(def)
+	if err != nil {
+		return 0, err
+	}
+	child := agentArgs{Agent: def.Name, Model: kt.args.Model, Workspace: kt.args.Workspace,
+		Session: fmt.Sprintf("%s.%s-%d", kt.args.Session, name, time.Now().UnixNano()%1_000_000)}
+	if !validSessionName(child.Session) {
+		return 0, fmt.Errorf("%w: agent name %q cannot name a session", kernel.ErrInvalid, name)
+	}
+	b, _ := json.Marshal(child)
+	pid, err := kt.d.kernel.Spawn(ctx, kernel.SpawnSpec{Name: name, Kind: AgentKind, Args: b, Parent: kt.p.PID(), Caps: caps})
+	if err != nil {
+		return 0, err
+	}
+	if sa.Task != "" {
+		// The task is part of the spawn: the kernel delivers it.
+		if _, err := kt.d.kernel.Send(ctx, &kernel.Envelope{From: kernel.KernelPID, Target: kernel.ToProcess(pid), Payload: kernel.Text(sa.Task)}); err != nil {
+			return uint64(pid), fmt.Errorf("agent %d started but its task was not delivered: %w", pid, err)
+		}
+	}
+	return uint64(pid), nil
 }
 
 func (kt kernelTools) Send(ctx context.Context, to uint64, text string) error {
@@ -416,4 +457,4 @@ func (kt kernelTools) Send(ctx context.Context, to uint64, text string) error {
 }
 
 // validSessionName reports whether s can name a session directory.
-func validSessionName(s string) bool { return agentdef.ValidName(s) }
+func validSessionName(s string) bool { return session.ValidName(s) }
