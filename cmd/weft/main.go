@@ -7,6 +7,7 @@
 //	weft models [PROVIDER]
 //	weft sessions list|show|rm
 //	weft skills list
+//	weft tools install PATH | list | inspect NAME | run NAME --input JSON | remove NAME
 //
 // With a running daemon (`weave boot`) the agent runs there and shows in
 // `weave ps`; with none, weft boots the kernel in-process on the same home
@@ -51,6 +52,7 @@ var commands = []command{
 	{"models", "list the models a provider offers", cmdModels},
 	{"sessions", "list, show or remove sessions", cmdSessions},
 	{"skills", "list the skills agents can load", cmdSkills},
+	{"tools", "install, list, inspect, run or remove WASM tools", cmdTools},
 }
 
 func main() { os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) }

@@ -307,8 +307,23 @@ var _ agent.ToolRunner = (*toolRunner)(nil)
 
 func (d *Daemon) newToolRunner(p *kernel.Process, env *tools.Env, def agentdef.Definition) *toolRunner {
 	r := &toolRunner{d: d, p: p, env: env, reg: tools.Default()}
-	for _, t := range toolsFor(def, p.Capabilities()) {
+	caps := p.Capabilities()
+	for _, t := range toolsFor(def, caps) {
 		r.specs = append(r.specs, llm.ToolSpec{Name: t.Name(), Description: t.Description(), Parameters: t.Schema()})
+	}
+	// Installed WASM tools are offered like built-ins, under the same rules.
+	installed, err := d.listTools()
+	if err != nil {
+		d.log.Warn("listing installed tools", "err", err)
+	}
+	for _, it := range installed {
+		if def.Tools != nil && !contains(def.Tools, it.Name) {
+			continue
+		}
+		if !caps.CanExecTools || !caps.Tools.Permits(it.Name) {
+			continue
+		}
+		r.specs = append(r.specs, llm.ToolSpec{Name: it.Name, Description: it.Description + " (WASM tool " + it.Version + ")", Parameters: it.InputSchema})
 	}
 	return r
 }
@@ -351,6 +366,7 @@ type toolCallRecord struct {
 	CallID     string     `json:"call_id"`
 	InputHash  string     `json:"input_hash"`
 	OutputHash string     `json:"output_hash,omitempty"`
+	Fuel       int64      `json:"fuel_used,omitempty"`
 	IsError    bool       `json:"is_error,omitempty"`
 	Error      string     `json:"error,omitempty"`
 	Millis     int64      `json:"duration_ms"`
@@ -359,6 +375,18 @@ type toolCallRecord struct {
 func (r *toolRunner) Run(ctx context.Context, call llm.ToolCall) (string, bool, error) {
 	if err := ctx.Err(); err != nil {
 		return "", false, err
+	}
+	if _, builtin := r.reg.Get(call.Name); !builtin {
+		if _, _, err := r.d.loadTool(call.Name); err == nil {
+			res, err := r.d.runTool(ctx, r.p, call.Name, call.Arguments)
+			if err != nil {
+				if ctx.Err() != nil {
+					return "", false, ctx.Err()
+				}
+				return err.Error(), true, nil
+			}
+			return string(res.Output), false, nil
+		}
 	}
 	t, action, err := r.reg.Action(r.env, call.Name, call.Arguments)
 	if err != nil {

@@ -29,6 +29,7 @@ import (
 	"github.com/weftos/weftos/internal/llm"
 	"github.com/weftos/weftos/internal/localapi"
 	"github.com/weftos/weftos/internal/metrics"
+	"github.com/weftos/weftos/internal/sandbox"
 )
 
 // File names in the home directory.
@@ -86,6 +87,7 @@ type Daemon struct {
 	unsubscribe func()
 	gov         *gov
 	models      *llm.Registry
+	sandbox     *sandbox.Runtime
 	agents      agentSessions
 
 	shutdownOnce sync.Once
@@ -164,6 +166,9 @@ func Open(ctx context.Context, opts Options) (_ *Daemon, err error) {
 		return nil, err
 	}
 	d.kernel.RegisterKind(AgentKind, d.newAgentKind)
+	if err := d.openSandbox(ctx); err != nil {
+		return nil, err
+	}
 	if err := d.kernel.RegisterService(kernel.ServiceSpec{Name: "kernel", Type: "builtin", Owner: kernel.KernelPID,
 		Endpoint: "ipc:kernel", Methods: []string{"ps", "spawn", "stop", "kill", "status"},
 		Liveness: func(context.Context) error { return nil }}); err != nil {
@@ -310,6 +315,11 @@ func (d *Daemon) close(ctx context.Context) error {
 	if d.gov != nil {
 		if err := d.gov.pending.Close(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("governance: %w", err))
+		}
+	}
+	if d.sandbox != nil {
+		if err := d.sandbox.Close(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("sandbox: %w", err))
 		}
 	}
 	if err := d.closeChain(ctx); err != nil {

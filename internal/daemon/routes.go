@@ -8,6 +8,8 @@ import (
 	"github.com/weftos/weftos/chain"
 	"github.com/weftos/weftos/internal/kernel"
 	"github.com/weftos/weftos/internal/localapi"
+	"github.com/weftos/weftos/internal/sandbox"
+	"github.com/weftos/weftos/internal/toolpkg"
 )
 
 // routes are the API endpoints of the outer layers.
@@ -22,6 +24,11 @@ func (d *Daemon) routes() []localapi.Route {
 		localapi.Route{Pattern: "GET /v1/sessions", Handler: d.handleSessions},
 		localapi.Route{Pattern: "GET /v1/sessions/{name}", Handler: d.handleSession},
 		localapi.Route{Pattern: "DELETE /v1/sessions/{name}", Handler: d.handleSessionRemove},
+		localapi.Route{Pattern: "POST /v1/tools", Handler: d.handleToolInstall},
+		localapi.Route{Pattern: "GET /v1/tools", Handler: d.handleToolList},
+		localapi.Route{Pattern: "GET /v1/tools/{name}", Handler: d.handleToolInspect},
+		localapi.Route{Pattern: "POST /v1/tools/{name}/run", Handler: d.handleToolRun},
+		localapi.Route{Pattern: "DELETE /v1/tools/{name}", Handler: d.handleToolRemove},
 	)
 }
 
@@ -36,6 +43,23 @@ func (d *Daemon) errorCode(err error) (string, int, bool) {
 		return "chain_corrupt", http.StatusInternalServerError, true
 	case errors.Is(err, chain.ErrNoCheckpoint):
 		return "no_checkpoint", http.StatusConflict, true
+	case errors.Is(err, ErrUnknownTool):
+		return "unknown_tool", http.StatusNotFound, true
+	case errors.Is(err, ErrToolExists):
+		return "tool_exists", http.StatusConflict, true
+	case errors.Is(err, toolpkg.ErrManifest), errors.Is(err, toolpkg.ErrModule), errors.Is(err, toolpkg.ErrArchive),
+		errors.Is(err, toolpkg.ErrImportNotAllowed), errors.Is(err, sandbox.ErrBadModule), errors.Is(err, sandbox.ErrImportNotAllowed):
+		return "bad_tool_package", http.StatusBadRequest, true
+	case errors.Is(err, sandbox.ErrFuelExhausted):
+		return "fuel_exhausted", http.StatusUnprocessableEntity, true
+	case errors.Is(err, sandbox.ErrMemoryLimit):
+		return "memory_limit", http.StatusUnprocessableEntity, true
+	case errors.Is(err, sandbox.ErrTimeout):
+		return "timeout", http.StatusUnprocessableEntity, true
+	case errors.Is(err, sandbox.ErrOutputTooLarge):
+		return "output_too_large", http.StatusUnprocessableEntity, true
+	case errors.Is(err, sandbox.ErrTrap), errors.Is(err, sandbox.ErrExit):
+		return "tool_failed", http.StatusUnprocessableEntity, true
 	}
 	return "", 0, false
 }

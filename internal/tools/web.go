@@ -92,29 +92,8 @@ func runWebFetch(ctx context.Context, env *Env, in *webFetchIn) (any, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, pol.Timeout)
 	defer cancel()
-	tr := &http.Transport{
-		Proxy:                 nil, // a proxy would connect on our behalf, bypassing the address check
-		DialContext:           guardedDialer(pol),
-		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          1,
-		DisableKeepAlives:     true,
-		ResponseHeaderTimeout: pol.Timeout,
-	}
-	defer tr.CloseIdleConnections()
-	redirects := 0
-	client := &http.Client{Transport: tr, CheckRedirect: func(req *http.Request, _ []*http.Request) error {
-		redirects++
-		if pol.MaxRedirects < 0 || redirects > pol.MaxRedirects {
-			return toolErr(tool, CodeDenied, nil, "too many redirects (limit %d)", max(pol.MaxRedirects, 0))
-		}
-		if _, err := parseFetchURL(req.URL.String()); err != nil {
-			return err
-		}
-		if !hostAllowed(pol, req.URL.Hostname()) {
-			return toolErr(tool, CodeDenied, nil, "redirect to host %s, which is not on the allow-list", req.URL.Hostname())
-		}
-		return nil
-	}}
+	client, closeIdle := GuardedClient(tool, pol)
+	defer closeIdle()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
 		return nil, toolErr(tool, CodeInvalidInput, err, "cannot build a request for %q", in.URL)
@@ -150,6 +129,38 @@ func runWebFetch(ctx context.Context, env *Env, in *webFetchIn) (any, error) {
 		res.Binary = true
 	}
 	return res, nil
+}
+
+// GuardedClient returns an HTTP client that connects only to global
+// unicast addresses (unless pol.AllowPrivate), checks the resolved address
+// at connection time and on every redirect, honours pol's host allow-list
+// and redirect limit, and uses no proxy. tool names the caller in errors.
+// Call closeIdle when done.
+func GuardedClient(tool string, pol NetworkPolicy) (client *http.Client, closeIdle func()) {
+	pol = Policy{Network: pol}.withDefaults().Network
+	tr := &http.Transport{
+		Proxy:                 nil, // a proxy would connect on our behalf, bypassing the address check
+		DialContext:           guardedDialer(pol),
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          1,
+		DisableKeepAlives:     true,
+		ResponseHeaderTimeout: pol.Timeout,
+	}
+	redirects := 0
+	client = &http.Client{Transport: tr, CheckRedirect: func(req *http.Request, _ []*http.Request) error {
+		redirects++
+		if pol.MaxRedirects < 0 || redirects > pol.MaxRedirects {
+			return toolErr(tool, CodeDenied, nil, "too many redirects (limit %d)", max(pol.MaxRedirects, 0))
+		}
+		if _, err := parseFetchURL(req.URL.String()); err != nil {
+			return err
+		}
+		if !hostAllowed(pol, req.URL.Hostname()) {
+			return toolErr(tool, CodeDenied, nil, "redirect to host %s, which is not on the allow-list", req.URL.Hostname())
+		}
+		return nil
+	}}
+	return client, tr.CloseIdleConnections
 }
 
 func isText(ct string, body []byte) bool {

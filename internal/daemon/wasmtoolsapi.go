@@ -1,0 +1,78 @@
+package daemon
+
+import (
+	"encoding/json"
+	"net/http"
+	"path/filepath"
+
+	"github.com/weftos/weftos/internal/localapi"
+)
+
+// ToolInstallRequest is the body of POST /v1/tools.
+type ToolInstallRequest struct {
+	Path string `json:"path"` // absolute: a package directory or .tar.gz
+}
+
+// ToolRunRequest is the body of POST /v1/tools/{name}/run.
+type ToolRunRequest struct {
+	Input json.RawMessage `json:"input"`
+}
+
+func (d *Daemon) handleToolInstall(w http.ResponseWriter, r *http.Request) {
+	var req ToolInstallRequest
+	if !localapi.DecodeBody(w, r, &req) {
+		return
+	}
+	if !filepath.IsAbs(req.Path) {
+		localapi.WriteError(w, http.StatusBadRequest, "invalid_argument", "the package path must be absolute")
+		return
+	}
+	it, err := d.installTool(r.Context(), req.Path)
+	if err != nil {
+		d.fail(w, err)
+		return
+	}
+	localapi.WriteJSON(w, it)
+}
+
+func (d *Daemon) handleToolList(w http.ResponseWriter, r *http.Request) {
+	list, err := d.listTools()
+	if err != nil {
+		d.fail(w, err)
+		return
+	}
+	if list == nil {
+		list = []InstalledTool{}
+	}
+	localapi.WriteJSON(w, list)
+}
+
+func (d *Daemon) handleToolInspect(w http.ResponseWriter, r *http.Request) {
+	it, _, err := d.loadTool(r.PathValue("name"))
+	if err != nil {
+		d.fail(w, err)
+		return
+	}
+	localapi.WriteJSON(w, it)
+}
+
+func (d *Daemon) handleToolRun(w http.ResponseWriter, r *http.Request) {
+	var req ToolRunRequest
+	if !localapi.DecodeBody(w, r, &req) {
+		return
+	}
+	res, err := d.runTool(r.Context(), nil, r.PathValue("name"), req.Input)
+	if err != nil {
+		d.fail(w, err)
+		return
+	}
+	localapi.WriteJSON(w, res)
+}
+
+func (d *Daemon) handleToolRemove(w http.ResponseWriter, r *http.Request) {
+	if err := d.removeTool(r.Context(), r.PathValue("name")); err != nil {
+		d.fail(w, err)
+		return
+	}
+	localapi.WriteJSON(w, map[string]string{"removed": r.PathValue("name")})
+}
