@@ -282,3 +282,27 @@ func TestUsage(t *testing.T) {
 		}
 	}
 }
+
+// TestMemoryBench: `weave memory gen` writes a TEXMEX set and `weave
+// memory bench --json` reports recall and QPS per ef on it.
+func TestMemoryBench(t *testing.T) {
+	dir := t.TempDir()
+	var out, errb bytes.Buffer
+	if code := run([]string{"memory", "gen", "--out", dir, "--n", "1000", "--queries", "20", "--clusters", "10", "--dim", "16"}, &out, &errb); code != 0 {
+		t.Fatalf("gen: %d %s", code, errb.String())
+	}
+	out.Reset()
+	code := run([]string{"memory", "bench", "--base", filepath.Join(dir, "base.fvecs"), "--query", filepath.Join(dir, "query.fvecs"),
+		"--gt", filepath.Join(dir, "gt.ivecs"), "--k", "10", "--ef", "16,64", "--json"}, &out, &errb)
+	if code != 0 {
+		t.Fatalf("bench: %d %s", code, errb.String())
+	}
+	var pts []struct {
+		Ef     int     `json:"ef"`
+		Recall float64 `json:"recall"`
+		QPS    float64 `json:"qps"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &pts); err != nil || len(pts) != 2 || pts[1].Recall < 0.9 || pts[0].QPS <= 0 {
+		t.Fatalf("bench output %q: %v", out.String(), err)
+	}
+}
