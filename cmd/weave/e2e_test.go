@@ -205,6 +205,32 @@ func TestEndToEnd(t *testing.T) {
 	c.fail(cmdline.ExitError, "invalid", "cron", "add", "61 * * * *", pid, "x")
 	c.ok("cron", "remove", job)
 	c.fail(cmdline.ExitError, "no such cron job", "cron", "remove", job)
+	// Semantic memory: ingest (resumable), search with a filter, stats, rm.
+	docs := t.TempDir()
+	if err := os.WriteFile(filepath.Join(docs, "notes.md"), []byte("# Ops\n\nThe backup job runs nightly at 02:00 UTC.\n\n# Team\n\nAlice owns the billing service.\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out := c.ok("memory", "ingest", docs); !strings.Contains(out, "1 ingested") {
+		t.Fatalf("ingest: %s", out)
+	}
+	if out := c.ok("memory", "ingest", docs); !strings.Contains(out, "1 unchanged") {
+		t.Fatalf("second ingest is not resumable: %s", out)
+	}
+	var hits []struct {
+		Record struct {
+			ID   string
+			Text string
+		}
+	}
+	c.jsonOut(&hits, "memory", "search", "when does the backup run", "-k", "1", "--filter", "source="+filepath.Join(docs, "notes.md"))
+	if len(hits) != 1 || !strings.Contains(hits[0].Record.Text, "02:00") {
+		t.Fatalf("search: %+v", hits)
+	}
+	c.ok("memory", "rm", hits[0].Record.ID)
+	c.fail(cmdline.ExitError, "", "memory", "rm", hits[0].Record.ID)
+	if out := c.ok("memory", "stats"); !strings.Contains(out, "lexical-v1/384") {
+		t.Fatalf("stats: %s", out)
+	}
 	if out := c.ok("config", "show"); !strings.Contains(out, "max_processes") {
 		t.Fatalf("config show:\n%s", out)
 	}

@@ -2,8 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"github.com/weftos/weftos/internal/cmdline"
+	"github.com/weftos/weftos/internal/daemon"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 )
@@ -59,10 +63,12 @@ func cmdShutdown(ctx context.Context, e *env, args []string) error {
 	if err := c.Shutdown(ctx); err != nil {
 		return err
 	}
-	// Wait until the daemon has released the socket.
+	// Wait until the daemon has finished shutting down: it removes its pid
+	// file last, after the final checkpoint and before releasing the lock.
+	pidFile := filepath.Join(e.home, daemon.PIDName)
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
-		if _, err := c.Status(ctx); err != nil {
+		if _, err := os.Stat(pidFile); errors.Is(err, os.ErrNotExist) {
 			if e.json {
 				return cmdline.PrintJSON(e.stdout, map[string]any{"stopped": true, "pid": st.OSPID})
 			}

@@ -358,3 +358,49 @@ capabilities:
 		t.Fatalf("child spawn record %v", spawn)
 	}
 }
+
+// TestMemoryAcrossSessions: an agent stores a fact in one session; in the
+// next session the fact is recalled into its context, and the store is a
+// chain event whose seq the record carries.
+func TestMemoryAcrossSessions(t *testing.T) {
+	srv := llmtest.NewOpenAI(llmtest.Options{})
+	defer srv.Close()
+	c := newWeft(t, srv)
+	fact := "The staging database password rotates every Friday at noon."
+	srv.Push(llmtest.Calls(llmtest.ToolCall{ID: "m1", Name: "memory_store", Arguments: `{"text":"` + fact + `"}`}), llmtest.Text("Noted."))
+	if out, errs, code := c.run("agent", "-m", "remember: "+fact, "--model", "openai/m", "--session", "monday"); code != 0 || !strings.Contains(out, "Noted.") {
+		t.Fatalf("first session: %d %s %s", code, out, errs)
+	}
+	srv.Push(llmtest.Text("Every Friday at noon."))
+	if out, errs, code := c.run("agent", "-m", "When does the staging database password rotate?", "--model", "openai/m", "--session", "tuesday"); code != 0 || !strings.Contains(out, "Friday") {
+		t.Fatalf("second session: %d %s %s", code, out, errs)
+	}
+	reqs := srv.ChatRequests()
+	last := reqs[len(reqs)-1]
+	var body struct {
+		Messages []struct {
+			Role    string
+			Content any
+		}
+	}
+	if err := last.Decode(&body); err != nil {
+		t.Fatal(err)
+	}
+	if sys, _ := body.Messages[0].Content.(string); body.Messages[0].Role != "system" || !strings.Contains(sys, fact) || !strings.Contains(sys, "Relevant memories") {
+		t.Fatalf("the fact was not recalled into the new session's context: %+v", body.Messages[0])
+	}
+	for _, m := range body.Messages[1:] {
+		if s, _ := m.Content.(string); strings.Contains(s, "remember:") {
+			t.Fatal("the new session carries the old session's history")
+		}
+	}
+	stores := 0
+	for _, ev := range chainEvents(t, c.home) {
+		if ev.Kind == "memory.store" && strings.Contains(string(ev.Payload), `"agent":"default"`) {
+			stores++
+		}
+	}
+	if stores != 1 {
+		t.Fatalf("%d memory.store events", stores)
+	}
+}

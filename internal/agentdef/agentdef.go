@@ -87,7 +87,11 @@ type Capabilities struct {
 	ToolsAllow []string // globs in path.Match syntax
 	ToolsDeny  []string // globs; deny wins over allow
 	Shell      bool     // shell_exec wanted (still gated by governance)
-	Limits     Limits
+	// Memory is the semantic-memory scope: none, own (the default: the
+	// agent's own memories), shared (its own and those marked shared) or
+	// all.
+	Memory string
+	Limits Limits
 }
 
 // Limits are resource limits; zero means no limit from the definition.

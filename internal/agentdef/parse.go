@@ -140,7 +140,7 @@ func (p *parser) fields(n *yaml.Node, prefix string, known []string, set func(ke
 
 var (
 	topKeys   = []string{"name", "description", "model", "system_prompt", "tools", "skills", "max_turns", "capabilities"}
-	capKeys   = []string{"can_spawn", "can_ipc", "can_exec_tools", "can_network", "ipc_scope", "tools_allow", "tools_deny", "shell", "limits"}
+	capKeys   = []string{"can_spawn", "can_ipc", "can_exec_tools", "can_network", "ipc_scope", "tools_allow", "tools_deny", "shell", "memory", "limits"}
 	limitKeys = []string{"tool_calls", "messages", "tokens", "cpu_time", "memory_mib"}
 )
 
@@ -192,6 +192,13 @@ func (p *parser) capabilities(n *yaml.Node, c *Capabilities) {
 			c.Shell = p.bool(v, f)
 		case "ipc_scope":
 			c.IPCScope = p.str(v, f)
+		case "memory":
+			c.Memory = p.str(v, f)
+			switch c.Memory {
+			case "", "none", "own", "shared", "all":
+			default:
+				p.errorf(v.Line, f, "%q: want none, own, shared or all", c.Memory)
+			}
 		case "tools_allow":
 			c.ToolsAllow = p.strs(v, f)
 		case "tools_deny":

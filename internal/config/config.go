@@ -80,6 +80,21 @@ type Config struct {
 	Governance Governance `toml:"governance" json:"governance"`
 	Agents     Agents     `toml:"agents" json:"agents"`
 	Providers  []Provider `toml:"providers" json:"providers"`
+	Memory     Memory     `toml:"memory" json:"memory"`
+}
+
+// Memory configures semantic memory.
+type Memory struct {
+	// Embedder is lexical (built in, offline), openai (any OpenAI-compatible
+	// /v1/embeddings server) or ollama (Ollama's native /api/embed).
+	Embedder   string `toml:"embedder" json:"embedder"`
+	Model      string `toml:"model" json:"model"`
+	Dim        int    `toml:"dim" json:"dim"`
+	BaseURL    string `toml:"base_url" json:"base_url"`
+	APIKeyEnv  string `toml:"api_key_env" json:"api_key_env"`
+	APIKeyFile string `toml:"api_key_file" json:"api_key_file"`
+	// Recall is how many memories enter an agent's context each turn.
+	Recall int `toml:"recall" json:"recall"`
 }
 
 // Agents configures the agent framework.
@@ -158,6 +173,7 @@ func Defaults() Config {
 			StopGrace: Duration{5 * time.Second}, HealthInterval: Duration{10 * time.Second}},
 		Chain:      Chain{ChainID: 1, SegmentSizeMiB: 64, CheckpointInterval: Duration{100 * time.Millisecond}, CheckpointEvery: 1000},
 		Governance: Governance{Environment: "dev", DeferTimeout: Duration{5 * time.Minute}},
+		Memory:     Memory{Embedder: "lexical", Dim: 384, Recall: 5},
 		Agents:     Agents{MaxTurns: 20, RepeatLimit: 3, ContextTokens: 32000, Failover: []string{}, ShellAllow: []string{}},
 	}
 }
@@ -234,6 +250,21 @@ func (c Config) Validate(name string) error {
 	}
 	if c.Agents.ContextTokens < 1000 {
 		return bad("agents.context_tokens", "%d is below 1000", c.Agents.ContextTokens)
+	}
+	switch c.Memory.Embedder {
+	case "lexical":
+	case "openai", "ollama":
+		if c.Memory.Model == "" {
+			return bad("memory.model", "the %s embedder needs a model", c.Memory.Embedder)
+		}
+	default:
+		return bad("memory.embedder", "%q is not lexical, openai or ollama", c.Memory.Embedder)
+	}
+	if c.Memory.Dim < 1 || c.Memory.Dim > 65536 {
+		return bad("memory.dim", "%d is outside 1..65536", c.Memory.Dim)
+	}
+	if c.Memory.Recall < 0 || c.Memory.Recall > 50 {
+		return bad("memory.recall", "%d is outside 0..50", c.Memory.Recall)
 	}
 	seen := map[string]bool{}
 	for i, p := range c.Providers {

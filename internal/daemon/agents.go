@@ -107,6 +107,10 @@ func (d *Daemon) agentCaps(def agentdef.Definition) (kernel.Capabilities, error)
 			caps.Tools.Allow = []string{"*"}
 		}
 	}
+	caps.Memory = kernel.MemoryScope(c.Memory)
+	if caps.Memory == "" {
+		caps.Memory = kernel.MemoryOwn
+	}
 	scope := c.IPCScope
 	if scope == "" {
 		scope = "parent"
@@ -147,7 +151,7 @@ func (a *agentProc) Run(ctx context.Context, p *kernel.Process) error {
 		return err
 	}
 	defer env.Close()
-	runner := a.d.newToolRunner(p, env, a.def)
+	runner := a.d.newToolRunner(p, env, a.def, a.args.Session)
 	defer func() {
 		if a.journal != nil {
 			_ = a.journal.Close()
@@ -227,6 +231,10 @@ func (a *agentProc) turn(ctx context.Context, p *kernel.Process, runner *toolRun
 	if cfg.MaxTurns == 0 {
 		cfg.MaxTurns = a.d.cfg.Agents.MaxTurns
 	}
+	if k := a.d.cfg.Memory.Recall; k > 0 {
+		scope := p.Capabilities().Memory
+		cfg.Recall = func(ctx context.Context, q string) []string { return a.d.recall(ctx, a.def.Name, scope, q, k) }
+	}
 	deps := agent.Deps{Model: a.provider, Tools: runner, Journal: journal, Meter: p,
 		Observer: llmObserver{d: a.d, p: p, session: a.args.Session},
 		OnText: func(s string) {
@@ -296,18 +304,27 @@ func (o llmObserver) LLMCall(ctx context.Context, c agent.LLMCall) {
 // toolRunner is the agent's ToolRunner: capability check, governance
 // gate, execution and chain record, for every call.
 type toolRunner struct {
-	d     *Daemon
-	p     *kernel.Process
-	env   *tools.Env
-	reg   *tools.Registry
-	specs []llm.ToolSpec
+	d       *Daemon
+	p       *kernel.Process
+	agent   string // the definition's name: memories are filed under it
+	session string
+	env     *tools.Env
+	reg     *tools.Registry
+	specs   []llm.ToolSpec
 }
 
 var _ agent.ToolRunner = (*toolRunner)(nil)
 
-func (d *Daemon) newToolRunner(p *kernel.Process, env *tools.Env, def agentdef.Definition) *toolRunner {
-	r := &toolRunner{d: d, p: p, env: env, reg: tools.Default()}
+func (d *Daemon) newToolRunner(p *kernel.Process, env *tools.Env, def agentdef.Definition, session string) *toolRunner {
+	r := &toolRunner{d: d, p: p, env: env, reg: tools.Default(), agent: def.Name, session: session}
 	caps := p.Capabilities()
+	if caps.Memory != kernel.MemoryNone && caps.CanExecTools {
+		for _, spec := range []llm.ToolSpec{memoryStoreSpec, memorySearchSpec} {
+			if (def.Tools == nil || contains(def.Tools, spec.Name)) && caps.Tools.Permits(spec.Name) {
+				r.specs = append(r.specs, spec)
+			}
+		}
+	}
 	for _, t := range toolsFor(def, caps) {
 		r.specs = append(r.specs, llm.ToolSpec{Name: t.Name(), Description: t.Description(), Parameters: t.Schema()})
 	}
@@ -375,6 +392,10 @@ type toolCallRecord struct {
 func (r *toolRunner) Run(ctx context.Context, call llm.ToolCall) (string, bool, error) {
 	if err := ctx.Err(); err != nil {
 		return "", false, err
+	}
+	if call.Name == memoryStoreSpec.Name || call.Name == memorySearchSpec.Name {
+		out, isErr := r.d.runMemoryTool(ctx, r.p, r.agent, r.session, call)
+		return out, isErr, ctx.Err()
 	}
 	if _, builtin := r.reg.Get(call.Name); !builtin {
 		if _, _, err := r.d.loadTool(call.Name); err == nil {

@@ -28,6 +28,7 @@ import (
 	"github.com/weftos/weftos/internal/kernel"
 	"github.com/weftos/weftos/internal/llm"
 	"github.com/weftos/weftos/internal/localapi"
+	"github.com/weftos/weftos/internal/memory"
 	"github.com/weftos/weftos/internal/metrics"
 	"github.com/weftos/weftos/internal/sandbox"
 )
@@ -88,6 +89,7 @@ type Daemon struct {
 	gov         *gov
 	models      *llm.Registry
 	sandbox     *sandbox.Runtime
+	memory      *memory.Store
 	agents      agentSessions
 
 	shutdownOnce sync.Once
@@ -167,6 +169,9 @@ func Open(ctx context.Context, opts Options) (_ *Daemon, err error) {
 	}
 	d.kernel.RegisterKind(AgentKind, d.newAgentKind)
 	if err := d.openSandbox(ctx); err != nil {
+		return nil, err
+	}
+	if err := d.openMemory(ctx); err != nil {
 		return nil, err
 	}
 	if err := d.kernel.RegisterService(kernel.ServiceSpec{Name: "kernel", Type: "builtin", Owner: kernel.KernelPID,
@@ -315,6 +320,11 @@ func (d *Daemon) close(ctx context.Context) error {
 	if d.gov != nil {
 		if err := d.gov.pending.Close(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("governance: %w", err))
+		}
+	}
+	if d.memory != nil {
+		if err := d.memory.Close(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("memory: %w", err))
 		}
 	}
 	if d.sandbox != nil {

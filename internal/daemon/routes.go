@@ -15,6 +15,7 @@ import (
 // routes are the API endpoints of the outer layers.
 func (d *Daemon) routes() []localapi.Route {
 	r := append(d.chainRoutes(), d.gov.routes()...)
+	r = append(r, d.memoryRoutes()...)
 	return append(r,
 		localapi.Route{Pattern: "GET /v1/gov/audit", Handler: d.handleAudit},
 		localapi.Route{Pattern: "POST /v1/agent/run", Handler: d.handleAgentRun},

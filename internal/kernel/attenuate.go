@@ -49,7 +49,19 @@ func Attenuate(parent, req Capabilities, parentPID, grandparentPID PID) (Capabil
 			return exceeds("path %q is outside the parent's allowed paths", p)
 		}
 	}
+	if req.Memory.Rank() < 0 {
+		return Capabilities{}, fmt.Errorf("%w: unknown memory scope %q", ErrInvalid, req.Memory)
+	}
+	if req.Memory.Rank() > parent.Memory.Rank() {
+		return exceeds("memory scope %s is wider than the parent's %s", req.Memory, parent.Memory)
+	}
 	out := req
+	if out.Memory == "" {
+		out.Memory = MemoryOwn
+		if parent.Memory.Rank() < MemoryOwn.Rank() {
+			out.Memory = parent.Memory
+		}
+	}
 	out.Tools.Deny = union(req.Tools.Deny, parent.Tools.Deny)
 	out.Sandbox.DeniedPaths = union(req.Sandbox.DeniedPaths, parent.Sandbox.DeniedPaths)
 	var err error

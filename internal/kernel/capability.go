@@ -205,6 +205,32 @@ type Limits struct {
 	Tokens    uint64        `json:"tokens,omitempty" toml:"tokens"`
 }
 
+// MemoryScope is which semantic memories a process may read and write.
+type MemoryScope string
+
+// Memory scopes, from narrowest to widest. The empty scope is "own".
+const (
+	MemoryNone   MemoryScope = "none"
+	MemoryOwn    MemoryScope = "own"
+	MemoryShared MemoryScope = "shared"
+	MemoryAll    MemoryScope = "all"
+)
+
+// Rank orders scopes from narrowest (0) to widest; -1 for an unknown one.
+func (m MemoryScope) Rank() int {
+	switch m {
+	case MemoryNone:
+		return 0
+	case MemoryOwn, "":
+		return 1
+	case MemoryShared:
+		return 2
+	case MemoryAll:
+		return 3
+	}
+	return -1
+}
+
 // Capabilities are what a process may do.
 type Capabilities struct {
 	CanSpawn     bool          `json:"can_spawn"`
@@ -215,6 +241,7 @@ type Capabilities struct {
 	Tools        ToolPolicy    `json:"tools"`
 	Sandbox      SandboxPolicy `json:"sandbox"`
 	Limits       Limits        `json:"limits"`
+	Memory       MemoryScope   `json:"memory,omitempty"`
 }
 
 // RootCapabilities are the kernel's: everything, unlimited.
@@ -224,6 +251,7 @@ func RootCapabilities() Capabilities {
 		IPCScope: ScopeAllowAll,
 		Tools:    ToolPolicy{Allow: []string{"*"}},
 		Sandbox:  SandboxPolicy{Shell: true, Network: true, AllowedPaths: []string{string(filepath.Separator)}},
+		Memory:   MemoryAll,
 	}
 }
 

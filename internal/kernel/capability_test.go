@@ -15,6 +15,7 @@ func TestAttenuate(t *testing.T) {
 		Tools:    ToolPolicy{Allow: []string{"fs.*", "web_fetch"}, Deny: []string{"fs.delete"}},
 		Sandbox:  SandboxPolicy{AllowedPaths: []string{"/work"}, DeniedPaths: []string{"/work/secret"}},
 		Limits:   Limits{ToolCalls: 100, Tokens: 1000},
+		Memory:   MemoryShared,
 	}
 	cases := []struct {
 		name string
@@ -43,6 +44,8 @@ func TestAttenuate(t *testing.T) {
 		{"limit lower", Capabilities{Limits: Limits{ToolCalls: 10}}, true},
 		{"limit higher", Capabilities{Limits: Limits{ToolCalls: 101}}, false},
 		{"limit new", Capabilities{Limits: Limits{Messages: 5}}, true},
+		{"memory own", Capabilities{Memory: MemoryOwn}, true},
+		{"memory wider", Capabilities{Memory: MemoryAll}, false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
