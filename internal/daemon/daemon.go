@@ -24,6 +24,7 @@ import (
 	"github.com/weftos/weftos/internal/apitype"
 	"github.com/weftos/weftos/internal/clock"
 	"github.com/weftos/weftos/internal/config"
+	"github.com/weftos/weftos/internal/filelock"
 	"github.com/weftos/weftos/internal/identity"
 	"github.com/weftos/weftos/internal/kernel"
 	"github.com/weftos/weftos/internal/llm"
@@ -44,8 +45,6 @@ const (
 
 // ErrAlreadyRunning means another daemon holds the home's lock.
 var ErrAlreadyRunning = errors.New("daemon: another weave daemon is running on this home")
-
-var errLocked = errors.New("locked")
 
 // Options configure Open.
 type Options struct {
@@ -116,8 +115,8 @@ func Open(ctx context.Context, opts Options) (_ *Daemon, err error) {
 		return nil, fmt.Errorf("daemon: creating home: %w", err)
 	}
 	d := &Daemon{opts: opts, home: home, shutdownCh: make(chan struct{}), started: opts.Clock.Now()}
-	d.lock, err = lockFile(filepath.Join(home, LockName))
-	if errors.Is(err, errLocked) {
+	d.lock, err = filelock.Lock(filepath.Join(home, LockName))
+	if errors.Is(err, filelock.ErrLocked) {
 		who := ""
 		if b, rerr := os.ReadFile(filepath.Join(home, PIDName)); rerr == nil {
 			who = " (pid " + strings.TrimSpace(string(b)) + ")"
@@ -341,7 +340,7 @@ func (d *Daemon) close(ctx context.Context) error {
 		_ = os.Remove(filepath.Join(d.home, PIDName))
 	}
 	if d.lock != nil {
-		unlockFile(d.lock)
+		filelock.Unlock(d.lock)
 	}
 	if d.log != nil {
 		d.log.Info("weave stopped", "home", d.home)

@@ -1,6 +1,6 @@
 //go:build windows
 
-package session
+package filelock
 
 import (
 	"errors"
@@ -9,9 +9,8 @@ import (
 	"golang.org/x/sys/windows"
 )
 
-// lockFile takes an exclusive lock on path without blocking; Windows
-// releases it when the process dies.
-func lockFile(path string) (*os.File, error) {
+// Lock opens (creating) and locks path.
+func Lock(path string) (*os.File, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, err
@@ -28,11 +27,8 @@ func lockFile(path string) (*os.File, error) {
 	return f, nil
 }
 
-func unlockFile(f *os.File) {
+// Unlock releases the lock and closes f.
+func Unlock(f *os.File) {
 	_ = windows.UnlockFileEx(windows.Handle(f.Fd()), 0, 1, 0, new(windows.Overlapped))
 	f.Close()
 }
-
-// syncDir is a no-op on Windows: directories cannot be opened for fsync
-// there, and NTFS journals directory entries itself.
-func syncDir(string) error { return nil }

@@ -1,6 +1,6 @@
 //go:build unix
 
-package daemon
+package filelock
 
 import (
 	"errors"
@@ -9,10 +9,8 @@ import (
 	"syscall"
 )
 
-// lockFile takes an exclusive advisory lock on path without blocking. The
-// lock is released by the kernel when the process dies, so a crash never
-// leaves a stale lock behind.
-func lockFile(path string) (*os.File, error) {
+// Lock opens (creating, mode 0600) and locks path.
+func Lock(path string) (*os.File, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, err
@@ -20,14 +18,15 @@ func lockFile(path string) (*os.File, error) {
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		f.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, errLocked
+			return nil, ErrLocked
 		}
-		return nil, fmt.Errorf("flock: %w", err)
+		return nil, fmt.Errorf("flock %s: %w", path, err)
 	}
 	return f, nil
 }
 
-func unlockFile(f *os.File) {
+// Unlock releases the lock and closes f.
+func Unlock(f *os.File) {
 	_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
 	f.Close()
 }
