@@ -296,7 +296,6 @@ func (s *supervisor) childDown(ctx context.Context, pid PID, code int, reason st
 		}
 	}
 	s.mu.Unlock()
-	s.k.publish(Event{Kind: EventSupervisorRestart, PID: s.self.pid, Data: map[string]any{"supervisor": s.self.pid, "child": c.spec.ID, "exit_code": code, "strategy": s.spec.Strategy.String(), "restart": ids, "delay": delay.String()}})
 	s.stopPIDs(ctx, stop)
 	msg, _ := json.Marshal(restartMsg{Type: "restart", Children: ids})
 	self := s.self
@@ -308,6 +307,9 @@ func (s *supervisor) childDown(ctx context.Context, pid PID, code int, reason st
 	s.mu.Lock()
 	s.timers = append(s.timers, t)
 	s.mu.Unlock()
+	// Published once the restart is scheduled, so an observer that acts on
+	// the event (a test advancing a fake clock) sees a consistent state.
+	s.k.publish(Event{Kind: EventSupervisorRestart, PID: s.self.pid, Data: map[string]any{"supervisor": s.self.pid, "child": c.spec.ID, "exit_code": code, "strategy": s.spec.Strategy.String(), "restart": ids, "delay": delay.String()}})
 	return nil
 }
 
