@@ -545,14 +545,18 @@ func (k *Kernel) exited(p *Process, code int, reason string) {
 	p.cancel()
 	k.publish(Event{Kind: EventProcessState, PID: p.pid, Data: ProcessStateEvent{PID: p.pid, From: from, To: StateExited, Why: reason}})
 
-	k.mu.Lock()
-	delete(k.procs, p.pid)
-	k.recent = append(k.recent, p.info())
-	if over := len(k.recent) - k.cfg.ExitHistory; over > 0 {
-		k.recent = slices.Delete(k.recent, 0, over)
-	}
-	k.mu.Unlock()
-	defer close(p.done) // last: waiters see every effect of the exit
+	// Last: leave the table and wake waiters only once every effect of the
+	// exit (events, dead letters, monitors, links) has happened.
+	defer func() {
+		k.mu.Lock()
+		delete(k.procs, p.pid)
+		k.recent = append(k.recent, p.info())
+		if over := len(k.recent) - k.cfg.ExitHistory; over > 0 {
+			k.recent = slices.Delete(k.recent, 0, over)
+		}
+		k.mu.Unlock()
+		close(p.done)
+	}()
 	for _, t := range topics {
 		k.topics.removeProcess(t, p.pid)
 	}
