@@ -316,7 +316,7 @@ type toolRunner struct {
 var _ agent.ToolRunner = (*toolRunner)(nil)
 
 func (d *Daemon) newToolRunner(p *kernel.Process, env *tools.Env, def agentdef.Definition, session string) *toolRunner {
-	r := &toolRunner{d: d, p: p, env: env, reg: tools.Default(), agent: def.Name, session: session}
+	r := &toolRunner{d: d, p: p, env: env, reg: d.builtins, agent: def.Name, session: session}
 	caps := p.Capabilities()
 	if caps.Memory != kernel.MemoryNone && caps.CanExecTools {
 		for _, spec := range []llm.ToolSpec{memoryStoreSpec, memorySearchSpec} {
@@ -325,7 +325,7 @@ func (d *Daemon) newToolRunner(p *kernel.Process, env *tools.Env, def agentdef.D
 			}
 		}
 	}
-	for _, t := range toolsFor(def, caps) {
+	for _, t := range toolsFor(d.builtins, def, caps) {
 		r.specs = append(r.specs, llm.ToolSpec{Name: t.Name(), Description: t.Description(), Parameters: t.Schema()})
 	}
 	// Installed WASM tools are offered like built-ins, under the same rules.
@@ -348,9 +348,9 @@ func (d *Daemon) newToolRunner(p *kernel.Process, env *tools.Env, def agentdef.D
 // toolsFor lists the built-in tools the definition names (all when it
 // names none) that the capabilities allow: a tool the process may not call
 // is never offered to the model.
-func toolsFor(def agentdef.Definition, caps kernel.Capabilities) []tools.Tool {
+func toolsFor(reg *tools.Registry, def agentdef.Definition, caps kernel.Capabilities) []tools.Tool {
 	var out []tools.Tool
-	for _, t := range tools.Builtins() {
+	for _, t := range reg.List() {
 		if def.Tools != nil && !contains(def.Tools, t.Name()) {
 			continue
 		}
@@ -398,7 +398,7 @@ func (r *toolRunner) Run(ctx context.Context, call llm.ToolCall) (string, bool, 
 		return out, isErr, ctx.Err()
 	}
 	if _, builtin := r.reg.Get(call.Name); !builtin {
-		if _, _, err := r.d.loadTool(call.Name); err == nil {
+		if _, err := r.d.toolRecord(call.Name); err == nil {
 			res, err := r.d.runTool(ctx, r.p, call.Name, call.Arguments)
 			if err != nil {
 				if ctx.Err() != nil {

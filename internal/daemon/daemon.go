@@ -32,6 +32,7 @@ import (
 	"github.com/weftos/weftos/internal/memory"
 	"github.com/weftos/weftos/internal/metrics"
 	"github.com/weftos/weftos/internal/sandbox"
+	"github.com/weftos/weftos/internal/tools"
 )
 
 // File names in the home directory.
@@ -89,6 +90,7 @@ type Daemon struct {
 	models      *llm.Registry
 	sandbox     *sandbox.Runtime
 	memory      *memory.Store
+	builtins    *tools.Registry // built once: the built-in tools are stateless
 	agents      agentSessions
 
 	shutdownOnce sync.Once
@@ -166,6 +168,7 @@ func Open(ctx context.Context, opts Options) (_ *Daemon, err error) {
 	if err := d.openProviders(); err != nil {
 		return nil, err
 	}
+	d.builtins = tools.Default()
 	d.kernel.RegisterKind(AgentKind, d.newAgentKind)
 	if err := d.openSandbox(ctx); err != nil {
 		return nil, err

@@ -66,7 +66,7 @@ func (d *Daemon) handleAgentTools(w http.ResponseWriter, r *http.Request) {
 		Description string `json:"description"`
 	}
 	var out []toolInfo
-	for _, t := range toolsFor(def, caps) {
+	for _, t := range toolsFor(d.builtins, def, caps) {
 		out = append(out, toolInfo{Name: t.Name(), Description: t.Description()})
 	}
 	localapi.WriteJSON(w, out)

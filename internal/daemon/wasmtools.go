@@ -107,7 +107,7 @@ func (d *Daemon) installTool(ctx context.Context, path string) (InstalledTool, e
 	m := pkg.Manifest
 	rec["tool"], rec["version"], rec["sha256"] = m.Name, m.Version, hex.EncodeToString(pkg.WasmSHA256[:])
 	rec["hosts"], rec["env"] = m.Grants.Hosts, m.Grants.Env
-	if _, builtin := tools.Default().Get(m.Name); builtin {
+	if _, builtin := d.builtins.Get(m.Name); builtin {
 		err := fmt.Errorf("%w: %q is the name of a built-in tool", kernel.ErrInvalid, m.Name)
 		record(err)
 		return InstalledTool{}, err
@@ -182,24 +182,34 @@ func (d *Daemon) writeTool(dir string, it InstalledTool, wasm []byte) error {
 	return os.Rename(tmp, dir)
 }
 
-// loadTool reads an installed tool and its module, checking the module's
-// hash against the install record.
-func (d *Daemon) loadTool(name string) (InstalledTool, []byte, error) {
+// toolRecord reads an installed tool's record (not its module).
+func (d *Daemon) toolRecord(name string) (InstalledTool, error) {
 	dir, err := d.toolDir(name)
 	if err != nil {
-		return InstalledTool{}, nil, err
+		return InstalledTool{}, err
 	}
 	b, err := os.ReadFile(filepath.Join(dir, "install.json"))
 	if errors.Is(err, os.ErrNotExist) {
-		return InstalledTool{}, nil, fmt.Errorf("%w: %q", ErrUnknownTool, name)
+		return InstalledTool{}, fmt.Errorf("%w: %q", ErrUnknownTool, name)
 	}
 	if err != nil {
-		return InstalledTool{}, nil, err
+		return InstalledTool{}, err
 	}
 	var it InstalledTool
 	if err := json.Unmarshal(b, &it); err != nil {
-		return InstalledTool{}, nil, fmt.Errorf("tool %s: install record is corrupt: %w", name, err)
+		return InstalledTool{}, fmt.Errorf("tool %s: install record is corrupt: %w", name, err)
 	}
+	return it, nil
+}
+
+// loadTool reads an installed tool and its module, checking the module's
+// hash against the install record.
+func (d *Daemon) loadTool(name string) (InstalledTool, []byte, error) {
+	it, err := d.toolRecord(name)
+	if err != nil {
+		return InstalledTool{}, nil, err
+	}
+	dir, _ := d.toolDir(name)
 	wasm, err := os.ReadFile(filepath.Join(dir, "tool.wasm"))
 	if err != nil {
 		return InstalledTool{}, nil, err
@@ -224,7 +234,7 @@ func (d *Daemon) listTools() ([]InstalledTool, error) {
 		if !e.IsDir() || strings.HasPrefix(e.Name(), ".") {
 			continue
 		}
-		it, _, err := d.loadTool(e.Name())
+		it, err := d.toolRecord(e.Name())
 		if err != nil {
 			d.log.Warn("skipping an unreadable tool", "tool", e.Name(), "err", err)
 			continue
