@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/weftos/weftos/internal/apikey"
 	"net/http"
 	"strings"
 	"time"
@@ -37,7 +38,7 @@ var (
 	// format (bad JSON, wrong count or dimension, non-finite numbers).
 	ErrBadResponse = errors.New("embed: malformed response")
 	// ErrKeyFile reports an API key file that cannot be used.
-	ErrKeyFile = errors.New("embed: unusable API key file")
+	ErrKeyFile = apikey.ErrKeyFile
 	// ErrConfig reports an invalid configuration.
 	ErrConfig = errors.New("embed: invalid config")
 )

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/weftos/weftos/internal/apikey"
 	"io"
 	"log/slog"
 	"math"
@@ -151,45 +152,8 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 }
 
 func loadKey(getenv func(string) string, env, file string) (secret, error) {
-	if env != "" {
-		if v := strings.TrimSpace(getenv(env)); v != "" {
-			return secret(v), nil
-		}
-	}
-	if file == "" {
-		return "", nil
-	}
-	f, err := os.Open(file)
-	if err != nil {
-		return "", fmt.Errorf("%w %s: %w", ErrKeyFile, file, err)
-	}
-	defer f.Close()
-	st, err := f.Stat() // fstat of the opened file: no check-then-open race
-	if err != nil {
-		return "", fmt.Errorf("%w %s: %w", ErrKeyFile, file, err)
-	}
-	if !st.Mode().IsRegular() {
-		return "", fmt.Errorf("%w %s: not a regular file", ErrKeyFile, file)
-	}
-	if perm := st.Mode().Perm(); perm&0o077 != 0 {
-		return "", fmt.Errorf("%w %s: mode %04o lets group or others read it; run: chmod 600 %s",
-			ErrKeyFile, file, perm, file)
-	}
-	b, err := io.ReadAll(io.LimitReader(f, maxKeyFileSize+1))
-	if err != nil {
-		return "", fmt.Errorf("%w %s: %w", ErrKeyFile, file, err)
-	}
-	if len(b) > maxKeyFileSize {
-		return "", fmt.Errorf("%w %s: larger than %d bytes", ErrKeyFile, file, maxKeyFileSize)
-	}
-	k := strings.TrimSpace(string(b))
-	if k == "" {
-		return "", fmt.Errorf("%w %s: empty", ErrKeyFile, file)
-	}
-	if strings.ContainsAny(k, "\r\n") {
-		return "", fmt.Errorf("%w %s: must hold the key on a single line", ErrKeyFile, file)
-	}
-	return secret(k), nil
+	k, err := apikey.Load(getenv, env, file)
+	return secret(k), err
 }
 
 // redact removes the API key from s.
