@@ -23,7 +23,6 @@ const (
 	DefaultMaxRetries    = 4
 	DefaultMaxRetryAfter = 60 * time.Second
 	DefaultTimeout       = 2 * time.Minute
-	maxKeyFileSize       = 4096
 	maxResponseBytes     = 256 << 20
 	maxErrorBodyBytes    = 64 << 10
 	baseBackoff          = 500 * time.Millisecond

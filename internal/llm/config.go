@@ -40,7 +40,6 @@ const (
 	DefaultMaxRetries    = 2
 	DefaultMaxRetryAfter = 60 * time.Second
 	DefaultMaxTokens     = 4096
-	maxKeyFileSize       = 64 << 10
 )
 
 // Config describes one provider endpoint. The zero value of every field but
