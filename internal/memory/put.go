@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 )
 
@@ -88,7 +89,12 @@ func (s *Store) PutMany(ctx context.Context, items []Item) ([]PutResult, error) 
 		return nil, fmt.Errorf("memory: put: %w", err)
 	}
 	if len(toEmbed) == 0 {
-		return res, nil
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if err := s.usable(); err != nil {
+			return nil, err
+		}
+		return res, s.adoptLocked(items, res, ids)
 	}
 	vecs, err := emb.Embed(ctx, toEmbed)
 	if err != nil {
@@ -177,7 +183,68 @@ func (s *Store) PutMany(ctx context.Context, items []Item) ([]PutResult, error) 
 		s.entries[a.label] = newEntry(ids[a.i], res[a.i].Record.Meta)
 		s.dirty = true
 	}
-	return res, nil
+	return res, s.adoptLocked(items, res, ids)
+}
+
+// adoptLocked records further owners of texts that were already stored:
+// the same text stored by another agent (or asked to be shared) stays one
+// record, now visible to that agent too. The caller holds s.mu.
+func (s *Store) adoptLocked(items []Item, res []PutResult, ids [][32]byte) error {
+	var pending []int
+	for i, it := range items {
+		r := res[i].Record
+		if res[i].Err != nil || res[i].Created || r.ID == "" {
+			continue
+		}
+		if (it.Meta.Agent != "" && it.Meta.Agent != r.Meta.Agent && !slices.Contains(r.Meta.Owners, it.Meta.Agent)) || (it.Meta.Shared && !r.Meta.Shared) {
+			pending = append(pending, i)
+		}
+	}
+	if len(pending) == 0 {
+		return nil
+	}
+	type changed struct {
+		label uint64
+		i     int
+		meta  Meta
+	}
+	var changes []changed
+	err := s.kv.Update(func(tx kvTx) error {
+		changes = changes[:0]
+		for _, i := range pending {
+			id := ids[i]
+			v := tx.Get(bucketRecords, id[:])
+			if v == nil {
+				continue // deleted meanwhile
+			}
+			var sr storedRecord
+			if err := json.Unmarshal(v, &sr); err != nil {
+				return fmt.Errorf("%w: record %x: %w", ErrCorrupt, id, err)
+			}
+			agent := items[i].Meta.Agent
+			if agent != "" && agent != sr.Meta.Agent && !slices.Contains(sr.Meta.Owners, agent) {
+				sr.Meta.Owners = append(sr.Meta.Owners, agent)
+			}
+			sr.Meta.Shared = sr.Meta.Shared || items[i].Meta.Shared
+			b, err := json.Marshal(sr)
+			if err != nil {
+				return err
+			}
+			if err := tx.Put(bucketRecords, id[:], b); err != nil {
+				return err
+			}
+			changes = append(changes, changed{sr.Label, i, sr.Meta})
+		}
+		return putU64(tx, keyGen, getU64(tx, keyGen)+1)
+	})
+	if err != nil {
+		return fmt.Errorf("memory: put: %w", err)
+	}
+	for _, c := range changes {
+		s.entries[c.label] = newEntry(ids[c.i], c.meta)
+		res[c.i].Record.Meta = c.meta
+	}
+	return nil
 }
 
 func decodeRecord(id [32]byte, v []byte) (Record, error) {

@@ -78,11 +78,11 @@ func (f Filter) empty() bool {
 func (f Filter) match(e *entry) bool {
 	switch f.Scope {
 	case ScopeAll, ScopeOwn:
-		if f.Agent != "" && e.agent != f.Agent {
+		if f.Agent != "" && !e.ownedBy(f.Agent) {
 			return false
 		}
 	case ScopeShared:
-		if e.agent != f.Agent && !e.shared {
+		if !e.ownedBy(f.Agent) && !e.shared {
 			return false
 		}
 	default:
@@ -181,4 +181,9 @@ func (s *Store) Search(ctx context.Context, query string, k int, filter Filter) 
 		return nil, fmt.Errorf("memory: search: %w", err)
 	}
 	return hits, nil
+}
+
+// ownedBy reports whether agent stored the record (first or later).
+func (e *entry) ownedBy(agent string) bool {
+	return e.agent == agent || slices.Contains(e.owners, agent)
 }

@@ -61,6 +61,9 @@ type Meta struct {
 	// Shared makes the record visible to every agent searching with
 	// ScopeShared, not only to its own agent.
 	Shared bool `json:"shared,omitempty"`
+	// Owners are further agents that stored the same text later: a record
+	// is one per content, visible to each agent that stored it.
+	Owners []string `json:"owners,omitempty"`
 }
 
 // Record is one stored memory.
@@ -120,6 +123,7 @@ type Store struct {
 type entry struct {
 	id      [32]byte
 	agent   string
+	owners  []string // further agents that stored the same text
 	session string
 	source  string
 	tags    []string
@@ -296,7 +300,7 @@ func (s *Store) loadEntries(tx kvTx) error {
 }
 
 func newEntry(id [32]byte, m Meta) *entry {
-	return &entry{id: id, agent: m.Agent, session: m.Session, source: m.Source, tags: m.Tags, shared: m.Shared}
+	return &entry{id: id, agent: m.Agent, owners: m.Owners, session: m.Session, source: m.Source, tags: m.Tags, shared: m.Shared}
 }
 
 func (s *Store) hnswConfig(dim int) hnsw.Config {

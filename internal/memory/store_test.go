@@ -500,3 +500,48 @@ func TestConcurrentPutSearch(t *testing.T) {
 		t.Fatalf("stats %+v", st)
 	}
 }
+
+// TestSameTextTwoAgents: a text stored by a second agent stays one record
+// and becomes visible to that agent under memory.ScopeOwn, across a reopen.
+func TestSameTextTwoAgents(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	emb, err := embed.NewLexical(64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := memory.Open(ctx, dir, memory.Options{Embedder: emb})
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := "the vault key rotates weekly"
+	a, created, err := s.Put(ctx, text, memory.Meta{Agent: "alice"}, 1)
+	if err != nil || !created {
+		t.Fatalf("alice: %v %v", created, err)
+	}
+	b, created, err := s.Put(ctx, text, memory.Meta{Agent: "bob"}, 2)
+	if err != nil || created || b.ID != a.ID || b.Meta.Agent != "alice" || len(b.Meta.Owners) != 1 || b.Meta.Owners[0] != "bob" {
+		t.Fatalf("bob: created=%v %+v %v", created, b.Meta, err)
+	}
+	see := func(s *memory.Store, agent string) int {
+		hits, err := s.Search(ctx, "vault key", 5, memory.Filter{Agent: agent, Scope: memory.ScopeOwn})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(hits)
+	}
+	if see(s, "bob") != 1 || see(s, "alice") != 1 || see(s, "carol") != 0 {
+		t.Fatal("ownership not applied")
+	}
+	if err := s.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s, err = memory.Open(ctx, dir, memory.Options{Embedder: emb})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close(ctx)
+	if see(s, "bob") != 1 {
+		t.Fatal("ownership lost across reopen")
+	}
+}
