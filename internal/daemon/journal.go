@@ -52,6 +52,13 @@ func (j *sessionJournal) Record(ctx context.Context, st agent.Step) error {
 	default:
 		return fmt.Errorf("daemon: unknown agent step %q", st.Type)
 	}
+	if st.Type == agent.StepModel && len(st.Message.ToolCalls) == 0 {
+		// A final reply is followed at once by the final-answer step; one
+		// fsync covers both. If a crash loses it, a resume asks the model
+		// again — no side effect is repeated.
+		_, err := j.s.AppendBuffered(ctx, step)
+		return err
+	}
 	_, err := j.s.Append(ctx, step)
 	return err
 }

@@ -216,6 +216,18 @@ func (s *Session) Recovered() Recovery { return s.recovered }
 // before anything is written. If the write or fsync fails the session is
 // closed for writing: reopen it to recover.
 func (s *Session) Append(ctx context.Context, step Step) (Step, error) {
+	return s.append(ctx, step, true)
+}
+
+// AppendBuffered writes step like Append but does not fsync it: the step
+// becomes durable with the next Append (one fsync for both). A crash before
+// then may lose it. Use it only for a step that is safe to redo, such as a
+// model response immediately followed by the final answer.
+func (s *Session) AppendBuffered(ctx context.Context, step Step) (Step, error) {
+	return s.append(ctx, step, false)
+}
+
+func (s *Session) append(ctx context.Context, step Step, sync bool) (Step, error) {
 	if err := ctx.Err(); err != nil {
 		return Step{}, err
 	}
@@ -254,8 +266,10 @@ func (s *Session) Append(ctx context.Context, step Step) (Step, error) {
 	if _, err := s.f.Write(line); err != nil {
 		return Step{}, s.fail(fmt.Errorf("write: %w", err))
 	}
-	if err := s.f.Sync(); err != nil {
-		return Step{}, s.fail(fmt.Errorf("fsync: %w", err))
+	if sync {
+		if err := s.f.Sync(); err != nil {
+			return Step{}, s.fail(fmt.Errorf("fsync: %w", err))
+		}
 	}
 	s.size += int64(len(line))
 	s.replay.apply(stored, payload)

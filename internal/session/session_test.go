@@ -280,3 +280,28 @@ func TestLock(t *testing.T) {
 	}
 	s.Close()
 }
+
+func TestAppendBuffered(t *testing.T) {
+	home := t.TempDir()
+	s, err := Open(home, "b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := s.Append(ctx, UserMessage("hi")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AppendBuffered(ctx, ModelResponse("m", Message{Content: "hello"}, Usage{})); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Append(ctx, FinalAnswer("hello")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	snap, err := Read(home, "b")
+	if err != nil || len(snap.Steps) != 3 || snap.State.Status != StatusCompleted {
+		t.Fatalf("after buffered append: %d steps, %s, %v", len(snap.Steps), snap.State.Status, err)
+	}
+}
