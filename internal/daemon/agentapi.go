@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"github.com/weftos/weftos/internal/agentdef"
 	"github.com/weftos/weftos/internal/kernel"
@@ -62,7 +63,13 @@ func (d *Daemon) sessionAgent(ctx context.Context, req RunRequest) (kernel.PID, 
 			if det["workspace"] == req.Workspace && (req.Model == "" || det["model"] == req.Model) && (req.Agent == "" || det["agent"] == req.Agent) {
 				return pid, nil
 			}
-			_ = d.kernel.Stop(pid) // a different agent, model or workspace: start afresh
+			// A different agent, model or workspace: start afresh, once the
+			// old process has let go of the session.
+			if d.kernel.Stop(pid) == nil {
+				wctx, cancel := context.WithTimeout(ctx, d.cfg.Kernel.StopGrace.Duration+time.Second)
+				_, _ = d.kernel.Wait(wctx, pid)
+				cancel()
+			}
 		}
 	}
 	def, err := d.findAgent(req.Agent, req.Workspace)
