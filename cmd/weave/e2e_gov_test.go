@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"github.com/weftos/weftos/internal/cmdline"
@@ -149,6 +150,39 @@ func TestGovernanceAndChain(t *testing.T) {
 		t.Fatalf("prove: %s", out)
 	}
 	c.ok("chain", "verify")
+
+	// tail -f follows new events as they are appended.
+	follow := exec.Command(c.bin, "chain", "tail", "-f", "-n", "1", "--kind", "process.spawn", "--home", c.home)
+	pipe, err := follow.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := follow.Start(); err != nil {
+		t.Fatal(err)
+	}
+	followed := make(chan string, 16)
+	go func() {
+		sc := bufio.NewScanner(pipe)
+		for sc.Scan() {
+			followed <- sc.Text()
+		}
+		close(followed)
+	}()
+	c.ok("agent", "spawn", "followed-agent")
+	timeout := time.After(10 * time.Second)
+	for seen := false; !seen; {
+		select {
+		case l, ok := <-followed:
+			if !ok {
+				t.Fatal("tail -f ended")
+			}
+			seen = strings.Contains(l, "followed-agent")
+		case <-timeout:
+			t.Fatal("tail -f did not show the new spawn")
+		}
+	}
+	_ = follow.Process.Kill()
+	_ = follow.Wait()
 	c.ok("shutdown")
 
 	// Offline: the read-only commands work without a daemon.
