@@ -103,10 +103,13 @@ func runWebFetch(ctx context.Context, env *Env, in *webFetchIn) (any, error) {
 	resp, err := client.Do(req)
 	if err != nil {
 		var te *ToolError
+		var ne net.Error
 		switch {
 		case errors.As(err, &te):
 			return nil, te
-		case ctx.Err() != nil:
+		case ctx.Err() != nil, errors.As(err, &ne) && ne.Timeout():
+			// The context deadline and the transport's header timeout are
+			// the same duration: either may fire first.
 			return nil, toolErr(tool, CodeTimeout, err, "fetching %s did not finish within %s", u.Redacted(), pol.Timeout)
 		}
 		return nil, toolErr(tool, CodeFailed, err, "fetching %s failed: %v", u.Redacted(), err)
