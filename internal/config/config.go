@@ -162,6 +162,9 @@ type Chain struct {
 type Governance struct {
 	Environment  string   `toml:"environment" json:"environment"`
 	DeferTimeout Duration `toml:"defer_timeout" json:"defer_timeout"`
+	// KnownHosts are host globs whose network egress does not raise the
+	// security dimension of the effect vector.
+	KnownHosts []string `toml:"known_hosts" json:"known_hosts"`
 }
 
 // Defaults returns the configuration used for keys the file omits; it
@@ -172,7 +175,7 @@ func Defaults() Config {
 		Kernel: Kernel{MaxProcesses: 4096, InboxCapacity: 1024, DeadLetterCapacity: 1000,
 			StopGrace: Duration{5 * time.Second}, HealthInterval: Duration{10 * time.Second}},
 		Chain:      Chain{ChainID: 1, SegmentSizeMiB: 64, CheckpointInterval: Duration{100 * time.Millisecond}, CheckpointEvery: 1000},
-		Governance: Governance{Environment: "dev", DeferTimeout: Duration{5 * time.Minute}},
+		Governance: Governance{Environment: "dev", DeferTimeout: Duration{5 * time.Minute}, KnownHosts: []string{}},
 		Memory:     Memory{Embedder: "lexical", Dim: 384, Recall: 5},
 		Agents:     Agents{MaxTurns: 20, RepeatLimit: 3, ContextTokens: 32000, Failover: []string{}, ShellAllow: []string{}},
 	}

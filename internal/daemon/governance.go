@@ -74,7 +74,7 @@ func (d *Daemon) openGov(rec recorder) (*gov, error) {
 	if g.engine, err = governance.NewEngine(c, d.cfg.Governance.Environment); err != nil {
 		return nil, err
 	}
-	if g.gate, err = governance.NewGate(g.engine, governance.GateConfig{Workspace: []string{d.home}}); err != nil {
+	if g.gate, err = governance.NewGate(g.engine, governance.GateConfig{Workspace: []string{d.home}, AllowedHosts: d.cfg.Governance.KnownHosts}); err != nil {
 		return nil, err
 	}
 	g.pending = governance.NewPending(governance.PendingConfig{Clock: govClock{d.opts.Clock}, DefaultTimeout: g.timeout,
