@@ -132,6 +132,23 @@ func TestAgentEndToEnd(t *testing.T) {
 	if toolCall["tool"] != "read_file" || toolCall["action"] != "fs.read" || toolCall["action_id"] == "" {
 		t.Fatalf("tool.call record %v", toolCall)
 	}
+	// The read was inside the agent's workspace: no privacy/security raise.
+	for _, ev := range chainEvents(t, c.home) {
+		if ev.Kind != "governance.decision" || !strings.Contains(string(ev.Payload), `"fs.read"`) {
+			continue
+		}
+		var d struct {
+			Decision struct {
+				Effect struct{ Privacy, Security float64 }
+			}
+		}
+		if err := json.Unmarshal(ev.Payload, &d); err != nil {
+			t.Fatal(err)
+		}
+		if d.Decision.Effect.Security != 0 || d.Decision.Effect.Privacy > 0.2 {
+			t.Fatalf("a read inside the workspace was treated as outside it: %s", ev.Payload)
+		}
+	}
 	// The session continues across runs.
 	srv.Push(llmtest.Text("You asked me to summarise README.md."))
 	out, errs, code = c.run("agent", "-m", "What did I ask?", "--model", "openai/test-model")

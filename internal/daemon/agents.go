@@ -151,7 +151,10 @@ func (a *agentProc) Run(ctx context.Context, p *kernel.Process) error {
 		return err
 	}
 	defer env.Close()
-	runner := a.d.newToolRunner(p, env, a.def, a.args.Session)
+	runner, err := a.d.newToolRunner(p, env, a.def, a.args.Session)
+	if err != nil {
+		return err
+	}
 	defer func() {
 		if a.journal != nil {
 			_ = a.journal.Close()
@@ -308,6 +311,7 @@ type toolRunner struct {
 	p       *kernel.Process
 	agent   string // the definition's name: memories are filed under it
 	session string
+	gate    *governance.Gate // judges paths against this agent's workspace
 	env     *tools.Env
 	reg     *tools.Registry
 	specs   []llm.ToolSpec
@@ -315,8 +319,12 @@ type toolRunner struct {
 
 var _ agent.ToolRunner = (*toolRunner)(nil)
 
-func (d *Daemon) newToolRunner(p *kernel.Process, env *tools.Env, def agentdef.Definition, session string) *toolRunner {
-	r := &toolRunner{d: d, p: p, env: env, reg: d.builtins, agent: def.Name, session: session}
+func (d *Daemon) newToolRunner(p *kernel.Process, env *tools.Env, def agentdef.Definition, session string) (*toolRunner, error) {
+	gate, err := d.gov.workspaceGate(env.Workspace())
+	if err != nil {
+		return nil, err
+	}
+	r := &toolRunner{d: d, p: p, env: env, reg: d.builtins, agent: def.Name, session: session, gate: gate}
 	caps := p.Capabilities()
 	if caps.Memory != kernel.MemoryNone && caps.CanExecTools {
 		for _, spec := range []llm.ToolSpec{memoryStoreSpec, memorySearchSpec} {
@@ -342,7 +350,7 @@ func (d *Daemon) newToolRunner(p *kernel.Process, env *tools.Env, def agentdef.D
 		}
 		r.specs = append(r.specs, llm.ToolSpec{Name: it.Name, Description: it.Description + " (WASM tool " + it.Version + ")", Parameters: it.InputSchema})
 	}
-	return r
+	return r, nil
 }
 
 // toolsFor lists the built-in tools the definition names (all when it
@@ -420,7 +428,7 @@ func (r *toolRunner) Run(ctx context.Context, call llm.ToolCall) (string, bool, 
 	caps := r.p.Capabilities()
 	req := governance.Request{Action: action.Name, Process: r.p.Name(), Agent: r.p.Name(), PID: uint64(r.p.PID()),
 		Capabilities: caps.Names(), Context: governance.Context{Path: action.Path, Host: action.Host, Tool: action.Tool, Extra: action.Extra}}
-	if err := r.d.gov.decide(ctx, actionID, req); err != nil {
+	if err := r.d.gov.decideWith(ctx, r.gate, actionID, req); err != nil {
 		if ctx.Err() != nil {
 			return "", false, ctx.Err()
 		}

@@ -130,7 +130,21 @@ func (g *gov) Check(ctx context.Context, kr kernel.GateRequest) error {
 }
 
 func (g *gov) decide(ctx context.Context, actionID string, req governance.Request) error {
-	d := g.gate.Check(ctx, &req)
+	return g.decideWith(ctx, g.gate, actionID, req)
+}
+
+// workspaceGate returns a gate that judges paths against an agent's
+// workspace (a path outside it raises privacy and security), sharing the
+// engine and the novelty tracker with the node's gate.
+func (g *gov) workspaceGate(workspace string) (*governance.Gate, error) {
+	return governance.NewGate(g.engine, governance.GateConfig{Workspace: []string{workspace},
+		AllowedHosts: g.d.cfg.Governance.KnownHosts, Novelty: g.gate.Novelty()})
+}
+
+// decideWith decides req with gate, records the decision and, for a
+// deferral, waits for a human.
+func (g *gov) decideWith(ctx context.Context, gate *governance.Gate, actionID string, req governance.Request) error {
+	d := gate.Check(ctx, &req)
 	req.Effect = d.Effect
 	g.record(governance.KindDecision, governance.DecisionRecord{ActionID: actionID, Request: req, Decision: d})
 	switch d.Outcome {
@@ -156,7 +170,7 @@ func (g *gov) decide(ctx context.Context, actionID string, req governance.Reques
 			}
 			return fmt.Errorf("%w: %s deferred and %s", kernel.ErrDenied, req.Action, why)
 		}
-		g.gate.Novelty().Observe(req.Agent, req.Action)
+		gate.Novelty().Observe(req.Agent, req.Action)
 		return nil
 	default:
 		return fmt.Errorf("%w: %s: %s (rules %v)", kernel.ErrDenied, req.Action, d.Reason, d.RuleIDs)
