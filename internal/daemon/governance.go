@@ -161,6 +161,9 @@ func (g *gov) decideWith(ctx context.Context, gate *governance.Gate, actionID st
 		}
 		res, err := g.pending.Wait(ctx, actionID)
 		if err != nil {
+			// Nobody waits for this action any more: take it off the queue
+			// so it cannot be approved after the fact.
+			_ = g.pending.Reject(actionID, "weave", "the requester went away: "+err.Error())
 			return fmt.Errorf("%w: %s: waiting for approval: %v", kernel.ErrDenied, req.Action, err)
 		}
 		if !res.Approved {
