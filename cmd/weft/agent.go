@@ -97,7 +97,7 @@ func (e *env) turn(ctx context.Context, c *client.Client, req daemon.RunRequest)
 	if err != nil {
 		var ae *client.APIError
 		if errors.As(err, &ae) && ae.Code == "no_provider" {
-			return &exitError{code: cmdline.ExitUsage, msg: ae.Message}
+			return &exitError{code: cmdline.ExitUsage, msg: ae.Message + e.daemonHint()}
 		}
 		return err
 	}
@@ -111,11 +111,11 @@ func (e *env) turn(ctx context.Context, c *client.Client, req daemon.RunRequest)
 		if streamed {
 			fmt.Fprintln(e.stdout)
 		}
-		code := cmdline.ExitError
+		code, msg := cmdline.ExitError, final.Message
 		if final.Code == "no_provider" {
-			code = cmdline.ExitUsage
+			code, msg = cmdline.ExitUsage, msg+e.daemonHint()
 		}
-		return &exitError{code: code, msg: final.Message}
+		return &exitError{code: code, msg: msg}
 	}
 	if !streamed {
 		fmt.Fprint(e.stdout, final.Answer)
@@ -196,4 +196,13 @@ func (e *env) repl(ctx context.Context, c *client.Client, req daemon.RunRequest)
 			fmt.Fprintln(e.stderr, "weft:", cmdline.OneLine(err.Error()))
 		}
 	}
+}
+
+// daemonHint explains, when a running daemon lacks a provider, that it is
+// the daemon's environment that counts.
+func (e *env) daemonHint() string {
+	if !e.external {
+		return ""
+	}
+	return " (a weave daemon is running on this home: it reads these variables when it boots — restart it with them set, or add [[providers]] to weftos.toml)"
 }

@@ -37,6 +37,9 @@ var version = "dev"
 type env struct {
 	home   string
 	json   bool
+	// external is set when the commands talk to a daemon started
+	// elsewhere (it read its environment when it booted).
+	external bool
 	stdin  io.Reader
 	stdout io.Writer
 	stderr io.Writer
@@ -101,6 +104,7 @@ func (e *env) connect(ctx context.Context) (c *client.Client, closeFn func(), er
 		return nil, nil, err
 	}
 	if _, err = c.Status(ctx); err == nil {
+		e.external = true
 		return c, c.Close, nil
 	} else if !errors.Is(err, client.ErrNoDaemon) {
 		c.Close()

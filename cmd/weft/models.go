@@ -30,7 +30,7 @@ func cmdModels(ctx context.Context, e *env, args []string) error {
 	if err := c.Do(ctx, http.MethodGet, path, nil, &models); err != nil {
 		var ae *client.APIError
 		if errors.As(err, &ae) && ae.Code == "no_provider" {
-			return &exitError{code: cmdline.ExitUsage, msg: ae.Message}
+			return &exitError{code: cmdline.ExitUsage, msg: ae.Message + e.daemonHint()}
 		}
 		return err
 	}
