@@ -35,14 +35,14 @@ import (
 var version = "dev"
 
 type env struct {
-	home   string
-	json   bool
+	home string
+	json bool
 	// external is set when the commands talk to a daemon started
 	// elsewhere (it read its environment when it booted).
 	external bool
-	stdin  io.Reader
-	stdout io.Writer
-	stderr io.Writer
+	stdin    io.Reader
+	stdout   io.Writer
+	stderr   io.Writer
 }
 
 type command struct {
