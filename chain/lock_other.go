@@ -1,4 +1,4 @@
-//go:build !unix
+//go:build !unix && !windows
 
 package chain
 
@@ -7,7 +7,8 @@ import (
 	"os"
 )
 
-// lockDir creates the lock file; advisory locking is only enforced on unix.
+// lockDir creates the lock file; without file locks (js, wasip1) two
+// writers are not prevented.
 func lockDir(path string) (*os.File, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
