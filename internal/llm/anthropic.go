@@ -24,13 +24,7 @@ var _ Provider = (*Anthropic)(nil)
 
 // NewAnthropic returns a Messages API client for cfg (Kind may be empty).
 func NewAnthropic(cfg Config) (*Anthropic, error) {
-	if cfg.Kind == "" {
-		cfg.Kind = KindAnthropic
-	}
-	if cfg.Kind != KindAnthropic {
-		return nil, fmt.Errorf("llm: provider %q: %w: NewAnthropic needs kind %q, got %q", cfg.Name, ErrBadRequest, KindAnthropic, cfg.Kind)
-	}
-	r, err := resolve(cfg)
+	r, err := resolveKind(cfg, KindAnthropic, "NewAnthropic")
 	if err != nil {
 		return nil, err
 	}

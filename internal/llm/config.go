@@ -118,6 +118,18 @@ type resolved struct {
 	base *url.URL
 }
 
+// resolveKind resolves cfg for the constructor ctor of kind want (an empty
+// Kind means want).
+func resolveKind(cfg Config, want Kind, ctor string) (*resolved, error) {
+	if cfg.Kind == "" {
+		cfg.Kind = want
+	}
+	if cfg.Kind != want {
+		return nil, fmt.Errorf("llm: provider %q: %w: %s needs kind %q, got %q", cfg.Name, ErrBadRequest, ctor, want, cfg.Kind)
+	}
+	return resolve(cfg)
+}
+
 func resolve(cfg Config) (*resolved, error) {
 	r := &resolved{Config: cfg}
 	switch r.Kind {

@@ -23,13 +23,7 @@ var _ Provider = (*OpenAI)(nil)
 
 // NewOpenAI returns a Chat Completions client for cfg (Kind may be empty).
 func NewOpenAI(cfg Config) (*OpenAI, error) {
-	if cfg.Kind == "" {
-		cfg.Kind = KindOpenAI
-	}
-	if cfg.Kind != KindOpenAI {
-		return nil, fmt.Errorf("llm: provider %q: %w: NewOpenAI needs kind %q, got %q", cfg.Name, ErrBadRequest, KindOpenAI, cfg.Kind)
-	}
-	r, err := resolve(cfg)
+	r, err := resolveKind(cfg, KindOpenAI, "NewOpenAI")
 	if err != nil {
 		return nil, err
 	}
