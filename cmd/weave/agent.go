@@ -74,20 +74,17 @@ func agentSpawn(ctx context.Context, e *env, args []string) error {
 		}
 	}
 	req.Caps = &caps
-	c, err := e.client()
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	pid, err := c.Spawn(ctx, req)
-	if err != nil {
-		return err
-	}
-	if e.json {
-		return cmdline.PrintJSON(e.stdout, apitype.SpawnResponse{PID: pid})
-	}
-	fmt.Fprintln(e.stdout, pid)
-	return nil
+	return e.withClient(func(c *client.Client) error {
+		pid, err := c.Spawn(ctx, req)
+		if err != nil {
+			return err
+		}
+		if e.json {
+			return cmdline.PrintJSON(e.stdout, apitype.SpawnResponse{PID: pid})
+		}
+		fmt.Fprintln(e.stdout, pid)
+		return nil
+	})
 }
 
 func agentControl(ctx context.Context, e *env, action string, args []string) error {
@@ -100,19 +97,16 @@ func agentControl(ctx context.Context, e *env, action string, args []string) err
 	if err != nil {
 		return cmdline.Usagef("%v", err)
 	}
-	c, err := e.client()
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	if err := c.Control(ctx, pid, action); err != nil {
-		return err
-	}
-	if e.json {
-		return cmdline.PrintJSON(e.stdout, map[string]any{"pid": pid, "action": action, "ok": true})
-	}
-	fmt.Fprintf(e.stdout, "%s: %s\n", pid, action)
-	return nil
+	return e.withClient(func(c *client.Client) error {
+		if err := c.Control(ctx, pid, action); err != nil {
+			return err
+		}
+		if e.json {
+			return cmdline.PrintJSON(e.stdout, map[string]any{"pid": pid, "action": action, "ok": true})
+		}
+		fmt.Fprintf(e.stdout, "%s: %s\n", pid, action)
+		return nil
+	})
 }
 
 func agentInspect(ctx context.Context, e *env, args []string) error {
@@ -125,17 +119,14 @@ func agentInspect(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return cmdline.Usagef("%v", err)
 	}
-	c, err := e.client()
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	in, err := c.Inspect(ctx, pid)
-	if err != nil {
-		return err
-	}
-	// Inspect output is structured; JSON is its human form too.
-	return cmdline.PrintJSON(e.stdout, in)
+	return e.withClient(func(c *client.Client) error {
+		in, err := c.Inspect(ctx, pid)
+		if err != nil {
+			return err
+		}
+		// Inspect output is structured; JSON is its human form too.
+		return cmdline.PrintJSON(e.stdout, in)
+	})
 }
 
 // agentGrant elevates a process's capabilities: the current set plus the
@@ -157,36 +148,33 @@ func agentGrant(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return cmdline.Usagef("%v", err)
 	}
-	c, err := e.client()
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	in, err := c.Inspect(ctx, pid)
-	if err != nil {
-		return err
-	}
-	caps := in.Caps
-	caps.CanSpawn = caps.CanSpawn || *canSpawn
-	caps.CanExecTools = caps.CanExecTools || *canTools
-	caps.CanNetwork = caps.CanNetwork || *canNet
-	caps.Sandbox.Shell = caps.Sandbox.Shell || *shell
-	if *tools != "" {
-		caps.Tools.Allow = append(caps.Tools.Allow, strings.Split(*tools, ",")...)
-	}
-	if *scope != "" {
-		sc, err := kernel.ParseScope(*scope)
+	return e.withClient(func(c *client.Client) error {
+		in, err := c.Inspect(ctx, pid)
 		if err != nil {
-			return cmdline.Usagef("--scope: %v", err)
+			return err
 		}
-		caps.IPCScope, caps.CanIPC = sc, sc.Kind != kernel.ScopeNone
-	}
-	if err := c.Elevate(ctx, pid, caps); err != nil {
-		return err
-	}
-	if e.json {
-		return cmdline.PrintJSON(e.stdout, caps)
-	}
-	fmt.Fprintf(e.stdout, "%s: capabilities now %s\n", pid, strings.Join(caps.Names(), ", "))
-	return nil
+		caps := in.Caps
+		caps.CanSpawn = caps.CanSpawn || *canSpawn
+		caps.CanExecTools = caps.CanExecTools || *canTools
+		caps.CanNetwork = caps.CanNetwork || *canNet
+		caps.Sandbox.Shell = caps.Sandbox.Shell || *shell
+		if *tools != "" {
+			caps.Tools.Allow = append(caps.Tools.Allow, strings.Split(*tools, ",")...)
+		}
+		if *scope != "" {
+			sc, err := kernel.ParseScope(*scope)
+			if err != nil {
+				return cmdline.Usagef("--scope: %v", err)
+			}
+			caps.IPCScope, caps.CanIPC = sc, sc.Kind != kernel.ScopeNone
+		}
+		if err := c.Elevate(ctx, pid, caps); err != nil {
+			return err
+		}
+		if e.json {
+			return cmdline.PrintJSON(e.stdout, caps)
+		}
+		fmt.Fprintf(e.stdout, "%s: capabilities now %s\n", pid, strings.Join(caps.Names(), ", "))
+		return nil
+	})
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/weftos/weftos/internal/client"
 	"github.com/weftos/weftos/internal/cmdline"
 	"time"
 
@@ -45,20 +46,17 @@ func cronAdd(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return cmdline.Usagef("%v", err)
 	}
-	c, err := e.client()
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	job, err := c.CronAdd(ctx, apitype.CronRequest{Name: *name, Schedule: pos[0], Target: target, Payload: payload})
-	if err != nil {
-		return err
-	}
-	if e.json {
-		return cmdline.PrintJSON(e.stdout, job)
-	}
-	fmt.Fprintf(e.stdout, "%s: next run %s\n", job.ID, job.Next.Format(time.RFC3339))
-	return nil
+	return e.withClient(func(c *client.Client) error {
+		job, err := c.CronAdd(ctx, apitype.CronRequest{Name: *name, Schedule: pos[0], Target: target, Payload: payload})
+		if err != nil {
+			return err
+		}
+		if e.json {
+			return cmdline.PrintJSON(e.stdout, job)
+		}
+		fmt.Fprintf(e.stdout, "%s: next run %s\n", job.ID, job.Next.Format(time.RFC3339))
+		return nil
+	})
 }
 
 func cronList(ctx context.Context, e *env, args []string) error {
@@ -66,27 +64,24 @@ func cronList(ctx context.Context, e *env, args []string) error {
 	if _, err := cmdline.Parse(fs, args, 0, 0); err != nil {
 		return err
 	}
-	c, err := e.client()
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	jobs, err := c.CronList(ctx)
-	if err != nil {
-		return err
-	}
-	if e.json {
-		return cmdline.PrintJSON(e.stdout, jobs)
-	}
-	rows := make([][]string, len(jobs))
-	for i, j := range jobs {
-		last := "-"
-		if !j.Last.IsZero() {
-			last = j.Last.Format(time.RFC3339)
+	return e.withClient(func(c *client.Client) error {
+		jobs, err := c.CronList(ctx)
+		if err != nil {
+			return err
 		}
-		rows[i] = []string{j.ID, j.Name, j.Schedule, j.Target.String(), j.Next.Format(time.RFC3339), last, fmt.Sprint(j.Runs), fmt.Sprint(j.Failures)}
-	}
-	return cmdline.Table(e.stdout, []string{"ID", "NAME", "SCHEDULE", "TARGET", "NEXT", "LAST", "RUNS", "FAILURES"}, rows)
+		if e.json {
+			return cmdline.PrintJSON(e.stdout, jobs)
+		}
+		rows := make([][]string, len(jobs))
+		for i, j := range jobs {
+			last := "-"
+			if !j.Last.IsZero() {
+				last = j.Last.Format(time.RFC3339)
+			}
+			rows[i] = []string{j.ID, j.Name, j.Schedule, j.Target.String(), j.Next.Format(time.RFC3339), last, fmt.Sprint(j.Runs), fmt.Sprint(j.Failures)}
+		}
+		return cmdline.Table(e.stdout, []string{"ID", "NAME", "SCHEDULE", "TARGET", "NEXT", "LAST", "RUNS", "FAILURES"}, rows)
+	})
 }
 
 func cronRemove(ctx context.Context, e *env, args []string) error {
@@ -95,17 +90,14 @@ func cronRemove(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	c, err := e.client()
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	if err := c.CronRemove(ctx, pos[0]); err != nil {
-		return err
-	}
-	if e.json {
-		return cmdline.PrintJSON(e.stdout, map[string]any{"removed": pos[0]})
-	}
-	fmt.Fprintf(e.stdout, "removed %s\n", pos[0])
-	return nil
+	return e.withClient(func(c *client.Client) error {
+		if err := c.CronRemove(ctx, pos[0]); err != nil {
+			return err
+		}
+		if e.json {
+			return cmdline.PrintJSON(e.stdout, map[string]any{"removed": pos[0]})
+		}
+		fmt.Fprintf(e.stdout, "removed %s\n", pos[0])
+		return nil
+	})
 }

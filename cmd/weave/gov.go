@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/weftos/weftos/internal/client"
 	"github.com/weftos/weftos/internal/cmdline"
 	"net/http"
 	"net/url"
@@ -47,28 +48,25 @@ func govRules(ctx context.Context, e *env, args []string) error {
 	if _, err := cmdline.Parse(fs, args, 0, 0); err != nil {
 		return err
 	}
-	c, err := e.client()
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	var rr daemon.RulesResponse
-	if err := c.Do(ctx, http.MethodGet, "/v1/gov/rules", nil, &rr); err != nil {
-		return err
-	}
-	if e.json {
-		return cmdline.PrintJSON(e.stdout, rr)
-	}
-	fmt.Fprintf(e.stdout, "constitution %q revision %d, hash %s\nenvironment %s (thresholds dev %.2f, staging %.2f, prod %.2f)\n",
-		rr.Name, rr.Revision, rr.Hash, rr.Environment, rr.Environments.Dev, rr.Environments.Staging, rr.Environments.Prod)
-	if rr.Invalid != "" {
-		fmt.Fprintf(e.stdout, "WARNING: constitution.toml is invalid, the default is in force: %s\n", cmdline.OneLine(rr.Invalid))
-	}
-	rows := make([][]string, len(rr.Rules))
-	for i, r := range rr.Rules {
-		rows[i] = []string{r.ID, string(r.Branch), string(r.Severity), string(r.Outcome), strings.Join(r.When.Actions, ","), r.Description}
-	}
-	return cmdline.Table(e.stdout, []string{"ID", "BRANCH", "SEVERITY", "OUTCOME", "ACTIONS", "DESCRIPTION"}, rows)
+	return e.withClient(func(c *client.Client) error {
+		var rr daemon.RulesResponse
+		if err := c.Do(ctx, http.MethodGet, "/v1/gov/rules", nil, &rr); err != nil {
+			return err
+		}
+		if e.json {
+			return cmdline.PrintJSON(e.stdout, rr)
+		}
+		fmt.Fprintf(e.stdout, "constitution %q revision %d, hash %s\nenvironment %s (thresholds dev %.2f, staging %.2f, prod %.2f)\n",
+			rr.Name, rr.Revision, rr.Hash, rr.Environment, rr.Environments.Dev, rr.Environments.Staging, rr.Environments.Prod)
+		if rr.Invalid != "" {
+			fmt.Fprintf(e.stdout, "WARNING: constitution.toml is invalid, the default is in force: %s\n", cmdline.OneLine(rr.Invalid))
+		}
+		rows := make([][]string, len(rr.Rules))
+		for i, r := range rr.Rules {
+			rows[i] = []string{r.ID, string(r.Branch), string(r.Severity), string(r.Outcome), strings.Join(r.When.Actions, ","), r.Description}
+		}
+		return cmdline.Table(e.stdout, []string{"ID", "BRANCH", "SEVERITY", "OUTCOME", "ACTIONS", "DESCRIPTION"}, rows)
+	})
 }
 
 func govCheck(ctx context.Context, e *env, args []string) error {
@@ -100,21 +98,18 @@ func govCheck(ctx context.Context, e *env, args []string) error {
 	if *caps != "" {
 		req.Capabilities = strings.Split(*caps, ",")
 	}
-	c, err := e.client()
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	var d governance.Decision
-	if err := c.Do(ctx, http.MethodPost, "/v1/gov/check", daemon.CheckRequest{Request: req, Env: *envName}, &d); err != nil {
-		return err
-	}
-	if e.json {
-		return cmdline.PrintJSON(e.stdout, d)
-	}
-	fmt.Fprintf(e.stdout, "decision:  %s\nrules:     %s\neffect:    %s (magnitude %.3f, %s threshold %.2f)\nreason:    %s\n",
-		d.Outcome, strings.Join(d.RuleIDs, ", "), d.Effect, d.Magnitude, d.Env, d.Threshold, d.Reason)
-	return nil
+	return e.withClient(func(c *client.Client) error {
+		var d governance.Decision
+		if err := c.Do(ctx, http.MethodPost, "/v1/gov/check", daemon.CheckRequest{Request: req, Env: *envName}, &d); err != nil {
+			return err
+		}
+		if e.json {
+			return cmdline.PrintJSON(e.stdout, d)
+		}
+		fmt.Fprintf(e.stdout, "decision:  %s\nrules:     %s\neffect:    %s (magnitude %.3f, %s threshold %.2f)\nreason:    %s\n",
+			d.Outcome, strings.Join(d.RuleIDs, ", "), d.Effect, d.Magnitude, d.Env, d.Threshold, d.Reason)
+		return nil
+	})
 }
 
 func govEnv(ctx context.Context, e *env, args []string) error {
@@ -123,25 +118,22 @@ func govEnv(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	c, err := e.client()
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	var out map[string]any
-	if len(pos) == 0 {
-		err = c.Do(ctx, http.MethodGet, "/v1/gov/env", nil, &out)
-	} else {
-		err = c.Do(ctx, http.MethodPost, "/v1/gov/env", map[string]string{"env": pos[0]}, &out)
-	}
-	if err != nil {
-		return err
-	}
-	if e.json {
-		return cmdline.PrintJSON(e.stdout, out)
-	}
-	fmt.Fprintf(e.stdout, "environment %v (magnitude threshold %v)\n", out["environment"], out["threshold"])
-	return nil
+	return e.withClient(func(c *client.Client) error {
+		var out map[string]any
+		if len(pos) == 0 {
+			err = c.Do(ctx, http.MethodGet, "/v1/gov/env", nil, &out)
+		} else {
+			err = c.Do(ctx, http.MethodPost, "/v1/gov/env", map[string]string{"env": pos[0]}, &out)
+		}
+		if err != nil {
+			return err
+		}
+		if e.json {
+			return cmdline.PrintJSON(e.stdout, out)
+		}
+		fmt.Fprintf(e.stdout, "environment %v (magnitude threshold %v)\n", out["environment"], out["threshold"])
+		return nil
+	})
 }
 
 func govAmend(ctx context.Context, e *env, sub string, args []string) error {
@@ -168,20 +160,17 @@ func govAmend(ctx context.Context, e *env, sub string, args []string) error {
 		}
 		req.RuleID = pos[0]
 	}
-	c, err := e.client()
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	var out daemon.AmendResponse
-	if err := c.Do(ctx, http.MethodPost, "/v1/gov/"+sub, req, &out); err != nil {
-		return err
-	}
-	if e.json {
-		return cmdline.PrintJSON(e.stdout, out)
-	}
-	fmt.Fprintf(e.stdout, "%s %s: constitution revision %d, hash %s (action %s)\n", out.Amendment.Op, out.Amendment.RuleID, out.Revision, out.Hash, out.ActionID)
-	return nil
+	return e.withClient(func(c *client.Client) error {
+		var out daemon.AmendResponse
+		if err := c.Do(ctx, http.MethodPost, "/v1/gov/"+sub, req, &out); err != nil {
+			return err
+		}
+		if e.json {
+			return cmdline.PrintJSON(e.stdout, out)
+		}
+		fmt.Fprintf(e.stdout, "%s %s: constitution revision %d, hash %s (action %s)\n", out.Amendment.Op, out.Amendment.RuleID, out.Revision, out.Hash, out.ActionID)
+		return nil
+	})
 }
 
 func govPending(ctx context.Context, e *env, args []string) error {
@@ -189,23 +178,20 @@ func govPending(ctx context.Context, e *env, args []string) error {
 	if _, err := cmdline.Parse(fs, args, 0, 0); err != nil {
 		return err
 	}
-	c, err := e.client()
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	var items []governance.PendingItem
-	if err := c.Do(ctx, http.MethodGet, "/v1/gov/pending", nil, &items); err != nil {
-		return err
-	}
-	if e.json {
-		return cmdline.PrintJSON(e.stdout, items)
-	}
-	rows := make([][]string, len(items))
-	for i, it := range items {
-		rows[i] = []string{it.ID, it.Request.Action, it.Request.Agent, strings.Join(it.Decision.RuleIDs, ","), it.Deadline.Format(time.RFC3339), it.Decision.Reason}
-	}
-	return cmdline.Table(e.stdout, []string{"ID", "ACTION", "AGENT", "RULES", "DEADLINE", "REASON"}, rows)
+	return e.withClient(func(c *client.Client) error {
+		var items []governance.PendingItem
+		if err := c.Do(ctx, http.MethodGet, "/v1/gov/pending", nil, &items); err != nil {
+			return err
+		}
+		if e.json {
+			return cmdline.PrintJSON(e.stdout, items)
+		}
+		rows := make([][]string, len(items))
+		for i, it := range items {
+			rows[i] = []string{it.ID, it.Request.Action, it.Request.Agent, strings.Join(it.Decision.RuleIDs, ","), it.Deadline.Format(time.RFC3339), it.Decision.Reason}
+		}
+		return cmdline.Table(e.stdout, []string{"ID", "ACTION", "AGENT", "RULES", "DEADLINE", "REASON"}, rows)
+	})
 }
 
 func govResolve(ctx context.Context, e *env, verdict string, args []string) error {
@@ -215,24 +201,21 @@ func govResolve(ctx context.Context, e *env, verdict string, args []string) erro
 	if err != nil {
 		return err
 	}
-	c, err := e.client()
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	by := "operator"
-	if u := os.Getenv("USER"); u != "" {
-		by = u
-	}
-	var out map[string]any
-	if err := c.Do(ctx, http.MethodPost, "/v1/gov/pending/"+url.PathEscape(pos[0])+"/"+verdict, daemon.ResolveRequest{By: by, Reason: *reason}, &out); err != nil {
-		return err
-	}
-	if e.json {
-		return cmdline.PrintJSON(e.stdout, out)
-	}
-	fmt.Fprintf(e.stdout, "%s: %sd\n", pos[0], verdict)
-	return nil
+	return e.withClient(func(c *client.Client) error {
+		by := "operator"
+		if u := os.Getenv("USER"); u != "" {
+			by = u
+		}
+		var out map[string]any
+		if err := c.Do(ctx, http.MethodPost, "/v1/gov/pending/"+url.PathEscape(pos[0])+"/"+verdict, daemon.ResolveRequest{By: by, Reason: *reason}, &out); err != nil {
+			return err
+		}
+		if e.json {
+			return cmdline.PrintJSON(e.stdout, out)
+		}
+		fmt.Fprintf(e.stdout, "%s: %sd\n", pos[0], verdict)
+		return nil
+	})
 }
 
 func govAudit(ctx context.Context, e *env, args []string) error {
@@ -241,24 +224,21 @@ func govAudit(ctx context.Context, e *env, args []string) error {
 	if _, err := cmdline.Parse(fs, args, 0, 0); err != nil {
 		return err
 	}
-	c, err := e.client()
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	var rep governance.Report
-	if err := c.Do(ctx, http.MethodGet, fmt.Sprintf("/v1/gov/audit?since=%d", *since), nil, &rep); err != nil {
-		return err
-	}
-	if e.json {
-		if err := cmdline.PrintJSON(e.stdout, rep); err != nil {
+	return e.withClient(func(c *client.Client) error {
+		var rep governance.Report
+		if err := c.Do(ctx, http.MethodGet, fmt.Sprintf("/v1/gov/audit?since=%d", *since), nil, &rep); err != nil {
 			return err
 		}
-	} else if err := rep.WriteText(e.stdout); err != nil {
-		return err
-	}
-	if !rep.OK() {
-		return fmt.Errorf("audit found %d problems", len(rep.Findings))
-	}
-	return nil
+		if e.json {
+			if err := cmdline.PrintJSON(e.stdout, rep); err != nil {
+				return err
+			}
+		} else if err := rep.WriteText(e.stdout); err != nil {
+			return err
+		}
+		if !rep.OK() {
+			return fmt.Errorf("audit found %d problems", len(rep.Findings))
+		}
+		return nil
+	})
 }

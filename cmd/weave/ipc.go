@@ -105,23 +105,20 @@ func ipcSend(ctx context.Context, e *env, args []string) error {
 		}
 		*request = true
 	}
-	c, err := e.client()
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	resp, err := c.Send(ctx, apitype.SendRequest{From: kernel.PID(*from), Target: target, Payload: payload, Request: *request, Timeout: *timeout})
-	if err != nil {
-		return err
-	}
-	if e.json {
-		return cmdline.PrintJSON(e.stdout, resp)
-	}
-	if resp.Reply != nil {
-		return printPayload(e, resp.Reply.Payload)
-	}
-	fmt.Fprintf(e.stdout, "sent message %d to %s\n", resp.ID, target)
-	return nil
+	return e.withClient(func(c *client.Client) error {
+		resp, err := c.Send(ctx, apitype.SendRequest{From: kernel.PID(*from), Target: target, Payload: payload, Request: *request, Timeout: *timeout})
+		if err != nil {
+			return err
+		}
+		if e.json {
+			return cmdline.PrintJSON(e.stdout, resp)
+		}
+		if resp.Reply != nil {
+			return printPayload(e, resp.Reply.Payload)
+		}
+		fmt.Fprintf(e.stdout, "sent message %d to %s\n", resp.ID, target)
+		return nil
+	})
 }
 
 func printPayload(e *env, p kernel.Payload) error {
@@ -153,20 +150,17 @@ func ipcPublish(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return cmdline.Usagef("%v", err)
 	}
-	c, err := e.client()
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	resp, err := c.Send(ctx, apitype.SendRequest{Target: kernel.ToTopic(pos[0]), Payload: payload})
-	if err != nil {
-		return err
-	}
-	if e.json {
-		return cmdline.PrintJSON(e.stdout, resp)
-	}
-	fmt.Fprintf(e.stdout, "published message %d to topic %s\n", resp.ID, pos[0])
-	return nil
+	return e.withClient(func(c *client.Client) error {
+		resp, err := c.Send(ctx, apitype.SendRequest{Target: kernel.ToTopic(pos[0]), Payload: payload})
+		if err != nil {
+			return err
+		}
+		if e.json {
+			return cmdline.PrintJSON(e.stdout, resp)
+		}
+		fmt.Fprintf(e.stdout, "published message %d to topic %s\n", resp.ID, pos[0])
+		return nil
+	})
 }
 
 // errEnough ends a subscription after --count messages.
@@ -179,34 +173,31 @@ func ipcSubscribe(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	c, err := e.client()
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	n := 0
-	err = c.Subscribe(ctx, pos[0], func(env kernel.Envelope) error {
-		if e.json {
-			b, _ := json.Marshal(env)
-			fmt.Fprintln(e.stdout, string(b))
-		} else {
-			body := env.Payload.Text
-			if env.Payload.Kind != kernel.PayloadText {
-				b, _ := json.Marshal(env.Payload)
-				body = string(b)
+	return e.withClient(func(c *client.Client) error {
+		n := 0
+		err := c.Subscribe(ctx, pos[0], func(env kernel.Envelope) error {
+			if e.json {
+				b, _ := json.Marshal(env)
+				fmt.Fprintln(e.stdout, string(b))
+			} else {
+				body := env.Payload.Text
+				if env.Payload.Kind != kernel.PayloadText {
+					b, _ := json.Marshal(env.Payload)
+					body = string(b)
+				}
+				fmt.Fprintf(e.stdout, "%s from %s: %s\n", env.Timestamp.Format(time.RFC3339), env.From, body)
 			}
-			fmt.Fprintf(e.stdout, "%s from %s: %s\n", env.Timestamp.Format(time.RFC3339), env.From, body)
+			n++
+			if *count > 0 && n >= *count {
+				return errEnough
+			}
+			return nil
+		})
+		if errors.Is(err, errEnough) || errors.Is(err, context.Canceled) {
+			return nil
 		}
-		n++
-		if *count > 0 && n >= *count {
-			return errEnough
-		}
-		return nil
+		return err
 	})
-	if errors.Is(err, errEnough) || errors.Is(err, context.Canceled) {
-		return nil
-	}
-	return err
 }
 
 func ipcDLQ(ctx context.Context, e *env, args []string) error {
@@ -214,21 +205,18 @@ func ipcDLQ(ctx context.Context, e *env, args []string) error {
 	if _, err := cmdline.Parse(fs, args, 0, 0); err != nil {
 		return err
 	}
-	c, err := e.client()
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	dl, err := c.DeadLetters(ctx)
-	if err != nil {
-		return err
-	}
-	if e.json {
-		return cmdline.PrintJSON(e.stdout, dl)
-	}
-	rows := make([][]string, len(dl))
-	for i, d := range dl {
-		rows[i] = []string{d.Time.Format(time.RFC3339), fmt.Sprint(d.Envelope.ID), d.Envelope.From.String(), d.Envelope.Target.String(), d.Envelope.Payload.Kind.String(), d.Reason}
-	}
-	return cmdline.Table(e.stdout, []string{"TIME", "ID", "FROM", "TARGET", "PAYLOAD", "REASON"}, rows)
+	return e.withClient(func(c *client.Client) error {
+		dl, err := c.DeadLetters(ctx)
+		if err != nil {
+			return err
+		}
+		if e.json {
+			return cmdline.PrintJSON(e.stdout, dl)
+		}
+		rows := make([][]string, len(dl))
+		for i, d := range dl {
+			rows[i] = []string{d.Time.Format(time.RFC3339), fmt.Sprint(d.Envelope.ID), d.Envelope.From.String(), d.Envelope.Target.String(), d.Envelope.Payload.Kind.String(), d.Reason}
+		}
+		return cmdline.Table(e.stdout, []string{"TIME", "ID", "FROM", "TARGET", "PAYLOAD", "REASON"}, rows)
+	})
 }

@@ -35,6 +35,16 @@ type env struct {
 // client returns a typed client for the daemon on e.home.
 func (e *env) client() (*client.Client, error) { return client.New(e.home) }
 
+// withClient runs fn with a client for the daemon on e.home and closes it.
+func (e *env) withClient(fn func(c *client.Client) error) error {
+	c, err := e.client()
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	return fn(c)
+}
+
 type command struct {
 	name    string
 	summary string

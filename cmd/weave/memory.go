@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/weftos/weftos/internal/annbench"
+	"github.com/weftos/weftos/internal/client"
 	"github.com/weftos/weftos/internal/cmdline"
 	"github.com/weftos/weftos/internal/daemon"
 	"github.com/weftos/weftos/internal/memory"
@@ -64,48 +65,45 @@ func memoryIngest(ctx context.Context, e *env, args []string) error {
 	if *tag != "" {
 		req.Tags = strings.Split(*tag, ",")
 	}
-	c, err := e.client()
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	var final *daemon.MemoryIngestEvent
-	err = c.StreamRequest(ctx, http.MethodPost, "/v1/memory/ingest", req, func(line []byte) error {
-		var ev daemon.MemoryIngestEvent
-		if err := json.Unmarshal(line, &ev); err != nil {
+	return e.withClient(func(c *client.Client) error {
+		var final *daemon.MemoryIngestEvent
+		err = c.StreamRequest(ctx, http.MethodPost, "/v1/memory/ingest", req, func(line []byte) error {
+			var ev daemon.MemoryIngestEvent
+			if err := json.Unmarshal(line, &ev); err != nil {
+				return err
+			}
+			switch ev.Type {
+			case "progress":
+				p := ev.Progress
+				if !e.json && p.FilesTotal > 0 {
+					const width = 30
+					n := width * p.FilesDone / p.FilesTotal
+					fmt.Fprintf(e.stderr, "\r[%s%s] %d/%d files, %d chunks", strings.Repeat("#", n), strings.Repeat(".", width-n), p.FilesDone, p.FilesTotal, p.Chunks)
+				}
+			default:
+				final = &ev
+			}
+			return nil
+		})
+		if !e.json {
+			fmt.Fprintln(e.stderr)
+		}
+		if err != nil {
 			return err
 		}
-		switch ev.Type {
-		case "progress":
-			p := ev.Progress
-			if !e.json && p.FilesTotal > 0 {
-				const width = 30
-				n := width * p.FilesDone / p.FilesTotal
-				fmt.Fprintf(e.stderr, "\r[%s%s] %d/%d files, %d chunks", strings.Repeat("#", n), strings.Repeat(".", width-n), p.FilesDone, p.FilesTotal, p.Chunks)
-			}
-		default:
-			final = &ev
+		if final == nil {
+			return fmt.Errorf("the daemon ended the ingest without a result")
 		}
+		if final.Type == "error" {
+			return fmt.Errorf("%s", final.Message)
+		}
+		if e.json {
+			return cmdline.PrintJSON(e.stdout, final.Result)
+		}
+		r := final.Result
+		fmt.Fprintf(e.stdout, "%d files: %d ingested, %d unchanged, %d skipped; %d chunks (%d new)\n", r.Files, r.Ingested, r.Unchanged, r.Skipped, r.Chunks, r.Created)
 		return nil
 	})
-	if !e.json {
-		fmt.Fprintln(e.stderr)
-	}
-	if err != nil {
-		return err
-	}
-	if final == nil {
-		return fmt.Errorf("the daemon ended the ingest without a result")
-	}
-	if final.Type == "error" {
-		return fmt.Errorf("%s", final.Message)
-	}
-	if e.json {
-		return cmdline.PrintJSON(e.stdout, final.Result)
-	}
-	r := final.Result
-	fmt.Fprintf(e.stdout, "%d files: %d ingested, %d unchanged, %d skipped; %d chunks (%d new)\n", r.Files, r.Ingested, r.Unchanged, r.Skipped, r.Chunks, r.Created)
-	return nil
 }
 
 func memorySearch(ctx context.Context, e *env, args []string) error {
@@ -125,26 +123,23 @@ func memorySearch(ctx context.Context, e *env, args []string) error {
 		}
 		req.Filter[key] = v
 	}
-	c, err := e.client()
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	var hits []memory.Hit
-	if err := c.Do(ctx, http.MethodPost, "/v1/memory/search", req, &hits); err != nil {
-		return err
-	}
-	if e.json {
-		return cmdline.PrintJSON(e.stdout, hits)
-	}
-	for _, h := range hits {
-		text := strings.Join(strings.Fields(h.Record.Text), " ")
-		if len(text) > 120 {
-			text = text[:120] + "…"
+	return e.withClient(func(c *client.Client) error {
+		var hits []memory.Hit
+		if err := c.Do(ctx, http.MethodPost, "/v1/memory/search", req, &hits); err != nil {
+			return err
 		}
-		fmt.Fprintf(e.stdout, "%.3f  %s  %s  %s\n", h.Score, h.Record.ID[:12], h.Record.Meta.Source, text)
-	}
-	return nil
+		if e.json {
+			return cmdline.PrintJSON(e.stdout, hits)
+		}
+		for _, h := range hits {
+			text := strings.Join(strings.Fields(h.Record.Text), " ")
+			if len(text) > 120 {
+				text = text[:120] + "…"
+			}
+			fmt.Fprintf(e.stdout, "%.3f  %s  %s  %s\n", h.Score, h.Record.ID[:12], h.Record.Meta.Source, text)
+		}
+		return nil
+	})
 }
 
 func memorySimple(ctx context.Context, e *env, name string, args []string, nargs int, method, path string) error {
@@ -160,16 +155,13 @@ func memorySimple(ctx context.Context, e *env, name string, args []string, nargs
 	if nargs == 1 {
 		path += url.PathEscape(pos[0])
 	}
-	c, err := e.client()
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	var out map[string]any
-	if err := c.Do(ctx, method, path, nil, &out); err != nil {
-		return err
-	}
-	return cmdline.PrintJSON(e.stdout, out)
+	return e.withClient(func(c *client.Client) error {
+		var out map[string]any
+		if err := c.Do(ctx, method, path, nil, &out); err != nil {
+			return err
+		}
+		return cmdline.PrintJSON(e.stdout, out)
+	})
 }
 
 // multiFlag is a repeatable string flag.
