@@ -65,11 +65,7 @@ func (d *Daemon) sessionAgent(ctx context.Context, req RunRequest) (kernel.PID, 
 			}
 			// A different agent, model or workspace: start afresh, once the
 			// old process has let go of the session.
-			if d.kernel.Stop(pid) == nil {
-				wctx, cancel := context.WithTimeout(ctx, d.cfg.Kernel.StopGrace.Duration+time.Second)
-				_, _ = d.kernel.Wait(wctx, pid)
-				cancel()
-			}
+			d.stopAgent(ctx, pid)
 		}
 	}
 	def, err := d.findAgent(req.Agent, req.Workspace)
@@ -219,4 +215,15 @@ func (d *Daemon) handleModels(w http.ResponseWriter, r *http.Request) {
 		out = append(out, ms...)
 	}
 	localapi.WriteJSON(w, out)
+}
+
+// stopAgent stops an agent process and waits (up to its grace period) until
+// it has exited and so released its session.
+func (d *Daemon) stopAgent(ctx context.Context, pid kernel.PID) {
+	if d.kernel.Stop(pid) != nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, d.cfg.Kernel.StopGrace.Duration+time.Second)
+	defer cancel()
+	_, _ = d.kernel.Wait(ctx, pid)
 }

@@ -1,10 +1,8 @@
 package daemon
 
 import (
-	"context"
 	"errors"
 	"net/http"
-	"time"
 
 	"github.com/weftos/weftos/internal/localapi"
 	"github.com/weftos/weftos/internal/session"
@@ -60,10 +58,8 @@ func (d *Daemon) handleSessionRemove(w http.ResponseWriter, r *http.Request) {
 	pid, ok := d.agents.pids[name]
 	delete(d.agents.pids, name)
 	d.agents.mu.Unlock()
-	if ok && d.kernel.Stop(pid) == nil {
-		ctx, cancel := context.WithTimeout(r.Context(), d.cfg.Kernel.StopGrace.Duration+time.Second)
-		_, _ = d.kernel.Wait(ctx, pid)
-		cancel()
+	if ok {
+		d.stopAgent(r.Context(), pid)
 	}
 	if err := session.Remove(d.home, name); err != nil {
 		d.failSession(w, err)
