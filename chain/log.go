@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -106,6 +107,7 @@ type Log struct {
 	w        committerState
 	failErr  error
 	failOnce sync.Once
+	failed   atomic.Pointer[error] // failErr, for readers outside the committer
 }
 
 type committerState struct {
@@ -319,6 +321,7 @@ func (l *Log) Close(ctx context.Context) error {
 func (l *Log) fail(err error) {
 	l.failOnce.Do(func() {
 		l.failErr = fmt.Errorf("chain: log failed, no further appends: %w", err)
+		l.failed.Store(&l.failErr)
 		l.logger.Error("chain: write failed; log is read-only until reopened", "err", err)
 	})
 }
@@ -630,4 +633,13 @@ func (l *Log) shutdown() {
 	if err := l.saveState(); err != nil {
 		l.fail(err)
 	}
+}
+
+// Err returns nil while the log accepts appends and the write failure
+// that made it read-only otherwise. Safe for concurrent use.
+func (l *Log) Err() error {
+	if e := l.failed.Load(); e != nil {
+		return *e
+	}
+	return nil
 }

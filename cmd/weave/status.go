@@ -40,6 +40,9 @@ func cmdStatus(ctx context.Context, e *env, args []string) error {
 		if st.ChainLength > 0 {
 			fmt.Fprintf(e.stdout, "chain events: %d\n", st.ChainLength)
 		}
+		for _, p := range st.Problems {
+			fmt.Fprintf(e.stdout, "problem:      %s\n", p)
+		}
 		return nil
 	})
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -12,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/weftos/weftos/internal/apitype"
 	"github.com/weftos/weftos/internal/client"
 	"github.com/weftos/weftos/internal/cmdline"
 	"github.com/weftos/weftos/internal/daemon"
@@ -71,17 +71,26 @@ func cmdAgent(ctx context.Context, e *env, args []string) error {
 	return e.repl(ctx, c, req)
 }
 
-// turn sends one request and streams the answer to stdout.
+// turn sends one request and streams the answer to stdout; tool calls and
+// approvals the run waits for are shown on stderr as they happen. What was
+// printed of the final turn must equal the final answer: a mismatch (lost
+// output) is an error, never a silent success.
 func (e *env) turn(ctx context.Context, c *client.Client, req daemon.RunRequest) error {
 	streamed := false
-	var final *daemon.RunEvent
-	err := c.StreamRequest(ctx, http.MethodPost, "/v1/agent/run", req, func(line []byte) error {
-		var ev daemon.RunEvent
-		if err := json.Unmarshal(line, &ev); err != nil {
-			return fmt.Errorf("bad event from the daemon: %w", err)
-		}
+	var final *apitype.RunEvent
+	var last strings.Builder // the text streamed for the newest model call
+	lastTurn := -1
+	err := c.AgentRun(ctx, req, func(ev apitype.RunEvent) error {
 		switch ev.Type {
-		case "delta":
+		case apitype.RunDelta:
+			if ev.Turn != lastTurn {
+				if streamed && !e.json {
+					fmt.Fprintln(e.stdout)
+				}
+				last.Reset()
+				lastTurn = ev.Turn
+			}
+			last.WriteString(ev.Text)
 			if !e.json {
 				fmt.Fprint(e.stdout, ev.Text)
 				if f, ok := e.stdout.(interface{ Sync() error }); ok {
@@ -89,7 +98,21 @@ func (e *env) turn(ctx context.Context, c *client.Client, req daemon.RunRequest)
 				}
 			}
 			streamed = true
-		case "final", "error":
+		case apitype.RunToolCall:
+			if !e.json {
+				fmt.Fprintf(e.stderr, "  [tool] %s %s\n", ev.Tool, oneLine(ev.Args))
+			}
+		case apitype.RunToolResult:
+			if !e.json {
+				status := "ok"
+				if ev.OK != nil && !*ev.OK {
+					status = "error"
+				}
+				fmt.Fprintf(e.stderr, "  [tool] %s -> %s: %s\n", ev.Tool, status, oneLine(ev.Summary))
+			}
+		case apitype.RunApproval:
+			fmt.Fprintf(e.stderr, "weft: %s needs approval (%s); waiting — approve with: weave gov approve %s\n", ev.Action, ev.Reason, ev.ActionID)
+		case apitype.RunFinal, apitype.RunError:
 			final = &ev
 		}
 		return nil
@@ -107,7 +130,7 @@ func (e *env) turn(ctx context.Context, c *client.Client, req daemon.RunRequest)
 	if e.json {
 		return cmdline.PrintJSON(e.stdout, final)
 	}
-	if final.Type == "error" {
+	if final.Type == apitype.RunError {
 		if streamed {
 			fmt.Fprintln(e.stdout)
 		}
@@ -119,12 +142,19 @@ func (e *env) turn(ctx context.Context, c *client.Client, req daemon.RunRequest)
 	}
 	if !streamed {
 		fmt.Fprint(e.stdout, final.Answer)
+	} else if final.Answer != "" && last.String() != final.Answer {
+		fmt.Fprintln(e.stdout)
+		return &exitError{code: cmdline.ExitError, msg: fmt.Sprintf("the streamed answer (%d bytes) differs from the final answer (%d bytes): output was lost; the full answer is in the session (weft sessions show %s)",
+			last.Len(), len(final.Answer), req.Session)}
 	}
 	if req.Message != "" || req.Resume {
 		fmt.Fprintln(e.stdout)
 	}
 	return nil
 }
+
+// oneLine flattens s for a one-line status display.
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 // repl is the interactive chat. Slash commands: /exit, /reset, /model
 // NAME, /tools, /session NAME.

@@ -129,7 +129,7 @@ func TestAgentEndToEnd(t *testing.T) {
 	if kinds["llm.call"] != 2 || kinds["tool.call"] != 1 || kinds["governance.decision"] < 2 {
 		t.Fatalf("chain kinds %v", kinds)
 	}
-	if toolCall["tool"] != "read_file" || toolCall["action"] != "fs.read" || toolCall["action_id"] == "" {
+	if det, _ := toolCall["detail"].(map[string]any); det["tool"] != "read_file" || toolCall["action"] != "fs.read" || toolCall["action_id"] == "" || toolCall["ok"] != true {
 		t.Fatalf("tool.call record %v", toolCall)
 	}
 	// The read was inside the agent's workspace: no privacy/security raise.
@@ -339,10 +339,11 @@ func TestSpawnAgentTool(t *testing.T) {
 	srv := llmtest.NewOpenAI(llmtest.Options{})
 	defer srv.Close()
 	c := newWeft(t, srv)
-	if err := os.MkdirAll(filepath.Join(c.ws, "agents"), 0o700); err != nil {
+	// The operator's own definition (in the home): trusted as written.
+	if err := os.MkdirAll(filepath.Join(c.home, "agents"), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(c.ws, "agents", "lead.yaml"), []byte(`name: lead
+	if err := os.WriteFile(filepath.Join(c.home, "agents", "lead.yaml"), []byte(`name: lead
 system_prompt: You delegate.
 tools: [spawn_agent]
 capabilities:
@@ -411,13 +412,17 @@ func TestMemoryAcrossSessions(t *testing.T) {
 			t.Fatal("the new session carries the old session's history")
 		}
 	}
-	stores := 0
+	stores, searches := 0, 0
 	for _, ev := range chainEvents(t, c.home) {
-		if ev.Kind == "memory.store" && strings.Contains(string(ev.Payload), `"agent":"default"`) {
+		switch {
+		case ev.Kind == "memory.store" && strings.Contains(string(ev.Payload), `"agent":"default@monday"`) && strings.Contains(string(ev.Payload), `"ok":true`):
 			stores++
+		case ev.Kind == "memory.search" && strings.Contains(string(ev.Payload), `"agent":"default@tuesday"`):
+			searches++
 		}
 	}
-	if stores != 1 {
-		t.Fatalf("%d memory.store events", stores)
+	// The store is an act on the chain; so is the recall that read it back.
+	if stores != 1 || searches < 1 {
+		t.Fatalf("%d memory.store and %d memory.search events", stores, searches)
 	}
 }

@@ -40,6 +40,10 @@ type Status struct {
 	DeadLetters int                    `json:"dead_letters"`
 	Environment string                 `json:"environment,omitempty"`
 	ChainLength uint64                 `json:"chain_length"`
+	// Problems lists, one "layer: reason" each, what keeps the node from
+	// being healthy (a chain that cannot be written, a constitution.toml
+	// that is not in force).
+	Problems []string `json:"problems,omitempty"`
 }
 
 // SpawnRequest is the body of POST /v1/processes.

@@ -271,3 +271,15 @@ func ParsePID(s string) (kernel.PID, error) {
 	}
 	return kernel.PID(n), nil
 }
+
+// AgentRun sends one request to a session's agent and calls fn with every
+// event of the run's stream, in order, until the final answer or error.
+func (c *Client) AgentRun(ctx context.Context, req apitype.RunRequest, fn func(apitype.RunEvent) error) error {
+	return c.StreamRequest(ctx, http.MethodPost, "/v1/agent/run", req, func(line []byte) error {
+		var ev apitype.RunEvent
+		if err := json.Unmarshal(line, &ev); err != nil {
+			return fmt.Errorf("client: bad event from the daemon: %w", err)
+		}
+		return fn(ev)
+	})
+}

@@ -11,35 +11,17 @@ import (
 	"time"
 
 	"github.com/weftos/weftos/internal/agentdef"
+	"github.com/weftos/weftos/internal/apitype"
 	"github.com/weftos/weftos/internal/kernel"
 	"github.com/weftos/weftos/internal/llm"
 	"github.com/weftos/weftos/internal/localapi"
 )
 
-// RunRequest is the body of POST /v1/agent/run.
-type RunRequest struct {
-	Agent     string `json:"agent,omitempty"`
-	Model     string `json:"model,omitempty"`
-	Session   string `json:"session"`
-	Workspace string `json:"workspace"`
-	Message   string `json:"message,omitempty"`
-	Resume    bool   `json:"resume,omitempty"`
-	Reset     bool   `json:"reset,omitempty"`
-}
-
-// RunEvent is one line of the /v1/agent/run stream: "start" (with the
-// agent's PID), "delta" (answer text as it streams), then "final" or
-// "error".
-type RunEvent struct {
-	Type    string    `json:"type"`
-	PID     uint64    `json:"pid,omitempty"`
-	Text    string    `json:"text,omitempty"`
-	Answer  string    `json:"answer,omitempty"`
-	Usage   llm.Usage `json:"usage,omitzero"`
-	Turns   int       `json:"turns,omitempty"`
-	Code    string    `json:"code,omitempty"`
-	Message string    `json:"message,omitempty"`
-}
+// RunRequest and RunEvent are the wire types of POST /v1/agent/run.
+type (
+	RunRequest = apitype.RunRequest
+	RunEvent   = apitype.RunEvent
+)
 
 // agentSessions maps a session to the live agent process serving it.
 type agentSessions struct {
@@ -48,33 +30,28 @@ type agentSessions struct {
 }
 
 // sessionAgent returns the running agent process of the session, spawning
-// one (kind "agent", child of the kernel) when there is none.
+// one (kind "agent", child of the kernel) when there is none. Approving a
+// workspace definition may wait for a human; the session table is not
+// locked meanwhile.
 func (d *Daemon) sessionAgent(ctx context.Context, req RunRequest) (kernel.PID, error) {
-	d.agents.mu.Lock()
-	defer d.agents.mu.Unlock()
-	if d.agents.pids == nil {
-		d.agents.pids = map[string]kernel.PID{}
-	}
-	if pid, ok := d.agents.pids[req.Session]; ok {
-		if in, err := d.kernel.Inspect(pid); err == nil && in.State != kernel.StateExited && in.State != kernel.StateStopping {
-			var det map[string]any
-			b, _ := json.Marshal(in.Detail)
-			_ = json.Unmarshal(b, &det)
-			if det["workspace"] == req.Workspace && (req.Model == "" || det["model"] == req.Model) && (req.Agent == "" || det["agent"] == req.Agent) {
-				return pid, nil
-			}
-			// A different agent, model or workspace: start afresh, once the
-			// old process has let go of the session.
-			d.stopAgent(ctx, pid)
-		}
+	if pid, ok := d.liveSessionAgent(ctx, req); ok {
+		return pid, nil
 	}
 	def, err := d.findAgent(req.Agent, req.Workspace)
 	if err != nil {
 		return 0, err
 	}
+	if err := d.approveDefinition(ctx, def, req.Workspace, operator()); err != nil {
+		return 0, err
+	}
 	caps, err := d.agentCaps(def)
 	if err != nil {
 		return 0, err
+	}
+	d.agents.mu.Lock()
+	defer d.agents.mu.Unlock()
+	if pid, ok := d.agents.pids[req.Session]; ok && d.matches(pid, req) {
+		return pid, nil // another request started it meanwhile
 	}
 	args, _ := json.Marshal(agentArgs{Agent: def.Name, Model: req.Model, Session: req.Session, Workspace: req.Workspace})
 	name := def.Name + "@" + req.Session
@@ -82,11 +59,50 @@ func (d *Daemon) sessionAgent(ctx context.Context, req RunRequest) (kernel.PID, 
 	if err != nil {
 		return 0, err
 	}
+	if d.agents.pids == nil {
+		d.agents.pids = map[string]kernel.PID{}
+	}
 	d.agents.pids[req.Session] = pid
 	return pid, nil
 }
 
-// handleAgentRun runs one agent turn and streams it as JSON lines.
+// liveSessionAgent returns the session's agent if it runs with the
+// request's agent, model and workspace; one that does not match is stopped
+// (once it has let go of the session).
+func (d *Daemon) liveSessionAgent(ctx context.Context, req RunRequest) (kernel.PID, bool) {
+	d.agents.mu.Lock()
+	defer d.agents.mu.Unlock()
+	pid, ok := d.agents.pids[req.Session]
+	if !ok {
+		return 0, false
+	}
+	if d.matches(pid, req) {
+		return pid, true
+	}
+	if in, err := d.kernel.Inspect(pid); err == nil && in.State != kernel.StateExited {
+		d.stopAgent(ctx, pid)
+	}
+	delete(d.agents.pids, req.Session)
+	return 0, false
+}
+
+// matches reports whether pid is a live agent serving req's agent, model
+// and workspace.
+func (d *Daemon) matches(pid kernel.PID, req RunRequest) bool {
+	in, err := d.kernel.Inspect(pid)
+	if err != nil || in.State == kernel.StateExited || in.State == kernel.StateStopping {
+		return false
+	}
+	var det map[string]any
+	b, _ := json.Marshal(in.Detail)
+	_ = json.Unmarshal(b, &det)
+	return det["workspace"] == req.Workspace && (req.Model == "" || det["model"] == req.Model) && (req.Agent == "" || det["agent"] == req.Agent)
+}
+
+// handleAgentRun runs one agent turn and streams it as JSON lines. The
+// stream goes straight from the agent process to this handler (not over
+// kernel IPC, not onto the chain); the request itself is kernel IPC to the
+// session's agent process, naming the stream by id.
 func (d *Daemon) handleAgentRun(w http.ResponseWriter, r *http.Request) {
 	var req RunRequest
 	if !localapi.DecodeBody(w, r, &req) {
@@ -110,32 +126,61 @@ func (d *Daemon) handleAgentRun(w http.ResponseWriter, r *http.Request) {
 		localapi.WriteError(w, http.StatusBadRequest, "invalid_argument", fmt.Sprintf("agent name %q is not valid", req.Agent))
 		return
 	}
-	pid, err := d.sessionAgent(r.Context(), req)
-	if err != nil {
-		d.failAgent(w, err)
-		return
-	}
 	fl, _ := w.(http.Flusher)
-	deltas := make(chan string, 1024)
-	cancel := d.kernel.SubscribeFunc(agentTopic(pid), func(e *kernel.Envelope) bool {
-		select {
-		case deltas <- e.Payload.Text:
-			return true
-		default:
-			return false
-		}
-	})
-	defer cancel()
-	w.Header().Set("Content-Type", "application/x-ndjson")
 	enc := json.NewEncoder(w)
-	emit := func(ev RunEvent) {
-		_ = enc.Encode(ev)
+	started := false
+	emit := func(ev RunEvent) error {
+		if !started {
+			w.Header().Set("Content-Type", "application/x-ndjson")
+			started = true
+		}
+		if err := enc.Encode(ev); err != nil {
+			return err
+		}
 		if fl != nil {
 			fl.Flush()
 		}
+		return nil
 	}
-	emit(RunEvent{Type: "start", PID: uint64(pid)})
-	body, _ := json.Marshal(agentRequest{Message: req.Message, Resume: req.Resume, Reset: req.Reset})
+	s := newStream()
+	d.streams.add(s)
+	defer d.streams.remove(s)
+	defer s.close()
+	// Spawning the session's agent may wait for an approval (a workspace
+	// definition asking for more than the operator's default): the client
+	// hears about it on the stream.
+	type spawned struct {
+		pid kernel.PID
+		err error
+	}
+	sp := make(chan spawned, 1)
+	go func() {
+		pid, err := d.sessionAgent(withStream(r.Context(), s), req)
+		sp <- spawned{pid, err}
+	}()
+	var pid kernel.PID
+	for pid == 0 {
+		select {
+		case ev := <-s.ch:
+			if emit(ev) != nil {
+				return
+			}
+		case res := <-sp:
+			if res.err != nil {
+				if !started {
+					d.failAgent(w, res.err)
+				} else {
+					_ = emit(RunEvent{Type: apitype.RunError, Code: d.codeOf(res.err), Message: res.err.Error()})
+				}
+				return
+			}
+			pid = res.pid
+		}
+	}
+	if emit(RunEvent{Type: apitype.RunStart, PID: uint64(pid)}) != nil {
+		return
+	}
+	body, _ := json.Marshal(agentRequest{Message: req.Message, Resume: req.Resume, Reset: req.Reset, Stream: s.id})
 	type result struct {
 		env *kernel.Envelope
 		err error
@@ -147,34 +192,53 @@ func (d *Daemon) handleAgentRun(w http.ResponseWriter, r *http.Request) {
 	}()
 	for {
 		select {
-		case s := <-deltas:
-			emit(RunEvent{Type: "delta", Text: s})
+		case ev := <-s.ch:
+			if emit(ev) != nil {
+				return // the client went away: the deferred close cancels the run
+			}
 		case res := <-done:
+			// Every event the run sent before replying is in the channel.
 			for drained := false; !drained; {
 				select {
-				case s := <-deltas:
-					emit(RunEvent{Type: "delta", Text: s})
+				case ev := <-s.ch:
+					if emit(ev) != nil {
+						return
+					}
 				default:
 					drained = true
 				}
 			}
 			if res.err != nil {
-				emit(RunEvent{Type: "error", Code: kernel.Code(res.err), Message: res.err.Error()})
+				_ = emit(RunEvent{Type: apitype.RunError, Code: kernel.Code(res.err), Message: res.err.Error()})
 				return
 			}
 			var rep agentReply
 			if err := json.Unmarshal(res.env.Payload.JSON, &rep); err != nil {
-				emit(RunEvent{Type: "error", Code: "internal", Message: "bad agent reply: " + err.Error()})
+				_ = emit(RunEvent{Type: apitype.RunError, Code: "internal", Message: "bad agent reply: " + err.Error()})
 				return
 			}
 			if rep.Error != "" {
-				emit(RunEvent{Type: "error", Code: rep.Code, Message: rep.Error, Answer: rep.Answer, Usage: rep.Usage, Turns: rep.Turns})
+				_ = emit(RunEvent{Type: apitype.RunError, Code: rep.Code, Message: rep.Error, Answer: rep.Answer, Usage: rep.Usage, Turns: rep.Turns})
 				return
 			}
-			emit(RunEvent{Type: "final", PID: uint64(pid), Answer: rep.Answer, Usage: rep.Usage, Turns: rep.Turns})
+			_ = emit(RunEvent{Type: apitype.RunFinal, PID: uint64(pid), Answer: rep.Answer, Usage: rep.Usage, Turns: rep.Turns})
 			return
 		}
 	}
+}
+
+// codeOf is the API error code of err.
+func (d *Daemon) codeOf(err error) string {
+	switch {
+	case errors.Is(err, llm.ErrNoProvider), errors.Is(err, ErrNoModel), errors.Is(err, llm.ErrUnknownProvider):
+		return "no_provider"
+	case errors.Is(err, agentdef.ErrInvalid), errors.Is(err, agentdef.ErrNotFound):
+		return "invalid_agent"
+	}
+	if code, _, ok := d.errorCode(err); ok {
+		return code
+	}
+	return kernel.Code(err)
 }
 
 // failAgent maps agent start-up errors to API errors; a missing provider

@@ -2,8 +2,6 @@ package daemon
 
 import (
 	"context"
-	"crypto/sha3"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,7 +10,8 @@ import (
 
 	"github.com/weftos/weftos/internal/agent"
 	"github.com/weftos/weftos/internal/agentdef"
-	"github.com/weftos/weftos/internal/governance"
+	"github.com/weftos/weftos/internal/apitype"
+	"github.com/weftos/weftos/internal/authority"
 	"github.com/weftos/weftos/internal/kernel"
 	"github.com/weftos/weftos/internal/llm"
 	"github.com/weftos/weftos/internal/session"
@@ -36,6 +35,9 @@ type agentRequest struct {
 	Message string `json:"message,omitempty"`
 	Resume  bool   `json:"resume,omitempty"`
 	Reset   bool   `json:"reset,omitempty"`
+	// Stream names the API stream the run's output goes to (deltas, tool
+	// calls, approvals); empty for requests with no client watching.
+	Stream string `json:"stream,omitempty"`
 }
 
 // agentReply is the agent's answer to an agentRequest.
@@ -48,9 +50,6 @@ type agentReply struct {
 	Error       string `json:"error,omitempty"`
 	Code        string `json:"code,omitempty"`
 }
-
-// agentTopic is where an agent publishes its streamed answer text.
-func agentTopic(pid kernel.PID) string { return "agent." + pid.String() + ".stream" }
 
 // newAgentKind is the KindFunc of "agent" processes.
 func (d *Daemon) newAgentKind(args json.RawMessage) (kernel.Handler, error) {
@@ -69,11 +68,27 @@ func (d *Daemon) newAgentKind(args json.RawMessage) (kernel.Handler, error) {
 	if model == "" {
 		model = def.Model
 	}
-	provider, modelName, err := d.resolveModel(model)
-	if err != nil {
+	// Fail the spawn, not the first turn, when no provider can serve it.
+	if err := d.checkModel(model); err != nil {
 		return nil, err
 	}
-	return &agentProc{d: d, args: a, def: def, model: model, modelName: modelName, provider: provider}, nil
+	return &agentProc{d: d, args: a, def: def, model: model}, nil
+}
+
+// checkModel reports whether model (or the configured default) names a
+// configured provider.
+func (d *Daemon) checkModel(model string) error {
+	if model == "" {
+		model = d.cfg.Agents.Model
+	}
+	if d.models == nil || d.models.Len() == 0 {
+		return llm.ErrNoProvider
+	}
+	if model == "" {
+		return ErrNoModel
+	}
+	_, _, err := d.models.Resolve(model)
+	return err
 }
 
 // findAgent returns the named definition from the workspace's or the
@@ -126,13 +141,11 @@ func (d *Daemon) agentCaps(def agentdef.Definition) (kernel.Capabilities, error)
 // agentProc is an agent process: it answers each agentRequest with one run
 // of the agent loop, journaling every completed step in its session.
 type agentProc struct {
-	d         *Daemon
-	args      agentArgs
-	def       agentdef.Definition
-	model     string
-	modelName string
-	provider  llm.Provider
-	journal   *sessionJournal // open while the process runs; only Run's goroutine uses it
+	d       *Daemon
+	args    agentArgs
+	def     agentdef.Definition
+	model   string
+	journal *sessionJournal // open while the process runs; only Run's goroutine uses it
 }
 
 // Inspect implements kernel.Inspector.
@@ -152,6 +165,10 @@ func (a *agentProc) Run(ctx context.Context, p *kernel.Process) error {
 	}
 	defer env.Close()
 	runner, err := a.d.newToolRunner(p, env, a.def, a.args.Session)
+	if err != nil {
+		return err
+	}
+	model, modelName, err := a.d.agentModel(p, a.args.Session, a.model)
 	if err != nil {
 		return err
 	}
@@ -180,7 +197,7 @@ func (a *agentProc) Run(ctx context.Context, p *kernel.Process) error {
 		default:
 			continue
 		}
-		rep := a.turn(ctx, p, runner, req)
+		rep := a.turn(ctx, p, runner, model, modelName, req)
 		if msg.ReplyTo {
 			a.reply(ctx, p, msg, rep)
 		}
@@ -197,8 +214,22 @@ func (a *agentProc) reply(ctx context.Context, p *kernel.Process, req *kernel.En
 	}
 }
 
-// turn runs the agent loop once for req.
-func (a *agentProc) turn(ctx context.Context, p *kernel.Process, runner *toolRunner, req agentRequest) agentReply {
+// turn runs the agent loop once for req. Its output goes to the request's
+// stream, if a client watches; the client going away cancels the turn.
+func (a *agentProc) turn(ctx context.Context, p *kernel.Process, runner *toolRunner, model agent.Model, modelName string, req agentRequest) agentReply {
+	s := a.d.streams.get(req.Stream)
+	if s != nil {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithCancel(withStream(ctx, s))
+		defer cancel()
+		go func() {
+			select {
+			case <-s.gone:
+				cancel()
+			case <-ctx.Done():
+			}
+		}()
+	}
 	if req.Reset {
 		if a.journal != nil {
 			_ = a.journal.Close()
@@ -228,21 +259,20 @@ func (a *agentProc) turn(ctx context.Context, p *kernel.Process, runner *toolRun
 	case !req.Resume && interrupted:
 		return agentReply{Error: fmt.Sprintf("session %q has an interrupted run: resume it (weft agent --session %s --resume) or clear it (/reset)", a.args.Session, a.args.Session), Code: "interrupted"}
 	}
-	topic := agentTopic(p.PID())
-	cfg := agent.Config{Model: a.modelName, System: a.d.systemPrompt(a.def, a.args.Workspace), MaxTurns: a.def.MaxTurns,
+	cfg := agent.Config{Model: modelName, System: a.d.systemPrompt(a.def, a.args.Workspace), MaxTurns: a.maxTurns(),
 		ContextTokens: a.d.cfg.Agents.ContextTokens, RepeatLimit: a.d.cfg.Agents.RepeatLimit}
-	if cfg.MaxTurns == 0 {
-		cfg.MaxTurns = a.d.cfg.Agents.MaxTurns
-	}
 	if k := a.d.cfg.Memory.Recall; k > 0 {
-		scope := p.Capabilities().Memory
-		cfg.Recall = func(ctx context.Context, q string) []string { return a.d.recall(ctx, a.def.Name, scope, q, k) }
+		cfg.Recall = func(ctx context.Context, q string) []string {
+			return a.d.recall(ctx, p, a.def.Name, a.args.Session, q, k)
+		}
 	}
-	deps := agent.Deps{Model: a.provider, Tools: runner, Journal: journal, Meter: p,
-		Observer: llmObserver{d: a.d, p: p, session: a.args.Session},
-		OnText: func(s string) {
-			_, _ = a.d.kernel.Send(ctx, &kernel.Envelope{From: kernel.KernelPID, Target: kernel.ToTopic(topic), Payload: kernel.Text(s)})
-		}}
+	turn := 0
+	deps := agent.Deps{Model: countTurns{model, &turn}, Tools: runner, Journal: journal, Meter: p}
+	if s != nil {
+		deps.OnText = func(text string) {
+			_ = s.send(ctx, apitype.RunEvent{Type: apitype.RunDelta, Turn: turn, Text: text})
+		}
+	}
 	res, err := agent.Run(ctx, cfg, deps, history, req.Message, done)
 	rep := agentReply{Answer: res.Answer, Usage: res.Usage, Turns: res.Turns, ModelMicros: res.ModelTime.Microseconds()}
 	if err != nil {
@@ -252,6 +282,30 @@ func (a *agentProc) turn(ctx context.Context, p *kernel.Process, runner *toolRun
 		}
 	}
 	return rep
+}
+
+// maxTurns is the turn limit: the definition's when it sets one, else
+// agents.max_turns from weftos.toml, else the built-in default.
+func (a *agentProc) maxTurns() int {
+	if a.def.MaxTurns > 0 {
+		return a.def.MaxTurns
+	}
+	if n := a.d.cfg.Agents.MaxTurns; n > 0 {
+		return n
+	}
+	return agentdef.DefaultMaxTurns
+}
+
+// countTurns numbers the model calls of a run, so stream deltas say which
+// call they belong to.
+type countTurns struct {
+	agent.Model
+	n *int
+}
+
+func (c countTurns) Chat(ctx context.Context, req *llm.Request, onDelta func(llm.Delta)) (*llm.Response, error) {
+	*c.n++
+	return c.Model.Chat(ctx, req, onDelta)
 }
 
 func agentErrorCode(err error) string {
@@ -268,6 +322,10 @@ func agentErrorCode(err error) string {
 		return "model_unavailable"
 	case errors.Is(err, context.Canceled):
 		return "cancelled"
+	case errors.Is(err, authority.ErrLedger):
+		return "chain_unavailable"
+	case errors.Is(err, authority.ErrRefused), errors.Is(err, kernel.ErrDenied), errors.Is(err, kernel.ErrCapability):
+		return "denied"
 	}
 	return "agent_error"
 }
@@ -283,178 +341,6 @@ func (d *Daemon) systemPrompt(def agentdef.Definition, workspace string) string 
 	}
 	return b.String()
 }
-
-// llmObserver records each model call on the chain: model, token counts
-// and hashes of prompt and reply — never their content.
-type llmObserver struct {
-	d       *Daemon
-	p       *kernel.Process
-	session string
-}
-
-func (o llmObserver) LLMCall(ctx context.Context, c agent.LLMCall) {
-	rec := struct {
-		agent.LLMCall
-		PID     kernel.PID `json:"pid"`
-		Agent   string     `json:"agent"`
-		Session string     `json:"session"`
-	}{c, o.p.PID(), o.p.Name(), o.session}
-	if err := o.d.recorder.Record(ctx, "agent", "llm.call", rec); err != nil {
-		o.d.log.Error("recording an LLM call failed", "err", err)
-	}
-}
-
-// toolRunner is the agent's ToolRunner: capability check, governance
-// gate, execution and chain record, for every call.
-type toolRunner struct {
-	d       *Daemon
-	p       *kernel.Process
-	agent   string // the definition's name: memories are filed under it
-	session string
-	gate    *governance.Gate // judges paths against this agent's workspace
-	env     *tools.Env
-	reg     *tools.Registry
-	specs   []llm.ToolSpec
-}
-
-var _ agent.ToolRunner = (*toolRunner)(nil)
-
-func (d *Daemon) newToolRunner(p *kernel.Process, env *tools.Env, def agentdef.Definition, session string) (*toolRunner, error) {
-	gate, err := d.gov.workspaceGate(env.Workspace())
-	if err != nil {
-		return nil, err
-	}
-	r := &toolRunner{d: d, p: p, env: env, reg: d.builtins, agent: def.Name, session: session, gate: gate}
-	caps := p.Capabilities()
-	if caps.Memory != kernel.MemoryNone && caps.CanExecTools {
-		for _, spec := range []llm.ToolSpec{memoryStoreSpec, memorySearchSpec} {
-			if (def.Tools == nil || contains(def.Tools, spec.Name)) && caps.Tools.Permits(spec.Name) {
-				r.specs = append(r.specs, spec)
-			}
-		}
-	}
-	for _, t := range toolsFor(d.builtins, def, caps) {
-		r.specs = append(r.specs, llm.ToolSpec{Name: t.Name(), Description: t.Description(), Parameters: t.Schema()})
-	}
-	// Installed WASM tools are offered like built-ins, under the same rules.
-	installed, err := d.listTools()
-	if err != nil {
-		d.log.Warn("listing installed tools", "err", err)
-	}
-	for _, it := range installed {
-		if def.Tools != nil && !contains(def.Tools, it.Name) {
-			continue
-		}
-		if !caps.CanExecTools || !caps.Tools.Permits(it.Name) {
-			continue
-		}
-		r.specs = append(r.specs, llm.ToolSpec{Name: it.Name, Description: it.Description + " (WASM tool " + it.Version + ")", Parameters: it.InputSchema})
-	}
-	return r, nil
-}
-
-// toolsFor lists the built-in tools the definition names (all when it
-// names none) that the capabilities allow: a tool the process may not call
-// is never offered to the model.
-func toolsFor(reg *tools.Registry, def agentdef.Definition, caps kernel.Capabilities) []tools.Tool {
-	var out []tools.Tool
-	for _, t := range reg.List() {
-		if def.Tools != nil && !contains(def.Tools, t.Name()) {
-			continue
-		}
-		if !caps.CanExecTools || !caps.Tools.Permits(t.Name()) {
-			continue
-		}
-		out = append(out, t)
-	}
-	return out
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
-func (r *toolRunner) Specs() []llm.ToolSpec { return r.specs }
-
-// toolCallRecord is the chain payload of a tool call.
-type toolCallRecord struct {
-	Action     string     `json:"action"`
-	ActionID   string     `json:"action_id"`
-	Agent      string     `json:"agent"`
-	PID        kernel.PID `json:"pid"`
-	Tool       string     `json:"tool"`
-	CallID     string     `json:"call_id"`
-	InputHash  string     `json:"input_hash"`
-	OutputHash string     `json:"output_hash,omitempty"`
-	Fuel       int64      `json:"fuel_used,omitempty"`
-	IsError    bool       `json:"is_error,omitempty"`
-	Error      string     `json:"error,omitempty"`
-	Millis     int64      `json:"duration_ms"`
-}
-
-func (r *toolRunner) Run(ctx context.Context, call llm.ToolCall) (string, bool, error) {
-	if err := ctx.Err(); err != nil {
-		return "", false, err
-	}
-	if call.Name == memoryStoreSpec.Name || call.Name == memorySearchSpec.Name {
-		out, isErr := r.d.runMemoryTool(ctx, r.p, r.agent, r.session, call)
-		return out, isErr, ctx.Err()
-	}
-	if _, builtin := r.reg.Get(call.Name); !builtin {
-		if _, err := r.d.toolRecord(call.Name); err == nil {
-			res, err := r.d.runTool(ctx, r.p, call.Name, call.Arguments)
-			if err != nil {
-				if ctx.Err() != nil {
-					return "", false, ctx.Err()
-				}
-				return err.Error(), true, nil
-			}
-			return string(res.Output), false, nil
-		}
-	}
-	t, action, err := r.reg.Action(r.env, call.Name, call.Arguments)
-	if err != nil {
-		return err.Error(), true, nil
-	}
-	if err := r.p.ChargeToolCall(call.Name); err != nil {
-		return "refused: " + err.Error(), true, nil
-	}
-	actionID := r.d.kernel.NewActionID()
-	caps := r.p.Capabilities()
-	req := governance.Request{Action: action.Name, Process: r.p.Name(), Agent: r.p.Name(), PID: uint64(r.p.PID()),
-		Capabilities: caps.Names(), Context: governance.Context{Path: action.Path, Host: action.Host, Tool: action.Tool, Extra: action.Extra}}
-	if err := r.d.gov.decideWith(ctx, r.gate, actionID, req); err != nil {
-		if ctx.Err() != nil {
-			return "", false, ctx.Err()
-		}
-		return "denied by governance: " + err.Error(), true, nil
-	}
-	start := time.Now()
-	out, runErr := t.Run(ctx, r.env, call.Arguments)
-	rec := toolCallRecord{Action: action.Name, ActionID: actionID, Agent: r.p.Name(), PID: r.p.PID(), Tool: call.Name, CallID: call.ID,
-		InputHash: shake(call.Arguments), Millis: time.Since(start).Milliseconds()}
-	result := string(out)
-	if runErr != nil {
-		rec.IsError, rec.Error = true, runErr.Error()
-		result = runErr.Error()
-	} else {
-		rec.OutputHash = shake(out)
-	}
-	if err := r.d.recorder.Record(ctx, "agent", "tool.call", rec); err != nil {
-		return "", false, fmt.Errorf("recording the tool call: %w", err)
-	}
-	if runErr != nil && ctx.Err() != nil {
-		return "", false, ctx.Err()
-	}
-	return result, runErr != nil, nil
-}
-
-func shake(b []byte) string { return hex.EncodeToString(sha3.SumSHAKE256(b, 32)) }
 
 // kernelTools gives spawn_agent and send_message the calling process's
 // authority: children are spawned with it as parent (capabilities
@@ -484,6 +370,9 @@ func (kt kernelTools) Spawn(ctx context.Context, name, kind string, args json.Ra
 	}
 	def, err := kt.d.findAgent(sa.Agent, kt.args.Workspace)
 	if err != nil {
+		return 0, err
+	}
+	if err := kt.d.approveDefinition(ctx, def, kt.args.Workspace, subjectOf(kt.p, kt.args.Session)); err != nil {
 		return 0, err
 	}
 	caps, err := kt.d.agentCaps(def)

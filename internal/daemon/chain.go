@@ -8,12 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strconv"
 	"time"
 
 	"github.com/weftos/weftos/chain"
+	"github.com/weftos/weftos/internal/authority"
 	"github.com/weftos/weftos/internal/chainquery"
 	"github.com/weftos/weftos/internal/kernel"
 	"github.com/weftos/weftos/internal/localapi"
@@ -38,8 +38,13 @@ func (d *Daemon) openChain(ctx context.Context) error {
 	return nil
 }
 
-// recordKernelEvents subscribes the recorder to the kernel's bus. Recording
-// blocks (backpressure) rather than dropping when the chain falls behind.
+// recordKernelEvents subscribes to the kernel's bus. Lifecycle events —
+// spawns, state changes, exits, elevations, cron and service changes, the
+// outcomes of the kernel's gated operations — are appended durably before
+// the kernel goes on; high-volume observations (IPC sends, dead letters,
+// health probes, cron firings) go through the recorder's queue, which
+// applies backpressure instead of dropping. A failed append marks the
+// authority pipeline failed: the node then refuses privileged acts.
 func (d *Daemon) recordKernelEvents() {
 	withPayload := d.cfg.Chain.RecordIPCPayloads
 	d.unsubscribe = d.kernel.Bus().Subscribe(func(ev kernel.Event) {
@@ -51,8 +56,18 @@ func (d *Daemon) recordKernelEvents() {
 			}
 			payload = rec
 		}
-		if err := d.recorder.Record(context.Background(), "kernel", string(ev.Kind), payload); err != nil {
-			d.log.Error("recording kernel event failed", "kind", ev.Kind, "err", err)
+		var err error
+		switch ev.Kind {
+		case kernel.EventIPCSend, kernel.EventIPCDeadLetter, kernel.EventServiceHealth, kernel.EventCronFire:
+			err = d.recorder.Record(context.Background(), "kernel", string(ev.Kind), payload)
+		default:
+			_, err = chainLedger{d.chain}.Append(context.Background(), "kernel", string(ev.Kind), payload)
+		}
+		if err != nil {
+			d.log.Error("recording a kernel event failed", "kind", ev.Kind, "err", err)
+			if !errors.Is(err, authority.ErrBadRecord) && !errors.Is(err, chain.ErrClosed) {
+				d.auth.Fail(err)
+			}
 		}
 	})
 }
@@ -283,31 +298,4 @@ func (d *Daemon) handleChainConsistency(w http.ResponseWriter, r *http.Request) 
 		}
 	}
 	d.fail(w, err)
-}
-
-// lastConstitutionHash reads the hash of the constitution last recorded on
-// the chain (kept in governance.state next to the chain).
-func (d *Daemon) lastConstitutionHash() string {
-	b, err := os.ReadFile(filepath.Join(d.home, govStateName))
-	if err != nil {
-		return ""
-	}
-	var st govState
-	if json.Unmarshal(b, &st) != nil {
-		return ""
-	}
-	return st.ConstitutionHash
-}
-
-const govStateName = "governance.state"
-
-type govState struct {
-	ConstitutionHash string `json:"constitution_hash"`
-}
-
-func (d *Daemon) saveConstitutionHash(h string) {
-	b, _ := json.Marshal(govState{ConstitutionHash: h})
-	if err := writeFileAtomic(filepath.Join(d.home, govStateName), b); err != nil {
-		d.log.Warn("saving governance state", "err", err)
-	}
 }

@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -23,30 +24,32 @@ type cronRecord struct {
 }
 
 // AddCron implements localapi.Backend: it parses the schedule, adds the
-// job to the kernel and persists the job list.
-func (d *Daemon) AddCron(req apitype.CronRequest) (kernel.CronJob, error) {
+// job to the kernel (which puts it to the gate as cron.add) and persists
+// the job list.
+func (d *Daemon) AddCron(ctx context.Context, req apitype.CronRequest) (kernel.CronJob, error) {
 	s, err := schedule.Parse(req.Schedule)
 	if err != nil {
 		return kernel.CronJob{}, fmt.Errorf("%w: %v", kernel.ErrInvalid, err)
 	}
 	d.cronMu.Lock()
 	defer d.cronMu.Unlock()
-	job, err := d.kernel.AddCron(kernel.CronSpec{Name: req.Name, Schedule: s, From: req.From, Target: req.Target, Payload: req.Payload})
+	job, err := d.kernel.AddCron(ctx, kernel.CronSpec{Name: req.Name, Schedule: s, From: req.From, Target: req.Target, Payload: req.Payload})
 	if err != nil {
 		return kernel.CronJob{}, err
 	}
 	if err := d.saveCronLocked(); err != nil {
-		_ = d.kernel.RemoveCron(job.ID)
+		_ = d.kernel.RemoveCron(context.WithoutCancel(ctx), kernel.KernelPID, job.ID)
 		return kernel.CronJob{}, err
 	}
 	return job, nil
 }
 
-// RemoveCron implements localapi.Backend.
-func (d *Daemon) RemoveCron(id string) error {
+// RemoveCron implements localapi.Backend: the operator removes a job
+// (governed as cron.remove).
+func (d *Daemon) RemoveCron(ctx context.Context, id string) error {
 	d.cronMu.Lock()
 	defer d.cronMu.Unlock()
-	if err := d.kernel.RemoveCron(id); err != nil {
+	if err := d.kernel.RemoveCron(ctx, kernel.KernelPID, id); err != nil {
 		return err
 	}
 	return d.saveCronLocked()
@@ -95,7 +98,8 @@ func (d *Daemon) restoreCron() error {
 			d.log.Warn("cron job dropped: its sender did not survive the restart", "id", r.ID, "from", r.From)
 			continue
 		}
-		if _, err := d.kernel.AddCron(kernel.CronSpec{ID: r.ID, Name: r.Name, Schedule: s, From: r.From, Target: r.Target, Payload: r.Payload}); err != nil {
+		if _, err := d.kernel.AddCron(context.Background(), kernel.CronSpec{ID: r.ID, Name: r.Name, Schedule: s, From: r.From, Target: r.Target,
+			Payload: r.Payload, Restored: true}); err != nil {
 			d.log.Warn("cron job dropped", "id", r.ID, "err", err)
 		}
 	}

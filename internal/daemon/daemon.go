@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -22,6 +23,7 @@ import (
 
 	"github.com/weftos/weftos/chain"
 	"github.com/weftos/weftos/internal/apitype"
+	"github.com/weftos/weftos/internal/authority"
 	"github.com/weftos/weftos/internal/clock"
 	"github.com/weftos/weftos/internal/config"
 	"github.com/weftos/weftos/internal/filelock"
@@ -87,7 +89,13 @@ type Daemon struct {
 	recorder    *chain.Recorder
 	unsubscribe func()
 	gov         *gov
+	auth        *authority.Pipeline
+	streams     streamTable
+	bgCtx       context.Context // ends at Close: background work the daemon owns
+	bgCancel    context.CancelFunc
+	bgWG        sync.WaitGroup
 	models      *llm.Registry
+	endpoints   map[string]endpoint // provider name → where its prompts go
 	sandbox     *sandbox.Runtime
 	memory      *memory.Store
 	builtins    *tools.Registry // built once: the built-in tools are stateless
@@ -117,6 +125,7 @@ func Open(ctx context.Context, opts Options) (_ *Daemon, err error) {
 		return nil, fmt.Errorf("daemon: creating home: %w", err)
 	}
 	d := &Daemon{opts: opts, home: home, shutdownCh: make(chan struct{}), started: opts.Clock.Now()}
+	d.bgCtx, d.bgCancel = context.WithCancel(context.Background())
 	d.lock, err = filelock.Lock(filepath.Join(home, LockName))
 	if errors.Is(err, filelock.ErrLocked) {
 		who := ""
@@ -153,21 +162,24 @@ func Open(ctx context.Context, opts Options) (_ *Daemon, err error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := d.openChain(ctx); err != nil {
-		return nil, err
-	}
-	d.recordKernelEvents()
-	if d.gov, err = d.openGov(d.recorder); err != nil {
-		return nil, err
-	}
-	if err := d.gov.adoptOnChain(ctx, d.lastConstitutionHash()); err != nil {
-		return nil, err
-	}
-	d.kernel.SetGate(d.gov)
-	d.kernel.RegisterKind(kernel.MailboxKind, kernel.NewMailbox)
 	if err := d.openProviders(); err != nil {
 		return nil, err
 	}
+	if err := d.openChain(ctx); err != nil {
+		return nil, err
+	}
+	if d.gov, err = d.openGov(); err != nil {
+		return nil, err
+	}
+	if err := d.openAuthority(); err != nil {
+		return nil, err
+	}
+	d.recordKernelEvents()
+	if err := d.gov.start(ctx); err != nil {
+		return nil, err
+	}
+	d.kernel.SetGate(gateAdapter{d})
+	d.kernel.RegisterKind(kernel.MailboxKind, kernel.NewMailbox)
 	d.builtins = tools.Default()
 	d.kernel.RegisterKind(AgentKind, d.newAgentKind)
 	if err := d.openSandbox(ctx); err != nil {
@@ -278,9 +290,20 @@ func (d *Daemon) Shutdown() {
 // Status implements localapi.Backend.
 func (d *Daemon) Status() apitype.Status {
 	st := d.kernel.Status()
-	return apitype.Status{Version: d.opts.Version, NodeID: d.id.NodeID, Home: d.home, OSPID: os.Getpid(), Started: d.started,
+	out := apitype.Status{Version: d.opts.Version, NodeID: d.id.NodeID, Home: d.home, OSPID: os.Getpid(), Started: d.started,
 		Uptime: st.Uptime, Health: st.Health, Processes: st.Processes, Services: st.Services, CronJobs: st.CronJobs,
 		DeadLetters: st.DLQ, Environment: d.gov.engine.Env(), ChainLength: d.chain.Len()}
+	out.Problems = d.problems()
+	if len(out.Problems) > 0 && out.Health.Status == kernel.Healthy {
+		out.Health.Status = kernel.Degraded
+	}
+	for _, p := range out.Problems {
+		layer, _, _ := strings.Cut(p, ":")
+		if !slices.Contains(out.Health.Degraded, layer) {
+			out.Health.Degraded = append(out.Health.Degraded, layer)
+		}
+	}
+	return out
 }
 
 // DefaultCaps implements localapi.Backend: what an operator-spawned process
@@ -305,6 +328,10 @@ func (d *Daemon) Close(ctx context.Context) error {
 
 func (d *Daemon) close(ctx context.Context) error {
 	var errs []error
+	if d.bgCancel != nil {
+		d.bgCancel()
+	}
+	d.bgWG.Wait()
 	if d.api != nil {
 		if err := d.api.Shutdown(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("local API: %w", err))
@@ -402,6 +429,23 @@ func writeFileAtomic(path string, data []byte) error {
 // fail writes err as an API error.
 func (d *Daemon) fail(w http.ResponseWriter, err error) { d.apiHandler.Fail(w, err) }
 
-// kernelActionID names an operator action that does not pass through the
-// kernel (amendments, environment switches).
-func (d *Daemon) kernelActionID() string { return d.kernel.NewActionID() }
+// problems lists what makes the node less than healthy, each "layer:
+// reason": a chain that cannot be written, a constitution.toml that is not
+// in force.
+func (d *Daemon) problems() []string {
+	var out []string
+	if d.auth != nil {
+		if err := d.auth.Healthy(); err != nil {
+			out = append(out, "chain: "+err.Error())
+		}
+	}
+	if d.gov != nil {
+		if d.gov.invalid != "" {
+			out = append(out, "governance: constitution.toml is invalid; the adopted constitution is in force: "+d.gov.invalid)
+		}
+		if id := d.gov.pendingProposal(); id != "" {
+			out = append(out, "governance: constitution.toml differs from the adopted constitution; approve or reject it: weave gov approve "+id)
+		}
+	}
+	return out
+}

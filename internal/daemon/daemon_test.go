@@ -129,11 +129,24 @@ func BenchmarkBoot(b *testing.B) {
 }
 
 func TestInvalidConstitution(t *testing.T) {
+	bad := []byte("format = 1\n[[rule]]\nid = \"x\"\ncolour = \"red\"\n")
+	prod := []byte("[governance]\nenvironment = \"prod\"\n")
+	// prod with nothing adopted yet: refuses to boot.
 	home := t.TempDir()
-	if err := os.WriteFile(filepath.Join(home, ConstitutionName), []byte("format = 1\n[[rule]]\nid = \"x\"\ncolour = \"red\"\n"), 0o600); err != nil {
+	for name, data := range map[string][]byte{ConstitutionName: bad, "weftos.toml": prod} {
+		if err := os.WriteFile(filepath.Join(home, name), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err := Open(context.Background(), Options{Home: home, Logger: slog.New(slog.DiscardHandler)})
+	if !errors.Is(err, ErrInvalidConstitution) || !strings.Contains(err.Error(), "constitution.toml") {
+		t.Fatalf("prod boot on an invalid constitution: %v", err)
+	}
+	// dev: adopts the default constitution, and says so.
+	home = t.TempDir()
+	if err := os.WriteFile(filepath.Join(home, ConstitutionName), bad, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	// dev: boots on the default constitution, and says so.
 	d := open(t, home)
 	if d.gov.invalid == "" || !strings.Contains(d.gov.invalid, "colour") {
 		t.Fatalf("invalid constitution not reported: %q", d.gov.invalid)
@@ -141,13 +154,19 @@ func TestInvalidConstitution(t *testing.T) {
 	if h := d.Kernel().Health(); h.Status != kernel.Degraded {
 		t.Fatalf("health with an invalid constitution: %+v", h)
 	}
+	adopted := d.gov.engine.Constitution().HashHex()
 	closeD(t, d)
-	// prod: refuses to boot.
-	if err := os.WriteFile(filepath.Join(home, "weftos.toml"), []byte("[governance]\nenvironment = \"prod\"\n"), 0o600); err != nil {
+	// prod once something is adopted: runs on it, degraded, never on the
+	// invalid file.
+	if err := os.WriteFile(filepath.Join(home, "weftos.toml"), prod, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	_, err := Open(context.Background(), Options{Home: home, Logger: slog.New(slog.DiscardHandler)})
-	if !errors.Is(err, ErrInvalidConstitution) || !strings.Contains(err.Error(), "constitution.toml") {
-		t.Fatalf("prod boot on an invalid constitution: %v", err)
+	d = open(t, home)
+	defer closeD(t, d)
+	if got := d.gov.engine.Constitution().HashHex(); got != adopted || d.gov.invalid == "" {
+		t.Fatalf("in force %s (adopted %s), invalid %q", got, adopted, d.gov.invalid)
+	}
+	if st := d.Status(); st.Health.Status != kernel.Degraded || len(st.Problems) == 0 {
+		t.Fatalf("status %+v", st)
 	}
 }

@@ -1,14 +1,13 @@
 package daemon
 
 import (
-	"crypto/ed25519"
 	"fmt"
 	"net/http"
 	"os"
 	"regexp"
 
+	"github.com/weftos/weftos/internal/authority"
 	"github.com/weftos/weftos/internal/governance"
-	"github.com/weftos/weftos/internal/kernel"
 	"github.com/weftos/weftos/internal/localapi"
 )
 
@@ -109,13 +108,20 @@ func (g *gov) handleSetEnv(w http.ResponseWriter, r *http.Request) {
 		localapi.WriteError(w, http.StatusBadRequest, "invalid_argument", fmt.Sprintf("environment %q is not dev, staging or prod", body.Env))
 		return
 	}
-	req := governance.Request{Action: "constitution.env", Process: "kernel", Agent: "operator",
-		Capabilities: append(kernel.RootCapabilities().Names(), "gov.amend"),
-		Context:      governance.Context{Extra: map[string]string{"from": g.engine.Env(), "to": body.Env}}}
-	if err := g.decide(r.Context(), g.d.kernelActionID(), req); err != nil {
+	from := g.engine.Env()
+	pm, err := g.d.auth.Authorize(r.Context(), authority.Act{Action: "constitution.env", Subject: operator(),
+		Context: governance.Context{Extra: map[string]string{"from": from, "to": body.Env}}})
+	if err != nil {
 		g.d.fail(w, err)
 		return
 	}
+	// The switch is recorded before it takes effect.
+	if _, err := g.d.auth.Record(r.Context(), "governance", governance.KindEnvironment,
+		governance.EnvironmentRecord{ActionID: pm.ActionID(), From: from, Environment: body.Env}); err != nil {
+		g.d.fail(w, err)
+		return
+	}
+	_ = pm.Done(r.Context(), nil, nil)
 	if err := g.engine.SetEnv(body.Env); err != nil {
 		localapi.WriteError(w, http.StatusBadRequest, "invalid_argument", err.Error())
 		return
@@ -133,14 +139,13 @@ func (g *gov) handleSetEnv(w http.ResponseWriter, r *http.Request) {
 		g.d.log.Error("environment switched but not saved to the config file", "err", err)
 	}
 	g.d.cfg.Governance.Environment = body.Env
-	g.record("config.governance_environment", map[string]string{"environment": body.Env, "threshold_source": "constitution"})
 	g.handleEnv(w, r)
 }
 
 // handleAmend adds, modifies (amend) or retires a rule: the amendment is
 // signed by the node key, decided by the gate as action
-// constitution.amend, applied, saved to constitution.toml and recorded on
-// the chain with the rule text and its hash.
+// constitution.amend, durably recorded on the chain with the rule text and
+// its hash, then put in force and saved to constitution.toml.
 func (g *gov) handleAmend(w http.ResponseWriter, r *http.Request) {
 	var body AmendRequest
 	if !localapi.DecodeBody(w, r, &body) {
@@ -164,36 +169,26 @@ func (g *gov) handleAmend(w http.ResponseWriter, r *http.Request) {
 		g.d.fail(w, err)
 		return
 	}
-	actionID := g.d.kernelActionID()
-	if err := g.decide(r.Context(), actionID, a.Request("operator", append(kernel.RootCapabilities().Names(), "gov.amend"))); err != nil {
-		g.d.fail(w, err)
-		return
-	}
-	next, err := base.Apply(a, g.d.id.Ed25519.Public().(ed25519.PublicKey))
+	req := a.Request("operator", operator().Caps)
+	pm, err := g.d.auth.Authorize(r.Context(), authority.Act{Action: req.Action, Subject: operator(), Context: req.Context})
 	if err != nil {
-		localapi.WriteError(w, http.StatusBadRequest, "invalid_argument", err.Error())
-		return
-	}
-	// The amendment is acknowledged only once it is durable on the chain;
-	// the decision that permitted it is flushed first so it precedes it.
-	if err := g.d.recorder.Flush(r.Context()); err != nil {
 		g.d.fail(w, err)
 		return
 	}
-	if _, err := g.d.chain.Append(r.Context(), "governance", governance.KindAmendment,
-		governance.AmendmentRecord{ActionID: actionID, Amendment: a, ResultHash: next.HashHex(), ResultRevision: next.Revision}); err != nil {
+	// While waiting for approval another amendment may have landed.
+	if cur := g.engine.Constitution(); cur.HashHex() != base.HashHex() {
+		err := fmt.Errorf("%w: the constitution changed while this amendment waited; amend again", authority.ErrConflict)
+		_ = pm.Done(r.Context(), nil, err)
+		localapi.WriteError(w, http.StatusConflict, "stale_amendment", err.Error())
+		return
+	}
+	next, err := g.apply(r.Context(), pm.ActionID(), a, base)
+	_ = pm.Done(r.Context(), nil, err)
+	if err != nil {
 		g.d.fail(w, err)
 		return
 	}
-	if err := g.engine.SetConstitution(next); err != nil {
-		localapi.WriteError(w, http.StatusBadRequest, "invalid_argument", err.Error())
-		return
-	}
-	if err := writeFileAtomic(g.path, []byte(next.Canonical())); err != nil {
-		g.d.log.Error("amendment applied but constitution.toml not saved", "err", err)
-	}
-	g.d.saveConstitutionHash(next.HashHex())
-	localapi.WriteJSON(w, AmendResponse{ActionID: actionID, Amendment: a, Hash: next.HashHex(), Revision: next.Revision})
+	localapi.WriteJSON(w, AmendResponse{ActionID: pm.ActionID(), Amendment: a, Hash: next.HashHex(), Revision: next.Revision})
 }
 
 func (g *gov) handlePending(w http.ResponseWriter, r *http.Request) {

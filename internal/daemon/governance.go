@@ -2,6 +2,8 @@ package daemon
 
 import (
 	"context"
+	"crypto/ed25519"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -9,64 +11,98 @@ import (
 	"sync"
 	"time"
 
+	"github.com/weftos/weftos/internal/authority"
 	"github.com/weftos/weftos/internal/clock"
 	"github.com/weftos/weftos/internal/governance"
-	"github.com/weftos/weftos/internal/kernel"
 )
 
 // ConstitutionName is the constitution's file name in the home.
 const ConstitutionName = "constitution.toml"
 
-// ErrInvalidConstitution is returned by Open in prod when the constitution
-// does not parse.
+// ErrInvalidConstitution is returned by Open in prod when the node has no
+// adopted constitution and constitution.toml does not parse.
 var ErrInvalidConstitution = errors.New("daemon: invalid constitution")
 
-// recorder puts events on the audit chain off the caller's critical path.
-type recorder interface {
-	Record(ctx context.Context, source, kind string, payload any) error
-}
+// fileProposalTimeout is how long a hand edit of constitution.toml waits
+// for a human before it lapses (it is proposed again at the next boot).
+const fileProposalTimeout = 24 * time.Hour
 
-// gov wires the governance layer: it is the kernel's Gate, records every
-// decision on the chain and keeps the defer queue.
+// gov wires the governance layer: the gate, the defer queue, and the
+// constitution in force — which is always the one adopted on the chain.
 type gov struct {
 	d       *Daemon
 	path    string
 	engine  *governance.Engine
 	gate    *governance.Gate
 	pending *governance.Pending
-	rec     recorder
 	timeout time.Duration
-	invalid string // parse problems when the default replaced an invalid file
+	invalid string // why constitution.toml could not be used, if it could not
+
+	genesis  bool                     // nothing adopted yet: adopt at start
+	proposal *governance.Constitution // a hand-edited file awaiting approval
+	propMu   sync.Mutex
+	propID   string // action id of the pending file proposal
 
 	amendMu sync.Mutex // serialises amendments
 }
 
-var _ kernel.Gate = (*gov)(nil)
-
-// openGov loads (or writes) constitution.toml and builds the gate. An
-// invalid constitution refuses the boot in prod; elsewhere the default
-// constitution is used and the problems are logged and reported in status.
-func (d *Daemon) openGov(rec recorder) (*gov, error) {
-	g := &gov{d: d, path: filepath.Join(d.home, ConstitutionName), rec: rec, timeout: d.cfg.Governance.DeferTimeout.Duration}
+// openGov builds the gate on the constitution the chain has adopted. A
+// constitution.toml that differs from it is not adopted: it becomes a
+// pending amendment once the node runs (start). On a fresh chain the file
+// (or the default, written on first boot) is adopted. An invalid file
+// refuses the boot in prod only when nothing was ever adopted.
+func (d *Daemon) openGov() (*gov, error) {
+	g := &gov{d: d, path: filepath.Join(d.home, ConstitutionName), timeout: d.cfg.Governance.DeferTimeout.Duration}
 	data, err := os.ReadFile(g.path)
-	if errors.Is(err, os.ErrNotExist) {
+	missing := errors.Is(err, os.ErrNotExist)
+	if missing {
 		data = []byte(governance.DefaultConstitutionText)
-		if err := writeFileAtomic(g.path, data); err != nil {
-			return nil, fmt.Errorf("daemon: writing %s: %w", g.path, err)
-		}
 	} else if err != nil {
 		return nil, fmt.Errorf("daemon: %w", err)
 	}
-	c, err := governance.Parse(g.path, data)
+	file, perr := governance.Parse(g.path, data)
+	var parsed *governance.Constitution
+	if perr == nil {
+		parsed = file
+	}
+	adopted, err := d.adoptedConstitution(parsed)
 	if err != nil {
-		if d.cfg.Governance.Environment == "prod" {
-			return nil, fmt.Errorf("%w (refusing to boot in prod): %w", ErrInvalidConstitution, err)
+		return nil, err
+	}
+	if missing {
+		// First boot (or a deleted file): write what is in force.
+		if adopted != nil {
+			data, file = []byte(adopted.Canonical()), adopted
 		}
-		g.invalid = err.Error()
-		d.log.Error("constitution is invalid; using the default constitution until it is fixed", "file", g.path, "err", err)
+		if err := writeFileAtomic(g.path, data); err != nil {
+			return nil, fmt.Errorf("daemon: writing %s: %w", g.path, err)
+		}
+	}
+	var c *governance.Constitution
+	switch {
+	case adopted == nil && perr != nil:
+		if d.cfg.Governance.Environment == "prod" {
+			return nil, fmt.Errorf("%w (refusing to boot in prod): %w", ErrInvalidConstitution, perr)
+		}
+		g.invalid = perr.Error()
+		d.log.Error("constitution is invalid; adopting the default constitution", "file", g.path, "err", perr)
 		if c, err = governance.Parse("default constitution", []byte(governance.DefaultConstitutionText)); err != nil {
 			return nil, fmt.Errorf("daemon: default constitution: %w", err)
 		}
+		g.genesis = true
+	case adopted == nil:
+		c, g.genesis = file, true
+	case perr != nil:
+		c = adopted
+		g.invalid = perr.Error()
+		d.log.Error("constitution.toml is invalid; the adopted constitution stays in force", "file", g.path, "err", perr,
+			"adopted", adopted.HashHex())
+	case file.HashHex() != adopted.HashHex():
+		c, g.proposal = adopted, file
+		d.log.Warn("constitution.toml differs from the constitution adopted on the chain: it is not adopted, but proposed for approval (weave gov pending)",
+			"adopted", adopted.HashHex(), "file", file.HashHex())
+	default:
+		c = file
 	}
 	for _, w := range c.Warnings() {
 		d.log.Warn("constitution", "warning", w.String())
@@ -74,63 +110,111 @@ func (d *Daemon) openGov(rec recorder) (*gov, error) {
 	if g.engine, err = governance.NewEngine(c, d.cfg.Governance.Environment); err != nil {
 		return nil, err
 	}
-	if g.gate, err = governance.NewGate(g.engine, governance.GateConfig{Workspace: []string{d.home}, AllowedHosts: d.cfg.Governance.KnownHosts}); err != nil {
+	if g.gate, err = governance.NewGate(g.engine, governance.GateConfig{Workspace: []string{d.home}, AllowedHosts: d.knownHosts()}); err != nil {
 		return nil, err
 	}
 	g.pending = governance.NewPending(governance.PendingConfig{Clock: govClock{d.opts.Clock}, DefaultTimeout: g.timeout,
-		OnResolve: func(_ governance.PendingItem, r governance.Resolution) {
-			g.record(governance.KindResolution, governance.ResolutionRecord{ActionID: r.ID, Approved: r.Approved, Expired: r.Expired, By: r.By, Reason: r.Reason})
-		}})
+		Log: d.log.With("layer", "governance")})
 	return g, nil
 }
 
-// adoptOnChain durably records the constitution in force as an adoption
-// when the chain does not already end on it, so the chain holds the whole
-// constitutional history.
-func (g *gov) adoptOnChain(ctx context.Context, lastHash string) error {
-	c := g.engine.Constitution()
-	if lastHash == c.HashHex() {
+// start records the genesis adoption on a fresh chain, or proposes a
+// hand-edited constitution.toml for approval. It runs once the authority
+// pipeline is up.
+func (g *gov) start(ctx context.Context) error {
+	if g.genesis {
+		c := g.engine.Constitution()
+		a, err := governance.NewAdoption(c)
+		if err != nil {
+			return err
+		}
+		if err := a.Sign(g.d.id.Ed25519); err != nil {
+			return err
+		}
+		seq, err := g.d.auth.Record(ctx, "governance", governance.KindAmendment,
+			governance.AmendmentRecord{Amendment: a, ResultHash: c.HashHex(), ResultRevision: c.Revision})
+		if err != nil {
+			return fmt.Errorf("daemon: recording the constitution: %w", err)
+		}
+		g.d.saveGovState(c.HashHex(), seq)
 		return nil
 	}
-	a, err := governance.NewAdoption(c)
-	if err != nil {
-		return err
+	if g.proposal != nil {
+		g.d.goBackground(func(ctx context.Context) { g.proposeFile(ctx, g.proposal) })
 	}
-	if err := a.Sign(g.d.id.Ed25519); err != nil {
-		return err
-	}
-	if _, err := g.d.chain.Append(ctx, "governance", governance.KindAmendment,
-		governance.AmendmentRecord{Amendment: a, ResultHash: c.HashHex(), ResultRevision: c.Revision}); err != nil {
-		return fmt.Errorf("daemon: recording the constitution: %w", err)
-	}
-	g.d.saveConstitutionHash(c.HashHex())
 	return nil
 }
 
-func (g *gov) record(kind string, payload any) {
-	if g.rec == nil {
+// proposeFile puts a hand-edited constitution.toml to governance as an
+// adoption; by the default constitution a human must approve it (weave gov
+// approve). Approved, it is adopted and recorded like any amendment.
+func (g *gov) proposeFile(ctx context.Context, file *governance.Constitution) {
+	a, err := governance.NewAdoption(file)
+	if err == nil {
+		err = a.Sign(g.d.id.Ed25519)
+	}
+	if err != nil {
+		g.d.log.Error("cannot propose constitution.toml", "err", err)
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := g.rec.Record(ctx, "governance", kind, payload); err != nil {
-		g.d.log.Error("recording on the chain failed", "kind", kind, "err", err)
+	req := a.Request("operator", operator().Caps)
+	req.Context.Extra["origin"] = "file"
+	req.Context.Extra["file_hash"] = file.HashHex()
+	req.Context.Extra["adopted_hash"] = g.engine.Constitution().HashHex()
+	id := g.d.kernel.NewActionID()
+	g.propMu.Lock()
+	g.propID = id
+	g.propMu.Unlock()
+	defer func() {
+		g.propMu.Lock()
+		g.propID = ""
+		g.propMu.Unlock()
+	}()
+	pm, err := g.d.auth.Authorize(ctx, authority.Act{Action: req.Action, ActionID: id, Subject: operator(), Context: req.Context,
+		DeferTimeout: fileProposalTimeout})
+	if err != nil {
+		if ctx.Err() == nil {
+			g.d.log.Warn("constitution.toml was not adopted", "err", err)
+		}
+		return
 	}
+	g.amendMu.Lock()
+	defer g.amendMu.Unlock()
+	base := g.engine.Constitution()
+	if _, err := g.apply(ctx, id, a, base); err != nil {
+		g.d.log.Error("adopting constitution.toml failed", "err", err)
+	}
+	_ = pm.Done(ctx, nil, nil)
 }
 
-// Check implements kernel.Gate: decide, record the decision, and for a
-// deferral wait for a human (until the defer timeout: default deny).
-func (g *gov) Check(ctx context.Context, kr kernel.GateRequest) error {
-	req := governance.Request{Action: kr.Action, Process: kr.Name, Agent: kr.Name, PID: uint64(kr.PID),
-		Capabilities: kr.Caps.Names(), Context: governance.Context{Extra: kr.Context}}
-	if kr.PID == kernel.KernelPID {
-		req.Capabilities = append(req.Capabilities, "gov.amend")
-	}
-	return g.decide(ctx, kr.ActionID, req)
+// pendingProposal returns the action id of a pending file proposal.
+func (g *gov) pendingProposal() string {
+	g.propMu.Lock()
+	defer g.propMu.Unlock()
+	return g.propID
 }
 
-func (g *gov) decide(ctx context.Context, actionID string, req governance.Request) error {
-	return g.decideWith(ctx, g.gate, actionID, req)
+// apply applies a permitted amendment: durably recorded first, then in
+// force, then saved to constitution.toml. amendMu must be held.
+func (g *gov) apply(ctx context.Context, actionID string, a governance.Amendment, base *governance.Constitution) (*governance.Constitution, error) {
+	next, err := base.Apply(a, g.d.id.Ed25519.Public().(ed25519.PublicKey))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", authority.ErrInput, err)
+	}
+	seq, err := g.d.auth.Record(ctx, "governance", governance.KindAmendment,
+		governance.AmendmentRecord{ActionID: actionID, Amendment: a, ResultHash: next.HashHex(), ResultRevision: next.Revision})
+	if err != nil {
+		return nil, err
+	}
+	if err := g.engine.SetConstitution(next); err != nil {
+		return nil, err
+	}
+	if err := writeFileAtomic(g.path, []byte(next.Canonical())); err != nil {
+		g.d.log.Error("amendment in force but constitution.toml not saved", "err", err)
+	}
+	g.invalid = ""
+	g.d.saveGovState(next.HashHex(), seq)
+	return next, nil
 }
 
 // workspaceGate returns a gate that judges paths against an agent's
@@ -138,46 +222,119 @@ func (g *gov) decide(ctx context.Context, actionID string, req governance.Reques
 // engine and the novelty tracker with the node's gate.
 func (g *gov) workspaceGate(workspace string) (*governance.Gate, error) {
 	return governance.NewGate(g.engine, governance.GateConfig{Workspace: []string{workspace},
-		AllowedHosts: g.d.cfg.Governance.KnownHosts, Novelty: g.gate.Novelty()})
+		AllowedHosts: g.d.knownHosts(), Novelty: g.gate.Novelty()})
 }
 
-// decideWith decides req with gate, records the decision and, for a
-// deferral, waits for a human.
-func (g *gov) decideWith(ctx context.Context, gate *governance.Gate, actionID string, req governance.Request) error {
-	d := gate.Check(ctx, &req)
-	req.Effect = d.Effect
-	g.record(governance.KindDecision, governance.DecisionRecord{ActionID: actionID, Request: req, Decision: d})
-	switch d.Outcome {
-	case governance.Permit:
-		return nil
-	case governance.PermitWithWarning:
-		g.d.log.Info("governance: permitted with warning", "action", req.Action, "agent", req.Agent, "rules", d.RuleIDs, "reason", d.Reason)
-		return nil
-	case governance.Defer:
-		g.d.log.Info("governance: deferred for approval", "id", actionID, "action", req.Action, "agent", req.Agent, "reason", d.Reason)
-		deadline := g.d.opts.Clock.Now().Add(g.timeout)
-		if _, _, err := g.pending.Defer(ctx, actionID, req, d, deadline); err != nil {
-			return fmt.Errorf("%w: cannot defer %s: %v", kernel.ErrDenied, req.Action, err)
-		}
-		res, err := g.pending.Wait(ctx, actionID)
-		if err != nil {
-			// Nobody waits for this action any more: take it off the queue
-			// so it cannot be approved after the fact.
-			_ = g.pending.Reject(actionID, "weave", "the requester went away: "+err.Error())
-			return fmt.Errorf("%w: %s: waiting for approval: %v", kernel.ErrDenied, req.Action, err)
-		}
-		if !res.Approved {
-			why := "rejected by " + res.By
-			if res.Expired {
-				why = "not approved before the deadline"
-			}
-			return fmt.Errorf("%w: %s deferred and %s", kernel.ErrDenied, req.Action, why)
-		}
-		gate.Novelty().Observe(req.Agent, req.Action)
-		return nil
-	default:
-		return fmt.Errorf("%w: %s: %s (rules %v)", kernel.ErrDenied, req.Action, d.Reason, d.RuleIDs)
+// govState is governance.state: the hash of the constitution in force and
+// the chain seq of the amendment that put it in force.
+type govState struct {
+	ConstitutionHash string  `json:"constitution_hash"`
+	Seq              *uint64 `json:"seq,omitempty"`
+}
+
+const govStateName = "governance.state"
+
+func (d *Daemon) saveGovState(hash string, seq uint64) {
+	b, _ := json.Marshal(govState{ConstitutionHash: hash, Seq: &seq})
+	if err := writeFileAtomic(filepath.Join(d.home, govStateName), b); err != nil {
+		d.log.Warn("saving governance state", "err", err)
 	}
+}
+
+// adoptedConstitution returns the constitution the chain has in force: the
+// result of its last amendment, rebuilt from the amendments on the chain.
+// nil means the chain holds none yet. file is constitution.toml as parsed
+// (nil if it does not parse).
+//
+// governance.state names the seq of the last amendment the daemon applied.
+// When it points at an amendment whose result is file, replay starts there
+// (reading only the events after it); otherwise every amendment since the
+// last whole adoption is replayed. The events after the hint are always
+// read, so pointing it at an older amendment cannot roll the constitution
+// back.
+func (d *Daemon) adoptedConstitution(file *governance.Constitution) (*governance.Constitution, error) {
+	n := d.chain.Len()
+	if n == 0 {
+		return nil, nil
+	}
+	var st govState
+	if b, err := os.ReadFile(filepath.Join(d.home, govStateName)); err == nil {
+		_ = json.Unmarshal(b, &st)
+	}
+	trusted := d.id.Ed25519.Public().(ed25519.PublicKey)
+	replay := func(c *governance.Constitution, recs []seqAmendment) (*governance.Constitution, error) {
+		for _, r := range recs {
+			next, err := c.Apply(r.Amendment, trusted)
+			if err != nil {
+				return nil, fmt.Errorf("daemon: replaying the amendment at seq %d: %w", r.seq, err)
+			}
+			if next.HashHex() != r.ResultHash {
+				return nil, fmt.Errorf("daemon: replaying the amendment at seq %d: result %s, recorded %s", r.seq, next.HashHex(), r.ResultHash)
+			}
+			c = next
+		}
+		return c, nil
+	}
+	if st.Seq != nil && *st.Seq < n && file != nil && file.HashHex() == st.ConstitutionHash {
+		recs, err := d.amendmentsSince(*st.Seq, n)
+		if err != nil {
+			return nil, err
+		}
+		if len(recs) > 0 && recs[0].seq == *st.Seq && recs[0].ResultHash == file.HashHex() {
+			return replay(file, recs[1:])
+		}
+	}
+	recs, err := d.amendmentsSince(0, n)
+	if err != nil {
+		return nil, err
+	}
+	adopt := -1
+	for i, r := range recs {
+		if r.Amendment.Op == governance.AmendAdopt {
+			adopt = i
+		}
+	}
+	if len(recs) == 0 {
+		return nil, nil
+	}
+	if adopt < 0 {
+		return nil, fmt.Errorf("daemon: the chain's first amendment (seq %d) is not an adoption", recs[0].seq)
+	}
+	return replay(nil, recs[adopt:])
+}
+
+type seqAmendment struct {
+	governance.AmendmentRecord
+	seq uint64
+}
+
+// amendmentsSince reads the amendment records in [from, to).
+func (d *Daemon) amendmentsSince(from, to uint64) ([]seqAmendment, error) {
+	var out []seqAmendment
+	for ev, err := range d.chain.Events(from, to) {
+		if err != nil {
+			return nil, fmt.Errorf("daemon: reading the chain for the adopted constitution: %w", err)
+		}
+		if ev.Kind != governance.KindAmendment {
+			continue
+		}
+		var rec governance.AmendmentRecord
+		if err := json.Unmarshal(ev.Payload, &rec); err != nil {
+			return nil, fmt.Errorf("daemon: amendment at seq %d: %w", ev.Seq, err)
+		}
+		out = append(out, seqAmendment{rec, ev.Seq})
+	}
+	return out, nil
+}
+
+// goBackground runs f in a goroutine the daemon owns: its context ends at
+// Close, which waits for it.
+func (d *Daemon) goBackground(f func(ctx context.Context)) {
+	d.bgWG.Add(1)
+	go func() {
+		defer d.bgWG.Done()
+		f(d.bgCtx)
+	}()
 }
 
 // govClock adapts the daemon's clock to governance.Clock.

@@ -3,11 +3,9 @@ package daemon
 import (
 	"context"
 	"crypto/ed25519"
-	"encoding/json"
 	"fmt"
 	"iter"
 	"net/http"
-	"strings"
 
 	"github.com/weftos/weftos/internal/governance"
 	"github.com/weftos/weftos/internal/kernel"
@@ -32,9 +30,6 @@ func (d *Daemon) audit(ctx context.Context, since uint64) (*governance.Report, e
 				readErr = err
 				return
 			}
-			if !auditRelevant(ev.Kind, ev.Payload) {
-				continue
-			}
 			in, err := governance.DecodeAuditInput(ev.Seq, ev.Kind, ev.Payload)
 			if err != nil {
 				readErr = err
@@ -58,24 +53,14 @@ func (d *Daemon) audit(ctx context.Context, since uint64) (*governance.Report, e
 	return rep, nil
 }
 
-// auditRelevant selects governance records and events that carry an
-// action (the execution of a governed operation).
-func auditRelevant(kind string, payload []byte) bool {
-	switch kind {
-	case governance.KindDecision, governance.KindAmendment, governance.KindResolution, governance.KindSanction:
-		return true
-	}
-	if strings.HasPrefix(kind, "governance.") || len(payload) == 0 {
-		return false
-	}
-	var probe struct {
-		Action string `json:"action"`
-	}
-	return json.Unmarshal(payload, &probe) == nil && probe.Action != ""
-}
-
 // applySanction carries out a sanction on the live process and records it.
+// The sanction is durably recorded before it takes effect; if the chain
+// cannot be written it is not applied.
 func (d *Daemon) applySanction(ctx context.Context, s governance.SanctionRecord) {
+	if _, err := d.auth.Record(ctx, "governance", governance.KindSanction, s); err != nil {
+		d.log.Error("a sanction was not applied: recording it failed", "agent", s.Agent, "sanction", s.Sanction.Kind, "err", err)
+		return
+	}
 	pid := kernel.PID(s.PID)
 	var err error
 	switch s.Sanction.Kind {
@@ -88,10 +73,6 @@ func (d *Daemon) applySanction(ctx context.Context, s governance.SanctionRecord)
 	}
 	if err != nil {
 		d.log.Warn("judicial sanction could not be applied", "agent", s.Agent, "pid", s.PID, "sanction", s.Sanction.Kind, "err", err)
-		s.Reason += " (not applied: " + err.Error() + ")"
-	}
-	if _, err := d.chain.Append(ctx, "governance", governance.KindSanction, s); err != nil {
-		d.log.Error("recording a sanction failed", "err", err)
 	}
 }
 

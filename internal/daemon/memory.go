@@ -7,10 +7,11 @@ import (
 	"fmt"
 	"net/http"
 	"path/filepath"
-	"strconv"
 	"strings"
 
+	"github.com/weftos/weftos/internal/authority"
 	"github.com/weftos/weftos/internal/embed"
+	"github.com/weftos/weftos/internal/governance"
 	"github.com/weftos/weftos/internal/kernel"
 	"github.com/weftos/weftos/internal/llm"
 	"github.com/weftos/weftos/internal/localapi"
@@ -54,20 +55,6 @@ func (d *Daemon) openMemory(ctx context.Context) error {
 	return nil
 }
 
-// memoryStore stores text for an agent (or the operator): the chain event
-// comes first, and the record carries its sequence number.
-func (d *Daemon) memoryStore(ctx context.Context, text string, meta memory.Meta) (memory.Record, bool, error) {
-	if strings.TrimSpace(text) == "" {
-		return memory.Record{}, false, fmt.Errorf("%w: nothing to remember", kernel.ErrInvalid)
-	}
-	ev, err := d.chain.Append(ctx, "memory", "memory.store", map[string]any{"id": memory.ContentID(text), "agent": meta.Agent,
-		"session": meta.Session, "source": meta.Source, "tags": meta.Tags, "shared": meta.Shared, "bytes": len(text)})
-	if err != nil {
-		return memory.Record{}, false, fmt.Errorf("recording the memory: %w", err)
-	}
-	return d.memory.Put(ctx, text, meta, ev.Seq)
-}
-
 // memoryFilter is the search filter a process's memory scope allows.
 func memoryFilter(agent string, scope kernel.MemoryScope) (memory.Filter, bool) {
 	switch scope {
@@ -82,16 +69,51 @@ func memoryFilter(agent string, scope kernel.MemoryScope) (memory.Filter, bool) 
 	}
 }
 
-// recall returns the texts of the k memories most relevant to query that
-// the agent may see.
-func (d *Daemon) recall(ctx context.Context, agent string, scope kernel.MemoryScope, query string, k int) []string {
-	f, ok := memoryFilter(agent, scope)
-	if !ok || k <= 0 {
+// memoryScopeCheck refuses memory acts to a process whose scope is none.
+func memoryScopeCheck(p *kernel.Process) authority.Check {
+	return func() error {
+		if p.Capabilities().Memory == kernel.MemoryNone {
+			return fmt.Errorf("%w: memory is not available to this agent (memory scope none)", authority.ErrCapability)
+		}
 		return nil
 	}
-	hits, err := d.memory.Search(ctx, query, k, f)
+}
+
+// searchMemory is a memory search by an agent process: a privileged read
+// (memory.search), decided and recorded like any act — whether the agent
+// asked through memory_search or the daemon recalls for it (via "recall").
+func (d *Daemon) searchMemory(ctx context.Context, p *kernel.Process, agentName, session, query string, k int, via string, charge bool) ([]memory.Hit, error) {
+	scope := p.Capabilities().Memory
+	checks := []authority.Check{memoryScopeCheck(p)}
+	if charge {
+		checks = append(checks, func() error { return kernelErr(p.ChargeToolCall(memorySearchSpec.Name)) })
+	}
+	var hits []memory.Hit
+	err := d.auth.Do(ctx, authority.Act{Action: "memory.search", Kind: governance.KindMemorySearch, Source: "memory", Subject: subjectOf(p, session),
+		Context: governance.Context{Extra: map[string]string{"scope": string(scope), "via": via}}, Checks: checks},
+		func(ctx context.Context, _ *authority.Permit) (any, error) {
+			f, _ := memoryFilter(agentName, scope)
+			var err error
+			hits, err = d.memory.Search(ctx, query, k, f)
+			det := governance.MemoryDetail{QueryHash: shake([]byte(query)), K: k, Scope: string(scope)}
+			for _, h := range hits {
+				det.Hits = append(det.Hits, h.Record.ID)
+			}
+			return det, err
+		})
+	return hits, err
+}
+
+// recall returns the texts of the k memories most relevant to query that
+// the agent may see. A refused or failed recall adds nothing (and is on
+// the chain); the turn goes on.
+func (d *Daemon) recall(ctx context.Context, p *kernel.Process, agentName, session, query string, k int) []string {
+	if p.Capabilities().Memory == kernel.MemoryNone || k <= 0 {
+		return nil
+	}
+	hits, err := d.searchMemory(ctx, p, agentName, session, query, k, "recall", false)
 	if err != nil {
-		d.log.Warn("memory recall", "agent", agent, "err", err)
+		d.log.Warn("memory recall", "agent", agentName, "err", err)
 		return nil
 	}
 	out := make([]string, len(hits))
@@ -111,48 +133,62 @@ var (
 
 // runMemoryTool serves memory_store and memory_search for an agent whose
 // memories are filed under agentName (its definition's name, so memory
-// outlives sessions).
-func (d *Daemon) runMemoryTool(ctx context.Context, p *kernel.Process, agentName, session string, call llm.ToolCall) (string, bool) {
-	caps := p.Capabilities()
-	if caps.Memory == kernel.MemoryNone {
-		return "memory is not available to this agent (memory scope none)", true
-	}
-	if err := p.ChargeToolCall(call.Name); err != nil {
-		return "refused: " + err.Error(), true
-	}
+// outlives sessions). Both are acts through the authority pipeline.
+func (d *Daemon) runMemoryTool(ctx context.Context, p *kernel.Process, agentName, session string, call llm.ToolCall) (string, bool, error) {
+	subject := subjectOf(p, session)
 	dec := json.NewDecoder(strings.NewReader(string(call.Arguments)))
 	dec.DisallowUnknownFields()
+	refuseInput := func(action, msg string) (string, bool, error) {
+		act := authority.Act{Action: action, Subject: subject, Context: governance.Context{Tool: call.Name}}
+		if err := d.auth.Refuse(ctx, act, fmt.Errorf("%w: %s", authority.ErrInput, msg)); errors.Is(err, authority.ErrLedger) {
+			return "", false, err
+		}
+		return msg, true, nil
+	}
 	switch call.Name {
-	case "memory_store":
+	case memoryStoreSpec.Name:
 		var in struct {
 			Text   string   `json:"text"`
 			Tags   []string `json:"tags"`
 			Shared bool     `json:"shared"`
 		}
 		if err := dec.Decode(&in); err != nil || strings.TrimSpace(in.Text) == "" {
-			return "invalid input: want {\"text\": \"...\"}", true
+			return refuseInput("memory.store", `invalid input: want {"text": "..."}`)
 		}
-		rec, created, err := d.memoryStore(ctx, in.Text, memory.Meta{Agent: agentName, Session: session, Source: "agent", Tags: in.Tags, Shared: in.Shared})
+		var rec memory.Record
+		var created bool
+		err := d.auth.Do(ctx, authority.Act{Action: "memory.store", Kind: governance.KindMemoryStore, Source: "memory", Subject: subject,
+			Context: governance.Context{Tool: call.Name, Extra: map[string]string{"shared": fmt.Sprint(in.Shared)}},
+			Checks:  []authority.Check{memoryScopeCheck(p), func() error { return kernelErr(p.ChargeToolCall(call.Name)) }}},
+			func(ctx context.Context, pm *authority.Permit) (any, error) {
+				det := governance.MemoryDetail{ID: memory.ContentID(in.Text), Bytes: len(in.Text), Tags: in.Tags, Shared: in.Shared}
+				var err error
+				// The record carries the seq of the decision that allowed
+				// it; the outcome event (same action id) names the record.
+				rec, created, err = d.memory.Put(ctx, in.Text, memory.Meta{Agent: agentName, Session: session, Source: "agent", Tags: in.Tags, Shared: in.Shared},
+					pm.DecisionSeq())
+				det.Created = created
+				return det, err
+			})
 		if err != nil {
-			return err.Error(), true
+			return refusal(ctx, err)
 		}
 		b, _ := json.Marshal(map[string]any{"id": rec.ID, "stored": created, "chain_seq": rec.ChainSeq})
-		return string(b), false
+		return string(b), false, nil
 	default:
 		var in struct {
 			Query string `json:"query"`
 			K     int    `json:"k"`
 		}
 		if err := dec.Decode(&in); err != nil || strings.TrimSpace(in.Query) == "" {
-			return "invalid input: want {\"query\": \"...\"}", true
+			return refuseInput("memory.search", `invalid input: want {"query": "..."}`)
 		}
 		if in.K <= 0 || in.K > 20 {
 			in.K = 5
 		}
-		f, _ := memoryFilter(agentName, caps.Memory)
-		hits, err := d.memory.Search(ctx, in.Query, in.K, f)
+		hits, err := d.searchMemory(ctx, p, agentName, session, in.Query, in.K, "tool", true)
 		if err != nil {
-			return err.Error(), true
+			return refusal(ctx, err)
 		}
 		type hit struct {
 			Text  string  `json:"text"`
@@ -163,7 +199,7 @@ func (d *Daemon) runMemoryTool(ctx context.Context, p *kernel.Process, agentName
 			out[i] = hit{h.Record.Text, h.Score}
 		}
 		b, _ := json.Marshal(out)
-		return string(b), false
+		return string(b), false, nil
 	}
 }
 
@@ -212,7 +248,8 @@ func (d *Daemon) failMemory(w http.ResponseWriter, err error) {
 }
 
 // handleMemoryIngest ingests files and folders, streaming progress. The
-// ingest is one chain event; every chunk carries its sequence number.
+// ingest is one governed act (memory.ingest); every chunk carries the seq
+// of the decision that allowed it.
 func (d *Daemon) handleMemoryIngest(w http.ResponseWriter, r *http.Request) {
 	var req MemoryIngestRequest
 	if !localapi.DecodeBody(w, r, &req) {
@@ -228,7 +265,8 @@ func (d *Daemon) handleMemoryIngest(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	ev, err := d.chain.Append(r.Context(), "memory", "memory.ingest", map[string]any{"paths": req.Paths, "agent": "operator", "tags": req.Tags})
+	pm, err := d.auth.Authorize(r.Context(), authority.Act{Action: "memory.ingest", Kind: governance.KindMemoryIngest, Source: "memory",
+		Subject: operator(), Context: governance.Context{Path: req.Paths[0], Extra: map[string]string{"paths": strings.Join(req.Paths, ",")}}})
 	if err != nil {
 		d.fail(w, err)
 		return
@@ -242,13 +280,20 @@ func (d *Daemon) handleMemoryIngest(w http.ResponseWriter, r *http.Request) {
 			fl.Flush()
 		}
 	}
-	res, err := d.memory.Ingest(r.Context(), req.Paths, memory.IngestOptions{Meta: memory.Meta{Agent: "operator", Tags: req.Tags, Shared: true}, ChainSeq: ev.Seq},
-		func(p memory.IngestProgress) { emit(MemoryIngestEvent{Type: "progress", Progress: &p}) })
+	// Every chunk carries the seq of the decision that allowed the ingest.
+	res, err := d.memory.Ingest(r.Context(), req.Paths, memory.IngestOptions{Meta: memory.Meta{Agent: "operator", Tags: req.Tags, Shared: true},
+		ChainSeq: pm.DecisionSeq()}, func(p memory.IngestProgress) { emit(MemoryIngestEvent{Type: "progress", Progress: &p}) })
+	if err == nil {
+		err = d.memory.Flush(r.Context())
+	}
+	det := governance.MemoryDetail{Paths: req.Paths, Tags: req.Tags, Files: res.Files, Chunks: res.Chunks}
+	if rerr := pm.Done(r.Context(), det, err); rerr != nil {
+		err = errors.Join(err, rerr)
+	}
 	if err != nil {
 		emit(MemoryIngestEvent{Type: "error", Message: err.Error()})
 		return
 	}
-	_ = d.memory.Flush(r.Context())
 	emit(MemoryIngestEvent{Type: "done", Result: &res})
 }
 
@@ -302,12 +347,13 @@ func (d *Daemon) handleMemoryStats(w http.ResponseWriter, r *http.Request) {
 
 func (d *Daemon) handleMemoryRemove(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	if err := d.memory.Delete(r.Context(), id); err != nil {
+	err := d.auth.Do(r.Context(), authority.Act{Action: "memory.delete", Kind: governance.KindMemoryDelete, Source: "memory", Subject: operator(),
+		Context: governance.Context{Extra: map[string]string{"id": id}}},
+		func(ctx context.Context, _ *authority.Permit) (any, error) {
+			return governance.MemoryDetail{ID: id}, d.memory.Delete(ctx, id)
+		})
+	if err != nil {
 		d.failMemory(w, err)
-		return
-	}
-	if _, err := d.chain.Append(r.Context(), "memory", "memory.delete", map[string]string{"id": id, "agent": "operator"}); err != nil {
-		d.fail(w, err)
 		return
 	}
 	localapi.WriteJSON(w, map[string]string{"removed": id})
@@ -321,12 +367,14 @@ func (d *Daemon) handleMemoryReembed(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	done := 0
-	if err := d.memory.Reembed(r.Context(), emb, func(n, _ int) { done = n }); err != nil {
+	err = d.auth.Do(r.Context(), authority.Act{Action: "memory.reembed", Kind: governance.KindMemoryReembed, Source: "memory", Subject: operator(),
+		Context: governance.Context{Extra: map[string]string{"embedder": emb.Name()}}},
+		func(ctx context.Context, _ *authority.Permit) (any, error) {
+			err := d.memory.Reembed(ctx, emb, func(n, _ int) { done = n })
+			return governance.MemoryDetail{Embedder: emb.Name(), Records: done}, err
+		})
+	if err != nil {
 		d.failMemory(w, err)
-		return
-	}
-	if _, err := d.chain.Append(r.Context(), "memory", "memory.reembed", map[string]string{"embedder": emb.Name(), "records": strconv.Itoa(done)}); err != nil {
-		d.fail(w, err)
 		return
 	}
 	localapi.WriteJSON(w, map[string]any{"embedder": emb.Name(), "records": done})

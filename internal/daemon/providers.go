@@ -40,32 +40,26 @@ func (d *Daemon) openProviders() error {
 		return fmt.Errorf("daemon: LLM providers: %w", err)
 	}
 	d.models = r
+	d.endpoints = map[string]endpoint{}
+	for _, c := range cfgs {
+		name := c.Name
+		if name == "" {
+			name = string(c.Kind)
+		}
+		d.endpoints[name] = providerEndpoint(c.Kind, c.BaseURL)
+	}
 	return nil
 }
 
-// resolveModel returns the provider (a failover chain when configured) and
-// the provider's model name for model ("provider/model").
-func (d *Daemon) resolveModel(model string) (llm.Provider, string, error) {
-	if d.models == nil || d.models.Len() == 0 {
-		return nil, "", llm.ErrNoProvider
-	}
-	if model == "" {
-		model = d.cfg.Agents.Model
-	}
-	if model == "" {
-		return nil, "", ErrNoModel
-	}
-	p, name, err := d.models.Resolve(model)
-	if err != nil {
-		return nil, "", err
-	}
-	if len(d.cfg.Agents.Failover) > 0 {
-		routes := append([]string{model}, d.cfg.Agents.Failover...)
-		f, err := d.models.Failover(routes...)
-		if err != nil {
-			return nil, "", err
+// knownHosts are the hosts the gate does not raise the security effect
+// for: governance.known_hosts plus the hosts of the configured providers
+// (the operator chose them).
+func (d *Daemon) knownHosts() []string {
+	out := append([]string(nil), d.cfg.Governance.KnownHosts...)
+	for _, ep := range d.endpoints {
+		if ep.host != "" {
+			out = append(out, ep.host)
 		}
-		return f, name, nil
 	}
-	return p, name, nil
+	return out
 }

@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/weftos/weftos/chain"
+	"github.com/weftos/weftos/internal/authority"
 	"github.com/weftos/weftos/internal/kernel"
 	"github.com/weftos/weftos/internal/localapi"
 	"github.com/weftos/weftos/internal/sandbox"
@@ -36,6 +37,16 @@ func (d *Daemon) routes() []localapi.Route {
 // errorCode maps outer layers' errors to API codes.
 func (d *Daemon) errorCode(err error) (string, int, bool) {
 	switch {
+	case errors.Is(err, authority.ErrLedger):
+		return "chain_unavailable", http.StatusServiceUnavailable, true
+	case errors.Is(err, ErrToolTampered):
+		return "tool_tampered", http.StatusConflict, true
+	case errors.Is(err, authority.ErrDenied):
+		return "denied", http.StatusForbidden, true
+	case errors.Is(err, authority.ErrCapability) && !errors.Is(err, kernel.ErrScope) && !errors.Is(err, kernel.ErrCapabilityExceeds):
+		return "capability_denied", http.StatusForbidden, true
+	case errors.Is(err, authority.ErrLimit):
+		return "limit_reached", http.StatusTooManyRequests, true
 	case errors.Is(err, chain.ErrNotFound):
 		return "not_found", http.StatusNotFound, true
 	case errors.Is(err, chain.ErrVerify):
@@ -71,8 +82,14 @@ func (d *Daemon) registerLayerServices() error {
 	if err := d.kernel.RegisterService(kernel.ServiceSpec{Name: "chain", Type: "builtin", Owner: kernel.KernelPID,
 		Endpoint: "api:/v1/chain", Methods: []string{"status", "events", "export", "prove", "consistency", "keys"},
 		Liveness: func(ctx context.Context) error {
-			_, err := d.chain.Get(d.chain.Len() - 1)
-			return err
+			if err := d.auth.Healthy(); err != nil {
+				return err
+			}
+			if n := d.chain.Len(); n > 0 {
+				_, err := d.chain.Get(n - 1)
+				return err
+			}
+			return nil
 		}}); err != nil {
 		return err
 	}

@@ -1,8 +1,13 @@
 package daemon
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"net/http"
+
+	"github.com/weftos/weftos/internal/authority"
+	"github.com/weftos/weftos/internal/governance"
 
 	"github.com/weftos/weftos/internal/localapi"
 	"github.com/weftos/weftos/internal/session"
@@ -51,17 +56,40 @@ func (d *Daemon) handleSession(w http.ResponseWriter, r *http.Request) {
 	localapi.WriteJSON(w, snap)
 }
 
+// handleSessionRemove deletes a session: a governed act (session.remove),
+// since a session is the agent's durable record of what it did.
 func (d *Daemon) handleSessionRemove(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
-	// The session's agent process holds the session open: stop it first.
-	d.agents.mu.Lock()
-	pid, ok := d.agents.pids[name]
-	delete(d.agents.pids, name)
-	d.agents.mu.Unlock()
-	if ok {
-		d.stopAgent(r.Context(), pid)
+	act := authority.Act{Action: "session.remove", Kind: governance.KindSessionRemove, Source: "operator", Subject: operator(),
+		Context: governance.Context{Extra: map[string]string{"session": name}}}
+	if !session.ValidName(name) {
+		err := fmt.Errorf("%w: %w: %q", authority.ErrInput, session.ErrInvalidName, name)
+		if rerr := d.auth.Refuse(r.Context(), act, err); errors.Is(rerr, authority.ErrLedger) {
+			err = rerr
+		}
+		d.failSession(w, err)
+		return
 	}
-	if err := session.Remove(d.home, name); err != nil {
+	if _, err := session.Read(d.home, name); errors.Is(err, session.ErrNotFound) {
+		err = fmt.Errorf("%w: %w", authority.ErrConflict, err)
+		if rerr := d.auth.Refuse(r.Context(), act, err); errors.Is(rerr, authority.ErrLedger) {
+			err = rerr
+		}
+		d.failSession(w, err)
+		return
+	}
+	err := d.auth.Do(r.Context(), act, func(ctx context.Context, _ *authority.Permit) (any, error) {
+		// The session's agent process holds the session open: stop it first.
+		d.agents.mu.Lock()
+		pid, ok := d.agents.pids[name]
+		delete(d.agents.pids, name)
+		d.agents.mu.Unlock()
+		if ok {
+			d.stopAgent(ctx, pid)
+		}
+		return governance.SessionDetail{Session: name}, session.Remove(d.home, name)
+	})
+	if err != nil {
 		d.failSession(w, err)
 		return
 	}

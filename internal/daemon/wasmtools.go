@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/weftos/weftos/internal/authority"
 	"github.com/weftos/weftos/internal/governance"
 	"github.com/weftos/weftos/internal/kernel"
 	"github.com/weftos/weftos/internal/sandbox"
@@ -51,6 +52,65 @@ type InstalledTool struct {
 	Source      string          `json:"source"`
 	Installed   time.Time       `json:"installed"`
 	ActionID    string          `json:"action_id"`
+	// InstallSeq is the chain seq of the tool.install record, whose
+	// record_hash binds every grant and limit above (GrantsHash): a record
+	// edited on disk no longer matches the chain and the tool will not run.
+	InstallSeq uint64 `json:"install_seq"`
+}
+
+// grants is what an installed tool's record grants and limits: the part
+// the chain's tool.install record binds.
+func (it InstalledTool) grants() []string {
+	var out []string
+	for _, h := range it.Hosts {
+		out = append(out, "host:"+h)
+	}
+	for _, m := range it.Mounts {
+		mode := "rw"
+		if m.ReadOnly {
+			mode = "ro"
+		}
+		out = append(out, "mount:"+m.HostPath+"→"+m.GuestPath+":"+mode)
+	}
+	for _, e := range it.Env {
+		out = append(out, "env:"+e)
+	}
+	return out
+}
+
+// GrantsHash is SHAKE-256/32 over the canonical JSON of everything the
+// record fixes for a run: name, version, module hash, limits, grants,
+// input schema and imports.
+func (it InstalledTool) GrantsHash() string {
+	b, _ := json.Marshal(struct {
+		Name        string          `json:"name"`
+		Version     string          `json:"version"`
+		SHA256      string          `json:"sha256"`
+		Limits      toolpkg.Limits  `json:"limits"`
+		Hosts       []string        `json:"hosts"`
+		Env         []string        `json:"env"`
+		Mounts      []sandbox.Mount `json:"mounts"`
+		InputSchema json.RawMessage `json:"input_schema"`
+		Imports     []string        `json:"imports"`
+	}{it.Name, it.Version, it.SHA256, it.Limits, nonNil(it.Hosts), nonNil(it.Env), nonNil(it.Mounts), compactJSON(it.InputSchema), nonNil(it.Imports)})
+	return shake(b)
+}
+
+// nonNil makes a nil slice empty, so a record hashes the same before and
+// after a JSON round trip through omitempty fields.
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+func compactJSON(b json.RawMessage) json.RawMessage {
+	var buf bytes.Buffer
+	if json.Compact(&buf, b) != nil {
+		return b
+	}
+	return buf.Bytes()
 }
 
 // ToolRunResult is the outcome of running an installed tool.
@@ -80,19 +140,18 @@ func (d *Daemon) toolDir(name string) (string, error) {
 }
 
 // installTool validates a package (directory or .tar.gz), asks governance
-// (action tool.install with the requested grants), copies the module and
-// its record into the home and records the install on the chain. Refused
-// and failed installs are recorded too.
+// (action tool.install with the requested grants), compiles the module,
+// records the install durably — with the hash of the install record, which
+// binds every grant — and then copies the module and the record into the
+// home. Refused installs are recorded as refusals or denials.
 func (d *Daemon) installTool(ctx context.Context, path string) (InstalledTool, error) {
-	actionID := d.kernel.NewActionID()
-	rec := map[string]any{"action": "tool.install", "action_id": actionID, "agent": "operator", "source": path}
-	record := func(err error) {
-		if err != nil {
-			rec["error"] = err.Error()
+	act := authority.Act{Action: "tool.install", Kind: governance.KindToolInstall, Source: "tools", Subject: operator(),
+		Context: governance.Context{Extra: map[string]string{"source": path}}}
+	refuse := func(cause error) (InstalledTool, error) {
+		if err := d.auth.Refuse(ctx, act, cause); errors.Is(err, authority.ErrLedger) {
+			return InstalledTool{}, err
 		}
-		if rerr := d.recorder.Record(ctx, "tools", "tool.install", rec); rerr != nil {
-			d.log.Error("recording a tool install failed", "err", rerr)
-		}
+		return InstalledTool{}, cause
 	}
 	extract, err := os.MkdirTemp(d.home, ".tool-extract-")
 	if err != nil {
@@ -101,64 +160,60 @@ func (d *Daemon) installTool(ctx context.Context, path string) (InstalledTool, e
 	defer os.RemoveAll(extract)
 	pkg, err := toolpkg.Load(path, filepath.Join(extract, "pkg"), toolpkg.Options{Imports: d.sandbox.Offers})
 	if err != nil {
-		record(err)
-		return InstalledTool{}, err
+		return refuse(fmt.Errorf("%w: %w", authority.ErrInput, err))
 	}
 	m := pkg.Manifest
-	rec["tool"], rec["version"], rec["sha256"] = m.Name, m.Version, hex.EncodeToString(pkg.WasmSHA256[:])
-	rec["hosts"], rec["env"] = m.Grants.Hosts, m.Grants.Env
+	act.Context.Tool = m.Name
 	if _, builtin := d.builtins.Get(m.Name); builtin {
-		err := fmt.Errorf("%w: %q is the name of a built-in tool", kernel.ErrInvalid, m.Name)
-		record(err)
-		return InstalledTool{}, err
+		return refuse(fmt.Errorf("%w: %w: %q is the name of a built-in tool", authority.ErrInput, kernel.ErrInvalid, m.Name))
 	}
 	dir, err := d.toolDir(m.Name)
 	if err != nil {
-		record(err)
-		return InstalledTool{}, err
+		return refuse(fmt.Errorf("%w: %w", authority.ErrInput, err))
 	}
 	if _, err := os.Stat(dir); err == nil {
-		err = fmt.Errorf("%w: %s (remove it first: weft tools remove %s)", ErrToolExists, m.Name, m.Name)
-		record(err)
-		return InstalledTool{}, err
-	}
-	var mounts []string
-	for _, mt := range pkg.Mounts() {
-		mode := "rw"
-		if mt.ReadOnly {
-			mode = "ro"
-		}
-		mounts = append(mounts, mt.HostPath+"→"+mt.GuestPath+":"+mode)
-	}
-	rec["mounts"] = mounts
-	req := governance.Request{Action: "tool.install", Process: "kernel", Agent: "operator",
-		Capabilities: kernel.RootCapabilities().Names(),
-		Context: governance.Context{Tool: m.Name, Extra: map[string]string{"version": m.Version,
-			"hosts": strings.Join(m.Grants.Hosts, ","), "mounts": strings.Join(mounts, ","), "env": strings.Join(m.Grants.Env, ",")}}}
-	if err := d.gov.decide(ctx, actionID, req); err != nil {
-		record(err)
-		return InstalledTool{}, err
-	}
-	// Compile now: a module wazero rejects fails the install, not a run.
-	if _, err := d.sandbox.Compile(ctx, pkg.Wasm); err != nil {
-		record(err)
-		return InstalledTool{}, err
+		return refuse(fmt.Errorf("%w: %w: %s (remove it first: weft tools remove %s)", authority.ErrConflict, ErrToolExists, m.Name, m.Name))
 	}
 	it := InstalledTool{Name: m.Name, Version: m.Version, Description: m.Description, SHA256: hex.EncodeToString(pkg.WasmSHA256[:]),
 		Limits: m.Limits, Hosts: m.Grants.Hosts, Env: m.Grants.Env, InputSchema: pkg.InputSchema, Source: path,
-		Installed: d.opts.Clock.Now().UTC(), ActionID: actionID}
+		Installed: d.opts.Clock.Now().UTC()}
 	for _, mt := range pkg.Mounts() {
 		it.Mounts = append(it.Mounts, sandbox.Mount{HostPath: mt.HostPath, GuestPath: mt.GuestPath, ReadOnly: mt.ReadOnly})
 	}
 	for _, im := range pkg.Module.Imports {
 		it.Imports = append(it.Imports, im.Module+"."+im.Name)
 	}
-	if err := d.writeTool(dir, it, pkg.Wasm); err != nil {
-		record(err)
+	act.Context.Extra = map[string]string{"source": path, "version": m.Version, "sha256": it.SHA256,
+		"hosts": strings.Join(m.Grants.Hosts, ","), "mounts": strings.Join(grantsOf(it, "mount:"), ","), "env": strings.Join(m.Grants.Env, ",")}
+	pm, err := d.auth.Authorize(ctx, act)
+	if err != nil {
 		return InstalledTool{}, err
 	}
-	record(nil)
+	it.ActionID = pm.ActionID()
+	detail := governance.ToolInstallDetail{Tool: it.Name, Version: it.Version, SHA256: it.SHA256, Source: path, Grants: it.grants(), RecordHash: it.GrantsHash()}
+	// Compile now: a module wazero rejects fails the install, not a run.
+	if _, err := d.sandbox.Compile(ctx, pkg.Wasm); err != nil {
+		return InstalledTool{}, errors.Join(err, pm.Done(ctx, detail, err))
+	}
+	// The install is on the chain before the tool exists on disk.
+	if err := pm.Done(ctx, detail, nil); err != nil {
+		return InstalledTool{}, err
+	}
+	it.InstallSeq = pm.OutcomeSeq()
+	if err := d.writeTool(dir, it, pkg.Wasm); err != nil {
+		return InstalledTool{}, fmt.Errorf("tool %s: recorded as installed (seq %d) but not written: %w", it.Name, it.InstallSeq, err)
+	}
 	return it, nil
+}
+
+func grantsOf(it InstalledTool, prefix string) []string {
+	var out []string
+	for _, g := range it.grants() {
+		if v, ok := strings.CutPrefix(g, prefix); ok {
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 // writeTool writes the tool's files into a temporary directory and renames
@@ -202,11 +257,21 @@ func (d *Daemon) toolRecord(name string) (InstalledTool, error) {
 	return it, nil
 }
 
-// loadTool reads an installed tool and its module, checking the module's
-// hash against the install record.
+// ErrToolTampered means an installed tool's files no longer match what its
+// governed install recorded on the chain.
+var ErrToolTampered = errors.New("installed tool does not match its install record on the chain")
+
+// loadTool reads an installed tool and its module and checks both against
+// the chain: the module's hash and every grant and limit of the record
+// must be those the governed install recorded (tool.install at
+// InstallSeq). A record edited on disk — a mount widened to "/", a host
+// added — is refused.
 func (d *Daemon) loadTool(name string) (InstalledTool, []byte, error) {
 	it, err := d.toolRecord(name)
 	if err != nil {
+		return InstalledTool{}, nil, err
+	}
+	if err := d.verifyInstall(it); err != nil {
 		return InstalledTool{}, nil, err
 	}
 	dir, _ := d.toolDir(name)
@@ -215,9 +280,28 @@ func (d *Daemon) loadTool(name string) (InstalledTool, []byte, error) {
 		return InstalledTool{}, nil, err
 	}
 	if sum := sha256.Sum256(wasm); hex.EncodeToString(sum[:]) != it.SHA256 {
-		return InstalledTool{}, nil, fmt.Errorf("tool %s: tool.wasm does not match its install record (modified on disk?)", name)
+		return InstalledTool{}, nil, fmt.Errorf("%w: tool %s: tool.wasm was modified on disk", ErrToolTampered, name)
 	}
 	return it, wasm, nil
+}
+
+// verifyInstall checks it against the tool.install record at InstallSeq.
+func (d *Daemon) verifyInstall(it InstalledTool) error {
+	ev, err := d.chain.Get(it.InstallSeq)
+	if err != nil {
+		return fmt.Errorf("%w: tool %s: install record seq %d: %v", ErrToolTampered, it.Name, it.InstallSeq, err)
+	}
+	var rec governance.ActRecord
+	var det governance.ToolInstallDetail
+	if ev.Kind != governance.KindToolInstall || json.Unmarshal(ev.Payload, &rec) != nil || json.Unmarshal(rec.Detail, &det) != nil ||
+		!rec.OK || det.Tool != it.Name {
+		return fmt.Errorf("%w: tool %s: chain event %d is not its install", ErrToolTampered, it.Name, it.InstallSeq)
+	}
+	if det.RecordHash != it.GrantsHash() || det.SHA256 != it.SHA256 {
+		return fmt.Errorf("%w: tool %s: install.json was modified on disk (its grants or limits differ from those installed at seq %d)",
+			ErrToolTampered, it.Name, it.InstallSeq)
+	}
+	return nil
 }
 
 // listTools returns the installed tools by name.
@@ -246,69 +330,107 @@ func (d *Daemon) listTools() ([]InstalledTool, error) {
 }
 
 func (d *Daemon) removeTool(ctx context.Context, name string) error {
+	act := authority.Act{Action: "tool.remove", Kind: governance.KindToolRemove, Source: "tools", Subject: operator(),
+		Context: governance.Context{Tool: name}}
 	dir, err := d.toolDir(name)
 	if err != nil {
+		return d.auth.Refuse(ctx, act, fmt.Errorf("%w: %w", authority.ErrInput, err))
+	}
+	it, err := d.toolRecord(name)
+	if err != nil {
+		if rerr := d.auth.Refuse(ctx, act, fmt.Errorf("%w: %w", authority.ErrConflict, err)); errors.Is(rerr, authority.ErrLedger) {
+			return rerr
+		}
 		return err
 	}
-	if _, err := os.Stat(filepath.Join(dir, "install.json")); err != nil {
-		return fmt.Errorf("%w: %q", ErrUnknownTool, name)
-	}
-	if err := os.RemoveAll(dir); err != nil {
-		return err
-	}
-	return d.recorder.Record(ctx, "tools", "tool.remove", map[string]string{"tool": name})
+	act.Context.Extra = map[string]string{"version": it.Version, "sha256": it.SHA256}
+	return d.auth.Do(ctx, act, func(ctx context.Context, _ *authority.Permit) (any, error) {
+		return governance.ToolInstallDetail{Tool: name, Version: it.Version, SHA256: it.SHA256}, os.RemoveAll(dir)
+	})
 }
 
-// runTool runs an installed tool for p (nil: the operator): capability
-// check, governance (action tool.exec.NAME), the sandboxed run with the
-// manifest's limits capped by p's, and a tool.call record on the chain with
-// the fuel used.
-func (d *Daemon) runTool(ctx context.Context, p *kernel.Process, name string, input json.RawMessage) (ToolRunResult, error) {
-	it, wasm, err := d.loadTool(name)
-	if err != nil {
-		return ToolRunResult{}, err
+// toolCaller is who runs an installed tool: an agent process (during a
+// tool call) or, with p nil, the operator.
+type toolCaller struct {
+	p       *kernel.Process
+	session string
+	callID  string
+}
+
+// runTool runs an installed tool through the authority pipeline: the
+// record checked against the chain, input validated, capabilities and
+// limits checked (the call charged to the process), governance (action
+// tool.exec.NAME), the sandboxed run with the manifest's limits, and a
+// tool.call record naming the grants used and the fuel burnt.
+func (d *Daemon) runTool(ctx context.Context, by toolCaller, name string, input json.RawMessage) (ToolRunResult, error) {
+	subject := operator()
+	caps := kernel.RootCapabilities()
+	if by.p != nil {
+		subject, caps = subjectOf(by.p, by.session), by.p.Capabilities()
 	}
+	act := authority.Act{Action: "tool.exec." + name, Kind: governance.KindToolCall, Source: "tools", Subject: subject,
+		Context: governance.Context{Tool: name}}
 	if len(input) == 0 {
 		input = json.RawMessage("{}")
 	}
-	schema, err := tools.ParseSchema(it.InputSchema)
-	if err != nil {
-		return ToolRunResult{}, fmt.Errorf("tool %s: input schema: %w", name, err)
-	}
-	if err := schema.Validate(input); err != nil {
-		return ToolRunResult{}, fmt.Errorf("%w: tool %s: %v", kernel.ErrInvalid, name, err)
-	}
-	agentName, pid := "operator", kernel.KernelPID
-	caps := kernel.RootCapabilities()
-	if p != nil {
-		agentName, pid, caps = p.Name(), p.PID(), p.Capabilities()
-		if err := p.ChargeToolCall(name); err != nil {
+	refuse := func(cause error) (ToolRunResult, error) {
+		if err := d.auth.Refuse(ctx, act, cause); errors.Is(err, authority.ErrLedger) {
 			return ToolRunResult{}, err
 		}
+		return ToolRunResult{}, cause
 	}
-	memMiB := it.Limits.MemoryMiB
-	if lim := caps.Limits.MemoryBytes >> 20; lim > 0 && uint64(memMiB) > lim {
-		return ToolRunResult{}, fmt.Errorf("%w: tool %s needs %d MiB of memory; the process may use %d MiB", kernel.ErrCapability, name, memMiB, lim)
+	it, wasm, err := d.loadTool(name)
+	if errors.Is(err, ErrUnknownTool) {
+		return refuse(fmt.Errorf("%w: %w", authority.ErrInput, err))
 	}
-	if len(it.Hosts) > 0 && !caps.CanNetwork {
-		return ToolRunResult{}, fmt.Errorf("%w: tool %s needs network access (hosts %v); the process lacks can_network", kernel.ErrCapability, name, it.Hosts)
-	}
-	actionID := d.kernel.NewActionID()
-	req := governance.Request{Action: "tool.exec." + name, Process: agentName, Agent: agentName, PID: uint64(pid), Capabilities: caps.Names(),
-		Context: governance.Context{Tool: name, Extra: map[string]string{"version": it.Version, "sha256": it.SHA256, "hosts": strings.Join(it.Hosts, ",")}}}
-	if err := d.gov.decide(ctx, actionID, req); err != nil {
-		return ToolRunResult{}, err
-	}
-	rec := toolCallRecord{Action: req.Action, ActionID: actionID, Agent: agentName, PID: pid, Tool: name, InputHash: shake(input)}
-	res, err := d.execTool(ctx, it, wasm, input, toolHost{d: d, agent: agentName, pid: pid, tool: name, caps: caps, hosts: it.Hosts})
-	rec.Millis, rec.Fuel = res.Millis, res.FuelUsed
 	if err != nil {
-		rec.IsError, rec.Error = true, err.Error()
-	} else {
-		rec.OutputHash = shake(res.Output)
+		return refuse(fmt.Errorf("%w: %w", authority.ErrConflict, err))
 	}
-	if rerr := d.recorder.Record(ctx, "tools", "tool.call", rec); rerr != nil {
-		return res, fmt.Errorf("recording the tool call: %w", rerr)
+	schema, err := tools.ParseSchema(it.InputSchema)
+	if err != nil {
+		return refuse(fmt.Errorf("%w: tool %s: input schema: %w", authority.ErrInput, name, err))
+	}
+	if err := schema.Validate(input); err != nil {
+		return refuse(fmt.Errorf("%w: %w: tool %s: %v", authority.ErrInput, kernel.ErrInvalid, name, err))
+	}
+	act.Context.Extra = map[string]string{"version": it.Version, "sha256": it.SHA256, "hosts": strings.Join(it.Hosts, ","),
+		"grants": strings.Join(it.grants(), ",")}
+	act.Checks = []authority.Check{
+		func() error {
+			if by.p == nil {
+				return nil
+			}
+			return kernelErr(by.p.ChargeToolCall(name))
+		},
+		func() error {
+			if lim := caps.Limits.MemoryBytes >> 20; lim > 0 && uint64(it.Limits.MemoryMiB) > lim {
+				return fmt.Errorf("%w: %w: tool %s needs %d MiB of memory; the process may use %d MiB", authority.ErrCapability, kernel.ErrCapability,
+					name, it.Limits.MemoryMiB, lim)
+			}
+			return nil
+		},
+		func() error {
+			if len(it.Hosts) > 0 && !caps.CanNetwork {
+				return fmt.Errorf("%w: %w: tool %s needs network access (hosts %v); the process lacks can_network", authority.ErrCapability,
+					kernel.ErrCapability, name, it.Hosts)
+			}
+			return nil
+		},
+	}
+	pm, err := d.auth.Authorize(ctx, act)
+	if err != nil {
+		return ToolRunResult{}, asKernel(err)
+	}
+	seq := it.InstallSeq
+	detail := governance.ToolCallDetail{Tool: name, CallID: by.callID, InputHash: shake(input), Version: it.Version, SHA256: it.SHA256,
+		Grants: it.grants(), InstallSeq: &seq}
+	res, err := d.execTool(ctx, it, wasm, input, toolHost{d: d, subject: subject, tool: name, caps: caps, hosts: it.Hosts})
+	detail.Fuel = res.FuelUsed
+	if err == nil {
+		detail.OutputHash, detail.OutputLen = shake(res.Output), len(res.Output)
+	}
+	if rerr := pm.Done(ctx, detail, err); rerr != nil {
+		return res, errors.Join(err, fmt.Errorf("recording the tool call: %w", rerr))
 	}
 	return res, err
 }
@@ -339,37 +461,62 @@ func (d *Daemon) execTool(ctx context.Context, it InstalledTool, wasm, input []b
 }
 
 // toolHost serves a tool's log and http_fetch calls: each fetch is checked
-// against the tool's granted hosts, decided by governance (net.egress),
-// made through the guarded client (no private addresses) and recorded.
+// against the tool's granted hosts and goes through the authority pipeline
+// as net.egress (decided, recorded), made through the guarded client (no
+// private addresses).
 type toolHost struct {
-	d     *Daemon
-	agent string
-	pid   kernel.PID
-	tool  string
-	caps  kernel.Capabilities
-	hosts []string
+	d       *Daemon
+	subject authority.Subject
+	tool    string
+	caps    kernel.Capabilities
+	hosts   []string
 }
 
 var _ sandbox.Host = toolHost{}
 
 func (h toolHost) Log(ctx context.Context, level slog.Level, msg string) {
-	h.d.log.Log(ctx, level, "tool log", "tool", h.tool, "agent", h.agent, "msg", msg)
+	h.d.log.Log(ctx, level, "tool log", "tool", h.tool, "agent", h.subject.Agent, "msg", msg)
 }
 
 func (h toolHost) Fetch(ctx context.Context, fr sandbox.FetchRequest) (sandbox.FetchResponse, error) {
+	act := authority.Act{Action: "net.egress", Kind: governance.KindNetEgress, Source: "tools", Subject: h.subject,
+		Context: governance.Context{Tool: h.tool, Extra: map[string]string{"method": fr.Method}}}
 	u, err := url.Parse(fr.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" {
-		return sandbox.FetchResponse{}, fmt.Errorf("%w: %q is not an http(s) URL", sandbox.ErrFetchDenied, fr.URL)
+		cause := fmt.Errorf("%w: %w: %q is not an http(s) URL", authority.ErrInput, sandbox.ErrFetchDenied, fr.URL)
+		return sandbox.FetchResponse{}, errors.Join(cause, ignoreRefusal(h.d.auth.Refuse(ctx, act, cause)))
 	}
-	actionID := h.d.kernel.NewActionID()
-	req := governance.Request{Action: "net.egress", Process: h.agent, Agent: h.agent, PID: uint64(h.pid), Capabilities: h.caps.Names(),
-		Context: governance.Context{Host: u.Hostname(), Tool: h.tool, Extra: map[string]string{"method": fr.Method}}}
-	rec := map[string]any{"action": "net.egress", "action_id": actionID, "agent": h.agent, "pid": h.pid, "tool": h.tool, "host": u.Hostname(), "method": fr.Method}
-	defer func() { _ = h.d.recorder.Record(ctx, "tools", "tool.fetch", rec) }()
-	if err := h.d.gov.decide(ctx, actionID, req); err != nil {
-		rec["error"] = err.Error()
+	act.Context.Host = u.Hostname()
+	act.Checks = []authority.Check{func() error {
+		if !h.caps.CanNetwork {
+			return fmt.Errorf("%w: tool %s: the process lacks can_network", authority.ErrCapability, h.tool)
+		}
+		return nil
+	}}
+	var out sandbox.FetchResponse
+	err = h.d.auth.Do(ctx, act, func(ctx context.Context, _ *authority.Permit) (any, error) {
+		det := governance.NetEgressDetail{Tool: h.tool, Host: u.Hostname(), Method: fr.Method}
+		var err error
+		out, err = h.fetch(ctx, fr)
+		det.Status, det.Bytes = out.Status, len(out.Body)
+		return det, err
+	})
+	if errors.Is(err, authority.ErrRefused) {
 		return sandbox.FetchResponse{}, fmt.Errorf("%w: %v", sandbox.ErrFetchDenied, err)
 	}
+	return out, err
+}
+
+// ignoreRefusal keeps only a ledger failure from Refuse's result (the
+// refusal itself is already the caller's error).
+func ignoreRefusal(err error) error {
+	if errors.Is(err, authority.ErrLedger) {
+		return err
+	}
+	return nil
+}
+
+func (h toolHost) fetch(ctx context.Context, fr sandbox.FetchRequest) (sandbox.FetchResponse, error) {
 	client, closeIdle := tools.GuardedClient("http_fetch", tools.NetworkPolicy{Enabled: true, AllowHosts: hostNames(h.hosts), Timeout: 30 * time.Second})
 	defer closeIdle()
 	method := fr.Method
@@ -378,7 +525,6 @@ func (h toolHost) Fetch(ctx context.Context, fr sandbox.FetchRequest) (sandbox.F
 	}
 	hreq, err := http.NewRequestWithContext(ctx, method, fr.URL, strings.NewReader(fr.Body))
 	if err != nil {
-		rec["error"] = err.Error()
 		return sandbox.FetchResponse{}, err
 	}
 	for k, v := range fr.Headers {
@@ -386,16 +532,13 @@ func (h toolHost) Fetch(ctx context.Context, fr sandbox.FetchRequest) (sandbox.F
 	}
 	resp, err := client.Do(hreq)
 	if err != nil {
-		rec["error"] = err.Error()
 		return sandbox.FetchResponse{}, err
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
-		rec["error"] = err.Error()
 		return sandbox.FetchResponse{}, err
 	}
-	rec["status"] = resp.StatusCode
 	out := sandbox.FetchResponse{Status: resp.StatusCode, Body: string(body), Headers: map[string]string{}}
 	for k := range resp.Header {
 		out.Headers[k] = resp.Header.Get(k)

@@ -61,7 +61,7 @@ func (d *Daemon) handleToolRun(w http.ResponseWriter, r *http.Request) {
 	if !localapi.DecodeBody(w, r, &req) {
 		return
 	}
-	res, err := d.runTool(r.Context(), nil, r.PathValue("name"), req.Input)
+	res, err := d.runTool(r.Context(), toolCaller{}, r.PathValue("name"), req.Input)
 	if err != nil {
 		d.fail(w, err)
 		return

@@ -40,6 +40,14 @@ const (
 	FindingBadResolution FindingKind = "bad_resolution"
 	// FindingDuplicateAction: two decisions carry the same action id.
 	FindingDuplicateAction FindingKind = "duplicate_action_id"
+	// FindingRanDespiteRefusal: an action ran although it was refused
+	// before governance (capability, limit, input).
+	FindingRanDespiteRefusal FindingKind = "action_despite_refusal"
+	// FindingUnknownKind: an event of a kind the record registry does not
+	// know (something wrote outside the one record schema).
+	FindingUnknownKind FindingKind = "unknown_kind"
+	// FindingActionTwice: two act records carry the same action id.
+	FindingActionTwice FindingKind = "action_recorded_twice"
 	// FindingEffectBelowCatalog: a recorded effect is lower, in some
 	// dimension, than the catalog's base effect for the action or tool,
 	// which the gate never produces (AuditConfig.Catalog must be set).
@@ -73,6 +81,7 @@ type Report struct {
 	Records              int              `json:"records"`
 	Decisions            int              `json:"decisions"`
 	Amendments           int              `json:"amendments"`
+	Refusals             int              `json:"refusals"`
 	Actions              int              `json:"actions"`
 	ConstitutionHash     string           `json:"constitution_hash,omitempty"`
 	ConstitutionRevision uint64           `json:"constitution_revision"`
@@ -93,8 +102,8 @@ func (r *Report) JSON() ([]byte, error) { return json.MarshalIndent(r, "", "  ")
 // WriteText prints the report for humans.
 func (r *Report) WriteText(w io.Writer) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "audit of seq %d..%d: %d records, %d decisions, %d amendments, %d actions\n",
-		r.FirstSeq, r.LastSeq, r.Records, r.Decisions, r.Amendments, r.Actions)
+	fmt.Fprintf(&b, "audit of seq %d..%d: %d records, %d decisions, %d refusals, %d amendments, %d actions\n",
+		r.FirstSeq, r.LastSeq, r.Records, r.Decisions, r.Refusals, r.Amendments, r.Actions)
 	if r.ConstitutionHash != "" {
 		fmt.Fprintf(&b, "constitution in force: revision %d, hash %s\n", r.ConstitutionRevision, r.ConstitutionHash)
 	}
@@ -175,6 +184,8 @@ type auditDecision struct {
 	action   string
 	approved bool
 	resolved bool
+	refused  string // refusal stage, for a refused act
+	acted    bool   // an act record already carries this id
 }
 
 type auditState struct {
@@ -260,8 +271,12 @@ func (st *auditState) step(in AuditInput) {
 		st.resolution(in)
 	case in.Sanction != nil:
 		st.recorded[in.Sanction.key()] = true
+	case in.Refusal != nil:
+		st.refusal(in)
 	case in.Action != nil:
 		st.action(in)
+	case in.Unknown:
+		st.find(in, FindingUnknownKind, "", "", "event kind %q is not in the record registry", in.Kind)
 	}
 	st.first = false
 }
@@ -413,13 +428,32 @@ func (st *auditState) resolution(in AuditInput) {
 	}
 }
 
+func (st *auditState) refusal(in AuditInput) {
+	st.rep.Refusals++
+	rec := in.Refusal
+	if _, dup := st.decisions[rec.ActionID]; dup {
+		st.find(in, FindingDuplicateAction, rec.ActionID, rec.Request.Agent, "action id used by an earlier decision or refusal")
+		return
+	}
+	st.decisions[rec.ActionID] = &auditDecision{outcome: Deny, action: rec.Request.Action, refused: rec.Stage}
+}
+
 func (st *auditState) action(in AuditInput) {
 	st.rep.Actions++
 	rec := in.Action
 	d, ok := st.decisions[rec.ActionID]
+	if ok && d.acted {
+		st.find(in, FindingActionTwice, rec.ActionID, rec.Agent, "%s recorded a second time under the same action id", rec.Action)
+		return
+	}
+	if ok {
+		d.acted = true
+	}
 	switch {
 	case rec.ActionID == "" || !ok:
 		st.find(in, FindingNoDecision, rec.ActionID, rec.Agent, "%s ran without a recorded decision", rec.Action)
+	case d.refused != "":
+		st.find(in, FindingRanDespiteRefusal, rec.ActionID, rec.Agent, "%s ran although it was refused (%s)", rec.Action, d.refused)
 	case d.action != rec.Action:
 		st.find(in, FindingActionDiffers, rec.ActionID, rec.Agent, "%s ran under a decision about %s", rec.Action, d.action)
 	case d.outcome == Deny:

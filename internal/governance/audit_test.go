@@ -43,7 +43,8 @@ func (c *chainSim) decide(g *Gate, id string, req Request) Decision {
 }
 
 func (c *chainSim) ran(id, action, agent string) uint64 {
-	return c.append(KindToolCall, map[string]any{"action_id": id, "action": action, "agent": agent, "tool": "x", "duration_ms": 3})
+	det, _ := json.Marshal(ToolCallDetail{Tool: "x", InputHash: "00"})
+	return c.append(KindToolCall, ActRecord{ActionID: id, Action: action, Agent: agent, OK: true, Micros: 3, Detail: det})
 }
 
 func (c *chainSim) seq(yield func(AuditInput) bool) {
@@ -354,8 +355,16 @@ func TestDecodeAuditInput(t *testing.T) {
 		{KindResolution, `{"approved":true}`, false},
 		{KindSanction, `{"agent":"a","rule_id":"r","sanction":{"kind":"warn"},"reason":"","trigger_action_id":"x","agent_risk":0.5}`, true},
 		{KindAmendment, `{"amendment":{"op":"add"},"result_hash":"","result_revision":1}`, true},
-		{KindToolCall, `{"action_id":"a","action":"tool.exec.x","other":"ignored"}`, true},
+		{KindToolCall, `{"action_id":"a","action":"tool.exec.x","agent":"b","ok":true,"duration_us":3,"detail":{"tool":"x","input_hash":"00"}}`, true},
+		{KindToolCall, `{"action_id":"a","action":"tool.exec.x","other":"not in the schema"}`, false},
+		{KindToolCall, `{"action_id":"a","action":"tool.exec.x","agent":"b","ok":true,"duration_us":3,"detail":{"tool":"x","typo":1}}`, false},
 		{KindToolCall, `{"action_id":"a"}`, false},
+		{KindRefusal, `{"action_id":"a","stage":"capability","reason":"no","request":{"action":"x","context":{},"effect":{"risk":0,"fairness":0,"privacy":0,"novelty":0,"security":0}}}`, true},
+		{KindRefusal, `{"stage":"capability"}`, false},
+		{KindProcessSpawn, `{"pid":3,"action":"agent.spawn","action_id":"a","extra":"kernel events are read loosely"}`, true},
+		{KindIPCSend, `{"id":1,"from":0}`, true},
+		{KindIPCSend, `[1,2]`, false},
+		{"made.up", `{"anything":1}`, true},
 		{KindToolCall, `{"action":"x"} {}`, false},
 		{KindToolCall, `not json`, false},
 	} {
@@ -408,5 +417,92 @@ func TestJudicialSeverity(t *testing.T) {
 	}
 	if !slices.Equal(got, []string{"1:suspend", "4:warn"}) {
 		t.Fatalf("sanctions %v", got)
+	}
+}
+
+// TestAuditOneSchema: with the one record schema, the auditor catches an
+// act recorded without a decision (a bypass such as an ungoverned memory
+// store), an act that ran although it was refused, an act recorded twice,
+// and a kind outside the registry — and does not flag refusals themselves
+// (a refused second install is not an act).
+func TestAuditOneSchema(t *testing.T) {
+	key := testKey(t, 9)
+	c0 := mustDefault(t)
+	gate, err := NewGate(mustEngine(t, c0, "dev"), GateConfig{Workspace: []string{"/ws"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sim := &chainSim{t: t}
+	ad, _ := NewAdoption(c0)
+	if err := ad.Sign(key); err != nil {
+		t.Fatal(err)
+	}
+	sim.append(KindAmendment, AmendmentRecord{Amendment: ad, ResultHash: c0.HashHex(), ResultRevision: c0.Revision})
+	act := func(kind, id, action string, detail any) uint64 {
+		b, _ := json.Marshal(detail)
+		return sim.append(kind, ActRecord{ActionID: id, Action: action, Agent: "alice", OK: true, Detail: b})
+	}
+	// Honest: a decided memory store, and a refused install (no act).
+	sim.decide(gate, "ok1", Request{Action: "memory.store", Agent: "alice"})
+	act(KindMemoryStore, "ok1", "memory.store", MemoryDetail{ID: "ab", Bytes: 3})
+	sim.append(KindRefusal, RefusalRecord{ActionID: "r1", Stage: StageState, Reason: "tool exists", Request: Request{Action: "tool.install", Agent: "operator"}})
+	// A bypass: a memory store nobody decided.
+	bypass := act(KindMemoryStore, "", "memory.store", MemoryDetail{ID: "cd"})
+	// An act that ran although it was refused at the capability stage.
+	sim.append(KindRefusal, RefusalRecord{ActionID: "r2", Stage: StageCapability, Reason: "no can_network", Request: Request{Action: "llm.call", Agent: "alice"}})
+	despite := act(KindLLMCall, "r2", "llm.call", LLMCallDetail{Provider: "openai", Model: "m", PromptHash: "00"})
+	// The same act recorded twice.
+	twice := act(KindMemoryStore, "ok1", "memory.store", MemoryDetail{ID: "ab"})
+	// A kind outside the registry.
+	unknown := sim.append("memory.exfiltrate", map[string]any{"id": "x"})
+
+	aud, err := NewAuditor(AuditConfig{Trusted: []ed25519.PublicKey{key.Public().(ed25519.PublicKey)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := aud.Audit(context.Background(), sim.seq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[uint64]FindingKind{bypass: FindingNoDecision, despite: FindingRanDespiteRefusal, twice: FindingActionTwice, unknown: FindingUnknownKind}
+	got := map[uint64]FindingKind{}
+	for _, f := range rep.Findings {
+		got[f.Seq] = f.Kind
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("findings %v, want %v\n%+v", got, want, rep.Findings)
+	}
+	if rep.Refusals != 2 {
+		t.Fatalf("refusals %d", rep.Refusals)
+	}
+}
+
+// TestKindRegistry: every registered kind has a class, every act kind a
+// detail type that round-trips strictly, and kind names are unique.
+func TestKindRegistry(t *testing.T) {
+	seen := map[string]bool{}
+	for _, k := range Kinds() {
+		if seen[k.Kind] || k.Class == 0 {
+			t.Fatalf("bad registry entry %+v", k)
+		}
+		seen[k.Kind] = true
+		if k.Class != ClassAct {
+			continue
+		}
+		if k.Detail == nil {
+			t.Fatalf("act kind %s has no detail type", k.Kind)
+		}
+		det, err := json.Marshal(k.Detail())
+		if err != nil {
+			t.Fatal(err)
+		}
+		payload, _ := json.Marshal(ActRecord{ActionID: "a", Action: "x", Agent: "y", OK: true, Detail: det})
+		in, err := DecodeAuditInput(1, k.Kind, payload)
+		if err != nil || in.Action == nil || in.Action.ActionID != "a" {
+			t.Fatalf("%s: %v %+v", k.Kind, err, in)
+		}
+	}
+	if len(ActKinds()) < 10 {
+		t.Fatalf("act kinds %v", ActKinds())
 	}
 }

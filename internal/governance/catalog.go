@@ -134,6 +134,20 @@ var DefaultActionEffects = []CatalogEntry{
 	{"capability.elevate", Effect{Risk: 0.6, Security: 0.8}},
 	{"llm.call", Effect{Risk: 0.1, Fairness: 0.2, Privacy: 0.3}},
 	{"constitution.*", Effect{Risk: 0.5, Fairness: 0.4, Security: 0.5}},
+	{"memory.store", Effect{Risk: 0.1, Privacy: 0.2}},
+	{"memory.search", Effect{Privacy: 0.2}},
+	{"memory.ingest", Effect{Risk: 0.2, Privacy: 0.3}},
+	{"memory.delete", Effect{Risk: 0.3, Privacy: 0.1}},
+	{"memory.reembed", Effect{Risk: 0.1, Privacy: 0.2}},
+	{"process.stop", Effect{Risk: 0.2, Fairness: 0.1}},
+	{"process.kill", Effect{Risk: 0.4, Fairness: 0.1}},
+	{"process.suspend", Effect{Risk: 0.2, Fairness: 0.1}},
+	{"process.resume", Effect{Risk: 0.1}},
+	{"cron.add", Effect{Risk: 0.2, Fairness: 0.1}},
+	{"cron.remove", Effect{Risk: 0.1}},
+	{"tool.remove", Effect{Risk: 0.3, Security: 0.2}},
+	{"session.remove", Effect{Risk: 0.3, Privacy: 0.2}},
+	{"agent.definition", Effect{Risk: 0.5, Security: 0.6, Novelty: 0.3}},
 }
 
 // DefaultToolEffects is the default tool catalog, applied (component-wise

@@ -117,7 +117,7 @@ func ExampleAmendment_Sign() {
 	}
 	_, still := next.Rule("novel-action")
 	fmt.Println("revision", next.Revision, "rules", len(next.Rules), "novel-action in force:", still)
-	// Output: revision 1 rules 15 novel-action in force: false
+	// Output: revision 1 rules 18 novel-action in force: false
 }
 
 func ExampleAuditor_Audit() {
@@ -149,7 +149,7 @@ without_capabilities = ["shell"]
 	}))
 	_ = rep.WriteText(os.Stdout)
 	// Output:
-	// audit of seq 7..8: 2 records, 1 decisions, 0 amendments, 1 actions
+	// audit of seq 7..8: 2 records, 1 decisions, 0 refusals, 0 amendments, 1 actions
 	// constitution in force: revision 0, hash f1300aea11dedcc2ceee6b39627b30199673b98ad270dd1e7fe09c45b0db3d73
 	// findings: 2
 	//   seq 7  decision_mismatch  action a1  agent mallory

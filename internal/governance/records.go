@@ -5,18 +5,139 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"sort"
 )
 
-// Chain event kinds of the records below. Executed actions are recorded
-// under their own kinds (for example "tool.call") with an ActionRecord
-// payload.
+// Chain event kinds. This file is the one place that names every kind of
+// event WeftOS writes on its chain and the shape of its payload: the daemon
+// writes records with these kinds and structs, and the auditor decodes them
+// with DecodeAuditInput. A kind missing from the registry (Kinds) is an
+// audit finding.
 const (
-	KindDecision   = "governance.decision"
-	KindAmendment  = "governance.amendment"
-	KindResolution = "governance.resolution"
-	KindSanction   = "governance.sanction"
-	KindToolCall   = "tool.call"
+	// Governance records.
+	KindDecision    = "governance.decision"
+	KindRefusal     = "governance.refusal"
+	KindAmendment   = "governance.amendment"
+	KindResolution  = "governance.resolution"
+	KindSanction    = "governance.sanction"
+	KindEnvironment = "governance.environment"
+
+	// Outcomes of acts carried out by the authority pipeline (payload
+	// ActRecord with a kind-specific Detail).
+	KindToolCall      = "tool.call"
+	KindLLMCall       = "llm.call"
+	KindNetEgress     = "net.egress"
+	KindMemoryStore   = "memory.store"
+	KindMemorySearch  = "memory.search"
+	KindMemoryIngest  = "memory.ingest"
+	KindMemoryDelete  = "memory.delete"
+	KindMemoryReembed = "memory.reembed"
+	KindToolInstall   = "tool.install"
+	KindToolRemove    = "tool.remove"
+	KindSessionRemove = "session.remove"
+	KindAgentDefine   = "agent.definition"
+	KindChainRepair   = "chain.repair"
+
+	// Kernel events (payloads defined by the kernel). Those marked as
+	// conditional acts below are the outcome of a gated kernel operation
+	// when they carry an action.
+	KindProcessSpawn   = "process.spawn"
+	KindProcessState   = "process.state"
+	KindProcessExit    = "process.exit"
+	KindProcessLimit   = "process.limit"
+	KindProcessElevate = "process.elevate"
+	KindIPCSend        = "ipc.send"
+	KindIPCDeadLetter  = "ipc.dead_letter"
+	KindServiceReg     = "service.register"
+	KindServiceUnreg   = "service.unregister"
+	KindServiceHealth  = "service.health"
+	KindCronAdd        = "cron.add"
+	KindCronRemove     = "cron.remove"
+	KindCronFire       = "cron.fire"
+	KindSupRestart     = "supervisor.restart"
+	KindSupGiveUp      = "supervisor.give_up"
+	KindKernelBoot     = "kernel.boot"
+	KindKernelShutdown = "kernel.shutdown"
+	KindKernelReload   = "kernel.config_reload"
+	KindKernelDenied   = "governance.denied"
 )
+
+// Class says how the auditor treats a kind.
+type Class uint8
+
+// Classes of chain events.
+const (
+	// ClassGovernance: decisions, refusals, amendments, resolutions,
+	// sanctions and environment switches.
+	ClassGovernance Class = iota + 1
+	// ClassAct: the outcome of a governed act; it must carry the action id
+	// of a permitting decision.
+	ClassAct
+	// ClassMaybeAct: a kernel event that is the outcome of a gated
+	// operation when it carries an action (an IPC send to the Kernel
+	// target, say) and a plain observation otherwise.
+	ClassMaybeAct
+	// ClassObservation: something that happened, not a privileged act
+	// (process exits, dead letters, health changes).
+	ClassObservation
+)
+
+// KindSpec describes one chain event kind.
+type KindSpec struct {
+	Kind  string
+	Class Class
+	// Detail, for ClassAct kinds, returns a pointer to the struct that
+	// ActRecord.Detail decodes into (strictly); nil means the act has no
+	// detail.
+	Detail func() any
+}
+
+var kindSpecs = func() map[string]KindSpec {
+	m := map[string]KindSpec{}
+	add := func(kind string, c Class, detail func() any) {
+		m[kind] = KindSpec{Kind: kind, Class: c, Detail: detail}
+	}
+	for _, k := range []string{KindDecision, KindRefusal, KindAmendment, KindResolution, KindSanction, KindEnvironment} {
+		add(k, ClassGovernance, nil)
+	}
+	add(KindToolCall, ClassAct, func() any { return &ToolCallDetail{} })
+	add(KindLLMCall, ClassAct, func() any { return &LLMCallDetail{} })
+	add(KindNetEgress, ClassAct, func() any { return &NetEgressDetail{} })
+	add(KindMemoryStore, ClassAct, func() any { return &MemoryDetail{} })
+	add(KindMemorySearch, ClassAct, func() any { return &MemoryDetail{} })
+	add(KindMemoryIngest, ClassAct, func() any { return &MemoryDetail{} })
+	add(KindMemoryDelete, ClassAct, func() any { return &MemoryDetail{} })
+	add(KindMemoryReembed, ClassAct, func() any { return &MemoryDetail{} })
+	add(KindToolInstall, ClassAct, func() any { return &ToolInstallDetail{} })
+	add(KindToolRemove, ClassAct, func() any { return &ToolInstallDetail{} })
+	add(KindSessionRemove, ClassAct, func() any { return &SessionDetail{} })
+	add(KindAgentDefine, ClassAct, func() any { return &AgentDefinitionDetail{} })
+	for _, k := range []string{KindProcessSpawn, KindProcessState, KindProcessElevate, KindIPCSend, KindCronAdd, KindCronRemove} {
+		add(k, ClassMaybeAct, nil)
+	}
+	for _, k := range []string{KindChainRepair, KindProcessExit, KindProcessLimit, KindIPCDeadLetter, KindServiceReg, KindServiceUnreg,
+		KindServiceHealth, KindCronFire, KindSupRestart, KindSupGiveUp, KindKernelBoot, KindKernelShutdown, KindKernelReload, KindKernelDenied} {
+		add(k, ClassObservation, nil)
+	}
+	return m
+}()
+
+// LookupKind returns the registered spec of kind.
+func LookupKind(kind string) (KindSpec, bool) {
+	s, ok := kindSpecs[kind]
+	return s, ok
+}
+
+// Kinds lists every registered kind, sorted.
+func Kinds() []KindSpec {
+	out := make([]KindSpec, 0, len(kindSpecs))
+	for _, s := range kindSpecs {
+		out = append(out, s)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Kind < out[j].Kind })
+	return out
+}
 
 // DecisionRecord is the payload of a governance.decision event: the request
 // as the caller made it, the decision (whose Effect is the assessed vector
@@ -25,6 +146,24 @@ type DecisionRecord struct {
 	ActionID string   `json:"action_id"`
 	Request  Request  `json:"request"`
 	Decision Decision `json:"decision"`
+}
+
+// Refusal stages: where an act was refused before governance decided it.
+const (
+	StageInput      = "input"      // the act could not be described (bad input, unknown target)
+	StageCapability = "capability" // the subject lacks a capability the act needs
+	StageLimit      = "limit"      // a resource limit (tool calls, tokens) is exhausted
+	StageState      = "state"      // the act conflicts with current state (already installed, …)
+)
+
+// RefusalRecord is the payload of a governance.refusal event: an act
+// refused before (or instead of) a governance decision, with the reason.
+// Refusals are recorded so that every attempt leaves a trace.
+type RefusalRecord struct {
+	ActionID string  `json:"action_id"`
+	Stage    string  `json:"stage"`
+	Reason   string  `json:"reason"`
+	Request  Request `json:"request"`
 }
 
 // AmendmentRecord is the payload of a governance.amendment event. ActionID
@@ -64,9 +203,115 @@ func (s *SanctionRecord) key() string {
 	return s.Agent + "\x00" + s.RuleID + "\x00" + s.Sanction.String() + "\x00" + s.TriggerActionID
 }
 
-// ActionRecord is the governance view of an executed privileged action
-// (payload of "tool.call" and similar events): which decision allowed it.
-// Other fields of the payload are ignored.
+// EnvironmentRecord is the payload of a governance.environment event: the
+// environment the gate decides in was switched, under the decision ActionID.
+type EnvironmentRecord struct {
+	ActionID    string `json:"action_id"`
+	From        string `json:"from"`
+	Environment string `json:"environment"`
+}
+
+// ActRecord is the payload of every act outcome the authority pipeline
+// records: which decision allowed the act, who did it, whether it
+// succeeded, how long it took, and kind-specific facts in Detail.
+type ActRecord struct {
+	ActionID string          `json:"action_id"`
+	Action   string          `json:"action"`
+	Agent    string          `json:"agent"`
+	PID      uint64          `json:"pid,omitempty"`
+	Session  string          `json:"session,omitempty"`
+	OK       bool            `json:"ok"`
+	Error    string          `json:"error,omitempty"`
+	Micros   int64           `json:"duration_us"`
+	Detail   json.RawMessage `json:"detail,omitempty"`
+}
+
+// ToolCallDetail is the Detail of tool.call: hashes of input and output
+// (never content), the fuel a WASM tool used and the grants it ran with.
+type ToolCallDetail struct {
+	Tool       string   `json:"tool"`
+	CallID     string   `json:"call_id,omitempty"`
+	InputHash  string   `json:"input_hash"`
+	OutputHash string   `json:"output_hash,omitempty"`
+	OutputLen  int      `json:"output_len,omitempty"`
+	Fuel       int64    `json:"fuel_used,omitempty"`
+	Version    string   `json:"version,omitempty"`
+	SHA256     string   `json:"sha256,omitempty"`
+	Grants     []string `json:"grants,omitempty"`
+	InstallSeq *uint64  `json:"install_seq,omitempty"`
+	Confined   *bool    `json:"confined,omitempty"`
+}
+
+// LLMCallDetail is the Detail of llm.call: the provider and host asked,
+// token counts and hashes of prompt and reply — never content or keys.
+type LLMCallDetail struct {
+	Provider     string `json:"provider"`
+	Model        string `json:"model"`
+	Host         string `json:"host,omitempty"`
+	Loopback     bool   `json:"loopback,omitempty"`
+	InputTokens  int    `json:"input_tokens"`
+	OutputTokens int    `json:"output_tokens"`
+	PromptHash   string `json:"prompt_hash"`
+	ReplyHash    string `json:"reply_hash,omitempty"`
+	ReplyLen     int    `json:"reply_len"`
+	ToolCalls    int    `json:"tool_calls"`
+	StopReason   string `json:"stop_reason,omitempty"`
+}
+
+// NetEgressDetail is the Detail of net.egress (a WASM tool's http_fetch).
+type NetEgressDetail struct {
+	Tool   string `json:"tool"`
+	Host   string `json:"host"`
+	Method string `json:"method,omitempty"`
+	Status int    `json:"status,omitempty"`
+	Bytes  int    `json:"bytes,omitempty"`
+}
+
+// MemoryDetail is the Detail of memory.* acts.
+type MemoryDetail struct {
+	ID        string   `json:"id,omitempty"`
+	Created   bool     `json:"created,omitempty"`
+	Bytes     int      `json:"bytes,omitempty"`
+	Tags      []string `json:"tags,omitempty"`
+	Shared    bool     `json:"shared,omitempty"`
+	QueryHash string   `json:"query_hash,omitempty"`
+	K         int      `json:"k,omitempty"`
+	Hits      []string `json:"hits,omitempty"`
+	Scope     string   `json:"scope,omitempty"`
+	Paths     []string `json:"paths,omitempty"`
+	Files     int      `json:"files,omitempty"`
+	Chunks    int      `json:"chunks,omitempty"`
+	Embedder  string   `json:"embedder,omitempty"`
+	Records   int      `json:"records,omitempty"`
+}
+
+// ToolInstallDetail is the Detail of tool.install and tool.remove.
+type ToolInstallDetail struct {
+	Tool       string   `json:"tool"`
+	Version    string   `json:"version,omitempty"`
+	SHA256     string   `json:"sha256,omitempty"`
+	Source     string   `json:"source,omitempty"`
+	Grants     []string `json:"grants,omitempty"`
+	RecordHash string   `json:"record_hash,omitempty"`
+}
+
+// SessionDetail is the Detail of session.remove.
+type SessionDetail struct {
+	Session string `json:"session"`
+}
+
+// AgentDefinitionDetail is the Detail of agent.definition: a workspace
+// definition asking for more than the operator's default was used.
+type AgentDefinitionDetail struct {
+	Definition string   `json:"definition"`
+	Source     string   `json:"source"`
+	SHA256     string   `json:"sha256"`
+	Exceeds    []string `json:"exceeds"`
+}
+
+// ActionRecord is the governance view of an executed privileged action: which
+// decision allowed it. For ClassAct kinds it is read from the ActRecord; for
+// kernel events (ClassMaybeAct) from their action fields.
 type ActionRecord struct {
 	ActionID string `json:"action_id"`
 	Action   string `json:"action"`
@@ -74,64 +319,137 @@ type ActionRecord struct {
 	PID      uint64 `json:"pid,omitempty"`
 }
 
-// AuditInput is one chain event as the auditor sees it: exactly one of the
-// record pointers is set.
+// AuditInput is one chain event as the auditor sees it: at most one of the
+// record pointers is set (none for a plain observation).
 type AuditInput struct {
 	Seq        uint64
 	Kind       string
 	Decision   *DecisionRecord
+	Refusal    *RefusalRecord
 	Amendment  *AmendmentRecord
 	Resolution *ResolutionRecord
 	Sanction   *SanctionRecord
 	Action     *ActionRecord
+	// Unknown is set when the kind is not registered.
+	Unknown bool
 }
 
 // ErrBadRecord is wrapped by DecodeAuditInput errors.
 var ErrBadRecord = errors.New("governance: malformed record")
 
-// DecodeAuditInput decodes a chain event payload. governance.* kinds are
-// decoded strictly (unknown fields are an error: records are written by this
-// package); any other kind is read as an ActionRecord and must carry an
-// "action" field.
+// DecodeAuditInput decodes a chain event payload according to the kind
+// registry. Governance records and act records are decoded strictly
+// (unknown fields are an error: they are written from this file's structs);
+// kernel events are read for their action fields only; an unregistered kind
+// decodes to an input with Unknown set, which the auditor reports.
 func DecodeAuditInput(seq uint64, kind string, payload []byte) (AuditInput, error) {
 	in := AuditInput{Seq: seq, Kind: kind}
-	var target any
-	strict := true
-	switch kind {
-	case KindDecision:
-		in.Decision = &DecisionRecord{}
-		target = in.Decision
-	case KindAmendment:
-		in.Amendment = &AmendmentRecord{}
-		target = in.Amendment
-	case KindResolution:
-		in.Resolution = &ResolutionRecord{}
-		target = in.Resolution
-	case KindSanction:
-		in.Sanction = &SanctionRecord{}
-		target = in.Sanction
-	default:
-		in.Action = &ActionRecord{}
-		target = in.Action
-		strict = false
+	spec, ok := LookupKind(kind)
+	if !ok {
+		in.Unknown = true
+		return in, nil
 	}
-	dec := json.NewDecoder(bytes.NewReader(payload))
-	if strict {
-		dec.DisallowUnknownFields()
+	bad := func(format string, args ...any) (AuditInput, error) {
+		return AuditInput{}, fmt.Errorf("%w: seq %d kind %s: %s", ErrBadRecord, seq, kind, fmt.Sprintf(format, args...))
 	}
-	if err := dec.Decode(target); err != nil {
-		return AuditInput{}, fmt.Errorf("%w: seq %d kind %s: %w", ErrBadRecord, seq, kind, err)
-	}
-	if dec.More() {
-		return AuditInput{}, fmt.Errorf("%w: seq %d kind %s: trailing data", ErrBadRecord, seq, kind)
+	switch spec.Class {
+	case ClassGovernance:
+		var target any
+		switch kind {
+		case KindDecision:
+			in.Decision = &DecisionRecord{}
+			target = in.Decision
+		case KindRefusal:
+			in.Refusal = &RefusalRecord{}
+			target = in.Refusal
+		case KindAmendment:
+			in.Amendment = &AmendmentRecord{}
+			target = in.Amendment
+		case KindResolution:
+			in.Resolution = &ResolutionRecord{}
+			target = in.Resolution
+		case KindSanction:
+			in.Sanction = &SanctionRecord{}
+			target = in.Sanction
+		case KindEnvironment:
+			var env EnvironmentRecord
+			if err := decodeStrict(payload, &env); err != nil {
+				return bad("%v", err)
+			}
+			in.Action = &ActionRecord{ActionID: env.ActionID, Action: "constitution.env", Agent: "operator"}
+			return in, nil
+		}
+		if err := decodeStrict(payload, target); err != nil {
+			return bad("%v", err)
+		}
+	case ClassAct:
+		var rec ActRecord
+		if err := decodeStrict(payload, &rec); err != nil {
+			return bad("%v", err)
+		}
+		if rec.Action == "" {
+			return bad("missing action")
+		}
+		if spec.Detail != nil && len(rec.Detail) > 0 {
+			if err := decodeStrict(rec.Detail, spec.Detail()); err != nil {
+				return bad("detail: %v", err)
+			}
+		}
+		in.Action = &ActionRecord{ActionID: rec.ActionID, Action: rec.Action, Agent: rec.Agent, PID: rec.PID}
+	case ClassMaybeAct:
+		var rec ActionRecord
+		if err := decodeLoose(payload, &rec); err != nil {
+			return bad("%v", err)
+		}
+		if rec.Action != "" {
+			in.Action = &rec
+		}
+	case ClassObservation:
+		if err := decodeLoose(payload, &map[string]any{}); err != nil {
+			return bad("%v", err)
+		}
 	}
 	switch {
-	case in.Action != nil && in.Action.Action == "":
-		return AuditInput{}, fmt.Errorf("%w: seq %d kind %s: missing action", ErrBadRecord, seq, kind)
 	case in.Decision != nil && in.Decision.ActionID == "":
-		return AuditInput{}, fmt.Errorf("%w: seq %d: decision without action_id", ErrBadRecord, seq)
+		return bad("decision without action_id")
+	case in.Refusal != nil && in.Refusal.ActionID == "":
+		return bad("refusal without action_id")
 	case in.Resolution != nil && in.Resolution.ActionID == "":
-		return AuditInput{}, fmt.Errorf("%w: seq %d: resolution without action_id", ErrBadRecord, seq)
+		return bad("resolution without action_id")
 	}
 	return in, nil
+}
+
+func decodeStrict(payload []byte, target any) error {
+	dec := json.NewDecoder(bytes.NewReader(payload))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(target); err != nil {
+		return err
+	}
+	if dec.More() {
+		return errors.New("trailing data")
+	}
+	return nil
+}
+
+func decodeLoose(payload []byte, target any) error {
+	dec := json.NewDecoder(bytes.NewReader(payload))
+	if err := dec.Decode(target); err != nil {
+		return err
+	}
+	if dec.More() {
+		return errors.New("trailing data")
+	}
+	return nil
+}
+
+// ActKinds lists the kinds whose events are the outcome of a governed act.
+func ActKinds() []string {
+	var out []string
+	for _, s := range Kinds() {
+		if s.Class == ClassAct {
+			out = append(out, s.Kind)
+		}
+	}
+	return slices.Clip(out)
 }

@@ -288,3 +288,26 @@ func (s *IPCScope) UnmarshalJSON(b []byte) error {
 	}
 	return s.UnmarshalText([]byte(str))
 }
+
+// describe renders the set as flat key/value pairs under prefix, for a
+// governance request's context: capabilities (the boolean names), scope,
+// tools, memory and the limits that are set.
+func (c Capabilities) describe(prefix string) map[string]string {
+	out := map[string]string{
+		prefix + "capabilities": strings.Join(c.Names(), ","),
+		prefix + "scope":        c.IPCScope.String(),
+		prefix + "tools_allow":  strings.Join(c.Tools.Allow, ","),
+		prefix + "tools_deny":   strings.Join(c.Tools.Deny, ","),
+		prefix + "memory":       string(c.Memory),
+	}
+	l := c.Limits
+	for k, v := range map[string]uint64{"tool_calls": l.ToolCalls, "messages": l.Messages, "tokens": l.Tokens, "memory_bytes": l.MemoryBytes} {
+		if v > 0 {
+			out[prefix+"limit_"+k] = strconv.FormatUint(v, 10)
+		}
+	}
+	if l.CPUTime > 0 {
+		out[prefix+"limit_cpu_time"] = l.CPUTime.String()
+	}
+	return out
+}

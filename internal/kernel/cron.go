@@ -27,6 +27,9 @@ type CronSpec struct {
 	From     PID // the sender; 0 is the kernel
 	Target   Target
 	Payload  Payload
+	// Restored marks a job the operator created before a restart: it was
+	// decided when it was created and is not put to the gate again.
+	Restored bool
 }
 
 // CronJob describes a scheduled job.
@@ -60,7 +63,7 @@ func (c *cronTable) init() { c.jobs = make(map[string]*cronEntry) }
 
 // AddCron schedules a job and returns its ID. The job's first run is the
 // schedule's first activation after now.
-func (k *Kernel) AddCron(spec CronSpec) (CronJob, error) {
+func (k *Kernel) AddCron(ctx context.Context, spec CronSpec) (CronJob, error) {
 	if spec.Schedule == nil {
 		return CronJob{}, fmt.Errorf("%w: a cron job needs a schedule", ErrInvalid)
 	}
@@ -71,13 +74,26 @@ func (k *Kernel) AddCron(spec CronSpec) (CronJob, error) {
 	if err != nil {
 		return CronJob{}, fmt.Errorf("cron: sender: %w", err)
 	}
-	if err := k.checkScope(from, from.Capabilities(), spec.Target); err != nil {
-		return CronJob{}, err
-	}
 	now := k.clock.Now()
 	next := spec.Schedule.Next(now)
 	if next.IsZero() {
 		return CronJob{}, fmt.Errorf("%w: schedule %s never fires", ErrInvalid, spec.Schedule)
+	}
+	req := GateRequest{Action: "cron.add", PID: from.pid, Name: from.name, Caps: from.Capabilities(),
+		Context: map[string]string{"schedule": spec.Schedule.String(), "target": spec.Target.String(), "name": spec.Name}}
+	if err := k.checkScope(from, from.Capabilities(), spec.Target); err != nil {
+		if spec.Restored {
+			return CronJob{}, err
+		}
+		return CronJob{}, k.refused(ctx, req, err)
+	}
+	var a *act
+	if !spec.Restored {
+		id, err := k.gate(ctx, req)
+		if err != nil {
+			return CronJob{}, fmt.Errorf("cron: %w", err)
+		}
+		a = &act{action: req.Action, id: id, agent: from.name}
 	}
 	c := &k.cron
 	c.mu.Lock()
@@ -104,7 +120,13 @@ func (k *Kernel) AddCron(spec CronSpec) (CronJob, error) {
 	k.armLocked(e, next.Sub(now))
 	job := e.job
 	c.mu.Unlock()
-	k.publish(Event{Kind: EventCronAdd, PID: spec.From, Data: map[string]any{"id": id, "name": spec.Name, "schedule": job.Schedule, "target": spec.Target.String()}})
+	data := map[string]any{"id": id, "name": spec.Name, "schedule": job.Schedule, "target": spec.Target.String()}
+	if a != nil {
+		data["action"], data["action_id"], data["agent"] = a.action, a.id, a.agent
+	} else {
+		data["restored"] = true
+	}
+	k.publish(Event{Kind: EventCronAdd, PID: spec.From, Data: data})
 	return job, nil
 }
 
@@ -154,11 +176,36 @@ func (k *Kernel) fireCron(id string) {
 	k.publish(Event{Kind: EventCronFire, PID: spec.From, Data: ev})
 }
 
-// RemoveCron cancels a job.
-func (k *Kernel) RemoveCron(id string) error {
+// RemoveCron cancels a job on behalf of actor: the kernel or the job's
+// sender.
+// The gate decides "cron.remove" for actor (KernelPID: the operator) first.
+func (k *Kernel) RemoveCron(ctx context.Context, actor PID, id string) error {
+	from, err := k.lookup(actor)
+	if err != nil {
+		return fmt.Errorf("cron: %w", err)
+	}
 	c := &k.cron
 	c.mu.Lock()
 	e, ok := c.jobs[id]
+	var job CronJob
+	if ok {
+		job = e.job
+	}
+	c.mu.Unlock()
+	if !ok {
+		return fmt.Errorf("%w: %q", ErrUnknownJob, id)
+	}
+	req := GateRequest{Action: "cron.remove", PID: from.pid, Name: from.name, Caps: from.Capabilities(),
+		Context: map[string]string{"id": id, "name": job.Name, "target": job.Target.String()}}
+	if actor != KernelPID && actor != job.From {
+		return k.refused(ctx, req, fmt.Errorf("%w: process %d may not remove cron job %s of process %d", ErrCapability, actor, id, job.From))
+	}
+	aid, err := k.gate(ctx, req)
+	if err != nil {
+		return fmt.Errorf("cron: %w", err)
+	}
+	c.mu.Lock()
+	e, ok = c.jobs[id]
 	if ok {
 		e.timer.Stop()
 		delete(c.jobs, id)
@@ -167,7 +214,11 @@ func (k *Kernel) RemoveCron(id string) error {
 	if !ok {
 		return fmt.Errorf("%w: %q", ErrUnknownJob, id)
 	}
-	k.publish(Event{Kind: EventCronRemove, Data: map[string]any{"id": id}})
+	data := map[string]any{"id": id}
+	if aid != "" {
+		data["action"], data["action_id"], data["agent"] = req.Action, aid, from.name
+	}
+	k.publish(Event{Kind: EventCronRemove, Data: data})
 	return nil
 }
 

@@ -62,12 +62,17 @@ type ProcessSpawnEvent struct {
 	Agent    string `json:"agent,omitempty"`
 }
 
-// ProcessStateEvent is the Data of process.state.
+// ProcessStateEvent is the Data of process.state. Action, ActionID and
+// Agent are set when the change was a gated control operation (stop, kill,
+// suspend, resume asked by the operator or an ancestor).
 type ProcessStateEvent struct {
-	PID  PID    `json:"pid"`
-	From State  `json:"from"`
-	To   State  `json:"to"`
-	Why  string `json:"why,omitempty"`
+	PID      PID    `json:"pid"`
+	From     State  `json:"from"`
+	To       State  `json:"to"`
+	Why      string `json:"why,omitempty"`
+	Action   string `json:"action,omitempty"`
+	ActionID string `json:"action_id,omitempty"`
+	Agent    string `json:"agent,omitempty"`
 }
 
 // ProcessExitEvent is the Data of process.exit.

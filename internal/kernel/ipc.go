@@ -182,7 +182,7 @@ func (k *Kernel) deliverTo(ctx context.Context, pid PID, env *Envelope, block bo
 		return fmt.Errorf("%w: process %d is %s", ErrNotRunning, pid, st)
 	}
 	if env.Payload.Kind == PayloadSignal {
-		if handled, err := k.controlSignal(env, p); handled {
+		if handled, err := k.controlSignal(ctx, env, p); handled {
 			return err
 		}
 	}
@@ -216,26 +216,24 @@ func (k *Kernel) deliverTo(ctx context.Context, pid PID, env *Envelope, block bo
 
 // controlSignal applies the signals the kernel acts on itself. Only the
 // kernel or an ancestor of the target may send them.
-func (k *Kernel) controlSignal(env *Envelope, p *Process) (bool, error) {
+func (k *Kernel) controlSignal(ctx context.Context, env *Envelope, p *Process) (bool, error) {
 	sig := env.Payload.Signal
 	switch sig {
 	case SignalKill, SignalSuspend, SignalResume, SignalShutdown:
 	default:
 		return false, nil
 	}
-	if !k.isAncestor(env.From, p) {
-		return true, fmt.Errorf("%w: only the kernel or an ancestor may send %s to %d", ErrCapability, sig, p.pid)
-	}
+	op := OpStop
 	switch sig {
 	case SignalKill:
-		return true, k.Kill(p.pid)
+		op = OpKill
 	case SignalSuspend:
-		return true, k.Suspend(p.pid)
+		op = OpSuspend
 	case SignalResume:
-		return true, k.Resume(p.pid)
-	default:
-		return true, k.Stop(p.pid)
+		op = OpResume
 	}
+	// A control signal is a process control operation: gated like one.
+	return true, k.Control(ctx, env.From, p.pid, op)
 }
 
 func (k *Kernel) isAncestor(a PID, p *Process) bool {

@@ -17,12 +17,17 @@ import (
 	"github.com/weftos/weftos/internal/clock"
 )
 
-// Gate is asked before privileged operations (spawn, IPC to the kernel).
-// The composition root plugs governance in here; a nil Gate permits all.
+// Gate is asked before privileged operations (spawn, capability
+// elevation, process control, cron jobs, IPC to the kernel). The
+// composition root plugs governance in here; a nil Gate permits all.
 type Gate interface {
 	// Check returns nil to permit, or an error (wrapping ErrDenied for a
 	// decision against) to refuse. It may block while a human decides.
 	Check(ctx context.Context, req GateRequest) error
+	// Refused is told about a privileged operation the kernel refused
+	// itself before asking Check (a missing capability, a process that is
+	// not a descendant), so that the refusal can be recorded too.
+	Refused(ctx context.Context, req GateRequest, reason error)
 }
 
 // GateRequest describes a privileged operation.
@@ -178,6 +183,19 @@ func (k *Kernel) gate(ctx context.Context, req GateRequest) (string, error) {
 	return req.ActionID, g.Check(ctx, req)
 }
 
+// refused tells the gate about an operation refused before it was asked,
+// and returns reason.
+func (k *Kernel) refused(ctx context.Context, req GateRequest, reason error) error {
+	k.mu.RLock()
+	g := k.cfg.Gate
+	k.mu.RUnlock()
+	if g != nil {
+		req.ActionID = k.NewActionID()
+		g.Refused(ctx, req, reason)
+	}
+	return reason
+}
+
 // RegisterKind makes a process kind spawnable by name (from the API, the
 // Kernel IPC target and supervisors).
 func (k *Kernel) RegisterKind(name string, f KindFunc) {
@@ -243,8 +261,10 @@ func (k *Kernel) spawn(ctx context.Context, spec SpawnSpec) (*Process, error) {
 		return nil, fmt.Errorf("spawn %q: parent: %w", spec.Name, err)
 	}
 	pcaps := parent.Capabilities()
+	greq := GateRequest{Action: "agent.spawn", PID: parent.pid, Name: parent.name, Caps: pcaps,
+		Context: map[string]string{"name": spec.Name, "kind": spec.Kind}}
 	if !pcaps.CanSpawn {
-		return nil, fmt.Errorf("%w: process %d lacks can_spawn", ErrCapability, parent.pid)
+		return nil, k.refused(ctx, greq, fmt.Errorf("%w: process %d lacks can_spawn", ErrCapability, parent.pid))
 	}
 	if st := parent.State(); st != StateRunning {
 		return nil, fmt.Errorf("%w: parent %d is %s", ErrNotRunning, parent.pid, st)
@@ -252,8 +272,13 @@ func (k *Kernel) spawn(ctx context.Context, spec SpawnSpec) (*Process, error) {
 	caps := pcaps
 	if !spec.InheritCaps {
 		if caps, err = Attenuate(pcaps, spec.Caps, parent.pid, parent.parent); err != nil {
-			return nil, fmt.Errorf("spawn %q: %w", spec.Name, err)
+			return nil, k.refused(ctx, greq, fmt.Errorf("spawn %q: %w", spec.Name, err))
 		}
+	}
+	// Governance decides on what the child will hold, not only on who
+	// asks: the child's capabilities go into the request's context.
+	for key, v := range caps.describe("child_") {
+		greq.Context[key] = v
 	}
 	h := spec.Handler
 	if h == nil {
@@ -267,8 +292,7 @@ func (k *Kernel) spawn(ctx context.Context, spec SpawnSpec) (*Process, error) {
 			return nil, fmt.Errorf("spawn %q: %w", spec.Name, err)
 		}
 	}
-	actionID, err := k.gate(ctx, GateRequest{Action: "agent.spawn", PID: parent.pid, Name: parent.name, Caps: pcaps,
-		Context: map[string]string{"name": spec.Name, "kind": spec.Kind}})
+	actionID, err := k.gate(ctx, greq)
 	if err != nil {
 		return nil, fmt.Errorf("spawn %q: %w", spec.Name, err)
 	}
@@ -302,7 +326,7 @@ func (k *Kernel) spawn(ctx context.Context, spec SpawnSpec) (*Process, error) {
 	k.mu.Unlock()
 	k.publish(Event{Kind: EventProcessSpawn, PID: p.pid, Data: ProcessSpawnEvent{PID: p.pid, Parent: p.parent, Name: p.name, Kind: p.kind, Caps: caps,
 		Action: "agent.spawn", ActionID: actionID, Agent: parent.name}})
-	_ = p.transition(StateRunning, "spawned")
+	_ = p.transition(StateRunning, "spawned", nil)
 	go p.run()
 	return p, nil
 }
@@ -375,12 +399,14 @@ func (k *Kernel) Count() int {
 
 // Stop asks a process to stop: it moves to Stopping, receives a Shutdown
 // signal and, if it has not exited within the grace period, is cancelled.
-func (k *Kernel) Stop(pid PID) error {
+func (k *Kernel) Stop(pid PID) error { return k.stop(pid, nil) }
+
+func (k *Kernel) stop(pid PID, a *act) error {
 	p, err := k.target(pid)
 	if err != nil {
 		return err
 	}
-	if err := p.transition(StateStopping, "stop"); err != nil {
+	if err := p.transition(StateStopping, "stop", a); err != nil {
 		return err
 	}
 	select {
@@ -400,12 +426,14 @@ func (k *Kernel) Stop(pid PID) error {
 }
 
 // Kill ends a process at once with exit code 137.
-func (k *Kernel) Kill(pid PID) error {
+func (k *Kernel) Kill(pid PID) error { return k.kill(pid, nil) }
+
+func (k *Kernel) kill(pid PID, a *act) error {
 	p, err := k.target(pid)
 	if err != nil {
 		return err
 	}
-	if err := p.transition(StateStopping, "kill"); err != nil && p.State() != StateStopping {
+	if err := p.transition(StateStopping, "kill", a); err != nil && p.State() != StateStopping {
 		return err
 	}
 	p.mu.Lock()
@@ -418,16 +446,20 @@ func (k *Kernel) Kill(pid PID) error {
 }
 
 // Suspend pauses a process: it receives nothing until resumed.
-func (k *Kernel) Suspend(pid PID) error {
+func (k *Kernel) Suspend(pid PID) error { return k.suspend(pid, nil) }
+
+func (k *Kernel) suspend(pid PID, a *act) error {
 	p, err := k.target(pid)
 	if err != nil {
 		return err
 	}
-	return p.transition(StateSuspended, "suspend")
+	return p.transition(StateSuspended, "suspend", a)
 }
 
 // Resume continues a suspended process.
-func (k *Kernel) Resume(pid PID) error {
+func (k *Kernel) Resume(pid PID) error { return k.resume(pid, nil) }
+
+func (k *Kernel) resume(pid PID, a *act) error {
 	p, err := k.target(pid)
 	if err != nil {
 		return err
@@ -435,7 +467,7 @@ func (k *Kernel) Resume(pid PID) error {
 	if p.State() != StateSuspended {
 		return &IllegalTransitionError{PID: pid, From: p.State(), To: StateRunning}
 	}
-	return p.transition(StateRunning, "resume")
+	return p.transition(StateRunning, "resume", a)
 }
 
 // Elevate replaces a live process's capabilities with caps, which may
@@ -589,7 +621,7 @@ func (k *Kernel) exited(p *Process, code int, reason string) {
 					lp.exitCode, lp.exitReason = ExitKilled, fmt.Sprintf("linked process %d exited with %d", p.pid, code)
 				}
 				lp.mu.Unlock()
-				_ = lp.transition(StateStopping, "link")
+				_ = lp.transition(StateStopping, "link", nil)
 				lp.cancel()
 			}
 		}

@@ -4,6 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -272,6 +275,116 @@ func (g denyGate) Check(_ context.Context, r GateRequest) error {
 		return errors.Join(ErrDenied, errors.New("rule no-spawn"))
 	}
 	return nil
+}
+
+func (denyGate) Refused(context.Context, GateRequest, error) {}
+
+// recGate records what it was asked and what the kernel refused itself,
+// denying actions listed in deny.
+type recGate struct {
+	mu      sync.Mutex
+	deny    map[string]bool
+	asked   []GateRequest
+	refused []GateRequest
+}
+
+func (g *recGate) Check(_ context.Context, r GateRequest) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.asked = append(g.asked, r)
+	if g.deny[r.Action] {
+		return fmt.Errorf("%w: %s", ErrDenied, r.Action)
+	}
+	return nil
+}
+
+func (g *recGate) Refused(_ context.Context, r GateRequest, _ error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.refused = append(g.refused, r)
+}
+
+func (g *recGate) last() (GateRequest, []GateRequest) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.asked[len(g.asked)-1], slices.Clone(g.refused)
+}
+
+// TestControlIsGated: stop/kill/suspend/resume on behalf of an actor ask
+// the gate (process.OP, with the target in the context), a denial changes
+// nothing, a non-ancestor is refused before the gate and the refusal is
+// reported, and the state event carries the action id.
+func TestControlIsGated(t *testing.T) {
+	g := &recGate{deny: map[string]bool{"process.kill": true}}
+	k := newKernel(t, Config{Gate: g})
+	ctx := context.Background()
+	var events []ProcessStateEvent
+	var emu sync.Mutex
+	unsub := k.Bus().Subscribe(func(ev Event) {
+		if se, ok := ev.Data.(ProcessStateEvent); ok {
+			emu.Lock()
+			events = append(events, se)
+			emu.Unlock()
+		}
+	})
+	defer unsub()
+	a, _ := k.Spawn(ctx, SpawnSpec{Name: "a", Kind: MailboxKind, Caps: RootCapabilities()})
+	b, _ := k.Spawn(ctx, SpawnSpec{Name: "b", Kind: MailboxKind, Caps: RootCapabilities()})
+	if err := k.Control(ctx, KernelPID, a, OpKill); !errors.Is(err, ErrDenied) {
+		t.Fatalf("denied kill: %v", err)
+	}
+	if st := mustInfo(t, k, a).State; st != StateRunning {
+		t.Fatalf("a denied kill changed the state to %s", st)
+	}
+	if err := k.Control(ctx, KernelPID, a, OpSuspend); err != nil {
+		t.Fatal(err)
+	}
+	req, _ := g.last()
+	if req.Action != "process.suspend" || req.Context["target_pid"] != a.String() || req.Context["target_name"] != "a" {
+		t.Fatalf("gate request %+v", req)
+	}
+	emu.Lock()
+	last := events[len(events)-1]
+	emu.Unlock()
+	if last.To != StateSuspended || last.Action != "process.suspend" || last.ActionID != req.ActionID || last.ActionID == "" {
+		t.Fatalf("state event %+v (action id %q)", last, req.ActionID)
+	}
+	// b is not an ancestor of a: refused by the kernel, reported.
+	if err := k.Control(ctx, b, a, OpResume); !errors.Is(err, ErrCapability) {
+		t.Fatalf("non-ancestor resume: %v", err)
+	}
+	if _, refused := g.last(); len(refused) != 1 || refused[0].Action != "process.resume" {
+		t.Fatalf("refusals %+v", refused)
+	}
+	if err := k.Control(ctx, KernelPID, a, "explode"); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("unknown op: %v", err)
+	}
+}
+
+// TestSpawnGateSeesChildCapabilities: the spawn decision's context holds
+// what the child will hold, not only the parent's capabilities.
+func TestSpawnGateSeesChildCapabilities(t *testing.T) {
+	g := &recGate{}
+	k := newKernel(t, Config{Gate: g})
+	caps := Capabilities{CanIPC: true, CanNetwork: true, IPCScope: ScopeToParent, Tools: ToolPolicy{Allow: []string{"read_file"}},
+		Sandbox: SandboxPolicy{Shell: true}, Limits: Limits{ToolCalls: 7}}
+	if _, err := k.Spawn(context.Background(), SpawnSpec{Name: "child", Kind: MailboxKind, Caps: caps}); err != nil {
+		t.Fatal(err)
+	}
+	req, _ := g.last()
+	if req.Action != "agent.spawn" || req.Context["child_capabilities"] != "can_ipc,can_network,shell" ||
+		req.Context["child_scope"] != "parent" || req.Context["child_tools_allow"] != "read_file" || req.Context["child_limit_tool_calls"] != "7" {
+		t.Fatalf("spawn request context %v", req.Context)
+	}
+}
+
+func mustInfo(t *testing.T, k *Kernel, pid PID) Info {
+	t.Helper()
+	in, err := k.Inspect(pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return in
 }
 
 func TestGateRefusesSpawn(t *testing.T) {

@@ -104,19 +104,7 @@ func (k *Kernel) answer(ctx context.Context, from PID, req KernelRequest) (Kerne
 		}
 		ok.PID = pid
 	case "stop", "kill":
-		p, err := k.target(req.PID)
-		if err != nil {
-			return KernelReply{}, err
-		}
-		if !k.isAncestor(from, p) {
-			return KernelReply{}, fmt.Errorf("%w: process %d may not %s %d (not an ancestor)", ErrCapability, from, req.Op, req.PID)
-		}
-		if req.Op == "stop" {
-			err = k.Stop(req.PID)
-		} else {
-			err = k.Kill(req.PID)
-		}
-		if err != nil {
+		if err := k.Control(ctx, from, req.PID, req.Op); err != nil {
 			return KernelReply{}, err
 		}
 		ok.PID = req.PID

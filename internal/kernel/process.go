@@ -116,7 +116,7 @@ func (p *Process) Done() <-chan struct{} { return p.done }
 
 // transition moves the process to next, or fails with an
 // *IllegalTransitionError. It publishes process.state.
-func (p *Process) transition(next State, why string) error {
+func (p *Process) transition(next State, why string, a *act) error {
 	p.mu.Lock()
 	from := p.state
 	if !from.CanTransition(next) {
@@ -132,7 +132,11 @@ func (p *Process) transition(next State, why string) error {
 		p.resume = nil
 	}
 	p.mu.Unlock()
-	p.k.publish(Event{Kind: EventProcessState, PID: p.pid, Data: ProcessStateEvent{PID: p.pid, From: from, To: next, Why: why}})
+	ev := ProcessStateEvent{PID: p.pid, From: from, To: next, Why: why}
+	if a != nil {
+		ev.Action, ev.ActionID, ev.Agent = a.action, a.id, a.agent
+	}
+	p.k.publish(Event{Kind: EventProcessState, PID: p.pid, Data: ev})
 	return nil
 }
 

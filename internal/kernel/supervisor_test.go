@@ -189,7 +189,7 @@ func TestCron(t *testing.T) {
 	k := newKernel(t, Config{Clock: fc})
 	got := make(chan *Envelope, 8)
 	pid := spawn(t, k, "target", KernelPID, nil, echoHandler(got))
-	job, err := k.AddCron(CronSpec{Name: "tick", Schedule: everySchedule(time.Minute), Target: ToProcess(pid), Payload: Text("tick")})
+	job, err := k.AddCron(context.Background(), CronSpec{Name: "tick", Schedule: everySchedule(time.Minute), Target: ToProcess(pid), Payload: Text("tick")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -206,10 +206,10 @@ func TestCron(t *testing.T) {
 	if len(jobs) != 1 || jobs[0].Runs != 2 || !jobs[0].Next.Equal(time.Unix(1180, 0)) {
 		t.Fatalf("jobs = %+v", jobs)
 	}
-	if err := k.RemoveCron(job.ID); err != nil {
+	if err := k.RemoveCron(context.Background(), KernelPID, job.ID); err != nil {
 		t.Fatal(err)
 	}
-	if err := k.RemoveCron(job.ID); !errors.Is(err, ErrUnknownJob) {
+	if err := k.RemoveCron(context.Background(), KernelPID, job.ID); !errors.Is(err, ErrUnknownJob) {
 		t.Fatalf("second remove: %v", err)
 	}
 	fc.Advance(time.Hour)
@@ -219,7 +219,7 @@ func TestCron(t *testing.T) {
 	default:
 	}
 	// A job whose target is gone records the failure and keeps its schedule.
-	j2, err := k.AddCron(CronSpec{Schedule: everySchedule(time.Second), Target: ToProcess(987654), Payload: Text("x")})
+	j2, err := k.AddCron(context.Background(), CronSpec{Schedule: everySchedule(time.Second), Target: ToProcess(987654), Payload: Text("x")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -228,7 +228,7 @@ func TestCron(t *testing.T) {
 	if len(jobs) != 1 || jobs[0].ID != j2.ID || jobs[0].Failures != 1 || jobs[0].LastError == "" {
 		t.Fatalf("jobs = %+v", jobs)
 	}
-	if _, err := k.AddCron(CronSpec{Schedule: everySchedule(time.Second), Target: ToProcess(1), Payload: Payload{Kind: PayloadJSON, JSON: json.RawMessage("nope")}}); !errors.Is(err, ErrInvalid) {
+	if _, err := k.AddCron(context.Background(), CronSpec{Schedule: everySchedule(time.Second), Target: ToProcess(1), Payload: Payload{Kind: PayloadJSON, JSON: json.RawMessage("nope")}}); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("bad payload: %v", err)
 	}
 }

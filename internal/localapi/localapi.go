@@ -23,8 +23,8 @@ type Backend interface {
 	Kernel() *kernel.Kernel
 	Status() apitype.Status
 	DefaultCaps() kernel.Capabilities
-	AddCron(req apitype.CronRequest) (kernel.CronJob, error)
-	RemoveCron(id string) error
+	AddCron(ctx context.Context, req apitype.CronRequest) (kernel.CronJob, error)
+	RemoveCron(ctx context.Context, id string) error
 	Config() apitype.ConfigResponse
 	// Shutdown starts an orderly shutdown and returns at once.
 	Shutdown()
@@ -209,22 +209,15 @@ func (h *Handler) control(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	k := h.opts.Backend.Kernel()
-	var err error
-	switch a := r.PathValue("action"); a {
-	case "stop":
-		err = k.Stop(pid)
-	case "kill":
-		err = k.Kill(pid)
-	case "suspend":
-		err = k.Suspend(pid)
-	case "resume":
-		err = k.Resume(pid)
+	a := r.PathValue("action")
+	switch a {
+	case kernel.OpStop, kernel.OpKill, kernel.OpSuspend, kernel.OpResume:
 	default:
 		WriteError(w, http.StatusNotFound, "invalid_argument", fmt.Sprintf("unknown action %q (want stop, kill, suspend or resume)", a))
 		return
 	}
-	if err != nil {
+	// The operator's control operations are governed like any other.
+	if err := h.opts.Backend.Kernel().Control(r.Context(), kernel.KernelPID, pid, a); err != nil {
 		h.Fail(w, err)
 		return
 	}
@@ -337,7 +330,7 @@ func (h *Handler) cronAdd(w http.ResponseWriter, r *http.Request) {
 	if !DecodeBody(w, r, &req) {
 		return
 	}
-	job, err := h.opts.Backend.AddCron(req)
+	job, err := h.opts.Backend.AddCron(r.Context(), req)
 	if err != nil {
 		h.Fail(w, err)
 		return
@@ -346,7 +339,7 @@ func (h *Handler) cronAdd(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) cronRemove(w http.ResponseWriter, r *http.Request) {
-	if err := h.opts.Backend.RemoveCron(r.PathValue("id")); err != nil {
+	if err := h.opts.Backend.RemoveCron(r.Context(), r.PathValue("id")); err != nil {
 		h.Fail(w, err)
 		return
 	}

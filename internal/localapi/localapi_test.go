@@ -20,12 +20,12 @@ func (b backend) Status() apitype.Status { return apitype.Status{NodeID: "n1"} }
 func (b backend) DefaultCaps() kernel.Capabilities {
 	return kernel.Capabilities{CanIPC: true, IPCScope: kernel.ScopeAllowAll}
 }
-func (b backend) AddCron(apitype.CronRequest) (kernel.CronJob, error) {
+func (b backend) AddCron(context.Context, apitype.CronRequest) (kernel.CronJob, error) {
 	return kernel.CronJob{}, kernel.ErrInvalid
 }
-func (b backend) RemoveCron(string) error        { return kernel.ErrUnknownJob }
-func (b backend) Config() apitype.ConfigResponse { return apitype.ConfigResponse{} }
-func (b backend) Shutdown()                      {}
+func (b backend) RemoveCron(context.Context, string) error { return kernel.ErrUnknownJob }
+func (b backend) Config() apitype.ConfigResponse           { return apitype.ConfigResponse{} }
+func (b backend) Shutdown()                                {}
 
 var _ Backend = backend{}
 

@@ -1,0 +1,52 @@
+package apitype
+
+import "github.com/weftos/weftos/internal/llm"
+
+// RunRequest is the body of POST /v1/agent/run: one user message to a
+// session's agent, a resume of its interrupted run, or a reset of its
+// conversation.
+type RunRequest struct {
+	Agent     string `json:"agent,omitempty"`
+	Model     string `json:"model,omitempty"`
+	Session   string `json:"session"`
+	Workspace string `json:"workspace"`
+	Message   string `json:"message,omitempty"`
+	Resume    bool   `json:"resume,omitempty"`
+	Reset     bool   `json:"reset,omitempty"`
+}
+
+// Run event types, in the order a client sees them.
+const (
+	RunStart      = "start"       // the agent process serving the run (PID)
+	RunDelta      = "delta"       // answer text as it streams (Turn numbers the model call)
+	RunToolCall   = "tool_call"   // the model asked for a tool call
+	RunToolResult = "tool_result" // the tool call ended (OK, Summary)
+	RunApproval   = "approval"    // an act waits for a human: weave gov approve ActionID
+	RunFinal      = "final"       // the answer
+	RunError      = "error"       // the run failed (Code, Message)
+)
+
+// RunEvent is one line of the /v1/agent/run stream. Nothing is dropped:
+// the daemon applies backpressure when the client reads slowly, and the
+// text of the last turn's deltas equals the final answer.
+type RunEvent struct {
+	Type    string    `json:"type"`
+	PID     uint64    `json:"pid,omitempty"`
+	Turn    int       `json:"turn,omitempty"`
+	Text    string    `json:"text,omitempty"`
+	Answer  string    `json:"answer,omitempty"`
+	Usage   llm.Usage `json:"usage,omitzero"`
+	Turns   int       `json:"turns,omitempty"`
+	Code    string    `json:"code,omitempty"`
+	Message string    `json:"message,omitempty"`
+	// Tool calls and results.
+	Tool    string `json:"tool,omitempty"`
+	CallID  string `json:"call_id,omitempty"`
+	Args    string `json:"args,omitempty"` // shortened arguments
+	OK      *bool  `json:"ok,omitempty"`
+	Summary string `json:"summary,omitempty"` // shortened result
+	// Approvals.
+	ActionID string `json:"action_id,omitempty"`
+	Action   string `json:"action,omitempty"`
+	Reason   string `json:"reason,omitempty"`
+}

@@ -1,0 +1,129 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/weftos/weftos/chain"
+	"github.com/weftos/weftos/internal/authority"
+	"github.com/weftos/weftos/internal/governance"
+	"github.com/weftos/weftos/internal/kernel"
+)
+
+// chainLedger is the authority pipeline's Ledger: a durable append to the
+// node's chain, refusing kinds outside the one record registry.
+type chainLedger struct{ log *chain.Log }
+
+var _ authority.Ledger = chainLedger{}
+
+// errUnregisteredKind means a record of a kind the governance registry
+// does not know was about to be written: a bug, caught before it lands.
+var errUnregisteredKind = errors.New("record kind is not in the governance registry")
+
+func (l chainLedger) Append(ctx context.Context, source, kind string, payload any) (uint64, error) {
+	if _, ok := governance.LookupKind(kind); !ok {
+		return 0, fmt.Errorf("%w: %w: %q", authority.ErrBadRecord, errUnregisteredKind, kind)
+	}
+	ev, err := l.log.Append(ctx, source, kind, payload)
+	if errors.Is(err, chain.ErrInvalidEvent) {
+		return 0, fmt.Errorf("%w: %w", authority.ErrBadRecord, err)
+	}
+	if err != nil {
+		return 0, err
+	}
+	return ev.Seq, nil
+}
+
+// openAuthority builds the one pipeline every privileged act goes through.
+func (d *Daemon) openAuthority() error {
+	var err error
+	d.auth, err = authority.New(authority.Options{
+		Ledger: chainLedger{d.chain}, Gate: d.gov.gate, Approvals: d.gov.pending,
+		NewActionID: d.kernel.NewActionID, DeferTimeout: d.gov.timeout, Now: d.opts.Clock.Now, Health: d.chain.Err,
+		Logger: d.log.With("layer", "authority"),
+		OnDefer: func(ctx context.Context, id string, req governance.Request, dec governance.Decision) {
+			if s := streamFrom(ctx); s != nil {
+				s.approval(ctx, id, req, dec)
+			}
+		},
+		OnLedgerFailure: func(err error) {
+			d.log.Error("the audit chain cannot be written: the node refuses every privileged act until it is restarted", "err", err)
+		},
+	})
+	return err
+}
+
+// operator is the subject of acts asked through the local API.
+func operator() authority.Subject {
+	return authority.Operator(append(kernel.RootCapabilities().Names(), "gov.amend"))
+}
+
+// subjectOf is the subject of acts a process does.
+func subjectOf(p *kernel.Process, session string) authority.Subject {
+	return authority.Subject{Agent: p.Name(), PID: uint64(p.PID()), Caps: p.Capabilities().Names(), Session: session}
+}
+
+// kernelErr maps a kernel refusal to the authority stage it belongs to.
+func kernelErr(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, kernel.ErrLimit):
+		return fmt.Errorf("%w: %w", authority.ErrLimit, err)
+	case errors.Is(err, kernel.ErrCapability), errors.Is(err, kernel.ErrScope), errors.Is(err, kernel.ErrCapabilityExceeds):
+		return fmt.Errorf("%w: %w", authority.ErrCapability, err)
+	case errors.Is(err, kernel.ErrInvalid):
+		return fmt.Errorf("%w: %w", authority.ErrInput, err)
+	}
+	return fmt.Errorf("%w: %w", authority.ErrConflict, err)
+}
+
+// asKernel maps an authority refusal back to the kernel's sentinels, so
+// API clients and agents keep branching on stable codes.
+func asKernel(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, kernel.ErrDenied), errors.Is(err, kernel.ErrCapability), errors.Is(err, kernel.ErrLimit), errors.Is(err, kernel.ErrInvalid):
+		return err
+	case errors.Is(err, authority.ErrLedger):
+		return fmt.Errorf("%w: %w", kernel.ErrDenied, err)
+	case errors.Is(err, authority.ErrDenied):
+		return fmt.Errorf("%w: %w", kernel.ErrDenied, err)
+	case errors.Is(err, authority.ErrCapability):
+		return fmt.Errorf("%w: %w", kernel.ErrCapability, err)
+	case errors.Is(err, authority.ErrLimit):
+		return fmt.Errorf("%w: %w", kernel.ErrLimit, err)
+	case errors.Is(err, authority.ErrInput):
+		return fmt.Errorf("%w: %w", kernel.ErrInvalid, err)
+	}
+	return err
+}
+
+// gateAdapter is the kernel's Gate: the kernel's privileged operations
+// (spawn, elevation, process control, cron, IPC to the kernel) go through
+// the same pipeline as every other act; the kernel records the outcome
+// itself, in the event that carries the action id.
+type gateAdapter struct{ d *Daemon }
+
+var _ kernel.Gate = gateAdapter{}
+
+func (g gateAdapter) act(kr kernel.GateRequest) authority.Act {
+	s := authority.Subject{Agent: kr.Name, PID: uint64(kr.PID), Caps: kr.Caps.Names()}
+	if kr.PID == kernel.KernelPID {
+		s = operator()
+	}
+	return authority.Act{Action: kr.Action, ActionID: kr.ActionID, Subject: s, Context: governance.Context{Extra: kr.Context}}
+}
+
+func (g gateAdapter) Check(ctx context.Context, kr kernel.GateRequest) error {
+	_, err := g.d.auth.Authorize(ctx, g.act(kr))
+	return asKernel(err)
+}
+
+func (g gateAdapter) Refused(ctx context.Context, kr kernel.GateRequest, reason error) {
+	if err := g.d.auth.Refuse(ctx, g.act(kr), kernelErr(reason)); errors.Is(err, authority.ErrLedger) {
+		g.d.log.Warn("a kernel refusal could not be recorded", "action", kr.Action, "reason", reason, "err", err)
+	}
+}

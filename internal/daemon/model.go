@@ -1,0 +1,143 @@
+package daemon
+
+import (
+	"context"
+	"crypto/sha3"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+
+	"github.com/weftos/weftos/internal/agent"
+	"github.com/weftos/weftos/internal/authority"
+	"github.com/weftos/weftos/internal/governance"
+	"github.com/weftos/weftos/internal/kernel"
+	"github.com/weftos/weftos/internal/llm"
+)
+
+// endpoint is where a provider sends prompts.
+type endpoint struct {
+	host     string // host name, lower case, no port
+	loopback bool   // an IP literal in a loopback range or "localhost": prompts never leave the machine
+}
+
+// providerEndpoint parses a provider's base URL ("" means the vendor's).
+func providerEndpoint(kind llm.Kind, baseURL string) endpoint {
+	if baseURL == "" {
+		baseURL = llm.DefaultOpenAIBaseURL
+		if kind == llm.KindAnthropic {
+			baseURL = llm.DefaultAnthropicBaseURL
+		}
+	}
+	u, err := url.Parse(baseURL)
+	if err != nil {
+		return endpoint{}
+	}
+	host := strings.ToLower(u.Hostname())
+	return endpoint{host: host, loopback: isLoopbackHost(host)}
+}
+
+// isLoopbackHost reports whether host certainly names this machine: a
+// loopback IP literal, or localhost. Other names are remote, whatever DNS
+// says today (DNS may change; the decision must not).
+func isLoopbackHost(host string) bool {
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// gatedModel makes every model call a privileged act: llm.call is decided
+// before the request leaves (provider, model, host; a remote provider
+// needs can_network), and recorded after it with token counts and hashes
+// of prompt and reply — never their content.
+type gatedModel struct {
+	d        *Daemon
+	p        *kernel.Process
+	session  string
+	provider llm.Provider
+	name     string // the provider's registry name
+	ep       endpoint
+}
+
+var _ llm.Provider = (*gatedModel)(nil)
+
+func (m *gatedModel) Name() string { return m.name }
+
+func (m *gatedModel) Models(ctx context.Context) ([]llm.Model, error) { return m.provider.Models(ctx) }
+
+func (m *gatedModel) Chat(ctx context.Context, req *llm.Request, onDelta func(llm.Delta)) (*llm.Response, error) {
+	caps := m.p.Capabilities()
+	act := authority.Act{Action: "llm.call", Kind: governance.KindLLMCall, Source: "agent", Subject: subjectOf(m.p, m.session),
+		Context: governance.Context{Model: req.Model, Host: m.ep.host, Extra: map[string]string{"provider": m.name, "loopback": fmt.Sprint(m.ep.loopback)}},
+		Checks: []authority.Check{func() error {
+			if !m.ep.loopback && !caps.CanNetwork {
+				return fmt.Errorf("%w: llm.call to %s (provider %s) sends the conversation off this machine: the agent needs can_network (or use a provider on loopback)",
+					authority.ErrCapability, m.ep.host, m.name)
+			}
+			return nil
+		}}}
+	pm, err := m.d.auth.Authorize(ctx, act)
+	if err != nil {
+		return nil, asKernel(err)
+	}
+	resp, err := m.provider.Chat(ctx, req, onDelta)
+	detail := governance.LLMCallDetail{Provider: m.name, Model: req.Model, Host: m.ep.host, Loopback: m.ep.loopback, PromptHash: hashJSON(req)}
+	if resp != nil {
+		detail.InputTokens, detail.OutputTokens = resp.Usage.InputTokens, resp.Usage.OutputTokens
+		detail.ReplyHash, detail.ReplyLen = hashJSON(resp.Message), len(resp.Message.Content)
+		detail.ToolCalls, detail.StopReason = len(resp.Message.ToolCalls), string(resp.StopReason)
+	}
+	if rerr := pm.Done(ctx, detail, err); rerr != nil {
+		// The reply is not on the chain: it must not be used.
+		return nil, errors.Join(err, rerr)
+	}
+	return resp, err
+}
+
+func hashJSON(v any) string {
+	b, _ := json.Marshal(v)
+	return hex.EncodeToString(sha3.SumSHAKE256(b, 32))
+}
+
+// agentModel returns the model an agent process talks to: the named
+// provider (or the configured failover list), each route gated for p.
+func (d *Daemon) agentModel(p *kernel.Process, session, model string) (agent.Model, string, error) {
+	if model == "" {
+		model = d.cfg.Agents.Model
+	}
+	if d.models == nil || d.models.Len() == 0 {
+		return nil, "", llm.ErrNoProvider
+	}
+	if model == "" {
+		return nil, "", ErrNoModel
+	}
+	routes := []string{model}
+	if len(d.cfg.Agents.Failover) > 0 {
+		routes = append(routes, d.cfg.Agents.Failover...)
+	}
+	var rs []llm.Route
+	var first string
+	for i, r := range routes {
+		prov, name, err := d.models.Resolve(r)
+		if err != nil {
+			return nil, "", err
+		}
+		if i == 0 {
+			first = name
+		}
+		rs = append(rs, llm.Route{Provider: &gatedModel{d: d, p: p, session: session, provider: prov, name: prov.Name(), ep: d.endpoints[prov.Name()]}, Model: name})
+	}
+	if len(rs) == 1 {
+		return rs[0].Provider, first, nil
+	}
+	f, err := llm.NewFailover("failover", d.log.With("layer", "llm"), rs...)
+	if err != nil {
+		return nil, "", err
+	}
+	return f, first, nil
+}

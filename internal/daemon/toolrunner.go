@@ -1,0 +1,181 @@
+package daemon
+
+import (
+	"context"
+	"crypto/sha3"
+	"encoding/hex"
+	"errors"
+	"fmt"
+
+	"github.com/weftos/weftos/internal/agent"
+	"github.com/weftos/weftos/internal/agentdef"
+	"github.com/weftos/weftos/internal/apitype"
+	"github.com/weftos/weftos/internal/authority"
+	"github.com/weftos/weftos/internal/governance"
+	"github.com/weftos/weftos/internal/kernel"
+	"github.com/weftos/weftos/internal/llm"
+	"github.com/weftos/weftos/internal/tools"
+)
+
+// toolRunner is the agent's ToolRunner. Built-in, memory and WASM tools
+// are ordinary tools behind the one authority pipeline: describe →
+// capability and limit checks → governance → durable decision → run →
+// durable outcome. A refusal at any step is recorded too.
+type toolRunner struct {
+	d       *Daemon
+	p       *kernel.Process
+	agent   string // the definition's name: memories are filed under it
+	session string
+	gate    *governance.Gate // judges paths against this agent's workspace
+	env     *tools.Env
+	reg     *tools.Registry
+	specs   []llm.ToolSpec
+}
+
+var _ agent.ToolRunner = (*toolRunner)(nil)
+
+func (d *Daemon) newToolRunner(p *kernel.Process, env *tools.Env, def agentdef.Definition, session string) (*toolRunner, error) {
+	gate, err := d.gov.workspaceGate(env.Workspace())
+	if err != nil {
+		return nil, err
+	}
+	r := &toolRunner{d: d, p: p, env: env, reg: d.builtins, agent: def.Name, session: session, gate: gate}
+	caps := p.Capabilities()
+	if caps.Memory != kernel.MemoryNone && caps.CanExecTools {
+		for _, spec := range []llm.ToolSpec{memoryStoreSpec, memorySearchSpec} {
+			if (def.Tools == nil || contains(def.Tools, spec.Name)) && caps.Tools.Permits(spec.Name) {
+				r.specs = append(r.specs, spec)
+			}
+		}
+	}
+	for _, t := range toolsFor(d.builtins, def, caps) {
+		r.specs = append(r.specs, llm.ToolSpec{Name: t.Name(), Description: t.Description(), Parameters: t.Schema()})
+	}
+	// Installed WASM tools are offered like built-ins, under the same rules.
+	installed, err := d.listTools()
+	if err != nil {
+		d.log.Warn("listing installed tools", "err", err)
+	}
+	for _, it := range installed {
+		if def.Tools != nil && !contains(def.Tools, it.Name) {
+			continue
+		}
+		if !caps.CanExecTools || !caps.Tools.Permits(it.Name) {
+			continue
+		}
+		r.specs = append(r.specs, llm.ToolSpec{Name: it.Name, Description: it.Description + " (WASM tool " + it.Version + ")", Parameters: it.InputSchema})
+	}
+	return r, nil
+}
+
+// toolsFor lists the built-in tools the definition names (all when it
+// names none) that the capabilities allow: a tool the process may not call
+// is never offered to the model.
+func toolsFor(reg *tools.Registry, def agentdef.Definition, caps kernel.Capabilities) []tools.Tool {
+	var out []tools.Tool
+	for _, t := range reg.List() {
+		if def.Tools != nil && !contains(def.Tools, t.Name()) {
+			continue
+		}
+		if !caps.CanExecTools || !caps.Tools.Permits(t.Name()) {
+			continue
+		}
+		out = append(out, t)
+	}
+	return out
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func (r *toolRunner) Specs() []llm.ToolSpec { return r.specs }
+
+// Run runs one tool call and shows it to the run's client as it happens.
+func (r *toolRunner) Run(ctx context.Context, call llm.ToolCall) (string, bool, error) {
+	if err := ctx.Err(); err != nil {
+		return "", false, err
+	}
+	s := streamFrom(ctx)
+	if s != nil {
+		_ = s.send(ctx, apitype.RunEvent{Type: apitype.RunToolCall, Tool: call.Name, CallID: call.ID, Args: short(string(call.Arguments), 200)})
+	}
+	out, isErr, err := r.run(ctx, call)
+	if s != nil && err == nil {
+		ok := !isErr
+		_ = s.send(ctx, apitype.RunEvent{Type: apitype.RunToolResult, Tool: call.Name, CallID: call.ID, OK: &ok, Summary: short(out, 200)})
+	}
+	return out, isErr, err
+}
+
+// refusal turns an act's error into what the model sees, or into a fatal
+// error of the run: a cancelled context, or a chain that cannot be
+// written (nothing may happen any more).
+func refusal(ctx context.Context, err error) (string, bool, error) {
+	if ctx.Err() != nil {
+		return "", false, ctx.Err()
+	}
+	if errors.Is(err, authority.ErrLedger) {
+		return "", false, err
+	}
+	return "refused: " + err.Error(), true, nil
+}
+
+func (r *toolRunner) run(ctx context.Context, call llm.ToolCall) (string, bool, error) {
+	if call.Name == memoryStoreSpec.Name || call.Name == memorySearchSpec.Name {
+		return r.d.runMemoryTool(ctx, r.p, r.agent, r.session, call)
+	}
+	subject := subjectOf(r.p, r.session)
+	if _, builtin := r.reg.Get(call.Name); !builtin {
+		if _, err := r.d.toolRecord(call.Name); err == nil {
+			res, err := r.d.runTool(ctx, toolCaller{p: r.p, session: r.session, callID: call.ID}, call.Name, call.Arguments)
+			if err != nil {
+				if ctx.Err() != nil || errors.Is(err, authority.ErrLedger) {
+					return refusal(ctx, err)
+				}
+				return err.Error(), true, nil
+			}
+			return string(res.Output), false, nil
+		}
+	}
+	t, action, err := r.reg.Action(r.env, call.Name, call.Arguments)
+	if err != nil {
+		// The call cannot even be described (unknown tool, invalid
+		// input, a path outside the workspace): refused, and recorded.
+		act := authority.Act{Action: "tool.call", Subject: subject, Context: governance.Context{Tool: call.Name,
+			Extra: map[string]string{"input_hash": shake(call.Arguments), "call_id": call.ID}}}
+		if rerr := r.d.auth.Refuse(ctx, act, fmt.Errorf("%w: %w", authority.ErrInput, err)); errors.Is(rerr, authority.ErrLedger) {
+			return "", false, rerr
+		}
+		return err.Error(), true, nil
+	}
+	act := authority.Act{Action: action.Name, Kind: governance.KindToolCall, Source: "agent", Subject: subject, Gate: r.gate,
+		Context: governance.Context{Path: action.Path, Host: action.Host, Tool: action.Tool, Extra: action.Extra},
+		Checks:  []authority.Check{func() error { return kernelErr(r.p.ChargeToolCall(call.Name)) }}}
+	pm, err := r.d.auth.Authorize(ctx, act)
+	if err != nil {
+		return refusal(ctx, err)
+	}
+	out, runErr := t.Run(ctx, r.env, call.Arguments)
+	detail := governance.ToolCallDetail{Tool: call.Name, CallID: call.ID, InputHash: shake(call.Arguments)}
+	result := string(out)
+	if runErr != nil {
+		result = runErr.Error()
+	} else {
+		detail.OutputHash, detail.OutputLen = shake(out), len(out)
+	}
+	if err := pm.Done(ctx, detail, runErr); err != nil {
+		return "", false, fmt.Errorf("recording the tool call: %w", err)
+	}
+	if runErr != nil && ctx.Err() != nil {
+		return "", false, ctx.Err()
+	}
+	return result, runErr != nil, nil
+}
+
+func shake(b []byte) string { return hex.EncodeToString(sha3.SumSHAKE256(b, 32)) }
