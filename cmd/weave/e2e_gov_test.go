@@ -243,3 +243,92 @@ func TestGovernanceAndChain(t *testing.T) {
 	}
 	c.fail(cmdline.ExitError, "at seq", "chain", "verify")
 }
+
+const noKillRule = `
+[[rule]]
+id = "protected-processes"
+description = "protected processes cannot be killed"
+branch = "executive"
+severity = "critical"
+outcome = "deny"
+[rule.when]
+actions = ["process.kill"]
+context = { target_name = ["protected-*"] }
+`
+
+// TestConstitutionFileEdit: a hand edit of constitution.toml is not adopted
+// at boot — the node runs on the constitution adopted on the chain, says
+// so, and proposes the edit as a pending amendment; once a human approves
+// it, it is in force (here: an operator kill of a protected process is
+// denied). The whole history audits clean.
+func TestConstitutionFileEdit(t *testing.T) {
+	c := &cli{t: t, bin: buildWeave(t), home: filepath.Join(t.TempDir(), "home")}
+	c.ok("boot", "--detach")
+	t.Cleanup(func() { c.run("shutdown") })
+	c.ok("shutdown")
+	path := filepath.Join(c.home, "constitution.toml")
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteString(noKillRule); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	c.ok("boot", "--detach")
+	if out := c.ok("gov", "rules"); strings.Contains(out, "protected-processes") {
+		t.Fatalf("a hand edit was adopted at boot:\n%s", out)
+	}
+	if out := c.ok("status"); !strings.Contains(out, "degraded") || !strings.Contains(out, "constitution.toml differs") {
+		t.Fatalf("status does not say the file is not in force:\n%s", out)
+	}
+	pid := strings.TrimSpace(c.ok("agent", "spawn", "protected-1"))
+	var id string
+	deadline := time.Now().Add(10 * time.Second)
+	for id == "" && time.Now().Before(deadline) {
+		var items []struct {
+			ID      string
+			Request struct {
+				Action  string
+				Context struct{ Extra map[string]string }
+			}
+		}
+		c.jsonOut(&items, "gov", "pending")
+		for _, it := range items {
+			if it.Request.Action == "constitution.amend" && it.Request.Context.Extra["origin"] == "file" {
+				id = it.ID
+			}
+		}
+		if id == "" {
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	if id == "" {
+		t.Fatal("the edit was not proposed")
+	}
+	c.ok("gov", "approve", id)
+	deadline = time.Now().Add(10 * time.Second)
+	for !strings.Contains(c.ok("gov", "rules"), "protected-processes") {
+		if time.Now().After(deadline) {
+			t.Fatal("the approved edit is not in force")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	c.fail(cmdline.ExitError, "denied", "agent", "kill", pid)
+	if ps := c.ok("ps"); !strings.Contains(ps, "protected-1") {
+		t.Fatalf("a denied kill killed:\n%s", ps)
+	}
+	if out := c.ok("status"); strings.Contains(out, "differs") {
+		t.Fatalf("status after adoption:\n%s", out)
+	}
+	c.ok("shutdown")
+	c.ok("boot", "--detach")
+	var pending []any
+	c.jsonOut(&pending, "gov", "pending")
+	if len(pending) != 0 || !strings.Contains(c.ok("gov", "rules"), "protected-processes") {
+		t.Fatalf("after a restart: pending %v", pending)
+	}
+	if out := c.ok("gov", "audit"); !strings.Contains(out, "findings: none") {
+		t.Fatalf("audit:\n%s", out)
+	}
+}

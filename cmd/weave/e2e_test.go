@@ -239,6 +239,28 @@ func TestEndToEnd(t *testing.T) {
 	if !strings.Contains(out, "exited(0)") {
 		t.Fatalf("ps --all after stop:\n%s", out)
 	}
+	// Every operator act above was decided and recorded on the chain, and
+	// the whole chain audits clean.
+	decided := map[string]bool{}
+	for _, line := range strings.Split(strings.TrimSpace(c.ok("chain", "tail", "-n", "1000", "--kind", "governance.decision", "--json")), "\n") {
+		var ev struct {
+			Payload struct {
+				Request struct{ Action string }
+			}
+		}
+		if err := json.Unmarshal([]byte(line), &ev); err != nil {
+			t.Fatalf("chain tail line %q: %v", line, err)
+		}
+		decided[ev.Payload.Request.Action] = true
+	}
+	for _, a := range []string{"agent.spawn", "process.suspend", "process.resume", "process.stop", "cron.add", "cron.remove", "memory.ingest", "memory.delete"} {
+		if !decided[a] {
+			t.Fatalf("no decision recorded for %s (decided: %v)", a, decided)
+		}
+	}
+	if out := c.ok("gov", "audit"); !strings.Contains(out, "findings: none") {
+		t.Fatalf("audit:\n%s", out)
+	}
 	c.ok("shutdown")
 	if _, err := os.Stat(filepath.Join(c.home, "weave.sock")); !os.IsNotExist(err) {
 		t.Fatalf("socket left after shutdown: %v", err)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/weftos/weftos/internal/daemon"
 	"github.com/weftos/weftos/internal/governance"
+	"github.com/weftos/weftos/internal/judicial"
 )
 
 func init() {
@@ -59,7 +60,7 @@ func govRules(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintf(e.stdout, "constitution %q revision %d, hash %s\nenvironment %s (thresholds dev %.2f, staging %.2f, prod %.2f)\n",
 			rr.Name, rr.Revision, rr.Hash, rr.Environment, rr.Environments.Dev, rr.Environments.Staging, rr.Environments.Prod)
 		if rr.Invalid != "" {
-			fmt.Fprintf(e.stdout, "WARNING: constitution.toml is invalid, the default is in force: %s\n", cmdline.OneLine(rr.Invalid))
+			fmt.Fprintf(e.stdout, "WARNING: constitution.toml is invalid; the adopted constitution is in force: %s\n", cmdline.OneLine(rr.Invalid))
 		}
 		rows := make([][]string, len(rr.Rules))
 		for i, r := range rr.Rules {
@@ -224,21 +225,34 @@ func govAudit(ctx context.Context, e *env, args []string) error {
 	if _, err := cmdline.Parse(fs, args, 0, 0); err != nil {
 		return err
 	}
-	return e.withClient(func(c *client.Client) error {
-		var rep governance.Report
-		if err := c.Do(ctx, http.MethodGet, fmt.Sprintf("/v1/gov/audit?since=%d", *since), nil, &rep); err != nil {
+	ca, err := e.openChain(ctx)
+	if err != nil {
+		return err
+	}
+	defer ca.Close()
+	var rep governance.Report
+	if ca.c != nil {
+		// The daemon audits and applies the sanctions it finds.
+		if err := ca.c.Do(ctx, http.MethodGet, fmt.Sprintf("/v1/gov/audit?since=%d", *since), nil, &rep); err != nil {
 			return err
 		}
-		if e.json {
-			if err := cmdline.PrintJSON(e.stdout, rep); err != nil {
-				return err
-			}
-		} else if err := rep.WriteText(e.stdout); err != nil {
+	} else {
+		// No daemon: audit the chain on disk, trusting only its own keys.
+		r, err := judicial.Audit(ctx, ca.reader, governance.AuditConfig{Since: *since})
+		if err != nil {
 			return err
 		}
-		if !rep.OK() {
-			return fmt.Errorf("audit found %d problems", len(rep.Findings))
+		rep = *r
+	}
+	if e.json {
+		if err := cmdline.PrintJSON(e.stdout, rep); err != nil {
+			return err
 		}
-		return nil
-	})
+	} else if err := rep.WriteText(e.stdout); err != nil {
+		return err
+	}
+	if !rep.OK() {
+		return fmt.Errorf("audit found %d problems", len(rep.Findings))
+	}
+	return nil
 }

@@ -17,13 +17,15 @@ import (
 	"github.com/weftos/weftos/internal/kernel"
 )
 
-// operatorDefault is the capability baseline the operator set: the home's
-// agents/default.yaml when there is one, else the built-in default.
-func (d *Daemon) operatorDefault() agentdef.Capabilities {
-	if def, err := agentdef.Find(agentdef.DefaultName, d.home); err == nil && def.Source != "" {
-		return def.Capabilities
+// operatorDefault is the capability baseline the operator set, as the
+// kernel would grant it: the home's agents/default.yaml when there is one,
+// else the built-in default agent.
+func (d *Daemon) operatorDefault() (kernel.Capabilities, error) {
+	def := agentdef.Default()
+	if home, err := agentdef.Find(agentdef.DefaultName, d.home); err == nil && home.Source != "" {
+		def = home
 	}
-	return agentdef.DefaultCapabilities()
+	return d.agentCaps(def)
 }
 
 // fromWorkspace reports whether def was read from the workspace (content
@@ -45,7 +47,15 @@ func (d *Daemon) approveDefinition(ctx context.Context, def agentdef.Definition,
 	if !fromWorkspace(def, workspace) {
 		return nil
 	}
-	extra := exceeds(def.Capabilities, d.operatorDefault())
+	base, err := d.operatorDefault()
+	if err != nil {
+		return err
+	}
+	want, err := d.agentCaps(def)
+	if err != nil {
+		return err
+	}
+	extra := exceeds(want, base)
 	if len(extra) == 0 {
 		return nil
 	}
@@ -66,60 +76,48 @@ func (d *Daemon) approveDefinition(ctx context.Context, def agentdef.Definition,
 	return nil
 }
 
-// exceeds lists what c asks for beyond base: capabilities base lacks, a
-// wider IPC or memory scope, tools base does not allow (or denies), and
-// limits base sets that c lifts or raises.
-func exceeds(c, base agentdef.Capabilities) []string {
+// exceeds lists what c holds beyond base (both as the kernel grants
+// them): capabilities base lacks, a wider IPC or memory scope, tools base
+// does not allow or denies, and limits base sets that c lifts or raises.
+func exceeds(c, base kernel.Capabilities) []string {
 	var out []string
-	for _, b := range []struct {
-		name      string
-		has, base bool
-	}{{"can_spawn", c.CanSpawn, base.CanSpawn}, {"can_ipc", c.CanIPC, base.CanIPC}, {"can_exec_tools", c.CanExecTools, base.CanExecTools},
-		{"can_network", c.CanNetwork, base.CanNetwork}, {"shell", c.Shell, base.Shell}} {
-		if b.has && !b.base {
-			out = append(out, b.name)
+	for _, n := range c.Names() {
+		if !slices.Contains(base.Names(), n) {
+			out = append(out, n)
 		}
 	}
 	if scopeRank(c.IPCScope) > scopeRank(base.IPCScope) {
-		out = append(out, "ipc_scope:"+c.IPCScope)
+		out = append(out, "ipc_scope:"+c.IPCScope.String())
 	}
-	if kernel.MemoryScope(c.Memory).Rank() > kernel.MemoryScope(base.Memory).Rank() {
-		out = append(out, "memory:"+c.Memory)
+	if c.Memory.Rank() > base.Memory.Rank() {
+		out = append(out, "memory:"+string(c.Memory))
 	}
-	for _, g := range c.ToolsAllow {
-		if !globCovered(g, base.ToolsAllow) {
+	for _, g := range c.Tools.Allow {
+		if !globCovered(g, base.Tools.Allow) {
 			out = append(out, "tools_allow:"+g)
 		}
 	}
-	for _, g := range base.ToolsDeny {
-		if !slices.Contains(c.ToolsDeny, g) && allowsAny(c.ToolsAllow, g) {
+	for _, g := range base.Tools.Deny {
+		if !slices.Contains(c.Tools.Deny, g) && allowsAny(c.Tools.Allow, g) {
 			out = append(out, "tools_deny_lifted:"+g)
 		}
 	}
-	for _, l := range []struct {
+	l, b := c.Limits, base.Limits
+	for _, x := range []struct {
 		name      string
 		has, base uint64
-	}{{"tool_calls", c.Limits.ToolCalls, base.Limits.ToolCalls}, {"messages", c.Limits.Messages, base.Limits.Messages},
-		{"tokens", c.Limits.Tokens, base.Limits.Tokens}, {"memory_mib", c.Limits.MemoryMiB, base.Limits.MemoryMiB},
-		{"cpu_time", uint64(c.Limits.CPUTime), uint64(base.Limits.CPUTime)}} {
-		if l.base > 0 && (l.has == 0 || l.has > l.base) {
-			out = append(out, "limit:"+l.name)
+	}{{"tool_calls", l.ToolCalls, b.ToolCalls}, {"messages", l.Messages, b.Messages}, {"tokens", l.Tokens, b.Tokens},
+		{"memory_bytes", l.MemoryBytes, b.MemoryBytes}, {"cpu_time", uint64(l.CPUTime), uint64(b.CPUTime)}} {
+		if x.base > 0 && (x.has == 0 || x.has > x.base) {
+			out = append(out, "limit:"+x.name)
 		}
 	}
 	return out
 }
 
-// scopeRank orders IPC scopes from narrowest to widest; unparsable
-// scopes count as widest.
-func scopeRank(s string) int {
-	if s == "" {
-		s = "parent"
-	}
-	sc, err := kernel.ParseScope(s)
-	if err != nil {
-		return 4
-	}
-	switch sc.Kind {
+// scopeRank orders IPC scopes from narrowest to widest.
+func scopeRank(s kernel.IPCScope) int {
+	switch s.Kind {
 	case kernel.ScopeNone:
 		return 0
 	case kernel.ScopeParentOnly:

@@ -3,11 +3,10 @@ package daemon
 import (
 	"context"
 	"crypto/ed25519"
-	"fmt"
-	"iter"
 	"net/http"
 
 	"github.com/weftos/weftos/internal/governance"
+	"github.com/weftos/weftos/internal/judicial"
 	"github.com/weftos/weftos/internal/kernel"
 	"github.com/weftos/weftos/internal/localapi"
 )
@@ -18,34 +17,10 @@ func (d *Daemon) audit(ctx context.Context, since uint64) (*governance.Report, e
 	if err := d.recorder.Flush(ctx); err != nil {
 		return nil, err
 	}
-	a, err := governance.NewAuditor(governance.AuditConfig{Trusted: []ed25519.PublicKey{d.id.Ed25519.Public().(ed25519.PublicKey)},
+	rep, err := judicial.Audit(ctx, d.chain, governance.AuditConfig{Trusted: []ed25519.PublicKey{d.id.Ed25519.Public().(ed25519.PublicKey)},
 		Since: since, Log: d.log.With("layer", "judicial")})
 	if err != nil {
 		return nil, err
-	}
-	var readErr error
-	records := func(yield func(governance.AuditInput) bool) {
-		for ev, err := range d.chain.Events(0, d.chain.Len()) {
-			if err != nil {
-				readErr = err
-				return
-			}
-			in, err := governance.DecodeAuditInput(ev.Seq, ev.Kind, ev.Payload)
-			if err != nil {
-				readErr = err
-				return
-			}
-			if !yield(in) {
-				return
-			}
-		}
-	}
-	rep, err := a.Audit(ctx, iter.Seq[governance.AuditInput](records))
-	if err != nil {
-		return nil, err
-	}
-	if readErr != nil {
-		return nil, fmt.Errorf("daemon: audit: reading the chain: %w", readErr)
 	}
 	for _, s := range rep.Sanctions {
 		d.applySanction(ctx, s)

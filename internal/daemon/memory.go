@@ -266,7 +266,7 @@ func (d *Daemon) handleMemoryIngest(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	pm, err := d.auth.Authorize(r.Context(), authority.Act{Action: "memory.ingest", Kind: governance.KindMemoryIngest, Source: "memory",
-		Subject: operator(), Context: governance.Context{Path: req.Paths[0], Extra: map[string]string{"paths": strings.Join(req.Paths, ",")}}})
+		Subject: operator(), Context: governance.Context{Extra: map[string]string{"paths": strings.Join(req.Paths, ",")}}})
 	if err != nil {
 		d.fail(w, err)
 		return
