@@ -152,3 +152,28 @@ func FuzzCheckpointText(f *testing.F) {
 		}
 	})
 }
+
+// FuzzAckedHead: whatever index.dat and checkpoints.dat hold, the
+// acknowledged bound never exceeds what their sizes allow and reading it
+// never panics.
+func FuzzAckedHead(f *testing.F) {
+	f.Add([]byte{}, []byte{})
+	f.Add(make([]byte, indexWidth*3), make([]byte, cpWidth))
+	f.Add([]byte{0, 0, 0, 0, 64, 0, 0, 0, 20, 0, 0, 0}, []byte{5, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 200, 0, 0, 0, 30, 0, 0, 0})
+	f.Fuzz(func(t *testing.T, index, cps []byte) {
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, indexFile), index, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, checkpointsFile), cps, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		h := readAckedHead(dir, persistedState{})
+		if h.cps > uint64(len(cps)/cpWidth) {
+			t.Fatalf("bound %+v from %d checkpoint bytes", h, len(cps))
+		}
+		if h.source == indexFile && h.events > uint64(len(index)/indexWidth) {
+			t.Fatalf("bound %+v from %d index bytes", h, len(index))
+		}
+	})
+}

@@ -3,6 +3,7 @@ package chain
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"iter"
 	"sort"
@@ -55,15 +56,21 @@ func (s *store) get(seq uint64) (Event, error) {
 	off := binary.LittleEndian.Uint32(ent[4:])
 	n := binary.LittleEndian.Uint32(ent[8:])
 	body, err := s.readRecord(seg, off, n)
+	var p *Problem
+	if errors.As(err, &p) {
+		p.Seq = seq
+		return Event{}, corrupt(p)
+	}
 	if err != nil {
 		return Event{}, err
 	}
 	e, err := decodeEvent(body)
 	if err != nil {
-		return Event{}, fmt.Errorf("%w: event %d: %w", ErrCorrupt, seq, err)
+		return Event{}, corrupt(&Problem{Kind: ProblemMalformed, Seq: seq, Segment: segmentName(seg), Offset: int64(off), Detail: err.Error()})
 	}
 	if e.Seq != seq {
-		return Event{}, fmt.Errorf("%w: index entry %d points at event %d", ErrCorrupt, seq, e.Seq)
+		return Event{}, corrupt(&Problem{Kind: ProblemReordered, Seq: seq, Segment: segmentName(seg), Offset: int64(off),
+			Detail: fmt.Sprintf("the index points at event %d", e.Seq)})
 	}
 	return e, nil
 }
@@ -123,6 +130,12 @@ func (s *store) checkpointAt(i uint64) (Checkpoint, error) {
 		return Checkpoint{}, err
 	}
 	body, err := s.readRecord(seg, off, n)
+	var p *Problem
+	if errors.As(err, &p) {
+		p.Seq = size
+		p.Detail = fmt.Sprintf("checkpoint %d: %s", i, p.Detail)
+		return Checkpoint{}, corrupt(p)
+	}
 	if err != nil {
 		return Checkpoint{}, err
 	}

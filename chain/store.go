@@ -169,7 +169,16 @@ type store struct {
 	segMu    sync.Mutex
 	segFiles map[uint32]*os.File
 	closed   bool
+
+	repairs []string // derived files rebuilt at open, and why
 }
+
+// Repairs lists the derived files (index, tree, checkpoint index, state)
+// that Open found inconsistent with the segments and rebuilt from them,
+// with the reason. Nothing acknowledged is lost by a repair: the segments
+// are the source of truth. Callers should record the repairs (the daemon
+// appends a chain.repair event).
+func (s *store) Repairs() []string { return append([]string(nil), s.repairs...) }
 
 // recovered is what opening a store learns beyond the published state.
 type recovered struct {
@@ -226,26 +235,49 @@ func (s *store) readRecord(seg, off, n uint32) ([]byte, error) {
 		return nil, fmt.Errorf("chain: read %s@%d: %w", segmentName(seg), off, err)
 	}
 	body, l, _, reason := checkFrame(buf)
-	if reason != "" || l != int(n) {
-		return nil, fmt.Errorf("%w: %s offset %d: %s", ErrCorrupt, segmentName(seg), off, reason)
+	if reason == "" && l != int(n) {
+		reason = fmt.Sprintf("frame length %d where the index says %d", l, n)
+	}
+	if reason != "" {
+		return nil, &Problem{Kind: ProblemCorruptRecord, Segment: segmentName(seg), Offset: int64(off), Detail: reason}
 	}
 	return body, nil
 }
 
-// openStore opens the derived tables, checks them against state.json and
-// scans the segments written after it, repairing a torn tail when writable.
+// openStore opens the derived tables, checks every record below
+// state.json against the segments (verifyPrefix), and scans the segments
+// written after it. Derived files that disagree with intact segments are
+// rebuilt; damage to the segments, including the loss of acknowledged
+// records, is an error wrapping ErrCorrupt with the precise *Problem. A
+// torn tail of unacknowledged records is truncated (writable) or ignored
+// (read-only).
 func openStore(dir string, info ChainInfo, writable bool, logger *slog.Logger) (*store, recovered, error) {
 	s := &store{dir: dir, info: info, writable: writable, logger: logger, cpWait: make(chan struct{})}
 	st, err := readState(dir)
-	if err != nil {
+	if errors.Is(err, ErrFormat) {
+		s.repairs = append(s.repairs, "state.json unreadable ("+err.Error()+"): rebuilt from the segments")
+		st = persistedState{}
+	} else if err != nil {
 		return nil, recovered{}, err
 	}
-	rec, err := s.load(st)
+	// The acknowledged bound is read before any table is opened: opening
+	// truncates rows beyond state.json, and a reader must not count rows a
+	// live writer adds after it has scanned.
+	acked := readAckedHead(dir, st)
+	rec, err := s.load(st, acked)
 	if err != nil && errors.Is(err, errStaleState) {
-		logger.Warn("chain: derived index does not match state.json; rebuilding from segments", "dir", dir, "err", err)
+		logger.Warn("chain: derived files do not match the segments; rebuilding them from the segments", "dir", dir, "err", err)
+		s.repairs = append(s.repairs, strings.TrimPrefix(err.Error(), errStaleState.Error()+": ")+": index, tree and checkpoint index rebuilt from the segments")
 		s.closeFiles() //nolint:errcheck // reopened below
 		s.closed = false
-		rec, err = s.load(persistedState{})
+		rec, err = s.load(persistedState{}, acked)
+	}
+	if err == nil && writable {
+		for _, t := range []*table{s.index, s.tree, s.cps} {
+			if err = t.trimTail(); err != nil {
+				break
+			}
+		}
 	}
 	if err != nil {
 		s.closeFiles() //nolint:errcheck // already failing
@@ -256,7 +288,7 @@ func openStore(dir string, info ChainInfo, writable bool, logger *slog.Logger) (
 
 var errStaleState = errors.New("derived files stale")
 
-func (s *store) load(st persistedState) (recovered, error) {
+func (s *store) load(st persistedState, acked ackedHead) (recovered, error) {
 	var err error
 	if s.index, err = openTable(filepath.Join(s.dir, indexFile), indexWidth, s.writable, st.Events); err != nil {
 		return recovered{}, fmt.Errorf("%w: %w", errStaleState, err)
@@ -266,6 +298,19 @@ func (s *store) load(st persistedState) (recovered, error) {
 	}
 	if s.cps, err = openTable(filepath.Join(s.dir, checkpointsFile), cpWidth, s.writable, st.Checkpoints); err != nil {
 		return recovered{}, fmt.Errorf("%w: %w", errStaleState, err)
+	}
+	// The segments first: damage there is an error whatever the derived
+	// files say; derived files that disagree are stale.
+	if st.Events > 0 || st.Checkpoints > 0 {
+		p, stale, err := s.verifyPrefix(st)
+		switch {
+		case err != nil:
+			return recovered{}, err
+		case p != nil:
+			return recovered{}, corrupt(p)
+		case stale != "":
+			return recovered{}, fmt.Errorf("%w: %s", errStaleState, stale)
+		}
 	}
 	s.size, s.ncp, s.segNo, s.segEnd = st.Events, st.Checkpoints, st.Segment, st.Offset
 	s.head, s.latest = Hash{}, nil
@@ -290,19 +335,20 @@ func (s *store) load(st persistedState) (recovered, error) {
 		}
 		s.latest = &cp
 	}
-	return s.scan(compact)
+	return s.scan(compact, acked)
 }
 
 // scan replays the records after the persisted state into the tables.
-func (s *store) scan(compact compactRange) (recovered, error) {
+func (s *store) scan(compact compactRange, acked ackedHead) (recovered, error) {
 	nums, err := listSegments(s.dir)
 	if err != nil {
 		return recovered{}, err
 	}
 	rec := recovered{compact: compact}
 	if len(nums) == 0 {
-		if s.size > 0 {
-			return recovered{}, fmt.Errorf("%w: no segment files but %d events indexed", ErrCorrupt, s.size)
+		if s.size > 0 || acked.events > 0 {
+			return recovered{}, corrupt(&Problem{Kind: ProblemMissingSegment, Segment: segmentName(0),
+				Detail: fmt.Sprintf("no segment files, but %d events were acknowledged (per %s)", max(s.size, acked.events), acked.source)})
 		}
 		return rec, nil
 	}
@@ -336,14 +382,19 @@ func (s *store) scan(compact compactRange) (recovered, error) {
 			var fe *frameError
 			if errors.As(err, &fe) {
 				if !last {
-					return recovered{}, fmt.Errorf("%w: %s: %v", ErrCorrupt, segmentName(n), fe)
+					kind := ProblemCorruptRecord
+					if fe.Torn {
+						kind = ProblemTruncated
+					}
+					return recovered{}, corrupt(&Problem{Kind: kind, Seq: s.size, Segment: segmentName(n), Offset: off, Detail: fe.Reason})
 				}
 				tail, rerr := io.ReadAll(io.NewSectionReader(f, off, 1<<62))
 				if rerr != nil {
 					return recovered{}, fmt.Errorf("chain: read tail of %s: %w", segmentName(n), rerr)
 				}
-				if !fe.Torn && validFrameAfter(tail, 0) {
-					return recovered{}, fmt.Errorf("%w: %s: %v, followed by valid records", ErrCorrupt, segmentName(n), fe)
+				p := tailDamage(segmentName(n), off, s.size, s.ncp, fe, tail, acked)
+				if p.Kind != ProblemTornTail {
+					return recovered{}, corrupt(p)
 				}
 				if err := s.truncateTail(n, off, int64(len(tail)), fe); err != nil {
 					return recovered{}, err
@@ -354,7 +405,14 @@ func (s *store) scan(compact compactRange) (recovered, error) {
 				return recovered{}, fmt.Errorf("chain: read %s: %w", segmentName(n), err)
 			}
 			where := func(e error) error {
-				return fmt.Errorf("%w: %s offset %d: %w", ErrCorrupt, segmentName(n), off, e)
+				kind := ProblemMalformed
+				switch {
+				case errors.Is(e, errHeaderMismatch):
+					kind = ProblemSegmentHeader
+				case errors.Is(e, errDiscontinuity):
+					kind = ProblemBrokenLink
+				}
+				return corrupt(&Problem{Kind: kind, Seq: s.size, Segment: segmentName(n), Offset: off, Detail: e.Error()})
 			}
 			frameLen := uint32(fr.off - off)
 			switch body[0] {
@@ -364,19 +422,19 @@ func (s *store) scan(compact compactRange) (recovered, error) {
 					return recovered{}, where(err)
 				}
 				if off != 0 || h.Number != n || h.FirstSeq != s.size || h.ChainID != s.info.ChainID || h.Origin != s.info.Origin {
-					return recovered{}, where(fmt.Errorf("segment header %+v does not fit (expected seq %d)", h, s.size))
+					return recovered{}, where(fmt.Errorf("%w: segment header %+v does not fit (expected seq %d)", errHeaderMismatch, h, s.size))
 				}
 				hasHeader = true
 			case recEvent:
 				if !hasHeader {
-					return recovered{}, where(errors.New("event before segment header"))
+					return recovered{}, where(fmt.Errorf("%w: event before segment header", errHeaderMismatch))
 				}
 				e, err := decodeEvent(body)
 				if err != nil {
 					return recovered{}, where(err)
 				}
 				if e.Seq != s.size || e.PrevHash != s.head || e.ChainID != s.info.ChainID || EventHash(&e) != e.Hash {
-					return recovered{}, where(fmt.Errorf("event %d does not continue the chain at %d", e.Seq, s.size))
+					return recovered{}, where(fmt.Errorf("%w: event %d does not continue the chain at %d", errDiscontinuity, e.Seq, s.size))
 				}
 				var ent [indexWidth]byte
 				binary.LittleEndian.PutUint32(ent[0:], n)
@@ -421,8 +479,16 @@ func (s *store) scan(compact compactRange) (recovered, error) {
 		}
 	}
 	rec.compact = compact
+	if p := tailDamage(segmentName(nums[len(nums)-1]), rec.segSize, s.size, s.ncp, nil, nil, acked); p != nil {
+		return recovered{}, corrupt(p)
+	}
 	return rec, s.flushTables()
 }
+
+var (
+	errHeaderMismatch = errors.New("segment header mismatch")
+	errDiscontinuity  = errors.New("chain discontinuity")
+)
 
 func (s *store) flushTables() error {
 	for _, t := range []*table{s.index, s.tree, s.cps} {

@@ -41,13 +41,22 @@ func openTable(path string, width int, writable bool, trusted uint64) (*table, e
 		f.Close()
 		return nil, fmt.Errorf("%w: %s holds %d entries, state file promises %d", ErrCorrupt, path, have, trusted)
 	}
-	if writable && uint64(st.Size()) != trusted*uint64(width) {
-		if err := f.Truncate(int64(trusted) * int64(width)); err != nil {
-			f.Close()
-			return nil, fmt.Errorf("chain: truncate %s: %w", path, err)
-		}
-	}
+	// Rows beyond trusted are left in place until the open succeeds (they
+	// are evidence of what was acknowledged; see readAckedHead): trimTail
+	// removes them then.
 	return &table{f: f, width: width, count: trusted, inFile: trusted, writable: writable}, nil
+}
+
+// trimTail cuts the file to the entries it holds (writable tables only),
+// dropping stale rows from before the open.
+func (t *table) trimTail() error {
+	if t.f == nil || !t.writable {
+		return nil
+	}
+	if err := t.f.Truncate(int64(t.inFile) * int64(t.width)); err != nil {
+		return fmt.Errorf("chain: truncate %s: %w", t.f.Name(), err)
+	}
+	return nil
 }
 
 // add appends one entry (len(b) == width).

@@ -17,7 +17,8 @@ type ProblemKind string
 // Problem kinds, in the vocabulary of the CLI and API.
 const (
 	ProblemCorruptRecord  ProblemKind = "corrupt-record"  // CRC mismatch or bad framing in a segment
-	ProblemTornTail       ProblemKind = "torn-tail"       // incomplete last record (crash); repaired on next Open
+	ProblemTornTail       ProblemKind = "torn-tail"       // incomplete last record never acknowledged (crash); repaired on next Open
+	ProblemTruncated      ProblemKind = "truncated"       // acknowledged records are missing (a file was cut)
 	ProblemMalformed      ProblemKind = "malformed"       // undecodable record or export line
 	ProblemSegmentHeader  ProblemKind = "segment-header"  // segment header missing or inconsistent
 	ProblemMissingSegment ProblemKind = "missing-segment" // gap in segment numbering
@@ -228,6 +229,10 @@ func Verify(ctx context.Context, dir string, opts VerifyOptions) (*Report, error
 	if err != nil {
 		return nil, err
 	}
+	// What the derived files say was acknowledged: a tail cut below it is
+	// lost data, not a torn write (read before the segments, like Open).
+	st, _ := readState(dir)
+	acked := readAckedHead(dir, st)
 	v := newVerifier(info, 0, Hash{}, compactRange{})
 	defer v.report(rep)
 	pl := newPipeline(v)
@@ -240,10 +245,14 @@ func Verify(ctx context.Context, dir string, opts VerifyOptions) (*Report, error
 			rep.Problem = v.problem(ProblemMissingSegment, "segment %s missing", segmentName(uint32(i)))
 			return rep, nil
 		}
-		if p := verifySegment(dir, n, i == len(nums)-1, pl); p != nil {
+		if p := verifySegment(dir, n, i == len(nums)-1, pl, acked); p != nil {
 			rep.Problem = p
 			return rep, nil
 		}
+	}
+	if len(nums) == 0 && acked.events > 0 {
+		rep.Problem = &Problem{Kind: ProblemMissingSegment, Segment: segmentName(0),
+			Detail: fmt.Sprintf("no segment files, but %d events were acknowledged (per %s)", acked.events, acked.source)}
 	}
 	return rep, nil
 }
@@ -257,7 +266,7 @@ func listSegmentsLoose(dir string) ([]uint32, error) {
 	return nums, err
 }
 
-func verifySegment(dir string, n uint32, last bool, pl *pipeline) *Problem {
+func verifySegment(dir string, n uint32, last bool, pl *pipeline, acked ackedHead) *Problem {
 	v := pl.v
 	name := segmentName(n)
 	pl.seg = name
@@ -286,17 +295,27 @@ func verifySegment(dir string, n uint32, last bool, pl *pipeline) *Problem {
 			if first && !last {
 				return at(v.problem(ProblemSegmentHeader, "empty segment"), 0)
 			}
-			return pl.drain()
+			if p := pl.drain(); p != nil || !last {
+				return p
+			}
+			return tailDamage(name, off, v.next, v.ncp, nil, nil, acked)
 		}
 		var fe *frameError
 		if errors.As(err, &fe) {
 			if last {
 				tail, rerr := io.ReadAll(io.NewSectionReader(f, off, 1<<62))
-				if rerr == nil && (fe.Torn || !validFrameAfter(tail, 0)) {
-					return at(v.problem(ProblemTornTail, "%s (%d bytes after the last valid record)", fe.Reason, len(tail)), off)
+				if rerr == nil {
+					if p := pl.drain(); p != nil {
+						return p
+					}
+					return tailDamage(name, off, v.next, v.ncp, fe, tail, acked)
 				}
 			}
-			return at(v.problem(ProblemCorruptRecord, "%s", fe.Reason), off)
+			kind := ProblemCorruptRecord
+			if fe.Torn {
+				kind = ProblemTruncated
+			}
+			return at(v.problem(kind, "%s", fe.Reason), off)
 		}
 		if err != nil {
 			return at(v.problem(ProblemCorruptRecord, "read: %v", err), off)

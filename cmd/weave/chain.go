@@ -12,6 +12,8 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/weftos/weftos/chain"
@@ -286,14 +288,22 @@ func chainVerify(ctx context.Context, e *env, args []string) error {
 		}
 	}
 	if !rep.OK() {
-		return rep.Problem
+		return chainDamage(rep.Problem)
 	}
 	return nil
+}
+
+// chainDamage words a verification problem as the daemon does when it
+// meets the same damage ("chain: store corrupt: KIND at seq N (SEGMENT
+// offset X): …"), so offline and online verification read the same.
+func chainDamage(p *chain.Problem) error {
+	return fmt.Errorf("chain: store corrupt: %s", strings.TrimPrefix(p.Error(), "chain: "))
 }
 
 // verifyFromDaemon streams the daemon's export through the local verifier.
 func verifyFromDaemon(ctx context.Context, c *client.Client) (*chain.Report, error) {
 	pr, pw := io.Pipe()
+	var streamErr errBox
 	go func() {
 		err := c.Stream(ctx, "/v1/chain/export", func(line []byte) error {
 			if _, err := pw.Write(line); err != nil {
@@ -302,10 +312,17 @@ func verifyFromDaemon(ctx context.Context, c *client.Client) (*chain.Report, err
 			_, err := pw.Write([]byte{'\n'})
 			return err
 		})
+		streamErr.Store(err)
 		pw.CloseWithError(err)
 	}()
 	rep, err := chain.VerifyExport(pr, chain.VerifyOptions{})
 	pr.Close()
+	// The daemon could not read its own chain: its error names the damage
+	// precisely (the export stops there).
+	var ae *client.APIError
+	if errors.As(err, &ae) || (rep != nil && !rep.OK() && errors.As(streamErr.Load(), &ae)) {
+		return nil, errors.New(ae.Message)
+	}
 	return rep, err
 }
 
@@ -414,4 +431,22 @@ func chainConsistency(ctx context.Context, e *env, args []string) error {
 	fmt.Fprintf(e.stdout, "the tree of size %d (root %s) is a prefix of the tree of size %d (root %s): proof of %d hashes verified\n",
 		oldSize, c.OldRoot, newSize, c.NewRoot, len(c.Proof.Hashes))
 	return nil
+}
+
+// errBox holds an error set by one goroutine and read by another.
+type errBox struct {
+	mu  sync.Mutex
+	err error
+}
+
+func (b *errBox) Store(err error) {
+	b.mu.Lock()
+	b.err = err
+	b.mu.Unlock()
+}
+
+func (b *errBox) Load() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.err
 }

@@ -20,6 +20,13 @@ type Error struct {
 	Message string `json:"message"`
 }
 
+// HTTP trailers of a streamed answer that fails after it started (a chain
+// export that meets a damaged record): the error's code and message.
+const (
+	TrailerErrorCode    = "Weft-Error-Code"
+	TrailerErrorMessage = "Weft-Error-Message"
+)
+
 // ErrorResponse wraps Error.
 type ErrorResponse struct {
 	Error Error `json:"error"`

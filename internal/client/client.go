@@ -154,7 +154,14 @@ func (c *Client) StreamRequest(ctx context.Context, method, path string, in any,
 	if err := sc.Err(); err != nil && ctx.Err() == nil {
 		return fmt.Errorf("client: stream: %w", err)
 	}
-	return ctx.Err()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	// A stream that fails after it started says why in a trailer.
+	if code := resp.Trailer.Get(apitype.TrailerErrorCode); code != "" {
+		return &APIError{Status: resp.StatusCode, Code: code, Message: resp.Trailer.Get(apitype.TrailerErrorMessage)}
+	}
+	return nil
 }
 
 // Status returns the daemon's status.

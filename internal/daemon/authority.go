@@ -22,6 +22,9 @@ var _ authority.Ledger = chainLedger{}
 var errUnregisteredKind = errors.New("record kind is not in the governance registry")
 
 func (l chainLedger) Append(ctx context.Context, source, kind string, payload any) (uint64, error) {
+	if l.log == nil {
+		return 0, errors.New("the audit chain is not open")
+	}
 	if _, ok := governance.LookupKind(kind); !ok {
 		return 0, fmt.Errorf("%w: %w: %q", authority.ErrBadRecord, errUnregisteredKind, kind)
 	}
@@ -40,7 +43,7 @@ func (d *Daemon) openAuthority() error {
 	var err error
 	d.auth, err = authority.New(authority.Options{
 		Ledger: chainLedger{d.chain}, Gate: d.gov.gate, Approvals: d.gov.pending,
-		NewActionID: d.kernel.NewActionID, DeferTimeout: d.gov.timeout, Now: d.opts.Clock.Now, Health: d.chain.Err,
+		NewActionID: d.kernel.NewActionID, DeferTimeout: d.gov.timeout, Now: d.opts.Clock.Now, Health: d.chainErr,
 		Logger: d.log.With("layer", "authority"),
 		OnDefer: func(ctx context.Context, id string, req governance.Request, dec governance.Decision) {
 			if s := streamFrom(ctx); s != nil {

@@ -13,8 +13,10 @@ import (
 	"time"
 
 	"github.com/weftos/weftos/chain"
+	"github.com/weftos/weftos/internal/apitype"
 	"github.com/weftos/weftos/internal/authority"
 	"github.com/weftos/weftos/internal/chainquery"
+	"github.com/weftos/weftos/internal/governance"
 	"github.com/weftos/weftos/internal/kernel"
 	"github.com/weftos/weftos/internal/localapi"
 )
@@ -31,11 +33,57 @@ func (d *Daemon) openChain(ctx context.Context) error {
 		SegmentSize: int64(cc.SegmentSizeMiB) << 20, CheckpointInterval: cc.CheckpointInterval.Duration,
 		CheckpointEvery: uint64(cc.CheckpointEvery), Logger: d.log.With("layer", "chain"),
 	})
+	if errors.Is(err, chain.ErrCorrupt) && d.cfg.Governance.Environment != "prod" {
+		// Never repair acknowledged history by cutting it: boot with the
+		// chain closed, refuse every privileged act, and say exactly what
+		// is wrong (prod refuses to boot instead).
+		d.chain, d.chainProblem = nil, err
+		d.log.Error("the audit chain is corrupt: the node runs without it and refuses every privileged act", "err", err)
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("daemon: opening the audit chain: %w", err)
 	}
+	for _, r := range d.chain.Repairs() {
+		d.log.Warn("chain: derived files rebuilt from the segments", "repair", r)
+	}
 	d.recorder = chain.NewRecorder(d.chain, d.log.With("layer", "recorder"), 4096)
 	return nil
+}
+
+// chainErr is the chain's failure: corrupt at boot, or failed since.
+func (d *Daemon) chainErr() error {
+	if d.chain == nil {
+		if d.chainProblem != nil {
+			return d.chainProblem
+		}
+		return errors.New("daemon: the audit chain is not open")
+	}
+	return d.chain.Err()
+}
+
+// recordRepairs puts the derived-file repairs Open made on the chain.
+func (d *Daemon) recordRepairs(ctx context.Context) {
+	if d.chain == nil {
+		return
+	}
+	for _, r := range d.chain.Repairs() {
+		if _, err := d.auth.Record(ctx, "chain", governance.KindChainRepair, map[string]string{"repair": r}); err != nil {
+			d.log.Error("recording a chain repair", "err", err)
+		}
+	}
+}
+
+// needChain answers chain endpoints with the chain's failure when it is
+// not open.
+func (d *Daemon) needChain(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if d.chain == nil {
+			d.fail(w, d.chainErr())
+			return
+		}
+		h(w, r)
+	}
 }
 
 // recordKernelEvents subscribes to the kernel's bus. Lifecycle events —
@@ -47,6 +95,9 @@ func (d *Daemon) openChain(ctx context.Context) error {
 // authority pipeline failed: the node then refuses privileged acts.
 func (d *Daemon) recordKernelEvents() {
 	withPayload := d.cfg.Chain.RecordIPCPayloads
+	if d.chain == nil {
+		return // nothing can be recorded; the pipeline refuses every act
+	}
 	d.unsubscribe = d.kernel.Bus().Subscribe(func(ev kernel.Event) {
 		payload := any(ev.Data)
 		if ipc, ok := ev.Data.(kernel.IPCEvent); ok && ev.Payload != nil {
@@ -111,13 +162,13 @@ func (d *Daemon) closeChain(ctx context.Context) error {
 
 func (d *Daemon) chainRoutes() []localapi.Route {
 	return []localapi.Route{
-		{Pattern: "GET /v1/chain/status", Handler: d.handleChainStatus},
-		{Pattern: "GET /v1/chain/keys", Handler: d.handleChainKeys},
-		{Pattern: "GET /v1/chain/events", Handler: d.handleChainEvents},
-		{Pattern: "GET /v1/chain/events/{seq}", Handler: d.handleChainEvent},
-		{Pattern: "GET /v1/chain/export", Handler: d.handleChainExport},
-		{Pattern: "GET /v1/chain/prove/{seq}", Handler: d.handleChainProve},
-		{Pattern: "GET /v1/chain/consistency", Handler: d.handleChainConsistency},
+		{Pattern: "GET /v1/chain/status", Handler: d.needChain(d.handleChainStatus)},
+		{Pattern: "GET /v1/chain/keys", Handler: d.needChain(d.handleChainKeys)},
+		{Pattern: "GET /v1/chain/events", Handler: d.needChain(d.handleChainEvents)},
+		{Pattern: "GET /v1/chain/events/{seq}", Handler: d.needChain(d.handleChainEvent)},
+		{Pattern: "GET /v1/chain/export", Handler: d.needChain(d.handleChainExport)},
+		{Pattern: "GET /v1/chain/prove/{seq}", Handler: d.needChain(d.handleChainProve)},
+		{Pattern: "GET /v1/chain/consistency", Handler: d.needChain(d.handleChainConsistency)},
 	}
 }
 
@@ -256,8 +307,15 @@ func (d *Daemon) handleChainExport(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "application/x-ndjson")
+	w.Header().Set("Trailer", apitype.TrailerErrorCode+", "+apitype.TrailerErrorMessage)
 	if err := d.chain.Export(r.Context(), w, from); err != nil {
 		d.log.Warn("chain export interrupted", "err", err)
+		code, _, ok := d.errorCode(err)
+		if !ok {
+			code = "internal"
+		}
+		w.Header().Set(apitype.TrailerErrorCode, code)
+		w.Header().Set(apitype.TrailerErrorMessage, err.Error())
 	}
 }
 

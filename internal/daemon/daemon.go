@@ -85,21 +85,22 @@ type Daemon struct {
 
 	cronMu sync.Mutex
 
-	chain       *chain.Log
-	recorder    *chain.Recorder
-	unsubscribe func()
-	gov         *gov
-	auth        *authority.Pipeline
-	streams     streamTable
-	bgCtx       context.Context // ends at Close: background work the daemon owns
-	bgCancel    context.CancelFunc
-	bgWG        sync.WaitGroup
-	models      *llm.Registry
-	endpoints   map[string]endpoint // provider name → where its prompts go
-	sandbox     *sandbox.Runtime
-	memory      *memory.Store
-	builtins    *tools.Registry // built once: the built-in tools are stateless
-	agents      agentSessions
+	chain        *chain.Log // nil when the chain was found corrupt at boot (dev)
+	chainProblem error      // why the chain is not open
+	recorder     *chain.Recorder
+	unsubscribe  func()
+	gov          *gov
+	auth         *authority.Pipeline
+	streams      streamTable
+	bgCtx        context.Context // ends at Close: background work the daemon owns
+	bgCancel     context.CancelFunc
+	bgWG         sync.WaitGroup
+	models       *llm.Registry
+	endpoints    map[string]endpoint // provider name → where its prompts go
+	sandbox      *sandbox.Runtime
+	memory       *memory.Store
+	builtins     *tools.Registry // built once: the built-in tools are stateless
+	agents       agentSessions
 
 	shutdownOnce sync.Once
 	shutdownCh   chan struct{}
@@ -175,8 +176,11 @@ func Open(ctx context.Context, opts Options) (_ *Daemon, err error) {
 		return nil, err
 	}
 	d.recordKernelEvents()
-	if err := d.gov.start(ctx); err != nil {
-		return nil, err
+	if d.chain != nil {
+		d.recordRepairs(ctx)
+		if err := d.gov.start(ctx); err != nil {
+			return nil, err
+		}
 	}
 	d.kernel.SetGate(gateAdapter{d})
 	d.kernel.RegisterKind(kernel.MailboxKind, kernel.NewMailbox)
@@ -292,7 +296,10 @@ func (d *Daemon) Status() apitype.Status {
 	st := d.kernel.Status()
 	out := apitype.Status{Version: d.opts.Version, NodeID: d.id.NodeID, Home: d.home, OSPID: os.Getpid(), Started: d.started,
 		Uptime: st.Uptime, Health: st.Health, Processes: st.Processes, Services: st.Services, CronJobs: st.CronJobs,
-		DeadLetters: st.DLQ, Environment: d.gov.engine.Env(), ChainLength: d.chain.Len()}
+		DeadLetters: st.DLQ, Environment: d.gov.engine.Env()}
+	if d.chain != nil {
+		out.ChainLength = d.chain.Len()
+	}
 	out.Problems = d.problems()
 	if len(out.Problems) > 0 && out.Health.Status == kernel.Healthy {
 		out.Health.Status = kernel.Degraded

@@ -253,6 +253,9 @@ func (d *Daemon) saveGovState(hash string, seq uint64) {
 // read, so pointing it at an older amendment cannot roll the constitution
 // back.
 func (d *Daemon) adoptedConstitution(file *governance.Constitution) (*governance.Constitution, error) {
+	if d.chain == nil {
+		return nil, nil // no chain to read: nothing privileged can happen anyway
+	}
 	n := d.chain.Len()
 	if n == 0 {
 		return nil, nil

@@ -14,6 +14,9 @@ import (
 // audit replays the chain through the governance auditor (the Judicial
 // branch) and applies the sanctions it names, recording each on the chain.
 func (d *Daemon) audit(ctx context.Context, since uint64) (*governance.Report, error) {
+	if d.chain == nil {
+		return nil, d.chainErr()
+	}
 	if err := d.recorder.Flush(ctx); err != nil {
 		return nil, err
 	}

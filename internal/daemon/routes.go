@@ -49,10 +49,10 @@ func (d *Daemon) errorCode(err error) (string, int, bool) {
 		return "limit_reached", http.StatusTooManyRequests, true
 	case errors.Is(err, chain.ErrNotFound):
 		return "not_found", http.StatusNotFound, true
-	case errors.Is(err, chain.ErrVerify):
-		return "verification_failed", http.StatusConflict, true
 	case errors.Is(err, chain.ErrCorrupt):
 		return "chain_corrupt", http.StatusInternalServerError, true
+	case errors.Is(err, chain.ErrVerify):
+		return "verification_failed", http.StatusConflict, true
 	case errors.Is(err, chain.ErrNoCheckpoint):
 		return "no_checkpoint", http.StatusConflict, true
 	case errors.Is(err, ErrUnknownTool):
@@ -84,6 +84,9 @@ func (d *Daemon) registerLayerServices() error {
 		Liveness: func(ctx context.Context) error {
 			if err := d.auth.Healthy(); err != nil {
 				return err
+			}
+			if d.chain == nil {
+				return d.chainErr()
 			}
 			if n := d.chain.Len(); n > 0 {
 				_, err := d.chain.Get(n - 1)

@@ -287,6 +287,9 @@ func (d *Daemon) loadTool(name string) (InstalledTool, []byte, error) {
 
 // verifyInstall checks it against the tool.install record at InstallSeq.
 func (d *Daemon) verifyInstall(it InstalledTool) error {
+	if d.chain == nil {
+		return fmt.Errorf("%w: tool %s: %w", ErrToolTampered, it.Name, d.chainErr())
+	}
 	ev, err := d.chain.Get(it.InstallSeq)
 	if err != nil {
 		return fmt.Errorf("%w: tool %s: install record seq %d: %v", ErrToolTampered, it.Name, it.InstallSeq, err)
