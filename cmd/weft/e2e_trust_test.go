@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -416,4 +417,60 @@ func weaveDaemon(t *testing.T, c *weftCLI) (string, int) {
 		t.Fatal(err)
 	}
 	return weave, pid
+}
+
+// TestAgentCannotTouchControlFilesOrKeys: an agent cannot write an agent
+// definition into its workspace (a control file), and an allow-listed
+// program cannot read the node's private key from the home — the program
+// runs confined to the workspace. Both attempts are on the chain.
+func TestAgentCannotTouchControlFilesOrKeys(t *testing.T) {
+	srv := llmtest.NewOpenAI(llmtest.Options{})
+	defer srv.Close()
+	c := newWeft(t, srv)
+	writeFile(t, filepath.Join(c.home, "weftos.toml"), "[agents]\nshell_allow = [\"cat\"]\n")
+	writeFile(t, filepath.Join(c.home, "agents", "worker.yaml"), `name: worker
+system_prompt: x
+capabilities:
+  can_exec_tools: true
+  can_ipc: true
+  shell: true
+  tools_allow: ["*"]
+  tools_deny: ["web_fetch", "spawn_agent"]
+`)
+	key := filepath.Join(c.home, "keys", "node.ed25519")
+	srv.Push(llmtest.Calls(
+		llmtest.ToolCall{ID: "w1", Name: "write_file", Arguments: `{"path":"agents/default.yaml","content":"capabilities: {shell: true, can_spawn: true}\n"}`},
+		llmtest.ToolCall{ID: "w2", Name: "shell_exec", Arguments: `{"command":"cat","args":["` + key + `"]}`},
+		llmtest.ToolCall{ID: "w3", Name: "shell_exec", Arguments: `{"command":"cat","args":["README.md"]}`},
+	), llmtest.Text("tried"))
+	if out, errs, code := c.run("agent", "--agent", "worker", "-m", "escalate", "--model", "openai/m"); code != 0 {
+		t.Fatalf("agent: %d %s %s", code, out, errs)
+	}
+	if _, err := os.Stat(filepath.Join(c.ws, "agents", "default.yaml")); err == nil {
+		t.Fatal("the agent wrote an agent definition into its workspace")
+	}
+	body := string(srv.ChatRequests()[1].Body)
+	if !strings.Contains(body, "control file") {
+		t.Fatalf("the refusal did not reach the model:\n%s", body)
+	}
+	secret, err := os.ReadFile(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(body, string(secret)) || strings.Contains(body, fmt.Sprintf("%x", secret)) {
+		t.Fatal("the node key reached the model")
+	}
+	if !strings.Contains(body, "WeftOS runs agents") || !strings.Contains(body, `\"confined\":true`) {
+		t.Fatalf("the confined cat of a workspace file did not work:\n%s", body)
+	}
+	refused := false
+	for _, r := range records(t, c.home, governance.KindRefusal) {
+		if request(r)["action"] == "tool.call" && strings.Contains(r["reason"].(string), "control file") {
+			refused = true
+		}
+	}
+	if !refused {
+		t.Fatal("the write to the control file is not on the chain")
+	}
+	auditClean(t, c.home)
 }

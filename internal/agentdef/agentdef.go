@@ -68,6 +68,8 @@ type Definition struct {
 	SystemPrompt string
 	Tools        []string // tool names offered to the model; nil = the loop's default set
 	Skills       []string // skill names loaded into the system prompt
+	// MaxTurns bounds model calls per run; 0 (unset) defers to
+	// agents.max_turns in weftos.toml, then to DefaultMaxTurns.
 	MaxTurns     int
 	Capabilities Capabilities
 	// Source is the file the definition was read from; "" for Default().
@@ -104,11 +106,14 @@ type Limits struct {
 }
 
 // DefaultCapabilities are those of an agent whose file has no capabilities
-// block: tools and IPC to its parent, no spawning, no network, no shell.
+// block: tools and IPC to its parent, and the network — which its model
+// calls to a remote provider need — but not the network tools (web_fetch is
+// denied), no spawning, no shell.
 func DefaultCapabilities() Capabilities {
 	return Capabilities{
 		CanIPC:       true,
 		CanExecTools: true,
+		CanNetwork:   true,
 		IPCScope:     "parent",
 		ToolsAllow:   []string{"*"},
 		ToolsDeny:    []string{"shell_exec", "web_fetch", "spawn_agent"},
@@ -126,7 +131,6 @@ func Default() Definition {
 		SystemPrompt: "You are a helpful assistant running as a WeftOS agent process. " +
 			"You work inside the user's workspace and may call the tools you are given. " +
 			"Prefer reading files before changing them, explain what you did, and answer concisely.",
-		MaxTurns:     DefaultMaxTurns,
 		Capabilities: DefaultCapabilities(),
 	}
 }

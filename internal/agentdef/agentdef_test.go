@@ -87,8 +87,9 @@ func TestParseDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d.Name != "minimal" || d.MaxTurns != DefaultMaxTurns {
-		t.Errorf("name %q max_turns %d, want minimal and %d", d.Name, d.MaxTurns, DefaultMaxTurns)
+	// An unset max_turns stays 0: the daemon then uses agents.max_turns.
+	if d.Name != "minimal" || d.MaxTurns != 0 {
+		t.Errorf("name %q max_turns %d, want minimal and 0 (unset)", d.Name, d.MaxTurns)
 	}
 	if !reflect.DeepEqual(d.Capabilities, DefaultCapabilities()) {
 		t.Errorf("capabilities %+v, want the defaults", d.Capabilities)
@@ -227,7 +228,7 @@ func TestFindPrecedence(t *testing.T) {
 
 func TestDefaultIsValid(t *testing.T) {
 	d := Default()
-	if !ValidName(d.Name) || d.MaxTurns < 1 || d.SystemPrompt == "" || !d.Capabilities.CanExecTools {
+	if !ValidName(d.Name) || d.MaxTurns != 0 || d.SystemPrompt == "" || !d.Capabilities.CanExecTools || !d.Capabilities.CanNetwork {
 		t.Errorf("bad default: %+v", d)
 	}
 	// Default returns fresh slices each time.
@@ -253,7 +254,7 @@ func FuzzParse(f *testing.F) {
 			}
 			return
 		}
-		if !ValidName(d.Name) || d.MaxTurns < 1 || d.MaxTurns > MaxMaxTurns {
+		if !ValidName(d.Name) || d.MaxTurns < 0 || d.MaxTurns > MaxMaxTurns {
 			t.Fatalf("Parse accepted an invalid definition: %+v", d)
 		}
 	})

@@ -52,7 +52,7 @@ func Parse(file string, data []byte) (Definition, error) {
 	if err != nil {
 		return Definition{}, err
 	}
-	d := Definition{MaxTurns: DefaultMaxTurns, Capabilities: DefaultCapabilities(), Source: file}
+	d := Definition{Capabilities: DefaultCapabilities(), Source: file}
 	p.definition(root, &d)
 	if len(p.errs) == 0 {
 		p.validate(&d)

@@ -118,6 +118,10 @@ type Agents struct {
 	// ShellAllow lists the commands shell_exec may run when an agent holds
 	// the shell capability.
 	ShellAllow []string `toml:"shell_allow" json:"shell_allow"`
+	// ShellConfinement is how shell_exec programs are confined (Linux
+	// Landlock): "required" (refuse where confinement is unavailable),
+	// "best_effort" (run unconfined there, and say so) or "off".
+	ShellConfinement string `toml:"shell_confinement" json:"shell_confinement"`
 }
 
 // Provider configures an LLM provider.
@@ -177,7 +181,7 @@ func Defaults() Config {
 		Chain:      Chain{ChainID: 1, SegmentSizeMiB: 64, CheckpointInterval: Duration{100 * time.Millisecond}, CheckpointEvery: 1000},
 		Governance: Governance{Environment: "dev", DeferTimeout: Duration{5 * time.Minute}, KnownHosts: []string{}},
 		Memory:     Memory{Embedder: "lexical", Dim: 384, Recall: 5},
-		Agents:     Agents{MaxTurns: 20, RepeatLimit: 3, ContextTokens: 32000, Failover: []string{}, ShellAllow: []string{}},
+		Agents:     Agents{MaxTurns: 20, RepeatLimit: 3, ContextTokens: 32000, Failover: []string{}, ShellAllow: []string{}, ShellConfinement: "required"},
 	}
 }
 
@@ -253,6 +257,11 @@ func (c Config) Validate(name string) error {
 	}
 	if c.Agents.ContextTokens < 1000 {
 		return bad("agents.context_tokens", "%d is below 1000", c.Agents.ContextTokens)
+	}
+	switch c.Agents.ShellConfinement {
+	case "required", "best_effort", "off":
+	default:
+		return bad("agents.shell_confinement", "%q is not required, best_effort or off", c.Agents.ShellConfinement)
 	}
 	switch c.Memory.Embedder {
 	case "lexical":

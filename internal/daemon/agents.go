@@ -156,8 +156,14 @@ func (a *agentProc) Inspect() any {
 func (a *agentProc) Run(ctx context.Context, p *kernel.Process) error {
 	caps := p.Capabilities()
 	policy := tools.Policy{
-		Shell:   tools.ShellPolicy{Enabled: caps.Sandbox.Shell, Allow: a.d.cfg.Agents.ShellAllow},
+		Shell: tools.ShellPolicy{Enabled: caps.Sandbox.Shell, Allow: a.d.cfg.Agents.ShellAllow,
+			Confine: tools.ConfineMode(a.d.cfg.Agents.ShellConfinement), Network: caps.CanNetwork},
 		Network: tools.NetworkPolicy{Enabled: caps.CanNetwork},
+		// Control files (agent definitions, skills, tool manifests,
+		// configuration) are the operator's; the home, with the node's
+		// keys, is out of every agent tool's reach.
+		Protected: tools.DefaultProtected,
+		Forbidden: []string{a.d.home},
 	}
 	env, err := tools.OpenEnv(a.args.Workspace, policy, kernelTools{d: a.d, p: p, args: a.args})
 	if err != nil {
@@ -379,6 +385,16 @@ func (kt kernelTools) Spawn(ctx context.Context, name, kind string, args json.Ra
 	if err != nil {
 		return 0, err
 	}
+	// A child never holds a capability its parent lacks: the definition's
+	// booleans are narrowed to the parent's (scopes, tools and limits
+	// beyond the parent's are still refused by the kernel).
+	pc := kt.p.Capabilities()
+	caps.CanSpawn = caps.CanSpawn && pc.CanSpawn
+	caps.CanIPC = caps.CanIPC && pc.CanIPC
+	caps.CanExecTools = caps.CanExecTools && pc.CanExecTools
+	caps.CanNetwork = caps.CanNetwork && pc.CanNetwork
+	caps.Sandbox.Shell = caps.Sandbox.Shell && pc.Sandbox.Shell
+	caps.Sandbox.Network = caps.Sandbox.Network && pc.Sandbox.Network
 	child := agentArgs{Agent: def.Name, Model: kt.args.Model, Workspace: kt.args.Workspace,
 		Session: fmt.Sprintf("%s.%s-%d", kt.args.Session, name, time.Now().UnixNano()%1_000_000)}
 	if !validSessionName(child.Session) {

@@ -23,6 +23,18 @@ type Policy struct {
 
 	Shell   ShellPolicy
 	Network NetworkPolicy
+
+	// Protected lists workspace-relative patterns of control files agents
+	// may read but never create, change or delete: "dir/**" covers
+	// everything beneath dir, "**/name" a file called name anywhere,
+	// anything else is a path.Match glob. Matching is case-insensitive and
+	// also applies to where a path leads through symbolic links.
+	Protected []string
+	// Forbidden lists absolute directories (the WeftOS home, with the
+	// node's keys) that no file tool may read, list or change, even when
+	// they lie inside the workspace; shell_exec refuses to run when one
+	// does (Landlock cannot carve a directory out of the workspace).
+	Forbidden []string
 }
 
 // ShellPolicy governs shell_exec.
@@ -33,6 +45,44 @@ type ShellPolicy struct {
 	Env            []string      // extra KEY=VALUE entries for the child environment
 	Timeout        time.Duration // default 30 s
 	MaxOutputBytes int           // per stream, default 64 KiB
+	// Confine says how programs are confined (Linux Landlock): the
+	// workspace and a private temporary directory read-write, the system
+	// directories in ReadOnly read and execute, nothing else. See
+	// ConfineMode.
+	Confine ConfineMode
+	// ReadOnly lists the system paths programs may read and execute
+	// (default DefaultShellReadOnly).
+	ReadOnly []string
+	// Network lets programs open TCP connections (the agent holds
+	// can_network); otherwise they are denied where the kernel supports it.
+	Network bool
+}
+
+// ConfineMode says what shell_exec does about confinement.
+type ConfineMode string
+
+// Confinement modes.
+const (
+	// ConfineRequired (the default) confines every program and refuses to
+	// run any where confinement is not available.
+	ConfineRequired ConfineMode = "required"
+	// ConfineBestEffort confines where it can and otherwise runs the
+	// program unconfined, saying so in the result.
+	ConfineBestEffort ConfineMode = "best_effort"
+	// ConfineOff never confines (the result says so).
+	ConfineOff ConfineMode = "off"
+)
+
+// DefaultShellReadOnly are the system paths confined programs may read and
+// execute: program and library directories, the few /etc files programs
+// commonly need (not /etc as a whole: it holds secrets on some systems),
+// and the harmless devices.
+var DefaultShellReadOnly = []string{
+	"/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/opt",
+	"/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime", "/etc/passwd", "/etc/group",
+	"/etc/nsswitch.conf", "/etc/hosts", "/etc/resolv.conf", "/etc/ssl", "/etc/ca-certificates", "/etc/gitconfig",
+	"/etc/alternatives", "/etc/mime.types", "/etc/magic",
+	"/dev/urandom", "/dev/random", "/dev/zero",
 }
 
 // NetworkPolicy governs web_fetch.
@@ -82,6 +132,12 @@ func (p Policy) withDefaults() Policy {
 	if p.Shell.Path == "" {
 		p.Shell.Path = "/usr/local/bin:/usr/bin:/bin"
 	}
+	if p.Shell.Confine == "" {
+		p.Shell.Confine = ConfineRequired
+	}
+	if p.Shell.ReadOnly == nil {
+		p.Shell.ReadOnly = DefaultShellReadOnly
+	}
 	if p.Network.Timeout <= 0 {
 		p.Network.Timeout = 30 * time.Second
 	}
@@ -122,7 +178,20 @@ func OpenEnv(workspace string, policy Policy, kernel Kernel) (*Env, error) {
 	if err != nil {
 		return nil, fmt.Errorf("tools: workspace %q: %w", workspace, err)
 	}
-	return &Env{root: root, workspace: real, given: filepath.Clean(given), policy: policy.withDefaults(), kernel: kernel}, nil
+	policy = policy.withDefaults()
+	forbidden := make([]string, 0, len(policy.Forbidden))
+	for _, f := range policy.Forbidden {
+		if !filepath.IsAbs(f) {
+			root.Close()
+			return nil, fmt.Errorf("tools: forbidden path %q is not absolute", f)
+		}
+		forbidden = append(forbidden, filepath.Clean(f))
+		if r, err := filepath.EvalSymlinks(f); err == nil && r != filepath.Clean(f) {
+			forbidden = append(forbidden, r)
+		}
+	}
+	policy.Forbidden = forbidden
+	return &Env{root: root, workspace: real, given: filepath.Clean(given), policy: policy, kernel: kernel}, nil
 }
 
 // Workspace returns the absolute workspace path (symlinks resolved).
@@ -163,7 +232,11 @@ func (e *Env) resolve(tool, p string) (rel, abs string, err error) {
 			return "", "", toolErr(tool, CodePathEscape, nil, "%s leaves the workspace through ..; use a path inside the workspace", p)
 		}
 	}
-	return rel, filepath.Join(e.workspace, rel), nil
+	abs = filepath.Join(e.workspace, rel)
+	if f, ok := e.forbidden(abs); ok {
+		return "", "", toolErr(tool, CodeForbidden, nil, "%s is inside %s, which no agent tool may read or change", p, f)
+	}
+	return rel, abs, nil
 }
 
 func within(base, p string) (string, bool) {

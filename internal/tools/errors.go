@@ -17,6 +17,8 @@ const (
 	CodeTimeout      = "timeout"       // the operation ran out of time
 	CodeUnavailable  = "unavailable"   // a dependency (kernel, network) is missing
 	CodeFailed       = "failed"        // the operation failed for another reason
+	CodeProtected    = "protected"     // a control file agents may read but not change
+	CodeForbidden    = "forbidden"     // a path (the WeftOS home) no agent tool may touch
 )
 
 // Sentinel errors, one per code: errors.Is(err, ErrPathEscape) holds for a
@@ -31,6 +33,8 @@ var (
 	ErrTimeout      = errors.New(CodeTimeout)
 	ErrUnavailable  = errors.New(CodeUnavailable)
 	ErrFailed       = errors.New(CodeFailed)
+	ErrProtected    = errors.New(CodeProtected)
+	ErrForbidden    = errors.New(CodeForbidden)
 )
 
 var sentinels = map[string]error{
@@ -43,6 +47,8 @@ var sentinels = map[string]error{
 	CodeTimeout:      ErrTimeout,
 	CodeUnavailable:  ErrUnavailable,
 	CodeFailed:       ErrFailed,
+	CodeProtected:    ErrProtected,
+	CodeForbidden:    ErrForbidden,
 }
 
 // ToolError is the error every tool returns. Msg is written for a language

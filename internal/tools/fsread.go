@@ -47,8 +47,13 @@ func fsAction[In any](tool, action string, path func(*In) string) func(*Env, *In
 		if env == nil {
 			return Action{}, toolErr(tool, CodeUnavailable, nil, "no tool environment")
 		}
-		_, abs, err := env.resolve(tool, path(in))
+		rel, abs, err := env.resolve(tool, path(in))
 		if err != nil {
+			return Action{}, err
+		}
+		// A write to a control file is refused while the call is being
+		// described: it never reaches governance as a plain fs.write.
+		if err := env.guard(tool, path(in), rel, abs, action != "fs.read"); err != nil {
 			return Action{}, err
 		}
 		return Action{Name: action, Tool: tool, Path: abs}, nil
@@ -247,6 +252,9 @@ func (e *Env) walk(ctx context.Context, tool, dir string, depth int, res *ListDi
 			return nil
 		}
 		p := filepath.Join(dir, de.Name())
+		if _, hidden := e.forbidden(filepath.Join(e.workspace, p)); hidden {
+			continue // the WeftOS home is not shown, even inside the workspace
+		}
 		ent := DirEntry{Path: filepath.ToSlash(p), Type: entryType(de.Type())}
 		if ent.Type == "file" {
 			if info, err := de.Info(); err == nil {

@@ -40,8 +40,11 @@ func writeFileTool() Tool {
 
 func runWriteFile(ctx context.Context, env *Env, in *writeFileIn) (any, error) {
 	const tool = "write_file"
-	rel, _, err := env.resolve(tool, in.Path)
+	rel, abs, err := env.resolve(tool, in.Path)
 	if err != nil {
+		return nil, err
+	}
+	if err := env.guard(tool, in.Path, rel, abs, true); err != nil {
 		return nil, err
 	}
 	if len(in.Content) > env.policy.MaxWriteBytes {
@@ -163,8 +166,11 @@ func editFileTool() Tool {
 
 func runEditFile(ctx context.Context, env *Env, in *editFileIn) (any, error) {
 	const tool = "edit_file"
-	rel, _, err := env.resolve(tool, in.Path)
+	rel, abs, err := env.resolve(tool, in.Path)
 	if err != nil {
+		return nil, err
+	}
+	if err := env.guard(tool, in.Path, rel, abs, true); err != nil {
 		return nil, err
 	}
 	if in.OldString == in.NewString {

@@ -3,7 +3,11 @@ package tools
 import (
 	"context"
 	"errors"
+	"fmt"
+	"os"
 	"os/exec"
+
+	"github.com/weftos/weftos/internal/landlock"
 	"slices"
 	"strings"
 	"time"
@@ -21,6 +25,10 @@ type ShellExecResult struct {
 	Stderr          string `json:"stderr"`
 	StdoutTruncated bool   `json:"stdout_truncated"`
 	StderrTruncated bool   `json:"stderr_truncated"`
+	// Confined is true when the program ran under Landlock, confined to
+	// the workspace; Note says why not, when it was not.
+	Confined bool   `json:"confined"`
+	Note     string `json:"note,omitempty"`
 }
 
 func shellExecTool() Tool {
@@ -73,19 +81,33 @@ func runShellExec(ctx context.Context, env *Env, in *shellExecIn) (any, error) {
 	if err != nil {
 		return nil, toolErr(tool, CodeNotFound, err, "program %q was not found on the tool PATH", in.Command)
 	}
+	for _, f := range env.policy.Forbidden {
+		if _, inside := within(env.workspace, f); inside {
+			return nil, toolErr(tool, CodeForbidden, nil, "shell_exec is refused: %s (which holds the node's keys) lies inside the workspace %s, and a program cannot be kept out of it; use a workspace that does not contain it", f, env.workspace)
+		}
+	}
+	tmp, err := os.MkdirTemp("", "weftos-shell-")
+	if err != nil {
+		return nil, toolErr(tool, CodeFailed, err, "cannot create a temporary directory: %v", err)
+	}
+	defer os.RemoveAll(tmp)
 	ctx, cancel := context.WithTimeout(ctx, pol.Timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, prog, in.Args...)
 	cmd.Dir = env.workspace
-	cmd.Env = append([]string{"PATH=" + pol.Path, "HOME=" + env.workspace, "LANG=C.UTF-8", "LC_ALL=C.UTF-8"}, pol.Env...)
+	cmd.Env = append([]string{"PATH=" + pol.Path, "HOME=" + env.workspace, "TMPDIR=" + tmp, "LANG=C.UTF-8", "LC_ALL=C.UTF-8"}, pol.Env...)
 	stdout := &capped{max: pol.MaxOutputBytes}
 	stderr := &capped{max: pol.MaxOutputBytes}
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	cmd.WaitDelay = time.Second
 	setProcessGroup(cmd)
-	err = cmd.Run()
+	confined, note, err := env.startConfined(cmd, tmp)
+	if err != nil {
+		return nil, err
+	}
+	err = cmd.Wait()
 	res := &ShellExecResult{Stdout: stdout.String(), Stderr: stderr.String(),
-		StdoutTruncated: stdout.dropped > 0, StderrTruncated: stderr.dropped > 0}
+		StdoutTruncated: stdout.dropped > 0, StderrTruncated: stderr.dropped > 0, Confined: confined, Note: note}
 	if ctx.Err() != nil {
 		return nil, toolErr(tool, CodeTimeout, ctx.Err(), "%s did not finish within %s and was killed; partial stdout: %q", in.Command, pol.Timeout, clip(res.Stdout, 2000))
 	}
@@ -148,3 +170,50 @@ func (c *capped) Write(p []byte) (int, error) {
 }
 
 func (c *capped) String() string { return strings.ToValidUTF8(string(c.buf), "\uFFFD") }
+
+// startConfined starts cmd under Landlock per the shell policy: the
+// workspace and tmp read-write, the policy's system paths read and
+// execute, TCP denied unless the agent holds can_network. It reports
+// whether the program is confined and, if not, why.
+func (e *Env) startConfined(cmd *exec.Cmd, tmp string) (bool, string, error) {
+	const tool = "shell_exec"
+	pol := e.policy.Shell
+	if pol.Confine == ConfineOff {
+		if err := cmd.Start(); err != nil {
+			return false, "", toolErr(tool, CodeFailed, err, "cannot run %s: %v", cmd.Path, err)
+		}
+		return false, "confinement is off in the shell policy: the program could read anything the daemon can", nil
+	}
+	for _, f := range e.policy.Forbidden {
+		for _, ro := range pol.ReadOnly {
+			if _, inside := within(ro, f); inside {
+				return false, "", toolErr(tool, CodeForbidden, nil, "shell_exec is refused: %s lies inside the system path %s programs may read", f, ro)
+			}
+		}
+	}
+	rules := landlock.Rules{ReadWrite: []string{e.workspace, tmp, os.DevNull}, ReadExec: pol.ReadOnly, DenyNetwork: !pol.Network}
+	_, err := landlock.Start(cmd, rules)
+	switch {
+	case err == nil:
+		return true, "", nil
+	case errors.Is(err, landlock.ErrUnsupported) && pol.Confine == ConfineBestEffort:
+		if err := cmd.Start(); err != nil {
+			return false, "", toolErr(tool, CodeFailed, err, "cannot run %s: %v", cmd.Path, err)
+		}
+		return false, "not confined: " + err.Error(), nil
+	case errors.Is(err, landlock.ErrUnsupported):
+		return false, "", toolErr(tool, CodeUnavailable, err, "shell_exec is refused: programs cannot be confined to the workspace on this system (%v); the operator may set agents.shell_confinement = \"best_effort\" in weftos.toml to run them unconfined", err)
+	}
+	return false, "", toolErr(tool, CodeFailed, err, "cannot run %s: %v", cmd.Path, err)
+}
+
+// ShellConfinement describes how shell_exec programs are confined on this
+// system, for `weave doctor` and status: "landlock ABI N", or an error
+// wrapping landlock.ErrUnsupported.
+func ShellConfinement() (string, error) {
+	v, err := landlock.Supported()
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("landlock ABI %d", v), nil
+}
