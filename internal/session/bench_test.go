@@ -32,7 +32,7 @@ func BenchmarkScan(b *testing.B) {
 		st := cycleStep(seq, 200)
 		st.Seq = seq
 		st.Data = bytes.Clone(st.Data)
-		line, err := encodeRecord(st)
+		line, err := encodeRecord(st, CurrentFormat)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -42,7 +42,7 @@ func BenchmarkScan(b *testing.B) {
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
 	for b.Loop() {
-		res, err := scan(bytes.NewReader(data), true)
+		res, err := scan(bytes.NewReader(data), "bench", CurrentFormat, true)
 		if err != nil || len(res.steps) != 10000 {
 			b.Fatalf("%v %d", err, len(res.steps))
 		}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 )
 
@@ -23,10 +24,45 @@ type scanResult struct {
 	torn int64
 }
 
-// scan reads a journal. A final line without its newline is a torn write
-// and is reported, not an error; any complete line that is not a valid,
-// consistent record is ErrCorrupt.
-func scan(r io.Reader, keep bool) (scanResult, error) {
+// Journal formats (Meta.Version). Format 2 ends every record with a
+// CRC-32C (Castagnoli) of its bytes: the line is the step's JSON object
+// with a final member `"crc":"XXXXXXXX"` (8 lower-case hex digits) whose
+// checksum covers every byte of the line before `,"crc"`. Format 1 lines
+// carry no checksum; such sessions are readable and are rewritten in
+// format 2 the first time they are opened for writing.
+const (
+	FormatPlain   = 1
+	FormatCRC     = 2
+	CurrentFormat = FormatCRC
+)
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// crcSuffixLen is len(`,"crc":"XXXXXXXX"}` + "\n").
+const crcSuffixLen = len(`,"crc":"`) + 8 + len(`"}`) + 1
+
+// CorruptError is a damaged journal: it names the file, the record (its
+// 1-based line, which is its step number) and the byte offset, and
+// matches ErrCorrupt.
+type CorruptError struct {
+	File   string
+	Step   int
+	Offset int64
+	Reason string
+}
+
+func (e *CorruptError) Error() string {
+	return fmt.Sprintf("session: corrupt journal %s: step %d (offset %d): %s", e.File, e.Step, e.Offset, e.Reason)
+}
+
+// Is makes errors.Is(err, ErrCorrupt) true.
+func (e *CorruptError) Is(target error) bool { return target == ErrCorrupt }
+
+// scan reads a journal of the given format. A final line without its
+// newline is a torn write and is reported, not an error; any complete line
+// that is not a valid, consistent record (checksum included, in format 2)
+// is a *CorruptError naming file.
+func scan(r io.Reader, file string, format int, keep bool) (scanResult, error) {
 	res := scanResult{replay: newReplay()}
 	br := bufio.NewReaderSize(r, 64<<10)
 	line := 0
@@ -34,9 +70,9 @@ func scan(r io.Reader, keep bool) (scanResult, error) {
 		b, err := readLine(br)
 		if len(b) > 0 && b[len(b)-1] == '\n' {
 			line++
-			s, perr := parseRecord(b, res.replay)
+			s, perr := parseRecord(b, format, res.replay)
 			if perr != nil {
-				return res, fmt.Errorf("%w: line %d (offset %d): %v", ErrCorrupt, line, res.good, perr)
+				return res, &CorruptError{File: file, Step: line, Offset: res.good, Reason: perr.Error()}
 			}
 			if keep {
 				res.steps = append(res.steps, s)
@@ -49,9 +85,9 @@ func scan(r io.Reader, keep bool) (scanResult, error) {
 			return res, nil
 		}
 		if errors.Is(err, errTooLong) {
-			return res, fmt.Errorf("%w: line %d (offset %d): record longer than %d bytes", ErrCorrupt, line+1, res.good, MaxRecordSize)
+			return res, &CorruptError{File: file, Step: line + 1, Offset: res.good, Reason: fmt.Sprintf("record longer than %d bytes", MaxRecordSize)}
 		}
-		return res, fmt.Errorf("session: read journal: %w", err)
+		return res, fmt.Errorf("session: read journal %s: %w", file, err)
 	}
 }
 
@@ -74,10 +110,15 @@ func readLine(br *bufio.Reader) ([]byte, error) {
 	}
 }
 
-// parseRecord decodes one newline-terminated line and folds it into r.
-func parseRecord(b []byte, r *replay) (Step, error) {
+// parseRecord decodes one newline-terminated line of the given format and
+// folds it into r.
+func parseRecord(b []byte, format int, r *replay) (Step, error) {
+	body, err := checkRecord(b, format)
+	if err != nil {
+		return Step{}, err
+	}
 	var s Step
-	if err := json.Unmarshal(b, &s); err != nil { // refuses trailing values
+	if err := json.Unmarshal(body, &s); err != nil { // refuses trailing values
 		return Step{}, err
 	}
 	payload, err := r.check(s, false)
@@ -88,13 +129,49 @@ func parseRecord(b []byte, r *replay) (Step, error) {
 	return s, nil
 }
 
-// encodeRecord renders a step as one journal line.
-func encodeRecord(s Step) ([]byte, error) {
+// checkRecord verifies a format-2 line's checksum and returns the record's
+// JSON object without it; format-1 lines are returned as they are.
+func checkRecord(b []byte, format int) ([]byte, error) {
+	if format < FormatCRC {
+		return b, nil
+	}
+	n := len(b)
+	if n < crcSuffixLen+1 || !bytes.HasPrefix(b[n-crcSuffixLen:], []byte(`,"crc":"`)) || !bytes.HasSuffix(b, []byte("\"}\n")) {
+		return nil, errors.New("record has no checksum")
+	}
+	prefix := b[:n-crcSuffixLen]
+	var want uint32
+	hexd := b[n-crcSuffixLen+len(`,"crc":"`) : n-3]
+	for _, c := range hexd {
+		var v byte
+		switch {
+		case c >= '0' && c <= '9':
+			v = c - '0'
+		case c >= 'a' && c <= 'f':
+			v = c - 'a' + 10
+		default:
+			return nil, fmt.Errorf("malformed checksum %q", hexd)
+		}
+		want = want<<4 | uint32(v)
+	}
+	if got := crc32.Checksum(prefix, castagnoli); got != want {
+		return nil, fmt.Errorf("checksum mismatch (stored %08x, computed %08x): the record was modified or damaged", want, got)
+	}
+	return append(append(make([]byte, 0, len(prefix)+1), prefix...), '}'), nil
+}
+
+// encodeRecord renders a step as one journal line of the given format.
+func encodeRecord(s Step, format int) ([]byte, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(s); err != nil { // Encode compacts Data and adds '\n'
 		return nil, err
 	}
-	return buf.Bytes(), nil
+	b := buf.Bytes()
+	if format < FormatCRC {
+		return b, nil
+	}
+	obj := b[:len(b)-2] // without "}\n"
+	return fmt.Appendf(obj, `,"crc":"%08x"}`+"\n", crc32.Checksum(obj, castagnoli)), nil
 }

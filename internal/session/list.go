@@ -63,7 +63,7 @@ func read(home, name string, keep bool) (Snapshot, error) {
 		return Snapshot{}, fmt.Errorf("session: %w", err)
 	}
 	defer f.Close()
-	res, err := scan(f, keep)
+	res, err := scan(f, f.Name(), meta.format(), keep)
 	if err != nil {
 		return Snapshot{}, fmt.Errorf("session %s: %w", name, err)
 	}

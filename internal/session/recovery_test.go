@@ -231,15 +231,19 @@ func TestAppendAfterWriteFailure(t *testing.T) {
 }
 
 func FuzzScan(f *testing.F) {
-	if data, err := os.ReadFile(filepath.Join("testdata", "journal.golden")); err == nil {
-		f.Add(data)
-		f.Add(data[:len(data)-7])
+	for _, name := range []string{"journal.golden", "journal.v1.golden"} {
+		if data, err := os.ReadFile(filepath.Join("testdata", name)); err == nil {
+			f.Add(data, uint8(0))
+			f.Add(data, uint8(1))
+			f.Add(data[:len(data)-7], uint8(1))
+		}
 	}
-	f.Add([]byte(`{"seq":1,"time":"2026-01-01T00:00:00Z","type":"user_message","data":{"content":"x"}}` + "\n"))
-	f.Add([]byte("\n\n"))
-	f.Add([]byte(`{"seq":1,"type":"tool_call_completed","data":{"id":"a","name":"b"}}` + "\n"))
-	f.Fuzz(func(t *testing.T, data []byte) {
-		res, err := scan(bytes.NewReader(data), true)
+	f.Add([]byte(`{"seq":1,"time":"2026-01-01T00:00:00Z","type":"user_message","data":{"content":"x"}}`+"\n"), uint8(0))
+	f.Add([]byte("\n\n"), uint8(1))
+	f.Add([]byte(`{"seq":1,"type":"tool_call_completed","data":{"id":"a","name":"b"}}`+"\n"), uint8(0))
+	f.Fuzz(func(t *testing.T, data []byte, format uint8) {
+		fm := FormatPlain + int(format%2)
+		res, err := scan(bytes.NewReader(data), "fuzz", fm, true)
 		if err != nil {
 			if !errors.Is(err, ErrCorrupt) {
 				t.Fatalf("error %v is not ErrCorrupt", err)
@@ -253,7 +257,7 @@ func FuzzScan(f *testing.F) {
 			t.Fatal("torn tail contains a newline")
 		}
 		// The good prefix rescans to the same steps with nothing torn.
-		again, err := scan(bytes.NewReader(data[:res.good]), true)
+		again, err := scan(bytes.NewReader(data[:res.good]), "fuzz", fm, true)
 		if err != nil || again.torn != 0 || len(again.steps) != len(res.steps) {
 			t.Fatalf("rescan of good prefix: %v torn %d steps %d/%d", err, again.torn, len(again.steps), len(res.steps))
 		}

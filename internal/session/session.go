@@ -158,7 +158,7 @@ func Open(home, name string, opts ...Option) (*Session, error) {
 func (s *Session) load() error {
 	meta, err := readMeta(s.dir)
 	if errors.Is(err, fs.ErrNotExist) {
-		meta = Meta{Name: s.name, Created: s.opts.now().UTC(), Version: 1}
+		meta = Meta{Name: s.name, Created: s.opts.now().UTC(), Version: CurrentFormat}
 		if err := writeMeta(s.dir, meta); err != nil {
 			return err
 		}
@@ -170,10 +170,18 @@ func (s *Session) load() error {
 	if err != nil {
 		return fmt.Errorf("session: %w", err)
 	}
-	res, err := scan(f, true)
+	res, err := scan(f, f.Name(), meta.format(), true)
 	if err != nil {
 		f.Close()
 		return fmt.Errorf("session %s: %w", s.name, err)
+	}
+	if meta.format() < CurrentFormat {
+		// An older session: rewrite it with checksums before writing to it.
+		f.Close()
+		if err := s.upgrade(res); err != nil {
+			return err
+		}
+		return s.load()
 	}
 	if res.torn > 0 {
 		if err := f.Truncate(res.good); err != nil {
@@ -250,7 +258,7 @@ func (s *Session) append(ctx context.Context, step Step, sync bool) (Step, error
 	if err != nil {
 		return Step{}, fmt.Errorf("%w: %v", ErrInvalidStep, err)
 	}
-	line, err := encodeRecord(step)
+	line, err := encodeRecord(step, s.meta.format())
 	if err != nil {
 		return Step{}, fmt.Errorf("%w: %v", ErrInvalidStep, err)
 	}
@@ -260,7 +268,11 @@ func (s *Session) append(ctx context.Context, step Step, sync bool) (Step, error
 	// Re-read what was encoded so the stored step is exactly what a reader
 	// will see (Data compacted).
 	var stored Step
-	if err := json.Unmarshal(line, &stored); err != nil {
+	body, err := checkRecord(line, s.meta.format())
+	if err != nil {
+		return Step{}, fmt.Errorf("%w: %v", ErrInvalidStep, err)
+	}
+	if err := json.Unmarshal(body, &stored); err != nil {
 		return Step{}, fmt.Errorf("%w: %v", ErrInvalidStep, err)
 	}
 	if _, err := s.f.Write(line); err != nil {
@@ -328,6 +340,52 @@ func (s *Session) Close() error {
 		s.lock = nil
 	}
 	return err
+}
+
+// format is the journal format of the session (Version 0 means 1).
+func (m Meta) format() int {
+	if m.Version < FormatPlain {
+		return FormatPlain
+	}
+	return m.Version
+}
+
+// upgrade rewrites a format-1 journal (whole records only: a torn tail is
+// dropped, as Open would) in the current format, atomically, and records
+// the new format in the metadata.
+func (s *Session) upgrade(res scanResult) error {
+	var buf bytes.Buffer
+	for _, st := range res.steps {
+		line, err := encodeRecord(st, CurrentFormat)
+		if err != nil {
+			return fmt.Errorf("session %s: upgrading the journal: %w", s.name, err)
+		}
+		buf.Write(line)
+	}
+	tmp, err := os.CreateTemp(s.dir, ".journal-*.tmp")
+	if err != nil {
+		return fmt.Errorf("session %s: %w", s.name, err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(buf.Bytes()); err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), filepath.Join(s.dir, JournalFile))
+	}
+	if err != nil {
+		return fmt.Errorf("session %s: upgrading the journal: %w", s.name, err)
+	}
+	m := s.meta
+	m.Version = CurrentFormat
+	if err := writeMeta(s.dir, m); err != nil {
+		return err
+	}
+	s.opts.logger.Info("session: journal rewritten with checksums", "session", s.name, "steps", len(res.steps))
+	return nil
 }
 
 func readMeta(dir string) (Meta, error) {
