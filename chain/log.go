@@ -21,6 +21,7 @@ const (
 	DefaultCheckpointInterval = 100 * time.Millisecond
 	DefaultCheckpointEvery    = 1000
 	DefaultMaxBatch           = 8192
+	DefaultLazyDelay          = 20 * time.Millisecond
 	stateInterval             = time.Second
 )
 
@@ -39,6 +40,9 @@ type Options struct {
 	CheckpointEvery uint64
 	// MaxBatch caps the events written by one group commit.
 	MaxBatch int
+	// LazyDelay bounds how long a lazy append (AppendBatchLazy) waits for
+	// a durable append to share its fsync with (default 20 ms).
+	LazyDelay time.Duration
 	Clock    Clock
 	Logger   *slog.Logger
 	// DeterministicSignatures uses deterministic ML-DSA-65 signing (for test
@@ -67,6 +71,9 @@ func (o *Options) setDefaults() error {
 	}
 	if o.MaxBatch <= 0 {
 		o.MaxBatch = DefaultMaxBatch
+	}
+	if o.LazyDelay <= 0 {
+		o.LazyDelay = DefaultLazyDelay
 	}
 	if o.Clock == nil {
 		o.Clock = SystemClock{}
@@ -102,6 +109,7 @@ type Log struct {
 
 	tick      chan struct{}
 	stopTimer func() bool
+	lazyTick  chan struct{}
 
 	// committer-owned state
 	w        committerState
@@ -127,6 +135,7 @@ type appendReq struct {
 	events  []Event
 	err     error
 	done    chan struct{}
+	lazy    bool
 }
 
 var reqPool = sync.Pool{New: func() any { return &appendReq{done: make(chan struct{}, 1)} }}
@@ -169,6 +178,7 @@ func Open(ctx context.Context, dir string, opts Options) (*Log, error) {
 		signStop: make(chan struct{}),
 		signDone: make(chan struct{}),
 		tick:     make(chan struct{}, 1),
+		lazyTick: make(chan struct{}, 1),
 	}
 	l.w.compact = rec.compact
 	l.w.segNo, l.w.segSize, l.w.segHeader = s.segNo, rec.segSize, rec.segHeader
@@ -244,6 +254,19 @@ func (l *Log) Append(ctx context.Context, source, kind string, payload any) (Eve
 // AppendBatch records entries as consecutive events and returns them once
 // they are durable. If ctx ends first the events may still be recorded.
 func (l *Log) AppendBatch(ctx context.Context, entries []Entry) ([]Event, error) {
+	return l.appendBatch(ctx, entries, false)
+}
+
+// AppendBatchLazy is AppendBatch for records nobody waits on (observations
+// recorded off the caller's path): the batch waits up to
+// Options.LazyDelay for a durable append to share its write and fsync
+// with, instead of costing one of its own. It still returns only once the
+// events are durable.
+func (l *Log) AppendBatchLazy(ctx context.Context, entries []Entry) ([]Event, error) {
+	return l.appendBatch(ctx, entries, true)
+}
+
+func (l *Log) appendBatch(ctx context.Context, entries []Entry, lazy bool) ([]Event, error) {
 	if len(entries) == 0 {
 		return nil, nil
 	}
@@ -252,6 +275,7 @@ func (l *Log) AppendBatch(ctx context.Context, entries []Entry) ([]Event, error)
 	}
 	req := reqPool.Get().(*appendReq)
 	req.entries = req.entries[:0]
+	req.lazy = lazy
 	for _, e := range entries {
 		p, err := prepare(e)
 		if err != nil {
@@ -330,9 +354,10 @@ func (l *Log) fail(err error) {
 func (l *Log) committer() {
 	defer close(l.done)
 	var batch []*appendReq
+	lazyArmed := false
 	for {
 		var cps []Checkpoint
-		stopping := false
+		stopping, lazyDue := false, false
 		select {
 		case r := <-l.reqs:
 			batch = append(batch, r)
@@ -342,10 +367,28 @@ func (l *Log) committer() {
 			l.w.timerOn = false
 			l.requestCheckpoint()
 			continue
+		case <-l.lazyTick:
+			lazyArmed, lazyDue = false, true
 		case <-l.stop:
 			stopping = true
 		}
 		batch, cps = l.drain(batch, cps, stopping)
+		if !stopping && !lazyDue && len(cps) == 0 && allLazy(batch) && batchLen(batch) < l.opts.MaxBatch {
+			// Only lazy appends: hold them for a durable one to share
+			// the fsync with, at most LazyDelay.
+			if !lazyArmed {
+				lazyArmed = true
+				// Real time, not the injected clock: this bounds a wait
+				// for I/O, not a protocol deadline.
+				time.AfterFunc(l.opts.LazyDelay, func() {
+					select {
+					case l.lazyTick <- struct{}{}:
+					default:
+					}
+				})
+			}
+			continue
+		}
 		l.commit(batch, cps)
 		clear(batch)
 		batch = batch[:0]
@@ -354,6 +397,23 @@ func (l *Log) committer() {
 			return
 		}
 	}
+}
+
+func allLazy(batch []*appendReq) bool {
+	for _, r := range batch {
+		if !r.lazy {
+			return false
+		}
+	}
+	return len(batch) > 0
+}
+
+func batchLen(batch []*appendReq) int {
+	n := 0
+	for _, r := range batch {
+		n += len(r.entries)
+	}
+	return n
 }
 
 // drain collects whatever else is ready without blocking.

@@ -12,6 +12,12 @@ type Appender interface {
 	AppendBatch(ctx context.Context, entries []Entry) ([]Event, error)
 }
 
+// lazyAppender is a Log's lazy append (see Log.AppendBatchLazy), which a
+// Recorder prefers when its log offers it.
+type lazyAppender interface {
+	AppendBatchLazy(ctx context.Context, entries []Entry) ([]Event, error)
+}
+
 var _ Appender = (*Log)(nil)
 
 // Recorder appends events asynchronously so that recording stays off the
@@ -154,7 +160,13 @@ func (r *Recorder) write(batch []Entry) {
 		return
 	}
 	ctx := context.Background()
-	if _, err := r.log.AppendBatch(ctx, batch); err == nil {
+	appendBatch := r.log.AppendBatch
+	if la, ok := r.log.(lazyAppender); ok {
+		// Recorded events wait on nobody: share the fsync of the next
+		// durable append rather than cost one of their own.
+		appendBatch = la.AppendBatchLazy
+	}
+	if _, err := appendBatch(ctx, batch); err == nil {
 		return
 	} else if !errors.Is(err, ErrInvalidEvent) {
 		r.logger.Error("chain: recording events failed", "events", len(batch), "err", err)

@@ -157,17 +157,27 @@ func Run(ctx context.Context, cfg Config, deps Deps, history []llm.Message, user
 	msgs := append([]llm.Message(nil), history...)
 	res := Result{}
 	if user != "" {
-		m := llm.Message{Role: llm.RoleUser, Content: user}
-		msgs = append(msgs, m)
+		msgs = append(msgs, llm.Message{Role: llm.RoleUser, Content: user})
+	}
+	// Recall runs while the user's message is journaled: they are
+	// independent, and each waits for its own fsync.
+	var recalled chan []string
+	if q := lastUser(msgs); cfg.Recall != nil && q != "" {
+		recalled = make(chan []string, 1)
+		go func() { recalled <- cfg.Recall(ctx, q) }()
+	}
+	if user != "" {
+		m := msgs[len(msgs)-1]
 		if err := journal(ctx, deps, Step{Type: StepUser, Message: &m}); err != nil {
+			if recalled != nil {
+				<-recalled
+			}
 			return res, err
 		}
 	}
 	system := cfg.System
-	if cfg.Recall != nil {
-		if q := lastUser(msgs); q != "" {
-			system = withMemories(system, cfg.Recall(ctx, q), cfg.ContextTokens/4)
-		}
+	if recalled != nil {
+		system = withMemories(system, <-recalled, cfg.ContextTokens/4)
 	}
 	repeats := map[string]int{}
 	for _, m := range msgs { // calls made before a resume count too

@@ -56,10 +56,17 @@ var (
 	ErrBadRecord = errors.New("authority: record rejected by the ledger")
 )
 
-// Ledger durably appends a record and returns its sequence number once it
-// is on disk. chain.Log (through a thin adapter) implements it.
+// Record is one ledger entry.
+type Record struct {
+	Source, Kind string
+	Payload      any
+}
+
+// Ledger durably appends records, in order, and returns the sequence
+// number of the last once all are on disk (one group commit: a batch costs
+// one fsync). chain.Log, through a thin adapter, implements it.
 type Ledger interface {
-	Append(ctx context.Context, source, kind string, payload any) (seq uint64, err error)
+	Append(ctx context.Context, recs ...Record) (last uint64, err error)
 }
 
 // Gate decides a request. *governance.Gate implements it.
@@ -122,6 +129,60 @@ type Act struct {
 	Checks []Check
 	// DeferTimeout overrides how long a deferred act waits for a human.
 	DeferTimeout time.Duration
+	// Carry, when set, holds outcomes of the subject's earlier acts that
+	// are still to be written (Permit.Later): they go to the ledger in the
+	// same batch as this act's decision or refusal, ahead of it.
+	Carry *Carry
+	// Internal marks a read whose result can reach nothing outside the
+	// node before the subject's next record is written (a memory recall
+	// that only feeds the next model call, which is itself decided and
+	// recorded first). Its decision is still made before the act, but it
+	// is written with that next record, in one batch, instead of costing
+	// an fsync of its own. It needs a Carry.
+	Internal bool
+}
+
+// Carry holds the outcome records of one subject's acts that are written
+// with its next record rather than on their own: an act whose result the
+// subject uses only to decide what to do next (a model's reply, a memory
+// recall) can share its outcome's fsync with the next decision — which is
+// durable before anything follows from the result. A Carry must be
+// flushed before the subject's results leave the node (the end of an agent
+// turn). It is safe for concurrent use.
+type Carry struct {
+	mu   sync.Mutex
+	p    *Pipeline
+	recs []Record
+}
+
+// NewCarry returns an empty carry for one subject.
+func (p *Pipeline) NewCarry() *Carry { return &Carry{p: p} }
+
+func (c *Carry) add(r Record) {
+	c.mu.Lock()
+	c.recs = append(c.recs, r)
+	c.mu.Unlock()
+}
+
+func (c *Carry) take() []Record {
+	if c == nil {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	recs := c.recs
+	c.recs = nil
+	return recs
+}
+
+// Flush writes the carried outcomes (one batch, one fsync).
+func (c *Carry) Flush(ctx context.Context) error {
+	recs := c.take()
+	if len(recs) == 0 {
+		return nil
+	}
+	_, err := c.p.append(context.WithoutCancel(ctx), recs...)
+	return err
 }
 
 // Options configure a Pipeline.
@@ -224,7 +285,8 @@ type Permit struct {
 // ActionID returns the act's action id.
 func (pm *Permit) ActionID() string { return pm.actionID }
 
-// DecisionSeq returns the chain sequence number of the decision.
+// DecisionSeq returns the chain sequence number of the decision (0 for an
+// Internal act, whose decision is written later).
 func (pm *Permit) DecisionSeq() uint64 { return pm.seq }
 
 // OutcomeSeq returns the chain sequence number of the outcome record, once
@@ -261,7 +323,7 @@ func (p *Pipeline) Authorize(ctx context.Context, act Act) (*Permit, error) {
 	req := act.request()
 	for _, check := range act.Checks {
 		if err := check(); err != nil {
-			return nil, p.refuse(ctx, id, req, err)
+			return nil, p.refuse(ctx, id, req, err, act.Carry.take()...)
 		}
 	}
 	gate := act.Gate
@@ -270,9 +332,15 @@ func (p *Pipeline) Authorize(ctx context.Context, act Act) (*Permit, error) {
 	}
 	d := gate.Check(ctx, &req)
 	req.Effect = d.Effect
-	seq, err := p.append(ctx, "governance", governance.KindDecision, governance.DecisionRecord{ActionID: id, Request: req, Decision: d})
-	if err != nil {
-		return nil, err
+	decision := Record{"governance", governance.KindDecision, governance.DecisionRecord{ActionID: id, Request: req, Decision: d}}
+	var seq uint64
+	if act.Internal && act.Carry != nil && d.Outcome != governance.Defer {
+		act.Carry.add(decision)
+	} else {
+		var err error
+		if seq, err = p.append(ctx, append(act.Carry.take(), decision)...); err != nil {
+			return nil, err
+		}
 	}
 	switch d.Outcome {
 	case governance.Permit:
@@ -305,7 +373,7 @@ func (p *Pipeline) await(ctx context.Context, id string, req governance.Request,
 	}
 	if _, _, err := p.opts.Approvals.Defer(ctx, id, req, d, p.opts.Now().Add(timeout)); err != nil {
 		res := governance.ResolutionRecord{ActionID: id, By: "weave", Reason: "cannot defer: " + err.Error()}
-		if _, rerr := p.append(context.WithoutCancel(ctx), "governance", governance.KindResolution, res); rerr != nil {
+		if _, rerr := p.append(context.WithoutCancel(ctx), Record{"governance", governance.KindResolution, res}); rerr != nil {
 			return rerr
 		}
 		p.stats.Denied.Add(1)
@@ -322,7 +390,7 @@ func (p *Pipeline) await(ctx context.Context, id string, req governance.Request,
 		res = governance.Resolution{ID: id, By: "weave", Reason: "the requester went away: " + err.Error()}
 	}
 	rec := governance.ResolutionRecord{ActionID: id, Approved: res.Approved, Expired: res.Expired, By: res.By, Reason: res.Reason}
-	if _, rerr := p.append(context.WithoutCancel(ctx), "governance", governance.KindResolution, rec); rerr != nil {
+	if _, rerr := p.append(context.WithoutCancel(ctx), Record{"governance", governance.KindResolution, rec}); rerr != nil {
 		return rerr
 	}
 	if err != nil {
@@ -344,11 +412,11 @@ func (p *Pipeline) await(ctx context.Context, id string, req governance.Request,
 }
 
 // refuse records a refusal before governance and returns the error.
-func (p *Pipeline) refuse(ctx context.Context, id string, req governance.Request, cause error) error {
+func (p *Pipeline) refuse(ctx context.Context, id string, req governance.Request, cause error, carried ...Record) error {
 	p.stats.Refused.Add(1)
 	stage := Stage(cause)
 	rec := governance.RefusalRecord{ActionID: id, Stage: stage, Reason: cause.Error(), Request: req}
-	if _, err := p.append(context.WithoutCancel(ctx), "governance", governance.KindRefusal, rec); err != nil {
+	if _, err := p.append(context.WithoutCancel(ctx), append(carried, Record{"governance", governance.KindRefusal, rec})...); err != nil {
 		return errors.Join(cause, err)
 	}
 	if !errors.Is(cause, ErrRefused) {
@@ -368,7 +436,7 @@ func (p *Pipeline) Refuse(ctx context.Context, act Act, cause error) error {
 	if id == "" {
 		id = p.opts.NewActionID()
 	}
-	return p.refuse(ctx, id, act.request(), cause)
+	return p.refuse(ctx, id, act.request(), cause, act.Carry.take()...)
 }
 
 // Stage names the refusal stage of err.
@@ -391,12 +459,37 @@ func Stage(err error) string {
 // happened but its outcome is not on the chain, so the caller must not
 // report success.
 func (pm *Permit) Done(ctx context.Context, detail any, actErr error) error {
+	rec, ok, err := pm.outcome(detail, actErr)
+	if err != nil || !ok {
+		return err
+	}
+	seq, err := pm.p.append(context.WithoutCancel(ctx), rec)
+	pm.outSeq = seq
+	return err
+}
+
+// Later records the act's outcome with the subject's next record (see
+// Carry): in the same batch as its next decision, or when the carry is
+// flushed. Without a carry it is Done.
+func (pm *Permit) Later(ctx context.Context, detail any, actErr error) error {
+	if pm.act.Carry == nil {
+		return pm.Done(ctx, detail, actErr)
+	}
+	rec, ok, err := pm.outcome(detail, actErr)
+	if err != nil || !ok {
+		return err
+	}
+	pm.act.Carry.add(rec)
+	return nil
+}
+
+func (pm *Permit) outcome(detail any, actErr error) (Record, bool, error) {
 	if pm.done {
-		return errors.New("authority: outcome already recorded")
+		return Record{}, false, errors.New("authority: outcome already recorded")
 	}
 	pm.done = true
 	if pm.act.Kind == "" {
-		return nil
+		return Record{}, false, nil
 	}
 	rec := governance.ActRecord{ActionID: pm.actionID, Action: pm.act.Action, Agent: pm.act.Subject.Agent, PID: pm.act.Subject.PID,
 		Session: pm.act.Subject.Session, OK: actErr == nil, Micros: pm.p.opts.Now().Sub(pm.start).Microseconds()}
@@ -406,7 +499,7 @@ func (pm *Permit) Done(ctx context.Context, detail any, actErr error) error {
 	if detail != nil {
 		b, err := json.Marshal(detail)
 		if err != nil {
-			return fmt.Errorf("authority: encoding the %s record: %w", pm.act.Kind, err)
+			return Record{}, false, fmt.Errorf("authority: encoding the %s record: %w", pm.act.Kind, err)
 		}
 		rec.Detail = b
 	}
@@ -414,9 +507,7 @@ func (pm *Permit) Done(ctx context.Context, detail any, actErr error) error {
 	if src == "" {
 		src = "authority"
 	}
-	seq, err := pm.p.append(context.WithoutCancel(ctx), src, pm.act.Kind, rec)
-	pm.outSeq = seq
-	return err
+	return Record{src, pm.act.Kind, rec}, true, nil
 }
 
 // Do authorizes act, runs it and records its outcome. run returns the
@@ -441,16 +532,17 @@ func (p *Pipeline) Record(ctx context.Context, source, kind string, payload any)
 	if err := p.Healthy(); err != nil {
 		return 0, err
 	}
-	return p.append(ctx, source, kind, payload)
+	return p.append(ctx, Record{source, kind, payload})
 }
 
-// append writes one record durably; a ledger failure (not a cancelled
-// context) marks the pipeline failed.
-func (p *Pipeline) append(ctx context.Context, source, kind string, payload any) (uint64, error) {
-	seq, err := p.opts.Ledger.Append(ctx, source, kind, payload)
+// append writes records durably, in one batch; a ledger failure (not a
+// cancelled context or a rejected record) marks the pipeline failed.
+func (p *Pipeline) append(ctx context.Context, recs ...Record) (uint64, error) {
+	seq, err := p.opts.Ledger.Append(ctx, recs...)
 	if err == nil {
 		return seq, nil
 	}
+	kind := recs[len(recs)-1].Kind
 	if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
 		return 0, err
 	}

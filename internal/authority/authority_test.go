@@ -25,27 +25,31 @@ type memLedger struct {
 	records []json.RawMessage
 	failAt  int   // fail appends from this index on (0: never)
 	failErr error // what to fail with
+	batches int   // appends (each one fsync on a real chain)
 }
 
-func (l *memLedger) Append(ctx context.Context, source, kind string, payload any) (uint64, error) {
+func (l *memLedger) Append(ctx context.Context, recs ...Record) (uint64, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.failAt > 0 && len(l.kinds)+1 >= l.failAt {
+	if l.failAt > 0 && len(l.kinds)+len(recs) >= l.failAt {
 		err := l.failErr
 		if err == nil {
 			err = errors.New("disk on fire")
 		}
 		return 0, err
 	}
-	b, err := json.Marshal(payload)
-	if err != nil {
-		return 0, err
+	for _, r := range recs {
+		b, err := json.Marshal(r.Payload)
+		if err != nil {
+			return 0, err
+		}
+		l.kinds = append(l.kinds, r.Kind)
+		l.records = append(l.records, b)
 	}
-	l.kinds = append(l.kinds, kind)
-	l.records = append(l.records, b)
+	l.batches++
 	return uint64(len(l.kinds) - 1), nil
 }
 
@@ -280,5 +284,104 @@ func TestHealthProbe(t *testing.T) {
 	bad.Store(true)
 	if _, err := f.p.Authorize(context.Background(), Act{Action: "fs.read", Subject: agent}); !errors.Is(err, ErrLedger) {
 		t.Fatalf("err %v", err)
+	}
+}
+
+// TestCarry: outcomes carried with Later go to the ledger in the same batch
+// as the subject's next decision (ahead of it) or when flushed — one
+// append for both.
+func TestCarry(t *testing.T) {
+	f := newFixture(t, "dev")
+	carry := f.p.NewCarry()
+	act := Act{Action: "memory.search", Kind: governance.KindMemorySearch, Subject: agent, Carry: carry}
+	pm, err := f.p.Authorize(context.Background(), act)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pm.Later(context.Background(), governance.MemoryDetail{K: 3}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.ledger.snapshot(); !slices.Equal(got, []string{governance.KindDecision}) {
+		t.Fatalf("carried outcome written early: %v", got)
+	}
+	batches := f.ledger.batches
+	pm2, err := f.p.Authorize(context.Background(), Act{Action: "llm.call", Kind: governance.KindLLMCall, Subject: agent, Carry: carry})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := f.ledger.snapshot(); !slices.Equal(got, []string{governance.KindDecision, governance.KindMemorySearch, governance.KindDecision}) ||
+		f.ledger.batches != batches+1 {
+		t.Fatalf("ledger %v in %d batches", got, f.ledger.batches-batches)
+	}
+	if err := pm2.Later(context.Background(), governance.LLMCallDetail{Provider: "p"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := carry.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.ledger.snapshot(); got[len(got)-1] != governance.KindLLMCall {
+		t.Fatalf("flush: %v", got)
+	}
+	// A refusal takes the carry along too.
+	pm3, _ := f.p.Authorize(context.Background(), Act{Action: "memory.search", Kind: governance.KindMemorySearch, Subject: agent, Carry: carry})
+	_ = pm3.Later(context.Background(), nil, nil)
+	_ = f.p.Refuse(context.Background(), Act{Action: "fs.read", Subject: agent, Carry: carry}, fmt.Errorf("%w: bad path", ErrInput))
+	got := f.ledger.snapshot()
+	if !slices.Equal(got[len(got)-2:], []string{governance.KindMemorySearch, governance.KindRefusal}) {
+		t.Fatalf("refusal with carry: %v", got)
+	}
+	auditLedger(t, f.ledger)
+}
+
+// auditLedger runs the ledger's records through the auditor's decoder and
+// pairing: every act has its decision.
+func auditLedger(t *testing.T, l *memLedger) {
+	t.Helper()
+	decided := map[string]bool{}
+	for i, k := range l.kinds {
+		in, err := governance.DecodeAuditInput(uint64(i), k, l.records[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case in.Decision != nil:
+			decided[in.Decision.ActionID] = true
+		case in.Action != nil && !decided[in.Action.ActionID]:
+			t.Fatalf("record %d (%s) before its decision", i, k)
+		}
+	}
+}
+
+// TestInternalRead: an Internal act is decided before it runs, but its
+// decision and outcome are written with the subject's next decision — one
+// batch, decision before outcome before the next decision.
+func TestInternalRead(t *testing.T) {
+	f := newFixture(t, "dev")
+	carry := f.p.NewCarry()
+	pm, err := f.p.Authorize(context.Background(), Act{Action: "memory.search", Kind: governance.KindMemorySearch, Subject: agent, Carry: carry, Internal: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(f.ledger.snapshot()); n != 0 {
+		t.Fatalf("%d records written for an internal read", n)
+	}
+	_ = pm.Later(context.Background(), governance.MemoryDetail{K: 1}, nil)
+	if _, err := f.p.Authorize(context.Background(), Act{Action: "llm.call", Subject: agent, Carry: carry}); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{governance.KindDecision, governance.KindMemorySearch, governance.KindDecision}
+	if got := f.ledger.snapshot(); !slices.Equal(got, want) || f.ledger.batches != 1 {
+		t.Fatalf("ledger %v in %d batches", got, f.ledger.batches)
+	}
+	auditLedger(t, f.ledger)
+	// A denied internal read is still recorded, with the next flush.
+	if _, err := f.p.Authorize(context.Background(), Act{Action: "tool.shell.bash", Subject: agent, Carry: carry, Internal: true}); !errors.Is(err, ErrDenied) {
+		t.Fatalf("err %v", err)
+	}
+	if err := carry.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.ledger.snapshot(); got[len(got)-1] != governance.KindDecision {
+		t.Fatalf("denied internal read not recorded: %v", got)
 	}
 }

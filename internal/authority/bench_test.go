@@ -17,9 +17,16 @@ import (
 // chainLedger appends to a real chain: acknowledged after fsync.
 type chainLedger struct{ l *chain.Log }
 
-func (c chainLedger) Append(ctx context.Context, source, kind string, payload any) (uint64, error) {
-	ev, err := c.l.Append(ctx, source, kind, payload)
-	return ev.Seq, err
+func (c chainLedger) Append(ctx context.Context, recs ...Record) (uint64, error) {
+	entries := make([]chain.Entry, len(recs))
+	for i, r := range recs {
+		entries[i] = chain.Entry{Source: r.Source, Kind: r.Kind, Payload: r.Payload}
+	}
+	evs, err := c.l.AppendBatch(ctx, entries)
+	if err != nil {
+		return 0, err
+	}
+	return evs[len(evs)-1].Seq, nil
 }
 
 func benchPipeline(b *testing.B) *Pipeline {
@@ -165,4 +172,4 @@ func BenchmarkDecisionOnly(b *testing.B) {
 
 type nopLedger struct{}
 
-func (nopLedger) Append(context.Context, string, string, any) (uint64, error) { return 0, nil }
+func (nopLedger) Append(context.Context, ...Record) (uint64, error) { return 0, nil }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/weftos/weftos/internal/agent"
@@ -146,6 +147,7 @@ type agentProc struct {
 	def     agentdef.Definition
 	model   string
 	journal *sessionJournal // open while the process runs; only Run's goroutine uses it
+	waited  atomic.Int64    // time spent in providers, for ModelMicros
 }
 
 // Inspect implements kernel.Inspector.
@@ -174,7 +176,7 @@ func (a *agentProc) Run(ctx context.Context, p *kernel.Process) error {
 	if err != nil {
 		return err
 	}
-	model, modelName, err := a.d.agentModel(p, a.args.Session, a.model)
+	model, modelName, err := a.d.agentModel(p, a.args.Session, a.model, &a.waited)
 	if err != nil {
 		return err
 	}
@@ -236,6 +238,15 @@ func (a *agentProc) turn(ctx context.Context, p *kernel.Process, runner *toolRun
 			}
 		}()
 	}
+	// Model replies and recalls are recorded with the turn's next decision;
+	// whatever is still carried is written before the turn answers.
+	carry := a.d.auth.NewCarry()
+	ctx = withCarry(ctx, carry)
+	defer func() {
+		if err := carry.Flush(ctx); err != nil {
+			a.d.log.Error("recording the end of an agent turn", "session", a.args.Session, "err", err)
+		}
+	}()
 	if req.Reset {
 		if a.journal != nil {
 			_ = a.journal.Close()
@@ -279,8 +290,9 @@ func (a *agentProc) turn(ctx context.Context, p *kernel.Process, runner *toolRun
 			_ = s.send(ctx, apitype.RunEvent{Type: apitype.RunDelta, Turn: turn, Text: text})
 		}
 	}
+	before := a.waited.Load()
 	res, err := agent.Run(ctx, cfg, deps, history, req.Message, done)
-	rep := agentReply{Answer: res.Answer, Usage: res.Usage, Turns: res.Turns, ModelMicros: res.ModelTime.Microseconds()}
+	rep := agentReply{Answer: res.Answer, Usage: res.Usage, Turns: res.Turns, ModelMicros: time.Duration(a.waited.Load() - before).Microseconds()}
 	if err != nil {
 		rep.Error, rep.Code = err.Error(), agentErrorCode(err)
 		if ctx.Err() == nil {

@@ -21,21 +21,25 @@ var _ authority.Ledger = chainLedger{}
 // does not know was about to be written: a bug, caught before it lands.
 var errUnregisteredKind = errors.New("record kind is not in the governance registry")
 
-func (l chainLedger) Append(ctx context.Context, source, kind string, payload any) (uint64, error) {
+func (l chainLedger) Append(ctx context.Context, recs ...authority.Record) (uint64, error) {
 	if l.log == nil {
 		return 0, errors.New("the audit chain is not open")
 	}
-	if _, ok := governance.LookupKind(kind); !ok {
-		return 0, fmt.Errorf("%w: %w: %q", authority.ErrBadRecord, errUnregisteredKind, kind)
+	entries := make([]chain.Entry, len(recs))
+	for i, r := range recs {
+		if _, ok := governance.LookupKind(r.Kind); !ok {
+			return 0, fmt.Errorf("%w: %w: %q", authority.ErrBadRecord, errUnregisteredKind, r.Kind)
+		}
+		entries[i] = chain.Entry{Source: r.Source, Kind: r.Kind, Payload: r.Payload}
 	}
-	ev, err := l.log.Append(ctx, source, kind, payload)
+	evs, err := l.log.AppendBatch(ctx, entries)
 	if errors.Is(err, chain.ErrInvalidEvent) {
 		return 0, fmt.Errorf("%w: %w", authority.ErrBadRecord, err)
 	}
 	if err != nil {
 		return 0, err
 	}
-	return ev.Seq, nil
+	return evs[len(evs)-1].Seq, nil
 }
 
 // openAuthority builds the one pipeline every privileged act goes through.
@@ -121,12 +125,16 @@ func (g gateAdapter) act(kr kernel.GateRequest) authority.Act {
 }
 
 func (g gateAdapter) Check(ctx context.Context, kr kernel.GateRequest) error {
-	_, err := g.d.auth.Authorize(ctx, g.act(kr))
+	act := g.act(kr)
+	act.Carry = carryFrom(ctx)
+	_, err := g.d.auth.Authorize(ctx, act)
 	return asKernel(err)
 }
 
 func (g gateAdapter) Refused(ctx context.Context, kr kernel.GateRequest, reason error) {
-	if err := g.d.auth.Refuse(ctx, g.act(kr), kernelErr(reason)); errors.Is(err, authority.ErrLedger) {
+	act := g.act(kr)
+	act.Carry = carryFrom(ctx)
+	if err := g.d.auth.Refuse(ctx, act, kernelErr(reason)); errors.Is(err, authority.ErrLedger) {
 		g.d.log.Warn("a kernel refusal could not be recorded", "action", kr.Action, "reason", reason, "err", err)
 	}
 }

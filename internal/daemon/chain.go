@@ -112,7 +112,7 @@ func (d *Daemon) recordKernelEvents() {
 		case kernel.EventIPCSend, kernel.EventIPCDeadLetter, kernel.EventServiceHealth, kernel.EventCronFire:
 			err = d.recorder.Record(context.Background(), "kernel", string(ev.Kind), payload)
 		default:
-			_, err = chainLedger{d.chain}.Append(context.Background(), "kernel", string(ev.Kind), payload)
+			_, err = chainLedger{d.chain}.Append(context.Background(), authority.Record{Source: "kernel", Kind: string(ev.Kind), Payload: payload})
 		}
 		if err != nil {
 			d.log.Error("recording a kernel event failed", "kind", ev.Kind, "err", err)

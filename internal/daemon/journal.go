@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/weftos/weftos/internal/agent"
@@ -51,6 +52,23 @@ func (j *sessionJournal) Record(ctx context.Context, st agent.Step) error {
 		step = session.FinalAnswer(st.Message.Content)
 	default:
 		return fmt.Errorf("daemon: unknown agent step %q", st.Type)
+	}
+	if st.Type == agent.StepFinal {
+		// The answer goes to the client once both the journal and the
+		// chain (the carried outcome of the last model call) have it:
+		// write them at the same time.
+		flushed := make(chan error, 1)
+		go func() { flushed <- carryFrom(ctx).Flush(ctx) }()
+		_, err := j.s.Append(ctx, step)
+		return errors.Join(err, <-flushed)
+	}
+	if st.Type == agent.StepUser {
+		// The user's message becomes durable with the run's next durable
+		// step (a tool call starting, or the answer): until then nothing
+		// was done on its behalf that a resume would need, and the client
+		// has had no answer. It saves an fsync per turn.
+		_, err := j.s.AppendBuffered(ctx, step)
+		return err
 	}
 	if st.Type == agent.StepModel && len(st.Message.ToolCalls) == 0 {
 		// A final reply is followed at once by the final-answer step; one

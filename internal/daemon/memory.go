@@ -88,19 +88,26 @@ func (d *Daemon) searchMemory(ctx context.Context, p *kernel.Process, agentName,
 	if charge {
 		checks = append(checks, func() error { return kernelErr(p.ChargeToolCall(memorySearchSpec.Name)) })
 	}
-	var hits []memory.Hit
-	err := d.auth.Do(ctx, authority.Act{Action: "memory.search", Kind: governance.KindMemorySearch, Source: "memory", Subject: subjectOf(p, session),
-		Context: governance.Context{Extra: map[string]string{"scope": string(scope), "via": via}}, Checks: checks},
-		func(ctx context.Context, _ *authority.Permit) (any, error) {
-			f, _ := memoryFilter(agentName, scope)
-			var err error
-			hits, err = d.memory.Search(ctx, query, k, f)
-			det := governance.MemoryDetail{QueryHash: shake([]byte(query)), K: k, Scope: string(scope)}
-			for _, h := range hits {
-				det.Hits = append(det.Hits, h.Record.ID)
-			}
-			return det, err
-		})
+	act := authority.Act{Action: "memory.search", Kind: governance.KindMemorySearch, Source: "memory", Subject: subjectOf(p, session),
+		Context: governance.Context{Extra: map[string]string{"scope": string(scope), "via": via}}, Checks: checks, Carry: carryFrom(ctx),
+		// An automatic recall only feeds the next model call, whose own
+		// decision is written (with this one) before the prompt leaves.
+		Internal: via == "recall"}
+	pm, err := d.auth.Authorize(ctx, act)
+	if err != nil {
+		return nil, err
+	}
+	f, _ := memoryFilter(agentName, scope)
+	hits, err := d.memory.Search(ctx, query, k, f)
+	det := governance.MemoryDetail{QueryHash: shake([]byte(query)), K: k, Scope: string(scope)}
+	for _, h := range hits {
+		det.Hits = append(det.Hits, h.Record.ID)
+	}
+	// What was read goes only into the agent's next model call: its
+	// record shares the fsync of that call's decision.
+	if rerr := pm.Later(ctx, det, err); rerr != nil {
+		return nil, errors.Join(err, rerr)
+	}
 	return hits, err
 }
 
@@ -139,7 +146,7 @@ func (d *Daemon) runMemoryTool(ctx context.Context, p *kernel.Process, agentName
 	dec := json.NewDecoder(strings.NewReader(string(call.Arguments)))
 	dec.DisallowUnknownFields()
 	refuseInput := func(action, msg string) (string, bool, error) {
-		act := authority.Act{Action: action, Subject: subject, Context: governance.Context{Tool: call.Name}}
+		act := authority.Act{Action: action, Subject: subject, Context: governance.Context{Tool: call.Name}, Carry: carryFrom(ctx)}
 		if err := d.auth.Refuse(ctx, act, fmt.Errorf("%w: %s", authority.ErrInput, msg)); errors.Is(err, authority.ErrLedger) {
 			return "", false, err
 		}
@@ -158,7 +165,7 @@ func (d *Daemon) runMemoryTool(ctx context.Context, p *kernel.Process, agentName
 		var rec memory.Record
 		var created bool
 		err := d.auth.Do(ctx, authority.Act{Action: "memory.store", Kind: governance.KindMemoryStore, Source: "memory", Subject: subject,
-			Context: governance.Context{Tool: call.Name, Extra: map[string]string{"shared": fmt.Sprint(in.Shared)}},
+			Context: governance.Context{Tool: call.Name, Extra: map[string]string{"shared": fmt.Sprint(in.Shared)}}, Carry: carryFrom(ctx),
 			Checks:  []authority.Check{memoryScopeCheck(p), func() error { return kernelErr(p.ChargeToolCall(call.Name)) }}},
 			func(ctx context.Context, pm *authority.Permit) (any, error) {
 				det := governance.MemoryDetail{ID: memory.ContentID(in.Text), Bytes: len(in.Text), Tags: in.Tags, Shared: in.Shared}

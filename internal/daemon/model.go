@@ -10,6 +10,8 @@ import (
 	"net"
 	"net/url"
 	"strings"
+	"sync/atomic"
+	"time"
 
 	"github.com/weftos/weftos/internal/agent"
 	"github.com/weftos/weftos/internal/authority"
@@ -62,6 +64,7 @@ type gatedModel struct {
 	provider llm.Provider
 	name     string // the provider's registry name
 	ep       endpoint
+	waited   *atomic.Int64 // nanoseconds spent in the provider itself
 }
 
 var _ llm.Provider = (*gatedModel)(nil)
@@ -72,7 +75,7 @@ func (m *gatedModel) Models(ctx context.Context) ([]llm.Model, error) { return m
 
 func (m *gatedModel) Chat(ctx context.Context, req *llm.Request, onDelta func(llm.Delta)) (*llm.Response, error) {
 	caps := m.p.Capabilities()
-	act := authority.Act{Action: "llm.call", Kind: governance.KindLLMCall, Source: "agent", Subject: subjectOf(m.p, m.session),
+	act := authority.Act{Action: "llm.call", Kind: governance.KindLLMCall, Source: "agent", Subject: subjectOf(m.p, m.session), Carry: carryFrom(ctx),
 		Context: governance.Context{Model: req.Model, Host: m.ep.host, Extra: map[string]string{"provider": m.name, "loopback": fmt.Sprint(m.ep.loopback)}},
 		Checks: []authority.Check{func() error {
 			if !m.ep.loopback && !caps.CanNetwork {
@@ -85,14 +88,18 @@ func (m *gatedModel) Chat(ctx context.Context, req *llm.Request, onDelta func(ll
 	if err != nil {
 		return nil, asKernel(err)
 	}
+	t0 := time.Now()
 	resp, err := m.provider.Chat(ctx, req, onDelta)
+	m.waited.Add(int64(time.Since(t0)))
 	detail := governance.LLMCallDetail{Provider: m.name, Model: req.Model, Host: m.ep.host, Loopback: m.ep.loopback, PromptHash: hashJSON(req)}
 	if resp != nil {
 		detail.InputTokens, detail.OutputTokens = resp.Usage.InputTokens, resp.Usage.OutputTokens
 		detail.ReplyHash, detail.ReplyLen = hashJSON(resp.Message), len(resp.Message.Content)
 		detail.ToolCalls, detail.StopReason = len(resp.Message.ToolCalls), string(resp.StopReason)
 	}
-	if rerr := pm.Done(ctx, detail, err); rerr != nil {
+	// The reply is only used to decide the agent's next step: its record
+	// shares the fsync of that step's decision (or the end of the turn).
+	if rerr := pm.Later(ctx, detail, err); rerr != nil {
 		// The reply is not on the chain: it must not be used.
 		return nil, errors.Join(err, rerr)
 	}
@@ -106,7 +113,9 @@ func hashJSON(v any) string {
 
 // agentModel returns the model an agent process talks to: the named
 // provider (or the configured failover list), each route gated for p.
-func (d *Daemon) agentModel(p *kernel.Process, session, model string) (agent.Model, string, error) {
+// waited accumulates the time spent in providers themselves (without the
+// gate and records), so a turn's own overhead can be told apart.
+func (d *Daemon) agentModel(p *kernel.Process, session, model string, waited *atomic.Int64) (agent.Model, string, error) {
 	if model == "" {
 		model = d.cfg.Agents.Model
 	}
@@ -130,7 +139,8 @@ func (d *Daemon) agentModel(p *kernel.Process, session, model string) (agent.Mod
 		if i == 0 {
 			first = name
 		}
-		rs = append(rs, llm.Route{Provider: &gatedModel{d: d, p: p, session: session, provider: prov, name: prov.Name(), ep: d.endpoints[prov.Name()]}, Model: name})
+		rs = append(rs, llm.Route{Provider: &gatedModel{d: d, p: p, session: session, provider: prov, name: prov.Name(), ep: d.endpoints[prov.Name()],
+			waited: waited}, Model: name})
 	}
 	if len(rs) == 1 {
 		return rs[0].Provider, first, nil

@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/weftos/weftos/internal/apitype"
+	"github.com/weftos/weftos/internal/authority"
 	"github.com/weftos/weftos/internal/governance"
 )
 
@@ -106,4 +107,18 @@ func short(s string, n int) string {
 		n--
 	}
 	return s[:n] + "…"
+}
+
+type carryKey struct{}
+
+// withCarry attaches an agent turn's carry (see authority.Carry) to ctx:
+// the acts of the turn record the outcomes of model calls and recalls
+// together with their next decision.
+func withCarry(ctx context.Context, c *authority.Carry) context.Context {
+	return context.WithValue(ctx, carryKey{}, c)
+}
+
+func carryFrom(ctx context.Context) *authority.Carry {
+	c, _ := ctx.Value(carryKey{}).(*authority.Carry)
+	return c
 }

@@ -147,14 +147,14 @@ func (r *toolRunner) run(ctx context.Context, call llm.ToolCall) (string, bool, 
 	if err != nil {
 		// The call cannot even be described (unknown tool, invalid
 		// input, a path outside the workspace): refused, and recorded.
-		act := authority.Act{Action: "tool.call", Subject: subject, Context: governance.Context{Tool: call.Name,
+		act := authority.Act{Action: "tool.call", Subject: subject, Carry: carryFrom(ctx), Context: governance.Context{Tool: call.Name,
 			Extra: map[string]string{"input_hash": shake(call.Arguments), "call_id": call.ID}}}
 		if rerr := r.d.auth.Refuse(ctx, act, fmt.Errorf("%w: %w", authority.ErrInput, err)); errors.Is(rerr, authority.ErrLedger) {
 			return "", false, rerr
 		}
 		return err.Error(), true, nil
 	}
-	act := authority.Act{Action: action.Name, Kind: governance.KindToolCall, Source: "agent", Subject: subject, Gate: r.gate,
+	act := authority.Act{Action: action.Name, Kind: governance.KindToolCall, Source: "agent", Subject: subject, Gate: r.gate, Carry: carryFrom(ctx),
 		Context: governance.Context{Path: action.Path, Host: action.Host, Tool: action.Tool, Extra: action.Extra},
 		Checks:  []authority.Check{func() error { return kernelErr(r.p.ChargeToolCall(call.Name)) }}}
 	pm, err := r.d.auth.Authorize(ctx, act)

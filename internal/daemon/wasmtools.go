@@ -372,7 +372,7 @@ func (d *Daemon) runTool(ctx context.Context, by toolCaller, name string, input 
 		subject, caps = subjectOf(by.p, by.session), by.p.Capabilities()
 	}
 	act := authority.Act{Action: "tool.exec." + name, Kind: governance.KindToolCall, Source: "tools", Subject: subject,
-		Context: governance.Context{Tool: name}}
+		Context: governance.Context{Tool: name}, Carry: carryFrom(ctx)}
 	if len(input) == 0 {
 		input = json.RawMessage("{}")
 	}
