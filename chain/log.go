@@ -43,8 +43,8 @@ type Options struct {
 	// LazyDelay bounds how long a lazy append (AppendBatchLazy) waits for
 	// a durable append to share its fsync with (default 20 ms).
 	LazyDelay time.Duration
-	Clock    Clock
-	Logger   *slog.Logger
+	Clock     Clock
+	Logger    *slog.Logger
 	// DeterministicSignatures uses deterministic ML-DSA-65 signing (for test
 	// vectors); by default signing is hedged (randomized).
 	DeterministicSignatures bool

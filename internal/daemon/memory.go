@@ -166,7 +166,7 @@ func (d *Daemon) runMemoryTool(ctx context.Context, p *kernel.Process, agentName
 		var created bool
 		err := d.auth.Do(ctx, authority.Act{Action: "memory.store", Kind: governance.KindMemoryStore, Source: "memory", Subject: subject,
 			Context: governance.Context{Tool: call.Name, Extra: map[string]string{"shared": fmt.Sprint(in.Shared)}}, Carry: carryFrom(ctx),
-			Checks:  []authority.Check{memoryScopeCheck(p), func() error { return kernelErr(p.ChargeToolCall(call.Name)) }}},
+			Checks: []authority.Check{memoryScopeCheck(p), func() error { return kernelErr(p.ChargeToolCall(call.Name)) }}},
 			func(ctx context.Context, pm *authority.Permit) (any, error) {
 				det := governance.MemoryDetail{ID: memory.ContentID(in.Text), Bytes: len(in.Text), Tags: in.Tags, Shared: in.Shared}
 				var err error
