@@ -88,6 +88,16 @@ func newWeft(t *testing.T, srv *llmtest.Server) *weftCLI {
 	if srv != nil {
 		c.env = append(c.env, "OPENAI_BASE_URL="+srv.URL, "OPENAI_API_KEY=sk-test-key")
 	}
+	// Whatever the test did, the chain it left must audit clean: every
+	// act paired with its decision, nothing run that was refused, no
+	// unregistered kind (the Judicial branch, as `weave gov audit` runs it
+	// offline). Cleanups run last-in first-out, so any daemon the test
+	// started is down by then.
+	t.Cleanup(func() {
+		if _, err := os.Stat(filepath.Join(c.home, "chain", "keys.json")); err == nil && !t.Failed() {
+			auditClean(t, c.home)
+		}
+	})
 	return c
 }
 

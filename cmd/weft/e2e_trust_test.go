@@ -15,6 +15,7 @@ import (
 	"github.com/weftos/weftos/chain"
 	"github.com/weftos/weftos/internal/client"
 	"github.com/weftos/weftos/internal/governance"
+	"github.com/weftos/weftos/internal/identity"
 	"github.com/weftos/weftos/internal/judicial"
 	"github.com/weftos/weftos/internal/llm/llmtest"
 )
@@ -473,4 +474,55 @@ capabilities:
 		t.Fatal("the write to the control file is not on the chain")
 	}
 	auditClean(t, c.home)
+}
+
+// TestAuditCatchesForgedAct: an act written onto the chain without going
+// through the pipeline (here: appended with the node's own keys, as a
+// bypass inside the daemon would) is one audit finding.
+func TestAuditCatchesForgedAct(t *testing.T) {
+	srv := llmtest.NewOpenAI(llmtest.Options{})
+	defer srv.Close()
+	c := newWeft(t, srv)
+	srv.Push(llmtest.Text("fine"))
+	if _, errs, code := c.run("agent", "-m", "hi", "--model", "openai/m"); code != 0 {
+		t.Fatalf("agent: %s", errs)
+	}
+	before := auditClean(t, c.home)
+	id, err := identity.Load(c.home)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := chain.ReadChainInfo(filepath.Join(c.home, "chain"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := chain.Open(context.Background(), filepath.Join(c.home, "chain"), chain.Options{ChainID: info.ChainID, Origin: info.Origin,
+		Keys: chain.Keys{Ed25519: id.Ed25519, MLDSA65: id.MLDSA65}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	det, _ := json.Marshal(governance.MemoryDetail{ID: "forged", Bytes: 9})
+	if _, err := l.Append(context.Background(), "memory", governance.KindMemoryStore,
+		governance.ActRecord{ActionID: "made-up-1", Action: "memory.store", Agent: "default@default", OK: true, Detail: det}); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	r, err := chain.OpenReader(filepath.Join(c.home, "chain"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := judicial.Audit(context.Background(), r, governance.AuditConfig{})
+	r.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Findings) != 1 || rep.Findings[0].Kind != governance.FindingNoDecision || rep.Actions != before.Actions+1 {
+		t.Fatalf("findings %+v", rep.Findings)
+	}
+	// The forged chain is left as it is: skip the clean-audit cleanup.
+	if err := os.RemoveAll(filepath.Join(c.home, "chain")); err != nil {
+		t.Fatal(err)
+	}
 }
