@@ -60,6 +60,27 @@ func benchPipeline(b *testing.B) *Pipeline {
 	return p
 }
 
+// latencies collects per-act latencies from several goroutines and
+// reports their p50 and p99.
+type latencies struct {
+	mu  sync.Mutex
+	all []time.Duration
+}
+
+func (l *latencies) add(d []time.Duration) {
+	l.mu.Lock()
+	l.all = append(l.all, d...)
+	l.mu.Unlock()
+}
+
+func (l *latencies) report(b *testing.B) {
+	slices.Sort(l.all)
+	if len(l.all) > 0 {
+		b.ReportMetric(float64(l.all[len(l.all)/2].Microseconds()), "p50-µs")
+		b.ReportMetric(float64(l.all[len(l.all)*99/100].Microseconds()), "p99-µs")
+	}
+}
+
 // BenchmarkDurableGate measures an act's authorization — checks, the
 // governance decision and the decision's durable (fsynced, group-committed)
 // record — with 100 agents acting at once, and reports the latency each
@@ -70,8 +91,7 @@ func BenchmarkDurableGate(b *testing.B) {
 			p := benchPipeline(b)
 			act := Act{Action: "fs.read", Subject: Subject{Agent: "bench", Caps: []string{"can_exec_tools"}},
 				Context: governance.Context{Path: "/ws/file", Tool: "read_file"}}
-			var mu sync.Mutex
-			lat := make([]time.Duration, 0, b.N)
+			var lat latencies
 			var next atomic.Int64
 			b.ResetTimer()
 			var wg sync.WaitGroup
@@ -88,18 +108,12 @@ func BenchmarkDurableGate(b *testing.B) {
 						}
 						mine = append(mine, time.Since(t0))
 					}
-					mu.Lock()
-					lat = append(lat, mine...)
-					mu.Unlock()
+					lat.add(mine)
 				}()
 			}
 			wg.Wait()
 			b.StopTimer()
-			slices.Sort(lat)
-			if len(lat) > 0 {
-				b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
-				b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
-			}
+			lat.report(b)
 		})
 	}
 }
@@ -113,8 +127,7 @@ func BenchmarkDurableGatePaced(b *testing.B) {
 	p := benchPipeline(b)
 	act := Act{Action: "fs.read", Subject: Subject{Agent: "bench", Caps: []string{"can_exec_tools"}},
 		Context: governance.Context{Path: "/ws/file", Tool: "read_file"}}
-	var mu sync.Mutex
-	var lat []time.Duration
+	var lat latencies
 	var next atomic.Int64
 	b.ResetTimer()
 	var wg sync.WaitGroup
@@ -136,18 +149,12 @@ func BenchmarkDurableGatePaced(b *testing.B) {
 				mine = append(mine, time.Since(t0))
 				<-tick.C
 			}
-			mu.Lock()
-			lat = append(lat, mine...)
-			mu.Unlock()
+			lat.add(mine)
 		}()
 	}
 	wg.Wait()
 	b.StopTimer()
-	slices.Sort(lat)
-	if len(lat) > 0 {
-		b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
-		b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
-	}
+	lat.report(b)
 }
 
 // BenchmarkDecisionOnly is the same act decided with no ledger I/O (a

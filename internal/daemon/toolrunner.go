@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/weftos/weftos/internal/agent"
 	"github.com/weftos/weftos/internal/agentdef"
@@ -43,7 +44,7 @@ func (d *Daemon) newToolRunner(p *kernel.Process, env *tools.Env, def agentdef.D
 	caps := p.Capabilities()
 	if caps.Memory != kernel.MemoryNone && caps.CanExecTools {
 		for _, spec := range []llm.ToolSpec{memoryStoreSpec, memorySearchSpec} {
-			if (def.Tools == nil || contains(def.Tools, spec.Name)) && caps.Tools.Permits(spec.Name) {
+			if (def.Tools == nil || slices.Contains(def.Tools, spec.Name)) && caps.Tools.Permits(spec.Name) {
 				r.specs = append(r.specs, spec)
 			}
 		}
@@ -57,7 +58,7 @@ func (d *Daemon) newToolRunner(p *kernel.Process, env *tools.Env, def agentdef.D
 		d.log.Warn("listing installed tools", "err", err)
 	}
 	for _, it := range installed {
-		if def.Tools != nil && !contains(def.Tools, it.Name) {
+		if def.Tools != nil && !slices.Contains(def.Tools, it.Name) {
 			continue
 		}
 		if !caps.CanExecTools || !caps.Tools.Permits(it.Name) {
@@ -74,7 +75,7 @@ func (d *Daemon) newToolRunner(p *kernel.Process, env *tools.Env, def agentdef.D
 func toolsFor(reg *tools.Registry, def agentdef.Definition, caps kernel.Capabilities) []tools.Tool {
 	var out []tools.Tool
 	for _, t := range reg.List() {
-		if def.Tools != nil && !contains(def.Tools, t.Name()) {
+		if def.Tools != nil && !slices.Contains(def.Tools, t.Name()) {
 			continue
 		}
 		if !caps.CanExecTools || !caps.Tools.Permits(t.Name()) {
@@ -83,15 +84,6 @@ func toolsFor(reg *tools.Registry, def agentdef.Definition, caps kernel.Capabili
 		out = append(out, t)
 	}
 	return out
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func (r *toolRunner) Specs() []llm.ToolSpec { return r.specs }

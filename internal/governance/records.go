@@ -420,20 +420,17 @@ func DecodeAuditInput(seq uint64, kind string, payload []byte) (AuditInput, erro
 	return in, nil
 }
 
-func decodeStrict(payload []byte, target any) error {
-	dec := json.NewDecoder(bytes.NewReader(payload))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(target); err != nil {
-		return err
-	}
-	if dec.More() {
-		return errors.New("trailing data")
-	}
-	return nil
-}
+func decodeStrict(payload []byte, target any) error { return decodeJSON(payload, target, true) }
 
-func decodeLoose(payload []byte, target any) error {
+func decodeLoose(payload []byte, target any) error { return decodeJSON(payload, target, false) }
+
+// decodeJSON decodes exactly one JSON value into target; strict refuses
+// unknown fields.
+func decodeJSON(payload []byte, target any, strict bool) error {
 	dec := json.NewDecoder(bytes.NewReader(payload))
+	if strict {
+		dec.DisallowUnknownFields()
+	}
 	if err := dec.Decode(target); err != nil {
 		return err
 	}
