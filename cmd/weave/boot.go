@@ -51,6 +51,13 @@ func bootDetached(ctx context.Context, e *env, logFormat, logLevel string) error
 	if err := os.MkdirAll(e.home, 0o700); err != nil {
 		return err
 	}
+	if c, err := e.client(); err == nil {
+		st, serr := c.Status(ctx)
+		c.Close()
+		if serr == nil {
+			return fmt.Errorf("another weave daemon is running on this home (pid %d): %s", st.OSPID, e.home)
+		}
+	}
 	self, err := os.Executable()
 	if err != nil {
 		return err

@@ -196,6 +196,12 @@ func (d *Daemon) handleAgentRun(w http.ResponseWriter, r *http.Request) {
 			if emit(ev) != nil {
 				return // the client went away: the deferred close cancels the run
 			}
+		case <-d.closing:
+			// The node is shutting down: cancel the run (the journal
+			// keeps what completed; --resume finishes it) and say so.
+			s.close()
+			_ = emit(RunEvent{Type: apitype.RunError, Code: "shutting_down", Message: "the daemon is shutting down; resume the run later with --resume"})
+			return
 		case res := <-done:
 			// Every event the run sent before replying is in the channel.
 			for drained := false; !drained; {

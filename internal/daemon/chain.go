@@ -254,7 +254,7 @@ func (d *Daemon) handleChainEvents(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-r.Context().Done():
 			return
-		case <-d.shutdownCh:
+		case <-d.closing:
 			return
 		case <-tick.C:
 		}

@@ -98,6 +98,12 @@ func (d *Daemon) restoreCron() error {
 			d.log.Warn("cron job dropped: its sender did not survive the restart", "id", r.ID, "from", r.From)
 			continue
 		}
+		if r.Target.Kind == kernel.TargetProcess {
+			// Processes do not survive a restart and PIDs are never
+			// reused: the job could only dead-letter.
+			d.log.Warn("cron job dropped: its target process did not survive the restart", "id", r.ID, "target", r.Target.String())
+			continue
+		}
 		if _, err := d.kernel.AddCron(context.Background(), kernel.CronSpec{ID: r.ID, Name: r.Name, Schedule: s, From: r.From, Target: r.Target,
 			Payload: r.Payload, Restored: true}); err != nil {
 			d.log.Warn("cron job dropped", "id", r.ID, "err", err)

@@ -104,6 +104,7 @@ type Daemon struct {
 
 	shutdownOnce sync.Once
 	shutdownCh   chan struct{}
+	closing      chan struct{} // closed when the API starts shutting down: streams end
 	closeOnce    sync.Once
 	closeErr     error
 }
@@ -125,7 +126,7 @@ func Open(ctx context.Context, opts Options) (_ *Daemon, err error) {
 	if err := os.MkdirAll(home, 0o700); err != nil {
 		return nil, fmt.Errorf("daemon: creating home: %w", err)
 	}
-	d := &Daemon{opts: opts, home: home, shutdownCh: make(chan struct{}), started: opts.Clock.Now()}
+	d := &Daemon{opts: opts, home: home, shutdownCh: make(chan struct{}), closing: make(chan struct{}), started: opts.Clock.Now()}
 	d.bgCtx, d.bgCancel = context.WithCancel(context.Background())
 	d.lock, err = filelock.Lock(filepath.Join(home, LockName))
 	if errors.Is(err, filelock.ErrLocked) {
@@ -248,8 +249,11 @@ func (d *Daemon) serve() error {
 		return err
 	}
 	d.apiHandler = localapi.NewHandler(localapi.Options{Backend: d, Logger: d.log.With("layer", "api"), Metrics: d.metrics.Handler(),
-		Token: token, Routes: d.routes(), ErrorCode: d.errorCode})
+		Token: token, Routes: d.routes(), ErrorCode: d.errorCode, Closing: d.closing})
 	d.api = &http.Server{Handler: d.apiHandler, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(d.log.Handler(), slog.LevelWarn)}
+	// Streams (subscriptions, chain tail -f, agent runs) end when the
+	// server starts shutting down, instead of holding it up.
+	d.api.RegisterOnShutdown(func() { close(d.closing) })
 	d.wg.Add(1)
 	go func() {
 		defer d.wg.Done()

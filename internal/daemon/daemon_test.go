@@ -76,14 +76,18 @@ func TestOpenServeClose(t *testing.T) {
 	if _, err := c.CronAdd(ctx, apitype.CronRequest{Schedule: "@every 1h", Target: kernel.ToProcess(pid), Payload: kernel.Text("t")}); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := c.CronAdd(ctx, apitype.CronRequest{Schedule: "@every 1h", Target: kernel.ToTopic("ticks"), Payload: kernel.Text("t")}); err != nil {
+		t.Fatal(err)
+	}
 	closeD(t, d)
 	if _, err := c.Status(ctx); !errors.Is(err, client.ErrNoDaemon) {
 		t.Fatalf("status after close: %v", err)
 	}
-	// A restart restores kernel-sent cron jobs and does not reuse PIDs.
+	// A restart restores kernel-sent cron jobs — but not one aimed at a
+	// process, which cannot survive it — and does not reuse PIDs.
 	d = open(t, home)
 	defer closeD(t, d)
-	if jobs := d.Kernel().CronJobs(); len(jobs) != 1 {
+	if jobs := d.Kernel().CronJobs(); len(jobs) != 1 || jobs[0].Target.Kind != kernel.TargetTopic {
 		t.Fatalf("cron jobs after restart: %+v", jobs)
 	}
 	pid2, err := c.Spawn(ctx, apitype.SpawnRequest{Name: "m2"})

@@ -243,3 +243,38 @@ func (c *cronTable) stopAll() {
 		e.timer.Stop()
 	}
 }
+
+// cronOwnerExited removes the jobs a process sent or that targeted it
+// alone: once it has exited they could only dead-letter forever.
+func (k *Kernel) cronOwnerExited(pid PID) {
+	c := &k.cron
+	c.mu.Lock()
+	var gone []string
+	for id, e := range c.jobs {
+		if e.spec.From == pid || (e.spec.Target.Kind == TargetProcess && e.spec.Target.PID == pid) {
+			e.timer.Stop()
+			delete(c.jobs, id)
+			gone = append(gone, id)
+		}
+	}
+	c.mu.Unlock()
+	sort.Strings(gone)
+	for _, id := range gone {
+		k.publish(Event{Kind: EventCronRemove, Data: map[string]any{"id": id, "reason": fmt.Sprintf("process %d exited", pid)}})
+	}
+}
+
+// failingCron lists the jobs whose last run failed.
+func (k *Kernel) failingCron() []string {
+	c := &k.cron
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []string
+	for id, e := range c.jobs {
+		if e.job.LastError != "" {
+			out = append(out, "cron:"+id)
+		}
+	}
+	sort.Strings(out)
+	return out
+}

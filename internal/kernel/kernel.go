@@ -594,6 +594,7 @@ func (k *Kernel) exited(p *Process, code int, reason string) {
 	}
 	k.services.ownerExited(k, p.pid)
 	k.pending.dropOwner(p.pid)
+	k.cronOwnerExited(p.pid)
 	// Undelivered messages go to the dead-letter queue, not into the void.
 	for {
 		select {

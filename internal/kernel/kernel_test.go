@@ -517,3 +517,15 @@ func TestErrorCodes(t *testing.T) {
 		t.Errorf("typed error code = %q", Code(wrapped))
 	}
 }
+
+// waitUntil polls cond (a state other goroutines change) for up to 10 s.
+func waitUntil(t testing.TB, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not reached within 10 s")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}

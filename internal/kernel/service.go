@@ -262,12 +262,17 @@ func (k *Kernel) Health() AggregateHealth {
 			down++
 		}
 	}
+	// A cron job whose last run failed (its message could not be
+	// delivered) degrades the node too: it is not doing its work.
+	failing := k.failingCron()
 	switch {
-	case len(bad) == 0:
+	case len(bad) == 0 && len(failing) == 0:
 		return AggregateHealth{Status: Healthy}
+	case len(bad) == 0:
+		return AggregateHealth{Status: Degraded, Degraded: failing}
 	case down == len(svcs):
 		return AggregateHealth{Status: Down, Degraded: bad}
 	default:
-		return AggregateHealth{Status: Degraded, Degraded: bad}
+		return AggregateHealth{Status: Degraded, Degraded: append(bad, failing...)}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -230,5 +231,46 @@ func TestCron(t *testing.T) {
 	}
 	if _, err := k.AddCron(context.Background(), CronSpec{Schedule: everySchedule(time.Second), Target: ToProcess(1), Payload: Payload{Kind: PayloadJSON, JSON: json.RawMessage("nope")}}); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("bad payload: %v", err)
+	}
+}
+
+// TestCronEndsWithItsProcess: a job targeting a process (or sent by one)
+// is removed when that process exits, instead of dead-lettering forever;
+// a job whose last run failed degrades the node's health.
+func TestCronEndsWithItsProcess(t *testing.T) {
+	fc := clock.NewFake(time.Unix(1000, 0))
+	k := newKernel(t, Config{Clock: fc})
+	got := make(chan *Envelope, 8)
+	pid := spawn(t, k, "target", KernelPID, nil, echoHandler(got))
+	ctx := context.Background()
+	if _, err := k.AddCron(ctx, CronSpec{Name: "tick", Schedule: everySchedule(time.Minute), Target: ToProcess(pid), Payload: Text("tick")}); err != nil {
+		t.Fatal(err)
+	}
+	lost, err := k.AddCron(ctx, CronSpec{Name: "lost", Schedule: everySchedule(time.Second), Target: ToTopic("nobody-listens"), Payload: Text("x")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := k.Stop(pid); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := k.Wait(ctx, pid); err != nil {
+		t.Fatal(err)
+	}
+	jobs := k.CronJobs()
+	if len(jobs) != 1 || jobs[0].ID != lost.ID {
+		t.Fatalf("jobs after the target exited: %+v", jobs)
+	}
+	if h := k.Health(); h.Status != Healthy {
+		t.Fatalf("health before any failure: %+v", h)
+	}
+	// A send to a process that does not exist fails; the job then shows.
+	bad, err := k.AddCron(ctx, CronSpec{Name: "bad", Schedule: everySchedule(time.Second), Target: ToProcess(987654), Payload: Text("x")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fc.Advance(time.Second)
+	waitUntil(t, func() bool { return len(k.Health().Degraded) > 0 })
+	if h := k.Health(); h.Status != Degraded || !slices.Contains(h.Degraded, "cron:"+bad.ID) {
+		t.Fatalf("health with a failing job: %+v", h)
 	}
 }

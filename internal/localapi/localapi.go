@@ -47,6 +47,9 @@ type Options struct {
 	// ErrorCode maps errors of outer layers to a code and HTTP status;
 	// ok false falls back to the kernel's codes.
 	ErrorCode func(error) (code string, status int, ok bool)
+	// Closing, when closed, ends every open stream (subscriptions), so a
+	// shutdown is not held up by clients that never hang up.
+	Closing <-chan struct{}
 }
 
 // Handler serves the API.
@@ -307,6 +310,8 @@ func (h *Handler) subscribe(w http.ResponseWriter, r *http.Request) {
 	for {
 		select {
 		case <-r.Context().Done():
+			return
+		case <-h.opts.Closing:
 			return
 		case e := <-ch:
 			if err := enc.Encode(e); err != nil {

@@ -1,0 +1,75 @@
+package main
+
+import (
+	"bufio"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestShutdownWithOpenStream: `weave shutdown` returns promptly while an
+// `ipc subscribe` stream is open (as the Quickstart leaves one), and the
+// subscriber ends.
+func TestShutdownWithOpenStream(t *testing.T) {
+	c := &cli{t: t, bin: buildWeave(t), home: filepath.Join(t.TempDir(), "home")}
+	c.ok("boot", "--detach")
+	t.Cleanup(func() { c.run("shutdown") })
+	sub := exec.Command(c.bin, "ipc", "subscribe", "news", "--home", c.home)
+	out, err := sub.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sub.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := make(chan string, 16)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	// The subscription is open once a publish reaches it.
+	deadline := time.Now().Add(10 * time.Second)
+	for received := false; !received; {
+		if time.Now().After(deadline) {
+			t.Fatal("the subscription never opened")
+		}
+		c.ok("ipc", "publish", "news", "ping")
+		select {
+		case l := <-lines:
+			received = strings.Contains(l, "ping")
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	start := time.Now()
+	c.ok("shutdown")
+	if took := time.Since(start); took > 10*time.Second {
+		t.Fatalf("shutdown took %s with a stream open", took)
+	}
+	timeout := time.After(10 * time.Second)
+	for open := true; open; {
+		select {
+		case _, open = <-lines:
+		case <-timeout:
+			_ = sub.Process.Kill()
+			t.Fatal("the subscriber did not end with the daemon")
+		}
+	}
+	_ = sub.Wait()
+}
+
+// TestDetachOnRunningHome: a second `boot --detach` names the daemon that
+// runs on the home.
+func TestDetachOnRunningHome(t *testing.T) {
+	c := &cli{t: t, bin: buildWeave(t), home: filepath.Join(t.TempDir(), "home")}
+	c.ok("boot", "--detach")
+	t.Cleanup(func() { c.run("shutdown") })
+	_, errs, code := c.run("boot", "--detach")
+	if code != 1 || !strings.Contains(errs, "another weave daemon is running on this home (pid ") {
+		t.Fatalf("second boot --detach: exit %d %q", code, errs)
+	}
+}
