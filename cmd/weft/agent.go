@@ -57,6 +57,7 @@ func cmdAgent(ctx context.Context, e *env, args []string) error {
 	if *resume {
 		r := req
 		r.Resume = true
+		r.Once = *msg == "" // nothing follows: the agent need not linger
 		if err := e.turn(ctx, c, r); err != nil {
 			return err
 		}
@@ -65,7 +66,7 @@ func cmdAgent(ctx context.Context, e *env, args []string) error {
 		}
 	}
 	if *msg != "" {
-		req.Message = *msg
+		req.Message, req.Once = *msg, true
 		return e.turn(ctx, c, req)
 	}
 	return e.repl(ctx, c, req)

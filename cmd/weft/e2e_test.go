@@ -252,9 +252,14 @@ func TestAgentInDaemon(t *testing.T) {
 	if code != 0 || strings.TrimSpace(out) != "Hello from the daemon." {
 		t.Fatalf("agent: %d %q %q", code, out, errs)
 	}
-	ps, err := exec.Command(weave, "ps", "--home", c.home).CombinedOutput()
-	if err != nil || !strings.Contains(string(ps), "default@s1") || !strings.Contains(string(ps), "running") {
-		t.Fatalf("weave ps:\n%s %v", ps, err)
+	// The run's agent was a process of that daemon; a one-shot run's agent
+	// does not linger afterwards.
+	ps, err := exec.Command(weave, "ps", "--all", "--home", c.home).CombinedOutput()
+	if err != nil || !strings.Contains(string(ps), "default@s1") || !strings.Contains(string(ps), "exited(0)") {
+		t.Fatalf("weave ps --all:\n%s %v", ps, err)
+	}
+	if ps, _ := exec.Command(weave, "ps", "--home", c.home).CombinedOutput(); strings.Contains(string(ps), "default@s1") {
+		t.Fatalf("a one-shot run left its agent behind:\n%s", ps)
 	}
 	sessions, _, _ := c.run("sessions", "list")
 	if !strings.Contains(sessions, "s1") || !strings.Contains(sessions, "completed") {

@@ -13,6 +13,10 @@ type RunRequest struct {
 	Message   string `json:"message,omitempty"`
 	Resume    bool   `json:"resume,omitempty"`
 	Reset     bool   `json:"reset,omitempty"`
+	// Once stops the session's agent process after this run (a one-shot
+	// `weft agent -m`); otherwise it stays for the session's next message
+	// until it has been idle for agents.idle_timeout.
+	Once bool `json:"once,omitempty"`
 }
 
 // Run event types, in the order a client sees them.

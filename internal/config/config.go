@@ -122,6 +122,9 @@ type Agents struct {
 	// Landlock): "required" (refuse where confinement is unavailable),
 	// "best_effort" (run unconfined there, and say so) or "off".
 	ShellConfinement string `toml:"shell_confinement" json:"shell_confinement"`
+	// IdleTimeout stops a session's agent process after it has had no
+	// message for this long (0: never); the session itself stays.
+	IdleTimeout Duration `toml:"idle_timeout" json:"idle_timeout"`
 }
 
 // Provider configures an LLM provider.
@@ -181,7 +184,8 @@ func Defaults() Config {
 		Chain:      Chain{ChainID: 1, SegmentSizeMiB: 64, CheckpointInterval: Duration{100 * time.Millisecond}, CheckpointEvery: 1000},
 		Governance: Governance{Environment: "dev", DeferTimeout: Duration{5 * time.Minute}, KnownHosts: []string{}},
 		Memory:     Memory{Embedder: "lexical", Dim: 384, Recall: 5},
-		Agents:     Agents{MaxTurns: 20, RepeatLimit: 3, ContextTokens: 32000, Failover: []string{}, ShellAllow: []string{}, ShellConfinement: "required"},
+		Agents: Agents{MaxTurns: 20, RepeatLimit: 3, ContextTokens: 32000, Failover: []string{}, ShellAllow: []string{}, ShellConfinement: "required",
+			IdleTimeout: Duration{10 * time.Minute}},
 	}
 }
 
@@ -257,6 +261,9 @@ func (c Config) Validate(name string) error {
 	}
 	if c.Agents.ContextTokens < 1000 {
 		return bad("agents.context_tokens", "%d is below 1000", c.Agents.ContextTokens)
+	}
+	if c.Agents.IdleTimeout.Duration < 0 {
+		return bad("agents.idle_timeout", "must not be negative")
 	}
 	switch c.Agents.ShellConfinement {
 	case "required", "best_effort", "off":

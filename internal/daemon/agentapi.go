@@ -23,10 +23,88 @@ type (
 	RunEvent   = apitype.RunEvent
 )
 
-// agentSessions maps a session to the live agent process serving it.
+// agentSessions maps a session to the live agent process serving it, and
+// keeps what the idle reaper needs: runs in flight and last use.
 type agentSessions struct {
-	mu   sync.Mutex
-	pids map[string]kernel.PID
+	mu       sync.Mutex
+	pids     map[string]kernel.PID
+	inUse    map[string]int
+	lastUsed map[string]time.Time
+}
+
+// begin marks a run of session in flight.
+func (a *agentSessions) begin(session string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.inUse == nil {
+		a.inUse, a.lastUsed = map[string]int{}, map[string]time.Time{}
+	}
+	a.inUse[session]++
+}
+
+// end marks a run of session finished at now and reports whether no other
+// run of it is in flight.
+func (a *agentSessions) end(session string, now time.Time) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.inUse[session]--
+	a.lastUsed[session] = now
+	if a.inUse[session] > 0 {
+		return false
+	}
+	delete(a.inUse, session)
+	return true
+}
+
+// idle returns the sessions whose agent has had no run in flight since
+// before cutoff, and forgets them.
+func (a *agentSessions) idle(cutoff time.Time) map[string]kernel.PID {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	out := map[string]kernel.PID{}
+	for s, pid := range a.pids {
+		if a.inUse[s] == 0 && a.lastUsed[s].Before(cutoff) {
+			out[s] = pid
+			delete(a.pids, s)
+			delete(a.lastUsed, s)
+		}
+	}
+	return out
+}
+
+// stopSessionAgent stops session's agent process, if it has one, once it
+// has released the session.
+func (d *Daemon) stopSessionAgent(ctx context.Context, session string) {
+	d.agents.mu.Lock()
+	pid, ok := d.agents.pids[session]
+	delete(d.agents.pids, session)
+	d.agents.mu.Unlock()
+	if ok {
+		d.stopAgent(ctx, pid)
+	}
+}
+
+// reapIdleAgents stops session agents idle for longer than
+// agents.idle_timeout, checking every quarter of it.
+func (d *Daemon) reapIdleAgents(ctx context.Context) {
+	idle := d.cfg.Agents.IdleTimeout.Duration
+	if idle <= 0 {
+		return
+	}
+	for {
+		tick := make(chan struct{})
+		t := d.opts.Clock.AfterFunc(idle/4, func() { close(tick) })
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-tick:
+		}
+		for session, pid := range d.agents.idle(d.opts.Clock.Now().Add(-idle)) {
+			d.log.Info("stopping an idle session agent", "session", session, "pid", pid, "idle_timeout", idle)
+			d.stopAgent(ctx, pid)
+		}
+	}
 }
 
 // sessionAgent returns the running agent process of the session, spawning
@@ -146,6 +224,13 @@ func (d *Daemon) handleAgentRun(w http.ResponseWriter, r *http.Request) {
 	d.streams.add(s)
 	defer d.streams.remove(s)
 	defer s.close()
+	d.agents.begin(req.Session)
+	defer func() {
+		if last := d.agents.end(req.Session, d.opts.Clock.Now()); last && req.Once {
+			// A one-shot run: its agent process does not linger.
+			d.stopSessionAgent(context.WithoutCancel(r.Context()), req.Session)
+		}
+	}()
 	// Spawning the session's agent may wait for an approval (a workspace
 	// definition asking for more than the operator's default): the client
 	// hears about it on the stream.

@@ -80,13 +80,7 @@ func (d *Daemon) handleSessionRemove(w http.ResponseWriter, r *http.Request) {
 	}
 	err := d.auth.Do(r.Context(), act, func(ctx context.Context, _ *authority.Permit) (any, error) {
 		// The session's agent process holds the session open: stop it first.
-		d.agents.mu.Lock()
-		pid, ok := d.agents.pids[name]
-		delete(d.agents.pids, name)
-		d.agents.mu.Unlock()
-		if ok {
-			d.stopAgent(ctx, pid)
-		}
+		d.stopSessionAgent(ctx, name)
 		return governance.SessionDetail{Session: name}, session.Remove(d.home, name)
 	})
 	if err != nil {
