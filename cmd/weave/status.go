@@ -36,7 +36,7 @@ func cmdStatus(ctx context.Context, e *env, args []string) error {
 			health += " (" + strings.Join(st.Health.Degraded, ", ") + ")"
 		}
 		fmt.Fprintf(e.stdout, "version:      %s\nnode:         %s\nhome:         %s\npid:          %d\nuptime:       %s\nhealth:       %s\nenvironment:  %s\nprocesses:    %d\nservices:     %d\ncron jobs:    %d\ndead letters: %d\n",
-			st.Version, st.NodeID, st.Home, st.OSPID, st.Uptime.Round(time.Second), health, st.Environment, st.Processes, st.Services, st.CronJobs, st.DeadLetters)
+			st.Version, st.NodeID, st.Home, st.OSPID, st.Uptime.Duration().Round(time.Second), health, st.Environment, st.Processes, st.Services, st.CronJobs, st.DeadLetters)
 		if st.ChainLength > 0 {
 			fmt.Fprintf(e.stdout, "chain events: %d\n", st.ChainLength)
 		}

@@ -39,7 +39,7 @@ type Status struct {
 	Home        string                 `json:"home"`
 	OSPID       int                    `json:"os_pid"`
 	Started     time.Time              `json:"started"`
-	Uptime      time.Duration          `json:"uptime"`
+	Uptime      kernel.Millis          `json:"uptime_ms"`
 	Health      kernel.AggregateHealth `json:"health"`
 	Processes   int                    `json:"processes"`
 	Services    int                    `json:"services"`

@@ -290,6 +290,10 @@ func (d *Daemon) verifyInstall(it InstalledTool) error {
 	if d.chain == nil {
 		return fmt.Errorf("%w: tool %s: %w", ErrToolTampered, it.Name, d.chainErr())
 	}
+	if it.InstallSeq == 0 {
+		return fmt.Errorf("%w: tool %s was installed before install records were bound to the chain: reinstall it (weft tools remove %s && weft tools install %s)",
+			ErrToolTampered, it.Name, it.Name, it.Source)
+	}
 	ev, err := d.chain.Get(it.InstallSeq)
 	if err != nil {
 		return fmt.Errorf("%w: tool %s: install record seq %d: %v", ErrToolTampered, it.Name, it.InstallSeq, err)

@@ -94,9 +94,9 @@ const (
 // the node runs in is "over threshold" (see Conditions.OverEnvThreshold and
 // the default outcome in Engine.Decide).
 type Environments struct {
-	Dev     float64
-	Staging float64
-	Prod    float64
+	Dev     float64 `json:"dev"`
+	Staging float64 `json:"staging"`
+	Prod    float64 `json:"prod"`
 }
 
 // DefaultEnvironments returns the default thresholds 0.9 / 0.6 / 0.3.
@@ -130,32 +130,37 @@ func ValidEnv(env string) bool {
 // (logical OR), and glob elements starting with '!' exclude. An empty
 // condition set matches every request.
 type Conditions struct {
-	Actions   []string // globs over Request.Action
-	Processes []string // globs over Request.Process
-	Agents    []string // globs over Request.Agent
-	Apps      []string // globs over Request.App
+	Actions   []string `json:"actions,omitempty"`   // globs over Request.Action
+	Processes []string `json:"processes,omitempty"` // globs over Request.Process
+	Agents    []string `json:"agents,omitempty"`    // globs over Request.Agent
+	Apps      []string `json:"apps,omitempty"`      // globs over Request.App
 
-	Capabilities        []string // the request must hold all of these
-	WithoutCapabilities []string // the request must lack at least one of these
+	Capabilities        []string `json:"capabilities,omitempty"`         // the request must hold all of these
+	WithoutCapabilities []string `json:"without_capabilities,omitempty"` // the request must lack at least one of these
 
-	Envs []string // environments in which the rule applies
+	Envs []string `json:"envs,omitempty"` // environments in which the rule applies
 
-	Paths   []string            // globs over Context.Path
-	Hosts   []string            // globs over Context.Host (lower-case)
-	Tools   []string            // globs over Context.Tool
-	Models  []string            // globs over Context.Model
-	Context map[string][]string // key → globs over Context.Extra[key]
+	Paths   []string            `json:"paths,omitempty"`   // globs over Context.Path
+	Hosts   []string            `json:"hosts,omitempty"`   // globs over Context.Host (lower-case)
+	Tools   []string            `json:"tools,omitempty"`   // globs over Context.Tool
+	Models  []string            `json:"models,omitempty"`  // globs over Context.Model
+	Context map[string][]string `json:"context,omitempty"` // key → globs over Context.Extra[key]
 
 	// Thresholds: the effect component (or magnitude) must be >= the value.
-	MinRisk, MinFairness, MinPrivacy, MinNovelty, MinSecurity, MinMagnitude *float64
+	MinRisk      *float64 `json:"min_risk,omitempty"`
+	MinFairness  *float64 `json:"min_fairness,omitempty"`
+	MinPrivacy   *float64 `json:"min_privacy,omitempty"`
+	MinNovelty   *float64 `json:"min_novelty,omitempty"`
+	MinSecurity  *float64 `json:"min_security,omitempty"`
+	MinMagnitude *float64 `json:"min_magnitude,omitempty"`
 
 	// OverEnvThreshold requires the effect magnitude to be strictly above
 	// the magnitude threshold of the environment the node runs in.
-	OverEnvThreshold bool
+	OverEnvThreshold bool `json:"over_env_threshold,omitempty"`
 
 	// MinAgentRisk (judicial rules only) requires the acting agent's
 	// exponentially weighted risk, as kept by the auditor, to be >= value.
-	MinAgentRisk *float64
+	MinAgentRisk *float64 `json:"min_agent_risk,omitempty"`
 }
 
 // Sanction is a consequence a rule names: warn the agent, suspend the
@@ -203,18 +208,18 @@ func ParseSanction(s string) (Sanction, error) {
 
 // Rule is one article of the constitution.
 type Rule struct {
-	ID          string
-	Description string
-	Branch      Branch
-	Severity    Severity
-	Outcome     RuleOutcome // empty for judicial rules
-	Sanctions   []Sanction
-	When        Conditions
+	ID          string      `json:"id"`
+	Description string      `json:"description"`
+	Branch      Branch      `json:"branch"`
+	Severity    Severity    `json:"severity"`
+	Outcome     RuleOutcome `json:"outcome,omitempty"` // empty for judicial rules
+	Sanctions   []Sanction  `json:"sanctions,omitempty"`
+	When        Conditions  `json:"when"`
 
 	// Line is the line of the rule's [[rule]] header in the file it was
 	// parsed from (0 when built in code). It is not part of the canonical
 	// text or the hash.
-	Line int
+	Line int `json:"line,omitempty"`
 }
 
 // Constitution is an immutable, validated set of rules plus the environment

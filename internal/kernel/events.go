@@ -1,6 +1,8 @@
 package kernel
 
 import (
+	"fmt"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -160,3 +162,26 @@ func (b *Bus) Publish(ev Event) {
 		s.fn(ev)
 	}
 }
+
+// Millis is a duration that appears in JSON as whole milliseconds, under
+// a field name ending in _ms: durations are typed in JSON output and human
+// only in tables.
+type Millis time.Duration
+
+// MarshalJSON implements json.Marshaler.
+func (m Millis) MarshalJSON() ([]byte, error) {
+	return []byte(strconv.FormatInt(time.Duration(m).Milliseconds(), 10)), nil
+}
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (m *Millis) UnmarshalJSON(b []byte) error {
+	n, err := strconv.ParseInt(string(b), 10, 64)
+	if err != nil {
+		return fmt.Errorf("%w: a duration in milliseconds: %s", ErrInvalid, b)
+	}
+	*m = Millis(time.Duration(n) * time.Millisecond)
+	return nil
+}
+
+// Duration returns m as a time.Duration.
+func (m Millis) Duration() time.Duration { return time.Duration(m) }

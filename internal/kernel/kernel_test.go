@@ -459,8 +459,8 @@ func TestCPUTimeLimit(t *testing.T) {
 	if err != nil || code != ExitLimit {
 		t.Fatalf("exit = %d, %v; want %d", code, err, ExitLimit)
 	}
-	if in, _ := k.Inspect(pid); in.CPUTime < 2*time.Second {
-		t.Fatalf("cpu time = %s", in.CPUTime)
+	if in, _ := k.Inspect(pid); in.CPUTime.Duration() < 2*time.Second {
+		t.Fatalf("cpu time = %s", in.CPUTime.Duration())
 	}
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"time"
 )
 
 // KernelRequest is the JSON payload of a message to the Kernel target.
@@ -38,7 +37,7 @@ type KernelReply struct {
 type Status struct {
 	NodeID    string          `json:"node_id"`
 	Version   string          `json:"version"`
-	Uptime    time.Duration   `json:"uptime"`
+	Uptime    Millis          `json:"uptime_ms"`
 	Processes int             `json:"processes"`
 	Services  int             `json:"services"`
 	Health    AggregateHealth `json:"health"`
@@ -48,7 +47,7 @@ type Status struct {
 
 // Status returns the kernel's status.
 func (k *Kernel) Status() Status {
-	return Status{NodeID: k.cfg.NodeID, Version: k.cfg.Version, Uptime: k.Uptime(), Processes: k.Count(),
+	return Status{NodeID: k.cfg.NodeID, Version: k.cfg.Version, Uptime: Millis(k.Uptime()), Processes: k.Count(),
 		Services: len(k.Services()), Health: k.Health(), DLQ: len(k.dlq.list()), CronJobs: len(k.CronJobs())}
 }
 

@@ -299,7 +299,7 @@ type Info struct {
 	MsgsRecv   uint64        `json:"messages_received"`
 	ToolCalls  uint64        `json:"tool_calls"`
 	Tokens     uint64        `json:"tokens"`
-	CPUTime    time.Duration `json:"cpu_time"`
+	CPUTime    Millis        `json:"cpu_time_ms"`
 	Started    time.Time     `json:"started"`
 	Exited     time.Time     `json:"exited,omitzero"`
 	InboxLen   int           `json:"inbox_len"`
@@ -322,7 +322,7 @@ func (p *Process) info() Info {
 	p.mu.Unlock()
 	in.MsgsSent, in.MsgsRecv = p.msgsSent.Load(), p.msgsRecv.Load()
 	in.ToolCalls, in.Tokens = p.toolCalls.Load(), p.tokens.Load()
-	in.CPUTime = time.Duration(p.busyNanos.Load())
+	in.CPUTime = Millis(p.busyNanos.Load())
 	if p.inbox != nil {
 		in.InboxLen, in.InboxCap = len(p.inbox), cap(p.inbox)
 	}

@@ -54,25 +54,25 @@ type IngestOptions struct {
 
 // IngestProgress is reported after each file.
 type IngestProgress struct {
-	Path       string // file just processed
-	FilesDone  int    // files processed so far (ingested, unchanged or skipped)
-	FilesTotal int
-	BytesDone  int64
-	BytesTotal int64
-	Chunks     int // chunks stored so far (new or already present)
-	Created    int // of which new records
+	Path       string `json:"path"`       // file just processed
+	FilesDone  int    `json:"files_done"` // files processed so far (ingested, unchanged or skipped)
+	FilesTotal int    `json:"files_total"`
+	BytesDone  int64  `json:"bytes_done"`
+	BytesTotal int64  `json:"bytes_total"`
+	Chunks     int    `json:"chunks"`  // chunks stored so far (new or already present)
+	Created    int    `json:"created"` // of which new records
 }
 
 // IngestResult summarises an Ingest.
 type IngestResult struct {
-	Files     int // candidate files found
-	Ingested  int // files chunked and stored
-	Unchanged int // files skipped because already ingested with this content
-	Skipped   int // binary, too large or unreadable files
-	Chunks    int // chunks stored (new or already present)
-	Created   int // new records
+	Files     int `json:"files"`     // candidate files found
+	Ingested  int `json:"ingested"`  // files chunked and stored
+	Unchanged int `json:"unchanged"` // files skipped because already ingested with this content
+	Skipped   int `json:"skipped"`   // binary, too large or unreadable files
+	Chunks    int `json:"chunks"`    // chunks stored (new or already present)
+	Created   int `json:"created"`   // new records
 	// Notes explains each skipped file and chunk.
-	Notes []string
+	Notes []string `json:"notes,omitempty"`
 }
 
 // ingestedFile is the JSON value of bucketIngested.

@@ -104,9 +104,9 @@ func (f Filter) match(e *entry) bool {
 
 // Hit is one search result.
 type Hit struct {
-	Record Record // without Embedding
+	Record Record `json:"record"` // without Embedding
 	// Score is the cosine similarity to the query (1 = same direction).
-	Score float32
+	Score float32 `json:"score"`
 }
 
 // Search returns up to k records most similar to query that pass filter,

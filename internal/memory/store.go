@@ -68,11 +68,11 @@ type Meta struct {
 
 // Record is one stored memory.
 type Record struct {
-	ID        string    // hex BLAKE3-256 of Text
-	Text      string    // the content
-	Embedding []float32 // its vector (filled by Get; nil in search hits)
-	Meta      Meta
-	ChainSeq  uint64 // sequence number of the chain event that created it
+	ID        string    `json:"id"`                  // hex BLAKE3-256 of Text
+	Text      string    `json:"text"`                // the content
+	Embedding []float32 `json:"embedding,omitempty"` // its vector (filled by Get; nil in search hits)
+	Meta      Meta      `json:"meta"`
+	ChainSeq  uint64    `json:"chain_seq"` // the chain event (the decision) that created it
 }
 
 // Options configures Open.
@@ -475,15 +475,15 @@ func (s *Store) usable() error {
 
 // Stats describes a store.
 type Stats struct {
-	Records     int    // stored records
-	Embedder    string // stored embedder name
-	Dim         int    // vector dimension
-	IndexSource string // how Open got the index: "loaded", "rebuilt", "new", "mismatch"
-	Indexed     int    // live vectors in the index
-	Tombstones  int    // deleted vectors still in the graph (reclaimed on Flush)
-	Generation  uint64 // change counter of the database
-	Files       int    // files recorded by Ingest
-	Persistent  bool   // false for in-memory stores
+	Records     int    `json:"records"`      // stored records
+	Embedder    string `json:"embedder"`     // stored embedder name
+	Dim         int    `json:"dim"`          // vector dimension
+	IndexSource string `json:"index_source"` // how Open got the index: "loaded", "rebuilt", "new", "mismatch"
+	Indexed     int    `json:"indexed"`      // live vectors in the index
+	Tombstones  int    `json:"tombstones"`   // deleted vectors still in the graph (reclaimed on Flush)
+	Generation  uint64 `json:"generation"`   // change counter of the database
+	Files       int    `json:"files"`        // files recorded by Ingest
+	Persistent  bool   `json:"persistent"`   // false for in-memory stores
 }
 
 // Stats returns a snapshot of the store statistics.

@@ -28,11 +28,11 @@ const (
 // Mount grants the guest a host directory.
 type Mount struct {
 	// HostPath is an absolute path to an existing host directory.
-	HostPath string
+	HostPath string `json:"host_path"`
 	// GuestPath is the absolute, clean path the guest sees it at.
-	GuestPath string
+	GuestPath string `json:"guest_path"`
 	// ReadOnly refuses every write operation.
-	ReadOnly bool
+	ReadOnly bool `json:"read_only"`
 }
 
 // RunSpec describes one run of a module.

@@ -12,26 +12,26 @@ import (
 
 // Summary describes a session for `weft sessions list`.
 type Summary struct {
-	Name     string
-	Created  time.Time
-	Updated  time.Time // time of the last step (Created when there is none)
-	Steps    uint64
-	Status   Status
-	LastType StepType // "" when there are no steps
-	Pending  int      // tool calls started but not completed
+	Name     string    `json:"name"`
+	Created  time.Time `json:"created"`
+	Updated  time.Time `json:"updated"` // time of the last step (Created when there is none)
+	Steps    uint64    `json:"steps"`
+	Status   Status    `json:"status"`
+	LastType StepType  `json:"last_type,omitempty"` // "" when there are no steps
+	Pending  int       `json:"pending"`             // tool calls started but not completed
 	// TornBytes is the length of a torn final record a crash left; the next
 	// Open truncates it.
-	TornBytes int64
+	TornBytes int64 `json:"torn_bytes,omitempty"`
 }
 
 // Snapshot is a session read without taking its lock, as `weft sessions
 // show` does: a torn final record is skipped, not truncated.
 type Snapshot struct {
-	Meta  Meta
-	Steps []Step
-	State State
+	Meta  Meta   `json:"meta"`
+	Steps []Step `json:"steps"`
+	State State  `json:"state"`
 	// TornBytes is the length of the skipped torn final record.
-	TornBytes int64
+	TornBytes int64 `json:"torn_bytes,omitempty"`
 }
 
 // Read returns the session's steps and state without locking or changing

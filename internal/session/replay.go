@@ -23,28 +23,28 @@ const (
 type State struct {
 	// Messages is the conversation so far: user messages, assistant
 	// messages (with their tool calls) and tool results, in journal order.
-	Messages []Message
+	Messages []Message `json:"messages"`
 	// Completed holds every completed tool call's result by call ID. A
 	// resumed run must use these instead of running the call again.
-	Completed map[string]ToolResult
+	Completed map[string]ToolResult `json:"completed"`
 	// Pending are tool calls that started but did not complete, in start
 	// order: they may have had effects, so the loop decides whether to run
 	// them again or report them as interrupted.
-	Pending []ToolCall
+	Pending []ToolCall `json:"pending"`
 	// NotStarted are tool calls the last assistant message asked for that
 	// never started; running them is safe.
-	NotStarted []ToolCall
+	NotStarted []ToolCall `json:"not_started"`
 	// Usage sums the tokens of every model response.
-	Usage Usage
+	Usage Usage `json:"usage"`
 	// Status and LastType describe the last step; LastSeq and Updated are
 	// its sequence number and time.
-	Status   Status
-	LastType StepType
-	LastSeq  uint64
-	Updated  time.Time
+	Status   Status    `json:"status"`
+	LastType StepType  `json:"last_type,omitempty"`
+	LastSeq  uint64    `json:"last_seq"`
+	Updated  time.Time `json:"updated"`
 	// Final is the content of the last final answer, Err the last error.
-	Final string
-	Err   *ErrorData
+	Final string     `json:"final,omitempty"`
+	Err   *ErrorData `json:"error,omitempty"`
 }
 
 // replay folds steps into a State, checking that each step is consistent

@@ -85,9 +85,9 @@ type Manifest struct {
 
 // Limits are the tool's resource limits. All are required.
 type Limits struct {
-	MemoryMiB uint32 `toml:"memory_mib"`
-	Fuel      int64  `toml:"fuel"`
-	TimeoutMS int64  `toml:"timeout_ms"`
+	MemoryMiB uint32 `toml:"memory_mib" json:"memory_mib"`
+	Fuel      int64  `toml:"fuel" json:"fuel"`
+	TimeoutMS int64  `toml:"timeout_ms" json:"timeout_ms"`
 }
 
 // Grants are what the tool asks to be allowed.
