@@ -3,46 +3,47 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
-	"github.com/weftos/weftos/internal/cmdline"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"time"
 
 	"github.com/weftos/weftos/internal/client"
+	"github.com/weftos/weftos/internal/cmdline"
 	"github.com/weftos/weftos/internal/daemon"
 )
 
 func init() {
-	register(command{"boot", "run the kernel (foreground; --detach for background)", cmdBoot})
+	register(func(e *env) *cmdline.Command {
+		return &cmdline.Command{Name: "boot", Summary: "run the kernel (foreground; --detach for background)", Setup: e.leaf(cmdBoot)}
+	})
 }
 
-func cmdBoot(ctx context.Context, e *env, args []string) error {
-	fs := e.flags("boot", "[--detach] [--log-format text|json] [--log-level LEVEL]")
+func cmdBoot(e *env, fs *flag.FlagSet) cmdline.Action {
 	detach := fs.Bool("detach", false, "run in the background; pid file and log in the home")
 	logFormat := fs.String("log-format", "", "log format: text or json (default from weftos.toml)")
 	logLevel := fs.String("log-level", "", "log level: debug, info, warn, error (default from weftos.toml)")
-	if _, err := cmdline.Parse(fs, args, 0, 0); err != nil {
-		return err
+	return func(ctx context.Context, _ []string) error {
+		if *logFormat != "" && *logFormat != "text" && *logFormat != "json" {
+			return cmdline.Usagef("--log-format must be text or json")
+		}
+		if *detach {
+			return bootDetached(ctx, e, *logFormat, *logLevel)
+		}
+		d, err := daemon.Open(ctx, daemon.Options{Home: e.home, Version: version, LogFormat: *logFormat, LogLevel: *logLevel, LogOutput: e.stderr})
+		if err != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+		case <-d.Done():
+		}
+		cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		return d.Close(cctx)
 	}
-	if *logFormat != "" && *logFormat != "text" && *logFormat != "json" {
-		return cmdline.Usagef("--log-format must be text or json")
-	}
-	if *detach {
-		return bootDetached(ctx, e, *logFormat, *logLevel)
-	}
-	d, err := daemon.Open(ctx, daemon.Options{Home: e.home, Version: version, LogFormat: *logFormat, LogLevel: *logLevel, LogOutput: e.stderr})
-	if err != nil {
-		return err
-	}
-	select {
-	case <-ctx.Done():
-	case <-d.Done():
-	}
-	cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	return d.Close(cctx)
 }
 
 // bootDetached starts `weave boot` as a background process in its own

@@ -4,8 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
-	"github.com/weftos/weftos/internal/cmdline"
 	"io"
 	"net/http"
 	"net/url"
@@ -19,37 +19,28 @@ import (
 	"github.com/weftos/weftos/chain"
 	"github.com/weftos/weftos/internal/chainquery"
 	"github.com/weftos/weftos/internal/client"
+	"github.com/weftos/weftos/internal/cmdline"
 	"github.com/weftos/weftos/internal/daemon"
 )
 
 func init() {
-	register(command{"chain", "the audit chain: status, tail, show, verify, export, prove, consistency, keys", cmdChain})
-}
-
-func cmdChain(ctx context.Context, e *env, args []string) error {
-	if len(args) == 0 {
-		return cmdline.Usagef("chain: want status, tail, show, verify, export, prove, consistency or keys")
-	}
-	sub, args := args[0], args[1:]
-	switch sub {
-	case "status":
-		return chainStatus(ctx, e, args)
-	case "keys":
-		return chainKeys(ctx, e, args)
-	case "tail":
-		return chainTail(ctx, e, args)
-	case "show":
-		return chainShow(ctx, e, args)
-	case "verify":
-		return chainVerify(ctx, e, args)
-	case "export":
-		return chainExport(ctx, e, args)
-	case "prove":
-		return chainProve(ctx, e, args)
-	case "consistency":
-		return chainConsistency(ctx, e, args)
-	}
-	return cmdline.Usagef("chain: unknown subcommand %q", sub)
+	register(func(e *env) *cmdline.Command {
+		return &cmdline.Command{
+			Name:    "chain",
+			Summary: "the audit chain: status, tail, show, verify, export, prove, consistency, keys",
+			Help:    "Read-only: with a running daemon the commands ask it; with none they read the chain in the home.",
+			Subs: []*cmdline.Command{
+				{Name: "status", Summary: "length, head, checkpoints and signing keys", Setup: e.leaf(chainStatus)},
+				{Name: "tail", Summary: "print recent events (-f: keep following new ones)", Setup: e.leaf(chainTail)},
+				{Name: "show", Summary: "print one event as JSON", Args: "SEQ", MinArgs: 1, MaxArgs: 1, Setup: e.leaf(chainShow)},
+				{Name: "verify", Summary: "verify every hash, link, Merkle root and signature of the chain (or of an export)", Setup: e.leaf(chainVerify)},
+				{Name: "export", Summary: "write the chain as JSON Lines", Setup: e.leaf(chainExport)},
+				{Name: "prove", Summary: "print an event's inclusion proof, checked against the chain's keys", Args: "SEQ", MinArgs: 1, MaxArgs: 1, Setup: e.leaf(chainProve)},
+				{Name: "consistency", Summary: "prove that the tree of size OLD is a prefix of the tree of size NEW", Args: "OLD NEW", MinArgs: 2, MaxArgs: 2, Setup: e.leaf(chainConsistency)},
+				{Name: "keys", Summary: "print the chain's origin, id and public keys", Setup: e.leaf(chainKeys)},
+			},
+		}
+	})
 }
 
 // chainAccess answers read-only chain queries from the running daemon, or,
@@ -107,55 +98,51 @@ func (a *chainAccess) get(ctx context.Context, path string, out any, offline fun
 	return json.Unmarshal(b, out)
 }
 
-func chainStatus(ctx context.Context, e *env, args []string) error {
-	fs := e.flags("chain status", "")
-	if _, err := cmdline.Parse(fs, args, 0, 0); err != nil {
-		return err
+func chainStatus(e *env, fs *flag.FlagSet) cmdline.Action {
+	return func(ctx context.Context, _ []string) error {
+		a, err := e.openChain(ctx)
+		if err != nil {
+			return err
+		}
+		defer a.Close()
+		var st chainquery.Status
+		if err := a.get(ctx, "/v1/chain/status", &st, func() (any, error) { return chainquery.GetStatus(a.reader) }); err != nil {
+			return err
+		}
+		if e.json {
+			return cmdline.PrintJSON(e.stdout, st)
+		}
+		fmt.Fprintf(e.stdout, "length:       %d events\n", st.Length)
+		if st.Head != nil {
+			fmt.Fprintf(e.stdout, "head:         %s\n", st.Head)
+		}
+		fmt.Fprintf(e.stdout, "checkpoints:  %d\n", st.Checkpoints)
+		if cp := st.LastCheckpoint; cp != nil {
+			fmt.Fprintf(e.stdout, "last:         size %d, root %s, %s\n", cp.Size, cp.Root, time.Unix(0, cp.Timestamp).UTC().Format(time.RFC3339Nano))
+		}
+		fmt.Fprintf(e.stdout, "origin:       %s (chain %d)\nkeys:         Ed25519 %s…, ML-DSA-65 %s… (fingerprint %s)\n",
+			st.Keys.Origin, st.Keys.ChainID, st.Keys.Ed25519[:16], st.Keys.MLDSA65[:16], st.Keys.Fingerprint)
+		return nil
 	}
-	a, err := e.openChain(ctx)
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	var st chainquery.Status
-	if err := a.get(ctx, "/v1/chain/status", &st, func() (any, error) { return chainquery.GetStatus(a.reader) }); err != nil {
-		return err
-	}
-	if e.json {
-		return cmdline.PrintJSON(e.stdout, st)
-	}
-	fmt.Fprintf(e.stdout, "length:       %d events\n", st.Length)
-	if st.Head != nil {
-		fmt.Fprintf(e.stdout, "head:         %s\n", st.Head)
-	}
-	fmt.Fprintf(e.stdout, "checkpoints:  %d\n", st.Checkpoints)
-	if cp := st.LastCheckpoint; cp != nil {
-		fmt.Fprintf(e.stdout, "last:         size %d, root %s, %s\n", cp.Size, cp.Root, time.Unix(0, cp.Timestamp).UTC().Format(time.RFC3339Nano))
-	}
-	fmt.Fprintf(e.stdout, "origin:       %s (chain %d)\nkeys:         Ed25519 %s…, ML-DSA-65 %s… (fingerprint %s)\n",
-		st.Keys.Origin, st.Keys.ChainID, st.Keys.Ed25519[:16], st.Keys.MLDSA65[:16], st.Keys.Fingerprint)
-	return nil
 }
 
-func chainKeys(ctx context.Context, e *env, args []string) error {
-	fs := e.flags("chain keys", "")
-	if _, err := cmdline.Parse(fs, args, 0, 0); err != nil {
-		return err
+func chainKeys(e *env, fs *flag.FlagSet) cmdline.Action {
+	return func(ctx context.Context, _ []string) error {
+		a, err := e.openChain(ctx)
+		if err != nil {
+			return err
+		}
+		defer a.Close()
+		var k chainquery.Keys
+		if err := a.get(ctx, "/v1/chain/keys", &k, func() (any, error) { return chainquery.GetKeys(a.reader) }); err != nil {
+			return err
+		}
+		if e.json {
+			return cmdline.PrintJSON(e.stdout, k)
+		}
+		fmt.Fprintf(e.stdout, "origin:      %s\nchain id:    %d\nfingerprint: %s\ned25519:     %s\nml-dsa-65:   %s\n", k.Origin, k.ChainID, k.Fingerprint, k.Ed25519, k.MLDSA65)
+		return nil
 	}
-	a, err := e.openChain(ctx)
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	var k chainquery.Keys
-	if err := a.get(ctx, "/v1/chain/keys", &k, func() (any, error) { return chainquery.GetKeys(a.reader) }); err != nil {
-		return err
-	}
-	if e.json {
-		return cmdline.PrintJSON(e.stdout, k)
-	}
-	fmt.Fprintf(e.stdout, "origin:      %s\nchain id:    %d\nfingerprint: %s\ned25519:     %s\nml-dsa-65:   %s\n", k.Origin, k.ChainID, k.Fingerprint, k.Ed25519, k.MLDSA65)
-	return nil
 }
 
 func printEvent(e *env, ev chain.Event) {
@@ -167,49 +154,47 @@ func printEvent(e *env, ev chain.Event) {
 	fmt.Fprintf(e.stdout, "%6d  %s  %-10s %-24s %s\n", ev.Seq, time.Unix(0, ev.Timestamp).UTC().Format("2006-01-02T15:04:05.000Z"), ev.Source, ev.Kind, ev.Payload)
 }
 
-func chainTail(ctx context.Context, e *env, args []string) error {
-	fs := e.flags("chain tail", "[-f] [--kind K] [-n N]")
+func chainTail(e *env, fs *flag.FlagSet) cmdline.Action {
 	follow := fs.Bool("f", false, "keep printing new events (needs a running daemon)")
 	kind := fs.String("kind", "", "only events of this kind")
-	n := fs.Int("n", 20, "how many recent events")
-	if _, err := cmdline.Parse(fs, args, 0, 0); err != nil {
-		return err
-	}
-	a, err := e.openChain(ctx)
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	q := url.Values{"n": {strconv.Itoa(*n)}}
-	if *kind != "" {
-		q.Set("kind", *kind)
-	}
-	if *follow {
-		if a.c == nil {
-			return errors.New("chain tail -f needs a running daemon (start one with `weave boot`)")
+	n := cmdline.Count(fs, "n", 20, "how many recent events")
+	return func(ctx context.Context, _ []string) error {
+		a, err := e.openChain(ctx)
+		if err != nil {
+			return err
 		}
-		q.Set("follow", "1")
-		err := a.c.Stream(ctx, "/v1/chain/events?"+q.Encode(), func(line []byte) error {
-			var ev chain.Event
-			if err := json.Unmarshal(line, &ev); err != nil {
-				return err
+		defer a.Close()
+		q := url.Values{"n": {strconv.Itoa(*n)}}
+		if *kind != "" {
+			q.Set("kind", *kind)
+		}
+		if *follow {
+			if a.c == nil {
+				return errors.New("chain tail -f needs a running daemon (start one with `weave boot`)")
 			}
-			printEvent(e, ev)
-			return nil
-		})
-		if errors.Is(err, context.Canceled) {
-			return nil
+			q.Set("follow", "1")
+			err := a.c.Stream(ctx, "/v1/chain/events?"+q.Encode(), func(line []byte) error {
+				var ev chain.Event
+				if err := json.Unmarshal(line, &ev); err != nil {
+					return err
+				}
+				printEvent(e, ev)
+				return nil
+			})
+			if errors.Is(err, context.Canceled) {
+				return nil
+			}
+			return err
 		}
-		return err
+		var evs []chain.Event
+		if err := a.get(ctx, "/v1/chain/events?"+q.Encode(), &evs, func() (any, error) { return chainquery.Tail(a.reader, *n, *kind) }); err != nil {
+			return err
+		}
+		for _, ev := range evs {
+			printEvent(e, ev)
+		}
+		return nil
 	}
-	var evs []chain.Event
-	if err := a.get(ctx, "/v1/chain/events?"+q.Encode(), &evs, func() (any, error) { return chainquery.Tail(a.reader, *n, *kind) }); err != nil {
-		return err
-	}
-	for _, ev := range evs {
-		printEvent(e, ev)
-	}
-	return nil
 }
 
 func parseSeq(s string) (uint64, error) {
@@ -220,77 +205,72 @@ func parseSeq(s string) (uint64, error) {
 	return n, nil
 }
 
-func chainShow(ctx context.Context, e *env, args []string) error {
-	fs := e.flags("chain show", "SEQ")
-	pos, err := cmdline.Parse(fs, args, 1, 1)
-	if err != nil {
-		return err
+func chainShow(e *env, fs *flag.FlagSet) cmdline.Action {
+	return func(ctx context.Context, pos []string) error {
+		seq, err := parseSeq(pos[0])
+		if err != nil {
+			return err
+		}
+		a, err := e.openChain(ctx)
+		if err != nil {
+			return err
+		}
+		defer a.Close()
+		var ev chain.Event
+		if err := a.get(ctx, "/v1/chain/events/"+pos[0], &ev, func() (any, error) { return a.reader.Get(seq) }); err != nil {
+			return err
+		}
+		return cmdline.PrintJSON(e.stdout, ev)
 	}
-	seq, err := parseSeq(pos[0])
-	if err != nil {
-		return err
-	}
-	a, err := e.openChain(ctx)
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	var ev chain.Event
-	if err := a.get(ctx, "/v1/chain/events/"+pos[0], &ev, func() (any, error) { return a.reader.Get(seq) }); err != nil {
-		return err
-	}
-	return cmdline.PrintJSON(e.stdout, ev)
 }
 
 // chainVerify checks the whole chain. With --export FILE it verifies an
 // export; with a running daemon it verifies the daemon's export with this
 // process's own verifier; otherwise it verifies the segment files.
-func chainVerify(ctx context.Context, e *env, args []string) error {
-	fs := e.flags("chain verify", "[--export FILE]")
+func chainVerify(e *env, fs *flag.FlagSet) cmdline.Action {
 	export := fs.String("export", "", "verify this export (JSON Lines) instead of the home's chain")
-	if _, err := cmdline.Parse(fs, args, 0, 0); err != nil {
-		return err
-	}
-	var rep *chain.Report
-	var err error
-	switch {
-	case *export != "":
-		f, ferr := os.Open(*export)
-		if ferr != nil {
-			return ferr
+	return func(ctx context.Context, _ []string) error {
+		var rep *chain.Report
+		var err error
+		switch {
+		case *export != "":
+			f, ferr := os.Open(*export)
+			if ferr != nil {
+				return ferr
+			}
+			defer f.Close()
+			rep, err = chain.VerifyExport(f, chain.VerifyOptions{})
+		default:
+			a, aerr := e.openChain(ctx)
+			if aerr != nil {
+				return aerr
+			}
+			defer a.Close()
+			if a.c != nil {
+				rep, err = verifyFromDaemon(ctx, a.c)
+			} else {
+				a.reader.Close()
+				rep, err = chain.Verify(ctx, filepath.Join(e.home, daemon.ChainDir), chain.VerifyOptions{})
+			}
 		}
-		defer f.Close()
-		rep, err = chain.VerifyExport(f, chain.VerifyOptions{})
-	default:
-		a, aerr := e.openChain(ctx)
-		if aerr != nil {
-			return aerr
+		if err != nil {
+			return err
 		}
-		defer a.Close()
-		if a.c != nil {
-			rep, err = verifyFromDaemon(ctx, a.c)
+		if e.json {
+			if perr := cmdline.PrintJSON(e.stdout, rep); perr != nil {
+				return perr
+			}
 		} else {
-			a.reader.Close()
-			rep, err = chain.Verify(ctx, filepath.Join(e.home, daemon.ChainDir), chain.VerifyOptions{})
+			fmt.Fprintf(e.stdout, "verified %d events and %d checkpoints (payload hashes, event hashes, links, Merkle roots, Ed25519 and ML-DSA-65 signatures)\n", rep.Events, rep.Checkpoints)
+			if rep.Uncovered > 0 {
+				fmt.Fprintf(e.stdout, "%d trailing events are not yet under a checkpoint\n", rep.Uncovered)
+			}
 		}
-	}
-	if err != nil {
-		return err
-	}
-	if e.json {
-		if perr := cmdline.PrintJSON(e.stdout, rep); perr != nil {
-			return perr
+		if !rep.OK() {
+			return chainDamage(rep.Problem)
 		}
-	} else {
-		fmt.Fprintf(e.stdout, "verified %d events and %d checkpoints (payload hashes, event hashes, links, Merkle roots, Ed25519 and ML-DSA-65 signatures)\n", rep.Events, rep.Checkpoints)
-		if rep.Uncovered > 0 {
-			fmt.Fprintf(e.stdout, "%d trailing events are not yet under a checkpoint\n", rep.Uncovered)
-		}
+		return nil
 	}
-	if !rep.OK() {
-		return chainDamage(rep.Problem)
-	}
-	return nil
 }
 
 // chainDamage words a verification problem as the daemon does when it
@@ -326,111 +306,103 @@ func verifyFromDaemon(ctx context.Context, c *client.Client) (*chain.Report, err
 	return rep, err
 }
 
-func chainExport(ctx context.Context, e *env, args []string) error {
-	fs := e.flags("chain export", "[--from SEQ] [-o FILE]")
+func chainExport(e *env, fs *flag.FlagSet) cmdline.Action {
 	from := fs.Uint64("from", 0, "first event to export")
 	out := fs.String("o", "", "write to FILE instead of stdout")
-	if _, err := cmdline.Parse(fs, args, 0, 0); err != nil {
-		return err
-	}
-	w := e.stdout
-	if *out != "" {
-		f, err := os.OpenFile(*out, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	return func(ctx context.Context, _ []string) error {
+		w := e.stdout
+		if *out != "" {
+			f, err := os.OpenFile(*out, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			w = f
+		}
+		a, err := e.openChain(ctx)
 		if err != nil {
 			return err
 		}
-		defer f.Close()
-		w = f
+		defer a.Close()
+		if a.c == nil {
+			return a.reader.Export(ctx, w, *from)
+		}
+		return a.c.Stream(ctx, "/v1/chain/export?from="+strconv.FormatUint(*from, 10), func(line []byte) error {
+			if _, err := w.Write(line); err != nil {
+				return err
+			}
+			_, err := w.Write([]byte{'\n'})
+			return err
+		})
 	}
-	a, err := e.openChain(ctx)
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	if a.c == nil {
-		return a.reader.Export(ctx, w, *from)
-	}
-	return a.c.Stream(ctx, "/v1/chain/export?from="+strconv.FormatUint(*from, 10), func(line []byte) error {
-		if _, err := w.Write(line); err != nil {
+}
+
+func chainProve(e *env, fs *flag.FlagSet) cmdline.Action {
+	return func(ctx context.Context, pos []string) error {
+		seq, err := parseSeq(pos[0])
+		if err != nil {
 			return err
 		}
-		_, err := w.Write([]byte{'\n'})
-		return err
-	})
+		a, err := e.openChain(ctx)
+		if err != nil {
+			return err
+		}
+		defer a.Close()
+		var p chainquery.Proof
+		if err := a.get(ctx, "/v1/chain/prove/"+pos[0], &p, func() (any, error) { return chainquery.Prove(a.reader, seq) }); err != nil {
+			return err
+		}
+		// Check the proof here too, with this process's code, against the
+		// chain's keys.
+		var keys chainquery.Keys
+		if err := a.get(ctx, "/v1/chain/keys", &keys, func() (any, error) { return chainquery.GetKeys(a.reader) }); err != nil {
+			return err
+		}
+		pub, err := chain.ParsePublicKeys(keys.Ed25519, keys.MLDSA65)
+		if err != nil {
+			return err
+		}
+		if err := chain.VerifyInclusion(pub, p.Checkpoint, p.Event.Hash, p.Proof); err != nil {
+			return err
+		}
+		if e.json {
+			return cmdline.PrintJSON(e.stdout, p)
+		}
+		fmt.Fprintf(e.stdout, "event %d (%s) is included in the tree of size %d with root %s\nproof: %d hashes, %d bytes; checkpoint signatures (Ed25519, ML-DSA-65) verified\n",
+			p.Event.Seq, p.Event.Hash, p.Checkpoint.Size, p.Checkpoint.Root, len(p.Proof.Hashes), p.ProofBytes)
+		return nil
+	}
 }
 
-func chainProve(ctx context.Context, e *env, args []string) error {
-	fs := e.flags("chain prove", "SEQ")
-	pos, err := cmdline.Parse(fs, args, 1, 1)
-	if err != nil {
-		return err
+func chainConsistency(e *env, fs *flag.FlagSet) cmdline.Action {
+	return func(ctx context.Context, pos []string) error {
+		oldSize, err := parseSeq(pos[0])
+		if err != nil {
+			return err
+		}
+		newSize, err := parseSeq(pos[1])
+		if err != nil {
+			return err
+		}
+		a, err := e.openChain(ctx)
+		if err != nil {
+			return err
+		}
+		defer a.Close()
+		var c chainquery.Consistency
+		if err := a.get(ctx, "/v1/chain/consistency?old="+pos[0]+"&new="+pos[1], &c, func() (any, error) { return chainquery.Consistent(a.reader, oldSize, newSize) }); err != nil {
+			return err
+		}
+		if err := chain.VerifyConsistencyProof(c.OldRoot, c.NewRoot, c.Proof); err != nil {
+			return err
+		}
+		if e.json {
+			return cmdline.PrintJSON(e.stdout, c)
+		}
+		fmt.Fprintf(e.stdout, "the tree of size %d (root %s) is a prefix of the tree of size %d (root %s): proof of %d hashes verified\n",
+			oldSize, c.OldRoot, newSize, c.NewRoot, len(c.Proof.Hashes))
+		return nil
 	}
-	seq, err := parseSeq(pos[0])
-	if err != nil {
-		return err
-	}
-	a, err := e.openChain(ctx)
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	var p chainquery.Proof
-	if err := a.get(ctx, "/v1/chain/prove/"+pos[0], &p, func() (any, error) { return chainquery.Prove(a.reader, seq) }); err != nil {
-		return err
-	}
-	// Check the proof here too, with this process's code, against the
-	// chain's keys.
-	var keys chainquery.Keys
-	if err := a.get(ctx, "/v1/chain/keys", &keys, func() (any, error) { return chainquery.GetKeys(a.reader) }); err != nil {
-		return err
-	}
-	pub, err := chain.ParsePublicKeys(keys.Ed25519, keys.MLDSA65)
-	if err != nil {
-		return err
-	}
-	if err := chain.VerifyInclusion(pub, p.Checkpoint, p.Event.Hash, p.Proof); err != nil {
-		return err
-	}
-	if e.json {
-		return cmdline.PrintJSON(e.stdout, p)
-	}
-	fmt.Fprintf(e.stdout, "event %d (%s) is included in the tree of size %d with root %s\nproof: %d hashes, %d bytes; checkpoint signatures (Ed25519, ML-DSA-65) verified\n",
-		p.Event.Seq, p.Event.Hash, p.Checkpoint.Size, p.Checkpoint.Root, len(p.Proof.Hashes), p.ProofBytes)
-	return nil
-}
-
-func chainConsistency(ctx context.Context, e *env, args []string) error {
-	fs := e.flags("chain consistency", "OLD NEW   (tree sizes)")
-	pos, err := cmdline.Parse(fs, args, 2, 2)
-	if err != nil {
-		return err
-	}
-	oldSize, err := parseSeq(pos[0])
-	if err != nil {
-		return err
-	}
-	newSize, err := parseSeq(pos[1])
-	if err != nil {
-		return err
-	}
-	a, err := e.openChain(ctx)
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	var c chainquery.Consistency
-	if err := a.get(ctx, "/v1/chain/consistency?old="+pos[0]+"&new="+pos[1], &c, func() (any, error) { return chainquery.Consistent(a.reader, oldSize, newSize) }); err != nil {
-		return err
-	}
-	if err := chain.VerifyConsistencyProof(c.OldRoot, c.NewRoot, c.Proof); err != nil {
-		return err
-	}
-	if e.json {
-		return cmdline.PrintJSON(e.stdout, c)
-	}
-	fmt.Fprintf(e.stdout, "the tree of size %d (root %s) is a prefix of the tree of size %d (root %s): proof of %d hashes verified\n",
-		oldSize, c.OldRoot, newSize, c.NewRoot, len(c.Proof.Hashes))
-	return nil
 }
 
 // errBox holds an error set by one goroutine and read by another.

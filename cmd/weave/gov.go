@@ -2,76 +2,68 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
-	"github.com/weftos/weftos/internal/client"
-	"github.com/weftos/weftos/internal/cmdline"
 	"net/http"
 	"net/url"
 	"os"
 	"strings"
 	"time"
 
+	"github.com/weftos/weftos/internal/client"
+	"github.com/weftos/weftos/internal/cmdline"
 	"github.com/weftos/weftos/internal/daemon"
 	"github.com/weftos/weftos/internal/governance"
 	"github.com/weftos/weftos/internal/judicial"
 )
 
 func init() {
-	register(command{"gov", "governance: rules, check, env, amend, retire, pending, approve, reject, audit", cmdGov})
-}
-
-func cmdGov(ctx context.Context, e *env, args []string) error {
-	if len(args) == 0 {
-		return cmdline.Usagef("gov: want rules, check, env, amend, retire, pending, approve, reject or audit")
-	}
-	sub, args := args[0], args[1:]
-	switch sub {
-	case "rules":
-		return govRules(ctx, e, args)
-	case "check":
-		return govCheck(ctx, e, args)
-	case "env":
-		return govEnv(ctx, e, args)
-	case "amend", "retire":
-		return govAmend(ctx, e, sub, args)
-	case "pending":
-		return govPending(ctx, e, args)
-	case "approve", "reject":
-		return govResolve(ctx, e, sub, args)
-	case "audit":
-		return govAudit(ctx, e, args)
-	}
-	return cmdline.Usagef("gov: unknown subcommand %q", sub)
-}
-
-func govRules(ctx context.Context, e *env, args []string) error {
-	fs := e.flags("gov rules", "")
-	if _, err := cmdline.Parse(fs, args, 0, 0); err != nil {
-		return err
-	}
-	return e.withClient(func(c *client.Client) error {
-		var rr daemon.RulesResponse
-		if err := c.Do(ctx, http.MethodGet, "/v1/gov/rules", nil, &rr); err != nil {
-			return err
+	register(func(e *env) *cmdline.Command {
+		return &cmdline.Command{
+			Name:    "gov",
+			Summary: "governance: rules, check, env, amend, retire, pending, approve, reject, audit",
+			Subs: []*cmdline.Command{
+				{Name: "rules", Summary: "the constitution in force and its rules", Setup: e.leaf(govRules)},
+				{Name: "check", Summary: "ask the gate what it would decide for an action", Setup: e.leaf(govCheck)},
+				{Name: "env", Summary: "show or set the environment (dev, staging, prod)", Args: "[dev|staging|prod]", MaxArgs: 1,
+					Choices: []string{"dev", "staging", "prod"}, Setup: e.leaf(govEnv)},
+				{Name: "amend", Summary: "add or modify a rule from a TOML file", Setup: e.leaf(govAmend),
+					Help: "The file holds one [[rule]] table: it adds the rule, or modifies the rule with its id."},
+				{Name: "retire", Summary: "retire a rule", Args: "RULE_ID", MinArgs: 1, MaxArgs: 1, Setup: e.leaf(govRetire)},
+				{Name: "pending", Summary: "list the actions waiting for a human decision", Setup: e.leaf(govPending)},
+				{Name: "approve", Summary: "approve a pending action", Args: "ID", MinArgs: 1, MaxArgs: 1, Setup: e.leaf(govResolve("approve"))},
+				{Name: "reject", Summary: "reject a pending action", Args: "ID", MinArgs: 1, MaxArgs: 1, Setup: e.leaf(govResolve("reject"))},
+				{Name: "audit", Summary: "replay the chain and report governance violations", Setup: e.leaf(govAudit)},
+			},
 		}
-		if e.json {
-			return cmdline.PrintJSON(e.stdout, rr)
-		}
-		fmt.Fprintf(e.stdout, "constitution %q revision %d, hash %s\nenvironment %s (thresholds dev %.2f, staging %.2f, prod %.2f)\n",
-			rr.Name, rr.Revision, rr.Hash, rr.Environment, rr.Environments.Dev, rr.Environments.Staging, rr.Environments.Prod)
-		if rr.Invalid != "" {
-			fmt.Fprintf(e.stdout, "WARNING: constitution.toml is invalid; the adopted constitution is in force: %s\n", cmdline.OneLine(rr.Invalid))
-		}
-		rows := make([][]string, len(rr.Rules))
-		for i, r := range rr.Rules {
-			rows[i] = []string{r.ID, string(r.Branch), string(r.Severity), string(r.Outcome), strings.Join(r.When.Actions, ","), r.Description}
-		}
-		return cmdline.Table(e.stdout, []string{"ID", "BRANCH", "SEVERITY", "OUTCOME", "ACTIONS", "DESCRIPTION"}, rows)
 	})
 }
 
-func govCheck(ctx context.Context, e *env, args []string) error {
-	fs := e.flags("gov check", "--action A [--agent NAME] [--effect risk=0.8,privacy=0.2] [--env ENV] [--path P] [--host H] [--tool T] [--caps a,b]")
+func govRules(e *env, fs *flag.FlagSet) cmdline.Action {
+	return func(ctx context.Context, _ []string) error {
+		return e.withClient(func(c *client.Client) error {
+			var rr daemon.RulesResponse
+			if err := c.Do(ctx, http.MethodGet, "/v1/gov/rules", nil, &rr); err != nil {
+				return err
+			}
+			if e.json {
+				return cmdline.PrintJSON(e.stdout, rr)
+			}
+			fmt.Fprintf(e.stdout, "constitution %q revision %d, hash %s\nenvironment %s (thresholds dev %.2f, staging %.2f, prod %.2f)\n",
+				rr.Name, rr.Revision, rr.Hash, rr.Environment, rr.Environments.Dev, rr.Environments.Staging, rr.Environments.Prod)
+			if rr.Invalid != "" {
+				fmt.Fprintf(e.stdout, "WARNING: constitution.toml is invalid; the adopted constitution is in force: %s\n", cmdline.OneLine(rr.Invalid))
+			}
+			rows := make([][]string, len(rr.Rules))
+			for i, r := range rr.Rules {
+				rows[i] = []string{r.ID, string(r.Branch), string(r.Severity), string(r.Outcome), strings.Join(r.When.Actions, ","), r.Description}
+			}
+			return cmdline.Table(e.stdout, []string{"ID", "BRANCH", "SEVERITY", "OUTCOME", "ACTIONS", "DESCRIPTION"}, rows)
+		})
+	}
+}
+
+func govCheck(e *env, fs *flag.FlagSet) cmdline.Action {
 	action := fs.String("action", "", "action, e.g. tool.shell.exec, fs.write, net.egress")
 	agent := fs.String("agent", "", "acting agent's name")
 	effect := fs.String("effect", "", "declared effect vector, e.g. risk=0.8,privacy=0.2")
@@ -81,70 +73,62 @@ func govCheck(ctx context.Context, e *env, args []string) error {
 	tool := fs.String("tool", "", "context: tool name")
 	model := fs.String("model", "", "context: model")
 	caps := fs.String("caps", "", "comma-separated capabilities the agent holds")
-	if _, err := cmdline.Parse(fs, args, 0, 0); err != nil {
-		return err
-	}
-	if *action == "" {
-		return cmdline.Usagef("gov check needs --action")
-	}
-	req := governance.Request{Action: *action, Agent: *agent, Process: *agent,
-		Context: governance.Context{Path: *path, Host: *host, Tool: *tool, Model: *model}}
-	if *effect != "" {
-		eff, err := governance.ParseEffect(*effect)
-		if err != nil {
-			return cmdline.Usagef("--effect: %v", err)
+	return func(ctx context.Context, _ []string) error {
+		if *action == "" {
+			return cmdline.Usagef("gov check needs --action")
 		}
-		req.Effect = eff
-	}
-	if *caps != "" {
-		req.Capabilities = strings.Split(*caps, ",")
-	}
-	return e.withClient(func(c *client.Client) error {
-		var d governance.Decision
-		if err := c.Do(ctx, http.MethodPost, "/v1/gov/check", daemon.CheckRequest{Request: req, Env: *envName}, &d); err != nil {
-			return err
+		req := governance.Request{Action: *action, Agent: *agent, Process: *agent,
+			Context: governance.Context{Path: *path, Host: *host, Tool: *tool, Model: *model}}
+		if *effect != "" {
+			eff, err := governance.ParseEffect(*effect)
+			if err != nil {
+				return cmdline.Usagef("--effect: %v", err)
+			}
+			req.Effect = eff
 		}
-		if e.json {
-			return cmdline.PrintJSON(e.stdout, d)
+		if *caps != "" {
+			req.Capabilities = strings.Split(*caps, ",")
 		}
-		fmt.Fprintf(e.stdout, "decision:  %s\nrules:     %s\neffect:    %s (magnitude %.3f, %s threshold %.2f)\nreason:    %s\n",
-			d.Outcome, strings.Join(d.RuleIDs, ", "), d.Effect, d.Magnitude, d.Env, d.Threshold, d.Reason)
-		return nil
-	})
+		return e.withClient(func(c *client.Client) error {
+			var d governance.Decision
+			if err := c.Do(ctx, http.MethodPost, "/v1/gov/check", daemon.CheckRequest{Request: req, Env: *envName}, &d); err != nil {
+				return err
+			}
+			if e.json {
+				return cmdline.PrintJSON(e.stdout, d)
+			}
+			fmt.Fprintf(e.stdout, "decision:  %s\nrules:     %s\neffect:    %s (magnitude %.3f, %s threshold %.2f)\nreason:    %s\n",
+				d.Outcome, strings.Join(d.RuleIDs, ", "), d.Effect, d.Magnitude, d.Env, d.Threshold, d.Reason)
+			return nil
+		})
+	}
 }
 
-func govEnv(ctx context.Context, e *env, args []string) error {
-	fs := e.flags("gov env", "[dev|staging|prod]")
-	pos, err := cmdline.Parse(fs, args, 0, 1)
-	if err != nil {
-		return err
+func govEnv(e *env, fs *flag.FlagSet) cmdline.Action {
+	return func(ctx context.Context, pos []string) error {
+		return e.withClient(func(c *client.Client) error {
+			var out map[string]any
+			var err error
+			if len(pos) == 0 {
+				err = c.Do(ctx, http.MethodGet, "/v1/gov/env", nil, &out)
+			} else {
+				err = c.Do(ctx, http.MethodPost, "/v1/gov/env", map[string]string{"env": pos[0]}, &out)
+			}
+			if err != nil {
+				return err
+			}
+			if e.json {
+				return cmdline.PrintJSON(e.stdout, out)
+			}
+			fmt.Fprintf(e.stdout, "environment %v (magnitude threshold %v)\n", out["environment"], out["threshold"])
+			return nil
+		})
 	}
-	return e.withClient(func(c *client.Client) error {
-		var out map[string]any
-		if len(pos) == 0 {
-			err = c.Do(ctx, http.MethodGet, "/v1/gov/env", nil, &out)
-		} else {
-			err = c.Do(ctx, http.MethodPost, "/v1/gov/env", map[string]string{"env": pos[0]}, &out)
-		}
-		if err != nil {
-			return err
-		}
-		if e.json {
-			return cmdline.PrintJSON(e.stdout, out)
-		}
-		fmt.Fprintf(e.stdout, "environment %v (magnitude threshold %v)\n", out["environment"], out["threshold"])
-		return nil
-	})
 }
 
-func govAmend(ctx context.Context, e *env, sub string, args []string) error {
-	var req daemon.AmendRequest
-	if sub == "amend" {
-		fs := e.flags("gov amend", "--file rule.toml   (one [[rule]] table: adds it, or modifies the rule with its id)")
-		file := fs.String("file", "", "TOML file with the rule")
-		if _, err := cmdline.Parse(fs, args, 0, 0); err != nil {
-			return err
-		}
+func govAmend(e *env, fs *flag.FlagSet) cmdline.Action {
+	file := fs.String("file", "", "TOML file with the rule")
+	return func(ctx context.Context, _ []string) error {
 		if *file == "" {
 			return cmdline.Usagef("gov amend needs --file")
 		}
@@ -152,15 +136,18 @@ func govAmend(ctx context.Context, e *env, sub string, args []string) error {
 		if err != nil {
 			return err
 		}
-		req.Text = string(b)
-	} else {
-		fs := e.flags("gov retire", "RULE_ID")
-		pos, err := cmdline.Parse(fs, args, 1, 1)
-		if err != nil {
-			return err
-		}
-		req.RuleID = pos[0]
+		return e.amend(ctx, "amend", daemon.AmendRequest{Text: string(b)})
 	}
+}
+
+func govRetire(e *env, fs *flag.FlagSet) cmdline.Action {
+	return func(ctx context.Context, pos []string) error {
+		return e.amend(ctx, "retire", daemon.AmendRequest{RuleID: pos[0]})
+	}
+}
+
+// amend asks the daemon to amend the constitution (sub: amend or retire).
+func (e *env) amend(ctx context.Context, sub string, req daemon.AmendRequest) error {
 	return e.withClient(func(c *client.Client) error {
 		var out daemon.AmendResponse
 		if err := c.Do(ctx, http.MethodPost, "/v1/gov/"+sub, req, &out); err != nil {
@@ -174,85 +161,81 @@ func govAmend(ctx context.Context, e *env, sub string, args []string) error {
 	})
 }
 
-func govPending(ctx context.Context, e *env, args []string) error {
-	fs := e.flags("gov pending", "")
-	if _, err := cmdline.Parse(fs, args, 0, 0); err != nil {
-		return err
+func govPending(e *env, fs *flag.FlagSet) cmdline.Action {
+	return func(ctx context.Context, _ []string) error {
+		return e.withClient(func(c *client.Client) error {
+			var items []governance.PendingItem
+			if err := c.Do(ctx, http.MethodGet, "/v1/gov/pending", nil, &items); err != nil {
+				return err
+			}
+			if e.json {
+				return cmdline.PrintJSON(e.stdout, items)
+			}
+			rows := make([][]string, len(items))
+			for i, it := range items {
+				rows[i] = []string{it.ID, it.Request.Action, it.Request.Agent, strings.Join(it.Decision.RuleIDs, ","), it.Deadline.Format(time.RFC3339), it.Decision.Reason}
+			}
+			return cmdline.Table(e.stdout, []string{"ID", "ACTION", "AGENT", "RULES", "DEADLINE", "REASON"}, rows)
+		})
 	}
-	return e.withClient(func(c *client.Client) error {
-		var items []governance.PendingItem
-		if err := c.Do(ctx, http.MethodGet, "/v1/gov/pending", nil, &items); err != nil {
-			return err
-		}
-		if e.json {
-			return cmdline.PrintJSON(e.stdout, items)
-		}
-		rows := make([][]string, len(items))
-		for i, it := range items {
-			rows[i] = []string{it.ID, it.Request.Action, it.Request.Agent, strings.Join(it.Decision.RuleIDs, ","), it.Deadline.Format(time.RFC3339), it.Decision.Reason}
-		}
-		return cmdline.Table(e.stdout, []string{"ID", "ACTION", "AGENT", "RULES", "DEADLINE", "REASON"}, rows)
-	})
 }
 
-func govResolve(ctx context.Context, e *env, verdict string, args []string) error {
-	fs := e.flags("gov "+verdict, "ID [--reason TEXT]")
-	reason := fs.String("reason", "", "why (recorded on the chain)")
-	pos, err := cmdline.Parse(fs, args, 1, 1)
-	if err != nil {
-		return err
+// govResolve sets up approve or reject.
+func govResolve(verdict string) func(e *env, fs *flag.FlagSet) cmdline.Action {
+	return func(e *env, fs *flag.FlagSet) cmdline.Action {
+		reason := fs.String("reason", "", "why (recorded on the chain)")
+		return func(ctx context.Context, pos []string) error {
+			return e.withClient(func(c *client.Client) error {
+				by := "operator"
+				if u := os.Getenv("USER"); u != "" {
+					by = u
+				}
+				var out map[string]any
+				if err := c.Do(ctx, http.MethodPost, "/v1/gov/pending/"+url.PathEscape(pos[0])+"/"+verdict, daemon.ResolveRequest{By: by, Reason: *reason}, &out); err != nil {
+					return err
+				}
+				if e.json {
+					return cmdline.PrintJSON(e.stdout, out)
+				}
+				fmt.Fprintf(e.stdout, "%s: %sd\n", pos[0], verdict)
+				return nil
+			})
+		}
 	}
-	return e.withClient(func(c *client.Client) error {
-		by := "operator"
-		if u := os.Getenv("USER"); u != "" {
-			by = u
-		}
-		var out map[string]any
-		if err := c.Do(ctx, http.MethodPost, "/v1/gov/pending/"+url.PathEscape(pos[0])+"/"+verdict, daemon.ResolveRequest{By: by, Reason: *reason}, &out); err != nil {
-			return err
-		}
-		if e.json {
-			return cmdline.PrintJSON(e.stdout, out)
-		}
-		fmt.Fprintf(e.stdout, "%s: %sd\n", pos[0], verdict)
-		return nil
-	})
 }
 
-func govAudit(ctx context.Context, e *env, args []string) error {
-	fs := e.flags("gov audit", "[--since SEQ]")
+func govAudit(e *env, fs *flag.FlagSet) cmdline.Action {
 	since := fs.Uint64("since", 0, "report findings from this chain seq on (earlier records are still replayed)")
-	if _, err := cmdline.Parse(fs, args, 0, 0); err != nil {
-		return err
-	}
-	ca, err := e.openChain(ctx)
-	if err != nil {
-		return err
-	}
-	defer ca.Close()
-	var rep governance.Report
-	if ca.c != nil {
-		// The daemon audits and applies the sanctions it finds.
-		if err := ca.c.Do(ctx, http.MethodGet, fmt.Sprintf("/v1/gov/audit?since=%d", *since), nil, &rep); err != nil {
-			return err
-		}
-	} else {
-		// No daemon: audit the chain on disk, trusting only its own keys.
-		r, err := judicial.Audit(ctx, ca.reader, governance.AuditConfig{Since: *since})
+	return func(ctx context.Context, _ []string) error {
+		ca, err := e.openChain(ctx)
 		if err != nil {
 			return err
 		}
-		rep = *r
-	}
-	if e.json {
-		if err := cmdline.PrintJSON(e.stdout, rep); err != nil {
+		defer ca.Close()
+		var rep governance.Report
+		if ca.c != nil {
+			// The daemon audits and applies the sanctions it finds.
+			if err := ca.c.Do(ctx, http.MethodGet, fmt.Sprintf("/v1/gov/audit?since=%d", *since), nil, &rep); err != nil {
+				return err
+			}
+		} else {
+			// No daemon: audit the chain on disk, trusting only its own keys.
+			r, err := judicial.Audit(ctx, ca.reader, governance.AuditConfig{Since: *since})
+			if err != nil {
+				return err
+			}
+			rep = *r
+		}
+		if e.json {
+			if err := cmdline.PrintJSON(e.stdout, rep); err != nil {
+				return err
+			}
+		} else if err := rep.WriteText(e.stdout); err != nil {
 			return err
 		}
-	} else if err := rep.WriteText(e.stdout); err != nil {
-		return err
+		if !rep.OK() {
+			return fmt.Errorf("audit found %d problems", len(rep.Findings))
+		}
+		return nil
 	}
-	if !rep.OK() {
-		return fmt.Errorf("audit found %d problems", len(rep.Findings))
-	}
-	return nil
 }

@@ -4,36 +4,32 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
-	"github.com/weftos/weftos/internal/cmdline"
 	"strings"
 	"time"
 
 	"github.com/weftos/weftos/internal/apitype"
 	"github.com/weftos/weftos/internal/client"
+	"github.com/weftos/weftos/internal/cmdline"
 	"github.com/weftos/weftos/internal/kernel"
 )
 
 func init() {
-	register(command{"ipc", "send, publish, subscribe; dlq lists dead letters", cmdIPC})
-}
-
-func cmdIPC(ctx context.Context, e *env, args []string) error {
-	if len(args) == 0 {
-		return cmdline.Usagef("ipc: want send, publish, subscribe or dlq")
-	}
-	switch sub := args[0]; sub {
-	case "send":
-		return ipcSend(ctx, e, args[1:])
-	case "publish":
-		return ipcPublish(ctx, e, args[1:])
-	case "subscribe":
-		return ipcSubscribe(ctx, e, args[1:])
-	case "dlq":
-		return ipcDLQ(ctx, e, args[1:])
-	default:
-		return cmdline.Usagef("ipc: unknown subcommand %q (want send, publish, subscribe or dlq)", sub)
-	}
+	register(func(e *env) *cmdline.Command {
+		return &cmdline.Command{
+			Name:    "ipc",
+			Summary: "send, publish, subscribe; dlq lists dead letters",
+			Subs: []*cmdline.Command{
+				{Name: "send", Summary: "send a message to a target (--request: wait for the reply)", Args: "TARGET MSG", MinArgs: 2, MaxArgs: 2,
+					Help:  "TARGET is a PID, kernel, broadcast, topic:NAME, service:NAME or service:NAME.METHOD. The kernel takes JSON requests, e.g. '{\"op\":\"ps\"}'.",
+					Setup: e.leaf(ipcSend)},
+				{Name: "publish", Summary: "publish a message on a topic", Args: "TOPIC MSG", MinArgs: 2, MaxArgs: 2, Setup: e.leaf(ipcPublish)},
+				{Name: "subscribe", Summary: "print a topic's messages as they arrive", Args: "TOPIC", MinArgs: 1, MaxArgs: 1, Setup: e.leaf(ipcSubscribe)},
+				{Name: "dlq", Summary: "list the messages that could not be delivered", Setup: e.leaf(ipcDLQ)},
+			},
+		}
+	})
 }
 
 // parseTarget reads a target argument: a PID, "kernel", "broadcast",
@@ -80,45 +76,42 @@ func makePayload(kind, msg string) (kernel.Payload, error) {
 	return kernel.Payload{}, fmt.Errorf("--payload must be text, json or signal")
 }
 
-func ipcSend(ctx context.Context, e *env, args []string) error {
-	fs := e.flags("ipc send", "TARGET MSG [--payload text|json|signal] [--request] [--timeout D]")
+func ipcSend(e *env, fs *flag.FlagSet) cmdline.Action {
 	kind := fs.String("payload", "text", "payload kind: text, json or signal")
 	request := fs.Bool("request", false, "wait for the reply and print it")
 	timeout := fs.Duration("timeout", 5*time.Second, "how long to wait for delivery or the reply")
 	from := fs.Uint64("from", 0, "sending PID (0: the operator, as the kernel)")
-	pos, err := cmdline.Parse(fs, args, 2, 2)
-	if err != nil {
-		return err
-	}
-	target, err := parseTarget(pos[0])
-	if err != nil {
-		return cmdline.Usagef("%v", err)
-	}
-	payload, err := makePayload(*kind, pos[1])
-	if err != nil {
-		return cmdline.Usagef("%v", err)
-	}
-	if target.Kind == kernel.TargetKernel && *kind == "text" {
-		payload = kernel.JSONPayload(json.RawMessage(pos[1]))
-		if !json.Valid([]byte(pos[1])) {
-			return cmdline.Usagef(`the kernel takes JSON requests, e.g. '{"op":"ps"}'`)
-		}
-		*request = true
-	}
-	return e.withClient(func(c *client.Client) error {
-		resp, err := c.Send(ctx, apitype.SendRequest{From: kernel.PID(*from), Target: target, Payload: payload, Request: *request, Timeout: *timeout})
+	return func(ctx context.Context, pos []string) error {
+		target, err := parseTarget(pos[0])
 		if err != nil {
-			return err
+			return cmdline.Usagef("%v", err)
 		}
-		if e.json {
-			return cmdline.PrintJSON(e.stdout, resp)
+		payload, err := makePayload(*kind, pos[1])
+		if err != nil {
+			return cmdline.Usagef("%v", err)
 		}
-		if resp.Reply != nil {
-			return printPayload(e, resp.Reply.Payload)
+		if target.Kind == kernel.TargetKernel && *kind == "text" {
+			payload = kernel.JSONPayload(json.RawMessage(pos[1]))
+			if !json.Valid([]byte(pos[1])) {
+				return cmdline.Usagef(`the kernel takes JSON requests, e.g. '{"op":"ps"}'`)
+			}
+			*request = true
 		}
-		fmt.Fprintf(e.stdout, "sent message %d to %s\n", resp.ID, target)
-		return nil
-	})
+		return e.withClient(func(c *client.Client) error {
+			resp, err := c.Send(ctx, apitype.SendRequest{From: kernel.PID(*from), Target: target, Payload: payload, Request: *request, Timeout: *timeout})
+			if err != nil {
+				return err
+			}
+			if e.json {
+				return cmdline.PrintJSON(e.stdout, resp)
+			}
+			if resp.Reply != nil {
+				return printPayload(e, resp.Reply.Payload)
+			}
+			fmt.Fprintf(e.stdout, "sent message %d to %s\n", resp.ID, target)
+			return nil
+		})
+	}
 }
 
 func printPayload(e *env, p kernel.Payload) error {
@@ -139,84 +132,76 @@ func printPayload(e *env, p kernel.Payload) error {
 	return nil
 }
 
-func ipcPublish(ctx context.Context, e *env, args []string) error {
-	fs := e.flags("ipc publish", "TOPIC MSG [--payload text|json]")
+func ipcPublish(e *env, fs *flag.FlagSet) cmdline.Action {
 	kind := fs.String("payload", "text", "payload kind: text or json")
-	pos, err := cmdline.Parse(fs, args, 2, 2)
-	if err != nil {
-		return err
-	}
-	payload, err := makePayload(*kind, pos[1])
-	if err != nil {
-		return cmdline.Usagef("%v", err)
-	}
-	return e.withClient(func(c *client.Client) error {
-		resp, err := c.Send(ctx, apitype.SendRequest{Target: kernel.ToTopic(pos[0]), Payload: payload})
+	return func(ctx context.Context, pos []string) error {
+		payload, err := makePayload(*kind, pos[1])
 		if err != nil {
-			return err
+			return cmdline.Usagef("%v", err)
 		}
-		if e.json {
-			return cmdline.PrintJSON(e.stdout, resp)
-		}
-		fmt.Fprintf(e.stdout, "published message %d to topic %s\n", resp.ID, pos[0])
-		return nil
-	})
+		return e.withClient(func(c *client.Client) error {
+			resp, err := c.Send(ctx, apitype.SendRequest{Target: kernel.ToTopic(pos[0]), Payload: payload})
+			if err != nil {
+				return err
+			}
+			if e.json {
+				return cmdline.PrintJSON(e.stdout, resp)
+			}
+			fmt.Fprintf(e.stdout, "published message %d to topic %s\n", resp.ID, pos[0])
+			return nil
+		})
+	}
 }
 
 // errEnough ends a subscription after --count messages.
 var errEnough = errors.New("enough")
 
-func ipcSubscribe(ctx context.Context, e *env, args []string) error {
-	fs := e.flags("ipc subscribe", "TOPIC [--count N]")
-	count := fs.Int("count", 0, "exit after N messages (0: until interrupted)")
-	pos, err := cmdline.Parse(fs, args, 1, 1)
-	if err != nil {
-		return err
-	}
-	return e.withClient(func(c *client.Client) error {
-		n := 0
-		err := c.Subscribe(ctx, pos[0], func(env kernel.Envelope) error {
-			if e.json {
-				b, _ := json.Marshal(env)
-				fmt.Fprintln(e.stdout, string(b))
-			} else {
-				body := env.Payload.Text
-				if env.Payload.Kind != kernel.PayloadText {
-					b, _ := json.Marshal(env.Payload)
-					body = string(b)
+func ipcSubscribe(e *env, fs *flag.FlagSet) cmdline.Action {
+	count := cmdline.Count(fs, "count", 0, "exit after N messages (0: until interrupted)")
+	return func(ctx context.Context, pos []string) error {
+		return e.withClient(func(c *client.Client) error {
+			n := 0
+			err := c.Subscribe(ctx, pos[0], func(env kernel.Envelope) error {
+				if e.json {
+					b, _ := json.Marshal(env)
+					fmt.Fprintln(e.stdout, string(b))
+				} else {
+					body := env.Payload.Text
+					if env.Payload.Kind != kernel.PayloadText {
+						b, _ := json.Marshal(env.Payload)
+						body = string(b)
+					}
+					fmt.Fprintf(e.stdout, "%s from %s: %s\n", env.Timestamp.Format(time.RFC3339), env.From, body)
 				}
-				fmt.Fprintf(e.stdout, "%s from %s: %s\n", env.Timestamp.Format(time.RFC3339), env.From, body)
+				n++
+				if *count > 0 && n >= *count {
+					return errEnough
+				}
+				return nil
+			})
+			if errors.Is(err, errEnough) || errors.Is(err, context.Canceled) {
+				return nil
 			}
-			n++
-			if *count > 0 && n >= *count {
-				return errEnough
-			}
-			return nil
+			return err
 		})
-		if errors.Is(err, errEnough) || errors.Is(err, context.Canceled) {
-			return nil
-		}
-		return err
-	})
+	}
 }
 
-func ipcDLQ(ctx context.Context, e *env, args []string) error {
-	fs := e.flags("ipc dlq", "")
-	if _, err := cmdline.Parse(fs, args, 0, 0); err != nil {
-		return err
+func ipcDLQ(e *env, fs *flag.FlagSet) cmdline.Action {
+	return func(ctx context.Context, _ []string) error {
+		return e.withClient(func(c *client.Client) error {
+			dl, err := c.DeadLetters(ctx)
+			if err != nil {
+				return err
+			}
+			if e.json {
+				return cmdline.PrintJSON(e.stdout, dl)
+			}
+			rows := make([][]string, len(dl))
+			for i, d := range dl {
+				rows[i] = []string{d.Time.Format(time.RFC3339), fmt.Sprint(d.Envelope.ID), d.Envelope.From.String(), d.Envelope.Target.String(), d.Envelope.Payload.Kind.String(), d.Reason}
+			}
+			return cmdline.Table(e.stdout, []string{"TIME", "ID", "FROM", "TARGET", "PAYLOAD", "REASON"}, rows)
+		})
 	}
-	return e.withClient(func(c *client.Client) error {
-		dl, err := c.DeadLetters(ctx)
-		if err != nil {
-			return err
-		}
-		if e.json {
-			return cmdline.PrintJSON(e.stdout, dl)
-		}
-		rows := make([][]string, len(dl))
-		for i, d := range dl {
-			rows[i] = []string{d.Time.Format(time.RFC3339), fmt.Sprint(d.Envelope.ID), d.Envelope.From.String(), d.Envelope.Target.String(), d.Envelope.Payload.Kind.String(), d.Reason}
-		}
-		return cmdline.Table(e.stdout, []string{"TIME", "ID", "FROM", "TARGET", "PAYLOAD", "REASON"}, rows)
-	})
 }

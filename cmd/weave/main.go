@@ -4,13 +4,14 @@
 //	weave status | ps | ...    talk to the running kernel
 //
 // Every command takes --home DIR (default $WEFTOS_HOME, else ~/.weftos) and
-// --json for machine-readable output. Run `weave help` for the full list.
+// --json for machine-readable output. Run `weave help` for the full list,
+// `weave help COMMAND` for a command's usage, and `weave completion bash`
+// (zsh, fish) for a shell completion script.
 package main
 
 import (
 	"context"
 	"flag"
-	"fmt"
 	"io"
 	"os"
 	"os/signal"
@@ -45,15 +46,36 @@ func (e *env) withClient(fn func(c *client.Client) error) error {
 	return fn(c)
 }
 
-type command struct {
-	name    string
-	summary string
-	run     func(ctx context.Context, e *env, args []string) error
+// builders make the entries of weave's command table; each file
+// registers its commands in init.
+var builders []func(e *env) *cmdline.Command
+
+func register(b func(e *env) *cmdline.Command) { builders = append(builders, b) }
+
+// program is weave's command table, its commands bound to e.
+func program(e *env) *cmdline.Program {
+	p := &cmdline.Program{
+		Name:    "weave",
+		Summary: "the WeftOS kernel daemon and operator CLI",
+		Version: version,
+		Footer:  "Every command takes --home DIR (default $WEFTOS_HOME, else ~/.weftos) and --json.",
+		Globals: func(fs *flag.FlagSet) {
+			fs.StringVar(&e.home, "home", cmdline.DefaultHome(), "WeftOS home directory")
+			fs.BoolVar(&e.json, "json", false, "print machine-readable JSON")
+		},
+	}
+	for _, b := range builders {
+		p.Commands = append(p.Commands, b(e))
+	}
+	sort.Slice(p.Commands, func(i, j int) bool { return p.Commands[i].Name < p.Commands[j].Name })
+	return p
 }
 
-var commands []command
-
-func register(c command) { commands = append(commands, c) }
+// leaf adapts a command's setup to the table: f declares the command's
+// flags on fs and returns what to run.
+func (e *env) leaf(f func(e *env, fs *flag.FlagSet) cmdline.Action) func(*flag.FlagSet) cmdline.Action {
+	return func(fs *flag.FlagSet) cmdline.Action { return f(e, fs) }
+}
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
@@ -62,49 +84,5 @@ func main() {
 func run(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
-		printUsage(stdout)
-		return cmdline.ExitOK
-	}
-	if args[0] == "version" || args[0] == "--version" {
-		fmt.Fprintln(stdout, "weave", version)
-		return cmdline.ExitOK
-	}
-	for _, c := range commands {
-		if c.name == args[0] {
-			e := &env{stdout: stdout, stderr: stderr}
-			err := c.run(ctx, e, args[1:])
-			return cmdline.Report(stderr, "weave", err)
-		}
-	}
-	fmt.Fprintf(stderr, "weave: unknown command %q (run `weave help`)\n", args[0])
-	return cmdline.ExitUsage
-}
-
-func printUsage(w io.Writer) {
-	fmt.Fprintln(w, "weave — the WeftOS kernel daemon and operator CLI")
-	fmt.Fprintln(w)
-	fmt.Fprintln(w, "Usage: weave COMMAND [ARGS] [--home DIR] [--json]")
-	fmt.Fprintln(w)
-	sorted := append([]command(nil), commands...)
-	sort.Slice(sorted, func(i, j int) bool { return sorted[i].name < sorted[j].name })
-	for _, c := range sorted {
-		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
-	}
-	fmt.Fprintln(w)
-	fmt.Fprintln(w, "Every command takes --home DIR (default $WEFTOS_HOME, else ~/.weftos) and --json.")
-	fmt.Fprintln(w, "Run `weave COMMAND --help` for a command's flags.")
-}
-
-// flags returns a flag set with the global flags bound to e.
-func (e *env) flags(name, usage string) *flag.FlagSet {
-	fs := flag.NewFlagSet("weave "+name, flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
-	fs.StringVar(&e.home, "home", cmdline.DefaultHome(), "WeftOS home directory")
-	fs.BoolVar(&e.json, "json", false, "print machine-readable JSON")
-	fs.Usage = func() {
-		fmt.Fprintf(e.stderr, "Usage: weave %s %s\n", name, usage)
-		fs.PrintDefaults()
-	}
-	return fs
+	return program(&env{stdout: stdout, stderr: stderr}).Run(ctx, args, stdout, stderr)
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -26,50 +27,48 @@ type exitError struct {
 func (e *exitError) Error() string { return e.msg }
 func (e *exitError) ExitCode() int { return e.code }
 
-func cmdAgent(ctx context.Context, e *env, args []string) error {
-	fs := e.flags("agent", "[-m MESSAGE] [--model provider/model] [--session NAME] [--agent NAME] [--workspace DIR] [--resume]")
+func cmdAgent(e *env, fs *flag.FlagSet) cmdline.Action {
 	msg := fs.String("m", "", "one-shot message: print the answer and exit (0 ok, 1 agent error, 2 no provider/config)")
 	model := fs.String("model", "", "model as provider/model (default: agents.model in weftos.toml)")
 	session := fs.String("session", "default", "session name: the conversation continues across runs")
 	agentName := fs.String("agent", "", "agent definition (agents/NAME.yaml in the workspace or the home)")
 	workspace := fs.String("workspace", "", "workspace directory (default: the current directory)")
 	resume := fs.Bool("resume", false, "resume the session's interrupted run without repeating completed tool calls")
-	if _, err := cmdline.Parse(fs, args, 0, 0); err != nil {
-		return err
-	}
-	ws := *workspace
-	if ws == "" {
-		var err error
-		if ws, err = os.Getwd(); err != nil {
+	return func(ctx context.Context, _ []string) error {
+		ws := *workspace
+		if ws == "" {
+			var err error
+			if ws, err = os.Getwd(); err != nil {
+				return err
+			}
+		}
+		ws, err := filepath.Abs(ws)
+		if err != nil {
 			return err
 		}
-	}
-	ws, err := filepath.Abs(ws)
-	if err != nil {
-		return err
-	}
-	c, closeFn, err := e.connect(ctx)
-	if err != nil {
-		return err
-	}
-	defer closeFn()
-	req := daemon.RunRequest{Agent: *agentName, Model: *model, Session: *session, Workspace: ws}
-	if *resume {
-		r := req
-		r.Resume = true
-		r.Once = *msg == "" // nothing follows: the agent need not linger
-		if err := e.turn(ctx, c, r); err != nil {
+		c, closeFn, err := e.connect(ctx)
+		if err != nil {
 			return err
 		}
-		if *msg == "" {
-			return nil
+		defer closeFn()
+		req := daemon.RunRequest{Agent: *agentName, Model: *model, Session: *session, Workspace: ws}
+		if *resume {
+			r := req
+			r.Resume = true
+			r.Once = *msg == "" // nothing follows: the agent need not linger
+			if err := e.turn(ctx, c, r); err != nil {
+				return err
+			}
+			if *msg == "" {
+				return nil
+			}
 		}
+		if *msg != "" {
+			req.Message, req.Once = *msg, true
+			return e.turn(ctx, c, req)
+		}
+		return e.repl(ctx, c, req)
 	}
-	if *msg != "" {
-		req.Message, req.Once = *msg, true
-		return e.turn(ctx, c, req)
-	}
-	return e.repl(ctx, c, req)
 }
 
 // turn sends one request and streams the answer to stdout; tool calls and

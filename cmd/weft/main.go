@@ -12,7 +12,9 @@
 // With a running daemon (`weave boot`) the agent runs there and shows in
 // `weave ps`; with none, weft boots the kernel in-process on the same home
 // (same chain, same governance). Every command takes --home DIR (default
-// $WEFTOS_HOME, else ~/.weftos) and --json.
+// $WEFTOS_HOME, else ~/.weftos) and --json. `weft help COMMAND` shows a
+// command's usage; `weft completion bash` (zsh, fish) prints a shell
+// completion script.
 package main
 
 import (
@@ -45,17 +47,44 @@ type env struct {
 	stderr   io.Writer
 }
 
-type command struct {
-	name, summary string
-	run           func(ctx context.Context, e *env, args []string) error
+// program is weft's command table, its commands bound to e.
+func program(e *env) *cmdline.Program {
+	return &cmdline.Program{
+		Name:    "weft",
+		Summary: "the WeftOS agent CLI",
+		Version: version,
+		Footer:  "Every command takes --home DIR (default $WEFTOS_HOME, else ~/.weftos) and --json.",
+		Globals: func(fs *flag.FlagSet) {
+			fs.StringVar(&e.home, "home", cmdline.DefaultHome(), "WeftOS home directory")
+			fs.BoolVar(&e.json, "json", false, "print machine-readable JSON")
+		},
+		Commands: []*cmdline.Command{
+			{Name: "agent", Summary: "chat with an agent (interactive, or one shot with -m)", Setup: e.leaf(cmdAgent),
+				Help: "Interactive: /exit, /reset, /model NAME, /tools, /session NAME. One shot (-m) exits 0 on an answer, 1 on an agent error, 2 with no provider or configuration."},
+			{Name: "models", Summary: "list the models a provider offers", Args: "[PROVIDER]", MaxArgs: 1, Setup: e.leaf(cmdModels)},
+			{Name: "sessions", Summary: "list, show or remove sessions", Subs: []*cmdline.Command{
+				{Name: "list", Summary: "the sessions with their status and steps", Setup: e.leaf(sessionsList)},
+				{Name: "show", Summary: "a session's messages and tool calls", Args: "NAME", MinArgs: 1, MaxArgs: 1, Setup: e.leaf(sessionsShow)},
+				{Name: "rm", Summary: "remove a session", Args: "NAME", MinArgs: 1, MaxArgs: 1, Setup: e.leaf(sessionsRm)},
+			}},
+			{Name: "skills", Summary: "list the skills agents can load", Subs: []*cmdline.Command{
+				{Name: "list", Summary: "the skills of the workspace and the home", Setup: e.leaf(skillsList)},
+			}},
+			{Name: "tools", Summary: "install, list, inspect, run or remove WASM tools", Subs: []*cmdline.Command{
+				{Name: "install", Summary: "install a tool package (a directory with tool.toml, or an archive)", Args: "PATH", MinArgs: 1, MaxArgs: 1, Setup: e.leaf(toolsInstall)},
+				{Name: "list", Summary: "the installed tools with their limits and hosts", Setup: e.leaf(toolsList)},
+				{Name: "inspect", Summary: "an installed tool's manifest, as JSON", Args: "NAME", MinArgs: 1, MaxArgs: 1, Setup: e.leaf(toolsInspect)},
+				{Name: "run", Summary: "run a tool once with a JSON input", Args: "NAME", MinArgs: 1, MaxArgs: 1, Setup: e.leaf(toolsRun)},
+				{Name: "remove", Aliases: []string{"rm"}, Summary: "remove an installed tool", Args: "NAME", MinArgs: 1, MaxArgs: 1, Setup: e.leaf(toolsRemove)},
+			}},
+		},
+	}
 }
 
-var commands = []command{
-	{"agent", "chat with an agent (interactive, or one shot with -m)", cmdAgent},
-	{"models", "list the models a provider offers", cmdModels},
-	{"sessions", "list, show or remove sessions", cmdSessions},
-	{"skills", "list the skills agents can load", cmdSkills},
-	{"tools", "install, list, inspect, run or remove WASM tools", cmdTools},
+// leaf adapts a command's setup to the table: f declares the command's
+// flags on fs and returns what to run.
+func (e *env) leaf(f func(e *env, fs *flag.FlagSet) cmdline.Action) func(*flag.FlagSet) cmdline.Action {
+	return func(fs *flag.FlagSet) cmdline.Action { return f(e, fs) }
 }
 
 func main() { os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) }
@@ -63,38 +92,19 @@ func main() { os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) }
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
-		fmt.Fprintln(stdout, "weft — the WeftOS agent CLI\n\nUsage: weft COMMAND [ARGS] [--home DIR] [--json]")
-		fmt.Fprintln(stdout)
-		for _, c := range commands {
-			fmt.Fprintf(stdout, "  %-10s %s\n", c.name, c.summary)
-		}
-		return cmdline.ExitOK
-	}
-	if args[0] == "version" || args[0] == "--version" {
-		fmt.Fprintln(stdout, "weft", version)
-		return cmdline.ExitOK
-	}
-	for _, c := range commands {
-		if c.name == args[0] {
-			e := &env{stdin: stdin, stdout: stdout, stderr: stderr}
-			return cmdline.Report(stderr, "weft", c.run(ctx, e, args[1:]))
-		}
-	}
-	fmt.Fprintf(stderr, "weft: unknown command %q (run `weft help`)\n", args[0])
-	return cmdline.ExitUsage
+	e := &env{stdin: stdin, stdout: stdout, stderr: stderr}
+	return program(e).Run(ctx, args, stdout, stderr)
 }
 
-func (e *env) flags(name, usage string) *flag.FlagSet {
-	fs := flag.NewFlagSet("weft "+name, flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
-	fs.StringVar(&e.home, "home", cmdline.DefaultHome(), "WeftOS home directory")
-	fs.BoolVar(&e.json, "json", false, "print machine-readable JSON")
-	fs.Usage = func() {
-		fmt.Fprintf(e.stderr, "Usage: weft %s %s\n", name, usage)
-		fs.PrintDefaults()
+// withKernel runs fn with a client for the daemon on the home, or for a
+// kernel booted in-process when none runs (see connect).
+func (e *env) withKernel(ctx context.Context, fn func(c *client.Client) error) error {
+	c, closeFn, err := e.connect(ctx)
+	if err != nil {
+		return err
 	}
-	return fs
+	defer closeFn()
+	return fn(c)
 }
 
 // connect returns a client for the daemon on the home, booting the kernel

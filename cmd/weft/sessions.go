@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -12,23 +13,13 @@ import (
 	"github.com/weftos/weftos/internal/session"
 )
 
-func cmdSessions(ctx context.Context, e *env, args []string) error {
-	fs := e.flags("sessions", "list | show NAME | rm NAME")
-	pos, err := cmdline.Parse(fs, args, 1, 2)
-	if err != nil {
-		return err
-	}
-	sub := pos[0]
-	if (sub == "list") != (len(pos) == 1) {
-		return cmdline.Usagef("sessions: want list, show NAME or rm NAME")
-	}
-	c, closeFn, err := e.connect(ctx)
-	if err != nil {
-		return err
-	}
-	defer closeFn()
-	switch sub {
-	case "list":
+func sessionsList(e *env, fs *flag.FlagSet) cmdline.Action {
+	return func(ctx context.Context, _ []string) error {
+		c, closeFn, err := e.connect(ctx)
+		if err != nil {
+			return err
+		}
+		defer closeFn()
 		var out struct {
 			Sessions []session.Summary `json:"sessions"`
 			Problems []string          `json:"problems"`
@@ -50,9 +41,18 @@ func cmdSessions(ctx context.Context, e *env, args []string) error {
 			fmt.Fprintln(e.stderr, "weft: unreadable session:", p)
 		}
 		return nil
-	case "show":
+	}
+}
+
+func sessionsShow(e *env, fs *flag.FlagSet) cmdline.Action {
+	return func(ctx context.Context, pos []string) error {
+		c, closeFn, err := e.connect(ctx)
+		if err != nil {
+			return err
+		}
+		defer closeFn()
 		var snap session.Snapshot
-		if err := c.Do(ctx, http.MethodGet, "/v1/sessions/"+url.PathEscape(pos[1]), nil, &snap); err != nil {
+		if err := c.Do(ctx, http.MethodGet, "/v1/sessions/"+url.PathEscape(pos[0]), nil, &snap); err != nil {
 			return err
 		}
 		if e.json {
@@ -72,16 +72,24 @@ func cmdSessions(ctx context.Context, e *env, args []string) error {
 			}
 		}
 		return nil
-	case "rm":
-		if err := c.Do(ctx, http.MethodDelete, "/v1/sessions/"+url.PathEscape(pos[1]), nil, nil); err != nil {
+	}
+}
+
+func sessionsRm(e *env, fs *flag.FlagSet) cmdline.Action {
+	return func(ctx context.Context, pos []string) error {
+		c, closeFn, err := e.connect(ctx)
+		if err != nil {
+			return err
+		}
+		defer closeFn()
+		if err := c.Do(ctx, http.MethodDelete, "/v1/sessions/"+url.PathEscape(pos[0]), nil, nil); err != nil {
 			return err
 		}
 		if !e.json {
-			fmt.Fprintf(e.stdout, "removed session %s\n", pos[1])
+			fmt.Fprintf(e.stdout, "removed session %s\n", pos[0])
 		}
 		return nil
 	}
-	return cmdline.Usagef("sessions: unknown subcommand %q", sub)
 }
 
 func compactJSON(b json.RawMessage) string {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -13,48 +14,43 @@ import (
 	"github.com/weftos/weftos/internal/skills"
 )
 
-func cmdSkills(ctx context.Context, e *env, args []string) error {
-	fs := e.flags("skills", "list [--workspace DIR]")
+func skillsList(e *env, fs *flag.FlagSet) cmdline.Action {
 	workspace := fs.String("workspace", "", "workspace directory (default: the current directory)")
-	pos, err := cmdline.Parse(fs, args, 1, 1)
-	if err != nil {
-		return err
-	}
-	if pos[0] != "list" {
-		return cmdline.Usagef("skills: unknown subcommand %q (want list)", pos[0])
-	}
-	ws := *workspace
-	if ws == "" {
-		if ws, err = os.Getwd(); err != nil {
+	return func(ctx context.Context, _ []string) error {
+		ws := *workspace
+		if ws == "" {
+			var err error
+			if ws, err = os.Getwd(); err != nil {
+				return err
+			}
+		}
+		c, closeFn, err := e.connect(ctx)
+		if err != nil {
 			return err
 		}
+		defer closeFn()
+		var out struct {
+			Skills   []skills.Skill `json:"skills"`
+			Problems []string       `json:"problems"`
+		}
+		if err := c.Do(ctx, http.MethodGet, "/v1/skills?workspace="+url.QueryEscape(absPath(ws)), nil, &out); err != nil {
+			return err
+		}
+		if e.json {
+			return cmdline.PrintJSON(e.stdout, out)
+		}
+		rows := make([][]string, len(out.Skills))
+		for i, s := range out.Skills {
+			rows[i] = []string{s.Name, strings.Join(s.AllowedTools, ","), s.Description}
+		}
+		if err := cmdline.Table(e.stdout, []string{"NAME", "ALLOWED TOOLS", "DESCRIPTION"}, rows); err != nil {
+			return err
+		}
+		for _, p := range out.Problems {
+			fmt.Fprintln(e.stderr, "weft: skipped:", p)
+		}
+		return nil
 	}
-	c, closeFn, err := e.connect(ctx)
-	if err != nil {
-		return err
-	}
-	defer closeFn()
-	var out struct {
-		Skills   []skills.Skill `json:"skills"`
-		Problems []string       `json:"problems"`
-	}
-	if err := c.Do(ctx, http.MethodGet, "/v1/skills?workspace="+url.QueryEscape(absPath(ws)), nil, &out); err != nil {
-		return err
-	}
-	if e.json {
-		return cmdline.PrintJSON(e.stdout, out)
-	}
-	rows := make([][]string, len(out.Skills))
-	for i, s := range out.Skills {
-		rows[i] = []string{s.Name, strings.Join(s.AllowedTools, ","), s.Description}
-	}
-	if err := cmdline.Table(e.stdout, []string{"NAME", "ALLOWED TOOLS", "DESCRIPTION"}, rows); err != nil {
-		return err
-	}
-	for _, p := range out.Problems {
-		fmt.Fprintln(e.stderr, "weft: skipped:", p)
-	}
-	return nil
 }
 
 // absPath makes p absolute (the daemon wants absolute workspaces).

@@ -1,6 +1,9 @@
-// Package cmdline holds what the weave and weft commands share: flag
-// parsing that allows flags among positional arguments, usage errors
-// (exit code 2), the default home directory, and JSON and table output.
+// Package cmdline holds what the weave and weft commands share: a command
+// table (Program, Command) from which dispatch, help, did-you-mean
+// suggestions and shell completion scripts all derive; flag parsing that
+// allows flags among positional arguments; usage errors (exit code 2)
+// reported as one line and a hint; the default home directory; terminal
+// detection for progress bars; and JSON and table output.
 package cmdline
 
 import (
@@ -23,12 +26,21 @@ const (
 )
 
 // UsageError marks a bad command line (exit code 2).
-type UsageError struct{ Msg string }
+type UsageError struct {
+	Msg string
+	// Hint is an optional second line, e.g. "run 'weave chain verify
+	// --help' for usage"; Program.Run sets it for the command that failed.
+	Hint string
+	// inline: Msg ends with its own hint (unknown commands).
+	inline bool
+}
 
 func (e *UsageError) Error() string { return e.Msg }
 
 // Usagef returns a *UsageError.
-func Usagef(format string, args ...any) error { return &UsageError{fmt.Sprintf(format, args...)} }
+func Usagef(format string, args ...any) error {
+	return &UsageError{Msg: fmt.Sprintf(format, args...)}
+}
 
 // DefaultHome is $WEFTOS_HOME, else ~/.weftos.
 func DefaultHome() string {
@@ -43,15 +55,19 @@ func DefaultHome() string {
 
 // Parse parses args allowing flags anywhere among the positional
 // arguments ("--" ends flags) and checks the number of positionals
-// (maxArgs < 0: no maximum).
+// (maxArgs < 0: no maximum). It reports problems only through its error —
+// it silences the flag set's own printing, so a bad flag is reported once
+// — and returns flag.ErrHelp for -h or --help.
 func Parse(fs *flag.FlagSet, args []string, minArgs, maxArgs int) ([]string, error) {
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
 				return nil, err
 			}
-			return nil, &UsageError{err.Error()}
+			return nil, &UsageError{Msg: prefixed(fs.Name(), err.Error())}
 		}
 		rest := fs.Args()
 		if len(rest) == 0 {
@@ -65,20 +81,30 @@ func Parse(fs *flag.FlagSet, args []string, minArgs, maxArgs int) ([]string, err
 		args = rest[1:]
 	}
 	if len(pos) < minArgs || (maxArgs >= 0 && len(pos) > maxArgs) {
-		fs.Usage()
-		return nil, Usagef("%s: wrong number of arguments", fs.Name())
+		return nil, &UsageError{Msg: prefixed(fs.Name(), "wrong number of arguments")}
 	}
 	return pos, nil
 }
 
-// Report prints err as one line on stderr and returns the exit code.
+func prefixed(name, msg string) string {
+	if name == "" {
+		return msg
+	}
+	return name + ": " + msg
+}
+
+// Report prints err as one line on stderr — a usage error with its hint
+// on a second line — and returns the exit code.
 func Report(stderr io.Writer, prog string, err error) int {
 	if err == nil || errors.Is(err, flag.ErrHelp) {
 		return ExitOK
 	}
 	var ue *UsageError
 	if errors.As(err, &ue) {
-		fmt.Fprintln(stderr, prog+":", ue.Msg)
+		fmt.Fprintln(stderr, prog+":", OneLine(ue.Msg))
+		if ue.Hint != "" {
+			fmt.Fprintln(stderr, ue.Hint)
+		}
 		return ExitUsage
 	}
 	var ce interface{ ExitCode() int }

@@ -26,15 +26,28 @@ func TestParse(t *testing.T) {
 		{[]string{"a", "--", "--json"}, []string{"a", "--json"}, false, 0, -1, false},
 		{[]string{"a", "b"}, nil, false, 1, 1, true},
 		{[]string{"--bogus"}, nil, false, 0, 0, true},
+		{[]string{"-h"}, nil, false, 0, 0, false},
 	}
 	for _, c := range cases {
 		fs := flag.NewFlagSet("x", flag.ContinueOnError)
-		fs.SetOutput(&bytes.Buffer{})
+		var printed bytes.Buffer
+		fs.SetOutput(&printed)
+		fs.Usage = func() { printed.WriteString("usage") }
 		j := fs.Bool("json", false, "")
 		pos, err := Parse(fs, c.args, c.min, c.max)
 		var ue *UsageError
 		if c.usage != errors.As(err, &ue) {
 			t.Fatalf("%v: err %v", c.args, err)
+		}
+		// The error is the only report: nothing printed besides.
+		if printed.Len() > 0 {
+			t.Fatalf("%v: Parse printed %q", c.args, printed.String())
+		}
+		if len(c.args) == 1 && c.args[0] == "-h" {
+			if !errors.Is(err, flag.ErrHelp) {
+				t.Fatalf("-h: %v", err)
+			}
+			continue
 		}
 		if !c.usage && (!reflect.DeepEqual(pos, c.pos) || *j != c.json) {
 			t.Fatalf("%v: pos %v json %v", c.args, pos, *j)
@@ -46,6 +59,10 @@ func TestReport(t *testing.T) {
 	var b bytes.Buffer
 	if Report(&b, "weft", codeErr{}) != 2 || b.String() != "weft: no provider; set OPENAI_API_KEY\n" {
 		t.Fatalf("report %q", b.String())
+	}
+	b.Reset()
+	if Report(&b, "weft", &UsageError{Msg: "x: bad", Hint: "run 'weft x --help' for usage"}) != ExitUsage || b.String() != "weft: x: bad\nrun 'weft x --help' for usage\n" {
+		t.Fatalf("usage report %q", b.String())
 	}
 	b.Reset()
 	if Report(&b, "weft", Usagef("bad")) != ExitUsage || Report(&b, "weft", errors.New("x")) != ExitError || Report(&b, "weft", nil) != ExitOK {

@@ -1,0 +1,10 @@
+//go:build darwin || dragonfly || freebsd || netbsd || openbsd
+
+package cmdline
+
+import "golang.org/x/sys/unix"
+
+func isTerminal(f interface{ Fd() uintptr }) bool {
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TIOCGETA)
+	return err == nil
+}
