@@ -287,28 +287,28 @@ func (p *Process) ChargeTokens(n uint64) error {
 
 // Info is a snapshot of a process for listings.
 type Info struct {
-	PID        PID           `json:"pid"`
-	Parent     PID           `json:"parent"`
-	Name       string        `json:"name"`
-	Kind       string        `json:"kind"`
-	State      State         `json:"state"`
-	ExitCode   int           `json:"exit_code"`
-	ExitReason string        `json:"exit_reason,omitempty"`
-	Scope      string        `json:"ipc_scope"`
-	MsgsSent   uint64        `json:"messages_sent"`
-	MsgsRecv   uint64        `json:"messages_received"`
-	ToolCalls  uint64        `json:"tool_calls"`
-	Tokens     uint64        `json:"tokens"`
-	CPUTime    Millis        `json:"cpu_time_ms"`
-	Started    time.Time     `json:"started"`
-	Exited     time.Time     `json:"exited,omitzero"`
-	InboxLen   int           `json:"inbox_len"`
-	InboxCap   int           `json:"inbox_cap"`
-	Caps       Capabilities  `json:"capabilities"`
-	Topics     []string      `json:"topics,omitempty"`
-	Monitors   []PID         `json:"monitors,omitempty"`
-	Links      []PID         `json:"links,omitempty"`
-	Detail     any           `json:"detail,omitempty"`
+	PID        PID          `json:"pid"`
+	Parent     PID          `json:"parent"`
+	Name       string       `json:"name"`
+	Kind       string       `json:"kind"`
+	State      State        `json:"state"`
+	ExitCode   int          `json:"exit_code"`
+	ExitReason string       `json:"exit_reason,omitempty"`
+	Scope      string       `json:"ipc_scope"`
+	MsgsSent   uint64       `json:"messages_sent"`
+	MsgsRecv   uint64       `json:"messages_received"`
+	ToolCalls  uint64       `json:"tool_calls"`
+	Tokens     uint64       `json:"tokens"`
+	CPUTime    Millis       `json:"cpu_time_ms"`
+	Started    time.Time    `json:"started"`
+	Exited     time.Time    `json:"exited,omitzero"`
+	InboxLen   int          `json:"inbox_len"`
+	InboxCap   int          `json:"inbox_cap"`
+	Caps       Capabilities `json:"capabilities"`
+	Topics     []string     `json:"topics,omitempty"`
+	Monitors   []PID        `json:"monitors,omitempty"`
+	Links      []PID        `json:"links,omitempty"`
+	Detail     any          `json:"detail,omitempty"`
 }
 
 func (p *Process) info() Info {
