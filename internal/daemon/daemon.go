@@ -251,7 +251,7 @@ func (d *Daemon) serve() error {
 	}
 	d.apiHandler = localapi.NewHandler(localapi.Options{Backend: d, Logger: d.log.With("layer", "api"), Metrics: d.metrics.Handler(),
 		Token: token, Routes: d.routes(), ErrorCode: d.errorCode, Closing: d.closing})
-	d.api = &http.Server{Handler: d.apiHandler, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(d.log.Handler(), slog.LevelWarn)}
+	d.api = &http.Server{Handler: d.apiHandler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(d.log.Handler(), slog.LevelWarn)}
 	// Streams (subscriptions, chain tail -f, agent runs) end when the
 	// server starts shutting down, instead of holding it up.
 	d.api.RegisterOnShutdown(func() { close(d.closing) })

@@ -70,6 +70,13 @@ func (k *Kernel) AddCron(ctx context.Context, spec CronSpec) (CronJob, error) {
 	if err := spec.Payload.Validate(); err != nil {
 		return CronJob{}, err
 	}
+	for what, s := range map[string]string{"cron job": spec.Name, "cron job id": spec.ID} {
+		if s != "" {
+			if err := CheckName(what, s); err != nil {
+				return CronJob{}, err
+			}
+		}
+	}
 	from, err := k.lookup(spec.From)
 	if err != nil {
 		return CronJob{}, fmt.Errorf("cron: sender: %w", err)

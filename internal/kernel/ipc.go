@@ -121,8 +121,8 @@ func (k *Kernel) route(ctx context.Context, env *Envelope) error {
 	case TargetProcess:
 		return k.deliver(ctx, env, true)
 	case TargetTopic:
-		if t.Topic == "" {
-			return fmt.Errorf("%w: empty topic", ErrInvalid)
+		if err := CheckName("topic", t.Topic); err != nil {
+			return err
 		}
 		k.topics.publish(k, env)
 		return nil

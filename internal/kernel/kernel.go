@@ -253,8 +253,8 @@ func (k *Kernel) Spawn(ctx context.Context, spec SpawnSpec) (PID, error) {
 }
 
 func (k *Kernel) spawn(ctx context.Context, spec SpawnSpec) (*Process, error) {
-	if spec.Name == "" {
-		return nil, fmt.Errorf("%w: a process needs a name", ErrInvalid)
+	if err := CheckName("process", spec.Name); err != nil {
+		return nil, err
 	}
 	parent, err := k.lookup(spec.Parent)
 	if err != nil {

@@ -239,6 +239,9 @@ func (p *Process) Subscribe(topic string) error {
 	if !p.Capabilities().CanIPC {
 		return fmt.Errorf("%w: process %d lacks can_ipc", ErrCapability, p.pid)
 	}
+	if err := CheckName("topic", topic); err != nil {
+		return err
+	}
 	p.k.topics.addProcess(topic, p.pid)
 	p.mu.Lock()
 	p.topics = append(p.topics, topic)

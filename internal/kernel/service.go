@@ -72,8 +72,8 @@ func (r *serviceRegistry) init() { r.services = make(map[string]*service) }
 
 // RegisterService adds a service to the registry.
 func (k *Kernel) RegisterService(spec ServiceSpec) error {
-	if spec.Name == "" {
-		return fmt.Errorf("%w: a service needs a name", ErrInvalid)
+	if err := CheckName("service", spec.Name); err != nil {
+		return err
 	}
 	if _, err := k.lookup(spec.Owner); err != nil {
 		return fmt.Errorf("register service %q: owner: %w", spec.Name, err)

@@ -145,18 +145,6 @@ func statusFor(code string) int {
 	return http.StatusInternalServerError
 }
 
-// DecodeBody decodes a JSON body strictly (unknown fields are errors) with
-// a 4 MiB cap; it writes the error response itself and reports success.
-func DecodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4<<20))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		WriteError(w, http.StatusBadRequest, "invalid_argument", "request body: "+err.Error())
-		return false
-	}
-	return true
-}
-
 func pathPID(w http.ResponseWriter, r *http.Request) (kernel.PID, bool) {
 	n, err := strconv.ParseUint(r.PathValue("pid"), 10, 64)
 	if err != nil {
@@ -286,6 +274,10 @@ func (h *Handler) subscribe(w http.ResponseWriter, r *http.Request) {
 	topic := strings.TrimSpace(r.URL.Query().Get("topic"))
 	if topic == "" {
 		WriteError(w, http.StatusBadRequest, "invalid_argument", "subscribe needs ?topic=NAME")
+		return
+	}
+	if err := kernel.CheckName("topic", topic); err != nil {
+		h.Fail(w, err)
 		return
 	}
 	fl, ok := w.(http.Flusher)
