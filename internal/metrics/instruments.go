@@ -92,7 +92,14 @@ type CounterVec struct {
 }
 
 // NewCounterVec returns a counter whose series are told apart by labels.
-func NewCounterVec(labels ...string) *CounterVec { return &CounterVec{s: newSeries(labels)} }
+// A counter without labels is exposed (as 0) before its first Add.
+func NewCounterVec(labels ...string) *CounterVec {
+	c := &CounterVec{s: newSeries(labels)}
+	if len(labels) == 0 {
+		c.Add(0)
+	}
+	return c
+}
 
 // Add adds v (which should not be negative) to the series named by the
 // label values, given in the order of the labels.
@@ -145,7 +152,8 @@ type HistogramVec struct {
 }
 
 // NewHistogramVec returns a histogram with the given upper bounds (sorted
-// here; +Inf is implied).
+// here; +Inf is implied). A histogram without labels is exposed (empty)
+// before its first Observe.
 func NewHistogramVec(bounds []float64, labels ...string) *HistogramVec {
 	b := make([]float64, 0, len(bounds))
 	for _, v := range bounds {
@@ -154,7 +162,14 @@ func NewHistogramVec(bounds []float64, labels ...string) *HistogramVec {
 		}
 	}
 	sort.Float64s(b)
-	return &HistogramVec{s: newSeries(labels), bounds: b}
+	h := &HistogramVec{s: newSeries(labels), bounds: b}
+	if len(labels) == 0 {
+		h.s.lookup(nil)
+		h.buckets = append(h.buckets, make([]uint64, len(b)))
+		h.sums = append(h.sums, 0)
+		h.counts = append(h.counts, 0)
+	}
+	return h
 }
 
 // Observe records v in the series named by the label values.

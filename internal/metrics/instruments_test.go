@@ -104,3 +104,23 @@ func TestInstrumentsConcurrent(t *testing.T) {
 		t.Fatalf("lost counts: %v %v", cv.Value("0")+cv.Value("1"), h.Count("0")+h.Count("1"))
 	}
 }
+
+func TestUnlabelledExposedAtZero(t *testing.T) {
+	r := NewRegistry()
+	c, h := NewCounterVec(), NewHistogramVec([]float64{1})
+	if err := r.Register("z_total", "Z.", Counter, c.Samples); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Register("d_seconds", "D.", Histogram, h.Samples); err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	if _, err := r.WriteTo(&b); err != nil {
+		t.Fatal(err)
+	}
+	want := "# HELP d_seconds D.\n# TYPE d_seconds histogram\nd_seconds_bucket{le=\"1\"} 0\nd_seconds_bucket{le=\"+Inf\"} 0\nd_seconds_sum 0\nd_seconds_count 0\n" +
+		"# HELP z_total Z.\n# TYPE z_total counter\nz_total 0\n"
+	if b.String() != want {
+		t.Fatalf("got\n%s\nwant\n%s", b.String(), want)
+	}
+}
