@@ -230,11 +230,12 @@ func (a *agentProc) turn(ctx context.Context, p *kernel.Process, runner *toolRun
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithCancel(withStream(ctx, s))
 		defer cancel()
+		done := ctx.Done() // not ctx itself: the turn reassigns ctx below
 		go func() {
 			select {
 			case <-s.gone:
 				cancel()
-			case <-ctx.Done():
+			case <-done:
 			}
 		}()
 	}
