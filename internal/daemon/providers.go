@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/weftos/weftos/internal/config"
 	"github.com/weftos/weftos/internal/llm"
 )
 
@@ -16,22 +17,7 @@ var ErrNoModel = errors.New("no model: pass --model provider/model (e.g. openai/
 // an error at boot: the kernel runs without models; an agent run then fails
 // with llm.ErrNoProvider, whose message names the variables to set.
 func (d *Daemon) openProviders() error {
-	base := llm.Config{Logger: d.log.With("layer", "llm")}
-	var cfgs []llm.Config
-	for _, p := range d.cfg.Providers {
-		c := base
-		c.Name, c.Kind, c.BaseURL, c.APIKeyEnv, c.APIKeyFile = p.Name, llm.Kind(p.Kind), p.BaseURL, p.APIKeyEnv, p.APIKeyFile
-		cfgs = append(cfgs, c)
-	}
-	seen := map[string]bool{}
-	for _, c := range cfgs {
-		seen[c.Name] = true
-	}
-	for _, c := range llm.EnvConfigs(os.Getenv, base) {
-		if !seen[c.Name] {
-			cfgs = append(cfgs, c)
-		}
-	}
+	cfgs := ProviderConfigs(d.cfg, os.Getenv, llm.Config{Logger: d.log.With("layer", "llm")})
 	if len(cfgs) == 0 {
 		return nil
 	}
@@ -49,6 +35,27 @@ func (d *Daemon) openProviders() error {
 		d.endpoints[name] = providerEndpoint(c.Kind, c.BaseURL)
 	}
 	return nil
+}
+
+// ProviderConfigs are the LLM providers a daemon with configuration cfg
+// and environment getenv has: weftos.toml's [[providers]], then those the
+// standard environment variables configure (a name the file uses wins).
+// Every config starts from base.
+func ProviderConfigs(cfg config.Config, getenv func(string) string, base llm.Config) []llm.Config {
+	var cfgs []llm.Config
+	seen := map[string]bool{}
+	for _, p := range cfg.Providers {
+		c := base
+		c.Name, c.Kind, c.BaseURL, c.APIKeyEnv, c.APIKeyFile = p.Name, llm.Kind(p.Kind), p.BaseURL, p.APIKeyEnv, p.APIKeyFile
+		cfgs = append(cfgs, c)
+		seen[c.Name] = true
+	}
+	for _, c := range llm.EnvConfigs(getenv, base) {
+		if !seen[c.Name] {
+			cfgs = append(cfgs, c)
+		}
+	}
+	return cfgs
 }
 
 // knownHosts are the hosts the gate does not raise the security effect

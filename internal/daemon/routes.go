@@ -17,6 +17,7 @@ import (
 func (d *Daemon) routes() []localapi.Route {
 	r := append(d.chainRoutes(), d.gov.routes()...)
 	r = append(r, d.memoryRoutes()...)
+	r = append(r, d.opsRoutes()...)
 	return append(r,
 		localapi.Route{Pattern: "GET /v1/gov/audit", Handler: d.handleAudit},
 		localapi.Route{Pattern: "POST /v1/agent/run", Handler: d.handleAgentRun},
@@ -36,6 +37,9 @@ func (d *Daemon) routes() []localapi.Route {
 
 // errorCode maps outer layers' errors to API codes.
 func (d *Daemon) errorCode(err error) (string, int, bool) {
+	if code, status, ok := opsErrorCode(err); ok {
+		return code, status, ok
+	}
 	switch {
 	case errors.Is(err, authority.ErrLedger):
 		return "chain_unavailable", http.StatusServiceUnavailable, true
