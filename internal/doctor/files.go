@@ -122,16 +122,21 @@ func Disk(home string) Check {
 		if err != nil {
 			return warn(name, "check that "+home+" exists", "cannot read free space: %v", err)
 		}
-		msg := fmt.Sprintf("%s free of %s in %s", bytesIEC(free), bytesIEC(total), home)
-		fix := "free space on that file system, or move the home (--home) to a larger one"
-		switch {
-		case free < 100<<20:
-			return fail(name, fix, "%s: the audit chain may fail to append, and the node then refuses every privileged act", msg)
-		case free < 1<<30 || (total > 0 && free*20 < total):
-			return warn(name, fix, "%s: running low", msg)
-		}
-		return ok(name, "%s", msg)
+		return diskVerdict(home, free, total)
 	}
+}
+
+func diskVerdict(home string, free, total uint64) []apitype.DoctorCheck {
+	const name = "disk"
+	msg := fmt.Sprintf("%s free of %s in %s", bytesIEC(free), bytesIEC(total), home)
+	fix := "free space on that file system, or move the home (--home) to a larger one"
+	switch {
+	case free < 100<<20:
+		return fail(name, fix, "%s: the audit chain may fail to append, and the node then refuses every privileged act", msg)
+	case free < 1<<30 || (total > 0 && free < total/20):
+		return warn(name, fix, "%s: running low", msg)
+	}
+	return ok(name, "%s", msg)
 }
 
 // LogFile checks the daemon's log file. writeErrors and lastErr come from

@@ -16,6 +16,7 @@ import (
 
 	"github.com/weftos/weftos/chain"
 	"github.com/weftos/weftos/internal/authority"
+	"github.com/weftos/weftos/internal/llm"
 	"github.com/weftos/weftos/internal/memory"
 	"github.com/weftos/weftos/internal/metrics"
 )
@@ -109,7 +110,7 @@ func (m *Metrics) Register(r *metrics.Registry) error {
 	var errs []error
 	for _, x := range []reg{
 		{"weftos_llm_calls_total", "Model calls by provider, model and outcome (ok, error, refused, canceled); a failover counts each provider tried.", metrics.Counter, m.llmCalls.Samples},
-		{"weftos_llm_tokens_total", "Tokens the providers reported, by provider, model and type (prompt, completion).", metrics.Counter, m.llmTokens.Samples},
+		{"weftos_llm_tokens_total", "Tokens the providers reported, by provider, model and type: prompt (uncached), completion, cache_read, cache_write.", metrics.Counter, m.llmTokens.Samples},
 		{"weftos_llm_request_duration_seconds", "Time from sending a model request to its last byte, for calls that reached the provider.", metrics.Histogram, m.llmSeconds.Samples},
 		{"weftos_tool_calls_total", "Agent tool calls (built-in, memory, WASM) and operator tool runs, by tool and outcome (ok, error, refused, canceled).", metrics.Counter, m.toolCalls.Samples},
 		{"weftos_tool_call_duration_seconds", "Duration of tool calls that ran (outcome ok or error), decision and records included.", metrics.Histogram, m.toolSeconds.Samples},
@@ -126,20 +127,27 @@ func (m *Metrics) Register(r *metrics.Registry) error {
 	return errors.Join(errs...)
 }
 
-// LLMCall records one model call to one provider. Calls the pipeline
-// refused never reached the provider: they are counted, not timed.
-func (m *Metrics) LLMCall(provider, model string, outcome Outcome, promptTokens, completionTokens int, d time.Duration) {
+// LLMCall records one model call that reached the provider: its outcome
+// (Classify of the provider's error), the tokens it reported and how long
+// it took.
+func (m *Metrics) LLMCall(provider, model string, outcome Outcome, u llm.Usage, d time.Duration) {
 	m.llmCalls.Inc(provider, model, string(outcome))
-	if outcome == Refused {
-		return
-	}
 	m.llmSeconds.Observe(d.Seconds(), provider, model)
-	if promptTokens > 0 {
-		m.llmTokens.Add(float64(promptTokens), provider, model, "prompt")
+	for _, t := range []struct {
+		kind string
+		n    int
+	}{{"prompt", u.InputTokens}, {"completion", u.OutputTokens}, {"cache_read", u.CacheReadTokens}, {"cache_write", u.CacheWriteTokens}} {
+		if t.n > 0 {
+			m.llmTokens.Add(float64(t.n), provider, model, t.kind)
+		}
 	}
-	if completionTokens > 0 {
-		m.llmTokens.Add(float64(completionTokens), provider, model, "completion")
-	}
+}
+
+// LLMNotSent records a model call that never reached the provider: the
+// pipeline refused it, or its caller went away first. It is counted, not
+// timed.
+func (m *Metrics) LLMNotSent(provider, model string, outcome Outcome) {
+	m.llmCalls.Inc(provider, model, string(outcome))
 }
 
 // ToolCall records one tool call.
