@@ -115,14 +115,23 @@ func Landlock(mode string) Check {
 func Disk(home string) Check {
 	return func(context.Context) []apitype.DoctorCheck {
 		const name = "disk"
-		free, total, err := diskSpace(home)
+		// A home not created yet will be created in its nearest existing
+		// ancestor's file system.
+		dir := home
+		for {
+			if _, err := os.Stat(dir); err == nil || filepath.Dir(dir) == dir {
+				break
+			}
+			dir = filepath.Dir(dir)
+		}
+		free, total, err := diskSpace(dir)
 		if errors.Is(err, errDiskUnsupported) {
 			return skip(name, "free space is not checked on this platform")
 		}
 		if err != nil {
-			return warn(name, "check that "+home+" exists", "cannot read free space: %v", err)
+			return warn(name, "check that "+dir+" is readable", "cannot read free space: %v", err)
 		}
-		return diskVerdict(home, free, total)
+		return diskVerdict(dir, free, total)
 	}
 }
 

@@ -22,7 +22,8 @@ type Layout struct {
 }
 
 // ReadConfig reads weftos.toml without writing the default when it is
-// missing (the daemon does that at boot): the defaults then apply.
+// missing (the daemon does that at boot): the defaults then apply, as they
+// do, with the error, when the file cannot be read or is invalid.
 func ReadConfig(home string) (config.Config, error) {
 	path := filepath.Join(home, config.FileName)
 	data, err := os.ReadFile(path)
@@ -32,7 +33,11 @@ func ReadConfig(home string) (config.Config, error) {
 	if err != nil {
 		return config.Defaults(), err
 	}
-	return config.Parse(path, data)
+	cfg, err := config.Parse(path, data)
+	if err != nil {
+		return config.Defaults(), err
+	}
+	return cfg, nil
 }
 
 // Config reports whether weftos.toml is valid (the daemon refuses to boot

@@ -70,7 +70,7 @@ func String(s string) string {
 	return field.ReplaceAllStringFunc(s, func(m string) string {
 		g := field.FindStringSubmatch(m)
 		name, value := g[2], g[5]
-		if !IsSecretKey(name) || value == Mask || value == `"`+Mask+`"` || numeric(value) ||
+		if !IsSecretKey(name) || value == Mask || value == `"`+Mask+`"` || numeric(value) || placeholder(value) ||
 			strings.EqualFold(value, "bearer") || strings.EqualFold(value, "basic") { // the credential after it is masked above
 			return m
 		}
@@ -81,6 +81,13 @@ func String(s string) string {
 		}
 		return g[1] + name + g[3] + g[4] + value
 	})
+}
+
+// placeholder values in hints ("OPENAI_API_KEY=…", "token=$TOKEN",
+// "api_key=<key>") are not secrets.
+func placeholder(v string) bool {
+	v = strings.Trim(v, `"`)
+	return v == "…" || v == "..." || strings.HasPrefix(v, "$") || strings.HasPrefix(v, "<") && strings.HasSuffix(v, ">")
 }
 
 // numeric values (counts, limits) are not secrets.

@@ -21,6 +21,7 @@ func TestString(t *testing.T) {
 		{`{"msg":"x","client_secret":"s3cr3t","n":1}`, `{"msg":"x","client_secret":"` + Mask + `","n":1}`},
 		{`password: "correct horse"`, `password: "` + Mask + `"`},
 		{`max_token=4096`, `max_token=4096`},
+		{"export OPENAI_API_KEY=… or token=$TOKEN or api_key=<key>", "export OPENAI_API_KEY=… or token=$TOKEN or api_key=<key>"},
 		{"ghp_0123456789abcdefghijABCDEFGHIJ", "ghp_" + Mask},
 		{"AKIAABCDEFGHIJKLMNOP", "AKIA" + Mask},
 		{"already " + Mask + " token=" + Mask, "already " + Mask + " token=" + Mask},
