@@ -126,6 +126,10 @@ func Open(ctx context.Context, opts Options) (_ *Daemon, err error) {
 	if err := os.MkdirAll(home, 0o700); err != nil {
 		return nil, fmt.Errorf("daemon: creating home: %w", err)
 	}
+	loosened, err := secureHome(home)
+	if err != nil {
+		return nil, err
+	}
 	d := &Daemon{opts: opts, home: home, shutdownCh: make(chan struct{}), closing: make(chan struct{}), started: opts.Clock.Now()}
 	d.bgCtx, d.bgCancel = context.WithCancel(context.Background())
 	d.lock, err = filelock.Lock(filepath.Join(home, LockName))
@@ -148,6 +152,9 @@ func Open(ctx context.Context, opts Options) (_ *Daemon, err error) {
 		return nil, err
 	}
 	d.log = d.newLogger()
+	if loosened != 0 {
+		d.log.Warn("the home was open to other users; made it private", "home", home, "was", fmt.Sprintf("%04o", loosened), "now", "0700")
+	}
 	if d.id, err = identity.LoadOrCreate(home); err != nil {
 		return nil, err
 	}
