@@ -5,7 +5,10 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
+	"sort"
 	"strings"
+	"time"
 
 	"github.com/weftos/weftos/internal/apitype"
 	"github.com/weftos/weftos/internal/client"
@@ -114,8 +117,10 @@ func agentInspect(e *env, fs *flag.FlagSet) cmdline.Action {
 			if err != nil {
 				return err
 			}
-			// Inspect output is structured; JSON is its human form too.
-			return cmdline.PrintJSON(e.stdout, in)
+			if e.json {
+				return cmdline.PrintJSON(e.stdout, in)
+			}
+			return printInfo(e.stdout, in, time.Now())
 		})
 	}
 }
@@ -165,4 +170,98 @@ func agentGrant(e *env, fs *flag.FlagSet) cmdline.Action {
 			return nil
 		})
 	}
+}
+
+// printInfo renders one process for people: identity, state, usage,
+// capabilities and limits, then its kind's detail.
+func printInfo(w io.Writer, in kernel.Info, now time.Time) error {
+	row := func(k, format string, args ...any) {
+		fmt.Fprintf(w, "%-13s "+format+"\n", append([]any{k + ":"}, args...)...)
+	}
+	row("pid", "%d", in.PID)
+	row("name", "%s", in.Name)
+	row("kind", "%s", in.Kind)
+	row("parent", "%d", in.Parent)
+	state := in.State.String()
+	if in.State == kernel.StateExited {
+		state = fmt.Sprintf("exited(%d)", in.ExitCode)
+		if in.ExitReason != "" {
+			state += ": " + in.ExitReason
+		}
+	}
+	row("state", "%s", state)
+	row("started", "%s (%s ago)", in.Started.UTC().Format(time.RFC3339), age(now.Sub(in.Started)))
+	if !in.Exited.IsZero() {
+		row("exited", "%s", in.Exited.UTC().Format(time.RFC3339))
+	}
+	row("usage", "%d messages sent, %d received, %d tool calls, %d tokens, %s cpu", in.MsgsSent, in.MsgsRecv, in.ToolCalls, in.Tokens, in.CPUTime.Duration().Round(time.Millisecond))
+	if in.InboxCap > 0 {
+		row("inbox", "%d/%d", in.InboxLen, in.InboxCap)
+	}
+	c := in.Caps
+	row("capabilities", "%s", orNone(strings.Join(c.Names(), ", ")))
+	row("ipc scope", "%s", in.Scope)
+	row("tools", "allow %s; deny %s", orNone(strings.Join(c.Tools.Allow, ", ")), orNone(strings.Join(c.Tools.Deny, ", ")))
+	row("sandbox", "shell %s, network %s, paths %s, denied %s", onOff(c.Sandbox.Shell), onOff(c.Sandbox.Network),
+		orNone(strings.Join(c.Sandbox.AllowedPaths, ", ")), orNone(strings.Join(c.Sandbox.DeniedPaths, ", ")))
+	var lim []string
+	if l := c.Limits; l != (kernel.Limits{}) {
+		for _, p := range []struct {
+			name string
+			v    uint64
+		}{{"messages", l.Messages}, {"tool calls", l.ToolCalls}, {"tokens", l.Tokens}, {"memory bytes", l.MemoryBytes}} {
+			if p.v > 0 {
+				lim = append(lim, fmt.Sprintf("%s %d", p.name, p.v))
+			}
+		}
+		if l.CPUTime > 0 {
+			lim = append(lim, "cpu "+l.CPUTime.String())
+		}
+	}
+	row("limits", "%s", orNone(strings.Join(lim, ", ")))
+	if c.Memory != "" {
+		row("memory", "%s", c.Memory)
+	}
+	if len(in.Topics) > 0 {
+		row("topics", "%s", strings.Join(in.Topics, ", "))
+	}
+	if len(in.Monitors) > 0 || len(in.Links) > 0 {
+		row("links", "%v, monitors %v", in.Links, in.Monitors)
+	}
+	if in.Detail != nil {
+		if m, ok := in.Detail.(map[string]any); ok {
+			keys := make([]string, 0, len(m))
+			for k := range m {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			for _, k := range keys {
+				v := m[k]
+				if _, scalar := v.(string); scalar || v == nil {
+					row(k, "%v", v)
+					continue
+				}
+				b, _ := json.Marshal(v)
+				row(k, "%s", b)
+			}
+		} else {
+			b, _ := json.Marshal(in.Detail)
+			row("detail", "%s", b)
+		}
+	}
+	return nil
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}
+
+func onOff(b bool) string {
+	if b {
+		return "on"
+	}
+	return "off"
 }

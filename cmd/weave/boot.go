@@ -13,6 +13,7 @@ import (
 	"github.com/weftos/weftos/internal/client"
 	"github.com/weftos/weftos/internal/cmdline"
 	"github.com/weftos/weftos/internal/daemon"
+	"github.com/weftos/weftos/internal/homedir"
 )
 
 func init() {
@@ -63,7 +64,7 @@ func bootDetached(ctx context.Context, e *env, logFormat, logLevel string) error
 	if err != nil {
 		return err
 	}
-	logPath := filepath.Join(e.home, daemon.LogName)
+	logPath := filepath.Join(e.home, homedir.Log)
 	logf, err := os.OpenFile(logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
 		return err

@@ -66,6 +66,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"chain"}, "chain: missing subcommand (want status, tail, show, verify, export, prove, consistency or keys)", "chain"},
 		{[]string{"agent", "stop", "abc"}, `"abc" is not a PID`, "agent stop"},
 		{[]string{"ipc", "send", "1"}, "ipc send: wrong number of arguments: want TARGET MSG, got 1", "ipc send"},
+		{[]string{"ipc", "send", "--timeout", "-1s", "1", "x"}, "--timeout must be positive, got -1s", "ipc send"},
 		{[]string{"boot", "--log-format", "xml"}, "--log-format must be text or json", "boot"},
 		{[]string{"gov", "check"}, "gov check needs --action", "gov check"},
 		{[]string{"completion", "tcsh"}, `completion: unknown shell "tcsh" (want bash, zsh or fish)`, "completion"},

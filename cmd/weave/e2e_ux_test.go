@@ -73,3 +73,28 @@ func TestDetachOnRunningHome(t *testing.T) {
 		t.Fatalf("second boot --detach: exit %d %q", code, errs)
 	}
 }
+
+// TestKernelRefusalExitCode: a kernel operation answered {"ok": false}
+// prints the answer and exits non-zero; a good one exits 0.
+func TestKernelRefusalExitCode(t *testing.T) {
+	c := &cli{t: t, bin: buildWeave(t), home: filepath.Join(t.TempDir(), "home")}
+	c.ok("boot", "--detach")
+	t.Cleanup(func() { c.run("shutdown") })
+	for _, tc := range []struct {
+		req  string
+		code int
+		want string
+	}{
+		{`{"op":"ps"}`, 0, `"ok": true`},
+		{`{"op":"nosuch"}`, 1, `"ok": false`},
+		{`{"op":"kill","pid":99999}`, 1, `"code": "unknown_pid"`},
+	} {
+		out, errs, code := c.run("ipc", "send", "kernel", tc.req)
+		if code != tc.code || !strings.Contains(out, tc.want) {
+			t.Errorf("ipc send kernel %s: exit %d (want %d)\n%s%s", tc.req, code, tc.code, out, errs)
+		}
+		if tc.code != 0 && !strings.Contains(errs, "the kernel refused") {
+			t.Errorf("ipc send kernel %s: stderr %q", tc.req, errs)
+		}
+	}
+}

@@ -26,6 +26,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 	"time"
 
@@ -45,6 +46,26 @@ type env struct {
 	stdin    io.Reader
 	stdout   io.Writer
 	stderr   io.Writer
+
+	intrMu sync.Mutex
+	// onInterrupt, when set, handles Ctrl-C (the REPL cancels the answer
+	// in progress) and reports whether it did; otherwise Ctrl-C ends weft.
+	onInterrupt func() bool
+}
+
+// setInterrupt installs (or, with nil, removes) the Ctrl-C handler.
+func (e *env) setInterrupt(f func() bool) {
+	e.intrMu.Lock()
+	e.onInterrupt = f
+	e.intrMu.Unlock()
+}
+
+// interrupt handles one Ctrl-C; false means nobody did.
+func (e *env) interrupt() bool {
+	e.intrMu.Lock()
+	f := e.onInterrupt
+	e.intrMu.Unlock()
+	return f != nil && f()
 }
 
 // program is weft's command table, its commands bound to e.
@@ -90,9 +111,29 @@ func (e *env) leaf(f func(e *env, fs *flag.FlagSet) cmdline.Action) func(*flag.F
 func main() { os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) }
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	e := &env{stdin: stdin, stdout: stdout, stderr: stderr}
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel() // runs before wg.Wait: the watcher ends
+	wg.Go(func() {
+		for {
+			select {
+			case s := <-sigs:
+				if s == os.Interrupt && e.interrupt() {
+					continue
+				}
+				cancel()
+				return
+			case <-ctx.Done():
+				return
+			}
+		}
+	})
 	return program(e).Run(ctx, args, stdout, stderr)
 }
 

@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"net/http"
-	"net/url"
 	"time"
 
 	"github.com/weftos/weftos/internal/cmdline"
@@ -20,11 +18,8 @@ func sessionsList(e *env, fs *flag.FlagSet) cmdline.Action {
 			return err
 		}
 		defer closeFn()
-		var out struct {
-			Sessions []session.Summary `json:"sessions"`
-			Problems []string          `json:"problems"`
-		}
-		if err := c.Do(ctx, http.MethodGet, "/v1/sessions", nil, &out); err != nil {
+		out, err := c.Sessions(ctx)
+		if err != nil {
 			return err
 		}
 		if e.json {
@@ -51,8 +46,8 @@ func sessionsShow(e *env, fs *flag.FlagSet) cmdline.Action {
 			return err
 		}
 		defer closeFn()
-		var snap session.Snapshot
-		if err := c.Do(ctx, http.MethodGet, "/v1/sessions/"+url.PathEscape(pos[0]), nil, &snap); err != nil {
+		snap, err := c.Session(ctx, pos[0])
+		if err != nil {
 			return err
 		}
 		if e.json {
@@ -82,12 +77,14 @@ func sessionsRm(e *env, fs *flag.FlagSet) cmdline.Action {
 			return err
 		}
 		defer closeFn()
-		if err := c.Do(ctx, http.MethodDelete, "/v1/sessions/"+url.PathEscape(pos[0]), nil, nil); err != nil {
+		out, err := c.SessionRemove(ctx, pos[0])
+		if err != nil {
 			return err
 		}
-		if !e.json {
-			fmt.Fprintf(e.stdout, "removed session %s\n", pos[0])
+		if e.json {
+			return cmdline.PrintJSON(e.stdout, out)
 		}
+		fmt.Fprintf(e.stdout, "removed session %s\n", out.Removed)
 		return nil
 	}
 }

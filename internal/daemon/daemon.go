@@ -27,6 +27,7 @@ import (
 	"github.com/weftos/weftos/internal/clock"
 	"github.com/weftos/weftos/internal/config"
 	"github.com/weftos/weftos/internal/filelock"
+	"github.com/weftos/weftos/internal/homedir"
 	"github.com/weftos/weftos/internal/identity"
 	"github.com/weftos/weftos/internal/kernel"
 	"github.com/weftos/weftos/internal/llm"
@@ -39,11 +40,11 @@ import (
 
 // File names in the home directory.
 const (
-	LockName   = "weave.lock"
-	PIDName    = "weave.pid"
-	LogName    = "weave.log"
-	CronName   = "cron.json"
-	PIDSeqName = "pid.next"
+	LockName   = homedir.Lock
+	PIDName    = homedir.PID
+	LogName    = homedir.Log
+	CronName   = homedir.Cron
+	PIDSeqName = homedir.PIDSeq
 )
 
 // ErrAlreadyRunning means another daemon holds the home's lock.
@@ -101,6 +102,10 @@ type Daemon struct {
 	memory       *memory.Store
 	builtins     *tools.Registry // built once: the built-in tools are stateless
 	agents       agentSessions
+
+	providers   []apitype.Provider // configured LLM providers, for status
+	defaultMu   sync.Mutex         // guards defaultName
+	defaultName string             // the resolved default model (defaultModel)
 
 	shutdownOnce sync.Once
 	shutdownCh   chan struct{}
@@ -311,6 +316,13 @@ func (d *Daemon) Status() apitype.Status {
 		DeadLetters: st.DLQ, Environment: d.gov.engine.Env()}
 	if d.chain != nil {
 		out.ChainLength = d.chain.Len()
+	}
+	out.Providers = d.providers
+	out.Model = d.cfg.Agents.Model
+	if out.Model == "" {
+		d.defaultMu.Lock()
+		out.Model = d.defaultName
+		d.defaultMu.Unlock()
 	}
 	out.Problems = d.problems()
 	if len(out.Problems) > 0 && out.Health.Status == kernel.Healthy {

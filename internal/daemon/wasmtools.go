@@ -18,8 +18,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/weftos/weftos/internal/apitype"
 	"github.com/weftos/weftos/internal/authority"
 	"github.com/weftos/weftos/internal/governance"
+	"github.com/weftos/weftos/internal/homedir"
 	"github.com/weftos/weftos/internal/kernel"
 	"github.com/weftos/weftos/internal/sandbox"
 	"github.com/weftos/weftos/internal/toolpkg"
@@ -28,7 +30,7 @@ import (
 
 // ToolsDir holds installed WASM tools in the home: one directory per tool
 // with the module and its install record.
-const ToolsDir = "tools"
+const ToolsDir = homedir.Tools
 
 // Errors of the WASM tool layer.
 var (
@@ -114,11 +116,13 @@ func compactJSON(b json.RawMessage) json.RawMessage {
 }
 
 // ToolRunResult is the outcome of running an installed tool.
-type ToolRunResult struct {
-	Output   json.RawMessage `json:"output"`
-	FuelUsed int64           `json:"fuel_used"`
-	Millis   int64           `json:"duration_ms"`
-	Stderr   string          `json:"stderr,omitempty"`
+type ToolRunResult = apitype.ToolRunResult
+
+// api is the record's wire form.
+func (it InstalledTool) api() apitype.InstalledTool {
+	return apitype.InstalledTool{Name: it.Name, Version: it.Version, Description: it.Description, SHA256: it.SHA256, Limits: it.Limits,
+		Hosts: it.Hosts, Env: it.Env, Mounts: it.Mounts, InputSchema: it.InputSchema, Imports: it.Imports, Source: it.Source,
+		Installed: it.Installed, ActionID: it.ActionID, InstallSeq: it.InstallSeq}
 }
 
 // openSandbox starts the WASM runtime with an on-disk compilation cache in
