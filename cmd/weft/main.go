@@ -5,7 +5,7 @@
 //	weft agent                        interactive chat, tokens streamed
 //	weft agent -m "Summarise README.md"
 //	weft models [PROVIDER]
-//	weft sessions list|show|rm
+//	weft sessions list|show|rm|export|fork
 //	weft skills list
 //	weft tools install PATH | list | inspect NAME | run NAME --input JSON | remove NAME
 //
@@ -87,6 +87,8 @@ func program(e *env) *cmdline.Program {
 				{Name: "list", Summary: "the sessions with their status and steps", Setup: e.leaf(sessionsList)},
 				{Name: "show", Summary: "a session's messages and tool calls", Args: "NAME", MinArgs: 1, MaxArgs: 1, Setup: e.leaf(sessionsShow)},
 				{Name: "rm", Summary: "remove a session", Args: "NAME", MinArgs: 1, MaxArgs: 1, Setup: e.leaf(sessionsRm)},
+				{Name: "export", Summary: "write a session as its checksummed journal (JSON Lines) or a Markdown transcript", Args: "NAME", MinArgs: 1, MaxArgs: 1, Setup: e.leaf(sessionsExport)},
+				{Name: "fork", Summary: "start a new session as a copy of one (optionally of its first steps)", Args: "NAME NEW", MinArgs: 2, MaxArgs: 2, Setup: e.leaf(sessionsFork)},
 			}},
 			{Name: "skills", Summary: "list the skills agents can load", Subs: []*cmdline.Command{
 				{Name: "list", Summary: "the skills of the workspace and the home", Setup: e.leaf(skillsList)},

@@ -125,3 +125,11 @@ type SessionsResponse struct {
 type SessionRemoveResponse struct {
 	Removed string `json:"removed"`
 }
+
+// SessionForkRequest is the body of POST /v1/sessions/{name}/fork: a new
+// session To with the first UpTo steps (0: all) of the named one. It
+// answers the new session's SessionSummary.
+type SessionForkRequest struct {
+	To   string `json:"to"`
+	UpTo uint64 `json:"up_to,omitempty"`
+}

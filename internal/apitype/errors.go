@@ -39,6 +39,8 @@ const (
 	CodeInvalidAgent     = "invalid_agent"
 	CodeUnknownSession   = "unknown_session"
 	CodeSessionBusy      = "session_busy"
+	CodeSessionExists    = "session_exists"
+	CodeSessionCorrupt   = "session_corrupt"
 	CodeEmbedderMismatch = "embedder_mismatch"
 )
 
@@ -71,6 +73,8 @@ var (
 	ErrInvalidAgent     = errors.New("invalid agent definition")
 	ErrUnknownSession   = errors.New("no such session")
 	ErrSessionBusy      = errors.New("the session is in use")
+	ErrSessionExists    = errors.New("a session with that name exists")
+	ErrSessionCorrupt   = errors.New("the session's journal is damaged")
 	ErrEmbedderMismatch = errors.New("the memory was embedded with another embedder")
 )
 
@@ -106,6 +110,8 @@ var codes = []struct {
 	{CodeInvalidAgent, ErrInvalidAgent, http.StatusBadRequest},
 	{CodeUnknownSession, ErrUnknownSession, http.StatusNotFound},
 	{CodeSessionBusy, ErrSessionBusy, http.StatusConflict},
+	{CodeSessionExists, ErrSessionExists, http.StatusConflict},
+	{CodeSessionCorrupt, ErrSessionCorrupt, http.StatusInternalServerError},
 	{CodeEmbedderMismatch, ErrEmbedderMismatch, http.StatusConflict},
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 
@@ -71,4 +72,25 @@ func (c *Client) Session(ctx context.Context, name string) (apitype.SessionSnaps
 func (c *Client) SessionRemove(ctx context.Context, name string) (apitype.SessionRemoveResponse, error) {
 	var out apitype.SessionRemoveResponse
 	return out, c.do(ctx, http.MethodDelete, "/v1/sessions/"+url.PathEscape(name), nil, &out)
+}
+
+// SessionJournal writes session name's journal, exactly as stored (one
+// checksummed JSON record per line), to w.
+func (c *Client) SessionJournal(ctx context.Context, name string, w io.Writer) error {
+	resp, err := c.open(ctx, http.MethodGet, "/v1/sessions/"+url.PathEscape(name)+"/journal", nil)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if _, err := io.Copy(w, resp.Body); err != nil {
+		return fmt.Errorf("client: session journal: %w", err)
+	}
+	return nil
+}
+
+// SessionFork starts session req.To as a copy of session name's first
+// req.UpTo steps (0: all).
+func (c *Client) SessionFork(ctx context.Context, name string, req apitype.SessionForkRequest) (apitype.SessionSummary, error) {
+	var out apitype.SessionSummary
+	return out, c.do(ctx, http.MethodPost, "/v1/sessions/"+url.PathEscape(name)+"/fork", req, &out)
 }

@@ -111,17 +111,21 @@ func TestEveryEndpointHasATypedMethod(t *testing.T) {
 		"POST /v1/agent/run": func(ctx context.Context) error {
 			return c.AgentRun(ctx, apitype.RunRequest{Session: "s", Workspace: ws, Message: "hi", Once: true}, func(apitype.RunEvent) error { return nil })
 		},
-		"GET /v1/agent/tools":        func(ctx context.Context) error { return ignore(c.AgentTools(ctx, ws, "")) },
-		"GET /v1/models":             func(ctx context.Context) error { return ignore(c.Models(ctx, "")) },
-		"GET /v1/skills":             func(ctx context.Context) error { return ignore(c.Skills(ctx, ws)) },
-		"GET /v1/sessions":           func(ctx context.Context) error { return ignore(c.Sessions(ctx)) },
-		"GET /v1/sessions/{name}":    func(ctx context.Context) error { return ignore(c.Session(ctx, "s")) },
-		"DELETE /v1/sessions/{name}": func(ctx context.Context) error { return ignore(c.SessionRemove(ctx, "nosuch")) },
-		"POST /v1/tools":             func(ctx context.Context) error { return ignore(c.ToolInstall(ctx, ws)) },
-		"GET /v1/tools":              func(ctx context.Context) error { return ignore(c.Tools(ctx)) },
-		"GET /v1/tools/{name}":       func(ctx context.Context) error { return ignore(c.Tool(ctx, "nosuch")) },
-		"POST /v1/tools/{name}/run":  func(ctx context.Context) error { return ignore(c.ToolRun(ctx, "nosuch", apitype.ToolRunRequest{})) },
-		"DELETE /v1/tools/{name}":    func(ctx context.Context) error { return ignore(c.ToolRemove(ctx, "nosuch")) },
+		"GET /v1/agent/tools":             func(ctx context.Context) error { return ignore(c.AgentTools(ctx, ws, "")) },
+		"GET /v1/models":                  func(ctx context.Context) error { return ignore(c.Models(ctx, "")) },
+		"GET /v1/skills":                  func(ctx context.Context) error { return ignore(c.Skills(ctx, ws)) },
+		"GET /v1/sessions":                func(ctx context.Context) error { return ignore(c.Sessions(ctx)) },
+		"GET /v1/sessions/{name}":         func(ctx context.Context) error { return ignore(c.Session(ctx, "s")) },
+		"DELETE /v1/sessions/{name}":      func(ctx context.Context) error { return ignore(c.SessionRemove(ctx, "nosuch")) },
+		"GET /v1/sessions/{name}/journal": func(ctx context.Context) error { return c.SessionJournal(ctx, "s", io.Discard) },
+		"POST /v1/sessions/{name}/fork": func(ctx context.Context) error {
+			return ignore(c.SessionFork(ctx, "s", apitype.SessionForkRequest{To: "s2"}))
+		},
+		"POST /v1/tools":            func(ctx context.Context) error { return ignore(c.ToolInstall(ctx, ws)) },
+		"GET /v1/tools":             func(ctx context.Context) error { return ignore(c.Tools(ctx)) },
+		"GET /v1/tools/{name}":      func(ctx context.Context) error { return ignore(c.Tool(ctx, "nosuch")) },
+		"POST /v1/tools/{name}/run": func(ctx context.Context) error { return ignore(c.ToolRun(ctx, "nosuch", apitype.ToolRunRequest{})) },
+		"DELETE /v1/tools/{name}":   func(ctx context.Context) error { return ignore(c.ToolRemove(ctx, "nosuch")) },
 	}
 	patterns := d.apiHandler.Patterns()
 	ctx := context.Background()

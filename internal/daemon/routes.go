@@ -31,6 +31,8 @@ func (d *Daemon) routes() []localapi.Route {
 		localapi.Route{Pattern: "GET /v1/sessions", Handler: d.handleSessions},
 		localapi.Route{Pattern: "GET /v1/sessions/{name}", Handler: d.handleSession},
 		localapi.Route{Pattern: "DELETE /v1/sessions/{name}", Handler: d.handleSessionRemove},
+		localapi.Route{Pattern: "GET /v1/sessions/{name}/journal", Handler: d.handleSessionJournal},
+		localapi.Route{Pattern: "POST /v1/sessions/{name}/fork", Handler: d.handleSessionFork},
 		localapi.Route{Pattern: "POST /v1/tools", Handler: d.handleToolInstall},
 		localapi.Route{Pattern: "GET /v1/tools", Handler: d.handleToolList},
 		localapi.Route{Pattern: "GET /v1/tools/{name}", Handler: d.handleToolInspect},
@@ -96,6 +98,12 @@ func outerCode(err error) string {
 	case errors.Is(err, session.ErrInvalidName), errors.Is(err, memory.ErrInvalidFilter), errors.Is(err, memory.ErrEmptyText),
 		errors.Is(err, memory.ErrTooLarge), errors.Is(err, authority.ErrInput):
 		return apitype.CodeInvalidArgument
+	case errors.Is(err, session.ErrExists):
+		return apitype.CodeSessionExists
+	case errors.Is(err, session.ErrInvalidStep):
+		return apitype.CodeInvalidArgument
+	case errors.Is(err, session.ErrCorrupt):
+		return apitype.CodeSessionCorrupt
 	case errors.Is(err, session.ErrLocked):
 		return apitype.CodeSessionBusy
 	case errors.Is(err, memory.ErrEmbedderMismatch):

@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -64,4 +65,30 @@ func (d *Daemon) handleSessionRemove(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	localapi.WriteJSON(w, apitype.SessionRemoveResponse{Removed: name})
+}
+
+// handleSessionJournal serves a session's journal exactly as stored, each
+// record with its checksum, after checking every record.
+func (d *Daemon) handleSessionJournal(w http.ResponseWriter, r *http.Request) {
+	var buf bytes.Buffer
+	if _, err := session.WriteJournal(d.home, r.PathValue("name"), &buf); err != nil {
+		d.fail(w, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/x-ndjson")
+	_, _ = buf.WriteTo(w)
+}
+
+// handleSessionFork starts a new session as a copy of one's first steps.
+func (d *Daemon) handleSessionFork(w http.ResponseWriter, r *http.Request) {
+	var req apitype.SessionForkRequest
+	if !localapi.DecodeBody(w, r, &req) {
+		return
+	}
+	sum, err := session.Fork(r.Context(), d.home, r.PathValue("name"), req.To, req.UpTo)
+	if err != nil {
+		d.fail(w, err)
+		return
+	}
+	localapi.WriteJSON(w, sum)
 }
