@@ -121,6 +121,9 @@ func Open(ctx context.Context, opts Options) (_ *Daemon, err error) {
 	if opts.Home == "" {
 		return nil, errors.New("daemon: no home directory")
 	}
+	if !localapi.Supported {
+		return nil, fmt.Errorf("daemon: %w", localapi.ErrUnsupported)
+	}
 	home, err := filepath.Abs(opts.Home)
 	if err != nil {
 		return nil, fmt.Errorf("daemon: %w", err)
