@@ -141,7 +141,7 @@ func (k *Kernel) route(ctx context.Context, env *Envelope) error {
 		}
 		return nil
 	case TargetService, TargetServiceMethod:
-		owner, err := k.services.resolve(t.Service, t.Method, t.Kind == TargetServiceMethod)
+		owner, err := k.resolveService(t)
 		if err != nil {
 			return err
 		}
