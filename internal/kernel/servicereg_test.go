@@ -211,3 +211,51 @@ func TestRegisterServiceAs(t *testing.T) {
 		t.Fatalf("services left: %+v", s)
 	}
 }
+
+// TestServiceAnswersOutsideItsScope: a service whose owner may only talk
+// to its parent still answers the requests it receives — and only those:
+// it cannot reach the requester otherwise, nor answer a request that was
+// delivered to another process.
+func TestServiceAnswersOutsideItsScope(t *testing.T) {
+	k := newKernel(t, Config{})
+	ctx := context.Background()
+	parent := spawn(t, k, "parent", KernelPID, nil, echoHandler(nil))
+	narrow := RootCapabilities()
+	narrow.IPCScope = ScopeToParent
+	owner := spawn(t, k, "owner", parent, &narrow, echoHandler(nil))
+	if _, err := k.RegisterServiceAs(ctx, KernelPID, ServiceSpec{Name: "echo", Owner: owner, Methods: []string{"say"}}); err != nil {
+		t.Fatal(err)
+	}
+	client := spawn(t, k, "client", KernelPID, nil, echoHandler(nil))
+	cp, _ := k.Process(client)
+	rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	for _, target := range []Target{ToService("echo"), ToMethod("echo", "say"), ToProcess(owner)} {
+		reply, err := cp.Request(rctx, target, Text("hi"))
+		if err != nil {
+			t.Fatalf("request to %s: %v", target, err)
+		}
+		if reply.From != owner || reply.Payload.Text != "hi" {
+			t.Fatalf("reply %+v", reply)
+		}
+	}
+	op, _ := k.Process(owner)
+	if err := op.Send(ctx, ToProcess(client), Text("unsolicited")); !errors.Is(err, ErrScope) {
+		t.Fatalf("unsolicited send outside the scope: %v", err)
+	}
+	// A request delivered to another process cannot be answered by owner.
+	other := spawn(t, k, "other", KernelPID, nil, HandlerFunc(func(ctx context.Context, p *Process) error {
+		env, err := p.Receive(ctx)
+		if err != nil {
+			return err
+		}
+		forged := &Envelope{From: owner, Target: ToProcess(client), Payload: Text("forged"), CorrelationID: env.ID}
+		if _, err := k.Send(ctx, forged); !errors.Is(err, ErrScope) {
+			t.Errorf("answer to a request delivered elsewhere: %v", err)
+		}
+		return p.Reply(ctx, env, Text("real"))
+	}))
+	if reply, err := cp.Request(rctx, ToProcess(other), Text("q")); err != nil || reply.Payload.Text != "real" {
+		t.Fatalf("reply %+v, %v", reply, err)
+	}
+}

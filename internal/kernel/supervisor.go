@@ -49,6 +49,19 @@ const (
 
 func (r RestartType) String() string { return [...]string{"permanent", "transient", "temporary"}[r%3] }
 
+// ParseRestartType parses permanent, transient or temporary.
+func ParseRestartType(s string) (RestartType, error) {
+	switch strings.ToLower(s) {
+	case "permanent":
+		return Permanent, nil
+	case "transient":
+		return Transient, nil
+	case "temporary":
+		return Temporary, nil
+	}
+	return 0, fmt.Errorf("%w: unknown restart type %q (want permanent, transient or temporary)", ErrInvalid, s)
+}
+
 // ChildSpec describes a supervised child.
 type ChildSpec struct {
 	ID          string
