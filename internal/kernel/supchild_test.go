@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"testing"
 	"time"
@@ -165,4 +166,45 @@ func TestRemoveChild(t *testing.T) {
 	if pid2, err := k.StartChild(ctx, sup, c.child("t", Temporary)); err != nil || pid2 == temp {
 		t.Fatalf("replacing an exited temporary child: %d, %v", pid2, err)
 	}
+}
+
+// TestFailedRestartIsRetried: a restart that cannot start its child (the
+// kind refuses, governance denies) is a failure like an exit: retried with
+// backoff within the budget — not the end of the child's supervision.
+func TestFailedRestartIsRetried(t *testing.T) {
+	fc := clock.NewFake(time.Unix(1000, 0))
+	k := newKernel(t, Config{Clock: fc})
+	ctx := context.Background()
+	c := newCrashable()
+	var builds int
+	k.RegisterKind("flaky", func(json.RawMessage) (Handler, error) {
+		builds++ // only the supervisor's goroutine spawns this kind
+		if builds == 2 {
+			return nil, errors.New("not now")
+		}
+		return c.child("f", Permanent).Handler, nil
+	})
+	restarts := make(chan map[string]any, 8)
+	unsub := k.Bus().Subscribe(func(e Event) {
+		if e.Kind == EventSupervisorRestart {
+			restarts <- e.Data.(map[string]any)
+		}
+	})
+	defer unsub()
+	sup, err := k.StartSupervisor(ctx, SupervisorSpec{Name: "sup", Children: []ChildSpec{{ID: "f", Kind: "flaky", InheritCaps: true}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "f started", func() bool { return c.count("f") == 1 })
+	c.crash(t, k, sup, "f", errors.New("boom"))
+	if r := <-restarts; r["delay"] != "100ms" {
+		t.Fatalf("first restart %v", r)
+	}
+	fc.Advance(100 * time.Millisecond)
+	// The restart fails to build the child: scheduled again, backing off.
+	if r := <-restarts; r["delay"] != "200ms" || r["reason"] != "restart failed: spawn \"f\": not now" {
+		t.Fatalf("after the failed restart %v", r)
+	}
+	fc.Advance(200 * time.Millisecond)
+	eventually(t, "f restarted", func() bool { return c.count("f") == 2 })
 }

@@ -222,8 +222,11 @@ func (s *supervisor) Run(ctx context.Context, p *Process) error {
 			for _, id := range rm.Children {
 				if c := s.child(id); c != nil && s.waiting(c) {
 					if err := s.start(ctx, c); err != nil {
+						// A restart that fails (refused, its kind
+						// cannot start) is a failure like an exit: it
+						// is tried again with backoff, within budget.
 						s.k.log.Warn("supervisor: restart failed", "supervisor", p.pid, "child", id, "err", err)
-						if err := s.childDown(ctx, 0, 1, err.Error()); err != nil {
+						if err := s.restartFailed(ctx, c, err); err != nil {
 							return err
 						}
 					}
@@ -384,6 +387,24 @@ func (s *supervisor) childDown(ctx context.Context, pid PID, code int, reason st
 		s.mu.Unlock()
 		return nil // a child we stopped on purpose, or not ours
 	}
+	return s.exitedLocked(ctx, idx, pid, code, reason)
+}
+
+// restartFailed handles a failed restart of c as an exit.
+func (s *supervisor) restartFailed(ctx context.Context, c *supChild, err error) error {
+	s.mu.Lock()
+	idx := slices.Index(s.children, c)
+	if idx < 0 || c.gone || c.pid != 0 {
+		s.mu.Unlock()
+		return nil
+	}
+	return s.exitedLocked(ctx, idx, 0, ExitError1, "restart failed: "+err.Error())
+}
+
+// exitedLocked applies the restart policy to the child at idx, which
+// exited (pid, code, reason). It is called with s.mu held and releases
+// it. A nil return keeps supervising.
+func (s *supervisor) exitedLocked(ctx context.Context, idx int, pid PID, code int, reason string) error {
 	c := s.children[idx]
 	ran := s.k.clock.Now().Sub(c.started)
 	c.pid = 0
