@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"path/filepath"
@@ -100,6 +101,9 @@ func (d *Daemon) startAgent(ctx context.Context, req apitype.AgentStartRequest) 
 		}
 		resp.Supervisor, resp.SupervisorPID, resp.Restart = sup.spec.Name, sup.pid, restart.String()
 		resp.PID, err = d.kernel.StartChild(ctx, sup.pid, kernel.ChildSpec{ID: resp.Name, Name: resp.Name, Kind: AgentKind, Args: args, Caps: caps, Restart: restart})
+		if errors.Is(err, kernel.ErrChildSpecDuplicate) {
+			err = fmt.Errorf("%w: agent %s already runs under supervisor %s (pid %d)", kernel.ErrChildSpecDuplicate, resp.Name, sup.spec.Name, sup.pid)
+		}
 	}
 	if err != nil {
 		return resp, err
