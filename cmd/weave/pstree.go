@@ -23,19 +23,19 @@ type psNode struct {
 // psSupervision describes a supervisor (strategy and restart budget) or a
 // supervised child (its id, restart type and restart count).
 type psSupervision struct {
-	Strategy    string `json:"strategy,omitempty"`
-	MaxRestarts int    `json:"max_restarts,omitempty"`
-	Window      string `json:"window,omitempty"`
-	Child       string `json:"child,omitempty"`
-	Restart     string `json:"restart,omitempty"`
-	Restarts    int    `json:"restarts"`
+	Strategy    string        `json:"strategy,omitempty"`
+	MaxRestarts int           `json:"max_restarts,omitempty"`
+	Window      kernel.Millis `json:"window_ms,omitempty"`
+	Child       string        `json:"child,omitempty"`
+	Restart     string        `json:"restart,omitempty"`
+	Restarts    int           `json:"restarts"`
 }
 
 // supervisorDetail is what `agent inspect` shows of a supervisor.
 type supervisorDetail struct {
 	Strategy    string                   `json:"strategy"`
 	MaxRestarts int                      `json:"max_restarts"`
-	Window      string                   `json:"window"`
+	Window      kernel.Millis            `json:"window_ms"`
 	Children    []kernel.SupervisorChild `json:"children"`
 }
 
@@ -117,7 +117,7 @@ func supervisionOf(n *psNode) string {
 	case s == nil:
 		return ""
 	case s.Strategy != "":
-		return fmt.Sprintf("%s, max %d in %s", s.Strategy, s.MaxRestarts, s.Window)
+		return fmt.Sprintf("%s, max %d in %s", s.Strategy, s.MaxRestarts, s.Window.Duration())
 	case s.Restarts == 1:
 		return s.Restart + ", 1 restart"
 	default:

@@ -167,7 +167,7 @@ type SupervisorChild struct {
 func (s *supervisor) Inspect() any {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := map[string]any{"strategy": s.spec.Strategy.String(), "max_restarts": s.spec.MaxRestarts, "window": s.spec.Window.String()}
+	out := map[string]any{"strategy": s.spec.Strategy.String(), "max_restarts": s.spec.MaxRestarts, "window_ms": Millis(s.spec.Window)}
 	var cs []SupervisorChild
 	for _, c := range s.children {
 		cs = append(cs, SupervisorChild{ID: c.spec.ID, PID: c.pid, Restart: c.spec.Restart.String(), Restarts: c.restarts, Running: c.pid != 0})
