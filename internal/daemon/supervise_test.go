@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/weftos/weftos/internal/apitype"
+	"github.com/weftos/weftos/internal/client"
 	"github.com/weftos/weftos/internal/kernel"
 	"github.com/weftos/weftos/internal/llm/llmtest"
 )
@@ -196,4 +197,72 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// TestServiceRegistrationIsGoverned: the operator's registration is
+// decided and recorded on the chain before the service exists (the
+// service.register event carries the decision's action id), a refusal is
+// recorded too, and with the chain unwritable nothing is registered.
+func TestServiceRegistrationIsGoverned(t *testing.T) {
+	d := open(t, t.TempDir())
+	defer closeD(t, d)
+	c, err := client.New(d.Home())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx := context.Background()
+	pid, err := c.Spawn(ctx, apitype.SpawnRequest{Name: "m"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.RegisterService(ctx, apitype.ServiceRegisterRequest{Name: "echo", PID: pid, Methods: []string{"ping"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.RegisterService(ctx, apitype.ServiceRegisterRequest{Name: "echo", PID: pid}); !errors.Is(err, kernel.ErrServiceExists) {
+		t.Fatalf("second registration: %v", err)
+	}
+	var decided, registered, refused string
+	for seq := range d.chain.Len() {
+		ev, err := d.chain.Get(seq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var p struct {
+			ActionID string `json:"action_id"`
+			Action   string `json:"action"`
+			Request  struct {
+				Action string `json:"action"`
+			} `json:"request"`
+		}
+		_ = json.Unmarshal(ev.Payload, &p)
+		switch {
+		case ev.Kind == "governance.decision" && p.Request.Action == "service.register":
+			decided = p.ActionID
+		case ev.Kind == "service.register" && p.Action == "service.register":
+			registered = p.ActionID
+		case ev.Kind == "governance.refusal" && p.Request.Action == "service.register":
+			refused = p.ActionID
+		}
+	}
+	if decided == "" || registered != decided || refused == "" {
+		t.Fatalf("decision %q, registration %q, refusal %q", decided, registered, refused)
+	}
+
+	// The chain cannot be written: the node fails closed.
+	d.auth.Fail(errors.New("disk gone"))
+	_, err = c.RegisterService(ctx, apitype.ServiceRegisterRequest{Name: "other", PID: pid})
+	var ae *client.APIError
+	if !errors.As(err, &ae) || ae.Code != "chain_unavailable" {
+		t.Fatalf("registration with the chain failed: %v", err)
+	}
+	if err := c.UnregisterService(ctx, "echo"); err == nil {
+		t.Fatal("unregistered with the chain failed")
+	}
+	if _, ok := serviceOwner(d.kernel, "other"); ok {
+		t.Fatal("a service was registered with the chain failed")
+	}
+	if _, ok := serviceOwner(d.kernel, "echo"); !ok {
+		t.Fatal("a service was removed with the chain failed")
+	}
 }
