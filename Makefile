@@ -29,7 +29,7 @@ fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./internal/kernel ./internal/chain ./internal/governance
+	$(GO) test -run '^$$' -bench . -benchmem ./internal/kernel ./chain ./internal/governance ./internal/authority
 
 # Every platform WeftOS targets must at least build.
 cross:

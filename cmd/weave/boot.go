@@ -14,6 +14,7 @@ import (
 	"github.com/weftos/weftos/internal/client"
 	"github.com/weftos/weftos/internal/cmdline"
 	"github.com/weftos/weftos/internal/daemon"
+	"github.com/weftos/weftos/internal/homedir"
 	"github.com/weftos/weftos/internal/logfile"
 	"github.com/weftos/weftos/internal/redact"
 )
@@ -54,15 +55,11 @@ func cmdBoot(e *env, fs *flag.FlagSet) cmdline.Action {
 	}
 }
 
-// StderrName is the file in the home that receives a detached daemon's
-// stdout and stderr: only what bypasses its log (a boot error, a panic's
-// stack). It is truncated at each detached boot, so it stays small.
-const StderrName = "weave.stderr"
-
 // bootDetached starts `weave boot` as a background process in its own
 // session and waits until its API answers. The daemon writes its log to
-// HOME/weave.log itself (rotated); its stdout and stderr go to
-// HOME/weave.stderr.
+// HOME/weave.log itself (rotated); its stdout and stderr — only what
+// bypasses the log: a boot error, a panic's stack — go to
+// HOME/weave.stderr, truncated at each detached boot so it stays small.
 func bootDetached(ctx context.Context, e *env, logFormat, logLevel string) error {
 	if err := os.MkdirAll(e.home, 0o700); err != nil {
 		return err
@@ -78,8 +75,8 @@ func bootDetached(ctx context.Context, e *env, logFormat, logLevel string) error
 	if err != nil {
 		return err
 	}
-	logPath := filepath.Join(e.home, daemon.LogName)
-	errPath := filepath.Join(e.home, StderrName)
+	logPath := filepath.Join(e.home, homedir.Log)
+	errPath := filepath.Join(e.home, homedir.Stderr)
 	errf, err := os.OpenFile(errPath, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
 		return err

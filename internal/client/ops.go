@@ -20,7 +20,7 @@ func (c *Client) Logs(ctx context.Context, n int) (apitype.LogsResponse, error) 
 // with every new line, until ctx ends (its error is returned), fn fails, or
 // the daemon shuts down (nil).
 func (c *Client) FollowLogs(ctx context.Context, n int, fn func(apitype.LogLine) error) error {
-	return c.Stream(ctx, "/v1/logs?follow=1&n="+strconv.Itoa(n), func(line []byte) error {
+	return c.stream(ctx, http.MethodGet, "/v1/logs?follow=1&n="+strconv.Itoa(n), nil, func(line []byte) error {
 		var l apitype.LogLine
 		if err := json.Unmarshal(line, &l); err != nil {
 			return fmt.Errorf("client: logs: %w", err)

@@ -134,6 +134,9 @@ type Provider struct {
 	BaseURL    string `toml:"base_url" json:"base_url"`
 	APIKeyEnv  string `toml:"api_key_env" json:"api_key_env"`
 	APIKeyFile string `toml:"api_key_file" json:"api_key_file"`
+	// Model is the provider's default model (just the model's name), used
+	// when it is the only provider and agents.model is empty.
+	Model string `toml:"model" json:"model"`
 }
 
 // Log configures logging. The daemon always writes its log to weave.log

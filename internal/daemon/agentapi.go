@@ -3,7 +3,6 @@ package daemon
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"path/filepath"
@@ -253,7 +252,7 @@ func (d *Daemon) handleAgentRun(w http.ResponseWriter, r *http.Request) {
 		case res := <-sp:
 			if res.err != nil {
 				if !started {
-					d.failAgent(w, res.err)
+					d.fail(w, res.err)
 				} else {
 					_ = emit(RunEvent{Type: apitype.RunError, Code: d.codeOf(res.err), Message: res.err.Error()})
 				}
@@ -284,7 +283,7 @@ func (d *Daemon) handleAgentRun(w http.ResponseWriter, r *http.Request) {
 		case <-d.closing:
 			// The node is shutting down: cancel the run (the journal
 			// keeps what completed; --resume finishes it) and say so.
-			s.close()
+			s.closeWith(errShuttingDown)
 			_ = emit(RunEvent{Type: apitype.RunError, Code: "shutting_down", Message: "the daemon is shutting down; resume the run later with --resume"})
 			return
 		case res := <-done:
@@ -320,54 +319,61 @@ func (d *Daemon) handleAgentRun(w http.ResponseWriter, r *http.Request) {
 
 // codeOf is the API error code of err.
 func (d *Daemon) codeOf(err error) string {
-	switch {
-	case errors.Is(err, llm.ErrNoProvider), errors.Is(err, ErrNoModel), errors.Is(err, llm.ErrUnknownProvider):
-		return "no_provider"
-	case errors.Is(err, agentdef.ErrInvalid), errors.Is(err, agentdef.ErrNotFound):
-		return "invalid_agent"
-	}
 	if code, _, ok := d.errorCode(err); ok {
 		return code
 	}
 	return kernel.Code(err)
 }
 
-// failAgent maps agent start-up errors to API errors; a missing provider
-// or model is "no_provider" so the CLI can exit 2 with the message.
-func (d *Daemon) failAgent(w http.ResponseWriter, err error) {
-	switch {
-	case errors.Is(err, llm.ErrNoProvider), errors.Is(err, ErrNoModel), errors.Is(err, llm.ErrUnknownProvider):
-		localapi.WriteError(w, http.StatusServiceUnavailable, "no_provider", err.Error())
-	case errors.Is(err, agentdef.ErrInvalid), errors.Is(err, agentdef.ErrNotFound):
-		localapi.WriteError(w, http.StatusBadRequest, "invalid_agent", err.Error())
-	default:
-		d.fail(w, err)
-	}
-}
-
-// handleModels lists the models of one provider (?provider=) or of all.
+// handleModels lists the models of one provider (?provider=) or of all:
+// a provider that fails does not hide the others' models; it is listed
+// under problems.
 func (d *Daemon) handleModels(w http.ResponseWriter, r *http.Request) {
 	if d.models == nil || d.models.Len() == 0 {
-		d.failAgent(w, llm.ErrNoProvider)
+		d.fail(w, llm.ErrNoProvider)
 		return
 	}
 	names := d.models.Names()
 	if p := r.URL.Query().Get("provider"); p != "" {
 		if _, ok := d.models.Provider(p); !ok {
-			localapi.WriteError(w, http.StatusNotFound, "no_provider", fmt.Sprintf("no provider %q (configured: %v)", p, names))
+			localapi.WriteError(w, http.StatusNotFound, apitype.CodeNoProvider, fmt.Sprintf("no provider %q (configured: %v)", p, names))
 			return
 		}
 		names = []string{p}
 	}
-	var out []llm.Model
-	for _, n := range names {
-		p, _ := d.models.Provider(n)
-		ms, err := p.Models(r.Context())
-		if err != nil {
-			localapi.WriteError(w, http.StatusBadGateway, "model_unavailable", fmt.Sprintf("%s: %v", n, err))
-			return
+	def := d.cfg.Agents.Model
+	if def == "" {
+		def, _ = d.defaultModel(r.Context())
+	}
+	out := apitype.ModelsResponse{Models: []apitype.Model{}}
+	type answer struct {
+		models []llm.Model
+		err    error
+	}
+	answers := make([]answer, len(names))
+	var wg sync.WaitGroup
+	for i, n := range names {
+		wg.Go(func() {
+			p, _ := d.models.Provider(n)
+			ctx, cancel := context.WithTimeout(r.Context(), 20*time.Second)
+			defer cancel()
+			answers[i].models, answers[i].err = p.Models(ctx)
+		})
+	}
+	wg.Wait()
+	for i, n := range names {
+		if err := answers[i].err; err != nil {
+			out.Problems = append(out.Problems, apitype.ProviderProblem{Provider: n, Code: apitype.CodeModelUnavailable, Message: err.Error()})
+			continue
 		}
-		out = append(out, ms...)
+		for _, m := range answers[i].models {
+			prov := m.Provider
+			if prov == "" {
+				prov = n
+			}
+			out.Models = append(out.Models, apitype.Model{ID: m.ID, Provider: prov, DisplayName: m.DisplayName, OwnedBy: m.OwnedBy,
+				Created: m.Created, Default: def == prov+"/"+m.ID})
+		}
 	}
 	localapi.WriteJSON(w, out)
 }

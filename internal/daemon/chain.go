@@ -17,12 +17,13 @@ import (
 	"github.com/weftos/weftos/internal/authority"
 	"github.com/weftos/weftos/internal/chainquery"
 	"github.com/weftos/weftos/internal/governance"
+	"github.com/weftos/weftos/internal/homedir"
 	"github.com/weftos/weftos/internal/kernel"
 	"github.com/weftos/weftos/internal/localapi"
 )
 
 // ChainDir is the chain's directory in the home.
-const ChainDir = "chain"
+const ChainDir = homedir.Chain
 
 // openChain opens the audit chain and starts recording every kernel event.
 func (d *Daemon) openChain(ctx context.Context) error {

@@ -27,6 +27,7 @@ import (
 	"github.com/weftos/weftos/internal/clock"
 	"github.com/weftos/weftos/internal/config"
 	"github.com/weftos/weftos/internal/filelock"
+	"github.com/weftos/weftos/internal/homedir"
 	"github.com/weftos/weftos/internal/identity"
 	"github.com/weftos/weftos/internal/kernel"
 	"github.com/weftos/weftos/internal/llm"
@@ -41,11 +42,11 @@ import (
 
 // File names in the home directory.
 const (
-	LockName   = "weave.lock"
-	PIDName    = "weave.pid"
-	LogName    = "weave.log"
-	CronName   = "cron.json"
-	PIDSeqName = "pid.next"
+	LockName   = homedir.Lock
+	PIDName    = homedir.PID
+	LogName    = homedir.Log
+	CronName   = homedir.Cron
+	PIDSeqName = homedir.PIDSeq
 )
 
 // ErrAlreadyRunning means another daemon holds the home's lock.
@@ -106,6 +107,11 @@ type Daemon struct {
 	memory       *memory.Store
 	builtins     *tools.Registry // built once: the built-in tools are stateless
 	agents       agentSessions
+	supervisors  supervisorTable // the supervisors started agents run under
+
+	providers   []apitype.Provider // configured LLM providers, for status
+	defaultMu   sync.Mutex         // guards defaultName
+	defaultName string             // the resolved default model (defaultModel)
 
 	shutdownOnce sync.Once
 	shutdownCh   chan struct{}
@@ -121,6 +127,9 @@ func Open(ctx context.Context, opts Options) (_ *Daemon, err error) {
 	if opts.Home == "" {
 		return nil, errors.New("daemon: no home directory")
 	}
+	if !localapi.Supported {
+		return nil, fmt.Errorf("daemon: %w", localapi.ErrUnsupported)
+	}
 	home, err := filepath.Abs(opts.Home)
 	if err != nil {
 		return nil, fmt.Errorf("daemon: %w", err)
@@ -130,6 +139,10 @@ func Open(ctx context.Context, opts Options) (_ *Daemon, err error) {
 	}
 	if err := os.MkdirAll(home, 0o700); err != nil {
 		return nil, fmt.Errorf("daemon: creating home: %w", err)
+	}
+	loosened, err := secureHome(home)
+	if err != nil {
+		return nil, err
 	}
 	d := &Daemon{opts: opts, home: home, shutdownCh: make(chan struct{}), closing: make(chan struct{}), started: opts.Clock.Now(),
 		ops: nodemetrics.New()}
@@ -155,6 +168,9 @@ func Open(ctx context.Context, opts Options) (_ *Daemon, err error) {
 	}
 	if d.log, err = d.newLogger(); err != nil {
 		return nil, err
+	}
+	if loosened != 0 {
+		d.log.Warn("the home was open to other users; made it private", "home", home, "was", fmt.Sprintf("%04o", loosened), "now", "0700")
 	}
 	if d.id, err = identity.LoadOrCreate(home); err != nil {
 		return nil, err
@@ -288,6 +304,13 @@ func (d *Daemon) Status() apitype.Status {
 		DeadLetters: st.DLQ, Environment: d.gov.engine.Env()}
 	if d.chain != nil {
 		out.ChainLength = d.chain.Len()
+	}
+	out.Providers = d.providers
+	out.Model = d.cfg.Agents.Model
+	if out.Model == "" {
+		d.defaultMu.Lock()
+		out.Model = d.defaultName
+		d.defaultMu.Unlock()
 	}
 	out.Problems = d.problems()
 	if len(out.Problems) > 0 && out.Health.Status == kernel.Healthy {

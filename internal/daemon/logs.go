@@ -2,7 +2,6 @@ package daemon
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -62,14 +61,6 @@ func (d *Daemon) opsRoutes() []localapi.Route {
 		{Pattern: "GET /v1/logs", Handler: d.handleLogs},
 		{Pattern: "GET /v1/doctor", Handler: d.handleDoctor},
 	}
-}
-
-// opsErrorCode maps the operator endpoints' errors to API codes.
-func opsErrorCode(err error) (string, int, bool) {
-	if errors.Is(err, logfile.ErrClosed) {
-		return "shutting_down", http.StatusServiceUnavailable, true
-	}
-	return "", 0, false
 }
 
 // handleLogs answers the log's last lines (?n=, default 50); with

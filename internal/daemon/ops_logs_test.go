@@ -133,7 +133,7 @@ func TestLogs(t *testing.T) {
 func TestDoctor(t *testing.T) {
 	srv := llmtest.NewOpenAI(llmtest.Options{})
 	defer srv.Close()
-	_, c, home := agentDaemon(t, srv)
+	_, c, home := opsDaemon(t, srv)
 	if err := os.Chmod(home, 0o700); err != nil { // as weave boot creates it
 		t.Fatal(err)
 	}

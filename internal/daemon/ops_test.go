@@ -40,8 +40,8 @@ func scrape(t *testing.T, c *client.Client) map[string]float64 {
 	return out
 }
 
-// agentDaemon boots a daemon whose OpenAI-compatible provider is srv.
-func agentDaemon(t *testing.T, srv *llmtest.Server) (*Daemon, *client.Client, string) {
+// opsDaemon boots a daemon whose OpenAI-compatible provider is srv.
+func opsDaemon(t *testing.T, srv *llmtest.Server) (*Daemon, *client.Client, string) {
 	t.Helper()
 	t.Setenv("OPENAI_BASE_URL", srv.URL)
 	t.Setenv("OPENAI_API_KEY", "sk-test-0123456789abcdefghij")
@@ -63,7 +63,7 @@ func agentDaemon(t *testing.T, srv *llmtest.Server) (*Daemon, *client.Client, st
 func TestMetricsAfterAgentRun(t *testing.T) {
 	srv := llmtest.NewOpenAI(llmtest.Options{})
 	defer srv.Close()
-	_, c, _ := agentDaemon(t, srv)
+	_, c, _ := opsDaemon(t, srv)
 	ws := t.TempDir()
 	if err := os.WriteFile(filepath.Join(ws, "notes.txt"), []byte("hello"), 0o600); err != nil {
 		t.Fatal(err)

@@ -1,10 +1,14 @@
 package daemon
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
+	"strings"
 
+	"github.com/weftos/weftos/internal/apitype"
 	"github.com/weftos/weftos/internal/config"
 	"github.com/weftos/weftos/internal/llm"
 )
@@ -32,7 +36,9 @@ func (d *Daemon) openProviders() error {
 		if name == "" {
 			name = string(c.Kind)
 		}
-		d.endpoints[name] = providerEndpoint(c.Kind, c.BaseURL)
+		ep := providerEndpoint(c.Kind, c.BaseURL)
+		d.endpoints[name] = ep
+		d.providers = append(d.providers, apitype.Provider{Name: name, Kind: string(c.Kind), BaseURL: publicURL(c.Kind, c.BaseURL), Local: ep.loopback})
 	}
 	return nil
 }
@@ -69,4 +75,63 @@ func (d *Daemon) knownHosts() []string {
 		}
 	}
 	return out
+}
+
+// defaultModel is the model of a run that names none, when agents.model is
+// empty too: with exactly one provider, the model its [[providers]] entry
+// names, or else the only model its server lists (a llama.cpp or vLLM
+// server serves one). With several providers, or a server listing several
+// models, the operator must choose: ErrNoModel, naming what is available.
+func (d *Daemon) defaultModel(ctx context.Context) (string, error) {
+	d.defaultMu.Lock()
+	defer d.defaultMu.Unlock()
+	if d.defaultName != "" {
+		return d.defaultName, nil
+	}
+	names := d.models.Names()
+	if len(names) != 1 {
+		return "", fmt.Errorf("%w (configured providers: %s)", ErrNoModel, strings.Join(names, ", "))
+	}
+	name := names[0]
+	for _, p := range d.cfg.Providers {
+		if p.Name == name && p.Model != "" {
+			d.defaultName = name + "/" + p.Model
+			return d.defaultName, nil
+		}
+	}
+	prov, _ := d.models.Provider(name)
+	ms, err := prov.Models(ctx)
+	if err != nil {
+		return "", fmt.Errorf("%w (listing %s's models to pick a default failed: %w)", ErrNoModel, name, err)
+	}
+	if len(ms) != 1 {
+		var ids []string
+		for _, m := range ms {
+			ids = append(ids, name+"/"+m.ID)
+		}
+		if len(ids) > 8 {
+			ids = append(ids[:8], "…")
+		}
+		return "", fmt.Errorf("%w (%s serves %d models: %s)", ErrNoModel, name, len(ms), strings.Join(ids, ", "))
+	}
+	d.defaultName = name + "/" + ms[0].ID
+	d.log.Info("default model", "model", d.defaultName, "why", "the only model of the only provider")
+	return d.defaultName, nil
+}
+
+// publicURL is a provider's base URL as status may show it: the vendor's
+// default when unset, without user information or query (where keys hide).
+func publicURL(kind llm.Kind, raw string) string {
+	if raw == "" {
+		if kind == llm.KindAnthropic {
+			return llm.DefaultAnthropicBaseURL
+		}
+		return llm.DefaultOpenAIBaseURL
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	u.User, u.RawQuery, u.Fragment = nil, "", ""
+	return u.String()
 }

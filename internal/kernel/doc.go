@@ -9,8 +9,10 @@
 // used: a send past the message limit fails, a tool call past the tool-call
 // limit fails, and so on.
 //
-// Until the agent framework lands, processes run native Go handlers (see
-// [Handler]). Privileged operations ask an optional [Gate] first; the kernel
-// declares that interface and the composition root (internal/daemon) plugs the
-// governance layer into it.
+// Processes run native Go handlers (see [Handler]); an LLM agent is one such
+// process, whose handler is the agent loop the composition root
+// (internal/daemon) registers as a process kind. Privileged operations ask
+// the [Gate] first; the kernel declares that interface and the daemon plugs
+// the authority pipeline (governance decision, durable chain record) into
+// it.
 package kernel

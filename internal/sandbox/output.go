@@ -9,12 +9,16 @@ import (
 // passes its cap; the run then fails with ErrOutputTooLarge.
 var errCapExceeded = errors.New("output cap exceeded")
 
-// cappedBuffer collects at most limit bytes and remembers an overflow.
+// cappedBuffer collects at most limit bytes and remembers an overflow. On
+// the first overflow it calls stop, which ends the run: a guest that
+// ignores the write error and keeps printing must be reported as producing
+// too much output, not as running out of fuel or time.
 type cappedBuffer struct {
 	mu       sync.Mutex
 	buf      []byte
 	limit    int
 	overflow bool
+	stop     func()
 }
 
 func (c *cappedBuffer) Write(p []byte) (int, error) {
@@ -22,6 +26,9 @@ func (c *cappedBuffer) Write(p []byte) (int, error) {
 	defer c.mu.Unlock()
 	if room := c.limit - len(c.buf); len(p) > room {
 		c.buf = append(c.buf, p[:max(room, 0)]...)
+		if !c.overflow && c.stop != nil {
+			c.stop()
+		}
 		c.overflow = true
 		return max(room, 0), errCapExceeded
 	}

@@ -178,6 +178,7 @@ func (r *Runtime) Run(ctx context.Context, m *Module, spec RunSpec, host Host) (
 	alloc := &limitAllocator{limit: uint64(spec.MemoryMiB) << 20}
 	runCtx, cancel := context.WithTimeout(ctx, spec.Timeout)
 	defer cancel()
+	stdout.stop, stderr.stop = cancel, cancel
 	runCtx = context.WithValue(runCtx, runStateKey{}, state)
 	runCtx = experimental.WithMemoryAllocator(runCtx, alloc)
 
@@ -243,6 +244,13 @@ func classify(ctx context.Context, res *Result, callErr error, fuel api.Global,
 			return ctx.Err()
 		}
 		res.ExitCode = 0
+		// An overflow stops the run through the same context.
+		if stdout.overflowed() {
+			return re(ErrOutputTooLarge, fmt.Sprintf("stdout over %d bytes", spec.StdoutCap))
+		}
+		if stderr.overflowed() {
+			return re(ErrOutputTooLarge, fmt.Sprintf("stderr over %d bytes", spec.StderrCap))
+		}
 		return re(ErrTimeout, fmt.Sprintf("after %v", spec.Timeout))
 	case stdout.overflowed():
 		return re(ErrOutputTooLarge, fmt.Sprintf("stdout over %d bytes", spec.StdoutCap))

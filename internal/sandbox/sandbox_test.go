@@ -209,6 +209,19 @@ func TestOutputTooLarge(t *testing.T) {
 	if _, err := r.Run(context.Background(), m, s, nil); err != nil {
 		t.Errorf("under the cap: %v", err)
 	}
+
+	// A tool that ignores the write error and prints forever is stopped
+	// at the cap and reported as such, not as out of fuel or time.
+	s = kitSpec("spew", `{}`)
+	s.StdoutCap = 64 << 10
+	res, err = r.Run(context.Background(), m, s, nil)
+	var re *RunError
+	if !errors.Is(err, ErrOutputTooLarge) || !errors.As(err, &re) {
+		t.Fatalf("endless output: %v, want ErrOutputTooLarge", err)
+	}
+	if re.FuelUsed >= re.Budget || len(res.Stdout) != 64<<10 {
+		t.Errorf("endless output: fuel %d of %d, kept %d bytes", re.FuelUsed, re.Budget, len(res.Stdout))
+	}
 }
 
 func TestBadModules(t *testing.T) {

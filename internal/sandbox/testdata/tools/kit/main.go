@@ -60,6 +60,8 @@ func main() {
 		membomb()
 	case "bigout":
 		bigout()
+	case "spew":
+		spew()
 	case "files":
 		files(in)
 	case "fetch":
@@ -106,6 +108,14 @@ func membomb() {
 		if i%64 == 0 {
 			fmt.Println("allocated MiB:", i)
 		}
+	}
+}
+
+// spew writes to stdout forever, ignoring write errors.
+func spew() {
+	line := []byte(strings.Repeat("y", 1023) + "\n")
+	for {
+		os.Stdout.Write(line)
 	}
 }
 
