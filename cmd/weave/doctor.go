@@ -6,14 +6,11 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"path/filepath"
 
 	"github.com/weftos/weftos/internal/apitype"
 	"github.com/weftos/weftos/internal/client"
 	"github.com/weftos/weftos/internal/cmdline"
-	"github.com/weftos/weftos/internal/daemon"
 	"github.com/weftos/weftos/internal/doctor"
-	"github.com/weftos/weftos/internal/llm"
 )
 
 func init() {
@@ -64,8 +61,6 @@ func doctorReport(ctx context.Context, e *env) (apitype.DoctorReport, error) {
 		return rep, err
 	}
 	cfg, _ := doctor.ReadConfig(e.home) // an invalid file: the defaults, and the config check fails
-	providers := doctor.FromConfigs(daemon.ProviderConfigs(cfg, os.Getenv, llm.Config{}))
-	l := doctor.Layout{Home: e.home, ChainDir: filepath.Join(e.home, daemon.ChainDir),
-		Constitution: filepath.Join(e.home, daemon.ConstitutionName), LogFile: filepath.Join(e.home, daemon.LogName)}
-	return apitype.DoctorReport{Checks: doctor.Run(ctx, doctor.Offline(l, cfg, providers)...)}, nil
+	providers := doctor.Configured(cfg, os.Getenv)
+	return apitype.DoctorReport{Checks: doctor.Run(ctx, doctor.Offline(doctor.LayoutOf(e.home), cfg, providers)...)}, nil
 }

@@ -11,7 +11,7 @@ import (
 	"github.com/weftos/weftos/internal/apitype"
 	"github.com/weftos/weftos/internal/client"
 	"github.com/weftos/weftos/internal/cmdline"
-	"github.com/weftos/weftos/internal/daemon"
+	"github.com/weftos/weftos/internal/homedir"
 	"github.com/weftos/weftos/internal/logfile"
 	"github.com/weftos/weftos/internal/redact"
 )
@@ -19,7 +19,7 @@ import (
 func init() {
 	register(func(e *env) *cmdline.Command {
 		return &cmdline.Command{Name: "logs", Summary: "print the daemon's log (-f: keep following it)", Setup: e.leaf(cmdLogs),
-			Help: "The daemon writes its log to HOME/" + daemon.LogName + ", rotated at [log] file_max_mib into " + daemon.LogName +
+			Help: "The daemon writes its log to HOME/" + homedir.Log + ", rotated at [log] file_max_mib into " + homedir.Log +
 				".1 … (file_keep files kept). With a daemon running the lines come through its API; without one they are read from the files. " +
 				"Secrets (API keys, tokens, passwords) are masked."}
 	})
@@ -59,7 +59,7 @@ func cmdLogs(e *env, fs *flag.FlagSet) cmdline.Action {
 
 // offlineLogs reads the log files of a home whose daemon is not running.
 func offlineLogs(home string, n int) (apitype.LogsResponse, error) {
-	path := filepath.Join(home, daemon.LogName)
+	path := filepath.Join(home, homedir.Log)
 	lines, err := logfile.Tail(path, n)
 	if err != nil {
 		return apitype.LogsResponse{}, err
@@ -86,7 +86,7 @@ func followLogs(ctx context.Context, e *env, c *client.Client, n int) error {
 			return err
 		}
 		if l.SkippedBytes > 0 {
-			fmt.Fprintf(e.stderr, "weave: %d bytes of log not shown (this reader fell behind); they are in %s\n", l.SkippedBytes, filepath.Join(e.home, daemon.LogName))
+			fmt.Fprintf(e.stderr, "weave: %d bytes of log not shown (this reader fell behind); they are in %s\n", l.SkippedBytes, filepath.Join(e.home, homedir.Log))
 			return nil
 		}
 		_, err := fmt.Fprintln(e.stdout, l.Line)
@@ -94,7 +94,7 @@ func followLogs(ctx context.Context, e *env, c *client.Client, n int) error {
 	})
 	switch {
 	case errors.Is(err, client.ErrNoDaemon):
-		return errors.New("logs -f needs a running daemon (start one with `weave boot`); without -f, weave logs reads " + filepath.Join(e.home, daemon.LogName))
+		return errors.New("logs -f needs a running daemon (start one with `weave boot`); without -f, weave logs reads " + filepath.Join(e.home, homedir.Log))
 	case errors.Is(err, context.Canceled):
 		return nil
 	case err == nil && !e.json:

@@ -10,6 +10,7 @@ import (
 
 	"github.com/weftos/weftos/internal/apitype"
 	"github.com/weftos/weftos/internal/config"
+	"github.com/weftos/weftos/internal/doctor"
 	"github.com/weftos/weftos/internal/llm"
 )
 
@@ -21,7 +22,7 @@ var ErrNoModel = errors.New("no model: pass --model provider/model (e.g. openai/
 // an error at boot: the kernel runs without models; an agent run then fails
 // with llm.ErrNoProvider, whose message names the variables to set.
 func (d *Daemon) openProviders() error {
-	cfgs := ProviderConfigs(d.cfg, os.Getenv, llm.Config{Logger: d.log.With("layer", "llm")})
+	cfgs := providerConfigs(d.cfg, os.Getenv, llm.Config{Logger: d.log.With("layer", "llm")})
 	if len(cfgs) == 0 {
 		return nil
 	}
@@ -43,25 +44,13 @@ func (d *Daemon) openProviders() error {
 	return nil
 }
 
-// ProviderConfigs are the LLM providers a daemon with configuration cfg
+// providerConfigs are the LLM providers a daemon with configuration cfg
 // and environment getenv has: weftos.toml's [[providers]], then those the
 // standard environment variables configure (a name the file uses wins).
-// Every config starts from base.
-func ProviderConfigs(cfg config.Config, getenv func(string) string, base llm.Config) []llm.Config {
-	var cfgs []llm.Config
-	seen := map[string]bool{}
-	for _, p := range cfg.Providers {
-		c := base
-		c.Name, c.Kind, c.BaseURL, c.APIKeyEnv, c.APIKeyFile = p.Name, llm.Kind(p.Kind), p.BaseURL, p.APIKeyEnv, p.APIKeyFile
-		cfgs = append(cfgs, c)
-		seen[c.Name] = true
-	}
-	for _, c := range llm.EnvConfigs(getenv, base) {
-		if !seen[c.Name] {
-			cfgs = append(cfgs, c)
-		}
-	}
-	return cfgs
+// Every config starts from base. (internal/doctor reads them the same way
+// when no daemon runs.)
+func providerConfigs(cfg config.Config, getenv func(string) string, base llm.Config) []llm.Config {
+	return llm.WithEnvConfigs(doctor.FileProviders(cfg, base), getenv, base)
 }
 
 // knownHosts are the hosts the gate does not raise the security effect

@@ -283,7 +283,7 @@ func TestOffline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l := Layout{Home: home, ChainDir: filepath.Join(home, "chain"), Constitution: filepath.Join(home, "constitution.toml"), LogFile: filepath.Join(home, "weave.log")}
+	l := LayoutOf(home)
 	log, err := chain.Open(context.Background(), l.ChainDir, chain.Options{Origin: id.NodeID, Keys: chain.Keys{Ed25519: id.Ed25519, MLDSA65: id.MLDSA65}})
 	if err != nil {
 		t.Fatal(err)

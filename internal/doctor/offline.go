@@ -10,6 +10,7 @@ import (
 	"github.com/weftos/weftos/chain"
 	"github.com/weftos/weftos/internal/apitype"
 	"github.com/weftos/weftos/internal/config"
+	"github.com/weftos/weftos/internal/homedir"
 	"github.com/weftos/weftos/internal/identity"
 )
 
@@ -19,6 +20,12 @@ type Layout struct {
 	ChainDir     string // HOME/chain
 	Constitution string // HOME/constitution.toml
 	LogFile      string // HOME/weave.log
+}
+
+// LayoutOf is the layout of the home directory home (internal/homedir).
+func LayoutOf(home string) Layout {
+	return Layout{Home: home, ChainDir: filepath.Join(home, homedir.Chain), Constitution: filepath.Join(home, homedir.Constitution),
+		LogFile: filepath.Join(home, homedir.Log)}
 }
 
 // ReadConfig reads weftos.toml without writing the default when it is

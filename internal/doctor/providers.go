@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/weftos/weftos/internal/apitype"
+	"github.com/weftos/weftos/internal/config"
 	"github.com/weftos/weftos/internal/llm"
 )
 
@@ -21,6 +22,25 @@ type Provider struct {
 	// EndpointName).
 	Endpoint string
 	Models   func(ctx context.Context) ([]llm.Model, error)
+}
+
+// FileProviders are the llm configs of weftos.toml's [[providers]], each
+// starting from base.
+func FileProviders(cfg config.Config, base llm.Config) []llm.Config {
+	out := make([]llm.Config, 0, len(cfg.Providers))
+	for _, p := range cfg.Providers {
+		c := base
+		c.Name, c.Kind, c.BaseURL, c.APIKeyEnv, c.APIKeyFile = p.Name, llm.Kind(p.Kind), p.BaseURL, p.APIKeyEnv, p.APIKeyFile
+		out = append(out, c)
+	}
+	return out
+}
+
+// Configured are the providers a daemon on cfg with environment getenv
+// would have: the file's, then the standard environment variables'
+// (a name the file uses wins).
+func Configured(cfg config.Config, getenv func(string) string) []Provider {
+	return FromConfigs(llm.WithEnvConfigs(FileProviders(cfg, llm.Config{}), getenv, llm.Config{}))
 }
 
 // FromConfigs builds the providers of cfgs, without retries (the check
