@@ -43,6 +43,16 @@ const (
 	CodeSessionCorrupt   = "session_corrupt"
 	CodeEmbedderMismatch = "embedder_mismatch"
 	CodeShuttingDown     = "shutting_down"
+	CodeNotInCluster     = "not_in_cluster"
+	CodeInCluster        = "in_cluster"
+	CodeBadToken         = "bad_token"
+	CodeTokenExpired     = "token_expired"
+	CodeTokenUsed        = "token_used"
+	CodeNodeRemoved      = "node_removed"
+	CodeNotMember        = "not_member"
+	CodeUnknownNode      = "unknown_node"
+	CodeJoinRefused      = "join_refused"
+	CodeUnreachable      = "unreachable"
 )
 
 // Sentinel errors, one per code.
@@ -78,6 +88,16 @@ var (
 	ErrSessionCorrupt   = errors.New("the session's journal is damaged")
 	ErrEmbedderMismatch = errors.New("the memory was embedded with another embedder")
 	ErrShuttingDown     = errors.New("the daemon is shutting down")
+	ErrNotInCluster     = errors.New("this node is not in a cluster")
+	ErrInCluster        = errors.New("this node is already in a cluster")
+	ErrBadToken         = errors.New("bad invite token")
+	ErrTokenExpired     = errors.New("the invite token expired")
+	ErrTokenUsed        = errors.New("the invite token was already used")
+	ErrNodeRemoved      = errors.New("the node was removed from the cluster")
+	ErrNotMember        = errors.New("not a member of the cluster")
+	ErrUnknownNode      = errors.New("no such cluster member")
+	ErrJoinRefused      = errors.New("the join was refused")
+	ErrUnreachable      = errors.New("the node is unreachable")
 )
 
 var codes = []struct {
@@ -116,6 +136,16 @@ var codes = []struct {
 	{CodeSessionCorrupt, ErrSessionCorrupt, http.StatusInternalServerError},
 	{CodeEmbedderMismatch, ErrEmbedderMismatch, http.StatusConflict},
 	{CodeShuttingDown, ErrShuttingDown, http.StatusServiceUnavailable},
+	{CodeNotInCluster, ErrNotInCluster, http.StatusConflict},
+	{CodeInCluster, ErrInCluster, http.StatusConflict},
+	{CodeBadToken, ErrBadToken, http.StatusBadRequest},
+	{CodeTokenExpired, ErrTokenExpired, http.StatusGone},
+	{CodeTokenUsed, ErrTokenUsed, http.StatusConflict},
+	{CodeNodeRemoved, ErrNodeRemoved, http.StatusForbidden},
+	{CodeNotMember, ErrNotMember, http.StatusForbidden},
+	{CodeUnknownNode, ErrUnknownNode, http.StatusNotFound},
+	{CodeJoinRefused, ErrJoinRefused, http.StatusForbidden},
+	{CodeUnreachable, ErrUnreachable, http.StatusBadGateway},
 }
 
 // ErrorForCode returns the sentinel error of code, or nil.

@@ -143,6 +143,23 @@ func TestEveryEndpointHasATypedMethod(t *testing.T) {
 			})
 		},
 		"GET /v1/doctor": func(ctx context.Context) error { return ignore(c.Doctor(ctx)) },
+
+		"GET /v1/cluster":          func(ctx context.Context) error { return ignore(c.ClusterStatus(ctx)) },
+		"GET /v1/cluster/peers":    func(ctx context.Context) error { return ignore(c.ClusterPeers(ctx)) },
+		"POST /v1/cluster/leave":   func(ctx context.Context) error { return ignore(c.ClusterLeave(ctx)) },
+		"POST /v1/cluster/invites": func(ctx context.Context) error { return ignore(c.ClusterInvite(ctx, apitype.ClusterInviteRequest{})) },
+		"POST /v1/cluster/remove": func(ctx context.Context) error {
+			return ignore(c.ClusterRemove(ctx, apitype.ClusterRemoveRequest{Node: "nffffffffffffffff"}))
+		},
+		"POST /v1/cluster/join": func(ctx context.Context) error {
+			return ignore(c.ClusterJoin(ctx, apitype.ClusterJoinRequest{Token: "not a token"}))
+		},
+		"POST /v1/cluster/spawn": func(ctx context.Context) error {
+			return ignore(c.ClusterSpawn(ctx, apitype.ClusterSpawnRequest{Node: "nffffffffffffffff", Spawn: apitype.SpawnRequest{Name: "m"}}))
+		},
+		"POST /v1/cluster/init": func(ctx context.Context) error {
+			return ignore(c.ClusterInit(ctx, apitype.ClusterInitRequest{Name: "t", Listen: "127.0.0.1:0"}))
+		},
 	}
 	patterns := d.apiHandler.Patterns()
 	ctx := context.Background()
@@ -167,7 +184,9 @@ func TestEveryEndpointHasATypedMethod(t *testing.T) {
 		}
 	}
 
-	// Errors keep their identity across the boundary.
+	// Errors keep their identity across the boundary (the node is in a
+	// cluster whatever order the calls above ran in).
+	_, _ = c.ClusterInit(ctx, apitype.ClusterInitRequest{Name: "t", Listen: "127.0.0.1:0"})
 	for _, tc := range []struct {
 		err  error
 		want error
@@ -177,6 +196,8 @@ func TestEveryEndpointHasATypedMethod(t *testing.T) {
 		{ignore(c.Session(ctx, "nosuch")), apitype.ErrUnknownSession},
 		{ignore(c.GovResolve(ctx, "nosuch", true, apitype.ResolveRequest{})), apitype.ErrUnknownAction},
 		{ignore(c.MemorySearch(ctx, apitype.MemorySearchRequest{Query: "q", Filter: map[string]string{"scope": "bogus"}})), apitype.ErrInvalidArgument},
+		{ignore(c.ClusterJoin(ctx, apitype.ClusterJoinRequest{Token: "not a token"})), apitype.ErrBadToken},
+		{ignore(c.ClusterInit(ctx, apitype.ClusterInitRequest{Name: "again", Listen: "127.0.0.1:0"})), apitype.ErrInCluster},
 	} {
 		if !errors.Is(tc.err, tc.want) {
 			t.Errorf("error %v is not %v", tc.err, tc.want)

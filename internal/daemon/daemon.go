@@ -25,6 +25,7 @@ import (
 	"github.com/weftos/weftos/internal/apitype"
 	"github.com/weftos/weftos/internal/authority"
 	"github.com/weftos/weftos/internal/clock"
+	"github.com/weftos/weftos/internal/cluster"
 	"github.com/weftos/weftos/internal/config"
 	"github.com/weftos/weftos/internal/filelock"
 	"github.com/weftos/weftos/internal/homedir"
@@ -108,6 +109,8 @@ type Daemon struct {
 	builtins     *tools.Registry // built once: the built-in tools are stateless
 	agents       agentSessions
 	supervisors  supervisorTable // the supervisors started agents run under
+	cluster      *cluster.Node   // the node's cluster membership (internal/cluster)
+	remote       *remote         // cross-node IPC: the kernel's Remote
 
 	providers   []apitype.Provider // configured LLM providers, for status
 	defaultMu   sync.Mutex         // guards defaultName
@@ -230,6 +233,11 @@ func Open(ctx context.Context, opts Options) (_ *Daemon, err error) {
 	if err := d.restoreCron(); err != nil {
 		return nil, err
 	}
+	d.remote = newRemote(d)
+	if err := d.openCluster(ctx); err != nil {
+		return nil, err
+	}
+	d.kernel.SetRemote(d.remote)
 	if err := d.serve(); err != nil {
 		return nil, err
 	}
@@ -359,6 +367,11 @@ func (d *Daemon) close(ctx context.Context) error {
 	}
 	if d.metricSrv != nil {
 		_ = d.metricSrv.Shutdown(ctx)
+	}
+	if d.cluster != nil {
+		if err := d.cluster.Close(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("cluster: %w", err))
+		}
 	}
 	if d.kernel != nil {
 		if err := d.kernel.Close(ctx); err != nil {

@@ -24,6 +24,7 @@ func (d *Daemon) routes() []localapi.Route {
 	r := append(d.chainRoutes(), d.gov.routes()...)
 	r = append(r, d.memoryRoutes()...)
 	r = append(r, d.opsRoutes()...)
+	r = append(r, d.clusterRoutes()...)
 	return append(r,
 		localapi.Route{Pattern: "GET /v1/gov/audit", Handler: d.handleAudit},
 		localapi.Route{Pattern: "POST /v1/agent/run", Handler: d.handleAgentRun},
@@ -65,6 +66,8 @@ func outerCode(err error) string {
 		return apitype.CodeToolTampered
 	case errors.Is(err, authority.ErrDenied):
 		return apitype.CodeDenied
+	case clusterCode(err) != "":
+		return clusterCode(err)
 	case errors.Is(err, authority.ErrCapability) && !errors.Is(err, kernel.ErrScope) && !errors.Is(err, kernel.ErrCapabilityExceeds):
 		return apitype.CodeCapabilityDenied
 	case errors.Is(err, authority.ErrLimit):

@@ -150,6 +150,7 @@ var DefaultActionEffects = []CatalogEntry{
 	{"tool.remove", Effect{Risk: 0.3, Security: 0.2}},
 	{"session.remove", Effect{Risk: 0.3, Privacy: 0.2}},
 	{"agent.definition", Effect{Risk: 0.5, Security: 0.6, Novelty: 0.3}},
+	{"cluster.*", Effect{Risk: 0.3, Security: 0.4}},
 }
 
 // DefaultToolEffects is the default tool catalog, applied (component-wise

@@ -15,4 +15,5 @@ const (
 	Constitution = "constitution.toml" // the constitution file an operator edits
 	Memory       = "memory"            // semantic memory
 	Tools        = "tools"             // installed WASM tools
+	Cluster      = "cluster.json"      // the node's cluster: genesis, admissions, removals, invites it issued
 )

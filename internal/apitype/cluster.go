@@ -1,0 +1,104 @@
+package apitype
+
+import (
+	"time"
+
+	"github.com/weftos/weftos/internal/kernel"
+)
+
+// ClusterInitRequest is the body of POST /v1/cluster/init: create a
+// cluster with this node as its genesis member (governed as cluster.init).
+type ClusterInitRequest struct {
+	// Name labels the cluster.
+	Name string `json:"name"`
+	// NodeName labels this node (default: its node id).
+	NodeName string `json:"node_name,omitempty"`
+	// Listen and Advertise override mesh.listen and mesh.advertise.
+	Listen    string `json:"listen,omitempty"`
+	Advertise string `json:"advertise,omitempty"`
+}
+
+// ClusterInviteRequest is the body of POST /v1/cluster/invites.
+type ClusterInviteRequest struct {
+	// TTLMS is how long the invite is valid, in milliseconds (default one
+	// hour, at most 30 days).
+	TTLMS int64 `json:"ttl_ms,omitempty"`
+}
+
+// ClusterInvite answers POST /v1/cluster/invites: a signed, expiring,
+// single-use token, redeemed at this node (docs/MESH.md).
+type ClusterInvite struct {
+	Token   string    `json:"token"`
+	TokenID string    `json:"token_id"`
+	Cluster string    `json:"cluster"`
+	Issuer  string    `json:"issuer"`
+	Expires time.Time `json:"expires"`
+	Addrs   []string  `json:"addrs"`
+}
+
+// ClusterJoinRequest is the body of POST /v1/cluster/join: redeem an
+// invite at its issuer (governed as cluster.join here, cluster.admit
+// there).
+type ClusterJoinRequest struct {
+	Token     string `json:"token"`
+	NodeName  string `json:"node_name,omitempty"`
+	Listen    string `json:"listen,omitempty"`
+	Advertise string `json:"advertise,omitempty"`
+}
+
+// ClusterRemoveRequest is the body of POST /v1/cluster/remove: remove a
+// member (governed as cluster.remove; every member then refuses it).
+type ClusterRemoveRequest struct {
+	Node   string `json:"node"`
+	Reason string `json:"reason,omitempty"`
+}
+
+// ClusterStatus answers GET /v1/cluster and the cluster acts.
+type ClusterStatus struct {
+	InCluster bool   `json:"in_cluster"`
+	Cluster   string `json:"cluster,omitempty"`
+	Name      string `json:"name,omitempty"`
+	NodeID    string `json:"node_id"`
+	NodeName  string `json:"node_name,omitempty"`
+	Advertise string `json:"advertise,omitempty"`
+	// Genesis is the node id of the cluster's first member.
+	Genesis string `json:"genesis,omitempty"`
+	// Members counts current members (this node included), Alive those
+	// membership sees alive, Removed the nodes removed or left.
+	Members        int        `json:"members"`
+	Alive          int        `json:"alive"`
+	Removed        int        `json:"removed"`
+	JoinedAt       *time.Time `json:"joined_at,omitempty"`
+	AllowClassical bool       `json:"allow_classical"`
+}
+
+// ClusterPeer is one member as this node sees it (GET /v1/cluster/peers).
+type ClusterPeer struct {
+	NodeID string `json:"node_id"`
+	Name   string `json:"name,omitempty"`
+	Addr   string `json:"addr,omitempty"`
+	// State is alive, suspect, dead, left, removed, or unknown (not seen
+	// by membership yet).
+	State     string     `json:"state"`
+	Self      bool       `json:"self,omitempty"`
+	RTTMicros int64      `json:"rtt_us"`
+	LastSeen  *time.Time `json:"last_seen,omitempty"`
+	// ChainSize and ChainHead are the member's chain length and head event
+	// hash, as its last ping acknowledgement said.
+	ChainSize uint64 `json:"chain_size"`
+	ChainHead string `json:"chain_head,omitempty"`
+}
+
+// ClusterSpawnRequest is the body of POST /v1/cluster/spawn: spawn a
+// process on another member (weave agent spawn --node), decided by that
+// node's governance with this node as the subject.
+type ClusterSpawnRequest struct {
+	Node  string       `json:"node"`
+	Spawn SpawnRequest `json:"spawn"`
+}
+
+// ClusterSpawnResponse answers POST /v1/cluster/spawn.
+type ClusterSpawnResponse struct {
+	Node string     `json:"node"`
+	PID  kernel.PID `json:"pid"`
+}
