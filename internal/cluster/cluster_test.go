@@ -11,6 +11,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/weftos/weftos/internal/identity"
+	"github.com/weftos/weftos/internal/mesh/meshtest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -138,9 +139,9 @@ func TestClusterLifecycle(t *testing.T) {
 	if _, err := c.Join(ctx, tok, "c", "127.0.0.1:0", ""); !errors.Is(err, ErrJoinRefused) || !errors.Is(err, ErrTokenUsed) {
 		t.Fatalf("replayed invite: %v", err)
 	}
-	if !a.ev.find(func(r recorded) bool { e, ok := r.payload.(RefusalEvent); return ok && e.Code == codeTokenUsed }) {
-		t.Error("the replay was not reported")
-	}
+	eventually(t, "a reports the replay", func() bool {
+		return a.ev.find(func(r recorded) bool { e, ok := r.payload.(RefusalEvent); return ok && e.Code == codeTokenUsed })
+	})
 	// An expired one too: the joiner's clock says it is valid, the
 	// issuer's that it expired.
 	tok2, _, err := a.Invite(time.Minute)
@@ -254,10 +255,80 @@ func TestStrangerRefused(t *testing.T) {
 	if _, _, err := run.dial(ctx, a.NodeID(), addr, purposeMember); !errors.Is(err, ErrNotMember) {
 		t.Fatalf("a member of another cluster linked: %v", err)
 	}
-	if !a.ev.find(func(r recorded) bool {
-		e, ok := r.payload.(RefusalEvent)
-		return ok && e.Node == x.NodeID() && e.Code == codeNotMember
-	}) {
-		t.Error("the refusal was not reported")
+	eventually(t, "a reports the refusal", func() bool {
+		return a.ev.find(func(r recorded) bool {
+			e, ok := r.payload.(RefusalEvent)
+			return ok && e.Node == x.NodeID() && e.Code == codeNotMember
+		})
+	})
+}
+
+// TestPartition: with a fault-injecting transport, a node cut off from the
+// two others is declared dead on both sides of the cut, and the cluster
+// heals when the network does.
+func TestPartition(t *testing.T) {
+	ctx := context.Background()
+	net := meshtest.NewNetwork(1)
+	names := []string{"a", "b", "c"}
+	nodes := map[string]*testNode{}
+	for _, name := range names {
+		home := t.TempDir()
+		id, err := identity.LoadOrCreate(home)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tn := &testNode{home: home, ev: &events{}, clk: &clock{}}
+		n, err := Open(ctx, Config{StatePath: filepath.Join(home, "cluster.json"), Identity: id, Events: tn.ev, Transport: net.Transport(name),
+			Membership: MembershipConfig{Rejoin: 200 * time.Millisecond}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { n.Close(ctx) })
+		tn.Node = n
+		nodes[name] = tn
 	}
+	a, b, c := nodes["a"], nodes["b"], nodes["c"]
+	if _, err := a.Init(ctx, "p", "a", "127.0.0.1:0", ""); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []*testNode{b, c} {
+		tok, _, err := a.Invite(time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := n.Join(ctx, tok, "", "127.0.0.1:0", ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	all := []*testNode{a, b, c}
+	converged := func(want map[[2]*testNode]string) func() bool {
+		return func() bool {
+			for k, st := range want {
+				if peerState(k[0].Node, k[1].NodeID()) != st {
+					return false
+				}
+			}
+			return true
+		}
+	}
+	alive := map[[2]*testNode]string{}
+	for _, x := range all {
+		for _, y := range all {
+			alive[[2]*testNode{x, y}] = "alive"
+		}
+	}
+	eventually(t, "all alive", converged(alive))
+
+	net.Partition("a", "c")
+	net.Partition("b", "c")
+	eventually(t, "c dead to a and b, a and b dead to c", converged(map[[2]*testNode]string{
+		{a, c}: "dead", {b, c}: "dead", {c, a}: "dead", {c, b}: "dead", {a, b}: "alive", {b, a}: "alive"}))
+	if !a.ev.find(func(r recorded) bool {
+		e, ok := r.payload.(MemberEvent)
+		return ok && e.Node == c.NodeID() && e.State == "dead"
+	}) {
+		t.Error("a did not report c dead")
+	}
+	net.Heal()
+	eventually(t, "the cluster heals", converged(alive))
 }

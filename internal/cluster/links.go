@@ -369,3 +369,39 @@ func addrOf(s string) net.Addr {
 }
 
 var errNoIPC = errors.New("cluster: this node takes no cross-node IPC")
+
+// rejoinLoop periodically tries to rejoin, through their last known
+// addresses, the members membership declared dead: SWIM stops probing a
+// dead node, so without this a healed partition or a node restarted on
+// the same address would stay apart.
+func (r *runtime) rejoinLoop() {
+	defer r.wg.Done()
+	t := time.NewTicker(r.n.cfg.Membership.Rejoin)
+	defer t.Stop()
+	for {
+		select {
+		case <-r.ctx.Done():
+			return
+		case <-t.C:
+		}
+		reg := r.n.cur.Load()
+		if reg == nil {
+			continue
+		}
+		var addrs []string
+		views := r.ms.view()
+		for _, a := range reg.Members() {
+			id := a.NodeID()
+			v, ok := views[id]
+			if id == r.n.id || !ok || v.addr == "" || (v.state != "dead" && v.state != "left") {
+				continue
+			}
+			addrs = append(addrs, id+"/"+v.addr)
+		}
+		if len(addrs) > 0 {
+			if _, err := r.ms.join(addrs); err != nil && r.ctx.Err() == nil {
+				r.n.log.Debug("cluster: rejoining dead members failed", "members", addrs, "err", err)
+			}
+		}
+	}
+}

@@ -6,9 +6,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log"
 	"log/slog"
 	"net"
+	"regexp"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -81,7 +84,7 @@ func newMembership(r *runtime) (membership, error) {
 	c.TCPTimeout = 2 * time.Second
 	c.DeadNodeReclaimTime = time.Hour // a node id is an identity: never reused by another node
 	c.Events, c.Ping, c.Alive = s, s, s
-	c.Logger = slog.NewLogLogger(r.n.log.With("layer", "memberlist").Handler(), slog.LevelDebug)
+	c.Logger = log.New(&swimLog{s: s, log: r.n.log.With("layer", "memberlist")}, "", 0)
 	if s.ml, err = memberlist.Create(c); err != nil {
 		return nil, fmt.Errorf("cluster: membership: %w", err)
 	}
@@ -214,7 +217,7 @@ func (s *swim) event(n *memberlist.Node, state string) {
 }
 
 func (s *swim) NotifyJoin(n *memberlist.Node) { s.event(n, "alive") }
-func (s *swim) NotifyUpdate(*memberlist.Node) {}
+func (s *swim) NotifyUpdate(n *memberlist.Node) { s.event(n, "alive") }
 func (s *swim) NotifyLeave(n *memberlist.Node) {
 	state := "dead"
 	if n.State == memberlist.StateLeft {
@@ -238,36 +241,61 @@ func (s *swim) AckPayload() []byte {
 	return b
 }
 
+// NotifyPingComplete records a successful probe. memberlist calls it
+// without its lock held, so only the node's name (which never changes)
+// is read.
 func (s *swim) NotifyPingComplete(other *memberlist.Node, rtt time.Duration, payload []byte) {
 	var h headPayload
 	_ = json.Unmarshal(payload, &h)
 	s.mu.Lock()
 	v := s.seen[other.Name]
 	if v == nil {
-		v = &memberView{}
+		v = &memberView{state: "alive"}
 		s.seen[other.Name] = v
 	}
-	v.rtt, v.lastSeen, v.addr = rtt, time.Now(), other.Address()
+	v.rtt, v.lastSeen = rtt, time.Now()
+	if v.state == "suspect" {
+		v.state = "alive"
+	}
 	if len(payload) > 0 {
 		v.size, v.root = h.Size, h.Root
 	}
 	s.mu.Unlock()
 }
 
-// Views.
-
-func stateName(t memberlist.NodeStateType) string {
-	switch t {
-	case memberlist.StateAlive:
-		return "alive"
-	case memberlist.StateSuspect:
-		return "suspect"
-	case memberlist.StateLeft:
-		return "left"
+// suspect marks a node this node's probe failed: memberlist has no event
+// for it, only this log line ("Suspect NAME has failed, no acks
+// received"). A later successful probe or alive message clears it.
+func (s *swim) suspect(name string) {
+	s.mu.Lock()
+	if v := s.seen[name]; v != nil && v.state == "alive" {
+		v.state = "suspect"
 	}
-	return "dead"
+	s.mu.Unlock()
 }
 
+// swimLog takes memberlist's log lines: to slog (debug), and the failed
+// probes to suspect.
+type swimLog struct {
+	s   *swim
+	log *slog.Logger
+}
+
+var suspectLine = regexp.MustCompile(`memberlist: Suspect (\S+) has failed`)
+
+func (l *swimLog) Write(b []byte) (int, error) {
+	line := strings.TrimSpace(string(b))
+	if m := suspectLine.FindStringSubmatch(line); m != nil {
+		l.s.suspect(m[1])
+	}
+	l.log.Debug(line)
+	return len(b), nil
+}
+
+// Views.
+
+// view is membership as the delegates reported it (memberlist's Members
+// hands out nodes it goes on mutating, so it is not read).
 func (s *swim) view() map[string]memberView {
 	out := map[string]memberView{}
 	s.mu.Lock()
@@ -275,21 +303,18 @@ func (s *swim) view() map[string]memberView {
 		out[id] = *v
 	}
 	s.mu.Unlock()
-	for _, n := range s.ml.Members() {
-		v := out[n.Name]
-		v.addr, v.state = n.Address(), stateName(n.State)
-		out[n.Name] = v
-	}
 	return out
 }
 
 func (s *swim) addrs() map[string]string {
 	out := map[string]string{}
-	for _, n := range s.ml.Members() {
-		if n.State == memberlist.StateAlive || n.State == memberlist.StateSuspect {
-			out[n.Name] = n.Address()
+	s.mu.Lock()
+	for id, v := range s.seen {
+		if v.addr != "" && (v.state == "alive" || v.state == "suspect") {
+			out[id] = v.addr
 		}
 	}
+	s.mu.Unlock()
 	return out
 }
 

@@ -106,6 +106,9 @@ type MembershipConfig struct {
 	SuspicionMult  int           // default 2
 	GossipInterval time.Duration // default 50ms
 	PushPull       time.Duration // default 15s
+	// Rejoin is how often a node tries to rejoin members membership
+	// declared dead (a healed partition, a restarted node); default 2s.
+	Rejoin time.Duration
 }
 
 func (m *MembershipConfig) setDefaults() {
@@ -123,6 +126,9 @@ func (m *MembershipConfig) setDefaults() {
 	}
 	if m.PushPull <= 0 {
 		m.PushPull = 15 * time.Second
+	}
+	if m.Rejoin <= 0 {
+		m.Rejoin = 2 * time.Second
 	}
 }
 
@@ -284,8 +290,9 @@ func (n *Node) start(ctx context.Context, listen string) error {
 		return err
 	}
 	n.run = r
-	r.wg.Add(1)
+	r.wg.Add(2)
 	go r.acceptLoop()
+	go r.rejoinLoop()
 	return nil
 }
 
