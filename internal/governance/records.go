@@ -337,7 +337,6 @@ type ChannelMessageDetail struct {
 	InboundLen   int    `json:"inbound_len"`
 	OutboundHash string `json:"outbound_hash,omitempty"`
 	OutboundLen  int    `json:"outbound_len,omitempty"`
-	Parts        int    `json:"parts,omitempty"`
 }
 
 // GatewayTokenDetail is the Detail of gateway.token: a bearer token created
