@@ -42,6 +42,8 @@ const (
 	CodeSessionExists    = "session_exists"
 	CodeSessionCorrupt   = "session_corrupt"
 	CodeEmbedderMismatch = "embedder_mismatch"
+	CodeUnknownToken     = "unknown_token"
+	CodeUnknownPairing   = "unknown_pairing_code"
 )
 
 // Sentinel errors, one per code.
@@ -76,6 +78,8 @@ var (
 	ErrSessionExists    = errors.New("a session with that name exists")
 	ErrSessionCorrupt   = errors.New("the session's journal is damaged")
 	ErrEmbedderMismatch = errors.New("the memory was embedded with another embedder")
+	ErrUnknownToken     = errors.New("no such gateway token")
+	ErrUnknownPairing   = errors.New("no pending pairing request has that code")
 )
 
 var codes = []struct {
@@ -113,6 +117,8 @@ var codes = []struct {
 	{CodeSessionExists, ErrSessionExists, http.StatusConflict},
 	{CodeSessionCorrupt, ErrSessionCorrupt, http.StatusInternalServerError},
 	{CodeEmbedderMismatch, ErrEmbedderMismatch, http.StatusConflict},
+	{CodeUnknownToken, ErrUnknownToken, http.StatusNotFound},
+	{CodeUnknownPairing, ErrUnknownPairing, http.StatusNotFound},
 }
 
 // ErrorForCode returns the sentinel error of code, or nil.

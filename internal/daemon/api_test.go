@@ -126,6 +126,15 @@ func TestEveryEndpointHasATypedMethod(t *testing.T) {
 		"GET /v1/tools/{name}":      func(ctx context.Context) error { return ignore(c.Tool(ctx, "nosuch")) },
 		"POST /v1/tools/{name}/run": func(ctx context.Context) error { return ignore(c.ToolRun(ctx, "nosuch", apitype.ToolRunRequest{})) },
 		"DELETE /v1/tools/{name}":   func(ctx context.Context) error { return ignore(c.ToolRemove(ctx, "nosuch")) },
+
+		"POST /v1/gateway/tokens": func(ctx context.Context) error {
+			return ignore(c.GatewayTokenCreate(ctx, apitype.GatewayTokenCreateRequest{Agents: []string{"default"}}))
+		},
+		"GET /v1/gateway/tokens":            func(ctx context.Context) error { return ignore(c.GatewayTokens(ctx)) },
+		"DELETE /v1/gateway/tokens/{id}":    func(ctx context.Context) error { return ignore(c.GatewayTokenRevoke(ctx, "nosuch")) },
+		"GET /v1/channels":                  func(ctx context.Context) error { return ignore(c.Channels(ctx)) },
+		"GET /v1/pairing":                   func(ctx context.Context) error { return ignore(c.Pairing(ctx)) },
+		"POST /v1/pairing/{code}/{verdict}": func(ctx context.Context) error { return ignore(c.PairingResolve(ctx, "ABCDEFGH", true)) },
 	}
 	patterns := d.apiHandler.Patterns()
 	ctx := context.Background()
@@ -160,6 +169,9 @@ func TestEveryEndpointHasATypedMethod(t *testing.T) {
 		{ignore(c.Session(ctx, "nosuch")), apitype.ErrUnknownSession},
 		{ignore(c.GovResolve(ctx, "nosuch", true, apitype.ResolveRequest{})), apitype.ErrUnknownAction},
 		{ignore(c.MemorySearch(ctx, apitype.MemorySearchRequest{Query: "q", Filter: map[string]string{"scope": "bogus"}})), apitype.ErrInvalidArgument},
+		{ignore(c.GatewayTokenRevoke(ctx, "nosuch")), apitype.ErrUnknownToken},
+		{ignore(c.PairingResolve(ctx, "ABCDEFGH", false)), apitype.ErrUnknownPairing},
+		{ignore(c.GatewayTokenCreate(ctx, apitype.GatewayTokenCreateRequest{Agents: []string{"a"}, Scopes: []string{"admin"}})), apitype.ErrInvalidArgument},
 	} {
 		if !errors.Is(tc.err, tc.want) {
 			t.Errorf("error %v is not %v", tc.err, tc.want)

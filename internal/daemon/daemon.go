@@ -102,6 +102,7 @@ type Daemon struct {
 	memory       *memory.Store
 	builtins     *tools.Registry // built once: the built-in tools are stateless
 	agents       agentSessions
+	gw           gatewayParts
 
 	providers   []apitype.Provider // configured LLM providers, for status
 	defaultMu   sync.Mutex         // guards defaultName
@@ -219,6 +220,9 @@ func Open(ctx context.Context, opts Options) (_ *Daemon, err error) {
 	d.metrics = metrics.NewRegistry()
 	d.registerMetrics()
 	if err := d.restoreCron(); err != nil {
+		return nil, err
+	}
+	if err := d.openGateway(); err != nil {
 		return nil, err
 	}
 	if err := d.serve(); err != nil {
@@ -366,6 +370,9 @@ func (d *Daemon) close(ctx context.Context) error {
 		d.bgCancel()
 	}
 	d.bgWG.Wait()
+	if err := d.closeGateway(ctx); err != nil {
+		errs = append(errs, err)
+	}
 	if d.api != nil {
 		if err := d.api.Shutdown(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("local API: %w", err))

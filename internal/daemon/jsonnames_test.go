@@ -33,6 +33,9 @@ func TestJSONIsSnakeCase(t *testing.T) {
 		apitype.MemoryIngestRequest{}, apitype.MemoryIngestEvent{}, apitype.MemorySearchRequest{}, apitype.MemoryRemoveResponse{},
 		apitype.MemoryReembedResponse{}, apitype.ToolInstallRequest{}, apitype.InstalledTool{}, apitype.ToolRunRequest{},
 		apitype.ToolRunResult{}, apitype.ToolRemoveResponse{}, apitype.ToolFailure{},
+		apitype.GatewayTokenCreateRequest{}, apitype.GatewayToken{}, apitype.GatewayTokenCreated{}, apitype.GatewayTokensResponse{},
+		apitype.GatewayInfo{}, apitype.ChannelStatus{}, apitype.ChannelsResponse{}, apitype.PairingRequest{}, apitype.PairedSender{},
+		apitype.PairingResponse{}, apitype.PairingResolveResponse{},
 		// ... and the lower layers' types it names.
 		apitype.ChainStatus{}, apitype.ChainKeys{}, apitype.ChainEvent{}, apitype.ChainProof{}, apitype.ChainConsistency{},
 		apitype.Decision{}, apitype.PendingItem{}, apitype.AuditReport{}, apitype.MemoryHit{}, apitype.MemoryStats{},

@@ -190,16 +190,14 @@ func (s *Server) agents(t Token) []string {
 // ModelPrefix prefixes agent names to make model ids.
 const ModelPrefix = "weft/"
 
-// agentOf returns the agent a model id names, if the token reaches it.
+// agentOf returns the agent a model id names, if the token reaches it
+// (whether its definition exists is the run's business).
 func (s *Server) agentOf(t Token, model string) (string, bool) {
 	a, ok := strings.CutPrefix(model, ModelPrefix)
 	if !ok {
 		a = model // a bare agent name is accepted too
 	}
-	if !slices.Contains(s.agents(t), a) {
-		return "", false
-	}
-	return a, true
+	return a, t.Reaches(a)
 }
 
 // errStreamClosed ends a stream whose server is closing.

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/weftos/weftos/internal/apitype"
@@ -84,7 +85,7 @@ func (s *Server) handleModels(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handleModel(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	a, ok := s.agentOf(tokenFrom(r.Context()), id)
-	if !ok {
+	if !ok || !slices.Contains(s.agents(tokenFrom(r.Context())), a) {
 		writeError(w, http.StatusNotFound, "invalid_request_error", "model", "model_not_found", fmt.Sprintf("The model %q does not exist or this token cannot reach it", id))
 		return
 	}
@@ -317,6 +318,8 @@ func (s *Server) classify(err error) (int, string, string) {
 	}
 	status := apitype.StatusForCode(code)
 	switch code {
+	case apitype.CodeInvalidAgent:
+		status, code = http.StatusNotFound, "model_not_found"
 	case "max_turns", "loop_guard", "agent_error":
 		status = http.StatusInternalServerError
 	case "cancelled", "shutting_down":

@@ -1,0 +1,54 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/weftos/weftos/internal/apikey"
+	"github.com/weftos/weftos/internal/channels"
+	"github.com/weftos/weftos/internal/config"
+)
+
+// startChannels starts every configured chat channel under the
+// supervisor; one whose secret is missing is shown, not started.
+func (d *Daemon) startChannels() error {
+	ctx, cancel := context.WithCancel(context.Background())
+	d.gw.stop = cancel
+	for _, cc := range d.cfg.Channels {
+		token, err := apikey.Load(os.Getenv, cc.TokenEnv, cc.TokenFile)
+		if err == nil && token == "" {
+			err = fmt.Errorf("its token is not set (%s)", secretRef(cc.TokenEnv, cc.TokenFile))
+		}
+		if err != nil {
+			d.gw.sup.Add(cc.Name, cc.Kind, channels.StateNoSecret, err.Error())
+			d.log.Warn("chat channel not started", "channel", cc.Name, "err", err)
+			continue
+		}
+		ch, err := d.newChannel(cc, token)
+		if err != nil {
+			cancel()
+			return err
+		}
+		d.gw.sup.Start(ctx, ch)
+	}
+	return nil
+}
+
+// secretRef names where a secret is expected, never its value.
+func secretRef(env, file string) string {
+	switch {
+	case env != "" && file != "":
+		return "$" + env + " or " + file
+	case env != "":
+		return "$" + env
+	}
+	return file
+}
+
+// newChannel builds the channel of a configured kind.
+func (d *Daemon) newChannel(cc config.Channel, token string) (channels.Channel, error) {
+	switch cc.Kind {
+	}
+	return nil, fmt.Errorf("daemon: channel %s: kind %q is not built in", cc.Name, cc.Kind)
+}
