@@ -75,7 +75,9 @@ type Hub struct {
 }
 
 // Exchange delivers m to its agent and returns the reply; emit, when not
-// nil, receives the run's events as they happen (deltas for streaming).
+// nil, receives the run's events as they happen (deltas, tool calls),
+// except the final answer and the run's error: those are Exchange's
+// result, returned once the reply's record is on the chain.
 // A refusal (governance, the chain) is an error wrapping
 // authority.ErrRefused; a failed run is a *RunError.
 func (h *Hub) Exchange(ctx context.Context, m Message, emit func(apitype.RunEvent) error) (Reply, error) {
@@ -106,8 +108,10 @@ func (h *Hub) Exchange(ctx context.Context, m Message, emit func(apitype.RunEven
 		switch ev.Type {
 		case apitype.RunFinal:
 			rep.Answer, rep.Usage, rep.Turns = ev.Answer, ev.Usage, ev.Turns
+			return nil
 		case apitype.RunError:
 			runErr = &RunError{Code: ev.Code, Message: ev.Message}
+			return nil
 		}
 		if emit != nil {
 			return emit(ev)

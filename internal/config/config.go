@@ -95,7 +95,7 @@ type Gateway struct {
 	TLSCert string `toml:"tls_cert" json:"tls_cert"`
 	TLSKey  string `toml:"tls_key" json:"tls_key"`
 	// Workspace is the workspace of gateway- and channel-driven runs; ""
-	// means HOME/gateway/workspace.
+	// means agents.workspace, else HOME-workspace beside the home.
 	Workspace string `toml:"workspace" json:"workspace"`
 	// RatePerMinute and Burst bound each token's requests; SenderRate
 	// bounds each sender (a token's `user`, a chat user) in addition.

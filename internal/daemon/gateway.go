@@ -24,8 +24,8 @@ import (
 	"github.com/weftos/weftos/internal/localapi"
 )
 
-// gatewayDir holds the gateway's files in the home: tokens.json (hashes),
-// pairing.json (allowlists and pending codes) and the default workspace.
+// gatewayDir holds the gateway's files in the home: tokens.json (hashes)
+// and pairing.json (allowlists and pending codes).
 const gatewayDir = "gateway"
 
 // gatewayParts is the gateway and the chat channels, as the daemon wires
@@ -64,10 +64,16 @@ func (d *Daemon) openGateway() error {
 	}
 	ws := d.cfg.Gateway.Workspace
 	if ws == "" {
-		ws = filepath.Join(dir, "workspace")
+		ws = d.cfg.Agents.Workspace
 	}
-	if err := os.MkdirAll(ws, 0o700); err != nil {
-		return fmt.Errorf("daemon: gateway workspace: %w", err)
+	if ws == "" {
+		// Beside the home, not in it: agents' tools may not touch the home.
+		ws = d.home + "-workspace"
+	}
+	if d.cfg.Gateway.Listen != "" || len(d.cfg.Channels) > 0 {
+		if err := os.MkdirAll(ws, 0o700); err != nil {
+			return fmt.Errorf("daemon: gateway workspace: %w", err)
+		}
 	}
 	glog := d.log.With("layer", "gateway")
 	g.hub = &channels.Hub{Auth: d.auth, Runner: runner{d}, Workspace: ws, Log: glog}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -43,7 +44,7 @@ func startGateway(t *testing.T, extra string, opts llmtest.Options) *gwNode {
 	t.Setenv("OPENAI_API_KEY", "k")
 	t.Setenv("ANTHROPIC_API_KEY", "")
 	home := t.TempDir()
-	cfg := "[agents]\nmodel = \"openai/m\"\n[gateway]\nlisten = \"127.0.0.1:0\"\nkeepalive = \"20ms\"\n" + extra
+	cfg := fmt.Sprintf("[agents]\nmodel = \"openai/m\"\n[gateway]\nlisten = \"127.0.0.1:0\"\nkeepalive = \"20ms\"\nworkspace = %q\n", t.TempDir()) + extra
 	if err := os.WriteFile(filepath.Join(home, "weftos.toml"), []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}

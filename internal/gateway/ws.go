@@ -213,17 +213,20 @@ func (w *wsConn) message(ctx context.Context, f ClientFrame) error {
 	}
 	m := channels.Message{Channel: "ws", Sender: sender, Agent: w.agent, Session: w.session, Text: f.Text}
 	var werr error
-	_, err := w.s.opts.Hub.Exchange(ctx, m, func(ev apitype.RunEvent) error {
+	rep, err := w.s.opts.Hub.Exchange(ctx, m, func(ev apitype.RunEvent) error {
 		werr = w.write(ctx, ServerFrame{RunEvent: ev, ID: f.ID})
 		return werr
 	})
 	if werr != nil {
 		return werr
 	}
-	var re *channels.RunError
-	if err != nil && !errors.As(err, &re) { // a RunError was streamed as its event
+	if err != nil {
+		var re *channels.RunError
+		if errors.As(err, &re) {
+			return w.fail(ctx, f.ID, re.Code, re.Message)
+		}
 		_, _, code := w.s.classify(err)
 		return w.fail(ctx, f.ID, code, err.Error())
 	}
-	return nil
+	return w.write(ctx, ServerFrame{RunEvent: apitype.RunEvent{Type: apitype.RunFinal, Answer: rep.Answer, Usage: rep.Usage, Turns: rep.Turns}, ID: f.ID})
 }
