@@ -41,8 +41,8 @@ type Dispatcher struct {
 	Clock    clock.Clock
 	Log      *slog.Logger
 
-	mu     sync.Mutex
-	tally  map[string]*[3]uint64 // received, answered, refused
+	mu    sync.Mutex
+	tally map[string]*[3]uint64 // received, answered, refused
 }
 
 func (d *Dispatcher) log() *slog.Logger {

@@ -351,21 +351,21 @@ func randomHex(n int) string {
 
 // completion is a non-streamed answer.
 type completion struct {
-	ID                string         `json:"id"`
-	Object            string         `json:"object"`
-	Created           int64          `json:"created"`
-	Model             string         `json:"model"`
-	Choices           []choice       `json:"choices"`
-	Usage             usage          `json:"usage"`
+	ID                string   `json:"id"`
+	Object            string   `json:"object"`
+	Created           int64    `json:"created"`
+	Model             string   `json:"model"`
+	Choices           []choice `json:"choices"`
+	Usage             usage    `json:"usage"`
 	SystemFingerprint *string  `json:"system_fingerprint"`
 }
 
 type choice struct {
-	Index        int             `json:"index"`
-	Message      *choiceMessage  `json:"message,omitempty"`
-	Delta        *choiceMessage  `json:"delta,omitempty"`
-	Logprobs     *struct{}       `json:"logprobs"`
-	FinishReason *string         `json:"finish_reason"`
+	Index        int            `json:"index"`
+	Message      *choiceMessage `json:"message,omitempty"`
+	Delta        *choiceMessage `json:"delta,omitempty"`
+	Logprobs     *struct{}      `json:"logprobs"`
+	FinishReason *string        `json:"finish_reason"`
 }
 
 type choiceMessage struct {
