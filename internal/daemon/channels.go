@@ -7,6 +7,7 @@ import (
 
 	"github.com/weftos/weftos/internal/apikey"
 	"github.com/weftos/weftos/internal/channels"
+	"github.com/weftos/weftos/internal/channels/telegram"
 	"github.com/weftos/weftos/internal/config"
 )
 
@@ -48,7 +49,11 @@ func secretRef(env, file string) string {
 
 // newChannel builds the channel of a configured kind.
 func (d *Daemon) newChannel(cc config.Channel, token string) (channels.Channel, error) {
+	clog := d.log.With("layer", "channels", "channel", cc.Name)
 	switch cc.Kind {
+	case "telegram":
+		return telegram.New(telegram.Options{Name: cc.Name, Client: telegram.NewClient(cc.BaseURL, token, nil, d.opts.Clock),
+			Clock: d.opts.Clock, Log: clog}), nil
 	}
 	return nil, fmt.Errorf("daemon: channel %s: kind %q is not built in", cc.Name, cc.Kind)
 }

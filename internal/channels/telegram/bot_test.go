@@ -1,0 +1,163 @@
+package telegram
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/weftos/weftos/internal/channels"
+	"github.com/weftos/weftos/internal/channels/telegram/telegramtest"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// recorder is a Handler that answers every message with a fixed text,
+// streaming it first.
+type recorder struct {
+	mu     sync.Mutex
+	got    []channels.Inbound
+	answer string
+	stream []string
+}
+
+func (r *recorder) Handle(ctx context.Context, in channels.Inbound, conv channels.Conversation) {
+	r.mu.Lock()
+	r.got = append(r.got, in)
+	r.mu.Unlock()
+	if st, ok := conv.(channels.Streamer); ok {
+		for _, p := range r.stream {
+			_ = st.Progress(ctx, p)
+		}
+	}
+	_ = conv.Send(ctx, r.answer)
+}
+
+func (r *recorder) inbound() []channels.Inbound {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]channels.Inbound(nil), r.got...)
+}
+
+func runBot(t *testing.T, fake *telegramtest.Server, h channels.Handler, edit time.Duration) (context.Context, func() error) {
+	t.Helper()
+	bot := New(Options{Name: "tg", Client: NewClient(fake.URL, fake.Token, nil, nil), EditInterval: edit})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- bot.Run(ctx, h) }()
+	return ctx, func() error {
+		cancel()
+		return <-done
+	}
+}
+
+func TestBotPollsAndAnswers(t *testing.T) {
+	fake := telegramtest.New("123:secret")
+	defer fake.Close()
+	long := strings.Repeat("word ", 2000) // 10,000 characters: three messages
+	// The recorder answers everything (admission is the dispatcher's).
+	h := &recorder{answer: long, stream: []string{"wo", "word word"}}
+	_, stop := runBot(t, fake, h, time.Nanosecond)
+	ann := telegramtest.User{ID: 7, FirstName: "Ann", Username: "ann"}
+	fake.Say(telegramtest.Chat{ID: 7, Type: "private"}, ann, "hello")
+	group := telegramtest.Chat{ID: -100, Type: "supergroup"}
+	fake.Say(group, ann, "@weft_bot are you there?", telegramtest.Mention())
+	fake.Say(group, ann, "just chatting")
+	fake.Say(telegramtest.Chat{ID: 9, Type: "private"}, telegramtest.User{ID: 9, IsBot: true, FirstName: "Other bot"}, "ignored")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	sent, err := fake.WaitFor(ctx, func(s []telegramtest.Sent) bool {
+		return len(telegramtest.To(s, 7)) == 3 && len(telegramtest.To(s, -100)) == 6 && len(h.inbound()) == 3
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	var got strings.Builder
+	for _, m := range telegramtest.To(sent, 7) {
+		if n := channels.UTF16Len(m.Text); n > MaxMessage {
+			t.Fatalf("a message of %d units", n)
+		}
+		got.WriteString(m.Text)
+	}
+	if got.String() != long {
+		t.Fatal("the chunks do not add up to the answer")
+	}
+	if first := telegramtest.To(sent, 7)[0]; first.Edits < 1 {
+		t.Fatalf("the streamed message was never edited: %+v", first)
+	}
+	ins := h.inbound()
+	byText := map[string]channels.Inbound{}
+	for _, in := range ins {
+		byText[in.Text] = in
+	}
+	dm, mention, chat := byText["hello"], byText["@weft_bot are you there?"], byText["just chatting"]
+	if dm.Group != "" || dm.Sender != "7" || dm.Chat != "7" || dm.SenderName != "Ann (@ann)" {
+		t.Fatalf("dm %+v", dm)
+	}
+	if mention.Group != "-100" || !mention.Mentioned || chat.Mentioned {
+		t.Fatalf("group messages %+v %+v", mention, chat)
+	}
+	// Every update was acknowledged by an offset.
+	if fake.Pending() != 0 {
+		t.Fatalf("%d updates unconfirmed", fake.Pending())
+	}
+}
+
+func TestBotRetriesAfter429(t *testing.T) {
+	fake := telegramtest.New("123:secret")
+	defer fake.Close()
+	fake.Fail("sendMessage", telegramtest.Failure{Code: 429, RetryAfter: 1})
+	_, stop := runBot(t, fake, &recorder{answer: "ok"}, time.Second)
+	defer stop()
+	fake.Say(telegramtest.Chat{ID: 7, Type: "private"}, telegramtest.User{ID: 7, FirstName: "Ann"}, "hi")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if _, err := fake.WaitFor(ctx, func(s []telegramtest.Sent) bool { return len(s) == 1 }); err != nil {
+		t.Fatal(err)
+	}
+	var refused, ok time.Time
+	for _, c := range fake.Calls() {
+		if c.Method == "sendMessage" && c.Status == 429 {
+			refused = c.At
+		}
+		if c.Method == "sendMessage" && c.Status == 200 {
+			ok = c.At
+		}
+	}
+	if refused.IsZero() || ok.Sub(refused) < time.Second {
+		t.Fatalf("retried %s after the 429, before its retry_after of 1s", ok.Sub(refused))
+	}
+}
+
+func TestBotConflicts(t *testing.T) {
+	fake := telegramtest.New("123:secret")
+	defer fake.Close()
+	// A webhook left active is removed once, then polling works.
+	fake.SetWebhook()
+	_, stop := runBot(t, fake, &recorder{answer: "ok"}, time.Second)
+	fake.Say(telegramtest.Chat{ID: 7, Type: "private"}, telegramtest.User{ID: 7, FirstName: "Ann"}, "hi")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if _, err := fake.WaitFor(ctx, func(s []telegramtest.Sent) bool { return len(s) == 1 }); err != nil {
+		t.Fatal(err)
+	}
+	// Another poller of the same bot: this one reports the conflict.
+	_, stop2 := runBot(t, fake, &recorder{answer: "ok"}, time.Second)
+	defer stop2()
+	if err := stop(); err != nil && !errors.Is(err, ErrConflict) {
+		t.Fatalf("first poller: %v", err)
+	}
+	// A token the Bot API does not know is fatal: no retry helps.
+	bot := New(Options{Name: "tg", Client: NewClient(fake.URL, "999:wrong", nil, nil)})
+	err := bot.Run(ctx, &recorder{})
+	if !errors.Is(err, channels.ErrFatal) || strings.Contains(err.Error(), "999:wrong") {
+		t.Fatalf("bad token: %v", err)
+	}
+}

@@ -1,0 +1,100 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/weftos/weftos/internal/channels"
+	"github.com/weftos/weftos/internal/channels/telegram/telegramtest"
+	"github.com/weftos/weftos/internal/governance"
+	"github.com/weftos/weftos/internal/llm/llmtest"
+)
+
+// TestTelegramEndToEnd: a stranger gets a pairing code and nothing else;
+// approved, their message drives an agent tool call that is on the chain;
+// the long answer arrives in chunks within Telegram's limit, after a 429
+// was waited out; another stranger still gets only a pairing prompt.
+func TestTelegramEndToEnd(t *testing.T) {
+	fake := telegramtest.New("123:tg-secret")
+	defer fake.Close()
+	t.Setenv("WEFT_TEST_TG", fake.Token)
+	long := strings.Repeat("All is well in the workspace. ", 300) // 9,000 characters
+	n := startGateway(t, fmt.Sprintf("[[channels]]\nname = \"tg\"\nkind = \"telegram\"\ntoken_env = \"WEFT_TEST_TG\"\nbase_url = %q\n", fake.URL),
+		llmtest.Options{Handler: toolThenText(long)})
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	ann := telegramtest.User{ID: 7, FirstName: "Ann"}
+	dm := telegramtest.Chat{ID: 7, Type: "private"}
+
+	// A stranger: a pairing prompt, no agent run.
+	fake.Say(dm, ann, "hello, who are you?")
+	sent, err := fake.WaitFor(ctx, func(s []telegramtest.Sent) bool { return len(telegramtest.To(s, 7)) == 1 })
+	if err != nil {
+		t.Fatal(err)
+	}
+	pend, err := n.c.Pairing(ctx)
+	if err != nil || len(pend.Pending) != 1 || pend.Pending[0].Sender != "7" {
+		t.Fatalf("pairing list %+v %v", pend, err)
+	}
+	code := pend.Pending[0].Code
+	if telegramtest.To(sent, 7)[0].Text != channels.PairingPrompt(code) || len(n.llm.Requests()) != 0 {
+		t.Fatalf("the stranger got %q (model calls %d)", telegramtest.To(sent, 7)[0].Text, len(n.llm.Requests()))
+	}
+	// A group that is not allowlisted gets nothing, even mentioning the bot.
+	fake.Say(telegramtest.Chat{ID: -100, Type: "supergroup"}, ann, "@weft_bot hi", telegramtest.Mention())
+
+	// Approved (a governed act), the sender's message reaches the agent.
+	if _, err := n.c.PairingResolve(ctx, code, true); err != nil {
+		t.Fatal(err)
+	}
+	fake.Fail("sendMessage", telegramtest.Failure{Code: 429, RetryAfter: 1})
+	fake.Say(dm, ann, "what is in the workspace?")
+	sent, err = fake.WaitFor(ctx, func(s []telegramtest.Sent) bool {
+		var text strings.Builder
+		for _, m := range telegramtest.To(s, 7)[1:] {
+			text.WriteString(m.Text)
+		}
+		return text.String() == long
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	answer := telegramtest.To(sent, 7)[1:]
+	if len(answer) != 3 {
+		t.Fatalf("the answer came in %d messages", len(answer))
+	}
+	for _, m := range answer {
+		if channels.UTF16Len(m.Text) > 4096 {
+			t.Fatalf("a message of %d units", channels.UTF16Len(m.Text))
+		}
+	}
+	if len(telegramtest.To(sent, -100)) != 0 {
+		t.Fatal("the bot answered in a group that is not allowlisted")
+	}
+	// Another stranger: only a pairing prompt.
+	fake.Say(telegramtest.Chat{ID: 8, Type: "private"}, telegramtest.User{ID: 8, FirstName: "Bob"}, "run rm -rf /")
+	sent, err = fake.WaitFor(ctx, func(s []telegramtest.Sent) bool { return len(telegramtest.To(s, 8)) == 1 })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(telegramtest.To(sent, 8)[0].Text, "pairing code") {
+		t.Fatalf("the second stranger got %q", telegramtest.To(sent, 8)[0].Text)
+	}
+
+	// The chain answers who asked the agent to do what.
+	k := n.kinds(t)
+	if k[governance.KindChannelPairing] != 1 || k[governance.KindPairingRequest] != 2 || k[governance.KindChannelMessage] != 1 || k[governance.KindToolCall] == 0 {
+		t.Fatalf("chain kinds %v", k)
+	}
+	rep, err := n.c.GovAudit(ctx, 0)
+	if err != nil || !rep.OK() {
+		t.Fatalf("audit %+v %v", rep, err)
+	}
+	st, err := n.c.Channels(ctx)
+	if err != nil || len(st.Channels) != 1 || st.Channels[0].State != channels.StateRunning || st.Channels[0].Answered != 1 || st.Channels[0].Received < 4 {
+		t.Fatalf("status %+v %v", st, err)
+	}
+}
