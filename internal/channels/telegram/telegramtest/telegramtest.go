@@ -131,7 +131,9 @@ func (s *Server) Say(chat Chat, from User, text string, entities ...Entity) {
 }
 
 // Mention is the entity of "@weft_bot" at the start of a text.
-func Mention() Entity { return Entity{Type: "mention", Offset: 0, Length: len(utf16.Encode([]rune("@" + Bot.Username)))} }
+func Mention() Entity {
+	return Entity{Type: "mention", Offset: 0, Length: len(utf16.Encode([]rune("@" + Bot.Username)))}
+}
 
 // Fail makes the next call of method answer f (queued in order).
 func (s *Server) Fail(method string, f Failure) {
