@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -23,6 +24,12 @@ func init() {
 			Summary: "spawn, stop, kill, suspend, resume, inspect or grant capabilities to a process",
 			Subs: []*cmdline.Command{
 				{Name: "spawn", Summary: "start a process and print its PID", Args: "NAME", MinArgs: 1, MaxArgs: 1, Setup: e.leaf(agentSpawn)},
+				{Name: "start", Summary: "start a long-running agent from agents/NAME.yaml: it serves the definition's services, supervised per its restart policy",
+					Args: "NAME", MinArgs: 1, MaxArgs: 1,
+					Help: "The definition is looked up in the workspace's agents/ directory, then the home's. Its services are registered " +
+						"before the command returns; with restart: (and an optional supervisor: block) the agent runs under that supervisor, " +
+						"which restarts it per the policy — see `weave ps --tree`. Stop it for good by stopping its supervisor.",
+					Setup: e.leaf(agentStart)},
 				{Name: "stop", Summary: "ask a process to stop", Args: "PID", MinArgs: 1, MaxArgs: 1, Setup: e.leaf(agentControl("stop"))},
 				{Name: "kill", Summary: "end a process at once", Args: "PID", MinArgs: 1, MaxArgs: 1, Setup: e.leaf(agentControl("kill"))},
 				{Name: "suspend", Summary: "pause a process", Args: "PID", MinArgs: 1, MaxArgs: 1, Setup: e.leaf(agentControl("suspend"))},
@@ -79,6 +86,40 @@ func agentSpawn(e *env, fs *flag.FlagSet) cmdline.Action {
 				return cmdline.PrintJSON(e.stdout, apitype.SpawnResponse{PID: pid})
 			}
 			fmt.Fprintln(e.stdout, pid)
+			return nil
+		})
+	}
+}
+
+func agentStart(e *env, fs *flag.FlagSet) cmdline.Action {
+	session := fs.String("session", "", "the session it journals to (default: the agent's name)")
+	workspace := fs.String("workspace", "", "the workspace directory (default: the current directory)")
+	model := fs.String("model", "", "provider/model (default: the definition's, else agents.model)")
+	return func(ctx context.Context, pos []string) error {
+		ws := *workspace
+		if ws == "" {
+			ws = "."
+		}
+		abs, err := filepath.Abs(ws)
+		if err != nil {
+			return cmdline.Usagef("--workspace: %v", err)
+		}
+		return e.withClient(func(c *client.Client) error {
+			r, err := c.AgentStart(ctx, apitype.AgentStartRequest{Agent: pos[0], Session: *session, Workspace: abs, Model: *model})
+			if err != nil {
+				return err
+			}
+			if e.json {
+				return cmdline.PrintJSON(e.stdout, r)
+			}
+			fmt.Fprintf(e.stdout, "%s: pid %s", r.Name, r.PID)
+			if r.Supervisor != "" {
+				fmt.Fprintf(e.stdout, ", %s under supervisor %s (pid %s)", r.Restart, r.Supervisor, r.SupervisorPID)
+			}
+			if len(r.Services) > 0 {
+				fmt.Fprintf(e.stdout, "; serves %s", strings.Join(r.Services, ", "))
+			}
+			fmt.Fprintln(e.stdout)
 			return nil
 		})
 	}

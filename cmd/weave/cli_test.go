@@ -70,6 +70,12 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"boot", "--log-format", "xml"}, "--log-format must be text or json", "boot"},
 		{[]string{"gov", "check"}, "gov check needs --action", "gov check"},
 		{[]string{"completion", "tcsh"}, `completion: unknown shell "tcsh" (want bash, zsh or fish)`, "completion"},
+		{[]string{"service", "register", "jobs"}, "service register needs --pid PID", "service register"},
+		{[]string{"service", "register", "jobs", "--pid", "x"}, `--pid: "x" is not a PID`, "service register"},
+		{[]string{"service", "register", "jobs.run", "--pid", "1"}, `service name "jobs.run": use 1-64`, "service register"},
+		{[]string{"service", "unregister"}, "service unregister: wrong number of arguments: want NAME, got 0", "service unregister"},
+		{[]string{"agent", "start"}, "agent start: wrong number of arguments: want NAME, got 0", "agent start"},
+		{[]string{"ps", "--tree", "x"}, "ps: wrong number of arguments: want none, got 1", "ps"},
 	}
 	for _, c := range cases {
 		var out, errb bytes.Buffer

@@ -14,7 +14,9 @@ type ToolInstallRequest struct {
 }
 
 // InstalledTool answers POST /v1/tools and GET /v1/tools/{name}; GET
-// /v1/tools lists them.
+// /v1/tools lists them. It is also the install record the daemon keeps
+// (install.json): InstallSeq is the chain seq of the tool.install event
+// whose record hash binds every grant and limit.
 type InstalledTool struct {
 	Name        string          `json:"name"`
 	Version     string          `json:"version"`

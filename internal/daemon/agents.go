@@ -28,6 +28,10 @@ type agentArgs struct {
 	Model     string `json:"model,omitempty"`
 	Session   string `json:"session"`
 	Workspace string `json:"workspace"`
+	// Serve makes the process register its definition's services when it
+	// starts: agents started with weave agent start (POST /v1/agent/start)
+	// do, the agents of weft's conversations do not.
+	Serve bool `json:"serve,omitempty"`
 }
 
 // agentRequest is the payload a client sends an agent process: one user
@@ -192,6 +196,11 @@ func (a *agentProc) Run(ctx context.Context, p *kernel.Process) error {
 			_ = a.journal.Close()
 		}
 	}()
+	if a.args.Serve {
+		if err := a.serve(ctx, p); err != nil {
+			return err
+		}
+	}
 	for {
 		msg, err := p.Receive(ctx)
 		if err != nil {
@@ -220,6 +229,20 @@ func (a *agentProc) Run(ctx context.Context, p *kernel.Process) error {
 			return &kernel.ExitError{Code: kernel.ExitLimit, Reason: rep.Error}
 		}
 	}
+}
+
+// serve registers the definition's services as the process's own, each a
+// governed act (service.register, decided for the agent). An agent that
+// cannot serve them does not run: its restart, if it is supervised,
+// registers them again under its new PID.
+func (a *agentProc) serve(ctx context.Context, p *kernel.Process) error {
+	for _, s := range a.def.Services {
+		spec := kernel.ServiceSpec{Name: s.Name, Type: AgentKind, Owner: p.PID(), Methods: s.Methods, Endpoint: "agent:" + a.def.Name}
+		if _, err := p.Kernel().RegisterServiceAs(ctx, p.PID(), spec); err != nil {
+			return &kernel.ExitError{Code: kernel.ExitError1, Reason: fmt.Sprintf("service %s: %v", s.Name, err)}
+		}
+	}
+	return nil
 }
 
 func (a *agentProc) reply(ctx context.Context, p *kernel.Process, req *kernel.Envelope, rep agentReply) {

@@ -54,6 +54,10 @@ func TestEveryEndpointHasATypedMethod(t *testing.T) {
 		"POST /v1/processes/{pid}/{action}":    func(ctx context.Context) error { return c.Control(ctx, 99999, "stop") },
 		"PUT /v1/processes/{pid}/capabilities": func(ctx context.Context) error { return c.Elevate(ctx, 99999, kernel.Capabilities{}) },
 		"GET /v1/services":                     func(ctx context.Context) error { return ignore(c.Services(ctx)) },
+		"POST /v1/services": func(ctx context.Context) error {
+			return ignore(c.RegisterService(ctx, apitype.ServiceRegisterRequest{Name: "svc", PID: 99999}))
+		},
+		"DELETE /v1/services/{name}": func(ctx context.Context) error { return c.UnregisterService(ctx, "nosuch") },
 		"POST /v1/ipc/send": func(ctx context.Context) error {
 			return ignore(c.Send(ctx, apitype.SendRequest{Target: kernel.ToTopic("t"), Payload: kernel.Text("x")}))
 		},
@@ -110,6 +114,9 @@ func TestEveryEndpointHasATypedMethod(t *testing.T) {
 
 		"POST /v1/agent/run": func(ctx context.Context) error {
 			return c.AgentRun(ctx, apitype.RunRequest{Session: "s", Workspace: ws, Message: "hi", Once: true}, func(apitype.RunEvent) error { return nil })
+		},
+		"POST /v1/agent/start": func(ctx context.Context) error {
+			return ignore(c.AgentStart(ctx, apitype.AgentStartRequest{Agent: "nosuch", Workspace: ws}))
 		},
 		"GET /v1/agent/tools":             func(ctx context.Context) error { return ignore(c.AgentTools(ctx, ws, "")) },
 		"GET /v1/models":                  func(ctx context.Context) error { return ignore(c.Models(ctx, "")) },

@@ -103,6 +103,7 @@ type Daemon struct {
 	builtins     *tools.Registry // built once: the built-in tools are stateless
 	agents       agentSessions
 	gw           gatewayParts
+	supervisors  supervisorTable // the supervisors started agents run under
 
 	providers   []apitype.Provider // configured LLM providers, for status
 	defaultMu   sync.Mutex         // guards defaultName

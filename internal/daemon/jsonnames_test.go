@@ -36,12 +36,14 @@ func TestJSONIsSnakeCase(t *testing.T) {
 		apitype.GatewayTokenCreateRequest{}, apitype.GatewayToken{}, apitype.GatewayTokenCreated{}, apitype.GatewayTokensResponse{},
 		apitype.GatewayInfo{}, apitype.ChannelStatus{}, apitype.ChannelsResponse{}, apitype.PairingRequest{}, apitype.PairedSender{},
 		apitype.PairingResponse{}, apitype.PairingResolveResponse{},
+		apitype.ServiceRegisterRequest{}, apitype.AgentStartRequest{}, apitype.AgentStartResponse{},
 		// ... and the lower layers' types it names.
 		apitype.ChainStatus{}, apitype.ChainKeys{}, apitype.ChainEvent{}, apitype.ChainProof{}, apitype.ChainConsistency{},
 		apitype.Decision{}, apitype.PendingItem{}, apitype.AuditReport{}, apitype.MemoryHit{}, apitype.MemoryStats{},
 		apitype.SessionSummary{}, apitype.SessionSnapshot{},
 		kernel.Info{}, kernel.Capabilities{}, kernel.ServiceInfo{}, kernel.CronJob{}, kernel.Status{}, kernel.KernelReply{},
 		kernel.DeadLetter{}, kernel.Envelope{}, memory.IngestResult{}, memory.IngestProgress{}, chain.Report{},
+		kernel.ServiceEvent{}, kernel.SupervisorChildEvent{}, kernel.SupervisorChild{},
 	}
 	for _, v := range wire {
 		checkSnake(t, reflect.TypeOf(v), reflect.TypeOf(v).Name(), map[reflect.Type]bool{})

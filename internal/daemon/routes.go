@@ -28,6 +28,7 @@ func (d *Daemon) routes() []localapi.Route {
 	return append(r,
 		localapi.Route{Pattern: "GET /v1/gov/audit", Handler: d.handleAudit},
 		localapi.Route{Pattern: "POST /v1/agent/run", Handler: d.handleAgentRun},
+		localapi.Route{Pattern: "POST /v1/agent/start", Handler: d.handleAgentStart},
 		localapi.Route{Pattern: "GET /v1/agent/tools", Handler: d.handleAgentTools},
 		localapi.Route{Pattern: "GET /v1/models", Handler: d.handleModels},
 		localapi.Route{Pattern: "GET /v1/skills", Handler: d.handleSkills},

@@ -39,30 +39,15 @@ var (
 )
 
 // InstalledTool is an installed tool's record (install.json): everything a
-// run needs, fixed at install time.
-type InstalledTool struct {
-	Name        string          `json:"name"`
-	Version     string          `json:"version"`
-	Description string          `json:"description"`
-	SHA256      string          `json:"sha256"`
-	Limits      toolpkg.Limits  `json:"limits"`
-	Hosts       []string        `json:"hosts,omitempty"`
-	Env         []string        `json:"env,omitempty"`
-	Mounts      []sandbox.Mount `json:"mounts,omitempty"`
-	InputSchema json.RawMessage `json:"input_schema"`
-	Imports     []string        `json:"imports,omitempty"`
-	Source      string          `json:"source"`
-	Installed   time.Time       `json:"installed"`
-	ActionID    string          `json:"action_id"`
-	// InstallSeq is the chain seq of the tool.install record, whose
-	// record_hash binds every grant and limit above (GrantsHash): a record
-	// edited on disk no longer matches the chain and the tool will not run.
-	InstallSeq uint64 `json:"install_seq"`
-}
+// run needs, fixed at install time. Its InstallSeq is the chain seq of the
+// tool.install record, whose record_hash binds every grant and limit
+// (grantsHash): a record edited on disk no longer matches the chain and
+// the tool will not run. The record is its own wire form.
+type InstalledTool = apitype.InstalledTool
 
 // grants is what an installed tool's record grants and limits: the part
 // the chain's tool.install record binds.
-func (it InstalledTool) grants() []string {
+func grants(it InstalledTool) []string {
 	var out []string
 	for _, h := range it.Hosts {
 		out = append(out, "host:"+h)
@@ -80,10 +65,10 @@ func (it InstalledTool) grants() []string {
 	return out
 }
 
-// GrantsHash is SHAKE-256/32 over the canonical JSON of everything the
+// grantsHash is SHAKE-256/32 over the canonical JSON of everything the
 // record fixes for a run: name, version, module hash, limits, grants,
 // input schema and imports.
-func (it InstalledTool) GrantsHash() string {
+func grantsHash(it InstalledTool) string {
 	b, _ := json.Marshal(struct {
 		Name        string          `json:"name"`
 		Version     string          `json:"version"`
@@ -117,13 +102,6 @@ func compactJSON(b json.RawMessage) json.RawMessage {
 
 // ToolRunResult is the outcome of running an installed tool.
 type ToolRunResult = apitype.ToolRunResult
-
-// api is the record's wire form.
-func (it InstalledTool) api() apitype.InstalledTool {
-	return apitype.InstalledTool{Name: it.Name, Version: it.Version, Description: it.Description, SHA256: it.SHA256, Limits: it.Limits,
-		Hosts: it.Hosts, Env: it.Env, Mounts: it.Mounts, InputSchema: it.InputSchema, Imports: it.Imports, Source: it.Source,
-		Installed: it.Installed, ActionID: it.ActionID, InstallSeq: it.InstallSeq}
-}
 
 // openSandbox starts the WASM runtime with an on-disk compilation cache in
 // the home, so a second run (and the next boot) does not recompile.
@@ -194,7 +172,7 @@ func (d *Daemon) installTool(ctx context.Context, path string) (InstalledTool, e
 		return InstalledTool{}, err
 	}
 	it.ActionID = pm.ActionID()
-	detail := governance.ToolInstallDetail{Tool: it.Name, Version: it.Version, SHA256: it.SHA256, Source: path, Grants: it.grants(), RecordHash: it.GrantsHash()}
+	detail := governance.ToolInstallDetail{Tool: it.Name, Version: it.Version, SHA256: it.SHA256, Source: path, Grants: grants(it), RecordHash: grantsHash(it)}
 	// Compile now: a module wazero rejects fails the install, not a run.
 	if _, err := d.sandbox.Compile(ctx, pkg.Wasm); err != nil {
 		return InstalledTool{}, errors.Join(err, pm.Done(ctx, detail, err))
@@ -212,7 +190,7 @@ func (d *Daemon) installTool(ctx context.Context, path string) (InstalledTool, e
 
 func grantsOf(it InstalledTool, prefix string) []string {
 	var out []string
-	for _, g := range it.grants() {
+	for _, g := range grants(it) {
 		if v, ok := strings.CutPrefix(g, prefix); ok {
 			out = append(out, v)
 		}
@@ -308,7 +286,7 @@ func (d *Daemon) verifyInstall(it InstalledTool) error {
 		!rec.OK || det.Tool != it.Name {
 		return fmt.Errorf("%w: tool %s: chain event %d is not its install", ErrToolTampered, it.Name, it.InstallSeq)
 	}
-	if det.RecordHash != it.GrantsHash() || det.SHA256 != it.SHA256 {
+	if det.RecordHash != grantsHash(it) || det.SHA256 != it.SHA256 {
 		return fmt.Errorf("%w: tool %s: install.json was modified on disk (its grants or limits differ from those installed at seq %d)",
 			ErrToolTampered, it.Name, it.InstallSeq)
 	}
@@ -405,7 +383,7 @@ func (d *Daemon) runTool(ctx context.Context, by toolCaller, name string, input 
 		return refuse(fmt.Errorf("%w: %w: tool %s: %v", authority.ErrInput, kernel.ErrInvalid, name, err))
 	}
 	act.Context.Extra = map[string]string{"version": it.Version, "sha256": it.SHA256, "hosts": strings.Join(it.Hosts, ","),
-		"grants": strings.Join(it.grants(), ",")}
+		"grants": strings.Join(grants(it), ",")}
 	act.Checks = []authority.Check{
 		func() error {
 			if by.p == nil {
@@ -434,7 +412,7 @@ func (d *Daemon) runTool(ctx context.Context, by toolCaller, name string, input 
 	}
 	seq := it.InstallSeq
 	detail := governance.ToolCallDetail{Tool: name, CallID: by.callID, InputHash: shake(input), Version: it.Version, SHA256: it.SHA256,
-		Grants: it.grants(), InstallSeq: &seq}
+		Grants: grants(it), InstallSeq: &seq}
 	res, err := d.execTool(ctx, it, wasm, input, toolHost{d: d, subject: subject, tool: name, caps: caps, hosts: it.Hosts})
 	detail.Fuel = res.FuelUsed
 	if err == nil {

@@ -28,7 +28,7 @@ func (d *Daemon) handleToolInstall(w http.ResponseWriter, r *http.Request) {
 		d.fail(w, err)
 		return
 	}
-	localapi.WriteJSON(w, it.api())
+	localapi.WriteJSON(w, it)
 }
 
 func (d *Daemon) handleToolList(w http.ResponseWriter, r *http.Request) {
@@ -37,11 +37,10 @@ func (d *Daemon) handleToolList(w http.ResponseWriter, r *http.Request) {
 		d.fail(w, err)
 		return
 	}
-	out := make([]apitype.InstalledTool, len(list))
-	for i, it := range list {
-		out[i] = it.api()
+	if list == nil {
+		list = []InstalledTool{}
 	}
-	localapi.WriteJSON(w, out)
+	localapi.WriteJSON(w, list)
 }
 
 func (d *Daemon) handleToolInspect(w http.ResponseWriter, r *http.Request) {
@@ -50,7 +49,7 @@ func (d *Daemon) handleToolInspect(w http.ResponseWriter, r *http.Request) {
 		d.fail(w, err)
 		return
 	}
-	localapi.WriteJSON(w, it.api())
+	localapi.WriteJSON(w, it)
 }
 
 func (d *Daemon) handleToolRun(w http.ResponseWriter, r *http.Request) {

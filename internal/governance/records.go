@@ -66,6 +66,7 @@ const (
 	KindCronFire       = "cron.fire"
 	KindSupRestart     = "supervisor.restart"
 	KindSupGiveUp      = "supervisor.give_up"
+	KindSupStartChild  = "supervisor.start_child"
 	KindKernelBoot     = "kernel.boot"
 	KindKernelShutdown = "kernel.shutdown"
 	KindKernelReload   = "kernel.config_reload"
@@ -126,11 +127,12 @@ var kindSpecs = func() map[string]KindSpec {
 	add(KindGatewayToken, ClassAct, func() any { return &GatewayTokenDetail{} })
 	add(KindChannelPairing, ClassAct, func() any { return &PairingDetail{} })
 	add(KindPairingRequest, ClassObservation, nil)
-	for _, k := range []string{KindProcessSpawn, KindProcessState, KindProcessElevate, KindIPCSend, KindCronAdd, KindCronRemove} {
+	for _, k := range []string{KindProcessSpawn, KindProcessState, KindProcessElevate, KindIPCSend, KindCronAdd, KindCronRemove,
+		KindServiceReg, KindServiceUnreg} {
 		add(k, ClassMaybeAct, nil)
 	}
-	for _, k := range []string{KindChainRepair, KindProcessExit, KindProcessLimit, KindIPCDeadLetter, KindServiceReg, KindServiceUnreg,
-		KindServiceHealth, KindCronFire, KindSupRestart, KindSupGiveUp, KindKernelBoot, KindKernelShutdown, KindKernelReload, KindKernelDenied} {
+	for _, k := range []string{KindChainRepair, KindProcessExit, KindProcessLimit, KindIPCDeadLetter,
+		KindServiceHealth, KindCronFire, KindSupRestart, KindSupGiveUp, KindSupStartChild, KindKernelBoot, KindKernelShutdown, KindKernelReload, KindKernelDenied} {
 		add(k, ClassObservation, nil)
 	}
 	return m

@@ -74,6 +74,8 @@ func NewHandler(opts Options) *Handler {
 	m.HandleFunc("POST /v1/processes/{pid}/{action}", h.control)
 	m.HandleFunc("PUT /v1/processes/{pid}/capabilities", h.elevate)
 	m.HandleFunc("GET /v1/services", h.services)
+	m.HandleFunc("POST /v1/services", h.serviceRegister)
+	m.HandleFunc("DELETE /v1/services/{name}", h.serviceUnregister)
 	m.HandleFunc("POST /v1/ipc/send", h.send)
 	m.HandleFunc("GET /v1/ipc/subscribe", h.subscribe)
 	m.HandleFunc("GET /v1/ipc/dlq", h.dlq)
@@ -161,7 +163,7 @@ func statusFor(code string) int {
 		return http.StatusTooManyRequests
 	case "inbox_full", "kernel_closed":
 		return http.StatusServiceUnavailable
-	case "invalid_argument", "bad_kernel_request", "duplicate_child":
+	case "invalid_argument", "bad_kernel_request", "duplicate_child", "service_not_ipc":
 		return http.StatusBadRequest
 	case "deadline_exceeded", "no_responder":
 		return http.StatusGatewayTimeout
@@ -261,6 +263,32 @@ func (h *Handler) elevate(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) services(w http.ResponseWriter, r *http.Request) {
 	WriteJSON(w, h.opts.Backend.Kernel().Services())
+}
+
+// serviceRegister registers a process as a service on the operator's
+// behalf (governed as service.register).
+func (h *Handler) serviceRegister(w http.ResponseWriter, r *http.Request) {
+	var req apitype.ServiceRegisterRequest
+	if !DecodeBody(w, r, &req) {
+		return
+	}
+	info, err := h.opts.Backend.Kernel().RegisterServiceAs(r.Context(), kernel.KernelPID, kernel.ServiceSpec{Name: req.Name, Owner: req.PID,
+		Methods: req.Methods, Type: req.Type, Endpoint: req.Endpoint})
+	if err != nil {
+		h.Fail(w, err)
+		return
+	}
+	WriteJSON(w, info)
+}
+
+// serviceUnregister removes a service on the operator's behalf (governed
+// as service.unregister).
+func (h *Handler) serviceUnregister(w http.ResponseWriter, r *http.Request) {
+	if err := h.opts.Backend.Kernel().UnregisterServiceAs(r.Context(), kernel.KernelPID, r.PathValue("name")); err != nil {
+		h.Fail(w, err)
+		return
+	}
+	WriteJSON(w, apitype.OK{OK: true})
 }
 
 func (h *Handler) send(w http.ResponseWriter, r *http.Request) {

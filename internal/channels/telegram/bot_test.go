@@ -76,6 +76,10 @@ func TestBotPollsAndAnswers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Every update is acknowledged by a later poll's offset.
+	if err := fake.WaitConfirmed(ctx); err != nil {
+		t.Fatal(err)
+	}
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
@@ -103,10 +107,6 @@ func TestBotPollsAndAnswers(t *testing.T) {
 	}
 	if mention.Group != "-100" || !mention.Mentioned || chat.Mentioned {
 		t.Fatalf("group messages %+v %+v", mention, chat)
-	}
-	// Every update was acknowledged by an offset.
-	if fake.Pending() != 0 {
-		t.Fatalf("%d updates unconfirmed", fake.Pending())
 	}
 }
 

@@ -156,6 +156,23 @@ func (s *Server) Pending() int {
 	return len(s.updates)
 }
 
+// WaitConfirmed waits until every update has been confirmed by an offset.
+func (s *Server) WaitConfirmed(ctx context.Context) error {
+	for {
+		s.mu.Lock()
+		n, ch := len(s.updates), s.changed
+		s.mu.Unlock()
+		if n == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("telegramtest: %w; %d updates unconfirmed", ctx.Err(), n)
+		case <-ch:
+		}
+	}
+}
+
 // Calls returns the calls answered so far.
 func (s *Server) Calls() []Call {
 	s.mu.Lock()
@@ -342,6 +359,7 @@ func (s *Server) getUpdates(w http.ResponseWriter, r *http.Request, offset int64
 			}
 			if i > 0 {
 				s.updates = append([]Update(nil), s.updates[i:]...)
+				s.touch()
 			}
 		}
 		ups := append([]Update{}, s.updates...)
