@@ -12,7 +12,7 @@ import (
 var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,15}$`)
 
 // ChannelKinds are the chat channels WeftOS speaks.
-var ChannelKinds = []string{"telegram", "slack", "discord"}
+var ChannelKinds = []string{"telegram", "slack"}
 
 // LoopbackAddr reports whether addr (host:port) binds only loopback.
 func LoopbackAddr(addr string) bool {
@@ -79,8 +79,11 @@ func (c Config) validateGateway(name string) error {
 		if !slices.Contains(ChannelKinds, ch.Kind) {
 			return bad(key+".kind", "%q is not one of %v", ch.Kind, ChannelKinds)
 		}
-		if ch.TokenEnv == "" && ch.TokenFile == "" && ch.Kind != "slack" {
+		if ch.TokenEnv == "" && ch.TokenFile == "" {
 			return bad(key+".token_env", "the %s channel needs its bot token: token_env or token_file", ch.Kind)
+		}
+		if ch.Kind == "slack" && ch.AppTokenEnv == "" && ch.AppTokenFile == "" && ch.SigningSecretEnv == "" && ch.SigningSecretFile == "" {
+			return bad(key+".app_token_env", "a slack channel needs an app-level token (Socket Mode) or a signing secret (Events API)")
 		}
 	}
 	for i, r := range c.Routes {

@@ -3,10 +3,13 @@ package daemon
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
+	"strings"
 
 	"github.com/weftos/weftos/internal/apikey"
 	"github.com/weftos/weftos/internal/channels"
+	"github.com/weftos/weftos/internal/channels/slack"
 	"github.com/weftos/weftos/internal/channels/telegram"
 	"github.com/weftos/weftos/internal/config"
 )
@@ -32,6 +35,13 @@ func (d *Daemon) startChannels() error {
 			return err
 		}
 		d.gw.sup.Start(ctx, ch)
+		if sl, ok := ch.(*slack.App); ok {
+			// The Events API reaches the app through the gateway.
+			if d.gw.handlers == nil {
+				d.gw.handlers = map[string]http.Handler{}
+			}
+			d.gw.handlers["POST /hooks/slack/"+cc.Name] = http.HandlerFunc(sl.ServeEvents)
+		}
 	}
 	return nil
 }
@@ -51,6 +61,21 @@ func secretRef(env, file string) string {
 func (d *Daemon) newChannel(cc config.Channel, token string) (channels.Channel, error) {
 	clog := d.log.With("layer", "channels", "channel", cc.Name)
 	switch cc.Kind {
+	case "slack":
+		app, err := apikey.Load(os.Getenv, cc.AppTokenEnv, cc.AppTokenFile)
+		if err != nil {
+			return nil, fmt.Errorf("daemon: channel %s: %w", cc.Name, err)
+		}
+		secret, err := apikey.Load(os.Getenv, cc.SigningSecretEnv, cc.SigningSecretFile)
+		if err != nil {
+			return nil, fmt.Errorf("daemon: channel %s: %w", cc.Name, err)
+		}
+		api := ""
+		if cc.BaseURL != "" {
+			api = strings.TrimRight(cc.BaseURL, "/") + "/"
+		}
+		return slack.New(slack.Options{Name: cc.Name, BotToken: token, AppToken: app, SigningSecret: secret, APIURL: api,
+			Clock: d.opts.Clock, Log: clog}), nil
 	case "telegram":
 		return telegram.New(telegram.Options{Name: cc.Name, Client: telegram.NewClient(cc.BaseURL, token, nil, d.opts.Clock),
 			Clock: d.opts.Clock, Log: clog}), nil

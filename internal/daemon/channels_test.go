@@ -3,11 +3,15 @@ package daemon
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/weftos/weftos/internal/channels"
+	"github.com/weftos/weftos/internal/channels/slack"
+	"github.com/weftos/weftos/internal/channels/slack/slacktest"
 	"github.com/weftos/weftos/internal/channels/telegram/telegramtest"
 	"github.com/weftos/weftos/internal/governance"
 	"github.com/weftos/weftos/internal/llm/llmtest"
@@ -96,5 +100,59 @@ func TestTelegramEndToEnd(t *testing.T) {
 	st, err := n.c.Channels(ctx)
 	if err != nil || len(st.Channels) != 1 || st.Channels[0].State != channels.StateRunning || st.Channels[0].Answered != 1 || st.Channels[0].Received < 4 {
 		t.Fatalf("status %+v %v", st, err)
+	}
+}
+
+// TestSlackEndToEnd: over Socket Mode, a stranger is paired and approved,
+// then drives an agent tool call on the chain; over the Events API (the
+// gateway's /hooks/slack/NAME), a badly signed event is refused.
+func TestSlackEndToEnd(t *testing.T) {
+	fake := slacktest.New("xoxb-e2e", "xapp-e2e")
+	defer fake.Close()
+	t.Setenv("WEFT_TEST_SLACK_BOT", fake.BotToken)
+	t.Setenv("WEFT_TEST_SLACK_APP", fake.AppToken)
+	t.Setenv("WEFT_TEST_SLACK_SIGNING", "signing-secret")
+	n := startGateway(t, fmt.Sprintf("[[channels]]\nname = \"sl\"\nkind = \"slack\"\ntoken_env = \"WEFT_TEST_SLACK_BOT\"\n"+
+		"app_token_env = \"WEFT_TEST_SLACK_APP\"\nsigning_secret_env = \"WEFT_TEST_SLACK_SIGNING\"\nbase_url = %q\n", strings.TrimSuffix(fake.URL, "/")),
+		llmtest.Options{Handler: toolThenText("all done here")})
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	fake.Say("D1", "im", "U7", "hello")
+	st, err := fake.WaitFor(ctx, func(s slacktest.State) bool { return len(slacktest.In(s.Posted, "D1")) == 1 })
+	if err != nil {
+		t.Fatal(err)
+	}
+	pend, err := n.c.Pairing(ctx)
+	if err != nil || len(pend.Pending) != 1 || st.Posted[0].Text != channels.PairingPrompt(pend.Pending[0].Code) {
+		t.Fatalf("pairing %+v %v; posted %+v", pend, err, st.Posted)
+	}
+	if _, err := n.c.PairingResolve(ctx, pend.Pending[0].Code, true); err != nil {
+		t.Fatal(err)
+	}
+	fake.Say("D1", "im", "U7", "what is in the workspace?")
+	if _, err := fake.WaitFor(ctx, func(s slacktest.State) bool {
+		d1 := slacktest.In(s.Posted, "D1")
+		// The first words are shown as they stream; the whole text
+		// replaces them once the exchange is on the chain.
+		return len(d1) == 2 && d1[1].Text == "all done here"
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if k := n.kinds(t); k[governance.KindToolCall] == 0 || k[governance.KindChannelMessage] != 1 || k[governance.KindChannelPairing] != 1 {
+		t.Fatalf("chain kinds %v", k)
+	}
+	// The Events API endpoint is on the gateway and checks signatures.
+	body := slacktest.EventCallback("Ev9", "D1", "im", "U7", "hi", "9.9")
+	req, _ := http.NewRequest("POST", n.base+"/hooks/slack/sl", strings.NewReader(string(body)))
+	req.Header.Set(slack.HeaderTimestamp, strconv.FormatInt(time.Now().Unix(), 10))
+	req.Header.Set(slack.HeaderSignature, slack.Sign("wrong", time.Now().Unix(), body))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	http.DefaultClient.CloseIdleConnections()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("badly signed event: %d", resp.StatusCode)
 	}
 }

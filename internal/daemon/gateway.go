@@ -40,6 +40,8 @@ type gatewayParts struct {
 	tls     bool
 	sup     *channels.Supervisor
 	stop    context.CancelFunc // ends the channels
+	// handlers are the chat platforms' callback endpoints on the gateway.
+	handlers map[string]http.Handler
 }
 
 // runner is the daemon as the channels' Runner: an agent turn as POST
@@ -102,7 +104,8 @@ func (d *Daemon) openGateway() error {
 	}
 	g.server = gateway.New(gateway.Options{Tokens: g.tokens, Hub: g.hub, Agents: d.agentNames,
 		PerToken: channels.NewLimiter(gc.RatePerMinute, gc.Burst), PerSender: perSender, AllowedOrigins: gc.AllowedOrigins,
-		KeepAlive: gc.KeepAlive.Duration, Hooks: hooks, Code: d.codeOf, Clock: d.opts.Clock, Log: glog, Created: d.started})
+		KeepAlive: gc.KeepAlive.Duration, Hooks: hooks, Code: d.codeOf, Clock: d.opts.Clock, Log: glog, Created: d.started,
+		Handlers: g.handlers})
 	ln, err := net.Listen("tcp", gc.Listen)
 	if err != nil {
 		return fmt.Errorf("daemon: gateway listener %s: %w", gc.Listen, err)

@@ -53,6 +53,9 @@ type Options struct {
 	Log   *slog.Logger
 	// Created is reported as the models' creation time.
 	Created time.Time
+	// Handlers are further endpoints (pattern → handler) that
+	// authenticate requests themselves: chat platforms' event callbacks.
+	Handlers map[string]http.Handler
 }
 
 // Server is the gateway's HTTP handler and the goroutines it owns
@@ -87,6 +90,9 @@ func New(opts Options) *Server {
 	s.mux.HandleFunc("POST /v1/chat/completions", s.authed(ScopeChat, s.handleChat))
 	s.mux.HandleFunc("GET /v1/ws", s.handleWS)
 	s.mux.HandleFunc("POST /hooks/agent", s.handleHook)
+	for pattern, h := range opts.Handlers {
+		s.mux.Handle(pattern, h)
+	}
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "invalid_request_error", "", "unknown_url", "unknown endpoint "+r.Method+" "+r.URL.Path)
 	})
