@@ -12,7 +12,7 @@ import (
 var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,15}$`)
 
 // ChannelKinds are the chat channels WeftOS speaks.
-var ChannelKinds = []string{"telegram", "slack"}
+var ChannelKinds = []string{"telegram", "slack", "discord"}
 
 // LoopbackAddr reports whether addr (host:port) binds only loopback.
 func LoopbackAddr(addr string) bool {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/weftos/weftos/internal/apikey"
 	"github.com/weftos/weftos/internal/channels"
+	"github.com/weftos/weftos/internal/channels/discord"
 	"github.com/weftos/weftos/internal/channels/slack"
 	"github.com/weftos/weftos/internal/channels/telegram"
 	"github.com/weftos/weftos/internal/config"
@@ -75,6 +76,9 @@ func (d *Daemon) newChannel(cc config.Channel, token string) (channels.Channel, 
 			api = strings.TrimRight(cc.BaseURL, "/") + "/"
 		}
 		return slack.New(slack.Options{Name: cc.Name, BotToken: token, AppToken: app, SigningSecret: secret, APIURL: api,
+			Clock: d.opts.Clock, Log: clog}), nil
+	case "discord":
+		return discord.New(discord.Options{Name: cc.Name, Token: token, REST: discord.NewREST(cc.BaseURL, token, nil, d.opts.Clock),
 			Clock: d.opts.Clock, Log: clog}), nil
 	case "telegram":
 		return telegram.New(telegram.Options{Name: cc.Name, Client: telegram.NewClient(cc.BaseURL, token, nil, d.opts.Clock),

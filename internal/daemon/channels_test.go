@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/weftos/weftos/internal/channels"
+	"github.com/weftos/weftos/internal/channels/discord"
+	"github.com/weftos/weftos/internal/channels/discord/discordtest"
 	"github.com/weftos/weftos/internal/channels/slack"
 	"github.com/weftos/weftos/internal/channels/slack/slacktest"
 	"github.com/weftos/weftos/internal/channels/telegram/telegramtest"
@@ -154,5 +156,49 @@ func TestSlackEndToEnd(t *testing.T) {
 	http.DefaultClient.CloseIdleConnections()
 	if resp.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("badly signed event: %d", resp.StatusCode)
+	}
+}
+
+// TestDiscordEndToEnd: a stranger gets only a pairing prompt; approved,
+// their DM drives an agent tool call on the chain; a guild channel that is
+// not allowlisted gets nothing; the answer pings nobody.
+func TestDiscordEndToEnd(t *testing.T) {
+	fake := discordtest.New("dc-token", discord.Intents)
+	defer fake.Close()
+	t.Setenv("WEFT_TEST_DC", fake.Token)
+	n := startGateway(t, fmt.Sprintf("[[channels]]\nname = \"dc\"\nkind = \"discord\"\ntoken_env = \"WEFT_TEST_DC\"\nbase_url = %q\n", fake.URL),
+		llmtest.Options{Handler: toolThenText("all done here")})
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if _, err := fake.WaitFor(ctx, func(s discordtest.State) bool { return s.Identifies == 1 }); err != nil {
+		t.Fatal(err)
+	}
+	ann := discordtest.User{ID: "7", Username: "ann"}
+	fake.Say("D1", "", ann, "hello")
+	st, err := fake.WaitFor(ctx, func(s discordtest.State) bool { return len(discordtest.In(s.Posted, "D1")) == 1 })
+	if err != nil {
+		t.Fatal(err)
+	}
+	pend, err := n.c.Pairing(ctx)
+	if err != nil || len(pend.Pending) != 1 || st.Posted[0].Content != channels.PairingPrompt(pend.Pending[0].Code) {
+		t.Fatalf("pairing %+v %v; posted %+v", pend, err, st.Posted)
+	}
+	fake.Say("G1C1", "G1", ann, "<@900> hi", discordtest.BotUser) // not allowlisted
+	if _, err := n.c.PairingResolve(ctx, pend.Pending[0].Code, true); err != nil {
+		t.Fatal(err)
+	}
+	fake.Say("D1", "", ann, "what is in the workspace?")
+	st, err = fake.WaitFor(ctx, func(s discordtest.State) bool {
+		d1 := discordtest.In(s.Posted, "D1")
+		return len(d1) == 2 && d1[1].Content == "all done here"
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(discordtest.In(st.Posted, "G1C1")) != 0 || discordtest.In(st.Posted, "D1")[1].MentionsParsed == nil {
+		t.Fatalf("posted %+v", st.Posted)
+	}
+	if k := n.kinds(t); k[governance.KindToolCall] == 0 || k[governance.KindChannelMessage] != 1 || k[governance.KindChannelPairing] != 1 {
+		t.Fatalf("chain kinds %v", k)
 	}
 }
