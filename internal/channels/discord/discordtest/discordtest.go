@@ -75,16 +75,16 @@ type Server struct {
 	Interval time.Duration
 	srv      *httptest.Server
 
-	mu       sync.Mutex
-	changed  chan struct{}
-	st       State
-	log      []event // every dispatch of the session, for RESUME
-	seq      int64
-	session  string
-	zombie   bool
-	control  chan func(c *websocket.Conn, ctx context.Context) // actions for the live connection
-	limits   map[string]float64
-	nextID   int
+	mu      sync.Mutex
+	changed chan struct{}
+	st      State
+	log     []event // every dispatch of the session, for RESUME
+	seq     int64
+	session string
+	zombie  bool
+	control chan func(c *websocket.Conn, ctx context.Context) // actions for the live connection
+	limits  map[string]float64
+	nextID  int
 }
 
 // New starts a fake Discord for token, requiring intents.
@@ -191,7 +191,9 @@ func (s *Server) InvalidSession(resumable bool) {
 
 // CloseWith closes the live connection with code.
 func (s *Server) CloseWith(code int) {
-	s.control <- func(c *websocket.Conn, ctx context.Context) { _ = c.Close(websocket.StatusCode(code), "closed by the test") }
+	s.control <- func(c *websocket.Conn, ctx context.Context) {
+		_ = c.Close(websocket.StatusCode(code), "closed by the test")
+	}
 }
 
 // RequestHeartbeat sends op 1.
