@@ -171,3 +171,61 @@ func TestGatewayWebhook(t *testing.T) {
 		t.Fatalf("async: %d %+v", code, out)
 	}
 }
+
+// TestChannelSessionsCanBeGoverned: a constitution rule defers the tool
+// calls of sessions driven from outside (process AGENT@ws.…); the
+// WebSocket client sees the approval it waits for, and a human's
+// rejection is the end of that tool call, not of the conversation.
+func TestChannelSessionsCanBeGoverned(t *testing.T) {
+	n := startGateway(t, "", llmtest.Options{Handler: toolThenText("could not look")})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	rule := "[[rule]]\nid = \"defer-tools-from-outside\"\nbranch = \"executive\"\nseverity = \"blocking\"\noutcome = \"defer\"\n" +
+		"[rule.when]\nactions = [\"fs.*\", \"tool.*\"]\nprocesses = [\"*@ws.*\", \"*@ch.*\", \"*@hook.*\"]\n"
+	if _, err := n.c.GovAmend(ctx, apitype.AmendRequest{Text: rule}); err != nil {
+		t.Fatal(err)
+	}
+	c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(n.base, "http")+"/v1/ws",
+		&websocket.DialOptions{HTTPHeader: http.Header{"Authorization": {"Bearer " + n.token(t, "default")}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	if err := c.Write(ctx, websocket.MessageText, []byte(`{"type":"message","text":"list the workspace"}`)); err != nil {
+		t.Fatal(err)
+	}
+	var final gateway.ServerFrame
+	for final.Type != apitype.RunFinal {
+		_, b, err := c.Read(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var f gateway.ServerFrame
+		if err := json.Unmarshal(b, &f); err != nil {
+			t.Fatal(err)
+		}
+		switch f.Type {
+		case apitype.RunApproval:
+			if f.Action != "fs.read" {
+				t.Fatalf("approval for %q", f.Action)
+			}
+			if _, err := n.c.GovResolve(ctx, f.ActionID, false, apitype.ResolveRequest{By: "test", Reason: "not from outside"}); err != nil {
+				t.Fatal(err)
+			}
+		case apitype.RunToolResult:
+			if f.OK == nil || *f.OK {
+				t.Fatalf("the rejected tool call ran: %+v", f)
+			}
+		case apitype.RunError:
+			t.Fatalf("error frame %+v", f)
+		case apitype.RunFinal:
+			final = f
+		}
+	}
+	if final.Answer != "could not look" {
+		t.Fatalf("final %+v", final)
+	}
+	if k := n.kinds(t); k[governance.KindResolution] != 1 || k[governance.KindToolCall] != 0 {
+		t.Fatalf("chain kinds %v", k)
+	}
+}
