@@ -138,6 +138,10 @@ type Channel struct {
 	// BaseURL overrides the platform's API address (a self-hosted Bot API
 	// server, a test fake).
 	BaseURL string `toml:"base_url" json:"base_url"`
+	// WebhookURL puts a Telegram bot in webhook mode: the public https
+	// address of the gateway's /hooks/telegram/NAME; the signing secret is
+	// the webhook's secret token.
+	WebhookURL string `toml:"webhook_url" json:"webhook_url"`
 	// Agent is the channel's default agent (routes may choose others).
 	Agent string `toml:"agent" json:"agent"`
 	// Groups is the allowlist of group chats; empty means none.

@@ -98,6 +98,7 @@ func TestGatewayConfig(t *testing.T) {
 		{"hook without secret", "[[gateway.hooks]]\nname = \"ci\"\nagent = \"a\"\n", "HMAC secret"},
 		{"bad channel kind", "[[channels]]\nname = \"x\"\nkind = \"irc\"\ntoken_env = \"T\"\n", "is not one of"},
 		{"channel without token", "[[channels]]\nname = \"x\"\nkind = \"telegram\"\n", "bot token"},
+		{"telegram webhook without secret", "[gateway]\nlisten = \"127.0.0.1:1\"\n[[channels]]\nname = \"x\"\nkind = \"telegram\"\ntoken_env = \"T\"\nwebhook_url = \"https://x/\"\n", "secret token"},
 		{"slack without transport", "[[channels]]\nname = \"x\"\nkind = \"slack\"\ntoken_env = \"T\"\n", "app-level token"},
 		{"route to nowhere", "[[routes]]\nchannel = \"nope\"\nagent = \"a\"\n", "names no configured channel"},
 		{"route peer and group", "[[channels]]\nname = \"x\"\nkind = \"telegram\"\ntoken_env = \"T\"\n[[routes]]\nchannel = \"x\"\npeer = \"1\"\ngroup = \"2\"\nagent = \"a\"\n", "not both"},

@@ -82,6 +82,16 @@ func (c Config) validateGateway(name string) error {
 		if ch.TokenEnv == "" && ch.TokenFile == "" {
 			return bad(key+".token_env", "the %s channel needs its bot token: token_env or token_file", ch.Kind)
 		}
+		if ch.WebhookURL != "" {
+			switch {
+			case ch.Kind != "telegram":
+				return bad(key+".webhook_url", "webhook_url is for telegram channels")
+			case ch.SigningSecretEnv == "" && ch.SigningSecretFile == "":
+				return bad(key+".signing_secret_env", "a telegram webhook needs its secret token: signing_secret_env or signing_secret_file")
+			case g.Listen == "":
+				return bad(key+".webhook_url", "a telegram webhook is served by the gateway: set [gateway] listen")
+			}
+		}
 		if ch.Kind == "slack" && ch.AppTokenEnv == "" && ch.AppTokenFile == "" && ch.SigningSecretEnv == "" && ch.SigningSecretFile == "" {
 			return bad(key+".app_token_env", "a slack channel needs an app-level token (Socket Mode) or a signing secret (Events API)")
 		}

@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -31,21 +32,34 @@ func (d *Daemon) startChannels() error {
 			continue
 		}
 		ch, err := d.newChannel(cc, token)
+		if errors.Is(err, errNoSecret) {
+			d.gw.sup.Add(cc.Name, cc.Kind, channels.StateNoSecret, err.Error())
+			d.log.Warn("chat channel not started", "channel", cc.Name, "err", err)
+			continue
+		}
 		if err != nil {
 			cancel()
 			return err
 		}
 		d.gw.sup.Start(ctx, ch)
-		if sl, ok := ch.(*slack.App); ok {
-			// The Events API reaches the app through the gateway.
-			if d.gw.handlers == nil {
-				d.gw.handlers = map[string]http.Handler{}
+		// Platforms that call back reach their channel through the gateway.
+		if d.gw.handlers == nil {
+			d.gw.handlers = map[string]http.Handler{}
+		}
+		switch ch := ch.(type) {
+		case *slack.App:
+			d.gw.handlers["POST /hooks/slack/"+cc.Name] = http.HandlerFunc(ch.ServeEvents)
+		case *telegram.Bot:
+			if cc.WebhookURL != "" {
+				d.gw.handlers["POST /hooks/telegram/"+cc.Name] = http.HandlerFunc(ch.ServeWebhook)
 			}
-			d.gw.handlers["POST /hooks/slack/"+cc.Name] = http.HandlerFunc(sl.ServeEvents)
 		}
 	}
 	return nil
 }
+
+// errNoSecret: a secret the channel needs is not set.
+var errNoSecret = errors.New("a secret is not set")
 
 // secretRef names where a secret is expected, never its value.
 func secretRef(env, file string) string {
@@ -71,6 +85,10 @@ func (d *Daemon) newChannel(cc config.Channel, token string) (channels.Channel, 
 		if err != nil {
 			return nil, fmt.Errorf("daemon: channel %s: %w", cc.Name, err)
 		}
+		if app == "" && secret == "" {
+			return nil, fmt.Errorf("%w: neither the app token (%s) nor the signing secret (%s)", errNoSecret,
+				secretRef(cc.AppTokenEnv, cc.AppTokenFile), secretRef(cc.SigningSecretEnv, cc.SigningSecretFile))
+		}
 		api := ""
 		if cc.BaseURL != "" {
 			api = strings.TrimRight(cc.BaseURL, "/") + "/"
@@ -81,8 +99,15 @@ func (d *Daemon) newChannel(cc config.Channel, token string) (channels.Channel, 
 		return discord.New(discord.Options{Name: cc.Name, Token: token, REST: discord.NewREST(cc.BaseURL, token, nil, d.opts.Clock),
 			Clock: d.opts.Clock, Log: clog}), nil
 	case "telegram":
+		secret, err := apikey.Load(os.Getenv, cc.SigningSecretEnv, cc.SigningSecretFile)
+		if err != nil {
+			return nil, fmt.Errorf("daemon: channel %s: %w", cc.Name, err)
+		}
+		if cc.WebhookURL != "" && secret == "" {
+			return nil, fmt.Errorf("%w: the webhook's secret token (%s)", errNoSecret, secretRef(cc.SigningSecretEnv, cc.SigningSecretFile))
+		}
 		return telegram.New(telegram.Options{Name: cc.Name, Client: telegram.NewClient(cc.BaseURL, token, nil, d.opts.Clock),
-			Clock: d.opts.Clock, Log: clog}), nil
+			WebhookURL: cc.WebhookURL, WebhookSecret: secret, Clock: d.opts.Clock, Log: clog}), nil
 	}
 	return nil, fmt.Errorf("daemon: channel %s: kind %q is not built in", cc.Name, cc.Kind)
 }

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/weftos/weftos/internal/apitype"
 	"github.com/weftos/weftos/internal/authority"
@@ -232,7 +233,7 @@ var sessionHeaders = []string{"X-Weft-Session", "X-OpenWebUI-Chat-Id"}
 // handleChat serves POST /v1/chat/completions.
 func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 	t := tokenFrom(r.Context())
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	body, err := readBody(w, r, maxBody)
 	if err != nil {
 		writeError(w, http.StatusRequestEntityTooLarge, "invalid_request_error", "", "request_too_large", "the request body is too large or unreadable")
 		return
@@ -295,6 +296,18 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.stream(w, r, req, m)
+}
+
+// bodyTimeout bounds the time a request body may take to arrive (a slow
+// body holds a connection and a rate-limit slot).
+const bodyTimeout = 10 * time.Second
+
+// readBody reads a request body of at most limit bytes within bodyTimeout.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	rc := http.NewResponseController(w)
+	_ = rc.SetReadDeadline(time.Now().Add(bodyTimeout))
+	defer func() { _ = rc.SetReadDeadline(time.Time{}) }()
+	return io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 }
 
 // writeRunError answers a failed exchange with OpenAI's error shape.

@@ -26,13 +26,20 @@ type Options struct {
 	// showing an answer in progress (default 1 s; Telegram allows about
 	// one edit a second per chat).
 	EditInterval time.Duration
-	Clock        clock.Clock
-	Log          *slog.Logger
+	// WebhookURL, when set, selects webhook mode: Telegram delivers
+	// updates to it (the gateway's /hooks/telegram/NAME) with
+	// WebhookSecret in every request, instead of being polled.
+	WebhookURL, WebhookSecret string
+	Clock                     clock.Clock
+	Log                       *slog.Logger
+	// OnReady, when set, is called each time Run starts taking updates.
+	OnReady func()
 }
 
 // Bot is a Telegram bot as a channels.Channel.
 type Bot struct {
 	opts Options
+	hook webhookState
 }
 
 // New returns a bot.
@@ -76,6 +83,20 @@ func (b *Bot) Run(ctx context.Context, h channels.Handler) error {
 	}
 	var wg sync.WaitGroup
 	defer wg.Wait()
+	handle := func(u Update) {
+		in, ok := b.inbound(me, u.Message)
+		if !ok {
+			return
+		}
+		conv := &conversation{b: b, chat: u.Message.Chat.ID}
+		wg.Go(func() { h.Handle(ctx, in, conv) })
+	}
+	if b.opts.WebhookURL != "" {
+		return b.runWebhook(ctx, handle)
+	}
+	if b.opts.OnReady != nil {
+		b.opts.OnReady()
+	}
 	var offset int64
 	removedHook := false
 	for {
@@ -101,12 +122,7 @@ func (b *Bot) Run(ctx context.Context, h channels.Handler) error {
 		}
 		for _, u := range ups {
 			offset = max(offset, u.UpdateID+1)
-			in, ok := b.inbound(me, u.Message)
-			if !ok {
-				continue
-			}
-			conv := &conversation{b: b, chat: u.Message.Chat.ID}
-			wg.Go(func() { h.Handle(ctx, in, conv) })
+			handle(u)
 		}
 	}
 }

@@ -1,8 +1,11 @@
 package telegram
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -159,5 +162,53 @@ func TestBotConflicts(t *testing.T) {
 	err := bot.Run(ctx, &recorder{})
 	if !errors.Is(err, channels.ErrFatal) || strings.Contains(err.Error(), "999:wrong") {
 		t.Fatalf("bad token: %v", err)
+	}
+}
+
+func TestWebhookMode(t *testing.T) {
+	fake := telegramtest.New("123:secret")
+	defer fake.Close()
+	h := &recorder{answer: "ok"}
+	ready := make(chan struct{})
+	bot := New(Options{Name: "tg", Client: NewClient(fake.URL, fake.Token, nil, nil), WebhookURL: "https://gw.example/hooks/telegram/tg",
+		WebhookSecret: "s3cret-token", OnReady: func() { close(ready) }})
+	deliver := func(secret string, body []byte) int {
+		r := httptest.NewRequest("POST", "/hooks/telegram/tg", bytes.NewReader(body))
+		r.Header.Set(HeaderSecret, secret)
+		w := httptest.NewRecorder()
+		bot.ServeWebhook(w, r)
+		return w.Code
+	}
+	ann := telegramtest.User{ID: 7, FirstName: "Ann"}
+	up := telegramtest.UpdateJSON(500, telegramtest.Chat{ID: 7, Type: "private"}, ann, "hi")
+	if code := deliver("s3cret-token", up); code != http.StatusServiceUnavailable {
+		t.Fatalf("before run: %d", code)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- bot.Run(ctx, h) }()
+	<-ready
+	if url, secret := fake.Hook(); url != "https://gw.example/hooks/telegram/tg" || secret != "s3cret-token" {
+		t.Fatalf("setWebhook %q %q", url, secret)
+	}
+	if code := deliver("wrong", up); code != http.StatusUnauthorized {
+		t.Fatalf("bad secret: %d", code)
+	}
+	for range 2 { // Telegram redelivers what it thinks failed
+		if code := deliver("s3cret-token", up); code != http.StatusOK {
+			t.Fatalf("delivery: %d", code)
+		}
+	}
+	wctx, wcancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer wcancel()
+	if _, err := fake.WaitFor(wctx, func(s []telegramtest.Sent) bool { return len(s) == 1 }); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if n := len(h.inbound()); n != 1 {
+		t.Fatalf("handled %d times", n)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -83,6 +84,7 @@ type Failure struct {
 type Server struct {
 	URL   string
 	Token string
+	hookURL, hookSecret string // what setWebhook registered
 	srv   *httptest.Server
 
 	mu       sync.Mutex
@@ -128,6 +130,19 @@ func (s *Server) Say(chat Chat, from User, text string, entities ...Entity) {
 	s.updates = append(s.updates, Update{UpdateID: s.nextUpd, Message: m})
 	s.nextUpd++
 	s.touch()
+}
+
+// UpdateJSON is the body Telegram POSTs to a webhook for a text message.
+func UpdateJSON(updateID int64, chat Chat, from User, text string) []byte {
+	b, _ := json.Marshal(Update{UpdateID: updateID, Message: &Message{MessageID: updateID, From: &from, Chat: chat, Date: time.Now().Unix(), Text: text}})
+	return b
+}
+
+// Hook returns what setWebhook registered.
+func (s *Server) Hook() (url, secret string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.hookURL, s.hookSecret
 }
 
 // Mention is the entity of "@weft_bot" at the start of a text.
@@ -257,7 +272,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		MessageID int64  `json:"message_id"`
 		Text      string `json:"text"`
 	}
-	if r.Header.Get("Content-Type") != "application/json" || json.NewDecoder(r.Body).Decode(&p) != nil {
+	raw, _ := io.ReadAll(r.Body)
+	if r.Header.Get("Content-Type") != "application/json" || json.Unmarshal(raw, &p) != nil {
 		s.reply(w, method, http.StatusBadRequest, answer{ErrorCode: 400, Description: "Bad Request: invalid JSON body"})
 		return
 	}
@@ -272,6 +288,20 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	switch method {
 	case "getMe":
 		s.reply(w, method, 200, answer{OK: true, Result: Bot})
+	case "setWebhook":
+		var hp struct {
+			URL    string `json:"url"`
+			Secret string `json:"secret_token"`
+		}
+		_ = json.Unmarshal(raw, &hp)
+		if !strings.HasPrefix(hp.URL, "https://") && !strings.HasPrefix(hp.URL, "http://127.0.0.1") {
+			s.failWith(w, method, Failure{Code: 400, Description: "Bad Request: bad webhook: An HTTPS URL must be provided for webhook"})
+			return
+		}
+		s.mu.Lock()
+		s.webhook, s.hookURL, s.hookSecret = true, hp.URL, hp.Secret
+		s.mu.Unlock()
+		s.reply(w, method, 200, answer{OK: true, Result: true, Description: "Webhook was set"})
 	case "deleteWebhook":
 		s.mu.Lock()
 		s.webhook = false
