@@ -82,10 +82,10 @@ type Failure struct {
 
 // Server is the fake. Its methods are safe for concurrent use.
 type Server struct {
-	URL   string
-	Token string
+	URL                 string
+	Token               string
 	hookURL, hookSecret string // what setWebhook registered
-	srv   *httptest.Server
+	srv                 *httptest.Server
 
 	mu       sync.Mutex
 	changed  chan struct{} // closed and replaced at every change
