@@ -98,8 +98,9 @@ func (d *Dispatcher) Handle(ctx context.Context, in Inbound, conv Conversation) 
 		return
 	}
 	now := d.Clock.Now()
+	owner := slices.Contains(ch.Owners, in.Sender)
 	if in.Group == "" {
-		if !d.Pairing.Allowed(in.Channel, in.Sender) {
+		if !owner && !d.Pairing.Allowed(in.Channel, in.Sender) {
 			d.count(in.Channel, 2)
 			d.pair(ctx, in, conv, now)
 			return
@@ -114,6 +115,9 @@ func (d *Dispatcher) Handle(ctx context.Context, in Inbound, conv Conversation) 
 		return
 	}
 	peer, session := in.Chat, SessionName("ch", in.Channel, in.Chat)
+	if owner {
+		session = SessionName("own", in.Channel, in.Chat)
+	}
 	if in.Group != "" {
 		peer, session = "", SessionName("ch", in.Channel, "g"+in.Group)
 	}

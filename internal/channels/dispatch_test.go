@@ -89,7 +89,7 @@ func newDispatcher(t *testing.T, deny string) (*Dispatcher, *echo, *memLedger) {
 		t.Fatal(err)
 	}
 	run := &echo{}
-	chans := []config.Channel{{Name: "tg", Kind: "telegram", Groups: []string{"g1"}}}
+	chans := []config.Channel{{Name: "tg", Kind: "telegram", Groups: []string{"g1"}, Owners: []string{"1"}}}
 	d := &Dispatcher{Hub: &Hub{Auth: auth, Runner: run, Workspace: "/ws"}, Pairing: p, Router: NewRouter(nil, chans), Channels: chans,
 		Senders: NewLimiter(60, 2), Clock: clock.NewFake(time.Unix(1_800_000_000, 0))}
 	return d, run, led
@@ -147,6 +147,15 @@ func TestDispatcher(t *testing.T) {
 	st := d.counts
 	if r, a, f := st("tg"); r != 7 || a != 3 || f != 4 {
 		t.Fatalf("counts %d %d %d", r, a, f)
+	}
+}
+
+func TestOwners(t *testing.T) {
+	d, run, _ := newDispatcher(t, "")
+	var s sink
+	d.Handle(context.Background(), Inbound{Channel: "tg", Sender: "1", Chat: "1", Text: "it is me"}, &s)
+	if len(s.sent) != 1 || s.sent[0] != "echo" || run.reqs[0].Session != "own.tg.1" || !strings.Contains(run.reqs[0].Message, "<untrusted>") {
+		t.Fatalf("owner: %q %+v", s.sent, run.reqs)
 	}
 }
 

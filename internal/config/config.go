@@ -146,6 +146,11 @@ type Channel struct {
 	Agent string `toml:"agent" json:"agent"`
 	// Groups is the allowlist of group chats; empty means none.
 	Groups []string `toml:"groups" json:"groups"`
+	// Owners are the operator's own accounts on the platform (sender ids):
+	// allowed without pairing, their direct messages in sessions named
+	// own.CHANNEL.PEER instead of ch.CHANNEL.PEER, so a constitution rule
+	// can treat everyone else's sessions apart.
+	Owners []string `toml:"owners" json:"owners"`
 	// WithoutMention lets the bot answer group messages that do not
 	// mention it (by default a group message must mention the bot).
 	WithoutMention bool `toml:"without_mention" json:"without_mention"`
