@@ -4,6 +4,7 @@ import (
 	"crypto/hmac"
 	"encoding/json"
 	"errors"
+	"net/http/httptest"
 	"slices"
 	"strconv"
 	"strings"
@@ -191,4 +192,11 @@ func TestTaskAnswer(t *testing.T) {
 			t.Errorf("%q taken for a task", s)
 		}
 	}
+}
+
+func TestKeepAliveStopTwice(t *testing.T) {
+	sw := newSSE(httptest.NewRecorder())
+	stop := keepAlive(sw, time.Hour)
+	stop()
+	stop()
 }

@@ -80,9 +80,10 @@ func (s *sse) close() {
 }
 
 // keepAlive pings sw every interval until the returned stop is called;
-// stop waits for the pinger to be gone.
+// stop (idempotent) waits for the pinger to be gone.
 func keepAlive(sw *sse, interval time.Duration) (stop func()) {
 	done, gone := make(chan struct{}), make(chan struct{})
+	var once sync.Once
 	go func() {
 		defer close(gone)
 		t := time.NewTicker(interval)
@@ -99,7 +100,7 @@ func keepAlive(sw *sse, interval time.Duration) (stop func()) {
 		}
 	}()
 	return func() {
-		close(done)
+		once.Do(func() { close(done) })
 		<-gone
 	}
 }
