@@ -74,7 +74,7 @@ func secretRef(env, file string) string {
 
 // newChannel builds the channel of a configured kind.
 func (d *Daemon) newChannel(cc config.Channel, token string) (channels.Channel, error) {
-	clog := d.log.With("layer", "channels", "channel", cc.Name)
+	clog := d.log.With("layer", "channels")
 	switch cc.Kind {
 	case "slack":
 		app, err := apikey.Load(os.Getenv, cc.AppTokenEnv, cc.AppTokenFile)
