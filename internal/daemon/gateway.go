@@ -136,11 +136,12 @@ func (d *Daemon) closeGateway(ctx context.Context) error {
 	g := &d.gw
 	var err error
 	if g.http != nil {
-		g.server.Close() // streams and background webhook runs end
+		g.server.Cancel() // streams, WebSocket sessions and webhook runs end
 		if err = g.http.Shutdown(ctx); err != nil {
 			_ = g.http.Close()
 			err = fmt.Errorf("gateway: %w", err)
 		}
+		g.server.Close()
 	}
 	if g.stop != nil {
 		g.stop()

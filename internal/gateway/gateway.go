@@ -105,7 +105,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mux.ServeHTTP(w, r)
 }
 
-// Close cancels background runs and waits for them.
+// Cancel ends streams, WebSocket sessions and background runs; call it
+// before shutting the HTTP server down, so that its handlers return.
+func (s *Server) Cancel() { s.cancel() }
+
+// Close cancels, then waits for background webhook runs; call it once the
+// HTTP server has shut down (no handler can start another run).
 func (s *Server) Close() {
 	s.cancel()
 	s.wg.Wait()
