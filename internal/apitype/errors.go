@@ -44,6 +44,7 @@ const (
 	CodeEmbedderMismatch = "embedder_mismatch"
 	CodeUnknownToken     = "unknown_token"
 	CodeUnknownPairing   = "unknown_pairing_code"
+	CodeShuttingDown     = "shutting_down"
 )
 
 // Sentinel errors, one per code.
@@ -80,6 +81,7 @@ var (
 	ErrEmbedderMismatch = errors.New("the memory was embedded with another embedder")
 	ErrUnknownToken     = errors.New("no such gateway token")
 	ErrUnknownPairing   = errors.New("no pending pairing request has that code")
+	ErrShuttingDown     = errors.New("the daemon is shutting down")
 )
 
 var codes = []struct {
@@ -119,6 +121,7 @@ var codes = []struct {
 	{CodeEmbedderMismatch, ErrEmbedderMismatch, http.StatusConflict},
 	{CodeUnknownToken, ErrUnknownToken, http.StatusNotFound},
 	{CodeUnknownPairing, ErrUnknownPairing, http.StatusNotFound},
+	{CodeShuttingDown, ErrShuttingDown, http.StatusServiceUnavailable},
 }
 
 // ErrorForCode returns the sentinel error of code, or nil.

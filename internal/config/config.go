@@ -221,10 +221,13 @@ type Provider struct {
 	Model string `toml:"model" json:"model"`
 }
 
-// Log configures logging.
+// Log configures logging. The daemon always writes its log to weave.log
+// in the home, rotated at FileMaxMiB into weave.log.1 … weave.log.FileKeep.
 type Log struct {
-	Level  string `toml:"level" json:"level"`
-	Format string `toml:"format" json:"format"`
+	Level      string `toml:"level" json:"level"`
+	Format     string `toml:"format" json:"format"`
+	FileMaxMiB int    `toml:"file_max_mib" json:"file_max_mib"`
+	FileKeep   int    `toml:"file_keep" json:"file_keep"`
 }
 
 // Kernel configures the kernel.
@@ -263,7 +266,7 @@ type Governance struct {
 // matches default.toml.
 func Defaults() Config {
 	return Config{
-		Log: Log{Level: "info", Format: "text"},
+		Log: Log{Level: "info", Format: "text", FileMaxMiB: 10, FileKeep: 3},
 		Kernel: Kernel{MaxProcesses: 4096, InboxCapacity: 1024, DeadLetterCapacity: 1000,
 			StopGrace: Duration{5 * time.Second}, HealthInterval: Duration{10 * time.Second}},
 		Chain:      Chain{ChainID: 1, SegmentSizeMiB: 64, CheckpointInterval: Duration{100 * time.Millisecond}, CheckpointEvery: 1000},
@@ -323,6 +326,12 @@ func (c Config) Validate(name string) error {
 	case "text", "json":
 	default:
 		return bad("log.format", "%q is not one of text, json", c.Log.Format)
+	}
+	if c.Log.FileMaxMiB < 1 || c.Log.FileMaxMiB > 1024 {
+		return bad("log.file_max_mib", "%d is outside 1..1024", c.Log.FileMaxMiB)
+	}
+	if c.Log.FileKeep < 1 || c.Log.FileKeep > 100 {
+		return bad("log.file_keep", "%d is outside 1..100", c.Log.FileKeep)
 	}
 	if c.Kernel.MaxProcesses < 1 || c.Kernel.MaxProcesses > 1_000_000 {
 		return bad("kernel.max_processes", "%d is outside 1..1000000", c.Kernel.MaxProcesses)

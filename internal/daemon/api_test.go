@@ -142,6 +142,15 @@ func TestEveryEndpointHasATypedMethod(t *testing.T) {
 		"GET /v1/channels":                  func(ctx context.Context) error { return ignore(c.Channels(ctx)) },
 		"GET /v1/pairing":                   func(ctx context.Context) error { return ignore(c.Pairing(ctx)) },
 		"POST /v1/pairing/{code}/{verdict}": func(ctx context.Context) error { return ignore(c.PairingResolve(ctx, "ABCDEFGH", true)) },
+		"GET /v1/logs": func(ctx context.Context) error {
+			if _, err := c.Logs(ctx, 5); err != nil {
+				return err
+			}
+			return short(ctx, func(ctx context.Context) error {
+				return c.FollowLogs(ctx, 1, func(apitype.LogLine) error { return nil })
+			})
+		},
+		"GET /v1/doctor": func(ctx context.Context) error { return ignore(c.Doctor(ctx)) },
 	}
 	patterns := d.apiHandler.Patterns()
 	ctx := context.Background()

@@ -32,8 +32,10 @@ import (
 	"github.com/weftos/weftos/internal/kernel"
 	"github.com/weftos/weftos/internal/llm"
 	"github.com/weftos/weftos/internal/localapi"
+	"github.com/weftos/weftos/internal/logfile"
 	"github.com/weftos/weftos/internal/memory"
 	"github.com/weftos/weftos/internal/metrics"
+	"github.com/weftos/weftos/internal/nodemetrics"
 	"github.com/weftos/weftos/internal/sandbox"
 	"github.com/weftos/weftos/internal/tools"
 )
@@ -59,8 +61,9 @@ type Options struct {
 	// LogFormat and LogLevel override the configuration file when set.
 	LogFormat string
 	LogLevel  string
-	// LogOutput receives logs (default os.Stderr). Logger, when set, is used
-	// as is.
+	// The log always goes to HOME/weave.log (rotated, see [log] in
+	// weftos.toml). LogOutput also receives it (default os.Stderr; io.Discard
+	// for nothing else); Logger, when set, receives it instead of LogOutput.
 	LogOutput io.Writer
 	Logger    *slog.Logger
 	Clock     clock.Clock
@@ -76,6 +79,8 @@ type Daemon struct {
 	id      *identity.Identity
 	kernel  *kernel.Kernel
 	metrics *metrics.Registry
+	ops     *nodemetrics.Metrics // model, tool, chain and memory instruments
+	logFile *logfile.File        // HOME/weave.log
 	started time.Time
 
 	lock       *os.File
@@ -140,7 +145,8 @@ func Open(ctx context.Context, opts Options) (_ *Daemon, err error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &Daemon{opts: opts, home: home, shutdownCh: make(chan struct{}), closing: make(chan struct{}), started: opts.Clock.Now()}
+	d := &Daemon{opts: opts, home: home, shutdownCh: make(chan struct{}), closing: make(chan struct{}), started: opts.Clock.Now(),
+		ops: nodemetrics.New()}
 	d.bgCtx, d.bgCancel = context.WithCancel(context.Background())
 	d.lock, err = filelock.Lock(filepath.Join(home, LockName))
 	if errors.Is(err, filelock.ErrLocked) {
@@ -161,7 +167,9 @@ func Open(ctx context.Context, opts Options) (_ *Daemon, err error) {
 	if d.cfg, d.cfgPath, err = config.Load(home); err != nil {
 		return nil, err
 	}
-	d.log = d.newLogger()
+	if d.log, err = d.newLogger(); err != nil {
+		return nil, err
+	}
 	if loosened != 0 {
 		d.log.Warn("the home was open to other users; made it private", "home", home, "was", fmt.Sprintf("%04o", loosened), "now", "0700")
 	}
@@ -237,30 +245,6 @@ func Open(ctx context.Context, opts Options) (_ *Daemon, err error) {
 	d.goBackground(d.reapIdleAgents)
 	d.log.Info("weave ready", "node", d.id.NodeID, "home", home, "version", opts.Version, "socket", filepath.Join(home, localapi.SocketName))
 	return d, nil
-}
-
-func (d *Daemon) newLogger() *slog.Logger {
-	if d.opts.Logger != nil {
-		return d.opts.Logger
-	}
-	out := d.opts.LogOutput
-	if out == nil {
-		out = os.Stderr
-	}
-	format, level := d.cfg.Log.Format, d.cfg.Log.Level
-	if d.opts.LogFormat != "" {
-		format = d.opts.LogFormat
-	}
-	if d.opts.LogLevel != "" {
-		level = d.opts.LogLevel
-	}
-	var lv slog.Level
-	_ = lv.UnmarshalText([]byte(level))
-	ho := &slog.HandlerOptions{Level: lv}
-	if format == "json" {
-		return slog.New(slog.NewJSONHandler(out, ho))
-	}
-	return slog.New(slog.NewTextHandler(out, ho))
 }
 
 // serve starts the local API (and the optional TCP metrics listener).
@@ -416,6 +400,9 @@ func (d *Daemon) close(ctx context.Context) error {
 	}
 	if d.log != nil {
 		d.log.Info("weave stopped", "home", d.home)
+	}
+	if d.logFile != nil {
+		_ = d.logFile.Close()
 	}
 	return errors.Join(errs...)
 }

@@ -47,7 +47,7 @@ func (d *Daemon) openMemory(ctx context.Context) error {
 		return fmt.Errorf("daemon: memory embedder: %w", err)
 	}
 	d.memory, err = memory.Open(ctx, filepath.Join(d.home, MemoryDir), memory.Options{Embedder: emb, Logger: d.log.With("layer", "memory"),
-		AllowEmbedderMismatch: true})
+		AllowEmbedderMismatch: true, Observer: d.ops})
 	if err != nil {
 		return fmt.Errorf("daemon: memory store: %w", err)
 	}
@@ -143,16 +143,17 @@ var (
 // runMemoryTool serves memory_store and memory_search for an agent whose
 // memories are filed under agentName (its definition's name, so memory
 // outlives sessions). Both are acts through the authority pipeline.
-func (d *Daemon) runMemoryTool(ctx context.Context, p *kernel.Process, agentName, session string, call llm.ToolCall) (string, bool, error) {
+func (d *Daemon) runMemoryTool(ctx context.Context, p *kernel.Process, agentName, session string, call llm.ToolCall) (out string, failure, fatal error) {
 	subject := subjectOf(p, session)
 	dec := json.NewDecoder(strings.NewReader(string(call.Arguments)))
 	dec.DisallowUnknownFields()
-	refuseInput := func(action, msg string) (string, bool, error) {
+	refuseInput := func(action, msg string) (string, error, error) {
 		act := authority.Act{Action: action, Subject: subject, Context: governance.Context{Tool: call.Name}, Carry: carryFrom(ctx)}
-		if err := d.auth.Refuse(ctx, act, fmt.Errorf("%w: %s", authority.ErrInput, msg)); errors.Is(err, authority.ErrLedger) {
-			return "", false, err
+		cause := fmt.Errorf("%w: %s", authority.ErrInput, msg)
+		if err := d.auth.Refuse(ctx, act, cause); errors.Is(err, authority.ErrLedger) {
+			return "", nil, err
 		}
-		return msg, true, nil
+		return msg, cause, nil
 	}
 	switch call.Name {
 	case memoryStoreSpec.Name:
@@ -183,7 +184,7 @@ func (d *Daemon) runMemoryTool(ctx context.Context, p *kernel.Process, agentName
 			return refusal(ctx, err)
 		}
 		b, _ := json.Marshal(map[string]any{"id": rec.ID, "stored": created, "chain_seq": rec.ChainSeq})
-		return string(b), false, nil
+		return string(b), nil, nil
 	default:
 		var in struct {
 			Query string `json:"query"`
@@ -208,7 +209,7 @@ func (d *Daemon) runMemoryTool(ctx context.Context, p *kernel.Process, agentName
 			out[i] = hit{h.Record.Text, h.Score}
 		}
 		b, _ := json.Marshal(out)
-		return string(b), false, nil
+		return string(b), nil, nil
 	}
 }
 

@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/weftos/weftos/internal/apitype"
+	"github.com/weftos/weftos/internal/config"
+	"github.com/weftos/weftos/internal/doctor"
 	"github.com/weftos/weftos/internal/llm"
 )
 
@@ -20,22 +22,7 @@ var ErrNoModel = errors.New("no model: pass --model provider/model (e.g. openai/
 // an error at boot: the kernel runs without models; an agent run then fails
 // with llm.ErrNoProvider, whose message names the variables to set.
 func (d *Daemon) openProviders() error {
-	base := llm.Config{Logger: d.log.With("layer", "llm")}
-	var cfgs []llm.Config
-	for _, p := range d.cfg.Providers {
-		c := base
-		c.Name, c.Kind, c.BaseURL, c.APIKeyEnv, c.APIKeyFile = p.Name, llm.Kind(p.Kind), p.BaseURL, p.APIKeyEnv, p.APIKeyFile
-		cfgs = append(cfgs, c)
-	}
-	seen := map[string]bool{}
-	for _, c := range cfgs {
-		seen[c.Name] = true
-	}
-	for _, c := range llm.EnvConfigs(os.Getenv, base) {
-		if !seen[c.Name] {
-			cfgs = append(cfgs, c)
-		}
-	}
+	cfgs := providerConfigs(d.cfg, os.Getenv, llm.Config{Logger: d.log.With("layer", "llm")})
 	if len(cfgs) == 0 {
 		return nil
 	}
@@ -55,6 +42,15 @@ func (d *Daemon) openProviders() error {
 		d.providers = append(d.providers, apitype.Provider{Name: name, Kind: string(c.Kind), BaseURL: publicURL(c.Kind, c.BaseURL), Local: ep.loopback})
 	}
 	return nil
+}
+
+// providerConfigs are the LLM providers a daemon with configuration cfg
+// and environment getenv has: weftos.toml's [[providers]], then those the
+// standard environment variables configure (a name the file uses wins).
+// Every config starts from base. (internal/doctor reads them the same way
+// when no daemon runs.)
+func providerConfigs(cfg config.Config, getenv func(string) string, base llm.Config) []llm.Config {
+	return llm.WithEnvConfigs(doctor.FileProviders(cfg, base), getenv, base)
 }
 
 // knownHosts are the hosts the gate does not raise the security effect

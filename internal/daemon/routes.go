@@ -14,6 +14,7 @@ import (
 	"github.com/weftos/weftos/internal/kernel"
 	"github.com/weftos/weftos/internal/llm"
 	"github.com/weftos/weftos/internal/localapi"
+	"github.com/weftos/weftos/internal/logfile"
 	"github.com/weftos/weftos/internal/memory"
 	"github.com/weftos/weftos/internal/sandbox"
 	"github.com/weftos/weftos/internal/session"
@@ -25,6 +26,7 @@ func (d *Daemon) routes() []localapi.Route {
 	r := append(d.chainRoutes(), d.gov.routes()...)
 	r = append(r, d.memoryRoutes()...)
 	r = append(r, d.gatewayRoutes()...)
+	r = append(r, d.opsRoutes()...)
 	return append(r,
 		localapi.Route{Pattern: "GET /v1/gov/audit", Handler: d.handleAudit},
 		localapi.Route{Pattern: "POST /v1/agent/run", Handler: d.handleAgentRun},
@@ -58,6 +60,8 @@ func (d *Daemon) errorCode(err error) (string, int, bool) {
 
 func outerCode(err error) string {
 	switch {
+	case errors.Is(err, logfile.ErrClosed):
+		return apitype.CodeShuttingDown
 	case errors.Is(err, authority.ErrLedger):
 		return apitype.CodeChainUnavailable
 	case errors.Is(err, ErrToolTampered):

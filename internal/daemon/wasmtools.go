@@ -23,6 +23,7 @@ import (
 	"github.com/weftos/weftos/internal/governance"
 	"github.com/weftos/weftos/internal/homedir"
 	"github.com/weftos/weftos/internal/kernel"
+	"github.com/weftos/weftos/internal/nodemetrics"
 	"github.com/weftos/weftos/internal/sandbox"
 	"github.com/weftos/weftos/internal/toolpkg"
 	"github.com/weftos/weftos/internal/tools"
@@ -351,7 +352,11 @@ type toolCaller struct {
 // limits checked (the call charged to the process), governance (action
 // tool.exec.NAME), the sandboxed run with the manifest's limits, and a
 // tool.call record naming the grants used and the fuel burnt.
-func (d *Daemon) runTool(ctx context.Context, by toolCaller, name string, input json.RawMessage) (ToolRunResult, error) {
+func (d *Daemon) runTool(ctx context.Context, by toolCaller, name string, input json.RawMessage) (_ ToolRunResult, err error) {
+	if by.p == nil { // the operator's run; an agent's call is counted by its tool runner
+		t0 := time.Now()
+		defer func() { d.ops.ToolCall(name, nodemetrics.Classify(err), time.Since(t0)) }()
+	}
 	subject := operator()
 	caps := kernel.RootCapabilities()
 	if by.p != nil {

@@ -7,7 +7,8 @@ package homedir
 const (
 	Lock         = "weave.lock"        // held by the running daemon
 	PID          = "weave.pid"         // the running daemon's OS PID
-	Log          = "weave.log"         // the daemon's log
+	Log          = "weave.log"         // the daemon's log (rotated: weave.log.1, …)
+	Stderr       = "weave.stderr"      // a detached daemon's stdout and stderr
 	Cron         = "cron.json"         // persisted cron jobs
 	PIDSeq       = "pid.next"          // the next kernel PID, across restarts
 	Chain        = "chain"             // the ExoChain's directory
