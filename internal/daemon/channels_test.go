@@ -99,6 +99,10 @@ func TestTelegramEndToEnd(t *testing.T) {
 	if err != nil || !rep.OK() {
 		t.Fatalf("audit %+v %v", rep, err)
 	}
+	if m, err := n.c.Metrics(ctx); err != nil || !strings.Contains(m, `weftos_channel_messages_total{channel="tg",outcome="answered"} 1`) ||
+		!strings.Contains(m, "weftos_gateway_tokens 0") {
+		t.Fatalf("metrics: %v\n%s", err, m)
+	}
 	st, err := n.c.Channels(ctx)
 	if err != nil || len(st.Channels) != 1 || st.Channels[0].State != channels.StateRunning || st.Channels[0].Answered != 1 || st.Channels[0].Received < 4 {
 		t.Fatalf("status %+v %v", st, err)

@@ -22,6 +22,7 @@ import (
 	"github.com/weftos/weftos/internal/gateway"
 	"github.com/weftos/weftos/internal/governance"
 	"github.com/weftos/weftos/internal/localapi"
+	"github.com/weftos/weftos/internal/metrics"
 )
 
 // gatewayDir holds the gateway's files in the home: tokens.json (hashes)
@@ -84,6 +85,7 @@ func (d *Daemon) openGateway() error {
 	disp := &channels.Dispatcher{Hub: g.hub, Pairing: g.pairing, Router: channels.NewRouter(d.cfg.Routes, d.cfg.Channels),
 		Channels: d.cfg.Channels, Senders: perSender, Clock: d.opts.Clock, Log: glog}
 	g.sup = channels.NewSupervisor(d.opts.Clock, disp)
+	d.registerGatewayMetrics()
 	if err := d.startChannels(); err != nil {
 		return err
 	}
@@ -129,6 +131,39 @@ func (d *Daemon) openGateway() error {
 	})
 	glog.Info("serving the gateway", "addr", g.addr, "tls", g.tls)
 	return nil
+}
+
+// registerGatewayMetrics exposes the channels' counters and the active
+// gateway tokens at /metrics.
+func (d *Daemon) registerGatewayMetrics() {
+	g := &d.gw
+	must := func(err error) {
+		if err != nil {
+			d.log.Error("metric registration", "err", err)
+		}
+	}
+	must(d.metrics.Register("weftos_channel_messages_total", "Chat channel messages by channel and outcome (received, answered, refused).",
+		metrics.Counter, func() []metrics.Sample {
+			var out []metrics.Sample
+			for _, st := range g.sup.Status() {
+				for _, o := range []struct {
+					name string
+					n    uint64
+				}{{"received", st.Received}, {"answered", st.Answered}, {"refused", st.Refused}} {
+					out = append(out, metrics.Sample{Labels: map[string]string{"channel": st.Name, "outcome": o.name}, Value: float64(o.n)})
+				}
+			}
+			return out
+		}))
+	must(d.metrics.Value("weftos_gateway_tokens", "Active (unrevoked) gateway tokens.", metrics.Gauge, func() float64 {
+		n := 0
+		for _, t := range g.tokens.List() {
+			if t.Revoked == nil {
+				n++
+			}
+		}
+		return float64(n)
+	}))
 }
 
 // closeGateway stops the gateway (its streams end) and the channels.
