@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/weftos/weftos/internal/apitype"
-	"github.com/weftos/weftos/internal/authority"
 	"github.com/weftos/weftos/internal/channels"
 	"github.com/weftos/weftos/internal/llm"
 )
@@ -320,14 +319,9 @@ func (s *Server) writeRunError(w http.ResponseWriter, err error) {
 // and a code.
 func (s *Server) classify(err error) (int, string, string) {
 	var re *channels.RunError
-	code := ""
-	switch {
-	case errors.As(err, &re):
-		code = re.Code
-	case errors.Is(err, authority.ErrRefused):
-		code = s.opts.Code(err)
-	default:
-		code = s.opts.Code(err)
+	code := s.opts.Code(err) // refusals (denied, chain_unavailable, …), start failures
+	if errors.As(err, &re) {
+		code = re.Code // the run's own code
 	}
 	status := apitype.StatusForCode(code)
 	switch code {
