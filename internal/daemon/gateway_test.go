@@ -299,3 +299,34 @@ func TestGatewaySSEWire(t *testing.T) {
 	}
 	_, _ = io.Copy(io.Discard, resp.Body)
 }
+
+// TestGatewayGovernanceDenies: a rule denying messages from the OpenAI
+// endpoint is a 403 in OpenAI's shape, the agent never runs, and the
+// denial is on the chain.
+func TestGatewayGovernanceDenies(t *testing.T) {
+	n := startGateway(t, "", llmtest.Options{})
+	ctx := context.Background()
+	rule := "[[rule]]\nid = \"no-openai\"\nbranch = \"executive\"\nseverity = \"blocking\"\noutcome = \"deny\"\n" +
+		"[rule.when]\nactions = [\"channel.message\"]\ncontext = { channel = [\"openai\"] }\n"
+	if _, err := n.c.GovAmend(ctx, apitype.AmendRequest{Text: rule}); err != nil {
+		t.Fatal(err)
+	}
+	oc := n.openaiClient(t, n.token(t, "default"))
+	_, err := oc.Chat.Completions.New(ctx, openai.ChatCompletionNewParams{Model: "weft/default",
+		Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hi")}})
+	var apiErr *openai.Error
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != 403 || apiErr.Type != "permission_error" || apiErr.Code != "denied" {
+		t.Fatalf("denied: %v", err)
+	}
+	stream := oc.Chat.Completions.NewStreaming(ctx, openai.ChatCompletionNewParams{Model: "weft/default",
+		Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hi")}})
+	for stream.Next() {
+	}
+	if err := stream.Err(); !errors.As(err, &apiErr) || apiErr.StatusCode != 403 {
+		t.Fatalf("denied stream: %v", err)
+	}
+	stream.Close()
+	if len(n.llm.Requests()) != 0 || n.kinds(t)[governance.KindChannelMessage] != 0 {
+		t.Fatal("a denied message reached the agent")
+	}
+}
