@@ -212,3 +212,34 @@ func TestWebhookMode(t *testing.T) {
 		t.Fatalf("handled %d times", n)
 	}
 }
+
+func TestMentions(t *testing.T) {
+	me := User{ID: 4242, Username: "weft_bot"}
+	cases := []struct {
+		m    Message
+		want bool
+	}{
+		{Message{Text: "@weft_bot hi", Entities: []Entity{{Type: "mention", Offset: 0, Length: 9}}}, true},
+		{Message{Text: "😀 @Weft_Bot hi", Entities: []Entity{{Type: "mention", Offset: 3, Length: 9}}}, true}, // UTF-16 offsets
+		{Message{Text: "@other hi", Entities: []Entity{{Type: "mention", Offset: 0, Length: 6}}}, false},
+		{Message{Text: "@weft_bot hi"}, false}, // text alone is not a mention entity
+		{Message{Text: "/ask@weft_bot x", Entities: []Entity{{Type: "bot_command", Offset: 0, Length: 13}}}, true},
+		{Message{Text: "Weft, hi", Entities: []Entity{{Type: "text_mention", Offset: 0, Length: 4, User: &User{ID: 4242}}}}, true},
+		{Message{Text: "ok", ReplyTo: &Message{From: &User{ID: 4242}}}, true},
+		{Message{Text: "x", Entities: []Entity{{Type: "mention", Offset: 5, Length: 9}}}, false},
+	}
+	for i, c := range cases {
+		if got := mentions(me, &c.m); got != c.want {
+			t.Errorf("case %d: %v", i, got)
+		}
+	}
+}
+
+func FuzzMentions(f *testing.F) {
+	f.Add("@weft_bot hi", 0, 9, "mention")
+	f.Add("😀 @weft_bot", 3, 9, "mention")
+	f.Fuzz(func(t *testing.T, text string, off, n int, typ string) {
+		m := &Message{Text: text, Entities: []Entity{{Type: typ, Offset: off, Length: n}}}
+		_ = mentions(User{ID: 1, Username: "weft_bot"}, m) // never panics on any offsets
+	})
+}
