@@ -102,7 +102,9 @@ func (d *Dispatcher) Handle(ctx context.Context, in Inbound, conv Conversation) 
 	if in.Group == "" {
 		if !owner && !d.Pairing.Allowed(in.Channel, in.Sender) {
 			d.count(in.Channel, 2)
-			d.pair(ctx, in, conv, now)
+			if ok, _ := d.Senders.Allow(in.Channel+"/"+in.Sender, now); ok { // a stranger's flood gets nothing
+				d.pair(ctx, in, conv, now)
+			}
 			return
 		}
 	} else if !slices.Contains(ch.Groups, in.Group) || !ch.WithoutMention && !in.Mentioned {

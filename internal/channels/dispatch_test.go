@@ -104,6 +104,12 @@ func TestDispatcher(t *testing.T) {
 	if len(s.sent) != 1 || !strings.Contains(s.sent[0], "pairing code") || len(run.reqs) != 0 {
 		t.Fatalf("stranger: %q, runs %d", s.sent, len(run.reqs))
 	}
+	d.Handle(ctx, dm, &s)
+	d.Handle(ctx, dm, &s) // over the stranger's limit: nothing
+	if len(s.sent) != 2 || s.sent[1] != s.sent[0] {
+		t.Fatalf("a stranger's repeats: %q", s.sent)
+	}
+	d.Clock.(*clock.Fake).Advance(time.Minute) // the bucket refills
 	pend, _ := d.Pairing.List(d.Clock.Now())
 	if _, err := d.Pairing.Resolve(pend[0].Code, true, d.Clock.Now()); err != nil {
 		t.Fatal(err)
@@ -145,7 +151,7 @@ func TestDispatcher(t *testing.T) {
 		t.Fatalf("records %v", k)
 	}
 	st := d.counts
-	if r, a, f := st("tg"); r != 7 || a != 3 || f != 4 {
+	if r, a, f := st("tg"); r != 9 || a != 3 || f != 6 {
 		t.Fatalf("counts %d %d %d", r, a, f)
 	}
 }
