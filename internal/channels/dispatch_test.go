@@ -193,6 +193,15 @@ func TestExchangeFailures(t *testing.T) {
 	}
 }
 
+func TestSafeID(t *testing.T) {
+	for s, keep := range map[string]bool{"ann": true, "ann@example.com": true, "U123": true, "a b": false, "x\ny": false, strings.Repeat("a", 65): false, "": false} {
+		got := SafeID(s)
+		if (got == s) != keep || !safeIDRE.MatchString(got) {
+			t.Errorf("SafeID(%q) = %q", s, got)
+		}
+	}
+}
+
 func TestSessionName(t *testing.T) {
 	for _, c := range []struct {
 		parts []string

@@ -166,6 +166,18 @@ func SessionName(prefix string, parts ...string) string {
 	return b.String()
 }
 
+var safeIDRE = regexp.MustCompile(`^[A-Za-z0-9_.@:+-]{1,64}$`)
+
+// SafeID returns s when it is a short identifier of safe characters, else
+// a hash of it: client-chosen strings (an OpenAI request's user) become
+// bounded, printable ids before they name anyone on the chain.
+func SafeID(s string) string {
+	if safeIDRE.MatchString(s) {
+		return s
+	}
+	return "h" + Hash(s)[:15]
+}
+
 var sessionRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 
 // ValidSession reports whether s can name a session.

@@ -260,7 +260,7 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 	}
 	sender := t.ID
 	if req.User != "" {
-		sender = t.ID + "/" + req.User
+		sender = t.ID + "/" + channels.SafeID(req.User)
 	}
 	if !s.allow(w, s.opts.PerSender, "sender/"+sender) {
 		return
