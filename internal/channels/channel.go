@@ -39,6 +39,8 @@ type Inbound struct {
 	// Mentioned: the message mentions the bot (platform mention entities).
 	Mentioned bool
 	Text      string
+	// Attachments are the files the message carries (not yet downloaded).
+	Attachments []Attachment
 }
 
 // Conversation answers on the platform the message came from.

@@ -124,7 +124,8 @@ func (d *Dispatcher) Handle(ctx context.Context, in Inbound, conv Conversation) 
 		peer, session = "", SessionName("ch", in.Channel, "g"+in.Group)
 	}
 	m := Message{Channel: in.Channel, Sender: in.Sender, SenderName: in.SenderName, Peer: peer, Group: in.Group,
-		Agent: d.Router.Agent(in.Channel, in.Sender, in.Group), Session: session, Text: in.Text, Untrusted: true}
+		Agent: d.Router.Agent(in.Channel, in.Sender, in.Group), Session: session, Text: in.Text, Untrusted: true,
+		Attachments: in.Attachments, Media: MediaPolicy{MaxBytes: ch.MediaMaxBytes, Types: ch.MediaTypes}}
 	var emit func(apitype.RunEvent) error
 	if st, ok := conv.(Streamer); ok {
 		turn, soFar := 0, ""

@@ -44,6 +44,10 @@ type Message struct {
 	Untrusted bool
 	// Once stops the session's agent process after the reply.
 	Once bool
+	// Attachments are received into the workspace (within Media's caps)
+	// once the message is permitted, before the agent runs.
+	Attachments []Attachment
+	Media       MediaPolicy
 }
 
 // Reply is the agent's answer to a message.
@@ -85,7 +89,8 @@ func (h *Hub) Exchange(ctx context.Context, m Message, emit func(apitype.RunEven
 	act := authority.Act{Action: "channel.message", Kind: governance.KindChannelMessage, Source: "channels",
 		Subject: authority.Subject{Agent: "sender:" + m.Channel + "/" + m.Sender, Process: "channel." + m.Channel, Session: m.Session},
 		Context: governance.Context{Extra: map[string]string{"channel": m.Channel, "sender": m.Sender, "agent": m.Agent,
-			"session": m.Session, "peer": m.Peer, "group": m.Group, "inbound_hash": inHash, "untrusted": fmt.Sprint(m.Untrusted)}}}
+			"session": m.Session, "peer": m.Peer, "group": m.Group, "inbound_hash": inHash, "untrusted": fmt.Sprint(m.Untrusted),
+			"attachments": fmt.Sprint(len(m.Attachments))}}}
 	if !ValidSession(m.Session) {
 		return Reply{}, h.Auth.Refuse(ctx, act, fmt.Errorf("%w: session name %q", authority.ErrInput, m.Session))
 	}
@@ -94,12 +99,18 @@ func (h *Hub) Exchange(ctx context.Context, m Message, emit func(apitype.RunEven
 		return Reply{}, err
 	}
 	text := m.Text
+	var atts []governance.AttachmentRecord
+	if len(m.Attachments) > 0 {
+		var note string
+		note, atts = h.receive(ctx, m.Session, m.Attachments, m.Media)
+		text += note
+	}
 	if m.Untrusted {
 		src := m.Channel + " sender " + m.Sender
 		if m.SenderName != "" {
 			src += " (" + m.SenderName + ")"
 		}
-		text = Untrusted(src, m.Text)
+		text = Untrusted(src, text)
 	}
 	req := apitype.RunRequest{Agent: m.Agent, Session: m.Session, Workspace: h.Workspace, Message: text, Once: m.Once}
 	var rep Reply
@@ -126,7 +137,7 @@ func (h *Hub) Exchange(ctx context.Context, m Message, emit func(apitype.RunEven
 	}
 	rep.ActionID = pm.ActionID()
 	det := governance.ChannelMessageDetail{Channel: m.Channel, Sender: m.Sender, Peer: m.Peer, Group: m.Group, Agent: m.Agent,
-		Session: m.Session, InboundHash: inHash, InboundLen: len(m.Text)}
+		Session: m.Session, InboundHash: inHash, InboundLen: len(m.Text), Attachments: atts}
 	if err == nil {
 		det.OutboundHash, det.OutboundLen = Hash(rep.Answer), len(rep.Answer)
 	}

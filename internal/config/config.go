@@ -146,6 +146,11 @@ type Channel struct {
 	Agent string `toml:"agent" json:"agent"`
 	// Groups is the allowlist of group chats; empty means none.
 	Groups []string `toml:"groups" json:"groups"`
+	// MediaMaxBytes caps the files a message may bring into the
+	// workspace (0: none are received); MediaTypes lists the MIME type
+	// patterns accepted ("text/*", "application/pdf").
+	MediaMaxBytes int64    `toml:"media_max_bytes" json:"media_max_bytes"`
+	MediaTypes    []string `toml:"media_types" json:"media_types"`
 	// Owners are the operator's own accounts on the platform (sender ids):
 	// allowed without pairing, their direct messages in sessions named
 	// own.CHANNEL.PEER instead of ch.CHANNEL.PEER, so a constitution rule

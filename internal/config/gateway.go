@@ -3,6 +3,8 @@ package config
 import (
 	"fmt"
 	"net"
+	"path"
+	"strings"
 	"regexp"
 	"slices"
 	"time"
@@ -81,6 +83,14 @@ func (c Config) validateGateway(name string) error {
 		}
 		if ch.TokenEnv == "" && ch.TokenFile == "" {
 			return bad(key+".token_env", "the %s channel needs its bot token: token_env or token_file", ch.Kind)
+		}
+		if ch.MediaMaxBytes < 0 || ch.MediaMaxBytes > 100<<20 {
+			return bad(key+".media_max_bytes", "%d is outside 0..104857600", ch.MediaMaxBytes)
+		}
+		for _, t := range ch.MediaTypes {
+			if _, err := path.Match(t, "x/y"); err != nil || !strings.Contains(t, "/") {
+				return bad(key+".media_types", "%q is not a MIME type pattern like text/* or application/pdf", t)
+			}
 		}
 		if ch.WebhookURL != "" {
 			switch {

@@ -4,8 +4,11 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -204,5 +207,70 @@ func TestDiscordEndToEnd(t *testing.T) {
 	}
 	if k := n.kinds(t); k[governance.KindToolCall] == 0 || k[governance.KindChannelMessage] != 1 || k[governance.KindChannelPairing] != 1 {
 		t.Fatalf("chain kinds %v", k)
+	}
+}
+
+// TestTelegramMedia: a document within the channel's caps is saved in the
+// workspace (its hash on the chain) and named to the agent; one of a type
+// the channel does not take is not downloaded, and the agent is told.
+func TestTelegramMedia(t *testing.T) {
+	fake := telegramtest.New("123:tg-media")
+	defer fake.Close()
+	t.Setenv("WEFT_TEST_TG", fake.Token)
+	var prompts []string
+	var mu sync.Mutex
+	n := startGateway(t, fmt.Sprintf("[[channels]]\nname = \"tg\"\nkind = \"telegram\"\ntoken_env = \"WEFT_TEST_TG\"\nbase_url = %q\n"+
+		"owners = [\"7\"]\nmedia_max_bytes = 1000\nmedia_types = [\"text/*\"]\n", fake.URL),
+		llmtest.Options{OnRequest: func(r llmtest.Request) {
+			mu.Lock()
+			prompts = append(prompts, string(r.Body))
+			mu.Unlock()
+		}})
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	owner := telegramtest.User{ID: 7, FirstName: "Op"}
+	dm := telegramtest.Chat{ID: 7, Type: "private"}
+	fake.SayDocument(dm, owner, "summarise this", "../../notes.txt", "text/plain", []byte("meeting at noon"), 0)
+	fake.SayDocument(dm, owner, "and this", "movie.mp4", "video/mp4", []byte("not really a movie"), 0)
+	fake.SayDocument(dm, owner, "and this", "big.txt", "text/plain", make([]byte, 2000), 0)
+	if _, err := fake.WaitFor(ctx, func(s []telegramtest.Sent) bool { return len(s) == 3 }); err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(filepath.Join(n.d.gw.hub.Workspace, "inbox", "own.tg.7", "1-notes.txt"))
+	if err != nil || string(got) != "meeting at noon" {
+		t.Fatalf("saved file %q %v", got, err)
+	}
+	mu.Lock()
+	all := strings.Join(prompts, "\n")
+	mu.Unlock()
+	if !strings.Contains(all, "inbox/own.tg.7/1-notes.txt") || !strings.Contains(all, `type \"video/mp4\" is not accepted`) ||
+		!strings.Contains(all, "over the 1000-byte cap") {
+		t.Fatalf("the agent was not told about the attachments:\n%s", all)
+	}
+	for _, c := range fake.Calls() {
+		if c.Method == "getFile" && c.Status != 200 {
+			t.Fatalf("a refused file was asked for: %+v", c)
+		}
+	}
+	downloads := 0
+	for _, c := range fake.Calls() {
+		if c.Method == "download" {
+			downloads++
+		}
+	}
+	if downloads != 1 {
+		t.Fatalf("%d downloads, want 1 (the others are refused before)", downloads)
+	}
+	// The chain holds the file's hash.
+	found := false
+	for seq := range n.d.chain.Len() {
+		ev, _ := n.d.chain.Get(seq)
+		if p := string(ev.Payload); ev.Kind == governance.KindChannelMessage && strings.Contains(p, `"path":"inbox/own.tg.7/1-notes.txt"`) &&
+			strings.Contains(p, `"hash":"`+channels.Hash("meeting at noon")+`"`) {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatal("no record of the received file")
 	}
 }

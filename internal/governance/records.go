@@ -339,6 +339,19 @@ type ChannelMessageDetail struct {
 	InboundLen   int    `json:"inbound_len"`
 	OutboundHash string `json:"outbound_hash,omitempty"`
 	OutboundLen  int    `json:"outbound_len,omitempty"`
+	// Attachments are the files the message carried: received into the
+	// workspace (path, size, hash) or refused (why).
+	Attachments []AttachmentRecord `json:"attachments,omitempty"`
+}
+
+// AttachmentRecord is one file of an inbound message.
+type AttachmentRecord struct {
+	Name    string `json:"name"`
+	MIME    string `json:"mime,omitempty"`
+	Size    int64  `json:"size,omitempty"`
+	Path    string `json:"path,omitempty"`
+	Hash    string `json:"hash,omitempty"`
+	Refused string `json:"refused,omitempty"`
 }
 
 // GatewayTokenDetail is the Detail of gateway.token: a bearer token created

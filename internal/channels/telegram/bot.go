@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -130,7 +131,15 @@ func (b *Bot) Run(ctx context.Context, h channels.Handler) error {
 // inbound turns a message into what the dispatcher sees; false for
 // messages that are not text from a person in a private chat or a group.
 func (b *Bot) inbound(me User, m *Message) (channels.Inbound, bool) {
-	if m == nil || m.From == nil || m.From.IsBot || strings.TrimSpace(m.Text) == "" {
+	if m == nil || m.From == nil || m.From.IsBot {
+		return channels.Inbound{}, false
+	}
+	text, entities := m.Text, m.Entities
+	if text == "" {
+		text, entities = m.Caption, m.CaptionEntities
+	}
+	atts := b.attachments(m)
+	if strings.TrimSpace(text) == "" && len(atts) == 0 {
 		return channels.Inbound{}, false
 	}
 	name := strings.TrimSpace(m.From.FirstName + " " + m.From.LastName)
@@ -138,16 +147,38 @@ func (b *Bot) inbound(me User, m *Message) (channels.Inbound, bool) {
 		name += " (@" + m.From.Username + ")"
 	}
 	chat := strconv.FormatInt(m.Chat.ID, 10)
-	in := channels.Inbound{Channel: b.opts.Name, Sender: strconv.FormatInt(m.From.ID, 10), SenderName: name, Chat: chat, Text: m.Text}
+	in := channels.Inbound{Channel: b.opts.Name, Sender: strconv.FormatInt(m.From.ID, 10), SenderName: name, Chat: chat, Text: text,
+		Attachments: atts}
 	switch m.Chat.Type {
 	case "private":
 	case "group", "supergroup":
 		in.Group = chat
-		in.Mentioned = mentions(me, m)
+		in.Mentioned = mentions(me, &Message{Text: text, Entities: entities, ReplyTo: m.ReplyTo})
 	default:
 		return channels.Inbound{}, false
 	}
 	return in, true
+}
+
+// attachments describes a message's document or photo (the largest size)
+// without downloading it.
+func (b *Bot) attachments(m *Message) []channels.Attachment {
+	fetch := func(id string) func(ctx context.Context, w io.Writer, limit int64) error {
+		return func(ctx context.Context, w io.Writer, limit int64) error { return b.opts.Client.Download(ctx, id, w, limit) }
+	}
+	var out []channels.Attachment
+	if d := m.Document; d != nil && d.FileID != "" {
+		name := d.FileName
+		if name == "" {
+			name = "document"
+		}
+		out = append(out, channels.Attachment{Name: name, MIME: d.MIMEType, Size: d.FileSize, Fetch: fetch(d.FileID)})
+	}
+	if n := len(m.Photo); n > 0 && m.Photo[n-1].FileID != "" {
+		p := m.Photo[n-1]
+		out = append(out, channels.Attachment{Name: "photo.jpg", MIME: "image/jpeg", Size: p.FileSize, Fetch: fetch(p.FileID)})
+	}
+	return out
 }
 
 // mentions reports whether m mentions the bot: a mention entity naming its

@@ -200,13 +200,37 @@ type (
 	}
 	// Message is a message.
 	Message struct {
-		MessageID int64    `json:"message_id"`
-		From      *User    `json:"from,omitempty"`
-		Chat      Chat     `json:"chat"`
-		Date      int64    `json:"date"`
-		Text      string   `json:"text,omitempty"`
-		Entities  []Entity `json:"entities,omitempty"`
-		ReplyTo   *Message `json:"reply_to_message,omitempty"`
+		MessageID       int64       `json:"message_id"`
+		From            *User       `json:"from,omitempty"`
+		Chat            Chat        `json:"chat"`
+		Date            int64       `json:"date"`
+		Text            string      `json:"text,omitempty"`
+		Entities        []Entity    `json:"entities,omitempty"`
+		Caption         string      `json:"caption,omitempty"`
+		CaptionEntities []Entity    `json:"caption_entities,omitempty"`
+		Document        *Document   `json:"document,omitempty"`
+		Photo           []PhotoSize `json:"photo,omitempty"`
+		ReplyTo         *Message    `json:"reply_to_message,omitempty"`
+	}
+	// Document is a file sent as a document.
+	Document struct {
+		FileID   string `json:"file_id"`
+		FileName string `json:"file_name,omitempty"`
+		MIMEType string `json:"mime_type,omitempty"`
+		FileSize int64  `json:"file_size,omitempty"`
+	}
+	// PhotoSize is one size of a photo (the last is the largest).
+	PhotoSize struct {
+		FileID   string `json:"file_id"`
+		Width    int    `json:"width"`
+		Height   int    `json:"height"`
+		FileSize int64  `json:"file_size,omitempty"`
+	}
+	// File is what getFile says of a file: where to download it.
+	File struct {
+		FileID   string `json:"file_id"`
+		FileSize int64  `json:"file_size,omitempty"`
+		FilePath string `json:"file_path,omitempty"`
 	}
 	// Update is one getUpdates item.
 	Update struct {
@@ -239,6 +263,36 @@ func (c *Client) SendMessage(ctx context.Context, chatID int64, text string) (Me
 	var m Message
 	p := map[string]any{"chat_id": chatID, "text": text, "link_preview_options": map[string]any{"is_disabled": true}}
 	return m, c.Call(ctx, "sendMessage", p, &m)
+}
+
+// Download writes the file with id to w, at most limit bytes: getFile,
+// then GET /file/bot<token>/<file_path>. A file larger than limit fails
+// before its bytes are fetched when Telegram knows its size.
+func (c *Client) Download(ctx context.Context, id string, w io.Writer, limit int64) error {
+	var f File
+	if err := c.Call(ctx, "getFile", map[string]any{"file_id": id}, &f); err != nil {
+		return err
+	}
+	if f.FileSize > limit {
+		return fmt.Errorf("telegram: file of %d bytes, over the %d-byte cap", f.FileSize, limit)
+	}
+	if f.FilePath == "" {
+		return errors.New("telegram: getFile gave no file_path")
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+"/file/bot"+c.token+"/"+f.FilePath, nil)
+	if err != nil {
+		return c.scrub("download", err)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return c.scrub("download", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("telegram download: %s", resp.Status)
+	}
+	_, err = io.Copy(w, io.LimitReader(resp.Body, limit+1))
+	return err
 }
 
 // EditMessageText replaces a message's text.

@@ -44,12 +44,20 @@ type (
 		Length int    `json:"length"`
 	}
 	Message struct {
-		MessageID int64    `json:"message_id"`
-		From      *User    `json:"from,omitempty"`
-		Chat      Chat     `json:"chat"`
-		Date      int64    `json:"date"`
-		Text      string   `json:"text,omitempty"`
-		Entities  []Entity `json:"entities,omitempty"`
+		MessageID int64     `json:"message_id"`
+		From      *User     `json:"from,omitempty"`
+		Chat      Chat      `json:"chat"`
+		Date      int64     `json:"date"`
+		Text      string    `json:"text,omitempty"`
+		Entities  []Entity  `json:"entities,omitempty"`
+		Caption   string    `json:"caption,omitempty"`
+		Document  *Document `json:"document,omitempty"`
+	}
+	Document struct {
+		FileID   string `json:"file_id"`
+		FileName string `json:"file_name,omitempty"`
+		MIMEType string `json:"mime_type,omitempty"`
+		FileSize int64  `json:"file_size,omitempty"`
 	}
 	Update struct {
 		UpdateID int64    `json:"update_id"`
@@ -85,6 +93,7 @@ type Server struct {
 	URL                 string
 	Token               string
 	hookURL, hookSecret string // what setWebhook registered
+	files               map[string][]byte
 	srv                 *httptest.Server
 
 	mu       sync.Mutex
@@ -143,6 +152,27 @@ func (s *Server) Hook() (url, secret string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.hookURL, s.hookSecret
+}
+
+// SayDocument delivers a document with a caption. size is what Telegram
+// reports (0: the data's length), so a test can make it lie.
+func (s *Server) SayDocument(chat Chat, from User, caption, name, mime string, data []byte, size int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.files == nil {
+		s.files = map[string][]byte{}
+	}
+	id := fmt.Sprintf("file%d", s.nextMsg)
+	s.files[id] = data
+	if size == 0 {
+		size = int64(len(data))
+	}
+	m := &Message{MessageID: s.nextMsg, From: &from, Chat: chat, Date: time.Now().Unix(), Caption: caption,
+		Document: &Document{FileID: id, FileName: name, MIMEType: mime, FileSize: size}}
+	s.nextMsg++
+	s.updates = append(s.updates, Update{UpdateID: s.nextUpd, Message: m})
+	s.nextUpd++
+	s.touch()
 }
 
 // Mention is the entity of "@weft_bot" at the start of a text.
@@ -255,6 +285,18 @@ func (s *Server) failWith(w http.ResponseWriter, method string, f Failure) {
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	if rest, ok := strings.CutPrefix(r.URL.Path, "/file/bot"+s.Token+"/documents/"); ok && r.Method == http.MethodGet {
+		s.mu.Lock()
+		data, found := s.files[rest]
+		s.calls = append(s.calls, Call{Method: "download", Status: 200, At: time.Now()})
+		s.mu.Unlock()
+		if !found {
+			http.NotFound(w, r)
+			return
+		}
+		_, _ = w.Write(data)
+		return
+	}
 	rest, ok := strings.CutPrefix(r.URL.Path, "/bot")
 	token, method, ok2 := strings.Cut(rest, "/")
 	if !ok || !ok2 || r.Method != http.MethodPost {
@@ -302,6 +344,20 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.webhook, s.hookURL, s.hookSecret = true, hp.URL, hp.Secret
 		s.mu.Unlock()
 		s.reply(w, method, 200, answer{OK: true, Result: true, Description: "Webhook was set"})
+	case "getFile":
+		var fp struct {
+			FileID string `json:"file_id"`
+		}
+		_ = json.Unmarshal(raw, &fp)
+		s.mu.Lock()
+		data, found := s.files[fp.FileID]
+		s.mu.Unlock()
+		if !found {
+			s.failWith(w, method, Failure{Code: 400, Description: "Bad Request: invalid file_id"})
+			return
+		}
+		s.reply(w, method, 200, answer{OK: true, Result: map[string]any{"file_id": fp.FileID, "file_unique_id": "u" + fp.FileID,
+			"file_size": len(data), "file_path": "documents/" + fp.FileID}})
 	case "deleteWebhook":
 		s.mu.Lock()
 		s.webhook = false
