@@ -4,9 +4,9 @@ import (
 	"fmt"
 	"net"
 	"path"
-	"strings"
 	"regexp"
 	"slices"
+	"strings"
 	"time"
 )
 

@@ -164,7 +164,9 @@ func (b *Bot) inbound(me User, m *Message) (channels.Inbound, bool) {
 // without downloading it.
 func (b *Bot) attachments(m *Message) []channels.Attachment {
 	fetch := func(id string) func(ctx context.Context, w io.Writer, limit int64) error {
-		return func(ctx context.Context, w io.Writer, limit int64) error { return b.opts.Client.Download(ctx, id, w, limit) }
+		return func(ctx context.Context, w io.Writer, limit int64) error {
+			return b.opts.Client.Download(ctx, id, w, limit)
+		}
 	}
 	var out []channels.Attachment
 	if d := m.Document; d != nil && d.FileID != "" {
