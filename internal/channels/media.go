@@ -43,7 +43,8 @@ func (p MediaPolicy) Allows(a Attachment) (bool, string) {
 	if a.Size > p.MaxBytes {
 		return false, fmt.Sprintf("%d bytes, over the %d-byte cap", a.Size, p.MaxBytes)
 	}
-	mime := strings.ToLower(strings.TrimSpace(a.MIME))
+	mime, _, _ := strings.Cut(a.MIME, ";") // parameters (charset) do not count
+	mime = strings.ToLower(strings.TrimSpace(mime))
 	for _, t := range p.Types {
 		if ok, _ := path.Match(strings.ToLower(t), mime); ok {
 			return true, ""

@@ -20,6 +20,7 @@ func TestMediaPolicy(t *testing.T) {
 		{Attachment{MIME: "text/plain", Size: 10}, true},
 		{Attachment{MIME: "Text/Markdown", Size: 0}, true},
 		{Attachment{MIME: "application/pdf", Size: 100}, true},
+		{Attachment{MIME: "application/pdf; version=1.7", Size: 1}, true},
 		{Attachment{MIME: "application/pdf", Size: 101}, false},
 		{Attachment{MIME: "image/png", Size: 1}, false},
 		{Attachment{MIME: "", Size: 1}, false},

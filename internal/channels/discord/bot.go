@@ -3,6 +3,8 @@ package discord
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"log/slog"
 	"slices"
 	"strings"
@@ -71,8 +73,18 @@ type MessageEvent struct {
 	GuildID    string        `json:"guild_id,omitempty"`
 	Author     User          `json:"author"`
 	Content    string        `json:"content"`
-	Mentions   []User        `json:"mentions"`
-	Referenced *MessageEvent `json:"referenced_message,omitempty"`
+	Mentions    []User        `json:"mentions"`
+	Referenced  *MessageEvent `json:"referenced_message,omitempty"`
+	Attachments []Attachment  `json:"attachments,omitempty"`
+}
+
+// Attachment is a file on a message.
+type Attachment struct {
+	ID          string `json:"id"`
+	Filename    string `json:"filename"`
+	ContentType string `json:"content_type,omitempty"`
+	Size        int64  `json:"size"`
+	URL         string `json:"url"`
 }
 
 // Run implements channels.Channel: one gateway session, resumed across
@@ -119,16 +131,39 @@ func (b *Bot) Run(ctx context.Context, h channels.Handler) error {
 
 // inbound turns a message into what the dispatcher sees.
 func (b *Bot) inbound(me User, m MessageEvent) (channels.Inbound, bool) {
-	if m.Author.Bot || m.Author.ID == "" || m.Author.ID == me.ID || strings.TrimSpace(m.Content) == "" {
+	atts := b.attachments(m.Attachments)
+	if m.Author.Bot || m.Author.ID == "" || m.Author.ID == me.ID || strings.TrimSpace(m.Content) == "" && len(atts) == 0 {
 		return channels.Inbound{}, false
 	}
-	in := channels.Inbound{Channel: b.opts.Name, Sender: m.Author.ID, SenderName: m.Author.Username, Chat: m.ChannelID, Text: m.Content}
+	in := channels.Inbound{Channel: b.opts.Name, Sender: m.Author.ID, SenderName: m.Author.Username, Chat: m.ChannelID, Text: m.Content,
+		Attachments: atts}
 	if m.GuildID != "" {
 		in.Group = m.ChannelID
 		in.Mentioned = slices.ContainsFunc(m.Mentions, func(u User) bool { return u.ID == me.ID }) ||
 			m.Referenced != nil && m.Referenced.Author.ID == me.ID
 	}
 	return in, true
+}
+
+// attachments describes a message's files; they are fetched only from
+// Discord's CDN (or the configured API's host), over https unless that
+// host is the API's.
+func (b *Bot) attachments(list []Attachment) []channels.Attachment {
+	var out []channels.Attachment
+	for _, a := range list {
+		if a.URL == "" {
+			continue
+		}
+		a := a
+		out = append(out, channels.Attachment{Name: a.Filename, MIME: a.ContentType, Size: a.Size,
+			Fetch: func(ctx context.Context, w io.Writer, limit int64) error {
+				if a.Size > limit {
+					return fmt.Errorf("discord: file of %d bytes, over the %d-byte cap", a.Size, limit)
+				}
+				return b.opts.REST.Download(ctx, a.URL, w, limit)
+			}})
+	}
+	return out
 }
 
 // conversation answers in a channel (replying to the message in guilds):

@@ -1,8 +1,10 @@
 package discord
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"io"
 	"strings"
 	"sync"
 	"testing"
@@ -185,4 +187,58 @@ func FuzzParseFrame(f *testing.F) {
 			t.Fatalf("accepted %+v", fr)
 		}
 	})
+}
+
+type fetcher struct {
+	mu    sync.Mutex
+	files map[string]string
+	errs  []error
+}
+
+func (f *fetcher) Handle(ctx context.Context, in channels.Inbound, conv channels.Conversation) {
+	for _, a := range in.Attachments {
+		var b bytes.Buffer
+		err := a.Fetch(ctx, &b, 1000)
+		f.mu.Lock()
+		if err != nil {
+			f.errs = append(f.errs, err)
+		} else {
+			f.files[a.Name+" "+a.MIME] = b.String()
+		}
+		f.mu.Unlock()
+	}
+	_ = conv.Send(ctx, "got it")
+}
+
+func TestAttachments(t *testing.T) {
+	fake := discordtest.New("bot-token", Intents)
+	defer fake.Close()
+	h := &fetcher{files: map[string]string{}}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- newBot(fake, "bot-token").Run(runCtx, h) }()
+	defer func() { stop(); <-done }()
+	if _, err := fake.WaitFor(ctx, func(s discordtest.State) bool { return s.Identifies == 1 }); err != nil {
+		t.Fatal(err)
+	}
+	ann := discordtest.User{ID: "7", Username: "ann"}
+	fake.SayFile("D1", "", ann, "", "notes.txt", "text/plain; charset=utf-8", []byte("meeting at noon"))
+	fake.SayFile("D1", "", ann, "", "big.bin", "application/octet-stream", make([]byte, 5000))
+	if _, err := fake.WaitFor(ctx, func(s discordtest.State) bool { return len(s.Posted) == 2 }); err != nil {
+		t.Fatal(err)
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.files["notes.txt text/plain; charset=utf-8"] != "meeting at noon" || len(h.errs) != 1 {
+		t.Fatalf("files %v, errors %v", h.files, h.errs)
+	}
+	// Nothing but Discord's CDN (or the API host) is fetched.
+	r := NewREST(fake.URL, "bot-token", nil, nil)
+	for _, u := range []string{"http://cdn.discordapp.com/x", "https://169.254.169.254/latest", "https://evil.example/cdn.discordapp.com"} {
+		if err := r.Download(ctx, u, io.Discard, 10); err == nil || !strings.Contains(err.Error(), "refusing") {
+			t.Errorf("%s: %v", u, err)
+		}
+	}
 }

@@ -17,6 +17,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -161,6 +163,40 @@ func (r *REST) GatewayURL(ctx context.Context) (string, error) {
 		return "", err
 	}
 	return g.URL, nil
+}
+
+// cdnHosts are where Discord serves attachments.
+var cdnHosts = []string{"cdn.discordapp.com", "media.discordapp.net"}
+
+// Download fetches an attachment's URL into w (at most limit+1 bytes are
+// read; the caller's writer enforces the cap). Only Discord's CDN over
+// https, or the configured API's own host, is fetched: an event cannot
+// make the node request an arbitrary address.
+func (r *REST) Download(ctx context.Context, rawURL string, w io.Writer, limit int64) error {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return err
+	}
+	base, _ := url.Parse(r.base)
+	host := strings.ToLower(u.Hostname())
+	cdn := u.Scheme == "https" && slices.Contains(cdnHosts, host)
+	if !cdn && (base == nil || u.Scheme != base.Scheme || !strings.EqualFold(u.Host, base.Host)) {
+		return fmt.Errorf("discord: refusing to fetch %s: not Discord's CDN", u.Redacted())
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := r.http.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("discord download: %s", resp.Status)
+	}
+	_, err = io.Copy(w, io.LimitReader(resp.Body, limit+1))
+	return err
 }
 
 // noMentions is allowed_mentions that lets a message ping nobody.

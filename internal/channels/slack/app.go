@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -191,18 +192,23 @@ func (a *App) event(e slackevents.EventsAPIEvent) {
 		return // a retry of an event already handled
 	}
 	var user, text, channel, ts, thread, ctype, botID, subtype string
+	var files []slack.File
 	switch ev := e.InnerEvent.Data.(type) {
 	case *slackevents.MessageEvent:
 		user, text, channel, ts, thread, ctype, botID, subtype = ev.User, ev.Text, ev.Channel, ev.TimeStamp, ev.ThreadTimeStamp, ev.ChannelType, ev.BotID, ev.SubType
+		if ev.Message != nil {
+			files = ev.Message.Files
+		}
 	case *slackevents.AppMentionEvent:
-		user, text, channel, ts, thread, ctype, botID = ev.User, ev.Text, ev.Channel, ev.TimeStamp, ev.ThreadTimeStamp, "channel", ev.BotID
+		user, text, channel, ts, thread, ctype, botID, files = ev.User, ev.Text, ev.Channel, ev.TimeStamp, ev.ThreadTimeStamp, "channel", ev.BotID, ev.Files
 	default:
 		return
 	}
 	a.mu.Lock()
 	h, ctx, wg, me := a.h, a.ctx, a.wg, a.botUser
 	a.mu.Unlock()
-	if h == nil || subtype != "" || botID != "" || user == "" || user == me || strings.TrimSpace(text) == "" {
+	atts := a.attachments(files)
+	if h == nil || subtype != "" && subtype != "file_share" || botID != "" || user == "" || user == me || strings.TrimSpace(text) == "" && len(atts) == 0 {
 		return
 	}
 	// A channel message that mentions the app arrives twice (message and
@@ -210,7 +216,7 @@ func (a *App) event(e slackevents.EventsAPIEvent) {
 	if !a.seen.add("msg/" + channel + "/" + ts) {
 		return
 	}
-	in := channels.Inbound{Channel: a.opts.Name, Sender: user, Chat: channel, Text: text}
+	in := channels.Inbound{Channel: a.opts.Name, Sender: user, Chat: channel, Text: text, Attachments: atts}
 	conv := &conversation{a: a, channel: channel}
 	if ctype != "im" {
 		in.Group = channel
@@ -221,6 +227,27 @@ func (a *App) event(e slackevents.EventsAPIEvent) {
 		}
 	}
 	wg.Go(func() { h.Handle(ctx, in, conv) })
+}
+
+// attachments describes a message's files; the download sends the bot
+// token, which slack-go sends only to Slack's own https hosts or the API
+// address.
+func (a *App) attachments(files []slack.File) []channels.Attachment {
+	var out []channels.Attachment
+	for _, f := range files {
+		if f.URLPrivateDownload == "" {
+			continue
+		}
+		f := f
+		out = append(out, channels.Attachment{Name: f.Name, MIME: f.Mimetype, Size: int64(f.Size),
+			Fetch: func(ctx context.Context, w io.Writer, limit int64) error {
+				if int64(f.Size) > limit {
+					return fmt.Errorf("slack: file of %d bytes, over the %d-byte cap", f.Size, limit)
+				}
+				return a.api.GetFileContext(ctx, f.URLPrivateDownload, w)
+			}})
+	}
+	return out
 }
 
 // dedup remembers the last 4,096 keys.

@@ -239,3 +239,45 @@ func FuzzVerify(f *testing.F) {
 		}
 	})
 }
+
+// fetcher records the files of the messages it handles.
+type fetcher struct {
+	mu    sync.Mutex
+	files map[string]string
+	errs  []error
+}
+
+func (f *fetcher) Handle(ctx context.Context, in channels.Inbound, conv channels.Conversation) {
+	for _, a := range in.Attachments {
+		var b bytes.Buffer
+		err := a.Fetch(ctx, &b, 1000)
+		f.mu.Lock()
+		if err != nil {
+			f.errs = append(f.errs, err)
+		} else {
+			f.files[a.Name+" "+a.MIME] = b.String()
+		}
+		f.mu.Unlock()
+	}
+	_ = conv.Send(ctx, "got it")
+}
+
+func TestFiles(t *testing.T) {
+	fake := slacktest.New("xoxb-1", "xapp-1")
+	defer fake.Close()
+	h := &fetcher{files: map[string]string{}}
+	stop := start(t, New(Options{Name: "sl", BotToken: "xoxb-1", AppToken: "xapp-1", APIURL: fake.URL}), h)
+	defer stop()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	fake.SayFile("D1", "im", "U7", "", "notes.txt", "text/plain", []byte("meeting at noon"))
+	fake.SayFile("D1", "im", "U7", "big one", "big.txt", "text/plain", make([]byte, 5000))
+	if _, err := fake.WaitFor(ctx, func(s slacktest.State) bool { return len(s.Posted) == 2 }); err != nil {
+		t.Fatal(err)
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.files["notes.txt text/plain"] != "meeting at noon" || len(h.errs) != 1 {
+		t.Fatalf("files %v, errors %v", h.files, h.errs)
+	}
+}

@@ -85,6 +85,7 @@ type Server struct {
 	control chan func(c *websocket.Conn, ctx context.Context) // actions for the live connection
 	limits  map[string]float64
 	nextID  int
+	files   map[string][]byte
 }
 
 // New starts a fake Discord for token, requiring intents.
@@ -146,6 +147,26 @@ func (s *Server) Say(channel, guild string, author User, content string, mention
 	s.nextID++
 	m := map[string]any{"id": strconv.Itoa(s.nextID), "channel_id": channel, "author": author, "content": content,
 		"mentions": append([]User{}, mentions...), "type": 0}
+	if guild != "" {
+		m["guild_id"] = guild
+	}
+	s.mu.Unlock()
+	s.dispatch("MESSAGE_CREATE", m)
+}
+
+// SayFile dispatches MESSAGE_CREATE with one attachment holding data,
+// served by the fake (as Discord's CDN would).
+func (s *Server) SayFile(channel, guild string, author User, content, name, mime string, data []byte) {
+	s.mu.Lock()
+	s.nextID++
+	id := strconv.Itoa(s.nextID)
+	if s.files == nil {
+		s.files = map[string][]byte{}
+	}
+	s.files[id] = data
+	m := map[string]any{"id": id, "channel_id": channel, "author": author, "content": content, "mentions": []User{}, "type": 0,
+		"attachments": []map[string]any{{"id": id, "filename": name, "content_type": mime, "size": len(data),
+			"url": s.srv.URL + "/api/v10/attachments/" + id + "/" + name}}}
 	if guild != "" {
 		m["guild_id"] = guild
 	}
@@ -228,6 +249,18 @@ func (s *Server) call(w http.ResponseWriter, r *http.Request, status int, v any)
 }
 
 func (s *Server) rest(w http.ResponseWriter, r *http.Request) {
+	if rest, ok := strings.CutPrefix(r.URL.Path, "/api/v10/attachments/"); ok && r.Method == http.MethodGet {
+		id, _, _ := strings.Cut(rest, "/")
+		s.mu.Lock()
+		data, found := s.files[id]
+		s.mu.Unlock()
+		if !found {
+			http.NotFound(w, r)
+			return
+		}
+		_, _ = w.Write(data) // a CDN: no authorization
+		return
+	}
 	if r.Header.Get("Authorization") != "Bot "+s.Token {
 		s.call(w, r, http.StatusUnauthorized, map[string]any{"message": "401: Unauthorized", "code": 0})
 		return

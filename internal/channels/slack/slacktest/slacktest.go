@@ -64,6 +64,7 @@ type Server struct {
 	disconn   chan struct{}  // closed to ask the live connection to refresh
 	nextTS    int
 	nextEvent int
+	files     map[string][]byte
 }
 
 type envelope struct {
@@ -82,6 +83,16 @@ func New(botToken, appToken string) *Server {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/api/", s.api)
 	mux.HandleFunc("/link", s.link)
+	mux.HandleFunc("GET /files/{id}/download/{name}", func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		data, ok := s.files[r.PathValue("id")]
+		s.mu.Unlock()
+		if r.Header.Get("Authorization") != "Bearer "+s.BotToken || !ok {
+			http.NotFound(w, r)
+			return
+		}
+		_, _ = w.Write(data)
+	})
 	s.srv = httptest.NewServer(mux)
 	s.URL = s.srv.URL + "/api/"
 	return s
@@ -104,6 +115,32 @@ func EventCallback(eventID, channel, channelType, user, text, ts string) []byte 
 			"ts": ts, "event_ts": ts},
 	})
 	return b
+}
+
+// SayFile queues a file_share message event whose file (served by the fake
+// to the bot token at url_private_download) holds data.
+func (s *Server) SayFile(channel, channelType, user, text, name, mime string, data []byte) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.nextEvent++
+	id := fmt.Sprintf("F%d", s.nextEvent)
+	if s.files == nil {
+		s.files = map[string][]byte{}
+	}
+	s.files[id] = data
+	ts := fmt.Sprintf("1700000000.%06d", s.nextEvent)
+	file := map[string]any{"id": id, "name": name, "mimetype": mime, "size": len(data),
+		"url_private_download": s.srv.URL + "/files/" + id + "/download/" + name}
+	b, _ := json.Marshal(map[string]any{
+		"token": "legacy", "team_id": Team, "api_app_id": AppID, "type": "event_callback", "event_id": fmt.Sprintf("Ev%d", s.nextEvent),
+		"event_time": time.Now().Unix(), "authorizations": []any{},
+		"event": map[string]any{"type": "message", "subtype": "file_share", "channel": channel, "channel_type": channelType, "user": user,
+			"text": text, "ts": ts, "event_ts": ts, "files": []any{file}},
+	})
+	env := envelope{ID: fmt.Sprintf("env-%d", s.nextEvent), Type: "events_api", Payload: b}
+	s.queue = append(s.queue, env)
+	s.touch()
+	return env.ID
 }
 
 // Say queues a message event from user in channel (channelType "im" for
