@@ -68,11 +68,11 @@ type User struct {
 
 // MessageEvent is the part of MESSAGE_CREATE the bot reads.
 type MessageEvent struct {
-	ID         string        `json:"id"`
-	ChannelID  string        `json:"channel_id"`
-	GuildID    string        `json:"guild_id,omitempty"`
-	Author     User          `json:"author"`
-	Content    string        `json:"content"`
+	ID          string        `json:"id"`
+	ChannelID   string        `json:"channel_id"`
+	GuildID     string        `json:"guild_id,omitempty"`
+	Author      User          `json:"author"`
+	Content     string        `json:"content"`
 	Mentions    []User        `json:"mentions"`
 	Referenced  *MessageEvent `json:"referenced_message,omitempty"`
 	Attachments []Attachment  `json:"attachments,omitempty"`
