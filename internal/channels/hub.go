@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"log/slog"
 	"regexp"
 	"strings"
 
@@ -75,7 +74,6 @@ type Hub struct {
 	Auth      *authority.Pipeline
 	Runner    Runner
 	Workspace string
-	Log       *slog.Logger
 }
 
 // Exchange delivers m to its agent and returns the reply; emit, when not

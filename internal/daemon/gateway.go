@@ -79,7 +79,7 @@ func (d *Daemon) openGateway() error {
 		}
 	}
 	glog := d.log.With("layer", "gateway")
-	g.hub = &channels.Hub{Auth: d.auth, Runner: runner{d}, Workspace: ws, Log: glog}
+	g.hub = &channels.Hub{Auth: d.auth, Runner: runner{d}, Workspace: ws}
 	gc := d.cfg.Gateway
 	perSender := channels.NewLimiter(gc.SenderRatePerMinute, gc.Burst)
 	disp := &channels.Dispatcher{Hub: g.hub, Pairing: g.pairing, Router: channels.NewRouter(d.cfg.Routes, d.cfg.Channels),
