@@ -147,6 +147,9 @@ func (w *wsConn) fail(ctx context.Context, id, code, msg string) error {
 // further ones are refused as busy. The connection ends when the client
 // closes it, ctx ends, or a ping goes unanswered.
 func (w *wsConn) serve(ctx context.Context) {
+	// The client going away ends a run in progress too.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	in := make(chan ClientFrame, 1)
 	readErr := make(chan error, 1)
 	go func() {
@@ -155,6 +158,7 @@ func (w *wsConn) serve(ctx context.Context) {
 			_, b, err := w.c.Read(ctx)
 			if err != nil {
 				readErr <- err
+				cancel()
 				return
 			}
 			f, err := ParseClientFrame(b)
@@ -181,7 +185,9 @@ func (w *wsConn) serve(ctx context.Context) {
 	for {
 		select {
 		case <-ctx.Done():
-			_ = w.c.Close(websocket.StatusGoingAway, "the gateway is shutting down")
+			if w.s.ctx.Err() != nil {
+				_ = w.c.Close(websocket.StatusGoingAway, "the gateway is shutting down")
+			}
 			return
 		case <-ping.C:
 			pctx, cancel := context.WithTimeout(ctx, w.s.opts.KeepAlive)
