@@ -146,13 +146,13 @@ func channelsStatus(e *env, fs *flag.FlagSet) cmdline.Action {
 			g := out.Gateway
 			switch {
 			case g.Listen == "":
-				fmt.Fprintf(e.stdout, "gateway: off ([gateway] listen is empty); %d active tokens\n", g.Tokens)
+				fmt.Fprintf(e.stdout, "gateway: off ([gateway] listen is empty); %s\n", plural(g.Tokens, "active token"))
 			default:
 				scheme := "http"
 				if g.TLS {
 					scheme = "https"
 				}
-				fmt.Fprintf(e.stdout, "gateway: %s://%s (%d active tokens", scheme, g.Addr, g.Tokens)
+				fmt.Fprintf(e.stdout, "gateway: %s://%s (%s", scheme, g.Addr, plural(g.Tokens, "active token"))
 				if len(g.Hooks) > 0 {
 					fmt.Fprintf(e.stdout, "; hooks %s", strings.Join(g.Hooks, ", "))
 				}
@@ -181,6 +181,10 @@ func pairingList(e *env, fs *flag.FlagSet) cmdline.Action {
 			}
 			if e.json {
 				return cmdline.PrintJSON(e.stdout, out)
+			}
+			if len(out.Pending)+len(out.Approved) == 0 {
+				fmt.Fprintln(e.stdout, "no pairing requests and no approved senders: strangers who message a bot get a code to show you")
+				return nil
 			}
 			rows := [][]string{}
 			for _, p := range out.Pending {
@@ -214,4 +218,12 @@ func pairingResolve(approve bool) func(e *env, fs *flag.FlagSet) cmdline.Action 
 			})
 		}
 	}
+}
+
+// plural renders n and noun, with an s when n is not 1.
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return strconv.Itoa(n) + " " + noun + "s"
 }
