@@ -233,7 +233,17 @@ func TestTelegramMedia(t *testing.T) {
 	fake.SayDocument(dm, owner, "summarise this", "../../notes.txt", "text/plain", []byte("meeting at noon"), 0)
 	fake.SayDocument(dm, owner, "and this", "movie.mp4", "video/mp4", []byte("not really a movie"), 0)
 	fake.SayDocument(dm, owner, "and this", "big.txt", "text/plain", make([]byte, 2000), 0)
-	if _, err := fake.WaitFor(ctx, func(s []telegramtest.Sent) bool { return len(s) == 3 }); err != nil {
+	// Each answer shows its first words as they stream, and its whole text
+	// once its exchange is on the chain.
+	if _, err := fake.WaitFor(ctx, func(s []telegramtest.Sent) bool {
+		done := 0
+		for _, m := range s {
+			if m.Text == "hello from the agent" {
+				done++
+			}
+		}
+		return done == 3
+	}); err != nil {
 		t.Fatal(err)
 	}
 	got, err := os.ReadFile(filepath.Join(n.d.gw.hub.Workspace, "inbox", "own.tg.7", "1-notes.txt"))
