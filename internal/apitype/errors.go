@@ -42,6 +42,8 @@ const (
 	CodeSessionExists    = "session_exists"
 	CodeSessionCorrupt   = "session_corrupt"
 	CodeEmbedderMismatch = "embedder_mismatch"
+	CodeUnknownToken     = "unknown_token"
+	CodeUnknownPairing   = "unknown_pairing_code"
 	CodeShuttingDown     = "shutting_down"
 	CodeNotInCluster     = "not_in_cluster"
 	CodeInCluster        = "in_cluster"
@@ -87,6 +89,8 @@ var (
 	ErrSessionExists    = errors.New("a session with that name exists")
 	ErrSessionCorrupt   = errors.New("the session's journal is damaged")
 	ErrEmbedderMismatch = errors.New("the memory was embedded with another embedder")
+	ErrUnknownToken     = errors.New("no such gateway token")
+	ErrUnknownPairing   = errors.New("no pending pairing request has that code")
 	ErrShuttingDown     = errors.New("the daemon is shutting down")
 	ErrNotInCluster     = errors.New("this node is not in a cluster")
 	ErrInCluster        = errors.New("this node is already in a cluster")
@@ -135,6 +139,8 @@ var codes = []struct {
 	{CodeSessionExists, ErrSessionExists, http.StatusConflict},
 	{CodeSessionCorrupt, ErrSessionCorrupt, http.StatusInternalServerError},
 	{CodeEmbedderMismatch, ErrEmbedderMismatch, http.StatusConflict},
+	{CodeUnknownToken, ErrUnknownToken, http.StatusNotFound},
+	{CodeUnknownPairing, ErrUnknownPairing, http.StatusNotFound},
 	{CodeShuttingDown, ErrShuttingDown, http.StatusServiceUnavailable},
 	{CodeNotInCluster, ErrNotInCluster, http.StatusConflict},
 	{CodeInCluster, ErrInCluster, http.StatusConflict},

@@ -216,7 +216,7 @@ func (s *swim) event(n *memberlist.Node, state string) {
 	s.r.n.cfg.Events.Event(KindMember, MemberEvent{Cluster: cluster, Node: n.Name, Addr: n.Address(), State: state})
 }
 
-func (s *swim) NotifyJoin(n *memberlist.Node) { s.event(n, "alive") }
+func (s *swim) NotifyJoin(n *memberlist.Node)   { s.event(n, "alive") }
 func (s *swim) NotifyUpdate(n *memberlist.Node) { s.event(n, "alive") }
 func (s *swim) NotifyLeave(n *memberlist.Node) {
 	state := "dead"

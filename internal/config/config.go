@@ -82,7 +82,94 @@ type Config struct {
 	Agents     Agents     `toml:"agents" json:"agents"`
 	Providers  []Provider `toml:"providers" json:"providers"`
 	Memory     Memory     `toml:"memory" json:"memory"`
+	Gateway    Gateway    `toml:"gateway" json:"gateway"`
+	Channels   []Channel  `toml:"channels" json:"channels"`
+	Routes     []Route    `toml:"routes" json:"routes"`
 	Mesh       Mesh       `toml:"mesh" json:"mesh"`
+}
+
+// Gateway configures the gateway: the HTTP server that lets OpenAI
+// clients, WebSocket clients and webhooks reach agents.
+type Gateway struct {
+	// Listen is the gateway's TCP address; "" leaves it off. A
+	// non-loopback address needs TLSCert and TLSKey.
+	Listen  string `toml:"listen" json:"listen"`
+	TLSCert string `toml:"tls_cert" json:"tls_cert"`
+	TLSKey  string `toml:"tls_key" json:"tls_key"`
+	// Workspace is the workspace of gateway- and channel-driven runs; ""
+	// means agents.workspace, else HOME-workspace beside the home.
+	Workspace string `toml:"workspace" json:"workspace"`
+	// RatePerMinute and Burst bound each token's requests; SenderRate
+	// bounds each sender (a token's `user`, a chat user) in addition.
+	RatePerMinute       int `toml:"rate_per_minute" json:"rate_per_minute"`
+	SenderRatePerMinute int `toml:"sender_rate_per_minute" json:"sender_rate_per_minute"`
+	Burst               int `toml:"burst" json:"burst"`
+	// AllowedOrigins lists the origins (scheme://host[:port]) whose pages
+	// may open the WebSocket, besides the gateway's own host.
+	AllowedOrigins []string `toml:"allowed_origins" json:"allowed_origins"`
+	// KeepAlive is the interval of SSE ": ping" comments and WebSocket
+	// pings while an answer is awaited.
+	KeepAlive Duration `toml:"keepalive" json:"keepalive"`
+	// Hooks are the webhook endpoints (POST /hooks/agent?hook=NAME).
+	Hooks []Hook `toml:"hooks" json:"hooks"`
+}
+
+// Hook is one webhook: who may call it (the HMAC secret, by reference) and
+// which agent it drives.
+type Hook struct {
+	Name       string   `toml:"name" json:"name"`
+	Agent      string   `toml:"agent" json:"agent"`
+	SecretEnv  string   `toml:"secret_env" json:"secret_env"`
+	SecretFile string   `toml:"secret_file" json:"secret_file"`
+	Window     Duration `toml:"window" json:"window"`
+}
+
+// Channel configures one chat channel (Telegram, Slack, Discord).
+type Channel struct {
+	Name string `toml:"name" json:"name"`
+	Kind string `toml:"kind" json:"kind"`
+	// TokenEnv / TokenFile name the bot token; AppTokenEnv / AppTokenFile
+	// Slack's app-level token (Socket Mode); SigningSecretEnv /
+	// SigningSecretFile Slack's signing secret (Events API).
+	TokenEnv          string `toml:"token_env" json:"token_env"`
+	TokenFile         string `toml:"token_file" json:"token_file"`
+	AppTokenEnv       string `toml:"app_token_env" json:"app_token_env"`
+	AppTokenFile      string `toml:"app_token_file" json:"app_token_file"`
+	SigningSecretEnv  string `toml:"signing_secret_env" json:"signing_secret_env"`
+	SigningSecretFile string `toml:"signing_secret_file" json:"signing_secret_file"`
+	// BaseURL overrides the platform's API address (a self-hosted Bot API
+	// server, a test fake).
+	BaseURL string `toml:"base_url" json:"base_url"`
+	// WebhookURL puts a Telegram bot in webhook mode: the public https
+	// address of the gateway's /hooks/telegram/NAME; the signing secret is
+	// the webhook's secret token.
+	WebhookURL string `toml:"webhook_url" json:"webhook_url"`
+	// Agent is the channel's default agent (routes may choose others).
+	Agent string `toml:"agent" json:"agent"`
+	// Groups is the allowlist of group chats; empty means none.
+	Groups []string `toml:"groups" json:"groups"`
+	// MediaMaxBytes caps the files a message may bring into the
+	// workspace (0: none are received); MediaTypes lists the MIME type
+	// patterns accepted ("text/*", "application/pdf").
+	MediaMaxBytes int64    `toml:"media_max_bytes" json:"media_max_bytes"`
+	MediaTypes    []string `toml:"media_types" json:"media_types"`
+	// Owners are the operator's own accounts on the platform (sender ids):
+	// allowed without pairing, their direct messages in sessions named
+	// own.CHANNEL.PEER instead of ch.CHANNEL.PEER, so a constitution rule
+	// can treat everyone else's sessions apart.
+	Owners []string `toml:"owners" json:"owners"`
+	// WithoutMention lets the bot answer group messages that do not
+	// mention it (by default a group message must mention the bot).
+	WithoutMention bool `toml:"without_mention" json:"without_mention"`
+}
+
+// Route binds inbound messages to an agent: the most specific binding
+// wins (peer, then group, then channel, then the channel's agent).
+type Route struct {
+	Channel string `toml:"channel" json:"channel"`
+	Peer    string `toml:"peer" json:"peer"`
+	Group   string `toml:"group" json:"group"`
+	Agent   string `toml:"agent" json:"agent"`
 }
 
 // Mesh configures links to other nodes and cluster membership
@@ -215,6 +302,10 @@ func Defaults() Config {
 		Memory:     Memory{Embedder: "lexical", Dim: 384, Recall: 5},
 		Agents: Agents{MaxTurns: 20, RepeatLimit: 3, ContextTokens: 32000, Failover: []string{}, ShellAllow: []string{}, ShellConfinement: "required",
 			IdleTimeout: Duration{10 * time.Minute}},
+		Gateway: Gateway{RatePerMinute: 60, SenderRatePerMinute: 20, Burst: 10, AllowedOrigins: []string{},
+			KeepAlive: Duration{15 * time.Second}, Hooks: []Hook{}},
+		Channels: []Channel{},
+		Routes:   []Route{},
 		Mesh: Mesh{Listen: "127.0.0.1:7787", ProbeInterval: Duration{200 * time.Millisecond}, ProbeTimeout: Duration{100 * time.Millisecond},
 			SuspicionMult: 2, GossipInterval: Duration{50 * time.Millisecond}},
 	}
@@ -335,6 +426,9 @@ func (c Config) Validate(name string) error {
 		if p.Kind != "openai" && p.Kind != "anthropic" {
 			return bad(key+".kind", "%q is not openai or anthropic", p.Kind)
 		}
+	}
+	if err := c.validateGateway(name); err != nil {
+		return err
 	}
 	switch c.Governance.Environment {
 	case "dev", "staging", "prod":

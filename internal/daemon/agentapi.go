@@ -219,6 +219,23 @@ func (d *Daemon) handleAgentRun(w http.ResponseWriter, r *http.Request) {
 		}
 		return nil
 	}
+	if err := d.runAgent(r.Context(), req, emit); err != nil {
+		if !started {
+			d.fail(w, err)
+		} else {
+			_ = emit(RunEvent{Type: apitype.RunError, Code: d.codeOf(err), Message: err.Error()})
+		}
+	}
+}
+
+// runAgent runs one agent turn of req (validated) and hands its events to
+// emit, in order, with backpressure: the stream goes straight from the
+// agent process to emit (not over kernel IPC, not onto the chain); the
+// request itself is kernel IPC to the session's agent process, naming the
+// stream by id. It returns an error only when the session's agent could
+// not be had; later failures are RunError events. An emit that fails (the
+// client went away) cancels the run.
+func (d *Daemon) runAgent(ctx context.Context, req RunRequest, emit func(RunEvent) error) error {
 	s := newStream()
 	d.streams.add(s)
 	defer d.streams.remove(s)
@@ -227,7 +244,7 @@ func (d *Daemon) handleAgentRun(w http.ResponseWriter, r *http.Request) {
 	defer func() {
 		if last := d.agents.end(req.Session, d.opts.Clock.Now()); last && req.Once {
 			// A one-shot run: its agent process does not linger.
-			d.stopSessionAgent(context.WithoutCancel(r.Context()), req.Session)
+			d.stopSessionAgent(context.WithoutCancel(ctx), req.Session)
 		}
 	}()
 	// Spawning the session's agent may wait for an approval (a workspace
@@ -239,7 +256,7 @@ func (d *Daemon) handleAgentRun(w http.ResponseWriter, r *http.Request) {
 	}
 	sp := make(chan spawned, 1)
 	go func() {
-		pid, err := d.sessionAgent(withStream(r.Context(), s), req)
+		pid, err := d.sessionAgent(withStream(ctx, s), req)
 		sp <- spawned{pid, err}
 	}()
 	var pid kernel.PID
@@ -247,22 +264,17 @@ func (d *Daemon) handleAgentRun(w http.ResponseWriter, r *http.Request) {
 		select {
 		case ev := <-s.ch:
 			if emit(ev) != nil {
-				return
+				return nil
 			}
 		case res := <-sp:
 			if res.err != nil {
-				if !started {
-					d.fail(w, res.err)
-				} else {
-					_ = emit(RunEvent{Type: apitype.RunError, Code: d.codeOf(res.err), Message: res.err.Error()})
-				}
-				return
+				return res.err
 			}
 			pid = res.pid
 		}
 	}
 	if emit(RunEvent{Type: apitype.RunStart, PID: uint64(pid)}) != nil {
-		return
+		return nil
 	}
 	body, _ := json.Marshal(agentRequest{Message: req.Message, Resume: req.Resume, Reset: req.Reset, Stream: s.id})
 	type result struct {
@@ -271,28 +283,28 @@ func (d *Daemon) handleAgentRun(w http.ResponseWriter, r *http.Request) {
 	}
 	done := make(chan result, 1)
 	go func() {
-		env, err := d.kernel.Request(r.Context(), &kernel.Envelope{From: kernel.KernelPID, Target: kernel.ToProcess(pid), Payload: kernel.JSONPayload(body)})
+		env, err := d.kernel.Request(ctx, &kernel.Envelope{From: kernel.KernelPID, Target: kernel.ToProcess(pid), Payload: kernel.JSONPayload(body)})
 		done <- result{env, err}
 	}()
 	for {
 		select {
 		case ev := <-s.ch:
 			if emit(ev) != nil {
-				return // the client went away: the deferred close cancels the run
+				return nil // the client went away: the deferred close cancels the run
 			}
 		case <-d.closing:
 			// The node is shutting down: cancel the run (the journal
 			// keeps what completed; --resume finishes it) and say so.
 			s.closeWith(errShuttingDown)
 			_ = emit(RunEvent{Type: apitype.RunError, Code: "shutting_down", Message: "the daemon is shutting down; resume the run later with --resume"})
-			return
+			return nil
 		case res := <-done:
 			// Every event the run sent before replying is in the channel.
 			for drained := false; !drained; {
 				select {
 				case ev := <-s.ch:
 					if emit(ev) != nil {
-						return
+						return nil
 					}
 				default:
 					drained = true
@@ -300,19 +312,19 @@ func (d *Daemon) handleAgentRun(w http.ResponseWriter, r *http.Request) {
 			}
 			if res.err != nil {
 				_ = emit(RunEvent{Type: apitype.RunError, Code: kernel.Code(res.err), Message: res.err.Error()})
-				return
+				return nil
 			}
 			var rep agentReply
 			if err := json.Unmarshal(res.env.Payload.JSON, &rep); err != nil {
 				_ = emit(RunEvent{Type: apitype.RunError, Code: "internal", Message: "bad agent reply: " + err.Error()})
-				return
+				return nil
 			}
 			if rep.Error != "" {
 				_ = emit(RunEvent{Type: apitype.RunError, Code: rep.Code, Message: rep.Error, Answer: rep.Answer, Usage: rep.Usage, Turns: rep.Turns})
-				return
+				return nil
 			}
 			_ = emit(RunEvent{Type: apitype.RunFinal, PID: uint64(pid), Answer: rep.Answer, Usage: rep.Usage, Turns: rep.Turns})
-			return
+			return nil
 		}
 	}
 }

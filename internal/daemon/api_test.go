@@ -134,6 +134,14 @@ func TestEveryEndpointHasATypedMethod(t *testing.T) {
 		"POST /v1/tools/{name}/run": func(ctx context.Context) error { return ignore(c.ToolRun(ctx, "nosuch", apitype.ToolRunRequest{})) },
 		"DELETE /v1/tools/{name}":   func(ctx context.Context) error { return ignore(c.ToolRemove(ctx, "nosuch")) },
 
+		"POST /v1/gateway/tokens": func(ctx context.Context) error {
+			return ignore(c.GatewayTokenCreate(ctx, apitype.GatewayTokenCreateRequest{Agents: []string{"default"}}))
+		},
+		"GET /v1/gateway/tokens":            func(ctx context.Context) error { return ignore(c.GatewayTokens(ctx)) },
+		"DELETE /v1/gateway/tokens/{id}":    func(ctx context.Context) error { return ignore(c.GatewayTokenRevoke(ctx, "nosuch")) },
+		"GET /v1/channels":                  func(ctx context.Context) error { return ignore(c.Channels(ctx)) },
+		"GET /v1/pairing":                   func(ctx context.Context) error { return ignore(c.Pairing(ctx)) },
+		"POST /v1/pairing/{code}/{verdict}": func(ctx context.Context) error { return ignore(c.PairingResolve(ctx, "ABCDEFGH", true)) },
 		"GET /v1/logs": func(ctx context.Context) error {
 			if _, err := c.Logs(ctx, 5); err != nil {
 				return err
@@ -198,6 +206,9 @@ func TestEveryEndpointHasATypedMethod(t *testing.T) {
 		{ignore(c.MemorySearch(ctx, apitype.MemorySearchRequest{Query: "q", Filter: map[string]string{"scope": "bogus"}})), apitype.ErrInvalidArgument},
 		{ignore(c.ClusterJoin(ctx, apitype.ClusterJoinRequest{Token: "not a token"})), apitype.ErrBadToken},
 		{ignore(c.ClusterInit(ctx, apitype.ClusterInitRequest{Name: "again", Listen: "127.0.0.1:0"})), apitype.ErrInCluster},
+		{ignore(c.GatewayTokenRevoke(ctx, "nosuch")), apitype.ErrUnknownToken},
+		{ignore(c.PairingResolve(ctx, "ABCDEFGH", false)), apitype.ErrUnknownPairing},
+		{ignore(c.GatewayTokenCreate(ctx, apitype.GatewayTokenCreateRequest{Agents: []string{"a"}, Scopes: []string{"admin"}})), apitype.ErrInvalidArgument},
 	} {
 		if !errors.Is(tc.err, tc.want) {
 			t.Errorf("error %v is not %v", tc.err, tc.want)

@@ -108,6 +108,7 @@ type Daemon struct {
 	memory       *memory.Store
 	builtins     *tools.Registry // built once: the built-in tools are stateless
 	agents       agentSessions
+	gw           gatewayParts
 	supervisors  supervisorTable // the supervisors started agents run under
 	cluster      *cluster.Node   // the node's cluster membership (internal/cluster)
 	remote       *remote         // cross-node IPC: the kernel's Remote
@@ -238,6 +239,9 @@ func Open(ctx context.Context, opts Options) (_ *Daemon, err error) {
 		return nil, err
 	}
 	d.kernel.SetRemote(d.remote)
+	if err := d.openGateway(); err != nil {
+		return nil, err
+	}
 	if err := d.serve(); err != nil {
 		return nil, err
 	}
@@ -359,6 +363,9 @@ func (d *Daemon) close(ctx context.Context) error {
 		d.bgCancel()
 	}
 	d.bgWG.Wait()
+	if err := d.closeGateway(ctx); err != nil {
+		errs = append(errs, err)
+	}
 	if d.api != nil {
 		if err := d.api.Shutdown(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("local API: %w", err))

@@ -8,6 +8,8 @@ import (
 	"github.com/weftos/weftos/internal/agentdef"
 	"github.com/weftos/weftos/internal/apitype"
 	"github.com/weftos/weftos/internal/authority"
+	"github.com/weftos/weftos/internal/channels"
+	"github.com/weftos/weftos/internal/gateway"
 	"github.com/weftos/weftos/internal/governance"
 	"github.com/weftos/weftos/internal/kernel"
 	"github.com/weftos/weftos/internal/llm"
@@ -23,6 +25,7 @@ import (
 func (d *Daemon) routes() []localapi.Route {
 	r := append(d.chainRoutes(), d.gov.routes()...)
 	r = append(r, d.memoryRoutes()...)
+	r = append(r, d.gatewayRoutes()...)
 	r = append(r, d.opsRoutes()...)
 	r = append(r, d.clusterRoutes()...)
 	return append(r,
@@ -118,6 +121,12 @@ func outerCode(err error) string {
 		return apitype.CodeEmbedderMismatch
 	case errors.Is(err, governance.ErrUnknownPending), errors.Is(err, governance.ErrAlreadyResolved):
 		return apitype.CodeUnknownAction
+	case errors.Is(err, gateway.ErrUnknownToken):
+		return apitype.CodeUnknownToken
+	case errors.Is(err, channels.ErrUnknownCode):
+		return apitype.CodeUnknownPairing
+	case errors.Is(err, gateway.ErrBadScope):
+		return apitype.CodeInvalidArgument
 	}
 	return ""
 }
