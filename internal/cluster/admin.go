@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/weftos/weftos/internal/mesh"
@@ -37,7 +38,13 @@ func (n *Node) Init(ctx context.Context, name, selfName, listen, advertise strin
 	}
 	n.state = &State{Cluster: g.Cluster, Name: name, Genesis: g, SelfName: selfName, Advertise: advertise, JoinedAt: n.cfg.Now().UTC()}
 	n.setReg(reg)
-	if err := n.start(ctx, listen); err != nil {
+	// A node in no cluster has no business with an old replicated log.
+	if err := os.RemoveAll(n.cfg.RaftDir); err != nil {
+		n.state = nil
+		n.setReg(nil)
+		return Admission{}, fmt.Errorf("cluster: %w", err)
+	}
+	if err := n.start(ctx, listen, true); err != nil {
 		n.state = nil
 		n.setReg(nil)
 		return Admission{}, err
@@ -183,7 +190,12 @@ func (n *Node) join(ctx context.Context, inv Invite, token, selfName, listen, ad
 	n.state = &State{Cluster: reg.Cluster(), Name: w.ClusterName, Genesis: reg.Genesis(), SelfName: selfName, Advertise: advertise,
 		JoinedAt: n.cfg.Now().UTC()}
 	n.setReg(reg)
-	if err := n.start(ctx, listen); err != nil {
+	if err := os.RemoveAll(n.cfg.RaftDir); err != nil {
+		n.state = nil
+		n.setReg(nil)
+		return Admission{}, nil, nil, fmt.Errorf("cluster: %w", err)
+	}
+	if err := n.start(ctx, listen, false); err != nil {
 		n.state = nil
 		n.setReg(nil)
 		return Admission{}, nil, nil, err
@@ -385,6 +397,11 @@ func (n *Node) Leave(ctx context.Context) (Removal, error) {
 	n.setReg(nil)
 	if rerr := removeFile(n.cfg.StatePath); rerr != nil {
 		err = errors.Join(err, rerr)
+	}
+	// The replicated log was the cluster's: a node that joins another
+	// starts a new one.
+	if rerr := os.RemoveAll(n.cfg.RaftDir); rerr != nil {
+		err = errors.Join(err, fmt.Errorf("cluster: %w", rerr))
 	}
 	return rm, err
 }

@@ -62,6 +62,7 @@ type testNode struct {
 	home string
 	ev   *events
 	clk  *clock
+	rep  *memState
 }
 
 func newNode(t *testing.T) *testNode {
@@ -71,7 +72,7 @@ func newNode(t *testing.T) *testNode {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tn := &testNode{home: home, ev: &events{}, clk: &clock{}}
+	tn := &testNode{home: home, ev: &events{}, clk: &clock{}, rep: &memState{}}
 	tn.Node = openNode(t, tn, id)
 	return tn
 }
@@ -79,7 +80,7 @@ func newNode(t *testing.T) *testNode {
 func openNode(t *testing.T, tn *testNode, id *identity.Identity) *Node {
 	t.Helper()
 	n, err := Open(context.Background(), Config{StatePath: filepath.Join(tn.home, "cluster.json"), Identity: id, Events: tn.ev, Now: tn.clk.now,
-		Head: func() (uint64, string) { return 7, "root" }})
+		Head: func() (uint64, string) { return 7, "root" }, Replicated: tn.rep})
 	if err != nil {
 		t.Fatal(err)
 	}

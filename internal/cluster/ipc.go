@@ -14,6 +14,7 @@ import (
 // ipcMessage is a cross-node IPC request or its reply (chanIPC, JSON).
 type ipcMessage struct {
 	ID    uint64          `json:"id"`
+	Op    string          `json:"op,omitempty"` // "": the IPC handler's; raft.propose: the cluster's own
 	Reply bool            `json:"reply,omitempty"`
 	Body  json.RawMessage `json:"body,omitempty"`
 	Code  string          `json:"code,omitempty"`
@@ -71,6 +72,10 @@ const ipcTimeout = 30 * time.Second
 // Request sends body to node's IPC handler and returns its answer. A
 // handler's error comes back as a *RemoteError.
 func (n *Node) Request(ctx context.Context, node string, body []byte) ([]byte, error) {
+	return n.request(ctx, node, "", body)
+}
+
+func (n *Node) request(ctx context.Context, node, op string, body []byte) ([]byte, error) {
 	n.mu.Lock()
 	run, reg := n.run, n.reg
 	n.mu.Unlock()
@@ -91,7 +96,7 @@ func (n *Node) Request(ctx context.Context, node string, body []byte) ([]byte, e
 	}
 	id, ch := n.ipc.add()
 	defer n.ipc.remove(id)
-	b, err := json.Marshal(ipcMessage{ID: id, Body: body})
+	b, err := json.Marshal(ipcMessage{ID: id, Op: op, Body: body})
 	if err != nil {
 		return nil, err
 	}
@@ -132,7 +137,19 @@ func (n *Node) handleIPC(ctx context.Context, l *mesh.Link, b []byte) {
 	go func() {
 		defer run.wg.Done()
 		reply := ipcMessage{ID: m.ID, Reply: true}
-		if n.cfg.IPC == nil {
+		if m.Op == ipcOpPropose {
+			if body, err := n.serveProposal(ctx, l.Peer().NodeID, m.Body); err != nil {
+				reply.Error = err.Error()
+				var re *RemoteError
+				if errors.As(err, &re) {
+					reply.Code, reply.Error = re.Code, re.Message
+				}
+			} else {
+				reply.Body = body
+			}
+		} else if m.Op != "" {
+			reply.Code, reply.Error = "unknown_op", fmt.Sprintf("cluster: unknown IPC operation %q", m.Op)
+		} else if n.cfg.IPC == nil {
 			reply.Code, reply.Error = "mesh_not_enabled", errNoIPC.Error()
 		} else if body, err := n.cfg.IPC(ctx, l.Peer().NodeID, m.Body); err != nil {
 			var re *RemoteError

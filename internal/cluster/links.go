@@ -97,8 +97,13 @@ func (r *runtime) serveInbound(l *mesh.Link) {
 	}
 	switch c.Purpose {
 	case purposeStream:
-		r.ms.stream(newStreamConn(l, c.Addr))
-		<-r.ctx.Done() // the stream's owner (memberlist) closes it
+		r.ms.stream(newStreamConn(l, c.Addr)) // returns when the stream's owner (memberlist) closed it
+	case purposeRaft:
+		if r.cons == nil {
+			r.refuse(l, ErrUnsupported, "this node runs no consensus")
+			return
+		}
+		r.cons.accept(newStreamConn(l, c.Addr)) // returns when Raft closed it
 	default:
 		r.readLoop(l, c.Addr)
 	}
@@ -359,6 +364,9 @@ func (r *runtime) joinMembers(addrs []string) {
 		}
 	}()
 }
+
+// knownAddr is the last address membership saw node at.
+func (r *runtime) knownAddr(node string) string { return r.ms.view()[node].addr }
 
 // addrOf is a net.Addr for memberlist's packets.
 func addrOf(s string) net.Addr {

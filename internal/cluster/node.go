@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"path/filepath"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -97,6 +98,12 @@ type Config struct {
 	Now    func() time.Time
 	// Mesh overrides link parameters (tests).
 	Mesh mesh.Config
+	// Replicated is the state machine of the cluster's Raft log (the
+	// daemon's); Consensus tunes Raft; RaftDir holds its log and snapshots
+	// (default: "raft" beside StatePath).
+	Replicated Replicated
+	Consensus  ConsensusConfig
+	RaftDir    string
 }
 
 // MembershipConfig tunes SWIM failure detection (memberlist).
@@ -171,6 +178,7 @@ type runtime struct {
 	out    map[string]*mesh.Link // outbound member links by node id
 	links  map[*mesh.Link]string // every open link → peer node id
 	ms     membership
+	cons   consensus
 	// advertise is the address peers reach this node at.
 	advertise string
 }
@@ -193,6 +201,9 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 	if cfg.Events == nil {
 		cfg.Events = noEvents{}
 	}
+	if cfg.RaftDir == "" {
+		cfg.RaftDir = filepath.Join(filepath.Dir(cfg.StatePath), "raft")
+	}
 	cfg.Membership.setDefaults()
 	n := &Node{cfg: cfg, log: cfg.Logger, key: cfg.Identity.Ed25519, id: cfg.Identity.NodeID}
 	st, err := loadState(cfg.StatePath)
@@ -213,7 +224,7 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 	n.setReg(reg)
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if err := n.start(ctx, st.Listen); err != nil {
+	if err := n.start(ctx, st.Listen, false); err != nil {
 		return nil, err
 	}
 	n.run.joinMembers(st.KnownAddrs)
@@ -263,8 +274,9 @@ func (n *Node) persist() error {
 	return n.state.save(n.cfg.StatePath)
 }
 
-// start listens and starts membership. Callers hold n.mu.
-func (n *Node) start(ctx context.Context, listen string) error {
+// start listens and starts membership and Raft (bootstrapped as a
+// one-node configuration for a new cluster's genesis). Callers hold n.mu.
+func (n *Node) start(ctx context.Context, listen string, bootstrap bool) error {
 	mc := n.cfg.Mesh
 	mc.Identity, mc.AllowClassical, mc.Logger = n.cfg.Identity, n.cfg.AllowClassical, n.log
 	mc.Observer = observer{n}
@@ -285,6 +297,12 @@ func (n *Node) start(ctx context.Context, listen string) error {
 	n.state.Listen = portFixed(listen, r.ln.Addr())
 	r.advertise = n.state.Advertise
 	if r.ms, err = newMembership(r); err != nil {
+		r.ln.Close()
+		r.cancel()
+		return err
+	}
+	if r.cons, err = newConsensus(r, n.cfg.RaftDir, bootstrap); err != nil {
+		_ = r.ms.shutdown()
 		r.ln.Close()
 		r.cancel()
 		return err
@@ -326,6 +344,13 @@ func (n *Node) stop() error {
 	}
 	n.run = nil
 	var errs []error
+	if r.cons != nil {
+		// Raft's goroutines dial links, whose hellos take n.mu: shut it
+		// down without holding it (n.run is already nil).
+		n.mu.Unlock()
+		errs = append(errs, r.cons.shutdown())
+		n.mu.Lock()
+	}
 	errs = append(errs, r.ms.shutdown())
 	r.cancel()
 	errs = append(errs, r.ln.Close())

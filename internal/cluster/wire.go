@@ -20,6 +20,7 @@ const (
 const (
 	purposeMember = "member" // packets and IPC, for the link's lifetime
 	purposeStream = "stream" // one memberlist stream (state sync)
+	purposeRaft   = "raft"   // one Raft transport connection
 )
 
 // Control message types.
@@ -63,6 +64,8 @@ const (
 	codeTokenUsed    = "token_used"
 	codeDenied       = "denied"
 	codeInCluster    = "in_cluster"
+	codeNoLeader     = "no_leader"
+	codeRejected     = "rejected"
 )
 
 func codeOf(err error) string {
