@@ -70,6 +70,25 @@ type ClusterStatus struct {
 	Removed        int        `json:"removed"`
 	JoinedAt       *time.Time `json:"joined_at,omitempty"`
 	AllowClassical bool       `json:"allow_classical"`
+	// Consensus is the replicated log as this node sees it.
+	Consensus *ClusterConsensus `json:"consensus,omitempty"`
+}
+
+// ClusterConsensus is a node's view of the cluster's Raft log and of the
+// committed constitution.
+type ClusterConsensus struct {
+	State       string   `json:"state"` // leader, follower, candidate
+	Leader      string   `json:"leader,omitempty"`
+	Term        uint64   `json:"term"`
+	CommitIndex uint64   `json:"commit_index"`
+	Applied     uint64   `json:"applied_index"`
+	Voters      []string `json:"voters"`
+	// Committed is the hash of the cluster's committed constitution, InForce
+	// the one this node decides with; Behind says why this node may not
+	// decide (they differ, or it has not caught up).
+	Committed string `json:"committed_constitution,omitempty"`
+	InForce   string `json:"constitution_in_force"`
+	Behind    string `json:"behind,omitempty"`
 }
 
 // ClusterPeer is one member as this node sees it (GET /v1/cluster/peers).

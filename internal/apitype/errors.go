@@ -55,6 +55,7 @@ const (
 	CodeUnknownNode      = "unknown_node"
 	CodeJoinRefused      = "join_refused"
 	CodeUnreachable      = "unreachable"
+	CodeNoQuorum         = "no_quorum"
 )
 
 // Sentinel errors, one per code.
@@ -98,6 +99,7 @@ var (
 	ErrTokenExpired     = errors.New("the invite token expired")
 	ErrTokenUsed        = errors.New("the invite token was already used")
 	ErrNodeRemoved      = errors.New("the node was removed from the cluster")
+	ErrNoQuorum         = errors.New("the cluster has no reachable leader: nothing can be committed")
 	ErrNotMember        = errors.New("not a member of the cluster")
 	ErrUnknownNode      = errors.New("no such cluster member")
 	ErrJoinRefused      = errors.New("the join was refused")
@@ -152,6 +154,7 @@ var codes = []struct {
 	{CodeUnknownNode, ErrUnknownNode, http.StatusNotFound},
 	{CodeJoinRefused, ErrJoinRefused, http.StatusForbidden},
 	{CodeUnreachable, ErrUnreachable, http.StatusBadGateway},
+	{CodeNoQuorum, ErrNoQuorum, http.StatusServiceUnavailable},
 }
 
 // ErrorForCode returns the sentinel error of code, or nil.

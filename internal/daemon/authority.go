@@ -46,7 +46,7 @@ func (l chainLedger) Append(ctx context.Context, recs ...authority.Record) (uint
 func (d *Daemon) openAuthority() error {
 	var err error
 	d.auth, err = authority.New(authority.Options{
-		Ledger: chainLedger{d.chain}, Gate: d.gov.gate, Approvals: d.gov.pending,
+		Ledger: chainLedger{d.chain}, Gate: consensusGate{d, d.gov.gate}, Approvals: d.gov.pending,
 		NewActionID: d.kernel.NewActionID, DeferTimeout: d.gov.timeout, Now: d.opts.Clock.Now, Health: d.chainErr,
 		Logger: d.log.With("layer", "authority"),
 		OnDefer: func(ctx context.Context, id string, req governance.Request, dec governance.Decision) {

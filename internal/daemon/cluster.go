@@ -28,6 +28,7 @@ func (d *Daemon) openCluster(ctx context.Context) error {
 			SuspicionMult: mc.SuspicionMult, GossipInterval: mc.GossipInterval.Duration},
 		Admitter: clusterAdmitter{d}, Events: clusterEvents{d}, Head: d.chainHead, IPC: d.serveRemote,
 		Logger: d.log.With("layer", "cluster"), Now: d.opts.Clock.Now,
+		Replicated: d.rep, RaftDir: filepath.Join(d.home, homedir.Raft),
 	})
 	if err != nil {
 		return fmt.Errorf("daemon: cluster: %w", err)
@@ -109,6 +110,11 @@ func (d *Daemon) clusterStatus() apitype.ClusterStatus {
 		out.Members, out.Alive, out.Removed = st.Members, st.Alive, st.Removed
 		joined := st.JoinedAt
 		out.JoinedAt = &joined
+		if cs := d.cluster.Consensus(); cs.Running {
+			out.Consensus = &apitype.ClusterConsensus{State: cs.State, Leader: cs.Leader, Term: cs.Term, CommitIndex: cs.CommitIndex,
+				Applied: cs.AppliedIdx, Voters: cs.Voters, Committed: d.rep.committed(), InForce: d.gov.engine.Constitution().HashHex(),
+				Behind: d.behind(context.Background())}
+		}
 	}
 	return out
 }
@@ -149,8 +155,11 @@ func (d *Daemon) handleClusterInit(w http.ResponseWriter, r *http.Request) {
 				return governance.ClusterDetail{Node: d.id.NodeID, Name: req.Name}, err
 			}
 			gj, _ := json.Marshal(g)
-			return governance.ClusterDetail{Cluster: g.Cluster.String(), Node: d.id.NodeID, Name: req.Name, Addr: d.cluster.Status().Advertise,
-				Genesis: gj}, nil
+			detail := governance.ClusterDetail{Cluster: g.Cluster.String(), Node: d.id.NodeID, Name: req.Name, Addr: d.cluster.Status().Advertise,
+				Genesis: gj}
+			// This node's constitution becomes the cluster's: its
+			// adoption is the replicated log's first entry.
+			return detail, d.proposeAdoption(ctx)
 		})
 	if err != nil {
 		d.fail(w, err)
@@ -208,6 +217,7 @@ func (d *Daemon) handleClusterJoin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	err := d.auth.Do(r.Context(), act, func(ctx context.Context, _ *authority.Permit) (any, error) {
+		d.rep.reset() // a node in no cluster has no replicated state
 		_, err := d.cluster.Join(ctx, req.Token, req.NodeName, listen, advertise)
 		return governance.ClusterDetail{Cluster: inv.Cluster.String(), Node: d.id.NodeID, Name: req.NodeName, TokenID: inv.ID.String(),
 			Issuer: inv.IssuerID()}, err
@@ -228,6 +238,7 @@ func (d *Daemon) handleClusterLeave(w http.ResponseWriter, r *http.Request) {
 	err := d.clusterAct(r.Context(), "cluster.leave", governance.KindClusterLeave, map[string]string{"cluster": st.Cluster.String()},
 		func(ctx context.Context) (governance.ClusterDetail, error) {
 			_, err := d.cluster.Leave(ctx)
+			d.rep.reset()
 			return governance.ClusterDetail{Cluster: st.Cluster.String(), Node: d.id.NodeID}, err
 		})
 	if err != nil {
@@ -294,6 +305,8 @@ func clusterCode(err error) string {
 		return apitype.CodeNotMember
 	case errors.Is(err, cluster.ErrJoinRefused):
 		return apitype.CodeJoinRefused
+	case errors.Is(err, cluster.ErrNoLeader):
+		return apitype.CodeNoQuorum
 	case errors.Is(err, cluster.ErrUnreachable):
 		return apitype.CodeUnreachable
 	}

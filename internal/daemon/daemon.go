@@ -112,6 +112,7 @@ type Daemon struct {
 	supervisors  supervisorTable // the supervisors started agents run under
 	cluster      *cluster.Node   // the node's cluster membership (internal/cluster)
 	remote       *remote         // cross-node IPC: the kernel's Remote
+	rep          *replicated     // the cluster's replicated state (Raft's state machine)
 
 	providers   []apitype.Provider // configured LLM providers, for status
 	defaultMu   sync.Mutex         // guards defaultName
@@ -235,6 +236,7 @@ func Open(ctx context.Context, opts Options) (_ *Daemon, err error) {
 		return nil, err
 	}
 	d.remote = newRemote(d)
+	d.rep = newReplicated(d)
 	if err := d.openCluster(ctx); err != nil {
 		return nil, err
 	}

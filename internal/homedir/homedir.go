@@ -16,4 +16,6 @@ const (
 	Memory       = "memory"            // semantic memory
 	Tools        = "tools"             // installed WASM tools
 	Cluster      = "cluster.json"      // the node's cluster: genesis, admissions, removals, invites it issued
+	Raft         = "raft"              // the cluster's replicated log (Raft log and snapshots)
+	Replicated   = "replicated.json"   // the last replicated entry this node acted on
 )

@@ -1,0 +1,130 @@
+package daemon
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/weftos/weftos/internal/apitype"
+	"github.com/weftos/weftos/internal/governance"
+)
+
+// formCluster makes a cluster of the nodes, the first its genesis, and
+// waits until every node decides with the committed constitution.
+func formCluster(t *testing.T, nodes ...*clusterNode) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := nodes[0].c.ClusterInit(ctx, apitype.ClusterInitRequest{Name: "lab", NodeName: "a", Listen: "127.0.0.1:0"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range nodes[1:] {
+		inv, err := nodes[0].c.ClusterInvite(ctx, apitype.ClusterInviteRequest{TTLMS: time.Hour.Milliseconds()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := n.c.ClusterJoin(ctx, apitype.ClusterJoinRequest{Token: inv.Token, Listen: "127.0.0.1:0"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, n := range nodes {
+		waitFor(t, n.id+" has caught up with the cluster's constitution", func() bool {
+			st, err := n.c.ClusterStatus(ctx)
+			return err == nil && st.Consensus != nil && st.Consensus.Committed != "" && st.Consensus.Behind == "" &&
+				len(st.Consensus.Voters) == len(nodes)
+		})
+	}
+}
+
+// TestClusterAmendmentReplicates: the genesis node's constitution becomes
+// every member's (a joiner whose own differs adopts it); an amendment made
+// on a follower commits through Raft and is in force, recorded with its
+// origin, and enforced by every node's gate; a node that has not received
+// the committed constitution refuses to decide.
+func TestClusterAmendmentReplicates(t *testing.T) {
+	ctx := context.Background()
+	a, b, c := newClusterNode(t), newClusterNode(t), newClusterNode(t)
+	// c's own constitution differs before it joins.
+	local := "[[rule]]\nid = \"c-only\"\nbranch = \"executive\"\nseverity = \"advisory\"\noutcome = \"warn\"\n" +
+		"[rule.when]\nactions = [\"nothing.here\"]\n"
+	if _, err := c.c.GovAmend(ctx, apitype.AmendRequest{Text: local}); err != nil {
+		t.Fatal(err)
+	}
+	formCluster(t, a, b, c)
+	hashOf := func(n *clusterNode) string {
+		r, err := n.c.GovRules(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r.Hash
+	}
+	want := hashOf(a)
+	for _, n := range []*clusterNode{b, c} {
+		if h := hashOf(n); h != want {
+			t.Fatalf("%s decides with %s, the cluster's constitution is %s", n.id, h, want)
+		}
+	}
+
+	// b (a follower) amends: no node may invite any more.
+	rule := "[[rule]]\nid = \"no-invites\"\nbranch = \"executive\"\nseverity = \"blocking\"\noutcome = \"deny\"\n" +
+		"[rule.when]\nactions = [\"cluster.invite\"]\n"
+	res, err := b.c.GovAmend(ctx, apitype.AmendRequest{Text: rule})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []*clusterNode{a, b, c} {
+		// b had it in force before answering; the others as soon as they
+		// applied the entry.
+		waitFor(t, n.id+" has the amendment in force", func() bool { return hashOf(n) == res.Hash })
+		if _, err := n.c.ClusterInvite(ctx, apitype.ClusterInviteRequest{}); !errors.Is(err, apitype.ErrDenied) {
+			t.Errorf("%s's gate let an invite through after the amendment: %v", n.id, err)
+		}
+		// The amendment is on every chain, with its origin.
+		evs, err := n.c.ChainEvents(ctx, apitype.ChainEventsQuery{N: 10000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := slices.ContainsFunc(evs, func(e apitype.ChainEvent) bool {
+			var rec governance.AmendmentRecord
+			return e.Kind == governance.KindAmendment && json.Unmarshal(e.Payload, &rec) == nil &&
+				rec.ResultHash == res.Hash && rec.Origin == b.id && rec.RaftIndex > 0
+		})
+		if !found {
+			t.Errorf("%s's chain has no record of b's amendment", n.id)
+		}
+	}
+
+	// An amendment against a constitution no longer in force is refused.
+	stale := res.Amendment
+	stale.Op, stale.RuleID = governance.AmendRetire, "no-invites"
+	stale.RuleText, stale.RuleHash = "", ""
+	stale.Base = want // the constitution before the amendment
+	if err := stale.Sign(c.d.id.Ed25519); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.d.commitAmendment(ctx, "test", stale); err == nil {
+		t.Fatal("a stale amendment committed")
+	}
+
+	// A node whose constitution in force is not the committed one decides
+	// nothing (but may still leave).
+	c.d.rep.mu.Lock()
+	c.d.rep.commit = nil
+	c.d.rep.mu.Unlock()
+	d := consensusGate{c.d, c.d.gov.gate}.Check(ctx, &governance.Request{Action: "agent.spawn"})
+	if d.Outcome != governance.Deny || d.RuleIDs[0] != "cluster.consensus" {
+		t.Fatalf("a node without the committed constitution decided %+v", d)
+	}
+	if d := (consensusGate{c.d, c.d.gov.gate}).Check(ctx, &governance.Request{Action: "cluster.leave"}); d.Outcome == governance.Deny {
+		t.Fatalf("leaving was denied: %+v", d)
+	}
+	// A restarted node replays the log and is in step again.
+	closeD(t, c.d)
+	c.d = open(t, c.home)
+	waitFor(t, "the restarted node decides again", func() bool {
+		st, err := c.c.ClusterStatus(ctx)
+		return err == nil && st.Consensus != nil && st.Consensus.Behind == "" && st.Consensus.InForce == res.Hash
+	})
+}
