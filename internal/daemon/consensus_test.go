@@ -10,6 +10,7 @@ import (
 
 	"github.com/weftos/weftos/internal/apitype"
 	"github.com/weftos/weftos/internal/governance"
+	"github.com/weftos/weftos/internal/kernel"
 )
 
 // formCluster makes a cluster of the nodes, the first its genesis, and
@@ -127,4 +128,26 @@ func TestClusterAmendmentReplicates(t *testing.T) {
 		st, err := c.c.ClusterStatus(ctx)
 		return err == nil && st.Consensus != nil && st.Consensus.Behind == "" && st.Consensus.InForce == res.Hash
 	})
+}
+
+// TestClusterServiceRegistry: a service registered on one node is listed
+// in every node's replicated registry; unregistered, it is withdrawn.
+func TestClusterServiceRegistry(t *testing.T) {
+	ctx := context.Background()
+	a, b := newClusterNode(t), newClusterNode(t)
+	formCluster(t, a, b)
+	p, err := b.c.Spawn(ctx, apitype.SpawnRequest{Name: "echo", Kind: kernel.MailboxKind})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.c.RegisterService(ctx, apitype.ServiceRegisterRequest{Name: "echo", PID: p, Methods: []string{"ping"}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []*clusterNode{a, b} {
+		waitFor(t, n.id+" lists b serving echo", func() bool { return slices.Equal(n.d.rep.serving("echo"), []string{b.id}) })
+	}
+	if err := b.c.UnregisterService(ctx, "echo"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "a sees echo withdrawn", func() bool { return len(a.d.rep.serving("echo")) == 0 })
 }

@@ -173,10 +173,20 @@ func (r *remote) resolve(ctx context.Context, name, method string) []string {
 		if err != nil {
 			return nil
 		}
+		// The replicated service registry names the nodes serving it
+		// (each still asked for the method); without consensus, or before
+		// a registration has committed, every live peer is asked.
+		var listed map[string]bool
+		if nodes := r.d.rep.serving(name); r.d.inConsensus() && len(nodes) > 0 {
+			listed = map[string]bool{}
+			for _, n := range nodes {
+				listed[n] = true
+			}
+		}
 		var mu sync.Mutex
 		var wg sync.WaitGroup
 		for _, p := range ps {
-			if p.Self || (p.State != "alive" && p.State != "suspect") {
+			if p.Self || (p.State != "alive" && p.State != "suspect") || (listed != nil && !listed[p.NodeID]) {
 				continue
 			}
 			wg.Add(1)

@@ -18,6 +18,7 @@ import (
 	"github.com/weftos/weftos/internal/governance"
 	"github.com/weftos/weftos/internal/homedir"
 	"github.com/weftos/weftos/internal/identity"
+	"github.com/weftos/weftos/internal/kernel"
 )
 
 // Replicated command kinds (the cluster's Raft log).
@@ -357,4 +358,75 @@ func (d *Daemon) commitAmendment(ctx context.Context, actionID string, a governa
 		return nil, fmt.Errorf("daemon: the amendment is committed but this node did not put it in force: %s", reason)
 	}
 	return d.gov.engine.Constitution(), nil
+}
+
+// serviceSync is how often the node re-checks that the replicated service
+// registry lists exactly the services it serves (besides on every change).
+const serviceSync = 2 * time.Second
+
+// replicateServices keeps this node's entries of the replicated service
+// registry equal to the services its kernel has: a change is committed
+// through the log (a node that was not in consensus, or could not commit,
+// catches up at the next pass).
+func (d *Daemon) replicateServices(ctx context.Context) {
+	wake := make(chan struct{}, 1)
+	unsub := d.kernel.Bus().Subscribe(func(ev kernel.Event) {
+		if ev.Kind == kernel.EventServiceRegister || ev.Kind == kernel.EventServiceRemove {
+			select {
+			case wake <- struct{}{}:
+			default:
+			}
+		}
+	})
+	defer unsub()
+	t := time.NewTicker(serviceSync)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-wake:
+		case <-t.C:
+		}
+		if !d.inConsensus() || d.rep.committed() == "" {
+			continue
+		}
+		have := map[string]bool{}
+		for _, s := range d.kernel.Services() {
+			have[s.Name] = true
+		}
+		listed := d.rep.servedBy(d.id.NodeID)
+		for name := range have {
+			if !listed[name] {
+				d.proposeService(ctx, name, true)
+			}
+		}
+		for name := range listed {
+			if !have[name] {
+				d.proposeService(ctx, name, false)
+			}
+		}
+	}
+}
+
+func (d *Daemon) proposeService(ctx context.Context, name string, serving bool) {
+	b, _ := json.Marshal(serviceBody{Service: name, Serving: serving})
+	pctx, cancel := context.WithTimeout(ctx, serviceSync)
+	defer cancel()
+	if _, err := d.cluster.Propose(pctx, kindService, b); err != nil && ctx.Err() == nil {
+		d.log.Info("the service registry could not be updated yet", "service", name, "serving", serving, "err", err)
+	}
+}
+
+// servedBy returns the services the registry lists for node.
+func (r *replicated) servedBy(node string) map[string]bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := map[string]bool{}
+	for svc, nodes := range r.services {
+		if nodes[node] {
+			out[svc] = true
+		}
+	}
+	return out
 }
