@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -289,6 +290,7 @@ func (n *Node) handleJoin(ctx context.Context, l *mesh.Link, c control) {
 	if err := sendControl(ctx, l, w); err != nil {
 		n.log.Warn("cluster: admitted a node that did not take its welcome", "node", peer.NodeID, "err", err)
 	}
+	n.replicateMember(kindMemberAdmit, w.Path)
 	// Wait for the joiner to close the link: the welcome is delivered.
 	rctx, cancel := context.WithTimeout(ctx, helloTimeout)
 	_, _ = l.Recv(rctx)
@@ -369,6 +371,7 @@ func (n *Node) Remove(ctx context.Context, node, reason string) (Removal, error)
 	if run != nil {
 		run.broadcastControl(control{Type: msgRemoval, Removal: &rm}, 2*time.Second)
 	}
+	n.replicateMember(kindMemberRemove, rm)
 	return rm, nil
 }
 
@@ -387,6 +390,15 @@ func (n *Node) Leave(ctx context.Context) (Removal, error) {
 	var err error
 	if run != nil {
 		run.broadcastControl(control{Type: msgRemoval, Removal: &rm}, 2*time.Second)
+		// Committed before this node stops taking part (best effort: the
+		// broadcast and gossip carry it too).
+		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		if b, merr := json.Marshal(rm); merr == nil {
+			if _, perr := n.Propose(pctx, kindMemberRemove, b); perr != nil {
+				n.log.Info("cluster: the leave was not committed through the log", "err", perr)
+			}
+		}
+		cancel()
 		// Membership sends its goodbye over links, whose hellos need mu.
 		err = run.ms.leave(time.Second)
 	}

@@ -4,6 +4,7 @@ package cluster
 
 import (
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/weftos/weftos/internal/identity"
 )
 
 // memState is a replicated state for tests: the values set, in order; a
@@ -136,5 +139,44 @@ func TestConsensusCatchUpAfterRestart(t *testing.T) {
 	}
 	if vals, _ := b.rep.get(); !slices.Contains(vals, "while-away") {
 		t.Fatalf("the restarted node has %v", vals)
+	}
+}
+
+// The member registry is replicated: an admission committed through the
+// log reaches every member's registry without any gossip carrying it, and
+// one that does not verify is rejected everywhere.
+func TestConsensusMemberRegistry(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	nodes := threeNodes(t)
+	a := nodes[0]
+	newcomer, err := identity.LoadOrCreate(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	adm, err := Admit(a.key, a.reg.Cluster(), Key(newcomer.Ed25519.Public().(ed25519.PublicKey)), "d", time.Now().Unix(), ID{1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal([]Admission{adm})
+	if _, err := nodes[2].Propose(ctx, kindMemberAdmit, b); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range nodes {
+		eventually(t, n.NodeID()+" lists the newcomer", func() bool { _, ok := n.cur.Load().Member(newcomer.NodeID); return ok })
+	}
+	forged := adm
+	forged.Name = "forged"
+	b, _ = json.Marshal([]Admission{forged})
+	if _, err := nodes[1].Propose(ctx, kindMemberAdmit, b); !errors.Is(err, ErrRejected) {
+		t.Fatalf("a forged admission: %v", err)
+	}
+	rm := NewRemoval(a.key, a.reg.Cluster(), adm.Node, time.Now().Unix(), "test")
+	b, _ = json.Marshal(rm)
+	if _, err := nodes[1].Propose(ctx, kindMemberRemove, b); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range nodes {
+		eventually(t, n.NodeID()+" lists the removal", func() bool { _, ok := n.cur.Load().Removed(newcomer.NodeID); return ok })
 	}
 }

@@ -198,9 +198,90 @@ func (n *Node) Consensus() ConsensusStatus {
 	return run.cons.status()
 }
 
+// The cluster's own command kinds: the member registry.
+const (
+	kindMemberAdmit  = "member.admit"  // body: an admission path (JSON array of admissions)
+	kindMemberRemove = "member.remove" // body: a removal (or leave)
+)
+
+// replicateMember commits an admission or a removal through the log, in
+// the background (owned by the runtime): every member's registry then
+// holds it whether or not gossip reached it.
+func (n *Node) replicateMember(kind string, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return
+	}
+	n.mu.Lock()
+	run := n.run
+	n.mu.Unlock()
+	if run == nil {
+		return
+	}
+	run.wg.Add(1)
+	go func() {
+		defer run.wg.Done()
+		ctx, cancel := context.WithTimeout(run.ctx, 10*time.Second)
+		defer cancel()
+		if _, err := n.Propose(ctx, kind, b); err != nil && run.ctx.Err() == nil {
+			n.log.Warn("cluster: a membership change was not committed through the log (gossip still carries it)", "kind", kind, "err", err)
+		}
+	}()
+}
+
+// applyMember applies a committed admission path or removal to the
+// registry. Each verifies on its own (signatures back to the genesis), so
+// every node reaches the same registry.
+func (n *Node) applyMember(cmd Command) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.reg == nil {
+		return nil // left the cluster meanwhile
+	}
+	changed := false
+	switch cmd.Kind {
+	case kindMemberAdmit:
+		var path []Admission
+		if err := json.Unmarshal(cmd.Body, &path); err != nil {
+			return fmt.Errorf("%w: %w", ErrRejected, err)
+		}
+		added, err := n.reg.Add(path)
+		for _, a := range added {
+			changed = true
+			n.cfg.Events.Event(KindMember, MemberEvent{Cluster: n.reg.Cluster().String(), Node: a.NodeID(), Name: a.Name, State: "admitted",
+				By: a.Issuer.NodeID()})
+		}
+		if err != nil {
+			return fmt.Errorf("%w: %w", ErrRejected, err)
+		}
+	case kindMemberRemove:
+		var rm Removal
+		if err := json.Unmarshal(cmd.Body, &rm); err != nil {
+			return fmt.Errorf("%w: %w", ErrRejected, err)
+		}
+		fresh, err := n.reg.Remove(rm)
+		if err != nil {
+			return fmt.Errorf("%w: %w", ErrRejected, err)
+		}
+		if fresh {
+			changed = true
+			n.removed(rm)
+		}
+	}
+	if changed && n.state != nil {
+		if err := n.persist(); err != nil {
+			n.log.Error("cluster: saving the state", "err", err)
+		}
+	}
+	return nil
+}
+
 // applyCommand applies a committed command: the cluster's own kinds here,
 // the rest by the configured state machine.
 func (n *Node) applyCommand(ctx context.Context, cmd Command) error {
+	if cmd.Kind == kindMemberAdmit || cmd.Kind == kindMemberRemove {
+		return n.applyMember(cmd)
+	}
 	if n.cfg.Replicated == nil {
 		return fmt.Errorf("%w: this node has no replicated state for %q", ErrRejected, cmd.Kind)
 	}
