@@ -147,6 +147,11 @@ func (e *raftEngine) propose(ctx context.Context, cmd Command) (uint64, error) {
 	return f.Index(), nil
 }
 
+func (e *raftEngine) progress() Progress {
+	_, leader := e.r.LeaderWithID()
+	return Progress{Running: true, Leader: string(leader), CommitIndex: e.r.CommitIndex(), AppliedIdx: e.r.AppliedIndex()}
+}
+
 func (e *raftEngine) status() ConsensusStatus {
 	_, leader := e.r.LeaderWithID()
 	st := ConsensusStatus{Running: true, State: strings.ToLower(e.r.State().String()), Leader: string(leader),
@@ -191,8 +196,12 @@ func (e *raftEngine) caughtUp(ctx context.Context) error {
 			if err := e.r.Barrier(time.Second).Error(); err == nil {
 				return nil
 			}
-		} else if _, leader := e.r.LeaderWithID(); leader != "" {
-			return e.waitApplied(ctx, e.r.CommitIndex())
+		} else if _, leader := e.r.LeaderWithID(); leader != "" && string(leader) != e.rt.n.id {
+			// The leader's commit index, not this node's (which lags
+			// until the leader's next append reaches it).
+			if idx, err := e.rt.n.leaderCommitIndex(ctx, string(leader)); err == nil {
+				return e.waitApplied(ctx, idx)
+			}
 		}
 		select {
 		case <-ctx.Done():

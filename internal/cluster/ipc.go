@@ -147,6 +147,12 @@ func (n *Node) handleIPC(ctx context.Context, l *mesh.Link, b []byte) {
 			} else {
 				reply.Body = body
 			}
+		} else if m.Op == ipcOpCommitIndex {
+			if body, err := n.serveCommitIndex(); err != nil {
+				reply.Code, reply.Error = codeNoLeader, err.Error()
+			} else {
+				reply.Body = body
+			}
 		} else if m.Op != "" {
 			reply.Code, reply.Error = "unknown_op", fmt.Sprintf("cluster: unknown IPC operation %q", m.Op)
 		} else if n.cfg.IPC == nil {

@@ -61,6 +61,7 @@ type ConsensusStatus struct {
 type consensus interface {
 	propose(ctx context.Context, cmd Command) (uint64, error)
 	status() ConsensusStatus
+	progress() Progress
 	isLeader() bool
 	// caughtUp waits until every entry this node knows committed is applied.
 	caughtUp(ctx context.Context) error
@@ -73,6 +74,10 @@ type consensus interface {
 // ipcOpPropose is the cluster's own IPC operation: a follower forwards a
 // proposal to the leader.
 const ipcOpPropose = "raft.propose"
+
+// ipcOpCommitIndex asks the leader for its commit index (a follower's own
+// may lag right after a restart).
+const ipcOpCommitIndex = "raft.commit_index"
 
 type proposeReply struct {
 	Index uint64 `json:"index"`
@@ -175,6 +180,31 @@ func (n *Node) serveProposal(ctx context.Context, from string, body []byte) ([]b
 	return json.Marshal(proposeReply{Index: idx})
 }
 
+// serveCommitIndex answers a follower's question for the leader's commit
+// index.
+func (n *Node) serveCommitIndex() ([]byte, error) {
+	n.mu.Lock()
+	run := n.run
+	n.mu.Unlock()
+	if run == nil || run.cons == nil || !run.cons.isLeader() {
+		return nil, &RemoteError{Node: n.id, Code: codeNoLeader, Message: "not the leader"}
+	}
+	return json.Marshal(proposeReply{Index: run.cons.status().CommitIndex})
+}
+
+// leaderCommitIndex asks leader for its commit index.
+func (n *Node) leaderCommitIndex(ctx context.Context, leader string) (uint64, error) {
+	out, err := n.request(ctx, leader, ipcOpCommitIndex, nil)
+	if err != nil {
+		return 0, fmt.Errorf("%w: %w", ErrNoLeader, err)
+	}
+	var r proposeReply
+	if err := json.Unmarshal(out, &r); err != nil {
+		return 0, fmt.Errorf("cluster: the leader's answer: %w", err)
+	}
+	return r.Index, nil
+}
+
 // CatchUp waits until this node has applied every entry it knows to be
 // committed (bounded by ctx). A node in no cluster is always caught up.
 func (n *Node) CatchUp(ctx context.Context) error {
@@ -185,6 +215,25 @@ func (n *Node) CatchUp(ctx context.Context) error {
 		return nil
 	}
 	return run.cons.caughtUp(ctx)
+}
+
+// Progress is the cheap part of ConsensusStatus, for every decision.
+type Progress struct {
+	Running     bool
+	Leader      string
+	CommitIndex uint64
+	AppliedIdx  uint64
+}
+
+// Progress returns how far this node has applied the log it knows.
+func (n *Node) Progress() Progress {
+	n.mu.Lock()
+	run := n.run
+	n.mu.Unlock()
+	if run == nil || run.cons == nil {
+		return Progress{}
+	}
+	return run.cons.progress()
 }
 
 // Consensus returns this node's view of the replicated log.

@@ -290,7 +290,7 @@ func (d *Daemon) behind(ctx context.Context) string {
 	if d.cluster == nil || d.rep == nil {
 		return ""
 	}
-	st := d.cluster.Consensus()
+	st := d.cluster.Progress()
 	if !st.Running {
 		return ""
 	}
@@ -334,7 +334,7 @@ func (d *Daemon) proposeAdoption(ctx context.Context) error {
 
 // inConsensus says whether this node's decisions follow a replicated log.
 func (d *Daemon) inConsensus() bool {
-	return d.cluster != nil && d.cluster.Consensus().Running
+	return d.cluster != nil && d.cluster.Progress().Running
 }
 
 // commitAmendment commits a permitted amendment through the cluster's log;
