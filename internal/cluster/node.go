@@ -343,13 +343,14 @@ func (n *Node) stop() error {
 		return nil
 	}
 	n.run = nil
+	// The runtime's goroutines (Raft's, links being greeted) take n.mu:
+	// they are stopped and waited for without holding it (n.run is
+	// already nil, so nothing new starts).
+	n.mu.Unlock()
+	defer n.mu.Lock()
 	var errs []error
 	if r.cons != nil {
-		// Raft's goroutines dial links, whose hellos take n.mu: shut it
-		// down without holding it (n.run is already nil).
-		n.mu.Unlock()
 		errs = append(errs, r.cons.shutdown())
-		n.mu.Lock()
 	}
 	errs = append(errs, r.ms.shutdown())
 	r.cancel()

@@ -222,6 +222,12 @@ func (d *Daemon) handleClusterJoin(w http.ResponseWriter, r *http.Request) {
 		return governance.ClusterDetail{Cluster: inv.Cluster.String(), Node: d.id.NodeID, Name: req.NodeName, TokenID: inv.ID.String(),
 			Issuer: inv.IssuerID()}, err
 	})
+	if err == nil {
+		// The node decides nothing until the cluster's constitution has
+		// reached it: the answer waits for that (the status says so if it
+		// has not within joinCatchUp).
+		d.awaitConsensus(r.Context(), joinCatchUp)
+	}
 	if err != nil {
 		d.fail(w, err)
 		return

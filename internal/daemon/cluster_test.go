@@ -158,6 +158,8 @@ func TestClusterOfDaemons(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// Both replicas are in the replicated service registry.
+	waitFor(t, "a's registry lists both replicas", func() bool { return len(a.d.rep.serving("echo")) == 2 })
 	call := func() (*kernel.Envelope, error) {
 		r, err := a.c.Send(ctx, apitype.SendRequest{Target: kernel.ToMethod("echo", "ping"), Payload: kernel.Text("ping"), Request: true})
 		return r.Reply, err

@@ -55,6 +55,7 @@ type replicaSet struct {
 	nodes   []string
 	expires time.Time
 	next    int
+	version uint64 // the replicated service registry's version it was resolved at
 }
 
 // breaker is a per-node circuit breaker: after breakerFailures
@@ -167,8 +168,9 @@ func (r *remote) resolve(ctx context.Context, name, method string) []string {
 	r.mu.Lock()
 	rs := r.replicas[key]
 	r.mu.Unlock()
-	if rs == nil || now.After(rs.expires) {
-		rs = &replicaSet{expires: now.Add(replicaTTL)}
+	version := r.d.rep.version()
+	if rs == nil || now.After(rs.expires) || rs.version != version {
+		rs = &replicaSet{expires: now.Add(replicaTTL), version: version}
 		ps, err := r.d.cluster.Peers()
 		if err != nil {
 			return nil

@@ -47,6 +47,7 @@ type replicated struct {
 	// services: service name → node ids serving it.
 	services map[string]map[string]bool
 	applied  uint64 // the last entry acted on locally (HOME/replicated.json)
+	svcVer   uint64 // counts service registry changes
 }
 
 type amendEntry struct {
@@ -128,6 +129,7 @@ func (r *replicated) ApplyReplicated(ctx context.Context, cmd cluster.Command) e
 		}
 		r.mu.Lock()
 		defer r.mu.Unlock()
+		r.svcVer++
 		if b.Serving {
 			if r.services[b.Service] == nil {
 				r.services[b.Service] = map[string]bool{}
@@ -225,6 +227,7 @@ func (r *replicated) RestoreReplicated(ctx context.Context, b []byte) error {
 	r.mu.Lock()
 	r.history, r.commit = nil, nil
 	r.services = map[string]map[string]bool{}
+	r.svcVer++
 	for svc, nodes := range s.Services {
 		r.services[svc] = map[string]bool{}
 		for _, n := range nodes {
@@ -249,6 +252,14 @@ func (r *replicated) committed() string {
 		return ""
 	}
 	return r.commit.HashHex()
+}
+
+// version is the service registry's version (resolutions made at another
+// are stale).
+func (r *replicated) version() uint64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.svcVer
 }
 
 // serving returns the nodes the service registry lists for service.
@@ -429,4 +440,23 @@ func (r *replicated) servedBy(node string) map[string]bool {
 		}
 	}
 	return out
+}
+
+// joinCatchUp bounds how long a join waits for the cluster's constitution.
+const joinCatchUp = 20 * time.Second
+
+// awaitConsensus waits, up to timeout, until this node may decide (it has
+// the cluster's committed constitution in force).
+func (d *Daemon) awaitConsensus(ctx context.Context, timeout time.Duration) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	for d.behind(ctx) != "" {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
