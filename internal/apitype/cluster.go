@@ -106,6 +106,31 @@ type ClusterPeer struct {
 	// hash, as its last ping acknowledgement said.
 	ChainSize uint64 `json:"chain_size"`
 	ChainHead string `json:"chain_head,omitempty"`
+	// Witnessed is the size of the member's last checkpoint this node
+	// witnessed as consistent; Forked says its chain was forked or
+	// rewritten (Fork says how).
+	Witnessed uint64 `json:"witnessed"`
+	Forked    bool   `json:"forked,omitempty"`
+	Fork      string `json:"fork,omitempty"`
+}
+
+// ChainWitness is what this node witnessed of one member's chain (GET
+// /v1/chain/witnesses).
+type ChainWitness struct {
+	Node      string    `json:"node"`
+	Size      uint64    `json:"size"`
+	Root      string    `json:"root"` // base64, as in checkpoint text
+	Signed    time.Time `json:"signed"`
+	First     time.Time `json:"first"`
+	Last      time.Time `json:"last"`
+	Witnessed int       `json:"witnessed"` // checkpoints witnessed
+	Forked    bool      `json:"forked"`
+	Reason    string    `json:"reason,omitempty"`
+	// EvidenceSize and EvidenceRoot are the checkpoint that does not
+	// extend the one witnessed.
+	EvidenceSize uint64     `json:"evidence_size,omitempty"`
+	EvidenceRoot string     `json:"evidence_root,omitempty"`
+	ForkedAt     *time.Time `json:"forked_at,omitempty"`
 }
 
 // ClusterSpawnRequest is the body of POST /v1/cluster/spawn: spawn a

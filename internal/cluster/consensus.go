@@ -4,6 +4,8 @@ package cluster
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -118,33 +120,45 @@ func (e *raftEngine) closeStores() {
 func (e *raftEngine) isLeader() bool { return e.r.State() == raft.Leader }
 
 func (e *raftEngine) propose(ctx context.Context, cmd Command) (uint64, error) {
+	var nb [8]byte
+	if _, err := rand.Read(nb[:]); err != nil {
+		return 0, err
+	}
+	cmd.Nonce = binary.LittleEndian.Uint64(nb[:]) | 1
 	b, err := json.Marshal(cmd)
 	if err != nil {
 		return 0, err
 	}
-	f := e.r.Apply(b, raftApplyTimeout)
-	done := make(chan error, 1)
-	go func() { done <- f.Error() }()
-	select {
-	case err = <-done:
-	case <-ctx.Done():
-		// The entry may still commit; the caller learns it did not wait.
-		return 0, fmt.Errorf("%w: %w", ErrNoLeader, ctx.Err())
-	}
-	if err != nil {
-		if errors.Is(err, raft.ErrNotLeader) || errors.Is(err, raft.ErrLeadershipLost) || errors.Is(err, raft.ErrEnqueueTimeout) ||
-			errors.Is(err, raft.ErrLeadershipTransferInProgress) {
-			return 0, fmt.Errorf("%w: %w", ErrNoLeader, err)
+	// The state machine hands the entry's outcome over by nonce: a
+	// future's Error may never return once Raft shuts down (entries
+	// queued for the state machine are dropped), so none is waited on.
+	ch := e.fsm.expect(cmd.Nonce)
+	defer e.fsm.forget(cmd.Nonce)
+	e.r.Apply(b, raftApplyTimeout)
+	t := time.NewTicker(proposeRetry)
+	defer t.Stop()
+	for {
+		select {
+		case res := <-ch:
+			if res.err != nil {
+				if errors.Is(res.err, ErrRejected) {
+					return res.index, res.err
+				}
+				return res.index, fmt.Errorf("%w: %w", ErrRejected, res.err)
+			}
+			return res.index, nil
+		case <-ctx.Done():
+			// The entry may still commit; the caller learns it did not wait.
+			return 0, fmt.Errorf("%w: %w", ErrNoLeader, ctx.Err())
+		case <-e.rt.ctx.Done():
+			return 0, ErrNotInCluster
+		case <-t.C:
+			if !e.isLeader() {
+				// Leadership lost: the entry may or may not commit.
+				return 0, fmt.Errorf("%w: leadership lost while the entry was pending", ErrNoLeader)
+			}
 		}
-		return 0, fmt.Errorf("cluster: raft: %w", err)
 	}
-	if rerr, ok := f.Response().(error); ok && rerr != nil {
-		if errors.Is(rerr, ErrRejected) {
-			return f.Index(), rerr
-		}
-		return f.Index(), fmt.Errorf("%w: %w", ErrRejected, rerr)
-	}
-	return f.Index(), nil
 }
 
 func (e *raftEngine) progress() Progress {
@@ -289,6 +303,41 @@ type raftFSM struct {
 	mu  sync.Mutex
 	// applied is closed (and replaced) after every applied command.
 	applied chan struct{}
+	waiting map[uint64]chan fsmResult // proposals waiting, by nonce
+}
+
+type fsmResult struct {
+	index uint64
+	err   error
+}
+
+func (f *raftFSM) expect(nonce uint64) <-chan fsmResult {
+	ch := make(chan fsmResult, 1)
+	f.mu.Lock()
+	if f.waiting == nil {
+		f.waiting = map[uint64]chan fsmResult{}
+	}
+	f.waiting[nonce] = ch
+	f.mu.Unlock()
+	return ch
+}
+
+func (f *raftFSM) forget(nonce uint64) {
+	f.mu.Lock()
+	delete(f.waiting, nonce)
+	f.mu.Unlock()
+}
+
+func (f *raftFSM) deliver(nonce, index uint64, err error) {
+	f.mu.Lock()
+	ch := f.waiting[nonce]
+	f.mu.Unlock()
+	if ch != nil && nonce != 0 {
+		select {
+		case ch <- fsmResult{index, err}:
+		default:
+		}
+	}
 }
 
 func (f *raftFSM) appliedCh() <-chan struct{} {
@@ -311,11 +360,12 @@ func (f *raftFSM) Apply(l *raft.Log) any {
 		return fmt.Errorf("%w: entry %d: %w", ErrRejected, l.Index, err)
 	}
 	cmd.Index = l.Index
-	if err := f.n.applyCommand(f.ctx, cmd); err != nil {
+	err := f.n.applyCommand(f.ctx, cmd)
+	if err != nil {
 		f.n.log.Warn("cluster: a replicated command was not applied", "index", l.Index, "kind", cmd.Kind, "err", err)
-		return err
 	}
-	return nil
+	f.deliver(cmd.Nonce, l.Index, err)
+	return err
 }
 
 func (f *raftFSM) Snapshot() (raft.FSMSnapshot, error) {

@@ -35,6 +35,8 @@ type Command struct {
 	// the leader (never taken from the proposer's word).
 	From string          `json:"from"`
 	Body json.RawMessage `json:"body"`
+	// Nonce pairs the entry with the proposal waiting for it.
+	Nonce uint64 `json:"nonce,omitempty"`
 }
 
 // Errors of consensus.

@@ -191,6 +191,9 @@ type Mesh struct {
 	ProbeTimeout   Duration `toml:"probe_timeout" json:"probe_timeout"`
 	SuspicionMult  int      `toml:"suspicion_mult" json:"suspicion_mult"`
 	GossipInterval Duration `toml:"gossip_interval" json:"gossip_interval"`
+	// WitnessInterval is how often this node asks each member for its
+	// chain's latest checkpoint (chain witnessing).
+	WitnessInterval Duration `toml:"witness_interval" json:"witness_interval"`
 }
 
 // Memory configures semantic memory.
@@ -307,7 +310,8 @@ func Defaults() Config {
 		Channels: []Channel{},
 		Routes:   []Route{},
 		Mesh: Mesh{Listen: "127.0.0.1:7787", ProbeInterval: Duration{200 * time.Millisecond}, ProbeTimeout: Duration{100 * time.Millisecond},
-			SuspicionMult: 2, GossipInterval: Duration{50 * time.Millisecond}},
+			SuspicionMult: 2, GossipInterval: Duration{50 * time.Millisecond},
+			WitnessInterval: Duration{5 * time.Second}},
 	}
 }
 

@@ -78,6 +78,7 @@ func TestEveryEndpointHasATypedMethod(t *testing.T) {
 
 		"GET /v1/chain/status":       func(ctx context.Context) error { return ignore(c.ChainStatus(ctx)) },
 		"GET /v1/chain/keys":         func(ctx context.Context) error { return ignore(c.ChainKeys(ctx)) },
+		"GET /v1/chain/witnesses":    func(ctx context.Context) error { return ignore(c.ChainWitnesses(ctx)) },
 		"GET /v1/chain/events":       func(ctx context.Context) error { return ignore(c.ChainEvents(ctx, apitype.ChainEventsQuery{N: 5})) },
 		"GET /v1/chain/events/{seq}": func(ctx context.Context) error { return ignore(c.ChainEvent(ctx, 0)) },
 		"GET /v1/chain/export":       func(ctx context.Context) error { return c.ChainExport(ctx, io.Discard, 0) },

@@ -15,6 +15,7 @@ import (
 	"github.com/weftos/weftos/internal/governance"
 	"github.com/weftos/weftos/internal/homedir"
 	"github.com/weftos/weftos/internal/localapi"
+	"github.com/weftos/weftos/internal/witness"
 )
 
 // openCluster loads the node's cluster state (HOME/cluster.json); a node
@@ -33,6 +34,10 @@ func (d *Daemon) openCluster(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("daemon: cluster: %w", err)
 	}
+	if d.witnesses, err = witness.Open(filepath.Join(d.home, homedir.Witness)); err != nil {
+		return fmt.Errorf("daemon: %w", err)
+	}
+	d.goBackground(d.witnessLoop)
 	return nil
 }
 
@@ -282,6 +287,9 @@ func (d *Daemon) handleClusterPeers(w http.ResponseWriter, r *http.Request) {
 	for i, p := range ps {
 		out[i] = apitype.ClusterPeer{NodeID: p.NodeID, Name: p.Name, Addr: p.Addr, State: p.State, Self: p.Self, RTTMicros: p.RTT.Microseconds(),
 			ChainSize: p.ChainSize, ChainHead: p.ChainRoot}
+		if rec, ok := d.witnesses.Get(p.NodeID); ok {
+			out[i].Witnessed, out[i].Forked, out[i].Fork = rec.Checkpoint.Size, rec.Forked, rec.Reason
+		}
 		if !p.LastSeen.IsZero() {
 			t := p.LastSeen
 			out[i].LastSeen = &t

@@ -4,7 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -150,4 +153,65 @@ func TestClusterServiceRegistry(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, "a sees echo withdrawn", func() bool { return len(a.d.rep.serving("echo")) == 0 })
+}
+
+// TestClusterWitnessesRewrittenChain: members witness each other's chain
+// checkpoints; when one node's history is rewritten (its chain replaced by
+// another signed with the same keys) the others detect the fork, record it
+// on their own chains, and show it in peers, witnesses and health.
+func TestClusterWitnessesRewrittenChain(t *testing.T) {
+	ctx := context.Background()
+	a, b := newClusterNode(t), newClusterNode(t)
+	formCluster(t, a, b)
+	waitFor(t, "a witnesses b's chain", func() bool {
+		a.d.witnessRound(ctx)
+		ws, err := a.c.ChainWitnesses(ctx)
+		return err == nil && len(ws) == 1 && ws[0].Node == b.id && ws[0].Size > 0
+	})
+	// b goes on; a's next witness is a consistent extension.
+	before, _ := a.d.witnesses.Get(b.id)
+	if _, err := b.c.Spawn(ctx, apitype.SpawnRequest{Name: "more", Kind: kernel.MailboxKind}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "a witnesses b's chain grow", func() bool {
+		a.d.witnessRound(ctx)
+		r, _ := a.d.witnesses.Get(b.id)
+		return r.Checkpoint.Size > before.Checkpoint.Size && !r.Forked
+	})
+
+	// b's history is rewritten: the chain replaced, same keys, same node.
+	closeD(t, b.d)
+	if err := os.RemoveAll(filepath.Join(b.home, ChainDir)); err != nil {
+		t.Fatal(err)
+	}
+	b.d = open(t, b.home)
+	waitFor(t, "a detects the rewrite", func() bool {
+		if stateOf(ctx, a, b.id) == "alive" {
+			a.d.witnessRound(ctx)
+		}
+		r, _ := a.d.witnesses.Get(b.id)
+		return r.Forked
+	})
+	ws, err := a.c.ChainWitnesses(ctx)
+	if err != nil || len(ws) != 1 || !ws[0].Forked || ws[0].Reason == "" || ws[0].EvidenceRoot == "" {
+		t.Fatalf("a's witnesses: %+v %v", ws, err)
+	}
+	ps, err := a.c.ClusterPeers(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(ps, func(p apitype.ClusterPeer) bool { return p.NodeID == b.id && p.Forked && p.Fork != "" }) {
+		t.Errorf("a's peers do not show b forked: %+v", ps)
+	}
+	st, err := a.c.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(st.Problems, func(p string) bool { return strings.Contains(p, b.id) }) {
+		t.Errorf("a's health does not name the fork: %v", st.Problems)
+	}
+	waitFor(t, "a's chain records the witnessing and the fork", func() bool {
+		k := chainKinds(t, ctx, a)
+		return slices.Contains(k, governance.KindChainFork) && slices.Contains(k, governance.KindChainWitness)
+	})
 }

@@ -31,6 +31,7 @@ import (
 	"github.com/weftos/weftos/internal/homedir"
 	"github.com/weftos/weftos/internal/identity"
 	"github.com/weftos/weftos/internal/kernel"
+	"github.com/weftos/weftos/internal/witness"
 	"github.com/weftos/weftos/internal/llm"
 	"github.com/weftos/weftos/internal/localapi"
 	"github.com/weftos/weftos/internal/logfile"
@@ -113,6 +114,7 @@ type Daemon struct {
 	cluster      *cluster.Node   // the node's cluster membership (internal/cluster)
 	remote       *remote         // cross-node IPC: the kernel's Remote
 	rep          *replicated     // the cluster's replicated state (Raft's state machine)
+	witnesses    *witness.Book   // what this node witnessed of its peers' chains
 
 	providers   []apitype.Provider // configured LLM providers, for status
 	defaultMu   sync.Mutex         // guards defaultName
@@ -490,6 +492,14 @@ func (d *Daemon) problems() []string {
 		}
 		if id := d.gov.pendingProposal(); id != "" {
 			out = append(out, "governance: constitution.toml differs from the adopted constitution; approve or reject it: weave gov approve "+id)
+		}
+	}
+	for _, node := range d.forkedPeers() {
+		out = append(out, "witness: the chain of member "+node+" was forked or rewritten (weave chain witnesses)")
+	}
+	if d.cluster != nil && d.rep != nil {
+		if why := d.behind(context.Background()); why != "" {
+			out = append(out, "cluster: this node refuses to decide: "+why)
 		}
 	}
 	return out

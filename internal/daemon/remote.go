@@ -13,6 +13,7 @@ import (
 	"github.com/weftos/weftos/internal/cluster"
 	"github.com/weftos/weftos/internal/kernel"
 	"github.com/weftos/weftos/internal/localapi"
+	"github.com/weftos/weftos/internal/witness"
 )
 
 // Cross-node IPC: the kernel's Remote, over cluster requests. A message
@@ -25,12 +26,15 @@ type remoteMsg struct {
 	Name  string                `json:"name,omitempty"`   // resolve: the service
 	Meth  string                `json:"method,omitempty"` // resolve: the method
 	Spawn *apitype.SpawnRequest `json:"spawn,omitempty"`
+	Since uint64                `json:"since,omitempty"` // checkpoint: the size the witness last saw
 }
 
 type remoteReply struct {
 	Env *kernel.Envelope `json:"env,omitempty"`
 	Has bool             `json:"has,omitempty"`
 	PID kernel.PID       `json:"pid,omitempty"`
+	// Statement answers checkpoint: this node's chain, for a witness.
+	Statement *witness.Statement `json:"statement,omitempty"`
 }
 
 // remote implements kernel.Remote.
@@ -271,6 +275,15 @@ func (d *Daemon) serveRemote(ctx context.Context, from string, body []byte) ([]b
 	var out remoteReply
 	var err error
 	switch m.Op {
+	case "checkpoint":
+		if d.chain == nil {
+			return nil, fmt.Errorf("daemon: this node's chain is not open")
+		}
+		st, err := witness.Make(d.chain, m.Since)
+		if err != nil {
+			return nil, err
+		}
+		return json.Marshal(remoteReply{Statement: &st})
 	case "deliver", "service", "spread":
 		if m.Env == nil {
 			return nil, &cluster.RemoteError{Code: "invalid", Message: "no envelope"}

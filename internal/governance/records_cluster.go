@@ -16,6 +16,8 @@ const (
 	KindClusterMember = "cluster.member"      // a membership change seen here (admitted, alive, dead, left, removed)
 	KindMeshRefusal   = "mesh.refusal"        // a refused handshake, link or join
 	KindMeshClassical = "mesh.classical_link" // a link without ML-KEM (allowed by configuration)
+	KindChainWitness  = "chain.witness"       // a member's signed checkpoint, witnessed consistent with the last
+	KindChainFork     = "chain.fork"          // a member's chain was forked or rewritten (with the evidence)
 )
 
 // ClusterDetail is the Detail of the cluster.* acts.
@@ -39,7 +41,7 @@ func init() {
 	for _, k := range []string{KindClusterInit, KindClusterInvite, KindClusterJoin, KindClusterAdmit, KindClusterLeave, KindClusterRemove} {
 		kindSpecs[k] = KindSpec{Kind: k, Class: ClassAct, Detail: func() any { return &ClusterDetail{} }}
 	}
-	for _, k := range []string{KindClusterMember, KindMeshRefusal, KindMeshClassical} {
+	for _, k := range []string{KindClusterMember, KindMeshRefusal, KindMeshClassical, KindChainWitness, KindChainFork} {
 		kindSpecs[k] = KindSpec{Kind: k, Class: ClassObservation}
 	}
 }

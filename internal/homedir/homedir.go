@@ -18,4 +18,5 @@ const (
 	Cluster      = "cluster.json"      // the node's cluster: genesis, admissions, removals, invites it issued
 	Raft         = "raft"              // the cluster's replicated log (Raft log and snapshots)
 	Replicated   = "replicated.json"   // the last replicated entry this node acted on
+	Witness      = "witness.json"      // what this node witnessed of its peers' chains
 )
