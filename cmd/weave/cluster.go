@@ -164,9 +164,16 @@ func clusterPeers(e *env, fs *flag.FlagSet) cmdline.Action {
 						head += "/" + p.ChainHead[:12]
 					}
 				}
-				rows[i] = []string{id, p.Name, p.Addr, p.State, rtt, seen, head}
+				witnessed := "-"
+				switch {
+				case p.Forked:
+					witnessed = "FORKED: " + p.Fork
+				case p.Witnessed > 0:
+					witnessed = strconv.FormatUint(p.Witnessed, 10)
+				}
+				rows[i] = []string{id, p.Name, p.Addr, p.State, rtt, seen, head, witnessed}
 			}
-			return cmdline.Table(e.stdout, []string{"NODE", "NAME", "ADDRESS", "STATE", "RTT", "LAST SEEN", "CHAIN"}, rows)
+			return cmdline.Table(e.stdout, []string{"NODE", "NAME", "ADDRESS", "STATE", "RTT", "LAST SEEN", "CHAIN", "WITNESSED"}, rows)
 		})
 	}
 }

@@ -31,7 +31,6 @@ import (
 	"github.com/weftos/weftos/internal/homedir"
 	"github.com/weftos/weftos/internal/identity"
 	"github.com/weftos/weftos/internal/kernel"
-	"github.com/weftos/weftos/internal/witness"
 	"github.com/weftos/weftos/internal/llm"
 	"github.com/weftos/weftos/internal/localapi"
 	"github.com/weftos/weftos/internal/logfile"
@@ -40,6 +39,7 @@ import (
 	"github.com/weftos/weftos/internal/nodemetrics"
 	"github.com/weftos/weftos/internal/sandbox"
 	"github.com/weftos/weftos/internal/tools"
+	"github.com/weftos/weftos/internal/witness"
 )
 
 // File names in the home directory.
