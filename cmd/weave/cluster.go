@@ -47,6 +47,14 @@ func printClusterStatus(e *env, st apitype.ClusterStatus) error {
 	if st.AllowClassical {
 		fmt.Fprintln(e.stdout, "links     classical (non post-quantum) links allowed")
 	}
+	if cs := st.Consensus; cs != nil {
+		fmt.Fprintf(e.stdout, "raft      %s, leader %s, term %d, commit %d, applied %d, %d voters\n",
+			cs.State, cs.Leader, cs.Term, cs.CommitIndex, cs.Applied, len(cs.Voters))
+		fmt.Fprintf(e.stdout, "constitution committed %.16s…, in force %.16s…\n", cs.Committed, cs.InForce)
+		if cs.Behind != "" {
+			fmt.Fprintf(e.stdout, "BEHIND    %s\n", cs.Behind)
+		}
+	}
 	return nil
 }
 
