@@ -151,6 +151,7 @@ func TestEveryEndpointHasATypedMethod(t *testing.T) {
 			})
 		},
 		"GET /v1/doctor": func(ctx context.Context) error { return ignore(c.Doctor(ctx)) },
+		"POST /v1/ui/login": func(ctx context.Context) error { return ignore(c.UILogin(ctx)) },
 	}
 	patterns := d.apiHandler.Patterns()
 	ctx := context.Background()
