@@ -36,6 +36,7 @@ async function route() {
   document.getElementById('nav').classList.remove('open');
   document.title = page[1] + ' · WeftOS';
   const started = performance.now();
+  delete main.dataset.page;
   main.replaceChildren(h('h1', {}, page[1]), h('p', { class: 'muted' }, 'Loading…'));
   try {
     await page[2](main, current.signal, page[1]);

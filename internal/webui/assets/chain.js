@@ -120,10 +120,21 @@ export async function chainPage(main, signal, title) {
     } catch (e) { if (e.name === 'AbortError') return; }
     progress.value = Number(v.next);
     if (!problem && v.next < n) {
-      // The export stopped early: the daemon could not read event v.next.
-      let why = 'the export ended early';
-      try { await api('GET', `/v1/chain/events/${v.next}`, undefined, signal); } catch (e) { why = e.message; }
-      problem = { kind: 'unreadable', seq: v.next, detail: why };
+      // The export stopped early: find the first event the daemon cannot
+      // read, a page at a time, then one by one within the failing page.
+      problem = { kind: 'export-ended-early', seq: v.next, detail: 'every event read back, yet the export stopped' };
+      verdict.replaceChildren(h('p', { class: 'muted' }, `The export stopped after seq ${v.next - 1n}; locating the first unreadable event…`));
+      find: for (let from = v.next; from < n; from += 100n) {
+        let got = 0n;
+        try { got = BigInt(((await api('GET', `/v1/chain/events?from=${from}&n=100`, undefined, signal)) || []).length); } catch (e) { /* in this page */ }
+        if (got === 100n || from + got >= n) continue;
+        for (let seq = from + got; seq < from + 100n && seq < n; seq++) {
+          try { await api('GET', `/v1/chain/events/${seq}`, undefined, signal); } catch (e) {
+            problem = { kind: 'unreadable', seq, detail: e.message };
+            break find;
+          }
+        }
+      }
     }
     verdict.replaceChildren(problem
       ? h('p', { class: 'bad' }, `Verification FAILED at seq ${problem.seq}: ${problem.kind}${problem.detail ? ' (' + problem.detail + ')' : ''}.`)

@@ -24,7 +24,7 @@ export async function chatPage(main, signal, title) {
     let pid = 0;
     const calls = [];
     try {
-      await lines('POST', '/v1/agent/run', { agent: agent.value, session: sess.value, workspace: '', message: msg, resume: true }, signal, (e) => {
+      await lines('POST', '/v1/agent/run', { agent: agent.value, session: sess.value, workspace: '', message: msg }, signal, (e) => {
         switch (e.type) {
           case 'start': pid = e.pid; break;
           case 'delta': answer.append(e.text); break;
@@ -51,9 +51,10 @@ export async function chatPage(main, signal, title) {
     if (calls.length && pid) {
       // The decisions the governance gate recorded for this run's tool calls.
       const decs = (await api('GET', '/v1/chain/events?n=200&kind=governance.decision', undefined, signal).catch(() => [])) || [];
-      const mine = decs.filter((d) => d.payload.request.action === 'tool.call' && Number(d.payload.request.pid) === pid);
-      calls.forEach((c, i) => {
-        const d = mine[i];
+      const mine = decs.filter((d) => Number(d.payload.request.pid) === pid);
+      calls.forEach((c) => {
+        const i = mine.findIndex((d) => (d.payload.request.context || {}).tool === c.e.tool);
+        const d = i >= 0 ? mine.splice(i, 1)[0] : null;
         if (d) c.el.append(h('div', { class: 'muted' }, 'decision ', h('a', { href: `#/chain?seq=${d.seq}`, 'data-decision': d.seq }, `#${d.seq}`),
           `: ${d.payload.decision.outcome}, effect ${fmt(d.payload.decision.effect)}`));
       });

@@ -201,7 +201,10 @@ export async function memory(main, signal, title) {
 // --- Tools and skills, cron, channels, config, logs -------------------
 
 export async function tools(main, signal, title) {
-  const [agentTools, wasm, skills, models] = await Promise.all(['/v1/agent/tools', '/v1/tools', '/v1/skills', '/v1/models'].map((p) => api('GET', p, undefined, signal).catch((e) => e)));
+  const cfg = await api('GET', '/v1/config', undefined, signal);
+  const ws = (cfg.config.agents || {}).workspace || '';
+  const [agentTools, wasm, skills, models] = await Promise.all([ws ? '/v1/agent/tools?workspace=' + encodeURIComponent(ws) : null, '/v1/tools', '/v1/skills', '/v1/models']
+    .map((p) => (p ? api('GET', p, undefined, signal).catch((e) => e) : new Error('set agents.workspace in weftos.toml to list the agent tools of its workspace'))));
   const show = (v) => (v instanceof Error ? errBox(v) : Array.isArray(v) ? table(v, autoCols(v, 5)) : h('pre', {}, pretty(v)));
   main.replaceChildren(h('h1', {}, title), section('Agent tools', show(agentTools)), section('WASM tools', show(wasm)),
     section('Skills', show(skills)), section('Models', show(models)));

@@ -1,0 +1,437 @@
+package webui_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/chromedp"
+
+	"github.com/weftos/weftos/internal/apitype"
+	"github.com/weftos/weftos/internal/client"
+	"github.com/weftos/weftos/internal/daemon"
+	"github.com/weftos/weftos/internal/kernel"
+	"github.com/weftos/weftos/internal/llm/llmtest"
+)
+
+// findBrowser returns a Chromium to drive. Without one the test skips —
+// unless CI or WEFTOS_REQUIRE_BROWSER=1 says a browser must be there
+// (.ci/run installs Debian's chromium), then it fails.
+func findBrowser(t *testing.T) string {
+	t.Helper()
+	cands := []string{os.Getenv("WEFTOS_BROWSER"), "chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "headless-shell"}
+	for _, c := range cands {
+		if c == "" {
+			continue
+		}
+		if p, err := exec.LookPath(c); err == nil {
+			return p
+		}
+	}
+	msg := "no Chromium found (looked for $WEFTOS_BROWSER, chromium, chromium-browser, google-chrome, headless-shell): install Debian's chromium to run the browser tests"
+	if os.Getenv("CI") != "" || os.Getenv("WEFTOS_REQUIRE_BROWSER") == "1" {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
+	return ""
+}
+
+const guardedRule = `[[rule]]
+id = "guarded-spawns"
+description = "spawning a guarded process needs a human"
+branch = "executive"
+severity = "critical"
+outcome = "defer"
+[rule.when]
+actions = ["agent.spawn"]
+context = { name = ["guarded-*"] }
+`
+
+type fixture struct {
+	t      *testing.T
+	d      *daemon.Daemon
+	c      *client.Client
+	home   string
+	ws     string
+	llm    *llmtest.Server
+	ctx    context.Context // the browser tab
+	origin string
+}
+
+// waitText waits until the element sel's text contains want.
+func (f *fixture) waitText(sel, want string) string {
+	f.t.Helper()
+	ctx, cancel := context.WithTimeout(f.ctx, 20*time.Second)
+	defer cancel()
+	got, err := chromedp.Run(ctx, chromedp.Poll[string](fmt.Sprintf(`(() => { const e = document.querySelector(%q); return e && e.innerText.includes(%q) ? e.innerText : ""; })()`, sel, want),
+		chromedp.WithPollingInterval(20*time.Millisecond)))
+	if err != nil {
+		text, _ := chromedp.Run(f.ctx, chromedp.Evaluate[string](`document.body.innerText`))
+		f.t.Fatalf("waiting for %q in %s: %v\npage:\n%s", want, sel, err, text)
+	}
+	return got
+}
+
+func (f *fixture) do(steps ...chromedp.Action[chromedp.Void]) {
+	f.t.Helper()
+	ctx, cancel := context.WithTimeout(f.ctx, 20*time.Second)
+	defer cancel()
+	if err := chromedp.Do(ctx, steps...); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+// eval evaluates a script (awaiting a promise) and returns its string value.
+func (f *fixture) eval(script string) string {
+	f.t.Helper()
+	ctx, cancel := context.WithTimeout(f.ctx, 20*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[string](script, chromedp.EvalAwaitPromise))
+	if err != nil {
+		f.t.Fatalf("%s: %v", script, err)
+	}
+	return v
+}
+
+// click clicks the first element sel matches.
+func (f *fixture) click(sel string) {
+	f.t.Helper()
+	f.do(chromedp.WaitVisible(chromedp.CSS(sel)))
+	if got := f.eval(fmt.Sprintf(`(() => { const e = document.querySelector(%q); if (!e) return "none"; e.click(); return "ok"; })()`, sel)); got != "ok" {
+		f.t.Fatalf("click %s: %s", sel, got)
+	}
+}
+
+// page opens #/id and waits until it has rendered.
+func (f *fixture) page(id string) {
+	f.t.Helper()
+	f.do(chromedp.Navigate(f.origin+"/#/"+id), chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`main[data-page=%q]`, strings.SplitN(id, "?", 2)[0]))))
+}
+
+func (f *fixture) screenshot(name string) {
+	dir := os.Getenv("WEFTOS_UI_SCREENSHOTS")
+	if dir == "" {
+		return
+	}
+	png, err := chromedp.Run(f.ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+func TestBrowser(t *testing.T) {
+	browser := findBrowser(t)
+	llm := llmtest.NewOpenAI(llmtest.Options{Handler: func(llmtest.Request) llmtest.Turn { return llmtest.Text("ok") }})
+	defer llm.Close()
+	t.Setenv("OPENAI_BASE_URL", llm.URL)
+	t.Setenv("OPENAI_API_KEY", "k")
+	t.Setenv("ANTHROPIC_API_KEY", "")
+	home := filepath.Join(t.TempDir(), "home")
+	ws := filepath.Join(t.TempDir(), "ws")
+	for _, dir := range []string{home, ws} {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	conf := fmt.Sprintf("[ui]\nlisten = \"127.0.0.1:0\"\n[agents]\nworkspace = %q\n", ws)
+	if err := os.WriteFile(filepath.Join(home, "weftos.toml"), []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d, err := daemon.Open(context.Background(), daemon.Options{Home: home, Version: "test", Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = d.Close(ctx)
+	}()
+	c, err := client.New(home)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	bg := context.Background()
+	if _, err := c.Spawn(bg, apitype.SpawnRequest{Name: "inbox-1", Kind: "mailbox"}); err != nil {
+		t.Fatal(err)
+	}
+
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(browser), chromedp.NoSandbox, chromedp.WindowSize(1200, 800),
+		chromedp.Flag("disable-dev-shm-usage", true))
+	actx, acancel := chromedp.NewExecAllocator(bg, opts...)
+	defer acancel()
+	bctx, bcancel := chromedp.NewContext(actx)
+	defer bcancel()
+	// The first run starts the browser, and must not carry a timeout.
+	if err := chromedp.Do(bctx); err != nil {
+		t.Fatalf("starting %s: %v", browser, err)
+	}
+	f := &fixture{t: t, d: d, c: c, home: home, ws: ws, llm: llm, ctx: bctx, origin: "http://" + d.UIAddr()}
+
+	t.Run("no session shows how to log in", func(t *testing.T) {
+		f.t = t
+		f.do(chromedp.Navigate(f.origin + "/"))
+		f.waitText("main", "weave ui")
+	})
+
+	t.Run("login", func(t *testing.T) {
+		f.t = t
+		res, err := c.UILogin(bg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.do(chromedp.Navigate(res.URL), chromedp.WaitVisible(chromedp.CSS(`main[data-page="overview"]`)))
+		loc, err := chromedp.Run(f.ctx, chromedp.Location())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(loc, "token") || loc != f.origin+"/" && loc != f.origin+"/#/" {
+			t.Fatalf("after login the address is %q: the token must leave it", loc)
+		}
+		res2, err := chromedp.Run(f.ctx, func(ctx context.Context, t *chromedp.Target) (network.GetCookiesResult, error) {
+			return cdp.Call(ctx, t, network.GetCookies, network.GetCookiesParams{})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cookies := res2.Cookies
+		jsCookies := f.eval(`document.cookie`)
+		if len(cookies) != 1 || !cookies[0].HTTPOnly || cookies[0].SameSite != network.CookieSameSiteStrict {
+			t.Fatalf("cookies %+v: want one HttpOnly SameSite=Strict session cookie", cookies)
+		}
+		if jsCookies != "" {
+			t.Fatalf("script can read the session cookie: %q", jsCookies)
+		}
+		// The link was for one use: a second browser context cannot use it.
+		resp, err := http.Get(res.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusForbidden {
+			t.Fatalf("reused login link answered %d", resp.StatusCode)
+		}
+	})
+
+	t.Run("every page renders real data", func(t *testing.T) {
+		f.t = t
+		st, err := c.Status(bg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range []struct{ id, sel, want string }{
+			{"overview", "#status-cards", "healthy"},
+			{"overview", "main", st.NodeID},
+			{"processes", "main", "inbox-1"},
+			{"chain", "#chain-count", "events"},
+			{"governance", "main", "Constitution"},
+			{"chat", "main", "Message"},
+			{"sessions", "main", "Sessions"},
+			{"memory", "main", "Query"},
+			{"tools", "main", "read_file"},
+			{"cron", "main", "Cron"},
+			{"channels", "main", "Pairing"},
+			{"config", "#config", "127.0.0.1:0"},
+			{"logs", "#log", "serving the control UI"},
+		} {
+			f.page(p.id)
+			f.waitText(p.sel, p.want)
+			if p.id == "overview" {
+				f.waitText("#sparks", "Chain events")
+			}
+			f.screenshot(p.id)
+		}
+	})
+
+	t.Run("approve a deferred act from the page", func(t *testing.T) {
+		f.t = t
+		if _, err := c.GovAmend(bg, apitype.AmendRequest{Text: guardedRule}); err != nil {
+			t.Fatal(err)
+		}
+		type result struct {
+			pid kernel.PID
+			err error
+		}
+		done := make(chan result, 1)
+		go func() {
+			r, err := c.Spawn(bg, apitype.SpawnRequest{Name: "guarded-1", Kind: "mailbox"})
+			done <- result{r, err}
+		}()
+		f.page("governance")
+		f.waitText("#pending", "guarded")
+		f.screenshot("governance")
+		select {
+		case r := <-done:
+			t.Fatalf("the deferred spawn finished before approval: %+v", r)
+		default:
+		}
+		f.click(`#pending button[data-approve]`)
+		r := <-done
+		if r.err != nil || r.pid == 0 {
+			t.Fatalf("approved spawn: %+v", r)
+		}
+		f.waitText("main", "approved")
+		f.page("processes")
+		f.waitText("main", "guarded-1")
+	})
+
+	t.Run("chat turn with a tool call and its chain record", func(t *testing.T) {
+		f.t = t
+		if err := os.WriteFile(filepath.Join(ws, "hello.txt"), []byte("hi from the workspace\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		llm.Push(llmtest.Calls(llmtest.ToolCall{ID: "call_1", Name: "read_file", Arguments: `{"path":"hello.txt"}`}),
+			llmtest.Text("The file says hi."))
+		f.page("chat")
+		f.eval(`(() => { document.querySelector('#chat-input').value = 'what is in hello.txt?'; return 'ok'; })()`)
+		f.click(`form button[type=submit]`)
+		f.waitText(`[data-role="answer"]`, "The file says hi.")
+		f.waitText(`#chat-log .tool`, "read_file")
+		f.waitText(`#chat-log .tool`, "decision #")
+		seq := f.eval(`document.querySelector('#chat-log a[data-decision]').dataset.decision`)
+		f.screenshot("chat")
+		f.page("chain?seq=" + seq)
+		f.waitText("#event-detail", "read_file")
+	})
+
+	t.Run("inclusion proof checked in the browser", func(t *testing.T) {
+		f.t = t
+		f.page("chain?seq=2")
+		f.click(`#check-proof`)
+		f.waitText("#proof-result", "Included")
+		f.waitText("#proof-result", "Ed25519 signature (WebCrypto)")
+		f.screenshot("chain")
+	})
+
+	t.Run("the attacks fail", func(t *testing.T) {
+		f.t = t
+		// A page on another origin (another port of this machine) tries to
+		// read the API with the operator's cookie, to open a WebSocket on
+		// it, and to stop a process with a cross-site POST.
+		victim, err := c.Spawn(bg, apitype.SpawnRequest{Name: "victim", Kind: "mailbox"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		evil := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/html")
+			fmt.Fprint(w, `<!doctype html><p id="x">evil</p>`)
+		}))
+		defer evil.Close()
+		evilURL := strings.Replace(evil.URL, "127.0.0.1", "localhost", 1)
+		script := fmt.Sprintf(`(async () => {
+			const ui = %q, out = {};
+			try { const r = await fetch(ui + '/api/v1/status', {credentials: 'include'}); out.read = 'status ' + r.status; } catch (e) { out.read = 'blocked'; }
+			try { await fetch(ui + '/api/v1/processes/%d/stop', {method: 'POST', mode: 'no-cors', credentials: 'include'}); out.post = 'sent'; } catch (e) { out.post = 'blocked'; }
+			out.ws = await new Promise((res) => {
+				const ws = new WebSocket(ui.replace('http', 'ws') + '/api/v1/chain/events?follow=1');
+				ws.onopen = () => res('open'); ws.onerror = () => res('refused');
+			});
+			return JSON.stringify(out);
+		})()`, f.origin, victim)
+		f.do(chromedp.Navigate(evilURL))
+		out := f.eval(script)
+		var got map[string]string
+		if err := json.Unmarshal([]byte(out), &got); err != nil {
+			t.Fatal(err)
+		}
+		if got["read"] != "blocked" || got["ws"] != "refused" {
+			t.Fatalf("cross-origin page: %v", got)
+		}
+		in, err := c.Inspect(bg, victim)
+		if err != nil || in.State != kernel.StateRunning {
+			t.Fatalf("the cross-site POST reached the process: %+v %v", in, err)
+		}
+		// DNS rebinding: the right address under a foreign name.
+		req, _ := http.NewRequest("GET", f.origin+"/api/v1/status", nil)
+		req.Host = "rebound.example:" + strings.Split(d.UIAddr(), ":")[1]
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusMisdirectedRequest {
+			t.Fatalf("rebound host answered %d", resp.StatusCode)
+		}
+		// The page's CSP refuses inline script: an injected one does not run.
+		f.page("overview")
+		if ran := f.eval(`(() => { const s = document.createElement('script'); s.textContent = 'window.pwned = true'; document.body.append(s); return String(!!window.pwned); })()`); ran != "false" {
+			t.Fatal("an inline script ran despite the CSP")
+		}
+	})
+
+	t.Run("verify all, then a broken byte is named by seq", func(t *testing.T) {
+		f.t = t
+		f.page("chain")
+		f.click(`#verify-all`)
+		f.waitText("#verify-result", "Verified")
+		// Break one byte of a known event in the segment on disk.
+		evs, err := c.ChainEvents(bg, apitype.ChainEventsQuery{N: 10000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		bad := -1
+		for _, e := range evs {
+			if strings.Contains(string(e.Payload), "victim") {
+				bad = int(e.Seq)
+				break
+			}
+		}
+		if bad < 0 {
+			t.Fatal("no event names the victim")
+		}
+		seg := filepath.Join(home, daemon.ChainDir, "00000000.seg")
+		b, err := os.ReadFile(seg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		i := bytes.Index(b, []byte("victim"))
+		if i < 0 {
+			t.Fatal("the segment does not hold the victim's name")
+		}
+		flip := func() {
+			fh, err := os.OpenFile(seg, os.O_RDWR, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer fh.Close()
+			if _, err := fh.WriteAt([]byte{b[i] ^ 0x20}, int64(i)); err != nil {
+				t.Fatal(err)
+			}
+			b[i] ^= 0x20
+		}
+		flip()
+		// The daemon reports the damage too, and names the seq.
+		if _, err := c.ChainEvent(bg, uint64(bad)); err == nil || !strings.Contains(err.Error(), fmt.Sprintf("seq %d", bad)) {
+			t.Fatalf("reading the broken event: %v", err)
+		}
+		// A page of events across it is an error, not a short page.
+		if evs, err := c.ChainEvents(bg, apitype.ChainEventsQuery{N: 100, From: 0, HasFrom: true}); err == nil {
+			t.Fatalf("a page across the broken event answered %d events and no error", len(evs))
+		}
+		f.page("chain")
+		f.click(`#verify-all`)
+		got := f.waitText("#verify-result", "FAILED")
+		if !strings.Contains(got, fmt.Sprintf("seq %d:", bad)) {
+			t.Fatalf("verification says %q, want it to name seq %d", got, bad)
+		}
+		f.screenshot("chain-broken")
+		// Put the byte back so the daemon closes cleanly.
+		flip()
+	})
+}
