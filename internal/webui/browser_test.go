@@ -121,6 +121,39 @@ func (f *fixture) page(id string) {
 	f.do(chromedp.Navigate(f.origin+"/#/"+id), chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`main[data-page=%q]`, strings.SplitN(id, "?", 2)[0]))))
 }
 
+// accessible checks what a keyboard and a screen reader need: every form
+// control has a label, every button a name, every table header cells, and
+// the text contrast of body and muted text is at least 4.5:1 (WCAG AA).
+func (f *fixture) accessible(page string) {
+	f.t.Helper()
+	got := f.eval(`(() => {
+		const bad = [];
+		for (const el of document.querySelectorAll('input, select, textarea')) {
+			if (el.type === 'hidden') continue;
+			if (!(el.labels && el.labels.length) && !el.getAttribute('aria-label')) bad.push('unlabelled ' + el.tagName + '#' + el.id);
+		}
+		for (const b of document.querySelectorAll('button, a')) {
+			if (!b.textContent.trim() && !b.getAttribute('aria-label')) bad.push('nameless ' + b.tagName);
+		}
+		for (const t of document.querySelectorAll('table')) if (!t.querySelector('th')) bad.push('table without headers');
+		const lum = (c) => {
+			const v = c.match(/[\d.]+/g).slice(0, 3).map(Number).map((x) => { x /= 255; return x <= 0.03928 ? x / 12.92 : ((x + 0.055) / 1.055) ** 2.4; });
+			return 0.2126 * v[0] + 0.7152 * v[1] + 0.0722 * v[2];
+		};
+		const bg = lum(getComputedStyle(document.body).backgroundColor);
+		for (const sel of ['body', '.muted', 'nav a', 'button']) {
+			const el = document.querySelector(sel);
+			if (!el) continue;
+			const fg = lum(getComputedStyle(el).color), r = (Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05);
+			if (r < 4.5) bad.push(sel + ' contrast ' + r.toFixed(2));
+		}
+		return bad.length ? bad.join('; ') : 'ok';
+	})()`)
+	if got != "ok" {
+		f.t.Fatalf("page %s: %s", page, got)
+	}
+}
+
 func (f *fixture) screenshot(name string) {
 	dir := os.Getenv("WEFTOS_UI_SCREENSHOTS")
 	if dir == "" {
@@ -253,9 +286,32 @@ func TestBrowser(t *testing.T) {
 			f.page(p.id)
 			f.waitText(p.sel, p.want)
 			if p.id == "overview" {
+				// The rates need two samples of /metrics.
 				f.waitText("#sparks", "Chain events")
+				f.do(chromedp.WaitReady(chromedp.CSS(`#sparks svg polyline[points*=" "]`)))
 			}
+			f.accessible(p.id)
 			f.screenshot(p.id)
+		}
+	})
+
+	t.Run("phone width", func(t *testing.T) {
+		f.t = t
+		f.do(chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile))
+		defer f.do(chromedp.EmulateViewport(1200, 800))
+		for _, id := range []string{"overview", "chain", "governance"} {
+			f.page(id)
+			if got := f.eval(`(() => {
+				const menu = document.getElementById('menu'), nav = document.getElementById('nav');
+				if (getComputedStyle(menu).display === 'none') return 'no menu button';
+				if (getComputedStyle(nav).display !== 'none') return 'nav not collapsed';
+				if (document.documentElement.scrollWidth > innerWidth + 1) return 'page wider than the screen: ' + document.documentElement.scrollWidth;
+				menu.click();
+				return getComputedStyle(nav).display === 'none' ? 'menu does not open the nav' : 'ok';
+			})()`); got != "ok" {
+				t.Fatalf("%s at phone width: %s", id, got)
+			}
+			f.screenshot(id + "-phone")
 		}
 	})
 

@@ -35,6 +35,9 @@ export async function chainPage(main, signal, title) {
   const filtered = h('div', { id: 'chain-filtered' });
   let selected = -1;
 
+  // The spacer gives the scrollbar its range: at most 3e7 px, so a chain of
+  // any length fits (the row under the scroll position is computed).
+  const size = () => { spacer.style.height = Math.max(0, Math.min(total * ROW, 3e7) - scroller.clientHeight) + 'px'; };
   const visible = () => Math.max(1, Math.floor(scroller.clientHeight / ROW));
   const first = () => {
     const max = scroller.scrollHeight - scroller.clientHeight;
@@ -50,7 +53,7 @@ export async function chainPage(main, signal, title) {
   let drawing = 0;
   const draw = async () => {
     const my = ++drawing;
-    spacer.style.height = Math.max(0, Math.min(total * ROW, 3e7) - scroller.clientHeight) + 'px';
+    size();
     count.textContent = `${total} events`;
     const f = first(), n = Math.min(visible() + 1, total - f);
     const want = [];
@@ -146,11 +149,19 @@ export async function chainPage(main, signal, title) {
       h('button', { type: 'submit' }, 'Filter'), h('label', { for: 'f-follow' }, follow, 'Follow newest'), count),
     scroller, filtered,
     h('div', { class: 'row2' }, h('button', { type: 'button', id: 'verify-all', onclick: verifyAll }, 'Verify all'), progress), verdict, detail);
-  const toEnd = () => { if (follow.checked) scroller.scrollTop = scroller.scrollHeight; };
-  toEnd();
-  await draw();
+  const toEnd = () => { if (follow.checked) { size(); scroller.scrollTop = scroller.scrollHeight; } };
   const q = new URLSearchParams(location.hash.split('?')[1] || '');
-  if (q.has('seq')) await open(Number(q.get('seq')));
+  if (q.has('seq')) {
+    follow.checked = false;
+    size();
+    const seq = Number(q.get('seq')), span = Math.max(1, total - visible());
+    scroller.scrollTop = (Math.min(seq, span) / span) * (scroller.scrollHeight - scroller.clientHeight);
+    await draw();
+    await open(seq);
+  } else {
+    toEnd();
+    await draw();
+  }
   const t = setInterval(async () => {
     try {
       const s = await api('GET', '/v1/chain/status', undefined, signal);

@@ -92,6 +92,7 @@ export function pretty(v) { return JSON.stringify(v, (k, x) => (typeof x === 'bi
 
 // table renders rows with the given columns: [{key, label, render?}].
 export function table(rows, cols, opts = {}) {
+  if (!cols.length) return h('p', { class: 'muted' }, opts.empty || 'Nothing here.');
   const body = h('tbody');
   for (const r of rows || []) {
     const tr = h('tr', {}, cols.map((c) => h('td', {}, c.render ? c.render(r) : fmt(r[c.key]))));

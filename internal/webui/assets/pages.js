@@ -62,6 +62,9 @@ export async function overview(main, signal, title) {
     } catch (e) { if (e.name !== 'AbortError') sparks.replaceChildren(errBox(e)); }
   };
   await sample();
+  // A second sample soon, so the rates show at once; then every 2 s.
+  const soon = setTimeout(sample, 400);
+  signal.addEventListener('abort', () => clearTimeout(soon));
   every(signal, 2000, sample);
 }
 
