@@ -431,6 +431,11 @@ func TestBrowser(t *testing.T) {
 		}
 	})
 
+	t.Run("the chain explorer scrolls a million events, fetching only pages", func(t *testing.T) {
+		f.t = t
+		scrollMillion(t, f)
+	})
+
 	t.Run("verify all, then a broken byte is named by seq", func(t *testing.T) {
 		f.t = t
 		f.page("chain")

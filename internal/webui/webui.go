@@ -42,8 +42,10 @@ import (
 	"github.com/weftos/weftos/internal/clock"
 )
 
-// CookieName is the session cookie.
-const CookieName = "weave_ui"
+// CookiePrefix starts the session cookie's name, which ends with the
+// UI's port: browsers share cookies across the ports of a host, so two
+// nodes' UIs on one machine must not overwrite each other's sessions.
+const CookiePrefix = "weave_ui_"
 
 // CSRFHeader carries the session's CSRF token on state-changing requests.
 const CSRFHeader = "X-Weave-Csrf"
@@ -111,6 +113,12 @@ func (s *Server) SetAddr(addr string) {
 	s.mu.Lock()
 	s.addr = addr
 	s.mu.Unlock()
+}
+
+// CookieName is the session cookie's name.
+func (s *Server) CookieName() string {
+	_, port, _ := net.SplitHostPort(s.Addr())
+	return CookiePrefix + port
 }
 
 // Addr is the address the UI listens on ("" before SetAddr).
@@ -286,7 +294,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusInternalServerError, "internal", err.Error())
 		return
 	}
-	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: id, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode,
+	http.SetCookie(w, &http.Cookie{Name: s.CookieName(), Value: id, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode,
 		MaxAge: int(s.opts.SessionTTL / time.Second)})
 	s.opts.Log.Info("ui: operator logged in")
 	h.Set("Location", "/")
@@ -295,7 +303,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 
 // session returns r's session, or nil.
 func (s *Server) session(r *http.Request) *session {
-	c, err := r.Cookie(CookieName)
+	c, err := r.Cookie(s.CookieName())
 	if err != nil || c.Value == "" {
 		return nil
 	}
@@ -334,11 +342,11 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusForbidden, "csrf", "logout needs a session and its CSRF token")
 		return
 	}
-	c, _ := r.Cookie(CookieName)
+	c, _ := r.Cookie(s.CookieName())
 	s.mu.Lock()
 	delete(s.sessions, hashOf(c.Value))
 	s.mu.Unlock()
-	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: "", Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode, MaxAge: -1})
+	http.SetCookie(w, &http.Cookie{Name: s.CookieName(), Value: "", Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode, MaxAge: -1})
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(apitype.OK{OK: true})
 }

@@ -74,11 +74,11 @@ func login(t *testing.T, s *Server) (cookie, csrf string) {
 		t.Fatalf("login: %d %s", w.Code, w.Body)
 	}
 	for _, c := range w.Result().Cookies() {
-		if c.Name == CookieName {
+		if c.Name == s.CookieName() {
 			cookie = c.Value
 		}
 	}
-	w = do(s, "GET", "/session", map[string]string{"Cookie": CookieName + "=" + cookie})
+	w = do(s, "GET", "/session", map[string]string{"Cookie": s.CookieName() + "=" + cookie})
 	var info SessionInfo
 	if err := json.Unmarshal(w.Body.Bytes(), &info); err != nil || info.CSRF == "" {
 		t.Fatalf("session: %d %s", w.Code, w.Body)
@@ -102,7 +102,7 @@ func TestLoginTokenIsOneTimeAndLeavesTheURL(t *testing.T) {
 	}
 	var c *http.Cookie
 	for _, k := range w.Result().Cookies() {
-		if k.Name == CookieName {
+		if k.Name == s.CookieName() {
 			c = k
 		}
 	}
@@ -138,7 +138,7 @@ func TestLoginTokenExpires(t *testing.T) {
 func TestSessionExpires(t *testing.T) {
 	s, _, clk := newTest(t)
 	cookie, _ := login(t, s)
-	hdr := map[string]string{"Cookie": CookieName + "=" + cookie}
+	hdr := map[string]string{"Cookie": s.CookieName() + "=" + cookie}
 	if w := do(s, "GET", "/api/v1/status", hdr); w.Code != http.StatusOK {
 		t.Fatalf("status with a session: %d", w.Code)
 	}
@@ -159,15 +159,15 @@ func TestNoLoginBeforeListening(t *testing.T) {
 func TestAttacksFail(t *testing.T) {
 	s, api, _ := newTest(t)
 	cookie, csrf := login(t, s)
-	ck := CookieName + "=" + cookie
+	ck := s.CookieName() + "=" + cookie
 	cases := []struct {
 		name, method, target string
 		hdr                  map[string]string
 		want                 int
 	}{
 		{"no session", "GET", "/api/v1/status", nil, 401},
-		{"forged cookie", "GET", "/api/v1/status", map[string]string{"Cookie": CookieName + "=" + strings.Repeat("a", 64)}, 401},
-		{"login token as cookie", "GET", "/api/v1/status", map[string]string{"Cookie": CookieName + "=00"}, 401},
+		{"forged cookie", "GET", "/api/v1/status", map[string]string{"Cookie": s.CookieName() + "=" + strings.Repeat("a", 64)}, 401},
+		{"login token as cookie", "GET", "/api/v1/status", map[string]string{"Cookie": s.CookieName() + "=00"}, 401},
 		{"dns rebinding host", "GET", "/api/v1/status", map[string]string{"Cookie": ck, "Host": "evil.example:8788"}, 421},
 		{"dns rebinding page", "GET", "/", map[string]string{"Host": "evil.example:8788"}, 421},
 		{"other port", "GET", "/api/v1/status", map[string]string{"Cookie": ck, "Host": "127.0.0.1:9999"}, 421},
