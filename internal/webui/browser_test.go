@@ -30,7 +30,7 @@ import (
 // findBrowser returns a Chromium to drive. Without one the test skips —
 // unless CI or WEFTOS_REQUIRE_BROWSER=1 says a browser must be there
 // (.ci/run installs Debian's chromium), then it fails.
-func findBrowser(t *testing.T) string {
+func findBrowser(t testing.TB) string {
 	t.Helper()
 	cands := []string{os.Getenv("WEFTOS_BROWSER"), "chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "headless-shell"}
 	for _, c := range cands {
@@ -61,7 +61,7 @@ context = { name = ["guarded-*"] }
 `
 
 type fixture struct {
-	t      *testing.T
+	t      testing.TB
 	d      *daemon.Daemon
 	c      *client.Client
 	home   string
@@ -168,10 +168,12 @@ func (f *fixture) screenshot(name string) {
 	}
 }
 
-func TestBrowser(t *testing.T) {
+// newFixture boots a daemon with the UI on in a temp home (a scripted
+// LLM server as its provider, a workspace) and a headless Chromium.
+func newFixture(t testing.TB) *fixture {
 	browser := findBrowser(t)
 	llm := llmtest.NewOpenAI(llmtest.Options{Handler: func(llmtest.Request) llmtest.Turn { return llmtest.Text("ok") }})
-	defer llm.Close()
+	t.Cleanup(llm.Close)
 	t.Setenv("OPENAI_BASE_URL", llm.URL)
 	t.Setenv("OPENAI_API_KEY", "k")
 	t.Setenv("ANTHROPIC_API_KEY", "")
@@ -190,16 +192,16 @@ func TestBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer func() {
+	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		_ = d.Close(ctx)
-	}()
+	})
 	c, err := client.New(home)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
+	t.Cleanup(func() { c.Close() })
 	bg := context.Background()
 	if _, err := c.Spawn(bg, apitype.SpawnRequest{Name: "inbox-1", Kind: "mailbox"}); err != nil {
 		t.Fatal(err)
@@ -208,15 +210,20 @@ func TestBrowser(t *testing.T) {
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(browser), chromedp.NoSandbox, chromedp.WindowSize(1200, 800),
 		chromedp.Flag("disable-dev-shm-usage", true))
 	actx, acancel := chromedp.NewExecAllocator(bg, opts...)
-	defer acancel()
+	t.Cleanup(acancel)
 	bctx, bcancel := chromedp.NewContext(actx)
-	defer bcancel()
+	t.Cleanup(bcancel)
 	// The first run starts the browser, and must not carry a timeout.
 	if err := chromedp.Do(bctx); err != nil {
 		t.Fatalf("starting %s: %v", browser, err)
 	}
-	f := &fixture{t: t, d: d, c: c, home: home, ws: ws, llm: llm, ctx: bctx, origin: "http://" + d.UIAddr()}
+	return &fixture{t: t, d: d, c: c, home: home, ws: ws, llm: llm, ctx: bctx, origin: "http://" + d.UIAddr()}
+}
 
+func TestBrowser(t *testing.T) {
+	f := newFixture(t)
+	d, c, ws, llm, home := f.d, f.c, f.ws, f.llm, f.home
+	bg := context.Background()
 	t.Run("no session shows how to log in", func(t *testing.T) {
 		f.t = t
 		f.do(chromedp.Navigate(f.origin + "/"))

@@ -41,6 +41,7 @@ async function route() {
   try {
     await page[2](main, current.signal, page[1]);
     main.dataset.page = page[0];
+    performance.mark(page[0] + '-data');
     main.dataset.renderedMs = String(Math.round(performance.now() - started));
   } catch (e) {
     if (e.name !== 'AbortError') main.append(errBox(e));
