@@ -25,6 +25,7 @@ import (
 	"github.com/weftos/weftos/internal/daemon"
 	"github.com/weftos/weftos/internal/kernel"
 	"github.com/weftos/weftos/internal/llm/llmtest"
+	"github.com/weftos/weftos/internal/webui"
 )
 
 // findBrowser returns a Chromium to drive. Without one the test skips —
@@ -350,6 +351,11 @@ func TestBrowser(t *testing.T) {
 			t.Fatalf("approved spawn: %+v", r)
 		}
 		f.waitText("main", "approved")
+		// The chain records the resolution, by the UI's operator.
+		res, err := c.ChainEvents(bg, apitype.ChainEventsQuery{N: 1, Kind: "governance.resolution"})
+		if err != nil || len(res) != 1 || !strings.Contains(string(res[0].Payload), webui.Resolver) {
+			t.Fatalf("resolution on the chain: %v %v", res, err)
+		}
 		f.page("processes")
 		f.waitText("main", "guarded-1")
 	})

@@ -24,12 +24,14 @@
 package webui
 
 import (
+	"bytes"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -379,11 +381,42 @@ func (s *Server) api(w http.ResponseWriter, r *http.Request) {
 			r2.Header[k] = v
 		}
 	}
-	if _, pattern := s.allow.Handler(r2); pattern == "" {
+	_, pattern := s.allow.Handler(r2)
+	if pattern == "" {
 		fail(w, http.StatusForbidden, "not_in_ui", r.Method+" "+r2.URL.Path+" is not available in the control UI: use the weave CLI")
 		return
 	}
+	if pattern == resolvePattern && !s.resolver(w, r2) {
+		return
+	}
 	s.opts.API.ServeHTTP(w, r2)
+}
+
+// resolvePattern is approving or rejecting a deferred act.
+const resolvePattern = "POST /v1/gov/pending/{id}/{verdict}"
+
+// Resolver is who the chain records as resolving a deferred act from the
+// UI: the browser cannot name someone else.
+const Resolver = "operator (control UI)"
+
+// resolver rewrites a resolution's body so that its "by" is Resolver,
+// keeping the operator's reason.
+func (s *Server) resolver(w http.ResponseWriter, r *http.Request) bool {
+	var req apitype.ResolveRequest
+	if r.Body != nil && r.ContentLength != 0 {
+		dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&req); err != nil && !errors.Is(err, io.EOF) {
+			fail(w, http.StatusBadRequest, "invalid_argument", "resolution body: "+err.Error())
+			return false
+		}
+	}
+	req.By = Resolver
+	b, _ := json.Marshal(req)
+	r.Body = io.NopCloser(bytes.NewReader(b))
+	r.ContentLength = int64(len(b))
+	r.Header.Set("Content-Type", "application/json")
+	return true
 }
 
 func fail(w http.ResponseWriter, status int, code, msg string) {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"io"
 	"io/fs"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -18,13 +19,16 @@ import (
 
 // fakeAPI records what reaches the local API.
 type fakeAPI struct {
-	mu   sync.Mutex
-	reqs []*http.Request
+	mu     sync.Mutex
+	reqs   []*http.Request
+	bodies []string
 }
 
 func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	b, _ := io.ReadAll(r.Body)
 	f.mu.Lock()
 	f.reqs = append(f.reqs, r)
+	f.bodies = append(f.bodies, string(b))
 	f.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = io.WriteString(w, `{"ok":true}`)
@@ -277,4 +281,58 @@ func TestAssetsStrictAndSmall(t *testing.T) {
 			t.Errorf("index has no %s", h)
 		}
 	}
+}
+
+// Whoever the browser says resolves a deferred act, the chain records the
+// control UI's operator.
+func TestResolverIsNotTheClients(t *testing.T) {
+	s, api, _ := newTest(t)
+	cookie, csrf := login(t, s)
+	for _, body := range []string{`{"by":"admin","reason":"looks fine"}`, ``, `{"reason":"ok"}`} {
+		r := httptest.NewRequest("POST", "http://"+addr+"/api/v1/gov/pending/a-1/approve", strings.NewReader(body))
+		r.Header.Set("Cookie", s.CookieName()+"="+cookie)
+		r.Header.Set(CSRFHeader, csrf)
+		w := httptest.NewRecorder()
+		s.ServeHTTP(w, r)
+		if w.Code != 200 {
+			t.Fatalf("%q: %d %s", body, w.Code, w.Body)
+		}
+		var got struct{ By, Reason string }
+		if err := json.Unmarshal([]byte(api.bodies[len(api.bodies)-1]), &got); err != nil || got.By != Resolver {
+			t.Fatalf("%q forwarded as %q (%v)", body, api.bodies[len(api.bodies)-1], err)
+		}
+		if strings.Contains(body, "reason") && got.Reason == "" {
+			t.Fatalf("%q lost its reason", body)
+		}
+	}
+	r := httptest.NewRequest("POST", "http://"+addr+"/api/v1/gov/pending/a-1/approve", strings.NewReader(`{"by":"x","scope":"admin"}`))
+	r.Header.Set("Cookie", s.CookieName()+"="+cookie)
+	r.Header.Set(CSRFHeader, csrf)
+	w := httptest.NewRecorder()
+	s.ServeHTTP(w, r)
+	if w.Code != http.StatusBadRequest {
+		t.Fatalf("a resolution declaring a scope answered %d", w.Code)
+	}
+}
+
+// FuzzHostAllowed: whatever the Host header, it is allowed only when it
+// names a loopback host (or localhost) with the UI's own port.
+func FuzzHostAllowed(f *testing.F) {
+	for _, h := range []string{addr, "localhost:8788", "[::1]:8788", "evil.example:8788", "127.0.0.1:8788.evil", "", ":8788", "127.1:8788", "[::ffff:127.0.0.1]:8788"} {
+		f.Add(h)
+	}
+	s := New(Options{API: &fakeAPI{}})
+	s.SetAddr(addr)
+	f.Fuzz(func(t *testing.T, host string) {
+		if !s.hostAllowed(host) {
+			return
+		}
+		h, port, err := net.SplitHostPort(host)
+		if err != nil || port != "8788" {
+			t.Fatalf("allowed %q", host)
+		}
+		if ip := net.ParseIP(h); !strings.EqualFold(h, "localhost") && (ip == nil || !ip.IsLoopback()) {
+			t.Fatalf("allowed a non-loopback host %q", host)
+		}
+	})
 }
