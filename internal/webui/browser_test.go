@@ -388,6 +388,37 @@ func TestBrowser(t *testing.T) {
 		f.screenshot("chain")
 	})
 
+	t.Run("the browser verifier agrees with the golden vectors", func(t *testing.T) {
+		f.t = t
+		golden, err := os.ReadFile(filepath.Join("..", "..", "chain", "testdata", "golden", "export.jsonl"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(strings.TrimSpace(string(golden)), "\n")
+		run := func(lines []string) string {
+			js, _ := json.Marshal(lines)
+			return f.eval(`(async () => {
+				const m = await import('/verify.js');
+				const v = new m.Verifier();
+				for (const l of ` + string(js) + `) {
+					const p = await v.line(m.parseJSON(l));
+					if (p) return 'seq ' + p.seq + ': ' + p.kind;
+				}
+				return 'ok ' + v.next + ' events ' + v.checkpoints + ' checkpoints';
+			})()`)
+		}
+		f.page("overview")
+		if got := run(lines); !strings.HasPrefix(got, "ok ") || strings.HasPrefix(got, "ok 0 ") || strings.HasSuffix(got, " 0 checkpoints") {
+			t.Fatalf("golden export: %s", got)
+		}
+		// One edited field of event 1 is caught and named.
+		bad := append([]string(nil), lines...)
+		bad[2] = strings.Replace(bad[2], `"agent-7"`, `"agent-8"`, 1)
+		if got := run(bad); got != "seq 1: edited-payload" {
+			t.Fatalf("edited golden export: %s", got)
+		}
+	})
+
 	t.Run("the attacks fail", func(t *testing.T) {
 		f.t = t
 		// A page on another origin (another port of this machine) tries to
