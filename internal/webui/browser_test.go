@@ -325,8 +325,14 @@ func TestBrowser(t *testing.T) {
 
 	t.Run("approve a deferred act from the page", func(t *testing.T) {
 		f.t = t
-		if _, err := c.GovAmend(bg, apitype.AmendRequest{Text: guardedRule}); err != nil {
-			t.Fatal(err)
+		// The rule that defers the spawn is amended from the page.
+		f.page("governance")
+		js, _ := json.Marshal(guardedRule)
+		f.eval(`(() => { document.getElementById('amend-text').value = ` + string(js) + `; return 'ok'; })()`)
+		f.click(`#amend-text ~ button[type=submit]`)
+		f.waitText("#amend-result", "decided and recorded")
+		if rules, err := c.GovRules(bg); err != nil || !strings.Contains(fmt.Sprint(rules.Rules), "guarded-spawns") {
+			t.Fatalf("rules after the amendment: %v %v", rules.Rules, err)
 		}
 		type result struct {
 			pid kernel.PID

@@ -132,6 +132,15 @@ export async function governance(main, signal, title) {
     api('GET', '/v1/chain/events?n=25&kind=governance.decision', undefined, signal),
     api('GET', '/v1/gov/audit', undefined, signal).catch((e) => e),
   ]);
+  const ruleText = h('textarea', { id: 'amend-text', rows: 8, cols: 70, placeholder: '[[rule]]\nid = "…"\n…' });
+  const amendOut = h('div', { role: 'status', id: 'amend-result' });
+  const amend = async (ev) => {
+    ev.preventDefault();
+    try {
+      const r = await api('POST', '/v1/gov/amend', { text: ruleText.value }, signal);
+      amendOut.replaceChildren(h('p', { class: 'ok' }, `Amendment ${r.action_id} decided and recorded on the chain.`));
+    } catch (e) { amendOut.replaceChildren(errBox(e)); }
+  };
   main.replaceChildren(h('h1', {}, title), section('Pending approvals', pendingBox, status),
     section(`Constitution ${rules.name} (revision ${rules.revision}, environment ${rules.environment})`,
       rules.invalid ? errBox(rules.invalid) : '', h('p', { class: 'muted' }, 'hash ', h('code', {}, rules.hash)),
@@ -147,7 +156,10 @@ export async function governance(main, signal, title) {
     section('Audit', audit instanceof Error ? errBox(audit) : h('div', {},
       h('p', {}, `${audit.records} records, ${audit.decisions} decisions, ${audit.actions} actions, ${audit.refusals} refusals; `,
         h('strong', { class: audit.findings && audit.findings.length ? 'bad' : 'ok' }, `${(audit.findings || []).length} findings`)),
-      table(audit.findings || [], [{ key: 'seq' }, { key: 'kind' }, { key: 'action_id' }, { key: 'agent' }, { key: 'message' }], { label: 'Findings', empty: 'No findings.' }))));
+      table(audit.findings || [], [{ key: 'seq' }, { key: 'kind' }, { key: 'action_id' }, { key: 'agent' }, { key: 'message' }], { label: 'Findings', empty: 'No findings.' }))),
+    section('Amend the constitution', h('form', { onsubmit: amend },
+      h('p', { class: 'muted' }, 'A [[rule]] table in TOML; the amendment is itself a governed act (constitution.amend), signed and recorded on the chain.'),
+      h('div', { class: 'row2' }, h('label', { for: 'amend-text' }, 'Rule'), ruleText, h('button', { type: 'submit' }, 'Propose amendment'))), amendOut));
   await loadPending();
   every(signal, 1500, () => loadPending().catch(() => {}));
 }
