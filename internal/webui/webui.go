@@ -176,6 +176,8 @@ func hashOf(s string) string {
 	return hex.EncodeToString(h[:])
 }
 
+var _ http.Handler = (*Server)(nil)
+
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
