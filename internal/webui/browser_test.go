@@ -276,6 +276,16 @@ func TestBrowser(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if _, err := c.CronAdd(bg, apitype.CronRequest{Name: "hourly-ping", Schedule: "@every 1h", Target: kernel.ToTopic("pings"), Payload: kernel.Text("ping")}); err != nil {
+			t.Fatal(err)
+		}
+		notes := filepath.Join(t.TempDir(), "notes.md")
+		if err := os.WriteFile(notes, []byte("The aurora borealis glows over the fjord every winter night.\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.MemoryIngest(bg, apitype.MemoryIngestRequest{Paths: []string{notes}}, nil); err != nil {
+			t.Fatal(err)
+		}
 		for _, p := range []struct{ id, sel, want string }{
 			{"overview", "#status-cards", "healthy"},
 			{"overview", "main", st.NodeID},
@@ -286,13 +296,18 @@ func TestBrowser(t *testing.T) {
 			{"sessions", "main", "Sessions"},
 			{"memory", "main", "Query"},
 			{"tools", "main", "read_file"},
-			{"cron", "main", "Cron"},
+			{"cron", "main", "hourly-ping"},
 			{"channels", "main", "Pairing"},
 			{"config", "#config", "127.0.0.1:0"},
 			{"logs", "#log", "serving the control UI"},
 		} {
 			f.page(p.id)
 			f.waitText(p.sel, p.want)
+			if p.id == "memory" {
+				f.eval(`(() => { document.getElementById('mem-q').value = 'aurora over the fjord'; return 'ok'; })()`)
+				f.click(`#mem-q ~ button[type=submit]`)
+				f.waitText("#mem-hits", "aurora borealis")
+			}
 			if p.id == "overview" {
 				// The rates need two samples of /metrics.
 				f.waitText("#sparks", "Chain events")
@@ -381,6 +396,11 @@ func TestBrowser(t *testing.T) {
 		f.waitText(`#chat-log .tool`, "decision #")
 		seq := f.eval(`document.querySelector('#chat-log a[data-decision]').dataset.decision`)
 		f.screenshot("chat")
+		// The turn is in the session's journal, on the sessions page.
+		f.page("sessions")
+		f.click(`main table button`)
+		f.waitText("#session-detail", "what is in hello.txt?")
+		f.screenshot("sessions")
 		f.page("chain?seq=" + seq)
 		f.waitText("#event-detail", "read_file")
 	})

@@ -171,11 +171,12 @@ export async function sessions(main, signal, title) {
   const res = await api('GET', '/v1/sessions', undefined, signal);
   const open = async (name) => {
     try {
-      const j = await api('GET', `/v1/sessions/${encodeURIComponent(name)}/journal`, undefined, signal);
+      const steps = [];
+      await lines('GET', `/v1/sessions/${encodeURIComponent(name)}/journal`, undefined, signal, (st) => { steps.push(st); });
       detail.replaceChildren(h('h2', {}, `Session ${name}`),
         h('p', {}, h('a', { href: `#/chat?session=${encodeURIComponent(name)}` }, 'Resume in chat'), ' · ',
-          h('a', { href: `/api/v1/sessions/${encodeURIComponent(name)}/journal`, download: `${name}.json` }, 'Export journal')),
-        h('pre', {}, pretty(j)));
+          h('a', { href: `/api/v1/sessions/${encodeURIComponent(name)}/journal`, download: `${name}.jsonl` }, 'Export journal (JSON lines)')),
+        h('p', { class: 'muted' }, `${steps.length} steps`), h('pre', {}, steps.map((st) => fmt(st)).join('\n')));
     } catch (e) { detail.replaceChildren(errBox(e)); }
   };
   main.replaceChildren(h('h1', {}, title), (res.problems || []).map((p) => h('p', { class: 'warn' }, p)),
