@@ -99,7 +99,7 @@ export function table(rows, cols, opts = {}) {
     body.append(tr);
   }
   if (!rows || rows.length === 0) body.append(h('tr', {}, h('td', { colspan: cols.length, class: 'muted' }, opts.empty || 'Nothing here.')));
-  return h('table', { 'aria-label': opts.label || '' }, h('thead', {}, h('tr', {}, cols.map((c) => h('th', { scope: 'col' }, c.label || c.key)))), body);
+  return h('table', { 'aria-label': opts.label || '' }, h('thead', {}, h('tr', {}, cols.map((c) => h('th', { scope: 'col' }, c.label ?? c.key)))), body);
 }
 
 // autoCols picks columns from the first rows' keys.

@@ -197,8 +197,8 @@ export async function memory(main, signal, title) {
       out.replaceChildren(table(hits, [
         { key: 'score', label: 'Score (cosine)', render: (x) => x.score.toFixed(3) },
         { key: 'text', label: 'Text', render: (x) => x.record.text.slice(0, 160) },
-        { key: 'meta', label: 'Meta', render: (x) => fmt(x.record.meta) },
-        { key: 'act', label: '', render: (x) => h('span', {},
+        { key: 'meta', label: 'Meta', render: (x) => Object.entries(x.record.meta || {}).map(([k, v]) => `${k}: ${fmt(v)}`).join(' · ') },
+        { key: 'act', label: 'Actions', render: (x) => h('span', {},
           h('button', { type: 'button', onclick: () => detail.replaceChildren(h('h2', {}, 'Record'), h('p', {}, 'Created by chain event ',
             h('a', { href: `#/chain?seq=${x.record.chain_seq}` }, `#${x.record.chain_seq}`)), h('pre', {}, pretty(x.record))) }, 'Detail'), ' ',
           h('button', { type: 'button', class: 'danger', onclick: () => del(x.record.id) }, 'Delete')) },
@@ -229,7 +229,7 @@ export async function tools(main, signal, title) {
 export async function cron(main, signal, title) {
   const jobs = await api('GET', '/v1/cron', undefined, signal);
   const msg = h('div', { role: 'status' });
-  main.replaceChildren(h('h1', {}, title), table(jobs || [], [...autoCols(jobs, 6), { key: 'x', label: '', render: (j) =>
+  main.replaceChildren(h('h1', {}, title), table(jobs || [], [...autoCols(jobs, 6), { key: 'x', label: 'Actions', render: (j) =>
     h('button', { type: 'button', class: 'danger', onclick: async () => {
       try { await api('DELETE', `/v1/cron/${encodeURIComponent(j.id)}`, undefined, signal); await cron(main, signal, title); } catch (e) { msg.replaceChildren(errBox(e)); }
     } }, 'Remove') }], { label: 'Cron jobs', empty: 'No cron jobs.' }), msg);
