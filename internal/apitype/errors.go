@@ -56,6 +56,7 @@ const (
 	CodeJoinRefused      = "join_refused"
 	CodeUnreachable      = "unreachable"
 	CodeNoQuorum         = "no_quorum"
+	CodeUIDisabled       = "ui_disabled"
 )
 
 // Sentinel errors, one per code.
@@ -104,6 +105,7 @@ var (
 	ErrUnknownNode      = errors.New("no such cluster member")
 	ErrJoinRefused      = errors.New("the join was refused")
 	ErrUnreachable      = errors.New("the node is unreachable")
+	ErrUIDisabled       = errors.New("the control UI is off: set [ui] listen in weftos.toml and restart")
 )
 
 var codes = []struct {
@@ -155,6 +157,7 @@ var codes = []struct {
 	{CodeJoinRefused, ErrJoinRefused, http.StatusForbidden},
 	{CodeUnreachable, ErrUnreachable, http.StatusBadGateway},
 	{CodeNoQuorum, ErrNoQuorum, http.StatusServiceUnavailable},
+	{CodeUIDisabled, ErrUIDisabled, http.StatusConflict},
 }
 
 // ErrorForCode returns the sentinel error of code, or nil.

@@ -169,6 +169,7 @@ func TestEveryEndpointHasATypedMethod(t *testing.T) {
 		"POST /v1/cluster/init": func(ctx context.Context) error {
 			return ignore(c.ClusterInit(ctx, apitype.ClusterInitRequest{Name: "t", Listen: "127.0.0.1:0"}))
 		},
+		"POST /v1/ui/login": func(ctx context.Context) error { return ignore(c.UILogin(ctx)) },
 	}
 	patterns := d.apiHandler.Patterns()
 	ctx := context.Background()
