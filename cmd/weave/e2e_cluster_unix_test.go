@@ -93,6 +93,21 @@ func TestClusterEndToEnd(t *testing.T) {
 		}
 	}
 
+	// An amendment made on b (a follower) commits through Raft and is in
+	// force on every node; each witnesses the others' chains.
+	rule := filepath.Join(dir, "rule.toml")
+	if err := os.WriteFile(rule, []byte("[[rule]]\nid = \"cluster-wide\"\nbranch = \"executive\"\nseverity = \"advisory\"\n"+
+		"outcome = \"warn\"\n[rule.when]\nactions = [\"nothing.here\"]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	b.ok("gov", "amend", "--file", rule)
+	for _, n := range nodes {
+		poll("the amendment in force on every node", func() bool { return strings.Contains(n.ok("gov", "rules"), "cluster-wide") })
+	}
+	if st := a.ok("cluster", "status"); !strings.Contains(st, "raft      leader") {
+		t.Errorf("a's cluster status:\n%s", st)
+	}
+
 	// SIGKILL c, SIGSTOP b: a suspects, then buries, both.
 	pidC, err := daemonPID(c.home)
 	if err != nil {
