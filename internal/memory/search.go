@@ -106,30 +106,52 @@ func (f Filter) match(e *entry) bool {
 // Hit is one search result.
 type Hit struct {
 	Record Record `json:"record"` // without Embedding
-	// Score is the cosine similarity to the query (1 = same direction).
+	// Score is the fused score: Σ weight / (60 + rank) over the retrieval
+	// components that ranked the record (reciprocal rank fusion).
 	Score float32 `json:"score"`
+	// Explain is each component's part in Score (SearchOptions.Explain).
+	Explain []Contribution `json:"explain,omitempty"`
 }
 
-// Search returns up to k records most similar to query that pass filter,
-// most similar first. A query with no embedding (for the lexical embedder:
-// no letters or digits) returns no hits. Options.Observer, if set, is
-// told about every call.
+// Search returns up to k records that best match query and pass filter,
+// best first, with the default hybrid retrieval (DefaultWeights): BM25F
+// over text, speaker and date, the embeddings' cosine similarity and the
+// neighbour and session propagation of the BM25 scores, fused by
+// reciprocal rank fusion. Options.Observer, if set, is told about every
+// call.
 func (s *Store) Search(ctx context.Context, query string, k int, filter Filter) ([]Hit, error) {
+	return s.SearchWith(ctx, query, k, filter, SearchOptions{})
+}
+
+// SearchWith is Search with the components, their weights and the BM25
+// parameters chosen by opts, and optionally each hit's explanation.
+func (s *Store) SearchWith(ctx context.Context, query string, k int, filter Filter, opts SearchOptions) ([]Hit, error) {
 	if s.opts.Observer == nil {
-		return s.search(ctx, query, k, filter)
+		return s.search(ctx, query, k, filter, opts)
 	}
 	t0 := time.Now() // real time: this measures the search, embedding included
-	hits, err := s.search(ctx, query, k, filter)
+	hits, err := s.search(ctx, query, k, filter, opts)
 	s.opts.Observer.Searched(time.Since(t0), len(hits), err)
 	return hits, err
 }
 
-func (s *Store) search(ctx context.Context, query string, k int, filter Filter) ([]Hit, error) {
+func (s *Store) search(ctx context.Context, query string, k int, filter Filter, so SearchOptions) ([]Hit, error) {
 	if k < 1 || k > MaxK {
 		return nil, fmt.Errorf("%w: k = %d outside 1..%d", ErrInvalidOptions, k, MaxK)
 	}
 	if err := filter.validate(); err != nil {
 		return nil, err
+	}
+	w := DefaultWeights
+	if so.Weights != nil {
+		w = *so.Weights
+	}
+	if err := w.validate(); err != nil {
+		return nil, err
+	}
+	params := DefaultBM25
+	if so.BM25 != nil {
+		params = *so.BM25
 	}
 	filter.Tags = normalizeTags(filter.Tags)
 	s.mu.RLock()
@@ -140,16 +162,20 @@ func (s *Store) search(ctx context.Context, query string, k int, filter Filter) 
 	emb := s.emb
 	s.mu.RUnlock()
 
-	vecs, err := emb.Embed(ctx, []string{query})
-	if err != nil {
-		return nil, fmt.Errorf("memory: search: embed: %w", err)
+	var qvec []float32
+	if w.Vector > 0 {
+		vecs, err := emb.Embed(ctx, []string{query})
+		if err != nil {
+			return nil, fmt.Errorf("memory: search: embed: %w", err)
+		}
+		if err := checkVectors(vecs, 1, emb.Dim()); err != nil {
+			return nil, fmt.Errorf("memory: search: %s: %w", emb.Name(), err)
+		}
+		if !isZero(vecs[0]) {
+			qvec = vecs[0]
+		}
 	}
-	if err := checkVectors(vecs, 1, emb.Dim()); err != nil {
-		return nil, fmt.Errorf("memory: search: %s: %w", emb.Name(), err)
-	}
-	if isZero(vecs[0]) {
-		return nil, nil
-	}
+	qterms := tokenize(nil, query)
 
 	s.mu.RLock()
 	defer s.mu.RUnlock()
@@ -159,21 +185,22 @@ func (s *Store) search(ctx context.Context, query string, k int, filter Filter) 
 	if s.emb != emb {
 		return nil, fmt.Errorf("memory: search: the embedder changed during the call (re-embed); retry")
 	}
-	opts := hnsw.SearchOptions{Ef: max(k, s.opts.EfSearch)}
+	var accept func(uint64) bool
 	if !filter.empty() {
-		opts.Filter = func(label uint64) bool {
+		accept = func(label uint64) bool {
 			e, ok := s.entries[label]
 			return ok && filter.match(e)
 		}
 	}
-	results, err := s.idx.SearchWith(vecs[0], k, opts)
+	lists, err := s.componentLists(qterms, qvec, k, accept, w, params)
 	if err != nil {
-		return nil, fmt.Errorf("memory: search: %w", err)
+		return nil, err
 	}
+	results := fuse(lists, w, k, so.Explain)
 	hits := make([]Hit, 0, len(results))
 	err = s.kv.View(func(tx kvTx) error {
 		for _, r := range results {
-			e, ok := s.entries[r.Label]
+			e, ok := s.entries[r.label]
 			if !ok {
 				continue
 			}
@@ -185,7 +212,7 @@ func (s *Store) search(ctx context.Context, query string, k int, filter Filter) 
 			if err := json.Unmarshal(v, &sr); err != nil {
 				return fmt.Errorf("%w: record %x: %w", ErrCorrupt, e.id, err)
 			}
-			hits = append(hits, Hit{Record: sr.record(e.id), Score: 1 - r.Distance})
+			hits = append(hits, Hit{Record: sr.record(e.id), Score: float32(r.score), Explain: r.explain})
 		}
 		return nil
 	})
@@ -193,6 +220,59 @@ func (s *Store) search(ctx context.Context, query string, k int, filter Filter) 
 		return nil, fmt.Errorf("memory: search: %w", err)
 	}
 	return hits, nil
+}
+
+// componentLists computes the candidate list of every component with a
+// non-zero weight. The caller holds s.mu.
+func (s *Store) componentLists(qterms []string, qvec []float32, k int, accept func(uint64) bool, w Weights, p BM25Params) ([]ranked, error) {
+	depth := fuseDepth(k)
+	var lists []ranked
+	var bm map[uint64]float64
+	if w.BM25 > 0 || w.Neighbor > 0 || w.Session > 0 {
+		bm = s.lex.score(qterms, p, accept)
+	}
+	if w.BM25 > 0 {
+		lists = append(lists, topOf(CompBM25, bm, depth))
+	}
+	if w.Neighbor > 0 {
+		lists = append(lists, topOf(CompNeighbor, s.lex.neighbourScores(bm, accept), depth))
+	}
+	if w.Session > 0 {
+		lists = append(lists, topOf(CompSession, s.lex.sessionScores(bm, accept), depth))
+	}
+	if w.Vector > 0 && qvec != nil {
+		opts := hnsw.SearchOptions{Ef: max(depth, s.opts.EfSearch)}
+		if accept != nil {
+			opts.Filter = accept
+		}
+		results, err := s.idx.SearchWith(qvec, depth, opts)
+		if err != nil {
+			return nil, fmt.Errorf("memory: search: %w", err)
+		}
+		vs := make(map[uint64]float64, len(results))
+		for _, r := range results {
+			// cosine similarity, shifted so every returned record ranks
+			vs[r.Label] = 2 - float64(r.Distance)
+		}
+		l := topOf(CompVector, vs, depth)
+		for lb := range vs {
+			vs[lb] -= 1
+		}
+		lists = append(lists, l)
+	}
+	if w.Recency > 0 {
+		// Recency orders the candidates the other components found.
+		rs := map[uint64]float64{}
+		for _, l := range lists {
+			for _, lb := range l.labels {
+				if d, ok := s.lex.docs[lb]; ok {
+					rs[lb] = float64(d.time)/1e9 + 1 // Unix seconds (+1 keeps 1970 positive)
+				}
+			}
+		}
+		lists = append(lists, topOf(CompRecency, rs, depth))
+	}
+	return lists, nil
 }
 
 // ownedBy reports whether agent stored the record (first or later).

@@ -53,11 +53,14 @@ type Embedder interface {
 
 // Meta is the metadata of a record.
 type Meta struct {
-	Agent   string    `json:"agent,omitempty"`   // agent (or user) that stored it
-	Session string    `json:"session,omitempty"` // session it was stored in
-	Source  string    `json:"source,omitempty"`  // file path, URL, tool…
-	Tags    []string  `json:"tags,omitempty"`    // free-form labels
-	Time    time.Time `json:"time"`              // when it was stored (Put fills a zero Time)
+	Agent   string `json:"agent,omitempty"`   // agent (or user) that stored it
+	Session string `json:"session,omitempty"` // session it was stored in
+	Source  string `json:"source,omitempty"`  // file path, URL, tool…
+	// Speaker is who said or wrote the text (a conversation turn's
+	// speaker); it is a field of the lexical index.
+	Speaker string    `json:"speaker,omitempty"`
+	Tags    []string  `json:"tags,omitempty"` // free-form labels
+	Time    time.Time `json:"time"`           // when it was stored (Put fills a zero Time)
 	// Shared makes the record visible to every agent searching with
 	// ScopeShared, not only to its own agent.
 	Shared bool `json:"shared,omitempty"`
@@ -124,8 +127,9 @@ type Store struct {
 	mismatch *EmbedderMismatchError
 	idx      *hnsw.Index // nil while mismatched
 	entries  map[uint64]*entry
-	source   string // how the index was obtained at Open
-	dirty    bool   // index changed since it was last saved
+	lex      *lexIndex // the lexical (BM25F) index over every record
+	source   string    // how the index was obtained at Open
+	dirty    bool      // index changed since it was last saved
 }
 
 // entry is the in-memory metadata of a record, consulted by search filters
@@ -225,7 +229,7 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 		opts.EfSearch = defaultEfSearch
 	}
 	s := &Store{dir: dir, log: opts.Logger, now: opts.Now, opts: opts, emb: opts.Embedder,
-		entries: map[uint64]*entry{}}
+		entries: map[uint64]*entry{}, lex: newLexIndex()}
 	var err error
 	if opts.InMemory {
 		s.kv = newMemKV()
@@ -305,6 +309,7 @@ func (s *Store) loadEntries(tx kvTx) error {
 			return fmt.Errorf("%w: record %x: bad label %d", ErrCorrupt, k, r.Label)
 		}
 		s.entries[r.Label] = newEntry([32]byte(k), r.Meta)
+		s.lex.add(r.Label, r.Text, r.Meta)
 		return nil
 	})
 }
@@ -597,6 +602,7 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 		return fmt.Errorf("memory: delete: %w", err)
 	}
 	delete(s.entries, label)
+	s.lex.remove(label)
 	if s.idx != nil && s.idx.Contains(label) {
 		if err := s.idx.Delete(label); err != nil {
 			return fmt.Errorf("memory: delete: %w", err)

@@ -1,0 +1,204 @@
+package memory
+
+import (
+	"cmp"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+)
+
+// Retrieval components fused by a hybrid search.
+const (
+	CompBM25     = "bm25"     // BM25F over text, speaker and date
+	CompVector   = "vector"   // cosine similarity of the embeddings (HNSW)
+	CompNeighbor = "neighbor" // BM25 of the turns just before and after, same session
+	CompSession  = "session"  // BM25 of the record's session as a whole
+	CompRecency  = "recency"  // newer first
+)
+
+// Components lists the components in a fixed order.
+var Components = []string{CompBM25, CompVector, CompNeighbor, CompSession, CompRecency}
+
+// Weights are the fusion weights of the components; 0 switches a
+// component off.
+type Weights struct {
+	BM25     float64 `json:"bm25"`
+	Vector   float64 `json:"vector"`
+	Neighbor float64 `json:"neighbor"`
+	Session  float64 `json:"session"`
+	Recency  float64 `json:"recency"`
+}
+
+// DefaultWeights are the offline defaults (see docs/MEMORY.md for how
+// they were chosen).
+var DefaultWeights = Weights{BM25: 1, Vector: 0.5, Neighbor: 0.3, Session: 0.3, Recency: 0}
+
+func (w Weights) get(c string) float64 {
+	switch c {
+	case CompBM25:
+		return w.BM25
+	case CompVector:
+		return w.Vector
+	case CompNeighbor:
+		return w.Neighbor
+	case CompSession:
+		return w.Session
+	case CompRecency:
+		return w.Recency
+	}
+	return 0
+}
+
+func (w *Weights) set(c string, v float64) error {
+	switch c {
+	case CompBM25:
+		w.BM25 = v
+	case CompVector:
+		w.Vector = v
+	case CompNeighbor:
+		w.Neighbor = v
+	case CompSession:
+		w.Session = v
+	case CompRecency:
+		w.Recency = v
+	default:
+		return fmt.Errorf("%w: unknown component %q (%s)", ErrInvalidOptions, c, strings.Join(Components, ", "))
+	}
+	return nil
+}
+
+// Without returns w with the named components switched off.
+func (w Weights) Without(names ...string) (Weights, error) {
+	for _, n := range names {
+		if err := w.set(strings.TrimSpace(n), 0); err != nil {
+			return w, err
+		}
+	}
+	return w, nil
+}
+
+// Only returns w with every component not named switched off; a named
+// component whose weight in w is 0 gets weight 1.
+func (w Weights) Only(names ...string) (Weights, error) {
+	var out Weights
+	for _, n := range names {
+		n = strings.TrimSpace(n)
+		v := w.get(n)
+		if v == 0 {
+			v = 1
+		}
+		if err := out.set(n, v); err != nil {
+			return w, err
+		}
+	}
+	return out, nil
+}
+
+func (w Weights) validate() error {
+	any := false
+	for _, c := range Components {
+		v := w.get(c)
+		if v < 0 || math.IsNaN(v) || math.IsInf(v, 0) {
+			return fmt.Errorf("%w: weight of %s is %v", ErrInvalidOptions, c, v)
+		}
+		any = any || v > 0
+	}
+	if !any {
+		return fmt.Errorf("%w: every retrieval component is switched off", ErrInvalidOptions)
+	}
+	return nil
+}
+
+// SearchOptions tune one search.
+type SearchOptions struct {
+	// Weights of the fused components; the zero value means
+	// DefaultWeights.
+	Weights *Weights
+	// BM25 parameters; nil means DefaultBM25.
+	BM25 *BM25Params
+	// Explain fills Hit.Explain with each component's contribution.
+	Explain bool
+}
+
+// Contribution is one component's part in a hit's fused score.
+type Contribution struct {
+	Component string  `json:"component"`
+	Rank      int     `json:"rank"`         // 1-based rank in the component's list; 0 = not in it
+	Score     float64 `json:"score"`        // the component's own score (BM25, cosine, …)
+	Weight    float64 `json:"weight"`       // its fusion weight
+	Fused     float64 `json:"contribution"` // weight / (rrfK + rank), 0 when unranked
+}
+
+// rrfK is reciprocal rank fusion's constant (Cormack et al., 2009).
+const rrfK = 60
+
+// fuseDepth is how many candidates each component contributes.
+func fuseDepth(k int) int { return max(k, 100) }
+
+// ranked is one component's candidate list, best first.
+type ranked struct {
+	name   string
+	labels []uint64
+	scores map[uint64]float64
+}
+
+// topOf sorts the labels of scores by descending score (ascending label
+// on ties, so results are deterministic) and keeps the first n.
+func topOf(name string, scores map[uint64]float64, n int) ranked {
+	labels := make([]uint64, 0, len(scores))
+	for l, s := range scores {
+		if s > 0 {
+			labels = append(labels, l)
+		}
+	}
+	slices.SortFunc(labels, func(a, b uint64) int {
+		if c := cmp.Compare(scores[b], scores[a]); c != 0 {
+			return c
+		}
+		return cmp.Compare(a, b)
+	})
+	if len(labels) > n {
+		labels = labels[:n]
+	}
+	return ranked{name: name, labels: labels, scores: scores}
+}
+
+// fused is one fused result.
+type fused struct {
+	label   uint64
+	score   float64
+	explain []Contribution
+}
+
+// fuse combines the lists by weighted reciprocal rank fusion: a record
+// scores Σ w_c / (rrfK + rank_c) over the lists c it appears in.
+func fuse(lists []ranked, w Weights, k int, explain bool) []fused {
+	total := map[uint64]float64{}
+	for _, l := range lists {
+		wc := w.get(l.name)
+		if wc == 0 {
+			continue
+		}
+		for i, label := range l.labels {
+			total[label] += wc / float64(rrfK+i+1)
+		}
+	}
+	top := topOf("", total, k)
+	out := make([]fused, len(top.labels))
+	for i, label := range top.labels {
+		out[i] = fused{label: label, score: total[label]}
+		if !explain {
+			continue
+		}
+		for _, l := range lists {
+			c := Contribution{Component: l.name, Weight: w.get(l.name), Score: l.scores[label]}
+			if r := slices.Index(l.labels, label); r >= 0 {
+				c.Rank = r + 1
+				c.Fused = c.Weight / float64(rrfK+r+1)
+			}
+			out[i].explain = append(out[i].explain, c)
+		}
+	}
+	return out
+}
