@@ -30,9 +30,26 @@ type Weights struct {
 	Recency  float64 `json:"recency"`
 }
 
-// DefaultWeights are the offline defaults (see docs/MEMORY.md for how
-// they were chosen).
-var DefaultWeights = Weights{BM25: 1, Vector: 0.5, Neighbor: 0.3, Session: 0.3, Recency: 0}
+// DefaultWeights are the default fusion weights (see docs/MEMORY.md for
+// how they were chosen). With a lexical-only embedder (one whose
+// LexicalOnly method reports true, as embed.Lexical's does) the vector
+// weight is 0: its cosine measures shared words, which BM25 already does
+// better, and adding it lowered recall on LoCoMo.
+var DefaultWeights = Weights{BM25: 1, Vector: 1, Neighbor: 0.45, Session: 0.2, Recency: 0}
+
+// lexicalOnly is implemented by embedders whose vectors only measure
+// shared words and word fragments.
+type lexicalOnly interface{ LexicalOnly() bool }
+
+// DefaultWeightsFor returns the default weights for a store embedding
+// with emb.
+func DefaultWeightsFor(emb Embedder) Weights {
+	w := DefaultWeights
+	if l, ok := emb.(lexicalOnly); ok && l.LexicalOnly() {
+		w.Vector = 0
+	}
+	return w
+}
 
 func (w Weights) get(c string) float64 {
 	switch c {
@@ -117,6 +134,8 @@ type SearchOptions struct {
 	Weights *Weights
 	// BM25 parameters; nil means DefaultBM25.
 	BM25 *BM25Params
+	// Fusion is FusionSum (the default, "") or FusionRRF.
+	Fusion string
 	// Explain fills Hit.Explain with each component's contribution.
 	Explain bool
 }
@@ -127,8 +146,18 @@ type Contribution struct {
 	Rank      int     `json:"rank"`         // 1-based rank in the component's list; 0 = not in it
 	Score     float64 `json:"score"`        // the component's own score (BM25, cosine, …)
 	Weight    float64 `json:"weight"`       // its fusion weight
-	Fused     float64 `json:"contribution"` // weight / (rrfK + rank), 0 when unranked
+	Fused     float64 `json:"contribution"` // its part of the fused score, 0 when unranked
 }
+
+// Fusion methods.
+const (
+	// FusionRRF is weighted reciprocal rank fusion: Σ w_c / (60 + rank_c).
+	FusionRRF = "rrf"
+	// FusionSum is the weighted sum of each component's score divided by
+	// the best score of its list (its top candidate contributes its full
+	// weight).
+	FusionSum = "sum"
+)
 
 // rrfK is reciprocal rank fusion's constant (Cormack et al., 2009).
 const rrfK = 60
@@ -171,17 +200,27 @@ type fused struct {
 	explain []Contribution
 }
 
-// fuse combines the lists by weighted reciprocal rank fusion: a record
-// scores Σ w_c / (rrfK + rank_c) over the lists c it appears in.
-func fuse(lists []ranked, w Weights, k int, explain bool) []fused {
+// fuse combines the lists: by default a record scores Σ w_c · s_c / best_c
+// over the lists c it appears in (s_c its score there, best_c the list's
+// top score); with FusionRRF, Σ w_c / (rrfK + rank_c).
+func fuse(lists []ranked, w Weights, k int, method string, explain bool) []fused {
 	total := map[uint64]float64{}
-	for _, l := range lists {
+	part := func(l ranked, i int) float64 {
 		wc := w.get(l.name)
-		if wc == 0 {
+		if method != FusionRRF {
+			if best := l.scores[l.labels[0]]; best > 0 {
+				return wc * l.scores[l.labels[i]] / best
+			}
+			return 0
+		}
+		return wc / float64(rrfK+i+1)
+	}
+	for _, l := range lists {
+		if w.get(l.name) == 0 {
 			continue
 		}
 		for i, label := range l.labels {
-			total[label] += wc / float64(rrfK+i+1)
+			total[label] += part(l, i)
 		}
 	}
 	top := topOf("", total, k)
@@ -195,10 +234,17 @@ func fuse(lists []ranked, w Weights, k int, explain bool) []fused {
 			c := Contribution{Component: l.name, Weight: w.get(l.name), Score: l.scores[label]}
 			if r := slices.Index(l.labels, label); r >= 0 {
 				c.Rank = r + 1
-				c.Fused = c.Weight / float64(rrfK+r+1)
+				c.Fused = part(l, r)
 			}
 			out[i].explain = append(out[i].explain, c)
 		}
 	}
 	return out
+}
+
+// Embedder returns the store's current embedder.
+func (s *Store) Embedder() Embedder {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.emb
 }

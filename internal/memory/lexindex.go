@@ -270,17 +270,27 @@ func (x *lexIndex) termCount() int {
 }
 
 // neighbourScores gives every record the best BM25 score of the records
-// just before and after it in its group (a conversation's turns: the
-// question's words are often in the turn that asks, the answer in the
-// reply).
+// just before and after it in its group, and half the score of those two
+// places away (a conversation's turns: the question's words are often in
+// the turn that asks, the answer in the reply).
 func (x *lexIndex) neighbourScores(bm map[uint64]float64, accept func(uint64) bool) map[uint64]float64 {
 	out := map[uint64]float64{}
+	give := func(n uint64, sc float64) {
+		if n != 0 && (accept == nil || accept(n)) && sc > out[n] {
+			out[n] = sc
+		}
+	}
 	for l, sc := range bm {
 		prev, next := x.neighbours(l)
-		for _, n := range [2]uint64{prev, next} {
-			if n != 0 && (accept == nil || accept(n)) && sc > out[n] {
-				out[n] = sc
-			}
+		give(prev, sc)
+		give(next, sc)
+		if prev != 0 {
+			p2, _ := x.neighbours(prev)
+			give(p2, sc/2)
+		}
+		if next != 0 {
+			_, n2 := x.neighbours(next)
+			give(n2, sc/2)
 		}
 	}
 	return out
@@ -303,5 +313,29 @@ func (x *lexIndex) sessionScores(bm map[uint64]float64, accept func(uint64) bool
 		}
 	}
 	_ = accept // bm holds only accepted records
+	return out
+}
+
+// recencyScores orders the candidates of the other lists by time: the
+// newest scores 1, the oldest 0.001 (linear in between; all 1 when they
+// share one time).
+func (x *lexIndex) recencyScores(lists []ranked) map[uint64]float64 {
+	out := map[uint64]float64{}
+	lo, hi := int64(math.MaxInt64), int64(math.MinInt64)
+	for _, l := range lists {
+		for _, lb := range l.labels {
+			if d, ok := x.docs[lb]; ok {
+				out[lb] = 0
+				lo, hi = min(lo, d.time), max(hi, d.time)
+			}
+		}
+	}
+	for lb := range out {
+		if hi == lo {
+			out[lb] = 1
+			continue
+		}
+		out[lb] = 0.001 + 0.999*float64(x.docs[lb].time-lo)/float64(hi-lo)
+	}
 	return out
 }

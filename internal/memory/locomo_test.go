@@ -233,7 +233,7 @@ func TestLoCoMoRecall(t *testing.T) {
 	turns := 0
 	var putTime time.Duration
 	for _, c := range convs {
-		s := open(t, t.TempDir(), lexical(t, *locomoDim), true)
+		s := open(t, t.TempDir(), lexical(t, *locomoDim).Embedder, true) // the real embed.Lexical, so the defaults are the offline ones
 		items := locomoItems(t, c)
 		start := time.Now()
 		res, err := s.PutMany(ctx, items)
@@ -253,6 +253,7 @@ func TestLoCoMoRecall(t *testing.T) {
 		t.Cleanup(func() { closeStore(t, s) })
 	}
 
+	defaults := memory.DefaultWeightsFor(runs[0].store.Embedder())
 	report := func(name string, w memory.Weights) score {
 		var total score
 		for _, r := range runs {
@@ -294,23 +295,29 @@ func TestLoCoMoRecall(t *testing.T) {
 		if c == memory.CompRecency { // it orders the others' candidates
 			continue
 		}
-		w, err := memory.DefaultWeights.Only(c)
+		w, err := defaults.Only(c)
 		if err != nil {
 			t.Fatal(err)
 		}
 		report("only "+c, w)
 	}
 	for _, c := range memory.Components {
-		w, err := memory.DefaultWeights.Without(c)
+		w, err := defaults.Without(c)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if w != memory.DefaultWeights {
+		if w != defaults {
 			report("without "+c, w)
 		}
 	}
-	report("with recency 0.3", func() memory.Weights { w := memory.DefaultWeights; w.Recency = 0.3; return w }())
-
+	report("with the lexical vectors, weight 0.2", func() memory.Weights { w := defaults; w.Vector = 0.2; return w }())
+	report("with recency, weight 0.1", func() memory.Weights { w := defaults; w.Recency = 0.1; return w }())
+	rrf := memory.Weights{BM25: 1, Neighbor: 0.3, Session: 0.3}
+	var total score
+	for _, r := range runs {
+		total.merge(r.evaluate(t, memory.SearchOptions{Weights: &rrf, Fusion: memory.FusionRRF}, nil, nil))
+	}
+	t.Logf("| %-34s | %s |", "reciprocal rank fusion (1, .3, .3)", total)
 	if *locomoFit {
 		fitLOCO(t, runs)
 	}
@@ -321,9 +328,9 @@ func TestLoCoMoRecall(t *testing.T) {
 // scores it. Nothing is fitted on the conversation it scores.
 func fitLOCO(t *testing.T, runs []convRun) {
 	var grid []memory.Weights
-	for _, v := range []float64{0, 0.25, 0.5, 1} {
-		for _, n := range []float64{0, 0.15, 0.3, 0.6} {
-			for _, s := range []float64{0, 0.15, 0.3, 0.6} {
+	for _, v := range []float64{0, 0.2} {
+		for _, n := range []float64{0.15, 0.3, 0.45, 0.6} {
+			for _, s := range []float64{0, 0.2, 0.4} {
 				grid = append(grid, memory.Weights{BM25: 1, Vector: v, Neighbor: n, Session: s})
 			}
 		}

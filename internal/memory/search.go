@@ -106,8 +106,9 @@ func (f Filter) match(e *entry) bool {
 // Hit is one search result.
 type Hit struct {
 	Record Record `json:"record"` // without Embedding
-	// Score is the fused score: Σ weight / (60 + rank) over the retrieval
-	// components that ranked the record (reciprocal rank fusion).
+	// Score is the fused score: the sum over the retrieval components of
+	// weight × score / best score of that component (or, with FusionRRF,
+	// of weight / (60 + rank)).
 	Score float32 `json:"score"`
 	// Explain is each component's part in Score (SearchOptions.Explain).
 	Explain []Contribution `json:"explain,omitempty"`
@@ -115,9 +116,9 @@ type Hit struct {
 
 // Search returns up to k records that best match query and pass filter,
 // best first, with the default hybrid retrieval (DefaultWeights): BM25F
-// over text, speaker and date, the embeddings' cosine similarity and the
-// neighbour and session propagation of the BM25 scores, fused by
-// reciprocal rank fusion. Options.Observer, if set, is told about every
+// over text, speaker and date, the embeddings' cosine similarity (unless
+// the embedder is lexical-only) and the neighbour and session propagation
+// of the BM25 scores, fused by a weighted sum of normalised scores. Options.Observer, if set, is told about every
 // call.
 func (s *Store) Search(ctx context.Context, query string, k int, filter Filter) ([]Hit, error) {
 	return s.SearchWith(ctx, query, k, filter, SearchOptions{})
@@ -142,12 +143,10 @@ func (s *Store) search(ctx context.Context, query string, k int, filter Filter, 
 	if err := filter.validate(); err != nil {
 		return nil, err
 	}
-	w := DefaultWeights
 	if so.Weights != nil {
-		w = *so.Weights
-	}
-	if err := w.validate(); err != nil {
-		return nil, err
+		if err := so.Weights.validate(); err != nil {
+			return nil, err
+		}
 	}
 	params := DefaultBM25
 	if so.BM25 != nil {
@@ -161,6 +160,10 @@ func (s *Store) search(ctx context.Context, query string, k int, filter Filter, 
 	}
 	emb := s.emb
 	s.mu.RUnlock()
+	w := DefaultWeightsFor(emb)
+	if so.Weights != nil {
+		w = *so.Weights
+	}
 
 	var qvec []float32
 	if w.Vector > 0 {
@@ -196,7 +199,7 @@ func (s *Store) search(ctx context.Context, query string, k int, filter Filter, 
 	if err != nil {
 		return nil, err
 	}
-	results := fuse(lists, w, k, so.Explain)
+	results := fuse(lists, w, k, so.Fusion, so.Explain)
 	hits := make([]Hit, 0, len(results))
 	err = s.kv.View(func(tx kvTx) error {
 		for _, r := range results {
@@ -251,26 +254,12 @@ func (s *Store) componentLists(qterms []string, qvec []float32, k int, accept fu
 		}
 		vs := make(map[uint64]float64, len(results))
 		for _, r := range results {
-			// cosine similarity, shifted so every returned record ranks
-			vs[r.Label] = 2 - float64(r.Distance)
+			vs[r.Label] = 1 - float64(r.Distance) // cosine similarity; ≤ 0 is not kept
 		}
-		l := topOf(CompVector, vs, depth)
-		for lb := range vs {
-			vs[lb] -= 1
-		}
-		lists = append(lists, l)
+		lists = append(lists, topOf(CompVector, vs, depth))
 	}
 	if w.Recency > 0 {
-		// Recency orders the candidates the other components found.
-		rs := map[uint64]float64{}
-		for _, l := range lists {
-			for _, lb := range l.labels {
-				if d, ok := s.lex.docs[lb]; ok {
-					rs[lb] = float64(d.time)/1e9 + 1 // Unix seconds (+1 keeps 1970 positive)
-				}
-			}
-		}
-		lists = append(lists, topOf(CompRecency, rs, depth))
+		lists = append(lists, topOf(CompRecency, s.lex.recencyScores(lists), depth))
 	}
 	return lists, nil
 }
