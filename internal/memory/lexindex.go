@@ -95,20 +95,16 @@ func (x *lexIndex) add(label uint64, text string, m Meta) {
 }
 
 func (x *lexIndex) addFields(label uint64, fields [numFields][]string, group string, t int64) {
-	if _, ok := x.docs[label]; ok {
-		x.remove(label)
-	}
-	tfs := map[uint32]*[numFields]uint16{}
+	counts := map[uint32]*[numFields]uint16{}
 	d := &lexDoc{group: group, time: t}
 	for f, terms := range fields {
 		d.lens[f] = uint32(len(terms))
-		x.total[f] += uint64(len(terms))
 		for _, term := range terms {
 			id := x.termID(term)
-			tf := tfs[id]
+			tf := counts[id]
 			if tf == nil {
 				tf = new([numFields]uint16)
-				tfs[id] = tf
+				counts[id] = tf
 				d.terms = append(d.terms, id)
 			}
 			if tf[f] < maxTF {
@@ -117,14 +113,30 @@ func (x *lexIndex) addFields(label uint64, fields [numFields][]string, group str
 		}
 	}
 	slices.Sort(d.terms)
-	for _, id := range d.terms {
-		x.post[id] = insertPosting(x.post[id], posting{label, *tfs[id]})
+	tfs := make([][numFields]uint16, len(d.terms))
+	for i, id := range d.terms {
+		tfs[i] = *counts[id]
+	}
+	x.addDoc(label, d, tfs)
+}
+
+// addDoc indexes d (its terms ascending, tfs parallel to them) under
+// label, replacing an earlier entry.
+func (x *lexIndex) addDoc(label uint64, d *lexDoc, tfs [][numFields]uint16) {
+	if _, ok := x.docs[label]; ok {
+		x.remove(label)
+	}
+	for f := range d.lens {
+		x.total[f] += uint64(d.lens[f])
+	}
+	for i, id := range d.terms {
+		x.post[id] = insertPosting(x.post[id], posting{label, tfs[i]})
 	}
 	x.docs[label] = d
-	if group != "" {
-		g := x.groups[group]
+	if d.group != "" {
+		g := x.groups[d.group]
 		i, _ := slices.BinarySearch(g, label)
-		x.groups[group] = slices.Insert(g, i, label)
+		x.groups[d.group] = slices.Insert(g, i, label)
 	}
 }
 

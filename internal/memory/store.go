@@ -121,15 +121,18 @@ type Store struct {
 
 	// mu guards everything below. Mutations take it exclusively; searches
 	// and reads share it.
-	mu       sync.RWMutex
-	closed   bool
-	emb      Embedder
-	mismatch *EmbedderMismatchError
-	idx      *hnsw.Index // nil while mismatched
-	entries  map[uint64]*entry
-	lex      *lexIndex // the lexical (BM25F) index over every record
-	source   string    // how the index was obtained at Open
-	dirty    bool      // index changed since it was last saved
+	mu        sync.RWMutex
+	closed    bool
+	emb       Embedder
+	mismatch  *EmbedderMismatchError
+	idx       *hnsw.Index // nil while mismatched
+	entries   map[uint64]*entry
+	lex       *lexIndex // the lexical (BM25F) index over every record
+	lexGen    uint64    // the generation memory.lex holds, if lexOnDisk
+	lexOnDisk bool      // memory.lex was loaded or saved (holds lexGen)
+	lexSrc    string    // how Open got the lexical index: "loaded", "rebuilt", "new"
+	source    string    // how the index was obtained at Open
+	dirty     bool      // index changed since it was last saved
 }
 
 // entry is the in-memory metadata of a record, consulted by search filters
@@ -281,6 +284,9 @@ func (s *Store) init(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("memory: open: %w", err)
 	}
+	if err := s.openLex(ctx, gen); err != nil {
+		return err
+	}
 	if dim < 1 || dim > hnsw.MaxDim {
 		return fmt.Errorf("memory: open: %w: stored dimension %d", ErrCorrupt, dim)
 	}
@@ -309,7 +315,6 @@ func (s *Store) loadEntries(tx kvTx) error {
 			return fmt.Errorf("%w: record %x: bad label %d", ErrCorrupt, k, r.Label)
 		}
 		s.entries[r.Label] = newEntry([32]byte(k), r.Meta)
-		s.lex.add(r.Label, r.Text, r.Meta)
 		return nil
 	})
 }
@@ -437,7 +442,13 @@ func (s *Store) Flush(ctx context.Context) error {
 }
 
 func (s *Store) flushLocked(ctx context.Context) error {
-	if !s.persistent || s.idx == nil || !s.dirty {
+	if !s.persistent {
+		return nil
+	}
+	if err := s.flushLexLocked(); err != nil {
+		return err
+	}
+	if s.idx == nil || !s.dirty {
 		return nil
 	}
 	if st := s.idx.Stats(); st.Deleted > 0 && float64(st.Deleted) > compactRatio*float64(st.Nodes) {
@@ -494,6 +505,8 @@ type Stats struct {
 	Embedder    string `json:"embedder"`     // stored embedder name
 	Dim         int    `json:"dim"`          // vector dimension
 	IndexSource string `json:"index_source"` // how Open got the index: "loaded", "rebuilt", "new", "mismatch"
+	LexSource   string `json:"lex_source"`   // how Open got the lexical index: "loaded", "rebuilt", "new"
+	LexTerms    int    `json:"lex_terms"`    // distinct terms in the lexical index
 	Indexed     int    `json:"indexed"`      // live vectors in the index
 	Tombstones  int    `json:"tombstones"`   // deleted vectors still in the graph (reclaimed on Flush)
 	Generation  uint64 `json:"generation"`   // change counter of the database
@@ -508,7 +521,8 @@ func (s *Store) Stats(ctx context.Context) (Stats, error) {
 	if s.closed {
 		return Stats{}, ErrClosed
 	}
-	st := Stats{Records: len(s.entries), IndexSource: s.source, Persistent: s.persistent}
+	st := Stats{Records: len(s.entries), IndexSource: s.source, Persistent: s.persistent,
+		LexSource: s.lexSrc, LexTerms: s.lex.termCount()}
 	err := s.kv.View(func(tx kvTx) error {
 		st.Embedder = string(tx.Get(bucketMeta, keyEmbedder))
 		st.Dim = int(getU64(tx, keyDim))
