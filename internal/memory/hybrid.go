@@ -95,6 +95,12 @@ func (w Weights) Without(names ...string) (Weights, error) {
 	return w, nil
 }
 
+// With returns w with component c's weight set to v.
+func (w Weights) With(c string, v float64) (Weights, error) {
+	err := w.set(strings.TrimSpace(c), v)
+	return w, err
+}
+
 // Only returns w with every component not named switched off; a named
 // component whose weight in w is 0 gets weight 1.
 func (w Weights) Only(names ...string) (Weights, error) {
