@@ -181,20 +181,28 @@ type ranked struct {
 // topOf sorts the labels of scores by descending score (ascending label
 // on ties, so results are deterministic) and keeps the first n.
 func topOf(name string, scores map[uint64]float64, n int) ranked {
-	labels := make([]uint64, 0, len(scores))
+	type pair struct {
+		label uint64
+		score float64
+	}
+	pairs := make([]pair, 0, len(scores))
 	for l, s := range scores {
 		if s > 0 {
-			labels = append(labels, l)
+			pairs = append(pairs, pair{l, s})
 		}
 	}
-	slices.SortFunc(labels, func(a, b uint64) int {
-		if c := cmp.Compare(scores[b], scores[a]); c != 0 {
+	slices.SortFunc(pairs, func(a, b pair) int {
+		if c := cmp.Compare(b.score, a.score); c != 0 {
 			return c
 		}
-		return cmp.Compare(a, b)
+		return cmp.Compare(a.label, b.label)
 	})
-	if len(labels) > n {
-		labels = labels[:n]
+	if len(pairs) > n {
+		pairs = pairs[:n]
+	}
+	labels := make([]uint64, len(pairs))
+	for i, p := range pairs {
+		labels[i] = p.label
 	}
 	return ranked{name: name, labels: labels, scores: scores}
 }

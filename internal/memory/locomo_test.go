@@ -318,6 +318,37 @@ func TestLoCoMoRecall(t *testing.T) {
 		total.merge(r.evaluate(t, memory.SearchOptions{Weights: &rrf, Fusion: memory.FusionRRF}, nil, nil))
 	}
 	t.Logf("| %-34s | %s |", "reciprocal rank fusion (1, .3, .3)", total)
+	// All ten conversations in one store (5,882 records): latency at
+	// LoCoMo scale, and recall when the other conversations compete.
+	all := convRun{store: open(t, t.TempDir(), lexical(t, *locomoDim).Embedder, true), diaOf: map[string][]string{}}
+	t.Cleanup(func() { closeStore(t, all.store) })
+	for i, c := range convs {
+		items := slices.Clone(runs[i].items)
+		for j := range items { // dia_ids repeat across conversations
+			items[j].Meta.Source = c.SampleID + "/" + items[j].Meta.Source
+		}
+		res, err := all.store.PutMany(ctx, items)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for j, pr := range res {
+			if pr.Err == nil {
+				all.diaOf[pr.Record.ID] = append(all.diaOf[pr.Record.ID], items[j].Meta.Source)
+			}
+		}
+		for _, qa := range c.QA {
+			qa.Evidence = slices.Clone(qa.Evidence)
+			for j := range qa.Evidence {
+				qa.Evidence[j] = c.SampleID + "/" + strings.Join(evidenceIDs(qa.Evidence[j:j+1]), ";"+c.SampleID+"/")
+			}
+			all.qa = append(all.qa, qa)
+		}
+	}
+	lat = lat[:0]
+	t.Logf("| %-34s | %s |", "one store, all 10 conversations", all.evaluate(t, memory.SearchOptions{}, nil, &lat))
+	slices.Sort(lat)
+	t.Logf("search latency, one store of %d records: p50 %v, p95 %v, p99 %v", turns, lat[len(lat)/2], lat[len(lat)*95/100], lat[len(lat)*99/100])
+
 	if *locomoFit {
 		fitLOCO(t, runs)
 	}
@@ -329,7 +360,7 @@ func TestLoCoMoRecall(t *testing.T) {
 func fitLOCO(t *testing.T, runs []convRun) {
 	var grid []memory.Weights
 	for _, v := range []float64{0, 0.2} {
-		for _, n := range []float64{0.15, 0.3, 0.45, 0.6} {
+		for _, n := range []float64{0.3, 0.45, 0.6, 0.8, 1} {
 			for _, s := range []float64{0, 0.2, 0.4} {
 				grid = append(grid, memory.Weights{BM25: 1, Vector: v, Neighbor: n, Session: s})
 			}

@@ -28,6 +28,13 @@ func (c *countingEmbedder) Embed(ctx context.Context, texts []string) ([][]float
 	return c.Embedder.Embed(ctx, texts)
 }
 
+// LexicalOnly forwards embed.Lexical's, so stores over a counting lexical
+// embedder get the offline default weights.
+func (c *countingEmbedder) LexicalOnly() bool {
+	l, ok := c.Embedder.(interface{ LexicalOnly() bool })
+	return ok && l.LexicalOnly()
+}
+
 func lexical(t testing.TB, dim int) *countingEmbedder {
 	t.Helper()
 	l, err := embed.NewLexical(dim)
