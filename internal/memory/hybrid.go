@@ -181,30 +181,62 @@ type ranked struct {
 // topOf sorts the labels of scores by descending score (ascending label
 // on ties, so results are deterministic) and keeps the first n.
 func topOf(name string, scores map[uint64]float64, n int) ranked {
-	type pair struct {
-		label uint64
-		score float64
-	}
-	pairs := make([]pair, 0, len(scores))
+	// Keep the n best in a min-heap (the worst kept at the root), then
+	// sort those: O(m log n) for m scores.
+	better := func(a, b scored) bool { return a.score > b.score || (a.score == b.score && a.label < b.label) }
+	h := make([]scored, 0, min(n, len(scores)))
 	for l, s := range scores {
-		if s > 0 {
-			pairs = append(pairs, pair{l, s})
+		if s <= 0 || n <= 0 {
+			continue
+		}
+		c := scored{l, s}
+		if len(h) < n {
+			h = append(h, c)
+			for i := len(h) - 1; i > 0; { // sift up
+				p := (i - 1) / 2
+				if !better(h[p], h[i]) {
+					break
+				}
+				h[p], h[i] = h[i], h[p]
+				i = p
+			}
+			continue
+		}
+		if !better(c, h[0]) {
+			continue
+		}
+		h[0] = c
+		for i := 0; ; { // sift down
+			l, r, w := 2*i+1, 2*i+2, i
+			if l < len(h) && better(h[w], h[l]) {
+				w = l
+			}
+			if r < len(h) && better(h[w], h[r]) {
+				w = r
+			}
+			if w == i {
+				break
+			}
+			h[i], h[w] = h[w], h[i]
+			i = w
 		}
 	}
-	slices.SortFunc(pairs, func(a, b pair) int {
+	slices.SortFunc(h, func(a, b scored) int {
 		if c := cmp.Compare(b.score, a.score); c != 0 {
 			return c
 		}
 		return cmp.Compare(a.label, b.label)
 	})
-	if len(pairs) > n {
-		pairs = pairs[:n]
-	}
-	labels := make([]uint64, len(pairs))
-	for i, p := range pairs {
+	labels := make([]uint64, len(h))
+	for i, p := range h {
 		labels[i] = p.label
 	}
 	return ranked{name: name, labels: labels, scores: scores}
+}
+
+type scored struct {
+	label uint64
+	score float64
 }
 
 // fused is one fused result.

@@ -31,6 +31,8 @@ type lexDoc struct {
 	lens  [numFields]uint32 // field lengths in terms
 	terms []uint32          // distinct term ids, ascending
 	group string            // neighbour group: Meta.Session, else Meta.Source
+	prev  uint64            // the label before it in its group (0: none)
+	next  uint64            // the label after it in its group (0: none)
 	time  int64             // Meta.Time, Unix nanoseconds
 }
 
@@ -136,7 +138,17 @@ func (x *lexIndex) addDoc(label uint64, d *lexDoc, tfs [][numFields]uint16) {
 	if d.group != "" {
 		g := x.groups[d.group]
 		i, _ := slices.BinarySearch(g, label)
-		x.groups[d.group] = slices.Insert(g, i, label)
+		g = slices.Insert(g, i, label)
+		x.groups[d.group] = g
+		d.prev, d.next = 0, 0
+		if i > 0 {
+			d.prev = g[i-1]
+			x.docs[d.prev].next = label
+		}
+		if i+1 < len(g) {
+			d.next = g[i+1]
+			x.docs[d.next].prev = label
+		}
 	}
 }
 
@@ -177,6 +189,12 @@ func (x *lexIndex) remove(label uint64) {
 		g := x.groups[d.group]
 		if i, found := slices.BinarySearch(g, label); found {
 			g = slices.Delete(g, i, i+1)
+		}
+		if d.prev != 0 {
+			x.docs[d.prev].next = d.next
+		}
+		if d.next != 0 {
+			x.docs[d.next].prev = d.prev
 		}
 		if len(g) == 0 {
 			delete(x.groups, d.group)
@@ -252,22 +270,10 @@ func (x *lexIndex) score(query []string, p BM25Params, accept func(uint64) bool)
 // neighbours returns the labels just before and after label in its
 // group (0 when there is none).
 func (x *lexIndex) neighbours(label uint64) (prev, next uint64) {
-	d, ok := x.docs[label]
-	if !ok || d.group == "" {
-		return 0, 0
+	if d, ok := x.docs[label]; ok {
+		return d.prev, d.next
 	}
-	g := x.groups[d.group]
-	i, found := slices.BinarySearch(g, label)
-	if !found {
-		return 0, 0
-	}
-	if i > 0 {
-		prev = g[i-1]
-	}
-	if i+1 < len(g) {
-		next = g[i+1]
-	}
-	return prev, next
+	return 0, 0
 }
 
 // stats describes the index (for tests and Stats).

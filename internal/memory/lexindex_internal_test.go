@@ -118,6 +118,15 @@ func TestLexIndexRemoveAndNeighbours(t *testing.T) {
 	if got := x.score([]string{"gamma"}, DefaultBM25, nil); len(got) != 0 {
 		t.Fatalf("removed doc still scores: %v", got)
 	}
+	x.add(10, "zeta", Meta{Session: "s"})
+	x.add(6, "eta", Meta{Session: "s"}) // out of order: between 4 and 10
+	for l, want := range map[uint64][2]uint64{1: {0, 3}, 3: {1, 4}, 4: {3, 6}, 6: {4, 10}, 10: {6, 0}, 9: {0, 0}} {
+		if p, n := x.neighbours(l); p != want[0] || n != want[1] {
+			t.Fatalf("neighbours(%d) = %d, %d, want %v", l, p, n, want)
+		}
+	}
+	x.remove(10)
+	x.remove(6)
 	if x.total[fieldText] != 2+2+1+2 {
 		t.Fatalf("total text length %d", x.total[fieldText])
 	}
