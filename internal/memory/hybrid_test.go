@@ -203,7 +203,16 @@ func TestHybridSearch(t *testing.T) {
 	if hits, err := s.SearchWith(ctx, "May 2023", 10, memory.Filter{}, memory.SearchOptions{Weights: &bm25Only}); err != nil || len(hits) != len(turns) {
 		t.Fatalf("date search: %v %v", ids(hits), err)
 	}
-	// Every component switched off is refused.
+	// Bad options are refused: an unknown fusion, BM25 constants out of
+	// range, every component switched off.
+	if _, err := s.SearchWith(ctx, "x", 3, memory.Filter{}, memory.SearchOptions{Fusion: "max"}); !errors.Is(err, memory.ErrInvalidOptions) {
+		t.Fatalf("unknown fusion: %v", err)
+	}
+	bad := memory.DefaultBM25
+	bad.K1 = 0
+	if _, err := s.SearchWith(ctx, "x", 3, memory.Filter{}, memory.SearchOptions{BM25: &bad}); !errors.Is(err, memory.ErrInvalidOptions) {
+		t.Fatalf("k1 = 0: %v", err)
+	}
 	if _, err := s.SearchWith(ctx, "x", 3, memory.Filter{}, memory.SearchOptions{Weights: &memory.Weights{}}); !errors.Is(err, memory.ErrInvalidOptions) {
 		t.Fatalf("all off: %v", err)
 	}

@@ -1,6 +1,7 @@
 package memory
 
 import (
+	"fmt"
 	"math"
 	"slices"
 	"strconv"
@@ -219,6 +220,17 @@ type BM25Params struct {
 // weight: a question naming a person prefers what that person said, but
 // a shared word still counts for more than the speaker alone.
 var DefaultBM25 = BM25Params{K1: 1.2, B: [numFields]float64{0.75, 0, 0}, W: [numFields]float64{1, 0.4, 0.3}}
+
+func (p BM25Params) validate() error {
+	ok := p.K1 > 0 && !math.IsInf(p.K1, 0)
+	for f := range numFields {
+		ok = ok && p.B[f] >= 0 && p.B[f] <= 1 && p.W[f] >= 0 && !math.IsInf(p.W[f], 0)
+	}
+	if !ok {
+		return fmt.Errorf("%w: BM25 parameters %+v (k1 > 0, 0 ≤ b ≤ 1, w ≥ 0)", ErrInvalidOptions, p)
+	}
+	return nil
+}
 
 // score returns the BM25F score of every document matching at least one
 // of the query terms and passing accept (nil accepts all).

@@ -115,11 +115,13 @@ type Hit struct {
 }
 
 // Search returns up to k records that best match query and pass filter,
-// best first, with the default hybrid retrieval (DefaultWeights): BM25F
-// over text, speaker and date, the embeddings' cosine similarity (unless
-// the embedder is lexical-only) and the neighbour and session propagation
-// of the BM25 scores, fused by a weighted sum of normalised scores. Options.Observer, if set, is told about every
-// call.
+// best first, with the default hybrid retrieval (DefaultWeightsFor the
+// store's embedder): BM25F over text, speaker and date, the embeddings'
+// cosine similarity (unless the embedder is lexical-only) and the
+// neighbour and session propagation of the BM25 scores, fused by a
+// weighted sum of normalised scores. With a lexical-only embedder, a query
+// that shares no term with any record returns no hits. Options.Observer,
+// if set, is told about every call.
 func (s *Store) Search(ctx context.Context, query string, k int, filter Filter) ([]Hit, error) {
 	return s.SearchWith(ctx, query, k, filter, SearchOptions{})
 }
@@ -148,8 +150,16 @@ func (s *Store) search(ctx context.Context, query string, k int, filter Filter, 
 			return nil, err
 		}
 	}
+	switch so.Fusion {
+	case "", FusionSum, FusionRRF:
+	default:
+		return nil, fmt.Errorf("%w: unknown fusion %q (%s, %s)", ErrInvalidOptions, so.Fusion, FusionSum, FusionRRF)
+	}
 	params := DefaultBM25
 	if so.BM25 != nil {
+		if err := so.BM25.validate(); err != nil {
+			return nil, err
+		}
 		params = *so.BM25
 	}
 	filter.Tags = normalizeTags(filter.Tags)
