@@ -233,7 +233,7 @@ func TestEndToEnd(t *testing.T) {
 	}
 	c.ok("memory", "rm", hits[0].Record.ID)
 	c.fail(cmdline.ExitError, "", "memory", "rm", hits[0].Record.ID)
-	if out := c.ok("memory", "stats"); !strings.Contains(out, "lexical-v1/384") {
+	if out := c.ok("memory", "stats"); !strings.Contains(out, "lexical-v1/384") || !strings.Contains(out, "lexical:     ") {
 		t.Fatalf("stats: %s", out)
 	}
 	if out := c.ok("config", "show"); !strings.Contains(out, "max_processes") {

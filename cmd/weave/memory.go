@@ -174,8 +174,8 @@ func memoryStats(e *env, fs *flag.FlagSet) cmdline.Action {
 			if !st.Persistent {
 				where = "in memory only"
 			}
-			fmt.Fprintf(e.stdout, "records:     %d (%s)\nfiles:       %d ingested\nembedder:    %s, %d dimensions\nindex:       %d vectors, %d tombstones (%s at boot)\ngeneration:  %d\n",
-				st.Records, where, st.Files, st.Embedder, st.Dim, st.Indexed, st.Tombstones, st.IndexSource, st.Generation)
+			fmt.Fprintf(e.stdout, "records:     %d (%s)\nfiles:       %d ingested\nembedder:    %s, %d dimensions\nindex:       %d vectors, %d tombstones (%s at boot)\nlexical:     %d terms (%s at boot)\ngeneration:  %d\n",
+				st.Records, where, st.Files, st.Embedder, st.Dim, st.Indexed, st.Tombstones, st.IndexSource, st.LexTerms, st.LexSource, st.Generation)
 			return nil
 		})
 	}
