@@ -253,7 +253,11 @@ func (x *lexIndex) score(query []string, p BM25Params, accept func(uint64) bool)
 			qtf[id]++
 		}
 	}
-	out := map[uint64]float64{}
+	n0 := 0
+	for _, id := range order {
+		n0 += len(x.post[id])
+	}
+	out := make(map[uint64]float64, min(n0, len(x.docs)))
 	for _, id := range order {
 		ps := x.post[id]
 		df := float64(len(ps))
