@@ -152,17 +152,22 @@ func BenchmarkStreamedTokenLatency(b *testing.B) {
 	b.ReportMetric(float64(percentile(lat, 0.99).Microseconds()), "token-p99-µs")
 }
 
-// BenchmarkConcurrentAgents runs N running agents at once, one timed turn
-// each (after an untimed first turn), against a fake provider answering
-// after a fixed 100 ms, and reports turns/s.
+// BenchmarkConcurrentAgents runs N agents at once against a fake provider
+// answering after a fixed 100 ms, in a separate process (its CPU is not
+// charged to the daemon). Each agent has its session open (an untimed
+// first turn), then runs concurrentTurns timed turns back to back. It
+// reports turns/s and the daemon process's CPU (user + system, from
+// rusage: daemon, agents, kernel IPC, chain, journals, LLM client) per
+// turn.
 func BenchmarkConcurrentAgents(b *testing.B) {
-	srv := llmtest.NewOpenAI(llmtest.Options{Latency: 100 * time.Millisecond, Handler: func(llmtest.Request) llmtest.Turn { return llmtest.Text("ok") }})
-	defer srv.Close()
-	d := benchDaemon(b, srv.URL)
+	url := startFakeLLM(b, 100*time.Millisecond)
+	d := benchDaemon(b, url)
 	ws := b.TempDir()
 	for _, n := range []int{1, 10, 100, 1000} {
 		b.Run(strconv.Itoa(n), func(b *testing.B) {
 			ctx := context.Background()
+			var turns int
+			var elapsed, cpu time.Duration
 			for it := range b.N {
 				pids := make([]kernel.PID, n)
 				for i := range n {
@@ -185,6 +190,7 @@ func BenchmarkConcurrentAgents(b *testing.B) {
 					}()
 				}
 				warm.Wait()
+				cpu0, _ := processCPU()
 				start := time.Now()
 				var wg sync.WaitGroup
 				errs := make(chan error, n)
@@ -192,24 +198,37 @@ func BenchmarkConcurrentAgents(b *testing.B) {
 					wg.Add(1)
 					go func() {
 						defer wg.Done()
-						if _, err := ask(ctx, d, pid, "hi"); err != nil {
-							errs <- err
+						for range concurrentTurns {
+							if _, err := ask(ctx, d, pid, "hi"); err != nil {
+								errs <- err
+								return
+							}
 						}
 					}()
 				}
 				wg.Wait()
-				el := time.Since(start)
+				elapsed += time.Since(start)
+				cpu1, _ := processCPU()
+				cpu += cpu1 - cpu0
+				turns += n * concurrentTurns
 				close(errs)
 				for err := range errs {
 					b.Fatal(err)
 				}
-				b.ReportMetric(float64(n)/el.Seconds(), "turns/s")
 				for _, pid := range pids {
 					_ = d.kernel.Kill(pid)
 				}
 			}
+			b.ReportMetric(float64(turns)/elapsed.Seconds(), "turns/s")
+			if _, ok := processCPU(); ok {
+				b.ReportMetric(float64(cpu.Microseconds())/float64(turns), "cpu-µs/turn")
+			}
 		})
 	}
 }
+
+// concurrentTurns is the number of timed turns each agent of
+// BenchmarkConcurrentAgents runs.
+const concurrentTurns = 5
 
 func netListen() (net.Listener, error) { return net.Listen("tcp", "127.0.0.1:0") }

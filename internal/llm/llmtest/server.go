@@ -128,6 +128,10 @@ type Options struct {
 	// Handler supplies the Turn when the script is empty. Without it an
 	// empty script answers 500 "script exhausted".
 	Handler func(Request) Turn
+	// ForgetRequests keeps no record of requests (Requests, ChatRequests
+	// and Violations return nothing), so a long load test does not grow
+	// the server's memory. Requests are still validated.
+	ForgetRequests bool
 }
 
 // Request is a request the server received.
@@ -279,9 +283,11 @@ func (s *Server) serve(v vendor, w http.ResponseWriter, r *http.Request) {
 		rec.Violation = v.validate(r, body)
 	}
 	presented, authorized := v.authorized(r.Header, s.opts.APIKey)
-	s.mu.Lock()
-	s.reqs = append(s.reqs, rec)
-	s.mu.Unlock()
+	if !s.opts.ForgetRequests {
+		s.mu.Lock()
+		s.reqs = append(s.reqs, rec)
+		s.mu.Unlock()
+	}
 	if s.opts.OnRequest != nil {
 		s.opts.OnRequest(rec)
 	}
