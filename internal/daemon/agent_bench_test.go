@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
+	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
@@ -160,14 +162,14 @@ func BenchmarkStreamedTokenLatency(b *testing.B) {
 // rusage: daemon, agents, kernel IPC, chain, journals, LLM client) per
 // turn.
 func BenchmarkConcurrentAgents(b *testing.B) {
-	url := startFakeLLM(b, 100*time.Millisecond)
-	d := benchDaemon(b, url)
+	fake := startFakeLLM(b, 100*time.Millisecond)
+	d := benchDaemon(b, fake.url)
 	ws := b.TempDir()
 	for _, n := range []int{1, 10, 100, 1000} {
 		b.Run(strconv.Itoa(n), func(b *testing.B) {
 			ctx := context.Background()
 			var turns int
-			var elapsed, cpu time.Duration
+			var elapsed, cpu, fakeCPU time.Duration
 			for it := range b.N {
 				pids := make([]kernel.PID, n)
 				for i := range n {
@@ -190,7 +192,9 @@ func BenchmarkConcurrentAgents(b *testing.B) {
 					}()
 				}
 				warm.Wait()
+				stopProfile := profileTimed(b, n)
 				cpu0, _ := processCPU()
+				fake0, _ := fake.cpu()
 				start := time.Now()
 				var wg sync.WaitGroup
 				errs := make(chan error, n)
@@ -209,7 +213,10 @@ func BenchmarkConcurrentAgents(b *testing.B) {
 				wg.Wait()
 				elapsed += time.Since(start)
 				cpu1, _ := processCPU()
+				fake1, _ := fake.cpu()
+				stopProfile()
 				cpu += cpu1 - cpu0
+				fakeCPU += fake1 - fake0
 				turns += n * concurrentTurns
 				close(errs)
 				for err := range errs {
@@ -223,7 +230,37 @@ func BenchmarkConcurrentAgents(b *testing.B) {
 			if _, ok := processCPU(); ok {
 				b.ReportMetric(float64(cpu.Microseconds())/float64(turns), "cpu-µs/turn")
 			}
+			if _, ok := fake.cpu(); ok {
+				b.ReportMetric(float64(fakeCPU.Microseconds())/float64(turns), "provider-cpu-µs/turn")
+			}
 		})
+	}
+}
+
+// profileEnv names a file to write a CPU profile of the timed part of
+// BenchmarkConcurrentAgents/1000 to (go test's -cpuprofile would include
+// the daemon's boot and the sessions' creation).
+const profileEnv = "WEFTOS_BENCH_CPUPROFILE"
+
+// profileTimed starts the CPU profile of profileEnv for n = 1000 and
+// returns what stops it.
+func profileTimed(b *testing.B, n int) func() {
+	path := os.Getenv(profileEnv)
+	if path == "" || n != 1000 {
+		return func() {}
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		b.Fatal(err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		if err := f.Close(); err != nil {
+			b.Error(err)
+		}
 	}
 }
 

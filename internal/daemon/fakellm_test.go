@@ -37,10 +37,18 @@ func serveFakeLLM(latency string) int {
 	return 0
 }
 
+// fakeLLM is a fake provider running in a child process.
+type fakeLLM struct {
+	url string
+	pid int
+}
+
+// cpu is the CPU time the fake provider's process has used so far.
+func (f fakeLLM) cpu() (time.Duration, bool) { return childCPU(f.pid) }
+
 // startFakeLLM runs the fake provider in a child process (this test binary
-// with fakeLLMEnv set) and returns its base URL. The child stops when the
-// benchmark ends.
-func startFakeLLM(tb testing.TB, latency time.Duration) string {
+// with fakeLLMEnv set). The child stops when the benchmark ends.
+func startFakeLLM(tb testing.TB, latency time.Duration) fakeLLM {
 	tb.Helper()
 	exe, err := os.Executable()
 	if err != nil {
@@ -70,5 +78,5 @@ func startFakeLLM(tb testing.TB, latency time.Duration) string {
 	if err != nil {
 		tb.Fatalf("fake llm process: %v", err)
 	}
-	return strings.TrimSpace(line)
+	return fakeLLM{url: strings.TrimSpace(line), pid: cmd.Process.Pid}
 }

@@ -18,6 +18,8 @@ package session
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -84,14 +86,20 @@ type Meta struct {
 	Name    string    `json:"name"`
 	Created time.Time `json:"created"`
 	Version int       `json:"version"`
+	// ID identifies this incarnation of the session (random, set when it
+	// is created; sessions from before it existed get one when next
+	// opened): the commit log names it, so a session removed and created
+	// again never receives its predecessor's records.
+	ID string `json:"id,omitempty"`
 }
 
 // Option configures Open.
 type Option func(*options)
 
 type options struct {
-	now    func() time.Time
-	logger *slog.Logger
+	now       func() time.Time
+	logger    *slog.Logger
+	committer *Committer
 }
 
 // WithClock sets the time source for step times (default time.Now).
@@ -99,6 +107,10 @@ func WithClock(now func() time.Time) Option { return func(o *options) { o.now = 
 
 // WithLogger sets the logger (default: discard).
 func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
+
+// WithCommitter makes the session's durable appends group-committed by c
+// (see Committer), which must be the committer of the same home.
+func WithCommitter(c *Committer) Option { return func(o *options) { o.committer = c } }
 
 // Recovery describes what Open repaired.
 type Recovery struct {
@@ -116,12 +128,23 @@ type Session struct {
 	recovered Recovery
 
 	mu     sync.Mutex
-	f      *os.File // journal, nil once closed or broken
+	f      *os.File // journal, nil once closed or broken; set to nil under fmu too
 	lock   *os.File
 	size   int64
 	steps  []Step
 	replay *replay
 	broken error
+
+	// With a committer: the bytes written since the last durable append
+	// (buffered steps), which the next one commits with its own; the
+	// reusable commit request; and fmu, which keeps the file open while a
+	// log retirement fsyncs it.
+	pending    []byte
+	pendingOff int64
+	req        commitReq
+	fmu        sync.Mutex
+	wrote      bool  // appended since open: Close fsyncs the journal
+	unsynced   error // why the closed journal may not be durable
 }
 
 // Open opens session name under home, creating it if it does not exist,
@@ -137,8 +160,16 @@ func Open(home, name string, opts ...Option) (*Session, error) {
 	for _, opt := range opts {
 		opt(&o)
 	}
+	if c := o.committer; c != nil && c.home != filepath.Clean(home) {
+		return nil, fmt.Errorf("session: the committer of %s cannot commit sessions of %s", c.home, home)
+	}
 	if err := os.MkdirAll(filepath.Join(home, Dir), 0o700); err != nil {
 		return nil, fmt.Errorf("session: %w", err)
+	}
+	if o.committer == nil {
+		if err := recoverAbandoned(home, o.logger); err != nil {
+			return nil, err
+		}
 	}
 	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
 		return nil, fmt.Errorf("session: %w", err)
@@ -148,6 +179,7 @@ func Open(home, name string, opts ...Option) (*Session, error) {
 		return nil, fmt.Errorf("session %s: %w", name, err)
 	}
 	s := &Session{name: name, dir: dir, opts: o, lock: lock}
+	s.req = commitReq{s: s, done: make(chan error, 1)}
 	if err := s.load(); err != nil {
 		unlockFile(lock)
 		return nil, err
@@ -158,12 +190,17 @@ func Open(home, name string, opts ...Option) (*Session, error) {
 func (s *Session) load() error {
 	meta, err := readMeta(s.dir)
 	if errors.Is(err, fs.ErrNotExist) {
-		meta = Meta{Name: s.name, Created: s.opts.now().UTC(), Version: CurrentFormat}
+		meta = Meta{Name: s.name, Created: s.opts.now().UTC(), Version: CurrentFormat, ID: newID()}
 		if err := writeMeta(s.dir, meta); err != nil {
 			return err
 		}
 	} else if err != nil {
 		return err
+	} else if meta.ID == "" {
+		meta.ID = newID()
+		if err := writeMeta(s.dir, meta); err != nil {
+			return err
+		}
 	}
 	s.meta = meta
 	f, err := os.OpenFile(filepath.Join(s.dir, JournalFile), os.O_RDWR|os.O_CREATE, 0o600)
@@ -204,8 +241,24 @@ func (s *Session) load() error {
 		f.Close()
 		return fmt.Errorf("session: sync directory: %w", err)
 	}
+	if s.opts.committer != nil {
+		// The commit log covers what is appended from here on: what is
+		// already in the journal (a buffered step, say) must be durable
+		// on its own.
+		if err := f.Sync(); err != nil {
+			f.Close()
+			return fmt.Errorf("session %s: sync: %w", s.name, err)
+		}
+	}
 	s.f, s.size, s.steps, s.replay = f, res.good, res.steps, res.replay
 	return nil
+}
+
+// newID returns a random session incarnation ID.
+func newID() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:]) // never fails (crypto/rand)
+	return hex.EncodeToString(b[:])
 }
 
 // Name returns the session's name.
@@ -278,7 +331,25 @@ func (s *Session) append(ctx context.Context, step Step, sync bool) (Step, error
 	if _, err := s.f.Write(line); err != nil {
 		return Step{}, s.fail(fmt.Errorf("write: %w", err))
 	}
-	if sync {
+	if c := s.opts.committer; c != nil {
+		s.wrote = true
+		if len(s.pending) == 0 {
+			s.pendingOff = s.size
+		}
+		s.pending = append(s.pending, line...)
+		if sync {
+			s.req.off, s.req.data = s.pendingOff, s.pending
+			err := c.commit(&s.req)
+			s.req.data = nil
+			if err != nil {
+				return Step{}, s.fail(fmt.Errorf("group commit: %w", err))
+			}
+			s.pending = s.pending[:0]
+			if cap(s.pending) > 64<<10 {
+				s.pending = nil // do not keep a large step's buffer
+			}
+		}
+	} else if sync {
 		if err := s.f.Sync(); err != nil {
 			return Step{}, s.fail(fmt.Errorf("fsync: %w", err))
 		}
@@ -293,11 +364,17 @@ func (s *Session) append(ctx context.Context, step Step, sync bool) (Step, error
 // file's contents are unknown, so the only safe course is to reopen, which
 // rescans and truncates.
 func (s *Session) fail(err error) error {
-	if terr := s.f.Truncate(s.size); terr == nil {
-		_ = s.f.Sync()
+	terr := s.f.Truncate(s.size)
+	if terr == nil {
+		terr = s.f.Sync()
 	}
+	s.fmu.Lock()
 	s.f.Close()
 	s.f = nil
+	if terr != nil {
+		s.unsynced = fmt.Errorf("session %s: journal left unsynced after a failure: %w", s.name, terr)
+	}
+	s.fmu.Unlock()
 	s.broken = err
 	s.opts.logger.Error("session: journal write failed; session closed for writing", "session", s.name, "err", err)
 	return fmt.Errorf("session %s: %w", s.name, err)
@@ -325,21 +402,44 @@ func (s *Session) Resume() State {
 	return st
 }
 
-// Close closes the journal and releases the lock. It is safe to call more
-// than once.
+// Close closes the journal and releases the lock. With a committer it
+// first fsyncs the journal, so its steps no longer depend on the commit
+// log. It is safe to call more than once.
 func (s *Session) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var err error
 	if s.f != nil {
-		err = s.f.Close()
+		if s.opts.committer != nil && s.wrote {
+			if err = s.f.Sync(); err != nil {
+				err = fmt.Errorf("session %s: sync: %w", s.name, err)
+			}
+		}
+		s.fmu.Lock()
+		err = errors.Join(err, s.f.Close())
 		s.f = nil
+		s.unsynced = err
+		s.fmu.Unlock()
 	}
 	if s.lock != nil {
 		unlockFile(s.lock)
 		s.lock = nil
 	}
 	return err
+}
+
+// syncJournal fsyncs the journal for a commit-log retirement. A closed
+// journal was fsynced by Close, unless that failed.
+func (s *Session) syncJournal() error {
+	s.fmu.Lock()
+	defer s.fmu.Unlock()
+	if s.f == nil {
+		return s.unsynced
+	}
+	if err := s.f.Sync(); err != nil {
+		return fmt.Errorf("session %s: sync: %w", s.name, err)
+	}
+	return nil
 }
 
 // format is the journal format of the session (Version 0 means 1).
