@@ -300,34 +300,30 @@ func (s *Session) append(ctx context.Context, step Step, sync bool) (Step, error
 		}
 		return Step{}, ErrClosed
 	}
-	var compact bytes.Buffer
-	if err := json.Compact(&compact, step.Data); err != nil {
-		return Step{}, fmt.Errorf("%w: data: %v", ErrInvalidStep, err)
-	}
-	step.Data = compact.Bytes()
+	trusted, hasTrusted := step.trustedPayload()
 	step.Seq = s.replay.st.LastSeq + 1
 	step.Time = s.opts.now().UTC()
-	payload, err := s.replay.check(step, true)
-	if err != nil {
-		return Step{}, fmt.Errorf("%w: %v", ErrInvalidStep, err)
+	if !step.Type.Valid() {
+		return Step{}, fmt.Errorf("%w: unknown step type %q", ErrInvalidStep, step.Type)
 	}
-	line, err := encodeRecord(step, s.meta.format())
+	line, dataAt, err := encodeRecord(step, s.meta.format())
 	if err != nil {
 		return Step{}, fmt.Errorf("%w: %v", ErrInvalidStep, err)
 	}
 	if len(line) > MaxRecordSize {
 		return Step{}, fmt.Errorf("%w: record of %d bytes is larger than %d", ErrInvalidStep, len(line), MaxRecordSize)
 	}
-	// Re-read what was encoded so the stored step is exactly what a reader
-	// will see (Data compacted).
-	var stored Step
-	body, err := checkRecord(line, s.meta.format())
+	// The stored step is exactly what a reader will decode from the line
+	// (its data compacted, as written).
+	stored := Step{Seq: step.Seq, Time: step.Time, Type: step.Type, Data: recordData(line, dataAt, s.meta.format())}
+	if hasTrusted {
+		stored.payload, stored.pdata, stored.plen = trusted, &stored.Data[0], len(stored.Data)
+	}
+	payload, err := s.replay.check(stored, true)
 	if err != nil {
 		return Step{}, fmt.Errorf("%w: %v", ErrInvalidStep, err)
 	}
-	if err := json.Unmarshal(body, &stored); err != nil {
-		return Step{}, fmt.Errorf("%w: %v", ErrInvalidStep, err)
-	}
+	stored.payload, stored.pdata, stored.plen = nil, nil, 0
 	if _, err := s.f.Write(line); err != nil {
 		return Step{}, s.fail(fmt.Errorf("write: %w", err))
 	}
@@ -456,7 +452,7 @@ func (m Meta) format() int {
 func (s *Session) upgrade(res scanResult) error {
 	var buf bytes.Buffer
 	for _, st := range res.steps {
-		line, err := encodeRecord(st, CurrentFormat)
+		line, _, err := encodeRecord(st, CurrentFormat)
 		if err != nil {
 			return fmt.Errorf("session %s: upgrading the journal: %w", s.name, err)
 		}
