@@ -26,8 +26,9 @@ const (
 // transport is the HTTP machinery shared by both vendor clients: request
 // construction, auth, error mapping, retries and key redaction.
 type transport struct {
-	cfg  *resolved
-	auth func(h http.Header) // sets the vendor's auth headers
+	cfg   *resolved
+	auth  func(h http.Header) // sets the vendor's auth headers
+	tools toolCache
 }
 
 // redact removes the API key from s.
