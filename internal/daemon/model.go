@@ -180,6 +180,7 @@ func (ph *promptHasher) toolsJSON(tools []llm.ToolSpec) ([]byte, error) {
 	}
 	return ph.enc, nil
 }
+
 // agentModel returns the model an agent process talks to: the named
 // provider (or the configured failover list), each route gated for p.
 // waited accumulates the time spent in providers themselves (without the
