@@ -265,7 +265,13 @@ func profileTimed(b *testing.B, n int) func() {
 }
 
 // concurrentTurns is the number of timed turns each agent of
-// BenchmarkConcurrentAgents runs.
-const concurrentTurns = 5
+// BenchmarkConcurrentAgents runs: 5, or $WEFTOS_BENCH_TURNS (longer runs
+// give steadier figures and profiles).
+var concurrentTurns = func() int {
+	if n, err := strconv.Atoi(os.Getenv("WEFTOS_BENCH_TURNS")); err == nil && n > 0 {
+		return n
+	}
+	return 5
+}()
 
 func netListen() (net.Listener, error) { return net.Listen("tcp", "127.0.0.1:0") }

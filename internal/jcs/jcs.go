@@ -10,6 +10,7 @@ package jcs
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -204,12 +205,13 @@ type level struct {
 	members []member
 }
 
+// member locates one member's decoded name and canonical value in its
+// level's buf.
 type member struct {
 	name, value span
-	key         []uint16 // UTF-16 code units of a non-ASCII name, for sorting
 }
 
-type span struct{ start, end int }
+type span struct{ start, end int32 }
 
 var parsers = sync.Pool{New: func() any { return new(parser) }}
 
@@ -337,12 +339,12 @@ func (p *parser) object(dst []byte, depth int) ([]byte, error) {
 			return dst, p.errorf("expected member name")
 		}
 		var m member
-		m.name.start = len(l.buf)
+		m.name.start = int32(len(l.buf))
 		var err error
 		if l.buf, err = p.decodeString(l.buf); err != nil {
 			return dst, err
 		}
-		m.name.end = len(l.buf)
+		m.name.end = int32(len(l.buf))
 		for _, c := range l.buf[m.name.start:m.name.end] {
 			if c >= 0x80 {
 				ascii = false
@@ -355,11 +357,11 @@ func (p *parser) object(dst []byte, depth int) ([]byte, error) {
 		}
 		p.pos++
 		p.skipWS()
-		m.value.start = len(l.buf)
+		m.value.start = int32(len(l.buf))
 		if l.buf, err = p.value(l.buf, depth); err != nil {
 			return dst, err
 		}
-		m.value.end = len(l.buf)
+		m.value.end = int32(len(l.buf))
 		l.members = append(l.members, m)
 		p.skipWS()
 		if p.pos >= len(p.in) {
@@ -393,32 +395,56 @@ func (p *parser) object(dst []byte, depth int) ([]byte, error) {
 // sortMembers orders members by the UTF-16 code units of their names
 // (RFC 8785 section 3.2.3) and rejects duplicates.
 func (l *level) sortMembers(ascii bool) error {
-	ms := l.members
+	ms, buf := l.members, l.buf
 	if len(ms) < 2 {
 		return nil
 	}
-	name := func(m *member) []byte { return l.buf[m.name.start:m.name.end] }
+	name := func(m member) []byte { return buf[m.name.start:m.name.end] }
 	if ascii {
-		// For ASCII, byte order equals UTF-16 code unit order.
+		// For ASCII, byte order equals UTF-16 code unit order. Encoders
+		// often emit members in order already.
 		sorted := true
 		for i := 1; i < len(ms) && sorted; i++ {
-			sorted = bytes.Compare(name(&ms[i-1]), name(&ms[i])) < 0
+			sorted = bytes.Compare(name(ms[i-1]), name(ms[i])) < 0
 		}
 		if !sorted {
-			slices.SortFunc(ms, func(a, b member) int { return bytes.Compare(name(&a), name(&b)) })
+			slices.SortFunc(ms, func(a, b member) int { return bytes.Compare(name(a), name(b)) })
 		}
 	} else {
-		for i := range ms {
-			ms[i].key = utf16.Encode([]rune(string(name(&ms[i]))))
-		}
-		slices.SortFunc(ms, func(a, b member) int { return slices.Compare(a.key, b.key) })
+		slices.SortFunc(ms, func(a, b member) int { return compareUTF16(name(a), name(b)) })
 	}
 	for i := 1; i < len(ms); i++ {
-		if bytes.Equal(name(&ms[i]), name(&ms[i-1])) {
-			return fmt.Errorf("%w: %q", ErrDuplicateKey, name(&ms[i]))
+		if bytes.Equal(name(ms[i]), name(ms[i-1])) {
+			return fmt.Errorf("%w: %q", ErrDuplicateKey, name(ms[i]))
 		}
 	}
 	return nil
+}
+
+// compareUTF16 compares valid UTF-8 strings by their UTF-16 code units.
+// UTF-16 order differs from code point order only where a supplementary
+// character (a surrogate pair, 0xD800-0xDFFF) meets one in 0xE000-0xFFFF.
+func compareUTF16(a, b []byte) int {
+	for len(a) > 0 && len(b) > 0 {
+		ra, na := utf8.DecodeRune(a)
+		rb, nb := utf8.DecodeRune(b)
+		if ra != rb {
+			return cmp.Compare(utf16Key(ra), utf16Key(rb))
+		}
+		a, b = a[na:], b[nb:]
+	}
+	return cmp.Compare(len(a), len(b))
+}
+
+// utf16Key maps a rune to a number that orders distinct runes as their
+// UTF-16 encodings order: the first code unit in the high bits, the low
+// 10 bits of the second (for a surrogate pair) below them.
+func utf16Key(r rune) rune {
+	if r >= 0x10000 {
+		c := r - 0x10000
+		return (0xd800+c>>10)<<10 | c&0x3ff
+	}
+	return r << 10
 }
 
 func (p *parser) number(dst []byte) ([]byte, error) {
