@@ -467,3 +467,49 @@ func FuzzCommitLog(f *testing.F) {
 		}
 	})
 }
+
+// TestCommitterBufferedSteps: a buffered step is written with the next
+// durable one, or at Close; a failed commit drops it with the step.
+func TestCommitterBufferedSteps(t *testing.T) {
+	home := t.TempDir()
+	c := openCommitter(t, home)
+	defer closeCommitter(t, c)
+	s, err := Open(home, "b", WithCommitter(c))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	onDisk := func() int {
+		snap, err := Read(home, "b")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(snap.Steps)
+	}
+	steps := []struct {
+		name     string
+		do       func() error
+		inMemory int
+		onDisk   int
+	}{
+		{"buffered", func() error { _, err := s.AppendBuffered(ctx, UserMessage("q")); return err }, 1, 0},
+		{"buffered again", func() error {
+			_, err := s.AppendBuffered(ctx, ModelResponse("m", Message{Content: "a"}, Usage{}))
+			return err
+		}, 2, 0},
+		{"durable", func() error { _, err := s.Append(ctx, FinalAnswer("a")); return err }, 3, 3},
+		{"buffered before close", func() error { _, err := s.AppendBuffered(ctx, UserMessage("q2")); return err }, 4, 3},
+		{"close", s.Close, 4, 4},
+	}
+	for _, st := range steps {
+		if err := st.do(); err != nil {
+			t.Fatalf("%s: %v", st.name, err)
+		}
+		if n := len(s.Steps()); n != st.inMemory {
+			t.Fatalf("%s: %d steps in the session, want %d", st.name, n, st.inMemory)
+		}
+		if n := onDisk(); n != st.onDisk {
+			t.Fatalf("%s: %d steps in the journal file, want %d", st.name, n, st.onDisk)
+		}
+	}
+}

@@ -135,10 +135,10 @@ type Session struct {
 	replay *replay
 	broken error
 
-	// With a committer: the bytes written since the last durable append
-	// (buffered steps), which the next one commits with its own; the
-	// reusable commit request; and fmu, which keeps the file open while a
-	// log retirement fsyncs it.
+	// With a committer: the buffered steps since the last durable append,
+	// which the next one writes and commits with its own (pendingOff is
+	// where they go in the journal); the reusable commit request; and fmu,
+	// which keeps the file open while a log retirement fsyncs it.
 	pending    []byte
 	pendingOff int64
 	req        commitReq
@@ -283,7 +283,10 @@ func (s *Session) Append(ctx context.Context, step Step) (Step, error) {
 // AppendBuffered writes step like Append but does not fsync it: the step
 // becomes durable with the next Append (one fsync for both). A crash before
 // then may lose it. Use it only for a step that is safe to redo, such as a
-// model response immediately followed by the final answer.
+// model response immediately followed by the final answer. With a
+// committer the step reaches the journal file with the next Append (one
+// write for both) or at Close; until then only this Session (Steps,
+// Resume) shows it, not Read.
 func (s *Session) AppendBuffered(ctx context.Context, step Step) (Step, error) {
 	return s.append(ctx, step, false)
 }
@@ -324,30 +327,34 @@ func (s *Session) append(ctx context.Context, step Step, sync bool) (Step, error
 		return Step{}, fmt.Errorf("%w: %v", ErrInvalidStep, err)
 	}
 	stored.payload, stored.pdata, stored.plen = nil, nil, 0
-	if _, err := s.f.Write(line); err != nil {
-		return Step{}, s.fail(fmt.Errorf("write: %w", err))
-	}
 	if c := s.opts.committer; c != nil {
+		// A buffered step is written with the next durable one (one write
+		// for both), then both are committed.
 		s.wrote = true
 		if len(s.pending) == 0 {
 			s.pendingOff = s.size
 		}
 		s.pending = append(s.pending, line...)
 		if sync {
+			if _, err := s.f.Write(s.pending); err != nil {
+				return Step{}, s.fail(fmt.Errorf("write: %w", err))
+			}
 			s.req.off, s.req.data = s.pendingOff, s.pending
 			err := c.commit(&s.req)
 			s.req.data = nil
 			if err != nil {
 				return Step{}, s.fail(fmt.Errorf("group commit: %w", err))
 			}
-			s.pending = s.pending[:0]
-			if cap(s.pending) > 64<<10 {
-				s.pending = nil // do not keep a large step's buffer
-			}
+			s.clearPending()
 		}
-	} else if sync {
-		if err := s.f.Sync(); err != nil {
-			return Step{}, s.fail(fmt.Errorf("fsync: %w", err))
+	} else {
+		if _, err := s.f.Write(line); err != nil {
+			return Step{}, s.fail(fmt.Errorf("write: %w", err))
+		}
+		if sync {
+			if err := s.f.Sync(); err != nil {
+				return Step{}, s.fail(fmt.Errorf("fsync: %w", err))
+			}
 		}
 	}
 	s.size += int64(len(line))
@@ -360,7 +367,12 @@ func (s *Session) append(ctx context.Context, step Step, sync bool) (Step, error
 // file's contents are unknown, so the only safe course is to reopen, which
 // rescans and truncates.
 func (s *Session) fail(err error) error {
-	terr := s.f.Truncate(s.size)
+	size := s.size
+	if len(s.pending) > 0 {
+		size = s.pendingOff // buffered steps not yet written are dropped
+		s.clearPending()
+	}
+	terr := s.f.Truncate(size)
 	if terr == nil {
 		terr = s.f.Sync()
 	}
@@ -406,7 +418,13 @@ func (s *Session) Close() error {
 	defer s.mu.Unlock()
 	var err error
 	if s.f != nil {
-		if s.opts.committer != nil && s.wrote {
+		if len(s.pending) > 0 {
+			if _, err = s.f.Write(s.pending); err != nil {
+				err = fmt.Errorf("session %s: write: %w", s.name, err)
+			}
+			s.clearPending()
+		}
+		if s.opts.committer != nil && s.wrote && err == nil {
 			if err = s.f.Sync(); err != nil {
 				err = fmt.Errorf("session %s: sync: %w", s.name, err)
 			}
@@ -422,6 +440,13 @@ func (s *Session) Close() error {
 		s.lock = nil
 	}
 	return err
+}
+
+func (s *Session) clearPending() {
+	s.pending = s.pending[:0]
+	if cap(s.pending) > 64<<10 {
+		s.pending = nil // do not keep a large step's buffer
+	}
 }
 
 // syncJournal fsyncs the journal for a commit-log retirement. A closed
