@@ -125,8 +125,11 @@ func (s *Store) Search(ctx context.Context, query string, k int, filter Filter) 
 		s.mu.RUnlock()
 		return nil, err
 	}
-	emb := s.emb
+	emb, empty := s.emb, len(s.entries) == 0
 	s.mu.RUnlock()
+	if empty {
+		return nil, nil // nothing to find: no need to embed the query
+	}
 
 	vecs, err := emb.Embed(ctx, []string{query})
 	if err != nil {
