@@ -278,7 +278,7 @@ func (c *Anthropic) Models(ctx context.Context) ([]Model, error) {
 			if err != nil {
 				return false, err
 			}
-			defer hr.Body.Close()
+			defer drainClose(hr.Body)
 			if err := json.NewDecoder(io.LimitReader(hr.Body, 16<<20)).Decode(&raw); err != nil {
 				return false, protocolError(c.Name(), "decoding model list: %v", err)
 			}

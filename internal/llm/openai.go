@@ -283,7 +283,7 @@ func (c *OpenAI) Models(ctx context.Context) ([]Model, error) {
 		if err != nil {
 			return false, err
 		}
-		defer hr.Body.Close()
+		defer drainClose(hr.Body)
 		var raw struct {
 			Data []struct {
 				ID      string `json:"id"`

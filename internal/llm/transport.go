@@ -214,6 +214,15 @@ func marshalBody(v any) ([]byte, error) {
 	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }
 
+// drainClose reads what is left of a JSON response body and closes it. A
+// decoder stops after the value, and a body not read to its end (the
+// newline after the value, a chunked body's terminator) makes the HTTP
+// client close the connection instead of reusing it.
+func drainClose(body io.ReadCloser) {
+	_, _ = io.Copy(io.Discard, io.LimitReader(body, 64<<10))
+	body.Close()
+}
+
 // errIdle is the cancellation cause of a stream that went quiet.
 var errIdle = errors.New("stream idle")
 
@@ -237,7 +246,7 @@ func (t *transport) chat(ctx context.Context, path string, body []byte, onDelta 
 			if err != nil {
 				return false, err
 			}
-			defer hr.Body.Close()
+			defer drainClose(hr.Body)
 			resp, err = decode(hr.Body)
 			return false, err
 		}
