@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"runtime/pprof"
 	"strings"
 	"testing"
 	"time"
@@ -20,6 +21,10 @@ import (
 // not charged to the daemon they measure.
 const fakeLLMEnv = "WEFTOS_BENCH_FAKE_LLM_LATENCY"
 
+// fakeProfileEnv names a file for a CPU profile of the fake provider's
+// whole life.
+const fakeProfileEnv = "WEFTOS_BENCH_PROVIDER_CPUPROFILE"
+
 // serveFakeLLM is the child's main.
 func serveFakeLLM(latency string) int {
 	lat, err := time.ParseDuration(latency)
@@ -30,6 +35,19 @@ func serveFakeLLM(latency string) int {
 	srv := llmtest.NewOpenAI(llmtest.Options{Latency: lat, ForgetRequests: true,
 		Handler: func(llmtest.Request) llmtest.Turn { return llmtest.Text("ok") }})
 	defer srv.Close()
+	if path := os.Getenv(fakeProfileEnv); path != "" {
+		f, err := os.Create(path)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "fake llm:", err)
+			return 2
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(os.Stderr, "fake llm:", err)
+			return 2
+		}
+		defer pprof.StopCPUProfile()
+	}
 	if _, err := fmt.Println(srv.URL); err != nil {
 		return 3
 	}

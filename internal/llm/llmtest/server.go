@@ -181,10 +181,13 @@ type vendor interface {
 	path() string
 	modelsPath() string
 	authorized(h http.Header, key string) (presented string, ok bool)
-	validate(r *http.Request, body []byte) string
+	// validate checks a chat request and returns why it breaks the
+	// vendor's rules ("" if it does not) and the request it decoded, for
+	// answer.
+	validate(r *http.Request, body []byte) (string, any)
 	writeError(w http.ResponseWriter, e Error)
 	writeModels(w http.ResponseWriter, r *http.Request, models []string, pageSize int)
-	answer(s *Server, w http.ResponseWriter, r *http.Request, body []byte, t Turn)
+	answer(s *Server, w http.ResponseWriter, r *http.Request, body []byte, req any, t Turn)
 }
 
 func newServer(v vendor, opts Options, suffix string) *Server {
@@ -267,10 +270,14 @@ func (s *Server) Close() {
 
 func (s *Server) serve(v vendor, w http.ResponseWriter, r *http.Request) {
 	body, err := readBody(r)
-	rec := Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Header: r.Header.Clone(), Body: body}
+	rec := Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Header: r.Header, Body: body}
+	if !s.opts.ForgetRequests || s.opts.OnRequest != nil {
+		rec.Header = r.Header.Clone()
+	}
 	if err != nil {
 		rec.Violation = "unreadable body: " + err.Error()
 	}
+	var parsed any
 	isChat := r.URL.Path == v.path()
 	isModels := r.URL.Path == v.modelsPath()
 	switch {
@@ -280,7 +287,7 @@ func (s *Server) serve(v vendor, w http.ResponseWriter, r *http.Request) {
 	case !isChat && !isModels:
 		rec.Violation = "unknown path " + r.URL.Path
 	case isChat:
-		rec.Violation = v.validate(r, body)
+		rec.Violation, parsed = v.validate(r, body)
 	}
 	presented, authorized := v.authorized(r.Header, s.opts.APIKey)
 	if !s.opts.ForgetRequests {
@@ -334,7 +341,7 @@ func (s *Server) serve(v vendor, w http.ResponseWriter, r *http.Request) {
 		v.writeError(w, *t.Error)
 		return
 	}
-	v.answer(s, w, r, body, t)
+	v.answer(s, w, r, body, parsed, t)
 }
 
 func (s *Server) next(rec Request) (Turn, bool) {
