@@ -162,6 +162,7 @@ func missing(order []string, pending map[string]bool) []string {
 
 func isString(raw json.RawMessage) bool { return len(raw) > 0 && raw[0] == '"' }
 func isArray(raw json.RawMessage) bool  { return len(raw) > 0 && raw[0] == '[' }
+
 // isObjectValue reports whether raw, a value of a document json.Unmarshal
 // accepted (so valid JSON, without surrounding space), is an object.
 func isObjectValue(raw json.RawMessage) bool { return len(raw) > 0 && raw[0] == '{' }
