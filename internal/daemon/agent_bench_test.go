@@ -170,6 +170,7 @@ func BenchmarkConcurrentAgents(b *testing.B) {
 			ctx := context.Background()
 			var turns int
 			var elapsed, cpu, fakeCPU time.Duration
+			var records, batches uint64
 			for it := range b.N {
 				pids := make([]kernel.PID, n)
 				for i := range n {
@@ -195,6 +196,7 @@ func BenchmarkConcurrentAgents(b *testing.B) {
 				stopProfile := profileTimed(b, n)
 				cpu0, _ := processCPU()
 				fake0, _ := fake.cpu()
+				st0 := d.journals.Stats()
 				start := time.Now()
 				var wg sync.WaitGroup
 				errs := make(chan error, n)
@@ -214,6 +216,9 @@ func BenchmarkConcurrentAgents(b *testing.B) {
 				elapsed += time.Since(start)
 				cpu1, _ := processCPU()
 				fake1, _ := fake.cpu()
+				st1 := d.journals.Stats()
+				records += st1.Records - st0.Records
+				batches += st1.Batches - st0.Batches
 				stopProfile()
 				cpu += cpu1 - cpu0
 				fakeCPU += fake1 - fake0
@@ -229,6 +234,9 @@ func BenchmarkConcurrentAgents(b *testing.B) {
 			b.ReportMetric(float64(turns)/elapsed.Seconds(), "turns/s")
 			if _, ok := processCPU(); ok {
 				b.ReportMetric(float64(cpu.Microseconds())/float64(turns), "cpu-µs/turn")
+			}
+			if batches > 0 {
+				b.ReportMetric(float64(records)/float64(batches), "journal-steps/fsync")
 			}
 			if _, ok := fake.cpu(); ok {
 				b.ReportMetric(float64(fakeCPU.Microseconds())/float64(turns), "provider-cpu-µs/turn")

@@ -21,7 +21,9 @@ import (
 // files ("generations"), oldest first.
 //
 // A log file starts with the 8-byte magic commitMagic, followed by
-// records:
+// records, then zeros to the end of the file (files are written with
+// zeros before they are used, so that appending to them changes no file
+// system metadata):
 //
 //	u32 length of body (little endian) | u32 CRC-32C of body | body
 //	body: u8 kind (1) | u8 len | session id | u8 len | session name |
@@ -133,11 +135,26 @@ func decodeCommitLog(b []byte) (recs []commitRecord, torn int, err error) {
 		// The file was created but its first write did not complete.
 		return nil, len(b), nil
 	}
+	if allZero(b[:len(commitMagic)]) {
+		// A file made ready for use, whose first write never completed.
+		if allZero(b) {
+			return nil, 0, nil
+		}
+		return nil, len(b), nil
+	}
 	if string(b[:len(commitMagic)]) != commitMagic {
 		return nil, 0, errors.New("not a session commit log (bad magic)")
 	}
 	p := len(commitMagic)
 	for p < len(b) {
+		if allZero(b[p:min(p+recHeaderLen, len(b))]) {
+			// The end of the records in a log file written with zeros
+			// beforehand; anything but zeros after it is a torn write.
+			if allZero(b[p:]) {
+				return recs, 0, nil
+			}
+			return recs, len(b) - p, nil
+		}
 		r, n, err := decodeCommitRecord(b[p:])
 		if errors.Is(err, errTornRecord) {
 			return recs, len(b) - p, nil
@@ -149,6 +166,15 @@ func decodeCommitLog(b []byte) (recs []commitRecord, torn int, err error) {
 		p += n
 	}
 	return recs, 0, nil
+}
+
+func allZero(b []byte) bool {
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // listGens returns the generations present in dir, oldest first.

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/weftos/weftos/internal/filelock"
 )
@@ -57,8 +58,11 @@ type Committer struct {
 	dirty    map[*Session]struct{} // sessions with records in the current generation
 	buf      []byte
 	ckpt     chan retireJob
-	ckptDone chan error
+	ckptDone chan retireResult
 	ckptBusy bool
+	next     *os.File // the next generation's file, written with zeros, or nil
+	nextGen  uint64
+	pace     pace
 }
 
 // commitReq is one session's bytes waiting for the group commit. A session
@@ -70,9 +74,19 @@ type commitReq struct {
 	done chan error
 }
 
+// retireJob asks the retirer to retire a log file (path, "" for none)
+// and the journals it covers, then to make generation prepare's file
+// ready (0 for none).
 type retireJob struct {
 	path     string
 	sessions []*Session
+	prepare  uint64
+}
+
+type retireResult struct {
+	err  error
+	next *os.File // generation job.prepare's file, or nil
+	gen  uint64
 }
 
 // CommitOption configures OpenCommitter.
@@ -126,7 +140,7 @@ func OpenCommitter(ctx context.Context, home string, opts ...CommitOption) (*Com
 	}
 	c := &Committer{home: filepath.Clean(home), dir: dir, log: o.logger, lock: lock, rotateAt: o.rotateAt,
 		reqs: make(chan *commitReq, 1024), dirty: map[*Session]struct{}{},
-		ckpt: make(chan retireJob, 1), ckptDone: make(chan error, 1)}
+		ckpt: make(chan retireJob, 1), ckptDone: make(chan retireResult, 1)}
 	gens, err := listGens(dir)
 	if err == nil && len(gens) > 0 {
 		c.gen = gens[len(gens)-1]
@@ -139,6 +153,10 @@ func OpenCommitter(ctx context.Context, home string, opts ...CommitOption) (*Com
 		filelock.Unlock(lock)
 		return nil, err
 	}
+	// The first file is used as created; the next one is made ready in
+	// the background.
+	c.ckptBusy = true
+	c.ckpt <- retireJob{prepare: c.gen + 1}
 	var runCtx context.Context
 	runCtx, c.cancel = context.WithCancel(context.Background())
 	c.wg.Add(2)
@@ -214,8 +232,8 @@ func (c *Committer) run(ctx context.Context) {
 		select {
 		case r := <-c.reqs:
 			batch = append(batch, r)
-		case err := <-c.ckptDone:
-			c.retired(err)
+		case res := <-c.ckptDone:
+			c.retired(res)
 			continue
 		case <-ctx.Done():
 			// Close: no new request can arrive; commit what is queued.
@@ -232,22 +250,52 @@ func (c *Committer) run(ctx context.Context) {
 			c.finish()
 			return
 		}
-		n := len(batch[0].data)
-	more:
-		for n < maxCommitBatch {
-			select {
-			case r := <-c.reqs:
-				batch = append(batch, r)
-				n += len(r.data)
-			default:
-				break more
-			}
-		}
+		batch = c.gather(ctx, batch)
 		c.write(batch)
 		clear(batch)
 		batch = batch[:0]
 		c.maybeRotate()
 	}
+}
+
+// gather adds to batch what else is waiting and, when many sessions are
+// committing at once, what arrives within a short wait (see pace).
+func (c *Committer) gather(ctx context.Context, batch []*commitReq) []*commitReq {
+	n := 0
+	for _, r := range batch {
+		n += len(r.data)
+	}
+	take := func(r *commitReq) {
+		batch = append(batch, r)
+		n += len(r.data)
+	}
+	for n < maxCommitBatch {
+		select {
+		case r := <-c.reqs:
+			take(r)
+			continue
+		default:
+		}
+		break
+	}
+	wait := c.pace.linger(len(batch))
+	if wait <= 0 || n >= maxCommitBatch {
+		return batch
+	}
+	// Real time, not an injected clock: this bounds a wait for I/O.
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	for n < maxCommitBatch && len(batch) < lingerTarget {
+		select {
+		case r := <-c.reqs:
+			take(r)
+		case <-t.C:
+			return batch
+		case <-ctx.Done():
+			return batch
+		}
+	}
+	return batch
 }
 
 // write appends the batch to the log with one write and one fsync, then
@@ -266,8 +314,9 @@ func (c *Committer) write(batch []*commitReq) {
 			buf = appendCommitRecord(buf, r.s.meta.ID, r.s.name, r.off, r.data)
 		}
 		if _, err = c.f.WriteAt(buf, c.size); err == nil {
-			err = c.f.Sync()
+			err = dataSync(c.f)
 		}
+		c.pace.committed(len(batch))
 		if err != nil {
 			c.fail(fmt.Errorf("%s: %w", c.f.Name(), err))
 			err = c.Err()
@@ -299,7 +348,9 @@ func (c *Committer) maybeRotate() {
 		return
 	}
 	old, sessions := c.f, c.dirty
-	if err := c.startGen(c.gen + 1); err != nil {
+	if c.next != nil && c.nextGen == c.gen+1 {
+		c.gen, c.f, c.size, c.next = c.nextGen, c.next, 0, nil
+	} else if err := c.startGen(c.gen + 1); err != nil {
 		c.fail(err)
 		return
 	}
@@ -309,26 +360,70 @@ func (c *Committer) maybeRotate() {
 	}
 	c.dirty = map[*Session]struct{}{}
 	c.ckptBusy = true
-	c.ckpt <- retireJob{path: old.Name(), sessions: slices.Collect(maps.Keys(sessions))}
+	c.ckpt <- retireJob{path: old.Name(), sessions: slices.Collect(maps.Keys(sessions)), prepare: c.gen + 1}
 }
 
 // retired is told how a retirement ended.
-func (c *Committer) retired(err error) {
+func (c *Committer) retired(res retireResult) {
 	c.ckptBusy = false
-	if err != nil {
-		c.fail(err)
+	if res.next != nil {
+		c.next, c.nextGen = res.next, res.gen
+	}
+	if res.err != nil {
+		c.fail(res.err)
 		return
 	}
 	c.stats.retired.Add(1)
 }
 
 // retirer runs retirements: every journal a log file covers is fsynced,
-// then the file is deleted.
+// then the file is deleted; and it makes the next file ready.
 func (c *Committer) retirer() {
 	defer c.wg.Done()
 	for job := range c.ckpt {
-		c.ckptDone <- c.retire(job.path, job.sessions)
+		var res retireResult
+		if job.path != "" {
+			res.err = c.retire(job.path, job.sessions)
+		}
+		if res.err == nil && job.prepare != 0 {
+			// Without a ready file the next rotation creates one: not
+			// having one is no failure.
+			if f, err := c.prepareGen(job.prepare); err == nil {
+				res.next, res.gen = f, job.prepare
+			} else {
+				c.log.Warn("session: could not make the next commit log file ready", "err", err)
+			}
+		}
+		c.ckptDone <- res
 	}
+}
+
+// prepareGen creates log file gen written with zeros to the size at which
+// it will be retired, and makes it durable: records then overwrite
+// allocated blocks, and a data sync commits them without touching the
+// file system's metadata.
+func (c *Committer) prepareGen(gen uint64) (*os.File, error) {
+	path := filepath.Join(c.dir, genName(gen))
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	zeros := make([]byte, min(c.rotateAt+maxCommitBatch, 1<<20))
+	for off := int64(0); off < c.rotateAt+maxCommitBatch && err == nil; off += int64(len(zeros)) {
+		_, err = f.WriteAt(zeros, off)
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if err == nil {
+		err = syncDir(c.dir)
+	}
+	if err != nil {
+		f.Close()
+		os.Remove(path)
+		return nil, err
+	}
+	return f, nil
 }
 
 func (c *Committer) retire(path string, sessions []*Session) error {
@@ -379,6 +474,12 @@ func (c *Committer) finish() {
 		c.retired(<-c.ckptDone)
 	}
 	close(c.ckpt)
+	if c.next != nil {
+		// Never used: nothing in it.
+		c.next.Close()
+		os.Remove(c.next.Name())
+		c.next = nil
+	}
 	if c.Err() == nil {
 		path := c.f.Name()
 		if err := c.f.Close(); err != nil {
@@ -417,4 +518,45 @@ func (c *Committer) Close(ctx context.Context) error {
 	}
 	filelock.Unlock(c.lock)
 	return errors.Join(err, c.Err())
+}
+
+// lingerTarget is the batch size a committer waits to gather when many
+// sessions commit at once; maxLinger bounds the wait, and a committer
+// waits only if at least lingerMin more requests are expected within it.
+const (
+	lingerTarget = 8
+	lingerMin    = 4
+	maxLinger    = 2 * time.Millisecond
+)
+
+// pace decides how long a group commit may wait for more requests. It
+// measures the rate at which requests arrive; only when at least
+// lingerMin would arrive within maxLinger does it wait, for about the
+// time a batch of lingerTarget takes to fill (at most maxLinger). A lone
+// session (or a few) never waits: its steps are committed as they come,
+// so latency is unchanged; a thousand busy sessions share several times
+// fewer fsyncs, each step waiting at most maxLinger more.
+type pace struct {
+	last time.Time
+	rate float64 // requests per second, smoothed
+}
+
+// committed records a commit of n requests.
+func (p *pace) committed(n int) {
+	now := time.Now()
+	if !p.last.IsZero() {
+		if dt := now.Sub(p.last).Seconds(); dt > 0 {
+			p.rate = 0.8*p.rate + 0.2*float64(n)/dt
+		}
+	}
+	p.last = now
+}
+
+// linger returns how long to wait for more requests with have already in
+// the batch.
+func (p *pace) linger(have int) time.Duration {
+	if have >= lingerTarget || p.rate*maxLinger.Seconds() < lingerMin {
+		return 0
+	}
+	return min(maxLinger, time.Duration(float64(lingerTarget-have)/p.rate*float64(time.Second)))
 }
