@@ -313,10 +313,11 @@ func (c *Committer) write(batch []*commitReq) {
 		for _, r := range batch {
 			buf = appendCommitRecord(buf, r.s.meta.ID, r.s.name, r.off, r.data)
 		}
+		start := time.Now()
 		if _, err = c.f.WriteAt(buf, c.size); err == nil {
 			err = dataSync(c.f)
 		}
-		c.pace.committed(len(batch))
+		c.pace.committed(len(c.reqs), time.Since(start))
 		if err != nil {
 			c.fail(fmt.Errorf("%s: %w", c.f.Name(), err))
 			err = c.Err()
@@ -525,31 +526,31 @@ func (c *Committer) Close(ctx context.Context) error {
 // waits only if at least lingerMin more requests are expected within it.
 const (
 	lingerTarget = 8
-	lingerMin    = 4
+	lingerMin    = 2
 	maxLinger    = 2 * time.Millisecond
 )
 
 // pace decides how long a group commit may wait for more requests. It
-// measures the rate at which requests arrive; only when at least
-// lingerMin would arrive within maxLinger does it wait, for about the
-// time a batch of lingerTarget takes to fill (at most maxLinger). A lone
-// session (or a few) never waits: its steps are committed as they come,
-// so latency is unchanged; a thousand busy sessions share several times
-// fewer fsyncs, each step waiting at most maxLinger more.
+// estimates how fast requests arrive from independent requesters: the
+// requests that queued up while a commit was being written and synced,
+// over the time that took (a requester waiting for its own commit cannot
+// add to that count, so a lone one, however fast, shows none). Only when
+// at least lingerMin would arrive within maxLinger does it wait, for
+// about the time a batch of lingerTarget takes to fill (at most
+// maxLinger): a lone requester, or a few, never waits, and latency is
+// unchanged; many concurrent ones share several times fewer fsyncs, each
+// waiting at most maxLinger more.
 type pace struct {
-	last time.Time
 	rate float64 // requests per second, smoothed
 }
 
-// committed records a commit of n requests.
-func (p *pace) committed(n int) {
-	now := time.Now()
-	if !p.last.IsZero() {
-		if dt := now.Sub(p.last).Seconds(); dt > 0 {
-			p.rate = 0.8*p.rate + 0.2*float64(n)/dt
-		}
+// committed records that queued requests arrived during a commit that
+// took busy.
+func (p *pace) committed(queued int, busy time.Duration) {
+	if busy <= 0 {
+		return
 	}
-	p.last = now
+	p.rate = 0.8*p.rate + 0.2*float64(queued)/busy.Seconds()
 }
 
 // linger returns how long to wait for more requests with have already in
