@@ -1,7 +1,6 @@
 package daemon
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha3"
 	"encoding/hex"
@@ -10,9 +9,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
-	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -113,72 +110,6 @@ func (m *gatedModel) Chat(ctx context.Context, req *llm.Request, onDelta func(ll
 func hashJSON(v any) string {
 	b, _ := json.Marshal(v)
 	return hex.EncodeToString(sha3.SumSHAKE256(b, 32))
-}
-
-// promptHasher computes an llm.call's prompt hash, hashJSON of the
-// request, without encoding the request's tools each time: an agent sends
-// the same tools with every call, so their encoding is kept (with a copy
-// of the tools it encodes, to tell when they change).
-type promptHasher struct {
-	mu    sync.Mutex
-	tools []llm.ToolSpec
-	enc   []byte
-}
-
-type (
-	promptHead struct {
-		Model    string
-		System   string
-		Messages []llm.Message
-	}
-	promptTail struct {
-		MaxTokens   int
-		Temperature *float64
-		Stop        []string
-	}
-)
-
-// hash returns hashJSON(req): SHAKE-256 over the same bytes, written in
-// three parts around the kept encoding of the tools.
-func (ph *promptHasher) hash(req *llm.Request) string {
-	head, err1 := json.Marshal(promptHead{Model: req.Model, System: req.System, Messages: req.Messages})
-	tail, err2 := json.Marshal(promptTail{MaxTokens: req.MaxTokens, Temperature: req.Temperature, Stop: req.Stop})
-	tools, err3 := ph.toolsJSON(req.Tools)
-	if err1 != nil || err2 != nil || err3 != nil {
-		return hashJSON(req) // what a request that does not encode hashes to
-	}
-	h := sha3.NewSHAKE256()
-	h.Write(head[:len(head)-1])
-	h.Write([]byte(`,"Tools":`))
-	h.Write(tools)
-	h.Write([]byte{','})
-	h.Write(tail[1:])
-	var sum [32]byte
-	_, _ = h.Read(sum[:])
-	return hex.EncodeToString(sum[:])
-}
-
-func (ph *promptHasher) toolsJSON(tools []llm.ToolSpec) ([]byte, error) {
-	ph.mu.Lock()
-	defer ph.mu.Unlock()
-	if ph.enc != nil && (tools == nil) == (ph.tools == nil) && slices.EqualFunc(tools, ph.tools, func(a, b llm.ToolSpec) bool {
-		return a.Name == b.Name && a.Description == b.Description &&
-			(a.Parameters == nil) == (b.Parameters == nil) && bytes.Equal(a.Parameters, b.Parameters)
-	}) {
-		return ph.enc, nil
-	}
-	enc, err := json.Marshal(tools)
-	if err != nil {
-		return nil, err
-	}
-	ph.enc, ph.tools = enc, nil
-	if tools != nil {
-		ph.tools = make([]llm.ToolSpec, len(tools))
-		for i, t := range tools {
-			ph.tools[i] = llm.ToolSpec{Name: t.Name, Description: t.Description, Parameters: bytes.Clone(t.Parameters)}
-		}
-	}
-	return ph.enc, nil
 }
 
 // agentModel returns the model an agent process talks to: the named
