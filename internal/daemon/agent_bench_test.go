@@ -250,11 +250,35 @@ func BenchmarkConcurrentAgents(b *testing.B) {
 // the daemon's boot and the sessions' creation).
 const profileEnv = "WEFTOS_BENCH_CPUPROFILE"
 
+// allocsEnv names files for allocation profiles taken before and after
+// the timed part of BenchmarkConcurrentAgents/1000 (PATH.base and PATH).
+const allocsEnv = "WEFTOS_BENCH_ALLOCPROFILE"
+
+func writeAllocs(b *testing.B, path string) {
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+		b.Fatal(err)
+	}
+}
+
 // profileTimed starts the CPU profile of profileEnv for n = 1000 and
 // returns what stops it.
 func profileTimed(b *testing.B, n int) func() {
+	if n != 1000 {
+		return func() {}
+	}
+	if path := os.Getenv(allocsEnv); path != "" {
+		// Allocations are counted from the start of the process: the
+		// timed part is the difference (go tool pprof -diff_base).
+		writeAllocs(b, path+".base")
+		return func() { writeAllocs(b, path) }
+	}
 	path := os.Getenv(profileEnv)
-	if path == "" || n != 1000 {
+	if path == "" {
 		return func() {}
 	}
 	f, err := os.Create(path)

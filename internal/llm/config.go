@@ -192,6 +192,9 @@ func resolve(cfg Config) (*resolved, error) {
 			// Idle connections still close after IdleConnTimeout.
 			tr.MaxIdleConns = MaxIdleConns
 			tr.MaxIdleConnsPerHost = MaxIdleConns
+			// A request (headers, system prompt, tool schemas, history)
+			// is several KiB: written in one system call, not two.
+			tr.WriteBufferSize = 16 << 10
 			r.HTTPClient = &http.Client{Transport: tr}
 		} else {
 			r.HTTPClient = &http.Client{}

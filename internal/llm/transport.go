@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/weftos/weftos/internal/llm/sse"
@@ -29,6 +30,7 @@ type transport struct {
 	cfg   *resolved
 	auth  func(h http.Header) // sets the vendor's auth headers
 	tools toolCache
+	urls  sync.Map // path → endpoint(path), see url
 }
 
 // redact removes the API key from s.
@@ -65,6 +67,19 @@ func (t *transport) scrub(err error) error {
 	return err
 }
 
+// url is endpoint(path), kept for paths without a query (the few fixed
+// ones every call uses).
+func (t *transport) url(path string) string {
+	if strings.IndexByte(path, '?') >= 0 {
+		return t.endpoint(path)
+	}
+	if u, ok := t.urls.Load(path); ok {
+		return u.(string)
+	}
+	u, _ := t.urls.LoadOrStore(path, t.endpoint(path))
+	return u.(string)
+}
+
 // endpoint joins the base URL and path.
 func (t *transport) endpoint(path string) string {
 	u := *t.cfg.base
@@ -84,7 +99,7 @@ func (t *transport) send(ctx context.Context, method, path string, body []byte, 
 	if body != nil {
 		rd = bytes.NewReader(body)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, t.endpoint(path), rd)
+	req, err := http.NewRequestWithContext(ctx, method, t.url(path), rd)
 	if err != nil {
 		return nil, fmt.Errorf("llm: %s: %w: %w", t.cfg.Name, ErrBadRequest, err)
 	}
