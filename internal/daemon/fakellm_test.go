@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"runtime/debug"
 	"runtime/pprof"
 	"strings"
 	"testing"
@@ -32,6 +33,10 @@ func serveFakeLLM(latency string) int {
 		fmt.Fprintln(os.Stderr, "fake llm:", err)
 		return 2
 	}
+	// The provider stands in for a remote service: its garbage collection
+	// is tuned for throughput, so it takes as little of the shared CPUs
+	// from the daemon as it can.
+	debug.SetGCPercent(1000)
 	srv := llmtest.NewOpenAI(llmtest.Options{Latency: lat, ForgetRequests: true,
 		Handler: func(llmtest.Request) llmtest.Turn { return llmtest.Text("ok") }})
 	defer srv.Close()

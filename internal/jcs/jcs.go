@@ -35,7 +35,17 @@ var (
 )
 
 // Marshal encodes v with encoding/json and returns its canonical form.
+// Values of the common types are written canonically in one pass (see
+// encode.go), with the same result.
 func Marshal(v any) ([]byte, error) {
+	if out, err := appendValue(make([]byte, 0, 256), v); err == nil {
+		return out, nil
+	}
+	return marshalGeneral(v)
+}
+
+// marshalGeneral is Marshal by way of encoding/json and Canonicalize.
+func marshalGeneral(v any) ([]byte, error) {
 	e := encoders.Get().(*encoder)
 	defer e.put()
 	// Encode (not json.Marshal) so that <, > and & are not escaped: the
@@ -75,13 +85,17 @@ func Canonicalize(in []byte) ([]byte, error) {
 
 // AppendCanonical appends the canonical form of in to dst. On error dst is
 // returned unchanged.
-func AppendCanonical(dst, in []byte) ([]byte, error) {
+func AppendCanonical(dst, in []byte) ([]byte, error) { return appendCanonicalAt(dst, in, 0) }
+
+// appendCanonicalAt is AppendCanonical for a value nested depth arrays
+// and objects deep (MaxDepth counts from the outermost).
+func appendCanonicalAt(dst, in []byte, depth int) ([]byte, error) {
 	p := parsers.Get().(*parser)
 	defer p.put()
 	p.in, p.pos = in, 0
 	start := len(dst)
 	p.skipWS()
-	out, err := p.value(dst, 0)
+	out, err := p.value(dst, depth)
 	if err != nil {
 		return dst[:start], err
 	}

@@ -390,6 +390,13 @@ func readBody(r *http.Request) ([]byte, error) {
 	}
 	defer r.Body.Close()
 	const limit = 32 << 20
+	if r.ContentLength > 0 && r.ContentLength <= limit {
+		b := make([]byte, r.ContentLength)
+		if _, err := io.ReadFull(r.Body, b); err != nil {
+			return nil, err
+		}
+		return b, nil
+	}
 	b, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
 	if err == nil && len(b) > limit {
 		err = errors.New("request body larger than 32 MiB")
