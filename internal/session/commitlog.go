@@ -92,9 +92,18 @@ func decodeCommitRecord(b []byte) (commitRecord, int, error) {
 	if crc32.Checksum(body, castagnoli) != binary.LittleEndian.Uint32(b[4:]) {
 		return commitRecord{}, 0, errTornRecord
 	}
+	r, err := parseCommitBody(body)
+	if err != nil {
+		return r, 0, err
+	}
+	return r, recHeaderLen + int(n), nil
+}
+
+// parseCommitBody decodes a record's body (its checksum already checked).
+func parseCommitBody(body []byte) (commitRecord, error) {
 	var r commitRecord
 	if len(body) < 2 || body[0] != kindAppend {
-		return r, 0, fmt.Errorf("unknown record kind")
+		return r, fmt.Errorf("unknown record kind")
 	}
 	p := 1
 	field := func() (string, bool) {
@@ -114,17 +123,27 @@ func decodeCommitRecord(b []byte) (commitRecord, int, error) {
 	r.id, ok1 = field()
 	r.name, ok2 = field()
 	if !ok1 || !ok2 || len(body)-p < 8 {
-		return r, 0, fmt.Errorf("truncated record body")
+		return r, fmt.Errorf("truncated record body")
 	}
 	r.off = int64(binary.LittleEndian.Uint64(body[p:]))
 	r.data = body[p+8:]
 	switch {
 	case r.id == "" || !ValidName(r.name):
-		return r, 0, fmt.Errorf("record names no valid session (%q, %q)", r.id, r.name)
+		return r, fmt.Errorf("record names no valid session (%q, %q)", r.id, r.name)
 	case r.off < 0 || len(r.data) == 0:
-		return r, 0, fmt.Errorf("record of session %s has offset %d and %d bytes", r.name, r.off, len(r.data))
+		return r, fmt.Errorf("record of session %s has offset %d and %d bytes", r.name, r.off, len(r.data))
 	}
-	return r, recHeaderLen + int(n), nil
+	return r, nil
+}
+
+// describeDamaged names, as well as the damage allows, what the record
+// at the start of b (whose checksum fails) was about.
+func describeDamaged(b []byte) string {
+	n := int(binary.LittleEndian.Uint32(b))
+	if r, err := parseCommitBody(b[recHeaderLen : recHeaderLen+n]); err == nil {
+		return fmt.Sprintf(" (it reads as session %s's journal at offset %d, %d bytes)", r.name, r.off, len(r.data))
+	}
+	return ""
 }
 
 // decodeCommitLog decodes a log file. Decoding stops at a torn record,
@@ -157,6 +176,9 @@ func decodeCommitLog(b []byte) (recs []commitRecord, torn int, err error) {
 		}
 		r, n, err := decodeCommitRecord(b[p:])
 		if errors.Is(err, errTornRecord) {
+			if !tornWrite(b, p) {
+				return recs, 0, fmt.Errorf("offset %d: damaged record (checksum mismatch) that no interrupted write explains%s", p, describeDamaged(b[p:]))
+			}
 			return recs, len(b) - p, nil
 		}
 		if err != nil {
@@ -166,6 +188,34 @@ func decodeCommitLog(b []byte) (recs []commitRecord, torn int, err error) {
 		p += n
 	}
 	return recs, 0, nil
+}
+
+// sectorSize is the unit a disk writes whole: after a crash each sector
+// of an interrupted write holds either its new bytes or its old ones.
+const sectorSize = 512
+
+// tornWrite tells whether the damaged record at p can be a write a crash
+// interrupted rather than corruption: the log's last batch is the only
+// one not yet synced, and its unwritten sectors read as what was there
+// before — zeros, as log files are written with zeros ahead of use (or
+// nothing, past the end of a file that was growing). A record that
+// reaches past the end of b, or overlaps a sector of zeros, is torn; one
+// whose every sector was written but whose checksum fails is corrupt
+// (records never hold a sector of zeros: journal lines are text).
+func tornWrite(b []byte, p int) bool {
+	if len(b)-p < recHeaderLen {
+		return true
+	}
+	end := int64(p) + recHeaderLen + int64(binary.LittleEndian.Uint32(b[p:]))
+	if end > int64(len(b)) {
+		return true
+	}
+	for s := p / sectorSize * sectorSize; int64(s) < end; s += sectorSize {
+		if allZero(b[s:min(s+sectorSize, len(b))]) {
+			return true
+		}
+	}
+	return false
 }
 
 func allZero(b []byte) bool {
@@ -217,6 +267,7 @@ func replayCommitLog(home, dir string, gens []uint64, log *slog.Logger) error {
 	}
 	var order []*target
 	byName := map[string]*target{}
+	tornIn := "" // the file whose end a crash interrupted
 	for _, g := range gens {
 		path := filepath.Join(dir, genName(g))
 		b, err := os.ReadFile(path)
@@ -227,7 +278,14 @@ func replayCommitLog(home, dir string, gens []uint64, log *slog.Logger) error {
 		if err != nil {
 			return fmt.Errorf("%w: commit log %s: %w", ErrCorrupt, path, err)
 		}
+		if tornIn != "" && (len(recs) > 0 || torn > 0) {
+			// A file is started only once every batch of the previous
+			// one was synced: only the newest can end in a torn write.
+			return fmt.Errorf("%w: commit log %s ends in a damaged record, yet the newer %s was written after it was synced",
+				ErrCorrupt, tornIn, path)
+		}
 		if torn > 0 {
+			tornIn = path
 			log.Warn("session: commit log ends with an incomplete record left by a crash; it was never acknowledged",
 				"file", path, "bytes", torn)
 		}

@@ -387,6 +387,12 @@ func TestCommitLogDecode(t *testing.T) {
 	rec := appendCommitRecord(nil, "id1", "sess", 42, []byte("line\n"))
 	log := append([]byte(commitMagic), rec...)
 	log = append(log, appendCommitRecord(nil, "id1", "sess", 47, []byte("next\n"))...)
+	// A long last record: a crash leaves some of its sectors unwritten
+	// (zeros, as the file was written with zeros ahead of use).
+	long := append(bytes.Clone(log), appendCommitRecord(nil, "id1", "sess", 52, append(bytes.Repeat([]byte("x"), 3000), '\n'))...)
+	long = append(long, make([]byte, 1024)...)
+	unwritten := bytes.Clone(long)
+	clear(unwritten[1024:1536])
 	tests := []struct {
 		name     string
 		in       []byte
@@ -395,6 +401,10 @@ func TestCommitLogDecode(t *testing.T) {
 		wantErr  bool
 		firstOff int64
 	}{
+		{"long record with trailing zeros", long, 3, 0, false, 42},
+		{"long record with an unwritten sector", unwritten, 2, len(long) - len(log), false, 42},
+		{"long record past the end of the file", long[:len(log)+1000], 2, 1000, false, 42},
+		{"long record damaged, every sector written", flip(long, 2000), 0, 0, true, 0},
 		{"two records", log, 2, 0, false, 42},
 		{"empty file", nil, 0, 0, false, 0},
 		{"magic only", []byte(commitMagic), 0, 0, false, 0},
@@ -402,7 +412,8 @@ func TestCommitLogDecode(t *testing.T) {
 		{"bad magic", []byte("notalog!xxxx"), 0, 0, true, 0},
 		{"torn header", log[:len(log)-len(rec)+3], 1, 3, false, 42},
 		{"torn body", log[:len(log)-2], 1, len(rec) - 2, false, 42},
-		{"flipped byte", flip(log, len(log)-3), 1, len(rec), false, 42},
+		{"flipped byte (corruption, not a torn write)", flip(log, len(log)-3), 0, 0, true, 0},
+		{"flipped byte in an earlier record", flip(log, len(commitMagic)+recHeaderLen+3), 0, 0, true, 0},
 		{"bad kind", append([]byte(commitMagic), reframe(rec, func(b []byte) { b[0] = 9 })...), 0, 0, true, 0},
 		{"bad name", append([]byte(commitMagic), appendCommitRecord(nil, "id", "../x", 0, []byte("l\n"))...), 0, 0, true, 0},
 		{"no data", append([]byte(commitMagic), appendCommitRecord(nil, "id", "x", 0, nil)...), 0, 0, true, 0},
@@ -462,7 +473,10 @@ func FuzzCommitLog(f *testing.F) {
 			}
 			out = appendCommitRecord(out, r.id, r.name, r.off, r.data)
 		}
-		if len(b) >= len(commitMagic) && !bytes.Equal(out, b[:len(b)-torn]) {
+		// Records are followed by zeros only (a file written with zeros
+		// ahead of use), up to the torn part.
+		if rest := b[:len(b)-torn]; len(rest) >= len(commitMagic) && !allZero(rest[:len(commitMagic)]) &&
+			(len(rest) < len(out) || !bytes.Equal(out, rest[:len(out)]) || !allZero(rest[len(out):])) {
 			t.Fatalf("re-encoding differs")
 		}
 	})
@@ -511,5 +525,144 @@ func TestCommitterBufferedSteps(t *testing.T) {
 		if n := onDisk(); n != st.onDisk {
 			t.Fatalf("%s: %d steps in the journal file, want %d", st.name, n, st.onDisk)
 		}
+	}
+}
+
+// TestCommitLogCorruptionReported: damage a crash cannot explain stops the
+// replay with ErrCorrupt naming the file (and the session, when the record
+// still says which); nothing is replayed or removed.
+func TestCommitLogCorruptionReported(t *testing.T) {
+	home := t.TempDir()
+	c := openCommitter(t, home)
+	runSessions(t, home, c, []string{"a"}, 3, false)
+	crashed := copyHome(t, home)
+	closeCommitter(t, c)
+	dir := commitDir(crashed)
+	gens, err := listGens(dir)
+	if err != nil || len(gens) == 0 {
+		t.Fatalf("gens %v, %v", gens, err)
+	}
+	var live uint64 // the generation holding the records
+	var logBytes []byte
+	for _, g := range gens {
+		b, err := os.ReadFile(filepath.Join(dir, genName(g)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if recs, _, err := decodeCommitLog(b); err == nil && len(recs) > 0 {
+			live, logBytes = g, b
+		}
+	}
+	if logBytes == nil {
+		t.Fatal("no records in the commit log")
+	}
+	first := len(commitMagic) + recHeaderLen + 40 // inside the first record's data
+	tests := []struct {
+		name   string
+		damage func(t *testing.T)
+		want   []string
+	}{
+		{"flipped byte in an acknowledged record", func(t *testing.T) {
+			writeFile(t, filepath.Join(dir, genName(live)), flip(logBytes, first))
+		}, []string{genName(live), "session a's journal"}},
+		{"torn end of a file followed by a newer one", func(t *testing.T) {
+			writeFile(t, filepath.Join(dir, genName(live)), logBytes[:first])
+			writeFile(t, filepath.Join(dir, genName(live+1)), logBytes)
+		}, []string{genName(live), genName(live + 1)}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, g := range gens {
+				writeFile(t, filepath.Join(dir, genName(g)), nil)
+			}
+			tc.damage(t)
+			_, err := OpenCommitter(context.Background(), crashed)
+			if !errors.Is(err, ErrCorrupt) {
+				t.Fatalf("err %v, want ErrCorrupt", err)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not name %q", err, w)
+				}
+			}
+			if _, err := Open(crashed, "a"); !errors.Is(err, ErrCorrupt) {
+				t.Fatalf("Open without a committer: %v, want ErrCorrupt", err)
+			}
+			if left, _ := listGens(dir); len(left) < len(gens) {
+				t.Fatalf("log files removed after a failed replay: %v", left)
+			}
+		})
+	}
+}
+
+func writeFile(t *testing.T, path string, b []byte) {
+	t.Helper()
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestCommitterBufferedStepsAtCloseSurviveReplay: the buffered steps Close
+// writes are in the commit log, so a replay after a crash keeps them.
+func TestCommitterBufferedStepsAtCloseSurviveReplay(t *testing.T) {
+	home := t.TempDir()
+	c := openCommitter(t, home)
+	s, err := Open(home, "b", WithCommitter(c))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := s.Append(ctx, UserMessage("q")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AppendBuffered(ctx, FinalAnswer("a")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	crashed := copyHome(t, home) // the daemon dies before its committer closes
+	closeCommitter(t, c)
+	r, err := Open(crashed, "b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if st := r.Steps(); len(st) != 2 || st[1].Type != FinalAnswer("a").Type {
+		t.Fatalf("steps after the replay: %+v, want the user message and the buffered final answer", st)
+	}
+}
+
+// TestCommitterBufferedStepsAtCloseAfterFailure: when the committer has
+// failed, Close reports the buffered steps it could not make durable and
+// leaves them out of the journal.
+func TestCommitterBufferedStepsAtCloseAfterFailure(t *testing.T) {
+	home := t.TempDir()
+	c := openCommitter(t, home)
+	s, err := Open(home, "b", WithCommitter(c))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := s.Append(ctx, UserMessage("q")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AppendBuffered(ctx, FinalAnswer("a")); err != nil {
+		t.Fatal(err)
+	}
+	c.fail(errors.New("disk gone"))
+	if err := s.Close(); err == nil || !strings.Contains(err.Error(), "buffered steps dropped") {
+		t.Fatalf("Close: %v, want the buffered steps reported dropped", err)
+	}
+	if err := c.Close(ctx); err == nil {
+		t.Fatal("a failed committer closed without error")
+	}
+	r, err := Open(home, "b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if st := r.Steps(); len(st) != 1 {
+		t.Fatalf("steps: %+v, want only the durable one", st)
 	}
 }

@@ -419,10 +419,7 @@ func (s *Session) Close() error {
 	var err error
 	if s.f != nil {
 		if len(s.pending) > 0 {
-			if _, err = s.f.Write(s.pending); err != nil {
-				err = fmt.Errorf("session %s: write: %w", s.name, err)
-			}
-			s.clearPending()
+			err = s.closePending()
 		}
 		if s.opts.committer != nil && s.wrote && err == nil {
 			if err = s.f.Sync(); err != nil {
@@ -440,6 +437,35 @@ func (s *Session) Close() error {
 		s.lock = nil
 	}
 	return err
+}
+
+// closePending writes the buffered steps at Close. With a committer
+// they are committed through its log like any durable step: a replay
+// after a crash cuts each journal at the end of its last logged record,
+// so steps only fsynced into the journal would be lost to it. If the
+// committer was closed (cleanly: its log is retired, nothing will cut the
+// journal), the fsync of Close makes them durable; if it failed, they are
+// dropped from the journal and Close reports it.
+func (s *Session) closePending() error {
+	defer s.clearPending()
+	if _, err := s.f.Write(s.pending); err != nil {
+		_ = s.f.Truncate(s.pendingOff)
+		return fmt.Errorf("session %s: buffered steps not written: %w", s.name, err)
+	}
+	c := s.opts.committer
+	if c == nil {
+		return nil
+	}
+	s.req.off, s.req.data = s.pendingOff, s.pending
+	err := c.commit(&s.req)
+	s.req.data = nil
+	if err == nil || (errors.Is(err, ErrClosed) && c.Err() == nil) {
+		return nil
+	}
+	if terr := s.f.Truncate(s.pendingOff); terr != nil {
+		err = errors.Join(err, terr)
+	}
+	return fmt.Errorf("session %s: %d bytes of buffered steps dropped, not made durable: %w", s.name, len(s.pending), err)
 }
 
 func (s *Session) clearPending() {
