@@ -45,6 +45,9 @@ type Options struct {
 	LazyDelay time.Duration
 	Clock     Clock
 	Logger    *slog.Logger
+	// Observer, if set, is told about every group commit and segment
+	// fsync (for metrics).
+	Observer Observer
 	// DeterministicSignatures uses deterministic ML-DSA-65 signing (for test
 	// vectors); by default signing is hedged (randomized).
 	DeterministicSignatures bool
@@ -568,6 +571,9 @@ func (l *Log) commit(batch []*appendReq, cps []Checkpoint) {
 		s.cpWait = make(chan struct{})
 	}
 	s.mu.Unlock()
+	if o := l.opts.Observer; o != nil {
+		o.Committed(batchLen(batch), len(cps))
+	}
 	for _, r := range batch {
 		r.done <- struct{}{}
 	}
@@ -595,8 +601,16 @@ func (l *Log) writeBuf() error {
 	if _, err := l.w.seg.WriteAt(l.w.buf, l.w.segSize); err != nil {
 		return fmt.Errorf("chain: write %s: %w", segmentName(l.w.segNo), err)
 	}
+	// Real time, not the injected clock: this measures I/O.
+	var t0 time.Time
+	if l.opts.Observer != nil {
+		t0 = time.Now()
+	}
 	if err := l.w.seg.Sync(); err != nil {
 		return fmt.Errorf("chain: fsync %s: %w", segmentName(l.w.segNo), err)
+	}
+	if o := l.opts.Observer; o != nil {
+		o.Synced(time.Since(t0))
 	}
 	l.w.segSize += int64(len(l.w.buf))
 	l.w.buf = l.w.buf[:0]

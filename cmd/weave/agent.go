@@ -5,7 +5,11 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
+	"path/filepath"
+	"sort"
 	"strings"
+	"time"
 
 	"github.com/weftos/weftos/internal/apitype"
 	"github.com/weftos/weftos/internal/client"
@@ -20,6 +24,12 @@ func init() {
 			Summary: "spawn, stop, kill, suspend, resume, inspect or grant capabilities to a process",
 			Subs: []*cmdline.Command{
 				{Name: "spawn", Summary: "start a process and print its PID", Args: "NAME", MinArgs: 1, MaxArgs: 1, Setup: e.leaf(agentSpawn)},
+				{Name: "start", Summary: "start a long-running agent from agents/NAME.yaml: it serves the definition's services, supervised per its restart policy",
+					Args: "NAME", MinArgs: 1, MaxArgs: 1,
+					Help: "The definition is looked up in the workspace's agents/ directory, then the home's. Its services are registered " +
+						"before the command returns; with restart: (and an optional supervisor: block) the agent runs under that supervisor, " +
+						"which restarts it per the policy — see `weave ps --tree`. Stop it for good by stopping its supervisor.",
+					Setup: e.leaf(agentStart)},
 				{Name: "stop", Summary: "ask a process to stop", Args: "PID", MinArgs: 1, MaxArgs: 1, Setup: e.leaf(agentControl("stop"))},
 				{Name: "kill", Summary: "end a process at once", Args: "PID", MinArgs: 1, MaxArgs: 1, Setup: e.leaf(agentControl("kill"))},
 				{Name: "suspend", Summary: "pause a process", Args: "PID", MinArgs: 1, MaxArgs: 1, Setup: e.leaf(agentControl("suspend"))},
@@ -81,6 +91,40 @@ func agentSpawn(e *env, fs *flag.FlagSet) cmdline.Action {
 	}
 }
 
+func agentStart(e *env, fs *flag.FlagSet) cmdline.Action {
+	session := fs.String("session", "", "the session it journals to (default: the agent's name)")
+	workspace := fs.String("workspace", "", "the workspace directory (default: the current directory)")
+	model := fs.String("model", "", "provider/model (default: the definition's, else agents.model)")
+	return func(ctx context.Context, pos []string) error {
+		ws := *workspace
+		if ws == "" {
+			ws = "."
+		}
+		abs, err := filepath.Abs(ws)
+		if err != nil {
+			return cmdline.Usagef("--workspace: %v", err)
+		}
+		return e.withClient(func(c *client.Client) error {
+			r, err := c.AgentStart(ctx, apitype.AgentStartRequest{Agent: pos[0], Session: *session, Workspace: abs, Model: *model})
+			if err != nil {
+				return err
+			}
+			if e.json {
+				return cmdline.PrintJSON(e.stdout, r)
+			}
+			fmt.Fprintf(e.stdout, "%s: pid %s", r.Name, r.PID)
+			if r.Supervisor != "" {
+				fmt.Fprintf(e.stdout, ", %s under supervisor %s (pid %s)", r.Restart, r.Supervisor, r.SupervisorPID)
+			}
+			if len(r.Services) > 0 {
+				fmt.Fprintf(e.stdout, "; serves %s", strings.Join(r.Services, ", "))
+			}
+			fmt.Fprintln(e.stdout)
+			return nil
+		})
+	}
+}
+
 // agentControl sets up stop, kill, suspend or resume.
 func agentControl(action string) func(e *env, fs *flag.FlagSet) cmdline.Action {
 	return func(e *env, fs *flag.FlagSet) cmdline.Action {
@@ -114,8 +158,10 @@ func agentInspect(e *env, fs *flag.FlagSet) cmdline.Action {
 			if err != nil {
 				return err
 			}
-			// Inspect output is structured; JSON is its human form too.
-			return cmdline.PrintJSON(e.stdout, in)
+			if e.json {
+				return cmdline.PrintJSON(e.stdout, in)
+			}
+			return printInfo(e.stdout, in, time.Now())
 		})
 	}
 }
@@ -165,4 +211,98 @@ func agentGrant(e *env, fs *flag.FlagSet) cmdline.Action {
 			return nil
 		})
 	}
+}
+
+// printInfo renders one process for people: identity, state, usage,
+// capabilities and limits, then its kind's detail.
+func printInfo(w io.Writer, in kernel.Info, now time.Time) error {
+	row := func(k, format string, args ...any) {
+		fmt.Fprintf(w, "%-13s "+format+"\n", append([]any{k + ":"}, args...)...)
+	}
+	row("pid", "%d", in.PID)
+	row("name", "%s", in.Name)
+	row("kind", "%s", in.Kind)
+	row("parent", "%d", in.Parent)
+	state := in.State.String()
+	if in.State == kernel.StateExited {
+		state = fmt.Sprintf("exited(%d)", in.ExitCode)
+		if in.ExitReason != "" {
+			state += ": " + in.ExitReason
+		}
+	}
+	row("state", "%s", state)
+	row("started", "%s (%s ago)", in.Started.UTC().Format(time.RFC3339), age(now.Sub(in.Started)))
+	if !in.Exited.IsZero() {
+		row("exited", "%s", in.Exited.UTC().Format(time.RFC3339))
+	}
+	row("usage", "%d messages sent, %d received, %d tool calls, %d tokens, %s cpu", in.MsgsSent, in.MsgsRecv, in.ToolCalls, in.Tokens, in.CPUTime.Duration().Round(time.Millisecond))
+	if in.InboxCap > 0 {
+		row("inbox", "%d/%d", in.InboxLen, in.InboxCap)
+	}
+	c := in.Caps
+	row("capabilities", "%s", orNone(strings.Join(c.Names(), ", ")))
+	row("ipc scope", "%s", in.Scope)
+	row("tools", "allow %s; deny %s", orNone(strings.Join(c.Tools.Allow, ", ")), orNone(strings.Join(c.Tools.Deny, ", ")))
+	row("sandbox", "shell %s, network %s, paths %s, denied %s", onOff(c.Sandbox.Shell), onOff(c.Sandbox.Network),
+		orNone(strings.Join(c.Sandbox.AllowedPaths, ", ")), orNone(strings.Join(c.Sandbox.DeniedPaths, ", ")))
+	var lim []string
+	if l := c.Limits; l != (kernel.Limits{}) {
+		for _, p := range []struct {
+			name string
+			v    uint64
+		}{{"messages", l.Messages}, {"tool calls", l.ToolCalls}, {"tokens", l.Tokens}, {"memory bytes", l.MemoryBytes}} {
+			if p.v > 0 {
+				lim = append(lim, fmt.Sprintf("%s %d", p.name, p.v))
+			}
+		}
+		if l.CPUTime > 0 {
+			lim = append(lim, "cpu "+l.CPUTime.String())
+		}
+	}
+	row("limits", "%s", orNone(strings.Join(lim, ", ")))
+	if c.Memory != "" {
+		row("memory", "%s", c.Memory)
+	}
+	if len(in.Topics) > 0 {
+		row("topics", "%s", strings.Join(in.Topics, ", "))
+	}
+	if len(in.Monitors) > 0 || len(in.Links) > 0 {
+		row("links", "%v, monitors %v", in.Links, in.Monitors)
+	}
+	if in.Detail != nil {
+		if m, ok := in.Detail.(map[string]any); ok {
+			keys := make([]string, 0, len(m))
+			for k := range m {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			for _, k := range keys {
+				v := m[k]
+				if _, scalar := v.(string); scalar || v == nil {
+					row(k, "%v", v)
+					continue
+				}
+				b, _ := json.Marshal(v)
+				row(k, "%s", b)
+			}
+		} else {
+			b, _ := json.Marshal(in.Detail)
+			row("detail", "%s", b)
+		}
+	}
+	return nil
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}
+
+func onOff(b bool) string {
+	if b {
+		return "on"
+	}
+	return "off"
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +14,9 @@ import (
 	"github.com/weftos/weftos/internal/client"
 	"github.com/weftos/weftos/internal/cmdline"
 	"github.com/weftos/weftos/internal/daemon"
+	"github.com/weftos/weftos/internal/homedir"
+	"github.com/weftos/weftos/internal/logfile"
+	"github.com/weftos/weftos/internal/redact"
 )
 
 func init() {
@@ -25,6 +29,7 @@ func cmdBoot(e *env, fs *flag.FlagSet) cmdline.Action {
 	detach := fs.Bool("detach", false, "run in the background; pid file and log in the home")
 	logFormat := fs.String("log-format", "", "log format: text or json (default from weftos.toml)")
 	logLevel := fs.String("log-level", "", "log level: debug, info, warn, error (default from weftos.toml)")
+	logStderr := fs.Bool("log-stderr", true, "also write the log to stderr (it always goes to HOME/"+daemon.LogName+"; --detach turns this off)")
 	return func(ctx context.Context, _ []string) error {
 		if *logFormat != "" && *logFormat != "text" && *logFormat != "json" {
 			return cmdline.Usagef("--log-format must be text or json")
@@ -32,7 +37,11 @@ func cmdBoot(e *env, fs *flag.FlagSet) cmdline.Action {
 		if *detach {
 			return bootDetached(ctx, e, *logFormat, *logLevel)
 		}
-		d, err := daemon.Open(ctx, daemon.Options{Home: e.home, Version: version, LogFormat: *logFormat, LogLevel: *logLevel, LogOutput: e.stderr})
+		out := e.stderr
+		if !*logStderr {
+			out = io.Discard
+		}
+		d, err := daemon.Open(ctx, daemon.Options{Home: e.home, Version: version, LogFormat: *logFormat, LogLevel: *logLevel, LogOutput: out})
 		if err != nil {
 			return err
 		}
@@ -47,7 +56,10 @@ func cmdBoot(e *env, fs *flag.FlagSet) cmdline.Action {
 }
 
 // bootDetached starts `weave boot` as a background process in its own
-// session, logging to HOME/weave.log, and waits until its API answers.
+// session and waits until its API answers. The daemon writes its log to
+// HOME/weave.log itself (rotated); its stdout and stderr — only what
+// bypasses the log: a boot error, a panic's stack — go to
+// HOME/weave.stderr, truncated at each detached boot so it stays small.
 func bootDetached(ctx context.Context, e *env, logFormat, logLevel string) error {
 	if err := os.MkdirAll(e.home, 0o700); err != nil {
 		return err
@@ -63,13 +75,14 @@ func bootDetached(ctx context.Context, e *env, logFormat, logLevel string) error
 	if err != nil {
 		return err
 	}
-	logPath := filepath.Join(e.home, daemon.LogName)
-	logf, err := os.OpenFile(logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	logPath := filepath.Join(e.home, homedir.Log)
+	errPath := filepath.Join(e.home, homedir.Stderr)
+	errf, err := os.OpenFile(errPath, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
 		return err
 	}
-	defer logf.Close()
-	args := []string{"boot", "--home", e.home}
+	defer errf.Close()
+	args := []string{"boot", "--home", e.home, "--log-stderr=false"}
 	if logFormat != "" {
 		args = append(args, "--log-format", logFormat)
 	}
@@ -77,7 +90,7 @@ func bootDetached(ctx context.Context, e *env, logFormat, logLevel string) error
 		args = append(args, "--log-level", logLevel)
 	}
 	cmd := exec.Command(self, args...)
-	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.Stdout, cmd.Stderr = errf, errf
 	cmd.SysProcAttr = detachAttr()
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("starting daemon: %w", err)
@@ -103,13 +116,17 @@ func bootDetached(ctx context.Context, e *env, logFormat, logLevel string) error
 		}
 		select {
 		case werr := <-exited:
-			return fmt.Errorf("daemon exited during boot (%v); see %s", werr, logPath)
+			why := ""
+			if lines, _ := logfile.Tail(errPath, 1); len(lines) == 1 {
+				why = ": " + redact.String(lines[0])
+			}
+			return fmt.Errorf("daemon exited during boot (%v)%s; see %s and %s", werr, why, errPath, logPath)
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-time.After(20 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("daemon did not become ready in 15s; see %s", logPath)
+			return fmt.Errorf("daemon did not become ready in 15s; see weave logs, %s and %s", logPath, errPath)
 		}
 		if err != nil && !errors.Is(err, client.ErrNoDaemon) {
 			return err

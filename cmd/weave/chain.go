@@ -7,8 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -17,10 +15,11 @@ import (
 	"time"
 
 	"github.com/weftos/weftos/chain"
+	"github.com/weftos/weftos/internal/apitype"
 	"github.com/weftos/weftos/internal/chainquery"
 	"github.com/weftos/weftos/internal/client"
 	"github.com/weftos/weftos/internal/cmdline"
-	"github.com/weftos/weftos/internal/daemon"
+	"github.com/weftos/weftos/internal/homedir"
 )
 
 func init() {
@@ -62,7 +61,7 @@ func (e *env) openChain(ctx context.Context) (*chainAccess, error) {
 		return nil, err
 	}
 	c.Close()
-	dir := filepath.Join(e.home, daemon.ChainDir)
+	dir := filepath.Join(e.home, homedir.Chain)
 	if _, err := os.Stat(dir); err != nil {
 		return nil, fmt.Errorf("no daemon is running and there is no chain at %s", dir)
 	}
@@ -82,20 +81,48 @@ func (a *chainAccess) Close() {
 	}
 }
 
-// get fetches path from the daemon into out, or runs offline.
-func (a *chainAccess) get(ctx context.Context, path string, out any, offline func() (any, error)) error {
+// Each query asks the daemon when one runs and reads the chain otherwise.
+
+func (a *chainAccess) status(ctx context.Context) (apitype.ChainStatus, error) {
 	if a.c != nil {
-		return a.c.Do(ctx, http.MethodGet, path, nil, out)
+		return a.c.ChainStatus(ctx)
 	}
-	v, err := offline()
-	if err != nil {
-		return err
+	return chainquery.GetStatus(a.reader)
+}
+
+func (a *chainAccess) keys(ctx context.Context) (apitype.ChainKeys, error) {
+	if a.c != nil {
+		return a.c.ChainKeys(ctx)
 	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
+	return chainquery.GetKeys(a.reader)
+}
+
+func (a *chainAccess) tail(ctx context.Context, n int, kind string) ([]apitype.ChainEvent, error) {
+	if a.c != nil {
+		return a.c.ChainEvents(ctx, apitype.ChainEventsQuery{N: n, Kind: kind})
 	}
-	return json.Unmarshal(b, out)
+	return chainquery.Tail(a.reader, n, kind)
+}
+
+func (a *chainAccess) event(ctx context.Context, seq uint64) (apitype.ChainEvent, error) {
+	if a.c != nil {
+		return a.c.ChainEvent(ctx, seq)
+	}
+	return a.reader.Get(seq)
+}
+
+func (a *chainAccess) prove(ctx context.Context, seq uint64) (apitype.ChainProof, error) {
+	if a.c != nil {
+		return a.c.ChainProve(ctx, seq)
+	}
+	return chainquery.Prove(a.reader, seq)
+}
+
+func (a *chainAccess) consistency(ctx context.Context, oldSize, newSize uint64) (apitype.ChainConsistency, error) {
+	if a.c != nil {
+		return a.c.ChainConsistency(ctx, oldSize, newSize)
+	}
+	return chainquery.Consistent(a.reader, oldSize, newSize)
 }
 
 func chainStatus(e *env, fs *flag.FlagSet) cmdline.Action {
@@ -105,8 +132,8 @@ func chainStatus(e *env, fs *flag.FlagSet) cmdline.Action {
 			return err
 		}
 		defer a.Close()
-		var st chainquery.Status
-		if err := a.get(ctx, "/v1/chain/status", &st, func() (any, error) { return chainquery.GetStatus(a.reader) }); err != nil {
+		st, err := a.status(ctx)
+		if err != nil {
 			return err
 		}
 		if e.json {
@@ -133,8 +160,8 @@ func chainKeys(e *env, fs *flag.FlagSet) cmdline.Action {
 			return err
 		}
 		defer a.Close()
-		var k chainquery.Keys
-		if err := a.get(ctx, "/v1/chain/keys", &k, func() (any, error) { return chainquery.GetKeys(a.reader) }); err != nil {
+		k, err := a.keys(ctx)
+		if err != nil {
 			return err
 		}
 		if e.json {
@@ -164,20 +191,11 @@ func chainTail(e *env, fs *flag.FlagSet) cmdline.Action {
 			return err
 		}
 		defer a.Close()
-		q := url.Values{"n": {strconv.Itoa(*n)}}
-		if *kind != "" {
-			q.Set("kind", *kind)
-		}
 		if *follow {
 			if a.c == nil {
 				return errors.New("chain tail -f needs a running daemon (start one with `weave boot`)")
 			}
-			q.Set("follow", "1")
-			err := a.c.Stream(ctx, "/v1/chain/events?"+q.Encode(), func(line []byte) error {
-				var ev chain.Event
-				if err := json.Unmarshal(line, &ev); err != nil {
-					return err
-				}
+			err := a.c.ChainFollow(ctx, apitype.ChainEventsQuery{N: *n, Kind: *kind}, func(ev apitype.ChainEvent) error {
 				printEvent(e, ev)
 				return nil
 			})
@@ -186,8 +204,8 @@ func chainTail(e *env, fs *flag.FlagSet) cmdline.Action {
 			}
 			return err
 		}
-		var evs []chain.Event
-		if err := a.get(ctx, "/v1/chain/events?"+q.Encode(), &evs, func() (any, error) { return chainquery.Tail(a.reader, *n, *kind) }); err != nil {
+		evs, err := a.tail(ctx, *n, *kind)
+		if err != nil {
 			return err
 		}
 		for _, ev := range evs {
@@ -216,8 +234,8 @@ func chainShow(e *env, fs *flag.FlagSet) cmdline.Action {
 			return err
 		}
 		defer a.Close()
-		var ev chain.Event
-		if err := a.get(ctx, "/v1/chain/events/"+pos[0], &ev, func() (any, error) { return a.reader.Get(seq) }); err != nil {
+		ev, err := a.event(ctx, seq)
+		if err != nil {
 			return err
 		}
 		return cmdline.PrintJSON(e.stdout, ev)
@@ -250,7 +268,7 @@ func chainVerify(e *env, fs *flag.FlagSet) cmdline.Action {
 				rep, err = verifyFromDaemon(ctx, a.c)
 			} else {
 				a.reader.Close()
-				rep, err = chain.Verify(ctx, filepath.Join(e.home, daemon.ChainDir), chain.VerifyOptions{})
+				rep, err = chain.Verify(ctx, filepath.Join(e.home, homedir.Chain), chain.VerifyOptions{})
 			}
 		}
 		if err != nil {
@@ -285,13 +303,7 @@ func verifyFromDaemon(ctx context.Context, c *client.Client) (*chain.Report, err
 	pr, pw := io.Pipe()
 	var streamErr errBox
 	go func() {
-		err := c.Stream(ctx, "/v1/chain/export", func(line []byte) error {
-			if _, err := pw.Write(line); err != nil {
-				return err
-			}
-			_, err := pw.Write([]byte{'\n'})
-			return err
-		})
+		err := c.ChainExport(ctx, pw, 0)
 		streamErr.Store(err)
 		pw.CloseWithError(err)
 	}()
@@ -327,13 +339,7 @@ func chainExport(e *env, fs *flag.FlagSet) cmdline.Action {
 		if a.c == nil {
 			return a.reader.Export(ctx, w, *from)
 		}
-		return a.c.Stream(ctx, "/v1/chain/export?from="+strconv.FormatUint(*from, 10), func(line []byte) error {
-			if _, err := w.Write(line); err != nil {
-				return err
-			}
-			_, err := w.Write([]byte{'\n'})
-			return err
-		})
+		return a.c.ChainExport(ctx, w, *from)
 	}
 }
 
@@ -348,14 +354,14 @@ func chainProve(e *env, fs *flag.FlagSet) cmdline.Action {
 			return err
 		}
 		defer a.Close()
-		var p chainquery.Proof
-		if err := a.get(ctx, "/v1/chain/prove/"+pos[0], &p, func() (any, error) { return chainquery.Prove(a.reader, seq) }); err != nil {
+		p, err := a.prove(ctx, seq)
+		if err != nil {
 			return err
 		}
 		// Check the proof here too, with this process's code, against the
 		// chain's keys.
-		var keys chainquery.Keys
-		if err := a.get(ctx, "/v1/chain/keys", &keys, func() (any, error) { return chainquery.GetKeys(a.reader) }); err != nil {
+		keys, err := a.keys(ctx)
+		if err != nil {
 			return err
 		}
 		pub, err := chain.ParsePublicKeys(keys.Ed25519, keys.MLDSA65)
@@ -389,8 +395,8 @@ func chainConsistency(e *env, fs *flag.FlagSet) cmdline.Action {
 			return err
 		}
 		defer a.Close()
-		var c chainquery.Consistency
-		if err := a.get(ctx, "/v1/chain/consistency?old="+pos[0]+"&new="+pos[1], &c, func() (any, error) { return chainquery.Consistent(a.reader, oldSize, newSize) }); err != nil {
+		c, err := a.consistency(ctx, oldSize, newSize)
+		if err != nil {
 			return err
 		}
 		if err := chain.VerifyConsistencyProof(c.OldRoot, c.NewRoot, c.Proof); err != nil {

@@ -66,9 +66,16 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"chain"}, "chain: missing subcommand (want status, tail, show, verify, export, prove, consistency or keys)", "chain"},
 		{[]string{"agent", "stop", "abc"}, `"abc" is not a PID`, "agent stop"},
 		{[]string{"ipc", "send", "1"}, "ipc send: wrong number of arguments: want TARGET MSG, got 1", "ipc send"},
+		{[]string{"ipc", "send", "--timeout", "-1s", "1", "x"}, "--timeout must be positive, got -1s", "ipc send"},
 		{[]string{"boot", "--log-format", "xml"}, "--log-format must be text or json", "boot"},
 		{[]string{"gov", "check"}, "gov check needs --action", "gov check"},
 		{[]string{"completion", "tcsh"}, `completion: unknown shell "tcsh" (want bash, zsh or fish)`, "completion"},
+		{[]string{"service", "register", "jobs"}, "service register needs --pid PID", "service register"},
+		{[]string{"service", "register", "jobs", "--pid", "x"}, `--pid: "x" is not a PID`, "service register"},
+		{[]string{"service", "register", "jobs.run", "--pid", "1"}, `service name "jobs.run": use 1-64`, "service register"},
+		{[]string{"service", "unregister"}, "service unregister: wrong number of arguments: want NAME, got 0", "service unregister"},
+		{[]string{"agent", "start"}, "agent start: wrong number of arguments: want NAME, got 0", "agent start"},
+		{[]string{"ps", "--tree", "x"}, "ps: wrong number of arguments: want none, got 1", "ps"},
 	}
 	for _, c := range cases {
 		var out, errb bytes.Buffer

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -71,5 +72,58 @@ func TestDetachOnRunningHome(t *testing.T) {
 	_, errs, code := c.run("boot", "--detach")
 	if code != 1 || !strings.Contains(errs, "another weave daemon is running on this home (pid ") {
 		t.Fatalf("second boot --detach: exit %d %q", code, errs)
+	}
+}
+
+// TestKernelRefusalExitCode: a kernel operation answered {"ok": false}
+// prints the answer and exits non-zero; a good one exits 0.
+func TestKernelRefusalExitCode(t *testing.T) {
+	c := &cli{t: t, bin: buildWeave(t), home: filepath.Join(t.TempDir(), "home")}
+	c.ok("boot", "--detach")
+	t.Cleanup(func() { c.run("shutdown") })
+	for _, tc := range []struct {
+		req  string
+		code int
+		want string
+	}{
+		{`{"op":"ps"}`, 0, `"ok": true`},
+		{`{"op":"nosuch"}`, 1, `"ok": false`},
+		{`{"op":"kill","pid":99999}`, 1, `"code": "unknown_pid"`},
+	} {
+		out, errs, code := c.run("ipc", "send", "kernel", tc.req)
+		if code != tc.code || !strings.Contains(out, tc.want) {
+			t.Errorf("ipc send kernel %s: exit %d (want %d)\n%s%s", tc.req, code, tc.code, out, errs)
+		}
+		if tc.code != 0 && !strings.Contains(errs, "the kernel refused") {
+			t.Errorf("ipc send kernel %s: stderr %q", tc.req, errs)
+		}
+	}
+}
+
+// TestStatusShowsProviders: status lists the configured providers with
+// their endpoints, never their credentials.
+func TestStatusShowsProviders(t *testing.T) {
+	for _, k := range []string{"OPENAI_API_KEY", "OPENAI_BASE_URL", "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL"} {
+		t.Setenv(k, "")
+	}
+	c := &cli{t: t, bin: buildWeave(t), home: filepath.Join(t.TempDir(), "home")}
+	if err := os.MkdirAll(c.home, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	cfg := "[[providers]]\nname = \"lab\"\nkind = \"openai\"\nbase_url = \"http://user:secret@10.0.0.5:8000/v1?key=zzz\"\n" +
+		"[[providers]]\nname = \"ollama\"\nkind = \"openai\"\nbase_url = \"http://localhost:11434/v1\"\nmodel = \"llama3.2\"\n"
+	if err := os.WriteFile(filepath.Join(c.home, "weftos.toml"), []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c.ok("boot", "--detach")
+	t.Cleanup(func() { c.run("shutdown") })
+	out := c.ok("status")
+	for _, want := range []string{"provider:     lab (openai, http://10.0.0.5:8000/v1, remote)", "provider:     ollama (openai, http://localhost:11434/v1, local)", "model:        none set"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("status lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "secret") || strings.Contains(out, "zzz") {
+		t.Errorf("status shows credentials:\n%s", out)
 	}
 }

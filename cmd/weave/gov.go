@@ -4,15 +4,13 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"net/http"
-	"net/url"
 	"os"
 	"strings"
 	"time"
 
+	"github.com/weftos/weftos/internal/apitype"
 	"github.com/weftos/weftos/internal/client"
 	"github.com/weftos/weftos/internal/cmdline"
-	"github.com/weftos/weftos/internal/daemon"
 	"github.com/weftos/weftos/internal/governance"
 	"github.com/weftos/weftos/internal/judicial"
 )
@@ -42,8 +40,8 @@ func init() {
 func govRules(e *env, fs *flag.FlagSet) cmdline.Action {
 	return func(ctx context.Context, _ []string) error {
 		return e.withClient(func(c *client.Client) error {
-			var rr daemon.RulesResponse
-			if err := c.Do(ctx, http.MethodGet, "/v1/gov/rules", nil, &rr); err != nil {
+			rr, err := c.GovRules(ctx)
+			if err != nil {
 				return err
 			}
 			if e.json {
@@ -90,8 +88,8 @@ func govCheck(e *env, fs *flag.FlagSet) cmdline.Action {
 			req.Capabilities = strings.Split(*caps, ",")
 		}
 		return e.withClient(func(c *client.Client) error {
-			var d governance.Decision
-			if err := c.Do(ctx, http.MethodPost, "/v1/gov/check", daemon.CheckRequest{Request: req, Env: *envName}, &d); err != nil {
+			d, err := c.GovCheck(ctx, apitype.CheckRequest{Request: req, Env: *envName})
+			if err != nil {
 				return err
 			}
 			if e.json {
@@ -107,12 +105,12 @@ func govCheck(e *env, fs *flag.FlagSet) cmdline.Action {
 func govEnv(e *env, fs *flag.FlagSet) cmdline.Action {
 	return func(ctx context.Context, pos []string) error {
 		return e.withClient(func(c *client.Client) error {
-			var out map[string]any
+			var out apitype.EnvResponse
 			var err error
 			if len(pos) == 0 {
-				err = c.Do(ctx, http.MethodGet, "/v1/gov/env", nil, &out)
+				out, err = c.GovEnv(ctx)
 			} else {
-				err = c.Do(ctx, http.MethodPost, "/v1/gov/env", map[string]string{"env": pos[0]}, &out)
+				out, err = c.GovSetEnv(ctx, pos[0])
 			}
 			if err != nil {
 				return err
@@ -120,7 +118,7 @@ func govEnv(e *env, fs *flag.FlagSet) cmdline.Action {
 			if e.json {
 				return cmdline.PrintJSON(e.stdout, out)
 			}
-			fmt.Fprintf(e.stdout, "environment %v (magnitude threshold %v)\n", out["environment"], out["threshold"])
+			fmt.Fprintf(e.stdout, "environment %s (magnitude threshold %.2f)\n", out.Environment, out.Threshold)
 			return nil
 		})
 	}
@@ -136,21 +134,25 @@ func govAmend(e *env, fs *flag.FlagSet) cmdline.Action {
 		if err != nil {
 			return err
 		}
-		return e.amend(ctx, "amend", daemon.AmendRequest{Text: string(b)})
+		return e.amend(ctx, false, apitype.AmendRequest{Text: string(b)})
 	}
 }
 
 func govRetire(e *env, fs *flag.FlagSet) cmdline.Action {
 	return func(ctx context.Context, pos []string) error {
-		return e.amend(ctx, "retire", daemon.AmendRequest{RuleID: pos[0]})
+		return e.amend(ctx, true, apitype.AmendRequest{RuleID: pos[0]})
 	}
 }
 
-// amend asks the daemon to amend the constitution (sub: amend or retire).
-func (e *env) amend(ctx context.Context, sub string, req daemon.AmendRequest) error {
+// amend asks the daemon to amend the constitution, or to retire a rule.
+func (e *env) amend(ctx context.Context, retire bool, req apitype.AmendRequest) error {
 	return e.withClient(func(c *client.Client) error {
-		var out daemon.AmendResponse
-		if err := c.Do(ctx, http.MethodPost, "/v1/gov/"+sub, req, &out); err != nil {
+		amend := c.GovAmend
+		if retire {
+			amend = c.GovRetire
+		}
+		out, err := amend(ctx, req)
+		if err != nil {
 			return err
 		}
 		if e.json {
@@ -164,8 +166,8 @@ func (e *env) amend(ctx context.Context, sub string, req daemon.AmendRequest) er
 func govPending(e *env, fs *flag.FlagSet) cmdline.Action {
 	return func(ctx context.Context, _ []string) error {
 		return e.withClient(func(c *client.Client) error {
-			var items []governance.PendingItem
-			if err := c.Do(ctx, http.MethodGet, "/v1/gov/pending", nil, &items); err != nil {
+			items, err := c.GovPending(ctx)
+			if err != nil {
 				return err
 			}
 			if e.json {
@@ -190,8 +192,8 @@ func govResolve(verdict string) func(e *env, fs *flag.FlagSet) cmdline.Action {
 				if u := os.Getenv("USER"); u != "" {
 					by = u
 				}
-				var out map[string]any
-				if err := c.Do(ctx, http.MethodPost, "/v1/gov/pending/"+url.PathEscape(pos[0])+"/"+verdict, daemon.ResolveRequest{By: by, Reason: *reason}, &out); err != nil {
+				out, err := c.GovResolve(ctx, pos[0], verdict == "approve", apitype.ResolveRequest{By: by, Reason: *reason})
+				if err != nil {
 					return err
 				}
 				if e.json {
@@ -212,12 +214,14 @@ func govAudit(e *env, fs *flag.FlagSet) cmdline.Action {
 			return err
 		}
 		defer ca.Close()
-		var rep governance.Report
+		var rep apitype.AuditReport
 		if ca.c != nil {
 			// The daemon audits and applies the sanctions it finds.
-			if err := ca.c.Do(ctx, http.MethodGet, fmt.Sprintf("/v1/gov/audit?since=%d", *since), nil, &rep); err != nil {
+			r, err := ca.c.GovAudit(ctx, *since)
+			if err != nil {
 				return err
 			}
+			rep = *r
 		} else {
 			// No daemon: audit the chain on disk, trusting only its own keys.
 			r, err := judicial.Audit(ctx, ca.reader, governance.AuditConfig{Since: *since})

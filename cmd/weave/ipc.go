@@ -79,9 +79,12 @@ func makePayload(kind, msg string) (kernel.Payload, error) {
 func ipcSend(e *env, fs *flag.FlagSet) cmdline.Action {
 	kind := fs.String("payload", "text", "payload kind: text, json or signal")
 	request := fs.Bool("request", false, "wait for the reply and print it")
-	timeout := fs.Duration("timeout", 5*time.Second, "how long to wait for delivery or the reply")
+	timeout := fs.Duration("timeout", 5*time.Second, "how long to wait for delivery or the reply (positive)")
 	from := fs.Uint64("from", 0, "sending PID (0: the operator, as the kernel)")
 	return func(ctx context.Context, pos []string) error {
+		if *timeout <= 0 {
+			return cmdline.Usagef("--timeout must be positive, got %s", *timeout)
+		}
 		target, err := parseTarget(pos[0])
 		if err != nil {
 			return cmdline.Usagef("%v", err)
@@ -98,20 +101,39 @@ func ipcSend(e *env, fs *flag.FlagSet) cmdline.Action {
 			*request = true
 		}
 		return e.withClient(func(c *client.Client) error {
-			resp, err := c.Send(ctx, apitype.SendRequest{From: kernel.PID(*from), Target: target, Payload: payload, Request: *request, Timeout: *timeout})
+			resp, err := c.Send(ctx, apitype.SendRequest{From: kernel.PID(*from), Target: target, Payload: payload, Request: *request, Timeout: kernel.Millis(*timeout)})
 			if err != nil {
 				return err
 			}
 			if e.json {
-				return cmdline.PrintJSON(e.stdout, resp)
+				if err := cmdline.PrintJSON(e.stdout, resp); err != nil {
+					return err
+				}
+				return kernelRefusal(target, resp.Reply)
 			}
 			if resp.Reply != nil {
-				return printPayload(e, resp.Reply.Payload)
+				if err := printPayload(e, resp.Reply.Payload); err != nil {
+					return err
+				}
+				return kernelRefusal(target, resp.Reply)
 			}
 			fmt.Fprintf(e.stdout, "sent message %d to %s\n", resp.ID, target)
 			return nil
 		})
 	}
+}
+
+// kernelRefusal turns the kernel's answer {"ok": false, …} into an error,
+// so a failed kernel operation exits non-zero after printing its answer.
+func kernelRefusal(target kernel.Target, reply *kernel.Envelope) error {
+	if target.Kind != kernel.TargetKernel || reply == nil || reply.Payload.Kind != kernel.PayloadJSON {
+		return nil
+	}
+	var kr kernel.KernelReply
+	if json.Unmarshal(reply.Payload.JSON, &kr) != nil || kr.OK {
+		return nil
+	}
+	return fmt.Errorf("the kernel refused: %s (%s)", kr.Error, kr.Code)
 }
 
 func printPayload(e *env, p kernel.Payload) error {

@@ -3,21 +3,17 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
-	"net/url"
 	"path/filepath"
 	"strings"
 
 	"github.com/weftos/weftos/internal/annbench"
+	"github.com/weftos/weftos/internal/apitype"
 	"github.com/weftos/weftos/internal/client"
 	"github.com/weftos/weftos/internal/cmdline"
-	"github.com/weftos/weftos/internal/daemon"
-	"github.com/weftos/weftos/internal/memory"
 )
 
 func init() {
@@ -28,9 +24,9 @@ func init() {
 			Subs: []*cmdline.Command{
 				{Name: "ingest", Summary: "chunk, embed and store files and folders (resumable)", Args: "PATH...", MinArgs: 1, MaxArgs: -1, Setup: e.leaf(memoryIngest)},
 				{Name: "search", Summary: "the records nearest in meaning to a query", Args: `"QUERY"`, MinArgs: 1, MaxArgs: 1, Setup: e.leaf(memorySearch)},
-				{Name: "stats", Summary: "record, index and embedder statistics", Setup: e.leaf(memorySimple(http.MethodGet, "/v1/memory/stats"))},
-				{Name: "rm", Summary: "remove a record", Args: "ID", MinArgs: 1, MaxArgs: 1, Setup: e.leaf(memorySimple(http.MethodDelete, "/v1/memory/"))},
-				{Name: "reembed", Summary: "re-embed every record with the configured embedder", Setup: e.leaf(memorySimple(http.MethodPost, "/v1/memory/reembed"))},
+				{Name: "stats", Summary: "record, index and embedder statistics", Setup: e.leaf(memoryStats)},
+				{Name: "rm", Summary: "remove a record", Args: "ID", MinArgs: 1, MaxArgs: 1, Setup: e.leaf(memoryRemove)},
+				{Name: "reembed", Summary: "re-embed every record with the configured embedder", Setup: e.leaf(memoryReembed)},
 				{Name: "bench", Summary: "ANN benchmark: recall and QPS of the HNSW index on a TEXMEX set", Setup: e.leaf(memoryAnnbench("bench"))},
 				{Name: "gen", Summary: "write a synthetic clustered TEXMEX set for bench", Setup: e.leaf(memoryAnnbench("gen"))},
 			},
@@ -67,7 +63,7 @@ func memoryAnnbench(sub string) func(e *env, fs *flag.FlagSet) cmdline.Action {
 func memoryIngest(e *env, fs *flag.FlagSet) cmdline.Action {
 	tag := fs.String("tag", "", "comma-separated tags for every chunk")
 	return func(ctx context.Context, pos []string) error {
-		req := daemon.MemoryIngestRequest{}
+		req := apitype.MemoryIngestRequest{}
 		for _, p := range pos {
 			a, err := filepath.Abs(p)
 			if err != nil {
@@ -80,38 +76,21 @@ func memoryIngest(e *env, fs *flag.FlagSet) cmdline.Action {
 		}
 		bar := !e.json && cmdline.IsTerminal(e.stderr)
 		return e.withClient(func(c *client.Client) error {
-			var final *daemon.MemoryIngestEvent
 			drawn := false
-			err := c.StreamRequest(ctx, http.MethodPost, "/v1/memory/ingest", req, func(line []byte) error {
-				var ev daemon.MemoryIngestEvent
-				if err := json.Unmarshal(line, &ev); err != nil {
-					return err
+			final, err := c.MemoryIngest(ctx, req, func(ev apitype.MemoryIngestEvent) {
+				p := ev.Progress
+				if bar && p != nil && p.FilesTotal > 0 {
+					const width = 30
+					n := width * p.FilesDone / p.FilesTotal
+					fmt.Fprintf(e.stderr, "\r[%s%s] %d/%d files, %d chunks", strings.Repeat("#", n), strings.Repeat(".", width-n), p.FilesDone, p.FilesTotal, p.Chunks)
+					drawn = true
 				}
-				switch ev.Type {
-				case "progress":
-					p := ev.Progress
-					if bar && p.FilesTotal > 0 {
-						const width = 30
-						n := width * p.FilesDone / p.FilesTotal
-						fmt.Fprintf(e.stderr, "\r[%s%s] %d/%d files, %d chunks", strings.Repeat("#", n), strings.Repeat(".", width-n), p.FilesDone, p.FilesTotal, p.Chunks)
-						drawn = true
-					}
-				default:
-					final = &ev
-				}
-				return nil
 			})
 			if drawn {
 				fmt.Fprintln(e.stderr)
 			}
 			if err != nil {
 				return err
-			}
-			if final == nil {
-				return fmt.Errorf("the daemon ended the ingest without a result")
-			}
-			if final.Type == "error" {
-				return fmt.Errorf("%s", final.Message)
 			}
 			if e.json {
 				return cmdline.PrintJSON(e.stdout, final.Result)
@@ -128,7 +107,7 @@ func memorySearch(e *env, fs *flag.FlagSet) cmdline.Action {
 	var filters multiFlag
 	fs.Var(&filters, "filter", "key=value (agent, session, source, tag, scope); repeatable")
 	return func(ctx context.Context, pos []string) error {
-		req := daemon.MemorySearchRequest{Query: pos[0], K: *k, Filter: map[string]string{}}
+		req := apitype.MemorySearchRequest{Query: pos[0], K: *k, Filter: map[string]string{}}
 		for _, f := range filters {
 			key, v, ok := strings.Cut(f, "=")
 			if !ok {
@@ -137,8 +116,8 @@ func memorySearch(e *env, fs *flag.FlagSet) cmdline.Action {
 			req.Filter[key] = v
 		}
 		return e.withClient(func(c *client.Client) error {
-			var hits []memory.Hit
-			if err := c.Do(ctx, http.MethodPost, "/v1/memory/search", req, &hits); err != nil {
+			hits, err := c.MemorySearch(ctx, req)
+			if err != nil {
 				return err
 			}
 			if e.json {
@@ -156,23 +135,56 @@ func memorySearch(e *env, fs *flag.FlagSet) cmdline.Action {
 	}
 }
 
-// memorySimple sets up a command that makes one request (with the ID
-// argument, if any, appended to the path) and prints the JSON answer.
-func memorySimple(method, path string) func(e *env, fs *flag.FlagSet) cmdline.Action {
-	return func(e *env, fs *flag.FlagSet) cmdline.Action {
-		return func(ctx context.Context, pos []string) error {
-			p := path
-			if len(pos) == 1 {
-				p += url.PathEscape(pos[0])
+func memoryStats(e *env, fs *flag.FlagSet) cmdline.Action {
+	return func(ctx context.Context, _ []string) error {
+		return e.withClient(func(c *client.Client) error {
+			st, err := c.MemoryStats(ctx)
+			if err != nil {
+				return err
 			}
-			return e.withClient(func(c *client.Client) error {
-				var out map[string]any
-				if err := c.Do(ctx, method, p, nil, &out); err != nil {
-					return err
-				}
+			if e.json {
+				return cmdline.PrintJSON(e.stdout, st)
+			}
+			where := "on disk"
+			if !st.Persistent {
+				where = "in memory only"
+			}
+			fmt.Fprintf(e.stdout, "records:     %d (%s)\nfiles:       %d ingested\nembedder:    %s, %d dimensions\nindex:       %d vectors, %d tombstones (%s at boot)\ngeneration:  %d\n",
+				st.Records, where, st.Files, st.Embedder, st.Dim, st.Indexed, st.Tombstones, st.IndexSource, st.Generation)
+			return nil
+		})
+	}
+}
+
+func memoryRemove(e *env, fs *flag.FlagSet) cmdline.Action {
+	return func(ctx context.Context, pos []string) error {
+		return e.withClient(func(c *client.Client) error {
+			out, err := c.MemoryRemove(ctx, pos[0])
+			if err != nil {
+				return err
+			}
+			if e.json {
 				return cmdline.PrintJSON(e.stdout, out)
-			})
-		}
+			}
+			fmt.Fprintf(e.stdout, "removed %s\n", out.Removed)
+			return nil
+		})
+	}
+}
+
+func memoryReembed(e *env, fs *flag.FlagSet) cmdline.Action {
+	return func(ctx context.Context, _ []string) error {
+		return e.withClient(func(c *client.Client) error {
+			out, err := c.MemoryReembed(ctx)
+			if err != nil {
+				return err
+			}
+			if e.json {
+				return cmdline.PrintJSON(e.stdout, out)
+			}
+			fmt.Fprintf(e.stdout, "re-embedded %d records with %s\n", out.Records, out.Embedder)
+			return nil
+		})
 	}
 }
 

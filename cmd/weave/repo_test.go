@@ -77,3 +77,28 @@ func TestNoCommittedBinaries(t *testing.T) {
 		}
 	}
 }
+
+// TestCLIReachesTheDaemonOnlyThroughTheClient: of the CLIs' files, only
+// the ones that boot a kernel (weave boot, weft's in-process kernel)
+// import internal/daemon; every other command speaks to the daemon through
+// internal/client and the types of internal/apitype.
+func TestCLIReachesTheDaemonOnlyThroughTheClient(t *testing.T) {
+	root := repoRoot(t)
+	allowed := map[string]bool{"cmd/weave/boot.go": true, "cmd/weft/main.go": true}
+	for _, dir := range []string{"cmd/weave", "cmd/weft"} {
+		files, _ := filepath.Glob(filepath.Join(root, dir, "*.go"))
+		for _, f := range files {
+			if strings.HasSuffix(f, "_test.go") {
+				continue
+			}
+			src, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rel := filepath.ToSlash(strings.TrimPrefix(f, root+string(filepath.Separator)))
+			if bytes.Contains(src, []byte(`"github.com/weftos/weftos/internal/daemon"`)) && !allowed[rel] {
+				t.Errorf("%s imports internal/daemon; use internal/client", rel)
+			}
+		}
+	}
+}

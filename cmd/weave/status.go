@@ -12,7 +12,7 @@ import (
 
 	"github.com/weftos/weftos/internal/client"
 	"github.com/weftos/weftos/internal/cmdline"
-	"github.com/weftos/weftos/internal/daemon"
+	"github.com/weftos/weftos/internal/homedir"
 )
 
 func init() {
@@ -43,6 +43,23 @@ func cmdStatus(e *env, fs *flag.FlagSet) cmdline.Action {
 			if st.ChainLength > 0 {
 				fmt.Fprintf(e.stdout, "chain events: %d\n", st.ChainLength)
 			}
+			for _, p := range st.Providers {
+				where := "remote"
+				if p.Local {
+					where = "local"
+				}
+				fmt.Fprintf(e.stdout, "provider:     %s (%s, %s, %s)\n", p.Name, p.Kind, p.BaseURL, where)
+			}
+			switch {
+			case len(st.Providers) == 0:
+				fmt.Fprintf(e.stdout, "provider:     none (set OPENAI_API_KEY, OPENAI_BASE_URL or ANTHROPIC_API_KEY, or add [[providers]] to weftos.toml)\n")
+			case st.Model != "":
+				fmt.Fprintf(e.stdout, "model:        %s\n", st.Model)
+			case len(st.Providers) == 1:
+				fmt.Fprintf(e.stdout, "model:        the provider's only model (chosen at the first run)\n")
+			default:
+				fmt.Fprintf(e.stdout, "model:        none set: runs name one (--model provider/model) or set agents.model\n")
+			}
 			for _, p := range st.Problems {
 				fmt.Fprintf(e.stdout, "problem:      %s\n", p)
 			}
@@ -63,7 +80,7 @@ func cmdShutdown(e *env, fs *flag.FlagSet) cmdline.Action {
 			}
 			// Wait until the daemon has finished shutting down: it removes its pid
 			// file last, after the final checkpoint and before releasing the lock.
-			pidFile := filepath.Join(e.home, daemon.PIDName)
+			pidFile := filepath.Join(e.home, homedir.PID)
 			deadline := time.Now().Add(30 * time.Second)
 			for time.Now().Before(deadline) {
 				if _, err := os.Stat(pidFile); errors.Is(err, os.ErrNotExist) {

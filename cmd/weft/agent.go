@@ -6,16 +6,14 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/weftos/weftos/internal/apitype"
 	"github.com/weftos/weftos/internal/client"
 	"github.com/weftos/weftos/internal/cmdline"
-	"github.com/weftos/weftos/internal/daemon"
 )
 
 // exitError carries an exit code for cmdline.Report.
@@ -51,7 +49,7 @@ func cmdAgent(e *env, fs *flag.FlagSet) cmdline.Action {
 			return err
 		}
 		defer closeFn()
-		req := daemon.RunRequest{Agent: *agentName, Model: *model, Session: *session, Workspace: ws}
+		req := apitype.RunRequest{Agent: *agentName, Model: *model, Session: *session, Workspace: ws}
 		if *resume {
 			r := req
 			r.Resume = true
@@ -75,7 +73,7 @@ func cmdAgent(e *env, fs *flag.FlagSet) cmdline.Action {
 // approvals the run waits for are shown on stderr as they happen. What was
 // printed of the final turn must equal the final answer: a mismatch (lost
 // output) is an error, never a silent success.
-func (e *env) turn(ctx context.Context, c *client.Client, req daemon.RunRequest) error {
+func (e *env) turn(ctx context.Context, c *client.Client, req apitype.RunRequest) error {
 	streamed := false
 	var final *apitype.RunEvent
 	var last strings.Builder // the text streamed for the newest model call
@@ -156,17 +154,61 @@ func (e *env) turn(ctx context.Context, c *client.Client, req daemon.RunRequest)
 // oneLine flattens s for a one-line status display.
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
-// repl is the interactive chat. Slash commands: /exit, /reset, /model
-// NAME, /tools, /session NAME.
-func (e *env) repl(ctx context.Context, c *client.Client, req daemon.RunRequest) error {
+// replHelp lists the REPL's slash commands.
+const replHelp = `/help            this list
+/exit, /quit     leave (Ctrl-D too)
+/reset           start the conversation afresh (the session keeps its journal)
+/model [NAME]    show or set the model, provider/model
+/session [NAME]  show or switch the session
+/tools           the tools this agent is offered
+Ctrl-C           cancel the answer in progress`
+
+// repl is the interactive chat. An error in one exchange (a bad model, a
+// provider down) is shown and the REPL goes on; Ctrl-C cancels the answer
+// in progress, not the REPL.
+func (e *env) repl(ctx context.Context, c *client.Client, req apitype.RunRequest) error {
 	in := bufio.NewScanner(e.stdin)
 	in.Buffer(make([]byte, 64<<10), 4<<20)
-	fmt.Fprintf(e.stderr, "weft: session %q, workspace %s — /exit to quit, /reset, /model NAME, /tools, /session NAME\n", req.Session, req.Workspace)
+	fmt.Fprintf(e.stderr, "weft: session %q, workspace %s — /help for commands, /exit to quit\n", req.Session, req.Workspace)
+	var mu sync.Mutex
+	var cancelTurn context.CancelFunc // the answer in progress, if any
+	e.setInterrupt(func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		if cancelTurn != nil {
+			cancelTurn()
+			return true
+		}
+		fmt.Fprint(e.stderr, "\n(/exit or Ctrl-D to quit)\n> ")
+		return true
+	})
+	defer e.setInterrupt(nil)
+	// exchange runs one request to the agent, cancellable with Ctrl-C.
+	exchange := func(r apitype.RunRequest) error {
+		tctx, cancel := context.WithCancel(ctx)
+		mu.Lock()
+		cancelTurn = cancel
+		mu.Unlock()
+		defer func() {
+			mu.Lock()
+			cancelTurn = nil
+			mu.Unlock()
+			cancel()
+		}()
+		err := e.turn(tctx, c, r)
+		if err != nil && tctx.Err() != nil && ctx.Err() == nil {
+			return errCancelled
+		}
+		return err
+	}
 	for {
 		fmt.Fprint(e.stderr, "> ")
 		if !in.Scan() {
 			fmt.Fprintln(e.stderr)
 			return in.Err()
+		}
+		if ctx.Err() != nil {
+			return nil
 		}
 		line := strings.TrimSpace(in.Text())
 		if line == "" {
@@ -178,13 +220,15 @@ func (e *env) repl(ctx context.Context, c *client.Client, req daemon.RunRequest)
 			switch cmd {
 			case "/exit", "/quit":
 				return nil
+			case "/help", "/?":
+				fmt.Fprintln(e.stderr, replHelp)
 			case "/reset":
 				r := req
 				r.Reset = true
-				if err := e.turn(ctx, c, r); err != nil {
-					fmt.Fprintln(e.stderr, "weft:", err)
+				if err := exchange(r); err != nil {
+					fmt.Fprintln(e.stderr, "weft:", cmdline.OneLine(err.Error()))
 				} else {
-					fmt.Fprintln(e.stderr, "session cleared")
+					fmt.Fprintln(e.stderr, "conversation cleared (the session's journal keeps the earlier steps)")
 				}
 			case "/model":
 				if arg == "" {
@@ -199,34 +243,37 @@ func (e *env) repl(ctx context.Context, c *client.Client, req daemon.RunRequest)
 					req.Session = arg
 				}
 			case "/tools":
-				var tools []struct{ Name, Description string }
-				q := url.Values{"workspace": {req.Workspace}, "agent": {req.Agent}}
-				if err := c.Do(ctx, http.MethodGet, "/v1/agent/tools?"+q.Encode(), nil, &tools); err != nil {
-					fmt.Fprintln(e.stderr, "weft:", err)
+				tools, err := c.AgentTools(ctx, req.Workspace, req.Agent)
+				if err != nil {
+					fmt.Fprintln(e.stderr, "weft:", cmdline.OneLine(err.Error()))
 					continue
 				}
 				for _, t := range tools {
 					fmt.Fprintf(e.stderr, "  %-14s %s\n", t.Name, t.Description)
 				}
 			default:
-				fmt.Fprintf(e.stderr, "unknown command %s (try /exit, /reset, /model, /tools, /session)\n", cmd)
+				fmt.Fprintf(e.stderr, "unknown command %s (/help lists them)\n", cmd)
 			}
 			continue
 		}
 		r := req
 		r.Message = line
-		if err := e.turn(ctx, c, r); err != nil {
-			if errors.Is(err, context.Canceled) {
-				return nil
-			}
-			var ee *exitError
-			if errors.As(err, &ee) && ee.code == cmdline.ExitUsage {
-				return err
-			}
+		err := exchange(r)
+		switch {
+		case err == nil:
+		case errors.Is(err, errCancelled):
+			fmt.Fprintln(e.stderr, "\nweft: answer cancelled")
+		case ctx.Err() != nil:
+			return nil
+		default:
+			// Shown, and the REPL goes on: /model or /session may fix it.
 			fmt.Fprintln(e.stderr, "weft:", cmdline.OneLine(err.Error()))
 		}
 	}
 }
+
+// errCancelled is an exchange the user cancelled with Ctrl-C.
+var errCancelled = errors.New("cancelled")
 
 // daemonHint explains, when a running daemon lacks a provider, that it is
 // the daemon's environment that counts.

@@ -55,7 +55,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"agent", "extra"}, "agent: wrong number of arguments: want none, got 1", "agent"},
 		{[]string{"agent", "--bogus"}, "agent: flag provided but not defined: -bogus", "agent"},
 		{[]string{"models", "a", "b"}, "models: wrong number of arguments: want [PROVIDER], got 2", "models"},
-		{[]string{"sessions"}, "sessions: missing subcommand (want list, show or rm)", "sessions"},
+		{[]string{"sessions"}, "sessions: missing subcommand (want list, show, rm, export or fork)", "sessions"},
 		{[]string{"sessions", "show"}, "sessions show: wrong number of arguments: want NAME, got 0", "sessions show"},
 		{[]string{"sessions", "list", "x"}, "sessions list: wrong number of arguments: want none, got 1", "sessions list"},
 		{[]string{"tools", "run", "echo", "--input", "{"}, "--input is not valid JSON", "tools run"},

@@ -351,7 +351,19 @@ capabilities:
 // task through the spawn_agent tool; the child is a kernel process whose
 // parent is the calling agent, and the spawn is governed and recorded.
 func TestSpawnAgentTool(t *testing.T) {
-	srv := llmtest.NewOpenAI(llmtest.Options{})
+	// The parent and the child it spawns call the model concurrently: each
+	// is answered by what it asked, not by arrival order.
+	srv := llmtest.NewOpenAI(llmtest.Options{Handler: func(r llmtest.Request) llmtest.Turn {
+		msgs, _ := r.Map()["messages"].([]any)
+		switch {
+		case countRole(msgs, "tool") > 0:
+			return llmtest.Text("Delegated.")
+		case strings.Contains(lastUser(r), "count to three"):
+			return llmtest.Text("one two three")
+		default:
+			return llmtest.Calls(llmtest.ToolCall{ID: "s1", Name: "spawn_agent", Arguments: `{"name":"helper","task":"count to three"}`})
+		}
+	}})
 	defer srv.Close()
 	c := newWeft(t, srv)
 	// The operator's own definition (in the home): trusted as written.
@@ -370,8 +382,6 @@ capabilities:
 `), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	srv.Push(llmtest.Calls(llmtest.ToolCall{ID: "s1", Name: "spawn_agent", Arguments: `{"name":"helper","task":"count to three"}`}),
-		llmtest.Text("Delegated."), llmtest.Text("one two three"))
 	out, errs, code := c.run("agent", "--agent", "lead", "-m", "delegate", "--model", "openai/m")
 	if code != 0 || !strings.Contains(out, "Delegated.") {
 		t.Fatalf("exit %d %q %q", code, out, errs)

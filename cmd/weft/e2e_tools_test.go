@@ -75,7 +75,7 @@ func TestWASMTools(t *testing.T) {
 	if out, _, code := c.run("tools", "inspect", "echo"); code != 0 || !strings.Contains(out, "sha256") {
 		t.Fatalf("inspect: %s", out)
 	}
-	out, errs, code := c.run("tools", "run", "echo", "--input", `{"text":"hello"}`)
+	out, errs, code := c.run("tools", "run", "echo", "--input", `{"text":"hello"}`, "--stats")
 	if code != 0 {
 		t.Fatalf("run: %d %s %s", code, out, errs)
 	}
@@ -88,8 +88,18 @@ func TestWASMTools(t *testing.T) {
 	}
 	// The same input uses the same fuel every time.
 	fuel := func(s string) string { return strings.Split(s, ",")[0] }
-	if _, errs2, _ := c.run("tools", "run", "echo", "--input", `{"text":"hello"}`); fuel(errs2) != fuel(errs) {
+	if _, errs2, _ := c.run("tools", "run", "echo", "--input", `{"text":"hello"}`, "--stats"); fuel(errs2) != fuel(errs) {
 		t.Fatalf("fuel differs between runs: %q vs %q", errs, errs2)
+	}
+	// Success figures are not printed as if they were errors.
+	if _, errs, code := c.run("tools", "run", "echo", "--input", `{"text":"quiet"}`); code != 0 || errs != "" {
+		t.Fatalf("a successful run wrote to stderr: %d %q", code, errs)
+	}
+	// A failing tool's stderr is shown: here its fetch of a host it was
+	// not granted is refused, and the tool says so before exiting 3.
+	if _, errs, code := c.run("tools", "run", "echo", "--input", `{"text":"x","url":"https://not-granted.example.org/"}`); code != 1 ||
+		!strings.Contains(errs, "echo: stderr:") || !strings.Contains(errs, "not-granted.example.org") {
+		t.Fatalf("failing tool: %d %s", code, errs)
 	}
 	if _, errs, code := c.run("tools", "run", "echo", "--input", `{"nope":1}`); code != 1 || !strings.Contains(errs, "text") {
 		t.Fatalf("schema violation: %d %s", code, errs)

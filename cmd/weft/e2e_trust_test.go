@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/weftos/weftos/chain"
+	"github.com/weftos/weftos/internal/apitype"
 	"github.com/weftos/weftos/internal/client"
 	"github.com/weftos/weftos/internal/governance"
 	"github.com/weftos/weftos/internal/identity"
@@ -237,7 +238,7 @@ capabilities:
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := cl.Do(context.Background(), "POST", "/v1/gov/pending/"+id+"/"+verdict, nil, nil); err != nil {
+		if _, err := cl.GovResolve(context.Background(), id, verdict == "approve", apitype.ResolveRequest{}); err != nil {
 			t.Fatal(err)
 		}
 		cl.Close()
@@ -308,8 +309,8 @@ func waitPending(t *testing.T, home, action string) string {
 			return false
 		}
 		defer cl.Close()
-		var items []governance.PendingItem
-		if cl.Do(context.Background(), "GET", "/v1/gov/pending", nil, &items) != nil {
+		items, err := cl.GovPending(context.Background())
+		if err != nil {
 			return false
 		}
 		for _, it := range items {

@@ -5,7 +5,7 @@
 //	weft agent                        interactive chat, tokens streamed
 //	weft agent -m "Summarise README.md"
 //	weft models [PROVIDER]
-//	weft sessions list|show|rm
+//	weft sessions list|show|rm|export|fork
 //	weft skills list
 //	weft tools install PATH | list | inspect NAME | run NAME --input JSON | remove NAME
 //
@@ -26,6 +26,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 	"time"
 
@@ -45,6 +46,26 @@ type env struct {
 	stdin    io.Reader
 	stdout   io.Writer
 	stderr   io.Writer
+
+	intrMu sync.Mutex
+	// onInterrupt, when set, handles Ctrl-C (the REPL cancels the answer
+	// in progress) and reports whether it did; otherwise Ctrl-C ends weft.
+	onInterrupt func() bool
+}
+
+// setInterrupt installs (or, with nil, removes) the Ctrl-C handler.
+func (e *env) setInterrupt(f func() bool) {
+	e.intrMu.Lock()
+	e.onInterrupt = f
+	e.intrMu.Unlock()
+}
+
+// interrupt handles one Ctrl-C; false means nobody did.
+func (e *env) interrupt() bool {
+	e.intrMu.Lock()
+	f := e.onInterrupt
+	e.intrMu.Unlock()
+	return f != nil && f()
 }
 
 // program is weft's command table, its commands bound to e.
@@ -66,6 +87,8 @@ func program(e *env) *cmdline.Program {
 				{Name: "list", Summary: "the sessions with their status and steps", Setup: e.leaf(sessionsList)},
 				{Name: "show", Summary: "a session's messages and tool calls", Args: "NAME", MinArgs: 1, MaxArgs: 1, Setup: e.leaf(sessionsShow)},
 				{Name: "rm", Summary: "remove a session", Args: "NAME", MinArgs: 1, MaxArgs: 1, Setup: e.leaf(sessionsRm)},
+				{Name: "export", Summary: "write a session as its checksummed journal (JSON Lines) or a Markdown transcript", Args: "NAME", MinArgs: 1, MaxArgs: 1, Setup: e.leaf(sessionsExport)},
+				{Name: "fork", Summary: "start a new session as a copy of one (optionally of its first steps)", Args: "NAME NEW", MinArgs: 2, MaxArgs: 2, Setup: e.leaf(sessionsFork)},
 			}},
 			{Name: "skills", Summary: "list the skills agents can load", Subs: []*cmdline.Command{
 				{Name: "list", Summary: "the skills of the workspace and the home", Setup: e.leaf(skillsList)},
@@ -90,9 +113,29 @@ func (e *env) leaf(f func(e *env, fs *flag.FlagSet) cmdline.Action) func(*flag.F
 func main() { os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) }
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	e := &env{stdin: stdin, stdout: stdout, stderr: stderr}
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel() // runs before wg.Wait: the watcher ends
+	wg.Go(func() {
+		for {
+			select {
+			case s := <-sigs:
+				if s == os.Interrupt && e.interrupt() {
+					continue
+				}
+				cancel()
+				return
+			case <-ctx.Done():
+				return
+			}
+		}
+	})
 	return program(e).Run(ctx, args, stdout, stderr)
 }
 

@@ -1,14 +1,17 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
-	"net/http"
-	"net/url"
+	"io"
+	"os"
+	"strings"
 	"time"
 
+	"github.com/weftos/weftos/internal/apitype"
 	"github.com/weftos/weftos/internal/cmdline"
 	"github.com/weftos/weftos/internal/session"
 )
@@ -20,11 +23,8 @@ func sessionsList(e *env, fs *flag.FlagSet) cmdline.Action {
 			return err
 		}
 		defer closeFn()
-		var out struct {
-			Sessions []session.Summary `json:"sessions"`
-			Problems []string          `json:"problems"`
-		}
-		if err := c.Do(ctx, http.MethodGet, "/v1/sessions", nil, &out); err != nil {
+		out, err := c.Sessions(ctx)
+		if err != nil {
 			return err
 		}
 		if e.json {
@@ -51,8 +51,8 @@ func sessionsShow(e *env, fs *flag.FlagSet) cmdline.Action {
 			return err
 		}
 		defer closeFn()
-		var snap session.Snapshot
-		if err := c.Do(ctx, http.MethodGet, "/v1/sessions/"+url.PathEscape(pos[0]), nil, &snap); err != nil {
+		snap, err := c.Session(ctx, pos[0])
+		if err != nil {
 			return err
 		}
 		if e.json {
@@ -82,12 +82,14 @@ func sessionsRm(e *env, fs *flag.FlagSet) cmdline.Action {
 			return err
 		}
 		defer closeFn()
-		if err := c.Do(ctx, http.MethodDelete, "/v1/sessions/"+url.PathEscape(pos[0]), nil, nil); err != nil {
+		out, err := c.SessionRemove(ctx, pos[0])
+		if err != nil {
 			return err
 		}
-		if !e.json {
-			fmt.Fprintf(e.stdout, "removed session %s\n", pos[0])
+		if e.json {
+			return cmdline.PrintJSON(e.stdout, out)
 		}
+		fmt.Fprintf(e.stdout, "removed session %s\n", out.Removed)
 		return nil
 	}
 }
@@ -108,4 +110,121 @@ func firstLine(s string, n int) string {
 		}
 	}
 	return s
+}
+
+// sessionsExport writes a session: its journal as stored (the default; each
+// record keeps its CRC-32C, so the copy can be checked) or a Markdown
+// transcript for people.
+func sessionsExport(e *env, fs *flag.FlagSet) cmdline.Action {
+	format := fs.String("format", "journal", "journal (JSON Lines, as stored) or markdown")
+	out := fs.String("o", "", "write to FILE instead of stdout")
+	return func(ctx context.Context, pos []string) error {
+		if *format != "journal" && *format != "markdown" {
+			return cmdline.Usagef("--format must be journal or markdown, got %q", *format)
+		}
+		c, closeFn, err := e.connect(ctx)
+		if err != nil {
+			return err
+		}
+		defer closeFn()
+		w := e.stdout
+		var f *os.File
+		if *out != "" {
+			if f, err = os.OpenFile(*out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600); err != nil {
+				return err
+			}
+			w = f
+		}
+		if *format == "journal" {
+			err = c.SessionJournal(ctx, pos[0], w)
+		} else {
+			var snap apitype.SessionSnapshot
+			if snap, err = c.Session(ctx, pos[0]); err == nil {
+				err = writeMarkdown(w, snap)
+			}
+		}
+		if f != nil {
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+			if err != nil {
+				_ = os.Remove(*out)
+			}
+		}
+		return err
+	}
+}
+
+// writeMarkdown renders a session's conversation as Markdown.
+func writeMarkdown(w io.Writer, snap apitype.SessionSnapshot) error {
+	bw := bufio.NewWriter(w)
+	fmt.Fprintf(bw, "# Session %s\n\nCreated %s · %d steps · %s · %d input and %d output tokens\n",
+		snap.Meta.Name, snap.Meta.Created.UTC().Format(time.RFC3339), len(snap.Steps), snap.State.Status,
+		snap.State.Usage.InputTokens, snap.State.Usage.OutputTokens)
+	fence := func(s string) string {
+		f := "```"
+		for strings.Contains(s, f) {
+			f += "`"
+		}
+		return f
+	}
+	for _, st := range snap.Steps {
+		var d struct {
+			Content string          `json:"content"`
+			Message session.Message `json:"message"`
+			Name    string          `json:"name"`
+			ID      string          `json:"id"`
+			IsError bool            `json:"is_error"`
+		}
+		_ = json.Unmarshal(st.Data, &d)
+		at := st.Time.UTC().Format("15:04:05")
+		switch st.Type {
+		case session.TypeUserMessage:
+			fmt.Fprintf(bw, "\n## User · %s\n\n%s\n", at, d.Content)
+		case session.TypeModelResponse:
+			if d.Message.Content != "" && len(d.Message.ToolCalls) > 0 {
+				fmt.Fprintf(bw, "\n## Assistant · %s\n\n%s\n", at, d.Message.Content)
+			}
+			for _, tc := range d.Message.ToolCalls {
+				a := compactJSON(tc.Arguments)
+				fmt.Fprintf(bw, "\n**Tool call** `%s` (%s)\n\n%sjson\n%s\n%s\n", tc.Name, tc.ID, fence(a), a, fence(a))
+			}
+		case session.TypeToolCallCompleted:
+			label := "Result"
+			if d.IsError {
+				label = "Error"
+			}
+			fmt.Fprintf(bw, "\n**%s** of `%s` (%s)\n\n%s\n%s\n%s\n", label, d.Name, d.ID, fence(d.Content), d.Content, fence(d.Content))
+		case session.TypeFinalAnswer:
+			fmt.Fprintf(bw, "\n## Assistant · %s\n\n%s\n", at, d.Content)
+		case session.TypeError:
+			var e session.ErrorData
+			_ = json.Unmarshal(st.Data, &e)
+			fmt.Fprintf(bw, "\n> **Run failed** (%s): %s\n", e.Code, e.Message)
+		case session.TypeReset:
+			fmt.Fprintf(bw, "\n---\n\n*Conversation reset · %s*\n", at)
+		}
+	}
+	return bw.Flush()
+}
+
+// sessionsFork starts session NEW as a copy of NAME (its first --at steps).
+func sessionsFork(e *env, fs *flag.FlagSet) cmdline.Action {
+	at := fs.Uint64("at", 0, "copy only the first N steps (0: all)")
+	return func(ctx context.Context, pos []string) error {
+		c, closeFn, err := e.connect(ctx)
+		if err != nil {
+			return err
+		}
+		defer closeFn()
+		sum, err := c.SessionFork(ctx, pos[0], apitype.SessionForkRequest{To: pos[1], UpTo: *at})
+		if err != nil {
+			return err
+		}
+		if e.json {
+			return cmdline.PrintJSON(e.stdout, sum)
+		}
+		fmt.Fprintf(e.stdout, "forked %s into %s: %d steps, %s (continue it with: weft agent --session %s)\n", pos[0], sum.Name, sum.Steps, sum.Status, sum.Name)
+		return nil
+	}
 }

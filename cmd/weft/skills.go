@@ -4,14 +4,11 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/weftos/weftos/internal/cmdline"
-	"github.com/weftos/weftos/internal/skills"
 )
 
 func skillsList(e *env, fs *flag.FlagSet) cmdline.Action {
@@ -29,11 +26,8 @@ func skillsList(e *env, fs *flag.FlagSet) cmdline.Action {
 			return err
 		}
 		defer closeFn()
-		var out struct {
-			Skills   []skills.Skill `json:"skills"`
-			Problems []string       `json:"problems"`
-		}
-		if err := c.Do(ctx, http.MethodGet, "/v1/skills?workspace="+url.QueryEscape(absPath(ws)), nil, &out); err != nil {
+		out, err := c.Skills(ctx, absPath(ws))
+		if err != nil {
 			return err
 		}
 		if e.json {

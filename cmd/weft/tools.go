@@ -3,22 +3,22 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
-	"net/http"
-	"net/url"
 	"strings"
+	"time"
 
+	"github.com/weftos/weftos/internal/apitype"
 	"github.com/weftos/weftos/internal/client"
 	"github.com/weftos/weftos/internal/cmdline"
-	"github.com/weftos/weftos/internal/daemon"
 )
 
 func toolsInstall(e *env, fs *flag.FlagSet) cmdline.Action {
 	return func(ctx context.Context, pos []string) error {
 		return e.withKernel(ctx, func(c *client.Client) error {
-			var it daemon.InstalledTool
-			if err := c.Do(ctx, http.MethodPost, "/v1/tools", daemon.ToolInstallRequest{Path: absPath(pos[0])}, &it); err != nil {
+			it, err := c.ToolInstall(ctx, absPath(pos[0]))
+			if err != nil {
 				return err
 			}
 			if e.json {
@@ -33,8 +33,8 @@ func toolsInstall(e *env, fs *flag.FlagSet) cmdline.Action {
 func toolsList(e *env, fs *flag.FlagSet) cmdline.Action {
 	return func(ctx context.Context, _ []string) error {
 		return e.withKernel(ctx, func(c *client.Client) error {
-			var list []daemon.InstalledTool
-			if err := c.Do(ctx, http.MethodGet, "/v1/tools", nil, &list); err != nil {
+			list, err := c.Tools(ctx)
+			if err != nil {
 				return err
 			}
 			if e.json {
@@ -52,31 +52,46 @@ func toolsList(e *env, fs *flag.FlagSet) cmdline.Action {
 func toolsInspect(e *env, fs *flag.FlagSet) cmdline.Action {
 	return func(ctx context.Context, pos []string) error {
 		return e.withKernel(ctx, func(c *client.Client) error {
-			var it daemon.InstalledTool
-			if err := c.Do(ctx, http.MethodGet, "/v1/tools/"+url.PathEscape(pos[0]), nil, &it); err != nil {
+			it, err := c.Tool(ctx, pos[0])
+			if err != nil {
 				return err
 			}
-			return cmdline.PrintJSON(e.stdout, it)
+			if e.json {
+				return cmdline.PrintJSON(e.stdout, it)
+			}
+			return printTool(e, it)
 		})
 	}
 }
 
 func toolsRun(e *env, fs *flag.FlagSet) cmdline.Action {
 	input := fs.String("input", "{}", "the tool's JSON input")
+	stats := fs.Bool("stats", false, "print the fuel used and the run's duration on stderr")
 	return func(ctx context.Context, pos []string) error {
 		if !json.Valid([]byte(*input)) {
 			return cmdline.Usagef("--input is not valid JSON")
 		}
 		return e.withKernel(ctx, func(c *client.Client) error {
-			var res daemon.ToolRunResult
-			if err := c.Do(ctx, http.MethodPost, "/v1/tools/"+url.PathEscape(pos[0])+"/run", daemon.ToolRunRequest{Input: json.RawMessage(*input)}, &res); err != nil {
+			res, err := c.ToolRun(ctx, pos[0], apitype.ToolRunRequest{Input: json.RawMessage(*input)})
+			if err != nil {
+				// What the tool said about its failure comes first, as
+				// the tool wrote it; the error line follows.
+				var ae *client.APIError
+				if errors.As(err, &ae) && ae.Tool != nil {
+					if s := strings.TrimRight(ae.Tool.Stderr, "\n"); s != "" {
+						fmt.Fprintf(e.stderr, "%s: stderr:\n%s\n", pos[0], s)
+					}
+					return fmt.Errorf("%w (fuel used %d, %d ms)", err, ae.Tool.FuelUsed, ae.Tool.Millis)
+				}
 				return err
 			}
 			if e.json {
 				return cmdline.PrintJSON(e.stdout, res)
 			}
 			fmt.Fprintln(e.stdout, string(res.Output))
-			fmt.Fprintf(e.stderr, "weft: fuel used %d, %d ms\n", res.FuelUsed, res.Millis)
+			if *stats {
+				fmt.Fprintf(e.stderr, "fuel used %d, %d ms\n", res.FuelUsed, res.Millis)
+			}
 			return nil
 		})
 	}
@@ -85,13 +100,48 @@ func toolsRun(e *env, fs *flag.FlagSet) cmdline.Action {
 func toolsRemove(e *env, fs *flag.FlagSet) cmdline.Action {
 	return func(ctx context.Context, pos []string) error {
 		return e.withKernel(ctx, func(c *client.Client) error {
-			if err := c.Do(ctx, http.MethodDelete, "/v1/tools/"+url.PathEscape(pos[0]), nil, nil); err != nil {
+			out, err := c.ToolRemove(ctx, pos[0])
+			if err != nil {
 				return err
 			}
-			if !e.json {
-				fmt.Fprintf(e.stdout, "removed %s\n", pos[0])
+			if e.json {
+				return cmdline.PrintJSON(e.stdout, out)
 			}
+			fmt.Fprintf(e.stdout, "removed %s\n", out.Removed)
 			return nil
 		})
 	}
+}
+
+// printTool renders an installed tool for people.
+func printTool(e *env, it apitype.InstalledTool) error {
+	w := e.stdout
+	fmt.Fprintf(w, "name:         %s %s\n", it.Name, it.Version)
+	if it.Description != "" {
+		fmt.Fprintf(w, "description:  %s\n", it.Description)
+	}
+	fmt.Fprintf(w, "module:       sha256 %s\n", it.SHA256)
+	fmt.Fprintf(w, "limits:       %d MiB memory, %d fuel, %d ms\n", it.Limits.MemoryMiB, it.Limits.Fuel, it.Limits.TimeoutMS)
+	grants := []string{}
+	for _, h := range it.Hosts {
+		grants = append(grants, "host "+h)
+	}
+	for _, m := range it.Mounts {
+		mode := "read-write"
+		if m.ReadOnly {
+			mode = "read-only"
+		}
+		grants = append(grants, fmt.Sprintf("mount %s at %s (%s)", m.HostPath, m.GuestPath, mode))
+	}
+	for _, v := range it.Env {
+		grants = append(grants, "env "+v)
+	}
+	if len(grants) == 0 {
+		grants = []string{"none"}
+	}
+	fmt.Fprintf(w, "grants:       %s\n", strings.Join(grants, "; "))
+	fmt.Fprintf(w, "imports:      %s\n", strings.Join(it.Imports, ", "))
+	fmt.Fprintf(w, "installed:    %s from %s (chain event %d, action %s)\n", it.Installed.UTC().Format(time.RFC3339), it.Source, it.InstallSeq, it.ActionID)
+	fmt.Fprintf(w, "input schema: %s\n", compactJSON(it.InputSchema))
+	return nil
 }

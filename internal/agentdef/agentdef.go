@@ -72,8 +72,54 @@ type Definition struct {
 	// agents.max_turns in weftos.toml, then to DefaultMaxTurns.
 	MaxTurns     int
 	Capabilities Capabilities
+	// Services are registered by the agent's process when it is started
+	// as a long-running agent (weave agent start), each a governed act.
+	Services []Service
+	// Supervision, when set, puts a started agent under a supervisor
+	// that restarts it according to the policy; nil: not supervised.
+	Supervision *Supervision
 	// Source is the file the definition was read from; "" for Default().
 	Source string
+}
+
+// Service is a service the agent serves: messages to service:NAME and
+// service:NAME.METHOD reach its process.
+type Service struct {
+	Name string
+	// Methods is the contract: a ServiceMethod message must name one.
+	// Empty: the service is addressed as a whole only.
+	Methods []string
+}
+
+// Restart types of a supervised agent, with Erlang's meaning.
+const (
+	RestartPermanent = "permanent" // always restarted
+	RestartTransient = "transient" // restarted after an abnormal exit (code ≠ 0)
+	RestartTemporary = "temporary" // never restarted
+)
+
+// Supervision strategies: which agents of a supervisor restart when one
+// exits.
+const (
+	OneForOne  = "one_for_one"  // only the one that exited
+	OneForAll  = "one_for_all"  // every agent of the supervisor
+	RestForOne = "rest_for_one" // the one that exited and those started after it
+)
+
+// Supervision is how a started agent is kept running: the top-level
+// restart key and the optional supervisor block.
+type Supervision struct {
+	Restart string // RestartPermanent, RestartTransient or RestartTemporary
+	// Supervisor names the supervisor process; agents naming the same
+	// supervisor share it. "" lets the daemon name one after the agent.
+	Supervisor string
+	// Strategy, MaxRestarts (restarts allowed within Window before the
+	// supervisor gives up) and Window configure the supervisor when it is
+	// started; zero values take the defaults (one_for_one, 5, 60 s). An
+	// agent joining a running supervisor must not contradict it.
+	Strategy    string
+	MaxRestarts int
+	Window      time.Duration
 }
 
 // Capabilities are what the agent's process may do. They are requested, not

@@ -82,6 +82,25 @@ func TestParseGood(t *testing.T) {
 	}
 }
 
+func TestParseServicesAndSupervision(t *testing.T) {
+	d, err := Load("testdata/good/worker.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantServices := []Service{{Name: "reviews", Methods: []string{"review", "status"}}, {Name: "lint"}}
+	if !reflect.DeepEqual(d.Services, wantServices) {
+		t.Errorf("services %+v, want %+v", d.Services, wantServices)
+	}
+	want := &Supervision{Restart: RestartPermanent, Supervisor: "reviewers", Strategy: OneForAll, MaxRestarts: 3, Window: 30 * time.Second}
+	if !reflect.DeepEqual(d.Supervision, want) {
+		t.Errorf("supervision %+v, want %+v", d.Supervision, want)
+	}
+	// No restart key: not supervised.
+	if d, err := Load("testdata/good/minimal.yaml"); err != nil || d.Supervision != nil || d.Services != nil {
+		t.Errorf("minimal: %+v, %v", d, err)
+	}
+}
+
 func TestParseDefaults(t *testing.T) {
 	d, err := Load("testdata/good/minimal.yaml")
 	if err != nil {
@@ -130,6 +149,25 @@ func TestParseTable(t *testing.T) {
 		{"mapping as string", "name: {x: 1}\n", "a.yaml:1: name: must be a string", nil},
 		{"long description", "name: a\ndescription: " + strings.Repeat("x", MaxDescription+1) + "\n", "description: longer than", nil},
 		{"too big", strings.Repeat("#", MaxFileSize+1), "more than", nil},
+		{"restart alone", "name: a\nrestart: transient\n", "", func(t *testing.T, d Definition) {
+			if d.Supervision == nil || *d.Supervision != (Supervision{Restart: RestartTransient}) {
+				t.Errorf("supervision %+v", d.Supervision)
+			}
+		}},
+		{"restart temporary with a supervisor", "name: a\nrestart: temporary\nsupervisor: {name: pool}\n", "", nil},
+		{"restart null", "name: a\nrestart:\n", "a.yaml:2: restart: want permanent, transient or temporary", nil},
+		{"restart as list", "name: a\nrestart: [permanent]\n", "a.yaml:2: restart: must be a string", nil},
+		{"supervisor as string", "name: a\nrestart: permanent\nsupervisor: pool\n", "a.yaml:3: supervisor: must be a mapping", nil},
+		{"supervisor null", "name: a\nrestart: permanent\nsupervisor:\n", "", nil},
+		{"window too long", "name: a\nrestart: permanent\nsupervisor: {window: 25h}\n", "supervisor.window", nil},
+		{"max restarts float", "name: a\nrestart: permanent\nsupervisor: {max_restarts: 1.5}\n", "supervisor.max_restarts: want a whole number", nil},
+		{"services not a list", "name: a\nservices: reviews\n", "a.yaml:2: services: must be a list", nil},
+		{"service methods not a list", "name: a\nservices: [{name: s, methods: run}]\n", "services[0].methods: must be a list of strings", nil},
+		{"service names", "name: a\nservices: [s-1, S_2, {name: s3, methods: [get, _put, list-all]}]\n", "", func(t *testing.T, d Definition) {
+			if len(d.Services) != 3 || d.Services[2].Methods[2] != "list-all" {
+				t.Errorf("services %+v", d.Services)
+			}
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -139,7 +139,7 @@ func (p *parser) fields(n *yaml.Node, prefix string, known []string, set func(ke
 }
 
 var (
-	topKeys   = []string{"name", "description", "model", "system_prompt", "tools", "skills", "max_turns", "capabilities"}
+	topKeys   = []string{"name", "description", "model", "system_prompt", "tools", "skills", "max_turns", "capabilities", "services", "restart", "supervisor"}
 	capKeys   = []string{"can_spawn", "can_ipc", "can_exec_tools", "can_network", "ipc_scope", "tools_allow", "tools_deny", "shell", "memory", "limits"}
 	limitKeys = []string{"tool_calls", "messages", "tokens", "cpu_time", "memory_mib"}
 )
@@ -171,6 +171,19 @@ func (p *parser) definition(root *yaml.Node, d *Definition) {
 				return
 			}
 			p.capabilities(v, &d.Capabilities)
+		case "services":
+			d.Services = p.services(v, key)
+		case "restart":
+			p.supervision(d).Restart = p.str(v, key)
+		case "supervisor":
+			if isNull(v) {
+				return
+			}
+			if v.Kind != yaml.MappingNode {
+				p.errorf(v.Line, key, "must be a mapping (name, strategy, max_restarts, window)")
+				return
+			}
+			p.supervisor(v, p.supervision(d))
 		}
 	})
 }
@@ -360,6 +373,7 @@ func (p *parser) validate(d *Definition) {
 	if c.Shell && !c.CanExecTools {
 		p.errorf(p.lines["capabilities.shell"], "capabilities.shell", "needs can_exec_tools: true")
 	}
+	p.validateServices(d)
 }
 
 func (p *parser) names(field string, list []string, ok func(string) bool, what string) {

@@ -1,6 +1,11 @@
 package apitype
 
-import "github.com/weftos/weftos/internal/llm"
+import (
+	"time"
+
+	"github.com/weftos/weftos/internal/llm"
+	"github.com/weftos/weftos/internal/session"
+)
 
 // RunRequest is the body of POST /v1/agent/run: one user message to a
 // session's agent, a resume of its interrupted run, or a reset of its
@@ -53,4 +58,78 @@ type RunEvent struct {
 	ActionID string `json:"action_id,omitempty"`
 	Action   string `json:"action,omitempty"`
 	Reason   string `json:"reason,omitempty"`
+}
+
+// Model is one model a provider serves: GET /v1/models lists them.
+type Model struct {
+	ID          string    `json:"id"`
+	Provider    string    `json:"provider"`
+	DisplayName string    `json:"display_name,omitempty"`
+	OwnedBy     string    `json:"owned_by,omitempty"`
+	Created     time.Time `json:"created,omitzero"`
+	// Default marks the model a run uses when it names none.
+	Default bool `json:"default,omitempty"`
+}
+
+// ProviderProblem is a provider that could not list its models.
+type ProviderProblem struct {
+	Provider string `json:"provider"`
+	Code     string `json:"code"`
+	Message  string `json:"message"`
+}
+
+// ModelsResponse answers GET /v1/models[?provider=]: the models of every
+// provider that answered, and what went wrong with the others.
+type ModelsResponse struct {
+	Models   []Model           `json:"models"`
+	Problems []ProviderProblem `json:"problems,omitempty"`
+}
+
+// Skill is one skill visible to agents.
+type Skill struct {
+	Name         string   `json:"name"`
+	Description  string   `json:"description"`
+	AllowedTools []string `json:"allowed_tools,omitempty"`
+	Path         string   `json:"path"`
+	Unknown      []string `json:"unknown_keys,omitempty"`
+}
+
+// SkillsResponse answers GET /v1/skills?workspace=.
+type SkillsResponse struct {
+	Skills   []Skill  `json:"skills"`
+	Problems []string `json:"problems,omitempty"`
+}
+
+// AgentTool is one tool an agent would be offered: GET
+// /v1/agent/tools?workspace=&agent=.
+type AgentTool struct {
+	Name        string `json:"name"`
+	Description string `json:"description"`
+}
+
+// Sessions.
+type (
+	// SessionSummary is one session in GET /v1/sessions.
+	SessionSummary = session.Summary
+	// SessionSnapshot answers GET /v1/sessions/{name}.
+	SessionSnapshot = session.Snapshot
+)
+
+// SessionsResponse answers GET /v1/sessions.
+type SessionsResponse struct {
+	Sessions []SessionSummary `json:"sessions"`
+	Problems []string         `json:"problems,omitempty"`
+}
+
+// SessionRemoveResponse answers DELETE /v1/sessions/{name}.
+type SessionRemoveResponse struct {
+	Removed string `json:"removed"`
+}
+
+// SessionForkRequest is the body of POST /v1/sessions/{name}/fork: a new
+// session To with the first UpTo steps (0: all) of the named one. It
+// answers the new session's SessionSummary.
+type SessionForkRequest struct {
+	To   string `json:"to"`
+	UpTo uint64 `json:"up_to,omitempty"`
 }

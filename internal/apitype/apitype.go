@@ -18,6 +18,8 @@ const Version = "v1"
 type Error struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
+	// Tool, for a tool run that failed, is what the run left behind.
+	Tool *ToolFailure `json:"tool,omitempty"`
 }
 
 // HTTP trailers of a streamed answer that fails after it started (a chain
@@ -47,10 +49,23 @@ type Status struct {
 	DeadLetters int                    `json:"dead_letters"`
 	Environment string                 `json:"environment,omitempty"`
 	ChainLength uint64                 `json:"chain_length"`
+	// Providers are the configured LLM providers (never their keys).
+	Providers []Provider `json:"providers,omitempty"`
+	// Model is the model runs use when they name none ("" if runs must).
+	Model string `json:"model,omitempty"`
 	// Problems lists, one "layer: reason" each, what keeps the node from
 	// being healthy (a chain that cannot be written, a constitution.toml
 	// that is not in force).
 	Problems []string `json:"problems,omitempty"`
+}
+
+// Provider is a configured LLM provider, as status shows it.
+type Provider struct {
+	Name    string `json:"name"`
+	Kind    string `json:"kind"`     // openai (any compatible server) or anthropic
+	BaseURL string `json:"base_url"` // without credentials
+	// Local is true for a loopback endpoint: prompts never leave the machine.
+	Local bool `json:"local"`
 }
 
 // SpawnRequest is the body of POST /v1/processes.
@@ -77,7 +92,7 @@ type SendRequest struct {
 	TraceID string         `json:"trace_id,omitempty"`
 	// Request waits for the reply, up to Timeout (default 5s).
 	Request bool          `json:"request,omitempty"`
-	Timeout time.Duration `json:"timeout,omitempty"`
+	Timeout kernel.Millis `json:"timeout_ms,omitempty"`
 }
 
 // SendResponse answers POST /v1/ipc/send.

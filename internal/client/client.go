@@ -23,19 +23,26 @@ import (
 // ErrNoDaemon means no daemon answers on the home's socket.
 var ErrNoDaemon = errors.New("client: no weave daemon is running on this home (start one with `weave boot`)")
 
-// APIError is a non-2xx answer from the daemon. It matches the kernel
-// sentinel error with the same code (errors.Is(err, kernel.ErrUnknownPID)).
+// APIError is a non-2xx answer from the daemon. It matches the sentinel
+// error of its code, the kernel's (errors.Is(err, kernel.ErrUnknownPID))
+// or the outer layers' (errors.Is(err, apitype.ErrDenied)): the one place
+// codes become errors again on this side of the boundary.
 type APIError struct {
 	Status  int
 	Code    string
 	Message string
+	// Tool is set for a tool run that failed: its stderr and usage.
+	Tool *apitype.ToolFailure
 }
 
 func (e *APIError) Error() string { return e.Message }
 
-// Is matches kernel sentinels by code.
+// Is matches sentinels by code.
 func (e *APIError) Is(target error) bool {
-	s := kernel.ErrorForCode(e.Code)
+	if s := kernel.ErrorForCode(e.Code); s != nil && s == target {
+		return true
+	}
+	s := apitype.ErrorForCode(e.Code)
 	return s != nil && s == target
 }
 
@@ -113,7 +120,7 @@ func (c *Client) open(ctx context.Context, method, path string, in any) (*http.R
 		if json.Unmarshal(b, &er) != nil || er.Error.Code == "" {
 			return nil, &APIError{Status: resp.StatusCode, Code: "internal", Message: fmt.Sprintf("daemon answered %s: %s", resp.Status, bytes.TrimSpace(b))}
 		}
-		return nil, &APIError{Status: resp.StatusCode, Code: er.Error.Code, Message: er.Error.Message}
+		return nil, &APIError{Status: resp.StatusCode, Code: er.Error.Code, Message: er.Error.Message, Tool: er.Error.Tool}
 	}
 	return resp, nil
 }
@@ -124,21 +131,9 @@ func isNoDaemon(err error) bool {
 		(errors.As(err, &op) && op.Op == "dial")
 }
 
-// Do calls an endpoint of an outer layer (chain, governance): it sends in
-// as JSON (if not nil) and decodes the answer into out (if not nil).
-func (c *Client) Do(ctx context.Context, method, path string, in, out any) error {
-	return c.do(ctx, method, path, in, out)
-}
-
-// Stream opens an endpoint that answers with JSON lines and calls fn for
-// each line until the stream ends, fn fails or ctx ends.
-func (c *Client) Stream(ctx context.Context, path string, fn func(line []byte) error) error {
-	return c.StreamRequest(ctx, http.MethodGet, path, nil, fn)
-}
-
-// StreamRequest sends in (JSON, when not nil) with method and calls fn for
-// each JSON line of the answer.
-func (c *Client) StreamRequest(ctx context.Context, method, path string, in any, fn func(line []byte) error) error {
+// stream sends in (JSON, when not nil) with method and calls fn for each
+// JSON line of the answer until the stream ends, fn fails or ctx ends.
+func (c *Client) stream(ctx context.Context, method, path string, in any, fn func(line []byte) error) error {
 	resp, err := c.open(ctx, method, path, in)
 	if err != nil {
 		return err
@@ -157,7 +152,12 @@ func (c *Client) StreamRequest(ctx context.Context, method, path string, in any,
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	// A stream that fails after it started says why in a trailer.
+	return trailerError(resp)
+}
+
+// trailerError is the error a stream that failed after it started reports
+// in its trailer, or nil.
+func trailerError(resp *http.Response) error {
 	if code := resp.Trailer.Get(apitype.TrailerErrorCode); code != "" {
 		return &APIError{Status: resp.StatusCode, Code: code, Message: resp.Trailer.Get(apitype.TrailerErrorMessage)}
 	}
@@ -216,7 +216,7 @@ func (c *Client) Send(ctx context.Context, req apitype.SendRequest) (apitype.Sen
 
 // Subscribe streams a topic's messages to fn until ctx ends or fn fails.
 func (c *Client) Subscribe(ctx context.Context, topic string, fn func(kernel.Envelope) error) error {
-	return c.Stream(ctx, "/v1/ipc/subscribe?topic="+url.QueryEscape(topic), func(line []byte) error {
+	return c.stream(ctx, http.MethodGet, "/v1/ipc/subscribe?topic="+url.QueryEscape(topic), nil, func(line []byte) error {
 		var e kernel.Envelope
 		if err := json.Unmarshal(line, &e); err != nil {
 			return fmt.Errorf("client: subscribe: %w", err)
@@ -277,16 +277,4 @@ func ParsePID(s string) (kernel.PID, error) {
 		return 0, fmt.Errorf("%q is not a PID", s)
 	}
 	return kernel.PID(n), nil
-}
-
-// AgentRun sends one request to a session's agent and calls fn with every
-// event of the run's stream, in order, until the final answer or error.
-func (c *Client) AgentRun(ctx context.Context, req apitype.RunRequest, fn func(apitype.RunEvent) error) error {
-	return c.StreamRequest(ctx, http.MethodPost, "/v1/agent/run", req, func(line []byte) error {
-		var ev apitype.RunEvent
-		if err := json.Unmarshal(line, &ev); err != nil {
-			return fmt.Errorf("client: bad event from the daemon: %w", err)
-		}
-		return fn(ev)
-	})
 }

@@ -81,6 +81,93 @@ type Config struct {
 	Agents     Agents     `toml:"agents" json:"agents"`
 	Providers  []Provider `toml:"providers" json:"providers"`
 	Memory     Memory     `toml:"memory" json:"memory"`
+	Gateway    Gateway    `toml:"gateway" json:"gateway"`
+	Channels   []Channel  `toml:"channels" json:"channels"`
+	Routes     []Route    `toml:"routes" json:"routes"`
+}
+
+// Gateway configures the gateway: the HTTP server that lets OpenAI
+// clients, WebSocket clients and webhooks reach agents.
+type Gateway struct {
+	// Listen is the gateway's TCP address; "" leaves it off. A
+	// non-loopback address needs TLSCert and TLSKey.
+	Listen  string `toml:"listen" json:"listen"`
+	TLSCert string `toml:"tls_cert" json:"tls_cert"`
+	TLSKey  string `toml:"tls_key" json:"tls_key"`
+	// Workspace is the workspace of gateway- and channel-driven runs; ""
+	// means agents.workspace, else HOME-workspace beside the home.
+	Workspace string `toml:"workspace" json:"workspace"`
+	// RatePerMinute and Burst bound each token's requests; SenderRate
+	// bounds each sender (a token's `user`, a chat user) in addition.
+	RatePerMinute       int `toml:"rate_per_minute" json:"rate_per_minute"`
+	SenderRatePerMinute int `toml:"sender_rate_per_minute" json:"sender_rate_per_minute"`
+	Burst               int `toml:"burst" json:"burst"`
+	// AllowedOrigins lists the origins (scheme://host[:port]) whose pages
+	// may open the WebSocket, besides the gateway's own host.
+	AllowedOrigins []string `toml:"allowed_origins" json:"allowed_origins"`
+	// KeepAlive is the interval of SSE ": ping" comments and WebSocket
+	// pings while an answer is awaited.
+	KeepAlive Duration `toml:"keepalive" json:"keepalive"`
+	// Hooks are the webhook endpoints (POST /hooks/agent?hook=NAME).
+	Hooks []Hook `toml:"hooks" json:"hooks"`
+}
+
+// Hook is one webhook: who may call it (the HMAC secret, by reference) and
+// which agent it drives.
+type Hook struct {
+	Name       string   `toml:"name" json:"name"`
+	Agent      string   `toml:"agent" json:"agent"`
+	SecretEnv  string   `toml:"secret_env" json:"secret_env"`
+	SecretFile string   `toml:"secret_file" json:"secret_file"`
+	Window     Duration `toml:"window" json:"window"`
+}
+
+// Channel configures one chat channel (Telegram, Slack, Discord).
+type Channel struct {
+	Name string `toml:"name" json:"name"`
+	Kind string `toml:"kind" json:"kind"`
+	// TokenEnv / TokenFile name the bot token; AppTokenEnv / AppTokenFile
+	// Slack's app-level token (Socket Mode); SigningSecretEnv /
+	// SigningSecretFile Slack's signing secret (Events API).
+	TokenEnv          string `toml:"token_env" json:"token_env"`
+	TokenFile         string `toml:"token_file" json:"token_file"`
+	AppTokenEnv       string `toml:"app_token_env" json:"app_token_env"`
+	AppTokenFile      string `toml:"app_token_file" json:"app_token_file"`
+	SigningSecretEnv  string `toml:"signing_secret_env" json:"signing_secret_env"`
+	SigningSecretFile string `toml:"signing_secret_file" json:"signing_secret_file"`
+	// BaseURL overrides the platform's API address (a self-hosted Bot API
+	// server, a test fake).
+	BaseURL string `toml:"base_url" json:"base_url"`
+	// WebhookURL puts a Telegram bot in webhook mode: the public https
+	// address of the gateway's /hooks/telegram/NAME; the signing secret is
+	// the webhook's secret token.
+	WebhookURL string `toml:"webhook_url" json:"webhook_url"`
+	// Agent is the channel's default agent (routes may choose others).
+	Agent string `toml:"agent" json:"agent"`
+	// Groups is the allowlist of group chats; empty means none.
+	Groups []string `toml:"groups" json:"groups"`
+	// MediaMaxBytes caps the files a message may bring into the
+	// workspace (0: none are received); MediaTypes lists the MIME type
+	// patterns accepted ("text/*", "application/pdf").
+	MediaMaxBytes int64    `toml:"media_max_bytes" json:"media_max_bytes"`
+	MediaTypes    []string `toml:"media_types" json:"media_types"`
+	// Owners are the operator's own accounts on the platform (sender ids):
+	// allowed without pairing, their direct messages in sessions named
+	// own.CHANNEL.PEER instead of ch.CHANNEL.PEER, so a constitution rule
+	// can treat everyone else's sessions apart.
+	Owners []string `toml:"owners" json:"owners"`
+	// WithoutMention lets the bot answer group messages that do not
+	// mention it (by default a group message must mention the bot).
+	WithoutMention bool `toml:"without_mention" json:"without_mention"`
+}
+
+// Route binds inbound messages to an agent: the most specific binding
+// wins (peer, then group, then channel, then the channel's agent).
+type Route struct {
+	Channel string `toml:"channel" json:"channel"`
+	Peer    string `toml:"peer" json:"peer"`
+	Group   string `toml:"group" json:"group"`
+	Agent   string `toml:"agent" json:"agent"`
 }
 
 // Memory configures semantic memory.
@@ -134,12 +221,18 @@ type Provider struct {
 	BaseURL    string `toml:"base_url" json:"base_url"`
 	APIKeyEnv  string `toml:"api_key_env" json:"api_key_env"`
 	APIKeyFile string `toml:"api_key_file" json:"api_key_file"`
+	// Model is the provider's default model (just the model's name), used
+	// when it is the only provider and agents.model is empty.
+	Model string `toml:"model" json:"model"`
 }
 
-// Log configures logging.
+// Log configures logging. The daemon always writes its log to weave.log
+// in the home, rotated at FileMaxMiB into weave.log.1 … weave.log.FileKeep.
 type Log struct {
-	Level  string `toml:"level" json:"level"`
-	Format string `toml:"format" json:"format"`
+	Level      string `toml:"level" json:"level"`
+	Format     string `toml:"format" json:"format"`
+	FileMaxMiB int    `toml:"file_max_mib" json:"file_max_mib"`
+	FileKeep   int    `toml:"file_keep" json:"file_keep"`
 }
 
 // Kernel configures the kernel.
@@ -178,7 +271,7 @@ type Governance struct {
 // matches default.toml.
 func Defaults() Config {
 	return Config{
-		Log: Log{Level: "info", Format: "text"},
+		Log: Log{Level: "info", Format: "text", FileMaxMiB: 10, FileKeep: 3},
 		Kernel: Kernel{MaxProcesses: 4096, InboxCapacity: 1024, DeadLetterCapacity: 1000,
 			StopGrace: Duration{5 * time.Second}, HealthInterval: Duration{10 * time.Second}},
 		Chain:      Chain{ChainID: 1, SegmentSizeMiB: 64, CheckpointInterval: Duration{100 * time.Millisecond}, CheckpointEvery: 1000},
@@ -186,6 +279,10 @@ func Defaults() Config {
 		Memory:     Memory{Embedder: "lexical", Dim: 384, Recall: 5},
 		Agents: Agents{MaxTurns: 20, RepeatLimit: 3, ContextTokens: 32000, Failover: []string{}, ShellAllow: []string{}, ShellConfinement: "required",
 			IdleTimeout: Duration{10 * time.Minute}},
+		Gateway: Gateway{RatePerMinute: 60, SenderRatePerMinute: 20, Burst: 10, AllowedOrigins: []string{},
+			KeepAlive: Duration{15 * time.Second}, Hooks: []Hook{}},
+		Channels: []Channel{},
+		Routes:   []Route{},
 	}
 }
 
@@ -234,6 +331,12 @@ func (c Config) Validate(name string) error {
 	case "text", "json":
 	default:
 		return bad("log.format", "%q is not one of text, json", c.Log.Format)
+	}
+	if c.Log.FileMaxMiB < 1 || c.Log.FileMaxMiB > 1024 {
+		return bad("log.file_max_mib", "%d is outside 1..1024", c.Log.FileMaxMiB)
+	}
+	if c.Log.FileKeep < 1 || c.Log.FileKeep > 100 {
+		return bad("log.file_keep", "%d is outside 1..100", c.Log.FileKeep)
 	}
 	if c.Kernel.MaxProcesses < 1 || c.Kernel.MaxProcesses > 1_000_000 {
 		return bad("kernel.max_processes", "%d is outside 1..1000000", c.Kernel.MaxProcesses)
@@ -298,6 +401,9 @@ func (c Config) Validate(name string) error {
 		if p.Kind != "openai" && p.Kind != "anthropic" {
 			return bad(key+".kind", "%q is not openai or anthropic", p.Kind)
 		}
+	}
+	if err := c.validateGateway(name); err != nil {
+		return err
 	}
 	switch c.Governance.Environment {
 	case "dev", "staging", "prod":

@@ -89,3 +89,35 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestGatewayConfig(t *testing.T) {
+	cases := []struct{ name, text, want string }{
+		{"public without tls", "[gateway]\nlisten = \"0.0.0.0:8787\"\n", "needs tls_cert and tls_key"},
+		{"bad listen", "[gateway]\nlisten = \"8787\"\n", "is not host:port"},
+		{"half tls", "[gateway]\ntls_cert = \"c.pem\"\n", "go together"},
+		{"hook without secret", "[[gateway.hooks]]\nname = \"ci\"\nagent = \"a\"\n", "HMAC secret"},
+		{"bad channel kind", "[[channels]]\nname = \"x\"\nkind = \"irc\"\ntoken_env = \"T\"\n", "is not one of"},
+		{"channel without token", "[[channels]]\nname = \"x\"\nkind = \"telegram\"\n", "bot token"},
+		{"telegram webhook without secret", "[gateway]\nlisten = \"127.0.0.1:1\"\n[[channels]]\nname = \"x\"\nkind = \"telegram\"\ntoken_env = \"T\"\nwebhook_url = \"https://x/\"\n", "secret token"},
+		{"slack without transport", "[[channels]]\nname = \"x\"\nkind = \"slack\"\ntoken_env = \"T\"\n", "app-level token"},
+		{"route to nowhere", "[[routes]]\nchannel = \"nope\"\nagent = \"a\"\n", "names no configured channel"},
+		{"route peer and group", "[[channels]]\nname = \"x\"\nkind = \"telegram\"\ntoken_env = \"T\"\n[[routes]]\nchannel = \"x\"\npeer = \"1\"\ngroup = \"2\"\nagent = \"a\"\n", "not both"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := Parse("w.toml", []byte(c.text))
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("error %v, want it to contain %q", err, c.want)
+			}
+		})
+	}
+	ok := "[gateway]\nlisten = \"127.0.0.1:0\"\n[[channels]]\nname = \"tg\"\nkind = \"telegram\"\ntoken_env = \"T\"\n[[routes]]\nchannel = \"tg\"\npeer = \"1\"\nagent = \"a\"\n"
+	if _, err := Parse("w.toml", []byte(ok)); err != nil {
+		t.Fatal(err)
+	}
+	for addr, want := range map[string]bool{"127.0.0.1:1": true, "[::1]:1": true, "localhost:1": true, "0.0.0.0:1": false, "10.0.0.1:1": false, "x": false} {
+		if LoopbackAddr(addr) != want {
+			t.Errorf("LoopbackAddr(%q) != %v", addr, want)
+		}
+	}
+}

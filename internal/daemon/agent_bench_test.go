@@ -126,12 +126,8 @@ func BenchmarkStreamedTokenLatency(b *testing.B) {
 	b.ResetTimer()
 	for i := range b.N {
 		req := RunRequest{Session: "tok" + strconv.Itoa(i), Workspace: ws, Model: "openai/m", Message: "go"}
-		err := c.StreamRequest(context.Background(), http.MethodPost, "/v1/agent/run", req, func(line []byte) error {
+		err := c.AgentRun(context.Background(), req, func(ev RunEvent) error {
 			now := time.Now().UnixNano()
-			var ev RunEvent
-			if err := json.Unmarshal(line, &ev); err != nil {
-				return err
-			}
 			if ev.Type == "error" {
 				return fmt.Errorf("%s: %s", ev.Code, ev.Message)
 			}

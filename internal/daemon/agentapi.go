@@ -3,7 +3,6 @@ package daemon
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"path/filepath"
@@ -220,6 +219,23 @@ func (d *Daemon) handleAgentRun(w http.ResponseWriter, r *http.Request) {
 		}
 		return nil
 	}
+	if err := d.runAgent(r.Context(), req, emit); err != nil {
+		if !started {
+			d.fail(w, err)
+		} else {
+			_ = emit(RunEvent{Type: apitype.RunError, Code: d.codeOf(err), Message: err.Error()})
+		}
+	}
+}
+
+// runAgent runs one agent turn of req (validated) and hands its events to
+// emit, in order, with backpressure: the stream goes straight from the
+// agent process to emit (not over kernel IPC, not onto the chain); the
+// request itself is kernel IPC to the session's agent process, naming the
+// stream by id. It returns an error only when the session's agent could
+// not be had; later failures are RunError events. An emit that fails (the
+// client went away) cancels the run.
+func (d *Daemon) runAgent(ctx context.Context, req RunRequest, emit func(RunEvent) error) error {
 	s := newStream()
 	d.streams.add(s)
 	defer d.streams.remove(s)
@@ -228,7 +244,7 @@ func (d *Daemon) handleAgentRun(w http.ResponseWriter, r *http.Request) {
 	defer func() {
 		if last := d.agents.end(req.Session, d.opts.Clock.Now()); last && req.Once {
 			// A one-shot run: its agent process does not linger.
-			d.stopSessionAgent(context.WithoutCancel(r.Context()), req.Session)
+			d.stopSessionAgent(context.WithoutCancel(ctx), req.Session)
 		}
 	}()
 	// Spawning the session's agent may wait for an approval (a workspace
@@ -240,7 +256,7 @@ func (d *Daemon) handleAgentRun(w http.ResponseWriter, r *http.Request) {
 	}
 	sp := make(chan spawned, 1)
 	go func() {
-		pid, err := d.sessionAgent(withStream(r.Context(), s), req)
+		pid, err := d.sessionAgent(withStream(ctx, s), req)
 		sp <- spawned{pid, err}
 	}()
 	var pid kernel.PID
@@ -248,22 +264,17 @@ func (d *Daemon) handleAgentRun(w http.ResponseWriter, r *http.Request) {
 		select {
 		case ev := <-s.ch:
 			if emit(ev) != nil {
-				return
+				return nil
 			}
 		case res := <-sp:
 			if res.err != nil {
-				if !started {
-					d.failAgent(w, res.err)
-				} else {
-					_ = emit(RunEvent{Type: apitype.RunError, Code: d.codeOf(res.err), Message: res.err.Error()})
-				}
-				return
+				return res.err
 			}
 			pid = res.pid
 		}
 	}
 	if emit(RunEvent{Type: apitype.RunStart, PID: uint64(pid)}) != nil {
-		return
+		return nil
 	}
 	body, _ := json.Marshal(agentRequest{Message: req.Message, Resume: req.Resume, Reset: req.Reset, Stream: s.id})
 	type result struct {
@@ -272,28 +283,28 @@ func (d *Daemon) handleAgentRun(w http.ResponseWriter, r *http.Request) {
 	}
 	done := make(chan result, 1)
 	go func() {
-		env, err := d.kernel.Request(r.Context(), &kernel.Envelope{From: kernel.KernelPID, Target: kernel.ToProcess(pid), Payload: kernel.JSONPayload(body)})
+		env, err := d.kernel.Request(ctx, &kernel.Envelope{From: kernel.KernelPID, Target: kernel.ToProcess(pid), Payload: kernel.JSONPayload(body)})
 		done <- result{env, err}
 	}()
 	for {
 		select {
 		case ev := <-s.ch:
 			if emit(ev) != nil {
-				return // the client went away: the deferred close cancels the run
+				return nil // the client went away: the deferred close cancels the run
 			}
 		case <-d.closing:
 			// The node is shutting down: cancel the run (the journal
 			// keeps what completed; --resume finishes it) and say so.
-			s.close()
+			s.closeWith(errShuttingDown)
 			_ = emit(RunEvent{Type: apitype.RunError, Code: "shutting_down", Message: "the daemon is shutting down; resume the run later with --resume"})
-			return
+			return nil
 		case res := <-done:
 			// Every event the run sent before replying is in the channel.
 			for drained := false; !drained; {
 				select {
 				case ev := <-s.ch:
 					if emit(ev) != nil {
-						return
+						return nil
 					}
 				default:
 					drained = true
@@ -301,73 +312,80 @@ func (d *Daemon) handleAgentRun(w http.ResponseWriter, r *http.Request) {
 			}
 			if res.err != nil {
 				_ = emit(RunEvent{Type: apitype.RunError, Code: kernel.Code(res.err), Message: res.err.Error()})
-				return
+				return nil
 			}
 			var rep agentReply
 			if err := json.Unmarshal(res.env.Payload.JSON, &rep); err != nil {
 				_ = emit(RunEvent{Type: apitype.RunError, Code: "internal", Message: "bad agent reply: " + err.Error()})
-				return
+				return nil
 			}
 			if rep.Error != "" {
 				_ = emit(RunEvent{Type: apitype.RunError, Code: rep.Code, Message: rep.Error, Answer: rep.Answer, Usage: rep.Usage, Turns: rep.Turns})
-				return
+				return nil
 			}
 			_ = emit(RunEvent{Type: apitype.RunFinal, PID: uint64(pid), Answer: rep.Answer, Usage: rep.Usage, Turns: rep.Turns})
-			return
+			return nil
 		}
 	}
 }
 
 // codeOf is the API error code of err.
 func (d *Daemon) codeOf(err error) string {
-	switch {
-	case errors.Is(err, llm.ErrNoProvider), errors.Is(err, ErrNoModel), errors.Is(err, llm.ErrUnknownProvider):
-		return "no_provider"
-	case errors.Is(err, agentdef.ErrInvalid), errors.Is(err, agentdef.ErrNotFound):
-		return "invalid_agent"
-	}
 	if code, _, ok := d.errorCode(err); ok {
 		return code
 	}
 	return kernel.Code(err)
 }
 
-// failAgent maps agent start-up errors to API errors; a missing provider
-// or model is "no_provider" so the CLI can exit 2 with the message.
-func (d *Daemon) failAgent(w http.ResponseWriter, err error) {
-	switch {
-	case errors.Is(err, llm.ErrNoProvider), errors.Is(err, ErrNoModel), errors.Is(err, llm.ErrUnknownProvider):
-		localapi.WriteError(w, http.StatusServiceUnavailable, "no_provider", err.Error())
-	case errors.Is(err, agentdef.ErrInvalid), errors.Is(err, agentdef.ErrNotFound):
-		localapi.WriteError(w, http.StatusBadRequest, "invalid_agent", err.Error())
-	default:
-		d.fail(w, err)
-	}
-}
-
-// handleModels lists the models of one provider (?provider=) or of all.
+// handleModels lists the models of one provider (?provider=) or of all:
+// a provider that fails does not hide the others' models; it is listed
+// under problems.
 func (d *Daemon) handleModels(w http.ResponseWriter, r *http.Request) {
 	if d.models == nil || d.models.Len() == 0 {
-		d.failAgent(w, llm.ErrNoProvider)
+		d.fail(w, llm.ErrNoProvider)
 		return
 	}
 	names := d.models.Names()
 	if p := r.URL.Query().Get("provider"); p != "" {
 		if _, ok := d.models.Provider(p); !ok {
-			localapi.WriteError(w, http.StatusNotFound, "no_provider", fmt.Sprintf("no provider %q (configured: %v)", p, names))
+			localapi.WriteError(w, http.StatusNotFound, apitype.CodeNoProvider, fmt.Sprintf("no provider %q (configured: %v)", p, names))
 			return
 		}
 		names = []string{p}
 	}
-	var out []llm.Model
-	for _, n := range names {
-		p, _ := d.models.Provider(n)
-		ms, err := p.Models(r.Context())
-		if err != nil {
-			localapi.WriteError(w, http.StatusBadGateway, "model_unavailable", fmt.Sprintf("%s: %v", n, err))
-			return
+	def := d.cfg.Agents.Model
+	if def == "" {
+		def, _ = d.defaultModel(r.Context())
+	}
+	out := apitype.ModelsResponse{Models: []apitype.Model{}}
+	type answer struct {
+		models []llm.Model
+		err    error
+	}
+	answers := make([]answer, len(names))
+	var wg sync.WaitGroup
+	for i, n := range names {
+		wg.Go(func() {
+			p, _ := d.models.Provider(n)
+			ctx, cancel := context.WithTimeout(r.Context(), 20*time.Second)
+			defer cancel()
+			answers[i].models, answers[i].err = p.Models(ctx)
+		})
+	}
+	wg.Wait()
+	for i, n := range names {
+		if err := answers[i].err; err != nil {
+			out.Problems = append(out.Problems, apitype.ProviderProblem{Provider: n, Code: apitype.CodeModelUnavailable, Message: err.Error()})
+			continue
 		}
-		out = append(out, ms...)
+		for _, m := range answers[i].models {
+			prov := m.Provider
+			if prov == "" {
+				prov = n
+			}
+			out.Models = append(out.Models, apitype.Model{ID: m.ID, Provider: prov, DisplayName: m.DisplayName, OwnedBy: m.OwnedBy,
+				Created: m.Created, Default: def == prov+"/"+m.ID})
+		}
 	}
 	localapi.WriteJSON(w, out)
 }

@@ -28,6 +28,10 @@ type agentArgs struct {
 	Model     string `json:"model,omitempty"`
 	Session   string `json:"session"`
 	Workspace string `json:"workspace"`
+	// Serve makes the process register its definition's services when it
+	// starts: agents started with weave agent start (POST /v1/agent/start)
+	// do, the agents of weft's conversations do not.
+	Serve bool `json:"serve,omitempty"`
 }
 
 // agentRequest is the payload a client sends an agent process: one user
@@ -70,26 +74,33 @@ func (d *Daemon) newAgentKind(args json.RawMessage) (kernel.Handler, error) {
 		model = def.Model
 	}
 	// Fail the spawn, not the first turn, when no provider can serve it.
-	if err := d.checkModel(model); err != nil {
+	model, err = d.checkModel(model)
+	if err != nil {
 		return nil, err
 	}
 	return &agentProc{d: d, args: a, def: def, model: model}, nil
 }
 
-// checkModel reports whether model (or the configured default) names a
+// checkModel resolves model — or, when empty, agents.model, or the one
+// provider's default (defaultModel) — and reports whether it names a
 // configured provider.
-func (d *Daemon) checkModel(model string) error {
+func (d *Daemon) checkModel(model string) (string, error) {
 	if model == "" {
 		model = d.cfg.Agents.Model
 	}
 	if d.models == nil || d.models.Len() == 0 {
-		return llm.ErrNoProvider
+		return "", llm.ErrNoProvider
 	}
 	if model == "" {
-		return ErrNoModel
+		ctx, cancel := context.WithTimeout(d.bgCtx, 15*time.Second)
+		defer cancel()
+		var err error
+		if model, err = d.defaultModel(ctx); err != nil {
+			return "", err
+		}
 	}
 	_, _, err := d.models.Resolve(model)
-	return err
+	return model, err
 }
 
 // findAgent returns the named definition from the workspace's or the
@@ -185,6 +196,11 @@ func (a *agentProc) Run(ctx context.Context, p *kernel.Process) error {
 			_ = a.journal.Close()
 		}
 	}()
+	if a.args.Serve {
+		if err := a.serve(ctx, p); err != nil {
+			return err
+		}
+	}
 	for {
 		msg, err := p.Receive(ctx)
 		if err != nil {
@@ -215,6 +231,20 @@ func (a *agentProc) Run(ctx context.Context, p *kernel.Process) error {
 	}
 }
 
+// serve registers the definition's services as the process's own, each a
+// governed act (service.register, decided for the agent). An agent that
+// cannot serve them does not run: its restart, if it is supervised,
+// registers them again under its new PID.
+func (a *agentProc) serve(ctx context.Context, p *kernel.Process) error {
+	for _, s := range a.def.Services {
+		spec := kernel.ServiceSpec{Name: s.Name, Type: AgentKind, Owner: p.PID(), Methods: s.Methods, Endpoint: "agent:" + a.def.Name}
+		if _, err := p.Kernel().RegisterServiceAs(ctx, p.PID(), spec); err != nil {
+			return &kernel.ExitError{Code: kernel.ExitError1, Reason: fmt.Sprintf("service %s: %v", s.Name, err)}
+		}
+	}
+	return nil
+}
+
 func (a *agentProc) reply(ctx context.Context, p *kernel.Process, req *kernel.Envelope, rep agentReply) {
 	b, _ := json.Marshal(rep)
 	if err := p.Reply(ctx, req, kernel.JSONPayload(b)); err != nil {
@@ -227,14 +257,15 @@ func (a *agentProc) reply(ctx context.Context, p *kernel.Process, req *kernel.En
 func (a *agentProc) turn(ctx context.Context, p *kernel.Process, runner *toolRunner, model agent.Model, modelName string, req agentRequest) agentReply {
 	s := a.d.streams.get(req.Stream)
 	if s != nil {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithCancel(withStream(ctx, s))
-		defer cancel()
+		var cancel context.CancelCauseFunc
+		ctx, cancel = context.WithCancelCause(withStream(ctx, s))
+		defer cancel(nil)
+		done := ctx.Done() // ctx is reassigned below
 		go func() {
 			select {
 			case <-s.gone:
-				cancel()
-			case <-ctx.Done():
+				cancel(s.why())
+			case <-done:
 			}
 		}()
 	}
@@ -247,16 +278,6 @@ func (a *agentProc) turn(ctx context.Context, p *kernel.Process, runner *toolRun
 			a.d.log.Error("recording the end of an agent turn", "session", a.args.Session, "err", err)
 		}
 	}()
-	if req.Reset {
-		if a.journal != nil {
-			_ = a.journal.Close()
-			a.journal = nil
-		}
-		if err := a.d.removeSession(a.args.Session); err != nil {
-			return agentReply{Error: err.Error(), Code: "session"}
-		}
-		return agentReply{}
-	}
 	if a.journal == nil {
 		// The session stays open (and locked) for the process's lifetime,
 		// so a turn pays no open or replay cost.
@@ -267,6 +288,14 @@ func (a *agentProc) turn(ctx context.Context, p *kernel.Process, runner *toolRun
 		a.journal = j
 	}
 	journal := a.journal
+	if req.Reset {
+		// The conversation starts afresh; the journal keeps what came
+		// before (deleting a session is session.remove, a governed act).
+		if _, err := journal.s.Append(ctx, session.Reset("operator")); err != nil {
+			return agentReply{Error: err.Error(), Code: "session"}
+		}
+		return agentReply{}
+	}
 	history, done, interrupted := journal.history()
 	switch {
 	case req.Message == "" && !req.Resume:
@@ -295,8 +324,16 @@ func (a *agentProc) turn(ctx context.Context, p *kernel.Process, runner *toolRun
 	rep := agentReply{Answer: res.Answer, Usage: res.Usage, Turns: res.Turns, ModelMicros: time.Duration(a.waited.Load() - before).Microseconds()}
 	if err != nil {
 		rep.Error, rep.Code = err.Error(), agentErrorCode(err)
-		if ctx.Err() == nil {
+		switch {
+		case ctx.Err() == nil:
 			journal.fail(ctx, rep.Code, rep.Error)
+		case errors.Is(context.Cause(ctx), errClientGone):
+			// Cancelled by its user (Ctrl-C): the session records it, so
+			// the next message starts afresh instead of finding an
+			// interrupted run. A shutdown, like a crash, records nothing:
+			// the run is resumable.
+			rep.Code = "cancelled"
+			journal.fail(context.WithoutCancel(ctx), rep.Code, errClientGone.Error())
 		}
 	}
 	return rep

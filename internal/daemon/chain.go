@@ -17,12 +17,13 @@ import (
 	"github.com/weftos/weftos/internal/authority"
 	"github.com/weftos/weftos/internal/chainquery"
 	"github.com/weftos/weftos/internal/governance"
+	"github.com/weftos/weftos/internal/homedir"
 	"github.com/weftos/weftos/internal/kernel"
 	"github.com/weftos/weftos/internal/localapi"
 )
 
 // ChainDir is the chain's directory in the home.
-const ChainDir = "chain"
+const ChainDir = homedir.Chain
 
 // openChain opens the audit chain and starts recording every kernel event.
 func (d *Daemon) openChain(ctx context.Context) error {
@@ -31,7 +32,7 @@ func (d *Daemon) openChain(ctx context.Context) error {
 	d.chain, err = chain.Open(ctx, filepath.Join(d.home, ChainDir), chain.Options{
 		ChainID: cc.ChainID, Origin: d.id.NodeID, Keys: chain.Keys{Ed25519: d.id.Ed25519, MLDSA65: d.id.MLDSA65},
 		SegmentSize: int64(cc.SegmentSizeMiB) << 20, CheckpointInterval: cc.CheckpointInterval.Duration,
-		CheckpointEvery: uint64(cc.CheckpointEvery), Logger: d.log.With("layer", "chain"),
+		CheckpointEvery: uint64(cc.CheckpointEvery), Logger: d.log.With("layer", "chain"), Observer: d.ops,
 	})
 	if errors.Is(err, chain.ErrCorrupt) && d.cfg.Governance.Environment != "prod" {
 		// Never repair acknowledged history by cutting it: boot with the

@@ -27,12 +27,15 @@ import (
 	"github.com/weftos/weftos/internal/clock"
 	"github.com/weftos/weftos/internal/config"
 	"github.com/weftos/weftos/internal/filelock"
+	"github.com/weftos/weftos/internal/homedir"
 	"github.com/weftos/weftos/internal/identity"
 	"github.com/weftos/weftos/internal/kernel"
 	"github.com/weftos/weftos/internal/llm"
 	"github.com/weftos/weftos/internal/localapi"
+	"github.com/weftos/weftos/internal/logfile"
 	"github.com/weftos/weftos/internal/memory"
 	"github.com/weftos/weftos/internal/metrics"
+	"github.com/weftos/weftos/internal/nodemetrics"
 	"github.com/weftos/weftos/internal/sandbox"
 	"github.com/weftos/weftos/internal/session"
 	"github.com/weftos/weftos/internal/tools"
@@ -40,11 +43,11 @@ import (
 
 // File names in the home directory.
 const (
-	LockName   = "weave.lock"
-	PIDName    = "weave.pid"
-	LogName    = "weave.log"
-	CronName   = "cron.json"
-	PIDSeqName = "pid.next"
+	LockName   = homedir.Lock
+	PIDName    = homedir.PID
+	LogName    = homedir.Log
+	CronName   = homedir.Cron
+	PIDSeqName = homedir.PIDSeq
 )
 
 // ErrAlreadyRunning means another daemon holds the home's lock.
@@ -59,8 +62,9 @@ type Options struct {
 	// LogFormat and LogLevel override the configuration file when set.
 	LogFormat string
 	LogLevel  string
-	// LogOutput receives logs (default os.Stderr). Logger, when set, is used
-	// as is.
+	// The log always goes to HOME/weave.log (rotated, see [log] in
+	// weftos.toml). LogOutput also receives it (default os.Stderr; io.Discard
+	// for nothing else); Logger, when set, receives it instead of LogOutput.
 	LogOutput io.Writer
 	Logger    *slog.Logger
 	Clock     clock.Clock
@@ -76,6 +80,8 @@ type Daemon struct {
 	id      *identity.Identity
 	kernel  *kernel.Kernel
 	metrics *metrics.Registry
+	ops     *nodemetrics.Metrics // model, tool, chain and memory instruments
+	logFile *logfile.File        // HOME/weave.log
 	started time.Time
 
 	lock       *os.File
@@ -103,6 +109,12 @@ type Daemon struct {
 	builtins     *tools.Registry // built once: the built-in tools are stateless
 	agents       agentSessions
 	journals     *session.Committer // group-commits every session journal
+	gw           gatewayParts
+	supervisors  supervisorTable // the supervisors started agents run under
+
+	providers   []apitype.Provider // configured LLM providers, for status
+	defaultMu   sync.Mutex         // guards defaultName
+	defaultName string             // the resolved default model (defaultModel)
 
 	shutdownOnce sync.Once
 	shutdownCh   chan struct{}
@@ -118,6 +130,9 @@ func Open(ctx context.Context, opts Options) (_ *Daemon, err error) {
 	if opts.Home == "" {
 		return nil, errors.New("daemon: no home directory")
 	}
+	if !localapi.Supported {
+		return nil, fmt.Errorf("daemon: %w", localapi.ErrUnsupported)
+	}
 	home, err := filepath.Abs(opts.Home)
 	if err != nil {
 		return nil, fmt.Errorf("daemon: %w", err)
@@ -132,7 +147,8 @@ func Open(ctx context.Context, opts Options) (_ *Daemon, err error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &Daemon{opts: opts, home: home, shutdownCh: make(chan struct{}), closing: make(chan struct{}), started: opts.Clock.Now()}
+	d := &Daemon{opts: opts, home: home, shutdownCh: make(chan struct{}), closing: make(chan struct{}), started: opts.Clock.Now(),
+		ops: nodemetrics.New()}
 	d.bgCtx, d.bgCancel = context.WithCancel(context.Background())
 	d.lock, err = filelock.Lock(filepath.Join(home, LockName))
 	if errors.Is(err, filelock.ErrLocked) {
@@ -153,7 +169,9 @@ func Open(ctx context.Context, opts Options) (_ *Daemon, err error) {
 	if d.cfg, d.cfgPath, err = config.Load(home); err != nil {
 		return nil, err
 	}
-	d.log = d.newLogger()
+	if d.log, err = d.newLogger(); err != nil {
+		return nil, err
+	}
 	if loosened != 0 {
 		d.log.Warn("the home was open to other users; made it private", "home", home, "was", fmt.Sprintf("%04o", loosened), "now", "0700")
 	}
@@ -220,6 +238,9 @@ func Open(ctx context.Context, opts Options) (_ *Daemon, err error) {
 	if err := d.restoreCron(); err != nil {
 		return nil, err
 	}
+	if err := d.openGateway(); err != nil {
+		return nil, err
+	}
 	if err := d.serve(); err != nil {
 		return nil, err
 	}
@@ -231,30 +252,6 @@ func Open(ctx context.Context, opts Options) (_ *Daemon, err error) {
 	d.goBackground(d.reapIdleAgents)
 	d.log.Info("weave ready", "node", d.id.NodeID, "home", home, "version", opts.Version, "socket", filepath.Join(home, localapi.SocketName))
 	return d, nil
-}
-
-func (d *Daemon) newLogger() *slog.Logger {
-	if d.opts.Logger != nil {
-		return d.opts.Logger
-	}
-	out := d.opts.LogOutput
-	if out == nil {
-		out = os.Stderr
-	}
-	format, level := d.cfg.Log.Format, d.cfg.Log.Level
-	if d.opts.LogFormat != "" {
-		format = d.opts.LogFormat
-	}
-	if d.opts.LogLevel != "" {
-		level = d.opts.LogLevel
-	}
-	var lv slog.Level
-	_ = lv.UnmarshalText([]byte(level))
-	ho := &slog.HandlerOptions{Level: lv}
-	if format == "json" {
-		return slog.New(slog.NewJSONHandler(out, ho))
-	}
-	return slog.New(slog.NewTextHandler(out, ho))
 }
 
 // serve starts the local API (and the optional TCP metrics listener).
@@ -319,6 +316,13 @@ func (d *Daemon) Status() apitype.Status {
 	if d.chain != nil {
 		out.ChainLength = d.chain.Len()
 	}
+	out.Providers = d.providers
+	out.Model = d.cfg.Agents.Model
+	if out.Model == "" {
+		d.defaultMu.Lock()
+		out.Model = d.defaultName
+		d.defaultMu.Unlock()
+	}
 	out.Problems = d.problems()
 	if len(out.Problems) > 0 && out.Health.Status == kernel.Healthy {
 		out.Health.Status = kernel.Degraded
@@ -358,6 +362,9 @@ func (d *Daemon) close(ctx context.Context) error {
 		d.bgCancel()
 	}
 	d.bgWG.Wait()
+	if err := d.closeGateway(ctx); err != nil {
+		errs = append(errs, err)
+	}
 	if d.api != nil {
 		if err := d.api.Shutdown(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("local API: %w", err))
@@ -406,6 +413,9 @@ func (d *Daemon) close(ctx context.Context) error {
 	}
 	if d.log != nil {
 		d.log.Info("weave stopped", "home", d.home)
+	}
+	if d.logFile != nil {
+		_ = d.logFile.Close()
 	}
 	return errors.Join(errs...)
 }

@@ -6,47 +6,20 @@ import (
 	"os"
 	"regexp"
 
+	"github.com/weftos/weftos/internal/apitype"
 	"github.com/weftos/weftos/internal/authority"
 	"github.com/weftos/weftos/internal/governance"
 	"github.com/weftos/weftos/internal/localapi"
 )
 
-// RulesResponse answers GET /v1/gov/rules.
-type RulesResponse struct {
-	Name         string                  `json:"name"`
-	Hash         string                  `json:"hash"`
-	Revision     uint64                  `json:"revision"`
-	Environment  string                  `json:"environment"`
-	Environments governance.Environments `json:"environments"`
-	Rules        []governance.Rule       `json:"rules"`
-	Invalid      string                  `json:"invalid,omitempty"`
-}
-
-// CheckRequest is the body of POST /v1/gov/check (a dry run).
-type CheckRequest struct {
-	Request governance.Request `json:"request"`
-	Env     string             `json:"env,omitempty"`
-}
-
-// AmendRequest is the body of POST /v1/gov/amend and /v1/gov/retire.
-type AmendRequest struct {
-	Text   string `json:"text,omitempty"`    // a [[rule]] TOML table, for amend
-	RuleID string `json:"rule_id,omitempty"` // for retire
-}
-
-// AmendResponse answers an amendment.
-type AmendResponse struct {
-	ActionID  string               `json:"action_id"`
-	Amendment governance.Amendment `json:"amendment"`
-	Hash      string               `json:"constitution_hash"`
-	Revision  uint64               `json:"revision"`
-}
-
-// ResolveRequest is the body of approve and reject.
-type ResolveRequest struct {
-	By     string `json:"by,omitempty"`
-	Reason string `json:"reason,omitempty"`
-}
+// Wire types of the governance endpoints (internal/apitype).
+type (
+	RulesResponse  = apitype.RulesResponse
+	CheckRequest   = apitype.CheckRequest
+	AmendRequest   = apitype.AmendRequest
+	AmendResponse  = apitype.AmendResponse
+	ResolveRequest = apitype.ResolveRequest
+)
 
 func (g *gov) routes() []localapi.Route {
 	return []localapi.Route{
@@ -87,7 +60,7 @@ func (g *gov) handleCheck(w http.ResponseWriter, r *http.Request) {
 func (g *gov) handleEnv(w http.ResponseWriter, r *http.Request) {
 	c := g.engine.Constitution()
 	th, _ := c.Environments.Threshold(g.engine.Env())
-	localapi.WriteJSON(w, map[string]any{"environment": g.engine.Env(), "threshold": th})
+	localapi.WriteJSON(w, apitype.EnvResponse{Environment: g.engine.Env(), Threshold: th})
 }
 
 var envLine = regexp.MustCompile(`(?m)^(\s*environment\s*=\s*)"[a-z]*"`)
@@ -96,9 +69,7 @@ var envLine = regexp.MustCompile(`(?m)^(\s*environment\s*=\s*)"[a-z]*"`)
 // (constitution.env), recorded on the chain and written to weftos.toml so
 // it survives a restart.
 func (g *gov) handleSetEnv(w http.ResponseWriter, r *http.Request) {
-	var body struct {
-		Env string `json:"env"`
-	}
+	var body apitype.EnvRequest
 	if !localapi.DecodeBody(w, r, &body) {
 		return
 	}
@@ -179,7 +150,7 @@ func (g *gov) handleAmend(w http.ResponseWriter, r *http.Request) {
 	if cur := g.engine.Constitution(); cur.HashHex() != base.HashHex() {
 		err := fmt.Errorf("%w: the constitution changed while this amendment waited; amend again", authority.ErrConflict)
 		_ = pm.Done(r.Context(), nil, err)
-		localapi.WriteError(w, http.StatusConflict, "stale_amendment", err.Error())
+		localapi.WriteError(w, http.StatusConflict, apitype.CodeStaleAmendment, err.Error())
 		return
 	}
 	next, err := g.apply(r.Context(), pm.ActionID(), a, base)
@@ -215,8 +186,8 @@ func (g *gov) handleResolve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		localapi.WriteError(w, http.StatusNotFound, "unknown_action", err.Error())
+		g.d.fail(w, err)
 		return
 	}
-	localapi.WriteJSON(w, map[string]any{"id": id, "resolved": r.PathValue("verdict")})
+	localapi.WriteJSON(w, apitype.ResolveResponse{ID: id, Resolved: r.PathValue("verdict")})
 }

@@ -14,10 +14,11 @@ import (
 	"github.com/weftos/weftos/internal/authority"
 	"github.com/weftos/weftos/internal/clock"
 	"github.com/weftos/weftos/internal/governance"
+	"github.com/weftos/weftos/internal/homedir"
 )
 
 // ConstitutionName is the constitution's file name in the home.
-const ConstitutionName = "constitution.toml"
+const ConstitutionName = homedir.Constitution
 
 // ErrInvalidConstitution is returned by Open in prod when the node has no
 // adopted constitution and constitution.toml does not parse.

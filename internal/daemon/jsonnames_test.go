@@ -1,6 +1,10 @@
 package daemon
 
 import (
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"io/fs"
 	"reflect"
 	"regexp"
 	"strings"
@@ -8,11 +12,8 @@ import (
 
 	"github.com/weftos/weftos/chain"
 	"github.com/weftos/weftos/internal/apitype"
-	"github.com/weftos/weftos/internal/chainquery"
-	"github.com/weftos/weftos/internal/governance"
 	"github.com/weftos/weftos/internal/kernel"
 	"github.com/weftos/weftos/internal/memory"
-	"github.com/weftos/weftos/internal/session"
 )
 
 var snake = regexp.MustCompile(`^[a-z0-9]+(_[a-z0-9]+)*$`)
@@ -20,14 +21,63 @@ var snake = regexp.MustCompile(`^[a-z0-9]+(_[a-z0-9]+)*$`)
 // TestJSONIsSnakeCase: every type the local API answers with names its
 // fields in snake_case — no field reaches the wire under its Go name.
 func TestJSONIsSnakeCase(t *testing.T) {
-	for _, v := range []any{
-		apitype.Status{}, apitype.SpawnResponse{}, apitype.SendResponse{}, apitype.ConfigResponse{}, apitype.RunEvent{},
+	wire := []any{
+		// Every type of internal/apitype (TestEveryAPITypeChecked keeps
+		// this list complete) ...
+		apitype.Status{}, apitype.Provider{}, apitype.SpawnRequest{}, apitype.SpawnResponse{}, apitype.SendRequest{}, apitype.SendResponse{},
+		apitype.CronRequest{}, apitype.ConfigResponse{}, apitype.OK{}, apitype.Error{}, apitype.ErrorResponse{},
+		apitype.RunRequest{}, apitype.RunEvent{}, apitype.Model{}, apitype.ProviderProblem{}, apitype.ModelsResponse{},
+		apitype.Skill{}, apitype.SkillsResponse{}, apitype.AgentTool{}, apitype.SessionsResponse{}, apitype.SessionRemoveResponse{}, apitype.SessionForkRequest{},
+		apitype.ChainEventsQuery{}, apitype.RulesResponse{}, apitype.CheckRequest{}, apitype.EnvRequest{}, apitype.EnvResponse{},
+		apitype.AmendRequest{}, apitype.AmendResponse{}, apitype.ResolveRequest{}, apitype.ResolveResponse{},
+		apitype.MemoryIngestRequest{}, apitype.MemoryIngestEvent{}, apitype.MemorySearchRequest{}, apitype.MemoryRemoveResponse{},
+		apitype.MemoryReembedResponse{}, apitype.ToolInstallRequest{}, apitype.InstalledTool{}, apitype.ToolRunRequest{},
+		apitype.ToolRunResult{}, apitype.ToolRemoveResponse{}, apitype.ToolFailure{},
+		apitype.GatewayTokenCreateRequest{}, apitype.GatewayToken{}, apitype.GatewayTokenCreated{}, apitype.GatewayTokensResponse{},
+		apitype.GatewayInfo{}, apitype.ChannelStatus{}, apitype.ChannelsResponse{}, apitype.PairingRequest{}, apitype.PairedSender{},
+		apitype.PairingResponse{}, apitype.PairingResolveResponse{},
+		apitype.ServiceRegisterRequest{}, apitype.AgentStartRequest{}, apitype.AgentStartResponse{},
+		apitype.LogsResponse{}, apitype.LogLine{}, apitype.DoctorReport{}, apitype.DoctorCheck{},
+		// ... and the lower layers' types it names.
+		apitype.ChainStatus{}, apitype.ChainKeys{}, apitype.ChainEvent{}, apitype.ChainProof{}, apitype.ChainConsistency{},
+		apitype.Decision{}, apitype.PendingItem{}, apitype.AuditReport{}, apitype.MemoryHit{}, apitype.MemoryStats{},
+		apitype.SessionSummary{}, apitype.SessionSnapshot{},
 		kernel.Info{}, kernel.Capabilities{}, kernel.ServiceInfo{}, kernel.CronJob{}, kernel.Status{}, kernel.KernelReply{},
-		memory.Hit{}, memory.Stats{}, memory.IngestResult{}, memory.IngestProgress{}, MemoryIngestEvent{},
-		InstalledTool{}, ToolRunResult{}, RulesResponse{}, AmendResponse{}, governance.Report{}, governance.PendingItem{},
-		governance.Decision{}, session.Summary{}, session.Snapshot{}, chain.Event{}, chain.Report{}, chainquery.Status{},
-	} {
+		kernel.DeadLetter{}, kernel.Envelope{}, memory.IngestResult{}, memory.IngestProgress{}, chain.Report{},
+		kernel.ServiceEvent{}, kernel.SupervisorChildEvent{}, kernel.SupervisorChild{},
+	}
+	for _, v := range wire {
 		checkSnake(t, reflect.TypeOf(v), reflect.TypeOf(v).Name(), map[reflect.Type]bool{})
+	}
+	listed := map[string]bool{}
+	for _, v := range wire {
+		ty := reflect.TypeOf(v)
+		if ty.PkgPath() == reflect.TypeOf(apitype.Status{}).PkgPath() {
+			listed[ty.Name()] = true
+		}
+	}
+	// Every struct type declared in apitype is checked (aliases are
+	// checked through what they name).
+	fset := token.NewFileSet()
+	pkgs, err := parser.ParseDir(fset, "../apitype", func(fi fs.FileInfo) bool { return !strings.HasSuffix(fi.Name(), "_test.go") }, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, pkg := range pkgs {
+		for _, f := range pkg.Files {
+			for _, d := range f.Decls {
+				gd, ok := d.(*ast.GenDecl)
+				if !ok || gd.Tok != token.TYPE {
+					continue
+				}
+				for _, sp := range gd.Specs {
+					ts := sp.(*ast.TypeSpec)
+					if _, isStruct := ts.Type.(*ast.StructType); isStruct && ts.Assign == 0 && ts.Name.IsExported() && !listed[ts.Name.Name] {
+						t.Errorf("apitype.%s is not in this test's list", ts.Name.Name)
+					}
+				}
+			}
+		}
 	}
 }
 

@@ -9,9 +9,11 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/weftos/weftos/internal/apitype"
 	"github.com/weftos/weftos/internal/authority"
 	"github.com/weftos/weftos/internal/embed"
 	"github.com/weftos/weftos/internal/governance"
+	"github.com/weftos/weftos/internal/homedir"
 	"github.com/weftos/weftos/internal/kernel"
 	"github.com/weftos/weftos/internal/llm"
 	"github.com/weftos/weftos/internal/localapi"
@@ -19,7 +21,7 @@ import (
 )
 
 // MemoryDir is the memory store's directory in the home.
-const MemoryDir = "memory"
+const MemoryDir = homedir.Memory
 
 // embedder builds the configured embedder.
 func (d *Daemon) embedder() (memory.Embedder, error) {
@@ -45,7 +47,7 @@ func (d *Daemon) openMemory(ctx context.Context) error {
 		return fmt.Errorf("daemon: memory embedder: %w", err)
 	}
 	d.memory, err = memory.Open(ctx, filepath.Join(d.home, MemoryDir), memory.Options{Embedder: emb, Logger: d.log.With("layer", "memory"),
-		AllowEmbedderMismatch: true})
+		AllowEmbedderMismatch: true, Observer: d.ops})
 	if err != nil {
 		return fmt.Errorf("daemon: memory store: %w", err)
 	}
@@ -141,16 +143,17 @@ var (
 // runMemoryTool serves memory_store and memory_search for an agent whose
 // memories are filed under agentName (its definition's name, so memory
 // outlives sessions). Both are acts through the authority pipeline.
-func (d *Daemon) runMemoryTool(ctx context.Context, p *kernel.Process, agentName, session string, call llm.ToolCall) (string, bool, error) {
+func (d *Daemon) runMemoryTool(ctx context.Context, p *kernel.Process, agentName, session string, call llm.ToolCall) (out string, failure, fatal error) {
 	subject := subjectOf(p, session)
 	dec := json.NewDecoder(strings.NewReader(string(call.Arguments)))
 	dec.DisallowUnknownFields()
-	refuseInput := func(action, msg string) (string, bool, error) {
+	refuseInput := func(action, msg string) (string, error, error) {
 		act := authority.Act{Action: action, Subject: subject, Context: governance.Context{Tool: call.Name}, Carry: carryFrom(ctx)}
-		if err := d.auth.Refuse(ctx, act, fmt.Errorf("%w: %s", authority.ErrInput, msg)); errors.Is(err, authority.ErrLedger) {
-			return "", false, err
+		cause := fmt.Errorf("%w: %s", authority.ErrInput, msg)
+		if err := d.auth.Refuse(ctx, act, cause); errors.Is(err, authority.ErrLedger) {
+			return "", nil, err
 		}
-		return msg, true, nil
+		return msg, cause, nil
 	}
 	switch call.Name {
 	case memoryStoreSpec.Name:
@@ -181,7 +184,7 @@ func (d *Daemon) runMemoryTool(ctx context.Context, p *kernel.Process, agentName
 			return refusal(ctx, err)
 		}
 		b, _ := json.Marshal(map[string]any{"id": rec.ID, "stored": created, "chain_seq": rec.ChainSeq})
-		return string(b), false, nil
+		return string(b), nil, nil
 	default:
 		var in struct {
 			Query string `json:"query"`
@@ -206,30 +209,16 @@ func (d *Daemon) runMemoryTool(ctx context.Context, p *kernel.Process, agentName
 			out[i] = hit{h.Record.Text, h.Score}
 		}
 		b, _ := json.Marshal(out)
-		return string(b), false, nil
+		return string(b), nil, nil
 	}
 }
 
-// MemoryIngestRequest is the body of POST /v1/memory/ingest.
-type MemoryIngestRequest struct {
-	Paths []string `json:"paths"`
-	Tags  []string `json:"tags,omitempty"`
-}
-
-// MemoryIngestEvent is one line of the ingest stream: progress, then done.
-type MemoryIngestEvent struct {
-	Type     string                 `json:"type"` // progress, done, error
-	Progress *memory.IngestProgress `json:"progress,omitempty"`
-	Result   *memory.IngestResult   `json:"result,omitempty"`
-	Message  string                 `json:"message,omitempty"`
-}
-
-// MemorySearchRequest is the body of POST /v1/memory/search.
-type MemorySearchRequest struct {
-	Query  string            `json:"query"`
-	K      int               `json:"k"`
-	Filter map[string]string `json:"filter,omitempty"` // agent, session, source, tag, scope
-}
+// Wire types of the memory endpoints (internal/apitype).
+type (
+	MemoryIngestRequest = apitype.MemoryIngestRequest
+	MemoryIngestEvent   = apitype.MemoryIngestEvent
+	MemorySearchRequest = apitype.MemorySearchRequest
+)
 
 func (d *Daemon) memoryRoutes() []localapi.Route {
 	return []localapi.Route{
@@ -238,19 +227,6 @@ func (d *Daemon) memoryRoutes() []localapi.Route {
 		{Pattern: "GET /v1/memory/stats", Handler: d.handleMemoryStats},
 		{Pattern: "DELETE /v1/memory/{id}", Handler: d.handleMemoryRemove},
 		{Pattern: "POST /v1/memory/reembed", Handler: d.handleMemoryReembed},
-	}
-}
-
-func (d *Daemon) failMemory(w http.ResponseWriter, err error) {
-	switch {
-	case errors.Is(err, memory.ErrEmbedderMismatch):
-		localapi.WriteError(w, http.StatusConflict, "embedder_mismatch", err.Error())
-	case errors.Is(err, memory.ErrNotFound):
-		localapi.WriteError(w, http.StatusNotFound, "not_found", err.Error())
-	case errors.Is(err, memory.ErrInvalidFilter), errors.Is(err, memory.ErrEmptyText), errors.Is(err, memory.ErrTooLarge):
-		localapi.WriteError(w, http.StatusBadRequest, "invalid_argument", err.Error())
-	default:
-		d.fail(w, err)
 	}
 }
 
@@ -326,7 +302,7 @@ func (d *Daemon) handleMemorySearch(w http.ResponseWriter, r *http.Request) {
 		case "scope":
 			s, err := memory.ParseScope(v)
 			if err != nil {
-				d.failMemory(w, err)
+				d.fail(w, err)
 				return
 			}
 			f.Scope = s
@@ -337,7 +313,7 @@ func (d *Daemon) handleMemorySearch(w http.ResponseWriter, r *http.Request) {
 	}
 	hits, err := d.memory.Search(r.Context(), req.Query, req.K, f)
 	if err != nil {
-		d.failMemory(w, err)
+		d.fail(w, err)
 		return
 	}
 	localapi.WriteJSON(w, hits)
@@ -346,7 +322,7 @@ func (d *Daemon) handleMemorySearch(w http.ResponseWriter, r *http.Request) {
 func (d *Daemon) handleMemoryStats(w http.ResponseWriter, r *http.Request) {
 	st, err := d.memory.Stats(r.Context())
 	if err != nil {
-		d.failMemory(w, err)
+		d.fail(w, err)
 		return
 	}
 	localapi.WriteJSON(w, st)
@@ -360,10 +336,10 @@ func (d *Daemon) handleMemoryRemove(w http.ResponseWriter, r *http.Request) {
 			return governance.MemoryDetail{ID: id}, d.memory.Delete(ctx, id)
 		})
 	if err != nil {
-		d.failMemory(w, err)
+		d.fail(w, err)
 		return
 	}
-	localapi.WriteJSON(w, map[string]string{"removed": id})
+	localapi.WriteJSON(w, apitype.MemoryRemoveResponse{Removed: id})
 }
 
 // handleMemoryReembed re-embeds every memory with the configured embedder.
@@ -381,8 +357,8 @@ func (d *Daemon) handleMemoryReembed(w http.ResponseWriter, r *http.Request) {
 			return governance.MemoryDetail{Embedder: emb.Name(), Records: done}, err
 		})
 	if err != nil {
-		d.failMemory(w, err)
+		d.fail(w, err)
 		return
 	}
-	localapi.WriteJSON(w, map[string]any{"embedder": emb.Name(), "records": done})
+	localapi.WriteJSON(w, apitype.MemoryReembedResponse{Embedder: emb.Name(), Records: done})
 }

@@ -49,4 +49,5 @@ func (d *Daemon) registerMetrics() {
 		return out
 	}))
 	must(r.Value("weftos_cron_jobs", "Scheduled cron jobs.", metrics.Gauge, func() float64 { return float64(len(k.CronJobs())) }))
+	d.registerOpsMetrics(must)
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/weftos/weftos/internal/governance"
 	"github.com/weftos/weftos/internal/kernel"
 	"github.com/weftos/weftos/internal/llm"
+	"github.com/weftos/weftos/internal/nodemetrics"
 )
 
 // endpoint is where a provider sends prompts.
@@ -87,17 +88,22 @@ func (m *gatedModel) Chat(ctx context.Context, req *llm.Request, onDelta func(ll
 		}}}
 	pm, err := m.d.auth.Authorize(ctx, act)
 	if err != nil {
+		m.d.ops.LLMNotSent(m.name, req.Model, nodemetrics.Classify(err))
 		return nil, asKernel(err)
 	}
 	t0 := time.Now()
 	resp, err := m.provider.Chat(ctx, req, onDelta)
-	m.waited.Add(int64(time.Since(t0)))
+	took := time.Since(t0)
+	m.waited.Add(int64(took))
 	detail := governance.LLMCallDetail{Provider: m.name, Model: req.Model, Host: m.ep.host, Loopback: m.ep.loopback, PromptHash: m.prompts.hash(req)}
+	var usage llm.Usage
 	if resp != nil {
+		usage = resp.Usage
 		detail.InputTokens, detail.OutputTokens = resp.Usage.InputTokens, resp.Usage.OutputTokens
 		detail.ReplyHash, detail.ReplyLen = hashJSON(resp.Message), len(resp.Message.Content)
 		detail.ToolCalls, detail.StopReason = len(resp.Message.ToolCalls), string(resp.StopReason)
 	}
+	m.d.ops.LLMCall(m.name, req.Model, nodemetrics.Classify(err), usage, took)
 	// The reply is only used to decide the agent's next step: its record
 	// shares the fsync of that step's decision (or the end of the turn).
 	if rerr := pm.Later(ctx, detail, err); rerr != nil {

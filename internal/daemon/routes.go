@@ -3,13 +3,21 @@ package daemon
 import (
 	"context"
 	"errors"
-	"net/http"
 
 	"github.com/weftos/weftos/chain"
+	"github.com/weftos/weftos/internal/agentdef"
+	"github.com/weftos/weftos/internal/apitype"
 	"github.com/weftos/weftos/internal/authority"
+	"github.com/weftos/weftos/internal/channels"
+	"github.com/weftos/weftos/internal/gateway"
+	"github.com/weftos/weftos/internal/governance"
 	"github.com/weftos/weftos/internal/kernel"
+	"github.com/weftos/weftos/internal/llm"
 	"github.com/weftos/weftos/internal/localapi"
+	"github.com/weftos/weftos/internal/logfile"
+	"github.com/weftos/weftos/internal/memory"
 	"github.com/weftos/weftos/internal/sandbox"
+	"github.com/weftos/weftos/internal/session"
 	"github.com/weftos/weftos/internal/toolpkg"
 )
 
@@ -17,15 +25,20 @@ import (
 func (d *Daemon) routes() []localapi.Route {
 	r := append(d.chainRoutes(), d.gov.routes()...)
 	r = append(r, d.memoryRoutes()...)
+	r = append(r, d.gatewayRoutes()...)
+	r = append(r, d.opsRoutes()...)
 	return append(r,
 		localapi.Route{Pattern: "GET /v1/gov/audit", Handler: d.handleAudit},
 		localapi.Route{Pattern: "POST /v1/agent/run", Handler: d.handleAgentRun},
+		localapi.Route{Pattern: "POST /v1/agent/start", Handler: d.handleAgentStart},
 		localapi.Route{Pattern: "GET /v1/agent/tools", Handler: d.handleAgentTools},
 		localapi.Route{Pattern: "GET /v1/models", Handler: d.handleModels},
 		localapi.Route{Pattern: "GET /v1/skills", Handler: d.handleSkills},
 		localapi.Route{Pattern: "GET /v1/sessions", Handler: d.handleSessions},
 		localapi.Route{Pattern: "GET /v1/sessions/{name}", Handler: d.handleSession},
 		localapi.Route{Pattern: "DELETE /v1/sessions/{name}", Handler: d.handleSessionRemove},
+		localapi.Route{Pattern: "GET /v1/sessions/{name}/journal", Handler: d.handleSessionJournal},
+		localapi.Route{Pattern: "POST /v1/sessions/{name}/fork", Handler: d.handleSessionFork},
 		localapi.Route{Pattern: "POST /v1/tools", Handler: d.handleToolInstall},
 		localapi.Route{Pattern: "GET /v1/tools", Handler: d.handleToolList},
 		localapi.Route{Pattern: "GET /v1/tools/{name}", Handler: d.handleToolInspect},
@@ -34,46 +47,85 @@ func (d *Daemon) routes() []localapi.Route {
 	)
 }
 
-// errorCode maps outer layers' errors to API codes.
+// errorCode maps outer layers' errors to API codes: the one place the
+// daemon's errors become codes (the kernel's own map to kernel.Code). The
+// HTTP status follows from the code (apitype.StatusForCode).
 func (d *Daemon) errorCode(err error) (string, int, bool) {
+	code := outerCode(err)
+	if code == "" {
+		return "", 0, false
+	}
+	return code, apitype.StatusForCode(code), true
+}
+
+func outerCode(err error) string {
 	switch {
+	case errors.Is(err, logfile.ErrClosed):
+		return apitype.CodeShuttingDown
 	case errors.Is(err, authority.ErrLedger):
-		return "chain_unavailable", http.StatusServiceUnavailable, true
+		return apitype.CodeChainUnavailable
 	case errors.Is(err, ErrToolTampered):
-		return "tool_tampered", http.StatusConflict, true
+		return apitype.CodeToolTampered
 	case errors.Is(err, authority.ErrDenied):
-		return "denied", http.StatusForbidden, true
+		return apitype.CodeDenied
 	case errors.Is(err, authority.ErrCapability) && !errors.Is(err, kernel.ErrScope) && !errors.Is(err, kernel.ErrCapabilityExceeds):
-		return "capability_denied", http.StatusForbidden, true
+		return apitype.CodeCapabilityDenied
 	case errors.Is(err, authority.ErrLimit):
-		return "limit_reached", http.StatusTooManyRequests, true
-	case errors.Is(err, chain.ErrNotFound):
-		return "not_found", http.StatusNotFound, true
+		return apitype.CodeLimitReached
+	case errors.Is(err, chain.ErrNotFound), errors.Is(err, memory.ErrNotFound):
+		return apitype.CodeNotFound
 	case errors.Is(err, chain.ErrCorrupt):
-		return "chain_corrupt", http.StatusInternalServerError, true
+		return apitype.CodeChainCorrupt
 	case errors.Is(err, chain.ErrVerify):
-		return "verification_failed", http.StatusConflict, true
+		return apitype.CodeVerification
 	case errors.Is(err, chain.ErrNoCheckpoint):
-		return "no_checkpoint", http.StatusConflict, true
+		return apitype.CodeNoCheckpoint
 	case errors.Is(err, ErrUnknownTool):
-		return "unknown_tool", http.StatusNotFound, true
+		return apitype.CodeUnknownTool
 	case errors.Is(err, ErrToolExists):
-		return "tool_exists", http.StatusConflict, true
+		return apitype.CodeToolExists
 	case errors.Is(err, toolpkg.ErrManifest), errors.Is(err, toolpkg.ErrModule), errors.Is(err, toolpkg.ErrArchive),
 		errors.Is(err, toolpkg.ErrImportNotAllowed), errors.Is(err, sandbox.ErrBadModule), errors.Is(err, sandbox.ErrImportNotAllowed):
-		return "bad_tool_package", http.StatusBadRequest, true
+		return apitype.CodeBadToolPackage
 	case errors.Is(err, sandbox.ErrFuelExhausted):
-		return "fuel_exhausted", http.StatusUnprocessableEntity, true
+		return apitype.CodeFuelExhausted
 	case errors.Is(err, sandbox.ErrMemoryLimit):
-		return "memory_limit", http.StatusUnprocessableEntity, true
+		return apitype.CodeMemoryLimit
 	case errors.Is(err, sandbox.ErrTimeout):
-		return "timeout", http.StatusUnprocessableEntity, true
+		return apitype.CodeTimeout
 	case errors.Is(err, sandbox.ErrOutputTooLarge):
-		return "output_too_large", http.StatusUnprocessableEntity, true
+		return apitype.CodeOutputTooLarge
 	case errors.Is(err, sandbox.ErrTrap), errors.Is(err, sandbox.ErrExit):
-		return "tool_failed", http.StatusUnprocessableEntity, true
+		return apitype.CodeToolFailed
+	case errors.Is(err, llm.ErrNoProvider), errors.Is(err, ErrNoModel), errors.Is(err, llm.ErrUnknownProvider):
+		return apitype.CodeNoProvider
+	case errors.Is(err, agentdef.ErrInvalid), errors.Is(err, agentdef.ErrNotFound):
+		return apitype.CodeInvalidAgent
+	case errors.Is(err, session.ErrNotFound):
+		return apitype.CodeUnknownSession
+	case errors.Is(err, session.ErrInvalidName), errors.Is(err, memory.ErrInvalidFilter), errors.Is(err, memory.ErrEmptyText),
+		errors.Is(err, memory.ErrTooLarge), errors.Is(err, authority.ErrInput):
+		return apitype.CodeInvalidArgument
+	case errors.Is(err, session.ErrExists):
+		return apitype.CodeSessionExists
+	case errors.Is(err, session.ErrInvalidStep):
+		return apitype.CodeInvalidArgument
+	case errors.Is(err, session.ErrCorrupt):
+		return apitype.CodeSessionCorrupt
+	case errors.Is(err, session.ErrLocked):
+		return apitype.CodeSessionBusy
+	case errors.Is(err, memory.ErrEmbedderMismatch):
+		return apitype.CodeEmbedderMismatch
+	case errors.Is(err, governance.ErrUnknownPending), errors.Is(err, governance.ErrAlreadyResolved):
+		return apitype.CodeUnknownAction
+	case errors.Is(err, gateway.ErrUnknownToken):
+		return apitype.CodeUnknownToken
+	case errors.Is(err, channels.ErrUnknownCode):
+		return apitype.CodeUnknownPairing
+	case errors.Is(err, gateway.ErrBadScope):
+		return apitype.CodeInvalidArgument
 	}
-	return "", 0, false
+	return ""
 }
 
 // registerLayerServices makes the chain and governance visible in

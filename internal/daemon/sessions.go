@@ -1,11 +1,13 @@
 package daemon
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"net/http"
 
+	"github.com/weftos/weftos/internal/apitype"
 	"github.com/weftos/weftos/internal/authority"
 	"github.com/weftos/weftos/internal/governance"
 
@@ -13,34 +15,9 @@ import (
 	"github.com/weftos/weftos/internal/session"
 )
 
-// removeSession deletes a session's journal (a /reset); a session that
-// does not exist yet is already clear.
-func (d *Daemon) removeSession(name string) error {
-	if err := session.Remove(d.home, name); err != nil && !errors.Is(err, session.ErrNotFound) {
-		return err
-	}
-	return nil
-}
-
-func (d *Daemon) failSession(w http.ResponseWriter, err error) {
-	switch {
-	case errors.Is(err, session.ErrNotFound):
-		localapi.WriteError(w, http.StatusNotFound, "unknown_session", err.Error())
-	case errors.Is(err, session.ErrInvalidName):
-		localapi.WriteError(w, http.StatusBadRequest, "invalid_argument", err.Error())
-	case errors.Is(err, session.ErrLocked):
-		localapi.WriteError(w, http.StatusConflict, "session_busy", err.Error())
-	default:
-		d.fail(w, err)
-	}
-}
-
 func (d *Daemon) handleSessions(w http.ResponseWriter, r *http.Request) {
 	list, errs := session.List(d.home)
-	out := struct {
-		Sessions []session.Summary `json:"sessions"`
-		Problems []string          `json:"problems,omitempty"`
-	}{Sessions: list}
+	out := apitype.SessionsResponse{Sessions: list}
 	for _, e := range errs {
 		out.Problems = append(out.Problems, e.Error())
 	}
@@ -50,7 +27,7 @@ func (d *Daemon) handleSessions(w http.ResponseWriter, r *http.Request) {
 func (d *Daemon) handleSession(w http.ResponseWriter, r *http.Request) {
 	snap, err := session.Read(d.home, r.PathValue("name"))
 	if err != nil {
-		d.failSession(w, err)
+		d.fail(w, err)
 		return
 	}
 	localapi.WriteJSON(w, snap)
@@ -67,7 +44,7 @@ func (d *Daemon) handleSessionRemove(w http.ResponseWriter, r *http.Request) {
 		if rerr := d.auth.Refuse(r.Context(), act, err); errors.Is(rerr, authority.ErrLedger) {
 			err = rerr
 		}
-		d.failSession(w, err)
+		d.fail(w, err)
 		return
 	}
 	if _, err := session.Read(d.home, name); errors.Is(err, session.ErrNotFound) {
@@ -75,7 +52,7 @@ func (d *Daemon) handleSessionRemove(w http.ResponseWriter, r *http.Request) {
 		if rerr := d.auth.Refuse(r.Context(), act, err); errors.Is(rerr, authority.ErrLedger) {
 			err = rerr
 		}
-		d.failSession(w, err)
+		d.fail(w, err)
 		return
 	}
 	err := d.auth.Do(r.Context(), act, func(ctx context.Context, _ *authority.Permit) (any, error) {
@@ -84,8 +61,34 @@ func (d *Daemon) handleSessionRemove(w http.ResponseWriter, r *http.Request) {
 		return governance.SessionDetail{Session: name}, session.Remove(d.home, name)
 	})
 	if err != nil {
-		d.failSession(w, err)
+		d.fail(w, err)
 		return
 	}
-	localapi.WriteJSON(w, map[string]any{"removed": name})
+	localapi.WriteJSON(w, apitype.SessionRemoveResponse{Removed: name})
+}
+
+// handleSessionJournal serves a session's journal exactly as stored, each
+// record with its checksum, after checking every record.
+func (d *Daemon) handleSessionJournal(w http.ResponseWriter, r *http.Request) {
+	var buf bytes.Buffer
+	if _, err := session.WriteJournal(d.home, r.PathValue("name"), &buf); err != nil {
+		d.fail(w, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/x-ndjson")
+	_, _ = buf.WriteTo(w)
+}
+
+// handleSessionFork starts a new session as a copy of one's first steps.
+func (d *Daemon) handleSessionFork(w http.ResponseWriter, r *http.Request) {
+	var req apitype.SessionForkRequest
+	if !localapi.DecodeBody(w, r, &req) {
+		return
+	}
+	sum, err := session.Fork(r.Context(), d.home, r.PathValue("name"), req.To, req.UpTo)
+	if err != nil {
+		d.fail(w, err)
+		return
+	}
+	localapi.WriteJSON(w, sum)
 }

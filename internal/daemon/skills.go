@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 
 	"github.com/weftos/weftos/internal/agentdef"
+	"github.com/weftos/weftos/internal/apitype"
 	"github.com/weftos/weftos/internal/localapi"
 	"github.com/weftos/weftos/internal/skills"
 )
@@ -34,10 +35,10 @@ func (d *Daemon) handleSkills(w http.ResponseWriter, r *http.Request) {
 		roots = []string{ws, d.home}
 	}
 	list, errs := skills.List(roots...)
-	out := struct {
-		Skills   []skills.Skill `json:"skills"`
-		Problems []string       `json:"problems,omitempty"`
-	}{Skills: list}
+	out := apitype.SkillsResponse{Skills: []apitype.Skill{}}
+	for _, s := range list {
+		out.Skills = append(out.Skills, apitype.Skill{Name: s.Name, Description: s.Description, AllowedTools: s.AllowedTools, Path: s.Path, Unknown: s.Unknown})
+	}
 	for _, e := range errs {
 		out.Problems = append(out.Problems, e.Error())
 	}
@@ -53,7 +54,7 @@ func (d *Daemon) handleAgentTools(w http.ResponseWriter, r *http.Request) {
 	}
 	def, err := d.findAgent(r.URL.Query().Get("agent"), ws)
 	if err != nil {
-		d.failAgent(w, err)
+		d.fail(w, err)
 		return
 	}
 	caps, err := d.agentCaps(def)
@@ -61,13 +62,9 @@ func (d *Daemon) handleAgentTools(w http.ResponseWriter, r *http.Request) {
 		d.fail(w, err)
 		return
 	}
-	type toolInfo struct {
-		Name        string `json:"name"`
-		Description string `json:"description"`
-	}
-	var out []toolInfo
+	out := []apitype.AgentTool{}
 	for _, t := range toolsFor(d.builtins, def, caps) {
-		out = append(out, toolInfo{Name: t.Name(), Description: t.Description()})
+		out = append(out, apitype.AgentTool{Name: t.Name(), Description: t.Description()})
 	}
 	localapi.WriteJSON(w, out)
 }

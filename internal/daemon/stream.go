@@ -13,8 +13,16 @@ import (
 	"github.com/weftos/weftos/internal/governance"
 )
 
-// errClientGone means the API client of a run stopped reading.
-var errClientGone = errors.New("the client went away")
+// Why a run's stream ended before the run did.
+var (
+	// errClientGone: the API client stopped reading (Ctrl-C, a closed
+	// terminal). The run is cancelled and its session records that, so the
+	// next message starts a new run.
+	errClientGone = errors.New("cancelled: the client went away")
+	// errShuttingDown: the daemon is stopping. The run is cancelled as a
+	// crash would (nothing more is journaled): --resume finishes it later.
+	errShuttingDown = errors.New("the daemon is shutting down")
+)
 
 // stream carries one agent run's output straight to its API client —
 // answer text as it arrives, tool calls as they happen, approvals waited
@@ -22,11 +30,12 @@ var errClientGone = errors.New("the client went away")
 // (backpressure) until the client reads them; nothing is dropped. When the
 // client goes away, gone is closed and the run is cancelled.
 type stream struct {
-	id   string
-	ch   chan apitype.RunEvent
-	gone chan struct{}
-	once sync.Once
-	turn int // the model call the deltas belong to; only the run's goroutine touches it
+	id     string
+	ch     chan apitype.RunEvent
+	gone   chan struct{}
+	once   sync.Once
+	reason error // why gone was closed; written once, before the close
+	turn   int   // the model call the deltas belong to; only the run's goroutine touches it
 }
 
 func newStream() *stream {
@@ -48,7 +57,18 @@ func (s *stream) send(ctx context.Context, ev apitype.RunEvent) error {
 }
 
 // close marks the client gone (idempotent).
-func (s *stream) close() { s.once.Do(func() { close(s.gone) }) }
+func (s *stream) close() { s.closeWith(errClientGone) }
+
+// closeWith ends the stream for reason (the first reason wins).
+func (s *stream) closeWith(reason error) {
+	s.once.Do(func() {
+		s.reason = reason
+		close(s.gone)
+	})
+}
+
+// why is the reason the stream ended; call it only after gone is closed.
+func (s *stream) why() error { return s.reason }
 
 func (s *stream) approval(ctx context.Context, id string, req governance.Request, d governance.Decision) {
 	_ = s.send(ctx, apitype.RunEvent{Type: apitype.RunApproval, ActionID: id, Action: req.Action, Reason: d.Reason})

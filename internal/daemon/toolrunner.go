@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/weftos/weftos/internal/agent"
 	"github.com/weftos/weftos/internal/agentdef"
@@ -15,6 +16,7 @@ import (
 	"github.com/weftos/weftos/internal/governance"
 	"github.com/weftos/weftos/internal/kernel"
 	"github.com/weftos/weftos/internal/llm"
+	"github.com/weftos/weftos/internal/nodemetrics"
 	"github.com/weftos/weftos/internal/tools"
 )
 
@@ -97,7 +99,14 @@ func (r *toolRunner) Run(ctx context.Context, call llm.ToolCall) (string, bool, 
 	if s != nil {
 		_ = s.send(ctx, apitype.RunEvent{Type: apitype.RunToolCall, Tool: call.Name, CallID: call.ID, Args: short(string(call.Arguments), 200)})
 	}
-	out, isErr, err := r.run(ctx, call)
+	t0 := time.Now()
+	out, failure, err := r.run(ctx, call)
+	outcome := nodemetrics.Classify(failure)
+	if err != nil {
+		outcome = nodemetrics.Classify(err)
+	}
+	r.d.ops.ToolCall(call.Name, outcome, time.Since(t0))
+	isErr := failure != nil
 	if s != nil && err == nil {
 		ok := !isErr
 		_ = s.send(ctx, apitype.RunEvent{Type: apitype.RunToolResult, Tool: call.Name, CallID: call.ID, OK: &ok, Summary: short(out, 200)})
@@ -105,20 +114,23 @@ func (r *toolRunner) Run(ctx context.Context, call llm.ToolCall) (string, bool, 
 	return out, isErr, err
 }
 
-// refusal turns an act's error into what the model sees, or into a fatal
-// error of the run: a cancelled context, or a chain that cannot be
-// written (nothing may happen any more).
-func refusal(ctx context.Context, err error) (string, bool, error) {
+// refusal turns an act's error into what the model sees (and the failure
+// it stands for), or into a fatal error of the run: a cancelled context,
+// or a chain that cannot be written (nothing may happen any more).
+func refusal(ctx context.Context, err error) (out string, failure, fatal error) {
 	if ctx.Err() != nil {
-		return "", false, ctx.Err()
+		return "", nil, ctx.Err()
 	}
 	if errors.Is(err, authority.ErrLedger) {
-		return "", false, err
+		return "", nil, err
 	}
-	return "refused: " + err.Error(), true, nil
+	return "refused: " + err.Error(), err, nil
 }
 
-func (r *toolRunner) run(ctx context.Context, call llm.ToolCall) (string, bool, error) {
+// run runs one call. out is what the model sees; failure, when not nil,
+// is why the call failed (out then says so to the model); fatal ends the
+// run.
+func (r *toolRunner) run(ctx context.Context, call llm.ToolCall) (out string, failure, fatal error) {
 	if call.Name == memoryStoreSpec.Name || call.Name == memorySearchSpec.Name {
 		return r.d.runMemoryTool(ctx, r.p, r.agent, r.session, call)
 	}
@@ -130,9 +142,9 @@ func (r *toolRunner) run(ctx context.Context, call llm.ToolCall) (string, bool, 
 				if ctx.Err() != nil || errors.Is(err, authority.ErrLedger) {
 					return refusal(ctx, err)
 				}
-				return err.Error(), true, nil
+				return err.Error(), err, nil
 			}
-			return string(res.Output), false, nil
+			return string(res.Output), nil, nil
 		}
 	}
 	t, action, err := r.reg.Action(r.env, call.Name, call.Arguments)
@@ -141,10 +153,11 @@ func (r *toolRunner) run(ctx context.Context, call llm.ToolCall) (string, bool, 
 		// input, a path outside the workspace): refused, and recorded.
 		act := authority.Act{Action: "tool.call", Subject: subject, Carry: carryFrom(ctx), Context: governance.Context{Tool: call.Name,
 			Extra: map[string]string{"input_hash": shake(call.Arguments), "call_id": call.ID}}}
-		if rerr := r.d.auth.Refuse(ctx, act, fmt.Errorf("%w: %w", authority.ErrInput, err)); errors.Is(rerr, authority.ErrLedger) {
-			return "", false, rerr
+		cause := fmt.Errorf("%w: %w", authority.ErrInput, err)
+		if rerr := r.d.auth.Refuse(ctx, act, cause); errors.Is(rerr, authority.ErrLedger) {
+			return "", nil, rerr
 		}
-		return err.Error(), true, nil
+		return err.Error(), cause, nil
 	}
 	act := authority.Act{Action: action.Name, Kind: governance.KindToolCall, Source: "agent", Subject: subject, Gate: r.gate, Carry: carryFrom(ctx),
 		Context: governance.Context{Path: action.Path, Host: action.Host, Tool: action.Tool, Extra: action.Extra},
@@ -153,21 +166,21 @@ func (r *toolRunner) run(ctx context.Context, call llm.ToolCall) (string, bool, 
 	if err != nil {
 		return refusal(ctx, err)
 	}
-	out, runErr := t.Run(ctx, r.env, call.Arguments)
+	res, runErr := t.Run(ctx, r.env, call.Arguments)
 	detail := governance.ToolCallDetail{Tool: call.Name, CallID: call.ID, InputHash: shake(call.Arguments)}
-	result := string(out)
+	result := string(res)
 	if runErr != nil {
 		result = runErr.Error()
 	} else {
-		detail.OutputHash, detail.OutputLen = shake(out), len(out)
+		detail.OutputHash, detail.OutputLen = shake(res), len(res)
 	}
 	if err := pm.Done(ctx, detail, runErr); err != nil {
-		return "", false, fmt.Errorf("recording the tool call: %w", err)
+		return "", nil, fmt.Errorf("recording the tool call: %w", err)
 	}
 	if runErr != nil && ctx.Err() != nil {
-		return "", false, ctx.Err()
+		return "", nil, ctx.Err()
 	}
-	return result, runErr != nil, nil
+	return result, runErr, nil
 }
 
 func shake(b []byte) string { return hex.EncodeToString(sha3.SumSHAKE256(b, 32)) }

@@ -18,9 +18,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/weftos/weftos/internal/apitype"
 	"github.com/weftos/weftos/internal/authority"
 	"github.com/weftos/weftos/internal/governance"
+	"github.com/weftos/weftos/internal/homedir"
 	"github.com/weftos/weftos/internal/kernel"
+	"github.com/weftos/weftos/internal/nodemetrics"
 	"github.com/weftos/weftos/internal/sandbox"
 	"github.com/weftos/weftos/internal/toolpkg"
 	"github.com/weftos/weftos/internal/tools"
@@ -28,7 +31,7 @@ import (
 
 // ToolsDir holds installed WASM tools in the home: one directory per tool
 // with the module and its install record.
-const ToolsDir = "tools"
+const ToolsDir = homedir.Tools
 
 // Errors of the WASM tool layer.
 var (
@@ -37,30 +40,15 @@ var (
 )
 
 // InstalledTool is an installed tool's record (install.json): everything a
-// run needs, fixed at install time.
-type InstalledTool struct {
-	Name        string          `json:"name"`
-	Version     string          `json:"version"`
-	Description string          `json:"description"`
-	SHA256      string          `json:"sha256"`
-	Limits      toolpkg.Limits  `json:"limits"`
-	Hosts       []string        `json:"hosts,omitempty"`
-	Env         []string        `json:"env,omitempty"`
-	Mounts      []sandbox.Mount `json:"mounts,omitempty"`
-	InputSchema json.RawMessage `json:"input_schema"`
-	Imports     []string        `json:"imports,omitempty"`
-	Source      string          `json:"source"`
-	Installed   time.Time       `json:"installed"`
-	ActionID    string          `json:"action_id"`
-	// InstallSeq is the chain seq of the tool.install record, whose
-	// record_hash binds every grant and limit above (GrantsHash): a record
-	// edited on disk no longer matches the chain and the tool will not run.
-	InstallSeq uint64 `json:"install_seq"`
-}
+// run needs, fixed at install time. Its InstallSeq is the chain seq of the
+// tool.install record, whose record_hash binds every grant and limit
+// (grantsHash): a record edited on disk no longer matches the chain and
+// the tool will not run. The record is its own wire form.
+type InstalledTool = apitype.InstalledTool
 
 // grants is what an installed tool's record grants and limits: the part
 // the chain's tool.install record binds.
-func (it InstalledTool) grants() []string {
+func grants(it InstalledTool) []string {
 	var out []string
 	for _, h := range it.Hosts {
 		out = append(out, "host:"+h)
@@ -78,10 +66,10 @@ func (it InstalledTool) grants() []string {
 	return out
 }
 
-// GrantsHash is SHAKE-256/32 over the canonical JSON of everything the
+// grantsHash is SHAKE-256/32 over the canonical JSON of everything the
 // record fixes for a run: name, version, module hash, limits, grants,
 // input schema and imports.
-func (it InstalledTool) GrantsHash() string {
+func grantsHash(it InstalledTool) string {
 	b, _ := json.Marshal(struct {
 		Name        string          `json:"name"`
 		Version     string          `json:"version"`
@@ -114,12 +102,7 @@ func compactJSON(b json.RawMessage) json.RawMessage {
 }
 
 // ToolRunResult is the outcome of running an installed tool.
-type ToolRunResult struct {
-	Output   json.RawMessage `json:"output"`
-	FuelUsed int64           `json:"fuel_used"`
-	Millis   int64           `json:"duration_ms"`
-	Stderr   string          `json:"stderr,omitempty"`
-}
+type ToolRunResult = apitype.ToolRunResult
 
 // openSandbox starts the WASM runtime with an on-disk compilation cache in
 // the home, so a second run (and the next boot) does not recompile.
@@ -190,7 +173,7 @@ func (d *Daemon) installTool(ctx context.Context, path string) (InstalledTool, e
 		return InstalledTool{}, err
 	}
 	it.ActionID = pm.ActionID()
-	detail := governance.ToolInstallDetail{Tool: it.Name, Version: it.Version, SHA256: it.SHA256, Source: path, Grants: it.grants(), RecordHash: it.GrantsHash()}
+	detail := governance.ToolInstallDetail{Tool: it.Name, Version: it.Version, SHA256: it.SHA256, Source: path, Grants: grants(it), RecordHash: grantsHash(it)}
 	// Compile now: a module wazero rejects fails the install, not a run.
 	if _, err := d.sandbox.Compile(ctx, pkg.Wasm); err != nil {
 		return InstalledTool{}, errors.Join(err, pm.Done(ctx, detail, err))
@@ -208,7 +191,7 @@ func (d *Daemon) installTool(ctx context.Context, path string) (InstalledTool, e
 
 func grantsOf(it InstalledTool, prefix string) []string {
 	var out []string
-	for _, g := range it.grants() {
+	for _, g := range grants(it) {
 		if v, ok := strings.CutPrefix(g, prefix); ok {
 			out = append(out, v)
 		}
@@ -304,7 +287,7 @@ func (d *Daemon) verifyInstall(it InstalledTool) error {
 		!rec.OK || det.Tool != it.Name {
 		return fmt.Errorf("%w: tool %s: chain event %d is not its install", ErrToolTampered, it.Name, it.InstallSeq)
 	}
-	if det.RecordHash != it.GrantsHash() || det.SHA256 != it.SHA256 {
+	if det.RecordHash != grantsHash(it) || det.SHA256 != it.SHA256 {
 		return fmt.Errorf("%w: tool %s: install.json was modified on disk (its grants or limits differ from those installed at seq %d)",
 			ErrToolTampered, it.Name, it.InstallSeq)
 	}
@@ -369,7 +352,11 @@ type toolCaller struct {
 // limits checked (the call charged to the process), governance (action
 // tool.exec.NAME), the sandboxed run with the manifest's limits, and a
 // tool.call record naming the grants used and the fuel burnt.
-func (d *Daemon) runTool(ctx context.Context, by toolCaller, name string, input json.RawMessage) (ToolRunResult, error) {
+func (d *Daemon) runTool(ctx context.Context, by toolCaller, name string, input json.RawMessage) (_ ToolRunResult, err error) {
+	if by.p == nil { // the operator's run; an agent's call is counted by its tool runner
+		t0 := time.Now()
+		defer func() { d.ops.ToolCall(name, nodemetrics.Classify(err), time.Since(t0)) }()
+	}
 	subject := operator()
 	caps := kernel.RootCapabilities()
 	if by.p != nil {
@@ -401,7 +388,7 @@ func (d *Daemon) runTool(ctx context.Context, by toolCaller, name string, input 
 		return refuse(fmt.Errorf("%w: %w: tool %s: %v", authority.ErrInput, kernel.ErrInvalid, name, err))
 	}
 	act.Context.Extra = map[string]string{"version": it.Version, "sha256": it.SHA256, "hosts": strings.Join(it.Hosts, ","),
-		"grants": strings.Join(it.grants(), ",")}
+		"grants": strings.Join(grants(it), ",")}
 	act.Checks = []authority.Check{
 		func() error {
 			if by.p == nil {
@@ -430,7 +417,7 @@ func (d *Daemon) runTool(ctx context.Context, by toolCaller, name string, input 
 	}
 	seq := it.InstallSeq
 	detail := governance.ToolCallDetail{Tool: name, CallID: by.callID, InputHash: shake(input), Version: it.Version, SHA256: it.SHA256,
-		Grants: it.grants(), InstallSeq: &seq}
+		Grants: grants(it), InstallSeq: &seq}
 	res, err := d.execTool(ctx, it, wasm, input, toolHost{d: d, subject: subject, tool: name, caps: caps, hosts: it.Hosts})
 	detail.Fuel = res.FuelUsed
 	if err == nil {

@@ -1,22 +1,18 @@
 package daemon
 
 import (
-	"encoding/json"
 	"net/http"
 	"path/filepath"
 
+	"github.com/weftos/weftos/internal/apitype"
 	"github.com/weftos/weftos/internal/localapi"
 )
 
-// ToolInstallRequest is the body of POST /v1/tools.
-type ToolInstallRequest struct {
-	Path string `json:"path"` // absolute: a package directory or .tar.gz
-}
-
-// ToolRunRequest is the body of POST /v1/tools/{name}/run.
-type ToolRunRequest struct {
-	Input json.RawMessage `json:"input"`
-}
+// Wire types of the tool endpoints (internal/apitype).
+type (
+	ToolInstallRequest = apitype.ToolInstallRequest
+	ToolRunRequest     = apitype.ToolRunRequest
+)
 
 func (d *Daemon) handleToolInstall(w http.ResponseWriter, r *http.Request) {
 	var req ToolInstallRequest
@@ -63,7 +59,12 @@ func (d *Daemon) handleToolRun(w http.ResponseWriter, r *http.Request) {
 	}
 	res, err := d.runTool(r.Context(), toolCaller{}, r.PathValue("name"), req.Input)
 	if err != nil {
-		d.fail(w, err)
+		code, status := d.apiHandler.Code(err)
+		e := apitype.Error{Code: code, Message: err.Error()}
+		if res.Millis > 0 || res.FuelUsed > 0 || res.Stderr != "" { // the tool ran
+			e.Tool = &apitype.ToolFailure{Stderr: res.Stderr, FuelUsed: res.FuelUsed, Millis: res.Millis}
+		}
+		localapi.WriteErrorBody(w, status, e)
 		return
 	}
 	localapi.WriteJSON(w, res)
@@ -74,5 +75,5 @@ func (d *Daemon) handleToolRemove(w http.ResponseWriter, r *http.Request) {
 		d.fail(w, err)
 		return
 	}
-	localapi.WriteJSON(w, map[string]string{"removed": r.PathValue("name")})
+	localapi.WriteJSON(w, apitype.ToolRemoveResponse{Removed: r.PathValue("name")})
 }

@@ -145,9 +145,14 @@ var DefaultActionEffects = []CatalogEntry{
 	{"process.resume", Effect{Risk: 0.1}},
 	{"cron.add", Effect{Risk: 0.2, Fairness: 0.1}},
 	{"cron.remove", Effect{Risk: 0.1}},
+	{"service.register", Effect{Risk: 0.2, Security: 0.2}},
+	{"service.unregister", Effect{Risk: 0.2}},
 	{"tool.remove", Effect{Risk: 0.3, Security: 0.2}},
 	{"session.remove", Effect{Risk: 0.3, Privacy: 0.2}},
 	{"agent.definition", Effect{Risk: 0.5, Security: 0.6, Novelty: 0.3}},
+	{"channel.message", Effect{Risk: 0.1, Privacy: 0.2}},
+	{"gateway.token.*", Effect{Risk: 0.3, Security: 0.4}},
+	{"channel.pairing.*", Effect{Risk: 0.2, Security: 0.3}},
 }
 
 // DefaultToolEffects is the default tool catalog, applied (component-wise

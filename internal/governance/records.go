@@ -39,6 +39,15 @@ const (
 	KindAgentDefine   = "agent.definition"
 	KindChainRepair   = "chain.repair"
 
+	// Channels and the gateway: every inbound message and its reply (one
+	// act, the decision naming the inbound hash, the outcome the reply's),
+	// gateway tokens created and revoked, pairing approvals and denials,
+	// and pairing requests from strangers (an observation).
+	KindChannelMessage = "channel.message"
+	KindGatewayToken   = "gateway.token"
+	KindChannelPairing = "channel.pairing"
+	KindPairingRequest = "channel.pairing_request"
+
 	// Kernel events (payloads defined by the kernel). Those marked as
 	// conditional acts below are the outcome of a gated kernel operation
 	// when they carry an action.
@@ -57,6 +66,7 @@ const (
 	KindCronFire       = "cron.fire"
 	KindSupRestart     = "supervisor.restart"
 	KindSupGiveUp      = "supervisor.give_up"
+	KindSupStartChild  = "supervisor.start_child"
 	KindKernelBoot     = "kernel.boot"
 	KindKernelShutdown = "kernel.shutdown"
 	KindKernelReload   = "kernel.config_reload"
@@ -113,11 +123,16 @@ var kindSpecs = func() map[string]KindSpec {
 	add(KindToolRemove, ClassAct, func() any { return &ToolInstallDetail{} })
 	add(KindSessionRemove, ClassAct, func() any { return &SessionDetail{} })
 	add(KindAgentDefine, ClassAct, func() any { return &AgentDefinitionDetail{} })
-	for _, k := range []string{KindProcessSpawn, KindProcessState, KindProcessElevate, KindIPCSend, KindCronAdd, KindCronRemove} {
+	add(KindChannelMessage, ClassAct, func() any { return &ChannelMessageDetail{} })
+	add(KindGatewayToken, ClassAct, func() any { return &GatewayTokenDetail{} })
+	add(KindChannelPairing, ClassAct, func() any { return &PairingDetail{} })
+	add(KindPairingRequest, ClassObservation, nil)
+	for _, k := range []string{KindProcessSpawn, KindProcessState, KindProcessElevate, KindIPCSend, KindCronAdd, KindCronRemove,
+		KindServiceReg, KindServiceUnreg} {
 		add(k, ClassMaybeAct, nil)
 	}
-	for _, k := range []string{KindChainRepair, KindProcessExit, KindProcessLimit, KindIPCDeadLetter, KindServiceReg, KindServiceUnreg,
-		KindServiceHealth, KindCronFire, KindSupRestart, KindSupGiveUp, KindKernelBoot, KindKernelShutdown, KindKernelReload, KindKernelDenied} {
+	for _, k := range []string{KindChainRepair, KindProcessExit, KindProcessLimit, KindIPCDeadLetter,
+		KindServiceHealth, KindCronFire, KindSupRestart, KindSupGiveUp, KindSupStartChild, KindKernelBoot, KindKernelShutdown, KindKernelReload, KindKernelDenied} {
 		add(k, ClassObservation, nil)
 	}
 	return m
@@ -307,6 +322,55 @@ type AgentDefinitionDetail struct {
 	Source     string   `json:"source"`
 	SHA256     string   `json:"sha256"`
 	Exceeds    []string `json:"exceeds"`
+}
+
+// ChannelMessageDetail is the Detail of channel.message: one inbound
+// message from a channel (chat app, the gateway's OpenAI endpoint, its
+// WebSocket, a webhook) and the reply it got — who sent it, where, to which
+// agent and session, and hashes of both texts (never the texts).
+type ChannelMessageDetail struct {
+	Channel      string `json:"channel"`
+	Sender       string `json:"sender"`
+	Peer         string `json:"peer,omitempty"`
+	Group        string `json:"group,omitempty"`
+	Agent        string `json:"agent"`
+	Session      string `json:"session"`
+	InboundHash  string `json:"inbound_hash"`
+	InboundLen   int    `json:"inbound_len"`
+	OutboundHash string `json:"outbound_hash,omitempty"`
+	OutboundLen  int    `json:"outbound_len,omitempty"`
+	// Attachments are the files the message carried: received into the
+	// workspace (path, size, hash) or refused (why).
+	Attachments []AttachmentRecord `json:"attachments,omitempty"`
+}
+
+// AttachmentRecord is one file of an inbound message.
+type AttachmentRecord struct {
+	Name    string `json:"name"`
+	MIME    string `json:"mime,omitempty"`
+	Size    int64  `json:"size,omitempty"`
+	Path    string `json:"path,omitempty"`
+	Hash    string `json:"hash,omitempty"`
+	Refused string `json:"refused,omitempty"`
+}
+
+// GatewayTokenDetail is the Detail of gateway.token: a bearer token created
+// or revoked (its id, never its secret).
+type GatewayTokenDetail struct {
+	TokenID string   `json:"token_id"`
+	Agents  []string `json:"agents,omitempty"`
+	Scopes  []string `json:"scopes,omitempty"`
+	Revoked bool     `json:"revoked,omitempty"`
+}
+
+// PairingDetail is the Detail of channel.pairing: a stranger's pairing
+// request approved (the sender may now talk to agents on that channel) or
+// denied.
+type PairingDetail struct {
+	Channel  string `json:"channel"`
+	Sender   string `json:"sender"`
+	Code     string `json:"code"`
+	Approved bool   `json:"approved"`
 }
 
 // ActionRecord is the governance view of an executed privileged action: which

@@ -17,6 +17,7 @@ var (
 	ErrUnknownService     = errors.New("kernel: no such service")
 	ErrUnknownMethod      = errors.New("kernel: service has no such method")
 	ErrServiceExists      = errors.New("kernel: service already registered")
+	ErrServiceNotIPC      = errors.New("kernel: service does not take IPC messages")
 	ErrDeadline           = errors.New("kernel: request deadline exceeded")
 	ErrNotRunning         = errors.New("kernel: process is not running")
 	ErrClosed             = errors.New("kernel: kernel is shut down")
@@ -48,6 +49,7 @@ var codes = []struct {
 	{ErrUnknownService, "unknown_service"},
 	{ErrUnknownMethod, "unknown_method"},
 	{ErrServiceExists, "service_exists"},
+	{ErrServiceNotIPC, "service_not_ipc"},
 	{ErrDeadline, "deadline_exceeded"},
 	{ErrNotRunning, "not_running"},
 	{ErrClosed, "kernel_closed"},

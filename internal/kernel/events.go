@@ -32,6 +32,7 @@ const (
 	EventCronFire          EventKind = "cron.fire"
 	EventSupervisorRestart EventKind = "supervisor.restart"
 	EventSupervisorGiveUp  EventKind = "supervisor.give_up"
+	EventSupervisorChild   EventKind = "supervisor.start_child"
 	EventGovernance        EventKind = "governance.denied"
 )
 
@@ -100,6 +101,33 @@ type IPCEvent struct {
 	Action   string `json:"action,omitempty"`
 	ActionID string `json:"action_id,omitempty"`
 	Agent    string `json:"agent,omitempty"`
+}
+
+// ServiceEvent is the Data of service.register and service.unregister.
+// Action, ActionID and Agent (the acting process's name) are set when the
+// change was a governed act (RegisterServiceAs, UnregisterServiceAs);
+// Reason says why a service went away ("unregistered", "owner exited").
+type ServiceEvent struct {
+	Name     string   `json:"name"`
+	Type     string   `json:"type,omitempty"`
+	Owner    PID      `json:"owner"`
+	Methods  []string `json:"methods,omitempty"`
+	Reason   string   `json:"reason,omitempty"`
+	Action   string   `json:"action,omitempty"`
+	ActionID string   `json:"action_id,omitempty"`
+	Agent    string   `json:"agent,omitempty"`
+}
+
+// SupervisorChildEvent is the Data of supervisor.start_child: a supervisor
+// started a child, for the first time (Restarts 0, Previous 0) or again
+// after an exit (Previous is the PID that exited).
+type SupervisorChildEvent struct {
+	Supervisor PID    `json:"supervisor"`
+	Child      string `json:"child"`
+	PID        PID    `json:"pid"`
+	Previous   PID    `json:"previous_pid,omitempty"`
+	Restart    string `json:"restart"`
+	Restarts   int    `json:"restarts"`
 }
 
 // Bus fans kernel events out to subscribers. Subscribers are called

@@ -34,7 +34,7 @@ func (k *Kernel) send(ctx context.Context, env *Envelope) (uint64, error) {
 		env.Timestamp = k.clock.Now()
 	}
 	caps := from.Capabilities()
-	if err := k.checkScope(from, caps, env.Target); err != nil {
+	if err := k.checkScope(from, caps, env.Target); err != nil && !k.isReply(env, caps) {
 		return 0, err
 	}
 	if lim := caps.Limits.Messages; lim > 0 && from.msgsSent.Load() >= lim {
@@ -61,6 +61,15 @@ func (k *Kernel) send(ctx context.Context, env *Envelope) (uint64, error) {
 			Action: action, ActionID: actionID, Agent: agentName(from, action)}})
 	}
 	return env.ID, nil
+}
+
+// isReply reports whether env answers a request that was delivered to its
+// sender and whose requester is still waiting: a process that can send at
+// all (can_ipc) may always answer what it was asked, whatever its scope —
+// a service answers its clients without naming them in its scope.
+func (k *Kernel) isReply(env *Envelope, caps Capabilities) bool {
+	return caps.CanIPC && env.CorrelationID != 0 && env.Target.Kind == TargetProcess &&
+		k.pending.expects(env.CorrelationID, env.From, env.Target.PID)
 }
 
 // checkScope enforces the sender's IPC scope for target.
@@ -141,7 +150,7 @@ func (k *Kernel) route(ctx context.Context, env *Envelope) error {
 		}
 		return nil
 	case TargetService, TargetServiceMethod:
-		owner, err := k.services.resolve(t.Service, t.Method, t.Kind == TargetServiceMethod)
+		owner, err := k.resolveService(t)
 		if err != nil {
 			return err
 		}
@@ -185,6 +194,10 @@ func (k *Kernel) deliverTo(ctx context.Context, pid PID, env *Envelope, block bo
 		if handled, err := k.controlSignal(ctx, env, p); handled {
 			return err
 		}
+	}
+	if env.ReplyTo {
+		// Before the enqueue: the recipient may answer at once.
+		k.pending.deliveredTo(env.ID, pid)
 	}
 	size := int64(env.Payload.Size())
 	if lim := p.Capabilities().Limits.MemoryBytes; lim > 0 && p.inboxBytes.Load()+size > int64(lim) {
@@ -286,7 +299,8 @@ type pendingReplies struct {
 }
 
 type pendingWaiter struct {
-	owner PID
+	owner PID // the requester
+	to    PID // the process the request was delivered to (0: not yet)
 	ch    chan *Envelope
 }
 
@@ -298,6 +312,26 @@ func (r *pendingReplies) add(owner PID, id uint64) chan *Envelope {
 	r.waiters[id] = pendingWaiter{owner: owner, ch: ch}
 	r.mu.Unlock()
 	return ch
+}
+
+// deliveredTo notes that request id was delivered to pid, which may then
+// answer it.
+func (r *pendingReplies) deliveredTo(id uint64, pid PID) {
+	r.mu.Lock()
+	if w, ok := r.waiters[id]; ok {
+		w.to = pid
+		r.waiters[id] = w
+	}
+	r.mu.Unlock()
+}
+
+// expects reports whether owner waits for an answer to request id from
+// the process it was delivered to, from.
+func (r *pendingReplies) expects(id uint64, from, owner PID) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	w, ok := r.waiters[id]
+	return ok && w.owner == owner && w.to == from && from != 0
 }
 
 func (r *pendingReplies) remove(id uint64) {

@@ -658,6 +658,14 @@ func (k *Kernel) Monitor(watcher, target PID) error {
 		return nil
 	}
 	t.mu.Lock()
+	if t.state == StateExited {
+		// Exiting: its monitors were already notified, so notify this one
+		// here (the state and the monitor list change under t.mu together).
+		down, _ := json.Marshal(monitorDown{Type: "down", PID: target, Name: t.name, Code: t.exitCode, Reason: t.exitReason})
+		t.mu.Unlock()
+		k.enqueue(w, &Envelope{ID: k.msgID.Add(1), From: KernelPID, Target: ToProcess(watcher), Payload: JSONPayload(down), Timestamp: k.clock.Now()})
+		return nil
+	}
 	t.monitors = append(t.monitors, watcher)
 	t.mu.Unlock()
 	return nil

@@ -70,7 +70,10 @@ type service struct {
 
 func (r *serviceRegistry) init() { r.services = make(map[string]*service) }
 
-// RegisterService adds a service to the registry.
+// RegisterService adds a service to the registry without asking the gate:
+// it is for the composition root's built-in services (the kernel, the
+// chain, governance). Users and processes register services with
+// [Kernel.RegisterServiceAs], which is a governed act.
 func (k *Kernel) RegisterService(spec ServiceSpec) error {
 	if err := CheckName("service", spec.Name); err != nil {
 		return err
@@ -78,12 +81,15 @@ func (k *Kernel) RegisterService(spec ServiceSpec) error {
 	if _, err := k.lookup(spec.Owner); err != nil {
 		return fmt.Errorf("register service %q: owner: %w", spec.Name, err)
 	}
+	_, err := k.addService(spec, nil)
+	return err
+}
+
+// addService puts spec in the registry, publishes service.register (with
+// the decision a, when the registration was governed) and probes the new
+// service once.
+func (k *Kernel) addService(spec ServiceSpec, a *act) (ServiceInfo, error) {
 	r := &k.services
-	r.mu.Lock()
-	if _, ok := r.services[spec.Name]; ok {
-		r.mu.Unlock()
-		return fmt.Errorf("%w: %q", ErrServiceExists, spec.Name)
-	}
 	owner := spec.Owner
 	running := func(context.Context) error {
 		p, err := k.lookup(owner)
@@ -104,25 +110,53 @@ func (k *Kernel) RegisterService(spec ServiceSpec) error {
 	if spec.Type == "" {
 		spec.Type = "service"
 	}
-	r.services[spec.Name] = &service{spec: spec, info: ServiceInfo{Name: spec.Name, Type: spec.Type, Owner: spec.Owner,
+	s := &service{spec: spec, info: ServiceInfo{Name: spec.Name, Type: spec.Type, Owner: spec.Owner,
 		Endpoint: spec.Endpoint, Methods: slices.Clone(spec.Methods), Health: Unknown}}
+	r.mu.Lock()
+	if cur, ok := r.services[spec.Name]; ok {
+		r.mu.Unlock()
+		return ServiceInfo{}, fmt.Errorf("%w: %q (owner %d)", ErrServiceExists, spec.Name, cur.spec.Owner)
+	}
+	// The owner's state is read under the registry lock: an exiting owner
+	// sets its state before it takes this lock to remove its services, so
+	// a service is never added after its owner's services were removed.
+	if owner != KernelPID {
+		p, err := k.lookup(owner)
+		if err != nil {
+			r.mu.Unlock()
+			return ServiceInfo{}, fmt.Errorf("register service %q: owner: %w", spec.Name, err)
+		}
+		if st := p.State(); st == StateStopping || st == StateExited {
+			r.mu.Unlock()
+			return ServiceInfo{}, fmt.Errorf("%w: register service %q: owner %d is %s", ErrNotRunning, spec.Name, owner, st)
+		}
+	}
+	r.services[spec.Name] = s
 	r.mu.Unlock()
-	k.publish(Event{Kind: EventServiceRegister, PID: spec.Owner, Data: map[string]any{"name": spec.Name, "type": spec.Type, "owner": spec.Owner, "methods": spec.Methods}})
-	k.CheckServices(context.Background())
-	return nil
+	ev := ServiceEvent{Name: spec.Name, Type: spec.Type, Owner: spec.Owner, Methods: slices.Clone(spec.Methods)}
+	if a != nil {
+		ev.Action, ev.ActionID, ev.Agent = a.action, a.id, a.agent
+	}
+	k.publish(Event{Kind: EventServiceRegister, PID: spec.Owner, Data: ev})
+	k.checkService(k.ctx, s)
+	r.mu.RLock()
+	info := s.info
+	r.mu.RUnlock()
+	return info, nil
 }
 
-// UnregisterService removes a service.
+// UnregisterService removes a service without asking the gate (see
+// [Kernel.UnregisterServiceAs] for the governed form).
 func (k *Kernel) UnregisterService(name string) error {
 	r := &k.services
 	r.mu.Lock()
-	_, ok := r.services[name]
+	s, ok := r.services[name]
 	delete(r.services, name)
 	r.mu.Unlock()
 	if !ok {
 		return fmt.Errorf("%w: %q", ErrUnknownService, name)
 	}
-	k.publish(Event{Kind: EventServiceRemove, Data: map[string]any{"name": name}})
+	k.publish(Event{Kind: EventServiceRemove, PID: s.spec.Owner, Data: ServiceEvent{Name: name, Owner: s.spec.Owner, Reason: "unregistered"}})
 	return nil
 }
 
@@ -136,8 +170,9 @@ func (r *serviceRegistry) ownerExited(k *Kernel, pid PID) {
 		}
 	}
 	r.mu.Unlock()
+	sort.Strings(gone)
 	for _, n := range gone {
-		k.publish(Event{Kind: EventServiceRemove, PID: pid, Data: map[string]any{"name": n, "reason": "owner exited"}})
+		k.publish(Event{Kind: EventServiceRemove, PID: pid, Data: ServiceEvent{Name: n, Owner: pid, Reason: "owner exited"}})
 	}
 }
 
@@ -146,22 +181,60 @@ func (r *serviceRegistry) owner(name string) (PID, error) {
 	defer r.mu.RUnlock()
 	s, ok := r.services[name]
 	if !ok {
-		return 0, fmt.Errorf("%w: %q", ErrUnknownService, name)
+		return 0, r.unknownLocked(name)
 	}
 	return s.spec.Owner, nil
 }
 
-func (r *serviceRegistry) resolve(name, method string, needMethod bool) (PID, error) {
+// unknownLocked is the error for a name nobody registered; it lists the
+// registered services (up to 10), so that a typo is easy to see.
+func (r *serviceRegistry) unknownLocked(name string) error {
+	names := make([]string, 0, len(r.services))
+	for n := range r.services {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	if len(names) > 10 {
+		names = append(names[:10], "…")
+	}
+	return fmt.Errorf("%w: %q (registered: %s)", ErrUnknownService, name, strings.Join(names, ", "))
+}
+
+// resolveService returns the live process a Service or ServiceMethod
+// target reaches. What would make the message undeliverable is an error
+// for the sender before anything is routed (nothing is dead-lettered): a
+// service nobody registered, a method outside its contract, a built-in
+// service the kernel serves itself rather than a process's inbox, an
+// owner that is gone or stopping.
+func (k *Kernel) resolveService(t Target) (PID, error) {
+	r := &k.services
 	r.mu.RLock()
-	defer r.mu.RUnlock()
-	s, ok := r.services[name]
+	s, ok := r.services[t.Service]
 	if !ok {
-		return 0, fmt.Errorf("%w: %q", ErrUnknownService, name)
+		err := r.unknownLocked(t.Service)
+		r.mu.RUnlock()
+		return 0, err
 	}
-	if needMethod && !slices.Contains(s.spec.Methods, method) {
-		return 0, fmt.Errorf("%w: %s.%s (contract: %s)", ErrUnknownMethod, name, method, strings.Join(s.spec.Methods, ", "))
+	spec := s.spec
+	r.mu.RUnlock()
+	if t.Kind == TargetServiceMethod && !slices.Contains(spec.Methods, t.Method) {
+		contract := strings.Join(spec.Methods, ", ")
+		if contract == "" {
+			contract = "no methods: address the service itself"
+		}
+		return 0, fmt.Errorf("%w: %s.%s (contract: %s)", ErrUnknownMethod, t.Service, t.Method, contract)
 	}
-	return s.spec.Owner, nil
+	if spec.Owner == KernelPID {
+		return 0, fmt.Errorf("%w: %q is a built-in service served at %s, not by a process", ErrServiceNotIPC, t.Service, spec.Endpoint)
+	}
+	p, err := k.lookup(spec.Owner)
+	if err != nil {
+		return 0, fmt.Errorf("%w: service %q: owner %d has exited", ErrNotRunning, t.Service, spec.Owner)
+	}
+	if st := p.State(); st == StateStopping || st == StateExited {
+		return 0, fmt.Errorf("%w: service %q: owner %d is %s", ErrNotRunning, t.Service, spec.Owner, st)
+	}
+	return spec.Owner, nil
 }
 
 // Services lists the registered services with their last health check.
@@ -188,29 +261,36 @@ func (k *Kernel) CheckServices(ctx context.Context) {
 	}
 	r.mu.RUnlock()
 	for _, s := range list {
-		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		lerr := s.spec.Liveness(pctx)
-		rerr := lerr
-		if lerr == nil {
-			rerr = s.spec.Readiness(pctx)
-		}
-		cancel()
-		r.mu.Lock()
-		prev := s.info.Health
-		s.info.Live, s.info.Ready, s.info.Checked = lerr == nil, rerr == nil, k.clock.Now()
-		switch {
-		case lerr != nil:
-			s.info.Health, s.info.LastError = Down, lerr.Error()
-		case rerr != nil:
-			s.info.Health, s.info.LastError = Degraded, rerr.Error()
-		default:
-			s.info.Health, s.info.LastError = Healthy, ""
-		}
-		now := s.info.Health
-		r.mu.Unlock()
-		if prev != now {
-			k.publish(Event{Kind: EventServiceHealth, Data: map[string]any{"name": s.spec.Name, "from": prev, "to": now, "error": s.info.LastError}})
-		}
+		k.checkService(ctx, s)
+	}
+}
+
+// checkService runs s's probes (bounded by a 2 s timeout) and records the
+// result, publishing service.health when it changed.
+func (k *Kernel) checkService(ctx context.Context, s *service) {
+	r := &k.services
+	pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	lerr := s.spec.Liveness(pctx)
+	rerr := lerr
+	if lerr == nil {
+		rerr = s.spec.Readiness(pctx)
+	}
+	cancel()
+	r.mu.Lock()
+	prev := s.info.Health
+	s.info.Live, s.info.Ready, s.info.Checked = lerr == nil, rerr == nil, k.clock.Now()
+	switch {
+	case lerr != nil:
+		s.info.Health, s.info.LastError = Down, lerr.Error()
+	case rerr != nil:
+		s.info.Health, s.info.LastError = Degraded, rerr.Error()
+	default:
+		s.info.Health, s.info.LastError = Healthy, ""
+	}
+	now := s.info.Health
+	r.mu.Unlock()
+	if prev != now {
+		k.publish(Event{Kind: EventServiceHealth, Data: map[string]any{"name": s.spec.Name, "from": prev, "to": now, "error": s.info.LastError}})
 	}
 }
 

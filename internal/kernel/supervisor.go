@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -47,6 +48,19 @@ const (
 )
 
 func (r RestartType) String() string { return [...]string{"permanent", "transient", "temporary"}[r%3] }
+
+// ParseRestartType parses permanent, transient or temporary.
+func ParseRestartType(s string) (RestartType, error) {
+	switch strings.ToLower(s) {
+	case "permanent":
+		return Permanent, nil
+	case "transient":
+		return Transient, nil
+	case "temporary":
+		return Temporary, nil
+	}
+	return 0, fmt.Errorf("%w: unknown restart type %q (want permanent, transient or temporary)", ErrInvalid, s)
+}
 
 // ChildSpec describes a supervised child.
 type ChildSpec struct {
@@ -119,6 +133,8 @@ type supervisor struct {
 
 	mu       sync.Mutex
 	children []*supChild
+	adding   map[string]bool // ids StartChild is starting
+	stopping bool            // stopAll ran: no child is added any more
 	restarts []time.Time
 	timers   []interface{ Stop() bool }
 }
@@ -126,6 +142,7 @@ type supervisor struct {
 type supChild struct {
 	spec     ChildSpec
 	pid      PID
+	last     PID // the PID of its previous instance, for start_child events
 	started  time.Time
 	failures int // consecutive quick failures, for backoff
 	restarts int
@@ -150,7 +167,7 @@ type SupervisorChild struct {
 func (s *supervisor) Inspect() any {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := map[string]any{"strategy": s.spec.Strategy.String(), "max_restarts": s.spec.MaxRestarts, "window": s.spec.Window.String()}
+	out := map[string]any{"strategy": s.spec.Strategy.String(), "max_restarts": s.spec.MaxRestarts, "window_ms": Millis(s.spec.Window)}
 	var cs []SupervisorChild
 	for _, c := range s.children {
 		cs = append(cs, SupervisorChild{ID: c.spec.ID, PID: c.pid, Restart: c.spec.Restart.String(), Restarts: c.restarts, Running: c.pid != 0})
@@ -160,7 +177,17 @@ func (s *supervisor) Inspect() any {
 }
 
 func (s *supervisor) Run(ctx context.Context, p *Process) error {
+	s.mu.Lock()
 	s.self = p
+	// The children of the spec; those StartChild added before Run began
+	// are running already.
+	var initial []*supChild
+	for _, c := range s.children {
+		if c.pid == 0 && !c.gone {
+			initial = append(initial, c)
+		}
+	}
+	s.mu.Unlock()
 	defer func() {
 		s.mu.Lock()
 		for _, t := range s.timers {
@@ -168,7 +195,7 @@ func (s *supervisor) Run(ctx context.Context, p *Process) error {
 		}
 		s.mu.Unlock()
 	}()
-	for _, c := range s.children {
+	for _, c := range initial {
 		if err := s.start(ctx, c); err != nil {
 			s.stopAll(ctx)
 			return &ExitError{Code: 1, Reason: fmt.Sprintf("child %s failed to start: %v", c.spec.ID, err)}
@@ -193,10 +220,13 @@ func (s *supervisor) Run(ctx context.Context, p *Process) error {
 		var rm restartMsg
 		if env.From == p.pid && env.Payload.Kind == PayloadJSON && json.Unmarshal(env.Payload.JSON, &rm) == nil && rm.Type == "restart" {
 			for _, id := range rm.Children {
-				if c := s.child(id); c != nil && c.pid == 0 && !c.gone {
+				if c := s.child(id); c != nil && s.waiting(c) {
 					if err := s.start(ctx, c); err != nil {
+						// A restart that fails (refused, its kind
+						// cannot start) is a failure like an exit: it
+						// is tried again with backoff, within budget.
 						s.k.log.Warn("supervisor: restart failed", "supervisor", p.pid, "child", id, "err", err)
-						if err := s.childDown(ctx, 0, 1, err.Error()); err != nil {
+						if err := s.restartFailed(ctx, c, err); err != nil {
 							return err
 						}
 					}
@@ -207,6 +237,12 @@ func (s *supervisor) Run(ctx context.Context, p *Process) error {
 }
 
 func (s *supervisor) child(id string) *supChild {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.childLocked(id)
+}
+
+func (s *supervisor) childLocked(id string) *supChild {
 	for _, c := range s.children {
 		if c.spec.ID == id {
 			return c
@@ -215,20 +251,127 @@ func (s *supervisor) child(id string) *supChild {
 	return nil
 }
 
+// waiting reports whether c waits for a scheduled restart.
+func (s *supervisor) waiting(c *supChild) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return c.pid == 0 && !c.gone
+}
+
+// start starts c as a child of the supervisor process self.
 func (s *supervisor) start(ctx context.Context, c *supChild) error {
-	name := c.spec.Name
-	if name == "" {
-		name = c.spec.ID
-	}
-	child, err := s.k.spawn(ctx, SpawnSpec{Name: name, Parent: s.self.pid, Kind: c.spec.Kind, Args: c.spec.Args,
-		Handler: c.spec.Handler, Caps: c.spec.Caps, InheritCaps: c.spec.InheritCaps})
+	child, err := s.spawnChild(ctx, s.self, c.spec)
 	if err != nil {
 		return err
 	}
 	s.mu.Lock()
 	c.pid, c.started = child.pid, s.k.clock.Now()
+	ev := SupervisorChildEvent{Supervisor: s.self.pid, Child: c.spec.ID, PID: child.pid, Previous: c.last, Restart: c.spec.Restart.String(), Restarts: c.restarts}
+	c.last = child.pid
 	s.mu.Unlock()
+	s.k.publish(Event{Kind: EventSupervisorChild, PID: s.self.pid, Data: ev})
+	// Monitoring after c.pid is set: the down message, even for a child
+	// that has already exited, is handled once c.pid names it.
 	return s.k.Monitor(s.self.pid, child.pid)
+}
+
+func (s *supervisor) spawnChild(ctx context.Context, self *Process, spec ChildSpec) (*Process, error) {
+	name := spec.Name
+	if name == "" {
+		name = spec.ID
+	}
+	return s.k.spawn(ctx, SpawnSpec{Name: name, Parent: self.pid, Kind: spec.Kind, Args: spec.Args,
+		Handler: spec.Handler, Caps: spec.Caps, InheritCaps: spec.InheritCaps})
+}
+
+// StartChild adds a child to the running supervisor sup and starts it
+// (Erlang's supervisor:start_child): from then on the supervisor restarts
+// it according to its restart type and the supervisor's strategy, as it
+// does the children it started with. The spawn is gated like any spawn
+// by the supervisor. An id already in use is refused, unless its child
+// has gone for good (a temporary child that exited, a transient one that
+// exited normally, a removed one): it is then replaced.
+func (k *Kernel) StartChild(ctx context.Context, sup PID, spec ChildSpec) (PID, error) {
+	p, s, err := k.supervisorOf(sup)
+	if err != nil {
+		return 0, err
+	}
+	if spec.ID == "" {
+		return 0, fmt.Errorf("%w: a child needs an id", ErrInvalid)
+	}
+	s.mu.Lock()
+	if s.stopping {
+		s.mu.Unlock()
+		return 0, fmt.Errorf("%w: supervisor %d is stopping", ErrNotRunning, sup)
+	}
+	if c := s.childLocked(spec.ID); (c != nil && !c.gone) || s.adding[spec.ID] {
+		s.mu.Unlock()
+		return 0, fmt.Errorf("%w: %q in supervisor %d", ErrChildSpecDuplicate, spec.ID, sup)
+	}
+	if s.adding == nil {
+		s.adding = map[string]bool{}
+	}
+	s.adding[spec.ID] = true
+	s.mu.Unlock()
+	// The child joins the list only once it runs, so a restart of other
+	// children meanwhile does not start it a second time.
+	child, err := s.spawnChild(ctx, p, spec)
+	s.mu.Lock()
+	delete(s.adding, spec.ID)
+	if err != nil {
+		s.mu.Unlock()
+		return 0, err
+	}
+	if s.stopping {
+		s.mu.Unlock()
+		_ = k.Kill(child.pid)
+		return 0, fmt.Errorf("%w: supervisor %d is stopping", ErrNotRunning, sup)
+	}
+	c := &supChild{spec: spec, pid: child.pid, last: child.pid, started: k.clock.Now()}
+	if i := slices.IndexFunc(s.children, func(x *supChild) bool { return x.spec.ID == spec.ID }); i >= 0 {
+		s.children[i] = c
+	} else {
+		s.children = append(s.children, c)
+	}
+	s.mu.Unlock()
+	k.publish(Event{Kind: EventSupervisorChild, PID: sup, Data: SupervisorChildEvent{Supervisor: sup, Child: spec.ID, PID: child.pid, Restart: spec.Restart.String()}})
+	if err := k.Monitor(sup, child.pid); err != nil {
+		return child.pid, err
+	}
+	return child.pid, nil
+}
+
+// RemoveChild makes the supervisor sup forget the child id: it is not
+// restarted any more (a restart already scheduled is dropped). It returns
+// the child's running PID (0 when it is not running), which the caller
+// stops, with the authority that takes.
+func (k *Kernel) RemoveChild(sup PID, id string) (PID, error) {
+	_, s, err := k.supervisorOf(sup)
+	if err != nil {
+		return 0, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.childLocked(id)
+	if c == nil || c.gone {
+		return 0, fmt.Errorf("%w: supervisor %d has no child %q", ErrInvalid, sup, id)
+	}
+	pid := c.pid
+	c.gone, c.pid = true, 0
+	return pid, nil
+}
+
+// supervisorOf returns the live supervisor process sup and its state.
+func (k *Kernel) supervisorOf(sup PID) (*Process, *supervisor, error) {
+	p, err := k.lookup(sup)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %d: %w", ErrUnknownSupervisor, sup, err)
+	}
+	s, ok := p.handler.(*supervisor)
+	if !ok {
+		return nil, nil, fmt.Errorf("%w: process %d is a %s", ErrUnknownSupervisor, sup, p.kind)
+	}
+	return p, s, nil
 }
 
 // childDown reacts to a child's exit. A nil return keeps supervising.
@@ -244,6 +387,24 @@ func (s *supervisor) childDown(ctx context.Context, pid PID, code int, reason st
 		s.mu.Unlock()
 		return nil // a child we stopped on purpose, or not ours
 	}
+	return s.exitedLocked(ctx, idx, pid, code, reason)
+}
+
+// restartFailed handles a failed restart of c as an exit.
+func (s *supervisor) restartFailed(ctx context.Context, c *supChild, err error) error {
+	s.mu.Lock()
+	idx := slices.Index(s.children, c)
+	if idx < 0 || c.gone || c.pid != 0 {
+		s.mu.Unlock()
+		return nil
+	}
+	return s.exitedLocked(ctx, idx, 0, ExitError1, "restart failed: "+err.Error())
+}
+
+// exitedLocked applies the restart policy to the child at idx, which
+// exited (pid, code, reason). It is called with s.mu held and releases
+// it. A nil return keeps supervising.
+func (s *supervisor) exitedLocked(ctx context.Context, idx int, pid PID, code int, reason string) error {
 	c := s.children[idx]
 	ran := s.k.clock.Now().Sub(c.started)
 	c.pid = 0
@@ -309,7 +470,8 @@ func (s *supervisor) childDown(ctx context.Context, pid PID, code int, reason st
 	s.mu.Unlock()
 	// Published once the restart is scheduled, so an observer that acts on
 	// the event (a test advancing a fake clock) sees a consistent state.
-	s.k.publish(Event{Kind: EventSupervisorRestart, PID: s.self.pid, Data: map[string]any{"supervisor": s.self.pid, "child": c.spec.ID, "exit_code": code, "strategy": s.spec.Strategy.String(), "restart": ids, "delay": delay.String()}})
+	s.k.publish(Event{Kind: EventSupervisorRestart, PID: s.self.pid, Data: map[string]any{"supervisor": s.self.pid, "child": c.spec.ID, "pid": pid,
+		"exit_code": code, "reason": reason, "strategy": s.spec.Strategy.String(), "restart": ids, "delay": delay.String()}})
 	return nil
 }
 
@@ -331,6 +493,7 @@ func (s *supervisor) stopPIDs(ctx context.Context, pids []PID) {
 
 func (s *supervisor) stopAll(ctx context.Context) {
 	s.mu.Lock()
+	s.stopping = true
 	var pids []PID
 	for _, c := range s.children {
 		if c.pid != 0 {

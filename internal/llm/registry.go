@@ -142,6 +142,22 @@ func EnvConfigs(getenv func(string) string, base Config) []Config {
 	return out
 }
 
+// WithEnvConfigs returns cfgs (from a configuration file) followed by
+// the EnvConfigs whose names cfgs does not use: the file wins.
+func WithEnvConfigs(cfgs []Config, getenv func(string) string, base Config) []Config {
+	out := append([]Config(nil), cfgs...)
+	seen := map[string]bool{}
+	for _, c := range cfgs {
+		seen[c.Name] = true
+	}
+	for _, c := range EnvConfigs(getenv, base) {
+		if !seen[c.Name] {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
 // NewRegistryFromEnv builds a registry from EnvConfigs. With no provider
 // configured it returns ErrNoProvider, whose message names the variables
 // and the local-server option.

@@ -1,5 +1,7 @@
 package localapi
 
+import "errors"
+
 // File names in the home directory.
 const (
 	// SocketName is the Unix socket the daemon listens on.
@@ -8,3 +10,6 @@ const (
 	// (two lines), readable only by the user.
 	AddrName = "weave.addr"
 )
+
+// ErrUnsupported: this platform cannot serve the local API (see Supported).
+var ErrUnsupported = errors.New("this platform cannot accept connections from other processes (WASI preview 1, js/wasm): the weave daemon does not run here; the offline commands (chain verify|status|tail|show|keys|export|prove|consistency, gov audit) do")

@@ -1,4 +1,4 @@
-//go:build !windows
+//go:build !windows && !wasip1 && !js
 
 package localapi
 
@@ -9,6 +9,10 @@ import (
 	"os"
 	"path/filepath"
 )
+
+// Supported reports whether the daemon's API can be served on this
+// platform.
+const Supported = true
 
 // Listen opens the API listener in home: a Unix socket with mode 0600. A
 // socket file left by a crashed daemon is removed first; the caller must

@@ -11,6 +11,10 @@ import (
 	"path/filepath"
 )
 
+// Supported reports whether the daemon's API can be served on this
+// platform.
+const Supported = true
+
 // Listen opens the API listener on Windows: loopback TCP on a free port,
 // with a random bearer token. Address and token are written to weave.addr
 // in the home, which is inside the user's profile and so readable only by

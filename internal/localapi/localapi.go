@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -54,8 +55,9 @@ type Options struct {
 
 // Handler serves the API.
 type Handler struct {
-	opts Options
-	mux  *http.ServeMux
+	opts     Options
+	mux      *http.ServeMux
+	patterns []string
 }
 
 // NewHandler builds the API handler.
@@ -64,7 +66,7 @@ func NewHandler(opts Options) *Handler {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	h := &Handler{opts: opts, mux: http.NewServeMux()}
-	m := h.mux
+	m := patternRecorder{h}
 	m.HandleFunc("GET /v1/status", h.status)
 	m.HandleFunc("GET /v1/processes", h.ps)
 	m.HandleFunc("POST /v1/processes", h.spawn)
@@ -72,6 +74,8 @@ func NewHandler(opts Options) *Handler {
 	m.HandleFunc("POST /v1/processes/{pid}/{action}", h.control)
 	m.HandleFunc("PUT /v1/processes/{pid}/capabilities", h.elevate)
 	m.HandleFunc("GET /v1/services", h.services)
+	m.HandleFunc("POST /v1/services", h.serviceRegister)
+	m.HandleFunc("DELETE /v1/services/{name}", h.serviceUnregister)
 	m.HandleFunc("POST /v1/ipc/send", h.send)
 	m.HandleFunc("GET /v1/ipc/subscribe", h.subscribe)
 	m.HandleFunc("GET /v1/ipc/dlq", h.dlq)
@@ -81,13 +85,24 @@ func NewHandler(opts Options) *Handler {
 	m.HandleFunc("GET /v1/config", h.config)
 	m.HandleFunc("POST /v1/shutdown", h.shutdown)
 	if opts.Metrics != nil {
-		m.Handle("GET /metrics", opts.Metrics)
+		m.HandleFunc("GET /metrics", opts.Metrics.ServeHTTP)
 	}
 	for _, r := range opts.Routes {
 		m.HandleFunc(r.Pattern, r.Handler)
 	}
 	return h
 }
+
+// patternRecorder registers handlers and remembers their patterns.
+type patternRecorder struct{ h *Handler }
+
+func (p patternRecorder) HandleFunc(pattern string, f http.HandlerFunc) {
+	p.h.mux.HandleFunc(pattern, f)
+	p.h.patterns = append(p.h.patterns, pattern)
+}
+
+// Patterns lists every endpoint the handler serves ("GET /v1/status", …).
+func (h *Handler) Patterns() []string { return slices.Clone(h.patterns) }
 
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -111,16 +126,29 @@ func WriteError(w http.ResponseWriter, status int, code, msg string) {
 	_ = json.NewEncoder(w).Encode(apitype.ErrorResponse{Error: apitype.Error{Code: code, Message: msg}})
 }
 
+// WriteErrorBody writes e with status.
+func WriteErrorBody(w http.ResponseWriter, status int, e apitype.Error) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(apitype.ErrorResponse{Error: e})
+}
+
 // Fail writes err with its stable code and matching HTTP status.
 func (h *Handler) Fail(w http.ResponseWriter, err error) {
+	code, status := h.Code(err)
+	WriteError(w, status, code, err.Error())
+}
+
+// Code is err's stable code and HTTP status: the outer layers' mapping
+// first, then the kernel's.
+func (h *Handler) Code(err error) (string, int) {
 	if h.opts.ErrorCode != nil {
 		if code, status, ok := h.opts.ErrorCode(err); ok {
-			WriteError(w, status, code, err.Error())
-			return
+			return code, status
 		}
 	}
 	code := kernel.Code(err)
-	WriteError(w, statusFor(code), code, err.Error())
+	return code, statusFor(code)
 }
 
 func statusFor(code string) int {
@@ -135,7 +163,7 @@ func statusFor(code string) int {
 		return http.StatusTooManyRequests
 	case "inbox_full", "kernel_closed":
 		return http.StatusServiceUnavailable
-	case "invalid_argument", "bad_kernel_request", "duplicate_child":
+	case "invalid_argument", "bad_kernel_request", "duplicate_child", "service_not_ipc":
 		return http.StatusBadRequest
 	case "deadline_exceeded", "no_responder":
 		return http.StatusGatewayTimeout
@@ -237,12 +265,38 @@ func (h *Handler) services(w http.ResponseWriter, r *http.Request) {
 	WriteJSON(w, h.opts.Backend.Kernel().Services())
 }
 
+// serviceRegister registers a process as a service on the operator's
+// behalf (governed as service.register).
+func (h *Handler) serviceRegister(w http.ResponseWriter, r *http.Request) {
+	var req apitype.ServiceRegisterRequest
+	if !DecodeBody(w, r, &req) {
+		return
+	}
+	info, err := h.opts.Backend.Kernel().RegisterServiceAs(r.Context(), kernel.KernelPID, kernel.ServiceSpec{Name: req.Name, Owner: req.PID,
+		Methods: req.Methods, Type: req.Type, Endpoint: req.Endpoint})
+	if err != nil {
+		h.Fail(w, err)
+		return
+	}
+	WriteJSON(w, info)
+}
+
+// serviceUnregister removes a service on the operator's behalf (governed
+// as service.unregister).
+func (h *Handler) serviceUnregister(w http.ResponseWriter, r *http.Request) {
+	if err := h.opts.Backend.Kernel().UnregisterServiceAs(r.Context(), kernel.KernelPID, r.PathValue("name")); err != nil {
+		h.Fail(w, err)
+		return
+	}
+	WriteJSON(w, apitype.OK{OK: true})
+}
+
 func (h *Handler) send(w http.ResponseWriter, r *http.Request) {
 	var req apitype.SendRequest
 	if !DecodeBody(w, r, &req) {
 		return
 	}
-	timeout := req.Timeout
+	timeout := req.Timeout.Duration()
 	if timeout <= 0 {
 		timeout = 5 * time.Second
 	}

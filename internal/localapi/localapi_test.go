@@ -74,6 +74,23 @@ func TestHandlerErrorsAndAuth(t *testing.T) {
 		{"GET", "/v1/ipc/subscribe", "", "secret", 400, "invalid_argument"},
 		{"POST", "/v1/cron", `{"schedule":"x"}`, "secret", 400, "invalid_argument"},
 		{"DELETE", "/v1/cron/job-1", "", "secret", 404, "unknown_job"},
+		{"POST", "/v1/services", `{"name":"a.b","pid":1}`, "secret", 400, "invalid_argument"},
+		{"POST", "/v1/services", `{"name":"ab","pid":77}`, "secret", 404, "unknown_pid"},
+		{"POST", "/v1/services", `{"name":"ab","pid":0}`, "secret", 400, "invalid_argument"},
+		{"POST", "/v1/services", `{"name":"kernel","pid":1}`, "secret", 409, "service_exists"},
+		{"POST", "/v1/services", `{"name":"ab","pid":1,"methods":["get"]}`, "secret", 200, ""},
+		{"POST", "/v1/ipc/send", `{"target":{"kind":"service","service":"kernel"},"payload":{"kind":"text","text":"x"}}`, "secret", 400, "service_not_ipc"},
+		{"POST", "/v1/ipc/send", `{"target":{"kind":"service_method","service":"ab","method":"put"},"payload":{"kind":"text","text":"x"}}`, "secret", 404, "unknown_method"},
+		{"POST", "/v1/ipc/send", `{"target":{"kind":"service","service":"nope"},"payload":{"kind":"text","text":"x"}}`, "secret", 404, "unknown_service"},
+		{"DELETE", "/v1/services/nope", "", "secret", 404, "unknown_service"},
+		{"DELETE", "/v1/services/kernel", "", "secret", 400, "invalid_argument"},
+		{"DELETE", "/v1/services/ab", "", "secret", 200, ""},
+	}
+	if err := k.RegisterService(kernel.ServiceSpec{Name: "kernel", Type: "builtin", Owner: kernel.KernelPID, Endpoint: "ipc:kernel"}); err != nil {
+		t.Fatal(err)
+	}
+	if pid, err := k.Spawn(context.Background(), kernel.SpawnSpec{Name: "m", Kind: kernel.MailboxKind, InheritCaps: true}); err != nil || pid != 1 {
+		t.Fatalf("spawn: %d, %v", pid, err)
 	}
 	for _, c := range cases {
 		status, er := call(c.method, c.path, c.body, c.token)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/weftos/weftos/internal/hnsw"
 )
@@ -111,8 +112,19 @@ type Hit struct {
 
 // Search returns up to k records most similar to query that pass filter,
 // most similar first. A query with no embedding (for the lexical embedder:
-// no letters or digits) returns no hits.
+// no letters or digits) returns no hits. Options.Observer, if set, is
+// told about every call.
 func (s *Store) Search(ctx context.Context, query string, k int, filter Filter) ([]Hit, error) {
+	if s.opts.Observer == nil {
+		return s.search(ctx, query, k, filter)
+	}
+	t0 := time.Now() // real time: this measures the search, embedding included
+	hits, err := s.search(ctx, query, k, filter)
+	s.opts.Observer.Searched(time.Since(t0), len(hits), err)
+	return hits, err
+}
+
+func (s *Store) search(ctx context.Context, query string, k int, filter Filter) ([]Hit, error) {
 	if k < 1 || k > MaxK {
 		return nil, fmt.Errorf("%w: k = %d outside 1..%d", ErrInvalidOptions, k, MaxK)
 	}

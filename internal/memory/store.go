@@ -95,6 +95,16 @@ type Options struct {
 	// M, EfConstruction and EfSearch tune the HNSW index (defaults 16,
 	// 200, 64). M and EfConstruction apply when the index is (re)built.
 	M, EfConstruction, EfSearch int
+	// Observer, if set, is told about every Search (for metrics).
+	Observer Observer
+}
+
+// Observer watches a Store's searches. Searched is called after every
+// Search returns, on the searching goroutine: it must return quickly.
+type Observer interface {
+	// Searched reports how long a search took (embedding the query
+	// included), how many hits it returned, and its error (nil on success).
+	Searched(d time.Duration, hits int, err error)
 }
 
 // Store is a memory store. All methods are safe for concurrent use.

@@ -1,6 +1,9 @@
 // Package metrics exposes values in the Prometheus text exposition format
 // (version 0.0.4). Values are read from callbacks at scrape time, so the
-// code that owns a number never has to push it anywhere.
+// code that owns a number never has to push it anywhere. For events that
+// no one else counts (a model call, an fsync), CounterVec and HistogramVec
+// keep labelled counts and latency distributions whose Samples method is
+// such a callback.
 package metrics
 
 import (
@@ -19,12 +22,16 @@ type Kind string
 
 // Metric kinds.
 const (
-	Counter Kind = "counter"
-	Gauge   Kind = "gauge"
+	Counter   Kind = "counter"
+	Gauge     Kind = "gauge"
+	Histogram Kind = "histogram"
 )
 
 // Sample is one labelled value.
 type Sample struct {
+	// Suffix is appended to the metric's name: a histogram's samples are
+	// NAME_bucket, NAME_sum and NAME_count.
+	Suffix string
 	Labels map[string]string
 	Value  float64
 }
@@ -90,6 +97,7 @@ func (r *Registry) WriteTo(w io.Writer) (int64, error) {
 		fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s %s\n", m.name, escapeHelp(m.help), m.name, m.kind)
 		for _, s := range m.collect() {
 			b.WriteString(m.name)
+			b.WriteString(s.Suffix)
 			if len(s.Labels) > 0 {
 				keys := make([]string, 0, len(s.Labels))
 				for k := range s.Labels {

@@ -96,12 +96,7 @@ func List(home string) ([]Summary, []error) {
 			errs = append(errs, err)
 			continue
 		}
-		st := snap.State
-		out = append(out, Summary{
-			Name: e.Name(), Created: snap.Meta.Created, Updated: st.Updated,
-			Steps: st.LastSeq, Status: st.Status, LastType: st.LastType,
-			Pending: len(st.Pending), TornBytes: snap.TornBytes,
-		})
+		out = append(out, summarize(e.Name(), snap))
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if !out[i].Updated.Equal(out[j].Updated) {
@@ -110,6 +105,15 @@ func List(home string) ([]Summary, []error) {
 		return out[i].Name < out[j].Name
 	})
 	return out, errs
+}
+
+func summarize(name string, snap Snapshot) Summary {
+	st := snap.State
+	return Summary{
+		Name: name, Created: snap.Meta.Created, Updated: st.Updated,
+		Steps: st.LastSeq, Status: st.Status, LastType: st.LastType,
+		Pending: len(st.Pending), TornBytes: snap.TornBytes,
+	}
 }
 
 // Remove deletes session name. It refuses (ErrLocked) while another process

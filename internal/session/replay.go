@@ -12,7 +12,7 @@ type Status string
 
 // Statuses.
 const (
-	StatusEmpty      Status = "empty"       // no steps
+	StatusEmpty      Status = "empty"       // no conversation: no steps, or the last is a reset
 	StatusInProgress Status = "in_progress" // a run started and has not ended (or was interrupted)
 	StatusCompleted  Status = "completed"   // the last step is a final answer
 	StatusFailed     Status = "failed"      // the last step is an error
@@ -133,6 +133,9 @@ func (r *replay) check(s Step, strict bool) (any, error) {
 	case TypeFinalAnswer:
 		d, err := payloadOf[FinalAnswerData](s, strict)
 		return d, wrap(s.Type, err)
+	case TypeReset:
+		d, err := payloadOf[ResetData](s, strict)
+		return d, wrap(s.Type, err)
 	default: // TypeError
 		d, err := payloadOf[ErrorData](s, strict)
 		return d, wrap(s.Type, err)
@@ -179,6 +182,12 @@ func (r *replay) apply(s Step, payload any) {
 	case ErrorData:
 		e := d
 		st.Err = &e
+	case ResetData:
+		// A new conversation: tool call IDs may repeat from here on, and
+		// nothing before is resumed. Usage keeps counting.
+		st.Messages, st.Completed, st.Final, st.Err = nil, map[string]ToolResult{}, "", nil
+		r.started, r.order = map[string]ToolCall{}, nil
+		r.asked, r.askedOr = map[string]ToolCall{}, nil
 	}
 	st.LastSeq, st.LastType, st.Updated = s.Seq, s.Type, s.Time
 	switch s.Type {
@@ -186,6 +195,8 @@ func (r *replay) apply(s Step, payload any) {
 		st.Status = StatusCompleted
 	case TypeError:
 		st.Status = StatusFailed
+	case TypeReset:
+		st.Status = StatusEmpty
 	default:
 		st.Status = StatusInProgress
 	}

@@ -325,6 +325,7 @@ func TestAppendStateMatchesReopen(t *testing.T) {
 			ToolCallCompleted(ToolResult{ID: "a", Name: "read_file", Content: "bad \xff", IsError: true}), FinalAnswer("done")}},
 		{"empty tool calls", []Step{UserMessage("q"), ModelResponse("", Message{Content: "a", ToolCalls: []ToolCall{}}, Usage{})}},
 		{"data replaced after construction", []Step{replaced}},
+		{"reset", []Step{UserMessage("q"), FinalAnswer("a"), Reset("operator"), UserMessage("again")}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -348,5 +349,54 @@ func TestAppendStateMatchesReopen(t *testing.T) {
 				t.Fatalf("steps after reopen\n%+v\nlive\n%+v", got, liveSteps)
 			}
 		})
+	}
+}
+
+// TestReset: a reset step clears the conversation (even in the middle of
+// an interrupted run) while every earlier step stays in the journal, and
+// survives a reopen.
+func TestReset(t *testing.T) {
+	home := t.TempDir()
+	s, err := Open(home, "r")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustAppend(t, s, script()...) // interrupted: b pending, c not started
+	mustAppend(t, s, Reset("operator"))
+	check := func(s *Session) {
+		t.Helper()
+		st := s.Resume()
+		if st.Status != StatusEmpty || len(st.Messages) != 0 || len(st.Pending) != 0 || len(st.NotStarted) != 0 || len(st.Completed) != 0 {
+			t.Fatalf("after reset: %+v", st)
+		}
+		if st.Usage != (Usage{InputTokens: 10, OutputTokens: 5}) || st.LastType != TypeReset {
+			t.Fatalf("usage or last step lost: %+v", st)
+		}
+	}
+	check(s)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err = Open(home, "r")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	check(s)
+	snap, err := Read(home, "r")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(snap.Steps) != len(script())+1 {
+		t.Fatalf("the journal kept %d steps, want %d", len(snap.Steps), len(script())+1)
+	}
+	// The conversation starts afresh: a tool call id used before the
+	// reset may be used again.
+	mustAppend(t, s, UserMessage("hello again"),
+		ModelResponse("m", Message{Content: "", ToolCalls: []ToolCall{callA}}, Usage{}),
+		ToolCallStarted(callA), ToolCallCompleted(ToolResult{ID: "a", Name: callA.Name, Content: "x"}),
+		ModelResponse("m", Message{Content: "done"}, Usage{}), FinalAnswer("done"))
+	if st := s.Resume(); st.Status != StatusCompleted || len(st.Messages) != 4 || st.Messages[0].Content != "hello again" {
+		t.Fatalf("after a new run: %+v", st)
 	}
 }

@@ -22,13 +22,16 @@ const (
 	TypeToolCallCompleted StepType = "tool_call_completed"
 	TypeFinalAnswer       StepType = "final_answer"
 	TypeError             StepType = "error"
+	// TypeReset clears the conversation: what follows starts afresh,
+	// while the steps before stay in the journal (nothing is deleted).
+	TypeReset StepType = "reset"
 )
 
 // Valid reports whether t is one of the step types.
 func (t StepType) Valid() bool {
 	switch t {
 	case TypeUserMessage, TypeModelRequest, TypeModelResponse, TypeToolCallStarted,
-		TypeToolCallCompleted, TypeFinalAnswer, TypeError:
+		TypeToolCallCompleted, TypeFinalAnswer, TypeError, TypeReset:
 		return true
 	}
 	return false
@@ -136,6 +139,10 @@ type (
 		Code    string `json:"code,omitempty"`
 		Message string `json:"message"`
 	}
+	// ResetData is the data of a reset step.
+	ResetData struct {
+		By string `json:"by,omitempty"` // who cleared the conversation
+	}
 )
 
 func mustStep(t StepType, v any) Step {
@@ -210,6 +217,9 @@ func FinalAnswer(content string) Step {
 func Error(code, message string) Step {
 	return mustStep(TypeError, ErrorData{Code: code, Message: message})
 }
+
+// Reset returns a reset step.
+func Reset(by string) Step { return mustStep(TypeReset, ResetData{By: by}) }
 
 // decodeData decodes a step's data into v; strict refuses unknown fields
 // (Append is strict, reading is not, so newer journals stay readable).

@@ -1,0 +1,14 @@
+package chain
+
+import "time"
+
+// Observer watches a Log's writes, for metrics. Its methods are called on
+// the log's single committer goroutine, on the append path: they must
+// return quickly, must not block and must not call the Log.
+type Observer interface {
+	// Committed reports a group commit that made events and checkpoints
+	// durable (one write and one fsync per segment touched).
+	Committed(events, checkpoints int)
+	// Synced reports one fsync of a segment file and how long it took.
+	Synced(d time.Duration)
+}
