@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime"
 	"runtime/pprof"
 	"sort"
 	"strconv"
@@ -251,6 +252,10 @@ const profileEnv = "WEFTOS_BENCH_CPUPROFILE"
 const allocsEnv = "WEFTOS_BENCH_ALLOCPROFILE"
 
 func writeAllocs(b *testing.B, path string) {
+	// The profile shows allocations as of the last completed collection:
+	// without one here, the warm-up's allocations (sessions opened,
+	// connections dialled) would be charged to the timed part.
+	runtime.GC()
 	f, err := os.Create(path)
 	if err != nil {
 		b.Fatal(err)
