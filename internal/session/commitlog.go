@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"io"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -365,8 +366,20 @@ func replaySession(home, name string, recs []commitRecord) (int, error) {
 			return 0, fmt.Errorf("session %s: recovering from the commit log: %w", name, err)
 		}
 	}
+	// After the logged range the journal holds what was written after
+	// the last acknowledged record: the unacknowledged tail of the crashed
+	// committer's last batch (whole or torn, or with blocks never written)
+	// — or steps written and fsynced without the committer once the
+	// session was closed (weft, while the daemon ran). Whole consistent
+	// records are kept; the journal is cut at the first record that is
+	// not one.
 	last := recs[len(recs)-1]
-	if err := f.Truncate(last.off + int64(len(last.data))); err != nil {
+	end := last.off + int64(len(last.data))
+	cut, err := validEnd(f, meta.format(), end)
+	if err != nil {
+		return 0, fmt.Errorf("session %s: recovering from the commit log: %w", name, err)
+	}
+	if err := f.Truncate(cut); err != nil {
 		return 0, fmt.Errorf("session %s: recovering from the commit log: %w", name, err)
 	}
 	if err := f.Sync(); err != nil {
@@ -375,11 +388,37 @@ func replaySession(home, name string, recs []commitRecord) (int, error) {
 	return len(recs), nil
 }
 
+// validEnd scans journal f and returns the end of its whole, consistent
+// records, which must reach at least end (the logged range, just
+// rewritten): a bad record before end is corruption.
+func validEnd(f *os.File, format int, end int64) (int64, error) {
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return 0, err
+	}
+	res, err := scan(f, f.Name(), format, false)
+	good := res.good
+	var cerr *CorruptError
+	if errors.As(err, &cerr) {
+		if cerr.Offset < end {
+			return 0, err
+		}
+		good = cerr.Offset
+	} else if err != nil {
+		return 0, err
+	}
+	if good < end {
+		return 0, fmt.Errorf("%w: %s: records end at offset %d, but the commit log wrote up to %d", ErrCorrupt, f.Name(), good, end)
+	}
+	return good, nil
+}
+
 // recoverAbandoned replays a commit log left by a committer that did not
 // close (a crash). Open calls it before opening a session without a
-// committer; while a committer runs on the home (another process, or this
-// one) its sessions are written only through it, so Open refuses with
-// ErrLocked.
+// committer. While a committer runs on the home (another process, or this
+// one) the log is its own and nothing is replayed: a session it has open
+// is locked, and one it has closed was fsynced by Close, so it may be
+// written on its own (a later replay keeps what was appended after the
+// logged records).
 func recoverAbandoned(home string, log *slog.Logger) error {
 	dir := commitDir(home)
 	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
@@ -387,7 +426,7 @@ func recoverAbandoned(home string, log *slog.Logger) error {
 	}
 	lock, err := filelock.Lock(filepath.Join(dir, commitLock))
 	if errors.Is(err, filelock.ErrLocked) {
-		return fmt.Errorf("%w: the sessions of this home are group-committed by a running daemon; open them through it", ErrLocked)
+		return nil // a live committer's log
 	}
 	if err != nil {
 		return fmt.Errorf("session: commit log: %w", err)

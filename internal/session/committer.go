@@ -35,8 +35,10 @@ import (
 // committer leaves no log. After a crash, OpenCommitter (or Open) replays
 // the log into the journals before anything reads them.
 //
-// While a committer runs on a home, that home's sessions are written only
-// through it: Open without a committer refuses with ErrLocked.
+// While a committer runs on a home, a session it has open is locked as
+// usual; one it has closed (fsynced by Close) may be opened and written
+// without it, and a replay keeps what was appended after its logged
+// records.
 type Committer struct {
 	home, dir string
 	log       *slog.Logger

@@ -129,9 +129,19 @@ func TestCommitterExclusive(t *testing.T) {
 	if _, err := OpenCommitter(context.Background(), home); !errors.Is(err, ErrLocked) {
 		t.Fatalf("second committer: %v, want ErrLocked", err)
 	}
-	if _, err := Open(home, "x"); !errors.Is(err, ErrLocked) {
-		t.Fatalf("Open without the running committer: %v, want ErrLocked", err)
+	held, err := Open(home, "held", WithCommitter(c))
+	if err != nil {
+		t.Fatal(err)
 	}
+	if _, err := Open(home, "held"); !errors.Is(err, ErrLocked) {
+		t.Fatalf("Open of a session the committer's owner has open: %v, want ErrLocked", err)
+	}
+	held.Close()
+	own, err := Open(home, "own") // a session of its own, beside the committer (weft sessions fork)
+	if err != nil {
+		t.Fatalf("Open without the running committer: %v", err)
+	}
+	own.Close()
 	if _, err := Open(t.TempDir(), "x", WithCommitter(c)); err == nil {
 		t.Fatal("a committer accepted a session of another home")
 	}
@@ -664,5 +674,70 @@ func TestCommitterBufferedStepsAtCloseAfterFailure(t *testing.T) {
 	defer r.Close()
 	if st := r.Steps(); len(st) != 1 {
 		t.Fatalf("steps: %+v, want only the durable one", st)
+	}
+}
+
+// TestReplayKeepsStepsWrittenAfterClose: a session the daemon closed may
+// be written on its own while the daemon runs (weft); a replay after the
+// daemon crashes restores the logged range and keeps those steps, but cuts
+// an unacknowledged tail that is not whole records.
+func TestReplayKeepsStepsWrittenAfterClose(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name  string
+		tail  []byte // appended to the journal before the crash
+		steps int
+	}{
+		{"steps appended alone", nil, 3},
+		{"torn unacknowledged tail", []byte(`{"seq":3,"time":"2026-`), 2},
+		{"unwritten blocks then a line", append(make([]byte, 100), []byte("x\n")...), 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			home := t.TempDir()
+			c := openCommitter(t, home)
+			s, err := Open(home, "w", WithCommitter(c))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.Append(ctx, UserMessage("q")); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.Append(ctx, FinalAnswer("a")); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if tc.tail == nil {
+				alone, err := Open(home, "w") // beside the running committer
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := alone.Append(ctx, UserMessage("again")); err != nil {
+					t.Fatal(err)
+				}
+				alone.Close()
+			} else {
+				f, err := os.OpenFile(journalPath(home, "w"), os.O_WRONLY|os.O_APPEND, 0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				f.Write(tc.tail)
+				f.Close()
+			}
+			crashed := copyHome(t, home)
+			closeCommitter(t, c)
+			if gens, _ := listGens(commitDir(crashed)); len(gens) == 0 {
+				t.Fatal("no commit log to replay")
+			}
+			r, err := Open(crashed, "w")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+			if n := len(r.Steps()); n != tc.steps {
+				t.Fatalf("%d steps after the replay, want %d", n, tc.steps)
+			}
+		})
 	}
 }
