@@ -168,8 +168,11 @@ func (s *Store) search(ctx context.Context, query string, k int, filter Filter, 
 		s.mu.RUnlock()
 		return nil, err
 	}
-	emb := s.emb
+	emb, empty := s.emb, len(s.entries) == 0
 	s.mu.RUnlock()
+	if empty {
+		return nil, nil // nothing to find: no need to embed the query
+	}
 	w := DefaultWeightsFor(emb)
 	if so.Weights != nil {
 		w = *so.Weights
