@@ -25,6 +25,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"runtime/debug"
 	"sync"
 	"syscall/js"
 	"time"
@@ -42,6 +43,9 @@ type node struct {
 }
 
 func main() {
+	// The page runs one goroutine at a time on one thread, so a collection
+	// stops everything: collect less often (a page's heap is small).
+	debug.SetGCPercent(400)
 	n := &node{}
 	api := js.Global().Get("Object").New()
 	api.Set("verifyChain", asyncFunc(n.verifyChain))

@@ -230,3 +230,15 @@ func TestChat(t *testing.T) {
 		t.Fatalf("bad scheme: %v", err)
 	}
 }
+
+func BenchmarkVerifyChain(b *testing.B) {
+	exp := Export(b, 20_000)
+	b.ResetTimer()
+	for b.Loop() {
+		res, err := VerifyChain(bytes.NewReader(exp), time.Now)
+		if err != nil || !res.OK {
+			b.Fatal(res, err)
+		}
+	}
+	b.ReportMetric(float64(20_000*b.N)/b.Elapsed().Seconds(), "events/s")
+}
