@@ -5,7 +5,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION)
 BIN     := bin
 CROSSTEST ?= $(shell mktemp -d -u /tmp/weftos-crosstest.XXXXXX)
 
-.PHONY: all build run test test-short vet fmt-check bench cross cross-test test-arm64 clean
+.PHONY: all build run test test-short vet fmt-check bench cross cross-test test-arm64 release release-check clean
 
 all: build
 
@@ -57,5 +57,14 @@ test-arm64:
 	GOARCH=arm64 $(GO) test -short -exec qemu-aarch64-static $(ARM64_PKGS)
 	GOARCH=arm64 $(GO) test -short -tags purego -exec qemu-aarch64-static ./internal/hnsw
 
+# Reproducible, checksummed, signed archives in dist/ (docs/PLATFORMS.md):
+# WEFTOS_RELEASE_KEY=key.pem make release
+release:
+	VERSION=$(VERSION) .ci/release dist
+
+# Two release builds (the second from an empty cache) must be identical.
+release-check:
+	.ci/release-check
+
 clean:
-	rm -rf $(BIN)
+	rm -rf $(BIN) dist
