@@ -49,7 +49,7 @@ cross-test:
 	rm -rf $(CROSSTEST)
 
 # The packages whose code differs on arm64 (assembly kernels) or that the
-# edge build carries, run on arm64 under qemu-user. -short: a crash test
+# every node runs, tested on arm64 under qemu-user. -short: a crash test
 # re-executes its own binary, which needs binfmt_misc (absent in containers).
 ARM64_PKGS := ./internal/hnsw ./chain ./internal/kernel ./internal/governance
 test-arm64:
