@@ -25,15 +25,23 @@ import (
 	"github.com/weftos/weftos/internal/memory"
 )
 
-// chromium returns the path of a Chromium to drive, or skips: CI installs
-// Debian's chromium (.ci/install-chromium).
+// chromium returns the path of a Chromium to drive ($WEFTOS_BROWSER, else
+// one on the PATH), or skips — fails if WEFTOS_REQUIRE_BROWSER=1, as in CI,
+// which installs Debian's chromium (.ci/install-chromium).
 func chromium(t *testing.T) string {
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+	for _, name := range []string{os.Getenv("WEFTOS_BROWSER"), "chromium", "chromium-browser", "google-chrome", "headless-shell"} {
+		if name == "" {
+			continue
+		}
 		if p, err := exec.LookPath(name); err == nil {
 			return p
 		}
 	}
-	t.Skip("no chromium on PATH (.ci/install-chromium installs it)")
+	msg := "no Chromium found (looked for $WEFTOS_BROWSER, chromium, chromium-browser, google-chrome, headless-shell): .ci/install-chromium installs Debian's"
+	if os.Getenv("WEFTOS_REQUIRE_BROWSER") == "1" {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
 	return ""
 }
 

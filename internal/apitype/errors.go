@@ -45,6 +45,7 @@ const (
 	CodeUnknownToken     = "unknown_token"
 	CodeUnknownPairing   = "unknown_pairing_code"
 	CodeShuttingDown     = "shutting_down"
+	CodeUIDisabled       = "ui_disabled"
 )
 
 // Sentinel errors, one per code.
@@ -82,6 +83,7 @@ var (
 	ErrUnknownToken     = errors.New("no such gateway token")
 	ErrUnknownPairing   = errors.New("no pending pairing request has that code")
 	ErrShuttingDown     = errors.New("the daemon is shutting down")
+	ErrUIDisabled       = errors.New("the control UI is off: set [ui] listen in weftos.toml and restart")
 )
 
 var codes = []struct {
@@ -122,6 +124,7 @@ var codes = []struct {
 	{CodeUnknownToken, ErrUnknownToken, http.StatusNotFound},
 	{CodeUnknownPairing, ErrUnknownPairing, http.StatusNotFound},
 	{CodeShuttingDown, ErrShuttingDown, http.StatusServiceUnavailable},
+	{CodeUIDisabled, ErrUIDisabled, http.StatusConflict},
 }
 
 // ErrorForCode returns the sentinel error of code, or nil.

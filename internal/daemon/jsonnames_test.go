@@ -37,7 +37,7 @@ func TestJSONIsSnakeCase(t *testing.T) {
 		apitype.GatewayInfo{}, apitype.ChannelStatus{}, apitype.ChannelsResponse{}, apitype.PairingRequest{}, apitype.PairedSender{},
 		apitype.PairingResponse{}, apitype.PairingResolveResponse{},
 		apitype.ServiceRegisterRequest{}, apitype.AgentStartRequest{}, apitype.AgentStartResponse{},
-		apitype.LogsResponse{}, apitype.LogLine{}, apitype.DoctorReport{}, apitype.DoctorCheck{},
+		apitype.LogsResponse{}, apitype.LogLine{}, apitype.DoctorReport{}, apitype.DoctorCheck{}, apitype.UILoginResponse{},
 		// ... and the lower layers' types it names.
 		apitype.ChainStatus{}, apitype.ChainKeys{}, apitype.ChainEvent{}, apitype.ChainProof{}, apitype.ChainConsistency{},
 		apitype.Decision{}, apitype.PendingItem{}, apitype.AuditReport{}, apitype.MemoryHit{}, apitype.MemoryStats{},
