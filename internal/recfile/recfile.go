@@ -1,5 +1,5 @@
 // Package recfile provides a crash-safe append-only file of records: a
-// magic header, then frames of (length, CRC-32C, body). Opening a file
+// magic header, then frames of (length, its complement, CRC-32C, body). Opening a file
 // recovers from a crash by cutting a torn tail (an incomplete frame, or a
 // last frame whose checksum does not match); any other damage is reported
 // as ErrCorrupt, never repaired silently. Derived indexes (cross-references,
@@ -32,7 +32,7 @@ const MaxRecord = 16 << 20
 
 const (
 	magicLen = 8
-	frameHdr = 8 // uint32 length + uint32 CRC-32C, little endian
+	frameHdr = 12 // uint32 length, its complement, CRC-32C of the body; little endian
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -63,7 +63,13 @@ func Decode(data []byte, magic string) (records [][]byte, valid int, err error) 
 			return records, off, nil // torn frame header
 		}
 		n := binary.LittleEndian.Uint32(data[off:])
-		sum := binary.LittleEndian.Uint32(data[off+4:])
+		sum := binary.LittleEndian.Uint32(data[off+8:])
+		if binary.LittleEndian.Uint32(data[off+4:]) != ^n {
+			if allZero(data[off:]) {
+				return records, off, nil // a zero-filled tail: space allocated, never written
+			}
+			return records, off, fmt.Errorf("%w: damaged frame header at %d", ErrCorrupt, off)
+		}
 		if n > MaxRecord {
 			return records, off, fmt.Errorf("%w: frame at %d claims %d bytes", ErrCorrupt, off, n)
 		}
@@ -82,6 +88,15 @@ func Decode(data []byte, magic string) (records [][]byte, valid int, err error) 
 		off = end
 	}
 	return records, off, nil
+}
+
+func allZero(b []byte) bool {
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // File is an open record file for appending. Appends are buffered; Sync
@@ -137,6 +152,7 @@ func Open(path, magic string) (_ *File, records [][]byte, truncated int64, err e
 // AppendFrame appends one framed record to b.
 func AppendFrame(b, body []byte) []byte {
 	b = binary.LittleEndian.AppendUint32(b, uint32(len(body)))
+	b = binary.LittleEndian.AppendUint32(b, ^uint32(len(body)))
 	b = binary.LittleEndian.AppendUint32(b, crc32.Checksum(body, castagnoli))
 	return append(b, body...)
 }
@@ -149,10 +165,11 @@ func (f *File) Append(body []byte) error {
 	if len(body) > MaxRecord {
 		return fmt.Errorf("%w: %d bytes", ErrTooLarge, len(body))
 	}
-	var hdr [frameHdr]byte
-	binary.LittleEndian.PutUint32(hdr[:], uint32(len(body)))
-	binary.LittleEndian.PutUint32(hdr[4:], crc32.Checksum(body, castagnoli))
-	if _, err := f.w.Write(hdr[:]); err != nil {
+	hdr := AppendFrame(make([]byte, 0, frameHdr), nil)
+	binary.LittleEndian.PutUint32(hdr, uint32(len(body)))
+	binary.LittleEndian.PutUint32(hdr[4:], ^uint32(len(body)))
+	binary.LittleEndian.PutUint32(hdr[8:], crc32.Checksum(body, castagnoli))
+	if _, err := f.w.Write(hdr); err != nil {
 		return fmt.Errorf("recfile: %w", err)
 	}
 	if _, err := f.w.Write(body); err != nil {

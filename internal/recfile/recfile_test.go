@@ -113,11 +113,20 @@ func TestCorruptionIsNotRepaired(t *testing.T) {
 	if !bytes.Equal(after, bad) {
 		t.Fatal("a corrupt file was modified")
 	}
+	bad = bytes.Clone(data)
+	bad[magicLen+1] ^= 0x01 // the first frame's length: not taken for a torn tail
+	if _, _, err := Decode(bad, magic); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("damaged length: %v", err)
+	}
+	zeros := append(bytes.Clone(data), make([]byte, 40)...)
+	if recs, valid, err := Decode(zeros, magic); err != nil || len(recs) != 2 || valid != len(data) {
+		t.Fatalf("zero-filled tail: %d records, valid %d, %v", len(recs), valid, err)
+	}
 	if _, _, err := Decode([]byte("WRONGMAG"), magic); !errors.Is(err, ErrCorrupt) {
 		t.Fatalf("bad magic: %v", err)
 	}
 	huge := AppendFrame([]byte(magic), nil)
-	huge[magicLen+3] = 0x7f
+	huge[magicLen+3], huge[magicLen+7] = 0x7f, 0x80
 	if _, _, err := Decode(huge, magic); !errors.Is(err, ErrCorrupt) {
 		t.Fatalf("oversized length: %v", err)
 	}
