@@ -80,6 +80,7 @@ func TestEveryEndpointHasATypedMethod(t *testing.T) {
 		"GET /v1/chain/keys":         func(ctx context.Context) error { return ignore(c.ChainKeys(ctx)) },
 		"GET /v1/chain/events":       func(ctx context.Context) error { return ignore(c.ChainEvents(ctx, apitype.ChainEventsQuery{N: 5})) },
 		"GET /v1/chain/events/{seq}": func(ctx context.Context) error { return ignore(c.ChainEvent(ctx, 0)) },
+		"GET /v1/xref/{id}":          func(ctx context.Context) error { return ignore(c.Xref(ctx, "seq:0", 1)) },
 		"GET /v1/chain/export":       func(ctx context.Context) error { return c.ChainExport(ctx, io.Discard, 0) },
 		"GET /v1/chain/prove/{seq}":  func(ctx context.Context) error { return ignore(c.ChainProve(ctx, 0)) },
 		"GET /v1/chain/consistency":  func(ctx context.Context) error { return ignore(c.ChainConsistency(ctx, 1, 2)) },

@@ -38,6 +38,7 @@ import (
 	"github.com/weftos/weftos/internal/nodemetrics"
 	"github.com/weftos/weftos/internal/sandbox"
 	"github.com/weftos/weftos/internal/tools"
+	"github.com/weftos/weftos/internal/xref"
 )
 
 // File names in the home directory.
@@ -110,6 +111,11 @@ type Daemon struct {
 	gw           gatewayParts
 	supervisors  supervisorTable // the supervisors started agents run under
 
+	chainKick  chan struct{} // a group commit happened (chainFanout)
+	xref       *xref.Index   // cross-references (HOME/xref.log), nil without a chain
+	xrefLinker *linker
+	xrefMu     sync.Mutex // one indexing round at a time
+
 	providers   []apitype.Provider // configured LLM providers, for status
 	defaultMu   sync.Mutex         // guards defaultName
 	defaultName string             // the resolved default model (defaultModel)
@@ -146,7 +152,7 @@ func Open(ctx context.Context, opts Options) (_ *Daemon, err error) {
 		return nil, err
 	}
 	d := &Daemon{opts: opts, home: home, shutdownCh: make(chan struct{}), closing: make(chan struct{}), started: opts.Clock.Now(),
-		ops: nodemetrics.New()}
+		ops: nodemetrics.New(), chainKick: make(chan struct{}, 1)}
 	d.bgCtx, d.bgCancel = context.WithCancel(context.Background())
 	d.lock, err = filelock.Lock(filepath.Join(home, LockName))
 	if errors.Is(err, filelock.ErrLocked) {
@@ -199,6 +205,9 @@ func Open(ctx context.Context, opts Options) (_ *Daemon, err error) {
 		return nil, err
 	}
 	if err := d.openAuthority(); err != nil {
+		return nil, err
+	}
+	if err := d.openXref(); err != nil {
 		return nil, err
 	}
 	d.recordKernelEvents()
@@ -386,6 +395,9 @@ func (d *Daemon) close(ctx context.Context) error {
 		if err := d.sandbox.Close(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("sandbox: %w", err))
 		}
+	}
+	if err := d.closeXref(); err != nil {
+		errs = append(errs, err)
 	}
 	if err := d.closeChain(ctx); err != nil {
 		errs = append(errs, err)

@@ -19,6 +19,7 @@ import (
 	"github.com/weftos/weftos/internal/sandbox"
 	"github.com/weftos/weftos/internal/session"
 	"github.com/weftos/weftos/internal/toolpkg"
+	"github.com/weftos/weftos/internal/xref"
 )
 
 // routes are the API endpoints of the outer layers.
@@ -27,6 +28,7 @@ func (d *Daemon) routes() []localapi.Route {
 	r = append(r, d.memoryRoutes()...)
 	r = append(r, d.gatewayRoutes()...)
 	r = append(r, d.opsRoutes()...)
+	r = append(r, d.xrefRoutes()...)
 	return append(r,
 		localapi.Route{Pattern: "GET /v1/gov/audit", Handler: d.handleAudit},
 		localapi.Route{Pattern: "POST /v1/agent/run", Handler: d.handleAgentRun},
@@ -72,7 +74,7 @@ func outerCode(err error) string {
 		return apitype.CodeCapabilityDenied
 	case errors.Is(err, authority.ErrLimit):
 		return apitype.CodeLimitReached
-	case errors.Is(err, chain.ErrNotFound), errors.Is(err, memory.ErrNotFound):
+	case errors.Is(err, chain.ErrNotFound), errors.Is(err, memory.ErrNotFound), errors.Is(err, xref.ErrNotFound):
 		return apitype.CodeNotFound
 	case errors.Is(err, chain.ErrCorrupt):
 		return apitype.CodeChainCorrupt
@@ -105,6 +107,8 @@ func outerCode(err error) string {
 		return apitype.CodeUnknownSession
 	case errors.Is(err, session.ErrInvalidName), errors.Is(err, memory.ErrInvalidFilter), errors.Is(err, memory.ErrEmptyText),
 		errors.Is(err, memory.ErrTooLarge), errors.Is(err, authority.ErrInput):
+		return apitype.CodeInvalidArgument
+	case errors.Is(err, xref.ErrAmbiguous):
 		return apitype.CodeInvalidArgument
 	case errors.Is(err, session.ErrExists):
 		return apitype.CodeSessionExists

@@ -15,4 +15,5 @@ const (
 	Constitution = "constitution.toml" // the constitution file an operator edits
 	Memory       = "memory"            // semantic memory
 	Tools        = "tools"             // installed WASM tools
+	Xref         = "xref.log"          // the cross-reference index (derived from the chain)
 )
