@@ -197,7 +197,7 @@ func EventID(ev chain.Event) (xref.ID, error) {
 type round struct {
 	l       *linker
 	b       xref.Batch
-	decided map[string]xref.ID   // action id → decision event
+	decided map[string]xref.ID  // action id → decision event
 	calls   map[xref.ID]xref.ID // decision event → tool call
 	errs    []error
 }
