@@ -73,7 +73,7 @@ type Step struct {
 // on, the evidence for it, what it supersedes and is part of — to depth
 // hops, as of asOf.
 func (g *Graph) Why(id ID, depth int, asOf AsOf) ([]Step, error) {
-	return g.walk(id, depth, asOf, func(e *edge, n uint32) (uint32, bool) {
+	return g.walk(id, depth, asOf, true, true, func(e *edge, n uint32) (uint32, bool) {
 		switch {
 		case e.from == n && (e.typ == DerivedFrom || e.typ == DependsOn || e.typ == Supersedes || e.typ == PartOf || e.typ == Follows):
 			return e.to, true
@@ -88,7 +88,7 @@ func (g *Graph) Why(id ID, depth int, asOf AsOf) ([]Step, error) {
 // it, what it is evidence for, what supersedes or contradicts it — to
 // depth hops, as of asOf.
 func (g *Graph) Impact(id ID, depth int, asOf AsOf) ([]Step, error) {
-	return g.walk(id, depth, asOf, func(e *edge, n uint32) (uint32, bool) {
+	return g.walk(id, depth, asOf, true, true, func(e *edge, n uint32) (uint32, bool) {
 		switch {
 		case e.to == n && (e.typ == DerivedFrom || e.typ == DependsOn || e.typ == Supersedes || e.typ == Contradicts || e.typ == PartOf || e.typ == Follows):
 			return e.from, true
@@ -100,28 +100,49 @@ func (g *Graph) Impact(id ID, depth int, asOf AsOf) ([]Step, error) {
 }
 
 // Descendants returns the nodes reachable from id along out-edges (of the
-// given types; all when none) within depth hops, as of asOf.
+// given types; all when none) within depth hops, as of asOf, nearest
+// first.
 func (g *Graph) Descendants(id ID, depth int, asOf AsOf, types ...Type) ([]ID, error) {
 	var mask uint16
 	for _, t := range types {
 		mask |= 1 << t
 	}
-	steps, err := g.walk(id, depth, asOf, func(e *edge, n uint32) (uint32, bool) {
-		if e.from == n && (mask == 0 || mask&(1<<e.typ) != 0) {
-			return e.to, true
-		}
-		return 0, false
-	})
-	out := make([]ID, len(steps))
-	for i, s := range steps {
-		out[i] = s.Node
+	g.mu.Lock() // marks are shared scratch space
+	defer g.mu.Unlock()
+	start, ok := g.idx[id]
+	if !ok {
+		return nil, fmt.Errorf("%w: %s", ErrNotFound, id)
 	}
-	return out, err
+	m := g.mark()
+	g.marks[start] = m
+	var found []uint32
+	lo := 0
+	found = append(found, start)
+	for d := 1; d <= depth && lo < len(found); d++ {
+		hi := len(found)
+		for _, n := range found[lo:hi] {
+			for _, ix := range g.out[n] {
+				e := &g.edges[ix]
+				if g.marks[e.to] == m || (mask != 0 && mask&(1<<e.typ) == 0) || !asOf.sees(e) {
+					continue
+				}
+				g.marks[e.to] = m
+				found = append(found, e.to)
+			}
+		}
+		lo = hi
+	}
+	out := make([]ID, len(found)-1)
+	for i, n := range found[1:] {
+		out[i] = g.ids[n]
+	}
+	return out, nil
 }
 
 // walk is a breadth-first walk from id; follow says where an edge at n
-// leads, if anywhere. Each node is reached once.
-func (g *Graph) walk(id ID, depth int, asOf AsOf, follow func(e *edge, n uint32) (uint32, bool)) ([]Step, error) {
+// leads, if anywhere; out and in say which of n's edges to look at. Each
+// node is reached once.
+func (g *Graph) walk(id ID, depth int, asOf AsOf, out, in bool, follow func(e *edge, n uint32) (uint32, bool)) ([]Step, error) {
 	g.mu.Lock() // marks are shared scratch space
 	defer g.mu.Unlock()
 	start, ok := g.idx[id]
@@ -135,7 +156,10 @@ func (g *Graph) walk(id ID, depth int, asOf AsOf, follow func(e *edge, n uint32)
 	for d := 1; d <= depth && len(frontier) > 0; d++ {
 		var next []uint32
 		for _, n := range frontier {
-			for _, set := range [2][]uint32{g.out[n], g.in[n]} {
+			for k, set := range [2][]uint32{g.out[n], g.in[n]} {
+				if (k == 0 && !out) || (k == 1 && !in) {
+					continue
+				}
 				for _, ix := range set {
 					e := &g.edges[ix]
 					if !asOf.sees(e) {
