@@ -172,6 +172,7 @@ type Graph struct {
 	state  []state
 	orders [numTypes + 1]*order // per ordering type
 	marks  []uint32             // visit marks (epoch-stamped)
+	wdeg   []float64            // weighted degree, both directions (PPR)
 	epoch  uint32
 	maxSeq uint64
 	stats  Stats
@@ -210,6 +211,7 @@ func (g *Graph) node(id ID) uint32 {
 	g.in = append(g.in, nil)
 	g.state = append(g.state, state{})
 	g.marks = append(g.marks, 0)
+	g.wdeg = append(g.wdeg, 0)
 	for _, o := range g.orders {
 		if o != nil {
 			o.push(i)
@@ -281,6 +283,8 @@ func (g *Graph) Add(e Edge) (added bool, stale []ID, err error) {
 	}
 	ix := uint32(len(g.edges))
 	g.edges = append(g.edges, edge{from: f, to: t, typ: e.Type, w: e.Weight, seq: e.Seq, validFrom: e.ValidFrom, validTo: e.ValidTo, recorded: e.Recorded})
+	g.wdeg[f] += float64(e.Weight)
+	g.wdeg[t] += float64(e.Weight)
 	g.out[f] = append(g.out[f], ix)
 	g.in[t] = append(g.in[t], ix)
 	g.keys[edgeKey{f, t, e.Type}] = ix

@@ -90,6 +90,9 @@ func (g *Graph) PPR(seeds map[ID]float64, o PPROptions) []Scored {
 		}
 	}
 	deg := func(u uint32) float64 {
+		if mask == 0 {
+			return g.wdeg[u]
+		}
 		d := 0.0
 		for _, set := range [2][]uint32{g.out[u], g.in[u]} {
 			for _, ix := range set {
@@ -115,7 +118,7 @@ func (g *Graph) PPR(seeds map[ID]float64, o PPROptions) []Scored {
 		for _, set := range [2][]uint32{g.out[u], g.in[u]} {
 			for _, ix := range set {
 				e := &g.edges[ix]
-				if mask != 0 && mask&(1<<e.typ) == 0 || e.w == 0 {
+				if (mask != 0 && mask&(1<<e.typ) == 0) || e.w == 0 {
 					continue
 				}
 				v := e.to
