@@ -4,7 +4,9 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/weftos/weftos/internal/apitype"
 	"github.com/weftos/weftos/internal/client"
@@ -21,6 +23,139 @@ func init() {
 			Args: "ID", MinArgs: 1, MaxArgs: 1, Setup: e.leaf(xrefShow),
 		}
 	})
+	register(func(e *env) *cmdline.Command {
+		return &cmdline.Command{
+			Name:    "ecc",
+			Summary: "the cognitive layer: the causal graph (link, why, impact)",
+			Help: "Nodes are named as for `weave xref` (ids, keys such as seq:N or memory:ID, prefixes), or by a new\n" +
+				"64-hex-digit id (a derived artifact's). Edge types: follows, part_of, mentions, supersedes,\n" +
+				"contradicts, derived_from, depends_on, evidence_for.",
+			Subs: []*cmdline.Command{
+				{Name: "link", Summary: "add an edge FROM TYPE TO (a governed act, on the chain)", Args: "FROM TYPE TO", MinArgs: 3, MaxArgs: 3, Setup: e.leaf(eccLink)},
+				{Name: "why", Summary: "the evidence behind an id: what it derives from, depends on, supersedes", Args: "ID", MinArgs: 1, MaxArgs: 1, Setup: e.leaf(eccWalk(false))},
+				{Name: "impact", Summary: "what depends on an id, and what is stale because of it", Args: "ID", MinArgs: 1, MaxArgs: 1, Setup: e.leaf(eccWalk(true))},
+			},
+		}
+	})
+}
+
+func eccLink(e *env, fs *flag.FlagSet) cmdline.Action {
+	weight := fs.Float64("weight", 1, "the edge's weight (used by graph ranking)")
+	validFrom := fs.String("valid-from", "", "when the relation starts to hold (RFC 3339; default now)")
+	validTo := fs.String("valid-to", "", "when it stops holding (RFC 3339; default open)")
+	return func(ctx context.Context, pos []string) error {
+		req := apitype.EccEdgeRequest{From: pos[0], Type: pos[1], To: pos[2], Weight: float32(*weight)}
+		for _, f := range []struct {
+			s   string
+			dst *time.Time
+		}{{*validFrom, &req.ValidFrom}, {*validTo, &req.ValidTo}} {
+			if f.s == "" {
+				continue
+			}
+			t, err := time.Parse(time.RFC3339Nano, f.s)
+			if err != nil {
+				return cmdline.Usagef("%q is not an RFC 3339 time", f.s)
+			}
+			*f.dst = t
+		}
+		return e.withClient(func(c *client.Client) error {
+			out, err := c.EccLink(ctx, req)
+			if err != nil {
+				return err
+			}
+			if e.json {
+				return cmdline.PrintJSON(e.stdout, out)
+			}
+			if !out.Added {
+				fmt.Fprintln(e.stdout, "the edge was already there")
+				return nil
+			}
+			fmt.Fprintf(e.stdout, "linked (decision seq %d)\n", out.Seq)
+			if len(out.Stale) > 0 {
+				fmt.Fprintf(e.stdout, "%d derived artifacts are now stale:\n", len(out.Stale))
+				for _, id := range out.Stale {
+					fmt.Fprintf(e.stdout, "  %s\n", id)
+				}
+			}
+			return nil
+		})
+	}
+}
+
+func eccWalk(impact bool) func(e *env, fs *flag.FlagSet) cmdline.Action {
+	return func(e *env, fs *flag.FlagSet) cmdline.Action {
+		depth := fs.Int("depth", 3, "follow edges this many hops (1-10)")
+		asOf := fs.String("as-of", "", "the world as of this valid time (RFC 3339)")
+		known := fs.String("known-at", "", "the graph as recorded at this time (RFC 3339)")
+		return func(ctx context.Context, pos []string) error {
+			q := apitype.EccWalkQuery{Depth: *depth}
+			if *depth < 1 || *depth > 10 {
+				return cmdline.Usagef("--depth must be 1 to 10")
+			}
+			for _, f := range []struct {
+				s   string
+				dst *time.Time
+			}{{*asOf, &q.Valid}, {*known, &q.Recorded}} {
+				if f.s == "" {
+					continue
+				}
+				t, err := time.Parse(time.RFC3339Nano, f.s)
+				if err != nil {
+					return cmdline.Usagef("%q is not an RFC 3339 time", f.s)
+				}
+				*f.dst = t
+			}
+			return e.withClient(func(c *client.Client) error {
+				walk := c.EccWhy
+				if impact {
+					walk = c.EccImpact
+				}
+				out, err := walk(ctx, pos[0], q)
+				if err != nil {
+					return err
+				}
+				if e.json {
+					return cmdline.PrintJSON(e.stdout, out)
+				}
+				printWalk(e, out, impact)
+				return nil
+			})
+		}
+	}
+}
+
+func nodeLabel(n apitype.EccNode) string {
+	l := n.Key
+	if l == "" {
+		l = n.ID[:12]
+	}
+	if n.Type != "" {
+		l += " (" + n.Type + ")"
+	}
+	switch {
+	case n.Superseded:
+		l += " [superseded]"
+	case n.Stale:
+		l += " [stale]"
+	}
+	return l
+}
+
+func printWalk(e *env, r apitype.EccWalkResponse, impact bool) {
+	fmt.Fprintln(e.stdout, nodeLabel(r.Root))
+	if len(r.Steps) == 0 {
+		if impact {
+			fmt.Fprintln(e.stdout, "  nothing depends on it")
+		} else {
+			fmt.Fprintln(e.stdout, "  no recorded evidence")
+		}
+		return
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+	for _, s := range r.Steps {
+		fmt.Fprintf(tw, "%s%s\t%s\tseq %d\n", strings.Repeat("  ", s.Depth), s.Type, nodeLabel(s.Node), s.Seq)
+	}
+	_ = tw.Flush()
 }
 
 func xrefShow(e *env, fs *flag.FlagSet) cmdline.Action {

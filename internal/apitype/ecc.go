@@ -1,5 +1,7 @@
 package apitype
 
+import "time"
+
 // XrefNode is one identified structure in the cross-reference index: its
 // universal id (BLAKE3-256, hex), what it is, and its key ("seq:42",
 // "session:s1", "pid:7", "memory:CONTENTID", "call:PID/CALLID",
@@ -27,4 +29,66 @@ type XrefResponse struct {
 	Links     []XrefLink `json:"links"`
 	Through   uint64     `json:"through"`
 	Truncated bool       `json:"truncated,omitempty"`
+}
+
+// EccEdgeRequest asks POST /v1/ecc/edges to add a causal edge From → To.
+// From and To are universal ids, keys or unique prefixes known to the
+// cross-reference index, or new 64-hex-digit ids (a derived artifact's).
+// Type is one of follows, part_of, mentions, supersedes, contradicts,
+// derived_from, depends_on, evidence_for. ValidFrom/ValidTo bound when the
+// relation holds (zero: from now, open-ended).
+type EccEdgeRequest struct {
+	From      string    `json:"from"`
+	To        string    `json:"to"`
+	Type      string    `json:"type"`
+	Weight    float32   `json:"weight,omitempty"`
+	ValidFrom time.Time `json:"valid_from,omitzero"`
+	ValidTo   time.Time `json:"valid_to,omitzero"`
+}
+
+// EccEdgeResponse answers POST /v1/ecc/edges: whether the edge is new, the
+// chain seq of the decision that recorded it, and the derived artifacts it
+// made stale.
+type EccEdgeResponse struct {
+	Added bool     `json:"added"`
+	Seq   uint64   `json:"seq"`
+	Stale []string `json:"stale,omitempty"`
+}
+
+// EccNode is a graph node with what the cross-reference index knows of it
+// and its truth-maintenance state.
+type EccNode struct {
+	ID         string `json:"id"`
+	Type       string `json:"type,omitempty"`
+	Key        string `json:"key,omitempty"`
+	Stale      bool   `json:"stale,omitempty"`
+	Superseded bool   `json:"superseded,omitempty"`
+}
+
+// EccStep is one edge of a why or impact walk and the node it reaches.
+type EccStep struct {
+	From      string    `json:"from"`
+	To        string    `json:"to"`
+	Type      string    `json:"type"`
+	Weight    float32   `json:"weight"`
+	Seq       uint64    `json:"seq"`
+	ValidFrom time.Time `json:"valid_from,omitzero"`
+	ValidTo   time.Time `json:"valid_to,omitzero"`
+	Recorded  time.Time `json:"recorded,omitzero"`
+	Depth     int       `json:"depth"`
+	Node      EccNode   `json:"node"`
+}
+
+// EccWalkQuery selects a why or impact walk: depth hops, as of a valid
+// time and a recorded time (zero: now).
+type EccWalkQuery struct {
+	Depth    int       `json:"depth"`
+	Valid    time.Time `json:"valid,omitzero"`
+	Recorded time.Time `json:"recorded,omitzero"`
+}
+
+// EccWalkResponse answers GET /v1/ecc/why/{id} and /v1/ecc/impact/{id}.
+type EccWalkResponse struct {
+	Root  EccNode   `json:"root"`
+	Steps []EccStep `json:"steps"`
 }

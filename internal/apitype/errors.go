@@ -45,6 +45,7 @@ const (
 	CodeUnknownToken     = "unknown_token"
 	CodeUnknownPairing   = "unknown_pairing_code"
 	CodeShuttingDown     = "shutting_down"
+	CodeCycle            = "cycle"
 )
 
 // Sentinel errors, one per code.
@@ -57,6 +58,7 @@ var (
 	ErrVerification     = errors.New("verification failed")
 	ErrNoCheckpoint     = errors.New("no checkpoint covers the event yet")
 	ErrNotFound         = errors.New("not found")
+	ErrCycle            = errors.New("the edge would close a cycle")
 	ErrDenied           = errors.New("denied by governance")
 	ErrCapabilityDenied = errors.New("capability denied")
 	ErrLimitReached     = errors.New("limit reached")
@@ -122,6 +124,7 @@ var codes = []struct {
 	{CodeUnknownToken, ErrUnknownToken, http.StatusNotFound},
 	{CodeUnknownPairing, ErrUnknownPairing, http.StatusNotFound},
 	{CodeShuttingDown, ErrShuttingDown, http.StatusServiceUnavailable},
+	{CodeCycle, ErrCycle, http.StatusConflict},
 }
 
 // ErrorForCode returns the sentinel error of code, or nil.

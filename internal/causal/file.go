@@ -62,8 +62,12 @@ func DecodeEdge(b []byte) (Edge, error) {
 // appended edges durable — the owner calls it at most once per tick.
 type Store struct {
 	*Graph
-	file *recfile.File
+	file    *recfile.File
+	through uint64 // chain position covered at the last Sync
 }
+
+// markerLen is a sync marker: 2, then the chain position (uint64).
+const markerLen = 9
 
 // Open loads the graph at path (created if missing). A torn tail is cut:
 // the owner re-applies the edges recorded on the chain after MaxSeq.
@@ -76,7 +80,12 @@ func Open(path string) (*Store, error) {
 		return nil, fmt.Errorf("causal: %w", err)
 	}
 	g := New()
+	s := &Store{Graph: g, file: nil}
 	for i, r := range recs {
+		if len(r) == markerLen && r[0] == 2 {
+			s.through = binary.LittleEndian.Uint64(r[1:])
+			continue
+		}
 		e, err := DecodeEdge(r)
 		if err == nil {
 			_, _, err = g.Add(e)
@@ -86,7 +95,7 @@ func Open(path string) (*Store, error) {
 			return nil, fmt.Errorf("%w: %s: record %d: %w", ErrCorrupt, path, i, err)
 		}
 	}
-	s := &Store{Graph: g, file: f}
+	s.file = f
 	g.sink = func(e Edge) error {
 		if err := f.Append(EncodeEdge(e)); err != nil {
 			return err
@@ -96,11 +105,27 @@ func Open(path string) (*Store, error) {
 	return s, nil
 }
 
-// Sync makes every added edge durable.
-func (s *Store) Sync() error {
+// Sync makes every added edge durable, with a marker saying the graph
+// holds every edge recorded on the chain below through.
+func (s *Store) Sync(through uint64) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if through > s.through {
+		if err := s.file.Append(binary.LittleEndian.AppendUint64([]byte{2}, through)); err != nil {
+			return err
+		}
+		s.through = through
+	}
 	return s.file.Sync()
+}
+
+// Through is the chain position of the last Sync: edges recorded on the
+// chain from there on may be missing after a crash, and are re-applied by
+// the owner.
+func (s *Store) Through() uint64 {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.through
 }
 
 // Close syncs and closes the file.

@@ -265,7 +265,7 @@ func TestPPRMatchesPowerIteration(t *testing.T) {
 	n := 300
 	type e struct {
 		u, v int
-		w float64
+		w    float64
 	}
 	var es []e
 	for i := 1; i < n; i++ {
@@ -334,6 +334,9 @@ func TestStorePersists(t *testing.T) {
 	if _, _, err := s.Add(Edge{From: nid(2), To: nid(1), Type: DerivedFrom, Weight: 1}); !errors.Is(err, ErrCycle) {
 		t.Fatal(err)
 	}
+	if err := s.Sync(7); err != nil || s.Through() != 7 {
+		t.Fatal(err)
+	}
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -347,11 +350,12 @@ func TestStorePersists(t *testing.T) {
 	if st, _ := s.State(nid(1)); !st.Stale {
 		t.Fatal("staleness not restored")
 	}
-	if _, e := s.Len(); e != 2 {
-		t.Fatalf("%d edges after reopen", e)
+	if _, e := s.Len(); e != 2 || s.Through() != 7 {
+		t.Fatalf("%d edges through %d after reopen", e, s.Through())
 	}
 	_ = s.Close()
 	data, _ := os.ReadFile(path)
+	data = data[:len(data)-(12+markerLen)] // without the marker
 	if err := os.WriteFile(path, data[:len(data)-5], 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -24,6 +24,7 @@ import (
 	"github.com/weftos/weftos/chain"
 	"github.com/weftos/weftos/internal/apitype"
 	"github.com/weftos/weftos/internal/authority"
+	"github.com/weftos/weftos/internal/causal"
 	"github.com/weftos/weftos/internal/clock"
 	"github.com/weftos/weftos/internal/config"
 	"github.com/weftos/weftos/internal/filelock"
@@ -111,10 +112,12 @@ type Daemon struct {
 	gw           gatewayParts
 	supervisors  supervisorTable // the supervisors started agents run under
 
-	chainKick  chan struct{} // a group commit happened (chainFanout)
-	xref       *xref.Index   // cross-references (HOME/xref.log), nil without a chain
-	xrefLinker *linker
-	xrefMu     sync.Mutex // one indexing round at a time
+	chainKick   chan struct{} // a group commit happened (chainFanout)
+	xref        *xref.Index   // cross-references (HOME/xref.log), nil without a chain
+	xrefLinker  *linker
+	xrefMu      sync.Mutex    // one indexing round at a time
+	graph       *causal.Store // the causal graph (HOME/graph.log), nil without a chain
+	graphSynced time.Time
 
 	providers   []apitype.Provider // configured LLM providers, for status
 	defaultMu   sync.Mutex         // guards defaultName
@@ -205,6 +208,9 @@ func Open(ctx context.Context, opts Options) (_ *Daemon, err error) {
 		return nil, err
 	}
 	if err := d.openAuthority(); err != nil {
+		return nil, err
+	}
+	if err := d.openGraph(); err != nil {
 		return nil, err
 	}
 	if err := d.openXref(); err != nil {
@@ -395,6 +401,9 @@ func (d *Daemon) close(ctx context.Context) error {
 		if err := d.sandbox.Close(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("sandbox: %w", err))
 		}
+	}
+	if err := d.closeGraph(); err != nil {
+		errs = append(errs, err)
 	}
 	if err := d.closeXref(); err != nil {
 		errs = append(errs, err)

@@ -38,7 +38,8 @@ func TestJSONIsSnakeCase(t *testing.T) {
 		apitype.PairingResponse{}, apitype.PairingResolveResponse{},
 		apitype.ServiceRegisterRequest{}, apitype.AgentStartRequest{}, apitype.AgentStartResponse{},
 		apitype.LogsResponse{}, apitype.LogLine{}, apitype.DoctorReport{}, apitype.DoctorCheck{},
-		apitype.XrefNode{}, apitype.XrefLink{}, apitype.XrefResponse{},
+		apitype.XrefNode{}, apitype.XrefLink{}, apitype.XrefResponse{}, apitype.EccEdgeRequest{}, apitype.EccEdgeResponse{}, apitype.EccNode{},
+		apitype.EccStep{}, apitype.EccWalkQuery{}, apitype.EccWalkResponse{},
 		// ... and the lower layers' types it names.
 		apitype.ChainStatus{}, apitype.ChainKeys{}, apitype.ChainEvent{}, apitype.ChainProof{}, apitype.ChainConsistency{},
 		apitype.Decision{}, apitype.PendingItem{}, apitype.AuditReport{}, apitype.MemoryHit{}, apitype.MemoryStats{},

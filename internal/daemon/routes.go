@@ -8,6 +8,7 @@ import (
 	"github.com/weftos/weftos/internal/agentdef"
 	"github.com/weftos/weftos/internal/apitype"
 	"github.com/weftos/weftos/internal/authority"
+	"github.com/weftos/weftos/internal/causal"
 	"github.com/weftos/weftos/internal/channels"
 	"github.com/weftos/weftos/internal/gateway"
 	"github.com/weftos/weftos/internal/governance"
@@ -29,6 +30,7 @@ func (d *Daemon) routes() []localapi.Route {
 	r = append(r, d.gatewayRoutes()...)
 	r = append(r, d.opsRoutes()...)
 	r = append(r, d.xrefRoutes()...)
+	r = append(r, d.eccRoutes()...)
 	return append(r,
 		localapi.Route{Pattern: "GET /v1/gov/audit", Handler: d.handleAudit},
 		localapi.Route{Pattern: "POST /v1/agent/run", Handler: d.handleAgentRun},
@@ -108,7 +110,11 @@ func outerCode(err error) string {
 	case errors.Is(err, session.ErrInvalidName), errors.Is(err, memory.ErrInvalidFilter), errors.Is(err, memory.ErrEmptyText),
 		errors.Is(err, memory.ErrTooLarge), errors.Is(err, authority.ErrInput):
 		return apitype.CodeInvalidArgument
-	case errors.Is(err, xref.ErrAmbiguous):
+	case errors.Is(err, causal.ErrCycle):
+		return apitype.CodeCycle
+	case errors.Is(err, causal.ErrNotFound):
+		return apitype.CodeNotFound
+	case errors.Is(err, causal.ErrInvalid), errors.Is(err, xref.ErrAmbiguous):
 		return apitype.CodeInvalidArgument
 	case errors.Is(err, session.ErrExists):
 		return apitype.CodeSessionExists

@@ -90,6 +90,13 @@ func (d *Daemon) openXref() error {
 			return fmt.Errorf("daemon: xref index: %w", err)
 		}
 	}
+	if d.graph != nil && d.graph.Through() < x.Through() {
+		// Edges recorded since the graph's last sync may be missing.
+		if err := d.replayGraph(d.graph.Through(), x.Through()); err != nil {
+			_ = x.Close()
+			return err
+		}
+	}
 	d.xref = x
 	d.xrefLinker = &linker{node: d.id.NodeID, x: x}
 	d.goBackground(d.runXref)
@@ -101,6 +108,9 @@ func (d *Daemon) runXref(ctx context.Context) {
 	for {
 		if err := d.indexChain(ctx); err != nil && ctx.Err() == nil {
 			d.log.Error("cross-reference indexing failed; retried at the next commit", "err", err)
+		}
+		if err := d.syncGraph(false); err != nil {
+			d.log.Error("syncing the causal graph failed", "err", err)
 		}
 		select {
 		case <-ctx.Done():
@@ -130,6 +140,13 @@ func (d *Daemon) indexChain(ctx context.Context) error {
 		b, err := d.xrefLinker.batch(evs)
 		if err != nil {
 			return err
+		}
+		for _, ev := range evs {
+			if ev.Kind == governance.KindEccEdge && d.graph != nil {
+				if err := d.applyEdgeRecord(ev.Payload); err != nil {
+					return fmt.Errorf("graph edge at seq %d: %w", ev.Seq, err)
+				}
+			}
 		}
 		if err := d.xref.Apply(b); err != nil {
 			return err
@@ -348,6 +365,20 @@ func (l *linker) act(r *round, e xref.ID, seq uint64, kind string, rec governanc
 		var det governance.SessionDetail
 		if json.Unmarshal(rec.Detail, &det) == nil && det.Session != "" {
 			r.link(e, relAbout, r.node(sessionNode(det.Session)), seq)
+		}
+	case governance.KindEccEdge:
+		var det governance.EccEdgeDetail
+		if json.Unmarshal(rec.Detail, &det) == nil && det.Added {
+			from, err1 := xref.ParseID(det.From)
+			to, err2 := xref.ParseID(det.To)
+			if err1 == nil && err2 == nil {
+				// Nodes the index does not know yet (a derived artifact's
+				// new id) become graph nodes; known ones keep their type.
+				r.node(xref.Node{ID: from, Type: "graph.node"}, nil)
+				r.node(xref.Node{ID: to, Type: "graph.node"}, nil)
+				r.link(from, "ecc."+det.Type, to, seq)
+				r.link(e, relAbout, from, seq)
+			}
 		}
 	case governance.KindChannelMessage:
 		var det governance.ChannelMessageDetail

@@ -16,4 +16,5 @@ const (
 	Memory       = "memory"            // semantic memory
 	Tools        = "tools"             // installed WASM tools
 	Xref         = "xref.log"          // the cross-reference index (derived from the chain)
+	Graph        = "graph.log"         // the causal graph (ECC)
 )
