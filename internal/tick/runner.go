@@ -1,0 +1,225 @@
+package tick
+
+import (
+	"context"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/weftos/weftos/internal/clock"
+	"github.com/weftos/weftos/internal/impulse"
+)
+
+// Work processes one tick's batch of impulses.
+type Work func(ctx context.Context, batch []impulse.Impulse)
+
+// Options configure a Runner.
+type Options struct {
+	Queue  *impulse.Queue
+	Work   Work
+	Clock  clock.Clock
+	Limits Limits
+	Logger *slog.Logger
+	// Budget, when set, skips calibration.
+	Budget time.Duration
+	// Elapsed measures compute time (default: the real monotonic clock;
+	// tests inject one).
+	Elapsed func(start time.Time) time.Duration
+}
+
+// Calibration sizes for Calibrate.
+const (
+	calibrationTicks = 20
+	calibrationBatch = 64
+	minBudget        = time.Millisecond
+)
+
+// Stats describe the runner.
+type Stats struct {
+	State       State         `json:"state"`
+	Ticks       uint64        `json:"ticks"`
+	Wakes       uint64        `json:"wakes"`
+	Overruns    uint64        `json:"overruns"`
+	Processed   uint64        `json:"processed"`
+	Expired     uint64        `json:"expired"`
+	LastCompute time.Duration `json:"last_compute"`
+	// BudgetUse is the last tick's compute over the budget.
+	BudgetUse float64 `json:"budget_use"`
+	// Calibration: per-tick compute of a calibration batch at boot.
+	CalibrationP50 time.Duration `json:"calibration_p50"`
+	CalibrationP95 time.Duration `json:"calibration_p95"`
+	Started        time.Time     `json:"started"`
+}
+
+// Runner is the tick loop.
+type Runner struct {
+	o      Options
+	mu     sync.Mutex
+	stats  Stats
+	wake   chan struct{}
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// New returns a runner; Start starts it.
+func New(o Options) *Runner {
+	if o.Clock == nil {
+		o.Clock = clock.Real{}
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Elapsed == nil {
+		o.Elapsed = time.Since
+	}
+	o.Limits = o.Limits.withDefaults()
+	r := &Runner{o: o, wake: make(chan struct{}, 1)}
+	r.stats.State = State{Interval: o.Limits.MaxInterval, Batch: calibrationBatch, Budget: max(o.Budget, minBudget)}
+	return r
+}
+
+// Calibrate measures the real work on synthetic batches (run on work,
+// which must have no lasting effect) and sets the budget to the p95 tick
+// over the headroom, at least 1 ms.
+func (r *Runner) Calibrate(ctx context.Context, work Work) {
+	var ds []time.Duration
+	batch := make([]impulse.Impulse, calibrationBatch)
+	now := r.o.Clock.Now()
+	for i := range batch {
+		batch[i] = impulse.Impulse{Key: "calibration:" + string(rune('a'+i%26)) + string(rune('a'+i/26)), Source: "calibration", Count: 1,
+			First: now, Last: now, Activation: 0}
+	}
+	for range calibrationTicks {
+		start := time.Now()
+		work(ctx, batch)
+		ds = append(ds, r.o.Elapsed(start))
+	}
+	slices.Sort(ds)
+	p50, p95 := ds[len(ds)/2], ds[len(ds)*95/100]
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.stats.CalibrationP50, r.stats.CalibrationP95 = p50, p95
+	r.stats.State.Budget = max(minBudget, time.Duration(float64(p95)/r.o.Limits.Headroom))
+	r.stats.State.Cost = p50.Seconds() / calibrationBatch
+	r.stats.State.Batch = max(1, int(r.o.Limits.Headroom*r.stats.State.Budget.Seconds()/r.stats.State.Cost))
+}
+
+// Stats returns a snapshot.
+func (r *Runner) Stats() Stats {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.stats
+}
+
+// Start runs the loop until ctx ends or Close.
+func (r *Runner) Start(ctx context.Context) {
+	ctx, r.cancel = context.WithCancel(ctx)
+	r.done = make(chan struct{})
+	r.mu.Lock()
+	r.stats.Started = r.o.Clock.Now()
+	r.mu.Unlock()
+	last, emitted := r.stats.Started, r.o.Queue.Stats().Emitted
+	go func() {
+		defer close(r.done)
+		r.run(ctx, last, emitted)
+	}()
+}
+
+// Close stops the loop and waits for it.
+func (r *Runner) Close() {
+	if r.cancel == nil {
+		return
+	}
+	r.cancel()
+	<-r.done
+}
+
+func (r *Runner) kick() {
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+// run is the loop: it sleeps until an impulse arrives, the next tick is
+// due (only while impulses are pending) or the next expiry; with nothing
+// pending it arms no timer at all.
+func (r *Runner) run(ctx context.Context, last time.Time, lastEmitted uint64) {
+	q := r.o.Queue
+	var timer clock.Timer
+	var armedFor time.Time
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
+	for {
+		st := r.Stats().State
+		depth := q.Len()
+		now := r.o.Clock.Now()
+		var due time.Time
+		switch {
+		case depth >= st.Batch:
+			due = now // a full batch is pending: no reason to wait
+		case depth > 0:
+			due = last.Add(st.Interval)
+			if exp, ok := q.NextExpiry(); ok && exp.Before(due) {
+				due = exp
+			}
+		}
+		if !due.IsZero() && !due.After(now) {
+			r.tick(ctx, now, last, &lastEmitted)
+			last = now
+			continue
+		}
+		if !due.Equal(armedFor) {
+			if timer != nil {
+				timer.Stop()
+				timer = nil
+			}
+			if !due.IsZero() {
+				timer = r.o.Clock.AfterFunc(due.Sub(now), r.kick)
+			}
+			armedFor = due
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-q.Notify():
+		case <-r.wake:
+			armedFor = time.Time{}
+			timer = nil
+		}
+		r.mu.Lock()
+		r.stats.Wakes++
+		r.mu.Unlock()
+	}
+}
+
+func (r *Runner) tick(ctx context.Context, now, last time.Time, lastEmitted *uint64) {
+	q := r.o.Queue
+	st := r.Stats().State
+	emitted := q.Stats().Emitted
+	arrived := int(emitted - *lastEmitted)
+	*lastEmitted = emitted
+	expired := q.Expire()
+	batch := q.Drain(st.Batch)
+	start := time.Now()
+	if len(batch) > 0 {
+		r.o.Work(ctx, batch)
+	}
+	compute := r.o.Elapsed(start)
+	next := Control(st, Observation{Elapsed: now.Sub(last), Arrived: arrived, Processed: len(batch), Compute: compute, Depth: q.Len()}, r.o.Limits)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.stats.State = next
+	r.stats.Ticks++
+	r.stats.Processed += uint64(len(batch))
+	r.stats.Expired += uint64(expired)
+	r.stats.LastCompute = compute
+	r.stats.BudgetUse = compute.Seconds() / st.Budget.Seconds()
+	if compute > st.Budget {
+		r.stats.Overruns++
+	}
+}
