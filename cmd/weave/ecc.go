@@ -26,7 +26,7 @@ func init() {
 	register(func(e *env) *cmdline.Command {
 		return &cmdline.Command{
 			Name:    "ecc",
-			Summary: "the cognitive layer: the causal graph (link, why, impact)",
+			Summary: "the cognitive layer: causal graph (link, why, impact), impulses and tick (status)",
 			Help: "Nodes are named as for `weave xref` (ids, keys such as seq:N or memory:ID, prefixes), or by a new\n" +
 				"64-hex-digit id (a derived artifact's). Edge types: follows, part_of, mentions, supersedes,\n" +
 				"contradicts, derived_from, depends_on, evidence_for.",
@@ -34,6 +34,7 @@ func init() {
 				{Name: "link", Summary: "add an edge FROM TYPE TO (a governed act, on the chain)", Args: "FROM TYPE TO", MinArgs: 3, MaxArgs: 3, Setup: e.leaf(eccLink)},
 				{Name: "why", Summary: "the evidence behind an id: what it derives from, depends on, supersedes", Args: "ID", MinArgs: 1, MaxArgs: 1, Setup: e.leaf(eccWalk(false))},
 				{Name: "impact", Summary: "what depends on an id, and what is stale because of it", Args: "ID", MinArgs: 1, MaxArgs: 1, Setup: e.leaf(eccWalk(true))},
+				{Name: "status", Summary: "the tick (interval, budget use, wakes), impulse queue, graph and working set", Setup: e.leaf(eccStatus)},
 			},
 		}
 	})
@@ -201,5 +202,39 @@ func printXref(e *env, r apitype.XrefResponse) {
 	_ = tw.Flush()
 	if r.Truncated {
 		fmt.Fprintln(e.stdout, "(truncated: ask for a smaller --depth)")
+	}
+}
+
+func eccStatus(e *env, fs *flag.FlagSet) cmdline.Action {
+	return func(ctx context.Context, _ []string) error {
+		return e.withClient(func(c *client.Client) error {
+			st, err := c.EccStatus(ctx)
+			if err != nil {
+				return err
+			}
+			if e.json {
+				return cmdline.PrintJSON(e.stdout, st)
+			}
+			w := e.stdout
+			fmt.Fprintf(w, "tick      every %v, batch %d, budget %v (calibrated: p50 %v, p95 %v per %d-impulse tick)\n",
+				st.Interval, st.Batch, st.Budget, st.CalibrationP50, st.CalibrationP95, 64)
+			fmt.Fprintf(w, "          %d ticks, last %v (%.0f%% of budget), %d overruns, %d wakes (%.2f/s), arrivals %.1f/s\n",
+				st.Ticks, st.LastCompute, 100*st.BudgetUse, st.Overruns, st.Wakes, st.WakesPerSecond, st.ArrivalRate)
+			q := st.Queue
+			fmt.Fprintf(w, "impulses  %d/%d pending; %d emitted, %d rehearsed, %d processed, %d expired, %d evicted\n",
+				q.Depth, q.Capacity, q.Emitted, q.Rehearsed, q.Processed, q.Expired, q.Evicted)
+			g := st.Graph
+			fmt.Fprintf(w, "graph     %d nodes, %d edges, %d stale, %d invalidations, %d cycles refused\n", g.Nodes, g.Edges, g.Stale, g.Invalidations, g.Refused)
+			fmt.Fprintf(w, "xref      %d nodes, %d links, through seq %d\n", st.Xref.Nodes, st.Xref.Links, st.Xref.Through)
+			if len(st.Salient) > 0 {
+				fmt.Fprintln(w, "salient:")
+				tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+				for _, s := range st.Salient {
+					fmt.Fprintf(tw, "  %s\t%s\t%s\t%.3f\t×%d\n", s.Key, s.Source, s.Ref, s.Activation, s.Count)
+				}
+				_ = tw.Flush()
+			}
+			return nil
+		})
 	}
 }

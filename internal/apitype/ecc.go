@@ -92,3 +92,64 @@ type EccWalkResponse struct {
 	Root  EccNode   `json:"root"`
 	Steps []EccStep `json:"steps"`
 }
+
+// EccQueue describes the impulse queue.
+type EccQueue struct {
+	Depth     int    `json:"depth"`
+	Capacity  int    `json:"capacity"`
+	Emitted   uint64 `json:"emitted"`
+	Rehearsed uint64 `json:"rehearsed"`
+	Expired   uint64 `json:"expired"`
+	Evicted   uint64 `json:"evicted"`
+	Processed uint64 `json:"processed"`
+}
+
+// EccGraph describes the causal graph.
+type EccGraph struct {
+	Nodes         int    `json:"nodes"`
+	Edges         int    `json:"edges"`
+	Stale         int    `json:"stale"`
+	Refused       uint64 `json:"refused"`
+	Invalidations uint64 `json:"invalidations"`
+}
+
+// EccXref describes the cross-reference index.
+type EccXref struct {
+	Nodes   int    `json:"nodes"`
+	Links   int    `json:"links"`
+	Through uint64 `json:"through"`
+}
+
+// EccSalient is one entry of the working set: an impulse the tick worked
+// through, with its activation then.
+type EccSalient struct {
+	Key        string    `json:"key"`
+	Source     string    `json:"source"`
+	Ref        string    `json:"ref,omitempty"`
+	Activation float64   `json:"activation"`
+	Count      int       `json:"count"`
+	Seen       time.Time `json:"seen"`
+}
+
+// EccStatus answers GET /v1/ecc/status: the tick (interval, batch,
+// budget and its use, calibration, wakes), the impulse queue, the graph,
+// the cross-reference index, and the most salient entries of the working
+// set.
+type EccStatus struct {
+	Interval       time.Duration `json:"interval"`
+	Batch          int           `json:"batch"`
+	Budget         time.Duration `json:"budget"`
+	BudgetUse      float64       `json:"budget_use"`
+	LastCompute    time.Duration `json:"last_compute"`
+	ArrivalRate    float64       `json:"arrival_rate"`
+	Ticks          uint64        `json:"ticks"`
+	Wakes          uint64        `json:"wakes"`
+	WakesPerSecond float64       `json:"wakes_per_second"`
+	Overruns       uint64        `json:"overruns"`
+	CalibrationP50 time.Duration `json:"calibration_p50"`
+	CalibrationP95 time.Duration `json:"calibration_p95"`
+	Queue          EccQueue      `json:"queue"`
+	Graph          EccGraph      `json:"graph"`
+	Xref           EccXref       `json:"xref"`
+	Salient        []EccSalient  `json:"salient"`
+}

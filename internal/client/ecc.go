@@ -50,3 +50,10 @@ func (c *Client) EccImpact(ctx context.Context, id string, q apitype.EccWalkQuer
 	var out apitype.EccWalkResponse
 	return out, c.do(ctx, http.MethodGet, "/v1/ecc/impact/"+url.PathEscape(id)+"?"+walkQuery(q), nil, &out)
 }
+
+// EccStatus returns the cognitive layer's state: tick, impulse queue,
+// graph, cross-references and working set.
+func (c *Client) EccStatus(ctx context.Context) (apitype.EccStatus, error) {
+	var out apitype.EccStatus
+	return out, c.do(ctx, http.MethodGet, "/v1/ecc/status", nil, &out)
+}

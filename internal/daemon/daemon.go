@@ -112,12 +112,14 @@ type Daemon struct {
 	gw           gatewayParts
 	supervisors  supervisorTable // the supervisors started agents run under
 
-	chainKick   chan struct{} // a group commit happened (chainFanout)
-	xref        *xref.Index   // cross-references (HOME/xref.log), nil without a chain
-	xrefLinker  *linker
-	xrefMu      sync.Mutex    // one indexing round at a time
-	graph       *causal.Store // the causal graph (HOME/graph.log), nil without a chain
-	graphSynced time.Time
+	chainKick        chan struct{} // a group commit happened (chainFanout)
+	xref             *xref.Index   // cross-references (HOME/xref.log), nil without a chain
+	xrefLinker       *linker
+	xrefMu           sync.Mutex    // one indexing round at a time
+	graph            *causal.Store // the causal graph (HOME/graph.log), nil without a chain
+	graphSynced      time.Time
+	graphSyncedEdges int
+	ecc              *eccEngine // impulse queue and cognitive tick
 
 	providers   []apitype.Provider // configured LLM providers, for status
 	defaultMu   sync.Mutex         // guards defaultName
@@ -212,6 +214,9 @@ func Open(ctx context.Context, opts Options) (_ *Daemon, err error) {
 	}
 	if err := d.openGraph(); err != nil {
 		return nil, err
+	}
+	if d.chain != nil {
+		d.openECC(ctx) // before the indexer, which feeds it
 	}
 	if err := d.openXref(); err != nil {
 		return nil, err
@@ -370,6 +375,7 @@ func (d *Daemon) close(ctx context.Context) error {
 		d.bgCancel()
 	}
 	d.bgWG.Wait()
+	d.closeECC()
 	if err := d.closeGateway(ctx); err != nil {
 		errs = append(errs, err)
 	}

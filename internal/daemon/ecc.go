@@ -96,10 +96,11 @@ func (d *Daemon) syncGraph(force bool) error {
 		return nil
 	}
 	through := d.xref.Through()
-	if d.graph.Through() >= through && !force {
-		return nil
+	_, edges := d.graph.Len()
+	if !force && (d.graph.Through() >= through || edges == d.graphSyncedEdges) {
+		return nil // nothing new: no fsync
 	}
-	d.graphSynced = now
+	d.graphSynced, d.graphSyncedEdges = now, edges
 	return d.graph.Sync(through)
 }
 
@@ -165,6 +166,7 @@ func (d *Daemon) eccRoutes() []localapi.Route {
 		{Pattern: "POST /v1/ecc/edges", Handler: d.needGraph(d.handleEccLink)},
 		{Pattern: "GET /v1/ecc/why/{id}", Handler: d.needGraph(d.handleEccWalk(false))},
 		{Pattern: "GET /v1/ecc/impact/{id}", Handler: d.needGraph(d.handleEccWalk(true))},
+		{Pattern: "GET /v1/ecc/status", Handler: d.handleEccStatus},
 	}
 }
 

@@ -39,7 +39,8 @@ func TestJSONIsSnakeCase(t *testing.T) {
 		apitype.ServiceRegisterRequest{}, apitype.AgentStartRequest{}, apitype.AgentStartResponse{},
 		apitype.LogsResponse{}, apitype.LogLine{}, apitype.DoctorReport{}, apitype.DoctorCheck{},
 		apitype.XrefNode{}, apitype.XrefLink{}, apitype.XrefResponse{}, apitype.EccEdgeRequest{}, apitype.EccEdgeResponse{}, apitype.EccNode{},
-		apitype.EccStep{}, apitype.EccWalkQuery{}, apitype.EccWalkResponse{},
+		apitype.EccStep{}, apitype.EccWalkQuery{}, apitype.EccWalkResponse{}, apitype.EccQueue{}, apitype.EccGraph{}, apitype.EccXref{},
+		apitype.EccSalient{}, apitype.EccStatus{},
 		// ... and the lower layers' types it names.
 		apitype.ChainStatus{}, apitype.ChainKeys{}, apitype.ChainEvent{}, apitype.ChainProof{}, apitype.ChainConsistency{},
 		apitype.Decision{}, apitype.PendingItem{}, apitype.AuditReport{}, apitype.MemoryHit{}, apitype.MemoryStats{},

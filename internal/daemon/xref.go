@@ -109,9 +109,6 @@ func (d *Daemon) runXref(ctx context.Context) {
 		if err := d.indexChain(ctx); err != nil && ctx.Err() == nil {
 			d.log.Error("cross-reference indexing failed; retried at the next commit", "err", err)
 		}
-		if err := d.syncGraph(false); err != nil {
-			d.log.Error("syncing the causal graph failed", "err", err)
-		}
 		select {
 		case <-ctx.Done():
 			return
@@ -151,14 +148,10 @@ func (d *Daemon) indexChain(ctx context.Context) error {
 		if err := d.xref.Apply(b); err != nil {
 			return err
 		}
-		d.xrefIndexed(b)
+		d.emitImpulses(evs)
 	}
 	return nil
 }
-
-// xrefIndexed passes what was indexed to the ECC layer's consumers (the
-// causal graph's nodes, the impulse queue); a no-op until they are wired.
-func (d *Daemon) xrefIndexed(xref.Batch) {}
 
 // closeXref syncs and closes the index (the indexer has stopped).
 func (d *Daemon) closeXref() error {
