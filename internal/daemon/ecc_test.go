@@ -11,6 +11,8 @@ import (
 	"github.com/weftos/weftos/internal/apitype"
 	"github.com/weftos/weftos/internal/client"
 	"github.com/weftos/weftos/internal/homedir"
+	"github.com/weftos/weftos/internal/llm/llmtest"
+	"github.com/weftos/weftos/internal/memory"
 	"github.com/weftos/weftos/internal/xref"
 )
 
@@ -95,5 +97,53 @@ func TestEccGraphThroughTheAPI(t *testing.T) {
 	c, _ = client.New(home)
 	if why, err := c.EccWhy(ctx, summary, apitype.EccWalkQuery{Depth: 5}); err != nil || len(why.Steps) != 2 || !why.Root.Stale {
 		t.Fatalf("rebuilt from the chain: %+v %v", why, err)
+	}
+}
+
+// TestActModeLinksAnswersToRecalledMemories: an answer given with
+// recalled memories gets an id and derived_from edges to them (governed
+// acts), so `ecc why ANSWER` shows what it was based on, and superseding
+// the memory makes the answer stale.
+func TestActModeLinksAnswersToRecalledMemories(t *testing.T) {
+	srv := llmtest.NewOpenAI(llmtest.Options{})
+	defer srv.Close()
+	t.Setenv("OPENAI_BASE_URL", srv.URL)
+	t.Setenv("OPENAI_API_KEY", "k")
+	t.Setenv("ANTHROPIC_API_KEY", "")
+	home := t.TempDir()
+	d := open(t, home)
+	defer closeD(t, d)
+	ctx := context.Background()
+	fact := "The staging database password rotates every Friday."
+	srv.Push(llmtest.Calls(llmtest.ToolCall{ID: "m1", Name: "memory_store", Arguments: `{"text":"` + fact + `"}`}), llmtest.Text("Noted."))
+	pid, err := d.sessionAgent(ctx, RunRequest{Session: "monday", Workspace: t.TempDir(), Model: "openai/m"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ask(ctx, d, pid, "remember: "+fact); err != nil {
+		t.Fatal(err)
+	}
+	srv.Push(llmtest.Text("Every Friday."))
+	pid2, err := d.sessionAgent(ctx, RunRequest{Session: "tuesday", Workspace: t.TempDir(), Model: "openai/m"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := ask(ctx, d, pid2, "When does the staging database password rotate?")
+	if err != nil || rep.AnswerID == "" {
+		t.Fatalf("answer %+v %v", rep, err)
+	}
+	c, _ := client.New(home)
+	why, err := c.EccWhy(ctx, rep.AnswerID, apitype.EccWalkQuery{Depth: 1})
+	key := "memory:" + memory.ContentID(fact)
+	if err != nil || len(why.Steps) != 1 || why.Steps[0].Node.Key != key || why.Steps[0].Type != "derived_from" {
+		t.Fatalf("why the answer: %+v %v", why, err)
+	}
+	res, err := c.EccLink(ctx, apitype.EccEdgeRequest{From: newID(t, "new policy"), To: key, Type: "supersedes"})
+	if err != nil || len(res.Stale) != 1 || res.Stale[0] != rep.AnswerID {
+		t.Fatalf("superseding the memory: %+v %v", res, err)
+	}
+	st, err := c.EccStatus(ctx)
+	if err != nil || st.Queue.Rehearsed == 0 && st.Queue.Emitted == 0 {
+		t.Fatalf("status %+v %v", st, err)
 	}
 }

@@ -11,10 +11,13 @@ import (
 
 	"github.com/weftos/weftos/chain"
 	"github.com/weftos/weftos/internal/apitype"
+	"github.com/weftos/weftos/internal/causal"
 	"github.com/weftos/weftos/internal/governance"
 	"github.com/weftos/weftos/internal/impulse"
+	"github.com/weftos/weftos/internal/kernel"
 	"github.com/weftos/weftos/internal/localapi"
 	"github.com/weftos/weftos/internal/tick"
+	"github.com/weftos/weftos/internal/xref"
 )
 
 // salienceSize bounds the working set: the most active refs the tick has
@@ -150,4 +153,57 @@ func (d *Daemon) handleEccStatus(w http.ResponseWriter, r *http.Request) {
 		out.Salient = out.Salient[:10]
 	}
 	localapi.WriteJSON(w, out)
+}
+
+// recalled collects the memory records recalled during one agent run.
+type recalled struct {
+	mu  sync.Mutex
+	ids []string
+}
+
+func (r *recalled) add(ids []string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, id := range ids {
+		if !slices.Contains(r.ids, id) {
+			r.ids = append(r.ids, id)
+		}
+	}
+}
+
+func (r *recalled) get() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.ids)
+}
+
+// linkAnswer is ECC's Act mode: an agent's answer gets a universal id (an
+// event: the session, the process, the answer's hash, the time) and a
+// derived_from edge — a governed act — to every memory recalled for it;
+// each recalled memory is rehearsed in the impulse queue. It returns the
+// answer's id, or "" when nothing was recalled or the graph is closed.
+func (d *Daemon) linkAnswer(ctx context.Context, p *kernel.Process, session, answer string, memories []string) string {
+	if d.graph == nil || len(memories) == 0 {
+		return ""
+	}
+	id, err := xref.Event("agent.answer", d.opts.Clock.Now(), map[string]any{"session": session, "pid": uint64(p.PID()), "answer_hash": shake([]byte(answer))})
+	if err != nil {
+		d.log.Error("answer id", "err", err)
+		return ""
+	}
+	for _, m := range memories {
+		mem, err := memoryNode(m)
+		if err != nil {
+			continue
+		}
+		e := causal.Edge{From: causal.ID(id), To: causal.ID(mem.ID), Type: causal.DerivedFrom, Weight: 1}
+		if _, err := d.linkEdge(ctx, subjectOf(p, session), e); err != nil {
+			d.log.Warn("linking an answer to a recalled memory", "memory", m, "err", err)
+			continue
+		}
+		if d.ecc != nil {
+			d.ecc.queue.Emit("memory:"+m, "memory", session)
+		}
+	}
+	return id.String()
 }

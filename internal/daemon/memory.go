@@ -117,23 +117,23 @@ func (d *Daemon) searchMemory(ctx context.Context, p *kernel.Process, agentName,
 	return hits, err
 }
 
-// recall returns the texts of the k memories most relevant to query that
-// the agent may see. A refused or failed recall adds nothing (and is on
-// the chain); the turn goes on.
-func (d *Daemon) recall(ctx context.Context, p *kernel.Process, agentName, session, query string, k int) []string {
+// recall returns the texts (and record ids) of the k memories most
+// relevant to query that the agent may see. A refused or failed recall
+// adds nothing (and is on the chain); the turn goes on.
+func (d *Daemon) recall(ctx context.Context, p *kernel.Process, agentName, session, query string, k int) ([]string, []string) {
 	if p.Capabilities().Memory == kernel.MemoryNone || k <= 0 {
-		return nil
+		return nil, nil
 	}
 	hits, err := d.searchMemory(ctx, p, agentName, session, query, k, "recall", "", false)
 	if err != nil {
 		d.log.Warn("memory recall", "agent", agentName, "err", err)
-		return nil
+		return nil, nil
 	}
-	out := make([]string, len(hits))
+	out, ids := make([]string, len(hits)), make([]string, len(hits))
 	for i, h := range hits {
-		out[i] = h.Record.Text
+		out[i], ids[i] = h.Record.Text, h.Record.ID
 	}
-	return out
+	return out, ids
 }
 
 // Memory tools offered to agents whose memory scope is not none.
