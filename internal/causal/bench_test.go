@@ -39,63 +39,88 @@ func p99(b *testing.B, ds []time.Duration) {
 	b.ReportMetric(float64(ds[len(ds)/2].Nanoseconds())/1e3, "p50-µs")
 }
 
+// measure runs op, recording its wall time in ds and its thread CPU time
+// in cs.
+func measure(ds, cs *[]time.Duration, op func()) {
+	c0 := threadCPU()
+	start := time.Now()
+	op()
+	*ds = append(*ds, time.Since(start))
+	*cs = append(*cs, threadCPU()-c0)
+}
+
+// cpuP99 reports the thread-CPU percentiles (where measurable).
+func cpuP99(b *testing.B, cs []time.Duration) {
+	if !haveThreadCPU {
+		return
+	}
+	slices.Sort(cs)
+	b.ReportMetric(float64(cs[len(cs)*99/100].Nanoseconds())/1e3, "cpu-p99-µs")
+	b.ReportMetric(float64(cs[len(cs)/2].Nanoseconds())/1e3, "cpu-p50-µs")
+}
+
 // BenchmarkAddEdgeCycleCheck adds depends_on edges between random existing
 // nodes of the 100k graph (cycle check included: those that would close a
 // cycle are refused, and counted too).
 func BenchmarkAddEdgeCycleCheck(b *testing.B) {
 	g := benchGraph()
 	rng := rand.New(rand.NewPCG(2, 2))
-	ds := make([]time.Duration, 0, b.N)
+	ds, cs := make([]time.Duration, 0, b.N), make([]time.Duration, 0, b.N)
+	t := newOpTimer()
+	defer t.done()
 	refused := 0
 	b.ResetTimer()
 	for range b.N {
 		u := 1 + rng.IntN(99_999)
 		v := rng.IntN(u)
-		start := time.Now()
-		_, _, err := g.Add(Edge{From: nid(u), To: nid(v), Type: DependsOn, Weight: 1})
-		ds = append(ds, time.Since(start))
+		var err error
+		measure(&ds, &cs, func() { _, _, err = g.Add(Edge{From: nid(u), To: nid(v), Type: DependsOn, Weight: 1}) })
 		if err != nil {
 			refused++
 		}
 	}
 	b.StopTimer()
 	p99(b, ds)
+	cpuP99(b, cs)
 	b.ReportMetric(float64(refused)/float64(b.N), "refused/op")
 }
 
 func BenchmarkDescendantsDepth3(b *testing.B) {
 	g := benchGraph()
 	rng := rand.New(rand.NewPCG(3, 3))
-	ds := make([]time.Duration, 0, b.N)
+	ds, cs := make([]time.Duration, 0, b.N), make([]time.Duration, 0, b.N)
+	t := newOpTimer()
+	defer t.done()
 	total := 0
 	b.ResetTimer()
 	for range b.N {
-		start := time.Now()
-		out, _ := g.Descendants(nid(1+rng.IntN(99_999)), 3, AsOf{})
-		ds = append(ds, time.Since(start))
+		var out []ID
+		measure(&ds, &cs, func() { out, _ = g.Descendants(nid(1+rng.IntN(99_999)), 3, AsOf{}) })
 		total += len(out)
 	}
 	b.StopTimer()
 	p99(b, ds)
+	cpuP99(b, cs)
 	b.ReportMetric(float64(total)/float64(b.N), "nodes/op")
 }
 
 func BenchmarkPPR(b *testing.B) {
 	g := benchGraph()
 	rng := rand.New(rand.NewPCG(4, 4))
-	ds := make([]time.Duration, 0, b.N)
+	ds, cs := make([]time.Duration, 0, b.N), make([]time.Duration, 0, b.N)
+	t := newOpTimer()
+	defer t.done()
 	b.ResetTimer()
 	for range b.N {
 		seeds := map[ID]float64{}
 		for range 5 {
 			seeds[nid(1+rng.IntN(99_999))] = 1
 		}
-		start := time.Now()
-		g.PPR(seeds, PPROptions{K: 20})
-		ds = append(ds, time.Since(start))
+		measure(&ds, &cs, func() { g.PPR(seeds, PPROptions{K: 20}) })
 	}
 	b.StopTimer()
 	p99(b, ds)
+	cpuP99(b, cs)
 }
 
 func BenchmarkInvalidate(b *testing.B) {
@@ -113,7 +138,9 @@ func BenchmarkInvalidate(b *testing.B) {
 func BenchmarkAddEdgeAnyDirection(b *testing.B) {
 	g := benchGraph()
 	rng := rand.New(rand.NewPCG(6, 6))
-	ds := make([]time.Duration, 0, b.N)
+	ds, cs := make([]time.Duration, 0, b.N), make([]time.Duration, 0, b.N)
+	t := newOpTimer()
+	defer t.done()
 	refused := 0
 	b.ResetTimer()
 	for range b.N {
@@ -121,14 +148,14 @@ func BenchmarkAddEdgeAnyDirection(b *testing.B) {
 		if u == v {
 			v = (v + 1) % 100_000
 		}
-		start := time.Now()
-		_, _, err := g.Add(Edge{From: nid(u), To: nid(v), Type: DependsOn, Weight: 1})
-		ds = append(ds, time.Since(start))
+		var err error
+		measure(&ds, &cs, func() { _, _, err = g.Add(Edge{From: nid(u), To: nid(v), Type: DependsOn, Weight: 1}) })
 		if err != nil {
 			refused++
 		}
 	}
 	b.StopTimer()
 	p99(b, ds)
+	cpuP99(b, cs)
 	b.ReportMetric(float64(refused)/float64(b.N), "refused/op")
 }
