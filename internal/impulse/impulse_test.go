@@ -236,3 +236,23 @@ func BenchmarkEmitFullEvicting(b *testing.B) {
 	}
 	cpu.stop(b)
 }
+
+// BenchmarkEmitRealClock emits new keys into a queue drained every 1024
+// emits (outside the timer), with the real clock.
+func BenchmarkEmitRealClock(b *testing.B) {
+	q := New(Options{})
+	keys := make([]string, 1024)
+	for i := range keys {
+		keys[i] = fmt.Sprint("seq:", i)
+	}
+	cpu := startCPU(b)
+	for i := range b.N {
+		if i%1024 == 0 && i > 0 {
+			b.StopTimer()
+			q.Drain(2048)
+			b.StartTimer()
+		}
+		q.Emit(keys[i%1024], "chain", "")
+	}
+	cpu.stop(b)
+}
