@@ -30,7 +30,7 @@ const salienceSize = 256
 // durable at most once per tick.
 type eccEngine struct {
 	queue   *impulse.Queue
-	runner  *tick.Runner
+	runner  *tick.Runner[impulse.Impulse]
 	mu      sync.Mutex
 	salient map[string]apitype.EccSalient
 }
@@ -39,10 +39,15 @@ type eccEngine struct {
 // tick work against a scratch working set).
 func (d *Daemon) openECC(ctx context.Context) {
 	e := &eccEngine{queue: impulse.New(impulse.Options{Clock: d.opts.Clock}), salient: map[string]apitype.EccSalient{}}
-	e.runner = tick.New(tick.Options{Queue: e.queue, Clock: d.opts.Clock, Logger: d.log.With("layer", "ecc"),
+	e.runner = tick.New(tick.Options[impulse.Impulse]{Queue: e.queue, Clock: d.opts.Clock, Logger: d.log.With("layer", "ecc"),
 		Work: func(ctx context.Context, batch []impulse.Impulse) { d.eccWork(e, e.salient, batch, true) }})
 	scratch := map[string]apitype.EccSalient{}
-	e.runner.Calibrate(ctx, func(ctx context.Context, batch []impulse.Impulse) { d.eccWork(e, scratch, batch, false) })
+	now := d.opts.Clock.Now()
+	sample := make([]impulse.Impulse, tick.CalibrationBatch)
+	for i := range sample {
+		sample[i] = impulse.Impulse{Key: "calibration:" + strconv.Itoa(i), Source: "calibration", Count: 1, First: now, Last: now}
+	}
+	e.runner.Calibrate(ctx, sample, func(ctx context.Context, batch []impulse.Impulse) { d.eccWork(e, scratch, batch, false) })
 	d.ecc = e
 	e.runner.Start(d.bgCtx)
 }

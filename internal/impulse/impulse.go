@@ -418,6 +418,13 @@ func (q *Queue) Len() int {
 	return len(q.items)
 }
 
+// Emitted counts emissions (new and rehearsals) so far.
+func (q *Queue) Emitted() uint64 {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.stats.Emitted
+}
+
 // Stats returns the counters.
 func (q *Queue) Stats() Stats {
 	q.mu.Lock()

@@ -8,16 +8,30 @@ import (
 	"time"
 
 	"github.com/weftos/weftos/internal/clock"
-	"github.com/weftos/weftos/internal/impulse"
 )
 
-// Work processes one tick's batch of impulses.
-type Work func(ctx context.Context, batch []impulse.Impulse)
+// Queue is what the runner needs of the impulse queue (the daemon plugs
+// in *impulse.Queue): T is an impulse.
+type Queue[T any] interface {
+	Len() int
+	// Emitted counts emissions so far (for the arrival rate).
+	Emitted() uint64
+	// Expire removes what has decayed; NextExpiry is the next to.
+	Expire() int
+	NextExpiry() (time.Time, bool)
+	// Drain removes up to n pending items in order.
+	Drain(n int) []T
+	// Notify is signalled on every emission.
+	Notify() <-chan struct{}
+}
+
+// Work processes one tick's batch.
+type Work[T any] func(ctx context.Context, batch []T)
 
 // Options configure a Runner.
-type Options struct {
-	Queue  *impulse.Queue
-	Work   Work
+type Options[T any] struct {
+	Queue  Queue[T]
+	Work   Work[T]
 	Clock  clock.Clock
 	Limits Limits
 	Logger *slog.Logger
@@ -53,8 +67,8 @@ type Stats struct {
 }
 
 // Runner is the tick loop.
-type Runner struct {
-	o      Options
+type Runner[T any] struct {
+	o      Options[T]
 	mu     sync.Mutex
 	stats  Stats
 	wake   chan struct{}
@@ -63,7 +77,7 @@ type Runner struct {
 }
 
 // New returns a runner; Start starts it.
-func New(o Options) *Runner {
+func New[T any](o Options[T]) *Runner[T] {
 	if o.Clock == nil {
 		o.Clock = clock.Real{}
 	}
@@ -74,22 +88,19 @@ func New(o Options) *Runner {
 		o.Elapsed = time.Since
 	}
 	o.Limits = o.Limits.withDefaults()
-	r := &Runner{o: o, wake: make(chan struct{}, 1)}
+	r := &Runner[T]{o: o, wake: make(chan struct{}, 1)}
 	r.stats.State = State{Interval: o.Limits.MaxInterval, Batch: calibrationBatch, Budget: max(o.Budget, minBudget)}
 	return r
 }
 
-// Calibrate measures the real work on synthetic batches (run on work,
-// which must have no lasting effect) and sets the budget to the p95 tick
-// over the headroom, at least 1 ms.
-func (r *Runner) Calibrate(ctx context.Context, work Work) {
+// CalibrationBatch is the size of the synthetic batch Calibrate wants.
+const CalibrationBatch = calibrationBatch
+
+// Calibrate measures the real work on a synthetic batch (of
+// CalibrationBatch items, run on work, which must have no lasting effect)
+// and sets the budget to the p95 tick over the headroom, at least 1 ms.
+func (r *Runner[T]) Calibrate(ctx context.Context, batch []T, work Work[T]) {
 	var ds []time.Duration
-	batch := make([]impulse.Impulse, calibrationBatch)
-	now := r.o.Clock.Now()
-	for i := range batch {
-		batch[i] = impulse.Impulse{Key: "calibration:" + string(rune('a'+i%26)) + string(rune('a'+i/26)), Source: "calibration", Count: 1,
-			First: now, Last: now, Activation: 0}
-	}
 	for range calibrationTicks {
 		start := time.Now()
 		work(ctx, batch)
@@ -101,25 +112,25 @@ func (r *Runner) Calibrate(ctx context.Context, work Work) {
 	defer r.mu.Unlock()
 	r.stats.CalibrationP50, r.stats.CalibrationP95 = p50, p95
 	r.stats.State.Budget = max(minBudget, time.Duration(float64(p95)/r.o.Limits.Headroom))
-	r.stats.State.Cost = p50.Seconds() / calibrationBatch
+	r.stats.State.Cost = p50.Seconds() / float64(max(len(batch), 1))
 	r.stats.State.Batch = max(1, int(r.o.Limits.Headroom*r.stats.State.Budget.Seconds()/r.stats.State.Cost))
 }
 
 // Stats returns a snapshot.
-func (r *Runner) Stats() Stats {
+func (r *Runner[T]) Stats() Stats {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.stats
 }
 
 // Start runs the loop until ctx ends or Close.
-func (r *Runner) Start(ctx context.Context) {
+func (r *Runner[T]) Start(ctx context.Context) {
 	ctx, r.cancel = context.WithCancel(ctx)
 	r.done = make(chan struct{})
 	r.mu.Lock()
 	r.stats.Started = r.o.Clock.Now()
 	r.mu.Unlock()
-	last, emitted := r.stats.Started, r.o.Queue.Stats().Emitted
+	last, emitted := r.stats.Started, r.o.Queue.Emitted()
 	go func() {
 		defer close(r.done)
 		r.run(ctx, last, emitted)
@@ -127,7 +138,7 @@ func (r *Runner) Start(ctx context.Context) {
 }
 
 // Close stops the loop and waits for it.
-func (r *Runner) Close() {
+func (r *Runner[T]) Close() {
 	if r.cancel == nil {
 		return
 	}
@@ -135,7 +146,7 @@ func (r *Runner) Close() {
 	<-r.done
 }
 
-func (r *Runner) kick() {
+func (r *Runner[T]) kick() {
 	select {
 	case r.wake <- struct{}{}:
 	default:
@@ -145,7 +156,7 @@ func (r *Runner) kick() {
 // run is the loop: it sleeps until an impulse arrives, the next tick is
 // due (only while impulses are pending) or the next expiry; with nothing
 // pending it arms no timer at all.
-func (r *Runner) run(ctx context.Context, last time.Time, lastEmitted uint64) {
+func (r *Runner[T]) run(ctx context.Context, last time.Time, lastEmitted uint64) {
 	q := r.o.Queue
 	var timer clock.Timer
 	var armedFor time.Time
@@ -197,10 +208,10 @@ func (r *Runner) run(ctx context.Context, last time.Time, lastEmitted uint64) {
 	}
 }
 
-func (r *Runner) tick(ctx context.Context, now, last time.Time, lastEmitted *uint64) {
+func (r *Runner[T]) tick(ctx context.Context, now, last time.Time, lastEmitted *uint64) {
 	q := r.o.Queue
 	st := r.Stats().State
-	emitted := q.Stats().Emitted
+	emitted := q.Emitted()
 	arrived := int(emitted - *lastEmitted)
 	*lastEmitted = emitted
 	expired := q.Expire()

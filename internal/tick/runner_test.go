@@ -54,7 +54,7 @@ func TestRunnerIsEventDriven(t *testing.T) {
 	c := clock.NewFake(time.Date(2026, 12, 4, 6, 0, 0, 0, time.UTC))
 	q := impulse.New(impulse.Options{Clock: c})
 	w := &recorder{}
-	r := New(Options{Queue: q, Work: w.work, Clock: c, Budget: time.Millisecond, Elapsed: func(time.Time) time.Duration { return 10 * time.Microsecond }})
+	r := New(Options[impulse.Impulse]{Queue: q, Work: w.work, Clock: c, Budget: time.Millisecond, Elapsed: func(time.Time) time.Duration { return 10 * time.Microsecond }})
 	r.Start(context.Background())
 	defer r.Close()
 	if c.Pending() != 0 || r.Stats().Wakes != 0 {
@@ -100,8 +100,8 @@ func TestCalibrate(t *testing.T) {
 	c := clock.NewFake(time.Unix(0, 0))
 	q := impulse.New(impulse.Options{Clock: c})
 	n := 0
-	r := New(Options{Queue: q, Clock: c, Elapsed: func(time.Time) time.Duration { n++; return time.Duration(n) * 100 * time.Microsecond }})
-	r.Calibrate(context.Background(), func(context.Context, []impulse.Impulse) {})
+	r := New(Options[impulse.Impulse]{Queue: q, Clock: c, Elapsed: func(time.Time) time.Duration { n++; return time.Duration(n) * 100 * time.Microsecond }})
+	r.Calibrate(context.Background(), make([]impulse.Impulse, CalibrationBatch), func(context.Context, []impulse.Impulse) {})
 	st := r.Stats()
 	// 20 ticks of 100 µs … 2 ms: p50 1.1 ms, p95 2 ms, budget 2 ms / 0.8.
 	if st.CalibrationP50 != 1100*time.Microsecond || st.CalibrationP95 != 2*time.Millisecond || st.State.Budget != 2500*time.Microsecond {
