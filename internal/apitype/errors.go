@@ -46,6 +46,7 @@ const (
 	CodeUnknownPairing   = "unknown_pairing_code"
 	CodeShuttingDown     = "shutting_down"
 	CodeCycle            = "cycle"
+	CodeUIDisabled       = "ui_disabled"
 )
 
 // Sentinel errors, one per code.
@@ -84,6 +85,7 @@ var (
 	ErrUnknownToken     = errors.New("no such gateway token")
 	ErrUnknownPairing   = errors.New("no pending pairing request has that code")
 	ErrShuttingDown     = errors.New("the daemon is shutting down")
+	ErrUIDisabled       = errors.New("the control UI is off: set [ui] listen in weftos.toml and restart")
 )
 
 var codes = []struct {
@@ -125,6 +127,7 @@ var codes = []struct {
 	{CodeUnknownPairing, ErrUnknownPairing, http.StatusNotFound},
 	{CodeShuttingDown, ErrShuttingDown, http.StatusServiceUnavailable},
 	{CodeCycle, ErrCycle, http.StatusConflict},
+	{CodeUIDisabled, ErrUIDisabled, http.StatusConflict},
 }
 
 // ErrorForCode returns the sentinel error of code, or nil.

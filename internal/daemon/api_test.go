@@ -157,7 +157,8 @@ func TestEveryEndpointHasATypedMethod(t *testing.T) {
 				return c.FollowLogs(ctx, 1, func(apitype.LogLine) error { return nil })
 			})
 		},
-		"GET /v1/doctor": func(ctx context.Context) error { return ignore(c.Doctor(ctx)) },
+		"GET /v1/doctor":    func(ctx context.Context) error { return ignore(c.Doctor(ctx)) },
+		"POST /v1/ui/login": func(ctx context.Context) error { return ignore(c.UILogin(ctx)) },
 	}
 	patterns := d.apiHandler.Patterns()
 	ctx := context.Background()
@@ -192,6 +193,9 @@ func TestEveryEndpointHasATypedMethod(t *testing.T) {
 		{ignore(c.Session(ctx, "nosuch")), apitype.ErrUnknownSession},
 		{ignore(c.GovResolve(ctx, "nosuch", true, apitype.ResolveRequest{})), apitype.ErrUnknownAction},
 		{ignore(c.MemorySearch(ctx, apitype.MemorySearchRequest{Query: "q", Filter: map[string]string{"scope": "bogus"}})), apitype.ErrInvalidArgument},
+		{ignore(c.MemorySearch(ctx, apitype.MemorySearchRequest{Query: "q", Without: []string{"graph"}})), apitype.ErrInvalidArgument},
+		{ignore(c.MemorySearch(ctx, apitype.MemorySearchRequest{Query: "q", Fusion: "max"})), apitype.ErrInvalidArgument},
+		{ignore(c.MemorySearch(ctx, apitype.MemorySearchRequest{Query: "q", Only: []string{"bm25"}, Weights: map[string]float64{"bm25": 0}})), apitype.ErrInvalidArgument},
 		{ignore(c.GatewayTokenRevoke(ctx, "nosuch")), apitype.ErrUnknownToken},
 		{ignore(c.PairingResolve(ctx, "ABCDEFGH", false)), apitype.ErrUnknownPairing},
 		{ignore(c.GatewayTokenCreate(ctx, apitype.GatewayTokenCreateRequest{Agents: []string{"a"}, Scopes: []string{"admin"}})), apitype.ErrInvalidArgument},

@@ -38,6 +38,7 @@ import (
 	"github.com/weftos/weftos/internal/metrics"
 	"github.com/weftos/weftos/internal/nodemetrics"
 	"github.com/weftos/weftos/internal/sandbox"
+	"github.com/weftos/weftos/internal/session"
 	"github.com/weftos/weftos/internal/tools"
 	"github.com/weftos/weftos/internal/xref"
 )
@@ -109,7 +110,9 @@ type Daemon struct {
 	memory       *memory.Store
 	builtins     *tools.Registry // built once: the built-in tools are stateless
 	agents       agentSessions
+	journals     *session.Committer // group-commits every session journal
 	gw           gatewayParts
+	ui           uiParts
 	supervisors  supervisorTable // the supervisors started agents run under
 
 	chainKick        chan struct{} // a group commit happened (chainFanout)
@@ -200,6 +203,11 @@ func Open(ctx context.Context, opts Options) (_ *Daemon, err error) {
 	if err != nil {
 		return nil, err
 	}
+	// Sessions a crash left half-written are restored from the commit log
+	// before anything can read them.
+	if d.journals, err = session.OpenCommitter(ctx, home, session.WithCommitLogger(d.log.With("layer", "session"))); err != nil {
+		return nil, fmt.Errorf("daemon: session journals: %w", err)
+	}
 	if err := d.openProviders(); err != nil {
 		return nil, err
 	}
@@ -255,6 +263,9 @@ func Open(ctx context.Context, opts Options) (_ *Daemon, err error) {
 		return nil, err
 	}
 	if err := d.serve(); err != nil {
+		return nil, err
+	}
+	if err := d.openUI(); err != nil {
 		return nil, err
 	}
 	if err := os.WriteFile(filepath.Join(home, PIDName), []byte(strconv.Itoa(os.Getpid())+"\n"), 0o600); err != nil {
@@ -385,12 +396,23 @@ func (d *Daemon) close(ctx context.Context) error {
 			_ = d.api.Close()
 		}
 	}
+	// After the API: its shutdown closes d.closing, which ends the
+	// streams the UI forwards.
+	if err := d.closeUI(ctx); err != nil {
+		errs = append(errs, err)
+	}
 	if d.metricSrv != nil {
 		_ = d.metricSrv.Shutdown(ctx)
 	}
 	if d.kernel != nil {
 		if err := d.kernel.Close(ctx); err != nil {
 			errs = append(errs, err)
+		}
+	}
+	if d.journals != nil {
+		// After the kernel: the agents have closed their sessions.
+		if err := d.journals.Close(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("session journals: %w", err))
 		}
 	}
 	if d.gov != nil {

@@ -31,6 +31,7 @@ func (d *Daemon) routes() []localapi.Route {
 	r = append(r, d.opsRoutes()...)
 	r = append(r, d.xrefRoutes()...)
 	r = append(r, d.eccRoutes()...)
+	r = append(r, d.uiRoutes()...)
 	return append(r,
 		localapi.Route{Pattern: "GET /v1/gov/audit", Handler: d.handleAudit},
 		localapi.Route{Pattern: "POST /v1/agent/run", Handler: d.handleAgentRun},
@@ -108,7 +109,7 @@ func outerCode(err error) string {
 	case errors.Is(err, session.ErrNotFound):
 		return apitype.CodeUnknownSession
 	case errors.Is(err, session.ErrInvalidName), errors.Is(err, memory.ErrInvalidFilter), errors.Is(err, memory.ErrEmptyText),
-		errors.Is(err, memory.ErrTooLarge), errors.Is(err, authority.ErrInput):
+		errors.Is(err, memory.ErrTooLarge), errors.Is(err, memory.ErrInvalidOptions), errors.Is(err, authority.ErrInput):
 		return apitype.CodeInvalidArgument
 	case errors.Is(err, causal.ErrCycle):
 		return apitype.CodeCycle
