@@ -39,15 +39,18 @@ const (
 // the daemon applies backpressure when the client reads slowly, and the
 // text of the last turn's deltas equals the final answer.
 type RunEvent struct {
-	Type    string    `json:"type"`
-	PID     uint64    `json:"pid,omitempty"`
-	Turn    int       `json:"turn,omitempty"`
-	Text    string    `json:"text,omitempty"`
-	Answer  string    `json:"answer,omitempty"`
-	Usage   llm.Usage `json:"usage,omitzero"`
-	Turns   int       `json:"turns,omitempty"`
-	Code    string    `json:"code,omitempty"`
-	Message string    `json:"message,omitempty"`
+	Type   string `json:"type"`
+	PID    uint64 `json:"pid,omitempty"`
+	Turn   int    `json:"turn,omitempty"`
+	Text   string `json:"text,omitempty"`
+	Answer string `json:"answer,omitempty"`
+	// AnswerID (final events) is the answer's universal id when ECC linked
+	// it to the memories recalled for it: `weave ecc why ID` shows them.
+	AnswerID string    `json:"answer_id,omitempty"`
+	Usage    llm.Usage `json:"usage,omitzero"`
+	Turns    int       `json:"turns,omitempty"`
+	Code     string    `json:"code,omitempty"`
+	Message  string    `json:"message,omitempty"`
 	// Tool calls and results.
 	Tool    string `json:"tool,omitempty"`
 	CallID  string `json:"call_id,omitempty"`

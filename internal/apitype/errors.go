@@ -56,6 +56,7 @@ const (
 	CodeJoinRefused      = "join_refused"
 	CodeUnreachable      = "unreachable"
 	CodeNoQuorum         = "no_quorum"
+	CodeCycle            = "cycle"
 	CodeUIDisabled       = "ui_disabled"
 )
 
@@ -69,6 +70,7 @@ var (
 	ErrVerification     = errors.New("verification failed")
 	ErrNoCheckpoint     = errors.New("no checkpoint covers the event yet")
 	ErrNotFound         = errors.New("not found")
+	ErrCycle            = errors.New("the edge would close a cycle")
 	ErrDenied           = errors.New("denied by governance")
 	ErrCapabilityDenied = errors.New("capability denied")
 	ErrLimitReached     = errors.New("limit reached")
@@ -157,6 +159,7 @@ var codes = []struct {
 	{CodeJoinRefused, ErrJoinRefused, http.StatusForbidden},
 	{CodeUnreachable, ErrUnreachable, http.StatusBadGateway},
 	{CodeNoQuorum, ErrNoQuorum, http.StatusServiceUnavailable},
+	{CodeCycle, ErrCycle, http.StatusConflict},
 	{CodeUIDisabled, ErrUIDisabled, http.StatusConflict},
 }
 

@@ -54,6 +54,9 @@ type agentReply struct {
 	ModelMicros int64  `json:"model_us"`
 	Error       string `json:"error,omitempty"`
 	Code        string `json:"code,omitempty"`
+	// AnswerID is the answer's universal id when it was linked to the
+	// memories recalled for it (ECC's Act mode).
+	AnswerID string `json:"answer_id,omitempty"`
 }
 
 // newAgentKind is the KindFunc of "agent" processes.
@@ -307,9 +310,12 @@ func (a *agentProc) turn(ctx context.Context, p *kernel.Process, runner *toolRun
 	}
 	cfg := agent.Config{Model: modelName, System: a.d.systemPrompt(a.def, a.args.Workspace), MaxTurns: a.maxTurns(),
 		ContextTokens: a.d.cfg.Agents.ContextTokens, RepeatLimit: a.d.cfg.Agents.RepeatLimit}
+	used := &recalled{}
 	if k := a.d.cfg.Memory.Recall; k > 0 {
 		cfg.Recall = func(ctx context.Context, q string) []string {
-			return a.d.recall(ctx, p, a.def.Name, a.args.Session, q, k)
+			texts, ids := a.d.recall(ctx, p, a.def.Name, a.args.Session, q, k)
+			used.add(ids)
+			return texts
 		}
 	}
 	turn := 0
@@ -322,6 +328,9 @@ func (a *agentProc) turn(ctx context.Context, p *kernel.Process, runner *toolRun
 	before := a.waited.Load()
 	res, err := agent.Run(ctx, cfg, deps, history, req.Message, done)
 	rep := agentReply{Answer: res.Answer, Usage: res.Usage, Turns: res.Turns, ModelMicros: time.Duration(a.waited.Load() - before).Microseconds()}
+	if err == nil && res.Answer != "" {
+		rep.AnswerID = a.d.linkAnswer(ctx, p, a.args.Session, res.Answer, used.get())
+	}
 	if err != nil {
 		rep.Error, rep.Code = err.Error(), agentErrorCode(err)
 		switch {

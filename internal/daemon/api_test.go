@@ -81,9 +81,16 @@ func TestEveryEndpointHasATypedMethod(t *testing.T) {
 		"GET /v1/chain/witnesses":    func(ctx context.Context) error { return ignore(c.ChainWitnesses(ctx)) },
 		"GET /v1/chain/events":       func(ctx context.Context) error { return ignore(c.ChainEvents(ctx, apitype.ChainEventsQuery{N: 5})) },
 		"GET /v1/chain/events/{seq}": func(ctx context.Context) error { return ignore(c.ChainEvent(ctx, 0)) },
-		"GET /v1/chain/export":       func(ctx context.Context) error { return c.ChainExport(ctx, io.Discard, 0) },
-		"GET /v1/chain/prove/{seq}":  func(ctx context.Context) error { return ignore(c.ChainProve(ctx, 0)) },
-		"GET /v1/chain/consistency":  func(ctx context.Context) error { return ignore(c.ChainConsistency(ctx, 1, 2)) },
+		"GET /v1/xref/{id}":          func(ctx context.Context) error { return ignore(c.Xref(ctx, "seq:0", 1)) },
+		"POST /v1/ecc/edges": func(ctx context.Context) error {
+			return ignore(c.EccLink(ctx, apitype.EccEdgeRequest{From: "seq:0", To: "seq:1", Type: "follows"}))
+		},
+		"GET /v1/ecc/why/{id}":      func(ctx context.Context) error { return ignore(c.EccWhy(ctx, "seq:0", apitype.EccWalkQuery{})) },
+		"GET /v1/ecc/status":        func(ctx context.Context) error { return ignore(c.EccStatus(ctx)) },
+		"GET /v1/ecc/impact/{id}":   func(ctx context.Context) error { return ignore(c.EccImpact(ctx, "seq:0", apitype.EccWalkQuery{})) },
+		"GET /v1/chain/export":      func(ctx context.Context) error { return c.ChainExport(ctx, io.Discard, 0) },
+		"GET /v1/chain/prove/{seq}": func(ctx context.Context) error { return ignore(c.ChainProve(ctx, 0)) },
+		"GET /v1/chain/consistency": func(ctx context.Context) error { return ignore(c.ChainConsistency(ctx, 1, 2)) },
 
 		"GET /v1/gov/rules": func(ctx context.Context) error { return ignore(c.GovRules(ctx)) },
 		"POST /v1/gov/check": func(ctx context.Context) error {

@@ -32,7 +32,7 @@ func (d *Daemon) openChain(ctx context.Context) error {
 	d.chain, err = chain.Open(ctx, filepath.Join(d.home, ChainDir), chain.Options{
 		ChainID: cc.ChainID, Origin: d.id.NodeID, Keys: chain.Keys{Ed25519: d.id.Ed25519, MLDSA65: d.id.MLDSA65},
 		SegmentSize: int64(cc.SegmentSizeMiB) << 20, CheckpointInterval: cc.CheckpointInterval.Duration,
-		CheckpointEvery: uint64(cc.CheckpointEvery), Logger: d.log.With("layer", "chain"), Observer: d.ops,
+		CheckpointEvery: uint64(cc.CheckpointEvery), Logger: d.log.With("layer", "chain"), Observer: chainFanout{next: d.ops, kick: d.chainKick},
 	})
 	if errors.Is(err, chain.ErrCorrupt) && d.cfg.Governance.Environment != "prod" {
 		// Never repair acknowledged history by cutting it: boot with the

@@ -24,6 +24,7 @@ import (
 	"github.com/weftos/weftos/chain"
 	"github.com/weftos/weftos/internal/apitype"
 	"github.com/weftos/weftos/internal/authority"
+	"github.com/weftos/weftos/internal/causal"
 	"github.com/weftos/weftos/internal/clock"
 	"github.com/weftos/weftos/internal/cluster"
 	"github.com/weftos/weftos/internal/config"
@@ -41,6 +42,7 @@ import (
 	"github.com/weftos/weftos/internal/session"
 	"github.com/weftos/weftos/internal/tools"
 	"github.com/weftos/weftos/internal/witness"
+	"github.com/weftos/weftos/internal/xref"
 )
 
 // File names in the home directory.
@@ -119,6 +121,15 @@ type Daemon struct {
 	rep          *replicated     // the cluster's replicated state (Raft's state machine)
 	witnesses    *witness.Book   // what this node witnessed of its peers' chains
 
+	chainKick        chan struct{} // a group commit happened (chainFanout)
+	xref             *xref.Index   // cross-references (HOME/xref.log), nil without a chain
+	xrefLinker       *linker
+	xrefMu           sync.Mutex    // one indexing round at a time
+	graph            *causal.Store // the causal graph (HOME/graph.log), nil without a chain
+	graphSynced      time.Time
+	graphSyncedEdges int
+	ecc              *eccEngine // impulse queue and cognitive tick
+
 	providers   []apitype.Provider // configured LLM providers, for status
 	defaultMu   sync.Mutex         // guards defaultName
 	defaultName string             // the resolved default model (defaultModel)
@@ -155,7 +166,7 @@ func Open(ctx context.Context, opts Options) (_ *Daemon, err error) {
 		return nil, err
 	}
 	d := &Daemon{opts: opts, home: home, shutdownCh: make(chan struct{}), closing: make(chan struct{}), started: opts.Clock.Now(),
-		ops: nodemetrics.New()}
+		ops: nodemetrics.New(), chainKick: make(chan struct{}, 1)}
 	d.bgCtx, d.bgCancel = context.WithCancel(context.Background())
 	d.lock, err = filelock.Lock(filepath.Join(home, LockName))
 	if errors.Is(err, filelock.ErrLocked) {
@@ -213,6 +224,15 @@ func Open(ctx context.Context, opts Options) (_ *Daemon, err error) {
 		return nil, err
 	}
 	if err := d.openAuthority(); err != nil {
+		return nil, err
+	}
+	if err := d.openGraph(); err != nil {
+		return nil, err
+	}
+	if d.chain != nil {
+		d.openECC(ctx) // before the indexer, which feeds it
+	}
+	if err := d.openXref(); err != nil {
 		return nil, err
 	}
 	d.recordKernelEvents()
@@ -379,6 +399,7 @@ func (d *Daemon) close(ctx context.Context) error {
 		d.bgCancel()
 	}
 	d.bgWG.Wait()
+	d.closeECC()
 	if err := d.closeGateway(ctx); err != nil {
 		errs = append(errs, err)
 	}
@@ -426,6 +447,12 @@ func (d *Daemon) close(ctx context.Context) error {
 		if err := d.sandbox.Close(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("sandbox: %w", err))
 		}
+	}
+	if err := d.closeGraph(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := d.closeXref(); err != nil {
+		errs = append(errs, err)
 	}
 	if err := d.closeChain(ctx); err != nil {
 		errs = append(errs, err)

@@ -41,6 +41,9 @@ func TestJSONIsSnakeCase(t *testing.T) {
 		apitype.ClusterInitRequest{}, apitype.ClusterInviteRequest{}, apitype.ClusterInvite{}, apitype.ClusterJoinRequest{},
 		apitype.ClusterRemoveRequest{}, apitype.ClusterStatus{}, apitype.ClusterConsensus{}, apitype.ChainWitness{}, apitype.ClusterPeer{}, apitype.ClusterSpawnRequest{}, apitype.ClusterSpawnResponse{},
 		apitype.UILoginResponse{},
+		apitype.XrefNode{}, apitype.XrefLink{}, apitype.XrefResponse{}, apitype.EccEdgeRequest{}, apitype.EccEdgeResponse{}, apitype.EccNode{},
+		apitype.EccStep{}, apitype.EccWalkQuery{}, apitype.EccWalkResponse{}, apitype.EccQueue{}, apitype.EccGraph{}, apitype.EccXref{},
+		apitype.EccSalient{}, apitype.EccStatus{},
 		// ... and the lower layers' types it names.
 		apitype.ChainStatus{}, apitype.ChainKeys{}, apitype.ChainEvent{}, apitype.ChainProof{}, apitype.ChainConsistency{},
 		apitype.Decision{}, apitype.PendingItem{}, apitype.AuditReport{}, apitype.MemoryHit{}, apitype.MemoryContribution{}, apitype.MemoryStats{}, memory.Weights{},

@@ -84,14 +84,18 @@ func memoryScopeCheck(p *kernel.Process) authority.Check {
 // searchMemory is a memory search by an agent process: a privileged read
 // (memory.search), decided and recorded like any act — whether the agent
 // asked through memory_search or the daemon recalls for it (via "recall").
-func (d *Daemon) searchMemory(ctx context.Context, p *kernel.Process, agentName, session, query string, k int, via string, charge bool) ([]memory.Hit, error) {
+func (d *Daemon) searchMemory(ctx context.Context, p *kernel.Process, agentName, session, query string, k int, via, callID string, charge bool) ([]memory.Hit, error) {
 	scope := p.Capabilities().Memory
 	checks := []authority.Check{memoryScopeCheck(p)}
 	if charge {
 		checks = append(checks, func() error { return kernelErr(p.ChargeToolCall(memorySearchSpec.Name)) })
 	}
+	extra := map[string]string{"scope": string(scope), "via": via}
+	if callID != "" {
+		extra["call_id"] = callID
+	}
 	act := authority.Act{Action: "memory.search", Kind: governance.KindMemorySearch, Source: "memory", Subject: subjectOf(p, session),
-		Context: governance.Context{Extra: map[string]string{"scope": string(scope), "via": via}}, Checks: checks, Carry: carryFrom(ctx),
+		Context: governance.Context{Extra: extra}, Checks: checks, Carry: carryFrom(ctx),
 		// An automatic recall only feeds the next model call, whose own
 		// decision is written (with this one) before the prompt leaves.
 		Internal: via == "recall"}
@@ -113,23 +117,23 @@ func (d *Daemon) searchMemory(ctx context.Context, p *kernel.Process, agentName,
 	return hits, err
 }
 
-// recall returns the texts of the k memories most relevant to query that
-// the agent may see. A refused or failed recall adds nothing (and is on
-// the chain); the turn goes on.
-func (d *Daemon) recall(ctx context.Context, p *kernel.Process, agentName, session, query string, k int) []string {
+// recall returns the texts (and record ids) of the k memories most
+// relevant to query that the agent may see. A refused or failed recall
+// adds nothing (and is on the chain); the turn goes on.
+func (d *Daemon) recall(ctx context.Context, p *kernel.Process, agentName, session, query string, k int) ([]string, []string) {
 	if p.Capabilities().Memory == kernel.MemoryNone || k <= 0 {
-		return nil
+		return nil, nil
 	}
-	hits, err := d.searchMemory(ctx, p, agentName, session, query, k, "recall", false)
+	hits, err := d.searchMemory(ctx, p, agentName, session, query, k, "recall", "", false)
 	if err != nil {
 		d.log.Warn("memory recall", "agent", agentName, "err", err)
-		return nil
+		return nil, nil
 	}
-	out := make([]string, len(hits))
+	out, ids := make([]string, len(hits)), make([]string, len(hits))
 	for i, h := range hits {
-		out[i] = h.Record.Text
+		out[i], ids[i] = h.Record.Text, h.Record.ID
 	}
-	return out
+	return out, ids
 }
 
 // Memory tools offered to agents whose memory scope is not none.
@@ -168,7 +172,7 @@ func (d *Daemon) runMemoryTool(ctx context.Context, p *kernel.Process, agentName
 		var rec memory.Record
 		var created bool
 		err := d.auth.Do(ctx, authority.Act{Action: "memory.store", Kind: governance.KindMemoryStore, Source: "memory", Subject: subject,
-			Context: governance.Context{Tool: call.Name, Extra: map[string]string{"shared": fmt.Sprint(in.Shared)}}, Carry: carryFrom(ctx),
+			Context: governance.Context{Tool: call.Name, Extra: map[string]string{"shared": fmt.Sprint(in.Shared), "call_id": call.ID}}, Carry: carryFrom(ctx),
 			Checks: []authority.Check{memoryScopeCheck(p), func() error { return kernelErr(p.ChargeToolCall(call.Name)) }}},
 			func(ctx context.Context, pm *authority.Permit) (any, error) {
 				det := governance.MemoryDetail{ID: memory.ContentID(in.Text), Bytes: len(in.Text), Tags: in.Tags, Shared: in.Shared}
@@ -196,7 +200,7 @@ func (d *Daemon) runMemoryTool(ctx context.Context, p *kernel.Process, agentName
 		if in.K <= 0 || in.K > 20 {
 			in.K = 5
 		}
-		hits, err := d.searchMemory(ctx, p, agentName, session, in.Query, in.K, "tool", true)
+		hits, err := d.searchMemory(ctx, p, agentName, session, in.Query, in.K, "tool", call.ID, true)
 		if err != nil {
 			return refusal(ctx, err)
 		}

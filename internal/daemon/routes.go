@@ -8,6 +8,7 @@ import (
 	"github.com/weftos/weftos/internal/agentdef"
 	"github.com/weftos/weftos/internal/apitype"
 	"github.com/weftos/weftos/internal/authority"
+	"github.com/weftos/weftos/internal/causal"
 	"github.com/weftos/weftos/internal/channels"
 	"github.com/weftos/weftos/internal/gateway"
 	"github.com/weftos/weftos/internal/governance"
@@ -19,6 +20,7 @@ import (
 	"github.com/weftos/weftos/internal/sandbox"
 	"github.com/weftos/weftos/internal/session"
 	"github.com/weftos/weftos/internal/toolpkg"
+	"github.com/weftos/weftos/internal/xref"
 )
 
 // routes are the API endpoints of the outer layers.
@@ -28,6 +30,8 @@ func (d *Daemon) routes() []localapi.Route {
 	r = append(r, d.gatewayRoutes()...)
 	r = append(r, d.opsRoutes()...)
 	r = append(r, d.clusterRoutes()...)
+	r = append(r, d.xrefRoutes()...)
+	r = append(r, d.eccRoutes()...)
 	r = append(r, d.uiRoutes()...)
 	return append(r,
 		localapi.Route{Pattern: "GET /v1/gov/audit", Handler: d.handleAudit},
@@ -76,7 +80,7 @@ func outerCode(err error) string {
 		return apitype.CodeCapabilityDenied
 	case errors.Is(err, authority.ErrLimit):
 		return apitype.CodeLimitReached
-	case errors.Is(err, chain.ErrNotFound), errors.Is(err, memory.ErrNotFound):
+	case errors.Is(err, chain.ErrNotFound), errors.Is(err, memory.ErrNotFound), errors.Is(err, xref.ErrNotFound):
 		return apitype.CodeNotFound
 	case errors.Is(err, chain.ErrCorrupt):
 		return apitype.CodeChainCorrupt
@@ -109,6 +113,12 @@ func outerCode(err error) string {
 		return apitype.CodeUnknownSession
 	case errors.Is(err, session.ErrInvalidName), errors.Is(err, memory.ErrInvalidFilter), errors.Is(err, memory.ErrEmptyText),
 		errors.Is(err, memory.ErrTooLarge), errors.Is(err, memory.ErrInvalidOptions), errors.Is(err, authority.ErrInput):
+		return apitype.CodeInvalidArgument
+	case errors.Is(err, causal.ErrCycle):
+		return apitype.CodeCycle
+	case errors.Is(err, causal.ErrNotFound):
+		return apitype.CodeNotFound
+	case errors.Is(err, causal.ErrInvalid), errors.Is(err, xref.ErrAmbiguous):
 		return apitype.CodeInvalidArgument
 	case errors.Is(err, session.ErrExists):
 		return apitype.CodeSessionExists

@@ -38,6 +38,7 @@ const (
 	KindSessionRemove = "session.remove"
 	KindAgentDefine   = "agent.definition"
 	KindChainRepair   = "chain.repair"
+	KindEccEdge       = "ecc.edge" // an edge of the causal graph (ECC)
 
 	// Channels and the gateway: every inbound message and its reply (one
 	// act, the decision naming the inbound hash, the outcome the reply's),
@@ -124,6 +125,7 @@ var kindSpecs = func() map[string]KindSpec {
 	add(KindSessionRemove, ClassAct, func() any { return &SessionDetail{} })
 	add(KindAgentDefine, ClassAct, func() any { return &AgentDefinitionDetail{} })
 	add(KindChannelMessage, ClassAct, func() any { return &ChannelMessageDetail{} })
+	add(KindEccEdge, ClassAct, func() any { return &EccEdgeDetail{} })
 	add(KindGatewayToken, ClassAct, func() any { return &GatewayTokenDetail{} })
 	add(KindChannelPairing, ClassAct, func() any { return &PairingDetail{} })
 	add(KindPairingRequest, ClassObservation, nil)
@@ -348,6 +350,25 @@ type ChannelMessageDetail struct {
 	// Attachments are the files the message carried: received into the
 	// workspace (path, size, hash) or refused (why).
 	Attachments []AttachmentRecord `json:"attachments,omitempty"`
+}
+
+// EccEdgeDetail is the Detail of ecc.edge: an edge added to the causal
+// graph (ids are universal xref ids, times Unix ns), how many derived
+// artifacts it made stale, or the cycle it would have closed.
+type EccEdgeDetail struct {
+	From      string  `json:"from"`
+	To        string  `json:"to"`
+	Type      string  `json:"type"`
+	Weight    float32 `json:"weight"`
+	ValidFrom int64   `json:"valid_from"`
+	ValidTo   int64   `json:"valid_to,omitempty"`
+	Recorded  int64   `json:"recorded"`
+	// DecisionSeq is the chain seq of the decision that allowed the edge:
+	// the seq the graph links it to.
+	DecisionSeq uint64   `json:"decision_seq"`
+	Added       bool     `json:"added"`
+	Stale       int      `json:"stale,omitempty"`
+	Cycle       []string `json:"cycle,omitempty"`
 }
 
 // AttachmentRecord is one file of an inbound message.

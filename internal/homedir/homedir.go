@@ -19,4 +19,6 @@ const (
 	Raft         = "raft"              // the cluster's replicated log (Raft log and snapshots)
 	Replicated   = "replicated.json"   // the last replicated entry this node acted on
 	Witness      = "witness.json"      // what this node witnessed of its peers' chains
+	Xref         = "xref.log"          // the cross-reference index (derived from the chain)
+	Graph        = "graph.log"         // the causal graph (ECC)
 )

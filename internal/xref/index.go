@@ -1,0 +1,299 @@
+package xref
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/weftos/weftos/internal/recfile"
+)
+
+// Magic is the header of the index file.
+const Magic = "WXREF001"
+
+// Sentinel errors of the index.
+var (
+	// ErrNotFound reports an id or key the index does not know.
+	ErrNotFound = errors.New("xref: not found")
+	// ErrAmbiguous reports a prefix that matches more than one id.
+	ErrAmbiguous = errors.New("xref: ambiguous id prefix")
+	// ErrCorrupt reports an index file that cannot be read (other than a
+	// torn tail, which is cut); the index is derived data, so the owner
+	// rebuilds it from the chain.
+	ErrCorrupt = errors.New("xref: index corrupt")
+)
+
+// MinPrefix is the shortest hex prefix Resolve accepts.
+const MinPrefix = 8
+
+type linkKey struct {
+	from, to ID
+	rel      string
+}
+
+// Index is the forward and reverse cross-reference index. Safe for
+// concurrent use.
+type Index struct {
+	mu      sync.RWMutex
+	file    *recfile.File // nil for an in-memory index
+	nodes   map[ID]Node
+	keys    map[string]ID
+	out     map[ID][]Link
+	in      map[ID][]Link
+	seen    map[linkKey]struct{}
+	links   int
+	through uint64
+}
+
+// New returns an empty in-memory index.
+func New() *Index {
+	return &Index{nodes: map[ID]Node{}, keys: map[string]ID{}, out: map[ID][]Link{}, in: map[ID][]Link{}, seen: map[linkKey]struct{}{}}
+}
+
+// Open loads the index persisted at path (created if missing). A torn
+// tail left by a crash is cut, and the index then reports an earlier
+// Through: the owner re-indexes from there.
+func Open(path string) (*Index, error) {
+	f, recs, _, err := recfile.Open(path, Magic)
+	if errors.Is(err, recfile.ErrCorrupt) {
+		return nil, fmt.Errorf("%w: %w", ErrCorrupt, err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("xref: %w", err)
+	}
+	x := New()
+	for i, r := range recs {
+		b, err := DecodeBatch(r)
+		if err != nil {
+			f.Close()
+			return nil, fmt.Errorf("%w: %s: record %d: %w", ErrCorrupt, path, i, err)
+		}
+		x.add(b)
+	}
+	x.file = f
+	return x, nil
+}
+
+// add merges b and returns what was new. Callers hold mu.
+func (x *Index) add(b Batch) Batch {
+	fresh := Batch{Through: b.Through}
+	for _, n := range b.Nodes {
+		old, ok := x.nodes[n.ID]
+		if ok && (old.Key != "" || n.Key == "") {
+			continue
+		}
+		if n.Key != "" {
+			if other, taken := x.keys[n.Key]; taken && other != n.ID {
+				n.Key = "" // keys are unique: the first holder keeps it
+			} else {
+				x.keys[n.Key] = n.ID
+			}
+		}
+		if ok && n.Key == "" {
+			continue
+		}
+		x.nodes[n.ID] = n
+		fresh.Nodes = append(fresh.Nodes, n)
+	}
+	for _, l := range b.Links {
+		k := linkKey{l.From, l.To, l.Rel}
+		if _, dup := x.seen[k]; dup {
+			continue
+		}
+		x.seen[k] = struct{}{}
+		x.out[l.From] = append(x.out[l.From], l)
+		x.in[l.To] = append(x.in[l.To], l)
+		x.links++
+		fresh.Links = append(fresh.Links, l)
+	}
+	if b.Through > x.through {
+		x.through = b.Through
+	}
+	return fresh
+}
+
+// Apply adds a batch: nodes and links already known are skipped, and what
+// is new is appended to the file (written to the OS, made durable by Sync
+// or Close). A batch is persisted as one record: after a crash it is there
+// whole or not at all.
+func (x *Index) Apply(b Batch) error {
+	for _, n := range b.Nodes {
+		if n.Type == "" || len(n.Type) > MaxString || len(n.Key) > MaxString {
+			return fmt.Errorf("%w: node %s: bad type or key", ErrFormat, n.ID)
+		}
+	}
+	for _, l := range b.Links {
+		if l.Rel == "" || len(l.Rel) > MaxString {
+			return fmt.Errorf("%w: link %s→%s: bad relation", ErrFormat, l.From, l.To)
+		}
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	before := x.through
+	fresh := x.add(b)
+	if x.file == nil || (len(fresh.Nodes) == 0 && len(fresh.Links) == 0 && fresh.Through <= before) {
+		return nil
+	}
+	if err := x.file.Append(EncodeBatch(fresh)); err != nil {
+		return fmt.Errorf("xref: %w", err)
+	}
+	if err := x.file.Flush(); err != nil {
+		return fmt.Errorf("xref: %w", err)
+	}
+	return nil
+}
+
+// Sync makes every applied batch durable.
+func (x *Index) Sync() error {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.file == nil {
+		return nil
+	}
+	return x.file.Sync()
+}
+
+// Close syncs and closes the file.
+func (x *Index) Close() error {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.file == nil {
+		return nil
+	}
+	err := x.file.Close()
+	x.file = nil
+	return err
+}
+
+// Through is the chain position the index covers: every event with a
+// lower seq has been indexed.
+func (x *Index) Through() uint64 {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	return x.through
+}
+
+// Len counts nodes and links.
+func (x *Index) Len() (nodes, links int) {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	return len(x.nodes), x.links
+}
+
+// Node returns a node.
+func (x *Index) Node(id ID) (Node, bool) {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	n, ok := x.nodes[id]
+	return n, ok
+}
+
+// Key returns the node holding a key ("seq:42").
+func (x *Index) Key(key string) (Node, bool) {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	id, ok := x.keys[key]
+	if !ok {
+		return Node{}, false
+	}
+	return x.nodes[id], true
+}
+
+// Resolve turns what an operator typed into an id: a full hex id, a key
+// ("seq:42", "session:NAME", "pid:7", "memory:CONTENTID"), or a unique hex
+// prefix of at least MinPrefix digits.
+func (x *Index) Resolve(s string) (ID, error) {
+	if id, err := ParseID(s); err == nil {
+		if _, ok := x.Node(id); !ok {
+			return id, fmt.Errorf("%w: %s", ErrNotFound, s)
+		}
+		return id, nil
+	}
+	if n, ok := x.Key(s); ok {
+		return n.ID, nil
+	}
+	p := strings.ToLower(s)
+	if len(p) < MinPrefix || strings.Trim(p, "0123456789abcdef") != "" {
+		return ID{}, fmt.Errorf("%w: %q is neither an id, a key nor a hex prefix of %d+ digits", ErrNotFound, s, MinPrefix)
+	}
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	var found []ID
+	for id := range x.nodes {
+		if strings.HasPrefix(id.String(), p) {
+			found = append(found, id)
+			if len(found) > 1 {
+				return ID{}, fmt.Errorf("%w: %s", ErrAmbiguous, s)
+			}
+		}
+	}
+	if len(found) == 0 {
+		return ID{}, fmt.Errorf("%w: %s", ErrNotFound, s)
+	}
+	return found[0], nil
+}
+
+// Out lists the links from id, in the order they were added.
+func (x *Index) Out(id ID) []Link {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	return append([]Link(nil), x.out[id]...)
+}
+
+// In lists the links to id, in the order they were added.
+func (x *Index) In(id ID) []Link {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	return append([]Link(nil), x.in[id]...)
+}
+
+// Neighbourhood walks links in both directions from id, breadth first, to
+// depth hops, stopping after limit links. It returns the nodes reached
+// (the root first) and the links walked, each once.
+func (x *Index) Neighbourhood(id ID, depth, limit int) ([]Node, []Link) {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	root, ok := x.nodes[id]
+	if !ok {
+		return nil, nil
+	}
+	nodes := []Node{root}
+	seen := map[ID]bool{id: true}
+	used := map[linkKey]bool{}
+	var links []Link
+	frontier := []ID{id}
+	for d := 0; d < depth && len(frontier) > 0; d++ {
+		var next []ID
+		for _, at := range frontier {
+			for _, set := range [2][]Link{x.out[at], x.in[at]} {
+				for _, l := range set {
+					k := linkKey{l.From, l.To, l.Rel}
+					if used[k] {
+						continue
+					}
+					if len(links) >= limit {
+						return nodes, links
+					}
+					used[k] = true
+					links = append(links, l)
+					for _, other := range [2]ID{l.From, l.To} {
+						if !seen[other] {
+							seen[other] = true
+							n, ok := x.nodes[other]
+							if !ok {
+								n = Node{ID: other, Type: "unknown"}
+							}
+							nodes = append(nodes, n)
+							next = append(next, other)
+						}
+					}
+				}
+			}
+		}
+		frontier = next
+	}
+	sort.SliceStable(nodes[1:], func(i, j int) bool { return nodes[1+i].Type < nodes[1+j].Type })
+	return nodes, links
+}
