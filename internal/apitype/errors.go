@@ -45,6 +45,7 @@ const (
 	CodeUnknownToken     = "unknown_token"
 	CodeUnknownPairing   = "unknown_pairing_code"
 	CodeShuttingDown     = "shutting_down"
+	CodeUnknownMCP       = "unknown_mcp_session"
 )
 
 // Sentinel errors, one per code.
@@ -82,6 +83,7 @@ var (
 	ErrUnknownToken     = errors.New("no such gateway token")
 	ErrUnknownPairing   = errors.New("no pending pairing request has that code")
 	ErrShuttingDown     = errors.New("the daemon is shutting down")
+	ErrUnknownMCP       = errors.New("no such MCP tool session")
 )
 
 var codes = []struct {
@@ -122,6 +124,7 @@ var codes = []struct {
 	{CodeUnknownToken, ErrUnknownToken, http.StatusNotFound},
 	{CodeUnknownPairing, ErrUnknownPairing, http.StatusNotFound},
 	{CodeShuttingDown, ErrShuttingDown, http.StatusServiceUnavailable},
+	{CodeUnknownMCP, ErrUnknownMCP, http.StatusNotFound},
 }
 
 // ErrorForCode returns the sentinel error of code, or nil.

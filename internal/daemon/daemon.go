@@ -107,6 +107,7 @@ type Daemon struct {
 	memory       *memory.Store
 	builtins     *tools.Registry // built once: the built-in tools are stateless
 	agents       agentSessions
+	mcp          mcpTable // MCP tool sessions (weave mcp serve, the gateway's /mcp)
 	gw           gatewayParts
 	supervisors  supervisorTable // the supervisors started agents run under
 
@@ -212,6 +213,7 @@ func Open(ctx context.Context, opts Options) (_ *Daemon, err error) {
 	d.kernel.RegisterKind(kernel.MailboxKind, kernel.NewMailbox)
 	d.builtins = tools.Default()
 	d.kernel.RegisterKind(AgentKind, d.newAgentKind)
+	d.kernel.RegisterKind(MCPKind, d.newMCPKind)
 	if err := d.openSandbox(ctx); err != nil {
 		return nil, err
 	}

@@ -27,6 +27,7 @@ func (d *Daemon) routes() []localapi.Route {
 	r = append(r, d.memoryRoutes()...)
 	r = append(r, d.gatewayRoutes()...)
 	r = append(r, d.opsRoutes()...)
+	r = append(r, d.mcpRoutes()...)
 	return append(r,
 		localapi.Route{Pattern: "GET /v1/gov/audit", Handler: d.handleAudit},
 		localapi.Route{Pattern: "POST /v1/agent/run", Handler: d.handleAgentRun},
@@ -122,6 +123,8 @@ func outerCode(err error) string {
 		return apitype.CodeUnknownToken
 	case errors.Is(err, channels.ErrUnknownCode):
 		return apitype.CodeUnknownPairing
+	case errors.Is(err, ErrUnknownMCPSession):
+		return apitype.CodeUnknownMCP
 	case errors.Is(err, gateway.ErrBadScope):
 		return apitype.CodeInvalidArgument
 	}
