@@ -32,8 +32,10 @@ const MCPKind = "mcp"
 // AskAgentTool is the tool that asks an agent (agents as tools).
 const AskAgentTool = "ask_agent"
 
-// ErrUnknownMCPSession: no live MCP tool session has that id.
-var ErrUnknownMCPSession = errors.New("no such MCP tool session")
+// ErrUnknownMCPSession: no live MCP tool session has that id (stopped
+// while idle, or never opened). It is the API's sentinel, so that clients
+// in-process and over the socket recognise it alike.
+var ErrUnknownMCPSession = apitype.ErrUnknownMCP
 
 var askAgentSpec = llm.ToolSpec{Name: AskAgentTool,
 	Description: "Ask a WeftOS agent: it runs one turn (with its own tools, governed and recorded) and returns its answer.",
