@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"slices"
+	"sync"
 
 	"github.com/modelcontextprotocol/go-sdk/auth"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -47,7 +48,14 @@ func (b mcpBackend) End(ctx context.Context, session string) error {
 // presenting its session id is refused) and served by a tool session with
 // the capabilities of the token's agent — ?agent=NAME among the token's
 // agents, else its only agent, else "default" when it reaches it.
+//
+// The SDK asks for the server on every request: one mcpserve.Server per
+// token and agent is kept, its daemon tool session opened on first use.
 func (d *Daemon) mcpHTTPHandler(workspace string) http.Handler {
+	var (
+		mu      sync.Mutex
+		servers = map[string]*mcpserve.Server{}
+	)
 	h := mcp.NewStreamableHTTPHandler(func(r *http.Request) *mcp.Server {
 		t, ok := gateway.TokenFrom(r.Context())
 		if !ok {
@@ -64,12 +72,29 @@ func (d *Daemon) mcpHTTPHandler(workspace string) http.Handler {
 		if agent == "" || !t.Reaches(agent) {
 			return nil
 		}
+		key := t.ID + "/" + agent
+		mu.Lock()
+		srv, ok := servers[key]
+		mu.Unlock()
+		if ok {
+			return srv.MCP()
+		}
+		// Opening the tool session may wait (a workspace definition asking
+		// for more than the default waits for its approval): unlocked.
 		srv, err := mcpserve.New(r.Context(), mcpBackend{d: d, agent: agent, workspace: workspace, label: "gateway:" + t.ID, reach: t.Agents},
 			mcpserve.Options{Version: d.opts.Version, Log: d.log.With("layer", "mcp")})
 		if err != nil {
 			d.log.Warn("gateway MCP session refused", "token", t.ID, "agent", agent, "err", err)
 			return nil
 		}
+		mu.Lock()
+		defer mu.Unlock()
+		if other, ok := servers[key]; ok {
+			// Another request opened one meanwhile: keep that one.
+			_ = srv.Close(context.WithoutCancel(r.Context()))
+			return other.MCP()
+		}
+		servers[key] = srv
 		return srv.MCP()
 	}, &mcp.StreamableHTTPOptions{SessionTimeout: d.cfg.Agents.IdleTimeout.Duration, Logger: d.log.With("layer", "mcp")})
 	// The gateway has authenticated the token already; the SDK's middleware

@@ -50,13 +50,18 @@ type Options struct {
 	Log     *slog.Logger
 }
 
-// Server is one MCP server bound to one daemon tool session.
+// Server is one MCP server bound to one daemon tool session at a time
+// (the daemon stops idle sessions; the next call opens another, and the
+// tools offered follow it). Any number of MCP sessions may share it: the
+// daemon runs their calls one at a time, as the session's process.
 type Server struct {
 	b   Backend
 	srv *mcp.Server
 
 	mu      sync.Mutex
 	session string
+	offered []string // tool names, as offered
+	memory  bool     // the memory resource template is offered
 }
 
 // New opens a tool session on b and returns an MCP server offering its
@@ -77,17 +82,39 @@ func New(ctx context.Context, b Backend, opts Options) (*Server, error) {
 		Logger: opts.Log,
 		Instructions: fmt.Sprintf("WeftOS tools of agent %q. Every call is decided by the node's governance and recorded on its audit chain; "+
 			"a refused call returns an error result saying why.", sess.Agent),
-		Capabilities: &mcp.ServerCapabilities{Tools: &mcp.ToolCapabilities{}},
+		Capabilities: &mcp.ServerCapabilities{Tools: &mcp.ToolCapabilities{ListChanged: true}},
 	})
-	for _, t := range sess.Tools {
-		s.srv.AddTool(&mcp.Tool{Name: t.Name, Description: t.Description, InputSchema: t.InputSchema}, s.handler(t.Name))
+	s.offer(sess.Tools)
+	return s, nil
+}
+
+// offer makes the server's tools those of a (new) session: tools
+// installed or removed since are added or dropped, and clients told.
+func (s *Server) offer(tools []apitype.MCPTool) {
+	var gone []string
+	for _, name := range s.offered {
+		if !slices.ContainsFunc(tools, func(t apitype.MCPTool) bool { return t.Name == name }) {
+			gone = append(gone, name)
+		}
 	}
-	if slices.ContainsFunc(sess.Tools, func(t apitype.MCPTool) bool { return t.Name == MemoryTool }) {
+	if len(gone) > 0 {
+		s.srv.RemoveTools(gone...)
+	}
+	s.offered = s.offered[:0]
+	for _, t := range tools {
+		s.srv.AddTool(&mcp.Tool{Name: t.Name, Description: t.Description, InputSchema: t.InputSchema}, s.handler(t.Name))
+		s.offered = append(s.offered, t.Name)
+	}
+	memory := slices.Contains(s.offered, MemoryTool)
+	switch {
+	case memory && !s.memory:
 		s.srv.AddResourceTemplate(&mcp.ResourceTemplate{Name: "memory-search", Title: "Memory search",
 			Description: "The agent's memories most similar to the query (the memory_search tool, governed and recorded).",
 			MIMEType:    "text/plain", URITemplate: MemoryTemplate}, s.readMemory)
+	case !memory && s.memory:
+		s.srv.RemoveResourceTemplates(MemoryTemplate)
 	}
-	return s, nil
+	s.memory = memory
 }
 
 // MCP returns the go-sdk server, to run on a transport.
@@ -125,6 +152,7 @@ func (s *Server) call(ctx context.Context, req apitype.MCPCallRequest) (apitype.
 			return apitype.MCPCallResult{}, oerr
 		}
 		s.session = sess.ID
+		s.offer(sess.Tools)
 	}
 	id = s.session
 	s.mu.Unlock()
