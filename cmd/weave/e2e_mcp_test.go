@@ -1,0 +1,267 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/weftos/weftos/internal/apitype"
+	"github.com/weftos/weftos/internal/client"
+	"github.com/weftos/weftos/internal/llm/llmtest"
+)
+
+// mcpNode is a detached daemon with a fake model, a workspace holding
+// notes.txt and the example WASM tool echo installed.
+type mcpNode struct {
+	c  *cli
+	ws string
+	cl *client.Client
+}
+
+func startMCPNode(t *testing.T) *mcpNode {
+	t.Helper()
+	srv := llmtest.NewOpenAI(llmtest.Options{Handler: func(llmtest.Request) llmtest.Turn { return llmtest.Text("hello from the agent") }})
+	t.Cleanup(srv.Close)
+	t.Setenv("OPENAI_BASE_URL", srv.URL)
+	t.Setenv("OPENAI_API_KEY", "test")
+	t.Setenv("ANTHROPIC_API_KEY", "")
+	c := &cli{t: t, bin: buildWeave(t), home: filepath.Join(t.TempDir(), "home")}
+	if err := os.MkdirAll(c.home, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(c.home, "weftos.toml"), []byte("[agents]\nmodel = \"openai/m\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ws := t.TempDir()
+	if err := os.WriteFile(filepath.Join(ws, "notes.txt"), []byte("the launch code is 1234"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c.ok("boot", "--detach")
+	t.Cleanup(func() { c.run("shutdown") })
+	cl, err := client.New(c.home)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cl.Close)
+	// The example WASM tool, built from Go source now.
+	pkg := t.TempDir()
+	build := exec.Command("go", "build", "-o", filepath.Join(pkg, "tool.wasm"), ".")
+	build.Dir = "../../examples/tools/echo"
+	build.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("building the echo tool: %v\n%s", err, out)
+	}
+	manifest, err := os.ReadFile("../../examples/tools/echo/tool.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := strings.Replace(string(manifest), `hosts = ["api.example.com"]`, `hosts = []`, 1)
+	if err := os.WriteFile(filepath.Join(pkg, "tool.toml"), []byte(m), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cl.ToolInstall(context.Background(), pkg); err != nil {
+		t.Fatal(err)
+	}
+	return &mcpNode{c: c, ws: ws, cl: cl}
+}
+
+// toolCalls counts the chain's tool.call outcomes and refusals per tool.
+func (n *mcpNode) toolCalls(t *testing.T) (calls, refusals map[string]int) {
+	t.Helper()
+	evs, err := n.cl.ChainEvents(context.Background(), apitype.ChainEventsQuery{N: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls, refusals = map[string]int{}, map[string]int{}
+	for _, ev := range evs {
+		var p struct {
+			Detail struct {
+				Tool string `json:"tool"`
+			} `json:"detail"`
+			Request struct {
+				Context struct {
+					Tool string `json:"tool"`
+				} `json:"context"`
+			} `json:"request"`
+		}
+		_ = json.Unmarshal(ev.Payload, &p)
+		switch ev.Kind {
+		case "tool.call":
+			calls[p.Detail.Tool]++
+		case "governance.refusal":
+			refusals[p.Request.Context.Tool]++
+		}
+	}
+	return calls, refusals
+}
+
+// TestMCPStdio: the go-sdk's client runs `weave mcp serve --stdio` and
+// calls a built-in tool, the WASM tool and ask_agent through it, each on
+// the chain; a call outside the workspace is refused and recorded.
+func TestMCPStdio(t *testing.T) {
+	n := startMCPNode(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.Command(n.c.bin, "mcp", "serve", "--stdio", "--home", n.c.home, "--workspace", n.ws)
+	cmd.Stderr = os.Stderr
+	cs, err := mcp.NewClient(&mcp.Implementation{Name: "test", Version: "1"}, nil).Connect(ctx, &mcp.CommandTransport{Command: cmd}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cs.InitializeResult().ServerInfo.Name; got != "weftos" {
+		t.Fatalf("server %q", got)
+	}
+	res, err := cs.ListTools(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, tl := range res.Tools {
+		names = append(names, tl.Name)
+	}
+	for _, want := range []string{"read_file", "echo", "ask_agent", "memory_search"} {
+		if !slices.Contains(names, want) {
+			t.Fatalf("tools %v lack %s", names, want)
+		}
+	}
+	text := func(r *mcp.CallToolResult) string {
+		var b strings.Builder
+		for _, c := range r.Content {
+			if tc, ok := c.(*mcp.TextContent); ok {
+				b.WriteString(tc.Text)
+			}
+		}
+		return b.String()
+	}
+	call := func(name string, args map[string]any) *mcp.CallToolResult {
+		t.Helper()
+		r, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: name, Arguments: args})
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		return r
+	}
+	if r := call("read_file", map[string]any{"path": "notes.txt"}); r.IsError || !strings.Contains(text(r), "1234") {
+		t.Fatalf("read_file: %q", text(r))
+	}
+	if r := call("read_file", map[string]any{"path": "../../etc/passwd"}); !r.IsError {
+		t.Fatalf("read_file outside the workspace: %q", text(r))
+	}
+	if r := call("echo", map[string]any{"text": "hi"}); r.IsError || !strings.Contains(text(r), "HI") {
+		t.Fatalf("echo: %q", text(r))
+	}
+	if r := call("ask_agent", map[string]any{"message": "hi"}); r.IsError || text(r) != "hello from the agent" {
+		t.Fatalf("ask_agent: %q", text(r))
+	}
+	if err := cs.Close(); err != nil {
+		t.Fatal(err)
+	}
+	calls, refusals := n.toolCalls(t)
+	if calls["read_file"] != 1 || calls["echo"] != 1 || calls["ask_agent"] != 1 || refusals["read_file"] != 1 {
+		t.Fatalf("on the chain: calls %v, refusals %v", calls, refusals)
+	}
+	// The session's process is gone with its client.
+	ps := n.c.ok("ps")
+	if strings.Contains(ps, "mcp:default") {
+		t.Fatalf("the MCP session outlived its client:\n%s", ps)
+	}
+	n.c.ok("gov", "audit")
+}
+
+// TestMCPStdioTypeScript: the official TypeScript SDK's client
+// (@modelcontextprotocol/sdk, installed with npm ci from the committed
+// lock file) against weave mcp serve --stdio.
+func TestMCPStdioTypeScript(t *testing.T) {
+	dir := npmFixture(t, "testdata/mcpnode")
+	n := startMCPNode(t)
+	cmd := exec.Command("node", "client.mjs", n.c.bin, n.c.home, n.ws)
+	cmd.Dir = dir
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("node client.mjs: %v\n%s", err, out)
+	}
+	var got struct {
+		Server   struct{ Name string }
+		Tools    []string
+		ReadFile struct {
+			Text    string
+			IsError bool `json:"is_error"`
+		} `json:"read_file"`
+		Outside struct {
+			IsError bool `json:"is_error"`
+		}
+		Echo struct {
+			Text    string
+			IsError bool `json:"is_error"`
+		}
+		AskAgent struct {
+			Text    string
+			IsError bool `json:"is_error"`
+		} `json:"ask_agent"`
+		Memory struct{ Contents int }
+	}
+	if err := json.Unmarshal(out, &got); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if got.Server.Name != "weftos" || !slices.Contains(got.Tools, "echo") || !slices.Contains(got.Tools, "read_file") ||
+		got.ReadFile.IsError || !strings.Contains(got.ReadFile.Text, "1234") || !got.Outside.IsError ||
+		got.Echo.IsError || !strings.Contains(got.Echo.Text, "INTEROP") ||
+		got.AskAgent.IsError || got.AskAgent.Text != "hello from the agent" || got.Memory.Contents != 1 {
+		t.Fatalf("the TypeScript client saw %s", out)
+	}
+	calls, refusals := n.toolCalls(t)
+	if calls["read_file"] != 1 || calls["echo"] != 1 || calls["ask_agent"] != 1 || refusals["read_file"] != 1 {
+		t.Fatalf("on the chain: calls %v, refusals %v", calls, refusals)
+	}
+}
+
+// npmFixture copies a node fixture (package.json, package-lock.json and
+// scripts) to a temporary directory and runs npm ci there. Without node
+// and npm the test is skipped — unless WEFTOS_REQUIRE_NODE is set, as CI
+// sets it (.ci/run installs nodejs).
+func npmFixture(t *testing.T, src string) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("installs npm packages")
+	}
+	_, errNode := exec.LookPath("node")
+	_, errNPM := exec.LookPath("npm")
+	if errNode != nil || errNPM != nil {
+		if os.Getenv("WEFTOS_REQUIRE_NODE") != "" {
+			t.Fatalf("node and npm are required (WEFTOS_REQUIRE_NODE is set): %v %v", errNode, errNPM)
+		}
+		t.Skip("node and npm are not installed: the TypeScript SDK interop test runs in CI (.ci/run installs nodejs)")
+	}
+	dir := t.TempDir()
+	entries, err := os.ReadDir(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if e.IsDir() {
+			continue // node_modules of a local install
+		}
+		b, err := os.ReadFile(filepath.Join(src, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, e.Name()), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd := exec.Command("npm", "ci", "--no-audit", "--no-fund", "--ignore-scripts")
+	cmd.Dir = dir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("npm ci: %v\n%s", err, out)
+	}
+	return dir
+}
