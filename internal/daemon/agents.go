@@ -173,10 +173,11 @@ func (a *agentProc) Run(ctx context.Context, p *kernel.Process) error {
 		return err
 	}
 	defer env.Close()
-	runner, err := a.d.newToolRunner(p, env, a.def, a.args.Session)
+	runner, err := a.d.newToolRunner(ctx, p, env, a.def, a.args.Session)
 	if err != nil {
 		return err
 	}
+	defer runner.closeMCP()
 	model, modelName, err := a.d.agentModel(p, a.args.Session, a.model, &a.waited)
 	if err != nil {
 		return err

@@ -170,12 +170,13 @@ func (m *mcpProc) Run(ctx context.Context, p *kernel.Process) error {
 		return err
 	}
 	defer env.Close()
-	runner, err := m.d.newToolRunner(p, env, m.def, m.s.id)
+	runner, err := m.d.newToolRunner(ctx, p, env, m.def, m.s.id)
 	if err != nil {
 		m.s.err = err
 		close(m.s.ready)
 		return err
 	}
+	defer runner.closeMCP()
 	m.s.p, m.s.run = p, runner
 	close(m.s.ready)
 	for {
@@ -265,7 +266,8 @@ func (d *Daemon) openMCPSession(ctx context.Context, req apitype.MCPSessionReque
 func (s *mcpSession) tools() []apitype.MCPTool {
 	out := []apitype.MCPTool{}
 	for _, sp := range s.run.Specs() {
-		out = append(out, apitype.MCPTool{Name: sp.Name, Description: sp.Description, InputSchema: schemaOrEmpty(sp.Parameters)})
+		// MCP clients see MCP servers' tools as mcp.SERVER.TOOL.
+		out = append(out, apitype.MCPTool{Name: s.run.canonical(sp.Name), Description: sp.Description, InputSchema: schemaOrEmpty(sp.Parameters)})
 	}
 	caps := s.p.Capabilities()
 	if caps.CanExecTools && caps.Tools.Permits(AskAgentTool) {

@@ -123,6 +123,7 @@ var DefaultActionEffects = []CatalogEntry{
 	{"tool.shell.*", Effect{Risk: 0.7, Privacy: 0.3, Security: 0.6}},
 	{"tool.exec.*", Effect{Risk: 0.3, Privacy: 0.2, Security: 0.3}},
 	{"tool.read.*", Effect{Risk: 0.1, Privacy: 0.2}},
+	{"mcp.call", Effect{Risk: 0.3, Privacy: 0.3, Security: 0.3}},
 	{"tool.install", Effect{Risk: 0.5, Security: 0.6, Novelty: 0.3}},
 	{"app.install", Effect{Risk: 0.5, Security: 0.6, Novelty: 0.3}},
 	{"fs.read", Effect{Risk: 0.05, Privacy: 0.2}},
