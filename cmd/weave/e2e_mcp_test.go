@@ -28,6 +28,13 @@ type mcpNode struct {
 
 func startMCPNode(t *testing.T) *mcpNode {
 	t.Helper()
+	return startMCPNodeWith(t, "", nil)
+}
+
+// startMCPNodeWith adds keys to [agents] in weftos.toml and agent
+// definitions (name → YAML) to the home.
+func startMCPNodeWith(t *testing.T, agentsExtra string, agents map[string]string) *mcpNode {
+	t.Helper()
 	srv := llmtest.NewOpenAI(llmtest.Options{Handler: func(llmtest.Request) llmtest.Turn { return llmtest.Text("hello from the agent") }})
 	t.Cleanup(srv.Close)
 	t.Setenv("OPENAI_BASE_URL", srv.URL)
@@ -37,8 +44,18 @@ func startMCPNode(t *testing.T) *mcpNode {
 	if err := os.MkdirAll(c.home, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(c.home, "weftos.toml"), []byte("[agents]\nmodel = \"openai/m\"\n"), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(c.home, "weftos.toml"), []byte("[agents]\nmodel = \"openai/m\"\n"+agentsExtra), 0o600); err != nil {
 		t.Fatal(err)
+	}
+	if len(agents) > 0 {
+		if err := os.MkdirAll(filepath.Join(c.home, "agents"), 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for name, def := range agents {
+		if err := os.WriteFile(filepath.Join(c.home, "agents", name+".yaml"), []byte(def), 0o600); err != nil {
+			t.Fatal(err)
+		}
 	}
 	ws := t.TempDir()
 	if err := os.WriteFile(filepath.Join(ws, "notes.txt"), []byte("the launch code is 1234"), 0o600); err != nil {
@@ -264,4 +281,52 @@ func npmFixture(t *testing.T, src string) string {
 		t.Fatalf("npm ci: %v\n%s", err, out)
 	}
 	return dir
+}
+
+// TestMCPClientTypeScriptServer: an agent definition lists an MCP server
+// written with the official TypeScript SDK; its tools reach the agent as
+// mcp.ts.TOOL, the program runs confined in the workspace, and each call
+// is an mcp.call act on the chain.
+func TestMCPClientTypeScriptServer(t *testing.T) {
+	dir := npmFixture(t, "testdata/mcpnode")
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if node, err = filepath.EvalSymlinks(node); err != nil {
+		t.Fatal(err)
+	}
+	def := "name: tsagent\nmcp_servers:\n  - name: ts\n    command: " + node + "\n    args: [" + filepath.Join(dir, "server.mjs") + "]\n" +
+		"    read_paths: [" + dir + "]\ncapabilities:\n  can_exec_tools: true\n  can_ipc: true\n  tools_allow: [\"mcp.ts.*\"]\n"
+	n := startMCPNodeWith(t, "shell_confinement = \"best_effort\"\n", map[string]string{"tsagent": def})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	s, err := n.cl.MCPSession(ctx, apitype.MCPSessionRequest{Agent: "tsagent", Workspace: n.ws})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, tl := range s.Tools {
+		names = append(names, tl.Name)
+	}
+	if !slices.Contains(names, "mcp.ts.shout") || !slices.Contains(names, "mcp.ts.where") {
+		log, _ := os.ReadFile(filepath.Join(n.c.home, "weave.log"))
+		t.Fatalf("tools %v\n%s", names, log)
+	}
+	res, err := n.cl.MCPCall(ctx, s.ID, apitype.MCPCallRequest{Tool: "mcp.ts.shout", Arguments: json.RawMessage(`{"text":"hello"}`)})
+	if err != nil || res.IsError || res.Output != "HELLO!" {
+		t.Fatalf("shout: %+v %v", res, err)
+	}
+	res, err = n.cl.MCPCall(ctx, s.ID, apitype.MCPCallRequest{Tool: "mcp.ts.where", Arguments: json.RawMessage(`{}`)})
+	if err != nil || res.IsError || res.Output != n.ws {
+		t.Fatalf("where: %+v %v", res, err)
+	}
+	if _, err := n.cl.MCPSessionEnd(ctx, s.ID); err != nil {
+		t.Fatal(err)
+	}
+	calls, _ := n.toolCalls(t)
+	if calls["mcp.ts.shout"] != 1 || calls["mcp.ts.where"] != 1 {
+		t.Fatalf("on the chain: %v", calls)
+	}
+	n.c.ok("gov", "audit")
 }
