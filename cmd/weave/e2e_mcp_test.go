@@ -330,3 +330,80 @@ func TestMCPClientTypeScriptServer(t *testing.T) {
 	}
 	n.c.ok("gov", "audit")
 }
+
+// BenchmarkMCPStdio measures a read_file call three ways, reporting each
+// one's median: through weave mcp serve --stdio (the go-sdk client, the
+// serve process, the socket, the daemon's governed path), through the
+// daemon's API directly (the same governed path, no MCP), and the tool
+// alone in this process. The MCP overhead is the first minus the second.
+func BenchmarkMCPStdio(b *testing.B) {
+	b.StopTimer()
+	srv := llmtest.NewOpenAI(llmtest.Options{})
+	defer srv.Close()
+	b.Setenv("OPENAI_BASE_URL", srv.URL)
+	b.Setenv("OPENAI_API_KEY", "test")
+	home := filepath.Join(b.TempDir(), "home")
+	bin := filepath.Join(b.TempDir(), "weave")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		b.Fatalf("%v\n%s", err, out)
+	}
+	ws := b.TempDir()
+	if err := os.WriteFile(filepath.Join(ws, "notes.txt"), []byte("the launch code is 1234"), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	if err := os.MkdirAll(home, 0o700); err != nil {
+		b.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(home, "weftos.toml"), []byte("[agents]\nmodel = \"openai/m\"\n"), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	if out, err := exec.Command(bin, "boot", "--detach", "--home", home).CombinedOutput(); err != nil {
+		b.Fatalf("%v\n%s", err, out)
+	}
+	defer exec.Command(bin, "shutdown", "--home", home).Run()
+	ctx := context.Background()
+	cmd := exec.Command(bin, "mcp", "serve", "--stdio", "--home", home, "--workspace", ws)
+	cs, err := mcp.NewClient(&mcp.Implementation{Name: "bench", Version: "1"}, nil).Connect(ctx, &mcp.CommandTransport{Command: cmd}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer cs.Close()
+	cl, err := client.New(home)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer cl.Close()
+	s, err := cl.MCPSession(ctx, apitype.MCPSessionRequest{Workspace: ws})
+	if err != nil {
+		b.Fatal(err)
+	}
+	args := map[string]any{"path": "notes.txt"}
+	median := func(d []time.Duration) float64 {
+		slices.Sort(d)
+		return float64(d[len(d)/2].Microseconds())
+	}
+	var viaMCP, viaAPI, direct []time.Duration
+	b.StartTimer()
+	for i := 0; i < b.N; i++ {
+		t0 := time.Now()
+		r, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "read_file", Arguments: args})
+		if err != nil || r.IsError {
+			b.Fatal(r, err)
+		}
+		t1 := time.Now()
+		res, err := cl.MCPCall(ctx, s.ID, apitype.MCPCallRequest{Tool: "read_file", Arguments: json.RawMessage(`{"path":"notes.txt"}`)})
+		if err != nil || res.IsError {
+			b.Fatal(res, err)
+		}
+		t2 := time.Now()
+		if _, err := os.ReadFile(filepath.Join(ws, "notes.txt")); err != nil {
+			b.Fatal(err)
+		}
+		t3 := time.Now()
+		viaMCP, viaAPI, direct = append(viaMCP, t1.Sub(t0)), append(viaAPI, t2.Sub(t1)), append(direct, t3.Sub(t2))
+	}
+	b.StopTimer()
+	b.ReportMetric(median(viaMCP), "mcp-p50-µs")
+	b.ReportMetric(median(viaAPI), "api-p50-µs")
+	b.ReportMetric(median(direct), "read-p50-µs")
+}
