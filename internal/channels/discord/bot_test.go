@@ -1,45 +1,21 @@
 package discord
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
 
 	"github.com/weftos/weftos/internal/channels"
+	"github.com/weftos/weftos/internal/channels/channelstest"
 	"github.com/weftos/weftos/internal/channels/discord/discordtest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
-
-type recorder struct {
-	mu     sync.Mutex
-	got    []channels.Inbound
-	answer string
-}
-
-func (r *recorder) Handle(ctx context.Context, in channels.Inbound, conv channels.Conversation) {
-	r.mu.Lock()
-	r.got = append(r.got, in)
-	answer := r.answer
-	r.mu.Unlock()
-	if st, ok := conv.(channels.Streamer); ok {
-		_ = st.Progress(ctx, "…")
-	}
-	_ = conv.Send(ctx, answer)
-}
-
-func (r *recorder) inbound() []channels.Inbound {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]channels.Inbound(nil), r.got...)
-}
 
 func newBot(fake *discordtest.Server, token string) *Bot {
 	return New(Options{Name: "dc", Token: token, REST: NewREST(fake.URL, token, nil, nil), EditInterval: time.Nanosecond,
@@ -50,7 +26,7 @@ func TestGatewaySession(t *testing.T) {
 	fake := discordtest.New("bot-token", Intents)
 	defer fake.Close()
 	long := strings.Repeat("discord ", 600) // 4,800 characters: three messages
-	h := &recorder{answer: long}
+	h := &channelstest.Recorder{Answer: long, Progress: []string{"…"}}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	runCtx, stop := context.WithCancel(ctx)
@@ -83,9 +59,7 @@ func TestGatewaySession(t *testing.T) {
 			t.Fatalf("a message of %d characters with allowed_mentions.parse %v", n, p.MentionsParsed)
 		}
 	}
-	h.mu.Lock()
-	h.answer = "ok"
-	h.mu.Unlock()
+	h.SetAnswer("ok")
 
 	// A zombie connection (no ACKs, nothing flowing): the bot reconnects
 	// and resumes; the message sent meanwhile is replayed.
@@ -126,7 +100,7 @@ func TestGatewaySession(t *testing.T) {
 	if discordtest.In(st.Posted, "G1C1")[0].ReplyTo == "" {
 		t.Fatal("a guild answer is not a reply")
 	}
-	ins := h.inbound()
+	ins := h.Inbound()
 	last := ins[len(ins)-1]
 	if len(ins) != 3 || last.Group != "G1C1" || !last.Mentioned || ins[0].Group != "" || ins[0].Sender != "7" {
 		t.Fatalf("inbound %+v", ins)
@@ -139,17 +113,17 @@ func TestFatalCloseCodes(t *testing.T) {
 	// A token the gateway refuses (REST accepts it here, as a token with
 	// the gateway revoked would be): 4004 ends the channel.
 	b := New(Options{Name: "dc", Token: "wrong", REST: NewREST(fake.URL, "bot-token", nil, nil)})
-	if err := b.Run(context.Background(), &recorder{}); !errors.Is(err, channels.ErrFatal) || !strings.Contains(err.Error(), "4004") {
+	if err := b.Run(context.Background(), &channelstest.Recorder{}); !errors.Is(err, channels.ErrFatal) || !strings.Contains(err.Error(), "4004") {
 		t.Fatalf("4004: %v", err)
 	}
 	// Intents Discord does not grant: 4014.
 	strict := discordtest.New("bot-token", Intents|1<<1)
 	defer strict.Close()
-	if err := newBot(strict, "bot-token").Run(context.Background(), &recorder{}); !errors.Is(err, channels.ErrFatal) || !strings.Contains(err.Error(), "4014") {
+	if err := newBot(strict, "bot-token").Run(context.Background(), &channelstest.Recorder{}); !errors.Is(err, channels.ErrFatal) || !strings.Contains(err.Error(), "4014") {
 		t.Fatalf("4014: %v", err)
 	}
 	// A bad REST token: 401.
-	if err := newBot(fake, "nope").Run(context.Background(), &recorder{}); !errors.Is(err, channels.ErrFatal) {
+	if err := newBot(fake, "nope").Run(context.Background(), &channelstest.Recorder{}); !errors.Is(err, channels.ErrFatal) {
 		t.Fatalf("401: %v", err)
 	}
 }
@@ -189,31 +163,10 @@ func FuzzParseFrame(f *testing.F) {
 	})
 }
 
-type fetcher struct {
-	mu    sync.Mutex
-	files map[string]string
-	errs  []error
-}
-
-func (f *fetcher) Handle(ctx context.Context, in channels.Inbound, conv channels.Conversation) {
-	for _, a := range in.Attachments {
-		var b bytes.Buffer
-		err := a.Fetch(ctx, &b, 1000)
-		f.mu.Lock()
-		if err != nil {
-			f.errs = append(f.errs, err)
-		} else {
-			f.files[a.Name+" "+a.MIME] = b.String()
-		}
-		f.mu.Unlock()
-	}
-	_ = conv.Send(ctx, "got it")
-}
-
 func TestAttachments(t *testing.T) {
 	fake := discordtest.New("bot-token", Intents)
 	defer fake.Close()
-	h := &fetcher{files: map[string]string{}}
+	h := &channelstest.Fetcher{Limit: 1000}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	runCtx, stop := context.WithCancel(ctx)
@@ -229,10 +182,8 @@ func TestAttachments(t *testing.T) {
 	if _, err := fake.WaitFor(ctx, func(s discordtest.State) bool { return len(s.Posted) == 2 }); err != nil {
 		t.Fatal(err)
 	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.files["notes.txt text/plain; charset=utf-8"] != "meeting at noon" || len(h.errs) != 1 {
-		t.Fatalf("files %v, errors %v", h.files, h.errs)
+	if h.Files()["notes.txt text/plain; charset=utf-8"] != "meeting at noon" || len(h.Errors()) != 1 {
+		t.Fatalf("files %v, errors %v", h.Files(), h.Errors())
 	}
 	// Nothing but Discord's CDN (or the API host) is fetched.
 	r := NewREST(fake.URL, "bot-token", nil, nil)

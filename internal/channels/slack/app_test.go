@@ -8,39 +8,17 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
 
 	"github.com/weftos/weftos/internal/channels"
+	"github.com/weftos/weftos/internal/channels/channelstest"
 	"github.com/weftos/weftos/internal/channels/slack/slacktest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
-
-type recorder struct {
-	mu     sync.Mutex
-	got    []channels.Inbound
-	answer string
-}
-
-func (r *recorder) Handle(ctx context.Context, in channels.Inbound, conv channels.Conversation) {
-	r.mu.Lock()
-	r.got = append(r.got, in)
-	r.mu.Unlock()
-	if st, ok := conv.(channels.Streamer); ok {
-		_ = st.Progress(ctx, "thinking")
-	}
-	_ = conv.Send(ctx, r.answer)
-}
-
-func (r *recorder) inbound() []channels.Inbound {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]channels.Inbound(nil), r.got...)
-}
 
 func start(t *testing.T, a *App, h channels.Handler) func() {
 	t.Helper()
@@ -59,7 +37,7 @@ func TestSocketMode(t *testing.T) {
 	fake := slacktest.New("xoxb-1", "xapp-1")
 	defer fake.Close()
 	long := strings.Repeat("slack answers ", 700) // 9,800 characters: three parts
-	h := &recorder{answer: long}
+	h := &channelstest.Recorder{Answer: long, Progress: []string{"thinking"}}
 	a := New(Options{Name: "sl", BotToken: "xoxb-1", AppToken: "xapp-1", APIURL: fake.URL, EditInterval: time.Nanosecond})
 	stop := start(t, a, h)
 	defer stop()
@@ -87,12 +65,12 @@ func TestSocketMode(t *testing.T) {
 	}
 	// A redelivery (not acknowledged in time, Slack says) is not handled twice.
 	fake.Redeliver(env)
-	h.answer = "ok"
+	h.SetAnswer("ok")
 	fake.Say("C1", "channel", "U8", "<@"+slacktest.BotUser+"> are you there?")
 	if _, err := fake.WaitFor(ctx, func(s slacktest.State) bool { return len(slacktest.In(s.Posted, "C1")) == 1 }); err != nil {
 		t.Fatal(err)
 	}
-	ins := h.inbound()
+	ins := h.Inbound()
 	if len(ins) != 2 || ins[0].Group != "" || ins[0].Sender != "U7" || ins[1].Group != "C1" || !ins[1].Mentioned {
 		t.Fatalf("inbound %+v", ins)
 	}
@@ -117,7 +95,7 @@ func TestRateLimited(t *testing.T) {
 	defer fake.Close()
 	fake.RateLimit("chat.postMessage", 1)
 	a := New(Options{Name: "sl", BotToken: "xoxb-1", AppToken: "xapp-1", APIURL: fake.URL})
-	stop := start(t, a, &recorder{answer: "ok"})
+	stop := start(t, a, &channelstest.Recorder{Answer: "ok", Progress: []string{"thinking"}})
 	defer stop()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -143,7 +121,7 @@ func TestRateLimited(t *testing.T) {
 func TestBadTokenIsFatal(t *testing.T) {
 	fake := slacktest.New("xoxb-1", "xapp-1")
 	defer fake.Close()
-	err := New(Options{Name: "sl", BotToken: "xoxb-wrong", AppToken: "xapp-1", APIURL: fake.URL}).Run(context.Background(), &recorder{})
+	err := New(Options{Name: "sl", BotToken: "xoxb-wrong", AppToken: "xapp-1", APIURL: fake.URL}).Run(context.Background(), &channelstest.Recorder{})
 	if !errors.Is(err, channels.ErrFatal) {
 		t.Fatalf("bad token: %v", err)
 	}
@@ -152,7 +130,7 @@ func TestBadTokenIsFatal(t *testing.T) {
 func TestEventsAPI(t *testing.T) {
 	fake := slacktest.New("xoxb-1", "")
 	defer fake.Close()
-	h := &recorder{answer: "ok"}
+	h := &channelstest.Recorder{Answer: "ok", Progress: []string{"thinking"}}
 	ready := make(chan struct{})
 	a := New(Options{Name: "sl", BotToken: "xoxb-1", SigningSecret: "shh", APIURL: fake.URL, OnReady: func() { close(ready) }})
 	post := func(body []byte, ts int64, sig string, retry bool) *httptest.ResponseRecorder {
@@ -198,7 +176,7 @@ func TestEventsAPI(t *testing.T) {
 	if _, err := fake.WaitFor(ctx, func(s slacktest.State) bool { return len(s.Posted) == 2 }); err != nil {
 		t.Fatal(err)
 	}
-	if n := len(h.inbound()); n != 2 {
+	if n := len(h.Inbound()); n != 2 {
 		t.Fatalf("%d events handled, want 2 (the retry is a duplicate)", n)
 	}
 }
@@ -240,32 +218,10 @@ func FuzzVerify(f *testing.F) {
 	})
 }
 
-// fetcher records the files of the messages it handles.
-type fetcher struct {
-	mu    sync.Mutex
-	files map[string]string
-	errs  []error
-}
-
-func (f *fetcher) Handle(ctx context.Context, in channels.Inbound, conv channels.Conversation) {
-	for _, a := range in.Attachments {
-		var b bytes.Buffer
-		err := a.Fetch(ctx, &b, 1000)
-		f.mu.Lock()
-		if err != nil {
-			f.errs = append(f.errs, err)
-		} else {
-			f.files[a.Name+" "+a.MIME] = b.String()
-		}
-		f.mu.Unlock()
-	}
-	_ = conv.Send(ctx, "got it")
-}
-
 func TestFiles(t *testing.T) {
 	fake := slacktest.New("xoxb-1", "xapp-1")
 	defer fake.Close()
-	h := &fetcher{files: map[string]string{}}
+	h := &channelstest.Fetcher{Limit: 1000}
 	stop := start(t, New(Options{Name: "sl", BotToken: "xoxb-1", AppToken: "xapp-1", APIURL: fake.URL}), h)
 	defer stop()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -275,9 +231,7 @@ func TestFiles(t *testing.T) {
 	if _, err := fake.WaitFor(ctx, func(s slacktest.State) bool { return len(s.Posted) == 2 }); err != nil {
 		t.Fatal(err)
 	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.files["notes.txt text/plain"] != "meeting at noon" || len(h.errs) != 1 {
-		t.Fatalf("files %v, errors %v", h.files, h.errs)
+	if h.Files()["notes.txt text/plain"] != "meeting at noon" || len(h.Errors()) != 1 {
+		t.Fatalf("files %v, errors %v", h.Files(), h.Errors())
 	}
 }

@@ -7,44 +7,17 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
 
 	"github.com/weftos/weftos/internal/channels"
+	"github.com/weftos/weftos/internal/channels/channelstest"
 	"github.com/weftos/weftos/internal/channels/telegram/telegramtest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
-
-// recorder is a Handler that answers every message with a fixed text,
-// streaming it first.
-type recorder struct {
-	mu     sync.Mutex
-	got    []channels.Inbound
-	answer string
-	stream []string
-}
-
-func (r *recorder) Handle(ctx context.Context, in channels.Inbound, conv channels.Conversation) {
-	r.mu.Lock()
-	r.got = append(r.got, in)
-	r.mu.Unlock()
-	if st, ok := conv.(channels.Streamer); ok {
-		for _, p := range r.stream {
-			_ = st.Progress(ctx, p)
-		}
-	}
-	_ = conv.Send(ctx, r.answer)
-}
-
-func (r *recorder) inbound() []channels.Inbound {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]channels.Inbound(nil), r.got...)
-}
 
 func runBot(t *testing.T, fake *telegramtest.Server, h channels.Handler, edit time.Duration) (context.Context, func() error) {
 	t.Helper()
@@ -63,7 +36,7 @@ func TestBotPollsAndAnswers(t *testing.T) {
 	defer fake.Close()
 	long := strings.Repeat("word ", 2000) // 10,000 characters: three messages
 	// The recorder answers everything (admission is the dispatcher's).
-	h := &recorder{answer: long, stream: []string{"wo", "word word"}}
+	h := &channelstest.Recorder{Answer: long, Progress: []string{"wo", "word word"}}
 	_, stop := runBot(t, fake, h, time.Nanosecond)
 	ann := telegramtest.User{ID: 7, FirstName: "Ann", Username: "ann"}
 	fake.Say(telegramtest.Chat{ID: 7, Type: "private"}, ann, "hello")
@@ -74,7 +47,7 @@ func TestBotPollsAndAnswers(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	sent, err := fake.WaitFor(ctx, func(s []telegramtest.Sent) bool {
-		return len(telegramtest.To(s, 7)) == 3 && len(telegramtest.To(s, -100)) == 6 && len(h.inbound()) == 3
+		return len(telegramtest.To(s, 7)) == 3 && len(telegramtest.To(s, -100)) == 6 && len(h.Inbound()) == 3
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -99,7 +72,7 @@ func TestBotPollsAndAnswers(t *testing.T) {
 	if first := telegramtest.To(sent, 7)[0]; first.Edits < 1 {
 		t.Fatalf("the streamed message was never edited: %+v", first)
 	}
-	ins := h.inbound()
+	ins := h.Inbound()
 	byText := map[string]channels.Inbound{}
 	for _, in := range ins {
 		byText[in.Text] = in
@@ -117,7 +90,7 @@ func TestBotRetriesAfter429(t *testing.T) {
 	fake := telegramtest.New("123:secret")
 	defer fake.Close()
 	fake.Fail("sendMessage", telegramtest.Failure{Code: 429, RetryAfter: 1})
-	_, stop := runBot(t, fake, &recorder{answer: "ok"}, time.Second)
+	_, stop := runBot(t, fake, &channelstest.Recorder{Answer: "ok"}, time.Second)
 	defer stop()
 	fake.Say(telegramtest.Chat{ID: 7, Type: "private"}, telegramtest.User{ID: 7, FirstName: "Ann"}, "hi")
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -144,7 +117,7 @@ func TestBotConflicts(t *testing.T) {
 	defer fake.Close()
 	// A webhook left active is removed once, then polling works.
 	fake.SetWebhook()
-	_, stop := runBot(t, fake, &recorder{answer: "ok"}, time.Second)
+	_, stop := runBot(t, fake, &channelstest.Recorder{Answer: "ok"}, time.Second)
 	fake.Say(telegramtest.Chat{ID: 7, Type: "private"}, telegramtest.User{ID: 7, FirstName: "Ann"}, "hi")
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -152,14 +125,14 @@ func TestBotConflicts(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Another poller of the same bot: this one reports the conflict.
-	_, stop2 := runBot(t, fake, &recorder{answer: "ok"}, time.Second)
+	_, stop2 := runBot(t, fake, &channelstest.Recorder{Answer: "ok"}, time.Second)
 	defer stop2()
 	if err := stop(); err != nil && !errors.Is(err, ErrConflict) {
 		t.Fatalf("first poller: %v", err)
 	}
 	// A token the Bot API does not know is fatal: no retry helps.
 	bot := New(Options{Name: "tg", Client: NewClient(fake.URL, "999:wrong", nil, nil)})
-	err := bot.Run(ctx, &recorder{})
+	err := bot.Run(ctx, &channelstest.Recorder{})
 	if !errors.Is(err, channels.ErrFatal) || strings.Contains(err.Error(), "999:wrong") {
 		t.Fatalf("bad token: %v", err)
 	}
@@ -168,7 +141,7 @@ func TestBotConflicts(t *testing.T) {
 func TestWebhookMode(t *testing.T) {
 	fake := telegramtest.New("123:secret")
 	defer fake.Close()
-	h := &recorder{answer: "ok"}
+	h := &channelstest.Recorder{Answer: "ok"}
 	ready := make(chan struct{})
 	bot := New(Options{Name: "tg", Client: NewClient(fake.URL, fake.Token, nil, nil), WebhookURL: "https://gw.example/hooks/telegram/tg",
 		WebhookSecret: "s3cret-token", OnReady: func() { close(ready) }})
@@ -208,7 +181,7 @@ func TestWebhookMode(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	if n := len(h.inbound()); n != 1 {
+	if n := len(h.Inbound()); n != 1 {
 		t.Fatalf("handled %d times", n)
 	}
 }
