@@ -46,6 +46,8 @@ const (
 	CodeUnknownPairing   = "unknown_pairing_code"
 	CodeShuttingDown     = "shutting_down"
 	CodeUnknownMCP       = "unknown_mcp_session"
+	CodeUnknownApp       = "unknown_app"
+	CodeAppExists        = "app_exists"
 )
 
 // Sentinel errors, one per code.
@@ -84,6 +86,8 @@ var (
 	ErrUnknownPairing   = errors.New("no pending pairing request has that code")
 	ErrShuttingDown     = errors.New("the daemon is shutting down")
 	ErrUnknownMCP       = errors.New("no such MCP tool session")
+	ErrUnknownApp       = errors.New("no such app")
+	ErrAppExists        = errors.New("an app with that name is installed")
 )
 
 var codes = []struct {
@@ -125,6 +129,8 @@ var codes = []struct {
 	{CodeUnknownPairing, ErrUnknownPairing, http.StatusNotFound},
 	{CodeShuttingDown, ErrShuttingDown, http.StatusServiceUnavailable},
 	{CodeUnknownMCP, ErrUnknownMCP, http.StatusNotFound},
+	{CodeUnknownApp, ErrUnknownApp, http.StatusNotFound},
+	{CodeAppExists, ErrAppExists, http.StatusConflict},
 }
 
 // ErrorForCode returns the sentinel error of code, or nil.

@@ -7,6 +7,7 @@ import (
 	"github.com/weftos/weftos/chain"
 	"github.com/weftos/weftos/internal/agentdef"
 	"github.com/weftos/weftos/internal/apitype"
+	"github.com/weftos/weftos/internal/apppkg"
 	"github.com/weftos/weftos/internal/authority"
 	"github.com/weftos/weftos/internal/channels"
 	"github.com/weftos/weftos/internal/gateway"
@@ -28,6 +29,7 @@ func (d *Daemon) routes() []localapi.Route {
 	r = append(r, d.gatewayRoutes()...)
 	r = append(r, d.opsRoutes()...)
 	r = append(r, d.mcpRoutes()...)
+	r = append(r, d.appRoutes()...)
 	return append(r,
 		localapi.Route{Pattern: "GET /v1/gov/audit", Handler: d.handleAudit},
 		localapi.Route{Pattern: "POST /v1/agent/run", Handler: d.handleAgentRun},
@@ -125,6 +127,12 @@ func outerCode(err error) string {
 		return apitype.CodeUnknownPairing
 	case errors.Is(err, ErrUnknownMCPSession):
 		return apitype.CodeUnknownMCP
+	case errors.Is(err, ErrUnknownApp):
+		return apitype.CodeUnknownApp
+	case errors.Is(err, ErrAppExists):
+		return apitype.CodeAppExists
+	case errors.Is(err, apppkg.ErrManifest), errors.Is(err, apppkg.ErrPackage), errors.Is(err, apppkg.ErrSignature):
+		return apitype.CodeInvalidArgument
 	case errors.Is(err, gateway.ErrBadScope):
 		return apitype.CodeInvalidArgument
 	}

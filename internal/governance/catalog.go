@@ -126,6 +126,7 @@ var DefaultActionEffects = []CatalogEntry{
 	{"mcp.call", Effect{Risk: 0.3, Privacy: 0.3, Security: 0.3}},
 	{"tool.install", Effect{Risk: 0.5, Security: 0.6, Novelty: 0.3}},
 	{"app.install", Effect{Risk: 0.5, Security: 0.6, Novelty: 0.3}},
+	{"app.remove", Effect{Risk: 0.3, Security: 0.2}},
 	{"fs.read", Effect{Risk: 0.05, Privacy: 0.2}},
 	{"fs.write", Effect{Risk: 0.3, Privacy: 0.2, Security: 0.2}},
 	{"fs.delete", Effect{Risk: 0.5, Privacy: 0.2, Security: 0.3}},
