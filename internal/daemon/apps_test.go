@@ -204,3 +204,41 @@ func TestAppLifecycle(t *testing.T) {
 		t.Fatalf("audit: %+v %v", rep, err)
 	}
 }
+
+// BenchmarkAppInstall installs and removes the example app (signed by a
+// trusted publisher, so no human waits in the loop): package load and
+// digest, checks, the app.install act, its WASM tool's install (compiled)
+// and the files in the home.
+func BenchmarkAppInstall(b *testing.B) {
+	srv := llmtest.NewOpenAI(llmtest.Options{})
+	defer srv.Close()
+	b.Setenv("OPENAI_BASE_URL", srv.URL)
+	b.Setenv("OPENAI_API_KEY", "k")
+	home := b.TempDir()
+	d := open(b, home)
+	defer closeD(b, d)
+	pkg := exampleApp(b, nil)
+	pub, priv, _ := ed25519.GenerateKey(nil)
+	if _, err := apppkg.Sign(pkg, priv); err != nil {
+		b.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(home, AppsDir), 0o700); err != nil {
+		b.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(home, AppsDir, "trusted_keys"), []byte(hex.EncodeToString(pub)), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	var total time.Duration
+	for b.Loop() {
+		t0 := time.Now()
+		if _, err := d.installApp(ctx, pkg, false); err != nil {
+			b.Fatal(err)
+		}
+		total += time.Since(t0)
+		if err := d.removeApp(ctx, "research"); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(total.Milliseconds())/float64(b.N), "install-ms")
+}
