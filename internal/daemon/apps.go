@@ -560,3 +560,34 @@ func (d *Daemon) removeApp(ctx context.Context, name string) error {
 		return detail, os.RemoveAll(dir)
 	})
 }
+
+// restoreApps starts again, at boot, the apps that were running when the
+// node stopped: their processes did not survive it, and the cron jobs
+// restored from cron.json are replaced by the fresh start's.
+func (d *Daemon) restoreApps(ctx context.Context) {
+	list, err := d.listApps()
+	if err != nil {
+		d.log.Error("listing apps to restore", "err", err)
+		return
+	}
+	for _, a := range list {
+		if !a.Running {
+			continue
+		}
+		for _, id := range a.CronIDs {
+			if err := d.RemoveCron(ctx, id); err != nil && !errors.Is(err, kernel.ErrUnknownJob) {
+				d.log.Warn("removing a restored cron job of an app", "app", a.Name, "job", id, "err", err)
+			}
+		}
+		a.Running, a.CronIDs, a.Supervisor = false, nil, ""
+		if err := d.writeAppRecord(a); err != nil {
+			d.log.Error("app record", "app", a.Name, "err", err)
+			continue
+		}
+		if _, err := d.startApp(ctx, a.Name); err != nil {
+			d.log.Error("restarting an app at boot", "app", a.Name, "err", err)
+			continue
+		}
+		d.log.Info("app restarted at boot", "app", a.Name, "version", a.Version)
+	}
+}

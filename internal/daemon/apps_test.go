@@ -242,3 +242,59 @@ func BenchmarkAppInstall(b *testing.B) {
 	}
 	b.ReportMetric(float64(total.Milliseconds())/float64(b.N), "install-ms")
 }
+
+// TestAppRestartsWithTheNode: an app running when the node stops runs
+// again after the next boot, with its cron job once.
+func TestAppRestartsWithTheNode(t *testing.T) {
+	srv := llmtest.NewOpenAI(llmtest.Options{Handler: func(llmtest.Request) llmtest.Turn { return llmtest.Text("ok") }})
+	defer srv.Close()
+	t.Setenv("OPENAI_BASE_URL", srv.URL)
+	t.Setenv("OPENAI_API_KEY", "k")
+	t.Setenv("ANTHROPIC_API_KEY", "")
+	home := t.TempDir()
+	if err := os.WriteFile(filepath.Join(home, "weftos.toml"), []byte("[agents]\nmodel = \"openai/m\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	pkg := exampleApp(t, nil)
+	pub, priv, _ := ed25519.GenerateKey(nil)
+	if _, err := apppkg.Sign(pkg, priv); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(home, AppsDir), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(home, AppsDir, "trusted_keys"), []byte(hex.EncodeToString(pub)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	d := open(t, home)
+	if _, err := d.installApp(ctx, pkg, false); err != nil {
+		closeD(t, d)
+		t.Fatal(err)
+	}
+	if _, err := d.startApp(ctx, "research"); err != nil {
+		closeD(t, d)
+		t.Fatal(err)
+	}
+	closeD(t, d)
+
+	d = open(t, home)
+	defer closeD(t, d)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		a, err := d.appRecord("research")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := serviceOwner(d.kernel, "research"); ok && a.Running {
+			if jobs := d.kernel.CronJobs(); len(jobs) != 1 || jobs[0].ID != a.CronIDs[0] {
+				t.Fatalf("cron after the restart: %+v (record %v)", jobs, a.CronIDs)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the app did not restart: %+v", a)
+		}
+		time.Sleep(20 * time.Millisecond) // polling: the restart runs in the background
+	}
+}

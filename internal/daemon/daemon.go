@@ -245,6 +245,7 @@ func Open(ctx context.Context, opts Options) (_ *Daemon, err error) {
 	d.kernel.Boot()
 	d.kernel.StartHealthChecks(kc.HealthInterval.Duration)
 	d.goBackground(d.reapIdleAgents)
+	d.goBackground(d.restoreApps)
 	d.log.Info("weave ready", "node", d.id.NodeID, "home", home, "version", opts.Version, "socket", filepath.Join(home, localapi.SocketName))
 	return d, nil
 }

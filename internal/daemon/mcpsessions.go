@@ -320,6 +320,11 @@ func (d *Daemon) callMCP(ctx context.Context, id string, req apitype.MCPCallRequ
 	if s.err != nil {
 		return apitype.MCPCallResult{}, s.err
 	}
+	if in, err := d.kernel.Inspect(s.pid); err != nil || in.State == kernel.StateExited || in.State == kernel.StateStopping {
+		// Its process was stopped or killed: the session is over.
+		d.mcp.remove(id)
+		return apitype.MCPCallResult{}, fmt.Errorf("%w: %s (its process %d is gone)", ErrUnknownMCPSession, id, s.pid)
+	}
 	args := req.Arguments
 	if len(args) == 0 || string(args) == "null" {
 		args = json.RawMessage(`{}`)
