@@ -193,12 +193,28 @@ func TestMCPStdio(t *testing.T) {
 	n.c.ok("gov", "audit")
 }
 
-// TestMCPStdioTypeScript: the official TypeScript SDK's client
+// TestMCPTypeScript: interoperability with the official TypeScript SDK
 // (@modelcontextprotocol/sdk, installed with npm ci from the committed
-// lock file) against weave mcp serve --stdio.
-func TestMCPStdioTypeScript(t *testing.T) {
+// lock file), on one node: its client against weave mcp serve --stdio,
+// and its server as an agent definition's MCP server.
+func TestMCPTypeScript(t *testing.T) {
 	dir := npmFixture(t, "testdata/mcpnode")
-	n := startMCPNode(t)
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if node, err = filepath.EvalSymlinks(node); err != nil {
+		t.Fatal(err)
+	}
+	def := "name: tsagent\nmcp_servers:\n  - name: ts\n    command: " + node + "\n    args: [" + filepath.Join(dir, "server.mjs") + "]\n" +
+		"    read_paths: [" + dir + "]\ncapabilities:\n  can_exec_tools: true\n  can_ipc: true\n  tools_allow: [\"mcp.ts.*\"]\n"
+	n := startMCPNodeWith(t, "shell_confinement = \"best_effort\"\n", map[string]string{"tsagent": def})
+	t.Run("client", func(t *testing.T) { tsClient(t, dir, n) })
+	t.Run("server", func(t *testing.T) { tsServer(t, n) })
+}
+
+// tsClient: the TypeScript SDK's client against weave mcp serve --stdio.
+func tsClient(t *testing.T, dir string, n *mcpNode) {
 	cmd := exec.Command("node", "client.mjs", n.c.bin, n.c.home, n.ws)
 	cmd.Dir = dir
 	cmd.Stderr = os.Stderr
@@ -283,22 +299,11 @@ func npmFixture(t *testing.T, src string) string {
 	return dir
 }
 
-// TestMCPClientTypeScriptServer: an agent definition lists an MCP server
-// written with the official TypeScript SDK; its tools reach the agent as
-// mcp.ts.TOOL, the program runs confined in the workspace, and each call
-// is an mcp.call act on the chain.
-func TestMCPClientTypeScriptServer(t *testing.T) {
-	dir := npmFixture(t, "testdata/mcpnode")
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if node, err = filepath.EvalSymlinks(node); err != nil {
-		t.Fatal(err)
-	}
-	def := "name: tsagent\nmcp_servers:\n  - name: ts\n    command: " + node + "\n    args: [" + filepath.Join(dir, "server.mjs") + "]\n" +
-		"    read_paths: [" + dir + "]\ncapabilities:\n  can_exec_tools: true\n  can_ipc: true\n  tools_allow: [\"mcp.ts.*\"]\n"
-	n := startMCPNodeWith(t, "shell_confinement = \"best_effort\"\n", map[string]string{"tsagent": def})
+// tsServer: an agent definition lists an MCP server written with the
+// TypeScript SDK; its tools reach the agent as mcp.ts.TOOL, the program
+// runs confined in the workspace, and each call is an mcp.call act on the
+// chain.
+func tsServer(t *testing.T, n *mcpNode) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	s, err := n.cl.MCPSession(ctx, apitype.MCPSessionRequest{Agent: "tsagent", Workspace: n.ws})
