@@ -169,6 +169,11 @@ func (d *Daemon) planApp(pkg *apppkg.Package, prev *apitype.App) (*appPlan, erro
 		if err != nil {
 			return nil, err
 		}
+		for _, h := range tm.Grants.Hosts {
+			if !slices.Contains(m.Requests.Hosts, h) {
+				return nil, fmt.Errorf("%w: tool %s reaches %s, which the app does not request", kernel.ErrInvalid, tm.Name, h)
+			}
+		}
 		if _, err := d.toolRecord(tm.Name); err == nil && !owned(prev.Tools, tm.Name) {
 			return nil, fmt.Errorf("%w: %w: %s", kernel.ErrInvalid, ErrToolExists, tm.Name)
 		}

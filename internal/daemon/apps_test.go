@@ -298,3 +298,46 @@ func TestAppRestartsWithTheNode(t *testing.T) {
 		time.Sleep(20 * time.Millisecond) // polling: the restart runs in the background
 	}
 }
+
+// TestAppRequestsBound: an app whose agent or tool asks for more than the
+// manifest requests is refused before governance, and the refusal is on
+// the chain.
+func TestAppRequestsBound(t *testing.T) {
+	home := t.TempDir()
+	d := open(t, home)
+	defer closeD(t, d)
+	ctx := context.Background()
+	for name, edit := range map[string]func(dir string) error{
+		"capability": func(dir string) error {
+			f := filepath.Join(dir, "agents/researcher.yaml")
+			b, _ := os.ReadFile(f)
+			return os.WriteFile(f, []byte(strings.Replace(string(b), "can_ipc: true", "can_ipc: true\n  can_network: true", 1)), 0o644)
+		},
+		"host": func(dir string) error {
+			f := filepath.Join(dir, "tools/wordcount/tool.toml")
+			b, _ := os.ReadFile(f)
+			return os.WriteFile(f, []byte(strings.Replace(string(b), "hosts = []", `hosts = ["api.example.com"]`, 1)), 0o644)
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := exampleApp(t, nil)
+			if err := edit(dir); err != nil {
+				t.Fatal(err)
+			}
+			_, err := d.installApp(ctx, dir, false)
+			if err == nil || !strings.Contains(err.Error(), "does not request") {
+				t.Fatalf("install: %v", err)
+			}
+		})
+	}
+	refusals := 0
+	for seq := range d.chain.Len() {
+		ev, _ := d.chain.Get(seq)
+		if ev.Kind == governance.KindRefusal && strings.Contains(string(ev.Payload), `"action":"app.install"`) {
+			refusals++
+		}
+	}
+	if refusals != 2 {
+		t.Fatalf("app.install refusals on the chain: %d", refusals)
+	}
+}
