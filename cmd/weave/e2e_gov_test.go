@@ -284,7 +284,7 @@ func TestConstitutionFileEdit(t *testing.T) {
 	}
 	pid := strings.TrimSpace(c.ok("agent", "spawn", "protected-1"))
 	var id string
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for id == "" && time.Now().Before(deadline) {
 		var items []struct {
 			ID      string
@@ -307,7 +307,7 @@ func TestConstitutionFileEdit(t *testing.T) {
 		t.Fatal("the edit was not proposed")
 	}
 	c.ok("gov", "approve", id)
-	deadline = time.Now().Add(10 * time.Second)
+	deadline = time.Now().Add(30 * time.Second)
 	for !strings.Contains(c.ok("gov", "rules"), "protected-processes") {
 		if time.Now().After(deadline) {
 			t.Fatal("the approved edit is not in force")

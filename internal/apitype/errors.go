@@ -48,6 +48,7 @@ const (
 	CodeUnknownMCP       = "unknown_mcp_session"
 	CodeUnknownApp       = "unknown_app"
 	CodeAppExists        = "app_exists"
+	CodeUIDisabled       = "ui_disabled"
 )
 
 // Sentinel errors, one per code.
@@ -88,6 +89,7 @@ var (
 	ErrUnknownMCP       = errors.New("no such MCP tool session")
 	ErrUnknownApp       = errors.New("no such app")
 	ErrAppExists        = errors.New("an app with that name is installed")
+	ErrUIDisabled       = errors.New("the control UI is off: set [ui] listen in weftos.toml and restart")
 )
 
 var codes = []struct {
@@ -131,6 +133,7 @@ var codes = []struct {
 	{CodeUnknownMCP, ErrUnknownMCP, http.StatusNotFound},
 	{CodeUnknownApp, ErrUnknownApp, http.StatusNotFound},
 	{CodeAppExists, ErrAppExists, http.StatusConflict},
+	{CodeUIDisabled, ErrUIDisabled, http.StatusConflict},
 }
 
 // ErrorForCode returns the sentinel error of code, or nil.

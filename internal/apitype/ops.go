@@ -1,5 +1,7 @@
 package apitype
 
+import "time"
+
 // LogsResponse answers GET /v1/logs?n=N: the last lines of the daemon's
 // log (oldest first, across rotated files), secrets masked.
 type LogsResponse struct {
@@ -58,4 +60,11 @@ func (r DoctorReport) Failed() int {
 		}
 	}
 	return n
+}
+
+// UILoginResponse answers POST /v1/ui/login: a one-time link that logs a
+// browser into the control UI.
+type UILoginResponse struct {
+	URL       string    `json:"url"`
+	ExpiresAt time.Time `json:"expires_at"`
 }

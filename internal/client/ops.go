@@ -34,3 +34,9 @@ func (c *Client) Doctor(ctx context.Context) (apitype.DoctorReport, error) {
 	var out apitype.DoctorReport
 	return out, c.do(ctx, http.MethodGet, "/v1/doctor", nil, &out)
 }
+
+// UILogin mints a one-time login link for the control UI.
+func (c *Client) UILogin(ctx context.Context) (apitype.UILoginResponse, error) {
+	var out apitype.UILoginResponse
+	return out, c.do(ctx, http.MethodPost, "/v1/ui/login", nil, &out)
+}

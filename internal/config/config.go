@@ -82,6 +82,7 @@ type Config struct {
 	Providers  []Provider `toml:"providers" json:"providers"`
 	Memory     Memory     `toml:"memory" json:"memory"`
 	Gateway    Gateway    `toml:"gateway" json:"gateway"`
+	UI         UI         `toml:"ui" json:"ui"`
 	Channels   []Channel  `toml:"channels" json:"channels"`
 	Routes     []Route    `toml:"routes" json:"routes"`
 }
@@ -110,6 +111,17 @@ type Gateway struct {
 	KeepAlive Duration `toml:"keepalive" json:"keepalive"`
 	// Hooks are the webhook endpoints (POST /hooks/agent?hook=NAME).
 	Hooks []Hook `toml:"hooks" json:"hooks"`
+}
+
+// UI configures the control UI: a web dashboard the daemon serves on a
+// loopback address (docs/UI.md).
+type UI struct {
+	// Listen is the UI's loopback TCP address; "" leaves it off.
+	Listen string `toml:"listen" json:"listen"`
+	// LoginTTL is how long a `weave ui` login link stays valid (it is
+	// good for one use); SessionTTL how long a browser session lasts.
+	LoginTTL   Duration `toml:"login_ttl" json:"login_ttl"`
+	SessionTTL Duration `toml:"session_ttl" json:"session_ttl"`
 }
 
 // Hook is one webhook: who may call it (the HMAC secret, by reference) and
@@ -281,6 +293,7 @@ func Defaults() Config {
 			IdleTimeout: Duration{10 * time.Minute}},
 		Gateway: Gateway{RatePerMinute: 60, SenderRatePerMinute: 20, Burst: 10, AllowedOrigins: []string{},
 			KeepAlive: Duration{15 * time.Second}, Hooks: []Hook{}},
+		UI:       UI{LoginTTL: Duration{5 * time.Minute}, SessionTTL: Duration{12 * time.Hour}},
 		Channels: []Channel{},
 		Routes:   []Route{},
 	}
@@ -401,6 +414,9 @@ func (c Config) Validate(name string) error {
 		if p.Kind != "openai" && p.Kind != "anthropic" {
 			return bad(key+".kind", "%q is not openai or anthropic", p.Kind)
 		}
+	}
+	if err := c.validateUI(name); err != nil {
+		return err
 	}
 	if err := c.validateGateway(name); err != nil {
 		return err

@@ -121,3 +121,31 @@ func TestGatewayConfig(t *testing.T) {
 		}
 	}
 }
+
+// The control UI is off by default and listens on loopback only.
+func TestUIConfig(t *testing.T) {
+	c, err := Parse("w.toml", []byte(""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.UI.Listen != "" {
+		t.Fatalf("the UI is on by default: listen %q", c.UI.Listen)
+	}
+	for _, tc := range []struct{ name, text, want string }{
+		{"public", "[ui]\nlisten = \"0.0.0.0:8788\"\n", "not a loopback address"},
+		{"lan", "[ui]\nlisten = \"192.168.1.2:8788\"\n", "not a loopback address"},
+		{"bad listen", "[ui]\nlisten = \"8788\"\n", "is not host:port"},
+		{"long login", "[ui]\nlogin_ttl = \"2h\"\n", "outside 1s..1h"},
+		{"short session", "[ui]\nsession_ttl = \"1s\"\n", "outside 1m..168h"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse("w.toml", []byte(tc.text))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want it to contain %q", err, tc.want)
+			}
+		})
+	}
+	if _, err := Parse("w.toml", []byte("[ui]\nlisten = \"127.0.0.1:0\"\n")); err != nil {
+		t.Fatal(err)
+	}
+}

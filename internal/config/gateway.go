@@ -120,3 +120,27 @@ func (c Config) validateGateway(name string) error {
 	}
 	return nil
 }
+
+// validateUI checks [ui]: the control UI listens on loopback only (it is an
+// operator's console; remote operators tunnel to it).
+func (c Config) validateUI(name string) error {
+	bad := func(key, format string, args ...any) error {
+		return &Error{File: name, Key: key, Msg: fmt.Sprintf(format, args...)}
+	}
+	u := c.UI
+	if u.Listen != "" {
+		if _, _, err := net.SplitHostPort(u.Listen); err != nil {
+			return bad("ui.listen", "%q is not host:port", u.Listen)
+		}
+		if !LoopbackAddr(u.Listen) {
+			return bad("ui.listen", "%q is not a loopback address: the control UI listens on loopback only (tunnel to reach it from elsewhere)", u.Listen)
+		}
+	}
+	if u.LoginTTL.Duration < time.Second || u.LoginTTL.Duration > time.Hour {
+		return bad("ui.login_ttl", "%s is outside 1s..1h", u.LoginTTL)
+	}
+	if u.SessionTTL.Duration < time.Minute || u.SessionTTL.Duration > 7*24*time.Hour {
+		return bad("ui.session_ttl", "%s is outside 1m..168h", u.SessionTTL)
+	}
+	return nil
+}

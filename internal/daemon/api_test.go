@@ -166,7 +166,8 @@ func TestEveryEndpointHasATypedMethod(t *testing.T) {
 				return c.FollowLogs(ctx, 1, func(apitype.LogLine) error { return nil })
 			})
 		},
-		"GET /v1/doctor": func(ctx context.Context) error { return ignore(c.Doctor(ctx)) },
+		"GET /v1/doctor":    func(ctx context.Context) error { return ignore(c.Doctor(ctx)) },
+		"POST /v1/ui/login": func(ctx context.Context) error { return ignore(c.UILogin(ctx)) },
 	}
 	patterns := d.apiHandler.Patterns()
 	ctx := context.Background()

@@ -216,8 +216,8 @@ func (d *Daemon) handleChainEvents(w http.ResponseWriter, r *http.Request) {
 	if q.Get("follow") != "1" {
 		var evs []chain.Event
 		if q.Has("from") {
-			from, err := queryUint(r, "from", 0)
-			if err != nil {
+			var from uint64
+			if from, err = queryUint(r, "from", 0); err != nil {
 				d.fail(w, err)
 				return
 			}

@@ -109,6 +109,7 @@ type Daemon struct {
 	agents       agentSessions
 	mcp          mcpTable // MCP tool sessions (weave mcp serve, the gateway's /mcp)
 	gw           gatewayParts
+	ui           uiParts
 	supervisors  supervisorTable // the supervisors started agents run under
 
 	providers   []apitype.Provider // configured LLM providers, for status
@@ -239,6 +240,9 @@ func Open(ctx context.Context, opts Options) (_ *Daemon, err error) {
 	if err := d.serve(); err != nil {
 		return nil, err
 	}
+	if err := d.openUI(); err != nil {
+		return nil, err
+	}
 	if err := os.WriteFile(filepath.Join(home, PIDName), []byte(strconv.Itoa(os.Getpid())+"\n"), 0o600); err != nil {
 		return nil, fmt.Errorf("daemon: writing pid file: %w", err)
 	}
@@ -366,6 +370,11 @@ func (d *Daemon) close(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("local API: %w", err))
 			_ = d.api.Close()
 		}
+	}
+	// After the API: its shutdown closes d.closing, which ends the
+	// streams the UI forwards.
+	if err := d.closeUI(ctx); err != nil {
+		errs = append(errs, err)
 	}
 	if d.metricSrv != nil {
 		_ = d.metricSrv.Shutdown(ctx)

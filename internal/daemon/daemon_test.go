@@ -223,3 +223,22 @@ func TestIdleAgentsReaped(t *testing.T) {
 		t.Fatalf("the busy session's agent: %+v %v", in, err)
 	}
 }
+
+// The control UI is off unless [ui] listen is set: no listener, and a
+// login link is refused with ui_disabled.
+func TestUIOffByDefault(t *testing.T) {
+	home := t.TempDir()
+	d := open(t, home)
+	defer closeD(t, d)
+	if d.UIAddr() != "" {
+		t.Fatalf("the UI listens on %s by default", d.UIAddr())
+	}
+	c, err := client.New(home)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.UILogin(context.Background()); !errors.Is(err, apitype.ErrUIDisabled) {
+		t.Fatalf("weave ui with the UI off: %v", err)
+	}
+}

@@ -30,6 +30,7 @@ func (d *Daemon) routes() []localapi.Route {
 	r = append(r, d.opsRoutes()...)
 	r = append(r, d.mcpRoutes()...)
 	r = append(r, d.appRoutes()...)
+	r = append(r, d.uiRoutes()...)
 	return append(r,
 		localapi.Route{Pattern: "GET /v1/gov/audit", Handler: d.handleAudit},
 		localapi.Route{Pattern: "POST /v1/agent/run", Handler: d.handleAgentRun},

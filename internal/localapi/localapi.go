@@ -113,6 +113,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.mux.ServeHTTP(w, r)
 }
 
+// Authenticated is the API without its bearer-token check, for a front end
+// that authenticates requests itself before handing them on (the control
+// UI: session cookie and CSRF token). It serves the same handlers.
+func (h *Handler) Authenticated() http.Handler { return h.mux }
+
 // WriteJSON writes v with status 200.
 func WriteJSON(w http.ResponseWriter, v any) {
 	w.Header().Set("Content-Type", "application/json")
