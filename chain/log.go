@@ -119,6 +119,10 @@ type Log struct {
 	failErr  error
 	failOnce sync.Once
 	failed   atomic.Pointer[error] // failErr, for readers outside the committer
+	// durableSent counts durable append requests handed to the committer,
+	// which counts those it has taken (w.durableTaken): the difference
+	// after a commit is how many queued up during it (see pace).
+	durableSent atomic.Uint64
 }
 
 type committerState struct {
@@ -131,6 +135,9 @@ type committerState struct {
 	requested uint64 // tree size of the last checkpoint requested
 	timerOn   bool
 	stopping  bool
+	pace      pace
+	// durableTaken counts durable requests taken into batches.
+	durableTaken uint64
 }
 
 type appendReq struct {
@@ -295,6 +302,9 @@ func (l *Log) appendBatch(ctx context.Context, entries []Entry, lazy bool) ([]Ev
 	}
 	select {
 	case l.reqs <- req:
+		if !lazy {
+			l.durableSent.Add(1)
+		}
 		l.closeMu.RUnlock()
 	case <-ctx.Done():
 		l.closeMu.RUnlock()
@@ -392,7 +402,20 @@ func (l *Log) committer() {
 			}
 			continue
 		}
+		if !stopping && len(cps) == 0 {
+			batch = l.linger(batch)
+		}
+		for _, r := range batch {
+			if !r.lazy {
+				l.w.durableTaken++
+			}
+		}
+		start := time.Now()
 		l.commit(batch, cps)
+		// Lazy appends (observations) do not count: they never wait for
+		// a commit, so they say nothing about how many appenders wait.
+		queued := int(int64(l.durableSent.Load() - l.w.durableTaken))
+		l.w.pace.committed(max(queued, 0), time.Since(start))
 		clear(batch)
 		batch = batch[:0]
 		if stopping && len(l.reqs) == 0 {
@@ -400,6 +423,31 @@ func (l *Log) committer() {
 			return
 		}
 	}
+}
+
+// linger gathers more requests for a batch when many appenders are
+// waiting (see pace): up to lingerTarget of them, for at most maxLinger.
+func (l *Log) linger(batch []*appendReq) []*appendReq {
+	wait := l.w.pace.linger(len(batch))
+	if wait <= 0 || batchLen(batch) >= l.opts.MaxBatch {
+		return batch
+	}
+	// Real time, not the injected clock: this bounds a wait for I/O.
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	n := batchLen(batch)
+	for len(batch) < lingerTarget && n < l.opts.MaxBatch {
+		select {
+		case r := <-l.reqs:
+			batch = append(batch, r)
+			n += len(r.entries)
+		case <-t.C:
+			return batch
+		case <-l.stop:
+			return batch
+		}
+	}
+	return batch
 }
 
 func allLazy(batch []*appendReq) bool {

@@ -226,9 +226,14 @@ func TestEndToEnd(t *testing.T) {
 	if len(hits) != 1 || !strings.Contains(hits[0].Record.Text, "02:00") {
 		t.Fatalf("search: %+v", hits)
 	}
+	// --explain shows what each retrieval component did for the hit.
+	if out := c.ok("memory", "search", "when does the backup run", "-k", "1", "--explain", "--without", "session"); !strings.Contains(out, "bm25") ||
+		!strings.Contains(out, "#1") || strings.Contains(out, "session") {
+		t.Fatalf("search --explain:\n%s", out)
+	}
 	c.ok("memory", "rm", hits[0].Record.ID)
 	c.fail(cmdline.ExitError, "", "memory", "rm", hits[0].Record.ID)
-	if out := c.ok("memory", "stats"); !strings.Contains(out, "lexical-v1/384") {
+	if out := c.ok("memory", "stats"); !strings.Contains(out, "lexical-v1/384") || !strings.Contains(out, "lexical:     ") {
 		t.Fatalf("stats: %s", out)
 	}
 	if out := c.ok("config", "show"); !strings.Contains(out, "max_processes") {

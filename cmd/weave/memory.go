@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/weftos/weftos/internal/annbench"
@@ -23,7 +24,7 @@ func init() {
 			Summary: "semantic memory: ingest, search, stats, rm, reembed; bench and gen (ANN benchmark)",
 			Subs: []*cmdline.Command{
 				{Name: "ingest", Summary: "chunk, embed and store files and folders (resumable)", Args: "PATH...", MinArgs: 1, MaxArgs: -1, Setup: e.leaf(memoryIngest)},
-				{Name: "search", Summary: "the records nearest in meaning to a query", Args: `"QUERY"`, MinArgs: 1, MaxArgs: 1, Setup: e.leaf(memorySearch)},
+				{Name: "search", Summary: "the records that best match a query (BM25, vectors, neighbouring turns; --explain)", Args: `"QUERY"`, MinArgs: 1, MaxArgs: 1, Setup: e.leaf(memorySearch)},
 				{Name: "stats", Summary: "record, index and embedder statistics", Setup: e.leaf(memoryStats)},
 				{Name: "rm", Summary: "remove a record", Args: "ID", MinArgs: 1, MaxArgs: 1, Setup: e.leaf(memoryRemove)},
 				{Name: "reembed", Summary: "re-embed every record with the configured embedder", Setup: e.leaf(memoryReembed)},
@@ -104,16 +105,33 @@ func memoryIngest(e *env, fs *flag.FlagSet) cmdline.Action {
 
 func memorySearch(e *env, fs *flag.FlagSet) cmdline.Action {
 	k := cmdline.Count(fs, "k", 10, "number of results")
-	var filters multiFlag
+	var filters, weights multiFlag
 	fs.Var(&filters, "filter", "key=value (agent, session, source, tag, scope); repeatable")
+	only := fs.String("only", "", "comma-separated retrieval components to use alone (bm25, vector, neighbor, session, recency)")
+	without := fs.String("without", "", "comma-separated retrieval components to switch off")
+	fs.Var(&weights, "weight", "component=weight, e.g. neighbor=0.3 (0 switches it off); repeatable")
+	fusion := fs.String("fusion", "", `how the components are combined: "sum" of normalised scores (default) or "rrf" (reciprocal rank fusion)`)
+	explain := fs.Bool("explain", false, "show each component's rank, score and contribution for every hit")
 	return func(ctx context.Context, pos []string) error {
-		req := apitype.MemorySearchRequest{Query: pos[0], K: *k, Filter: map[string]string{}}
+		req := apitype.MemorySearchRequest{Query: pos[0], K: *k, Filter: map[string]string{}, Fusion: *fusion, Explain: *explain,
+			Only: splitList([]string{*only}), Without: splitList([]string{*without})}
 		for _, f := range filters {
 			key, v, ok := strings.Cut(f, "=")
 			if !ok {
 				return cmdline.Usagef("--filter %q: want key=value", f)
 			}
 			req.Filter[key] = v
+		}
+		for _, f := range weights {
+			key, v, ok := strings.Cut(f, "=")
+			x, err := strconv.ParseFloat(v, 64)
+			if !ok || err != nil || x < 0 {
+				return cmdline.Usagef("--weight %q: want component=number ≥ 0", f)
+			}
+			if req.Weights == nil {
+				req.Weights = map[string]float64{}
+			}
+			req.Weights[key] = x
 		}
 		return e.withClient(func(c *client.Client) error {
 			hits, err := c.MemorySearch(ctx, req)
@@ -129,6 +147,13 @@ func memorySearch(e *env, fs *flag.FlagSet) cmdline.Action {
 					text = text[:120] + "…"
 				}
 				fmt.Fprintf(e.stdout, "%.3f  %s  %s  %s\n", h.Score, h.Record.ID[:12], h.Record.Meta.Source, text)
+				for _, c := range h.Explain {
+					if c.Rank == 0 {
+						fmt.Fprintf(e.stdout, "       %-9s  —\n", c.Component)
+						continue
+					}
+					fmt.Fprintf(e.stdout, "       %-9s  #%-3d score %-8.4g × weight %-5.3g → %.3f\n", c.Component, c.Rank, c.Score, c.Weight, c.Fused)
+				}
 			}
 			return nil
 		})
@@ -149,8 +174,8 @@ func memoryStats(e *env, fs *flag.FlagSet) cmdline.Action {
 			if !st.Persistent {
 				where = "in memory only"
 			}
-			fmt.Fprintf(e.stdout, "records:     %d (%s)\nfiles:       %d ingested\nembedder:    %s, %d dimensions\nindex:       %d vectors, %d tombstones (%s at boot)\ngeneration:  %d\n",
-				st.Records, where, st.Files, st.Embedder, st.Dim, st.Indexed, st.Tombstones, st.IndexSource, st.Generation)
+			fmt.Fprintf(e.stdout, "records:     %d (%s)\nfiles:       %d ingested\nembedder:    %s, %d dimensions\nindex:       %d vectors, %d tombstones (%s at boot)\nlexical:     %d terms (%s at boot)\ngeneration:  %d\n",
+				st.Records, where, st.Files, st.Embedder, st.Dim, st.Indexed, st.Tombstones, st.IndexSource, st.LexTerms, st.LexSource, st.Generation)
 			return nil
 		})
 	}

@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
+	"runtime"
+	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
@@ -148,17 +151,23 @@ func BenchmarkStreamedTokenLatency(b *testing.B) {
 	b.ReportMetric(float64(percentile(lat, 0.99).Microseconds()), "token-p99-µs")
 }
 
-// BenchmarkConcurrentAgents runs N running agents at once, one timed turn
-// each (after an untimed first turn), against a fake provider answering
-// after a fixed 100 ms, and reports turns/s.
+// BenchmarkConcurrentAgents runs N agents at once against a fake provider
+// answering after a fixed 100 ms, in a separate process (its CPU is not
+// charged to the daemon). Each agent has its session open (an untimed
+// first turn), then runs concurrentTurns timed turns back to back. It
+// reports turns/s and the daemon process's CPU (user + system, from
+// rusage: daemon, agents, kernel IPC, chain, journals, LLM client) per
+// turn.
 func BenchmarkConcurrentAgents(b *testing.B) {
-	srv := llmtest.NewOpenAI(llmtest.Options{Latency: 100 * time.Millisecond, Handler: func(llmtest.Request) llmtest.Turn { return llmtest.Text("ok") }})
-	defer srv.Close()
-	d := benchDaemon(b, srv.URL)
+	fake := startFakeLLM(b, 100*time.Millisecond)
+	d := benchDaemon(b, fake.url)
 	ws := b.TempDir()
 	for _, n := range []int{1, 10, 100, 1000} {
 		b.Run(strconv.Itoa(n), func(b *testing.B) {
 			ctx := context.Background()
+			var turns int
+			var elapsed, cpu, fakeCPU time.Duration
+			var records, batches uint64
 			for it := range b.N {
 				pids := make([]kernel.PID, n)
 				for i := range n {
@@ -181,6 +190,10 @@ func BenchmarkConcurrentAgents(b *testing.B) {
 					}()
 				}
 				warm.Wait()
+				stopProfile := profileTimed(b, n)
+				cpu0, _ := processCPU()
+				fake0, _ := fake.cpu()
+				st0 := d.journals.Stats()
 				start := time.Now()
 				var wg sync.WaitGroup
 				errs := make(chan error, n)
@@ -188,24 +201,110 @@ func BenchmarkConcurrentAgents(b *testing.B) {
 					wg.Add(1)
 					go func() {
 						defer wg.Done()
-						if _, err := ask(ctx, d, pid, "hi"); err != nil {
-							errs <- err
+						for range concurrentTurns {
+							if _, err := ask(ctx, d, pid, "hi"); err != nil {
+								errs <- err
+								return
+							}
 						}
 					}()
 				}
 				wg.Wait()
-				el := time.Since(start)
+				elapsed += time.Since(start)
+				cpu1, _ := processCPU()
+				fake1, _ := fake.cpu()
+				st1 := d.journals.Stats()
+				records += st1.Records - st0.Records
+				batches += st1.Batches - st0.Batches
+				stopProfile()
+				cpu += cpu1 - cpu0
+				fakeCPU += fake1 - fake0
+				turns += n * concurrentTurns
 				close(errs)
 				for err := range errs {
 					b.Fatal(err)
 				}
-				b.ReportMetric(float64(n)/el.Seconds(), "turns/s")
 				for _, pid := range pids {
 					_ = d.kernel.Kill(pid)
 				}
 			}
+			b.ReportMetric(float64(turns)/elapsed.Seconds(), "turns/s")
+			if _, ok := processCPU(); ok {
+				b.ReportMetric(float64(cpu.Microseconds())/float64(turns), "cpu-µs/turn")
+			}
+			if batches > 0 {
+				b.ReportMetric(float64(records)/float64(batches), "journal-steps/fsync")
+			}
+			if _, ok := fake.cpu(); ok {
+				b.ReportMetric(float64(fakeCPU.Microseconds())/float64(turns), "provider-cpu-µs/turn")
+			}
 		})
 	}
 }
+
+// profileEnv names a file to write a CPU profile of the timed part of
+// BenchmarkConcurrentAgents/1000 to (go test's -cpuprofile would include
+// the daemon's boot and the sessions' creation).
+const profileEnv = "WEFTOS_BENCH_CPUPROFILE"
+
+// allocsEnv names files for allocation profiles taken before and after
+// the timed part of BenchmarkConcurrentAgents/1000 (PATH.base and PATH).
+const allocsEnv = "WEFTOS_BENCH_ALLOCPROFILE"
+
+func writeAllocs(b *testing.B, path string) {
+	// The profile shows allocations as of the last completed collection:
+	// without one here, the warm-up's allocations (sessions opened,
+	// connections dialled) would be charged to the timed part.
+	runtime.GC()
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// profileTimed starts the CPU profile of profileEnv for n = 1000 and
+// returns what stops it.
+func profileTimed(b *testing.B, n int) func() {
+	if n != 1000 {
+		return func() {}
+	}
+	if path := os.Getenv(allocsEnv); path != "" {
+		// Allocations are counted from the start of the process: the
+		// timed part is the difference (go tool pprof -diff_base).
+		writeAllocs(b, path+".base")
+		return func() { writeAllocs(b, path) }
+	}
+	path := os.Getenv(profileEnv)
+	if path == "" {
+		return func() {}
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		b.Fatal(err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		if err := f.Close(); err != nil {
+			b.Error(err)
+		}
+	}
+}
+
+// concurrentTurns is the number of timed turns each agent of
+// BenchmarkConcurrentAgents runs: 5, or $WEFTOS_BENCH_TURNS (longer runs
+// give steadier figures and profiles).
+var concurrentTurns = func() int {
+	if n, err := strconv.Atoi(os.Getenv("WEFTOS_BENCH_TURNS")); err == nil && n > 0 {
+		return n
+	}
+	return 5
+}()
 
 func netListen() (net.Listener, error) { return net.Listen("tcp", "127.0.0.1:0") }

@@ -37,6 +37,7 @@ import (
 	"github.com/weftos/weftos/internal/metrics"
 	"github.com/weftos/weftos/internal/nodemetrics"
 	"github.com/weftos/weftos/internal/sandbox"
+	"github.com/weftos/weftos/internal/session"
 	"github.com/weftos/weftos/internal/tools"
 )
 
@@ -107,7 +108,8 @@ type Daemon struct {
 	memory       *memory.Store
 	builtins     *tools.Registry // built once: the built-in tools are stateless
 	agents       agentSessions
-	mcp          mcpTable // MCP tool sessions (weave mcp serve, the gateway's /mcp)
+	mcp          mcpTable           // MCP tool sessions (weave mcp serve, the gateway's /mcp)
+	journals     *session.Committer // group-commits every session journal
 	gw           gatewayParts
 	ui           uiParts
 	supervisors  supervisorTable // the supervisors started agents run under
@@ -190,6 +192,11 @@ func Open(ctx context.Context, opts Options) (_ *Daemon, err error) {
 	})
 	if err != nil {
 		return nil, err
+	}
+	// Sessions a crash left half-written are restored from the commit log
+	// before anything can read them.
+	if d.journals, err = session.OpenCommitter(ctx, home, session.WithCommitLogger(d.log.With("layer", "session"))); err != nil {
+		return nil, fmt.Errorf("daemon: session journals: %w", err)
 	}
 	if err := d.openProviders(); err != nil {
 		return nil, err
@@ -382,6 +389,12 @@ func (d *Daemon) close(ctx context.Context) error {
 	if d.kernel != nil {
 		if err := d.kernel.Close(ctx); err != nil {
 			errs = append(errs, err)
+		}
+	}
+	if d.journals != nil {
+		// After the kernel: the agents have closed their sessions.
+		if err := d.journals.Close(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("session journals: %w", err))
 		}
 	}
 	if d.gov != nil {

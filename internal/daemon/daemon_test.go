@@ -19,7 +19,12 @@ import (
 	"github.com/weftos/weftos/internal/kernel"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	if latency, ok := os.LookupEnv(fakeLLMEnv); ok {
+		os.Exit(serveFakeLLM(latency))
+	}
+	goleak.VerifyTestMain(m)
+}
 
 func open(t testing.TB, home string) *Daemon {
 	t.Helper()

@@ -11,7 +11,8 @@ import (
 )
 
 // sessionJournal adapts a durable session (internal/session) to the agent
-// loop's Journal: every completed step is fsynced before the loop goes on.
+// loop's Journal: every completed step is durable before the loop goes on
+// (group-committed with the other sessions' steps by d.journals).
 type sessionJournal struct {
 	d *Daemon
 	s *session.Session
@@ -20,7 +21,7 @@ type sessionJournal struct {
 var _ agent.Journal = (*sessionJournal)(nil)
 
 func (d *Daemon) openJournal(name string) (*sessionJournal, error) {
-	s, err := session.Open(d.home, name, session.WithLogger(d.log.With("layer", "session")))
+	s, err := session.Open(d.home, name, session.WithLogger(d.log.With("layer", "session")), session.WithCommitter(d.journals))
 	if err != nil {
 		return nil, err
 	}

@@ -42,7 +42,7 @@ func TestJSONIsSnakeCase(t *testing.T) {
 		apitype.LogsResponse{}, apitype.LogLine{}, apitype.DoctorReport{}, apitype.DoctorCheck{}, apitype.UILoginResponse{},
 		// ... and the lower layers' types it names.
 		apitype.ChainStatus{}, apitype.ChainKeys{}, apitype.ChainEvent{}, apitype.ChainProof{}, apitype.ChainConsistency{},
-		apitype.Decision{}, apitype.PendingItem{}, apitype.AuditReport{}, apitype.MemoryHit{}, apitype.MemoryStats{},
+		apitype.Decision{}, apitype.PendingItem{}, apitype.AuditReport{}, apitype.MemoryHit{}, apitype.MemoryContribution{}, apitype.MemoryStats{}, memory.Weights{},
 		apitype.SessionSummary{}, apitype.SessionSnapshot{},
 		kernel.Info{}, kernel.Capabilities{}, kernel.ServiceInfo{}, kernel.CronJob{}, kernel.Status{}, kernel.KernelReply{},
 		kernel.DeadLetter{}, kernel.Envelope{}, memory.IngestResult{}, memory.IngestProgress{}, chain.Report{},

@@ -311,7 +311,12 @@ func (d *Daemon) handleMemorySearch(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	hits, err := d.memory.Search(r.Context(), req.Query, req.K, f)
+	opts, err := memorySearchOptions(d.memory.Embedder(), req)
+	if err != nil {
+		d.fail(w, err)
+		return
+	}
+	hits, err := d.memory.SearchWith(r.Context(), req.Query, req.K, f, opts)
 	if err != nil {
 		d.fail(w, err)
 		return
@@ -361,4 +366,35 @@ func (d *Daemon) handleMemoryReembed(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	localapi.WriteJSON(w, apitype.MemoryReembedResponse{Embedder: emb.Name(), Records: done})
+}
+
+// memorySearchOptions turns the request's component choices into search
+// options, starting from the store's default weights.
+func memorySearchOptions(emb memory.Embedder, req MemorySearchRequest) (memory.SearchOptions, error) {
+	opts := memory.SearchOptions{Explain: req.Explain, Fusion: req.Fusion}
+	switch req.Fusion {
+	case "", memory.FusionSum, memory.FusionRRF:
+	default:
+		return opts, fmt.Errorf("%w: unknown fusion %q (sum, rrf)", memory.ErrInvalidOptions, req.Fusion)
+	}
+	if len(req.Only) == 0 && len(req.Without) == 0 && len(req.Weights) == 0 {
+		return opts, nil
+	}
+	w := memory.DefaultWeightsFor(emb)
+	var err error
+	if len(req.Only) > 0 {
+		if w, err = w.Only(req.Only...); err != nil {
+			return opts, err
+		}
+	}
+	if w, err = w.Without(req.Without...); err != nil {
+		return opts, err
+	}
+	for c, v := range req.Weights {
+		if w, err = w.With(c, v); err != nil {
+			return opts, err
+		}
+	}
+	opts.Weights = &w
+	return opts, nil
 }

@@ -66,6 +66,7 @@ type gatedModel struct {
 	name     string // the provider's registry name
 	ep       endpoint
 	waited   *atomic.Int64 // nanoseconds spent in the provider itself
+	prompts  promptHasher
 }
 
 var _ llm.Provider = (*gatedModel)(nil)
@@ -94,7 +95,7 @@ func (m *gatedModel) Chat(ctx context.Context, req *llm.Request, onDelta func(ll
 	resp, err := m.provider.Chat(ctx, req, onDelta)
 	took := time.Since(t0)
 	m.waited.Add(int64(took))
-	detail := governance.LLMCallDetail{Provider: m.name, Model: req.Model, Host: m.ep.host, Loopback: m.ep.loopback, PromptHash: hashJSON(req)}
+	detail := governance.LLMCallDetail{Provider: m.name, Model: req.Model, Host: m.ep.host, Loopback: m.ep.loopback, PromptHash: m.prompts.hash(req)}
 	var usage llm.Usage
 	if resp != nil {
 		usage = resp.Usage

@@ -108,7 +108,7 @@ func outerCode(err error) string {
 	case errors.Is(err, session.ErrNotFound):
 		return apitype.CodeUnknownSession
 	case errors.Is(err, session.ErrInvalidName), errors.Is(err, memory.ErrInvalidFilter), errors.Is(err, memory.ErrEmptyText),
-		errors.Is(err, memory.ErrTooLarge), errors.Is(err, authority.ErrInput):
+		errors.Is(err, memory.ErrTooLarge), errors.Is(err, memory.ErrInvalidOptions), errors.Is(err, authority.ErrInput):
 		return apitype.CodeInvalidArgument
 	case errors.Is(err, session.ErrExists):
 		return apitype.CodeSessionExists

@@ -73,6 +73,12 @@ func (l *Lexical) Name() string { return fmt.Sprintf("lexical-v1/%d", l.dim) }
 // Dim returns the vector dimension.
 func (l *Lexical) Dim() int { return l.dim }
 
+// LexicalOnly reports true: the vectors measure shared words and word
+// fragments, not meaning (memory's hybrid search then leaves them out of
+// its default fusion, since its BM25 index measures the same thing
+// better).
+func (l *Lexical) LexicalOnly() bool { return true }
+
 // Embed returns the vector of each text. It never fails except when ctx
 // is done.
 func (l *Lexical) Embed(ctx context.Context, texts []string) ([][]float32, error) {

@@ -9,12 +9,15 @@
 package jcs
 
 import (
+	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
 	"slices"
 	"strconv"
+	"sync"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -32,12 +35,47 @@ var (
 )
 
 // Marshal encodes v with encoding/json and returns its canonical form.
+// Values of the common types are written canonically in one pass (see
+// encode.go), with the same result.
 func Marshal(v any) ([]byte, error) {
-	raw, err := json.Marshal(v)
-	if err != nil {
+	if out, err := appendValue(make([]byte, 0, 256), v); err == nil {
+		return out, nil
+	}
+	return marshalGeneral(v)
+}
+
+// marshalGeneral is Marshal by way of encoding/json and Canonicalize.
+func marshalGeneral(v any) ([]byte, error) {
+	e := encoders.Get().(*encoder)
+	defer e.put()
+	// Encode (not json.Marshal) so that <, > and & are not escaped: the
+	// canonical form has them raw, and strings without escapes are copied
+	// as they are.
+	if err := e.enc.Encode(v); err != nil {
 		return nil, fmt.Errorf("jcs: marshal: %w", err)
 	}
-	return Canonicalize(raw)
+	return Canonicalize(e.buf.Bytes())
+}
+
+// encoder is a reusable JSON encoder writing to its own buffer.
+type encoder struct {
+	buf bytes.Buffer
+	enc *json.Encoder
+}
+
+var encoders = sync.Pool{New: func() any {
+	e := &encoder{}
+	e.enc = json.NewEncoder(&e.buf)
+	e.enc.SetEscapeHTML(false)
+	return e
+}}
+
+func (e *encoder) put() {
+	if e.buf.Cap() > 64<<10 {
+		return // do not keep a large payload's buffer
+	}
+	e.buf.Reset()
+	encoders.Put(e)
 }
 
 // Canonicalize returns the RFC 8785 canonical form of the JSON text in.
@@ -45,85 +83,33 @@ func Canonicalize(in []byte) ([]byte, error) {
 	return AppendCanonical(make([]byte, 0, len(in)), in)
 }
 
-// AppendCanonical appends the canonical form of in to dst.
-func AppendCanonical(dst, in []byte) ([]byte, error) {
-	p := parser{in: in}
+// AppendCanonical appends the canonical form of in to dst. On error dst is
+// returned unchanged.
+func AppendCanonical(dst, in []byte) ([]byte, error) { return appendCanonicalAt(dst, in, 0) }
+
+// appendCanonicalAt is AppendCanonical for a value nested depth arrays
+// and objects deep (MaxDepth counts from the outermost).
+func appendCanonicalAt(dst, in []byte, depth int) ([]byte, error) {
+	p := parsers.Get().(*parser)
+	defer p.put()
+	p.in, p.pos = in, 0
+	start := len(dst)
 	p.skipWS()
-	v, err := p.value(0)
+	out, err := p.value(dst, depth)
 	if err != nil {
-		return dst, err
+		return dst[:start], err
 	}
 	p.skipWS()
 	if p.pos != len(p.in) {
-		return dst, p.errorf("trailing data")
+		return dst[:start], p.errorf("trailing data")
 	}
-	return v.appendTo(dst), nil
-}
-
-type kind uint8
-
-const (
-	kNull kind = iota
-	kTrue
-	kFalse
-	kNumber
-	kString
-	kArray
-	kObject
-)
-
-type value struct {
-	kind    kind
-	str     string // decoded string, or canonical number text
-	items   []value
-	members []member
-}
-
-type member struct {
-	name  string
-	key   []uint16
-	value value
-}
-
-func (v *value) appendTo(dst []byte) []byte {
-	switch v.kind {
-	case kNull:
-		return append(dst, "null"...)
-	case kTrue:
-		return append(dst, "true"...)
-	case kFalse:
-		return append(dst, "false"...)
-	case kNumber:
-		return append(dst, v.str...)
-	case kString:
-		return appendString(dst, v.str)
-	case kArray:
-		dst = append(dst, '[')
-		for i := range v.items {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = v.items[i].appendTo(dst)
-		}
-		return append(dst, ']')
-	default:
-		dst = append(dst, '{')
-		for i := range v.members {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = appendString(dst, v.members[i].name)
-			dst = append(dst, ':')
-			dst = v.members[i].value.appendTo(dst)
-		}
-		return append(dst, '}')
-	}
+	return out, nil
 }
 
 const hexDigits = "0123456789abcdef"
 
 // appendString writes s as a JSON string per RFC 8785 section 3.2.2.2.
-func appendString(dst []byte, s string) []byte {
+func appendString[S string | []byte](dst []byte, s S) []byte {
 	dst = append(dst, '"')
 	for i := 0; i < len(s); i++ {
 		c := s[i]
@@ -214,9 +200,47 @@ func AppendNumber(dst []byte, f float64) ([]byte, error) {
 	return dst, nil
 }
 
+// parser canonicalizes in one pass, without building a tree: scalars and
+// arrays are written straight to the output; an object's member values
+// are written to a scratch buffer of its depth, then copied out in the
+// order of their names. Strings without escapes are copied as they are
+// (they are already canonical).
 type parser struct {
-	in  []byte
-	pos int
+	in     []byte
+	pos    int
+	levels []*level // scratch per object depth
+	tmp    []byte   // a decoded string
+}
+
+// level is the scratch of objects at one depth: the decoded member names
+// and canonical values (in buf) and where each is.
+type level struct {
+	buf     []byte
+	members []member
+}
+
+// member locates one member's decoded name and canonical value in its
+// level's buf.
+type member struct {
+	name, value span
+}
+
+type span struct{ start, end int32 }
+
+var parsers = sync.Pool{New: func() any { return new(parser) }}
+
+func (p *parser) put() {
+	p.in = nil
+	for _, l := range p.levels {
+		if cap(l.buf) > 64<<10 || cap(l.members) > 1024 {
+			p.levels = nil // do not keep a large document's scratch
+			break
+		}
+	}
+	if cap(p.tmp) > 64<<10 {
+		p.tmp = nil
+	}
+	parsers.Put(p)
 }
 
 func (p *parser) errorf(format string, args ...any) error {
@@ -234,164 +258,210 @@ func (p *parser) skipWS() {
 	}
 }
 
-func (p *parser) literal(word string, k kind) (value, error) {
+func (p *parser) literal(dst []byte, word string) ([]byte, error) {
 	if len(p.in)-p.pos < len(word) || string(p.in[p.pos:p.pos+len(word)]) != word {
-		return value{}, p.errorf("invalid literal")
+		return dst, p.errorf("invalid literal")
 	}
 	p.pos += len(word)
-	return value{kind: k}, nil
+	return append(dst, word...), nil
 }
 
-func (p *parser) value(depth int) (value, error) {
+// value appends the canonical form of the value at p.pos to dst.
+func (p *parser) value(dst []byte, depth int) ([]byte, error) {
 	if p.pos >= len(p.in) {
-		return value{}, p.errorf("unexpected end of input")
+		return dst, p.errorf("unexpected end of input")
 	}
 	switch c := p.in[p.pos]; {
 	case c == '{':
-		return p.object(depth + 1)
+		return p.object(dst, depth+1)
 	case c == '[':
-		return p.array(depth + 1)
+		return p.array(dst, depth+1)
 	case c == '"':
-		s, err := p.string()
-		return value{kind: kString, str: s}, err
+		return p.stringValue(dst)
 	case c == 't':
-		return p.literal("true", kTrue)
+		return p.literal(dst, "true")
 	case c == 'f':
-		return p.literal("false", kFalse)
+		return p.literal(dst, "false")
 	case c == 'n':
-		return p.literal("null", kNull)
+		return p.literal(dst, "null")
 	case c == '-' || (c >= '0' && c <= '9'):
-		return p.number()
+		return p.number(dst)
 	default:
-		return value{}, p.errorf("unexpected character %q", c)
+		return dst, p.errorf("unexpected character %q", c)
 	}
 }
 
-func (p *parser) array(depth int) (value, error) {
+func (p *parser) array(dst []byte, depth int) ([]byte, error) {
 	if depth > MaxDepth {
-		return value{}, p.errorf("nesting deeper than %d", MaxDepth)
+		return dst, p.errorf("nesting deeper than %d", MaxDepth)
 	}
 	p.pos++ // '['
-	v := value{kind: kArray}
+	dst = append(dst, '[')
 	p.skipWS()
 	if p.pos < len(p.in) && p.in[p.pos] == ']' {
 		p.pos++
-		return v, nil
+		return append(dst, ']'), nil
 	}
 	for {
 		p.skipWS()
-		item, err := p.value(depth)
-		if err != nil {
-			return value{}, err
+		var err error
+		if dst, err = p.value(dst, depth); err != nil {
+			return dst, err
 		}
-		v.items = append(v.items, item)
 		p.skipWS()
 		if p.pos >= len(p.in) {
-			return value{}, p.errorf("unterminated array")
+			return dst, p.errorf("unterminated array")
 		}
 		switch p.in[p.pos] {
 		case ',':
 			p.pos++
+			dst = append(dst, ',')
 		case ']':
 			p.pos++
-			return v, nil
+			return append(dst, ']'), nil
 		default:
-			return value{}, p.errorf("expected ',' or ']' in array")
+			return dst, p.errorf("expected ',' or ']' in array")
 		}
 	}
 }
 
-func (p *parser) object(depth int) (value, error) {
+// level returns the scratch of depth, emptied.
+func (p *parser) level(depth int) *level {
+	for len(p.levels) <= depth {
+		p.levels = append(p.levels, new(level))
+	}
+	l := p.levels[depth]
+	l.buf, l.members = l.buf[:0], l.members[:0]
+	return l
+}
+
+func (p *parser) object(dst []byte, depth int) ([]byte, error) {
 	if depth > MaxDepth {
-		return value{}, p.errorf("nesting deeper than %d", MaxDepth)
+		return dst, p.errorf("nesting deeper than %d", MaxDepth)
 	}
 	p.pos++ // '{'
-	v := value{kind: kObject}
 	p.skipWS()
 	if p.pos < len(p.in) && p.in[p.pos] == '}' {
 		p.pos++
-		return v, nil
+		return append(dst, '{', '}'), nil
 	}
+	l := p.level(depth)
+	ascii := true
 	for {
 		p.skipWS()
 		if p.pos >= len(p.in) || p.in[p.pos] != '"' {
-			return value{}, p.errorf("expected member name")
+			return dst, p.errorf("expected member name")
 		}
-		name, err := p.string()
-		if err != nil {
-			return value{}, err
+		var m member
+		m.name.start = int32(len(l.buf))
+		var err error
+		if l.buf, err = p.decodeString(l.buf); err != nil {
+			return dst, err
+		}
+		m.name.end = int32(len(l.buf))
+		for _, c := range l.buf[m.name.start:m.name.end] {
+			if c >= 0x80 {
+				ascii = false
+				break
+			}
 		}
 		p.skipWS()
 		if p.pos >= len(p.in) || p.in[p.pos] != ':' {
-			return value{}, p.errorf("expected ':' after member name")
+			return dst, p.errorf("expected ':' after member name")
 		}
 		p.pos++
 		p.skipWS()
-		mv, err := p.value(depth)
-		if err != nil {
-			return value{}, err
+		m.value.start = int32(len(l.buf))
+		if l.buf, err = p.value(l.buf, depth); err != nil {
+			return dst, err
 		}
-		v.members = append(v.members, member{name: name, value: mv})
+		m.value.end = int32(len(l.buf))
+		l.members = append(l.members, m)
 		p.skipWS()
 		if p.pos >= len(p.in) {
-			return value{}, p.errorf("unterminated object")
+			return dst, p.errorf("unterminated object")
 		}
 		if p.in[p.pos] == ',' {
 			p.pos++
 			continue
 		}
 		if p.in[p.pos] != '}' {
-			return value{}, p.errorf("expected ',' or '}' in object")
+			return dst, p.errorf("expected ',' or '}' in object")
 		}
 		p.pos++
 		break
 	}
-	if err := sortMembers(v.members); err != nil {
-		return value{}, err
+	if err := l.sortMembers(ascii); err != nil {
+		return dst, err
 	}
-	return v, nil
+	dst = append(dst, '{')
+	for i, m := range l.members {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = appendString(dst, l.buf[m.name.start:m.name.end])
+		dst = append(dst, ':')
+		dst = append(dst, l.buf[m.value.start:m.value.end]...)
+	}
+	return append(dst, '}'), nil
 }
 
 // sortMembers orders members by the UTF-16 code units of their names
 // (RFC 8785 section 3.2.3) and rejects duplicates.
-func sortMembers(ms []member) error {
+func (l *level) sortMembers(ascii bool) error {
+	ms, buf := l.members, l.buf
 	if len(ms) < 2 {
 		return nil
 	}
-	ascii := true
-	for i := range ms {
-		for j := 0; j < len(ms[i].name); j++ {
-			if ms[i].name[j] >= 0x80 {
-				ascii = false
-			}
-		}
-	}
+	name := func(m member) []byte { return buf[m.name.start:m.name.end] }
 	if ascii {
-		// For ASCII, byte order equals UTF-16 code unit order.
-		slices.SortFunc(ms, func(a, b member) int {
-			switch {
-			case a.name < b.name:
-				return -1
-			case a.name > b.name:
-				return 1
-			}
-			return 0
-		})
-	} else {
-		for i := range ms {
-			ms[i].key = utf16.Encode([]rune(ms[i].name))
+		// For ASCII, byte order equals UTF-16 code unit order. Encoders
+		// often emit members in order already.
+		sorted := true
+		for i := 1; i < len(ms) && sorted; i++ {
+			sorted = bytes.Compare(name(ms[i-1]), name(ms[i])) < 0
 		}
-		slices.SortFunc(ms, func(a, b member) int { return slices.Compare(a.key, b.key) })
+		if !sorted {
+			slices.SortFunc(ms, func(a, b member) int { return bytes.Compare(name(a), name(b)) })
+		}
+	} else {
+		slices.SortFunc(ms, func(a, b member) int { return compareUTF16(name(a), name(b)) })
 	}
 	for i := 1; i < len(ms); i++ {
-		if ms[i].name == ms[i-1].name {
-			return fmt.Errorf("%w: %q", ErrDuplicateKey, ms[i].name)
+		if bytes.Equal(name(ms[i]), name(ms[i-1])) {
+			return fmt.Errorf("%w: %q", ErrDuplicateKey, name(ms[i]))
 		}
 	}
 	return nil
 }
 
-func (p *parser) number() (value, error) {
+// compareUTF16 compares valid UTF-8 strings by their UTF-16 code units.
+// UTF-16 order differs from code point order only where a supplementary
+// character (a surrogate pair, 0xD800-0xDFFF) meets one in 0xE000-0xFFFF.
+func compareUTF16(a, b []byte) int {
+	for len(a) > 0 && len(b) > 0 {
+		ra, na := utf8.DecodeRune(a)
+		rb, nb := utf8.DecodeRune(b)
+		if ra != rb {
+			return cmp.Compare(utf16Key(ra), utf16Key(rb))
+		}
+		a, b = a[na:], b[nb:]
+	}
+	return cmp.Compare(len(a), len(b))
+}
+
+// utf16Key maps a rune to a number that orders distinct runes as their
+// UTF-16 encodings order: the first code unit in the high bits, the low
+// 10 bits of the second (for a surrogate pair) below them.
+func utf16Key(r rune) rune {
+	if r >= 0x10000 {
+		c := r - 0x10000
+		return (0xd800+c>>10)<<10 | c&0x3ff
+	}
+	return r << 10
+}
+
+func (p *parser) number(dst []byte) ([]byte, error) {
 	start := p.pos
 	if p.in[p.pos] == '-' {
 		p.pos++
@@ -407,12 +477,12 @@ func (p *parser) number() (value, error) {
 	if p.pos < len(p.in) && p.in[p.pos] == '0' {
 		p.pos++
 	} else if digits() == 0 {
-		return value{}, p.errorf("invalid number")
+		return dst, p.errorf("invalid number")
 	}
 	if p.pos < len(p.in) && p.in[p.pos] == '.' {
 		p.pos++
 		if digits() == 0 {
-			return value{}, p.errorf("invalid number fraction")
+			return dst, p.errorf("invalid number fraction")
 		}
 	}
 	if p.pos < len(p.in) && (p.in[p.pos] == 'e' || p.in[p.pos] == 'E') {
@@ -421,26 +491,26 @@ func (p *parser) number() (value, error) {
 			p.pos++
 		}
 		if digits() == 0 {
-			return value{}, p.errorf("invalid number exponent")
+			return dst, p.errorf("invalid number exponent")
 		}
 	}
 	text := p.in[start:p.pos]
 	// Fast path: small integers are already canonical.
 	if len(text) <= 15 && isPlainInt(text) {
 		if string(text) == "-0" {
-			return value{kind: kNumber, str: "0"}, nil
+			return append(dst, '0'), nil
 		}
-		return value{kind: kNumber, str: string(text)}, nil
+		return append(dst, text...), nil
 	}
 	f, err := strconv.ParseFloat(string(text), 64)
 	if err != nil {
-		return value{}, fmt.Errorf("%w: %q", ErrNumber, text)
+		return dst, fmt.Errorf("%w: %q", ErrNumber, text)
 	}
-	out, err := AppendNumber(nil, f)
+	out, err := AppendNumber(dst, f)
 	if err != nil {
-		return value{}, err
+		return dst, err
 	}
-	return value{kind: kNumber, str: string(out)}, nil
+	return out, nil
 }
 
 func isPlainInt(b []byte) bool {
@@ -455,37 +525,64 @@ func isPlainInt(b []byte) bool {
 	return true
 }
 
-func (p *parser) string() (string, error) {
+// stringValue appends the canonical form of the string at p.pos.
+func (p *parser) stringValue(dst []byte) ([]byte, error) {
+	start := p.pos
+	if raw, ok := p.plainString(); ok {
+		// No escapes, no control characters, valid UTF-8: canonical as is.
+		return append(dst, p.in[start:start+len(raw)+2]...), nil
+	}
+	p.pos = start
+	var err error
+	if p.tmp, err = p.decodeString(p.tmp[:0]); err != nil {
+		return dst, err
+	}
+	return appendString(dst, p.tmp), nil
+}
+
+// plainString consumes a string at p.pos that needs no decoding and
+// returns its contents; ok is false (p.pos anywhere) when it needs more.
+func (p *parser) plainString() (raw []byte, ok bool) {
 	p.pos++ // opening quote
 	start := p.pos
-	// Fast path: no escapes.
 	for p.pos < len(p.in) {
 		c := p.in[p.pos]
 		if c == '"' {
 			s := p.in[start:p.pos]
 			if !utf8.Valid(s) {
-				return "", p.errorf("invalid UTF-8 in string")
+				return nil, false
 			}
 			p.pos++
-			return string(s), nil
+			return s, true
 		}
 		if c == '\\' || c < 0x20 {
-			break
+			return nil, false
 		}
 		p.pos++
 	}
-	buf := append([]byte(nil), p.in[start:p.pos]...)
+	return nil, false
+}
+
+// decodeString consumes the string at p.pos and appends its decoded
+// contents to buf.
+func (p *parser) decodeString(buf []byte) ([]byte, error) {
+	start := p.pos
+	if raw, ok := p.plainString(); ok {
+		return append(buf, raw...), nil
+	}
+	p.pos = start + 1
+	from := len(buf)
 	for p.pos < len(p.in) {
 		c := p.in[p.pos]
 		switch {
 		case c == '"':
 			p.pos++
-			if !utf8.Valid(buf) {
-				return "", p.errorf("invalid UTF-8 in string")
+			if !utf8.Valid(buf[from:]) {
+				return buf, p.errorf("invalid UTF-8 in string")
 			}
-			return string(buf), nil
+			return buf, nil
 		case c < 0x20:
-			return "", p.errorf("control character in string")
+			return buf, p.errorf("control character in string")
 		case c != '\\':
 			buf = append(buf, c)
 			p.pos++
@@ -513,28 +610,28 @@ func (p *parser) string() (string, error) {
 		case 'u':
 			r, err := p.hex4()
 			if err != nil {
-				return "", err
+				return buf, err
 			}
 			if utf16.IsSurrogate(r) {
 				if r >= 0xdc00 || len(p.in)-p.pos < 6 || p.in[p.pos] != '\\' || p.in[p.pos+1] != 'u' {
-					return "", p.errorf("lone surrogate in string")
+					return buf, p.errorf("lone surrogate in string")
 				}
 				p.pos += 2
 				r2, err := p.hex4()
 				if err != nil {
-					return "", err
+					return buf, err
 				}
 				r = utf16.DecodeRune(r, r2)
 				if r == utf8.RuneError {
-					return "", p.errorf("invalid surrogate pair in string")
+					return buf, p.errorf("invalid surrogate pair in string")
 				}
 			}
 			buf = utf8.AppendRune(buf, r)
 		default:
-			return "", p.errorf("invalid escape %q", e)
+			return buf, p.errorf("invalid escape %q", e)
 		}
 	}
-	return "", p.errorf("unterminated string")
+	return buf, p.errorf("unterminated string")
 }
 
 func (p *parser) hex4() (rune, error) {

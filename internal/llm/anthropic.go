@@ -46,15 +46,18 @@ func (c *Anthropic) CloseIdleConnections() { c.t.cfg.HTTPClient.CloseIdleConnect
 
 // Wire types of the Messages API.
 type (
+	// A request body is anRequest's members, then "tools" (encoded once
+	// per tool list, see toolCache), then anRequestTail's.
 	anRequest struct {
-		Model         string      `json:"model"`
-		MaxTokens     int         `json:"max_tokens"`
-		System        string      `json:"system,omitempty"`
-		Messages      []anMessage `json:"messages"`
-		Tools         []anTool    `json:"tools,omitempty"`
-		Temperature   *float64    `json:"temperature,omitempty"`
-		StopSequences []string    `json:"stop_sequences,omitempty"`
-		Stream        bool        `json:"stream,omitempty"`
+		Model     string      `json:"model"`
+		MaxTokens int         `json:"max_tokens"`
+		System    string      `json:"system,omitempty"`
+		Messages  []anMessage `json:"messages"`
+	}
+	anRequestTail struct {
+		Temperature   *float64 `json:"temperature,omitempty"`
+		StopSequences []string `json:"stop_sequences,omitempty"`
+		Stream        bool     `json:"stream,omitempty"`
 	}
 	anMessage struct {
 		Role    string    `json:"role"`
@@ -121,8 +124,8 @@ func (c *Anthropic) encode(req *Request, stream bool) ([]byte, error) {
 	if req.Model == "" {
 		return nil, fmt.Errorf("llm: %s: %w: model is required", c.Name(), ErrBadRequest)
 	}
-	out := anRequest{Model: req.Model, MaxTokens: req.MaxTokens, Temperature: req.Temperature,
-		StopSequences: req.Stop, Stream: stream}
+	out := anRequest{Model: req.Model, MaxTokens: req.MaxTokens}
+	tail := anRequestTail{Temperature: req.Temperature, StopSequences: req.Stop, Stream: stream}
 	if out.MaxTokens <= 0 {
 		out.MaxTokens = c.t.cfg.MaxTokens
 	}
@@ -170,16 +173,26 @@ func (c *Anthropic) encode(req *Request, stream bool) ([]byte, error) {
 		return nil, fmt.Errorf("llm: %s: %w: no messages", c.Name(), ErrBadRequest)
 	}
 	out.System = strings.Join(system, "\n\n")
-	for _, t := range req.Tools {
+	tools, err := c.t.tools.encoded(req.Tools, c.encodeTools)
+	if err != nil {
+		return nil, err
+	}
+	return bodyWithTools(out, tools, tail)
+}
+
+// encodeTools encodes the request's "tools" list.
+func (c *Anthropic) encodeTools(specs []ToolSpec) ([]byte, error) {
+	tools := make([]anTool, 0, len(specs))
+	for _, t := range specs {
 		schema := t.Parameters
 		if len(bytes.TrimSpace(schema)) == 0 {
 			schema = emptyObjectSchema
 		} else if !json.Valid(schema) {
 			return nil, fmt.Errorf("llm: %s: %w: tool %q: parameters are not valid JSON", c.Name(), ErrBadRequest, t.Name)
 		}
-		out.Tools = append(out.Tools, anTool{Name: t.Name, Description: t.Description, InputSchema: schema})
+		tools = append(tools, anTool{Name: t.Name, Description: t.Description, InputSchema: schema})
 	}
-	return marshalBody(out)
+	return marshalBody(tools)
 }
 
 // Chat implements Provider.
@@ -265,7 +278,7 @@ func (c *Anthropic) Models(ctx context.Context) ([]Model, error) {
 			if err != nil {
 				return false, err
 			}
-			defer hr.Body.Close()
+			defer drainClose(hr.Body)
 			if err := json.NewDecoder(io.LimitReader(hr.Body, 16<<20)).Decode(&raw); err != nil {
 				return false, protocolError(c.Name(), "decoding model list: %v", err)
 			}

@@ -102,6 +102,11 @@ type Config struct {
 	Rand func() float64
 }
 
+// MaxIdleConns is how many idle connections the default HTTP client keeps
+// open to a provider: enough for that many agents calling it at once to
+// reuse their connections.
+const MaxIdleConns = 4096
+
 // secret holds an API key. It formats as a redaction marker so it cannot
 // leak through %v, %+v, %#v or slog.
 type secret string
@@ -180,9 +185,16 @@ func resolve(cfg Config) (*resolved, error) {
 		tr, ok := http.DefaultTransport.(*http.Transport)
 		if ok {
 			tr = tr.Clone()
-			// Many agents share one provider host: keep more than the
-			// default two idle connections so they are reused, not churned.
-			tr.MaxIdleConnsPerHost = 64
+			// Many agents share one provider host: keep an idle
+			// connection for each agent waiting on it, so connections are
+			// reused, not churned (the default keeps 2 per host and 100
+			// in all; 1,000 agents then redial on almost every call).
+			// Idle connections still close after IdleConnTimeout.
+			tr.MaxIdleConns = MaxIdleConns
+			tr.MaxIdleConnsPerHost = MaxIdleConns
+			// A request (headers, system prompt, tool schemas, history)
+			// is several KiB: written in one system call, not two.
+			tr.WriteBufferSize = 16 << 10
 			r.HTTPClient = &http.Client{Transport: tr}
 		} else {
 			r.HTTPClient = &http.Client{}

@@ -44,10 +44,13 @@ func (c *OpenAI) CloseIdleConnections() { c.t.cfg.HTTPClient.CloseIdleConnection
 
 // Wire types of the Chat Completions API.
 type (
+	// A request body is oaRequest's members, then "tools" (encoded once
+	// per tool list, see toolCache), then oaRequestTail's.
 	oaRequest struct {
-		Model               string           `json:"model"`
-		Messages            []oaMessage      `json:"messages"`
-		Tools               []oaTool         `json:"tools,omitempty"`
+		Model    string      `json:"model"`
+		Messages []oaMessage `json:"messages"`
+	}
+	oaRequestTail struct {
 		MaxTokens           int              `json:"max_tokens,omitempty"`
 		MaxCompletionTokens int              `json:"max_completion_tokens,omitempty"`
 		Temperature         *float64         `json:"temperature,omitempty"`
@@ -111,7 +114,8 @@ func (c *OpenAI) encode(req *Request, stream bool) ([]byte, error) {
 	if req.Model == "" {
 		return nil, fmt.Errorf("llm: %s: %w: model is required", c.Name(), ErrBadRequest)
 	}
-	out := oaRequest{Model: req.Model, Temperature: req.Temperature, Stop: req.Stop}
+	out := oaRequest{Model: req.Model}
+	tail := oaRequestTail{Temperature: req.Temperature, Stop: req.Stop}
 	if req.System != "" {
 		out.Messages = append(out.Messages, oaMessage{Role: "system", Content: ptr(req.System)})
 	}
@@ -145,32 +149,42 @@ func (c *OpenAI) encode(req *Request, stream bool) ([]byte, error) {
 	if len(out.Messages) == 0 {
 		return nil, fmt.Errorf("llm: %s: %w: no messages", c.Name(), ErrBadRequest)
 	}
-	for _, t := range req.Tools {
-		params := t.Parameters
-		if len(bytes.TrimSpace(params)) == 0 {
-			params = emptyObjectSchema
-		} else if !json.Valid(params) {
-			return nil, fmt.Errorf("llm: %s: %w: tool %q: parameters are not valid JSON", c.Name(), ErrBadRequest, t.Name)
-		}
-		out.Tools = append(out.Tools, oaTool{Type: "function",
-			Function: oaToolFunction{Name: t.Name, Description: t.Description, Parameters: params}})
+	tools, err := c.t.tools.encoded(req.Tools, c.encodeTools)
+	if err != nil {
+		return nil, err
 	}
 	maxTok := req.MaxTokens
 	if maxTok <= 0 {
 		maxTok = c.t.cfg.MaxTokens
 	}
 	if c.t.cfg.MaxCompletionTokens {
-		out.MaxCompletionTokens = maxTok
+		tail.MaxCompletionTokens = maxTok
 	} else {
-		out.MaxTokens = maxTok
+		tail.MaxTokens = maxTok
 	}
 	if stream {
-		out.Stream = true
+		tail.Stream = true
 		if !c.t.cfg.NoStreamUsage {
-			out.StreamOptions = &oaStreamOptions{IncludeUsage: true}
+			tail.StreamOptions = &oaStreamOptions{IncludeUsage: true}
 		}
 	}
-	return marshalBody(out)
+	return bodyWithTools(out, tools, tail)
+}
+
+// encodeTools encodes the request's "tools" list.
+func (c *OpenAI) encodeTools(specs []ToolSpec) ([]byte, error) {
+	tools := make([]oaTool, 0, len(specs))
+	for _, t := range specs {
+		params := t.Parameters
+		if len(bytes.TrimSpace(params)) == 0 {
+			params = emptyObjectSchema
+		} else if !json.Valid(params) {
+			return nil, fmt.Errorf("llm: %s: %w: tool %q: parameters are not valid JSON", c.Name(), ErrBadRequest, t.Name)
+		}
+		tools = append(tools, oaTool{Type: "function",
+			Function: oaToolFunction{Name: t.Name, Description: t.Description, Parameters: params}})
+	}
+	return marshalBody(tools)
 }
 
 func ptr[T any](v T) *T { return &v }
@@ -269,7 +283,7 @@ func (c *OpenAI) Models(ctx context.Context) ([]Model, error) {
 		if err != nil {
 			return false, err
 		}
-		defer hr.Body.Close()
+		defer drainClose(hr.Body)
 		var raw struct {
 			Data []struct {
 				ID      string `json:"id"`

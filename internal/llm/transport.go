@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/weftos/weftos/internal/llm/sse"
@@ -26,8 +27,10 @@ const (
 // transport is the HTTP machinery shared by both vendor clients: request
 // construction, auth, error mapping, retries and key redaction.
 type transport struct {
-	cfg  *resolved
-	auth func(h http.Header) // sets the vendor's auth headers
+	cfg   *resolved
+	auth  func(h http.Header) // sets the vendor's auth headers
+	tools toolCache
+	urls  sync.Map // path → endpoint(path), see url
 }
 
 // redact removes the API key from s.
@@ -64,6 +67,19 @@ func (t *transport) scrub(err error) error {
 	return err
 }
 
+// url is endpoint(path), kept for paths without a query (the few fixed
+// ones every call uses).
+func (t *transport) url(path string) string {
+	if strings.IndexByte(path, '?') >= 0 {
+		return t.endpoint(path)
+	}
+	if u, ok := t.urls.Load(path); ok {
+		return u.(string)
+	}
+	u, _ := t.urls.LoadOrStore(path, t.endpoint(path))
+	return u.(string)
+}
+
 // endpoint joins the base URL and path.
 func (t *transport) endpoint(path string) string {
 	u := *t.cfg.base
@@ -83,7 +99,7 @@ func (t *transport) send(ctx context.Context, method, path string, body []byte, 
 	if body != nil {
 		rd = bytes.NewReader(body)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, t.endpoint(path), rd)
+	req, err := http.NewRequestWithContext(ctx, method, t.url(path), rd)
 	if err != nil {
 		return nil, fmt.Errorf("llm: %s: %w: %w", t.cfg.Name, ErrBadRequest, err)
 	}
@@ -213,6 +229,15 @@ func marshalBody(v any) ([]byte, error) {
 	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }
 
+// drainClose reads what is left of a JSON response body and closes it. A
+// decoder stops after the value, and a body not read to its end (the
+// newline after the value, a chunked body's terminator) makes the HTTP
+// client close the connection instead of reusing it.
+func drainClose(body io.ReadCloser) {
+	_, _ = io.Copy(io.Discard, io.LimitReader(body, 64<<10))
+	body.Close()
+}
+
 // errIdle is the cancellation cause of a stream that went quiet.
 var errIdle = errors.New("stream idle")
 
@@ -236,7 +261,7 @@ func (t *transport) chat(ctx context.Context, path string, body []byte, onDelta 
 			if err != nil {
 				return false, err
 			}
-			defer hr.Body.Close()
+			defer drainClose(hr.Body)
 			resp, err = decode(hr.Body)
 			return false, err
 		}

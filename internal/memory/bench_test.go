@@ -67,17 +67,21 @@ func BenchmarkSearch(b *testing.B) {
 		b.Fatal(err)
 	}
 	queries := benchTexts(100)
+	vectorOnly, bm25Only := memory.Weights{Vector: 1}, memory.Weights{BM25: 1}
 	for _, bc := range []struct {
 		name   string
 		filter memory.Filter
+		w      *memory.Weights
 	}{
-		{"unfiltered", memory.Filter{}},
-		{"own-scope-10pct", memory.Filter{Agent: "agent3", Scope: memory.ScopeOwn}},
+		{"unfiltered", memory.Filter{}, nil},
+		{"own-scope-10pct", memory.Filter{Agent: "agent3", Scope: memory.ScopeOwn}, nil},
+		{"unfiltered-bm25-only", memory.Filter{}, &bm25Only},
+		{"unfiltered-vector-only", memory.Filter{}, &vectorOnly},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			i := 0
 			for b.Loop() {
-				if _, err := s.Search(ctx, queries[i%len(queries)], 10, bc.filter); err != nil {
+				if _, err := s.SearchWith(ctx, queries[i%len(queries)], 10, bc.filter, memory.SearchOptions{Weights: bc.w}); err != nil {
 					b.Fatal(err)
 				}
 				i++

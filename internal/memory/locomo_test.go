@@ -5,23 +5,54 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+	"unicode"
 
 	"github.com/weftos/weftos/internal/memory"
 )
 
-// locomoPath finds locomo10.json: $WEFTOS_LOCOMO, else ../shared/data
-// next to the repository root.
+// The LoCoMo harness (Maharana et al., ACL 2024): every turn of a
+// conversation is one record, stored with PutMany (the path of `weave
+// memory ingest` and of agents' memory writes) with its speaker, session
+// and session date; every question with evidence is searched with
+// SearchWith (the path of `weave memory search`), and recall@k is the
+// fraction of its evidence turns among the top k. It measures, it does not
+// assert a threshold; run it with -v:
+//
+//	go test ./internal/memory -run LoCoMo -v [-locomo.fit]
+//
+// It is skipped with -short, under -race, and when the data file
+// ($WEFTOS_LOCOMO or -locomo, default ../shared/data/locomo10.json next to
+// the repository) is missing.
+var (
+	locomoFile = flag.String("locomo", "", "path of locomo10.json (default $WEFTOS_LOCOMO, else ../shared/data/locomo10.json beside the repository)")
+	locomoDim  = flag.Int("locomo.dim", 384, "dimension of the lexical embedder")
+	locomoFit  = flag.Bool("locomo.fit", false, "also fit the fusion weights leave-one-conversation-out on a grid")
+)
+
+// locomoPath finds locomo10.json.
 func locomoPath() string {
+	if *locomoFile != "" {
+		return *locomoFile
+	}
 	if p := os.Getenv("WEFTOS_LOCOMO"); p != "" {
 		return p
+	}
+	// beside the repository, or beside a worktree folder of it
+	for _, up := range []string{"../../..", "../../../.."} {
+		p := filepath.Join(filepath.FromSlash(up), "shared", "data", "locomo10.json")
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
 	}
 	return filepath.Join("..", "..", "..", "shared", "data", "locomo10.json")
 }
@@ -33,14 +64,16 @@ type locomoTurn struct {
 	BlipCaption string `json:"blip_caption"`
 }
 
+type locomoQA struct {
+	Question string   `json:"question"`
+	Evidence []string `json:"evidence"`
+	Category int      `json:"category"`
+}
+
 type locomoConv struct {
 	SampleID     string                     `json:"sample_id"`
 	Conversation map[string]json.RawMessage `json:"conversation"`
-	QA           []struct {
-		Question string   `json:"question"`
-		Evidence []string `json:"evidence"`
-		Category int      `json:"category"`
-	} `json:"qa"`
+	QA           []locomoQA                 `json:"qa"`
 }
 
 var sessionKey = regexp.MustCompile(`^session_\d+$`)
@@ -58,53 +91,129 @@ func evidenceIDs(ev []string) []string {
 	return out
 }
 
-type recallSums struct {
-	questions      int
-	recall5, rec10 float64
-	hit5, hit10    int
+// locomoItems turns a conversation into records, in order.
+func locomoItems(t testing.TB, c locomoConv) []memory.Item {
+	var keys []string
+	for key := range c.Conversation {
+		if sessionKey.MatchString(key) {
+			keys = append(keys, key)
+		}
+	}
+	sort.Slice(keys, func(i, j int) bool { // session_2 before session_10
+		a, _ := strconv.Atoi(strings.TrimPrefix(keys[i], "session_"))
+		b, _ := strconv.Atoi(strings.TrimPrefix(keys[j], "session_"))
+		return a < b
+	})
+	var items []memory.Item
+	for _, key := range keys {
+		var ts []locomoTurn
+		if err := json.Unmarshal(c.Conversation[key], &ts); err != nil {
+			t.Fatal(err)
+		}
+		var date string
+		_ = json.Unmarshal(c.Conversation[key+"_date_time"], &date)
+		when, err := time.Parse("3:04 pm on 2 January, 2006", date)
+		if err != nil {
+			t.Fatalf("%s %s date %q: %v", c.SampleID, key, date, err)
+		}
+		for _, tr := range ts {
+			text := tr.Speaker + ": " + tr.Text
+			if tr.BlipCaption != "" {
+				text += " [shares " + tr.BlipCaption + "]"
+			}
+			items = append(items, memory.Item{Text: text, Meta: memory.Meta{
+				Session: c.SampleID + "/" + key, Source: tr.DiaID, Speaker: tr.Speaker, Time: when}})
+		}
+	}
+	return items
 }
 
-func (r *recallSums) add(evidence []string, ranked [][]string) {
-	found := func(k int) (frac float64, any bool) {
+// recallAt are the k of the reported recall@k.
+var recallAt = []int{1, 5, 10, 20}
+
+const maxK = 20
+
+// score is recall@k summed over questions (divide by n).
+type score struct {
+	n      int
+	recall [4]float64
+}
+
+func (s *score) add(evidence []string, ranked [][]string) {
+	s.n++
+	for j, k := range recallAt {
 		top := map[string]bool{}
 		for i := 0; i < k && i < len(ranked); i++ {
 			for _, d := range ranked[i] {
 				top[d] = true
 			}
 		}
-		n := 0
+		found := 0
 		for _, e := range evidence {
 			if top[e] {
-				n++
+				found++
 			}
 		}
-		return float64(n) / float64(len(evidence)), n > 0
-	}
-	r.questions++
-	f5, a5 := found(5)
-	f10, a10 := found(10)
-	r.recall5 += f5
-	r.rec10 += f10
-	if a5 {
-		r.hit5++
-	}
-	if a10 {
-		r.hit10++
+		s.recall[j] += float64(found) / float64(len(evidence))
 	}
 }
 
-func (r recallSums) String() string {
-	q := float64(r.questions)
-	return fmt.Sprintf("n=%4d recall@5=%.3f recall@10=%.3f hit@5=%.3f hit@10=%.3f",
-		r.questions, r.recall5/q, r.rec10/q, float64(r.hit5)/q, float64(r.hit10)/q)
+func (s *score) merge(o score) {
+	s.n += o.n
+	for j := range s.recall {
+		s.recall[j] += o.recall[j]
+	}
 }
 
-// TestLoCoMoRecall measures retrieval on LoCoMo (Maharana et al., ACL
-// 2024) with the lexical embedder: every turn of a conversation is stored
-// ("Speaker: text"), each question is searched, and recall@k is the
-// fraction of its evidence turns among the top k. It is a measurement, not
-// a pass/fail threshold (the figures are logged; run with -v).
-var locomoDims = flag.String("locomo.dims", "384", "comma-separated lexical dimensions TestLoCoMoRecall measures")
+func (s score) at(k int) float64 {
+	if s.n == 0 {
+		return 0
+	}
+	return s.recall[slices.Index(recallAt, k)] / float64(s.n)
+}
+
+func (s score) String() string {
+	return fmt.Sprintf("%.3f / %.3f / %.3f / %.3f", s.at(1), s.at(5), s.at(10), s.at(20))
+}
+
+// convRun is one conversation loaded into a store.
+type convRun struct {
+	store *memory.Store
+	diaOf map[string][]string // record ID → dia_ids with that text
+	items []memory.Item
+	qa    []locomoQA
+}
+
+// evaluate searches every question of the conversation with opts.
+func (r convRun) evaluate(t testing.TB, opts memory.SearchOptions, perCat map[int]*score, lat *[]time.Duration) score {
+	var s score
+	for _, qa := range r.qa {
+		ev := evidenceIDs(qa.Evidence)
+		if len(ev) == 0 {
+			continue
+		}
+		start := time.Now()
+		hits, err := r.store.SearchWith(context.Background(), qa.Question, maxK, memory.Filter{}, opts)
+		if lat != nil {
+			*lat = append(*lat, time.Since(start))
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		ranked := make([][]string, len(hits))
+		for i, h := range hits {
+			ranked[i] = r.diaOf[h.Record.ID]
+		}
+		s.add(ev, ranked)
+		if perCat != nil {
+			if perCat[qa.Category] == nil {
+				perCat[qa.Category] = &score{}
+			}
+			perCat[qa.Category].add(ev, ranked)
+		}
+	}
+	return s
+}
 
 func TestLoCoMoRecall(t *testing.T) {
 	if testing.Short() || raceEnabled {
@@ -112,55 +221,20 @@ func TestLoCoMoRecall(t *testing.T) {
 	}
 	raw, err := os.ReadFile(locomoPath())
 	if err != nil {
-		t.Skipf("LoCoMo data not available (%v); set WEFTOS_LOCOMO", err)
+		t.Skipf("LoCoMo data not available (%v); set WEFTOS_LOCOMO or -locomo", err)
 	}
 	var convs []locomoConv
 	if err := json.Unmarshal(raw, &convs); err != nil {
 		t.Fatal(err)
 	}
-	for _, d := range strings.Split(*locomoDims, ",") {
-		dim, err := strconv.Atoi(strings.TrimSpace(d))
-		if err != nil {
-			t.Fatalf("-locomo.dims: %v", err)
-		}
-		t.Run(fmt.Sprint("dim=", dim), func(t *testing.T) { locomoRecall(t, convs, dim) })
-	}
-}
-
-func locomoRecall(t *testing.T, convs []locomoConv, dim int) {
 	ctx := context.Background()
-	var total, exact recallSums
-	perCat := map[int]*recallSums{}
-	turns, queries := 0, 0
-	var putTime, searchTime time.Duration
+	var runs []convRun
+	var baseline score
+	turns := 0
+	var putTime time.Duration
 	for _, c := range convs {
-		emb := lexical(t, dim)
-		s := open(t, t.TempDir(), emb, true)
-		var items []memory.Item
-		var keys []string
-		for key := range c.Conversation {
-			if sessionKey.MatchString(key) {
-				keys = append(keys, key)
-			}
-		}
-		sort.Slice(keys, func(i, j int) bool { // session_2 before session_10
-			a, _ := strconv.Atoi(strings.TrimPrefix(keys[i], "session_"))
-			b, _ := strconv.Atoi(strings.TrimPrefix(keys[j], "session_"))
-			return a < b
-		})
-		for _, key := range keys {
-			var ts []locomoTurn
-			if err := json.Unmarshal(c.Conversation[key], &ts); err != nil {
-				t.Fatal(err)
-			}
-			for _, tr := range ts {
-				text := tr.Speaker + ": " + tr.Text
-				if tr.BlipCaption != "" {
-					text += " [shares " + tr.BlipCaption + "]"
-				}
-				items = append(items, memory.Item{Text: text, Meta: memory.Meta{Session: key, Source: tr.DiaID}})
-			}
-		}
+		s := open(t, t.TempDir(), lexical(t, *locomoDim).Embedder, true) // the real embed.Lexical, so the defaults are the offline ones
+		items := locomoItems(t, c)
 		start := time.Now()
 		res, err := s.PutMany(ctx, items)
 		if err != nil {
@@ -168,90 +242,202 @@ func locomoRecall(t *testing.T, convs []locomoConv, dim int) {
 		}
 		putTime += time.Since(start)
 		turns += len(items)
-		// Exact (brute-force) ranking with the same vectors, to separate
-		// the embedder's quality from the index's approximation.
-		texts := make([]string, len(items))
-		for i, it := range items {
-			texts[i] = it.Text
+		r := convRun{store: s, diaOf: map[string][]string{}, items: items, qa: c.QA}
+		for i, pr := range res {
+			if pr.Err == nil {
+				r.diaOf[pr.Record.ID] = append(r.diaOf[pr.Record.ID], items[i].Meta.Source)
+			}
 		}
-		vecs, err := emb.Embed(ctx, texts)
+		runs = append(runs, r)
+		baseline.merge(baselineBM25(items, c.QA))
+		t.Cleanup(func() { closeStore(t, s) })
+	}
+
+	defaults := memory.DefaultWeightsFor(runs[0].store.Embedder())
+	report := func(name string, w memory.Weights) score {
+		var total score
+		for _, r := range runs {
+			total.merge(r.evaluate(t, memory.SearchOptions{Weights: &w}, nil, nil))
+		}
+		t.Logf("| %-34s | %s |", name, total)
+		return total
+	}
+
+	t.Logf("LoCoMo: %d conversations, %d turns, %d questions with evidence; lexical-v1/%d embedder",
+		len(convs), turns, baseline.n, *locomoDim)
+	t.Logf("put (tokenise + embed + index, in-memory kv): %.0f turns/s", float64(turns)/putTime.Seconds())
+	t.Logf("| %-34s | recall@1 / @5 / @10 / @20 |", "configuration")
+	t.Logf("| %-34s | %s |", "baseline: 20-line BM25", baseline)
+
+	// The defaults, with per-category figures and latency.
+	perCat := map[int]*score{}
+	var lat []time.Duration
+	var def score
+	for _, r := range runs {
+		def.merge(r.evaluate(t, memory.SearchOptions{}, perCat, &lat))
+	}
+	t.Logf("| %-34s | %s |", "hybrid, default weights", def)
+	for _, c := range slices.Sorted(func(yield func(int) bool) {
+		for c := range perCat {
+			if !yield(c) {
+				return
+			}
+		}
+	}) {
+		t.Logf("|   category %d (n=%4d)               | %s |", c, perCat[c].n, *perCat[c])
+	}
+	slices.Sort(lat)
+	t.Logf("search latency (k=%d, tokenise + embed + BM25 + HNSW + fuse + fetch): p50 %v, p95 %v, p99 %v",
+		maxK, lat[len(lat)/2], lat[len(lat)*95/100], lat[len(lat)*99/100])
+
+	// Ablations: each component alone and each switched off.
+	for _, c := range memory.Components {
+		if c == memory.CompRecency { // it orders the others' candidates
+			continue
+		}
+		w, err := defaults.Only(c)
 		if err != nil {
 			t.Fatal(err)
 		}
-		diaOf := map[string][]string{} // record ID → every dia_id with that text
-		for i, r := range res {
-			if r.Err != nil {
-				continue
+		report("only "+c, w)
+	}
+	for _, c := range memory.Components {
+		w, err := defaults.Without(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if w != defaults {
+			report("without "+c, w)
+		}
+	}
+	report("with the lexical vectors, weight 0.2", func() memory.Weights { w := defaults; w.Vector = 0.2; return w }())
+	report("with recency, weight 0.1", func() memory.Weights { w := defaults; w.Recency = 0.1; return w }())
+	rrf := memory.Weights{BM25: 1, Neighbor: 0.3, Session: 0.3}
+	var total score
+	for _, r := range runs {
+		total.merge(r.evaluate(t, memory.SearchOptions{Weights: &rrf, Fusion: memory.FusionRRF}, nil, nil))
+	}
+	t.Logf("| %-34s | %s |", "reciprocal rank fusion (1, .3, .3)", total)
+	// All ten conversations in one store (5,882 records): latency at
+	// LoCoMo scale, and recall when the other conversations compete.
+	all := convRun{store: open(t, t.TempDir(), lexical(t, *locomoDim).Embedder, true), diaOf: map[string][]string{}}
+	t.Cleanup(func() { closeStore(t, all.store) })
+	for i, c := range convs {
+		items := slices.Clone(runs[i].items)
+		for j := range items { // dia_ids repeat across conversations
+			items[j].Meta.Source = c.SampleID + "/" + items[j].Meta.Source
+		}
+		res, err := all.store.PutMany(ctx, items)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for j, pr := range res {
+			if pr.Err == nil {
+				all.diaOf[pr.Record.ID] = append(all.diaOf[pr.Record.ID], items[j].Meta.Source)
 			}
-			diaOf[r.Record.ID] = append(diaOf[r.Record.ID], items[i].Meta.Source)
 		}
 		for _, qa := range c.QA {
-			ev := evidenceIDs(qa.Evidence)
-			if len(ev) == 0 {
-				continue
+			qa.Evidence = slices.Clone(qa.Evidence)
+			for j := range qa.Evidence {
+				qa.Evidence[j] = c.SampleID + "/" + strings.Join(evidenceIDs(qa.Evidence[j:j+1]), ";"+c.SampleID+"/")
 			}
-			start := time.Now()
-			hits, err := s.Search(ctx, qa.Question, 10, memory.Filter{})
-			searchTime += time.Since(start)
-			queries++
-			if err != nil {
-				t.Fatal(err)
-			}
-			ranked := make([][]string, len(hits))
-			for i, h := range hits {
-				ranked[i] = diaOf[h.Record.ID]
-			}
-			total.add(ev, ranked)
-			exact.add(ev, bruteForce(t, emb, qa.Question, vecs, items, 10))
-			if perCat[qa.Category] == nil {
-				perCat[qa.Category] = &recallSums{}
-			}
-			perCat[qa.Category].add(ev, ranked)
+			all.qa = append(all.qa, qa)
 		}
-		closeStore(t, s)
 	}
-	if total.questions == 0 {
-		t.Fatal("no questions with evidence")
+	lat = lat[:0]
+	t.Logf("| %-34s | %s |", "one store, all 10 conversations", all.evaluate(t, memory.SearchOptions{}, nil, &lat))
+	slices.Sort(lat)
+	t.Logf("search latency, one store of %d records: p50 %v, p95 %v, p99 %v", turns, lat[len(lat)/2], lat[len(lat)*95/100], lat[len(lat)*99/100])
+
+	if *locomoFit {
+		fitLOCO(t, runs)
 	}
-	t.Logf("LoCoMo, lexical-v1/%d, %d conversations, %d turns, %d questions", dim, len(convs), turns, queries)
-	t.Logf("all        %s", total)
-	t.Logf("exact      %s (brute force, same vectors)", exact)
-	cats := make([]int, 0, len(perCat))
-	for c := range perCat {
-		cats = append(cats, c)
-	}
-	sort.Ints(cats)
-	for _, c := range cats {
-		t.Logf("category %d %s", c, *perCat[c])
-	}
-	t.Logf("put (embed + index, in-memory kv): %.0f turns/s; search: %.0f queries/s (embed + HNSW + fetch)",
-		float64(turns)/putTime.Seconds(), float64(queries)/searchTime.Seconds())
 }
 
-// bruteForce ranks items by exact cosine similarity to query and returns
-// the dia_ids of the top k.
-func bruteForce(t *testing.T, emb memory.Embedder, query string, vecs [][]float32, items []memory.Item, k int) [][]string {
-	t.Helper()
-	qv, err := emb.Embed(context.Background(), []string{query})
-	if err != nil {
-		t.Fatal(err)
-	}
-	type scored struct {
-		i int
-		s float32
-	}
-	all := make([]scored, len(vecs))
-	for i, v := range vecs {
-		var d float32
-		for j := range v {
-			d += v[j] * qv[0][j]
+// fitLOCO fits the weights leave-one-conversation-out on a grid: for each
+// conversation, the grid point with the best recall@10 on the other nine
+// scores it. Nothing is fitted on the conversation it scores.
+func fitLOCO(t *testing.T, runs []convRun) {
+	var grid []memory.Weights
+	for _, v := range []float64{0, 0.2} {
+		for _, n := range []float64{0.3, 0.45, 0.6, 0.8, 1} {
+			for _, s := range []float64{0, 0.2, 0.4} {
+				grid = append(grid, memory.Weights{BM25: 1, Vector: v, Neighbor: n, Session: s})
+			}
 		}
-		all[i] = scored{i, d}
 	}
-	sort.SliceStable(all, func(a, b int) bool { return all[a].s > all[b].s })
-	var out [][]string
-	for _, sc := range all[:min(k, len(all))] {
-		out = append(out, []string{items[sc.i].Meta.Source})
+	table := make([][]score, len(grid)) // grid point → conversation → score
+	for g, w := range grid {
+		table[g] = make([]score, len(runs))
+		for i, r := range runs {
+			table[g][i] = r.evaluate(t, memory.SearchOptions{Weights: &w}, nil, nil)
+		}
 	}
-	return out
+	var total score
+	for held := range runs {
+		best, bestR := 0, -1.0
+		for g := range grid {
+			var s score
+			for i := range runs {
+				if i != held {
+					s.merge(table[g][i])
+				}
+			}
+			if r := s.at(10); r > bestR {
+				best, bestR = g, r
+			}
+		}
+		t.Logf("fold %d: fitted %+v on the other conversations (recall@10 %.3f there)", held, grid[best], bestR)
+		total.merge(table[best][held])
+	}
+	t.Logf("| %-34s | %s |", "hybrid, weights fit LOCO", total)
+}
+
+// baselineBM25 is the 20-line BM25 baseline: lower-cased alphanumeric
+// tokens, no stop words, no stemming, k1 = 1.2, b = 0.75, over the same
+// "Speaker: text" documents.
+func baselineBM25(items []memory.Item, qas []locomoQA) score {
+	tok := func(s string) []string {
+		return strings.FieldsFunc(strings.ToLower(s), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
+	}
+	docs, df, avg := make([]map[string]int, len(items)), map[string]int{}, 0.0
+	lens := make([]int, len(items))
+	for i, it := range items {
+		docs[i] = map[string]int{}
+		for _, w := range tok(it.Text) {
+			docs[i][w]++
+			lens[i]++
+		}
+		for w := range docs[i] {
+			df[w]++
+		}
+		avg += float64(lens[i]) / float64(len(items))
+	}
+	var s score
+	for _, qa := range qas {
+		ev := evidenceIDs(qa.Evidence)
+		if len(ev) == 0 {
+			continue
+		}
+		sc := make([]float64, len(items))
+		for _, w := range tok(qa.Question) {
+			idf := math.Log(1 + (float64(len(items))-float64(df[w])+0.5)/(float64(df[w])+0.5))
+			for i, d := range docs {
+				if tf := float64(d[w]); tf > 0 {
+					sc[i] += idf * tf * 2.2 / (tf + 1.2*(0.25+0.75*float64(lens[i])/avg))
+				}
+			}
+		}
+		order := make([]int, len(items))
+		for i := range order {
+			order[i] = i
+		}
+		sort.SliceStable(order, func(a, b int) bool { return sc[order[a]] > sc[order[b]] })
+		ranked := make([][]string, 0, maxK)
+		for _, i := range order[:min(maxK, len(order))] {
+			ranked = append(ranked, []string{items[i].Meta.Source})
+		}
+		s.add(ev, ranked)
+	}
+	return s
 }

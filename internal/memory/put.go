@@ -181,6 +181,7 @@ func (s *Store) PutMany(ctx context.Context, items []Item) ([]PutResult, error) 
 			return nil, fmt.Errorf("memory: put: index: %w", err)
 		}
 		s.entries[a.label] = newEntry(ids[a.i], res[a.i].Record.Meta)
+		s.lex.add(a.label, res[a.i].Record.Text, res[a.i].Record.Meta)
 		s.dirty = true
 	}
 	return res, s.adoptLocked(items, res, ids)

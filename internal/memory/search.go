@@ -106,30 +106,61 @@ func (f Filter) match(e *entry) bool {
 // Hit is one search result.
 type Hit struct {
 	Record Record `json:"record"` // without Embedding
-	// Score is the cosine similarity to the query (1 = same direction).
+	// Score is the fused score: the sum over the retrieval components of
+	// weight × score / best score of that component (or, with FusionRRF,
+	// of weight / (60 + rank)).
 	Score float32 `json:"score"`
+	// Explain is each component's part in Score (SearchOptions.Explain).
+	Explain []Contribution `json:"explain,omitempty"`
 }
 
-// Search returns up to k records most similar to query that pass filter,
-// most similar first. A query with no embedding (for the lexical embedder:
-// no letters or digits) returns no hits. Options.Observer, if set, is
-// told about every call.
+// Search returns up to k records that best match query and pass filter,
+// best first, with the default hybrid retrieval (DefaultWeightsFor the
+// store's embedder): BM25F over text, speaker and date, the embeddings'
+// cosine similarity (unless the embedder is lexical-only) and the
+// neighbour and session propagation of the BM25 scores, fused by a
+// weighted sum of normalised scores. With a lexical-only embedder, a query
+// that shares no term with any record returns no hits. Options.Observer,
+// if set, is told about every call.
 func (s *Store) Search(ctx context.Context, query string, k int, filter Filter) ([]Hit, error) {
+	return s.SearchWith(ctx, query, k, filter, SearchOptions{})
+}
+
+// SearchWith is Search with the components, their weights and the BM25
+// parameters chosen by opts, and optionally each hit's explanation.
+func (s *Store) SearchWith(ctx context.Context, query string, k int, filter Filter, opts SearchOptions) ([]Hit, error) {
 	if s.opts.Observer == nil {
-		return s.search(ctx, query, k, filter)
+		return s.search(ctx, query, k, filter, opts)
 	}
 	t0 := time.Now() // real time: this measures the search, embedding included
-	hits, err := s.search(ctx, query, k, filter)
+	hits, err := s.search(ctx, query, k, filter, opts)
 	s.opts.Observer.Searched(time.Since(t0), len(hits), err)
 	return hits, err
 }
 
-func (s *Store) search(ctx context.Context, query string, k int, filter Filter) ([]Hit, error) {
+func (s *Store) search(ctx context.Context, query string, k int, filter Filter, so SearchOptions) ([]Hit, error) {
 	if k < 1 || k > MaxK {
 		return nil, fmt.Errorf("%w: k = %d outside 1..%d", ErrInvalidOptions, k, MaxK)
 	}
 	if err := filter.validate(); err != nil {
 		return nil, err
+	}
+	if so.Weights != nil {
+		if err := so.Weights.validate(); err != nil {
+			return nil, err
+		}
+	}
+	switch so.Fusion {
+	case "", FusionSum, FusionRRF:
+	default:
+		return nil, fmt.Errorf("%w: unknown fusion %q (%s, %s)", ErrInvalidOptions, so.Fusion, FusionSum, FusionRRF)
+	}
+	params := DefaultBM25
+	if so.BM25 != nil {
+		if err := so.BM25.validate(); err != nil {
+			return nil, err
+		}
+		params = *so.BM25
 	}
 	filter.Tags = normalizeTags(filter.Tags)
 	s.mu.RLock()
@@ -137,19 +168,30 @@ func (s *Store) search(ctx context.Context, query string, k int, filter Filter) 
 		s.mu.RUnlock()
 		return nil, err
 	}
-	emb := s.emb
+	emb, empty := s.emb, len(s.entries) == 0
 	s.mu.RUnlock()
+	if empty {
+		return nil, nil // nothing to find: no need to embed the query
+	}
+	w := DefaultWeightsFor(emb)
+	if so.Weights != nil {
+		w = *so.Weights
+	}
 
-	vecs, err := emb.Embed(ctx, []string{query})
-	if err != nil {
-		return nil, fmt.Errorf("memory: search: embed: %w", err)
+	var qvec []float32
+	if w.Vector > 0 {
+		vecs, err := emb.Embed(ctx, []string{query})
+		if err != nil {
+			return nil, fmt.Errorf("memory: search: embed: %w", err)
+		}
+		if err := checkVectors(vecs, 1, emb.Dim()); err != nil {
+			return nil, fmt.Errorf("memory: search: %s: %w", emb.Name(), err)
+		}
+		if !isZero(vecs[0]) {
+			qvec = vecs[0]
+		}
 	}
-	if err := checkVectors(vecs, 1, emb.Dim()); err != nil {
-		return nil, fmt.Errorf("memory: search: %s: %w", emb.Name(), err)
-	}
-	if isZero(vecs[0]) {
-		return nil, nil
-	}
+	qterms := tokenize(nil, query)
 
 	s.mu.RLock()
 	defer s.mu.RUnlock()
@@ -159,21 +201,22 @@ func (s *Store) search(ctx context.Context, query string, k int, filter Filter) 
 	if s.emb != emb {
 		return nil, fmt.Errorf("memory: search: the embedder changed during the call (re-embed); retry")
 	}
-	opts := hnsw.SearchOptions{Ef: max(k, s.opts.EfSearch)}
+	var accept func(uint64) bool
 	if !filter.empty() {
-		opts.Filter = func(label uint64) bool {
+		accept = func(label uint64) bool {
 			e, ok := s.entries[label]
 			return ok && filter.match(e)
 		}
 	}
-	results, err := s.idx.SearchWith(vecs[0], k, opts)
+	lists, err := s.componentLists(qterms, qvec, k, accept, w, params)
 	if err != nil {
-		return nil, fmt.Errorf("memory: search: %w", err)
+		return nil, err
 	}
+	results := fuse(lists, w, k, so.Fusion, so.Explain)
 	hits := make([]Hit, 0, len(results))
 	err = s.kv.View(func(tx kvTx) error {
 		for _, r := range results {
-			e, ok := s.entries[r.Label]
+			e, ok := s.entries[r.label]
 			if !ok {
 				continue
 			}
@@ -185,7 +228,7 @@ func (s *Store) search(ctx context.Context, query string, k int, filter Filter) 
 			if err := json.Unmarshal(v, &sr); err != nil {
 				return fmt.Errorf("%w: record %x: %w", ErrCorrupt, e.id, err)
 			}
-			hits = append(hits, Hit{Record: sr.record(e.id), Score: 1 - r.Distance})
+			hits = append(hits, Hit{Record: sr.record(e.id), Score: float32(r.score), Explain: r.explain})
 		}
 		return nil
 	})
@@ -193,6 +236,45 @@ func (s *Store) search(ctx context.Context, query string, k int, filter Filter) 
 		return nil, fmt.Errorf("memory: search: %w", err)
 	}
 	return hits, nil
+}
+
+// componentLists computes the candidate list of every component with a
+// non-zero weight. The caller holds s.mu.
+func (s *Store) componentLists(qterms []string, qvec []float32, k int, accept func(uint64) bool, w Weights, p BM25Params) ([]ranked, error) {
+	depth := fuseDepth(k)
+	var lists []ranked
+	var bm map[uint64]float64
+	if w.BM25 > 0 || w.Neighbor > 0 || w.Session > 0 {
+		bm = s.lex.score(qterms, p, accept)
+	}
+	if w.BM25 > 0 {
+		lists = append(lists, topOf(CompBM25, bm, depth))
+	}
+	if w.Neighbor > 0 {
+		lists = append(lists, topOf(CompNeighbor, s.lex.neighbourScores(bm, accept), depth))
+	}
+	if w.Session > 0 {
+		lists = append(lists, topOf(CompSession, s.lex.sessionScores(bm, accept), depth))
+	}
+	if w.Vector > 0 && qvec != nil {
+		opts := hnsw.SearchOptions{Ef: max(depth, s.opts.EfSearch)}
+		if accept != nil {
+			opts.Filter = accept
+		}
+		results, err := s.idx.SearchWith(qvec, depth, opts)
+		if err != nil {
+			return nil, fmt.Errorf("memory: search: %w", err)
+		}
+		vs := make(map[uint64]float64, len(results))
+		for _, r := range results {
+			vs[r.Label] = 1 - float64(r.Distance) // cosine similarity; ≤ 0 is not kept
+		}
+		lists = append(lists, topOf(CompVector, vs, depth))
+	}
+	if w.Recency > 0 {
+		lists = append(lists, topOf(CompRecency, s.lex.recencyScores(lists), depth))
+	}
+	return lists, nil
 }
 
 // ownedBy reports whether agent stored the record (first or later).

@@ -53,11 +53,14 @@ type Embedder interface {
 
 // Meta is the metadata of a record.
 type Meta struct {
-	Agent   string    `json:"agent,omitempty"`   // agent (or user) that stored it
-	Session string    `json:"session,omitempty"` // session it was stored in
-	Source  string    `json:"source,omitempty"`  // file path, URL, tool…
-	Tags    []string  `json:"tags,omitempty"`    // free-form labels
-	Time    time.Time `json:"time"`              // when it was stored (Put fills a zero Time)
+	Agent   string `json:"agent,omitempty"`   // agent (or user) that stored it
+	Session string `json:"session,omitempty"` // session it was stored in
+	Source  string `json:"source,omitempty"`  // file path, URL, tool…
+	// Speaker is who said or wrote the text (a conversation turn's
+	// speaker); it is a field of the lexical index.
+	Speaker string    `json:"speaker,omitempty"`
+	Tags    []string  `json:"tags,omitempty"` // free-form labels
+	Time    time.Time `json:"time"`           // when it was stored (Put fills a zero Time)
 	// Shared makes the record visible to every agent searching with
 	// ScopeShared, not only to its own agent.
 	Shared bool `json:"shared,omitempty"`
@@ -118,14 +121,18 @@ type Store struct {
 
 	// mu guards everything below. Mutations take it exclusively; searches
 	// and reads share it.
-	mu       sync.RWMutex
-	closed   bool
-	emb      Embedder
-	mismatch *EmbedderMismatchError
-	idx      *hnsw.Index // nil while mismatched
-	entries  map[uint64]*entry
-	source   string // how the index was obtained at Open
-	dirty    bool   // index changed since it was last saved
+	mu        sync.RWMutex
+	closed    bool
+	emb       Embedder
+	mismatch  *EmbedderMismatchError
+	idx       *hnsw.Index // nil while mismatched
+	entries   map[uint64]*entry
+	lex       *lexIndex // the lexical (BM25F) index over every record
+	lexGen    uint64    // the generation memory.lex holds, if lexOnDisk
+	lexOnDisk bool      // memory.lex was loaded or saved (holds lexGen)
+	lexSrc    string    // how Open got the lexical index: "loaded", "rebuilt", "new"
+	source    string    // how the index was obtained at Open
+	dirty     bool      // index changed since it was last saved
 }
 
 // entry is the in-memory metadata of a record, consulted by search filters
@@ -225,7 +232,7 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 		opts.EfSearch = defaultEfSearch
 	}
 	s := &Store{dir: dir, log: opts.Logger, now: opts.Now, opts: opts, emb: opts.Embedder,
-		entries: map[uint64]*entry{}}
+		entries: map[uint64]*entry{}, lex: newLexIndex()}
 	var err error
 	if opts.InMemory {
 		s.kv = newMemKV()
@@ -276,6 +283,9 @@ func (s *Store) init(ctx context.Context) error {
 	})
 	if err != nil {
 		return fmt.Errorf("memory: open: %w", err)
+	}
+	if err := s.openLex(ctx, gen); err != nil {
+		return err
 	}
 	if dim < 1 || dim > hnsw.MaxDim {
 		return fmt.Errorf("memory: open: %w: stored dimension %d", ErrCorrupt, dim)
@@ -432,7 +442,13 @@ func (s *Store) Flush(ctx context.Context) error {
 }
 
 func (s *Store) flushLocked(ctx context.Context) error {
-	if !s.persistent || s.idx == nil || !s.dirty {
+	if !s.persistent {
+		return nil
+	}
+	if err := s.flushLexLocked(); err != nil {
+		return err
+	}
+	if s.idx == nil || !s.dirty {
 		return nil
 	}
 	if st := s.idx.Stats(); st.Deleted > 0 && float64(st.Deleted) > compactRatio*float64(st.Nodes) {
@@ -489,6 +505,8 @@ type Stats struct {
 	Embedder    string `json:"embedder"`     // stored embedder name
 	Dim         int    `json:"dim"`          // vector dimension
 	IndexSource string `json:"index_source"` // how Open got the index: "loaded", "rebuilt", "new", "mismatch"
+	LexSource   string `json:"lex_source"`   // how Open got the lexical index: "loaded", "rebuilt", "new"
+	LexTerms    int    `json:"lex_terms"`    // distinct terms in the lexical index
 	Indexed     int    `json:"indexed"`      // live vectors in the index
 	Tombstones  int    `json:"tombstones"`   // deleted vectors still in the graph (reclaimed on Flush)
 	Generation  uint64 `json:"generation"`   // change counter of the database
@@ -503,7 +521,8 @@ func (s *Store) Stats(ctx context.Context) (Stats, error) {
 	if s.closed {
 		return Stats{}, ErrClosed
 	}
-	st := Stats{Records: len(s.entries), IndexSource: s.source, Persistent: s.persistent}
+	st := Stats{Records: len(s.entries), IndexSource: s.source, Persistent: s.persistent,
+		LexSource: s.lexSrc, LexTerms: s.lex.termCount()}
 	err := s.kv.View(func(tx kvTx) error {
 		st.Embedder = string(tx.Get(bucketMeta, keyEmbedder))
 		st.Dim = int(getU64(tx, keyDim))
@@ -597,6 +616,7 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 		return fmt.Errorf("memory: delete: %w", err)
 	}
 	delete(s.entries, label)
+	s.lex.remove(label)
 	if s.idx != nil && s.idx.Contains(label) {
 		if err := s.idx.Delete(label); err != nil {
 			return fmt.Errorf("memory: delete: %w", err)

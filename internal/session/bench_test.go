@@ -32,7 +32,7 @@ func BenchmarkScan(b *testing.B) {
 		st := cycleStep(seq, 200)
 		st.Seq = seq
 		st.Data = bytes.Clone(st.Data)
-		line, err := encodeRecord(st, CurrentFormat)
+		line, _, err := encodeRecord(st, CurrentFormat)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -45,6 +45,24 @@ func BenchmarkScan(b *testing.B) {
 		res, err := scan(bytes.NewReader(data), "bench", CurrentFormat, true)
 		if err != nil || len(res.steps) != 10000 {
 			b.Fatalf("%v %d", err, len(res.steps))
+		}
+	}
+}
+
+// BenchmarkAppendBuffered measures the CPU of one step without the fsync:
+// validate, encode, checksum, write.
+func BenchmarkAppendBuffered(b *testing.B) {
+	s, err := Open(b.TempDir(), "bench")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	msg := strings.Repeat("x", 200)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := s.AppendBuffered(ctx, ModelResponse("", Message{Content: msg}, Usage{InputTokens: 10, OutputTokens: 2})); err != nil {
+			b.Fatal(err)
 		}
 	}
 }

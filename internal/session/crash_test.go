@@ -3,6 +3,7 @@ package session
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
@@ -130,4 +131,85 @@ func checkCrashState(t *testing.T, st State, n uint64) {
 	if want := fmt.Sprintf("call-%d", cycles); wantPending == 1 && st.Pending[0].ID != want {
 		t.Fatalf("pending %q, want %q", st.Pending[0].ID, want)
 	}
+}
+
+// TestCrashRecoveryCommitted is TestCrashRecovery with several sessions
+// appending at once through a Committer (small log files, so kills land
+// during retirements too): after each kill, reopening the committer
+// replays its log and every step a child reported must be there.
+func TestCrashRecoveryCommitted(t *testing.T) {
+	if testing.Short() {
+		t.Skip("spawns child processes")
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	home := t.TempDir()
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("seed %d", seed)
+	rng := rand.New(rand.NewPCG(seed, 0))
+	acked := map[string]uint64{}
+	for round := range 5 {
+		cmd := exec.Command(exe, "-test.run=^$")
+		cmd.Env = append(os.Environ(), crashChildEnv+"="+home, crashCommitEnv+"=1")
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		out, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		killAfter := 1 + rng.IntN(120)
+		sc := bufio.NewScanner(out)
+		n, killed := 0, false
+		for sc.Scan() {
+			var name string
+			var seq uint64
+			if _, err := fmt.Sscanf(sc.Text(), "%s %d", &name, &seq); err != nil {
+				t.Fatalf("round %d: child said %q", round, sc.Text())
+			}
+			acked[name] = max(acked[name], seq)
+			if n++; n == killAfter && !killed {
+				if err := cmd.Process.Kill(); err != nil {
+					t.Fatal(err)
+				}
+				killed = true
+			}
+		}
+		werr := cmd.Wait()
+		if !killed {
+			t.Fatalf("round %d: child exited on its own: %v\n%s", round, werr, stderr.String())
+		}
+		c, err := OpenCommitter(context.Background(), home)
+		if err != nil {
+			t.Fatalf("round %d: reopen after kill: %v", round, err)
+		}
+		for _, name := range crashSessions {
+			s, err := Open(home, name, WithCommitter(c))
+			if err != nil {
+				t.Fatalf("round %d: reopen %s: %v", round, name, err)
+			}
+			steps := s.Steps()
+			if uint64(len(steps)) < acked[name] {
+				t.Fatalf("round %d: %s has %d steps, child completed %d", round, name, len(steps), acked[name])
+			}
+			for i, st := range steps {
+				want := crashStep(uint64(i + 1))
+				if st.Seq != uint64(i+1) || st.Type != want.Type || !bytes.Equal(st.Data, want.Data) {
+					t.Fatalf("round %d: %s: step %d is %d/%s, want %s", round, name, i+1, st.Seq, st.Type, want.Type)
+				}
+			}
+			checkCrashState(t, s.Resume(), uint64(len(steps)))
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := c.Close(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Logf("acknowledged steps: %v", acked)
 }

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"strconv"
+	"time"
 )
 
 // MaxRecordSize is the largest journal line, newline included.
@@ -160,18 +162,58 @@ func checkRecord(b []byte, format int) ([]byte, error) {
 	return append(append(make([]byte, 0, len(prefix)+1), prefix...), '}'), nil
 }
 
-// encodeRecord renders a step as one journal line of the given format.
-func encodeRecord(s Step, format int) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(s); err != nil { // Encode compacts Data and adds '\n'
-		return nil, err
+// encodeRecord renders a step as one journal line of the given format:
+// the JSON object {"seq","time","type","data"} (data compacted; in format
+// 2 followed by the checksum member) and a newline. dataAt is where data
+// starts in the line (it ends before the object's closing brace or the
+// checksum member). It writes what encoding/json would, without
+// reflection.
+func encodeRecord(s Step, format int) (line []byte, dataAt int, err error) {
+	if !s.Type.Valid() {
+		return nil, 0, fmt.Errorf("unknown step type %q", s.Type)
 	}
-	b := buf.Bytes()
+	if y := s.Time.Year(); y < 0 || y > 9999 {
+		return nil, 0, fmt.Errorf("step time %v outside years 0-9999", s.Time)
+	}
+	b := make([]byte, 0, len(s.Data)+160)
+	b = append(b, `{"seq":`...)
+	b = strconv.AppendUint(b, s.Seq, 10)
+	b = append(b, `,"time":"`...)
+	b = s.Time.AppendFormat(b, time.RFC3339Nano)
+	b = append(b, `","type":"`...)
+	b = append(b, s.Type...) // one of the step types: nothing to escape
+	b = append(b, `","data":`...)
+	dataAt = len(b)
+	buf := bytes.NewBuffer(b)
+	if err := json.Compact(buf, s.Data); err != nil {
+		return nil, 0, fmt.Errorf("data: %w", err)
+	}
+	b = buf.Bytes()
+	if len(b) == dataAt {
+		b = append(b, "null"...) // what encoding/json writes for an empty RawMessage
+	}
 	if format < FormatCRC {
-		return b, nil
+		return append(b, "}\n"...), dataAt, nil
 	}
-	obj := b[:len(b)-2] // without "}\n"
-	return fmt.Appendf(obj, `,"crc":"%08x"}`+"\n", crc32.Checksum(obj, castagnoli)), nil
+	b = append(b, `,"crc":"`...)
+	b = appendHex32(b, crc32.Checksum(b[:len(b)-len(`,"crc":"`)], castagnoli))
+	return append(b, "\"}\n"...), dataAt, nil
+}
+
+// appendHex32 appends v as 8 lower-case hex digits.
+func appendHex32(b []byte, v uint32) []byte {
+	const digits = "0123456789abcdef"
+	for shift := 28; shift >= 0; shift -= 4 {
+		b = append(b, digits[v>>uint(shift)&0xf])
+	}
+	return b
+}
+
+// recordData returns the data member of a line encodeRecord wrote.
+func recordData(line []byte, dataAt, format int) []byte {
+	end := len(line) - len("}\n")
+	if format >= FormatCRC {
+		end = len(line) - crcSuffixLen
+	}
+	return line[dataAt:end]
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 
 	"go.uber.org/goleak"
@@ -15,11 +16,68 @@ import (
 // it is killed, printing each step's seq once Append has returned.
 const crashChildEnv = "WEFTOS_SESSION_CRASH_CHILD_HOME"
 
+// crashCommitEnv, when set with crashChildEnv, makes the child append to
+// crashSessions sessions at once through a Committer, printing "NAME SEQ"
+// for each durable step once Append has returned.
+const crashCommitEnv = "WEFTOS_SESSION_CRASH_CHILD_COMMIT"
+
+// crashSessions are the sessions of the group-committed crash test.
+var crashSessions = []string{"c0", "c1", "c2", "c3", "c4", "c5"}
+
 func TestMain(m *testing.M) {
 	if home := os.Getenv(crashChildEnv); home != "" {
+		if os.Getenv(crashCommitEnv) != "" {
+			os.Exit(crashCommitChild(home))
+		}
 		os.Exit(crashChild(home))
 	}
 	goleak.VerifyTestMain(m)
+}
+
+func crashCommitChild(home string) int {
+	c, err := OpenCommitter(context.Background(), home, WithCommitLogSize(64<<10))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "committer:", err)
+		return 3
+	}
+	var mu sync.Mutex
+	fail := make(chan int, len(crashSessions))
+	for _, name := range crashSessions {
+		go func() {
+			s, err := Open(home, name, WithCommitter(c))
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "open:", err)
+				fail <- 3
+				return
+			}
+			for seq := s.Resume().LastSeq + 1; ; seq++ {
+				// Model responses are buffered, as the daemon does when
+				// the final answer follows: acknowledged with the next step.
+				buffered := (seq-1)%5 == 1
+				var err error
+				if buffered {
+					_, err = s.AppendBuffered(context.Background(), crashStep(seq))
+				} else {
+					_, err = s.Append(context.Background(), crashStep(seq))
+				}
+				if err != nil {
+					fmt.Fprintln(os.Stderr, "append:", err)
+					fail <- 4
+					return
+				}
+				if !buffered {
+					mu.Lock()
+					_, err := fmt.Fprintf(os.Stdout, "%s %d\n", name, seq)
+					mu.Unlock()
+					if err != nil {
+						fail <- 5
+						return
+					}
+				}
+			}
+		}()
+	}
+	return <-fail
 }
 
 func crashChild(home string) int {

@@ -79,14 +79,14 @@ func (r *replay) check(s Step, strict bool) (any, error) {
 	}
 	switch s.Type {
 	case TypeUserMessage:
-		var d UserMessageData
-		return d, wrap(s.Type, decodeData(s.Data, &d, strict))
+		d, err := payloadOf[UserMessageData](s, strict)
+		return d, wrap(s.Type, err)
 	case TypeModelRequest:
-		var d ModelRequestData
-		return d, wrap(s.Type, decodeData(s.Data, &d, strict))
+		d, err := payloadOf[ModelRequestData](s, strict)
+		return d, wrap(s.Type, err)
 	case TypeModelResponse:
-		var d ModelResponseData
-		if err := decodeData(s.Data, &d, strict); err != nil {
+		d, err := payloadOf[ModelResponseData](s, strict)
+		if err != nil {
 			return nil, wrap(s.Type, err)
 		}
 		if d.Message.Role != RoleAssistant {
@@ -107,8 +107,8 @@ func (r *replay) check(s Step, strict bool) (any, error) {
 		}
 		return d, nil
 	case TypeToolCallStarted:
-		var d ToolCall
-		if err := decodeData(s.Data, &d, strict); err != nil {
+		d, err := payloadOf[ToolCall](s, strict)
+		if err != nil {
 			return nil, wrap(s.Type, err)
 		}
 		if d.ID == "" || d.Name == "" {
@@ -122,8 +122,8 @@ func (r *replay) check(s Step, strict bool) (any, error) {
 		}
 		return d, nil
 	case TypeToolCallCompleted:
-		var d ToolResult
-		if err := decodeData(s.Data, &d, strict); err != nil {
+		d, err := payloadOf[ToolResult](s, strict)
+		if err != nil {
 			return nil, wrap(s.Type, err)
 		}
 		if _, ok := r.started[d.ID]; !ok {
@@ -131,14 +131,14 @@ func (r *replay) check(s Step, strict bool) (any, error) {
 		}
 		return d, nil
 	case TypeFinalAnswer:
-		var d FinalAnswerData
-		return d, wrap(s.Type, decodeData(s.Data, &d, strict))
+		d, err := payloadOf[FinalAnswerData](s, strict)
+		return d, wrap(s.Type, err)
 	case TypeReset:
-		var d ResetData
-		return d, wrap(s.Type, decodeData(s.Data, &d, strict))
+		d, err := payloadOf[ResetData](s, strict)
+		return d, wrap(s.Type, err)
 	default: // TypeError
-		var d ErrorData
-		return d, wrap(s.Type, decodeData(s.Data, &d, strict))
+		d, err := payloadOf[ErrorData](s, strict)
+		return d, wrap(s.Type, err)
 	}
 }
 

@@ -18,6 +18,8 @@ package session
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -84,14 +86,20 @@ type Meta struct {
 	Name    string    `json:"name"`
 	Created time.Time `json:"created"`
 	Version int       `json:"version"`
+	// ID identifies this incarnation of the session (random, set when it
+	// is created; sessions from before it existed get one when next
+	// opened): the commit log names it, so a session removed and created
+	// again never receives its predecessor's records.
+	ID string `json:"id,omitempty"`
 }
 
 // Option configures Open.
 type Option func(*options)
 
 type options struct {
-	now    func() time.Time
-	logger *slog.Logger
+	now       func() time.Time
+	logger    *slog.Logger
+	committer *Committer
 }
 
 // WithClock sets the time source for step times (default time.Now).
@@ -99,6 +107,10 @@ func WithClock(now func() time.Time) Option { return func(o *options) { o.now = 
 
 // WithLogger sets the logger (default: discard).
 func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
+
+// WithCommitter makes the session's durable appends group-committed by c
+// (see Committer), which must be the committer of the same home.
+func WithCommitter(c *Committer) Option { return func(o *options) { o.committer = c } }
 
 // Recovery describes what Open repaired.
 type Recovery struct {
@@ -116,12 +128,23 @@ type Session struct {
 	recovered Recovery
 
 	mu     sync.Mutex
-	f      *os.File // journal, nil once closed or broken
+	f      *os.File // journal, nil once closed or broken; set to nil under fmu too
 	lock   *os.File
 	size   int64
 	steps  []Step
 	replay *replay
 	broken error
+
+	// With a committer: the buffered steps since the last durable append,
+	// which the next one writes and commits with its own (pendingOff is
+	// where they go in the journal); the reusable commit request; and fmu,
+	// which keeps the file open while a log retirement fsyncs it.
+	pending    []byte
+	pendingOff int64
+	req        commitReq
+	fmu        sync.Mutex
+	wrote      bool  // appended since open: Close fsyncs the journal
+	unsynced   error // why the closed journal may not be durable
 }
 
 // Open opens session name under home, creating it if it does not exist,
@@ -137,8 +160,16 @@ func Open(home, name string, opts ...Option) (*Session, error) {
 	for _, opt := range opts {
 		opt(&o)
 	}
+	if c := o.committer; c != nil && c.home != filepath.Clean(home) {
+		return nil, fmt.Errorf("session: the committer of %s cannot commit sessions of %s", c.home, home)
+	}
 	if err := os.MkdirAll(filepath.Join(home, Dir), 0o700); err != nil {
 		return nil, fmt.Errorf("session: %w", err)
+	}
+	if o.committer == nil {
+		if err := recoverAbandoned(home, o.logger); err != nil {
+			return nil, err
+		}
 	}
 	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
 		return nil, fmt.Errorf("session: %w", err)
@@ -148,6 +179,7 @@ func Open(home, name string, opts ...Option) (*Session, error) {
 		return nil, fmt.Errorf("session %s: %w", name, err)
 	}
 	s := &Session{name: name, dir: dir, opts: o, lock: lock}
+	s.req = commitReq{s: s, done: make(chan error, 1)}
 	if err := s.load(); err != nil {
 		unlockFile(lock)
 		return nil, err
@@ -158,12 +190,17 @@ func Open(home, name string, opts ...Option) (*Session, error) {
 func (s *Session) load() error {
 	meta, err := readMeta(s.dir)
 	if errors.Is(err, fs.ErrNotExist) {
-		meta = Meta{Name: s.name, Created: s.opts.now().UTC(), Version: CurrentFormat}
+		meta = Meta{Name: s.name, Created: s.opts.now().UTC(), Version: CurrentFormat, ID: newID()}
 		if err := writeMeta(s.dir, meta); err != nil {
 			return err
 		}
 	} else if err != nil {
 		return err
+	} else if meta.ID == "" {
+		meta.ID = newID()
+		if err := writeMeta(s.dir, meta); err != nil {
+			return err
+		}
 	}
 	s.meta = meta
 	f, err := os.OpenFile(filepath.Join(s.dir, JournalFile), os.O_RDWR|os.O_CREATE, 0o600)
@@ -204,8 +241,24 @@ func (s *Session) load() error {
 		f.Close()
 		return fmt.Errorf("session: sync directory: %w", err)
 	}
+	if s.opts.committer != nil {
+		// The commit log covers what is appended from here on: what is
+		// already in the journal (a buffered step, say) must be durable
+		// on its own.
+		if err := f.Sync(); err != nil {
+			f.Close()
+			return fmt.Errorf("session %s: sync: %w", s.name, err)
+		}
+	}
 	s.f, s.size, s.steps, s.replay = f, res.good, res.steps, res.replay
 	return nil
+}
+
+// newID returns a random session incarnation ID.
+func newID() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:]) // never fails (crypto/rand)
+	return hex.EncodeToString(b[:])
 }
 
 // Name returns the session's name.
@@ -230,7 +283,10 @@ func (s *Session) Append(ctx context.Context, step Step) (Step, error) {
 // AppendBuffered writes step like Append but does not fsync it: the step
 // becomes durable with the next Append (one fsync for both). A crash before
 // then may lose it. Use it only for a step that is safe to redo, such as a
-// model response immediately followed by the final answer.
+// model response immediately followed by the final answer. With a
+// committer the step reaches the journal file with the next Append (one
+// write for both) or at Close; until then only this Session (Steps,
+// Resume) shows it, not Read.
 func (s *Session) AppendBuffered(ctx context.Context, step Step) (Step, error) {
 	return s.append(ctx, step, false)
 }
@@ -247,40 +303,58 @@ func (s *Session) append(ctx context.Context, step Step, sync bool) (Step, error
 		}
 		return Step{}, ErrClosed
 	}
-	var compact bytes.Buffer
-	if err := json.Compact(&compact, step.Data); err != nil {
-		return Step{}, fmt.Errorf("%w: data: %v", ErrInvalidStep, err)
-	}
-	step.Data = compact.Bytes()
+	trusted, hasTrusted := step.trustedPayload()
 	step.Seq = s.replay.st.LastSeq + 1
 	step.Time = s.opts.now().UTC()
-	payload, err := s.replay.check(step, true)
-	if err != nil {
-		return Step{}, fmt.Errorf("%w: %v", ErrInvalidStep, err)
+	if !step.Type.Valid() {
+		return Step{}, fmt.Errorf("%w: unknown step type %q", ErrInvalidStep, step.Type)
 	}
-	line, err := encodeRecord(step, s.meta.format())
+	line, dataAt, err := encodeRecord(step, s.meta.format())
 	if err != nil {
 		return Step{}, fmt.Errorf("%w: %v", ErrInvalidStep, err)
 	}
 	if len(line) > MaxRecordSize {
 		return Step{}, fmt.Errorf("%w: record of %d bytes is larger than %d", ErrInvalidStep, len(line), MaxRecordSize)
 	}
-	// Re-read what was encoded so the stored step is exactly what a reader
-	// will see (Data compacted).
-	var stored Step
-	body, err := checkRecord(line, s.meta.format())
+	// The stored step is exactly what a reader will decode from the line
+	// (its data compacted, as written).
+	stored := Step{Seq: step.Seq, Time: step.Time, Type: step.Type, Data: recordData(line, dataAt, s.meta.format())}
+	if hasTrusted {
+		stored.payload, stored.pdata, stored.plen = trusted, &stored.Data[0], len(stored.Data)
+	}
+	payload, err := s.replay.check(stored, true)
 	if err != nil {
 		return Step{}, fmt.Errorf("%w: %v", ErrInvalidStep, err)
 	}
-	if err := json.Unmarshal(body, &stored); err != nil {
-		return Step{}, fmt.Errorf("%w: %v", ErrInvalidStep, err)
-	}
-	if _, err := s.f.Write(line); err != nil {
-		return Step{}, s.fail(fmt.Errorf("write: %w", err))
-	}
-	if sync {
-		if err := s.f.Sync(); err != nil {
-			return Step{}, s.fail(fmt.Errorf("fsync: %w", err))
+	stored.payload, stored.pdata, stored.plen = nil, nil, 0
+	if c := s.opts.committer; c != nil {
+		// A buffered step is written with the next durable one (one write
+		// for both), then both are committed.
+		s.wrote = true
+		if len(s.pending) == 0 {
+			s.pendingOff = s.size
+		}
+		s.pending = append(s.pending, line...)
+		if sync {
+			if _, err := s.f.Write(s.pending); err != nil {
+				return Step{}, s.fail(fmt.Errorf("write: %w", err))
+			}
+			s.req.off, s.req.data = s.pendingOff, s.pending
+			err := c.commit(&s.req)
+			s.req.data = nil
+			if err != nil {
+				return Step{}, s.fail(fmt.Errorf("group commit: %w", err))
+			}
+			s.clearPending()
+		}
+	} else {
+		if _, err := s.f.Write(line); err != nil {
+			return Step{}, s.fail(fmt.Errorf("write: %w", err))
+		}
+		if sync {
+			if err := s.f.Sync(); err != nil {
+				return Step{}, s.fail(fmt.Errorf("fsync: %w", err))
+			}
 		}
 	}
 	s.size += int64(len(line))
@@ -293,11 +367,22 @@ func (s *Session) append(ctx context.Context, step Step, sync bool) (Step, error
 // file's contents are unknown, so the only safe course is to reopen, which
 // rescans and truncates.
 func (s *Session) fail(err error) error {
-	if terr := s.f.Truncate(s.size); terr == nil {
-		_ = s.f.Sync()
+	size := s.size
+	if len(s.pending) > 0 {
+		size = s.pendingOff // buffered steps not yet written are dropped
+		s.clearPending()
 	}
+	terr := s.f.Truncate(size)
+	if terr == nil {
+		terr = s.f.Sync()
+	}
+	s.fmu.Lock()
 	s.f.Close()
 	s.f = nil
+	if terr != nil {
+		s.unsynced = fmt.Errorf("session %s: journal left unsynced after a failure: %w", s.name, terr)
+	}
+	s.fmu.Unlock()
 	s.broken = err
 	s.opts.logger.Error("session: journal write failed; session closed for writing", "session", s.name, "err", err)
 	return fmt.Errorf("session %s: %w", s.name, err)
@@ -325,21 +410,83 @@ func (s *Session) Resume() State {
 	return st
 }
 
-// Close closes the journal and releases the lock. It is safe to call more
-// than once.
+// Close closes the journal and releases the lock. With a committer it
+// first fsyncs the journal, so its steps no longer depend on the commit
+// log. It is safe to call more than once.
 func (s *Session) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var err error
 	if s.f != nil {
-		err = s.f.Close()
+		if len(s.pending) > 0 {
+			err = s.closePending()
+		}
+		if s.opts.committer != nil && s.wrote && err == nil {
+			if err = s.f.Sync(); err != nil {
+				err = fmt.Errorf("session %s: sync: %w", s.name, err)
+			}
+		}
+		s.fmu.Lock()
+		err = errors.Join(err, s.f.Close())
 		s.f = nil
+		s.unsynced = err
+		s.fmu.Unlock()
 	}
 	if s.lock != nil {
 		unlockFile(s.lock)
 		s.lock = nil
 	}
 	return err
+}
+
+// closePending writes the buffered steps at Close. With a committer
+// they are committed through its log like any durable step: a replay
+// after a crash cuts each journal at the end of its last logged record,
+// so steps only fsynced into the journal would be lost to it. If the
+// committer was closed (cleanly: its log is retired, nothing will cut the
+// journal), the fsync of Close makes them durable; if it failed, they are
+// dropped from the journal and Close reports it.
+func (s *Session) closePending() error {
+	defer s.clearPending()
+	if _, err := s.f.Write(s.pending); err != nil {
+		_ = s.f.Truncate(s.pendingOff)
+		return fmt.Errorf("session %s: buffered steps not written: %w", s.name, err)
+	}
+	c := s.opts.committer
+	if c == nil {
+		return nil
+	}
+	s.req.off, s.req.data = s.pendingOff, s.pending
+	err := c.commit(&s.req)
+	s.req.data = nil
+	if err == nil || (errors.Is(err, ErrClosed) && c.Err() == nil) {
+		return nil
+	}
+	if terr := s.f.Truncate(s.pendingOff); terr != nil {
+		err = errors.Join(err, terr)
+	}
+	return fmt.Errorf("session %s: %d bytes of buffered steps dropped, not made durable: %w", s.name, len(s.pending), err)
+}
+
+func (s *Session) clearPending() {
+	s.pending = s.pending[:0]
+	if cap(s.pending) > 64<<10 {
+		s.pending = nil // do not keep a large step's buffer
+	}
+}
+
+// syncJournal fsyncs the journal for a commit-log retirement. A closed
+// journal was fsynced by Close, unless that failed.
+func (s *Session) syncJournal() error {
+	s.fmu.Lock()
+	defer s.fmu.Unlock()
+	if s.f == nil {
+		return s.unsynced
+	}
+	if err := s.f.Sync(); err != nil {
+		return fmt.Errorf("session %s: sync: %w", s.name, err)
+	}
+	return nil
 }
 
 // format is the journal format of the session (Version 0 means 1).
@@ -356,7 +503,7 @@ func (m Meta) format() int {
 func (s *Session) upgrade(res scanResult) error {
 	var buf bytes.Buffer
 	for _, st := range res.steps {
-		line, err := encodeRecord(st, CurrentFormat)
+		line, _, err := encodeRecord(st, CurrentFormat)
 		if err != nil {
 			return fmt.Errorf("session %s: upgrading the journal: %w", s.name, err)
 		}

@@ -306,6 +306,52 @@ func TestAppendBuffered(t *testing.T) {
 	}
 }
 
+// TestAppendStateMatchesReopen: the state Append builds (from a
+// constructor's payload when it is exact, else by decoding) is the state a
+// reopen builds from the journal, whatever the steps hold.
+func TestAppendStateMatchesReopen(t *testing.T) {
+	replaced := UserMessage("original")
+	replaced.Data = json.RawMessage(`{"content":"replaced"}`)
+	tests := []struct {
+		name  string
+		steps []Step
+	}{
+		{"plain", []Step{UserMessage("hi"), ModelResponse("m", Message{Content: "ok"}, Usage{1, 2}), FinalAnswer("ok")}},
+		{"html and escapes", []Step{UserMessage("<a href=\"x\">&\n\t\u2028</a>"), FinalAnswer("</skill>\\")}},
+		{"invalid utf-8", []Step{UserMessage("bad \xff byte"), ModelResponse("m\xfe", Message{Content: "\xc3"}, Usage{}), Error("c\xff", "m\xff")}},
+		{"tool calls", []Step{UserMessage("go"),
+			ModelResponse("m", Message{Content: "<x>", ToolCalls: []ToolCall{{ID: "a", Name: "read_file", Arguments: json.RawMessage(`{ "path" : "<README>" }`)}}}, Usage{}),
+			ToolCallStarted(ToolCall{ID: "a", Name: "read_file", Arguments: json.RawMessage(`{ "path" : "<README>" }`)}),
+			ToolCallCompleted(ToolResult{ID: "a", Name: "read_file", Content: "bad \xff", IsError: true}), FinalAnswer("done")}},
+		{"empty tool calls", []Step{UserMessage("q"), ModelResponse("", Message{Content: "a", ToolCalls: []ToolCall{}}, Usage{})}},
+		{"data replaced after construction", []Step{replaced}},
+		{"reset", []Step{UserMessage("q"), FinalAnswer("a"), Reset("operator"), UserMessage("again")}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			home := t.TempDir()
+			s, err := Open(home, "s", WithClock(fakeClock()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			mustAppend(t, s, tc.steps...)
+			live, liveSteps := s.Resume(), s.Steps()
+			s.Close()
+			s, err = Open(home, "s")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			if got := s.Resume(); !reflect.DeepEqual(got, live) {
+				t.Fatalf("state after reopen\n%+v\nlive\n%+v", got, live)
+			}
+			if got := s.Steps(); !reflect.DeepEqual(got, liveSteps) {
+				t.Fatalf("steps after reopen\n%+v\nlive\n%+v", got, liveSteps)
+			}
+		})
+	}
+}
+
 // TestReset: a reset step clears the conversation (even in the middle of
 // an interrupted run) while every earlier step stays in the journal, and
 // survives a reopen.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+	"unicode/utf8"
 )
 
 // StepType names what a step records.
@@ -42,6 +43,35 @@ type Step struct {
 	Time time.Time       `json:"time"`
 	Type StepType        `json:"type"`
 	Data json.RawMessage `json:"data"`
+
+	// payload is the value a constructor encoded as Data, when decoding
+	// Data gives it back exactly; pdata and plen are Data as the
+	// constructor made it, so a Data replaced since is decoded instead.
+	payload any
+	pdata   *byte
+	plen    int
+}
+
+// trustedPayload returns the payload the step's constructor encoded, if
+// Data is still what it encoded.
+func (s Step) trustedPayload() (any, bool) {
+	if s.payload == nil || len(s.Data) == 0 || &s.Data[0] != s.pdata || len(s.Data) != s.plen {
+		return nil, false
+	}
+	return s.payload, true
+}
+
+// payloadOf returns the step's payload as a T: the constructor's when
+// trusted, else decoded from Data.
+func payloadOf[T any](s Step, strict bool) (T, error) {
+	if p, ok := s.trustedPayload(); ok {
+		if d, ok := p.(T); ok {
+			return d, nil
+		}
+	}
+	var d T
+	err := decodeData(s.Data, &d, strict)
+	return d, err
 }
 
 // Roles of a Message.
@@ -122,7 +152,35 @@ func mustStep(t StepType, v any) Step {
 		// a RawMessage that is not valid JSON is the only way here.
 		return Step{Type: t, Data: json.RawMessage(fmt.Sprintf(`{"invalid":%q}`, err.Error()))}
 	}
-	return Step{Type: t, Data: b}
+	st := Step{Type: t, Data: b}
+	if roundTrips(v) && len(b) > 0 {
+		// Append can use v instead of decoding Data again.
+		st.payload, st.pdata, st.plen = v, &b[0], len(b)
+	}
+	return st
+}
+
+// roundTrips reports whether decoding v's JSON encoding gives v back
+// exactly: its strings are valid UTF-8 (encoding/json replaces invalid
+// bytes) and it holds no raw JSON (which encoding/json rewrites).
+func roundTrips(v any) bool {
+	ok := utf8.ValidString
+	switch d := v.(type) {
+	case UserMessageData:
+		return ok(d.Content)
+	case FinalAnswerData:
+		return ok(d.Content)
+	case ModelRequestData:
+		return ok(d.Model)
+	case ErrorData:
+		return ok(d.Code) && ok(d.Message)
+	case ToolResult:
+		return ok(d.ID) && ok(d.Name) && ok(d.Content)
+	case ModelResponseData:
+		m := d.Message
+		return m.ToolCalls == nil && ok(d.Model) && ok(m.Role) && ok(m.Content) && ok(m.ToolCallID)
+	}
+	return false
 }
 
 // UserMessage returns a user_message step.
@@ -138,6 +196,9 @@ func ModelRequest(model string, messages int) Step {
 // ModelResponse returns a model_response step; msg.Role is set to assistant.
 func ModelResponse(model string, msg Message, usage Usage) Step {
 	msg.Role = RoleAssistant
+	if len(msg.ToolCalls) == 0 {
+		msg.ToolCalls = nil // encoded the same; decoded as nil
+	}
 	return mustStep(TypeModelResponse, ModelResponseData{Model: model, Message: msg, Usage: usage})
 }
 

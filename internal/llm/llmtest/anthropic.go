@@ -55,44 +55,50 @@ type anWireReq struct {
 	Stream      *bool    `json:"stream"`
 }
 
-func (*anthropicVendor) validate(r *http.Request, body []byte) string {
+func (*anthropicVendor) validate(r *http.Request, body []byte) (string, any) {
+	v, req := decodeAnthropicRequest(r, body)
+	return v, req
+}
+
+// decodeAnthropicRequest is validate, with the decoded request.
+func decodeAnthropicRequest(r *http.Request, body []byte) (string, *anWireReq) {
 	if v := r.Header.Get("anthropic-version"); v != AnthropicVersion {
-		return "anthropic-version: header is required and must be " + AnthropicVersion + ", got " + strconv.Quote(v)
+		return "anthropic-version: header is required and must be " + AnthropicVersion + ", got " + strconv.Quote(v), nil
 	}
 	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
-		return "Content-Type must be application/json, got " + strconv.Quote(ct)
+		return "Content-Type must be application/json, got " + strconv.Quote(ct), nil
 	}
 	var req anWireReq
 	if err := json.Unmarshal(body, &req); err != nil {
-		return "There was an error parsing the body: " + err.Error()
+		return "There was an error parsing the body: " + err.Error(), nil
 	}
 	switch {
 	case req.Model == nil || *req.Model == "":
-		return "model: Field required"
+		return "model: Field required", nil
 	case req.MaxTokens == nil:
-		return "max_tokens: Field required"
+		return "max_tokens: Field required", nil
 	case *req.MaxTokens < 1:
-		return "max_tokens: must be greater than or equal to 1"
+		return "max_tokens: must be greater than or equal to 1", nil
 	case len(req.Messages) == 0:
-		return "messages: at least one message is required"
+		return "messages: at least one message is required", nil
 	case req.Temperature != nil && (*req.Temperature < 0 || *req.Temperature > 1):
-		return "temperature: must be between 0 and 1"
+		return "temperature: must be between 0 and 1", nil
 	}
 	if len(req.System) > 0 && !isString(req.System) && !isArray(req.System) {
-		return "system: must be a string or an array of text blocks"
+		return "system: must be a string or an array of text blocks", nil
 	}
 	for i, t := range req.Tools {
 		if !toolNameRE.MatchString(t.Name) {
-			return fmt.Sprintf("tools.%d.name: String should match pattern '^[a-zA-Z0-9_-]{1,64}$'", i)
+			return fmt.Sprintf("tools.%d.name: String should match pattern '^[a-zA-Z0-9_-]{1,64}$'", i), nil
 		}
-		if !isObject(t.InputSchema) {
-			return fmt.Sprintf("tools.%d.input_schema: Field required (a JSON Schema object)", i)
+		if !isObjectValue(t.InputSchema) {
+			return fmt.Sprintf("tools.%d.input_schema: Field required (a JSON Schema object)", i), nil
 		}
 	}
 	var prevUses []string // tool_use ids of the preceding assistant message
 	for i, m := range req.Messages {
 		if m.Role != "user" && m.Role != "assistant" {
-			return fmt.Sprintf("messages.%d.role: Input should be 'user' or 'assistant'", i)
+			return fmt.Sprintf("messages.%d.role: Input should be 'user' or 'assistant'", i), nil
 		}
 		var blocks []anWireBlock
 		switch {
@@ -100,21 +106,21 @@ func (*anthropicVendor) validate(r *http.Request, body []byte) string {
 			var s string
 			_ = json.Unmarshal(m.Content, &s)
 			if s == "" && !(m.Role == "assistant" && i == len(req.Messages)-1) {
-				return fmt.Sprintf("messages.%d: all messages must have non-empty content except for the optional final assistant message", i)
+				return fmt.Sprintf("messages.%d: all messages must have non-empty content except for the optional final assistant message", i), nil
 			}
 			blocks = []anWireBlock{{Type: "text", Text: &s}}
 		case isArray(m.Content):
 			if err := json.Unmarshal(m.Content, &blocks); err != nil {
-				return fmt.Sprintf("messages.%d.content: %v", i, err)
+				return fmt.Sprintf("messages.%d.content: %v", i, err), nil
 			}
 			if len(blocks) == 0 && !(m.Role == "assistant" && i == len(req.Messages)-1) {
-				return fmt.Sprintf("messages.%d: all messages must have non-empty content except for the optional final assistant message", i)
+				return fmt.Sprintf("messages.%d: all messages must have non-empty content except for the optional final assistant message", i), nil
 			}
 		default:
-			return fmt.Sprintf("messages.%d.content: must be a string or an array of content blocks", i)
+			return fmt.Sprintf("messages.%d.content: must be a string or an array of content blocks", i), nil
 		}
 		if msg := checkBlocks(i, m.Role, blocks, prevUses); msg != "" {
-			return msg
+			return msg, nil
 		}
 		prevUses = prevUses[:0]
 		if m.Role == "assistant" {
@@ -126,9 +132,9 @@ func (*anthropicVendor) validate(r *http.Request, body []byte) string {
 		}
 	}
 	if len(prevUses) > 0 {
-		return "the final assistant message has tool_use blocks without tool_result blocks after it"
+		return "the final assistant message has tool_use blocks without tool_result blocks after it", nil
 	}
-	return ""
+	return "", &req
 }
 
 func checkBlocks(i int, role string, blocks []anWireBlock, prevUses []string) string {
@@ -145,7 +151,7 @@ func checkBlocks(i int, role string, blocks []anWireBlock, prevUses []string) st
 			if role != "assistant" {
 				return fmt.Sprintf("messages.%d.content.%d: tool_use blocks are only allowed in assistant messages", i, j)
 			}
-			if b.ID == "" || b.Name == "" || !isObject(b.Input) {
+			if b.ID == "" || b.Name == "" || !isObjectValue(b.Input) {
 				return fmt.Sprintf("messages.%d.content.%d: tool_use needs id, name and an input object", i, j)
 			}
 		case "tool_result":
@@ -266,9 +272,11 @@ func (*anthropicVendor) writeModels(w http.ResponseWriter, r *http.Request, mode
 	_ = json.NewEncoder(w).Encode(page)
 }
 
-func (v *anthropicVendor) answer(s *Server, w http.ResponseWriter, r *http.Request, body []byte, t Turn) {
-	var req anWireReq
-	_ = json.Unmarshal(body, &req)
+func (v *anthropicVendor) answer(s *Server, w http.ResponseWriter, r *http.Request, body []byte, parsed any, t Turn) {
+	req, _ := parsed.(*anWireReq)
+	if req == nil {
+		req = new(anWireReq)
+	}
 	model := s.opts.Model
 	if model == "" && req.Model != nil {
 		model = *req.Model

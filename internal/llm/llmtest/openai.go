@@ -63,85 +63,91 @@ type oaWireReq struct {
 	Temperature         *float64 `json:"temperature"`
 }
 
-func (*openaiVendor) validate(r *http.Request, body []byte) string {
+func (*openaiVendor) validate(r *http.Request, body []byte) (string, any) {
+	v, req := decodeOpenAIRequest(r, body)
+	return v, req
+}
+
+// decodeOpenAIRequest is validate, with the decoded request.
+func decodeOpenAIRequest(r *http.Request, body []byte) (string, *oaWireReq) {
 	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
-		return "Content-Type must be application/json, got " + strconv.Quote(ct)
+		return "Content-Type must be application/json, got " + strconv.Quote(ct), nil
 	}
 	var req oaWireReq
 	if err := json.Unmarshal(body, &req); err != nil {
-		return "We could not parse the JSON body of your request: " + err.Error()
+		return "We could not parse the JSON body of your request: " + err.Error(), nil
 	}
 	switch {
 	case req.Model == nil || *req.Model == "":
-		return "you must provide a model parameter"
+		return "you must provide a model parameter", nil
 	case len(req.Messages) == 0:
-		return "'messages' must contain at least one message"
+		return "'messages' must contain at least one message", nil
 	case req.StreamOptions != nil && (req.Stream == nil || !*req.Stream):
-		return "The 'stream_options' parameter is only allowed when 'stream' is enabled."
+		return "The 'stream_options' parameter is only allowed when 'stream' is enabled.", nil
 	case req.MaxTokens != nil && req.MaxCompletionTokens != nil:
-		return "max_tokens and max_completion_tokens cannot both be set"
+		return "max_tokens and max_completion_tokens cannot both be set", nil
 	case req.MaxTokens != nil && *req.MaxTokens < 1, req.MaxCompletionTokens != nil && *req.MaxCompletionTokens < 1:
-		return "max_tokens must be at least 1"
+		return "max_tokens must be at least 1", nil
 	case req.Temperature != nil && (*req.Temperature < 0 || *req.Temperature > 2):
-		return "temperature must be between 0 and 2"
+		return "temperature must be between 0 and 2", nil
 	}
 	for i, t := range req.Tools {
 		if t.Type != "function" || t.Function == nil {
-			return fmt.Sprintf("tools[%d]: type must be \"function\" with a function object", i)
+			return fmt.Sprintf("tools[%d]: type must be \"function\" with a function object", i), nil
 		}
 		if !toolNameRE.MatchString(t.Function.Name) {
-			return fmt.Sprintf("tools[%d].function.name: %q does not match ^[a-zA-Z0-9_-]{1,64}$", i, t.Function.Name)
+			return fmt.Sprintf("tools[%d].function.name: %q does not match ^[a-zA-Z0-9_-]{1,64}$", i, t.Function.Name), nil
 		}
-		if len(t.Function.Parameters) > 0 && !isObject(t.Function.Parameters) {
-			return fmt.Sprintf("tools[%d].function.parameters must be a JSON Schema object", i)
+		if len(t.Function.Parameters) > 0 && !isObjectValue(t.Function.Parameters) {
+			return fmt.Sprintf("tools[%d].function.parameters must be a JSON Schema object", i), nil
 		}
 	}
 	pending := map[string]bool{}
 	var pendingOrder []string
 	for i, m := range req.Messages {
 		if m.Role != "tool" && len(pending) > 0 {
-			return fmt.Sprintf("messages[%d]: an assistant message with 'tool_calls' must be followed by tool messages responding to each 'tool_call_id' (missing %s)", i, strings.Join(missing(pendingOrder, pending), ", "))
+			return fmt.Sprintf("messages[%d]: an assistant message with 'tool_calls' must be followed by tool messages responding to each 'tool_call_id' (missing %s)", i, strings.Join(missing(pendingOrder, pending), ", ")), nil
 		}
 		switch m.Role {
 		case "system", "developer", "user":
 			if !isString(m.Content) && !isArray(m.Content) {
-				return fmt.Sprintf("messages[%d].content must be a string", i)
+				return fmt.Sprintf("messages[%d].content must be a string", i), nil
 			}
 		case "assistant":
 			if len(m.ToolCalls) == 0 && !isString(m.Content) {
-				return fmt.Sprintf("messages[%d]: assistant content must be a string unless tool_calls is set", i)
+				return fmt.Sprintf("messages[%d]: assistant content must be a string unless tool_calls is set", i), nil
 			}
 			if len(m.ToolCalls) > 0 && !isString(m.Content) && !isNull(m.Content) {
-				return fmt.Sprintf("messages[%d].content must be a string or null", i)
+				return fmt.Sprintf("messages[%d].content must be a string or null", i), nil
 			}
 			pendingOrder = pendingOrder[:0]
 			for j, tc := range m.ToolCalls {
 				switch {
 				case tc.ID == "":
-					return fmt.Sprintf("messages[%d].tool_calls[%d].id is required", i, j)
+					return fmt.Sprintf("messages[%d].tool_calls[%d].id is required", i, j), nil
 				case tc.Type != "function":
-					return fmt.Sprintf("messages[%d].tool_calls[%d].type must be \"function\"", i, j)
+					return fmt.Sprintf("messages[%d].tool_calls[%d].type must be \"function\"", i, j), nil
 				case tc.Function.Name == "":
-					return fmt.Sprintf("messages[%d].tool_calls[%d].function.name is required", i, j)
+					return fmt.Sprintf("messages[%d].tool_calls[%d].function.name is required", i, j), nil
 				case !isString(tc.Function.Arguments):
-					return fmt.Sprintf("messages[%d].tool_calls[%d].function.arguments must be a string", i, j)
+					return fmt.Sprintf("messages[%d].tool_calls[%d].function.arguments must be a string", i, j), nil
 				}
 				pending[tc.ID] = true
 				pendingOrder = append(pendingOrder, tc.ID)
 			}
 		case "tool":
 			if m.ToolCallID == nil || !pending[*m.ToolCallID] {
-				return fmt.Sprintf("messages[%d]: messages with role 'tool' must be a response to a preceding message with 'tool_calls'", i)
+				return fmt.Sprintf("messages[%d]: messages with role 'tool' must be a response to a preceding message with 'tool_calls'", i), nil
 			}
 			if !isString(m.Content) && !isArray(m.Content) {
-				return fmt.Sprintf("messages[%d].content must be a string", i)
+				return fmt.Sprintf("messages[%d].content must be a string", i), nil
 			}
 			delete(pending, *m.ToolCallID)
 		default:
-			return fmt.Sprintf("messages[%d].role: %q is not one of system, developer, user, assistant, tool", i, m.Role)
+			return fmt.Sprintf("messages[%d].role: %q is not one of system, developer, user, assistant, tool", i, m.Role), nil
 		}
 	}
-	return ""
+	return "", &req
 }
 
 func missing(order []string, pending map[string]bool) []string {
@@ -156,6 +162,11 @@ func missing(order []string, pending map[string]bool) []string {
 
 func isString(raw json.RawMessage) bool { return len(raw) > 0 && raw[0] == '"' }
 func isArray(raw json.RawMessage) bool  { return len(raw) > 0 && raw[0] == '[' }
+
+// isObjectValue reports whether raw, a value of a document json.Unmarshal
+// accepted (so valid JSON, without surrounding space), is an object.
+func isObjectValue(raw json.RawMessage) bool { return len(raw) > 0 && raw[0] == '{' }
+
 func isObject(raw json.RawMessage) bool {
 	var m map[string]json.RawMessage
 	return json.Unmarshal(raw, &m) == nil && m != nil
@@ -220,9 +231,11 @@ type oaCallOut struct {
 	} `json:"function"`
 }
 
-func (v *openaiVendor) answer(s *Server, w http.ResponseWriter, r *http.Request, body []byte, t Turn) {
-	var req oaWireReq
-	_ = json.Unmarshal(body, &req) // validated already
+func (v *openaiVendor) answer(s *Server, w http.ResponseWriter, r *http.Request, body []byte, parsed any, t Turn) {
+	req, _ := parsed.(*oaWireReq)
+	if req == nil {
+		req = new(oaWireReq)
+	} // validated already
 	model := s.opts.Model
 	if model == "" && req.Model != nil {
 		model = *req.Model

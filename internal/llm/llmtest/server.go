@@ -128,6 +128,10 @@ type Options struct {
 	// Handler supplies the Turn when the script is empty. Without it an
 	// empty script answers 500 "script exhausted".
 	Handler func(Request) Turn
+	// ForgetRequests keeps no record of requests (Requests, ChatRequests
+	// and Violations return nothing), so a long load test does not grow
+	// the server's memory. Requests are still validated.
+	ForgetRequests bool
 }
 
 // Request is a request the server received.
@@ -177,10 +181,13 @@ type vendor interface {
 	path() string
 	modelsPath() string
 	authorized(h http.Header, key string) (presented string, ok bool)
-	validate(r *http.Request, body []byte) string
+	// validate checks a chat request and returns why it breaks the
+	// vendor's rules ("" if it does not) and the request it decoded, for
+	// answer.
+	validate(r *http.Request, body []byte) (string, any)
 	writeError(w http.ResponseWriter, e Error)
 	writeModels(w http.ResponseWriter, r *http.Request, models []string, pageSize int)
-	answer(s *Server, w http.ResponseWriter, r *http.Request, body []byte, t Turn)
+	answer(s *Server, w http.ResponseWriter, r *http.Request, body []byte, req any, t Turn)
 }
 
 func newServer(v vendor, opts Options, suffix string) *Server {
@@ -263,10 +270,14 @@ func (s *Server) Close() {
 
 func (s *Server) serve(v vendor, w http.ResponseWriter, r *http.Request) {
 	body, err := readBody(r)
-	rec := Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Header: r.Header.Clone(), Body: body}
+	rec := Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Header: r.Header, Body: body}
+	if !s.opts.ForgetRequests || s.opts.OnRequest != nil {
+		rec.Header = r.Header.Clone()
+	}
 	if err != nil {
 		rec.Violation = "unreadable body: " + err.Error()
 	}
+	var parsed any
 	isChat := r.URL.Path == v.path()
 	isModels := r.URL.Path == v.modelsPath()
 	switch {
@@ -276,12 +287,14 @@ func (s *Server) serve(v vendor, w http.ResponseWriter, r *http.Request) {
 	case !isChat && !isModels:
 		rec.Violation = "unknown path " + r.URL.Path
 	case isChat:
-		rec.Violation = v.validate(r, body)
+		rec.Violation, parsed = v.validate(r, body)
 	}
 	presented, authorized := v.authorized(r.Header, s.opts.APIKey)
-	s.mu.Lock()
-	s.reqs = append(s.reqs, rec)
-	s.mu.Unlock()
+	if !s.opts.ForgetRequests {
+		s.mu.Lock()
+		s.reqs = append(s.reqs, rec)
+		s.mu.Unlock()
+	}
 	if s.opts.OnRequest != nil {
 		s.opts.OnRequest(rec)
 	}
@@ -328,7 +341,7 @@ func (s *Server) serve(v vendor, w http.ResponseWriter, r *http.Request) {
 		v.writeError(w, *t.Error)
 		return
 	}
-	v.answer(s, w, r, body, t)
+	v.answer(s, w, r, body, parsed, t)
 }
 
 func (s *Server) next(rec Request) (Turn, bool) {
@@ -377,6 +390,13 @@ func readBody(r *http.Request) ([]byte, error) {
 	}
 	defer r.Body.Close()
 	const limit = 32 << 20
+	if r.ContentLength > 0 && r.ContentLength <= limit {
+		b := make([]byte, r.ContentLength)
+		if _, err := io.ReadFull(r.Body, b); err != nil {
+			return nil, err
+		}
+		return b, nil
+	}
 	b, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
 	if err == nil && len(b) > limit {
 		err = errors.New("request body larger than 32 MiB")

@@ -195,7 +195,7 @@ export async function memory(main, signal, title) {
     try {
       const hits = (await api('POST', '/v1/memory/search', { query: q.value, k: Number(k.value) }, signal)) || [];
       out.replaceChildren(table(hits, [
-        { key: 'score', label: 'Score (cosine)', render: (x) => x.score.toFixed(3) },
+        { key: 'score', label: 'Score', render: (x) => x.score.toFixed(3) },
         { key: 'text', label: 'Text', render: (x) => x.record.text.slice(0, 160) },
         { key: 'meta', label: 'Meta', render: (x) => Object.entries(x.record.meta || {}).map(([k, v]) => `${k}: ${fmt(v)}`).join(' · ') },
         { key: 'act', label: 'Actions', render: (x) => h('span', {},
@@ -211,7 +211,7 @@ export async function memory(main, signal, title) {
   };
   main.replaceChildren(h('h1', {}, title), h('pre', {}, pretty(stats)),
     h('form', { class: 'row2', onsubmit: search }, h('label', { for: 'mem-q' }, 'Query'), q, h('label', { for: 'mem-k' }, 'Results'), k,
-      h('button', { type: 'submit' }, 'Search')), h('p', { class: 'muted' }, 'Score: cosine similarity between the query\'s embedding and the record\'s (1 = same direction).'), out, detail);
+      h('button', { type: 'submit' }, 'Search')), h('p', { class: 'muted' }, 'Score: the hybrid search\'s fused score (BM25 over words, speaker and date, the embeddings, neighbouring turns); weave memory search --explain breaks it down.'), out, detail);
 }
 
 // --- Tools and skills, cron, channels, config, logs -------------------

@@ -1,0 +1,155 @@
+package daemon
+
+import (
+	"bytes"
+	"crypto/sha3"
+	"encoding/hex"
+	"encoding/json"
+	"slices"
+	"sync"
+
+	"github.com/weftos/weftos/internal/llm"
+)
+
+// promptHasher computes an llm.call's prompt hash — hashJSON of the
+// request, SHAKE-256 over its JSON encoding — for one agent, without
+// encoding and hashing the whole request each call. Successive requests
+// of a conversation repeat the previous one's messages and add to them,
+// and carry the same tools: it keeps the hash state after the messages it
+// last hashed (with a copy of them, to check they are repeated) and the
+// encoding of the tools (with a copy of them), and hashes only what is
+// new. Whatever does not match is hashed in full; the result is always
+// hashJSON(req).
+type promptHasher struct {
+	mu sync.Mutex
+	// The hash state after `{"Model":…,"System":…,"Messages":[` and the
+	// messages of the last request, which are kept in msgs.
+	model, system string
+	msgs          []llm.Message
+	state         []byte // sha3.SHAKE.MarshalBinary
+	// The encoding of the last request's tools, kept in tools.
+	tools []llm.ToolSpec
+	enc   []byte
+}
+
+type (
+	promptHead struct {
+		Model    string
+		System   string
+		Messages []llm.Message
+	}
+	promptTail struct {
+		MaxTokens   int
+		Temperature *float64
+		Stop        []string
+	}
+)
+
+// hash returns hashJSON(req).
+func (ph *promptHasher) hash(req *llm.Request) string {
+	ph.mu.Lock()
+	defer ph.mu.Unlock()
+	tail, err1 := json.Marshal(promptTail{MaxTokens: req.MaxTokens, Temperature: req.Temperature, Stop: req.Stop})
+	tools, err2 := ph.toolsJSON(req.Tools)
+	h, err3 := ph.messages(req)
+	if err1 != nil || err2 != nil || err3 != nil || h == nil {
+		return hashJSON(req) // a request that does not encode, or has no messages
+	}
+	h.Write([]byte(`],"Tools":`))
+	h.Write(tools)
+	h.Write([]byte{','})
+	h.Write(tail[1:])
+	var sum [32]byte
+	_, _ = h.Read(sum[:])
+	return hex.EncodeToString(sum[:])
+}
+
+// messages returns a hash that has absorbed the request's encoding up to
+// its last message (without the closing bracket), from the kept state
+// when the request repeats the kept messages; nil for a request whose
+// messages are nil (encoded as null).
+func (ph *promptHasher) messages(req *llm.Request) (*sha3.SHAKE, error) {
+	if req.Messages == nil {
+		return nil, nil
+	}
+	h := sha3.NewSHAKE256()
+	from := 0
+	if ph.state != nil && req.Model == ph.model && req.System == ph.system && len(req.Messages) >= len(ph.msgs) &&
+		slices.EqualFunc(req.Messages[:len(ph.msgs)], ph.msgs, sameMessage) {
+		if err := h.UnmarshalBinary(ph.state); err != nil {
+			return nil, err
+		}
+		from = len(ph.msgs)
+	} else {
+		head, err := json.Marshal(promptHead{Model: req.Model, System: req.System, Messages: []llm.Message{}})
+		if err != nil {
+			return nil, err
+		}
+		h.Write(head[:len(head)-len("]}")]) // …,"Messages":[
+	}
+	for i, m := range req.Messages[from:] {
+		b, err := json.Marshal(m)
+		if err != nil {
+			ph.state = nil
+			return nil, err
+		}
+		if from+i > 0 {
+			h.Write([]byte{','})
+		}
+		h.Write(b)
+	}
+	state, err := h.MarshalBinary()
+	if err != nil {
+		return nil, err
+	}
+	ph.model, ph.system, ph.state = req.Model, req.System, state
+	ph.msgs = append(ph.msgs[:from], make([]llm.Message, len(req.Messages)-from)...)
+	for i, m := range req.Messages[from:] {
+		ph.msgs[from+i] = copyMessage(m)
+	}
+	return h, nil
+}
+
+// sameMessage reports whether a and b encode alike.
+func sameMessage(a, b llm.Message) bool {
+	return a.Role == b.Role && a.Content == b.Content && a.ToolCallID == b.ToolCallID && a.IsError == b.IsError &&
+		slices.EqualFunc(a.ToolCalls, b.ToolCalls, func(x, y llm.ToolCall) bool {
+			return x.ID == y.ID && x.Name == y.Name && (x.Arguments == nil) == (y.Arguments == nil) && bytes.Equal(x.Arguments, y.Arguments)
+		}) && (a.ToolCalls == nil) == (b.ToolCalls == nil)
+}
+
+// copyMessage copies m so that later changes to the caller's arguments do
+// not change it.
+func copyMessage(m llm.Message) llm.Message {
+	if m.ToolCalls != nil {
+		calls := make([]llm.ToolCall, len(m.ToolCalls))
+		for i, c := range m.ToolCalls {
+			calls[i] = llm.ToolCall{ID: c.ID, Name: c.Name, Arguments: bytes.Clone(c.Arguments)}
+		}
+		m.ToolCalls = calls
+	}
+	return m
+}
+
+// toolsJSON returns the encoding of tools, kept from the last call when
+// they are the same.
+func (ph *promptHasher) toolsJSON(tools []llm.ToolSpec) ([]byte, error) {
+	if ph.enc != nil && (tools == nil) == (ph.tools == nil) && slices.EqualFunc(tools, ph.tools, func(a, b llm.ToolSpec) bool {
+		return a.Name == b.Name && a.Description == b.Description &&
+			(a.Parameters == nil) == (b.Parameters == nil) && bytes.Equal(a.Parameters, b.Parameters)
+	}) {
+		return ph.enc, nil
+	}
+	enc, err := json.Marshal(tools)
+	if err != nil {
+		return nil, err
+	}
+	ph.enc, ph.tools = enc, nil
+	if tools != nil {
+		ph.tools = make([]llm.ToolSpec, len(tools))
+		for i, t := range tools {
+			ph.tools[i] = llm.ToolSpec{Name: t.Name, Description: t.Description, Parameters: bytes.Clone(t.Parameters)}
+		}
+	}
+	return ph.enc, nil
+}

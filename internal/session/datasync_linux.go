@@ -1,0 +1,32 @@
+package session
+
+import (
+	"errors"
+	"os"
+	"syscall"
+)
+
+// dataSync flushes f's data and the metadata needed to read it back
+// (fdatasync): in a log file whose blocks were written beforehand (see
+// Committer) that is the data alone, with no file system journal commit.
+func dataSync(f *os.File) error {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var serr error
+	if err := rc.Control(func(fd uintptr) {
+		for {
+			serr = syscall.Fdatasync(int(fd))
+			if !errors.Is(serr, syscall.EINTR) {
+				return
+			}
+		}
+	}); err != nil {
+		return err
+	}
+	if serr != nil {
+		return &os.PathError{Op: "fdatasync", Path: f.Name(), Err: serr}
+	}
+	return nil
+}
