@@ -3,8 +3,9 @@ GO      ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 BIN     := bin
+CROSSTEST ?= $(shell mktemp -d -u /tmp/weftos-crosstest.XXXXXX)
 
-.PHONY: all build run test test-short vet fmt-check bench cross clean
+.PHONY: all build run test test-short vet fmt-check bench cross cross-test test-arm64 release release-check clean
 
 all: build
 
@@ -40,5 +41,30 @@ cross:
 	GOOS=js      GOARCH=wasm  $(GO) build ./...
 	GOOS=wasip1  GOARCH=wasm  $(GO) build ./...
 
+# The test binaries of every package must build for the platforms CI cannot
+# run them on (docs/PLATFORMS.md lists what is not run there).
+cross-test:
+	GOOS=windows GOARCH=amd64 $(GO) test -c -o $(CROSSTEST)/windows-amd64/ ./... >/dev/null
+	GOOS=darwin  GOARCH=arm64 $(GO) test -c -o $(CROSSTEST)/darwin-arm64/ ./... >/dev/null
+	rm -rf $(CROSSTEST)
+
+# The packages whose code differs on arm64 (assembly kernels) or that the
+# every node runs, tested on arm64 under qemu-user. -short: a crash test
+# re-executes its own binary, which needs binfmt_misc (absent in containers).
+ARM64_PKGS := ./internal/hnsw ./chain ./internal/kernel ./internal/governance
+test-arm64:
+	.ci/install-qemu
+	GOARCH=arm64 $(GO) test -short -exec qemu-aarch64-static $(ARM64_PKGS)
+	GOARCH=arm64 $(GO) test -short -tags purego -exec qemu-aarch64-static ./internal/hnsw
+
+# Reproducible, checksummed, signed archives in dist/ (docs/PLATFORMS.md):
+# WEFTOS_RELEASE_KEY=key.pem make release
+release:
+	VERSION=$(VERSION) .ci/release dist
+
+# Two release builds (the second from an empty cache) must be identical.
+release-check:
+	.ci/release-check
+
 clean:
-	rm -rf $(BIN)
+	rm -rf $(BIN) dist

@@ -51,6 +51,7 @@ func agentSpawn(e *env, fs *flag.FlagSet) cmdline.Action {
 	canNet := fs.Bool("can-network", false, "grant can_network")
 	tools := fs.String("tools", "", "comma-separated tool allow list (globs)")
 	capsJSON := fs.String("caps", "", "full capabilities as JSON (overrides the other capability flags)")
+	node := fs.String("node", "", "spawn on this cluster member (node id), decided by its governance")
 	return func(ctx context.Context, pos []string) error {
 		req := apitype.SpawnRequest{Name: pos[0], Kind: *kind, Parent: kernel.PID(*parent)}
 		if *argJSON != "" {
@@ -78,6 +79,17 @@ func agentSpawn(e *env, fs *flag.FlagSet) cmdline.Action {
 		}
 		req.Caps = &caps
 		return e.withClient(func(c *client.Client) error {
+			if *node != "" {
+				out, err := c.ClusterSpawn(ctx, apitype.ClusterSpawnRequest{Node: *node, Spawn: req})
+				if err != nil {
+					return err
+				}
+				if e.json {
+					return cmdline.PrintJSON(e.stdout, out)
+				}
+				fmt.Fprintln(e.stdout, out.PID)
+				return nil
+			}
 			pid, err := c.Spawn(ctx, req)
 			if err != nil {
 				return err

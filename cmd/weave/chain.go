@@ -37,6 +37,7 @@ func init() {
 				{Name: "prove", Summary: "print an event's inclusion proof, checked against the chain's keys", Args: "SEQ", MinArgs: 1, MaxArgs: 1, Setup: e.leaf(chainProve)},
 				{Name: "consistency", Summary: "prove that the tree of size OLD is a prefix of the tree of size NEW", Args: "OLD NEW", MinArgs: 2, MaxArgs: 2, Setup: e.leaf(chainConsistency)},
 				{Name: "keys", Summary: "print the chain's origin, id and public keys", Setup: e.leaf(chainKeys)},
+				{Name: "witnesses", Summary: "what this node witnessed of its cluster peers' chains (checkpoints, forks)", Setup: e.leaf(chainWitnesses)},
 			},
 		}
 	})
@@ -427,4 +428,27 @@ func (b *errBox) Load() error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.err
+}
+
+func chainWitnesses(e *env, fs *flag.FlagSet) cmdline.Action {
+	return func(ctx context.Context, _ []string) error {
+		return e.withClient(func(c *client.Client) error {
+			ws, err := c.ChainWitnesses(ctx)
+			if err != nil {
+				return err
+			}
+			if e.json {
+				return cmdline.PrintJSON(e.stdout, ws)
+			}
+			rows := make([][]string, len(ws))
+			for i, w := range ws {
+				state := "consistent"
+				if w.Forked {
+					state = fmt.Sprintf("FORKED (%s; evidence: size %d, root %s)", w.Reason, w.EvidenceSize, w.EvidenceRoot)
+				}
+				rows[i] = []string{w.Node, strconv.FormatUint(w.Size, 10), w.Root, w.Signed.Format(time.RFC3339), strconv.Itoa(w.Witnessed), state}
+			}
+			return cmdline.Table(e.stdout, []string{"NODE", "SIZE", "ROOT", "SIGNED", "CHECKPOINTS", "STATE"}, rows)
+		})
+	}
 }

@@ -63,7 +63,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"ps", "extra"}, "ps: wrong number of arguments: want none, got 1", "ps"},
 		{[]string{"chain", "show"}, "chain show: wrong number of arguments: want SEQ, got 0", "chain show"},
 		{[]string{"chain", "show", "x"}, `"x" is not a sequence number`, "chain show"},
-		{[]string{"chain"}, "chain: missing subcommand (want status, tail, show, verify, export, prove, consistency or keys)", "chain"},
+		{[]string{"chain"}, "chain: missing subcommand (want status, tail, show, verify, export, prove, consistency, keys or witnesses)", "chain"},
 		{[]string{"agent", "stop", "abc"}, `"abc" is not a PID`, "agent stop"},
 		{[]string{"ipc", "send", "1"}, "ipc send: wrong number of arguments: want TARGET MSG, got 1", "ipc send"},
 		{[]string{"ipc", "send", "--timeout", "-1s", "1", "x"}, "--timeout must be positive, got -1s", "ipc send"},

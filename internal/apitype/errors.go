@@ -48,6 +48,17 @@ const (
 	CodeUnknownMCP       = "unknown_mcp_session"
 	CodeUnknownApp       = "unknown_app"
 	CodeAppExists        = "app_exists"
+	CodeNotInCluster     = "not_in_cluster"
+	CodeInCluster        = "in_cluster"
+	CodeBadToken         = "bad_token"
+	CodeTokenExpired     = "token_expired"
+	CodeTokenUsed        = "token_used"
+	CodeNodeRemoved      = "node_removed"
+	CodeNotMember        = "not_member"
+	CodeUnknownNode      = "unknown_node"
+	CodeJoinRefused      = "join_refused"
+	CodeUnreachable      = "unreachable"
+	CodeNoQuorum         = "no_quorum"
 	CodeUIDisabled       = "ui_disabled"
 )
 
@@ -89,6 +100,17 @@ var (
 	ErrUnknownMCP       = errors.New("no such MCP tool session")
 	ErrUnknownApp       = errors.New("no such app")
 	ErrAppExists        = errors.New("an app with that name is installed")
+	ErrNotInCluster     = errors.New("this node is not in a cluster")
+	ErrInCluster        = errors.New("this node is already in a cluster")
+	ErrBadToken         = errors.New("bad invite token")
+	ErrTokenExpired     = errors.New("the invite token expired")
+	ErrTokenUsed        = errors.New("the invite token was already used")
+	ErrNodeRemoved      = errors.New("the node was removed from the cluster")
+	ErrNoQuorum         = errors.New("the cluster has no reachable leader: nothing can be committed")
+	ErrNotMember        = errors.New("not a member of the cluster")
+	ErrUnknownNode      = errors.New("no such cluster member")
+	ErrJoinRefused      = errors.New("the join was refused")
+	ErrUnreachable      = errors.New("the node is unreachable")
 	ErrUIDisabled       = errors.New("the control UI is off: set [ui] listen in weftos.toml and restart")
 )
 
@@ -133,6 +155,17 @@ var codes = []struct {
 	{CodeUnknownMCP, ErrUnknownMCP, http.StatusNotFound},
 	{CodeUnknownApp, ErrUnknownApp, http.StatusNotFound},
 	{CodeAppExists, ErrAppExists, http.StatusConflict},
+	{CodeNotInCluster, ErrNotInCluster, http.StatusConflict},
+	{CodeInCluster, ErrInCluster, http.StatusConflict},
+	{CodeBadToken, ErrBadToken, http.StatusBadRequest},
+	{CodeTokenExpired, ErrTokenExpired, http.StatusGone},
+	{CodeTokenUsed, ErrTokenUsed, http.StatusConflict},
+	{CodeNodeRemoved, ErrNodeRemoved, http.StatusForbidden},
+	{CodeNotMember, ErrNotMember, http.StatusForbidden},
+	{CodeUnknownNode, ErrUnknownNode, http.StatusNotFound},
+	{CodeJoinRefused, ErrJoinRefused, http.StatusForbidden},
+	{CodeUnreachable, ErrUnreachable, http.StatusBadGateway},
+	{CodeNoQuorum, ErrNoQuorum, http.StatusServiceUnavailable},
 	{CodeUIDisabled, ErrUIDisabled, http.StatusConflict},
 }
 

@@ -24,6 +24,12 @@ func (c *Client) ChainKeys(ctx context.Context) (apitype.ChainKeys, error) {
 	return out, c.do(ctx, http.MethodGet, "/v1/chain/keys", nil, &out)
 }
 
+// ChainWitnesses lists what this node witnessed of its peers' chains.
+func (c *Client) ChainWitnesses(ctx context.Context) ([]apitype.ChainWitness, error) {
+	var out []apitype.ChainWitness
+	return out, c.do(ctx, http.MethodGet, "/v1/chain/witnesses", nil, &out)
+}
+
 func eventsQuery(q apitype.ChainEventsQuery) url.Values {
 	v := url.Values{"n": {strconv.Itoa(q.N)}}
 	if q.Kind != "" {

@@ -7,6 +7,7 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -85,6 +86,7 @@ type Config struct {
 	UI         UI         `toml:"ui" json:"ui"`
 	Channels   []Channel  `toml:"channels" json:"channels"`
 	Routes     []Route    `toml:"routes" json:"routes"`
+	Mesh       Mesh       `toml:"mesh" json:"mesh"`
 }
 
 // Gateway configures the gateway: the HTTP server that lets OpenAI
@@ -180,6 +182,30 @@ type Route struct {
 	Peer    string `toml:"peer" json:"peer"`
 	Group   string `toml:"group" json:"group"`
 	Agent   string `toml:"agent" json:"agent"`
+}
+
+// Mesh configures links to other nodes and cluster membership
+// (docs/MESH.md). A node joins no cluster until `weave cluster init` or
+// `weave cluster join`.
+type Mesh struct {
+	// Listen is the TCP address the mesh listens on once the node is in a
+	// cluster (weave cluster init/join --listen overrides it).
+	Listen string `toml:"listen" json:"listen"`
+	// Advertise is the address other nodes reach this one at (default: the
+	// address bound; required when Listen is a wildcard address on a host
+	// with several).
+	Advertise string `toml:"advertise" json:"advertise"`
+	// AllowClassical accepts links from peers without ML-KEM-768. Each such
+	// link is recorded on the chain.
+	AllowClassical bool `toml:"allow_classical" json:"allow_classical"`
+	// SWIM failure detection.
+	ProbeInterval  Duration `toml:"probe_interval" json:"probe_interval"`
+	ProbeTimeout   Duration `toml:"probe_timeout" json:"probe_timeout"`
+	SuspicionMult  int      `toml:"suspicion_mult" json:"suspicion_mult"`
+	GossipInterval Duration `toml:"gossip_interval" json:"gossip_interval"`
+	// WitnessInterval is how often this node asks each member for its
+	// chain's latest checkpoint (chain witnessing).
+	WitnessInterval Duration `toml:"witness_interval" json:"witness_interval"`
 }
 
 // Memory configures semantic memory.
@@ -296,6 +322,9 @@ func Defaults() Config {
 		UI:       UI{LoginTTL: Duration{5 * time.Minute}, SessionTTL: Duration{12 * time.Hour}},
 		Channels: []Channel{},
 		Routes:   []Route{},
+		Mesh: Mesh{Listen: "127.0.0.1:7787", ProbeInterval: Duration{200 * time.Millisecond}, ProbeTimeout: Duration{100 * time.Millisecond},
+			SuspicionMult: 2, GossipInterval: Duration{50 * time.Millisecond},
+			WitnessInterval: Duration{5 * time.Second}},
 	}
 }
 
@@ -425,6 +454,30 @@ func (c Config) Validate(name string) error {
 	case "dev", "staging", "prod":
 	default:
 		return bad("governance.environment", "%q is not one of dev, staging, prod", c.Governance.Environment)
+	}
+	return c.Mesh.validate(bad)
+}
+
+func (m Mesh) validate(bad func(key, format string, args ...any) error) error {
+	for key, addr := range map[string]string{"mesh.listen": m.Listen, "mesh.advertise": m.Advertise} {
+		if addr == "" && key == "mesh.advertise" {
+			continue
+		}
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			return bad(key, "%q is not host:port", addr)
+		}
+	}
+	if m.ProbeInterval.Duration < 10*time.Millisecond {
+		return bad("mesh.probe_interval", "%s is below 10ms", m.ProbeInterval)
+	}
+	if m.ProbeTimeout.Duration <= 0 || m.ProbeTimeout.Duration > m.ProbeInterval.Duration {
+		return bad("mesh.probe_timeout", "%s must be positive and at most probe_interval", m.ProbeTimeout)
+	}
+	if m.SuspicionMult < 1 || m.SuspicionMult > 100 {
+		return bad("mesh.suspicion_mult", "%d is outside 1..100", m.SuspicionMult)
+	}
+	if m.GossipInterval.Duration < 10*time.Millisecond {
+		return bad("mesh.gossip_interval", "%s is below 10ms", m.GossipInterval)
 	}
 	return nil
 }

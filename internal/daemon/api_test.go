@@ -78,6 +78,7 @@ func TestEveryEndpointHasATypedMethod(t *testing.T) {
 
 		"GET /v1/chain/status":       func(ctx context.Context) error { return ignore(c.ChainStatus(ctx)) },
 		"GET /v1/chain/keys":         func(ctx context.Context) error { return ignore(c.ChainKeys(ctx)) },
+		"GET /v1/chain/witnesses":    func(ctx context.Context) error { return ignore(c.ChainWitnesses(ctx)) },
 		"GET /v1/chain/events":       func(ctx context.Context) error { return ignore(c.ChainEvents(ctx, apitype.ChainEventsQuery{N: 5})) },
 		"GET /v1/chain/events/{seq}": func(ctx context.Context) error { return ignore(c.ChainEvent(ctx, 0)) },
 		"GET /v1/chain/export":       func(ctx context.Context) error { return c.ChainExport(ctx, io.Discard, 0) },
@@ -166,7 +167,24 @@ func TestEveryEndpointHasATypedMethod(t *testing.T) {
 				return c.FollowLogs(ctx, 1, func(apitype.LogLine) error { return nil })
 			})
 		},
-		"GET /v1/doctor":    func(ctx context.Context) error { return ignore(c.Doctor(ctx)) },
+		"GET /v1/doctor": func(ctx context.Context) error { return ignore(c.Doctor(ctx)) },
+
+		"GET /v1/cluster":          func(ctx context.Context) error { return ignore(c.ClusterStatus(ctx)) },
+		"GET /v1/cluster/peers":    func(ctx context.Context) error { return ignore(c.ClusterPeers(ctx)) },
+		"POST /v1/cluster/leave":   func(ctx context.Context) error { return ignore(c.ClusterLeave(ctx)) },
+		"POST /v1/cluster/invites": func(ctx context.Context) error { return ignore(c.ClusterInvite(ctx, apitype.ClusterInviteRequest{})) },
+		"POST /v1/cluster/remove": func(ctx context.Context) error {
+			return ignore(c.ClusterRemove(ctx, apitype.ClusterRemoveRequest{Node: "nffffffffffffffff"}))
+		},
+		"POST /v1/cluster/join": func(ctx context.Context) error {
+			return ignore(c.ClusterJoin(ctx, apitype.ClusterJoinRequest{Token: "not a token"}))
+		},
+		"POST /v1/cluster/spawn": func(ctx context.Context) error {
+			return ignore(c.ClusterSpawn(ctx, apitype.ClusterSpawnRequest{Node: "nffffffffffffffff", Spawn: apitype.SpawnRequest{Name: "m"}}))
+		},
+		"POST /v1/cluster/init": func(ctx context.Context) error {
+			return ignore(c.ClusterInit(ctx, apitype.ClusterInitRequest{Name: "t", Listen: "127.0.0.1:0"}))
+		},
 		"POST /v1/ui/login": func(ctx context.Context) error { return ignore(c.UILogin(ctx)) },
 	}
 	patterns := d.apiHandler.Patterns()
@@ -192,7 +210,9 @@ func TestEveryEndpointHasATypedMethod(t *testing.T) {
 		}
 	}
 
-	// Errors keep their identity across the boundary.
+	// Errors keep their identity across the boundary (the node is in a
+	// cluster whatever order the calls above ran in).
+	_, _ = c.ClusterInit(ctx, apitype.ClusterInitRequest{Name: "t", Listen: "127.0.0.1:0"})
 	for _, tc := range []struct {
 		err  error
 		want error
@@ -202,6 +222,8 @@ func TestEveryEndpointHasATypedMethod(t *testing.T) {
 		{ignore(c.Session(ctx, "nosuch")), apitype.ErrUnknownSession},
 		{ignore(c.GovResolve(ctx, "nosuch", true, apitype.ResolveRequest{})), apitype.ErrUnknownAction},
 		{ignore(c.MemorySearch(ctx, apitype.MemorySearchRequest{Query: "q", Filter: map[string]string{"scope": "bogus"}})), apitype.ErrInvalidArgument},
+		{ignore(c.ClusterJoin(ctx, apitype.ClusterJoinRequest{Token: "not a token"})), apitype.ErrBadToken},
+		{ignore(c.ClusterInit(ctx, apitype.ClusterInitRequest{Name: "again", Listen: "127.0.0.1:0"})), apitype.ErrInCluster},
 		{ignore(c.MemorySearch(ctx, apitype.MemorySearchRequest{Query: "q", Without: []string{"graph"}})), apitype.ErrInvalidArgument},
 		{ignore(c.MemorySearch(ctx, apitype.MemorySearchRequest{Query: "q", Fusion: "max"})), apitype.ErrInvalidArgument},
 		{ignore(c.MemorySearch(ctx, apitype.MemorySearchRequest{Query: "q", Only: []string{"bm25"}, Weights: map[string]float64{"bm25": 0}})), apitype.ErrInvalidArgument},

@@ -46,7 +46,7 @@ func (l chainLedger) Append(ctx context.Context, recs ...authority.Record) (uint
 func (d *Daemon) openAuthority() error {
 	var err error
 	d.auth, err = authority.New(authority.Options{
-		Ledger: chainLedger{d.chain}, Gate: d.gov.gate, Approvals: d.gov.pending,
+		Ledger: chainLedger{d.chain}, Gate: consensusGate{d, d.gov.gate}, Approvals: d.gov.pending,
 		NewActionID: d.kernel.NewActionID, DeferTimeout: d.gov.timeout, Now: d.opts.Clock.Now, Health: d.chainErr,
 		Logger: d.log.With("layer", "authority"),
 		OnDefer: func(ctx context.Context, id string, req governance.Request, dec governance.Decision) {
@@ -116,23 +116,28 @@ type gateAdapter struct{ d *Daemon }
 
 var _ kernel.Gate = gateAdapter{}
 
-func (g gateAdapter) act(kr kernel.GateRequest) authority.Act {
+func (g gateAdapter) act(ctx context.Context, kr kernel.GateRequest) authority.Act {
 	s := authority.Subject{Agent: kr.Name, PID: uint64(kr.PID), Caps: kr.Caps.Names()}
 	if kr.PID == kernel.KernelPID {
 		s = operator()
+		if node := remoteOriginFrom(ctx); node != "" {
+			// Another member asked (a remote spawn): governance sees that
+			// node, with the operator's capabilities, as the subject.
+			s.Agent, s.Process = "node:"+node, "mesh"
+		}
 	}
 	return authority.Act{Action: kr.Action, ActionID: kr.ActionID, Subject: s, Context: governance.Context{Extra: kr.Context}}
 }
 
 func (g gateAdapter) Check(ctx context.Context, kr kernel.GateRequest) error {
-	act := g.act(kr)
+	act := g.act(ctx, kr)
 	act.Carry = carryFrom(ctx)
 	_, err := g.d.auth.Authorize(ctx, act)
 	return asKernel(err)
 }
 
 func (g gateAdapter) Refused(ctx context.Context, kr kernel.GateRequest, reason error) {
-	act := g.act(kr)
+	act := g.act(ctx, kr)
 	act.Carry = carryFrom(ctx)
 	if err := g.d.auth.Refuse(ctx, act, kernelErr(reason)); errors.Is(err, authority.ErrLedger) {
 		g.d.log.Warn("a kernel refusal could not be recorded", "action", kr.Action, "reason", reason, "err", err)

@@ -165,6 +165,7 @@ func (d *Daemon) chainRoutes() []localapi.Route {
 	return []localapi.Route{
 		{Pattern: "GET /v1/chain/status", Handler: d.needChain(d.handleChainStatus)},
 		{Pattern: "GET /v1/chain/keys", Handler: d.needChain(d.handleChainKeys)},
+		{Pattern: "GET /v1/chain/witnesses", Handler: d.handleChainWitnesses},
 		{Pattern: "GET /v1/chain/events", Handler: d.needChain(d.handleChainEvents)},
 		{Pattern: "GET /v1/chain/events/{seq}", Handler: d.needChain(d.handleChainEvent)},
 		{Pattern: "GET /v1/chain/export", Handler: d.needChain(d.handleChainExport)},

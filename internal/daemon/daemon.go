@@ -25,6 +25,7 @@ import (
 	"github.com/weftos/weftos/internal/apitype"
 	"github.com/weftos/weftos/internal/authority"
 	"github.com/weftos/weftos/internal/clock"
+	"github.com/weftos/weftos/internal/cluster"
 	"github.com/weftos/weftos/internal/config"
 	"github.com/weftos/weftos/internal/filelock"
 	"github.com/weftos/weftos/internal/homedir"
@@ -39,6 +40,7 @@ import (
 	"github.com/weftos/weftos/internal/sandbox"
 	"github.com/weftos/weftos/internal/session"
 	"github.com/weftos/weftos/internal/tools"
+	"github.com/weftos/weftos/internal/witness"
 )
 
 // File names in the home directory.
@@ -113,6 +115,10 @@ type Daemon struct {
 	gw           gatewayParts
 	ui           uiParts
 	supervisors  supervisorTable // the supervisors started agents run under
+	cluster      *cluster.Node   // the node's cluster membership (internal/cluster)
+	remote       *remote         // cross-node IPC: the kernel's Remote
+	rep          *replicated     // the cluster's replicated state (Raft's state machine)
+	witnesses    *witness.Book   // what this node witnessed of its peers' chains
 
 	providers   []apitype.Provider // configured LLM providers, for status
 	defaultMu   sync.Mutex         // guards defaultName
@@ -241,6 +247,12 @@ func Open(ctx context.Context, opts Options) (_ *Daemon, err error) {
 	if err := d.restoreCron(); err != nil {
 		return nil, err
 	}
+	d.remote = newRemote(d)
+	d.rep = newReplicated(d)
+	if err := d.openCluster(ctx); err != nil {
+		return nil, err
+	}
+	d.kernel.SetRemote(d.remote)
 	if err := d.openGateway(); err != nil {
 		return nil, err
 	}
@@ -257,6 +269,7 @@ func Open(ctx context.Context, opts Options) (_ *Daemon, err error) {
 	d.kernel.StartHealthChecks(kc.HealthInterval.Duration)
 	d.goBackground(d.reapIdleAgents)
 	d.goBackground(d.restoreApps)
+	d.goBackground(d.replicateServices)
 	d.log.Info("weave ready", "node", d.id.NodeID, "home", home, "version", opts.Version, "socket", filepath.Join(home, localapi.SocketName))
 	return d, nil
 }
@@ -386,6 +399,11 @@ func (d *Daemon) close(ctx context.Context) error {
 	if d.metricSrv != nil {
 		_ = d.metricSrv.Shutdown(ctx)
 	}
+	if d.cluster != nil {
+		if err := d.cluster.Close(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("cluster: %w", err))
+		}
+	}
 	if d.kernel != nil {
 		if err := d.kernel.Close(ctx); err != nil {
 			errs = append(errs, err)
@@ -499,6 +517,14 @@ func (d *Daemon) problems() []string {
 		}
 		if id := d.gov.pendingProposal(); id != "" {
 			out = append(out, "governance: constitution.toml differs from the adopted constitution; approve or reject it: weave gov approve "+id)
+		}
+	}
+	for _, node := range d.forkedPeers() {
+		out = append(out, "witness: the chain of member "+node+" was forked or rewritten (weave chain witnesses)")
+	}
+	if d.cluster != nil && d.rep != nil {
+		if why := d.behind(context.Background()); why != "" {
+			out = append(out, "cluster: this node refuses to decide: "+why)
 		}
 	}
 	return out

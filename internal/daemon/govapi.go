@@ -122,8 +122,13 @@ func (g *gov) handleAmend(w http.ResponseWriter, r *http.Request) {
 	if !localapi.DecodeBody(w, r, &body) {
 		return
 	}
-	g.amendMu.Lock()
-	defer g.amendMu.Unlock()
+	// In a cluster the amendment commits through the replicated log, whose
+	// application on this node takes amendMu: it is not held here.
+	clustered := g.d.inConsensus()
+	if !clustered {
+		g.amendMu.Lock()
+		defer g.amendMu.Unlock()
+	}
 	base := g.engine.Constitution()
 	var a governance.Amendment
 	var err error
@@ -153,7 +158,12 @@ func (g *gov) handleAmend(w http.ResponseWriter, r *http.Request) {
 		localapi.WriteError(w, http.StatusConflict, apitype.CodeStaleAmendment, err.Error())
 		return
 	}
-	next, err := g.apply(r.Context(), pm.ActionID(), a, base)
+	var next *governance.Constitution
+	if clustered {
+		next, err = g.d.commitAmendment(r.Context(), pm.ActionID(), a)
+	} else {
+		next, err = g.apply(r.Context(), pm.ActionID(), a, base)
+	}
 	_ = pm.Done(r.Context(), nil, err)
 	if err != nil {
 		g.d.fail(w, err)

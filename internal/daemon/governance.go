@@ -179,6 +179,15 @@ func (g *gov) proposeFile(ctx context.Context, file *governance.Constitution) {
 		}
 		return
 	}
+	if g.d.inConsensus() {
+		// In a cluster the adoption commits through the replicated log.
+		_, err := g.d.commitAmendment(ctx, id, a)
+		if err != nil {
+			g.d.log.Error("adopting constitution.toml failed", "err", err)
+		}
+		_ = pm.Done(ctx, nil, err)
+		return
+	}
 	g.amendMu.Lock()
 	defer g.amendMu.Unlock()
 	base := g.engine.Constitution()
@@ -268,7 +277,15 @@ func (d *Daemon) adoptedConstitution(file *governance.Constitution) (*governance
 	trusted := d.id.Ed25519.Public().(ed25519.PublicKey)
 	replay := func(c *governance.Constitution, recs []seqAmendment) (*governance.Constitution, error) {
 		for _, r := range recs {
-			next, err := c.Apply(r.Amendment, trusted)
+			var next *governance.Constitution
+			var err error
+			if r.Origin != "" {
+				// Committed through the cluster: signed by its origin node,
+				// whose membership was checked when it was committed.
+				next, err = applyFrom(c, r.Amendment, r.Origin)
+			} else {
+				next, err = c.Apply(r.Amendment, trusted)
+			}
 			if err != nil {
 				return nil, fmt.Errorf("daemon: replaying the amendment at seq %d: %w", r.seq, err)
 			}

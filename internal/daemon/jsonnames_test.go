@@ -39,7 +39,10 @@ func TestJSONIsSnakeCase(t *testing.T) {
 		apitype.ServiceRegisterRequest{}, apitype.AgentStartRequest{}, apitype.AgentStartResponse{},
 		apitype.AppInstallRequest{}, apitype.App{}, apitype.AppRemoveResponse{},
 		apitype.MCPSessionRequest{}, apitype.MCPTool{}, apitype.MCPSession{}, apitype.MCPCallRequest{}, apitype.MCPCallResult{}, apitype.MCPSessionEnded{},
-		apitype.LogsResponse{}, apitype.LogLine{}, apitype.DoctorReport{}, apitype.DoctorCheck{}, apitype.UILoginResponse{},
+		apitype.LogsResponse{}, apitype.LogLine{}, apitype.DoctorReport{}, apitype.DoctorCheck{},
+		apitype.ClusterInitRequest{}, apitype.ClusterInviteRequest{}, apitype.ClusterInvite{}, apitype.ClusterJoinRequest{},
+		apitype.ClusterRemoveRequest{}, apitype.ClusterStatus{}, apitype.ClusterConsensus{}, apitype.ChainWitness{}, apitype.ClusterPeer{}, apitype.ClusterSpawnRequest{}, apitype.ClusterSpawnResponse{},
+		apitype.UILoginResponse{},
 		// ... and the lower layers' types it names.
 		apitype.ChainStatus{}, apitype.ChainKeys{}, apitype.ChainEvent{}, apitype.ChainProof{}, apitype.ChainConsistency{},
 		apitype.Decision{}, apitype.PendingItem{}, apitype.AuditReport{}, apitype.MemoryHit{}, apitype.MemoryContribution{}, apitype.MemoryStats{}, memory.Weights{},

@@ -30,6 +30,7 @@ func (d *Daemon) routes() []localapi.Route {
 	r = append(r, d.opsRoutes()...)
 	r = append(r, d.mcpRoutes()...)
 	r = append(r, d.appRoutes()...)
+	r = append(r, d.clusterRoutes()...)
 	r = append(r, d.uiRoutes()...)
 	return append(r,
 		localapi.Route{Pattern: "GET /v1/gov/audit", Handler: d.handleAudit},
@@ -72,6 +73,8 @@ func outerCode(err error) string {
 		return apitype.CodeToolTampered
 	case errors.Is(err, authority.ErrDenied):
 		return apitype.CodeDenied
+	case clusterCode(err) != "":
+		return clusterCode(err)
 	case errors.Is(err, authority.ErrCapability) && !errors.Is(err, kernel.ErrScope) && !errors.Is(err, kernel.ErrCapabilityExceeds):
 		return apitype.CodeCapabilityDenied
 	case errors.Is(err, authority.ErrLimit):

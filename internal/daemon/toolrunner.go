@@ -30,7 +30,7 @@ type toolRunner struct {
 	p       *kernel.Process
 	agent   string // the definition's name: memories are filed under it
 	session string
-	gate    *governance.Gate // judges paths against this agent's workspace
+	gate    authority.Gate // judges paths against this agent's workspace (and the cluster's consensus)
 	env     *tools.Env
 	reg     *tools.Registry
 	specs   []llm.ToolSpec
@@ -48,7 +48,7 @@ func (d *Daemon) newToolRunner(ctx context.Context, p *kernel.Process, env *tool
 	if err != nil {
 		return nil, err
 	}
-	r := &toolRunner{d: d, p: p, env: env, reg: d.builtins, agent: def.Name, session: session, gate: gate}
+	r := &toolRunner{d: d, p: p, env: env, reg: d.builtins, agent: def.Name, session: session, gate: consensusGate{d, gate}}
 	caps := p.Capabilities()
 	if caps.Memory != kernel.MemoryNone && caps.CanExecTools {
 		for _, spec := range []llm.ToolSpec{memoryStoreSpec, memorySearchSpec} {

@@ -152,6 +152,7 @@ var DefaultActionEffects = []CatalogEntry{
 	{"tool.remove", Effect{Risk: 0.3, Security: 0.2}},
 	{"session.remove", Effect{Risk: 0.3, Privacy: 0.2}},
 	{"agent.definition", Effect{Risk: 0.5, Security: 0.6, Novelty: 0.3}},
+	{"cluster.*", Effect{Risk: 0.3, Security: 0.4}},
 	{"channel.message", Effect{Risk: 0.1, Privacy: 0.2}},
 	{"gateway.token.*", Effect{Risk: 0.3, Security: 0.4}},
 	{"channel.pairing.*", Effect{Risk: 0.2, Security: 0.3}},

@@ -194,6 +194,12 @@ type AmendmentRecord struct {
 	Amendment      Amendment `json:"amendment"`
 	ResultHash     string    `json:"result_hash"`
 	ResultRevision uint64    `json:"result_revision"`
+	// Origin is the node id of the cluster member whose amendment this is,
+	// when it was committed through the cluster's replicated log (whose
+	// entry RaftIndex is); its signer is that node's key, not necessarily
+	// this node's.
+	Origin    string `json:"origin,omitempty"`
+	RaftIndex uint64 `json:"raft_index,omitempty"`
 }
 
 // ResolutionRecord is the payload of a governance.resolution event: a human

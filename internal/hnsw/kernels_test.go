@@ -101,3 +101,40 @@ func BenchmarkL2Squared128(b *testing.B) { benchKernel(b, L2Squared, 128) }
 func BenchmarkL2Go128(b *testing.B)      { benchKernel(b, l2Go, 128) }
 func BenchmarkDot384(b *testing.B)       { benchKernel(b, DotProduct, 384) }
 func BenchmarkDotGo384(b *testing.B)     { benchKernel(b, dotGo, 384) }
+
+// FuzzKernels checks the dispatched kernels (NEON on arm64, AVX2 on amd64)
+// against the portable ones and a float64 reference on arbitrary vectors
+// built from the fuzzer's bytes, including every tail length.
+func FuzzKernels(f *testing.F) {
+	f.Add([]byte{}, uint8(0))
+	f.Add([]byte("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"), uint8(3))
+	f.Add(make([]byte, 4*67), uint8(1))
+	f.Fuzz(func(t *testing.T, data []byte, shift uint8) {
+		// At most 256 components keep every partial sum below 2^24.
+		n := min(len(data)/2, 256)
+		a := make([]float32, n)
+		b := make([]float32, n)
+		for i := range n {
+			// Small integers scaled by a power of two: exact in float32, so
+			// the sums below are exact whatever the order of additions,
+			// unless they overflow 2^24 — kept out by the scale.
+			a[i] = float32(int8(data[i])) / float32(int(1)<<(shift%8))
+			b[i] = float32(int8(data[n+i])) / float32(int(1)<<(shift%8))
+		}
+		wantDot, wantL2 := naiveDot(a, b), naiveL2(a, b)
+		for _, c := range []struct {
+			name string
+			got  float32
+			want float64
+		}{
+			{"DotProduct", DotProduct(a, b), wantDot},
+			{"dotGo", dotGo(a, b), wantDot},
+			{"L2Squared", L2Squared(a, b), wantL2},
+			{"l2Go", l2Go(a, b), wantL2},
+		} {
+			if float64(c.got) != c.want {
+				t.Fatalf("%s n=%d: got %v, want exactly %v", c.name, n, c.got, c.want)
+			}
+		}
+	})
+}

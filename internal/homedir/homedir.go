@@ -15,4 +15,8 @@ const (
 	Constitution = "constitution.toml" // the constitution file an operator edits
 	Memory       = "memory"            // semantic memory
 	Tools        = "tools"             // installed WASM tools
+	Cluster      = "cluster.json"      // the node's cluster: genesis, admissions, removals, invites it issued
+	Raft         = "raft"              // the cluster's replicated log (Raft log and snapshots)
+	Replicated   = "replicated.json"   // the last replicated entry this node acted on
+	Witness      = "witness.json"      // what this node witnessed of its peers' chains
 )

@@ -134,8 +134,10 @@ func (k *Kernel) route(ctx context.Context, env *Envelope) error {
 			return err
 		}
 		k.topics.publish(k, env)
+		k.spread(ctx, env)
 		return nil
 	case TargetBroadcast:
+		defer k.spread(ctx, env)
 		k.mu.RLock()
 		procs := make([]*Process, 0, len(k.procs))
 		for _, p := range k.procs {
@@ -151,12 +153,17 @@ func (k *Kernel) route(ctx context.Context, env *Envelope) error {
 		return nil
 	case TargetService, TargetServiceMethod:
 		owner, err := k.resolveService(t)
+		if errors.Is(err, ErrUnknownService) {
+			if handled, rerr := k.remoteService(ctx, env); handled {
+				return rerr
+			}
+		}
 		if err != nil {
 			return err
 		}
 		return k.deliverTo(ctx, owner, env, true)
 	case TargetRemoteNode:
-		return fmt.Errorf("%w (target %s)", ErrMeshNotEnabled, t)
+		return k.routeRemote(ctx, env)
 	case TargetKernel:
 		return k.handleKernelRequest(ctx, env)
 	default:

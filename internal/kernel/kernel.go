@@ -94,6 +94,7 @@ type Kernel struct {
 	services serviceRegistry
 	cron     cronTable
 	sups     supervisorTable
+	remote   Remote // the mesh, when the node is in a cluster
 }
 
 // KindFunc builds the handler for a process kind from spawn arguments.

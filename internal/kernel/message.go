@@ -273,4 +273,7 @@ type Envelope struct {
 	TraceID       string    `json:"trace_id,omitempty"`
 	// ReplyTo is set on requests that expect an answer; Reply fills it in.
 	ReplyTo bool `json:"reply_to,omitempty"`
+	// Origin is the node a message came from over the mesh (empty for a
+	// local one); such a message is sent here as the kernel, PID 0.
+	Origin string `json:"origin,omitempty"`
 }

@@ -69,7 +69,7 @@ func TestHandlerErrorsAndAuth(t *testing.T) {
 		{"POST", "/v1/processes/0/kill", "", "secret", 400, "invalid_argument"},
 		{"POST", "/v1/processes", `{"name":"a","bogus":1}`, "secret", 400, "invalid_argument"},
 		{"POST", "/v1/processes", `{"name":"a","kind":"nope"}`, "secret", 404, "unknown_kind"},
-		{"POST", "/v1/ipc/send", `{"target":{"kind":"remote","node":"n2","inner":{"kind":"kernel"}},"payload":{"kind":"text","text":"x"}}`, "secret", 502, "mesh_not_enabled"},
+		{"POST", "/v1/ipc/send", `{"target":{"kind":"remote","node":"n2","inner":{"kind":"process","pid":5}},"payload":{"kind":"text","text":"x"}}`, "secret", 502, "mesh_not_enabled"},
 		{"POST", "/v1/ipc/send", `{"target":{"kind":"warp"},"payload":{"kind":"text"}}`, "secret", 400, "invalid_argument"},
 		{"GET", "/v1/ipc/subscribe", "", "secret", 400, "invalid_argument"},
 		{"POST", "/v1/cron", `{"schedule":"x"}`, "secret", 400, "invalid_argument"},
