@@ -83,6 +83,19 @@ func TestBrowserLightNode(t *testing.T) {
 	var st apitype.ChannelsResponse
 	c.jsonOut(&st, "channels", "status")
 
+	// The events just written are covered by a checkpoint within
+	// chain.checkpoint_interval; export once one is there.
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		var cs struct{ Checkpoints int }
+		c.jsonOut(&cs, "chain", "status")
+		if cs.Checkpoints > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no checkpoint after 30 s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	export := []byte(c.ok("chain", "export"))
 	browserWrite(t, filepath.Join(site, "chain.jsonl"), export)
 	// The same export with one event's source changed.
