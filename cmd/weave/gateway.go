@@ -24,7 +24,7 @@ func init() {
 				Subs: []*cmdline.Command{
 					{Name: "create", Summary: "create a token for agents (its secret is shown once)", Setup: e.leaf(tokenCreate),
 						Help: "The token reaches the agents named with --agent (models weft/NAME) and may do what its scopes say:\n" +
-							"chat (POST /v1/chat/completions), models (GET /v1/models), ws (the WebSocket); all three by default.\n" +
+							"chat (POST /v1/chat/completions), models (GET /v1/models), ws (the WebSocket), mcp (MCP at /mcp); all four by default.\n" +
 							"Only a hash of it is kept: copy it now. Creating a token is a governed act on the chain."},
 					{Name: "list", Summary: "list tokens (never their secrets)", Setup: e.leaf(tokenList)},
 					{Name: "revoke", Summary: "revoke a token: it authenticates nothing from now on", Args: "ID", MinArgs: 1, MaxArgs: 1, Setup: e.leaf(tokenRevoke)},
@@ -58,7 +58,7 @@ func init() {
 func tokenCreate(e *env, fs *flag.FlagSet) cmdline.Action {
 	var agents, scopes multiFlag
 	fs.Var(&agents, "agent", "an agent the token reaches (repeatable, or comma-separated)")
-	fs.Var(&scopes, "scope", "chat, models or ws (repeatable, or comma-separated; default: all)")
+	fs.Var(&scopes, "scope", "chat, models, ws or mcp (repeatable, or comma-separated; default: all)")
 	label := fs.String("label", "", "a note on what the token is for")
 	return func(ctx context.Context, _ []string) error {
 		req := apitype.GatewayTokenCreateRequest{Agents: splitList(agents), Scopes: splitList(scopes), Label: *label}

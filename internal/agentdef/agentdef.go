@@ -78,6 +78,9 @@ type Definition struct {
 	// Supervision, when set, puts a started agent under a supervisor
 	// that restarts it according to the policy; nil: not supervised.
 	Supervision *Supervision
+	// MCPServers are MCP servers whose tools the agent may call, as
+	// mcp.SERVER.TOOL (each call governed as mcp.call).
+	MCPServers []MCPServer
 	// Source is the file the definition was read from; "" for Default().
 	Source string
 }

@@ -132,6 +132,12 @@ func TestParseTable(t *testing.T) {
 				t.Error("null capabilities kept defaults")
 			}
 		}},
+		{"mcp servers", "name: a\nmcp_servers:\n  - name: files\n    command: /opt/mcp/files\n    args: [--root, .]\n    env: [LANG]\n  - name: web\n    url: https://mcp.example.com/mcp\n", "", func(t *testing.T, d Definition) {
+			want := []MCPServer{{Name: "files", Command: "/opt/mcp/files", Args: []string{"--root", "."}, Env: []string{"LANG"}}, {Name: "web", URL: "https://mcp.example.com/mcp"}}
+			if !reflect.DeepEqual(d.MCPServers, want) {
+				t.Errorf("got %+v, want %+v", d.MCPServers, want)
+			}
+		}},
 		{"max turns bounds low", "name: a\nmax_turns: 1\n", "", nil},
 		{"max turns bounds high", "name: a\nmax_turns: 1000\n", "", nil},
 		{"max turns too high", "name: a\nmax_turns: 1001\n", "a.yaml:2: max_turns: 1001 is out of range 1..1000", nil},

@@ -26,7 +26,7 @@ max_turns: 10
 	fmt.Println(err)
 	// Output:
 	// reviewer openai/gpt-4o [read_file] 10
-	// agents/bad.yaml:2: max_turn: unknown field (known: name, description, model, system_prompt, tools, skills, max_turns, capabilities, services, restart, supervisor)
+	// agents/bad.yaml:2: max_turn: unknown field (known: name, description, model, system_prompt, tools, skills, max_turns, capabilities, services, restart, supervisor, mcp_servers)
 }
 
 func ExampleFind() {

@@ -139,7 +139,7 @@ func (p *parser) fields(n *yaml.Node, prefix string, known []string, set func(ke
 }
 
 var (
-	topKeys   = []string{"name", "description", "model", "system_prompt", "tools", "skills", "max_turns", "capabilities", "services", "restart", "supervisor"}
+	topKeys   = []string{"name", "description", "model", "system_prompt", "tools", "skills", "max_turns", "capabilities", "services", "restart", "supervisor", "mcp_servers"}
 	capKeys   = []string{"can_spawn", "can_ipc", "can_exec_tools", "can_network", "ipc_scope", "tools_allow", "tools_deny", "shell", "memory", "limits"}
 	limitKeys = []string{"tool_calls", "messages", "tokens", "cpu_time", "memory_mib"}
 )
@@ -173,6 +173,8 @@ func (p *parser) definition(root *yaml.Node, d *Definition) {
 			p.capabilities(v, &d.Capabilities)
 		case "services":
 			d.Services = p.services(v, key)
+		case "mcp_servers":
+			d.MCPServers = p.mcpServers(v, key)
 		case "restart":
 			p.supervision(d).Restart = p.str(v, key)
 		case "supervisor":
@@ -374,6 +376,7 @@ func (p *parser) validate(d *Definition) {
 		p.errorf(p.lines["capabilities.shell"], "capabilities.shell", "needs can_exec_tools: true")
 	}
 	p.validateServices(d)
+	p.validateMCP(d)
 }
 
 func (p *parser) names(field string, list []string, ok func(string) bool, what string) {

@@ -45,6 +45,9 @@ const (
 	CodeUnknownToken     = "unknown_token"
 	CodeUnknownPairing   = "unknown_pairing_code"
 	CodeShuttingDown     = "shutting_down"
+	CodeUnknownMCP       = "unknown_mcp_session"
+	CodeUnknownApp       = "unknown_app"
+	CodeAppExists        = "app_exists"
 	CodeNotInCluster     = "not_in_cluster"
 	CodeInCluster        = "in_cluster"
 	CodeBadToken         = "bad_token"
@@ -96,6 +99,9 @@ var (
 	ErrUnknownToken     = errors.New("no such gateway token")
 	ErrUnknownPairing   = errors.New("no pending pairing request has that code")
 	ErrShuttingDown     = errors.New("the daemon is shutting down")
+	ErrUnknownMCP       = errors.New("no such MCP tool session")
+	ErrUnknownApp       = errors.New("no such app")
+	ErrAppExists        = errors.New("an app with that name is installed")
 	ErrNotInCluster     = errors.New("this node is not in a cluster")
 	ErrInCluster        = errors.New("this node is already in a cluster")
 	ErrBadToken         = errors.New("bad invite token")
@@ -148,6 +154,9 @@ var codes = []struct {
 	{CodeUnknownToken, ErrUnknownToken, http.StatusNotFound},
 	{CodeUnknownPairing, ErrUnknownPairing, http.StatusNotFound},
 	{CodeShuttingDown, ErrShuttingDown, http.StatusServiceUnavailable},
+	{CodeUnknownMCP, ErrUnknownMCP, http.StatusNotFound},
+	{CodeUnknownApp, ErrUnknownApp, http.StatusNotFound},
+	{CodeAppExists, ErrAppExists, http.StatusConflict},
 	{CodeNotInCluster, ErrNotInCluster, http.StatusConflict},
 	{CodeInCluster, ErrInCluster, http.StatusConflict},
 	{CodeBadToken, ErrBadToken, http.StatusBadRequest},

@@ -170,26 +170,17 @@ func (a *agentProc) Inspect() any {
 }
 
 func (a *agentProc) Run(ctx context.Context, p *kernel.Process) error {
-	caps := p.Capabilities()
-	policy := tools.Policy{
-		Shell: tools.ShellPolicy{Enabled: caps.Sandbox.Shell, Allow: a.d.cfg.Agents.ShellAllow,
-			Confine: tools.ConfineMode(a.d.cfg.Agents.ShellConfinement), Network: caps.CanNetwork},
-		Network: tools.NetworkPolicy{Enabled: caps.CanNetwork},
-		// Control files (agent definitions, skills, tool manifests,
-		// configuration) are the operator's; the home, with the node's
-		// keys, is out of every agent tool's reach.
-		Protected: tools.DefaultProtected,
-		Forbidden: []string{a.d.home},
-	}
+	policy := a.d.toolPolicy(p.Capabilities())
 	env, err := tools.OpenEnv(a.args.Workspace, policy, kernelTools{d: a.d, p: p, args: a.args})
 	if err != nil {
 		return err
 	}
 	defer env.Close()
-	runner, err := a.d.newToolRunner(p, env, a.def, a.args.Session)
+	runner, err := a.d.newToolRunner(ctx, p, env, a.def, a.args.Session)
 	if err != nil {
 		return err
 	}
+	defer runner.closeMCP()
 	model, modelName, err := a.d.agentModel(p, a.args.Session, a.model, &a.waited)
 	if err != nil {
 		return err

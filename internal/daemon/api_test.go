@@ -142,6 +142,22 @@ func TestEveryEndpointHasATypedMethod(t *testing.T) {
 		"POST /v1/tools/{name}/run": func(ctx context.Context) error { return ignore(c.ToolRun(ctx, "nosuch", apitype.ToolRunRequest{})) },
 		"DELETE /v1/tools/{name}":   func(ctx context.Context) error { return ignore(c.ToolRemove(ctx, "nosuch")) },
 
+		"POST /v1/apps":                func(ctx context.Context) error { return ignore(c.AppInstall(ctx, ws)) },
+		"GET /v1/apps":                 func(ctx context.Context) error { return ignore(c.Apps(ctx)) },
+		"GET /v1/apps/{name}":          func(ctx context.Context) error { return ignore(c.App(ctx, "nosuch")) },
+		"POST /v1/apps/{name}/upgrade": func(ctx context.Context) error { return ignore(c.AppUpgrade(ctx, "nosuch", ws)) },
+		"POST /v1/apps/{name}/start":   func(ctx context.Context) error { return ignore(c.AppStart(ctx, "nosuch")) },
+		"POST /v1/apps/{name}/stop":    func(ctx context.Context) error { return ignore(c.AppStop(ctx, "nosuch")) },
+		"DELETE /v1/apps/{name}":       func(ctx context.Context) error { return ignore(c.AppRemove(ctx, "nosuch")) },
+
+		"POST /v1/mcp/sessions": func(ctx context.Context) error {
+			return ignore(c.MCPSession(ctx, apitype.MCPSessionRequest{Workspace: ws}))
+		},
+		"POST /v1/mcp/sessions/{id}/call": func(ctx context.Context) error {
+			return ignore(c.MCPCall(ctx, "nosuch", apitype.MCPCallRequest{Tool: "read_file"}))
+		},
+		"DELETE /v1/mcp/sessions/{id}": func(ctx context.Context) error { return ignore(c.MCPSessionEnd(ctx, "nosuch")) },
+
 		"POST /v1/gateway/tokens": func(ctx context.Context) error {
 			return ignore(c.GatewayTokenCreate(ctx, apitype.GatewayTokenCreateRequest{Agents: []string{"default"}}))
 		},

@@ -112,6 +112,7 @@ type Daemon struct {
 	memory       *memory.Store
 	builtins     *tools.Registry // built once: the built-in tools are stateless
 	agents       agentSessions
+	mcp          mcpTable           // MCP tool sessions (weave mcp serve, the gateway's /mcp)
 	journals     *session.Committer // group-commits every session journal
 	gw           gatewayParts
 	ui           uiParts
@@ -246,6 +247,7 @@ func Open(ctx context.Context, opts Options) (_ *Daemon, err error) {
 	d.kernel.RegisterKind(kernel.MailboxKind, kernel.NewMailbox)
 	d.builtins = tools.Default()
 	d.kernel.RegisterKind(AgentKind, d.newAgentKind)
+	d.kernel.RegisterKind(MCPKind, d.newMCPKind)
 	if err := d.openSandbox(ctx); err != nil {
 		return nil, err
 	}
@@ -286,6 +288,7 @@ func Open(ctx context.Context, opts Options) (_ *Daemon, err error) {
 	d.kernel.Boot()
 	d.kernel.StartHealthChecks(kc.HealthInterval.Duration)
 	d.goBackground(d.reapIdleAgents)
+	d.goBackground(d.restoreApps)
 	d.goBackground(d.replicateServices)
 	d.log.Info("weave ready", "node", d.id.NodeID, "home", home, "version", opts.Version, "socket", filepath.Join(home, localapi.SocketName))
 	return d, nil

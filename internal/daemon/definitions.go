@@ -56,6 +56,11 @@ func (d *Daemon) approveDefinition(ctx context.Context, def agentdef.Definition,
 		return err
 	}
 	extra := exceeds(want, base)
+	// An MCP server of a workspace definition is a program the daemon
+	// would start (or an endpoint it would reach) on the workspace's say.
+	for _, s := range def.MCPServers {
+		extra = append(extra, "mcp_server:"+s.Name)
+	}
 	if len(extra) == 0 {
 		return nil
 	}

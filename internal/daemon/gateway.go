@@ -107,7 +107,7 @@ func (d *Daemon) openGateway() error {
 	g.server = gateway.New(gateway.Options{Tokens: g.tokens, Hub: g.hub, Agents: d.agentNames,
 		PerToken: channels.NewLimiter(gc.RatePerMinute, gc.Burst), PerSender: perSender, AllowedOrigins: gc.AllowedOrigins,
 		KeepAlive: gc.KeepAlive.Duration, Hooks: hooks, Code: d.codeOf, Clock: d.opts.Clock, Log: glog, Created: d.started,
-		Handlers: g.handlers})
+		Handlers: g.handlers, MCP: d.mcpHTTPHandler(ws)})
 	ln, err := net.Listen("tcp", gc.Listen)
 	if err != nil {
 		return fmt.Errorf("daemon: gateway listener %s: %w", gc.Listen, err)

@@ -35,6 +35,12 @@ type gwNode struct {
 
 func startGateway(t *testing.T, extra string, opts llmtest.Options) *gwNode {
 	t.Helper()
+	return startGatewayAgents(t, "", extra, opts)
+}
+
+// startGatewayAgents is startGateway with more keys in [agents].
+func startGatewayAgents(t *testing.T, agents, extra string, opts llmtest.Options) *gwNode {
+	t.Helper()
 	if opts.Handler == nil {
 		opts.Handler = func(llmtest.Request) llmtest.Turn { return llmtest.Text("hello from the agent") }
 	}
@@ -44,7 +50,7 @@ func startGateway(t *testing.T, extra string, opts llmtest.Options) *gwNode {
 	t.Setenv("OPENAI_API_KEY", "k")
 	t.Setenv("ANTHROPIC_API_KEY", "")
 	home := t.TempDir()
-	cfg := fmt.Sprintf("[agents]\nmodel = \"openai/m\"\n[gateway]\nlisten = \"127.0.0.1:0\"\nkeepalive = \"20ms\"\nworkspace = %q\n", t.TempDir()) + extra
+	cfg := fmt.Sprintf("[agents]\nmodel = \"openai/m\"\n"+agents+"[gateway]\nlisten = \"127.0.0.1:0\"\nkeepalive = \"20ms\"\nworkspace = %q\n", t.TempDir()) + extra
 	if err := os.WriteFile(filepath.Join(home, "weftos.toml"), []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}

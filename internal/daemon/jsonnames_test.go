@@ -37,6 +37,8 @@ func TestJSONIsSnakeCase(t *testing.T) {
 		apitype.GatewayInfo{}, apitype.ChannelStatus{}, apitype.ChannelsResponse{}, apitype.PairingRequest{}, apitype.PairedSender{},
 		apitype.PairingResponse{}, apitype.PairingResolveResponse{},
 		apitype.ServiceRegisterRequest{}, apitype.AgentStartRequest{}, apitype.AgentStartResponse{},
+		apitype.AppInstallRequest{}, apitype.App{}, apitype.AppRemoveResponse{},
+		apitype.MCPSessionRequest{}, apitype.MCPTool{}, apitype.MCPSession{}, apitype.MCPCallRequest{}, apitype.MCPCallResult{}, apitype.MCPSessionEnded{},
 		apitype.LogsResponse{}, apitype.LogLine{}, apitype.DoctorReport{}, apitype.DoctorCheck{},
 		apitype.ClusterInitRequest{}, apitype.ClusterInviteRequest{}, apitype.ClusterInvite{}, apitype.ClusterJoinRequest{},
 		apitype.ClusterRemoveRequest{}, apitype.ClusterStatus{}, apitype.ClusterConsensus{}, apitype.ChainWitness{}, apitype.ClusterPeer{}, apitype.ClusterSpawnRequest{}, apitype.ClusterSpawnResponse{},

@@ -7,6 +7,7 @@ import (
 	"github.com/weftos/weftos/chain"
 	"github.com/weftos/weftos/internal/agentdef"
 	"github.com/weftos/weftos/internal/apitype"
+	"github.com/weftos/weftos/internal/apppkg"
 	"github.com/weftos/weftos/internal/authority"
 	"github.com/weftos/weftos/internal/causal"
 	"github.com/weftos/weftos/internal/channels"
@@ -29,6 +30,8 @@ func (d *Daemon) routes() []localapi.Route {
 	r = append(r, d.memoryRoutes()...)
 	r = append(r, d.gatewayRoutes()...)
 	r = append(r, d.opsRoutes()...)
+	r = append(r, d.mcpRoutes()...)
+	r = append(r, d.appRoutes()...)
 	r = append(r, d.clusterRoutes()...)
 	r = append(r, d.xrefRoutes()...)
 	r = append(r, d.eccRoutes()...)
@@ -136,6 +139,14 @@ func outerCode(err error) string {
 		return apitype.CodeUnknownToken
 	case errors.Is(err, channels.ErrUnknownCode):
 		return apitype.CodeUnknownPairing
+	case errors.Is(err, ErrUnknownMCPSession):
+		return apitype.CodeUnknownMCP
+	case errors.Is(err, ErrUnknownApp):
+		return apitype.CodeUnknownApp
+	case errors.Is(err, ErrAppExists):
+		return apitype.CodeAppExists
+	case errors.Is(err, apppkg.ErrManifest), errors.Is(err, apppkg.ErrPackage), errors.Is(err, apppkg.ErrSignature):
+		return apitype.CodeInvalidArgument
 	case errors.Is(err, gateway.ErrBadScope):
 		return apitype.CodeInvalidArgument
 	}

@@ -65,6 +65,12 @@ func (d *Daemon) startAgent(ctx context.Context, req apitype.AgentStartRequest) 
 	if err != nil {
 		return apitype.AgentStartResponse{}, err
 	}
+	return d.startAgentDef(ctx, req, def, workspace)
+}
+
+// startAgentDef starts def (found for req) in workspace: startAgent's
+// work, and an app's services' (whose supervision the app sets).
+func (d *Daemon) startAgentDef(ctx context.Context, req apitype.AgentStartRequest, def agentdef.Definition, workspace string) (apitype.AgentStartResponse, error) {
 	session := req.Session
 	if session == "" {
 		session = def.Name

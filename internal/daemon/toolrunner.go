@@ -16,6 +16,7 @@ import (
 	"github.com/weftos/weftos/internal/governance"
 	"github.com/weftos/weftos/internal/kernel"
 	"github.com/weftos/weftos/internal/llm"
+	"github.com/weftos/weftos/internal/mcpclient"
 	"github.com/weftos/weftos/internal/nodemetrics"
 	"github.com/weftos/weftos/internal/tools"
 )
@@ -33,11 +34,16 @@ type toolRunner struct {
 	env     *tools.Env
 	reg     *tools.Registry
 	specs   []llm.ToolSpec
+	// MCP servers' tools (mcp.SERVER.TOOL) and the connections behind
+	// them, closed by closeMCP when the process ends.
+	mcpTools map[string]mcpTool
+	mcpModel map[string]string // model-facing name → mcp.SERVER.TOOL
+	mcpConns []*mcpclient.Conn
 }
 
 var _ agent.ToolRunner = (*toolRunner)(nil)
 
-func (d *Daemon) newToolRunner(p *kernel.Process, env *tools.Env, def agentdef.Definition, session string) (*toolRunner, error) {
+func (d *Daemon) newToolRunner(ctx context.Context, p *kernel.Process, env *tools.Env, def agentdef.Definition, session string) (*toolRunner, error) {
 	gate, err := d.gov.workspaceGate(env.Workspace())
 	if err != nil {
 		return nil, err
@@ -68,6 +74,7 @@ func (d *Daemon) newToolRunner(p *kernel.Process, env *tools.Env, def agentdef.D
 		}
 		r.specs = append(r.specs, llm.ToolSpec{Name: it.Name, Description: it.Description + " (WASM tool " + it.Version + ")", Parameters: it.InputSchema})
 	}
+	r.connectMCP(ctx, def, caps)
 	return r, nil
 }
 
@@ -133,6 +140,10 @@ func refusal(ctx context.Context, err error) (out string, failure, fatal error) 
 func (r *toolRunner) run(ctx context.Context, call llm.ToolCall) (out string, failure, fatal error) {
 	if call.Name == memoryStoreSpec.Name || call.Name == memorySearchSpec.Name {
 		return r.d.runMemoryTool(ctx, r.p, r.agent, r.session, call)
+	}
+	if t, ok := r.mcpTools[r.canonical(call.Name)]; ok {
+		call.Name = r.canonical(call.Name)
+		return r.runMCP(ctx, call, t)
 	}
 	subject := subjectOf(r.p, r.session)
 	if _, builtin := r.reg.Get(call.Name); !builtin {

@@ -2,7 +2,8 @@
 // HTTP server (loopback by default, TLS required elsewhere) that speaks
 // the OpenAI Chat Completions API (GET /v1/models, GET /v1/models/{id},
 // POST /v1/chat/completions, streamed or not), a WebSocket channel
-// (/v1/ws) and signed webhooks (POST /hooks/agent). Every request needs a
+// (/v1/ws), signed webhooks (POST /hooks/agent) and, when the daemon
+// provides it, the Model Context Protocol (/mcp). Every request needs a
 // bearer token the operator created (hashed at rest, scoped to agents and
 // to what it may do, revocable) or, for a webhook, a valid HMAC signature;
 // each is rate-limited per token and per sender; and every message that
@@ -56,6 +57,10 @@ type Options struct {
 	// Handlers are further endpoints (pattern → handler) that
 	// authenticate requests themselves: chat platforms' event callbacks.
 	Handlers map[string]http.Handler
+	// MCP, when set, serves the Model Context Protocol (streamable HTTP)
+	// at /mcp to tokens with the mcp scope; it finds the token with
+	// TokenFrom.
+	MCP http.Handler
 }
 
 // Server is the gateway's HTTP handler and the goroutines it owns
@@ -90,6 +95,9 @@ func New(opts Options) *Server {
 	s.mux.HandleFunc("POST /v1/chat/completions", s.authed(ScopeChat, s.handleChat))
 	s.mux.HandleFunc("GET /v1/ws", s.handleWS)
 	s.mux.HandleFunc("POST /hooks/agent", s.handleHook)
+	if opts.MCP != nil {
+		s.mux.HandleFunc("/mcp", s.authed(ScopeMCP, opts.MCP.ServeHTTP))
+	}
 	for pattern, h := range opts.Handlers {
 		s.mux.Handle(pattern, h)
 	}
@@ -124,6 +132,13 @@ type tokenKey struct{}
 func tokenFrom(ctx context.Context) Token {
 	t, _ := ctx.Value(tokenKey{}).(Token)
 	return t
+}
+
+// TokenFrom returns the token a request was authenticated with (for the
+// handlers of Options.MCP).
+func TokenFrom(ctx context.Context) (Token, bool) {
+	t, ok := ctx.Value(tokenKey{}).(Token)
+	return t, ok
 }
 
 // bearer returns the credential of an Authorization: Bearer header.

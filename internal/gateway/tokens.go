@@ -23,10 +23,11 @@ const (
 	ScopeChat   = "chat"   // POST /v1/chat/completions
 	ScopeModels = "models" // GET /v1/models
 	ScopeWS     = "ws"     // the WebSocket channel
+	ScopeMCP    = "mcp"    // the MCP endpoint (/mcp)
 )
 
 // Scopes lists every scope; a token created without --scope gets them all.
-var Scopes = []string{ScopeChat, ScopeModels, ScopeWS}
+var Scopes = []string{ScopeChat, ScopeModels, ScopeWS, ScopeMCP}
 
 // Token errors.
 var (

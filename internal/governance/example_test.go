@@ -117,7 +117,7 @@ func ExampleAmendment_Sign() {
 	}
 	_, still := next.Rule("novel-action")
 	fmt.Println("revision", next.Revision, "rules", len(next.Rules), "novel-action in force:", still)
-	// Output: revision 1 rules 18 novel-action in force: false
+	// Output: revision 1 rules 19 novel-action in force: false
 }
 
 func ExampleAuditor_Audit() {

@@ -39,6 +39,8 @@ const (
 	KindAgentDefine   = "agent.definition"
 	KindChainRepair   = "chain.repair"
 	KindEccEdge       = "ecc.edge" // an edge of the causal graph (ECC)
+	KindAppInstall    = "app.install"
+	KindAppRemove     = "app.remove"
 
 	// Channels and the gateway: every inbound message and its reply (one
 	// act, the decision naming the inbound hash, the outcome the reply's),
@@ -121,6 +123,8 @@ var kindSpecs = func() map[string]KindSpec {
 	add(KindMemoryDelete, ClassAct, func() any { return &MemoryDetail{} })
 	add(KindMemoryReembed, ClassAct, func() any { return &MemoryDetail{} })
 	add(KindToolInstall, ClassAct, func() any { return &ToolInstallDetail{} })
+	add(KindAppInstall, ClassAct, func() any { return &AppDetail{} })
+	add(KindAppRemove, ClassAct, func() any { return &AppDetail{} })
 	add(KindToolRemove, ClassAct, func() any { return &ToolInstallDetail{} })
 	add(KindSessionRemove, ClassAct, func() any { return &SessionDetail{} })
 	add(KindAgentDefine, ClassAct, func() any { return &AgentDefinitionDetail{} })
@@ -316,6 +320,19 @@ type ToolInstallDetail struct {
 	Source     string   `json:"source,omitempty"`
 	Grants     []string `json:"grants,omitempty"`
 	RecordHash string   `json:"record_hash,omitempty"`
+}
+
+// AppDetail is the Detail of app.install (an install or an upgrade) and
+// app.remove: the package's digest binds what was approved to what runs.
+type AppDetail struct {
+	App        string   `json:"app"`
+	Version    string   `json:"version,omitempty"`
+	Digest     string   `json:"digest,omitempty"`
+	Signature  string   `json:"signature,omitempty"` // trusted, untrusted or unsigned
+	Publisher  string   `json:"publisher,omitempty"`
+	Requests   []string `json:"requests,omitempty"`
+	Previous   string   `json:"previous,omitempty"` // the version an upgrade replaced
+	RolledBack bool     `json:"rolled_back,omitempty"`
 }
 
 // SessionDetail is the Detail of session.remove.

@@ -1,0 +1,82 @@
+package daemon
+
+import (
+	"context"
+	"net/http"
+	"path/filepath"
+
+	"github.com/weftos/weftos/internal/apitype"
+	"github.com/weftos/weftos/internal/localapi"
+)
+
+func (d *Daemon) appRoutes() []localapi.Route {
+	return []localapi.Route{
+		{Pattern: "POST /v1/apps", Handler: d.handleAppInstall(false)},
+		{Pattern: "GET /v1/apps", Handler: d.handleAppList},
+		{Pattern: "GET /v1/apps/{name}", Handler: d.handleAppInspect},
+		{Pattern: "POST /v1/apps/{name}/upgrade", Handler: d.handleAppInstall(true)},
+		{Pattern: "POST /v1/apps/{name}/start", Handler: d.handleAppControl(d.startApp)},
+		{Pattern: "POST /v1/apps/{name}/stop", Handler: d.handleAppControl(d.stopApp)},
+		{Pattern: "DELETE /v1/apps/{name}", Handler: d.handleAppRemove},
+	}
+}
+
+func (d *Daemon) handleAppInstall(upgrade bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var req apitype.AppInstallRequest
+		if !localapi.DecodeBody(w, r, &req) {
+			return
+		}
+		if !filepath.IsAbs(req.Path) {
+			localapi.WriteError(w, http.StatusBadRequest, "invalid_argument", "the package path must be absolute")
+			return
+		}
+		a, err := d.installApp(r.Context(), req.Path, upgrade)
+		if err == nil && upgrade && a.Name != r.PathValue("name") {
+			localapi.WriteError(w, http.StatusBadRequest, "invalid_argument", "the package is app "+a.Name+", not "+r.PathValue("name"))
+			return
+		}
+		if err != nil {
+			d.fail(w, err)
+			return
+		}
+		localapi.WriteJSON(w, a)
+	}
+}
+
+func (d *Daemon) handleAppList(w http.ResponseWriter, r *http.Request) {
+	list, err := d.listApps()
+	if err != nil {
+		d.fail(w, err)
+		return
+	}
+	localapi.WriteJSON(w, list)
+}
+
+func (d *Daemon) handleAppInspect(w http.ResponseWriter, r *http.Request) {
+	a, err := d.appRecord(r.PathValue("name"))
+	if err != nil {
+		d.fail(w, err)
+		return
+	}
+	localapi.WriteJSON(w, a)
+}
+
+func (d *Daemon) handleAppControl(f func(ctx context.Context, name string) (apitype.App, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		a, err := f(r.Context(), r.PathValue("name"))
+		if err != nil {
+			d.fail(w, err)
+			return
+		}
+		localapi.WriteJSON(w, a)
+	}
+}
+
+func (d *Daemon) handleAppRemove(w http.ResponseWriter, r *http.Request) {
+	if err := d.removeApp(r.Context(), r.PathValue("name")); err != nil {
+		d.fail(w, err)
+		return
+	}
+	localapi.WriteJSON(w, apitype.AppRemoveResponse{Removed: r.PathValue("name")})
+}
