@@ -93,6 +93,14 @@ func TestClusterEndToEnd(t *testing.T) {
 		}
 	}
 
+	// ps --cluster on a lists every member's processes, a node column
+	// first; it cannot be drawn as a tree.
+	c.ok("agent", "spawn", "only-on-c")
+	if out := a.ok("ps", "--cluster"); !strings.Contains(out, "NODE") || !strings.Contains(out, "only-on-c") {
+		t.Fatalf("ps --cluster on a:\n%s", out)
+	}
+	a.fail(cmdline.ExitUsage, "cannot be combined", "ps", "--cluster", "--tree")
+
 	// An amendment made on b (a follower) commits through Raft and is in
 	// force on every node; each witnesses the others' chains.
 	rule := filepath.Join(dir, "rule.toml")

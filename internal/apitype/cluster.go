@@ -141,6 +141,19 @@ type ClusterSpawnRequest struct {
 	Spawn SpawnRequest `json:"spawn"`
 }
 
+// ClusterNodeProcesses is one member's process table in GET
+// /v1/cluster/processes: its processes, or why it could not be asked.
+type ClusterNodeProcesses struct {
+	NodeID    string        `json:"node_id"`
+	Name      string        `json:"name,omitempty"`
+	State     string        `json:"state"` // the member's state as membership sees it
+	Self      bool          `json:"self,omitempty"`
+	Processes []kernel.Info `json:"processes"`
+	// Error says why the member's table is missing (unreachable, not
+	// alive); empty when Processes is its table.
+	Error string `json:"error,omitempty"`
+}
+
 // ClusterSpawnResponse answers POST /v1/cluster/spawn.
 type ClusterSpawnResponse struct {
 	Node string     `json:"node"`

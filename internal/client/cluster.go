@@ -51,6 +51,17 @@ func (c *Client) ClusterPeers(ctx context.Context) ([]apitype.ClusterPeer, error
 	return out, c.do(ctx, http.MethodGet, "/v1/cluster/peers", nil, &out)
 }
 
+// ClusterProcesses lists the processes of every member of the cluster
+// (weave ps --cluster); exited adds recently exited ones.
+func (c *Client) ClusterProcesses(ctx context.Context, exited bool) ([]apitype.ClusterNodeProcesses, error) {
+	var out []apitype.ClusterNodeProcesses
+	path := "/v1/cluster/processes"
+	if exited {
+		path += "?exited=1"
+	}
+	return out, c.do(ctx, http.MethodGet, path, nil, &out)
+}
+
 // ClusterSpawn spawns a process on another member; that node governs it.
 func (c *Client) ClusterSpawn(ctx context.Context, req apitype.ClusterSpawnRequest) (apitype.ClusterSpawnResponse, error) {
 	var out apitype.ClusterSpawnResponse

@@ -186,6 +186,7 @@ func TestEveryEndpointHasATypedMethod(t *testing.T) {
 		"POST /v1/cluster/join": func(ctx context.Context) error {
 			return ignore(c.ClusterJoin(ctx, apitype.ClusterJoinRequest{Token: "not a token"}))
 		},
+		"GET /v1/cluster/processes": func(ctx context.Context) error { return ignore(c.ClusterProcesses(ctx, false)) },
 		"POST /v1/cluster/spawn": func(ctx context.Context) error {
 			return ignore(c.ClusterSpawn(ctx, apitype.ClusterSpawnRequest{Node: "nffffffffffffffff", Spawn: apitype.SpawnRequest{Name: "m"}}))
 		},

@@ -104,6 +104,7 @@ func (d *Daemon) clusterRoutes() []localapi.Route {
 		{Pattern: "POST /v1/cluster/remove", Handler: d.handleClusterRemove},
 		{Pattern: "GET /v1/cluster/peers", Handler: d.handleClusterPeers},
 		{Pattern: "POST /v1/cluster/spawn", Handler: d.handleClusterSpawn},
+		{Pattern: "GET /v1/cluster/processes", Handler: d.handleClusterProcesses},
 	}
 }
 

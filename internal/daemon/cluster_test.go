@@ -198,6 +198,34 @@ func TestClusterOfDaemons(t *testing.T) {
 		t.Fatalf("the remotely spawned process: %+v, %v", in, err)
 	}
 
+	// ps --cluster from a: its own table, c's (with the process a spawned
+	// there), and b — gone — listed with the reason instead of its table.
+	tables, err := a.c.ClusterProcesses(ctx, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byNode := map[string]apitype.ClusterNodeProcesses{}
+	for _, n := range tables {
+		byNode[n.NodeID] = n
+	}
+	has := func(n apitype.ClusterNodeProcesses, name string) bool {
+		for _, p := range n.Processes {
+			if p.Name == name {
+				return true
+			}
+		}
+		return false
+	}
+	if n := byNode[a.id]; !n.Self || n.Error != "" || len(n.Processes) == 0 {
+		t.Errorf("a's own table: %+v", n)
+	}
+	if n := byNode[c.id]; n.Error != "" || !has(n, "remote") || !has(n, "sub") {
+		t.Errorf("c's table from a: %+v", n)
+	}
+	if n := byNode[b.id]; n.Error == "" || len(n.Processes) != 0 {
+		t.Errorf("b, gone, listed as %+v", n)
+	}
+
 	// Removal: a removes c, and c can no longer reach a.
 	if _, err := a.c.ClusterRemove(ctx, apitype.ClusterRemoveRequest{Node: c.id, Reason: "test"}); err != nil {
 		t.Fatal(err)

@@ -41,7 +41,7 @@ func TestJSONIsSnakeCase(t *testing.T) {
 		apitype.MCPSessionRequest{}, apitype.MCPTool{}, apitype.MCPSession{}, apitype.MCPCallRequest{}, apitype.MCPCallResult{}, apitype.MCPSessionEnded{},
 		apitype.LogsResponse{}, apitype.LogLine{}, apitype.DoctorReport{}, apitype.DoctorCheck{},
 		apitype.ClusterInitRequest{}, apitype.ClusterInviteRequest{}, apitype.ClusterInvite{}, apitype.ClusterJoinRequest{},
-		apitype.ClusterRemoveRequest{}, apitype.ClusterStatus{}, apitype.ClusterConsensus{}, apitype.ChainWitness{}, apitype.ClusterPeer{}, apitype.ClusterSpawnRequest{}, apitype.ClusterSpawnResponse{},
+		apitype.ClusterRemoveRequest{}, apitype.ClusterStatus{}, apitype.ClusterConsensus{}, apitype.ChainWitness{}, apitype.ClusterPeer{}, apitype.ClusterSpawnRequest{}, apitype.ClusterSpawnResponse{}, apitype.ClusterNodeProcesses{},
 		apitype.UILoginResponse{},
 		apitype.XrefNode{}, apitype.XrefLink{}, apitype.XrefResponse{}, apitype.EccEdgeRequest{}, apitype.EccEdgeResponse{}, apitype.EccNode{},
 		apitype.EccStep{}, apitype.EccWalkQuery{}, apitype.EccWalkResponse{}, apitype.EccQueue{}, apitype.EccGraph{}, apitype.EccXref{},

@@ -21,12 +21,13 @@ import (
 // with kernel.Inbound (as its kernel, Origin set) and answers with the
 // reply of a request.
 type remoteMsg struct {
-	Op    string                `json:"op"` // deliver, spread, service, resolve, spawn
-	Env   *kernel.Envelope      `json:"env,omitempty"`
-	Name  string                `json:"name,omitempty"`   // resolve: the service
-	Meth  string                `json:"method,omitempty"` // resolve: the method
-	Spawn *apitype.SpawnRequest `json:"spawn,omitempty"`
-	Since uint64                `json:"since,omitempty"` // checkpoint: the size the witness last saw
+	Op     string                `json:"op"` // deliver, spread, service, resolve, spawn, checkpoint, ps
+	Env    *kernel.Envelope      `json:"env,omitempty"`
+	Name   string                `json:"name,omitempty"`   // resolve: the service
+	Meth   string                `json:"method,omitempty"` // resolve: the method
+	Spawn  *apitype.SpawnRequest `json:"spawn,omitempty"`
+	Since  uint64                `json:"since,omitempty"`  // checkpoint: the size the witness last saw
+	Exited bool                  `json:"exited,omitempty"` // ps: with recently exited processes
 }
 
 type remoteReply struct {
@@ -35,6 +36,8 @@ type remoteReply struct {
 	PID kernel.PID       `json:"pid,omitempty"`
 	// Statement answers checkpoint: this node's chain, for a witness.
 	Statement *witness.Statement `json:"statement,omitempty"`
+	// Procs answers ps: this node's process table.
+	Procs []kernel.Info `json:"procs,omitempty"`
 }
 
 // remote implements kernel.Remote.
@@ -296,6 +299,8 @@ func (d *Daemon) serveRemote(ctx context.Context, from string, body []byte) ([]b
 		out.Has = d.kernel.HasService(m.Name, m.Meth)
 	case "spawn":
 		out.PID, err = d.remoteSpawn(ctx, from, m.Spawn)
+	case "ps":
+		out.Procs = d.kernel.PS(m.Exited)
 	default:
 		err = fmt.Errorf("%w: unknown cross-node operation %q", kernel.ErrInvalid, m.Op)
 	}
@@ -355,4 +360,47 @@ func (d *Daemon) handleClusterSpawn(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	localapi.WriteJSON(w, apitype.ClusterSpawnResponse{Node: req.Node, PID: rep.PID})
+}
+
+// clusterPSTimeout bounds how long weave ps --cluster waits for a member.
+const clusterPSTimeout = 3 * time.Second
+
+// handleClusterProcesses lists every member's processes (weave ps
+// --cluster), asking the members membership sees alive in parallel; a
+// member that cannot be asked is listed with the reason.
+func (d *Daemon) handleClusterProcesses(w http.ResponseWriter, r *http.Request) {
+	peers, err := d.cluster.Peers()
+	if err != nil {
+		d.fail(w, err)
+		return
+	}
+	exited := r.URL.Query().Get("exited") == "1"
+	out := make([]apitype.ClusterNodeProcesses, len(peers))
+	var wg sync.WaitGroup
+	for i, p := range peers {
+		out[i] = apitype.ClusterNodeProcesses{NodeID: p.NodeID, Name: p.Name, State: p.State, Self: p.Self, Processes: []kernel.Info{}}
+		switch {
+		case p.Self:
+			out[i].Processes = d.kernel.PS(exited)
+		case p.State != "alive" && p.State != "suspect":
+			out[i].Error = "not asked: the member is " + p.State
+		default:
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				ctx, cancel := context.WithTimeout(r.Context(), clusterPSTimeout)
+				defer cancel()
+				rep, err := d.remote.request(ctx, p.NodeID, remoteMsg{Op: "ps", Exited: exited})
+				if err != nil {
+					out[i].Error = err.Error()
+					return
+				}
+				if rep.Procs != nil {
+					out[i].Processes = rep.Procs
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	localapi.WriteJSON(w, out)
 }
