@@ -52,5 +52,8 @@ var Allowed = []string{
 	"GET /v1/tools/{name}",
 	"GET /v1/channels",
 	"GET /v1/pairing",
+	"GET /v1/cluster",
+	"GET /v1/cluster/peers",
+	"GET /v1/chain/witnesses",
 	"POST /v1/pairing/{code}/{verdict}",
 }

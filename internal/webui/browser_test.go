@@ -298,6 +298,7 @@ func TestBrowser(t *testing.T) {
 			{"tools", "main", "read_file"},
 			{"cron", "main", "hourly-ping"},
 			{"channels", "main", "Pairing"},
+			{"mesh", "#mesh-state", "in no cluster"},
 			{"config", "#config", "127.0.0.1:0"},
 			{"logs", "#log", "serving the control UI"},
 		} {

@@ -9,7 +9,7 @@ const PAGES = [
   ['overview', 'Overview', P.overview], ['processes', 'Processes', P.processes], ['chain', 'Chain explorer', chainPage],
   ['governance', 'Governance', P.governance], ['chat', 'Agents and chat', chatPage], ['sessions', 'Sessions', P.sessions],
   ['memory', 'Memory', P.memory], ['tools', 'Tools and skills', P.tools], ['cron', 'Cron', P.cron],
-  ['channels', 'Channels', P.channels], ['config', 'Config', P.config], ['logs', 'Logs', P.logs],
+  ['channels', 'Channels', P.channels], ['mesh', 'Mesh', P.mesh], ['config', 'Config', P.config], ['logs', 'Logs', P.logs],
 ];
 
 const main = document.getElementById('main');

@@ -240,6 +240,31 @@ export async function channels(main, signal, title) {
   main.replaceChildren(h('h1', {}, title), section('Status', h('pre', {}, pretty(ch))), section('Pairing', h('pre', {}, pretty(pairing))));
 }
 
+export async function mesh(main, signal, title) {
+  const st = await api('GET', '/v1/cluster', undefined, signal);
+  if (!st.in_cluster) {
+    main.replaceChildren(h('h1', {}, title), h('p', { id: 'mesh-state' }, 'This node (', h('code', {}, st.node_id),
+      ') is in no cluster. Create one with weave cluster init, or join one with weave cluster join TOKEN.'));
+    return;
+  }
+  const [peers, witnesses] = await Promise.all([api('GET', '/v1/cluster/peers', undefined, signal), api('GET', '/v1/chain/witnesses', undefined, signal)]);
+  const cs = st.consensus;
+  main.replaceChildren(h('h1', {}, title),
+    h('p', { id: 'mesh-state' }, `Cluster ${st.name || st.cluster}: ${st.alive} of ${st.members} members alive, ${st.removed} removed.`,
+      cs ? ` Raft: ${cs.state}, term ${cs.term}, commit ${cs.commit_index}${cs.behind ? ' (behind: this node decides nothing until caught up)' : ''}.` : ''),
+    section('Peers', table(peers, [
+      { key: 'node_id', label: 'Node', render: (p) => p.node_id + (p.self ? ' (this node)' : '') }, { key: 'name', label: 'Name' },
+      { key: 'addr', label: 'Address' }, { key: 'state', label: 'State' },
+      { key: 'rtt_us', label: 'RTT', render: (p) => (p.rtt_us ? (p.rtt_us / 1000).toFixed(2) + ' ms' : '-') },
+      { key: 'chain_size', label: 'Chain' },
+      { key: 'witnessed', label: 'Witnessed', render: (p) => (p.forked ? 'FORKED: ' + (p.fork || '') : p.witnessed ? String(p.witnessed) : '-') },
+    ], { label: 'Cluster peers' })),
+    section('Witnessed chains', table(witnesses, [
+      { key: 'node', label: 'Node' }, { key: 'size', label: 'Checkpoint size' }, { key: 'last', label: 'Last' },
+      { key: 'forked', label: 'Forked', render: (w) => (w.forked ? 'yes: ' + (w.reason || '') : 'no') },
+    ], { label: 'Witnessed chains', empty: 'Nothing witnessed yet.' })));
+}
+
 export async function config(main, signal, title) {
   const c = await api('GET', '/v1/config', undefined, signal);
   main.replaceChildren(h('h1', {}, title), h('p', {}, 'File ', h('code', {}, c.path),
