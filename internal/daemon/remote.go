@@ -120,12 +120,17 @@ func (r *remote) Deliver(ctx context.Context, node string, env *kernel.Envelope)
 }
 
 // Spread implements kernel.Remote: every other member that membership
-// sees alive gets the message, in parallel, each within spreadTimeout.
-func (r *remote) Spread(ctx context.Context, env *kernel.Envelope) {
+// sees alive gets the message, in parallel, each within spreadTimeout and
+// tried twice (the receiver drops a repeat by origin and id); the members
+// not reached are returned, and the kernel dead-letters the message for
+// each.
+func (r *remote) Spread(ctx context.Context, env *kernel.Envelope) map[string]error {
 	ps, err := r.d.cluster.Peers()
 	if err != nil {
-		return
+		return nil // in no cluster: nothing to spread to
 	}
+	var mu sync.Mutex
+	var failed map[string]error
 	var wg sync.WaitGroup
 	for _, p := range ps {
 		if p.Self || (p.State != "alive" && p.State != "suspect") {
@@ -134,14 +139,28 @@ func (r *remote) Spread(ctx context.Context, env *kernel.Envelope) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), spreadTimeout)
-			defer cancel()
-			if _, err := r.request(sctx, p.NodeID, remoteMsg{Op: "spread", Env: env}); err != nil {
-				r.d.log.Info("a topic message did not reach a node", "node", p.NodeID, "target", env.Target.String(), "err", err)
+			var err error
+			for range 2 {
+				sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), spreadTimeout)
+				_, err = r.request(sctx, p.NodeID, remoteMsg{Op: "spread", Env: env})
+				cancel()
+				if err == nil || !errors.Is(err, cluster.ErrUnreachable) {
+					break
+				}
+			}
+			if err != nil {
+				r.d.log.Warn("a topic message did not reach a node", "node", p.NodeID, "target", env.Target.String(), "err", err)
+				mu.Lock()
+				if failed == nil {
+					failed = map[string]error{}
+				}
+				failed[p.NodeID] = err
+				mu.Unlock()
 			}
 		}()
 	}
 	wg.Wait()
+	return failed
 }
 
 // Service implements kernel.Remote: the nodes serving the service

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 )
@@ -395,5 +396,54 @@ func TestEventsPublished(t *testing.T) {
 		if !seen[want] {
 			t.Errorf("no %s event (saw %v)", want, seen)
 		}
+	}
+}
+
+// spreadRemote is a Remote whose Spread fails for one node.
+type spreadRemote struct{ spread chan *Envelope }
+
+func (r *spreadRemote) Deliver(context.Context, string, *Envelope) (*Envelope, error) {
+	return nil, ErrMeshNotEnabled
+}
+func (r *spreadRemote) Service(context.Context, *Envelope) (*Envelope, error) {
+	return nil, ErrUnknownService
+}
+func (r *spreadRemote) Spread(_ context.Context, env *Envelope) map[string]error {
+	r.spread <- env
+	return map[string]error{"n-down": errors.New("no answer")}
+}
+
+var _ Remote = (*spreadRemote)(nil)
+
+// TestSpreadFailureIsDeadLettered: a topic message that did not reach a
+// node of the cluster is a dead letter naming the node, never dropped
+// silently; one from another node is not spread again.
+func TestSpreadFailureIsDeadLettered(t *testing.T) {
+	k := newKernel(t, Config{})
+	r := &spreadRemote{spread: make(chan *Envelope, 2)}
+	k.SetRemote(r)
+	ctx := context.Background()
+	if _, err := k.Send(ctx, &Envelope{From: KernelPID, Target: ToTopic("news"), Payload: Text("x")}); err != nil {
+		t.Fatal(err)
+	}
+	if e := <-r.spread; e.Payload.Text != "x" {
+		t.Fatalf("spread %+v", e)
+	}
+	found := false
+	for _, dl := range k.DeadLetters() {
+		if strings.Contains(dl.Reason, "not delivered to node n-down: no answer") {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatalf("dead letters %+v", k.DeadLetters())
+	}
+	if _, err := k.Inbound(ctx, "n-other", &Envelope{From: KernelPID, Target: ToTopic("news"), Payload: Text("y")}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case e := <-r.spread:
+		t.Fatalf("a message from another node spread again: %+v", e)
+	default:
 	}
 }

@@ -14,8 +14,10 @@ type Remote interface {
 	// Deliver sends env to *env.Target.Inner on node; for a request
 	// (env.ReplyTo) it waits for the reply and returns it.
 	Deliver(ctx context.Context, node string, env *Envelope) (*Envelope, error)
-	// Spread sends a topic message or a broadcast to every other node.
-	Spread(ctx context.Context, env *Envelope)
+	// Spread sends a topic message or a broadcast to every other node and
+	// returns the nodes it did not reach, with why (the kernel
+	// dead-letters the message for each).
+	Spread(ctx context.Context, env *Envelope) map[string]error
 	// Service delivers a message for a service this node does not have to
 	// a replica on another node (returning the reply of a request), or
 	// fails with ErrUnknownService when no node has it.
@@ -77,7 +79,9 @@ func (k *Kernel) spread(ctx context.Context, env *Envelope) {
 		return // it came from another node, which spread it
 	}
 	if r := k.remoteOf(); r != nil {
-		r.Spread(ctx, env)
+		for node, err := range r.Spread(ctx, env) {
+			k.deadLetter(env, fmt.Sprintf("not delivered to node %s: %v", node, err))
+		}
 	}
 }
 
