@@ -12,6 +12,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/weftos/weftos/internal/groupcommit"
 )
 
 // Defaults for Options.
@@ -121,7 +123,7 @@ type Log struct {
 	failed   atomic.Pointer[error] // failErr, for readers outside the committer
 	// durableSent counts durable append requests handed to the committer,
 	// which counts those it has taken (w.durableTaken): the difference
-	// after a commit is how many queued up during it (see pace).
+	// after a commit is how many queued up during it (see groupcommit.Pace).
 	durableSent atomic.Uint64
 }
 
@@ -135,7 +137,7 @@ type committerState struct {
 	requested uint64 // tree size of the last checkpoint requested
 	timerOn   bool
 	stopping  bool
-	pace      pace
+	pace      groupcommit.Pace
 	// durableTaken counts durable requests taken into batches.
 	durableTaken uint64
 }
@@ -415,7 +417,7 @@ func (l *Log) committer() {
 		// Lazy appends (observations) do not count: they never wait for
 		// a commit, so they say nothing about how many appenders wait.
 		queued := int(int64(l.durableSent.Load() - l.w.durableTaken))
-		l.w.pace.committed(max(queued, 0), time.Since(start))
+		l.w.pace.Committed(max(queued, 0), time.Since(start))
 		clear(batch)
 		batch = batch[:0]
 		if stopping && len(l.reqs) == 0 {
@@ -426,9 +428,9 @@ func (l *Log) committer() {
 }
 
 // linger gathers more requests for a batch when many appenders are
-// waiting (see pace): up to lingerTarget of them, for at most maxLinger.
+// waiting (see groupcommit.Pace): up to groupcommit.LingerTarget of them, for at most groupcommit.MaxLinger.
 func (l *Log) linger(batch []*appendReq) []*appendReq {
-	wait := l.w.pace.linger(len(batch))
+	wait := l.w.pace.Linger(len(batch))
 	if wait <= 0 || batchLen(batch) >= l.opts.MaxBatch {
 		return batch
 	}
@@ -436,7 +438,7 @@ func (l *Log) linger(batch []*appendReq) []*appendReq {
 	t := time.NewTimer(wait)
 	defer t.Stop()
 	n := batchLen(batch)
-	for len(batch) < lingerTarget && n < l.opts.MaxBatch {
+	for len(batch) < groupcommit.LingerTarget && n < l.opts.MaxBatch {
 		select {
 		case r := <-l.reqs:
 			batch = append(batch, r)

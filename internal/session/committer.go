@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/weftos/weftos/internal/filelock"
+	"github.com/weftos/weftos/internal/groupcommit"
 )
 
 // Committer group-commits the journals of every session opened with it
@@ -64,7 +65,7 @@ type Committer struct {
 	ckptBusy bool
 	next     *os.File // the next generation's file, written with zeros, or nil
 	nextGen  uint64
-	pace     pace
+	pace     groupcommit.Pace
 }
 
 // commitReq is one session's bytes waiting for the group commit. A session
@@ -261,7 +262,7 @@ func (c *Committer) run(ctx context.Context) {
 }
 
 // gather adds to batch what else is waiting and, when many sessions are
-// committing at once, what arrives within a short wait (see pace).
+// committing at once, what arrives within a short wait (see groupcommit.Pace).
 func (c *Committer) gather(ctx context.Context, batch []*commitReq) []*commitReq {
 	n := 0
 	for _, r := range batch {
@@ -280,14 +281,14 @@ func (c *Committer) gather(ctx context.Context, batch []*commitReq) []*commitReq
 		}
 		break
 	}
-	wait := c.pace.linger(len(batch))
+	wait := c.pace.Linger(len(batch))
 	if wait <= 0 || n >= maxCommitBatch {
 		return batch
 	}
 	// Real time, not an injected clock: this bounds a wait for I/O.
 	t := time.NewTimer(wait)
 	defer t.Stop()
-	for n < maxCommitBatch && len(batch) < lingerTarget {
+	for n < maxCommitBatch && len(batch) < groupcommit.LingerTarget {
 		select {
 		case r := <-c.reqs:
 			take(r)
@@ -319,7 +320,7 @@ func (c *Committer) write(batch []*commitReq) {
 		if _, err = c.f.WriteAt(buf, c.size); err == nil {
 			err = dataSync(c.f)
 		}
-		c.pace.committed(len(c.reqs), time.Since(start))
+		c.pace.Committed(len(c.reqs), time.Since(start))
 		if err != nil {
 			c.fail(fmt.Errorf("%s: %w", c.f.Name(), err))
 			err = c.Err()
@@ -521,45 +522,4 @@ func (c *Committer) Close(ctx context.Context) error {
 	}
 	filelock.Unlock(c.lock)
 	return errors.Join(err, c.Err())
-}
-
-// lingerTarget is the batch size a committer waits to gather when many
-// sessions commit at once; maxLinger bounds the wait, and a committer
-// waits only if at least lingerMin more requests are expected within it.
-const (
-	lingerTarget = 8
-	lingerMin    = 2
-	maxLinger    = 2 * time.Millisecond
-)
-
-// pace decides how long a group commit may wait for more requests. It
-// estimates how fast requests arrive from independent requesters: the
-// requests that queued up while a commit was being written and synced,
-// over the time that took (a requester waiting for its own commit cannot
-// add to that count, so a lone one, however fast, shows none). Only when
-// at least lingerMin would arrive within maxLinger does it wait, for
-// about the time a batch of lingerTarget takes to fill (at most
-// maxLinger): a lone requester, or a few, never waits, and latency is
-// unchanged; many concurrent ones share several times fewer fsyncs, each
-// waiting at most maxLinger more.
-type pace struct {
-	rate float64 // requests per second, smoothed
-}
-
-// committed records that queued requests arrived during a commit that
-// took busy.
-func (p *pace) committed(queued int, busy time.Duration) {
-	if busy <= 0 {
-		return
-	}
-	p.rate = 0.8*p.rate + 0.2*float64(queued)/busy.Seconds()
-}
-
-// linger returns how long to wait for more requests with have already in
-// the batch.
-func (p *pace) linger(have int) time.Duration {
-	if have >= lingerTarget || p.rate*maxLinger.Seconds() < lingerMin {
-		return 0
-	}
-	return min(maxLinger, time.Duration(float64(lingerTarget-have)/p.rate*float64(time.Second)))
 }

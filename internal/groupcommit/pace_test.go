@@ -1,4 +1,4 @@
-package session
+package groupcommit
 
 import (
 	"testing"
@@ -17,12 +17,12 @@ func TestPaceLinger(t *testing.T) {
 		{"just below the threshold", 999, 1, 0},
 		{"busy: wait for the batch to fill", 4000, 2, 1500 * time.Microsecond},
 		{"very busy: a short wait", 100000, 1, 70 * time.Microsecond},
-		{"slow fill: capped", 1000, 1, maxLinger},
-		{"batch already full", 100000, lingerTarget, 0},
+		{"slow fill: capped", 1000, 1, MaxLinger},
+		{"batch already full", 100000, LingerTarget, 0},
 	}
 	for _, tc := range tests {
-		p := pace{rate: tc.rate}
-		if got := p.linger(tc.have); got != tc.want {
+		p := Pace{rate: tc.rate}
+		if got := p.Linger(tc.have); got != tc.want {
 			t.Errorf("%s: linger %v, want %v", tc.name, got, tc.want)
 		}
 	}
@@ -39,11 +39,11 @@ func TestPaceRate(t *testing.T) {
 		{"a thousand agents", []int{1, 2, 1, 2, 1, 2, 1, 2}, true},
 	}
 	for _, tc := range tests {
-		var p pace
+		var p Pace
 		for _, q := range tc.queued {
-			p.committed(q, 200*time.Microsecond)
+			p.Committed(q, 200*time.Microsecond)
 		}
-		if got := p.linger(1) > 0; got != tc.linger {
+		if got := p.Linger(1) > 0; got != tc.linger {
 			t.Errorf("%s: rate %.0f/s, lingers %v, want %v", tc.name, p.rate, got, tc.linger)
 		}
 	}
