@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/sha3"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -19,6 +18,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/weftos/weftos/chain"
+	"github.com/weftos/weftos/chain/chaintest"
 	"github.com/weftos/weftos/internal/apitype"
 	"github.com/weftos/weftos/internal/lightnode"
 	"github.com/weftos/weftos/internal/llm/llmtest"
@@ -104,7 +104,7 @@ func TestBrowserLightNode(t *testing.T) {
 		t.Fatal("the export has no kernel event to tamper with")
 	}
 	browserWrite(t, filepath.Join(site, "tampered.jsonl"), tampered)
-	browserWrite(t, filepath.Join(site, "big.jsonl"), bigExport(t, 20_000))
+	browserWrite(t, filepath.Join(site, "big.jsonl"), chaintest.Export(t, "node-b", "browser", 20_000))
 	var snap bytes.Buffer
 	for i, text := range []string{
 		"The chain is verified with Ed25519 and ML-DSA-65 signatures.",
@@ -190,46 +190,6 @@ func evalJS[T any](ctx context.Context, t *testing.T, expr string) T {
 		t.Fatalf("%s: %v", expr, err)
 	}
 	return v
-}
-
-// bigExport writes n events with the chain package and returns the export.
-func bigExport(t *testing.T, n int) []byte {
-	t.Helper()
-	seed := sha3.NewSHAKE256()
-	seed.Write([]byte("browser"))
-	keys, err := chain.GenerateKeys(seed)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	dir := t.TempDir()
-	l, err := chain.Open(ctx, dir, chain.Options{ChainID: 1, Origin: "node-b", Keys: keys})
-	if err != nil {
-		t.Fatal(err)
-	}
-	batch := make([]chain.Entry, 0, 1000)
-	for i := 0; i < n; i += cap(batch) {
-		batch = batch[:0]
-		for j := i; j < min(n, i+cap(batch)); j++ {
-			batch = append(batch, chain.Entry{Source: "kernel", Kind: "ipc.send", Payload: map[string]any{"from": j, "to": j + 1, "topic": "news"}})
-		}
-		if _, err := l.AppendBatch(ctx, batch); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := l.Close(ctx); err != nil {
-		t.Fatal(err)
-	}
-	r, err := chain.OpenReader(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	var buf bytes.Buffer
-	if err := r.Export(ctx, &buf, 0); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
 }
 
 func browserCopy(t *testing.T, from, to string) {

@@ -3,7 +3,6 @@ package lightnode
 import (
 	"bytes"
 	"context"
-	"crypto/sha3"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,62 +14,22 @@ import (
 
 	"github.com/coder/websocket"
 
-	"github.com/weftos/weftos/chain"
+	"github.com/weftos/weftos/chain/chaintest"
 	"github.com/weftos/weftos/internal/apitype"
 	"github.com/weftos/weftos/internal/gateway"
 	"github.com/weftos/weftos/internal/memory"
 )
 
-// Export writes a signed chain of n events and returns its export.
-func Export(t testing.TB, n int) []byte {
-	t.Helper()
-	seed := sha3.NewSHAKE256()
-	seed.Write([]byte("lightnode"))
-	keys, err := chain.GenerateKeys(seed)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	dir := t.TempDir()
-	l, err := chain.Open(ctx, dir, chain.Options{ChainID: 1, Origin: "node-a", Keys: keys})
-	if err != nil {
-		t.Fatal(err)
-	}
-	batch := make([]chain.Entry, 0, 1000)
-	for i := 0; i < n; i += cap(batch) {
-		batch = batch[:0]
-		for j := i; j < min(n, i+cap(batch)); j++ {
-			batch = append(batch, chain.Entry{Source: "kernel", Kind: "process.spawn", Payload: map[string]int{"pid": j}})
-		}
-		if _, err := l.AppendBatch(ctx, batch); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := l.Close(ctx); err != nil {
-		t.Fatal(err)
-	}
-	r, err := chain.OpenReader(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	var buf bytes.Buffer
-	if err := r.Export(ctx, &buf, 0); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
-
 func TestVerifyChain(t *testing.T) {
-	exp := Export(t, 50)
+	exp := chaintest.Export(t, "node-a", "lightnode", 50)
 	res, err := VerifyChain(bytes.NewReader(exp), time.Now)
 	if err != nil || !res.OK || res.Events != 50 || res.Checkpoints == 0 || res.Problem != "" {
 		t.Fatalf("good export: %+v, %v", res, err)
 	}
 	// One changed payload byte: the event's hash no longer matches.
-	bad := bytes.Replace(exp, []byte(`{"pid":7}`), []byte(`{"pid":8}`), 1)
+	bad := bytes.Replace(exp, []byte(`{"from":7,`), []byte(`{"from":9,`), 1)
 	if bytes.Equal(bad, exp) {
-		t.Fatal("test export has no pid 7")
+		t.Fatal("test export has no event from 7")
 	}
 	res, err = VerifyChain(bytes.NewReader(bad), time.Now)
 	if err != nil || res.OK || res.Problem == "" || res.Events != 7 {
@@ -232,7 +191,7 @@ func TestChat(t *testing.T) {
 }
 
 func BenchmarkVerifyChain(b *testing.B) {
-	exp := Export(b, 20_000)
+	exp := chaintest.Export(b, "node-a", "lightnode", 20_000)
 	b.ResetTimer()
 	for b.Loop() {
 		res, err := VerifyChain(bytes.NewReader(exp), time.Now)
