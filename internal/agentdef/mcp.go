@@ -82,15 +82,7 @@ func (p *parser) validateMCP(d *Definition) {
 	for i, s := range d.MCPServers {
 		f := "mcp_servers[" + strconv.Itoa(i) + "]"
 		line := p.lines[f]
-		switch {
-		case s.Name == "":
-			p.errorf(line, f+".name", "missing")
-		case !serviceRE.MatchString(s.Name):
-			p.errorf(line, f+".name", "%q is not a valid server name (1-64 of A-Z a-z 0-9 _ -, starting with a letter or digit; no dot: tools are mcp.NAME.TOOL)", s.Name)
-		case seen[s.Name]:
-			p.errorf(line, f+".name", "%q listed twice", s.Name)
-		}
-		seen[s.Name] = true
+		p.entryName(line, f, s.Name, "server", "no dot: tools are mcp.NAME.TOOL", seen)
 		switch {
 		case (s.Command == "") == (s.URL == ""):
 			p.errorf(line, f, "needs exactly one of command (a program speaking MCP on stdio) and url (a streamable HTTP endpoint)")

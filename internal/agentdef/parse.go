@@ -379,6 +379,21 @@ func (p *parser) validate(d *Definition) {
 	p.validateMCP(d)
 }
 
+// entryName checks the name of entry field (a list element) of a kind
+// (service, server): present, matching serviceRE, not seen before in the
+// list; detail ends the invalid-name message.
+func (p *parser) entryName(line int, field, name, kind, detail string, seen map[string]bool) {
+	switch {
+	case name == "":
+		p.errorf(line, field+".name", "missing")
+	case !serviceRE.MatchString(name):
+		p.errorf(line, field+".name", "%q is not a valid %s name (1-64 of A-Z a-z 0-9 _ -, starting with a letter or digit; %s)", name, kind, detail)
+	case seen[name]:
+		p.errorf(line, field+".name", "%q listed twice", name)
+	}
+	seen[name] = true
+}
+
 func (p *parser) names(field string, list []string, ok func(string) bool, what string) {
 	seen := map[string]bool{}
 	for i, s := range list {

@@ -103,15 +103,7 @@ func (p *parser) validateServices(d *Definition) {
 	for i, s := range d.Services {
 		f := "services[" + strconv.Itoa(i) + "]"
 		line := p.lines[f]
-		switch {
-		case s.Name == "":
-			p.errorf(line, f+".name", "missing")
-		case !serviceRE.MatchString(s.Name):
-			p.errorf(line, f+".name", "%q is not a valid service name (1-64 of A-Z a-z 0-9 _ -, starting with a letter or digit; no dot)", s.Name)
-		case seen[s.Name]:
-			p.errorf(line, f+".name", "%q listed twice", s.Name)
-		}
-		seen[s.Name] = true
+		p.entryName(line, f, s.Name, "service", "no dot", seen)
 		p.names(f+".methods", s.Methods, methodRE.MatchString, "method name (1-64 of A-Z a-z 0-9 _ -)")
 	}
 	s := d.Supervision
