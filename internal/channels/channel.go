@@ -141,24 +141,11 @@ func (s *Supervisor) supervise(ctx context.Context, ch Channel) {
 		}
 		s.set(ch.Name(), ch.Kind(), func(st *Status) { st.State, st.LastError = StateRetrying, err.Error(); st.Restarts++ })
 		s.h.log().Warn("channel failed; retrying", "channel", ch.Name(), "err", err, "in", delay)
-		if !sleep(ctx, s.clock, delay) {
+		if !clock.Sleep(ctx, s.clock, delay) {
 			s.set(ch.Name(), ch.Kind(), func(st *Status) { st.State = StateStopped })
 			return
 		}
 		delay = min(delay*2, backoffMaxDelay)
-	}
-}
-
-// sleep waits d on clk; false when ctx ended first.
-func sleep(ctx context.Context, clk clock.Clock, d time.Duration) bool {
-	done := make(chan struct{})
-	t := clk.AfterFunc(d, func() { close(done) })
-	select {
-	case <-ctx.Done():
-		t.Stop()
-		return false
-	case <-done:
-		return true
 	}
 }
 

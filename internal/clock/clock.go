@@ -4,6 +4,7 @@
 package clock
 
 import (
+	"context"
 	"sort"
 	"sync"
 	"time"
@@ -19,6 +20,19 @@ type Timer interface {
 type Clock interface {
 	Now() time.Time
 	AfterFunc(d time.Duration, f func()) Timer
+}
+
+// Sleep waits d on clk; it reports false when ctx ended first.
+func Sleep(ctx context.Context, clk Clock, d time.Duration) bool {
+	done := make(chan struct{})
+	t := clk.AfterFunc(d, func() { close(done) })
+	select {
+	case <-ctx.Done():
+		t.Stop()
+		return false
+	case <-done:
+		return true
+	}
 }
 
 // Real is the wall clock.

@@ -1,6 +1,8 @@
 package clock
 
 import (
+	"context"
+	"runtime"
 	"testing"
 	"time"
 )
@@ -34,5 +36,30 @@ func TestFakeRunsCallsInOrder(t *testing.T) {
 	}
 	if !c.Now().Equal(start.Add(3 * time.Second)) {
 		t.Fatalf("Now = %v", c.Now())
+	}
+}
+
+func TestSleep(t *testing.T) {
+	c := NewFake(time.Unix(0, 0))
+	done := make(chan bool, 1)
+	go func() { done <- Sleep(context.Background(), c, time.Second) }()
+	for c.Pending() == 0 {
+		runtime.Gosched()
+	}
+	c.Advance(time.Second)
+	if !<-done {
+		t.Fatal("Sleep reported a cancelled context")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { done <- Sleep(ctx, c, time.Hour) }()
+	for c.Pending() == 0 {
+		runtime.Gosched()
+	}
+	cancel()
+	if <-done {
+		t.Fatal("Sleep outlived its context")
+	}
+	if n := c.Pending(); n != 0 {
+		t.Fatalf("%d timers left after a cancelled Sleep", n)
 	}
 }

@@ -122,7 +122,7 @@ func (b *Bot) Run(ctx context.Context, h channels.Handler) error {
 		if failures > 5 {
 			return err
 		}
-		if !sleep(ctx, b.opts.Clock, 100*time.Millisecond<<failures) {
+		if !clock.Sleep(ctx, b.opts.Clock, 100*time.Millisecond<<failures) {
 			return nil
 		}
 	}

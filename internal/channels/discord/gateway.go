@@ -12,6 +12,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/weftos/weftos/internal/channels"
+	"github.com/weftos/weftos/internal/clock"
 )
 
 // Gateway opcodes.
@@ -213,7 +214,7 @@ func (b *Bot) connect(ctx context.Context, url string, st *session, h channels.H
 					return resume, nil
 				}
 				// Discord asks for a wait of 1–5 s before identifying again.
-				if !sleep(ctx, b.opts.Clock, b.opts.InvalidSessionWait) {
+				if !clock.Sleep(ctx, b.opts.Clock, b.opts.InvalidSessionWait) {
 					return resume, nil
 				}
 				return reidentify, nil

@@ -84,7 +84,7 @@ func (r *REST) Do(ctx context.Context, route, method, path string, body, out any
 		r.mu.Lock()
 		until := r.blocked[route]
 		r.mu.Unlock()
-		if d := until.Sub(r.clock.Now()); d > 0 && !sleep(ctx, r.clock, d) {
+		if d := until.Sub(r.clock.Now()); d > 0 && !clock.Sleep(ctx, r.clock, d) {
 			return ctx.Err()
 		}
 		err := r.do(ctx, route, method, path, body, out)
@@ -92,7 +92,7 @@ func (r *REST) Do(ctx context.Context, route, method, path string, body, out any
 		if !errors.As(err, &ae) || ae.Status != http.StatusTooManyRequests || attempt >= 3 {
 			return err
 		}
-		if !sleep(ctx, r.clock, max(ae.RetryAfter, 100*time.Millisecond)) {
+		if !clock.Sleep(ctx, r.clock, max(ae.RetryAfter, 100*time.Millisecond)) {
 			return ctx.Err()
 		}
 	}
@@ -223,17 +223,4 @@ func (r *REST) Send(ctx context.Context, channel, content, replyTo string) (Mess
 func (r *REST) Edit(ctx context.Context, channel, id, content string) error {
 	body := map[string]any{"content": content, "allowed_mentions": noMentions}
 	return r.Do(ctx, "PATCH /channels/"+channel, http.MethodPatch, "/channels/"+channel+"/messages/"+id, body, nil)
-}
-
-// sleep waits d on clk; false when ctx ended first.
-func sleep(ctx context.Context, clk clock.Clock, d time.Duration) bool {
-	done := make(chan struct{})
-	t := clk.AfterFunc(d, func() { close(done) })
-	select {
-	case <-ctx.Done():
-		t.Stop()
-		return false
-	case <-done:
-		return true
-	}
 }

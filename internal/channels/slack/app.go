@@ -297,7 +297,7 @@ func (c *conversation) retry(ctx context.Context, f func() error) error {
 		if !errors.As(err, &rl) || attempt >= 3 {
 			return err
 		}
-		if !sleep(ctx, c.a.opts.Clock, max(rl.RetryAfter, time.Second)) {
+		if !clock.Sleep(ctx, c.a.opts.Clock, max(rl.RetryAfter, time.Second)) {
 			return ctx.Err()
 		}
 	}
@@ -371,17 +371,4 @@ func (c *conversation) Send(ctx context.Context, text string) error {
 		}
 	}
 	return nil
-}
-
-// sleep waits d on clk; false when ctx ended first.
-func sleep(ctx context.Context, clk clock.Clock, d time.Duration) bool {
-	done := make(chan struct{})
-	t := clk.AfterFunc(d, func() { close(done) })
-	select {
-	case <-ctx.Done():
-		t.Stop()
-		return false
-	case <-done:
-		return true
-	}
 }

@@ -91,7 +91,7 @@ func (c *Client) Call(ctx context.Context, method string, params, out any) error
 			return err
 		}
 		wait := max(ae.RetryAfter, time.Second)
-		if !sleep(ctx, c.clock, wait) {
+		if !clock.Sleep(ctx, c.clock, wait) {
 			return ctx.Err()
 		}
 	}
@@ -160,19 +160,6 @@ func short(s string) string {
 		return s[:200] + "…"
 	}
 	return s
-}
-
-// sleep waits d on clk; false when ctx ended first.
-func sleep(ctx context.Context, clk clock.Clock, d time.Duration) bool {
-	done := make(chan struct{})
-	t := clk.AfterFunc(d, func() { close(done) })
-	select {
-	case <-ctx.Done():
-		t.Stop()
-		return false
-	case <-done:
-		return true
-	}
 }
 
 // Wire types (the fields WeftOS reads).
