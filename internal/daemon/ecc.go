@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/weftos/weftos/internal/apitype"
@@ -30,18 +28,9 @@ func (d *Daemon) openGraph() error {
 	if d.chain == nil {
 		return nil
 	}
-	path := filepath.Join(d.home, homedir.Graph)
-	g, err := causal.Open(path)
-	if errors.Is(err, causal.ErrCorrupt) {
-		aside := fmt.Sprintf("%s.corrupt-%d", path, d.opts.Clock.Now().UnixNano())
-		d.log.Warn("the causal graph file is damaged: set aside and rebuilt from the chain", "err", err, "kept", aside)
-		if rerr := os.Rename(path, aside); rerr != nil {
-			return fmt.Errorf("daemon: setting aside a damaged graph: %w", rerr)
-		}
-		g, err = causal.Open(path)
-	}
+	g, err := openDerived(d, homedir.Graph, "causal graph", causal.Open, causal.ErrCorrupt)
 	if err != nil {
-		return fmt.Errorf("daemon: causal graph: %w", err)
+		return err
 	}
 	d.graph = g
 	return nil

@@ -66,17 +66,9 @@ func (d *Daemon) openXref() error {
 		return nil
 	}
 	path := filepath.Join(d.home, homedir.Xref)
-	x, err := xref.Open(path)
-	if errors.Is(err, xref.ErrCorrupt) {
-		aside := fmt.Sprintf("%s.corrupt-%d", path, d.opts.Clock.Now().UnixNano())
-		d.log.Warn("the cross-reference index is damaged: set aside and rebuilt from the chain", "err", err, "kept", aside)
-		if rerr := os.Rename(path, aside); rerr != nil {
-			return fmt.Errorf("daemon: setting aside a damaged xref index: %w", rerr)
-		}
-		x, err = xref.Open(path)
-	}
+	x, err := openDerived(d, homedir.Xref, "cross-reference index", xref.Open, xref.ErrCorrupt)
 	if err != nil {
-		return fmt.Errorf("daemon: xref index: %w", err)
+		return err
 	}
 	if x.Through() > d.chain.Len() {
 		// The index describes a longer chain than this one: rebuild.
@@ -456,4 +448,26 @@ func (d *Daemon) handleXref(w http.ResponseWriter, r *http.Request) {
 		out.Links = append(out.Links, apitype.XrefLink{From: l.From.String(), To: l.To.String(), Rel: l.Rel, Seq: l.Seq})
 	}
 	localapi.WriteJSON(w, out)
+}
+
+// openDerived opens a file derived from the chain (HOME/name) with open; a
+// damaged one (errCorrupt) is set aside — kept, renamed — and opened anew,
+// to be rebuilt from the chain.
+func openDerived[T any](d *Daemon, name, what string, open func(string) (T, error), errCorrupt error) (T, error) {
+	path := filepath.Join(d.home, name)
+	v, err := open(path)
+	if errors.Is(err, errCorrupt) {
+		aside := fmt.Sprintf("%s.corrupt-%d", path, d.opts.Clock.Now().UnixNano())
+		d.log.Warn("the "+what+" is damaged: set aside and rebuilt from the chain", "err", err, "kept", aside)
+		if rerr := os.Rename(path, aside); rerr != nil {
+			var zero T
+			return zero, fmt.Errorf("daemon: setting aside a damaged %s: %w", what, rerr)
+		}
+		v, err = open(path)
+	}
+	if err != nil {
+		var zero T
+		return zero, fmt.Errorf("daemon: %s: %w", what, err)
+	}
+	return v, nil
 }
