@@ -46,18 +46,8 @@ func eccLink(e *env, fs *flag.FlagSet) cmdline.Action {
 	validTo := fs.String("valid-to", "", "when it stops holding (RFC 3339; default open)")
 	return func(ctx context.Context, pos []string) error {
 		req := apitype.EccEdgeRequest{From: pos[0], Type: pos[1], To: pos[2], Weight: float32(*weight)}
-		for _, f := range []struct {
-			s   string
-			dst *time.Time
-		}{{*validFrom, &req.ValidFrom}, {*validTo, &req.ValidTo}} {
-			if f.s == "" {
-				continue
-			}
-			t, err := time.Parse(time.RFC3339Nano, f.s)
-			if err != nil {
-				return cmdline.Usagef("%q is not an RFC 3339 time", f.s)
-			}
-			*f.dst = t
+		if err := parseTimes(*validFrom, &req.ValidFrom, *validTo, &req.ValidTo); err != nil {
+			return err
 		}
 		return e.withClient(func(c *client.Client) error {
 			out, err := c.EccLink(ctx, req)
@@ -93,18 +83,8 @@ func eccWalk(impact bool) func(e *env, fs *flag.FlagSet) cmdline.Action {
 			if *depth < 1 || *depth > 10 {
 				return cmdline.Usagef("--depth must be 1 to 10")
 			}
-			for _, f := range []struct {
-				s   string
-				dst *time.Time
-			}{{*asOf, &q.Valid}, {*known, &q.Recorded}} {
-				if f.s == "" {
-					continue
-				}
-				t, err := time.Parse(time.RFC3339Nano, f.s)
-				if err != nil {
-					return cmdline.Usagef("%q is not an RFC 3339 time", f.s)
-				}
-				*f.dst = t
+			if err := parseTimes(*asOf, &q.Valid, *known, &q.Recorded); err != nil {
+				return err
 			}
 			return e.withClient(func(c *client.Client) error {
 				walk := c.EccWhy
@@ -237,4 +217,23 @@ func eccStatus(e *env, fs *flag.FlagSet) cmdline.Action {
 			return nil
 		})
 	}
+}
+
+// parseTimes parses the RFC 3339 flag values of (value, destination)
+// pairs; an empty value leaves its destination alone.
+func parseTimes(s1 string, dst1 *time.Time, s2 string, dst2 *time.Time) error {
+	for _, f := range []struct {
+		s   string
+		dst *time.Time
+	}{{s1, dst1}, {s2, dst2}} {
+		if f.s == "" {
+			continue
+		}
+		t, err := time.Parse(time.RFC3339Nano, f.s)
+		if err != nil {
+			return cmdline.Usagef("%q is not an RFC 3339 time", f.s)
+		}
+		*f.dst = t
+	}
+	return nil
 }
