@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -445,5 +446,35 @@ func TestSpreadFailureIsDeadLettered(t *testing.T) {
 	case e := <-r.spread:
 		t.Fatalf("a message from another node spread again: %+v", e)
 	default:
+	}
+}
+
+// TestMailboxSubscribedAtSpawn: a mailbox spawned with topics is
+// subscribed when Spawn returns, so a message published at once reaches it
+// (it used to subscribe as it started running, and such a message could
+// find no subscriber); without can_ipc the spawn is refused.
+func TestMailboxSubscribedAtSpawn(t *testing.T) {
+	k := newKernel(t, Config{})
+	ctx := context.Background()
+	for i := range 50 {
+		topic := fmt.Sprintf("news-%d", i)
+		pid, err := k.Spawn(ctx, SpawnSpec{Name: "sub", Kind: MailboxKind, InheritCaps: true, Args: json.RawMessage(`{"topics":["` + topic + `"]}`)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := k.Send(ctx, &Envelope{From: KernelPID, Target: ToTopic(topic), Payload: Text("now")}); err != nil {
+			t.Fatal(err)
+		}
+		for _, dl := range k.DeadLetters() {
+			if dl.Envelope.Target.Topic == topic {
+				t.Fatalf("message to %s right after spawning %d dead-lettered: %s", topic, pid, dl.Reason)
+			}
+		}
+	}
+	if _, err := k.Spawn(ctx, SpawnSpec{Name: "bad", Kind: MailboxKind, InheritCaps: true, Args: json.RawMessage(`{"topics":["a\nb"]}`)}); err == nil {
+		t.Fatal("a mailbox subscribing to a topic named with a newline was spawned")
+	}
+	if _, err := k.Spawn(ctx, SpawnSpec{Name: "mute", Kind: MailboxKind, Caps: Capabilities{}, Args: json.RawMessage(`{"topics":["x"]}`)}); !errors.Is(err, ErrCapability) {
+		t.Fatalf("a mailbox without can_ipc subscribing to a topic: %v", err)
 	}
 }

@@ -293,6 +293,18 @@ func (k *Kernel) spawn(ctx context.Context, spec SpawnSpec) (*Process, error) {
 			return nil, fmt.Errorf("spawn %q: %w", spec.Name, err)
 		}
 	}
+	var topics []string
+	if ts, ok := h.(TopicSubscriber); ok {
+		topics = ts.StartTopics()
+		if len(topics) > 0 && !caps.CanIPC {
+			return nil, k.refused(ctx, greq, fmt.Errorf("spawn %q: %w: subscribing to topics needs can_ipc", spec.Name, ErrCapability))
+		}
+		for _, t := range topics {
+			if err := CheckName("topic", t); err != nil {
+				return nil, fmt.Errorf("spawn %q: %w", spec.Name, err)
+			}
+		}
+	}
 	actionID, err := k.gate(ctx, greq)
 	if err != nil {
 		return nil, fmt.Errorf("spawn %q: %w", spec.Name, err)
@@ -328,6 +340,9 @@ func (k *Kernel) spawn(ctx context.Context, spec SpawnSpec) (*Process, error) {
 	k.publish(Event{Kind: EventProcessSpawn, PID: p.pid, Data: ProcessSpawnEvent{PID: p.pid, Parent: p.parent, Name: p.name, Kind: p.kind, Caps: caps,
 		Action: "agent.spawn", ActionID: actionID, Agent: parent.name}})
 	_ = p.transition(StateRunning, "spawned", nil)
+	for _, t := range topics {
+		_ = p.Subscribe(t) // checked above: can_ipc and the names
+	}
 	go p.run()
 	return p, nil
 }

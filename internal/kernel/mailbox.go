@@ -54,12 +54,11 @@ func (m *mailbox) Inspect() any {
 	return map[string]any{"received": m.seen, "recent": append([]Envelope(nil), m.msgs...)}
 }
 
+// StartTopics implements TopicSubscriber: the kernel subscribes the
+// mailbox to its topics before Spawn returns.
+func (m *mailbox) StartTopics() []string { return m.args.Topics }
+
 func (m *mailbox) Run(ctx context.Context, p *Process) error {
-	for _, t := range m.args.Topics {
-		if err := p.Subscribe(t); err != nil {
-			return err
-		}
-	}
 	for {
 		env, err := p.Receive(ctx)
 		if err != nil {

@@ -26,6 +26,14 @@ type HandlerFunc func(ctx context.Context, p *Process) error
 // Run calls f.
 func (f HandlerFunc) Run(ctx context.Context, p *Process) error { return f(ctx, p) }
 
+// TopicSubscriber is implemented by handlers that subscribe to topics from
+// the start: the kernel subscribes the process before Spawn returns, so a
+// message published right after the spawn reaches it. A topic name that is
+// not valid, or a process without can_ipc, refuses the spawn.
+type TopicSubscriber interface {
+	StartTopics() []string
+}
+
 // Inspector is implemented by handlers that add detail to `agent inspect`.
 type Inspector interface {
 	Inspect() any
