@@ -242,6 +242,11 @@ type SpawnSpec struct {
 	InheritCaps bool
 	// Inbox overrides the kernel's inbox capacity when > 0.
 	Inbox int
+
+	// assigned, when set, learns the child's PID before the child turns
+	// Running: a supervisor names its new child before anyone can see
+	// it run.
+	assigned func(PID)
 }
 
 // Spawn starts a process and returns its PID once it is Running.
@@ -337,6 +342,9 @@ func (k *Kernel) spawn(ctx context.Context, spec SpawnSpec) (*Process, error) {
 	k.procs[p.pid] = p
 	k.wg.Add(1)
 	k.mu.Unlock()
+	if spec.assigned != nil {
+		spec.assigned(p.pid)
+	}
 	k.publish(Event{Kind: EventProcessSpawn, PID: p.pid, Data: ProcessSpawnEvent{PID: p.pid, Parent: p.parent, Name: p.name, Kind: p.kind, Caps: caps,
 		Action: "agent.spawn", ActionID: actionID, Agent: parent.name}})
 	_ = p.transition(StateRunning, "spawned", nil)

@@ -260,7 +260,11 @@ func (s *supervisor) waiting(c *supChild) bool {
 
 // start starts c as a child of the supervisor process self.
 func (s *supervisor) start(ctx context.Context, c *supChild) error {
-	child, err := s.spawnChild(ctx, s.self, c.spec)
+	child, err := s.spawnChild(ctx, s.self, c.spec, func(pid PID) {
+		s.mu.Lock()
+		c.pid = pid
+		s.mu.Unlock()
+	})
 	if err != nil {
 		return err
 	}
@@ -275,13 +279,13 @@ func (s *supervisor) start(ctx context.Context, c *supChild) error {
 	return s.k.Monitor(s.self.pid, child.pid)
 }
 
-func (s *supervisor) spawnChild(ctx context.Context, self *Process, spec ChildSpec) (*Process, error) {
+func (s *supervisor) spawnChild(ctx context.Context, self *Process, spec ChildSpec, assigned func(PID)) (*Process, error) {
 	name := spec.Name
 	if name == "" {
 		name = spec.ID
 	}
 	return s.k.spawn(ctx, SpawnSpec{Name: name, Parent: self.pid, Kind: spec.Kind, Args: spec.Args,
-		Handler: spec.Handler, Caps: spec.Caps, InheritCaps: spec.InheritCaps})
+		Handler: spec.Handler, Caps: spec.Caps, InheritCaps: spec.InheritCaps, assigned: assigned})
 }
 
 // StartChild adds a child to the running supervisor sup and starts it
@@ -315,7 +319,7 @@ func (k *Kernel) StartChild(ctx context.Context, sup PID, spec ChildSpec) (PID, 
 	s.mu.Unlock()
 	// The child joins the list only once it runs, so a restart of other
 	// children meanwhile does not start it a second time.
-	child, err := s.spawnChild(ctx, p, spec)
+	child, err := s.spawnChild(ctx, p, spec, nil)
 	s.mu.Lock()
 	delete(s.adding, spec.ID)
 	if err != nil {

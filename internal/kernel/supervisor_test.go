@@ -274,3 +274,52 @@ func TestCronEndsWithItsProcess(t *testing.T) {
 		t.Fatalf("health with a failing job: %+v", h)
 	}
 }
+
+// A supervised child is named by its supervisor before it runs: whoever
+// sees the new instance running (ps --tree) also sees who supervises it.
+func TestSupervisorNamesChildBeforeItRuns(t *testing.T) {
+	fc := clock.NewFake(time.Unix(1000, 0))
+	k := newKernel(t, Config{Clock: fc})
+	var (
+		mu      sync.Mutex
+		sup     PID
+		seen    []bool // per instance: was it named when it started?
+		crashes = make(chan struct{}, 8)
+	)
+	supReady := make(chan struct{})
+	spec := ChildSpec{ID: "w", Restart: Permanent, InheritCaps: true, Handler: HandlerFunc(func(ctx context.Context, p *Process) error {
+		<-supReady
+		mu.Lock()
+		seen = append(seen, childPIDs(k, sup)["w"] == p.pid)
+		mu.Unlock()
+		select {
+		case <-crashes:
+			return errors.New("boom")
+		case <-ctx.Done():
+			return nil
+		}
+	})}
+	s, err := k.StartSupervisor(context.Background(), SupervisorSpec{Name: "sup", Strategy: OneForOne, Children: []ChildSpec{spec}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	sup = s
+	mu.Unlock()
+	close(supReady)
+	count := func() int { mu.Lock(); defer mu.Unlock(); return len(seen) }
+	for i := 1; i <= 3; i++ {
+		eventually(t, "instance started", func() bool { return count() == i })
+		crashes <- struct{}{}
+		eventually(t, "restart scheduled", func() bool { return fc.Pending() > 0 })
+		fc.Advance(time.Second)
+	}
+	eventually(t, "last instance started", func() bool { return count() == 4 })
+	mu.Lock()
+	defer mu.Unlock()
+	for i, ok := range seen {
+		if !ok {
+			t.Errorf("instance %d ran before its supervisor named it", i+1)
+		}
+	}
+}
