@@ -61,6 +61,7 @@ const (
 	CodeNoQuorum         = "no_quorum"
 	CodeCycle            = "cycle"
 	CodeUIDisabled       = "ui_disabled"
+	CodeLayerNotBuilt    = "layer_not_built"
 )
 
 // Sentinel errors, one per code.
@@ -114,6 +115,7 @@ var (
 	ErrJoinRefused      = errors.New("the join was refused")
 	ErrUnreachable      = errors.New("the node is unreachable")
 	ErrUIDisabled       = errors.New("the control UI is off: set [ui] listen in weftos.toml and restart")
+	ErrLayerNotBuilt    = errors.New("the layer is not built into this binary")
 )
 
 var codes = []struct {
@@ -170,6 +172,7 @@ var codes = []struct {
 	{CodeNoQuorum, ErrNoQuorum, http.StatusServiceUnavailable},
 	{CodeCycle, ErrCycle, http.StatusConflict},
 	{CodeUIDisabled, ErrUIDisabled, http.StatusConflict},
+	{CodeLayerNotBuilt, ErrLayerNotBuilt, http.StatusNotImplemented},
 }
 
 // ErrorForCode returns the sentinel error of code, or nil.

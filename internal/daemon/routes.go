@@ -14,6 +14,7 @@ import (
 	"github.com/weftos/weftos/internal/gateway"
 	"github.com/weftos/weftos/internal/governance"
 	"github.com/weftos/weftos/internal/kernel"
+	"github.com/weftos/weftos/internal/layers"
 	"github.com/weftos/weftos/internal/llm"
 	"github.com/weftos/weftos/internal/localapi"
 	"github.com/weftos/weftos/internal/logfile"
@@ -69,6 +70,8 @@ func (d *Daemon) errorCode(err error) (string, int, bool) {
 
 func outerCode(err error) string {
 	switch {
+	case errors.Is(err, layers.ErrNotBuilt):
+		return apitype.CodeLayerNotBuilt
 	case errors.Is(err, logfile.ErrClosed):
 		return apitype.CodeShuttingDown
 	case errors.Is(err, authority.ErrLedger):

@@ -1,0 +1,42 @@
+package daemon
+
+import (
+	"fmt"
+	"net/http"
+
+	"github.com/weftos/weftos/internal/layers"
+	"github.com/weftos/weftos/internal/localapi"
+)
+
+// How a layer is compiled out (docs/ARCHITECTURE.md, "Build tags"): each
+// optional layer's wiring is in files built without its tag (ui.go is
+// `//go:build !noui`); a file built with the tag (ui_off.go) provides the
+// same functions, which wire nothing. A layer compiled out still serves
+// its endpoints — every one answers layer_not_built (501) naming the layer
+// and its tag — so the CLI keeps its commands and prints why; and a
+// configuration that asks for the layer refuses the boot rather than
+// being ignored.
+
+// layerPatterns are the local API endpoints of each optional layer. The
+// files that wire a layer serve exactly these (TestLayerRoutes).
+var layerPatterns = map[string][]string{
+	layers.UI: {"POST /v1/ui/login"},
+}
+
+// notBuiltRoutes serves the layer's endpoints with its NotBuilt error.
+func (d *Daemon) notBuiltRoutes(layer string) []localapi.Route {
+	var out []localapi.Route
+	for _, p := range layerPatterns[layer] {
+		out = append(out, localapi.Route{Pattern: p, Handler: func(w http.ResponseWriter, r *http.Request) {
+			d.fail(w, layers.NotBuilt(layer))
+		}})
+	}
+	return out
+}
+
+// configuredWithout is the boot error for a configuration that uses a
+// layer this binary lacks: what names it (e.g. "[ui] listen") and the
+// layer.
+func configuredWithout(what, layer string) error {
+	return fmt.Errorf("daemon: weftos.toml sets %s: %w", what, layers.NotBuilt(layer))
+}

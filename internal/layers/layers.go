@@ -1,0 +1,90 @@
+// Package layers names the optional layers of a WeftOS binary and says
+// which of them this build contains. A build tag compiles a layer out
+// (`go build -tags nomesh,nollm ./cmd/weave`): its packages and their
+// dependencies are not linked, and whatever would use the layer answers
+// with NotBuilt instead (docs/ARCHITECTURE.md, "Build tags").
+package layers
+
+import (
+	"errors"
+	"fmt"
+)
+
+// The optional layers. The kernel, the chain, governance, the authority
+// pipeline, the local API and ECC are always built.
+const (
+	Mesh     = "mesh"     // the cluster: mesh links, SWIM, Raft, witnessing
+	Sandbox  = "sandbox"  // WASM tools on wazero
+	Memory   = "memory"   // semantic memory: the store, HNSW, embedders
+	LLM      = "llm"      // model providers and the agents that call them
+	Channels = "channels" // the gateway and the chat channels
+	MCP      = "mcp"      // MCP: weave mcp serve, the gateway's /mcp, agents' MCP servers
+	UI       = "ui"       // the control UI
+)
+
+// Layer is one optional layer and whether this binary contains it.
+type Layer struct {
+	Name  string // e.g. "mesh"
+	Tag   string // the build tag that compiles it out, e.g. "nomesh"
+	Built bool
+}
+
+// all lists every optional layer in a fixed order.
+var all = []string{Mesh, Sandbox, Memory, LLM, Channels, MCP, UI}
+
+// off holds the layers compiled out; each no<layer>.go file adds its own
+// in init when its tag is set.
+var off = map[string]bool{}
+
+// All returns every optional layer, built or not, in a fixed order.
+func All() []Layer {
+	out := make([]Layer, len(all))
+	for i, name := range all {
+		out[i] = Layer{Name: name, Tag: Tag(name), Built: !off[name]}
+	}
+	return out
+}
+
+// Built reports whether the layer is in this binary. An unknown name is
+// not.
+func Built(name string) bool {
+	for _, n := range all {
+		if n == name {
+			return !off[name]
+		}
+	}
+	return false
+}
+
+// Missing returns the layers compiled out of this binary, in All's order.
+func Missing() []string {
+	var out []string
+	for _, n := range all {
+		if off[n] {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// Tag is the build tag that compiles the layer out.
+func Tag(name string) string { return "no" + name }
+
+// ErrNotBuilt is what every use of a layer compiled out of the binary
+// returns (wrapped in a *NotBuiltError); at the local API its code is
+// layer_not_built.
+var ErrNotBuilt = errors.New("layer not built into this binary")
+
+// NotBuiltError names the layer that is missing.
+type NotBuiltError struct{ Layer string }
+
+func (e *NotBuiltError) Error() string {
+	return fmt.Sprintf("layer %q is not built into this binary (built with -tags %s)", e.Layer, Tag(e.Layer))
+}
+
+// Is makes errors.Is(err, ErrNotBuilt) hold.
+func (e *NotBuiltError) Is(target error) bool { return target == ErrNotBuilt }
+
+// NotBuilt is the error for a use of the named layer in a binary built
+// without it.
+func NotBuilt(name string) error { return &NotBuiltError{Layer: name} }

@@ -1,0 +1,5 @@
+//go:build nochannels
+
+package layers
+
+func init() { off[Channels] = true }

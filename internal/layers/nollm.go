@@ -1,0 +1,5 @@
+//go:build nollm
+
+package layers
+
+func init() { off[LLM] = true }

@@ -1,0 +1,5 @@
+//go:build nomcp
+
+package layers
+
+func init() { off[MCP] = true }

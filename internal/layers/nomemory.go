@@ -1,0 +1,5 @@
+//go:build nomemory
+
+package layers
+
+func init() { off[Memory] = true }

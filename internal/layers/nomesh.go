@@ -1,0 +1,5 @@
+//go:build nomesh
+
+package layers
+
+func init() { off[Mesh] = true }

@@ -1,0 +1,5 @@
+//go:build nosandbox
+
+package layers
+
+func init() { off[Sandbox] = true }

@@ -1,0 +1,5 @@
+//go:build noui
+
+package layers
+
+func init() { off[UI] = true }
