@@ -12,6 +12,7 @@ import (
 	"github.com/weftos/weftos/internal/client"
 	"github.com/weftos/weftos/internal/governance"
 	"github.com/weftos/weftos/internal/kernel"
+	"github.com/weftos/weftos/internal/layers"
 	"github.com/weftos/weftos/internal/llm/llmtest"
 )
 
@@ -221,24 +222,29 @@ func TestEveryEndpointHasATypedMethod(t *testing.T) {
 	// Errors keep their identity across the boundary (the node is in a
 	// cluster whatever order the calls above ran in).
 	_, _ = c.ClusterInit(ctx, apitype.ClusterInitRequest{Name: "t", Listen: "127.0.0.1:0"})
+	// A call to a layer compiled out of the binary is layer_not_built.
 	for _, tc := range []struct {
-		err  error
-		want error
+		layer string
+		err   error
+		want  error
 	}{
-		{ignore(c.Inspect(ctx, 99999)), kernel.ErrUnknownPID},
-		{ignore(c.Tool(ctx, "nosuch")), apitype.ErrUnknownTool},
-		{ignore(c.Session(ctx, "nosuch")), apitype.ErrUnknownSession},
-		{ignore(c.GovResolve(ctx, "nosuch", true, apitype.ResolveRequest{})), apitype.ErrUnknownAction},
-		{ignore(c.MemorySearch(ctx, apitype.MemorySearchRequest{Query: "q", Filter: map[string]string{"scope": "bogus"}})), apitype.ErrInvalidArgument},
-		{ignore(c.ClusterJoin(ctx, apitype.ClusterJoinRequest{Token: "not a token"})), apitype.ErrBadToken},
-		{ignore(c.ClusterInit(ctx, apitype.ClusterInitRequest{Name: "again", Listen: "127.0.0.1:0"})), apitype.ErrInCluster},
-		{ignore(c.MemorySearch(ctx, apitype.MemorySearchRequest{Query: "q", Without: []string{"graph"}})), apitype.ErrInvalidArgument},
-		{ignore(c.MemorySearch(ctx, apitype.MemorySearchRequest{Query: "q", Fusion: "max"})), apitype.ErrInvalidArgument},
-		{ignore(c.MemorySearch(ctx, apitype.MemorySearchRequest{Query: "q", Only: []string{"bm25"}, Weights: map[string]float64{"bm25": 0}})), apitype.ErrInvalidArgument},
-		{ignore(c.GatewayTokenRevoke(ctx, "nosuch")), apitype.ErrUnknownToken},
-		{ignore(c.PairingResolve(ctx, "ABCDEFGH", false)), apitype.ErrUnknownPairing},
-		{ignore(c.GatewayTokenCreate(ctx, apitype.GatewayTokenCreateRequest{Agents: []string{"a"}, Scopes: []string{"admin"}})), apitype.ErrInvalidArgument},
+		{"", ignore(c.Inspect(ctx, 99999)), kernel.ErrUnknownPID},
+		{layers.Sandbox, ignore(c.Tool(ctx, "nosuch")), apitype.ErrUnknownTool},
+		{"", ignore(c.Session(ctx, "nosuch")), apitype.ErrUnknownSession},
+		{"", ignore(c.GovResolve(ctx, "nosuch", true, apitype.ResolveRequest{})), apitype.ErrUnknownAction},
+		{layers.Memory, ignore(c.MemorySearch(ctx, apitype.MemorySearchRequest{Query: "q", Filter: map[string]string{"scope": "bogus"}})), apitype.ErrInvalidArgument},
+		{layers.Mesh, ignore(c.ClusterJoin(ctx, apitype.ClusterJoinRequest{Token: "not a token"})), apitype.ErrBadToken},
+		{layers.Mesh, ignore(c.ClusterInit(ctx, apitype.ClusterInitRequest{Name: "again", Listen: "127.0.0.1:0"})), apitype.ErrInCluster},
+		{layers.Memory, ignore(c.MemorySearch(ctx, apitype.MemorySearchRequest{Query: "q", Without: []string{"graph"}})), apitype.ErrInvalidArgument},
+		{layers.Memory, ignore(c.MemorySearch(ctx, apitype.MemorySearchRequest{Query: "q", Fusion: "max"})), apitype.ErrInvalidArgument},
+		{layers.Memory, ignore(c.MemorySearch(ctx, apitype.MemorySearchRequest{Query: "q", Only: []string{"bm25"}, Weights: map[string]float64{"bm25": 0}})), apitype.ErrInvalidArgument},
+		{layers.Channels, ignore(c.GatewayTokenRevoke(ctx, "nosuch")), apitype.ErrUnknownToken},
+		{layers.Channels, ignore(c.PairingResolve(ctx, "ABCDEFGH", false)), apitype.ErrUnknownPairing},
+		{layers.Channels, ignore(c.GatewayTokenCreate(ctx, apitype.GatewayTokenCreateRequest{Agents: []string{"a"}, Scopes: []string{"admin"}})), apitype.ErrInvalidArgument},
 	} {
+		if tc.layer != "" && !layers.Built(tc.layer) {
+			tc.want = apitype.ErrLayerNotBuilt
+		}
 		if !errors.Is(tc.err, tc.want) {
 			t.Errorf("error %v is not %v", tc.err, tc.want)
 		}

@@ -1,3 +1,5 @@
+//go:build !nochannels
+
 package daemon
 
 import (
@@ -208,17 +210,21 @@ func (d *Daemon) gatewayRoutes() []localapi.Route {
 	}
 }
 
-func tokenInfo(t gateway.Token) apitype.GatewayToken {
-	return apitype.GatewayToken{ID: t.ID, Agents: t.Agents, Scopes: t.Scopes, Label: t.Label, Created: t.Created, Revoked: t.Revoked}
+// channelsCode maps the gateway's and the channels' errors to API codes.
+func channelsCode(err error) string {
+	switch {
+	case errors.Is(err, gateway.ErrUnknownToken):
+		return apitype.CodeUnknownToken
+	case errors.Is(err, channels.ErrUnknownCode):
+		return apitype.CodeUnknownPairing
+	case errors.Is(err, gateway.ErrBadScope):
+		return apitype.CodeInvalidArgument
+	}
+	return ""
 }
 
-// refuse records a refusal of act for err (an operator request that could
-// not be described) and answers it.
-func (d *Daemon) refuse(w http.ResponseWriter, r *http.Request, act authority.Act, err error) {
-	if rerr := d.auth.Refuse(r.Context(), act, err); errors.Is(rerr, authority.ErrLedger) {
-		err = rerr
-	}
-	d.fail(w, err)
+func tokenInfo(t gateway.Token) apitype.GatewayToken {
+	return apitype.GatewayToken{ID: t.ID, Agents: t.Agents, Scopes: t.Scopes, Label: t.Label, Created: t.Created, Revoked: t.Revoked}
 }
 
 // handleTokenCreate creates a token: a governed act (gateway.token.create)

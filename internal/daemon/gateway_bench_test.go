@@ -1,3 +1,5 @@
+//go:build !nochannels
+
 package daemon
 
 import (

@@ -21,6 +21,8 @@ import (
 // files that wire a layer serve exactly these (TestLayerRoutes).
 var layerPatterns = map[string][]string{
 	layers.UI: {"POST /v1/ui/login"},
+	layers.Channels: {"POST /v1/gateway/tokens", "GET /v1/gateway/tokens", "DELETE /v1/gateway/tokens/{id}",
+		"GET /v1/channels", "GET /v1/pairing", "POST /v1/pairing/{code}/{verdict}"},
 }
 
 // notBuiltRoutes serves the layer's endpoints with its NotBuilt error.

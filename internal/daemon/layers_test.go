@@ -24,7 +24,8 @@ func TestLayerRoutes(t *testing.T) {
 	d := open(t, home)
 	defer closeD(t, d)
 	routes := map[string]func() []localapi.Route{
-		layers.UI: d.uiRoutes,
+		layers.UI:       d.uiRoutes,
+		layers.Channels: d.gatewayRoutes,
 	}
 	for _, l := range layers.All() {
 		fn, ok := routes[l.Name]

@@ -1,3 +1,5 @@
+//go:build !nochannels && !nomcp
+
 package daemon
 
 import (
@@ -66,31 +68,6 @@ func textOf(t *testing.T, res *mcp.CallToolResult) string {
 		}
 	}
 	return b.String()
-}
-
-// actsFor returns the tool.call outcomes and refusals naming tool.
-func (n *gwNode) actsFor(t *testing.T, tool string) (calls, refusals int) {
-	t.Helper()
-	for seq := range n.d.chain.Len() {
-		ev, err := n.d.chain.Get(seq)
-		if err != nil {
-			t.Fatal(err)
-		}
-		switch ev.Kind {
-		case governance.KindToolCall:
-			var rec struct {
-				Detail governance.ToolCallDetail `json:"detail"`
-			}
-			if json.Unmarshal(ev.Payload, &rec) == nil && rec.Detail.Tool == tool {
-				calls++
-			}
-		case governance.KindRefusal:
-			if strings.Contains(string(ev.Payload), `"tool":"`+tool+`"`) {
-				refusals++
-			}
-		}
-	}
-	return calls, refusals
 }
 
 func TestMCPGateway(t *testing.T) {

@@ -1,3 +1,5 @@
+//go:build !nochannels && !nomcp
+
 package daemon
 
 import (

@@ -10,8 +10,6 @@ import (
 	"github.com/weftos/weftos/internal/apppkg"
 	"github.com/weftos/weftos/internal/authority"
 	"github.com/weftos/weftos/internal/causal"
-	"github.com/weftos/weftos/internal/channels"
-	"github.com/weftos/weftos/internal/gateway"
 	"github.com/weftos/weftos/internal/governance"
 	"github.com/weftos/weftos/internal/kernel"
 	"github.com/weftos/weftos/internal/layers"
@@ -138,10 +136,6 @@ func outerCode(err error) string {
 		return apitype.CodeEmbedderMismatch
 	case errors.Is(err, governance.ErrUnknownPending), errors.Is(err, governance.ErrAlreadyResolved):
 		return apitype.CodeUnknownAction
-	case errors.Is(err, gateway.ErrUnknownToken):
-		return apitype.CodeUnknownToken
-	case errors.Is(err, channels.ErrUnknownCode):
-		return apitype.CodeUnknownPairing
 	case errors.Is(err, ErrUnknownMCPSession):
 		return apitype.CodeUnknownMCP
 	case errors.Is(err, ErrUnknownApp):
@@ -150,8 +144,8 @@ func outerCode(err error) string {
 		return apitype.CodeAppExists
 	case errors.Is(err, apppkg.ErrManifest), errors.Is(err, apppkg.ErrPackage), errors.Is(err, apppkg.ErrSignature):
 		return apitype.CodeInvalidArgument
-	case errors.Is(err, gateway.ErrBadScope):
-		return apitype.CodeInvalidArgument
+	case channelsCode(err) != "":
+		return channelsCode(err)
 	}
 	return ""
 }
