@@ -1,3 +1,5 @@
+//go:build !nomesh
+
 package daemon
 
 import (
@@ -17,6 +19,51 @@ import (
 	"github.com/weftos/weftos/internal/localapi"
 	"github.com/weftos/weftos/internal/witness"
 )
+
+// meshParts is the cluster as the daemon wires it: the logic lives in
+// internal/cluster, internal/mesh and internal/witness.
+type meshParts struct {
+	cluster   *cluster.Node // the node's cluster membership (internal/cluster)
+	remote    *remote       // cross-node IPC: the kernel's Remote
+	rep       *replicated   // the cluster's replicated state (Raft's state machine)
+	witnesses *witness.Book // what this node witnessed of its peers' chains
+}
+
+// openMesh opens the cluster and makes it the kernel's Remote.
+func (d *Daemon) openMesh(ctx context.Context) error {
+	d.remote = newRemote(d)
+	d.rep = newReplicated(d)
+	if err := d.openCluster(ctx); err != nil {
+		return err
+	}
+	d.kernel.SetRemote(d.remote)
+	return nil
+}
+
+// closeMesh leaves the mesh (the membership stays in HOME/cluster.json).
+func (d *Daemon) closeMesh(ctx context.Context) error {
+	if d.cluster == nil {
+		return nil
+	}
+	if err := d.cluster.Close(ctx); err != nil {
+		return fmt.Errorf("cluster: %w", err)
+	}
+	return nil
+}
+
+// meshProblems is what makes the node less than healthy in its cluster.
+func (d *Daemon) meshProblems() []string {
+	var out []string
+	for _, node := range d.forkedPeers() {
+		out = append(out, "witness: the chain of member "+node+" was forked or rewritten (weave chain witnesses)")
+	}
+	if d.cluster != nil && d.rep != nil {
+		if why := d.behind(context.Background()); why != "" {
+			out = append(out, "cluster: this node refuses to decide: "+why)
+		}
+	}
+	return out
+}
 
 // openCluster loads the node's cluster state (HOME/cluster.json); a node
 // in a cluster starts its mesh listener and membership.

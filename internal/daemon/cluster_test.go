@@ -1,3 +1,5 @@
+//go:build !nomesh
+
 package daemon
 
 import (

@@ -26,7 +26,6 @@ import (
 	"github.com/weftos/weftos/internal/authority"
 	"github.com/weftos/weftos/internal/causal"
 	"github.com/weftos/weftos/internal/clock"
-	"github.com/weftos/weftos/internal/cluster"
 	"github.com/weftos/weftos/internal/config"
 	"github.com/weftos/weftos/internal/filelock"
 	"github.com/weftos/weftos/internal/homedir"
@@ -41,7 +40,6 @@ import (
 	"github.com/weftos/weftos/internal/sandbox"
 	"github.com/weftos/weftos/internal/session"
 	"github.com/weftos/weftos/internal/tools"
-	"github.com/weftos/weftos/internal/witness"
 	"github.com/weftos/weftos/internal/xref"
 )
 
@@ -117,10 +115,7 @@ type Daemon struct {
 	gw           gatewayParts
 	ui           uiParts
 	supervisors  supervisorTable // the supervisors started agents run under
-	cluster      *cluster.Node   // the node's cluster membership (internal/cluster)
-	remote       *remote         // cross-node IPC: the kernel's Remote
-	rep          *replicated     // the cluster's replicated state (Raft's state machine)
-	witnesses    *witness.Book   // what this node witnessed of its peers' chains
+	meshParts                    // the cluster, cross-node IPC, replicated state, witnesses (cluster.go; empty with nomesh)
 
 	chainKick        chan struct{} // a group commit happened (chainFanout)
 	xref             *xref.Index   // cross-references (HOME/xref.log), nil without a chain
@@ -267,12 +262,9 @@ func Open(ctx context.Context, opts Options) (_ *Daemon, err error) {
 	if err := d.restoreCron(); err != nil {
 		return nil, err
 	}
-	d.remote = newRemote(d)
-	d.rep = newReplicated(d)
-	if err := d.openCluster(ctx); err != nil {
+	if err := d.openMesh(ctx); err != nil {
 		return nil, err
 	}
-	d.kernel.SetRemote(d.remote)
 	if err := d.openGateway(); err != nil {
 		return nil, err
 	}
@@ -420,10 +412,8 @@ func (d *Daemon) close(ctx context.Context) error {
 	if d.metricSrv != nil {
 		_ = d.metricSrv.Shutdown(ctx)
 	}
-	if d.cluster != nil {
-		if err := d.cluster.Close(ctx); err != nil {
-			errs = append(errs, fmt.Errorf("cluster: %w", err))
-		}
+	if err := d.closeMesh(ctx); err != nil {
+		errs = append(errs, err)
 	}
 	if d.kernel != nil {
 		if err := d.kernel.Close(ctx); err != nil {
@@ -546,13 +536,5 @@ func (d *Daemon) problems() []string {
 			out = append(out, "governance: constitution.toml differs from the adopted constitution; approve or reject it: weave gov approve "+id)
 		}
 	}
-	for _, node := range d.forkedPeers() {
-		out = append(out, "witness: the chain of member "+node+" was forked or rewritten (weave chain witnesses)")
-	}
-	if d.cluster != nil && d.rep != nil {
-		if why := d.behind(context.Background()); why != "" {
-			out = append(out, "cluster: this node refuses to decide: "+why)
-		}
-	}
-	return out
+	return append(out, d.meshProblems()...)
 }

@@ -1,15 +1,22 @@
 package daemon
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/weftos/weftos/internal/apitype"
+	"github.com/weftos/weftos/internal/homedir"
 	"github.com/weftos/weftos/internal/layers"
 	"github.com/weftos/weftos/internal/localapi"
 )
@@ -26,6 +33,7 @@ func TestLayerRoutes(t *testing.T) {
 	routes := map[string]func() []localapi.Route{
 		layers.UI:       d.uiRoutes,
 		layers.Channels: d.gatewayRoutes,
+		layers.Mesh:     d.clusterRoutes,
 	}
 	for _, l := range layers.All() {
 		fn, ok := routes[l.Name]
@@ -59,6 +67,55 @@ func TestLayerRoutes(t *testing.T) {
 				!strings.Contains(body.Error.Message, `layer "`+l.Name+`" is not built into this binary (built with -tags `+l.Tag+`)`) {
 				t.Errorf("%s without %s: %d %+v", p, l.Name, rec.Code, body.Error)
 			}
+		}
+	}
+}
+
+// TestLayerConfiguredWithout: a home whose configuration (or state) asks
+// for a layer the binary lacks is refused at boot, naming the layer —
+// never booted as if the setting were not there. With the layer built the
+// same home boots.
+func TestLayerConfiguredWithout(t *testing.T) {
+	for _, tc := range []struct {
+		layer  string
+		config string
+		file   string // a state file that means the layer is in use
+	}{
+		{layer: layers.UI, config: "[ui]\nlisten = \"127.0.0.1:0\"\n"},
+		{layer: layers.Channels, config: "[gateway]\nlisten = \"127.0.0.1:0\"\n"},
+		{layer: layers.Channels, config: "[[channels]]\nname = \"tg\"\nkind = \"telegram\"\ntoken_env = \"WEFT_TEST_NO_TOKEN\"\n"},
+		{layer: layers.Mesh, file: homedir.Cluster},
+	} {
+		if layers.Built(tc.layer) && tc.file != "" {
+			continue // a real cluster state is the cluster tests' business
+		}
+		home := t.TempDir()
+		if tc.config != "" {
+			if err := os.WriteFile(filepath.Join(home, "weftos.toml"), []byte(tc.config), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if tc.file != "" {
+			if err := os.WriteFile(filepath.Join(home, tc.file), []byte("{}"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		d, err := Open(context.Background(), Options{Home: home, Version: "test", Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		if layers.Built(tc.layer) {
+			if err != nil {
+				t.Errorf("%s built in, %q: %v", tc.layer, tc.config, err)
+				continue
+			}
+			closeD(t, d)
+			continue
+		}
+		if err == nil {
+			closeD(t, d)
+			t.Errorf("without %s, %q%s booted", tc.layer, tc.config, tc.file)
+			continue
+		}
+		if !errors.Is(err, layers.ErrNotBuilt) || !strings.Contains(err.Error(), `layer "`+tc.layer+`"`) {
+			t.Errorf("without %s: %v", tc.layer, err)
 		}
 	}
 }

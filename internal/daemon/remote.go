@@ -1,3 +1,5 @@
+//go:build !nomesh
+
 package daemon
 
 import (
@@ -333,15 +335,6 @@ func (d *Daemon) serveRemote(ctx context.Context, from string, body []byte) ([]b
 		return nil, &cluster.RemoteError{Code: code, Message: err.Error()}
 	}
 	return json.Marshal(out)
-}
-
-// remoteOrigin marks a context whose acts a remote node asked for: the
-// kernel's gate then decides them with that node as the subject.
-type remoteOriginKey struct{}
-
-func remoteOriginFrom(ctx context.Context) string {
-	s, _ := ctx.Value(remoteOriginKey{}).(string)
-	return s
 }
 
 // remoteSpawn spawns a process asked for by another member: governed here,

@@ -1,9 +1,9 @@
+//go:build !nomesh
+
 package daemon
 
 import (
 	"context"
-	"crypto/ed25519"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,7 +17,6 @@ import (
 	"github.com/weftos/weftos/internal/cluster"
 	"github.com/weftos/weftos/internal/governance"
 	"github.com/weftos/weftos/internal/homedir"
-	"github.com/weftos/weftos/internal/identity"
 	"github.com/weftos/weftos/internal/kernel"
 )
 
@@ -98,19 +97,6 @@ func (r *replicated) reset() {
 	if err := os.Remove(r.path()); err != nil && !errors.Is(err, os.ErrNotExist) {
 		r.d.log.Warn("removing the replicated state", "err", err)
 	}
-}
-
-// applyFrom applies an amendment signed by the node origin (whatever other
-// keys the constitution trusts).
-func applyFrom(c *governance.Constitution, a governance.Amendment, origin string) (*governance.Constitution, error) {
-	pub, err := hex.DecodeString(a.Signer)
-	if err != nil || len(pub) != ed25519.PublicKeySize {
-		return nil, fmt.Errorf("%w: signer is not an Ed25519 key", governance.ErrBadSignature)
-	}
-	if identity.NodeIDFor(ed25519.PublicKey(pub)) != origin {
-		return nil, fmt.Errorf("%w: signed by another node than %s", governance.ErrUntrustedSigner, origin)
-	}
-	return c.Apply(a, ed25519.PublicKey(pub))
 }
 
 // ApplyReplicated implements cluster.Replicated.
