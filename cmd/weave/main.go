@@ -57,7 +57,7 @@ func program(e *env) *cmdline.Program {
 	p := &cmdline.Program{
 		Name:    "weave",
 		Summary: "the WeftOS kernel daemon and operator CLI",
-		Version: version,
+		Version: versionLine(),
 		Footer:  "Every command takes --home DIR (default $WEFTOS_HOME, else ~/.weftos) and --json.",
 		Globals: func(fs *flag.FlagSet) {
 			fs.StringVar(&e.home, "home", cmdline.DefaultHome(), "WeftOS home directory")

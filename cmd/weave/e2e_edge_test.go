@@ -1,0 +1,75 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/weftos/weftos/internal/cmdline"
+	"github.com/weftos/weftos/internal/layers"
+)
+
+// edgeTags compile every optional layer out: the minimal edge build
+// (kernel, chain, governance; docs/PLATFORMS.md, "Build tags").
+const edgeTags = "nomesh,nosandbox,nomemory,nollm,nochannels,nomcp,noui"
+
+// TestEdgeBuild builds weave with every optional layer compiled out,
+// boots it and checks that the node works (status, chain, governance)
+// and that each missing layer's commands are still there and say why
+// they cannot run.
+func TestEdgeBuild(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := filepath.Join(t.TempDir(), "weave-edge")
+	build := exec.Command("go", "build", "-tags", edgeTags, "-o", bin, ".")
+	build.Stderr = os.Stderr
+	if err := build.Run(); err != nil {
+		t.Fatalf("go build -tags %s: %v", edgeTags, err)
+	}
+	c := &cli{t: t, bin: bin, home: filepath.Join(t.TempDir(), "home")}
+	if v := c.ok("--version"); !strings.Contains(v, "-tags "+edgeTags) {
+		t.Fatalf("weave --version: %q", v)
+	}
+	// Commands that need no daemon explain themselves offline.
+	c.fail(cmdline.ExitError, notBuilt(layers.Memory), "memory", "bench")
+
+	c.ok("boot", "--detach")
+	t.Cleanup(func() { c.run("shutdown") })
+	var st struct{ Health struct{ Status string } }
+	c.jsonOut(&st, "status")
+	if st.Health.Status != "healthy" {
+		t.Fatalf("status: %+v", st)
+	}
+	c.ok("chain", "verify")
+	c.ok("gov", "audit")
+	pid := strings.TrimSpace(c.ok("agent", "spawn", "m"))
+	c.ok("ipc", "send", pid, "hello")
+
+	for _, tc := range []struct {
+		layer string
+		args  []string
+	}{
+		{layers.Mesh, []string{"cluster", "status"}},
+		{layers.Mesh, []string{"cluster", "init", "edge"}},
+		{layers.Channels, []string{"gateway", "token", "list"}},
+		{layers.Channels, []string{"channels", "status"}},
+		{layers.UI, []string{"ui"}},
+		{layers.MCP, []string{"mcp", "serve", "--stdio"}},
+	} {
+		c.fail(cmdline.ExitError, notBuilt(tc.layer), tc.args...)
+	}
+	// Help still lists the missing layers' commands.
+	help := c.ok("help")
+	for _, cmd := range []string{"cluster", "gateway", "ui", "mcp", "memory"} {
+		if !strings.Contains(help, "\n  "+cmd+" ") {
+			t.Errorf("help does not list %s:\n%s", cmd, help)
+		}
+	}
+}
+
+func notBuilt(layer string) string {
+	return `layer "` + layer + `" is not built into this binary (built with -tags no` + layer + `)`
+}

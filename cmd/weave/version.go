@@ -1,0 +1,22 @@
+package main
+
+import (
+	"strings"
+
+	"github.com/weftos/weftos/internal/layers"
+)
+
+// versionLine is what weave --version prints after the name: the version
+// and, for a binary built with layers compiled out, which
+// (docs/PLATFORMS.md, "Build tags").
+func versionLine() string {
+	missing := layers.Missing()
+	if len(missing) == 0 {
+		return version
+	}
+	tags := make([]string, len(missing))
+	for i, l := range missing {
+		tags[i] = layers.Tag(l)
+	}
+	return version + " (without " + strings.Join(missing, ", ") + ": -tags " + strings.Join(tags, ",") + ")"
+}
