@@ -5,7 +5,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION)
 BIN     := bin
 CROSSTEST ?= $(shell mktemp -d -u /tmp/weftos-crosstest.XXXXXX)
 
-.PHONY: all build run test test-short vet fmt-check bench cross cross-test test-arm64 release release-check clean
+.PHONY: all build run test test-short vet fmt-check bench cross cross-test test-arm64 tags sizes release release-check clean
 
 all: build
 
@@ -40,6 +40,21 @@ cross:
 	GOOS=windows GOARCH=amd64 $(GO) build ./...
 	GOOS=js      GOARCH=wasm  $(GO) build ./...
 	GOOS=wasip1  GOARCH=wasm  $(GO) build ./...
+
+# Every optional layer can be compiled out (docs/PLATFORMS.md, "Build
+# tags"): the code and tests vet with each tag alone and with all of them
+# (the edge build), and the edge build boots, serves the layers' endpoints
+# with layer_not_built and refuses a configuration that needs them.
+LAYER_TAGS := nomesh nosandbox nomemory nollm nochannels nomcp noui
+EDGE_TAGS  := nomesh,nosandbox,nomemory,nollm,nochannels,nomcp,noui
+tags:
+	for t in $(LAYER_TAGS) $(EDGE_TAGS); do $(GO) vet -tags $$t ./... || exit 1; done
+	$(GO) test -tags $(EDGE_TAGS) -run 'Layer|TestEveryEndpoint|TestUIOffByDefault|TestOpenServeClose' ./internal/layers ./internal/daemon
+	$(GO) test -run 'TestEdgeBuild' ./cmd/weave
+
+# Stripped size of weave per tag set (docs/BENCHMARKS.md).
+sizes:
+	.ci/sizes
 
 # The test binaries of every package must build for the platforms CI cannot
 # run them on (docs/PLATFORMS.md lists what is not run there).
