@@ -9,6 +9,7 @@ import (
 	"github.com/weftos/weftos/internal/authority"
 	"github.com/weftos/weftos/internal/governance"
 	"github.com/weftos/weftos/internal/kernel"
+	"github.com/weftos/weftos/internal/kernelauth"
 )
 
 // chainLedger is the authority pipeline's Ledger: a durable append to the
@@ -61,52 +62,14 @@ func (d *Daemon) openAuthority() error {
 	return err
 }
 
-// operator is the subject of acts asked through the local API.
-func operator() authority.Subject {
-	return authority.Operator(append(kernel.RootCapabilities().Names(), "gov.amend"))
-}
-
-// subjectOf is the subject of acts a process does.
+// Shorthands for the kernel ↔ authority bridge (internal/kernelauth),
+// kept so the daemon's handlers read as before.
+func operator() authority.Subject { return kernelauth.Operator() }
 func subjectOf(p *kernel.Process, session string) authority.Subject {
-	return authority.Subject{Agent: p.Name(), PID: uint64(p.PID()), Caps: p.Capabilities().Names(), Session: session}
+	return kernelauth.SubjectOf(p, session)
 }
-
-// kernelErr maps a kernel refusal to the authority stage it belongs to.
-func kernelErr(err error) error {
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, kernel.ErrLimit):
-		return fmt.Errorf("%w: %w", authority.ErrLimit, err)
-	case errors.Is(err, kernel.ErrCapability), errors.Is(err, kernel.ErrScope), errors.Is(err, kernel.ErrCapabilityExceeds):
-		return fmt.Errorf("%w: %w", authority.ErrCapability, err)
-	case errors.Is(err, kernel.ErrInvalid):
-		return fmt.Errorf("%w: %w", authority.ErrInput, err)
-	}
-	return fmt.Errorf("%w: %w", authority.ErrConflict, err)
-}
-
-// asKernel maps an authority refusal back to the kernel's sentinels, so
-// API clients and agents keep branching on stable codes.
-func asKernel(err error) error {
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, kernel.ErrDenied), errors.Is(err, kernel.ErrCapability), errors.Is(err, kernel.ErrLimit), errors.Is(err, kernel.ErrInvalid):
-		return err
-	case errors.Is(err, authority.ErrLedger):
-		return fmt.Errorf("%w: %w", kernel.ErrDenied, err)
-	case errors.Is(err, authority.ErrDenied):
-		return fmt.Errorf("%w: %w", kernel.ErrDenied, err)
-	case errors.Is(err, authority.ErrCapability):
-		return fmt.Errorf("%w: %w", kernel.ErrCapability, err)
-	case errors.Is(err, authority.ErrLimit):
-		return fmt.Errorf("%w: %w", kernel.ErrLimit, err)
-	case errors.Is(err, authority.ErrInput):
-		return fmt.Errorf("%w: %w", kernel.ErrInvalid, err)
-	}
-	return err
-}
+func kernelErr(err error) error { return kernelauth.KernelErr(err) }
+func asKernel(err error) error  { return kernelauth.AsKernel(err) }
 
 // gateAdapter is the kernel's Gate: the kernel's privileged operations
 // (spawn, elevation, process control, cron, IPC to the kernel) go through

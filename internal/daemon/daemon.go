@@ -38,8 +38,8 @@ import (
 	"github.com/weftos/weftos/internal/memory"
 	"github.com/weftos/weftos/internal/metrics"
 	"github.com/weftos/weftos/internal/nodemetrics"
-	"github.com/weftos/weftos/internal/sandbox"
 	"github.com/weftos/weftos/internal/session"
+	"github.com/weftos/weftos/internal/toolhost"
 	"github.com/weftos/weftos/internal/tools"
 	"github.com/weftos/weftos/internal/witness"
 	"github.com/weftos/weftos/internal/xref"
@@ -108,7 +108,7 @@ type Daemon struct {
 	bgWG         sync.WaitGroup
 	models       *llm.Registry
 	endpoints    map[string]endpoint // provider name → where its prompts go
-	sandbox      *sandbox.Runtime
+	toolhost     *toolhost.Host      // installed WASM tools (internal/toolhost)
 	memory       *memory.Store
 	builtins     *tools.Registry // built once: the built-in tools are stateless
 	agents       agentSessions
@@ -248,7 +248,7 @@ func Open(ctx context.Context, opts Options) (_ *Daemon, err error) {
 	d.builtins = tools.Default()
 	d.kernel.RegisterKind(AgentKind, d.newAgentKind)
 	d.kernel.RegisterKind(MCPKind, d.newMCPKind)
-	if err := d.openSandbox(ctx); err != nil {
+	if err := d.openToolHost(ctx); err != nil {
 		return nil, err
 	}
 	if err := d.openMemory(ctx); err != nil {
@@ -446,8 +446,8 @@ func (d *Daemon) close(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("memory: %w", err))
 		}
 	}
-	if d.sandbox != nil {
-		if err := d.sandbox.Close(ctx); err != nil {
+	if d.toolhost != nil {
+		if err := d.toolhost.Close(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("sandbox: %w", err))
 		}
 	}

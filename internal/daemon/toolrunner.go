@@ -18,6 +18,7 @@ import (
 	"github.com/weftos/weftos/internal/llm"
 	"github.com/weftos/weftos/internal/mcpclient"
 	"github.com/weftos/weftos/internal/nodemetrics"
+	"github.com/weftos/weftos/internal/toolhost"
 	"github.com/weftos/weftos/internal/tools"
 )
 
@@ -61,7 +62,7 @@ func (d *Daemon) newToolRunner(ctx context.Context, p *kernel.Process, env *tool
 		r.specs = append(r.specs, llm.ToolSpec{Name: t.Name(), Description: t.Description(), Parameters: t.Schema()})
 	}
 	// Installed WASM tools are offered like built-ins, under the same rules.
-	installed, err := d.listTools()
+	installed, err := d.toolhost.List()
 	if err != nil {
 		d.log.Warn("listing installed tools", "err", err)
 	}
@@ -147,8 +148,8 @@ func (r *toolRunner) run(ctx context.Context, call llm.ToolCall) (out string, fa
 	}
 	subject := subjectOf(r.p, r.session)
 	if _, builtin := r.reg.Get(call.Name); !builtin {
-		if _, err := r.d.toolRecord(call.Name); err == nil {
-			res, err := r.d.runTool(ctx, toolCaller{p: r.p, session: r.session, callID: call.ID}, call.Name, call.Arguments)
+		if _, err := r.d.toolhost.Record(call.Name); err == nil {
+			res, err := r.d.toolhost.Run(ctx, toolhost.Caller{Proc: r.p, Session: r.session, CallID: call.ID, Carry: carryFrom(ctx)}, call.Name, call.Arguments)
 			if err != nil {
 				if ctx.Err() != nil || errors.Is(err, authority.ErrLedger) {
 					return refusal(ctx, err)
