@@ -87,7 +87,7 @@ func TestLayering(t *testing.T) {
 	for _, p := range importers {
 		t.Errorf("%s imports internal/daemon, the composition root; declare a small interface and let the daemon pass its value", p)
 	}
-	for _, p := range []string{"internal/toolhost", "internal/kernelauth"} {
+	for _, p := range []string{"internal/agenthost", "internal/toolhost", "internal/kernelauth"} {
 		if _, ok := all[p]; !ok {
 			t.Errorf("%s is not a package of the module", p)
 		}

@@ -139,7 +139,7 @@ func (d *Daemon) planApp(pkg *apppkg.Package, prev *apitype.App) (*appPlan, erro
 		if err != nil {
 			return nil, err
 		}
-		for _, c := range mustCaps(d.agentCaps(def)) {
+		for _, c := range mustCaps(d.agenthost.Caps(def)) {
 			if !slices.Contains(m.Requests.Capabilities, c) {
 				return nil, fmt.Errorf("%w: agent %s asks for %s, which the app does not request", kernel.ErrInvalid, def.Name, c)
 			}
@@ -466,7 +466,7 @@ func (d *Daemon) startApp(ctx context.Context, name string) (apitype.App, error)
 		return a, err
 	}
 	for _, s := range a.Services {
-		def, err := d.findAgent(s.Agent, a.Workspace)
+		def, err := d.agenthost.FindAgent(s.Agent, a.Workspace)
 		if err != nil {
 			return fail(err)
 		}

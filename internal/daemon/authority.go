@@ -2,14 +2,19 @@ package daemon
 
 import (
 	"context"
+	"crypto/sha3"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"unicode/utf8"
 
 	"github.com/weftos/weftos/chain"
+	"github.com/weftos/weftos/internal/agenthost"
 	"github.com/weftos/weftos/internal/authority"
 	"github.com/weftos/weftos/internal/governance"
 	"github.com/weftos/weftos/internal/kernel"
 	"github.com/weftos/weftos/internal/kernelauth"
+	"github.com/weftos/weftos/internal/session"
 )
 
 // chainLedger is the authority pipeline's Ledger: a durable append to the
@@ -51,8 +56,8 @@ func (d *Daemon) openAuthority() error {
 		NewActionID: d.kernel.NewActionID, DeferTimeout: d.gov.timeout, Now: d.opts.Clock.Now, Health: d.chainErr,
 		Logger: d.log.With("layer", "authority"),
 		OnDefer: func(ctx context.Context, id string, req governance.Request, dec governance.Decision) {
-			if s := streamFrom(ctx); s != nil {
-				s.approval(ctx, id, req, dec)
+			if s := agenthost.StreamFrom(ctx); s != nil {
+				s.Approval(ctx, id, req, dec)
 			}
 		},
 		OnLedgerFailure: func(err error) {
@@ -69,7 +74,25 @@ func subjectOf(p *kernel.Process, session string) authority.Subject {
 	return kernelauth.SubjectOf(p, session)
 }
 func kernelErr(err error) error { return kernelauth.KernelErr(err) }
-func asKernel(err error) error  { return kernelauth.AsKernel(err) }
+
+// validSessionName reports whether s can name a session directory.
+func validSessionName(s string) bool { return session.ValidName(s) }
+
+// shake is the hex SHAKE-256/32 of b, the hash of inputs and outputs in
+// chain records.
+func shake(b []byte) string { return hex.EncodeToString(sha3.SumSHAKE256(b, 32)) }
+
+// short shortens s to about n bytes for display, on a rune boundary.
+func short(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
+}
+func asKernel(err error) error { return kernelauth.AsKernel(err) }
 
 // gateAdapter is the kernel's Gate: the kernel's privileged operations
 // (spawn, elevation, process control, cron, IPC to the kernel) go through
@@ -94,14 +117,14 @@ func (g gateAdapter) act(ctx context.Context, kr kernel.GateRequest) authority.A
 
 func (g gateAdapter) Check(ctx context.Context, kr kernel.GateRequest) error {
 	act := g.act(ctx, kr)
-	act.Carry = carryFrom(ctx)
+	act.Carry = agenthost.CarryFrom(ctx)
 	_, err := g.d.auth.Authorize(ctx, act)
 	return asKernel(err)
 }
 
 func (g gateAdapter) Refused(ctx context.Context, kr kernel.GateRequest, reason error) {
 	act := g.act(ctx, kr)
-	act.Carry = carryFrom(ctx)
+	act.Carry = agenthost.CarryFrom(ctx)
 	if err := g.d.auth.Refuse(ctx, act, kernelErr(reason)); errors.Is(err, authority.ErrLedger) {
 		g.d.log.Warn("a kernel refusal could not be recorded", "action", kr.Action, "reason", reason, "err", err)
 	}

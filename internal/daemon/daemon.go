@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/weftos/weftos/chain"
+	"github.com/weftos/weftos/internal/agenthost"
 	"github.com/weftos/weftos/internal/apitype"
 	"github.com/weftos/weftos/internal/authority"
 	"github.com/weftos/weftos/internal/causal"
@@ -102,13 +103,13 @@ type Daemon struct {
 	unsubscribe  func()
 	gov          *gov
 	auth         *authority.Pipeline
-	streams      streamTable
 	bgCtx        context.Context // ends at Close: background work the daemon owns
 	bgCancel     context.CancelFunc
 	bgWG         sync.WaitGroup
 	models       *llm.Registry
-	endpoints    map[string]endpoint // provider name → where its prompts go
-	toolhost     *toolhost.Host      // installed WASM tools (internal/toolhost)
+	endpoints    map[string]agenthost.Endpoint // provider name → where its prompts go
+	toolhost     *toolhost.Host                // installed WASM tools (internal/toolhost)
+	agenthost    *agenthost.Host               // the agent process kind (internal/agenthost)
 	memory       *memory.Store
 	builtins     *tools.Registry // built once: the built-in tools are stateless
 	agents       agentSessions
@@ -246,7 +247,6 @@ func Open(ctx context.Context, opts Options) (_ *Daemon, err error) {
 	d.kernel.SetGate(gateAdapter{d})
 	d.kernel.RegisterKind(kernel.MailboxKind, kernel.NewMailbox)
 	d.builtins = tools.Default()
-	d.kernel.RegisterKind(AgentKind, d.newAgentKind)
 	d.kernel.RegisterKind(MCPKind, d.newMCPKind)
 	if err := d.openToolHost(ctx); err != nil {
 		return nil, err
@@ -254,6 +254,7 @@ func Open(ctx context.Context, opts Options) (_ *Daemon, err error) {
 	if err := d.openMemory(ctx); err != nil {
 		return nil, err
 	}
+	d.openAgentHost()
 	if err := d.kernel.RegisterService(kernel.ServiceSpec{Name: "kernel", Type: "builtin", Owner: kernel.KernelPID,
 		Endpoint: "ipc:kernel", Methods: []string{"ps", "spawn", "stop", "kill", "status"},
 		Liveness: func(context.Context) error { return nil }}); err != nil {
