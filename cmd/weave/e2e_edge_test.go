@@ -53,6 +53,7 @@ func TestEdgeBuild(t *testing.T) {
 		args  []string
 	}{
 		{layers.Mesh, []string{"cluster", "status"}},
+		{layers.Sandbox, []string{"tool", "list"}},
 		{layers.Mesh, []string{"cluster", "init", "edge"}},
 		{layers.Channels, []string{"gateway", "token", "list"}},
 		{layers.Channels, []string{"channels", "status"}},

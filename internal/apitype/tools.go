@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"time"
 
-	"github.com/weftos/weftos/internal/sandbox"
 	"github.com/weftos/weftos/internal/toolpkg"
 )
 
@@ -25,13 +24,21 @@ type InstalledTool struct {
 	Limits      toolpkg.Limits  `json:"limits"`
 	Hosts       []string        `json:"hosts,omitempty"`
 	Env         []string        `json:"env,omitempty"`
-	Mounts      []sandbox.Mount `json:"mounts,omitempty"`
+	Mounts      []ToolMount     `json:"mounts,omitempty"`
 	InputSchema json.RawMessage `json:"input_schema"`
 	Imports     []string        `json:"imports,omitempty"`
 	Source      string          `json:"source"`
 	Installed   time.Time       `json:"installed"`
 	ActionID    string          `json:"action_id"`
 	InstallSeq  uint64          `json:"install_seq"`
+}
+
+// ToolMount is a host directory an installed tool sees (the sandbox's
+// mount, in the same JSON form: the install record's hash covers it).
+type ToolMount struct {
+	HostPath  string `json:"host_path"`
+	GuestPath string `json:"guest_path"`
+	ReadOnly  bool   `json:"read_only"`
 }
 
 // ToolRunRequest is the body of POST /v1/tools/{name}/run.

@@ -31,7 +31,7 @@ func TestJSONIsSnakeCase(t *testing.T) {
 		apitype.ChainEventsQuery{}, apitype.RulesResponse{}, apitype.CheckRequest{}, apitype.EnvRequest{}, apitype.EnvResponse{},
 		apitype.AmendRequest{}, apitype.AmendResponse{}, apitype.ResolveRequest{}, apitype.ResolveResponse{},
 		apitype.MemoryIngestRequest{}, apitype.MemoryIngestEvent{}, apitype.MemorySearchRequest{}, apitype.MemoryRemoveResponse{},
-		apitype.MemoryReembedResponse{}, apitype.ToolInstallRequest{}, apitype.InstalledTool{}, apitype.ToolRunRequest{},
+		apitype.MemoryReembedResponse{}, apitype.ToolInstallRequest{}, apitype.InstalledTool{}, apitype.ToolMount{}, apitype.ToolRunRequest{},
 		apitype.ToolRunResult{}, apitype.ToolRemoveResponse{}, apitype.ToolFailure{},
 		apitype.GatewayTokenCreateRequest{}, apitype.GatewayToken{}, apitype.GatewayTokenCreated{}, apitype.GatewayTokensResponse{},
 		apitype.GatewayInfo{}, apitype.ChannelStatus{}, apitype.ChannelsResponse{}, apitype.PairingRequest{}, apitype.PairedSender{},

@@ -34,6 +34,7 @@ func TestLayerRoutes(t *testing.T) {
 		layers.UI:       d.uiRoutes,
 		layers.Channels: d.gatewayRoutes,
 		layers.Mesh:     d.clusterRoutes,
+		layers.Sandbox:  d.toolRoutes,
 	}
 	for _, l := range layers.All() {
 		fn, ok := routes[l.Name]
@@ -85,6 +86,7 @@ func TestLayerConfiguredWithout(t *testing.T) {
 		{layer: layers.Channels, config: "[gateway]\nlisten = \"127.0.0.1:0\"\n"},
 		{layer: layers.Channels, config: "[[channels]]\nname = \"tg\"\nkind = \"telegram\"\ntoken_env = \"WEFT_TEST_NO_TOKEN\"\n"},
 		{layer: layers.Mesh, file: homedir.Cluster},
+		{layer: layers.Sandbox, file: homedir.Tools + "/echo/install.json"},
 	} {
 		if layers.Built(tc.layer) && tc.file != "" {
 			continue // a real cluster state is the cluster tests' business
@@ -96,6 +98,9 @@ func TestLayerConfiguredWithout(t *testing.T) {
 			}
 		}
 		if tc.file != "" {
+			if err := os.MkdirAll(filepath.Dir(filepath.Join(home, tc.file)), 0o700); err != nil {
+				t.Fatal(err)
+			}
 			if err := os.WriteFile(filepath.Join(home, tc.file), []byte("{}"), 0o600); err != nil {
 				t.Fatal(err)
 			}

@@ -17,7 +17,6 @@ import (
 	"github.com/weftos/weftos/internal/localapi"
 	"github.com/weftos/weftos/internal/logfile"
 	"github.com/weftos/weftos/internal/memory"
-	"github.com/weftos/weftos/internal/sandbox"
 	"github.com/weftos/weftos/internal/session"
 	"github.com/weftos/weftos/internal/toolhost"
 	"github.com/weftos/weftos/internal/toolpkg"
@@ -36,6 +35,7 @@ func (d *Daemon) routes() []localapi.Route {
 	r = append(r, d.xrefRoutes()...)
 	r = append(r, d.eccRoutes()...)
 	r = append(r, d.uiRoutes()...)
+	r = append(r, d.toolRoutes()...)
 	return append(r,
 		localapi.Route{Pattern: "GET /v1/gov/audit", Handler: d.handleAudit},
 		localapi.Route{Pattern: "POST /v1/agent/run", Handler: d.handleAgentRun},
@@ -48,11 +48,6 @@ func (d *Daemon) routes() []localapi.Route {
 		localapi.Route{Pattern: "DELETE /v1/sessions/{name}", Handler: d.handleSessionRemove},
 		localapi.Route{Pattern: "GET /v1/sessions/{name}/journal", Handler: d.handleSessionJournal},
 		localapi.Route{Pattern: "POST /v1/sessions/{name}/fork", Handler: d.handleSessionFork},
-		localapi.Route{Pattern: "POST /v1/tools", Handler: d.handleToolInstall},
-		localapi.Route{Pattern: "GET /v1/tools", Handler: d.handleToolList},
-		localapi.Route{Pattern: "GET /v1/tools/{name}", Handler: d.handleToolInspect},
-		localapi.Route{Pattern: "POST /v1/tools/{name}/run", Handler: d.handleToolRun},
-		localapi.Route{Pattern: "DELETE /v1/tools/{name}", Handler: d.handleToolRemove},
 	)
 }
 
@@ -98,18 +93,10 @@ func outerCode(err error) string {
 	case errors.Is(err, toolhost.ErrToolExists):
 		return apitype.CodeToolExists
 	case errors.Is(err, toolpkg.ErrManifest), errors.Is(err, toolpkg.ErrModule), errors.Is(err, toolpkg.ErrArchive),
-		errors.Is(err, toolpkg.ErrImportNotAllowed), errors.Is(err, sandbox.ErrBadModule), errors.Is(err, sandbox.ErrImportNotAllowed):
+		errors.Is(err, toolpkg.ErrImportNotAllowed):
 		return apitype.CodeBadToolPackage
-	case errors.Is(err, sandbox.ErrFuelExhausted):
-		return apitype.CodeFuelExhausted
-	case errors.Is(err, sandbox.ErrMemoryLimit):
-		return apitype.CodeMemoryLimit
-	case errors.Is(err, sandbox.ErrTimeout):
-		return apitype.CodeTimeout
-	case errors.Is(err, sandbox.ErrOutputTooLarge):
-		return apitype.CodeOutputTooLarge
-	case errors.Is(err, sandbox.ErrTrap), errors.Is(err, sandbox.ErrExit):
-		return apitype.CodeToolFailed
+	case sandboxCode(err) != "":
+		return sandboxCode(err)
 	case errors.Is(err, llm.ErrNoProvider), errors.Is(err, ErrNoModel), errors.Is(err, llm.ErrUnknownProvider):
 		return apitype.CodeNoProvider
 	case errors.Is(err, agentdef.ErrInvalid), errors.Is(err, agentdef.ErrNotFound):

@@ -1,3 +1,5 @@
+//go:build !nosandbox
+
 package toolhost
 
 import (
@@ -5,13 +7,13 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/weftos/weftos/internal/sandbox"
+	"github.com/weftos/weftos/internal/apitype"
 	"github.com/weftos/weftos/internal/toolpkg"
 )
 
 func baseTool() InstalledTool {
 	return InstalledTool{Name: "fetch", Version: "1.0.0", SHA256: "ab", Limits: toolpkg.Limits{MemoryMiB: 16, Fuel: 1000, TimeoutMS: 500},
-		Hosts: []string{"example.com:443"}, Mounts: []sandbox.Mount{{HostPath: "/data", GuestPath: "/in", ReadOnly: true}},
+		Hosts: []string{"example.com:443"}, Mounts: []apitype.ToolMount{{HostPath: "/data", GuestPath: "/in", ReadOnly: true}},
 		InputSchema: json.RawMessage(`{ "type": "object" }`), Imports: []string{"weftos.log"}}
 }
 

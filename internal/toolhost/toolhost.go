@@ -1,10 +1,5 @@
-// Package toolhost is the node's WASM tool host: it installs tool packages
-// (governed, recorded on the chain before the tool exists on disk), checks
-// an installed tool's files against its install record on the chain at
-// every run, and runs tools in the sandbox through the authority pipeline,
-// for the operator or for an agent process. It knows nothing of the daemon:
-// the daemon hands it the pipeline, the chain (as the small Chain
-// interface), the built-in tool names and the metrics.
+//go:build !nosandbox
+
 package toolhost
 
 import (
@@ -26,12 +21,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/weftos/weftos/chain"
 	"github.com/weftos/weftos/internal/apitype"
 	"github.com/weftos/weftos/internal/authority"
 	"github.com/weftos/weftos/internal/clock"
 	"github.com/weftos/weftos/internal/governance"
-	"github.com/weftos/weftos/internal/homedir"
 	"github.com/weftos/weftos/internal/kernel"
 	"github.com/weftos/weftos/internal/kernelauth"
 	"github.com/weftos/weftos/internal/nodemetrics"
@@ -40,48 +33,6 @@ import (
 	"github.com/weftos/weftos/internal/toolpkg"
 	"github.com/weftos/weftos/internal/tools"
 )
-
-// Dir holds installed WASM tools in the home: one directory per tool
-// with the module and its install record.
-const Dir = homedir.Tools
-
-// Errors of the WASM tool layer.
-var (
-	ErrUnknownTool = errors.New("no such installed tool")
-	ErrToolExists  = errors.New("a tool with that name is installed")
-)
-
-// Chain is the audit chain as the host reads it: the tool.install record
-// an installed tool is bound to.
-type Chain interface {
-	Get(seq uint64) (chain.Event, error)
-}
-
-// Builtins names the built-in tools, whose names an installed tool may not
-// take.
-type Builtins interface {
-	Get(name string) (tools.Tool, bool)
-}
-
-// Metrics counts the operator's tool runs (an agent's are counted by its
-// tool runner).
-type Metrics interface {
-	ToolCall(tool string, outcome nodemetrics.Outcome, d time.Duration)
-}
-
-// Options configure New.
-type Options struct {
-	Home string // the node's home; tools live in Home/Dir
-	Auth *authority.Pipeline
-	// Chain is nil when the chain is not open; ChainErr then says why (no
-	// installed tool runs without its install record).
-	Chain    Chain
-	ChainErr func() error
-	Builtins Builtins
-	Metrics  Metrics
-	Clock    clock.Clock
-	Logger   *slog.Logger
-}
 
 // Host installs, lists, removes and runs the node's WASM tools.
 type Host struct {
@@ -120,13 +71,6 @@ func New(ctx context.Context, opts Options) (*Host, error) {
 // Close stops the WASM runtime.
 func (h *Host) Close(ctx context.Context) error { return h.sandbox.Close(ctx) }
 
-// InstalledTool is an installed tool's record (install.json): everything a
-// run needs, fixed at install time. Its InstallSeq is the chain seq of the
-// tool.install record, whose record_hash binds every grant and limit
-// (grantsHash): a record edited on disk no longer matches the chain and
-// the tool will not run. The record is its own wire form.
-type InstalledTool = apitype.InstalledTool
-
 // grants is what an installed tool's record grants and limits: the part
 // the chain's tool.install record binds.
 func grants(it InstalledTool) []string {
@@ -152,21 +96,30 @@ func grants(it InstalledTool) []string {
 // input schema and imports.
 func grantsHash(it InstalledTool) string {
 	b, _ := json.Marshal(struct {
-		Name        string          `json:"name"`
-		Version     string          `json:"version"`
-		SHA256      string          `json:"sha256"`
-		Limits      toolpkg.Limits  `json:"limits"`
-		Hosts       []string        `json:"hosts"`
-		Env         []string        `json:"env"`
-		Mounts      []sandbox.Mount `json:"mounts"`
-		InputSchema json.RawMessage `json:"input_schema"`
-		Imports     []string        `json:"imports"`
+		Name        string              `json:"name"`
+		Version     string              `json:"version"`
+		SHA256      string              `json:"sha256"`
+		Limits      toolpkg.Limits      `json:"limits"`
+		Hosts       []string            `json:"hosts"`
+		Env         []string            `json:"env"`
+		Mounts      []apitype.ToolMount `json:"mounts"`
+		InputSchema json.RawMessage     `json:"input_schema"`
+		Imports     []string            `json:"imports"`
 	}{it.Name, it.Version, it.SHA256, it.Limits, nonNil(it.Hosts), nonNil(it.Env), nonNil(it.Mounts), compactJSON(it.InputSchema), nonNil(it.Imports)})
 	return shake(b)
 }
 
 // nonNil makes a nil slice empty, so a record hashes the same before and
 // after a JSON round trip through omitempty fields.
+// sandboxMounts are an install record's mounts as the sandbox takes them.
+func sandboxMounts(ms []apitype.ToolMount) []sandbox.Mount {
+	out := make([]sandbox.Mount, len(ms))
+	for i, m := range ms {
+		out[i] = sandbox.Mount{HostPath: m.HostPath, GuestPath: m.GuestPath, ReadOnly: m.ReadOnly}
+	}
+	return out
+}
+
 func nonNil[T any](s []T) []T {
 	if s == nil {
 		return []T{}
@@ -181,9 +134,6 @@ func compactJSON(b json.RawMessage) json.RawMessage {
 	}
 	return buf.Bytes()
 }
-
-// RunResult is the outcome of running an installed tool.
-type RunResult = apitype.ToolRunResult
 
 func (h *Host) toolDir(name string) (string, error) {
 	if !session.ValidName(name) {
@@ -231,7 +181,7 @@ func (h *Host) Install(ctx context.Context, path string) (InstalledTool, error) 
 		Limits: m.Limits, Hosts: m.Grants.Hosts, Env: m.Grants.Env, InputSchema: pkg.InputSchema, Source: path,
 		Installed: h.clock.Now().UTC()}
 	for _, mt := range pkg.Mounts() {
-		it.Mounts = append(it.Mounts, sandbox.Mount{HostPath: mt.HostPath, GuestPath: mt.GuestPath, ReadOnly: mt.ReadOnly})
+		it.Mounts = append(it.Mounts, apitype.ToolMount{HostPath: mt.HostPath, GuestPath: mt.GuestPath, ReadOnly: mt.ReadOnly})
 	}
 	for _, im := range pkg.Module.Imports {
 		it.Imports = append(it.Imports, im.Module+"."+im.Name)
@@ -310,10 +260,6 @@ func (h *Host) Record(name string) (InstalledTool, error) {
 	}
 	return it, nil
 }
-
-// ErrToolTampered means an installed tool's files no longer match what its
-// governed install recorded on the chain.
-var ErrToolTampered = errors.New("installed tool does not match its install record on the chain")
 
 // Load reads an installed tool and its module and checks both against
 // the chain: the module's hash and every grant and limit of the record
@@ -411,15 +357,6 @@ func (h *Host) Remove(ctx context.Context, name string) error {
 	})
 }
 
-// Caller is who runs an installed tool: an agent process (during a tool
-// call) or, with Proc nil, the operator.
-type Caller struct {
-	Proc    *kernel.Process
-	Session string
-	CallID  string
-	Carry   *authority.Carry // the agent turn's carry (see authority.Carry), if any
-}
-
 // Run runs an installed tool through the authority pipeline: the
 // record checked against the chain, input validated, capabilities and
 // limits checked (the call charged to the process), governance (action
@@ -514,7 +451,7 @@ func (h *Host) exec(ctx context.Context, it InstalledTool, wasm, input []byte, h
 		}
 	}
 	r, err := h.sandbox.Run(ctx, mod, sandbox.RunSpec{Input: input, Env: env, Fuel: it.Limits.Fuel, MemoryMiB: it.Limits.MemoryMiB,
-		Timeout: time.Duration(it.Limits.TimeoutMS) * time.Millisecond, Mounts: it.Mounts, AllowedHosts: it.Hosts}, host)
+		Timeout: time.Duration(it.Limits.TimeoutMS) * time.Millisecond, Mounts: sandboxMounts(it.Mounts), AllowedHosts: it.Hosts}, host)
 	out := RunResult{FuelUsed: r.FuelUsed, Millis: r.Duration.Milliseconds(), Stderr: string(r.Stderr)}
 	if err != nil {
 		return out, err
