@@ -19,7 +19,6 @@ import (
 	"github.com/weftos/weftos/internal/kernel"
 	"github.com/weftos/weftos/internal/kernelauth"
 	"github.com/weftos/weftos/internal/llm"
-	"github.com/weftos/weftos/internal/memory"
 	"github.com/weftos/weftos/internal/nodemetrics"
 	"github.com/weftos/weftos/internal/session"
 	"github.com/weftos/weftos/internal/toolhost"
@@ -61,7 +60,7 @@ type Options struct {
 	Default   DefaultModelFunc
 	Builtins  *tools.Registry
 	Tools     *toolhost.Host
-	Memory    *memory.Store
+	Memory    *MemoryStore
 	Journals  *session.Committer
 	Gates     Gates
 	Linker    Linker
@@ -81,7 +80,7 @@ type Host struct {
 	defaultModel DefaultModelFunc
 	builtins     *tools.Registry
 	toolhost     *toolhost.Host
-	memory       *memory.Store
+	memory       *MemoryStore
 	journals     *session.Committer
 	gates        Gates
 	linker       Linker

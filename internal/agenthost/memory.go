@@ -1,3 +1,5 @@
+//go:build !nomemory
+
 package agenthost
 
 import (
@@ -93,7 +95,23 @@ func (h *Host) recall(ctx context.Context, p *kernel.Process, agentName, session
 	return out, ids
 }
 
-// Memory tools offered to agents whose memory scope is not none.
+// MemoryStore is the node's semantic memory (internal/memory; an empty
+// type in a binary built without it, memory_off.go).
+type MemoryStore = memory.Store
+
+// memoryTools are offered to agents whose memory scope is not none.
+var memoryTools = []llm.ToolSpec{memoryStoreSpec, memorySearchSpec}
+
+// memoryTool runs call when it is a memory tool (ok).
+func (r *ToolRunner) memoryTool(ctx context.Context, call llm.ToolCall) (out string, failure, fatal error, ok bool) {
+	if call.Name != memoryStoreSpec.Name && call.Name != memorySearchSpec.Name {
+		return "", nil, nil, false
+	}
+	out, failure, fatal = r.h.runMemoryTool(ctx, r.p, r.agent, r.session, call)
+	return out, failure, fatal, true
+}
+
+// The memory tools.
 var (
 	memoryStoreSpec = llm.ToolSpec{Name: "memory_store", Description: "Remember a fact for later sessions. Memories are searched by similarity and recalled automatically when relevant.",
 		Parameters: json.RawMessage(`{"type":"object","properties":{"text":{"type":"string","minLength":1,"maxLength":20000,"description":"What to remember, self-contained."},"tags":{"type":"array","items":{"type":"string"},"description":"Optional labels."},"shared":{"type":"boolean","description":"Let other agents with shared memory see it."}},"required":["text"],"additionalProperties":false}`)}

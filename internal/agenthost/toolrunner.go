@@ -54,7 +54,7 @@ func (h *Host) NewToolRunner(ctx context.Context, p *kernel.Process, env *tools.
 	r := &ToolRunner{h: h, p: p, env: env, reg: h.builtins, agent: def.Name, session: session, gate: gate}
 	caps := p.Capabilities()
 	if caps.Memory != kernel.MemoryNone && caps.CanExecTools {
-		for _, spec := range []llm.ToolSpec{memoryStoreSpec, memorySearchSpec} {
+		for _, spec := range memoryTools {
 			if (def.Tools == nil || slices.Contains(def.Tools, spec.Name)) && caps.Tools.Permits(spec.Name) {
 				r.specs = append(r.specs, spec)
 			}
@@ -141,8 +141,8 @@ func Refusal(ctx context.Context, err error) (out string, failure, fatal error) 
 // is why the call failed (out then says so to the model); fatal ends the
 // run.
 func (r *ToolRunner) run(ctx context.Context, call llm.ToolCall) (out string, failure, fatal error) {
-	if call.Name == memoryStoreSpec.Name || call.Name == memorySearchSpec.Name {
-		return r.h.runMemoryTool(ctx, r.p, r.agent, r.session, call)
+	if out, failure, fatal, ok := r.memoryTool(ctx, call); ok {
+		return out, failure, fatal
 	}
 	if t, ok := r.mcpTools[r.Canonical(call.Name)]; ok {
 		call.Name = r.Canonical(call.Name)

@@ -35,7 +35,6 @@ import (
 	"github.com/weftos/weftos/internal/llm"
 	"github.com/weftos/weftos/internal/localapi"
 	"github.com/weftos/weftos/internal/logfile"
-	"github.com/weftos/weftos/internal/memory"
 	"github.com/weftos/weftos/internal/metrics"
 	"github.com/weftos/weftos/internal/nodemetrics"
 	"github.com/weftos/weftos/internal/session"
@@ -108,7 +107,7 @@ type Daemon struct {
 	endpoints    map[string]agenthost.Endpoint // provider name → where its prompts go
 	toolhost     *toolhost.Host                // installed WASM tools (internal/toolhost)
 	agenthost    *agenthost.Host               // the agent process kind (internal/agenthost)
-	memory       *memory.Store
+	memory       *agenthost.MemoryStore
 	builtins     *tools.Registry // built once: the built-in tools are stateless
 	agents       agentSessions
 	mcp          mcpTable           // MCP tool sessions (weave mcp serve, the gateway's /mcp)
@@ -432,10 +431,8 @@ func (d *Daemon) close(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("governance: %w", err))
 		}
 	}
-	if d.memory != nil {
-		if err := d.memory.Close(ctx); err != nil {
-			errs = append(errs, fmt.Errorf("memory: %w", err))
-		}
+	if err := d.closeMemory(ctx); err != nil {
+		errs = append(errs, err)
 	}
 	if d.toolhost != nil {
 		if err := d.toolhost.Close(ctx); err != nil {

@@ -25,6 +25,8 @@ var layerPatterns = map[string][]string{
 		"POST /v1/cluster/leave", "POST /v1/cluster/remove", "GET /v1/cluster/peers", "POST /v1/cluster/spawn",
 		"GET /v1/cluster/processes"},
 	layers.Sandbox: {"POST /v1/tools", "GET /v1/tools", "GET /v1/tools/{name}", "POST /v1/tools/{name}/run", "DELETE /v1/tools/{name}"},
+	layers.Memory: {"POST /v1/memory/ingest", "POST /v1/memory/search", "GET /v1/memory/stats", "DELETE /v1/memory/{id}",
+		"POST /v1/memory/reembed"},
 	layers.Channels: {"POST /v1/gateway/tokens", "GET /v1/gateway/tokens", "DELETE /v1/gateway/tokens/{id}",
 		"GET /v1/channels", "GET /v1/pairing", "POST /v1/pairing/{code}/{verdict}"},
 }

@@ -35,6 +35,7 @@ func TestLayerRoutes(t *testing.T) {
 		layers.Channels: d.gatewayRoutes,
 		layers.Mesh:     d.clusterRoutes,
 		layers.Sandbox:  d.toolRoutes,
+		layers.Memory:   d.memoryRoutes,
 	}
 	for _, l := range layers.All() {
 		fn, ok := routes[l.Name]

@@ -1,3 +1,5 @@
+//go:build !nomemory
+
 package daemon
 
 import (
@@ -53,6 +55,31 @@ func (d *Daemon) openMemory(ctx context.Context) error {
 		d.log.Warn("memory was built with another embedder; run `weave memory reembed`", "stored", st.Embedder, "configured", emb.Name())
 	}
 	return nil
+}
+
+// closeMemory closes the store.
+func (d *Daemon) closeMemory(ctx context.Context) error {
+	if d.memory == nil {
+		return nil
+	}
+	if err := d.memory.Close(ctx); err != nil {
+		return fmt.Errorf("memory: %w", err)
+	}
+	return nil
+}
+
+// memoryCode maps the memory's errors to API codes.
+func memoryCode(err error) string {
+	switch {
+	case errors.Is(err, memory.ErrNotFound):
+		return apitype.CodeNotFound
+	case errors.Is(err, memory.ErrInvalidFilter), errors.Is(err, memory.ErrEmptyText), errors.Is(err, memory.ErrTooLarge),
+		errors.Is(err, memory.ErrInvalidOptions):
+		return apitype.CodeInvalidArgument
+	case errors.Is(err, memory.ErrEmbedderMismatch):
+		return apitype.CodeEmbedderMismatch
+	}
+	return ""
 }
 
 // Wire types of the memory endpoints (internal/apitype).

@@ -16,7 +16,6 @@ import (
 	"github.com/weftos/weftos/internal/llm"
 	"github.com/weftos/weftos/internal/localapi"
 	"github.com/weftos/weftos/internal/logfile"
-	"github.com/weftos/weftos/internal/memory"
 	"github.com/weftos/weftos/internal/session"
 	"github.com/weftos/weftos/internal/toolhost"
 	"github.com/weftos/weftos/internal/toolpkg"
@@ -80,7 +79,7 @@ func outerCode(err error) string {
 		return apitype.CodeCapabilityDenied
 	case errors.Is(err, authority.ErrLimit):
 		return apitype.CodeLimitReached
-	case errors.Is(err, chain.ErrNotFound), errors.Is(err, memory.ErrNotFound), errors.Is(err, xref.ErrNotFound):
+	case errors.Is(err, chain.ErrNotFound), errors.Is(err, xref.ErrNotFound):
 		return apitype.CodeNotFound
 	case errors.Is(err, chain.ErrCorrupt):
 		return apitype.CodeChainCorrupt
@@ -103,8 +102,7 @@ func outerCode(err error) string {
 		return apitype.CodeInvalidAgent
 	case errors.Is(err, session.ErrNotFound):
 		return apitype.CodeUnknownSession
-	case errors.Is(err, session.ErrInvalidName), errors.Is(err, memory.ErrInvalidFilter), errors.Is(err, memory.ErrEmptyText),
-		errors.Is(err, memory.ErrTooLarge), errors.Is(err, memory.ErrInvalidOptions), errors.Is(err, authority.ErrInput):
+	case errors.Is(err, session.ErrInvalidName), errors.Is(err, authority.ErrInput):
 		return apitype.CodeInvalidArgument
 	case errors.Is(err, causal.ErrCycle):
 		return apitype.CodeCycle
@@ -120,8 +118,8 @@ func outerCode(err error) string {
 		return apitype.CodeSessionCorrupt
 	case errors.Is(err, session.ErrLocked):
 		return apitype.CodeSessionBusy
-	case errors.Is(err, memory.ErrEmbedderMismatch):
-		return apitype.CodeEmbedderMismatch
+	case memoryCode(err) != "":
+		return memoryCode(err)
 	case errors.Is(err, governance.ErrUnknownPending), errors.Is(err, governance.ErrAlreadyResolved):
 		return apitype.CodeUnknownAction
 	case errors.Is(err, ErrUnknownMCPSession):
