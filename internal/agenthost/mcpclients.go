@@ -1,3 +1,5 @@
+//go:build !nomcp
+
 package agenthost
 
 import (
@@ -22,6 +24,26 @@ import (
 // MCPToolPrefix starts the names of MCP servers' tools as agents see
 // them: mcp.SERVER.TOOL.
 const MCPToolPrefix = "mcp."
+
+// mcpParts are the MCP servers' tools (mcp.SERVER.TOOL) a tool runner
+// offers and the connections behind them, closed by CloseMCP when the
+// process ends.
+type mcpParts struct {
+	mcpTools map[string]mcpTool
+	mcpModel map[string]string // model-facing name → mcp.SERVER.TOOL
+	mcpConns []*mcpclient.Conn
+}
+
+// mcpCall runs call when it names an MCP server's tool (ok).
+func (r *ToolRunner) mcpCall(ctx context.Context, call llm.ToolCall) (out string, failure, fatal error, ok bool) {
+	t, ok := r.mcpTools[r.Canonical(call.Name)]
+	if !ok {
+		return "", nil, nil, false
+	}
+	call.Name = r.Canonical(call.Name)
+	out, failure, fatal = r.runMCP(ctx, call, t)
+	return out, failure, fatal, true
+}
 
 // mcpTool is one MCP server tool offered to an agent.
 type mcpTool struct {

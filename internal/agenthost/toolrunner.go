@@ -16,7 +16,6 @@ import (
 	"github.com/weftos/weftos/internal/governance"
 	"github.com/weftos/weftos/internal/kernel"
 	"github.com/weftos/weftos/internal/llm"
-	"github.com/weftos/weftos/internal/mcpclient"
 	"github.com/weftos/weftos/internal/nodemetrics"
 	"github.com/weftos/weftos/internal/toolhost"
 	"github.com/weftos/weftos/internal/tools"
@@ -27,19 +26,15 @@ import (
 // capability and limit checks → governance → durable decision → run →
 // durable outcome. A Refusal at any step is recorded too.
 type ToolRunner struct {
-	h       *Host
-	p       *kernel.Process
-	agent   string // the definition's name: memories are filed under it
-	session string
-	gate    authority.Gate // judges paths against this agent's workspace (and the cluster's consensus)
-	env     *tools.Env
-	reg     *tools.Registry
-	specs   []llm.ToolSpec
-	// MCP servers' tools (mcp.SERVER.TOOL) and the connections behind
-	// them, closed by CloseMCP when the process ends.
-	mcpTools map[string]mcpTool
-	mcpModel map[string]string // model-facing name → mcp.SERVER.TOOL
-	mcpConns []*mcpclient.Conn
+	h        *Host
+	p        *kernel.Process
+	agent    string // the definition's name: memories are filed under it
+	session  string
+	gate     authority.Gate // judges paths against this agent's workspace (and the cluster's consensus)
+	env      *tools.Env
+	reg      *tools.Registry
+	specs    []llm.ToolSpec
+	mcpParts // MCP servers' tools (mcpclients.go; empty with nomcp)
 }
 
 var _ agent.ToolRunner = (*ToolRunner)(nil)
@@ -144,9 +139,8 @@ func (r *ToolRunner) run(ctx context.Context, call llm.ToolCall) (out string, fa
 	if out, failure, fatal, ok := r.memoryTool(ctx, call); ok {
 		return out, failure, fatal
 	}
-	if t, ok := r.mcpTools[r.Canonical(call.Name)]; ok {
-		call.Name = r.Canonical(call.Name)
-		return r.runMCP(ctx, call, t)
+	if out, failure, fatal, ok := r.mcpCall(ctx, call); ok {
+		return out, failure, fatal
 	}
 	subject := subjectOf(r.p, r.session)
 	if _, builtin := r.reg.Get(call.Name); !builtin {
