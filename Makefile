@@ -45,8 +45,8 @@ cross:
 # tags"): the code and tests vet with each tag alone and with all of them
 # (the edge build), and the edge build boots, serves the layers' endpoints
 # with layer_not_built and refuses a configuration that needs them.
-LAYER_TAGS := nomesh nosandbox nomemory nollm nochannels nomcp noui
-EDGE_TAGS  := nomesh,nosandbox,nomemory,nollm,nochannels,nomcp,noui
+LAYER_TAGS := nomesh nosandbox nomemory nochannels nomcp noui
+EDGE_TAGS  := nomesh,nosandbox,nomemory,nochannels,nomcp,noui
 tags:
 	for t in $(LAYER_TAGS) $(EDGE_TAGS); do $(GO) vet -tags $$t ./... || exit 1; done
 	$(GO) test -tags $(EDGE_TAGS) -run 'Layer|TestEveryEndpoint|TestUIOffByDefault|TestOpenServeClose' ./internal/layers ./internal/daemon

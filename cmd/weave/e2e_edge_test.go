@@ -13,7 +13,7 @@ import (
 
 // edgeTags compile every optional layer out: the minimal edge build
 // (kernel, chain, governance; docs/PLATFORMS.md, "Build tags").
-const edgeTags = "nomesh,nosandbox,nomemory,nollm,nochannels,nomcp,noui"
+const edgeTags = "nomesh,nosandbox,nomemory,nochannels,nomcp,noui"
 
 // TestEdgeBuild builds weave with every optional layer compiled out,
 // boots it and checks that the node works (status, chain, governance)
@@ -53,7 +53,7 @@ func TestEdgeBuild(t *testing.T) {
 		args  []string
 	}{
 		{layers.Mesh, []string{"cluster", "status"}},
-		{layers.Sandbox, []string{"tool", "list"}},
+		{layers.Memory, []string{"memory", "stats"}},
 		{layers.Mesh, []string{"cluster", "init", "edge"}},
 		{layers.Channels, []string{"gateway", "token", "list"}},
 		{layers.Channels, []string{"channels", "status"}},

@@ -1,6 +1,6 @@
 // Package layers names the optional layers of a WeftOS binary and says
 // which of them this build contains. A build tag compiles a layer out
-// (`go build -tags nomesh,nollm ./cmd/weave`): its packages and their
+// (`go build -tags nomesh,noui ./cmd/weave`): its packages and their
 // dependencies are not linked, and whatever would use the layer answers
 // with NotBuilt instead (docs/ARCHITECTURE.md, "Build tags").
 package layers
@@ -11,12 +11,13 @@ import (
 )
 
 // The optional layers. The kernel, the chain, governance, the authority
-// pipeline, the local API and ECC are always built.
+// pipeline, the local API, ECC, apps and the agents with their model
+// providers are always built (compiling the LLM layer out is not done:
+// docs/PLATFORMS.md).
 const (
 	Mesh     = "mesh"     // the cluster: mesh links, SWIM, Raft, witnessing
 	Sandbox  = "sandbox"  // WASM tools on wazero
 	Memory   = "memory"   // semantic memory: the store, HNSW, embedders
-	LLM      = "llm"      // model providers and the agents that call them
 	Channels = "channels" // the gateway and the chat channels
 	MCP      = "mcp"      // MCP: weave mcp serve, the gateway's /mcp, agents' MCP servers
 	UI       = "ui"       // the control UI
@@ -30,7 +31,7 @@ type Layer struct {
 }
 
 // all lists every optional layer in a fixed order.
-var all = []string{Mesh, Sandbox, Memory, LLM, Channels, MCP, UI}
+var all = []string{Mesh, Sandbox, Memory, Channels, MCP, UI}
 
 // off holds the layers compiled out; each no<layer>.go file adds its own
 // in init when its tag is set.

@@ -1,5 +1,0 @@
-//go:build nollm
-
-package layers
-
-func init() { off[LLM] = true }
