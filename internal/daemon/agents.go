@@ -116,7 +116,11 @@ func (d *Daemon) findAgent(name, workspace string) (agentdef.Definition, error) 
 		}
 		return agentdef.Default(), nil
 	}
-	return agentdef.Find(name, workspace, d.home)
+	def, err := agentdef.Find(name, workspace, d.home)
+	if err != nil {
+		return def, err
+	}
+	return d.withAppConfig(def) // an app's agent: its settings in its prompt
 }
 
 // agentCaps turns a definition's requested capabilities into the kernel's.
