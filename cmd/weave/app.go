@@ -18,13 +18,13 @@ func init() {
 	register(func(e *env) *cmdline.Command {
 		return &cmdline.Command{
 			Name:    "app",
-			Summary: "packaged apps: install, list, inspect, start, stop, upgrade, remove",
+			Summary: "packaged apps: install, list, inspect, start, stop, upgrade, remove, config, trust",
 			Subs: []*cmdline.Command{
 				{Name: "install", Summary: "install an app package (directory or .tar.gz): a governed act", Args: "PATH", MinArgs: 1, MaxArgs: 1,
 					Setup: e.leaf(appInstall(false)),
 					Help: "Shows what the app requests (capabilities, hosts, agents, tools, services, cron jobs), its digest and\n" +
 						"signature, then asks the daemon to install it (app.install, recorded with the digest). An unsigned app, or\n" +
-						"one signed by a key not in HOME/apps/trusted_keys, waits for a human: weave gov pending / approve ID."},
+						"one signed by a key not trusted (weave app trust list), waits for a human: weave gov pending / approve ID."},
 				{Name: "list", Summary: "list installed apps", Setup: e.leaf(appList)},
 				{Name: "inspect", Summary: "an installed app's record, or a package's manifest, digest and signature", Args: "NAME|PATH",
 					MinArgs: 1, MaxArgs: 1, Setup: e.leaf(appInspect)},
@@ -35,6 +35,8 @@ func init() {
 					MinArgs: 2, MaxArgs: 2, Setup: e.leaf(appInstall(true))},
 				{Name: "remove", Summary: "stop an app and remove what it installed (the chain keeps its history)", Args: "NAME", MinArgs: 1, MaxArgs: 1,
 					Setup: e.leaf(appRemove)},
+				appConfigCommand(e),
+				appTrustCommand(e),
 			},
 		}
 	})
