@@ -214,21 +214,20 @@ var hexKeyRE = regexp.MustCompile(`^[0-9a-fA-F]{64}$`)
 func trustAdd(e *env, fs *flag.FlagSet) cmdline.Action {
 	name := fs.String("name", "", "a name to know the key by (letters, digits, _ . @ -)")
 	return func(ctx context.Context, args []string) error {
-		req := apitype.PublisherTrustRequest{Name: *name, Source: "argument"}
-		if hexKeyRE.MatchString(args[0]) {
-			req.Key = strings.ToLower(args[0])
-		} else {
-			b, err := os.ReadFile(args[0])
-			if err != nil {
-				return fmt.Errorf("%s is neither a hex Ed25519 public key nor a readable key file: %w", args[0], err)
+		// The daemon reads the key (and records a refusal of one it
+		// cannot read): the argument, or the file it names.
+		req := apitype.PublisherTrustRequest{Key: args[0], Name: *name, Source: "argument"}
+		if !hexKeyRE.MatchString(args[0]) {
+			if fi, err := os.Stat(args[0]); err == nil && fi.Mode().IsRegular() {
+				if fi.Size() > 64<<10 {
+					return fmt.Errorf("%s: larger than 64 KiB: not a key file", args[0])
+				}
+				b, err := os.ReadFile(args[0])
+				if err != nil {
+					return err
+				}
+				req.Key, req.Source = string(b), args[0]
 			}
-			if req.Key, err = apppkg.ParsePublicKey(b); err != nil {
-				return fmt.Errorf("%s: %w", args[0], err)
-			}
-			req.Source = args[0]
-		}
-		if !e.json {
-			fmt.Fprintf(e.stderr, "trusting publisher key %s: a governed act (outside dev it waits for approval: weave gov pending)\n", apppkg.KeyID(req.Key))
 		}
 		return e.withClient(func(c *client.Client) error {
 			out, err := c.TrustPublisher(ctx, req)

@@ -270,7 +270,7 @@ func (d *Daemon) configureApp(ctx context.Context, name string, req apitype.AppC
 	for _, k := range sortedNames(req.Set) {
 		v, ok := m.Config[k]
 		if !ok {
-			errs = append(errs, fmt.Errorf("%s %s has no setting %q (its settings: %s)", a.Name, a.Version, k, declared))
+			errs = append(errs, fmt.Errorf("%w: %s %s has no setting %q (its settings: %s)", apppkg.ErrConfig, a.Name, a.Version, k, declared))
 			continue
 		}
 		canon, err := apppkg.ParseValue(v.Type, req.Set[k])
@@ -295,9 +295,9 @@ func (d *Daemon) configureApp(ctx context.Context, name string, req apitype.AppC
 		_, kept := cur.Values[k]
 		switch _, both := req.Set[k]; {
 		case both:
-			errs = append(errs, fmt.Errorf("%s is both set and unset", k))
+			errs = append(errs, fmt.Errorf("%w: %s is both set and unset", apppkg.ErrConfig, k))
 		case !ok && !kept:
-			errs = append(errs, fmt.Errorf("%s %s has no setting %q (its settings: %s)", a.Name, a.Version, k, declared))
+			errs = append(errs, fmt.Errorf("%w: %s %s has no setting %q (its settings: %s)", apppkg.ErrConfig, a.Name, a.Version, k, declared))
 		default:
 			detail.Unset = append(detail.Unset, k)
 			if v.Secret {
@@ -306,7 +306,7 @@ func (d *Daemon) configureApp(ctx context.Context, name string, req apitype.AppC
 		}
 	}
 	if len(req.Set) == 0 && len(req.Unset) == 0 {
-		errs = append(errs, errors.New("nothing to change: give KEY=VALUE or --unset KEY"))
+		errs = append(errs, fmt.Errorf("%w: nothing to change: give KEY=VALUE or --unset KEY", apppkg.ErrConfig))
 	}
 	if len(detail.Unset) > 0 {
 		act.Context.Extra["unset"] = strings.Join(detail.Unset, ",")
@@ -316,7 +316,7 @@ func (d *Daemon) configureApp(ctx context.Context, name string, req apitype.AppC
 		act.Context.Extra["secrets"] = strings.Join(detail.Secrets, ",")
 	}
 	if err := errors.Join(errs...); err != nil {
-		return refuse(fmt.Errorf("%w: %w: %w", authority.ErrInput, apppkg.ErrConfig, err))
+		return refuse(fmt.Errorf("%w: %w", authority.ErrInput, err))
 	}
 	pm, err := d.auth.Authorize(ctx, act)
 	if err != nil {
