@@ -375,8 +375,8 @@ func (d *Daemon) configureApp(ctx context.Context, name string, req apitype.AppC
 // definition the app did not install — another name, or a file elsewhere
 // than the home's agents/ (a workspace's) — is returned as it is.
 func (d *Daemon) withAppConfig(def agentdef.Definition) (agentdef.Definition, error) {
-	if def.Source == "" || filepath.Dir(def.Source) != filepath.Join(d.home, "agents") {
-		return def, nil
+	if def.Source == "" || filepath.Dir(def.Source) != filepath.Join(d.home, "agents") || !strings.Contains(def.SystemPrompt, "${config.") {
+		return def, nil // nothing to expand (nor "$${config." to unescape)
 	}
 	apps, err := d.listApps()
 	if err != nil {
