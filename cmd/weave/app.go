@@ -4,8 +4,10 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/weftos/weftos/internal/apitype"
@@ -60,6 +62,19 @@ func describePackage(e *env, pkg *apppkg.Package) {
 		cron = append(cron, c.Schedule+" → "+c.Agent)
 	}
 	fmt.Fprintf(e.stderr, "  services: %s; cron: %s\n", listOrNone(svc), listOrNone(cron))
+	var settings []string
+	for _, k := range slices.Sorted(maps.Keys(m.Config)) {
+		v := m.Config[k]
+		switch {
+		case v.Secret:
+			settings = append(settings, k+" ("+v.Type+", secret)")
+		case v.Default == nil:
+			settings = append(settings, k+" ("+v.Type+", required)")
+		default:
+			settings = append(settings, k+" ("+v.Type+", default "+*v.Default+")")
+		}
+	}
+	fmt.Fprintf(e.stderr, "  settings: %s\n", listOrNone(settings))
 }
 
 func listOrNone(l []string) string {
