@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -201,5 +202,60 @@ func TestDistrustPrefix(t *testing.T) {
 	}
 	if keys := d.trustedKeys(); len(keys) != 0 {
 		t.Fatalf("trusted %v", keys)
+	}
+}
+
+// BenchmarkAppSettings measures an app.configure act (checks, the
+// decision and outcome on the chain, the config file written) and what a
+// start of an app's agent pays for its settings (findAgent with the
+// substitution, against a definition with no reference).
+func BenchmarkAppSettings(b *testing.B) {
+	home := b.TempDir()
+	d := open(b, home)
+	defer closeD(b, d)
+	ctx := context.Background()
+	dir := filepath.Join(b.TempDir(), "cfgapp")
+	for name, body := range map[string]string{
+		apppkg.ManifestFile: "name = \"cfgapp\"\nversion = \"0.1.0\"\nagents = [\"agents/cfg.yaml\", \"agents/plain.yaml\"]\n" +
+			"[requests]\ncapabilities = [\"can_exec_tools\", \"can_ipc\"]\n[config]\nwords = 100\ntone = \"formal\"\n",
+		"agents/cfg.yaml":   "name: cfg\nsystem_prompt: \"" + strings.Repeat("Answer in a ${config.tone} tone in ${config.words} words. ", 20) + "\"\ntools: [read_file]\ncapabilities:\n  can_exec_tools: true\n  tools_allow: [read_file]\n",
+		"agents/plain.yaml": "name: plain\nsystem_prompt: \"" + strings.Repeat("Answer in a formal tone in 100 words. ", 20) + "\"\ntools: [read_file]\ncapabilities:\n  can_exec_tools: true\n  tools_allow: [read_file]\n",
+	} {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			b.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+	pub, priv, _ := ed25519.GenerateKey(nil)
+	if _, err := apppkg.Sign(dir, priv); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := d.trustPublisher(ctx, apitype.PublisherTrustRequest{Key: hex.EncodeToString(pub)}); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := d.installApp(ctx, dir, false); err != nil {
+		b.Fatal(err)
+	}
+	ws := b.TempDir()
+	b.Run("configure", func(b *testing.B) {
+		i := 0
+		for b.Loop() {
+			i++
+			if _, err := d.configureApp(ctx, "cfgapp", apitype.AppConfigRequest{Set: map[string]string{"words": strconv.Itoa(i)}}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	for _, agent := range []string{"cfg", "plain"} {
+		b.Run("find-"+agent, func(b *testing.B) {
+			for b.Loop() {
+				if _, err := d.findAgent(agent, ws); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
