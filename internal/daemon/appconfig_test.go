@@ -3,7 +3,9 @@ package daemon
 import (
 	"context"
 	"crypto/ed25519"
+	"crypto/x509"
 	"encoding/hex"
+	"encoding/pem"
 	"errors"
 	"os"
 	"path/filepath"
@@ -175,6 +177,19 @@ func TestDistrustPrefix(t *testing.T) {
 	}
 	if _, err := d.trustPublisher(ctx, apitype.PublisherTrustRequest{Key: strings.Repeat("3", 64), Name: "FIRST"}); !errors.Is(err, apitype.ErrPublisherTrusted) {
 		t.Fatalf("a name taken: %v", err)
+	}
+	// A private key given by mistake is refused, and not recorded.
+	_, priv, _ := ed25519.GenerateKey(nil)
+	der, _ := x509.MarshalPKCS8PrivateKey(priv)
+	privPEM := string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
+	if _, err := d.trustPublisher(ctx, apitype.PublisherTrustRequest{Key: privPEM}); !errors.Is(err, apppkg.ErrKey) || strings.Contains(err.Error(), privPEM[30:60]) {
+		t.Fatalf("a private key: %v", err)
+	}
+	for seq := range d.chain.Len() {
+		ev, _ := d.chain.Get(seq)
+		if strings.Contains(string(ev.Payload), strings.ReplaceAll(privPEM[28:70], "\n", "")) {
+			t.Fatalf("the private key is on the chain: %s", ev.Payload)
+		}
 	}
 	f := filepath.Join(home, AppsDir, apppkg.TrustFile)
 	data, _ := os.ReadFile(f)

@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -96,7 +97,10 @@ func (d *Daemon) trustPublisher(ctx context.Context, req apitype.PublisherTrustR
 	}
 	key, err := apppkg.ParsePublicKey([]byte(req.Key))
 	if err != nil {
-		act.Context.Extra["key"] = fmt.Sprintf("%.128s", req.Key)
+		// Not a public key — perhaps a private one pasted by mistake:
+		// the record names it only by its hash.
+		h := sha256.Sum256([]byte(req.Key))
+		act.Context.Extra["key"] = fmt.Sprintf("unreadable: %d bytes, sha256:%x", len(req.Key), h)
 		return refuse(fmt.Errorf("%w: %w", authority.ErrInput, err))
 	}
 	act.Context.Extra["key"], act.Context.Extra["id"] = key, apppkg.KeyID(key)
