@@ -270,7 +270,12 @@ func (d *Daemon) installApp(ctx context.Context, src string, upgrade bool) (apit
 		return apitype.App{}, fmt.Errorf("app %s: recorded as installed (seq %d) but its record was not written: %w", rec.Name, rec.InstallSeq, err)
 	}
 	if prev != nil && prev.Running {
-		return d.startApp(ctx, rec.Name)
+		a, err := d.startApp(ctx, rec.Name)
+		if err != nil {
+			// A new required setting, say: installed, but stopped.
+			return a, fmt.Errorf("%s %s installed (chain seq %d) but not started again: %w", rec.Name, rec.Version, rec.InstallSeq, err)
+		}
+		return a, nil
 	}
 	return rec, nil
 }
