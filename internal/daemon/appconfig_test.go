@@ -148,7 +148,30 @@ func TestAppConfigLifecycle(t *testing.T) {
 		t.Fatalf("unset %+v %v", view, err)
 	}
 
-	// Removing the app removes its settings; the chain audits clean.
+	// An upgrade of a running app that brings a required setting is
+	// installed, but stays stopped until the setting is set.
+	if _, err := d.startApp(ctx, "cfgapp"); err != nil {
+		t.Fatal(err)
+	}
+	v3 := "words = 1\ntoken = { type = \"string\", secret = true, default = \"\" }\nregion = { type = \"string\" }\n"
+	if _, err := install(configApp(t, "0.3.0", v3, "in ${config.region}"), true); err == nil ||
+		!strings.Contains(err.Error(), "0.3.0 installed") || !strings.Contains(err.Error(), "region has no value") {
+		t.Fatalf("upgrade with a required setting: %v", err)
+	}
+	if a, err := d.appRecord("cfgapp"); err != nil || a.Version != "0.3.0" || a.Running {
+		t.Fatalf("after: %+v %v", a, err)
+	}
+	if _, err := d.configureApp(ctx, "cfgapp", apitype.AppConfigRequest{Set: map[string]string{"region": "eu"}, Restart: true}); err != nil {
+		t.Fatal(err)
+	}
+	if a, err := d.startApp(ctx, "cfgapp"); err != nil || !a.Running {
+		t.Fatalf("start: %+v %v", a, err)
+	}
+	if def, err := d.findAgent("cfg", t.TempDir()); err != nil || def.SystemPrompt != "in eu" {
+		t.Fatalf("definition %q %v", def.SystemPrompt, err)
+	}
+
+	// Removing the app removes its settings.
 	if err := d.removeApp(ctx, "cfgapp"); err != nil {
 		t.Fatal(err)
 	}
