@@ -102,7 +102,7 @@ func TestAppConfigLifecycle(t *testing.T) {
 	if len(jobs) != 1 || !strings.Contains(string(jobs[0].Payload.Text), "digest in 7 words") {
 		t.Fatalf("cron %+v", jobs)
 	}
-	def, err := d.findAgent("cfg", t.TempDir())
+	def, err := d.agenthost.FindAgent("cfg", t.TempDir())
 	if err != nil || def.SystemPrompt != "at most 7 words, token tok" {
 		t.Fatalf("definition %q %v", def.SystemPrompt, err)
 	}
@@ -167,7 +167,7 @@ func TestAppConfigLifecycle(t *testing.T) {
 	if a, err := d.startApp(ctx, "cfgapp"); err != nil || !a.Running {
 		t.Fatalf("start: %+v %v", a, err)
 	}
-	if def, err := d.findAgent("cfg", t.TempDir()); err != nil || def.SystemPrompt != "in eu" {
+	if def, err := d.agenthost.FindAgent("cfg", t.TempDir()); err != nil || def.SystemPrompt != "in eu" {
 		t.Fatalf("definition %q %v", def.SystemPrompt, err)
 	}
 
@@ -245,7 +245,7 @@ func TestDistrustPrefix(t *testing.T) {
 
 // BenchmarkAppSettings measures an app.configure act (checks, the
 // decision and outcome on the chain, the config file written) and what a
-// start of an app's agent pays for its settings (findAgent with the
+// start of an app's agent pays for its settings (FindAgent with the
 // substitution, against a definition with no reference).
 func BenchmarkAppSettings(b *testing.B) {
 	home := b.TempDir()
@@ -290,7 +290,7 @@ func BenchmarkAppSettings(b *testing.B) {
 	for _, agent := range []string{"cfg", "plain"} {
 		b.Run("find-"+agent, func(b *testing.B) {
 			for b.Loop() {
-				if _, err := d.findAgent(agent, ws); err != nil {
+				if _, err := d.agenthost.FindAgent(agent, ws); err != nil {
 					b.Fatal(err)
 				}
 			}
