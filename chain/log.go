@@ -132,12 +132,16 @@ type committerState struct {
 	segNo     uint32
 	segSize   int64
 	segHeader bool
-	compact   compactRange
-	buf       []byte
-	requested uint64 // tree size of the last checkpoint requested
-	timerOn   bool
-	stopping  bool
-	pace      groupcommit.Pace
+	// zeroed is the end of the zeros written after the data
+	// (prealloc.go); zeroFailed stops retrying for this segment.
+	zeroed     int64
+	zeroFailed bool
+	compact    compactRange
+	buf        []byte
+	requested  uint64 // tree size of the last checkpoint requested
+	timerOn    bool
+	stopping   bool
+	pace       groupcommit.Pace
 	// durableTaken counts durable requests taken into batches.
 	durableTaken uint64
 }
@@ -245,7 +249,7 @@ func (l *Log) openSegment() error {
 		f.Close()
 		return fmt.Errorf("chain: open segment: %w", err)
 	}
-	l.w.seg = f
+	l.w.seg, l.w.zeroed, l.w.zeroFailed = f, l.w.segSize, false
 	if !l.w.segHeader {
 		l.w.buf = appendFramed(l.w.buf[:0], segmentHeader{ChainID: l.info.ChainID, Number: l.w.segNo, FirstSeq: l.size, Origin: l.info.Origin}.appendBody)
 		l.w.segHeader = true
@@ -352,6 +356,9 @@ func (l *Log) Close(ctx context.Context) error {
 	}
 	err = errors.Join(err, l.closeFiles(), l.lock.Close())
 	if l.w.seg != nil {
+		if l.failErr == nil {
+			err = errors.Join(err, l.trimSegment())
+		}
 		err = errors.Join(err, l.w.seg.Close())
 	}
 	return err
@@ -603,12 +610,15 @@ func (l *Log) writeBuf() error {
 	if _, err := l.w.seg.WriteAt(l.w.buf, l.w.segSize); err != nil {
 		return fmt.Errorf("chain: write %s: %w", segmentName(l.w.segNo), err)
 	}
+	// Keep zeros ahead of the data, so that later commits change no
+	// metadata (prealloc.go); this one's sync makes them durable.
+	l.extendZeros(l.w.segSize + int64(len(l.w.buf)))
 	// Real time, not the injected clock: this measures I/O.
 	var t0 time.Time
 	if l.opts.Observer != nil {
 		t0 = time.Now()
 	}
-	if err := l.w.seg.Sync(); err != nil {
+	if err := datasync(l.w.seg); err != nil {
 		return fmt.Errorf("chain: fsync %s: %w", segmentName(l.w.segNo), err)
 	}
 	if o := l.opts.Observer; o != nil {
@@ -625,11 +635,14 @@ func (l *Log) rotate(firstSeq uint64) error {
 	if err := l.writeBuf(); err != nil {
 		return err
 	}
+	if err := l.trimSegment(); err != nil {
+		return err
+	}
 	if err := l.w.seg.Close(); err != nil {
 		return fmt.Errorf("chain: close segment: %w", err)
 	}
 	l.w.segNo++
-	l.w.segSize = 0
+	l.w.segSize, l.w.zeroed, l.w.zeroFailed = 0, 0, false
 	l.w.segHeader = false
 	l.w.seg = nil
 	f, err := os.OpenFile(filepath.Join(l.dir, segmentName(l.w.segNo)), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
