@@ -13,10 +13,15 @@ import "fmt"
 // (frameReader.zeroTail). The unused zeros are cut when a segment is
 // finished (rotation) and when the log closes, so closed segments end at
 // their last record.
+//
+// The zeros are written by the commit that first needs them (its sync
+// makes them durable), which makes that one commit slower: about +0.2 ms
+// for 64 KiB on this class of disk, +0.5 ms for 256 KiB, +2.3 ms for
+// 1 MiB. Acknowledgements are in order, so a slow sync holds back every
+// act that arrives during it: small steps keep that off the tail.
 const (
-	minZeroAhead = 64 << 10 // zeros kept ahead of a small segment's data
-	maxZeroAhead = 1 << 20  // … and of a large one's
-	zeroAlign    = 4096
+	zeroAhead = 64 << 10 // zeros written ahead of the data at a time
+	zeroAlign = 4096
 )
 
 var zeroBlock [64 << 10]byte
@@ -24,11 +29,10 @@ var zeroBlock [64 << 10]byte
 func alignUp(n int64) int64 { return (n + zeroAlign - 1) &^ (zeroAlign - 1) }
 
 // zeroTarget is where the zero region should end once the data reaches
-// end: ahead of it by as much as the segment already holds (so a small
-// chain stays small), between minZeroAhead and maxZeroAhead, and not much
-// beyond the rotation size.
+// end: zeroAhead beyond it, on a block boundary, and not much beyond the
+// rotation size.
 func zeroTarget(end, segmentSize int64) int64 {
-	target := alignUp(end + min(max(end, minZeroAhead), maxZeroAhead))
+	target := alignUp(end + zeroAhead)
 	if limit := alignUp(segmentSize); target > limit {
 		target = max(limit, alignUp(end))
 	}
