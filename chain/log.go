@@ -60,6 +60,9 @@ type Options struct {
 
 	// syncData replaces fdatasync in tests (to hold or fail a sync).
 	syncData func(*os.File) error
+	// noPrealloc turns segment preallocation off (for benchmarks that
+	// compare with it).
+	noPrealloc bool
 }
 
 func (o *Options) setDefaults() error {

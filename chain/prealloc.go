@@ -44,7 +44,7 @@ func zeroTarget(end, segmentSize int64) int64 {
 // (a full disk, a file-size limit) only means later commits append, as
 // when nothing was preallocated; the data is unaffected.
 func (l *Log) extendZeros(end int64) {
-	if l.w.zeroFailed || end <= l.w.zeroed {
+	if l.opts.noPrealloc || l.w.zeroFailed || end <= l.w.zeroed {
 		return
 	}
 	target := zeroTarget(end, l.opts.SegmentSize)
