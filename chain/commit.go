@@ -305,7 +305,6 @@ func (l *Log) acknowledge(cover uint64) {
 		if p.gen > cover {
 			break
 		}
-		n++
 		var err error
 		for i, t := range []*table{s.index, s.tree, s.cps} {
 			if err = t.flushTo(p.marks[i]); err != nil {
@@ -313,10 +312,15 @@ func (l *Log) acknowledge(cover uint64) {
 			}
 		}
 		if err != nil {
+			// Those already acknowledged leave the queue first: a
+			// request is woken exactly once.
+			clear(l.w.pending[:n])
+			l.w.pending = l.w.pending[n:]
 			l.fail(err)
 			l.failPending()
 			return
 		}
+		n++
 		s.mu.Lock()
 		s.size, s.head, s.ncp = p.size, p.head, p.ncp
 		s.segNo, s.segEnd = p.segNo, p.segEnd

@@ -162,3 +162,36 @@ func TestPipelinedSyncFailure(t *testing.T) {
 		t.Fatalf("Close = %v", err)
 	}
 }
+
+// TestIndexWriteFailureFailsClosed: a batch whose sync succeeded but whose
+// index rows cannot be written is not acknowledged as a success; the log
+// fails and refuses later appends.
+func TestIndexWriteFailureFailsClosed(t *testing.T) {
+	dir := t.TempDir()
+	opts := testOptions(t)
+	calls := heldSyncs(&opts)
+	l := openLog(t, dir, opts)
+
+	a1 := appendAsync(l, "one")
+	s1 := nextSync(t, calls)
+	a2 := appendAsync(l, "two")
+	s2 := nextSync(t, calls)
+	s1 <- nil
+	if r := result(t, a1); r.err != nil {
+		t.Fatal(r.err)
+	}
+	l.store.index.f.Close() // the next index write fails
+	s2 <- nil
+	if r := result(t, a2); r.err == nil {
+		t.Fatalf("acknowledged without its index row: %+v", r)
+	}
+	if _, err := l.Append(context.Background(), "test", "later", nil); err == nil || l.Err() == nil {
+		t.Fatalf("append after the failure: %v (Err %v)", err, l.Err())
+	}
+	if l.Len() != 1 {
+		t.Fatalf("%d events published", l.Len())
+	}
+	if err := l.Close(context.Background()); err == nil {
+		t.Fatal("Close reported no failure")
+	}
+}
