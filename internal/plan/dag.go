@@ -140,7 +140,9 @@ func check(tasks []Task, outside map[string]bool, known Known) error {
 		return fmt.Errorf("%w: %d tasks (at most %d)", ErrInvalid, len(tasks), MaxTasks)
 	}
 	var errs []error
-	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf("%w: "+format, append([]any{ErrInvalid}, args...)...)) }
+	bad := func(format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%w: "+format, append([]any{ErrInvalid}, args...)...))
+	}
 	ids := map[string]bool{}
 	for i, t := range tasks {
 		switch {
