@@ -63,6 +63,10 @@ const (
 	EventReplan   EventType = "replan"   // a failed task and its dependants were replaced
 	EventAbandon  EventType = "abandon"  // a failed task's dependants were given up
 	EventFinished EventType = "finished" // the run is over
+
+	// Generate's own events.
+	EventProposed EventType = "plan"     // a plan was adopted (Tasks)
+	EventRejected EventType = "rejected" // a proposal failed validation (Err)
 )
 
 // Event is one step of a run's progress.
@@ -75,6 +79,8 @@ type Event struct {
 	// Removed and Added are the ids a replan took out and put in;
 	// Skipped the ids an abandon gave up.
 	Removed, Added, Skipped []string
+	// Tasks are the tasks a replan put in, or the plan adopted.
+	Tasks []Task
 	// Output is a done task's result.
 	Output string
 	// Running, Done and Total describe the schedule after the event.
@@ -237,7 +243,7 @@ func Run(ctx context.Context, p Plan, o Options) (Outcome, error) {
 				for i, t := range tasks {
 					added[i] = t.ID
 				}
-				emit(Event{Type: EventReplan, Task: f.id, Removed: removed, Added: added})
+				emit(Event{Type: EventReplan, Task: f.id, Removed: removed, Added: added, Tasks: tasks})
 				replaced = true
 			} else {
 				f.err = fmt.Errorf("%w (replanning failed: %v)", f.err, rerr)
