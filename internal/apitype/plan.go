@@ -38,6 +38,7 @@ const (
 	PlanFail     = "fail"     // a task failed (Task, Code, Message)
 	PlanReplan   = "replan"   // a failed task and its dependants replaced (Task, Removed, Tasks added)
 	PlanAbandon  = "abandon"  // a failed task's dependants given up (Task, Skipped, Message)
+	PlanApproval = "approval" // a task's act waits for a human (Task, Code: the action, Message: how to approve)
 	PlanFinal    = "final"    // the final answer (Answer, AnswerID, Results)
 	PlanError    = "error"    // the plan could not be made or finished (Code, Message)
 )
