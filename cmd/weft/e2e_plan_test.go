@@ -208,6 +208,40 @@ func TestPlanEndToEnd(t *testing.T) {
 			t.Fatalf("why(answer) does not reach %s's result: %v", task, steps)
 		}
 	}
+	// The cross-reference index: the plan.answer outcome produced the
+	// answer, which lives in the planner's session.
+	x, err := xref.Open(filepath.Join(home, "xref.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	var rels []string
+	for _, l := range x.In(xref.ID(aid)) {
+		rels = append(rels, l.Rel)
+	}
+	for _, l := range x.Out(xref.ID(aid)) {
+		rels = append(rels, l.Rel)
+	}
+	if !slices.Contains(rels, "produced") || !slices.Contains(rels, "in_session") || !slices.Contains(rels, "ecc.derived_from") {
+		t.Fatalf("the answer's links: %v", rels)
+	}
+	auditClean(t, home)
+
+	// Without --json: progress on stderr as tasks start and finish, the
+	// answer on stdout.
+	out.Reset()
+	errb.Reset()
+	code = run([]string{"plan", "--home", home, "--workspace", ws, "--model", "openai/test-model", "Explain WeftOS"}, strings.NewReader(""), &out, &errb)
+	if code != 0 || out.String() != "WeftOS runs agents as kernel processes, reviewed.\n" {
+		t.Fatalf("exit %d\nstdout %q\nstderr %s", code, out.String(), errb.String())
+	}
+	for _, want := range []string{"plan: proposal refused: plan: dependency cycle gather → review → gather", "  draft (after gather, facts): Draft a paragraph",
+		"start gather", "done  facts: Kernels schedule processes.", "FAIL  draft: ", "replan draft: replaced draft, review with draft2 (after gather, facts), review (after draft2)",
+		"[4/4] done  review: Reviewed: fine.", ": done, 4 tasks, 1 replans; answer "} {
+		if !strings.Contains(errb.String(), want) {
+			t.Fatalf("stderr lacks %q:\n%s", want, errb.String())
+		}
+	}
 	auditClean(t, home)
 }
 
