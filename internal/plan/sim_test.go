@@ -306,12 +306,19 @@ func makespanReport(count, workers int, informed bool, seed uint64) (string, map
 	rng := rand.New(rand.NewPCG(seed, 1))
 	var toCP, toLB []float64
 	var cpBound, cpWithin, lbWithin, cpBoundWithin int
+	byShape := map[string][]float64{}
+	shapeCPBound := map[string]int{}
 	for i := range count {
-		p, lat := genDAG(rng, 1+rng.IntN(200), shapes[i%len(shapes)])
+		shape := shapes[i%len(shapes)]
+		p, lat := genDAG(rng, 1+rng.IntN(200), shape)
 		cp, work := bounds(p, lat, workers)
 		r := simulate(p, lat, workers, informed, 0, rng)
 		rc, rl := r.makespan/cp, r.makespan/max(cp, work)
 		toCP, toLB = append(toCP, rc), append(toLB, rl)
+		byShape[shape] = append(byShape[shape], rl)
+		if cp >= work {
+			shapeCPBound[shape]++
+		}
 		if rc <= 1.05 {
 			cpWithin++
 		}
@@ -340,6 +347,18 @@ func makespanReport(count, workers int, informed bool, seed uint64) (string, map
 	s := fmt.Sprintf("%d DAGs, %d workers, informed=%v: makespan/CP p50 %.3f p95 %.3f max %.3f (≤1.05: %.1f%%); makespan/max(CP,W/%d) p50 %.3f p95 %.3f max %.3f (≤1.05: %.1f%%); CP-bound DAGs %.1f%%, of which ≤1.05×CP %.1f%%",
 		count, workers, informed, m["cp_p50"], m["cp_p95"], m["cp_max"], 100*m["within5_cp"], workers, m["lb_p50"], m["lb_p95"], m["lb_max"],
 		100*m["within5_lb"], 100*m["cp_bound"], 100*m["cp_bound_within5"])
+	for _, shape := range shapes {
+		xs := byShape[shape]
+		slices.Sort(xs)
+		within := 0
+		for _, x := range xs {
+			if x <= 1.05 {
+				within++
+			}
+		}
+		s += fmt.Sprintf("\n  %-8s %4d DAGs, CP-bound %5.1f%%: makespan/max(CP,W/%d) p50 %.3f p95 %.3f max %.3f, ≤1.05: %5.1f%%",
+			shape, len(xs), 100*float64(shapeCPBound[shape])/float64(len(xs)), workers, q(xs, .5), q(xs, .95), xs[len(xs)-1], 100*float64(within)/float64(len(xs)))
+	}
 	return s, m
 }
 
@@ -361,4 +380,23 @@ func BenchmarkMakespan(b *testing.B) {
 			b.Log(s)
 		})
 	}
+}
+
+// BenchmarkSchedule measures the scheduler's own cost per task: a random
+// 200-task DAG scheduled to completion (Next and Done for each task).
+func BenchmarkSchedule(b *testing.B) {
+	p, _ := genDAG(rand.New(rand.NewPCG(1, 2)), 200, "layered")
+	for b.Loop() {
+		s, err := NewSchedule(p)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for !s.Idle() {
+			t, _ := s.Next()
+			if _, err := s.Done(t.ID); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(p.Tasks)), "ns/task")
 }
