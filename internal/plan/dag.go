@@ -6,9 +6,11 @@
 // Schedule is a pure ready-set state machine with a critical-path-first
 // priority (longest remaining path), and Run drives it with N workers
 // over an Executor, asking a Replanner for a replacement subgraph when a
-// task fails (bounded attempts). The model, the agents and the records
-// are the caller's: the daemon runs each task as an ordinary governed
-// agent turn.
+// task fails (bounded attempts). Generate puts it together over a Host:
+// propose (a refused proposal is recorded and the planner asked once more
+// with the reason), adopt, run, replan, compose the final answer. The
+// model, the agents and the records are the Host's: the daemon runs each
+// task as an ordinary governed agent turn.
 package plan
 
 import (
