@@ -289,3 +289,38 @@ func TestPlanProgressLines(t *testing.T) {
 		t.Errorf("long output: %q", got)
 	}
 }
+
+// TestPlanRefusedTwice: a planner that names a tool its agent is not
+// offered, twice, ends the plan (exit 1, invalid_plan) with both refusals
+// on the chain and nothing adopted or run.
+func TestPlanRefusedTwice(t *testing.T) {
+	srv := llmtest.NewOpenAI(llmtest.Options{APIKey: "sk-test-key", Handler: func(r llmtest.Request) llmtest.Turn {
+		return llmtest.Text(`{"tasks":[{"id":"a","prompt":"Do it","tools":["no_such_tool"]}]}`)
+	}})
+	defer srv.Close()
+	for k, v := range map[string]string{"OPENAI_BASE_URL": srv.URL, "OPENAI_API_KEY": "sk-test-key", "ANTHROPIC_API_KEY": "", "ANTHROPIC_BASE_URL": ""} {
+		t.Setenv(k, v)
+	}
+	home, ws := filepath.Join(t.TempDir(), "home"), t.TempDir()
+	var out, errb bytes.Buffer
+	code := run([]string{"plan", "--home", home, "--workspace", ws, "--model", "openai/test-model", "do it"}, strings.NewReader(""), &out, &errb)
+	want := `tool "no_such_tool" is not offered to agent "default" (it has `
+	if code != 1 || out.Len() != 0 || !strings.Contains(errb.String(), "weft: plan: the planner's proposal was refused twice: task \"a\": plan: unknown agent or tool: "+want) ||
+		strings.Count(errb.String(), "plan: proposal refused: ") != 2 {
+		t.Fatalf("exit %d\nstdout %s\nstderr %s", code, out.String(), errb.String())
+	}
+	kinds := map[string]int{}
+	refusals := 0
+	for _, ev := range chainEvents(t, home) {
+		kinds[ev.Kind]++
+		var rec governance.RefusalRecord
+		if ev.Kind == governance.KindRefusal && json.Unmarshal(ev.Payload, &rec) == nil && rec.Request.Action == "plan.create" &&
+			rec.Stage == governance.StageInput && strings.Contains(rec.Reason, want) {
+			refusals++
+		}
+	}
+	if refusals != 2 || kinds["plan.create"] != 0 || kinds["plan.task"] != 0 || kinds["llm.call"] != 2 {
+		t.Fatalf("refusals %d, kinds %v", refusals, kinds)
+	}
+	auditClean(t, home)
+}
