@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"sync"
@@ -213,5 +214,55 @@ func TestRunCancelled(t *testing.T) {
 	cancel()
 	if err := <-done; !errors.Is(err, context.Canceled) {
 		t.Fatalf("err %v", err)
+	}
+}
+
+// TestRunNeverViolatesADependency: the real Run (goroutines, 8 workers) on
+// random DAGs with a fifth of the attempts failing and every failure
+// replaced by a retry: each task starts only after every dependency
+// succeeded, and every task of the final plan succeeds.
+func TestRunNeverViolatesADependency(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	rng := rand.New(rand.NewPCG(14, 7))
+	for i := range 40 {
+		p, _ := genDAG(rng, 1+rng.IntN(60), shapes[i%len(shapes)])
+		var mu sync.Mutex
+		ok := map[string]bool{}
+		var violations []string
+		attempts := 0
+		exec := execFunc(func(ctx context.Context, tk Task, deps map[string]Result) (Result, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			for _, d := range tk.Deps {
+				if !ok[d] || deps[d].Output != d {
+					violations = append(violations, fmt.Sprintf("%s started before %s succeeded", tk.ID, d))
+				}
+			}
+			attempts++
+			if attempts%5 == 0 {
+				return Result{}, errors.New("injected")
+			}
+			ok[tk.ID] = true
+			return Result{Output: tk.ID}, nil
+		})
+		retry := replanFunc(func(ctx context.Context, f Failure) ([]Task, error) {
+			r := f.Task
+			r.ID = fmt.Sprintf("%s-r%d", strings.Split(f.Task.ID, "-")[0], f.Attempt)
+			out := []Task{r}
+			for _, d := range f.Dependants {
+				d.Deps = slices.Clone(d.Deps)
+				for k, dep := range d.Deps {
+					if dep == f.Task.ID {
+						d.Deps[k] = r.ID
+					}
+				}
+				out = append(out, d)
+			}
+			return out, nil
+		})
+		out, err := Run(context.Background(), p, Options{Workers: 8, Exec: exec, Replan: retry, MaxReplans: 1000})
+		if err != nil || !out.OK() || len(violations) > 0 || len(out.Results) != len(p.Tasks) {
+			t.Fatalf("dag %d: err %v, %d of %d results, violations %v", i, err, len(out.Results), len(p.Tasks), violations)
+		}
 	}
 }
