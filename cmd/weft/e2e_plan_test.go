@@ -29,10 +29,13 @@ func planModel(r llmtest.Request) llmtest.Turn {
 		} `json:"messages"`
 	}
 	_ = r.Decode(&body)
+	user := lastUser(r)
 	if n := len(body.Messages); n > 0 && body.Messages[n-1].Role == "tool" {
+		if strings.Contains(user, "Your task (facts)") {
+			return llmtest.Text("Kernels schedule processes. Kernels isolate them.")
+		}
 		return llmtest.Text("The README says WeftOS runs agents as kernel processes.")
 	}
-	user := lastUser(r)
 	switch {
 	case strings.HasPrefix(user, "Plan how to reach this goal"):
 		return llmtest.Text(`{"tasks":[{"id":"gather","prompt":"Read README.md","deps":["review"]},{"id":"review","prompt":"Review","deps":["gather"]}]}`)
@@ -49,7 +52,9 @@ func planModel(r llmtest.Request) llmtest.Turn {
 	case strings.Contains(user, "Your task (gather)"):
 		return llmtest.Calls(llmtest.ToolCall{ID: "call_g1", Name: "read_file", Arguments: `{"path":"README.md"}`})
 	case strings.Contains(user, "Your task (facts)"):
-		return llmtest.Text("Kernels schedule processes. Kernels isolate them.")
+		// Remembered: later turns recall it (Act mode), and the results
+		// they make derive from their answers, which derive from it.
+		return llmtest.Calls(llmtest.ToolCall{ID: "call_f1", Name: "memory_store", Arguments: `{"text":"Kernels schedule processes and isolate them."}`})
 	case strings.Contains(user, "Your task (draft)"):
 		return llmtest.Turn{Error: &llmtest.Error{Status: 400, Message: "the draft model refuses"}}
 	case strings.Contains(user, "Your task (draft2)"):
@@ -129,6 +134,7 @@ func TestPlanEndToEnd(t *testing.T) {
 	// runs (draft failed), the answer — and the turns' own acts.
 	kinds := map[string]int{}
 	var taskDetails []governance.PlanTaskDetail
+	var answerDetail governance.PlanAnswerDetail
 	edges := map[string][]string{} // from → to (derived_from)
 	refusedPlan := false
 	for _, ev := range chainEvents(t, home) {
@@ -144,6 +150,11 @@ func TestPlanEndToEnd(t *testing.T) {
 				t.Fatalf("plan.task %s ok %v: %s", det.Task, rec.OK, rec.Error)
 			}
 			taskDetails = append(taskDetails, det)
+		case governance.KindPlanAnswer:
+			var rec governance.ActRecord
+			if json.Unmarshal(ev.Payload, &rec) != nil || json.Unmarshal(rec.Detail, &answerDetail) != nil || !rec.OK {
+				t.Fatalf("plan.answer %s", ev.Payload)
+			}
 		case governance.KindEccEdge:
 			var rec governance.ActRecord
 			var det governance.EccEdgeDetail
@@ -159,7 +170,7 @@ func TestPlanEndToEnd(t *testing.T) {
 		}
 	}
 	if kinds["plan.create"] != 1 || kinds["plan.replan"] != 1 || kinds["plan.task"] != 5 || kinds["plan.answer"] != 1 || !refusedPlan ||
-		kinds["tool.call"] != 1 || kinds["llm.call"] < 9 {
+		kinds["tool.call"] != 1 || kinds["memory.store"] != 1 || kinds["llm.call"] < 11 {
 		t.Fatalf("chain kinds %v, plan refusal recorded %v", kinds, refusedPlan)
 	}
 	for _, det := range taskDetails {
@@ -167,10 +178,29 @@ func TestPlanEndToEnd(t *testing.T) {
 			t.Fatalf("plan.task %s result %s, stream said %s", det.Task, det.Result, done[det.Task])
 		}
 	}
+	// Each result derives from its dependencies' results — and from its
+	// turn's own answer when the turn recalled the memory "facts" stored
+	// (Act mode), which derives from that memory; the answer from every
+	// result.
+	turnAnswer := map[string]string{}
+	for _, det := range taskDetails {
+		turnAnswer[det.Task] = det.TurnAnswer
+	}
+	withTurn := func(turn string, to ...string) []string {
+		if turn != "" {
+			to = append(to, turn)
+		}
+		return to
+	}
+	if turnAnswer["review"] == "" || answerDetail.TurnAnswer == "" || answerDetail.Answer != final.AnswerID {
+		t.Fatalf("turns after the memory was stored recalled nothing: %v, answer %+v", turnAnswer, answerDetail)
+	}
 	want := map[string][]string{
-		done["draft2"]: {done["gather"], done["facts"]},
-		done["review"]: {done["draft2"]},
-		final.AnswerID: sortedVals(done),
+		done["gather"]: withTurn(turnAnswer["gather"]),
+		done["facts"]:  withTurn(turnAnswer["facts"]),
+		done["draft2"]: withTurn(turnAnswer["draft2"], done["gather"], done["facts"]),
+		done["review"]: withTurn(turnAnswer["review"], done["draft2"]),
+		final.AnswerID: withTurn(answerDetail.TurnAnswer, sortedVals(done)...),
 	}
 	for from := range edges {
 		slices.Sort(edges[from])
@@ -181,8 +211,8 @@ func TestPlanEndToEnd(t *testing.T) {
 			t.Fatalf("derived_from of %s: %v, want %v (all edges %v)", from, edges[from], to, edges)
 		}
 	}
-	if len(edges) != len(want) {
-		t.Fatalf("edges from %d nodes, want %d: %v", len(edges), len(want), edges)
+	if len(edges[answerDetail.TurnAnswer]) == 0 || len(edges[turnAnswer["review"]]) == 0 {
+		t.Fatalf("a turn's answer is not linked to the memory it recalled: %v", edges)
 	}
 
 	// The graph the node persisted answers why: the answer ← the results.

@@ -171,6 +171,13 @@ func (h *planHost) act(action, kind string, extra map[string]string) authority.A
 // turn runs one agent turn and returns its answer; approvals it waits for
 // are shown to the client.
 func (h *planHost) turn(ctx context.Context, rr apitype.RunRequest, task string) (answer string, turns int, code string, err error) {
+	answer, turns, code, _, err = h.turnWithID(ctx, rr, task)
+	return answer, turns, code, err
+}
+
+// turnWithID is turn, also returning the answer's Act-mode id (the
+// answer linked to the memories recalled for it), if it has one.
+func (h *planHost) turnWithID(ctx context.Context, rr apitype.RunRequest, task string) (answer string, turns int, code, answerID string, err error) {
 	var final *apitype.RunEvent
 	err = h.d.runAgent(ctx, rr, func(ev apitype.RunEvent) error {
 		switch ev.Type {
@@ -183,15 +190,15 @@ func (h *planHost) turn(ctx context.Context, rr apitype.RunRequest, task string)
 	})
 	switch {
 	case err != nil:
-		return "", 0, h.d.codeOf(err), err
+		return "", 0, h.d.codeOf(err), "", err
 	case final == nil:
-		return "", 0, "internal", errors.New("the agent's run ended without an answer")
+		return "", 0, "internal", "", errors.New("the agent's run ended without an answer")
 	case final.Type == apitype.RunError:
-		return final.Answer, final.Turns, final.Code, fmt.Errorf("%s: %s", final.Code, final.Message)
+		return final.Answer, final.Turns, final.Code, "", fmt.Errorf("%s: %s", final.Code, final.Message)
 	case strings.TrimSpace(final.Answer) == "":
-		return "", final.Turns, "empty_answer", errors.New("the agent answered nothing")
+		return "", final.Turns, "empty_answer", "", errors.New("the agent answered nothing")
 	}
-	return final.Answer, final.Turns, "", nil
+	return final.Answer, final.Turns, "", final.AnswerID, nil
 }
 
 func (h *planHost) Ask(ctx context.Context, prompt string) (string, error) {
@@ -268,7 +275,7 @@ func (h *planHost) Execute(ctx context.Context, t plan.Task, deps map[string]pla
 				refs = append(refs, deps[dep].Ref)
 			}
 			det.Deps = refs
-			answer, turns, code, err := h.turn(ctx, apitype.RunRequest{Agent: t.Agent, Model: h.req.Model, Session: session, Workspace: h.req.Workspace,
+			answer, turns, code, answerID, err := h.turnWithID(ctx, apitype.RunRequest{Agent: t.Agent, Model: h.req.Model, Session: session, Workspace: h.req.Workspace,
 				Message: plan.TaskPrompt(h.req.Goal, t, deps, h.session), Once: true}, t.ID)
 			det.Turns, det.Code = turns, code
 			if err != nil {
@@ -279,7 +286,15 @@ func (h *planHost) Execute(ctx context.Context, t plan.Task, deps map[string]pla
 			if err != nil {
 				return det, err
 			}
-			if err := h.link(ctx, id, refs); err != nil {
+			// The result derives from its dependencies' results and, when
+			// the turn recalled memories (Act mode), from the turn's
+			// answer, itself derived from those memories.
+			from := refs
+			if answerID != "" {
+				det.TurnAnswer = answerID
+				from = append(slices.Clone(refs), answerID)
+			}
+			if err := h.link(ctx, id, from); err != nil {
 				det.Code = "link"
 				return det, err
 			}
@@ -303,16 +318,21 @@ func (h *planHost) Compose(ctx context.Context, prompt string, results map[strin
 		for _, id := range slices.Sorted(maps.Keys(results)) {
 			det.From = append(det.From, results[id].Ref)
 		}
-		answer, _, _, err := h.turn(ctx, apitype.RunRequest{Agent: h.req.Agent, Model: h.req.Model, Session: session, Workspace: h.req.Workspace, Message: prompt, Once: true}, "")
+		answer, _, _, answerID, err := h.turnWithID(ctx, apitype.RunRequest{Agent: h.req.Agent, Model: h.req.Model, Session: session, Workspace: h.req.Workspace, Message: prompt, Once: true}, "")
 		if err != nil {
 			return det, err
+		}
+		from := det.From
+		if answerID != "" {
+			det.TurnAnswer = answerID
+			from = append(slices.Clone(from), answerID)
 		}
 		det.AnswerHash = shake([]byte(answer))
 		id, err := xref.Event("plan.answer", h.d.opts.Clock.Now(), map[string]any{"plan": h.id, "answer_hash": det.AnswerHash})
 		if err != nil {
 			return det, err
 		}
-		if err := h.link(ctx, id, det.From); err != nil {
+		if err := h.link(ctx, id, from); err != nil {
 			return det, err
 		}
 		det.Answer = id.String()

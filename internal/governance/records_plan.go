@@ -50,6 +50,9 @@ type PlanTaskDetail struct {
 	AnswerHash string   `json:"answer_hash,omitempty"`
 	Turns      int      `json:"turns,omitempty"`
 	Code       string   `json:"code,omitempty"`
+	// TurnAnswer is the agent turn's own answer id when it recalled
+	// memories (Act mode): the result derives from it too.
+	TurnAnswer string `json:"turn_answer,omitempty"`
 }
 
 // PlanAnswerDetail is the Detail of plan.answer: the final answer's id and
@@ -60,6 +63,7 @@ type PlanAnswerDetail struct {
 	AnswerHash string   `json:"answer_hash,omitempty"`
 	Session    string   `json:"session"`
 	From       []string `json:"from"`
+	TurnAnswer string   `json:"turn_answer,omitempty"`
 }
 
 func init() {
