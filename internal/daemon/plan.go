@@ -67,6 +67,13 @@ func (d *Daemon) handlePlanRun(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
+	go func() {
+		select {
+		case <-d.closing: // the node shuts down: the plan stops (the error says so)
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
 	fl, _ := w.(http.Flusher)
 	w.Header().Set("Content-Type", "application/x-ndjson")
 	enc := json.NewEncoder(w)
