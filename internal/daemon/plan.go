@@ -19,7 +19,6 @@ import (
 	"github.com/weftos/weftos/internal/authority"
 	"github.com/weftos/weftos/internal/causal"
 	"github.com/weftos/weftos/internal/governance"
-	"github.com/weftos/weftos/internal/kernel"
 	"github.com/weftos/weftos/internal/localapi"
 	"github.com/weftos/weftos/internal/plan"
 	"github.com/weftos/weftos/internal/xref"
@@ -61,7 +60,7 @@ func (d *Daemon) handlePlanRun(w http.ResponseWriter, r *http.Request) {
 		d.fail(w, d.chainErr())
 		return
 	}
-	if _, err := d.checkModel(req.Model); err != nil {
+	if _, err := d.agenthost.CheckModel(r.Context(), req.Model); err != nil {
 		d.fail(w, err)
 		return
 	}
@@ -434,33 +433,17 @@ func (k *planKnown) offered(agent string) ([]string, error) {
 	if name != agentdef.DefaultName && !agentdef.ValidName(name) {
 		return nil, fmt.Errorf("%w: agent %q: not a valid name", plan.ErrUnknown, name)
 	}
-	def, err := k.d.findAgent(name, k.workspace)
+	def, err := k.d.agenthost.FindAgent(name, k.workspace)
 	if err != nil {
 		return nil, fmt.Errorf("%w: agent %q: %v", plan.ErrUnknown, name, err)
 	}
-	caps, err := k.d.agentCaps(def)
+	caps, err := k.d.agenthost.Caps(def)
 	if err != nil {
 		return nil, fmt.Errorf("agent %q: %w", name, err)
 	}
-	var out []string
-	if caps.Memory != kernel.MemoryNone && caps.CanExecTools {
-		for _, n := range []string{memoryStoreSpec.Name, memorySearchSpec.Name} {
-			if (def.Tools == nil || slices.Contains(def.Tools, n)) && caps.Tools.Permits(n) {
-				out = append(out, n)
-			}
-		}
-	}
-	for _, t := range toolsFor(k.d.builtins, def, caps) {
-		out = append(out, t.Name())
-	}
-	installed, err := k.d.listTools()
+	out, err := k.d.agenthost.Offered(def, caps)
 	if err != nil {
-		return nil, fmt.Errorf("listing installed tools: %w", err)
-	}
-	for _, it := range installed {
-		if (def.Tools == nil || slices.Contains(def.Tools, it.Name)) && caps.CanExecTools && caps.Tools.Permits(it.Name) {
-			out = append(out, it.Name)
-		}
+		return nil, fmt.Errorf("listing the tools of agent %q: %w", name, err)
 	}
 	k.tools[name] = out
 	return out, nil
