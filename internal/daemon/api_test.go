@@ -123,6 +123,9 @@ func TestEveryEndpointHasATypedMethod(t *testing.T) {
 		"POST /v1/agent/run": func(ctx context.Context) error {
 			return c.AgentRun(ctx, apitype.RunRequest{Session: "s", Workspace: ws, Message: "hi", Once: true}, func(apitype.RunEvent) error { return nil })
 		},
+		"POST /v1/plan/run": func(ctx context.Context) error {
+			return c.PlanRun(ctx, apitype.PlanRequest{Goal: "g", Workspace: ws}, func(apitype.PlanEvent) error { return nil })
+		},
 		"POST /v1/agent/start": func(ctx context.Context) error {
 			return ignore(c.AgentStart(ctx, apitype.AgentStartRequest{Agent: "nosuch", Workspace: ws}))
 		},

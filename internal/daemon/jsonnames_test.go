@@ -48,6 +48,7 @@ func TestJSONIsSnakeCase(t *testing.T) {
 		apitype.XrefNode{}, apitype.XrefLink{}, apitype.XrefResponse{}, apitype.EccEdgeRequest{}, apitype.EccEdgeResponse{}, apitype.EccNode{},
 		apitype.EccStep{}, apitype.EccWalkQuery{}, apitype.EccWalkResponse{}, apitype.EccQueue{}, apitype.EccGraph{}, apitype.EccXref{},
 		apitype.EccSalient{}, apitype.EccStatus{},
+		apitype.PlanRequest{}, apitype.PlanTask{}, apitype.PlanEvent{},
 		// ... and the lower layers' types it names.
 		apitype.ChainStatus{}, apitype.ChainKeys{}, apitype.ChainEvent{}, apitype.ChainProof{}, apitype.ChainConsistency{},
 		apitype.Decision{}, apitype.PendingItem{}, apitype.AuditReport{}, apitype.MemoryHit{}, apitype.MemoryContribution{}, apitype.MemoryStats{}, memory.Weights{},

@@ -36,6 +36,7 @@ func (d *Daemon) routes() []localapi.Route {
 	r = append(r, d.clusterRoutes()...)
 	r = append(r, d.xrefRoutes()...)
 	r = append(r, d.eccRoutes()...)
+	r = append(r, d.planRoutes()...)
 	r = append(r, d.uiRoutes()...)
 	return append(r,
 		localapi.Route{Pattern: "GET /v1/gov/audit", Handler: d.handleAudit},
