@@ -142,6 +142,7 @@ var DefaultActionEffects = []CatalogEntry{
 	{"memory.delete", Effect{Risk: 0.3, Privacy: 0.1}},
 	{"memory.reembed", Effect{Risk: 0.1, Privacy: 0.2}},
 	{"ecc.link", Effect{Risk: 0.05}},
+	{"ecc.analyze", Effect{Risk: 0.2, Privacy: 0.3}},
 	{"process.stop", Effect{Risk: 0.2, Fairness: 0.1}},
 	{"process.kill", Effect{Risk: 0.4, Fairness: 0.1}},
 	{"process.suspend", Effect{Risk: 0.2, Fairness: 0.1}},

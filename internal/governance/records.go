@@ -312,10 +312,11 @@ type MemoryDetail struct {
 	Chunks    int      `json:"chunks,omitempty"`
 	Embedder  string   `json:"embedder,omitempty"`
 	Records   int      `json:"records,omitempty"`
-	// Document, First and ChunkIDs describe one batch of an ingested
-	// file: the file's universal id (content only), the index of the
-	// batch's first chunk, and the ids of the records its chunks became,
-	// in order (a chunk that could not be stored is "").
+	// Document, Source, First and ChunkIDs describe one batch of an
+	// ingested file: the BLAKE3-256 of the file's bytes (hex; its universal
+	// id is derived from it), its path, the index of the batch's first
+	// chunk, and the ids of the records its chunks became, in order (a
+	// chunk that could not be stored is "").
 	Document string   `json:"document,omitempty"`
 	Source   string   `json:"source,omitempty"`
 	First    int      `json:"first,omitempty"`
@@ -406,6 +407,7 @@ type EccEdgeDetail struct {
 // the chain exactly.
 type EccAnalyzeDetail struct {
 	Document string `json:"document"` // the document's universal id
+	Key      string `json:"key"`      // its xref key: doc:BLAKE3 of a file, session:NAME
 	Source   string `json:"source"`   // the file's path, or session:NAME
 	First    int    `json:"first"`    // index of the batch's first chunk
 	Prev     string `json:"prev,omitempty"`
