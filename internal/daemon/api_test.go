@@ -85,8 +85,11 @@ func TestEveryEndpointHasATypedMethod(t *testing.T) {
 		"POST /v1/ecc/edges": func(ctx context.Context) error {
 			return ignore(c.EccLink(ctx, apitype.EccEdgeRequest{From: "seq:0", To: "seq:1", Type: "follows"}))
 		},
-		"GET /v1/ecc/why/{id}":      func(ctx context.Context) error { return ignore(c.EccWhy(ctx, "seq:0", apitype.EccWalkQuery{})) },
-		"GET /v1/ecc/status":        func(ctx context.Context) error { return ignore(c.EccStatus(ctx)) },
+		"GET /v1/ecc/why/{id}": func(ctx context.Context) error { return ignore(c.EccWhy(ctx, "seq:0", apitype.EccWalkQuery{})) },
+		"GET /v1/ecc/status":   func(ctx context.Context) error { return ignore(c.EccStatus(ctx)) },
+		"POST /v1/ecc/analyze": func(ctx context.Context) error {
+			return ignore(c.EccAnalyze(ctx, apitype.EccAnalyzeRequest{Paths: []string{ws}}, nil))
+		},
 		"GET /v1/ecc/impact/{id}":   func(ctx context.Context) error { return ignore(c.EccImpact(ctx, "seq:0", apitype.EccWalkQuery{})) },
 		"GET /v1/chain/export":      func(ctx context.Context) error { return c.ChainExport(ctx, io.Discard, 0) },
 		"GET /v1/chain/prove/{seq}": func(ctx context.Context) error { return ignore(c.ChainProve(ctx, 0)) },

@@ -15,9 +15,10 @@
 //   - names: runs of capitalised words (an upper-case first letter), which
 //     may contain the connectors "of", "de", "van", "von", "da", "del",
 //     "la" and "le" between capitalised words, and may not
-//     cross sentence punctuation. Leading articles, determiners and
-//     interjections are dropped ("The Bank of England" → "Bank
-//     of England"), and so are trailing connectors; words of one letter
+//     cross sentence punctuation. Leading common words (Stopword: pronouns,
+//     articles, auxiliaries, interjections…) are dropped ("The Bank of
+//     England" → "Bank of England", "Can Ada" → "Ada"), except the few
+//     that begin names ("New York", "Great Britain"), and so are trailing connectors; words of one letter
 //     ("I", "A") never start a run; a month or weekday alone is a date word,
 //     not a name. A single word opening a sentence (or a line) is kept only
 //     if it is capitalised inside a sentence elsewhere in the text, or else
@@ -101,7 +102,7 @@ func Extract(text string) []Entity {
 			j++
 		}
 		words := toks[i:end]
-		for len(words) > 0 && leading[strings.ToLower(words[0].text)] {
+		for len(words) > 0 && drop(words[0].text, len(words) > 1) {
 			words = words[1:] // "The Bank of England" → "Bank of England"
 		}
 		if len(words) == 0 {

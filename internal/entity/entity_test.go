@@ -21,6 +21,7 @@ func TestExtract(t *testing.T) {
 		{"Hey, how are you? Yes. Today is Sunday in May.", nil},
 		{"Melanie's kids love Melanie.", []string{"name:melanie"}},
 		{"A dog. I ran. Paris, France.", []string{"name:paris", "name:france"}},
+		{"Can Ada Lovelace review the Causal Graph?", []string{"name:ada lovelace", "name:causal graph"}},
 		{"", nil},
 		{"the end of The", nil},
 	} {

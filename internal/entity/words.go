@@ -81,14 +81,15 @@ var weekdays = map[string]bool{"monday": true, "tuesday": true, "wednesday": tru
 // connectors may join capitalised words inside a name.
 var connectors = map[string]bool{"of": true, "de": true, "van": true, "von": true, "da": true, "del": true, "la": true, "le": true}
 
-// leading words are dropped from the start of a run.
-var leading = func() map[string]bool {
-	m := map[string]bool{}
-	for _, w := range strings.Fields("the a an this that these those my our your his her their its hey hi hello dear thanks oh so and but yes no well wow ok okay") {
-		m[w] = true
-	}
-	return m
-}()
+// nameStarters are common words that also begin names.
+var nameStarters = map[string]bool{"new": true, "old": true, "big": true, "great": true, "good": true, "first": true, "one": true}
+
+// drop reports a word dropped from the start of a run (more: other
+// words follow it).
+func drop(w string, more bool) bool {
+	l := strings.ToLower(w)
+	return stop[l] && !(more && nameStarters[l])
+}
 
 // Stopword reports a common word that, capitalised at the start of a
 // sentence, is not taken for a name on its own.
