@@ -20,8 +20,8 @@ import (
 // its cost does not grow with the store.
 const (
 	graphAlpha     = 0.15 // restart probability
-	graphEpsilon   = 1e-4 // a node is pushed while its residual exceeds this
-	graphMaxPush   = 4000 // pushes per search, at most
+	graphEpsilon   = 2e-3 // a node is pushed while its residual exceeds this
+	graphMaxPush   = 500  // pushes per search, at most (LoCoMo: 369 on average)
 	graphSeeds     = 10   // best BM25 hits seeding the walk
 	graphEntity    = 0.5  // seed mass of the query's entities, against 1 for the hits
 	graphNeighbour = 0.3  // share of a record's walk to its neighbours
@@ -111,7 +111,60 @@ func (x *lexIndex) graphScores(bm map[uint64]float64, qents []string, accept fun
 	for _, u := range queue {
 		queued[u] = true
 	}
-	var terms []uint32
+	// Each node's transitions are worked out once per search.
+	type trans struct {
+		to []uint64
+		w  []float64 // probabilities, summing to 1
+	}
+	memo := map[uint64]*trans{}
+	transitions := func(u uint64) *trans {
+		if tr, found := memo[u]; found {
+			return tr
+		}
+		tr := &trans{}
+		if u&termNode != 0 { // a term: to the records that contain it
+			for _, ps := range x.post[uint32(u&^termNode)] {
+				if ps.tf[fieldText] > 0 && ok(ps.label) {
+					tr.to = append(tr.to, ps.label)
+				}
+			}
+			for range tr.to {
+				tr.w = append(tr.w, 1/float64(len(tr.to)))
+			}
+		} else { // a record: to its rare terms (by idf) and its neighbours
+			d := x.docs[u]
+			sum := 0.0
+			for _, t := range d.terms {
+				if walkable(t) && inText(x.post[t], u) {
+					f := idf(t)
+					tr.to, tr.w = append(tr.to, termNode|uint64(t)), append(tr.w, f)
+					sum += f
+				}
+			}
+			nt := len(tr.to)
+			for _, v := range [2]uint64{d.prev, d.next} {
+				if v != 0 && ok(v) {
+					tr.to = append(tr.to, v)
+				}
+			}
+			nb := len(tr.to) - nt
+			toTerms, toNb := 1-graphNeighbour, graphNeighbour
+			switch {
+			case nt == 0:
+				toTerms, toNb = 0, 1
+			case nb == 0:
+				toTerms, toNb = 1, 0
+			}
+			for i := range tr.w {
+				tr.w[i] *= toTerms / sum
+			}
+			for range nb {
+				tr.w = append(tr.w, toNb/float64(nb))
+			}
+		}
+		memo[u] = tr
+		return tr
+	}
 	for pushes := 0; len(queue) > 0 && pushes < graphMaxPush; pushes++ {
 		u := queue[0]
 		queue = queue[1:]
@@ -120,60 +173,17 @@ func (x *lexIndex) graphScores(bm map[uint64]float64, qents []string, accept fun
 		r[u] = 0
 		p[u] += graphAlpha * ru
 		rest := (1 - graphAlpha) * ru
-		give := func(v uint64, m float64) {
-			r[v] += m
+		tr := transitions(u)
+		if len(tr.to) == 0 {
+			p[u] += rest
+			continue
+		}
+		for i, v := range tr.to {
+			r[v] += rest * tr.w[i]
 			if !queued[v] && r[v] > graphEpsilon {
 				queued[v] = true
 				queue = append(queue, v)
 			}
-		}
-		if u&termNode != 0 { // a term: to the records that contain it
-			var to []uint64
-			for _, ps := range x.post[uint32(u&^termNode)] {
-				if ps.tf[fieldText] > 0 && ok(ps.label) {
-					to = append(to, ps.label)
-				}
-			}
-			if len(to) == 0 {
-				p[u] += rest
-				continue
-			}
-			for _, v := range to {
-				give(v, rest/float64(len(to)))
-			}
-			continue
-		}
-		// A record: to its rare terms (by idf) and its neighbours.
-		d := x.docs[u]
-		terms = terms[:0]
-		sum := 0.0
-		for _, t := range d.terms {
-			if walkable(t) && inText(x.post[t], u) {
-				terms = append(terms, t)
-				sum += idf(t)
-			}
-		}
-		var nb []uint64
-		for _, v := range [2]uint64{d.prev, d.next} {
-			if v != 0 && ok(v) {
-				nb = append(nb, v)
-			}
-		}
-		toTerms, toNb := 1-graphNeighbour, graphNeighbour
-		switch {
-		case len(terms) == 0 && len(nb) == 0:
-			p[u] += rest
-			continue
-		case len(terms) == 0:
-			toTerms, toNb = 0, 1
-		case len(nb) == 0:
-			toTerms, toNb = 1, 0
-		}
-		for _, t := range terms {
-			give(termNode|uint64(t), rest*toTerms*idf(t)/sum)
-		}
-		for _, v := range nb {
-			give(v, rest*toNb/float64(len(nb)))
 		}
 	}
 	out := make(map[uint64]float64, len(p))

@@ -289,6 +289,14 @@ func TestLoCoMoRecall(t *testing.T) {
 	slices.Sort(lat)
 	t.Logf("search latency (k=%d, tokenise + embed + BM25 + HNSW + fuse + fetch): p50 %v, p95 %v, p99 %v",
 		maxK, lat[len(lat)/2], lat[len(lat)*95/100], lat[len(lat)*99/100])
+	if off, err := defaults.Without(memory.CompGraph); err == nil && off != defaults {
+		var lat0 []time.Duration
+		for _, r := range runs {
+			r.evaluate(t, memory.SearchOptions{Weights: &off}, nil, &lat0)
+		}
+		slices.Sort(lat0)
+		t.Logf("search latency without the graph walk: p50 %v, p95 %v, p99 %v", lat0[len(lat0)/2], lat0[len(lat0)*95/100], lat0[len(lat0)*99/100])
+	}
 
 	// Ablations: each component alone and each switched off.
 	for _, c := range memory.Components {
