@@ -235,7 +235,7 @@ func TestEveryEndpointHasATypedMethod(t *testing.T) {
 		{ignore(c.MemorySearch(ctx, apitype.MemorySearchRequest{Query: "q", Filter: map[string]string{"scope": "bogus"}})), apitype.ErrInvalidArgument},
 		{ignore(c.ClusterJoin(ctx, apitype.ClusterJoinRequest{Token: "not a token"})), apitype.ErrBadToken},
 		{ignore(c.ClusterInit(ctx, apitype.ClusterInitRequest{Name: "again", Listen: "127.0.0.1:0"})), apitype.ErrInCluster},
-		{ignore(c.MemorySearch(ctx, apitype.MemorySearchRequest{Query: "q", Without: []string{"graph"}})), apitype.ErrInvalidArgument},
+		{ignore(c.MemorySearch(ctx, apitype.MemorySearchRequest{Query: "q", Without: []string{"pagerank"}})), apitype.ErrInvalidArgument},
 		{ignore(c.MemorySearch(ctx, apitype.MemorySearchRequest{Query: "q", Fusion: "max"})), apitype.ErrInvalidArgument},
 		{ignore(c.MemorySearch(ctx, apitype.MemorySearchRequest{Query: "q", Only: []string{"bm25"}, Weights: map[string]float64{"bm25": 0}})), apitype.ErrInvalidArgument},
 		{ignore(c.GatewayTokenRevoke(ctx, "nosuch")), apitype.ErrUnknownToken},
