@@ -134,7 +134,10 @@ func (d *Daemon) applyAnalyzeRecord(payload json.RawMessage) error {
 	}
 	edges, err := analysisEdges(det)
 	if err != nil {
-		return err
+		// Not a record this daemon writes (they are whole): there is
+		// nothing to apply, and indexing must not stop on it.
+		d.log.Warn("an ecc.analyze record names no valid edges; skipped", "err", err)
+		return nil
 	}
 	_, _, err = d.addAnalysisEdges(edges)
 	return err

@@ -410,9 +410,11 @@ func (l *linker) act(r *round, e xref.ID, seq uint64, kind string, rec governanc
 // is about the document; each chunk is part of the document, follows the
 // chunk before it and mentions its entities (the graph's edges, as links).
 func (l *linker) analysis(r *round, e xref.ID, seq uint64, det governance.EccAnalyzeDetail) {
+	// A record the daemon did not write (it writes them whole) names
+	// nothing to link: skipped, as malformed ecc.edge records are.
 	docID, err := xref.ParseID(det.Document)
-	if err != nil {
-		r.errs = append(r.errs, err)
+	edges, eerr := analysisEdges(det)
+	if err != nil || eerr != nil {
 		return
 	}
 	typ := "document"
@@ -421,11 +423,6 @@ func (l *linker) analysis(r *round, e xref.ID, seq uint64, det governance.EccAna
 	}
 	doc := r.node(xref.Node{ID: docID, Type: typ, Key: det.Key}, nil)
 	r.link(e, relAbout, doc, seq)
-	edges, err := analysisEdges(det)
-	if err != nil {
-		r.errs = append(r.errs, err)
-		return
-	}
 	for _, c := range det.Chunks {
 		if c != "" {
 			r.link(e, relStored, r.node(memoryNode(c)), seq)
