@@ -67,7 +67,27 @@ func (x *lexIndex) graphScores(bm map[uint64]float64, qents []string, accept fun
 	walkable := func(t uint32) bool { l := len(x.post[t]); return l > 0 && l <= dfCap }
 	ok := func(l uint64) bool { _, in := x.docs[l]; return in && (accept == nil || accept(l)) }
 
-	r := map[uint64]float64{}
+	// The walk's nodes, numbered as first touched: their residual and
+	// PageRank mass, and their transitions, worked out once per search.
+	type node struct {
+		key    uint64
+		r, p   float64
+		queued bool
+		built  bool
+		to     []int32
+		w      []float64 // transition probabilities, summing to 1
+	}
+	var nodes []node
+	index := map[uint64]int32{}
+	id := func(key uint64) int32 {
+		if i, found := index[key]; found {
+			return i
+		}
+		i := int32(len(nodes))
+		nodes = append(nodes, node{key: key})
+		index[key] = i
+		return i
+	}
 	// Seeds: the best BM25 hits by score, and the query's entity terms.
 	hits := make([]scored, 0, len(bm))
 	for l, s := range bm {
@@ -86,50 +106,45 @@ func (x *lexIndex) graphScores(bm map[uint64]float64, qents []string, accept fun
 	for _, h := range hits {
 		total += h.score
 	}
+	seeds := map[uint64]float64{}
 	for _, h := range hits {
-		r[h.label] += h.score / total
+		seeds[h.label] += h.score / total
 	}
 	var ents []uint32
 	for _, t := range qents {
-		if id, found := x.ids[t]; found && walkable(id) && !slices.Contains(ents, id) {
-			ents = append(ents, id)
+		if tid, found := x.ids[t]; found && walkable(tid) && !slices.Contains(ents, tid) {
+			ents = append(ents, tid)
 		}
 	}
-	for _, id := range ents {
-		r[termNode|uint64(id)] += graphEntity / float64(len(ents))
+	for _, tid := range ents {
+		seeds[termNode|uint64(tid)] += graphEntity / float64(len(ents))
 	}
-	if len(r) == 0 {
+	if len(seeds) == 0 {
 		return nil
 	}
-	p := map[uint64]float64{}
-	queue := make([]uint64, 0, len(r))
-	for u := range r {
-		queue = append(queue, u)
+	keys := make([]uint64, 0, len(seeds))
+	for u := range seeds {
+		keys = append(keys, u)
 	}
-	slices.Sort(queue) // deterministic order
-	queued := map[uint64]bool{}
-	for _, u := range queue {
-		queued[u] = true
+	slices.Sort(keys) // deterministic order
+	queue := make([]int32, 0, len(keys))
+	for _, u := range keys {
+		i := id(u)
+		nodes[i].r, nodes[i].queued = seeds[u], true
+		queue = append(queue, i)
 	}
-	// Each node's transitions are worked out once per search.
-	type trans struct {
-		to []uint64
-		w  []float64 // probabilities, summing to 1
-	}
-	memo := map[uint64]*trans{}
-	transitions := func(u uint64) *trans {
-		if tr, found := memo[u]; found {
-			return tr
-		}
-		tr := &trans{}
+	build := func(i int32) {
+		u := nodes[i].key
+		var to []int32
+		var w []float64
 		if u&termNode != 0 { // a term: to the records that contain it
 			for _, ps := range x.post[uint32(u&^termNode)] {
 				if ps.tf[fieldText] > 0 && ok(ps.label) {
-					tr.to = append(tr.to, ps.label)
+					to = append(to, id(ps.label))
 				}
 			}
-			for range tr.to {
-				tr.w = append(tr.w, 1/float64(len(tr.to)))
+			for range to {
+				w = append(w, 1/float64(len(to)))
 			}
 		} else { // a record: to its rare terms (by idf) and its neighbours
 			d := x.docs[u]
@@ -137,17 +152,17 @@ func (x *lexIndex) graphScores(bm map[uint64]float64, qents []string, accept fun
 			for _, t := range d.terms {
 				if walkable(t) && inText(x.post[t], u) {
 					f := idf(t)
-					tr.to, tr.w = append(tr.to, termNode|uint64(t)), append(tr.w, f)
+					to, w = append(to, id(termNode|uint64(t))), append(w, f)
 					sum += f
 				}
 			}
-			nt := len(tr.to)
+			nt := len(to)
 			for _, v := range [2]uint64{d.prev, d.next} {
 				if v != 0 && ok(v) {
-					tr.to = append(tr.to, v)
+					to = append(to, id(v))
 				}
 			}
-			nb := len(tr.to) - nt
+			nb := len(to) - nt
 			toTerms, toNb := 1-graphNeighbour, graphNeighbour
 			switch {
 			case nt == 0:
@@ -155,41 +170,44 @@ func (x *lexIndex) graphScores(bm map[uint64]float64, qents []string, accept fun
 			case nb == 0:
 				toTerms, toNb = 1, 0
 			}
-			for i := range tr.w {
-				tr.w[i] *= toTerms / sum
+			for k := range w {
+				w[k] *= toTerms / sum
 			}
 			for range nb {
-				tr.w = append(tr.w, toNb/float64(nb))
+				w = append(w, toNb/float64(nb))
 			}
 		}
-		memo[u] = tr
-		return tr
+		nodes[i].to, nodes[i].w, nodes[i].built = to, w, true
 	}
 	for pushes := 0; len(queue) > 0 && pushes < graphMaxPush; pushes++ {
 		u := queue[0]
 		queue = queue[1:]
-		queued[u] = false
-		ru := r[u]
-		r[u] = 0
-		p[u] += graphAlpha * ru
+		if !nodes[u].built {
+			build(u)
+		}
+		nu := &nodes[u]
+		nu.queued = false
+		ru := nu.r
+		nu.r = 0
+		nu.p += graphAlpha * ru
 		rest := (1 - graphAlpha) * ru
-		tr := transitions(u)
-		if len(tr.to) == 0 {
-			p[u] += rest
+		if len(nu.to) == 0 {
+			nu.p += rest
 			continue
 		}
-		for i, v := range tr.to {
-			r[v] += rest * tr.w[i]
-			if !queued[v] && r[v] > graphEpsilon {
-				queued[v] = true
+		for k, v := range nu.to {
+			nv := &nodes[v]
+			nv.r += rest * nu.w[k]
+			if !nv.queued && nv.r > graphEpsilon {
+				nv.queued = true
 				queue = append(queue, v)
 			}
 		}
 	}
-	out := make(map[uint64]float64, len(p))
-	for u, m := range p {
-		if u&termNode == 0 && m > 0 && ok(u) {
-			out[u] = m
+	out := make(map[uint64]float64)
+	for i := range nodes {
+		if u := nodes[i].key; u&termNode == 0 && nodes[i].p > 0 && ok(u) {
+			out[u] = nodes[i].p
 		}
 	}
 	return out
