@@ -16,8 +16,9 @@ import (
 // entities the query names (internal/entity). A question whose evidence
 // is spread over several records finds the ones that share no word with
 // it but share a rare term with a record that does. The walk is local
-// push (Andersen, Chung & Lang 2006), bounded by graphMaxPush pushes, so
-// its cost does not grow with the store.
+// push (Andersen, Chung & Lang 2006), bounded by graphMaxPush pushes of
+// nodes with at most graphMaxDF records per term, so its cost does not
+// grow with the store.
 const (
 	graphAlpha     = 0.15 // restart probability
 	graphEpsilon   = 2e-3 // a node is pushed while its residual exceeds this
@@ -25,7 +26,7 @@ const (
 	graphSeeds     = 10   // best BM25 hits seeding the walk
 	graphEntity    = 0.5  // seed mass of the query's entities, against 1 for the hits
 	graphNeighbour = 0.3  // share of a record's walk to its neighbours
-	graphMinDFCap  = 16   // terms in more records than max(this, N/50) are not walked
+	graphMaxDF     = 16   // terms in more records than this are not walked
 )
 
 // termNode marks a term id as a node of the walk (records are labels).
@@ -59,12 +60,11 @@ func (x *lexIndex) graphScores(bm map[uint64]float64, qents []string, accept fun
 	if n == 0 {
 		return nil
 	}
-	dfCap := max(graphMinDFCap, n/50)
 	idf := func(t uint32) float64 {
 		df := float64(len(x.post[t]))
 		return math.Log(1 + (float64(n)-df+0.5)/(df+0.5))
 	}
-	walkable := func(t uint32) bool { l := len(x.post[t]); return l > 0 && l <= dfCap }
+	walkable := func(t uint32) bool { l := len(x.post[t]); return l > 0 && l <= graphMaxDF }
 	ok := func(l uint64) bool { _, in := x.docs[l]; return in && (accept == nil || accept(l)) }
 
 	// The walk's nodes, numbered as first touched: their residual and
