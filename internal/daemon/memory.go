@@ -3,12 +3,10 @@ package daemon
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"path/filepath"
 	"strconv"
-	"strings"
 
 	"github.com/weftos/weftos/internal/apitype"
 	"github.com/weftos/weftos/internal/authority"
