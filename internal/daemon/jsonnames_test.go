@@ -38,6 +38,8 @@ func TestJSONIsSnakeCase(t *testing.T) {
 		apitype.PairingResponse{}, apitype.PairingResolveResponse{},
 		apitype.ServiceRegisterRequest{}, apitype.AgentStartRequest{}, apitype.AgentStartResponse{},
 		apitype.AppInstallRequest{}, apitype.App{}, apitype.AppRemoveResponse{},
+		apitype.AppConfigRequest{}, apitype.AppConfigSetting{}, apitype.AppConfig{},
+		apitype.PublisherTrustRequest{}, apitype.PublisherKey{}, apitype.PublisherList{},
 		apitype.MCPSessionRequest{}, apitype.MCPTool{}, apitype.MCPSession{}, apitype.MCPCallRequest{}, apitype.MCPCallResult{}, apitype.MCPSessionEnded{},
 		apitype.LogsResponse{}, apitype.LogLine{}, apitype.DoctorReport{}, apitype.DoctorCheck{},
 		apitype.ClusterInitRequest{}, apitype.ClusterInviteRequest{}, apitype.ClusterInvite{}, apitype.ClusterJoinRequest{},
