@@ -86,8 +86,11 @@ func TestEveryEndpointHasATypedMethod(t *testing.T) {
 		"POST /v1/ecc/edges": func(ctx context.Context) error {
 			return ignore(c.EccLink(ctx, apitype.EccEdgeRequest{From: "seq:0", To: "seq:1", Type: "follows"}))
 		},
-		"GET /v1/ecc/why/{id}":      func(ctx context.Context) error { return ignore(c.EccWhy(ctx, "seq:0", apitype.EccWalkQuery{})) },
-		"GET /v1/ecc/status":        func(ctx context.Context) error { return ignore(c.EccStatus(ctx)) },
+		"GET /v1/ecc/why/{id}": func(ctx context.Context) error { return ignore(c.EccWhy(ctx, "seq:0", apitype.EccWalkQuery{})) },
+		"GET /v1/ecc/status":   func(ctx context.Context) error { return ignore(c.EccStatus(ctx)) },
+		"POST /v1/ecc/analyze": func(ctx context.Context) error {
+			return ignore(c.EccAnalyze(ctx, apitype.EccAnalyzeRequest{Paths: []string{ws}}, nil))
+		},
 		"GET /v1/ecc/impact/{id}":   func(ctx context.Context) error { return ignore(c.EccImpact(ctx, "seq:0", apitype.EccWalkQuery{})) },
 		"GET /v1/chain/export":      func(ctx context.Context) error { return c.ChainExport(ctx, io.Discard, 0) },
 		"GET /v1/chain/prove/{seq}": func(ctx context.Context) error { return ignore(c.ChainProve(ctx, 0)) },
@@ -124,6 +127,9 @@ func TestEveryEndpointHasATypedMethod(t *testing.T) {
 		"POST /v1/agent/run": func(ctx context.Context) error {
 			return c.AgentRun(ctx, apitype.RunRequest{Session: "s", Workspace: ws, Message: "hi", Once: true}, func(apitype.RunEvent) error { return nil })
 		},
+		"POST /v1/plan/run": func(ctx context.Context) error {
+			return c.PlanRun(ctx, apitype.PlanRequest{Goal: "g", Workspace: ws}, func(apitype.PlanEvent) error { return nil })
+		},
 		"POST /v1/agent/start": func(ctx context.Context) error {
 			return ignore(c.AgentStart(ctx, apitype.AgentStartRequest{Agent: "nosuch", Workspace: ws}))
 		},
@@ -150,6 +156,15 @@ func TestEveryEndpointHasATypedMethod(t *testing.T) {
 		"POST /v1/apps/{name}/start":   func(ctx context.Context) error { return ignore(c.AppStart(ctx, "nosuch")) },
 		"POST /v1/apps/{name}/stop":    func(ctx context.Context) error { return ignore(c.AppStop(ctx, "nosuch")) },
 		"DELETE /v1/apps/{name}":       func(ctx context.Context) error { return ignore(c.AppRemove(ctx, "nosuch")) },
+		"GET /v1/apps/{name}/config":   func(ctx context.Context) error { return ignore(c.AppConfig(ctx, "nosuch")) },
+		"POST /v1/apps/{name}/config": func(ctx context.Context) error {
+			return ignore(c.AppConfigure(ctx, "nosuch", apitype.AppConfigRequest{Set: map[string]string{"k": "v"}}))
+		},
+		"GET /v1/publishers": func(ctx context.Context) error { return ignore(c.Publishers(ctx)) },
+		"POST /v1/publishers": func(ctx context.Context) error {
+			return ignore(c.TrustPublisher(ctx, apitype.PublisherTrustRequest{Key: "00"}))
+		},
+		"DELETE /v1/publishers/{id}": func(ctx context.Context) error { return ignore(c.DistrustPublisher(ctx, "0000000000000000")) },
 
 		"POST /v1/mcp/sessions": func(ctx context.Context) error {
 			return ignore(c.MCPSession(ctx, apitype.MCPSessionRequest{Workspace: ws}))
@@ -235,7 +250,7 @@ func TestEveryEndpointHasATypedMethod(t *testing.T) {
 		{layers.Memory, ignore(c.MemorySearch(ctx, apitype.MemorySearchRequest{Query: "q", Filter: map[string]string{"scope": "bogus"}})), apitype.ErrInvalidArgument},
 		{layers.Mesh, ignore(c.ClusterJoin(ctx, apitype.ClusterJoinRequest{Token: "not a token"})), apitype.ErrBadToken},
 		{layers.Mesh, ignore(c.ClusterInit(ctx, apitype.ClusterInitRequest{Name: "again", Listen: "127.0.0.1:0"})), apitype.ErrInCluster},
-		{layers.Memory, ignore(c.MemorySearch(ctx, apitype.MemorySearchRequest{Query: "q", Without: []string{"graph"}})), apitype.ErrInvalidArgument},
+		{layers.Memory, ignore(c.MemorySearch(ctx, apitype.MemorySearchRequest{Query: "q", Without: []string{"pagerank"}})), apitype.ErrInvalidArgument},
 		{layers.Memory, ignore(c.MemorySearch(ctx, apitype.MemorySearchRequest{Query: "q", Fusion: "max"})), apitype.ErrInvalidArgument},
 		{layers.Memory, ignore(c.MemorySearch(ctx, apitype.MemorySearchRequest{Query: "q", Only: []string{"bm25"}, Weights: map[string]float64{"bm25": 0}})), apitype.ErrInvalidArgument},
 		{layers.Channels, ignore(c.GatewayTokenRevoke(ctx, "nosuch")), apitype.ErrUnknownToken},

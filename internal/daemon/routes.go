@@ -33,6 +33,7 @@ func (d *Daemon) routes() []localapi.Route {
 	r = append(r, d.clusterRoutes()...)
 	r = append(r, d.xrefRoutes()...)
 	r = append(r, d.eccRoutes()...)
+	r = append(r, d.planRoutes()...)
 	r = append(r, d.uiRoutes()...)
 	r = append(r, d.toolRoutes()...)
 	return append(r,
@@ -128,7 +129,12 @@ func outerCode(err error) string {
 		return apitype.CodeUnknownApp
 	case errors.Is(err, ErrAppExists):
 		return apitype.CodeAppExists
-	case errors.Is(err, apppkg.ErrManifest), errors.Is(err, apppkg.ErrPackage), errors.Is(err, apppkg.ErrSignature):
+	case errors.Is(err, apitype.ErrUnknownPublisher):
+		return apitype.CodeUnknownPublisher
+	case errors.Is(err, apitype.ErrPublisherTrusted):
+		return apitype.CodePublisherTrusted
+	case errors.Is(err, apppkg.ErrManifest), errors.Is(err, apppkg.ErrPackage), errors.Is(err, apppkg.ErrSignature),
+		errors.Is(err, apppkg.ErrConfig), errors.Is(err, apppkg.ErrKey):
 		return apitype.CodeInvalidArgument
 	case channelsCode(err) != "":
 		return channelsCode(err)

@@ -38,9 +38,13 @@ const (
 	KindSessionRemove = "session.remove"
 	KindAgentDefine   = "agent.definition"
 	KindChainRepair   = "chain.repair"
-	KindEccEdge       = "ecc.edge" // an edge of the causal graph (ECC)
+	KindEccEdge       = "ecc.edge"    // an edge of the causal graph (ECC)
+	KindEccAnalyze    = "ecc.analyze" // a batch of a document analysed into memory and the graph (ECC)
 	KindAppInstall    = "app.install"
 	KindAppRemove     = "app.remove"
+	KindAppConfigure  = "app.configure"
+	KindAppTrust      = "app.trust"
+	KindAppDistrust   = "app.distrust"
 
 	// Channels and the gateway: every inbound message and its reply (one
 	// act, the decision naming the inbound hash, the outcome the reply's),
@@ -125,11 +129,15 @@ var kindSpecs = func() map[string]KindSpec {
 	add(KindToolInstall, ClassAct, func() any { return &ToolInstallDetail{} })
 	add(KindAppInstall, ClassAct, func() any { return &AppDetail{} })
 	add(KindAppRemove, ClassAct, func() any { return &AppDetail{} })
+	add(KindAppConfigure, ClassAct, func() any { return &AppConfigDetail{} })
+	add(KindAppTrust, ClassAct, func() any { return &AppTrustDetail{} })
+	add(KindAppDistrust, ClassAct, func() any { return &AppTrustDetail{} })
 	add(KindToolRemove, ClassAct, func() any { return &ToolInstallDetail{} })
 	add(KindSessionRemove, ClassAct, func() any { return &SessionDetail{} })
 	add(KindAgentDefine, ClassAct, func() any { return &AgentDefinitionDetail{} })
 	add(KindChannelMessage, ClassAct, func() any { return &ChannelMessageDetail{} })
 	add(KindEccEdge, ClassAct, func() any { return &EccEdgeDetail{} })
+	add(KindEccAnalyze, ClassAct, func() any { return &EccAnalyzeDetail{} })
 	add(KindGatewayToken, ClassAct, func() any { return &GatewayTokenDetail{} })
 	add(KindChannelPairing, ClassAct, func() any { return &PairingDetail{} })
 	add(KindPairingRequest, ClassObservation, nil)
@@ -310,6 +318,15 @@ type MemoryDetail struct {
 	Chunks    int      `json:"chunks,omitempty"`
 	Embedder  string   `json:"embedder,omitempty"`
 	Records   int      `json:"records,omitempty"`
+	// Document, Source, First and ChunkIDs describe one batch of an
+	// ingested file: the BLAKE3-256 of the file's bytes (hex; its universal
+	// id is derived from it), its path, the index of the batch's first
+	// chunk, and the ids of the records its chunks became, in order (a
+	// chunk that could not be stored is "").
+	Document string   `json:"document,omitempty"`
+	Source   string   `json:"source,omitempty"`
+	First    int      `json:"first,omitempty"`
+	ChunkIDs []string `json:"chunk_ids,omitempty"`
 }
 
 // ToolInstallDetail is the Detail of tool.install and tool.remove.
@@ -333,6 +350,27 @@ type AppDetail struct {
 	Requests   []string `json:"requests,omitempty"`
 	Previous   string   `json:"previous,omitempty"` // the version an upgrade replaced
 	RolledBack bool     `json:"rolled_back,omitempty"`
+}
+
+// AppConfigDetail is the Detail of app.configure: the settings an
+// operator set (each value as text; a secret's as "sha256:HEX" of a
+// domain-separated hash, never in clear) and unset, for the app version
+// installed.
+type AppConfigDetail struct {
+	App     string            `json:"app"`
+	Version string            `json:"version"`
+	Set     map[string]string `json:"set,omitempty"`
+	Unset   []string          `json:"unset,omitempty"`
+	// Secrets names the keys of Set and Unset that are secret.
+	Secrets []string `json:"secrets,omitempty"`
+}
+
+// AppTrustDetail is the Detail of app.trust and app.distrust: a publisher
+// key (hex Ed25519) the node trusts, or stops trusting, to sign apps.
+type AppTrustDetail struct {
+	Key    string `json:"key"`
+	Name   string `json:"name,omitempty"`
+	Source string `json:"source,omitempty"` // where the key was read from
 }
 
 // SessionDetail is the Detail of session.remove.
@@ -386,6 +424,32 @@ type EccEdgeDetail struct {
 	Added       bool     `json:"added"`
 	Stale       int      `json:"stale,omitempty"`
 	Cycle       []string `json:"cycle,omitempty"`
+}
+
+// EccAnalyzeDetail is the Detail of ecc.analyze: one batch of a document
+// (a file, or a session's transcript) analysed into memory records and
+// causal edges. The edges are a function of this record — each chunk
+// part_of the document, each chunk follows the one before it (Prev for the
+// first), each chunk mentions its entities — so the graph is rebuilt from
+// the chain exactly.
+type EccAnalyzeDetail struct {
+	Document string `json:"document"` // the document's universal id
+	Key      string `json:"key"`      // its xref key: doc:BLAKE3 of a file, session:NAME
+	Source   string `json:"source"`   // the file's path, or session:NAME
+	First    int    `json:"first"`    // index of the batch's first chunk
+	Prev     string `json:"prev,omitempty"`
+	// Chunks are the records' content ids, in order ("" for a chunk that
+	// could not be stored); Mentions[i] indexes Entities for chunk i.
+	Chunks   []string `json:"chunks"`
+	Entities []string `json:"entities,omitempty"` // KIND:KEY
+	Mentions [][]int  `json:"mentions,omitempty"`
+	// DecisionSeq and Recorded are the edges' seq and recorded time.
+	DecisionSeq uint64 `json:"decision_seq"`
+	Recorded    int64  `json:"recorded"`
+	Created     int    `json:"created"` // new memory records
+	Edges       int    `json:"edges"`   // edges the batch implies
+	Added       int    `json:"added"`   // of which new to the graph
+	Refused     int    `json:"refused,omitempty"`
 }
 
 // AttachmentRecord is one file of an inbound message.
