@@ -21,6 +21,12 @@ func benchCluster(b *testing.B, n int, ipc func(context.Context, string, []byte)
 // benchClusterOn is benchCluster over the fault-injecting network net
 // (node i is named "n<i>"), or over TCP when net is nil.
 func benchClusterOn(b *testing.B, n int, net *meshtest.Network, ipc func(context.Context, string, []byte) ([]byte, error)) []*Node {
+	return benchClusterEv(b, n, net, ipc, nil)
+}
+
+// benchClusterEv is benchClusterOn with node i reporting to evs[i] (when
+// evs is not nil).
+func benchClusterEv(b testing.TB, n int, net *meshtest.Network, ipc func(context.Context, string, []byte) ([]byte, error), evs []*events) []*Node {
 	b.Helper()
 	ctx := context.Background()
 	nodes := make([]*Node, n)
@@ -31,6 +37,9 @@ func benchClusterOn(b *testing.B, n int, net *meshtest.Network, ipc func(context
 			b.Fatal(err)
 		}
 		cfg := Config{StatePath: filepath.Join(home, "cluster.json"), Identity: id, IPC: ipc, Replicated: &memState{}}
+		if evs != nil {
+			cfg.Events = evs[i]
+		}
 		if net != nil {
 			cfg.Transport = net.Transport(fmt.Sprintf("n%d", i))
 		}

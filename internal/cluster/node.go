@@ -158,6 +158,9 @@ type Node struct {
 	// delegates, which it calls while this node holds mu in Create and
 	// Leave).
 	cur atomic.Pointer[Registry]
+	// suspicions counts the probes of this node that failed into a
+	// suspicion (a figure of the detector's noise).
+	suspicions atomic.Uint64
 }
 
 // setReg sets the registry. Callers hold n.mu.
