@@ -14,19 +14,21 @@ import (
 
 // benchCluster forms a cluster of n in-process nodes on loopback and waits
 // until every node sees every other alive.
-func benchCluster(b *testing.B, n int, ipc func(context.Context, string, []byte) ([]byte, error)) []*Node {
+func benchCluster(b *testing.B, n int, ipc ipcFunc) []*Node {
 	return benchClusterOn(b, n, nil, ipc)
 }
 
 // benchClusterOn is benchCluster over the fault-injecting network net
 // (node i is named "n<i>"), or over TCP when net is nil.
-func benchClusterOn(b *testing.B, n int, net *meshtest.Network, ipc func(context.Context, string, []byte) ([]byte, error)) []*Node {
-	return benchClusterEv(b, n, net, ipc, nil)
+func benchClusterOn(b *testing.B, n int, net *meshtest.Network, ipc ipcFunc) []*Node {
+	return benchClusterEv(b, n, net, func(int) ipcFunc { return ipc }, nil)
 }
 
-// benchClusterEv is benchClusterOn with node i reporting to evs[i] (when
-// evs is not nil).
-func benchClusterEv(b testing.TB, n int, net *meshtest.Network, ipc func(context.Context, string, []byte) ([]byte, error), evs []*events) []*Node {
+type ipcFunc = func(context.Context, string, []byte) ([]byte, error)
+
+// benchClusterEv is benchClusterOn with node i serving IPC with ipcFor(i)
+// (when ipcFor is not nil) and reporting to evs[i] (when evs is not nil).
+func benchClusterEv(b testing.TB, n int, net *meshtest.Network, ipcFor func(i int) ipcFunc, evs []*events) []*Node {
 	b.Helper()
 	ctx := context.Background()
 	nodes := make([]*Node, n)
@@ -36,7 +38,10 @@ func benchClusterEv(b testing.TB, n int, net *meshtest.Network, ipc func(context
 		if err != nil {
 			b.Fatal(err)
 		}
-		cfg := Config{StatePath: filepath.Join(home, "cluster.json"), Identity: id, IPC: ipc, Replicated: &memState{}}
+		cfg := Config{StatePath: filepath.Join(home, "cluster.json"), Identity: id, Replicated: &memState{}}
+		if ipcFor != nil {
+			cfg.IPC = ipcFor(i)
+		}
 		if evs != nil {
 			cfg.Events = evs[i]
 		}

@@ -274,6 +274,9 @@ func (s *swim) event(n *memberlist.Node, state string) {
 	if reg := s.r.n.cur.Load(); reg != nil {
 		cluster = reg.Cluster().String()
 	}
+	if state != "alive" {
+		s.r.n.ipc.nodeDown(n.Name) // its requests in flight fail now, not at their deadline
+	}
 	s.r.n.cfg.Events.Event(KindMember, MemberEvent{Cluster: cluster, Node: n.Name, Addr: n.Address(), State: state})
 }
 

@@ -154,6 +154,7 @@ type Node struct {
 	run     *runtime
 	refusal refusalLimiter
 	ipc     ipcRequests
+	dedup   *dedupTable
 	// cur mirrors reg for readers that may not take mu (memberlist's
 	// delegates, which it calls while this node holds mu in Create and
 	// Leave).
@@ -208,7 +209,7 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 		cfg.RaftDir = filepath.Join(filepath.Dir(cfg.StatePath), "raft")
 	}
 	cfg.Membership.setDefaults()
-	n := &Node{cfg: cfg, log: cfg.Logger, key: cfg.Identity.Ed25519, id: cfg.Identity.NodeID}
+	n := &Node{cfg: cfg, log: cfg.Logger, key: cfg.Identity.Ed25519, id: cfg.Identity.NodeID, dedup: newDedupTable()}
 	st, err := loadState(cfg.StatePath)
 	if err != nil {
 		return nil, err
