@@ -271,6 +271,9 @@ func (c *conn) Write(b []byte) (int, error) {
 	}
 	c.last = at
 	if c.queue == nil {
+		// From now on the delivery goroutine alone writes to the
+		// connection, without a deadline.
+		_ = c.Conn.SetWriteDeadline(time.Time{})
 		c.queue, c.drained = make(chan chunk, deliveryQueue), make(chan struct{})
 		go c.deliver(c.queue, c.drained)
 	}
@@ -311,20 +314,25 @@ func (c *conn) deliver(q chan chunk, drained chan struct{}) {
 	}
 }
 
-// SetWriteDeadline applies to the connection and to a wait for room in
-// the delivery queue.
+// SetWriteDeadline bounds a write: on the connection while writes go
+// straight to it; once they are queued, only a wait for room in the
+// queue (a queued write is handed over, like bytes to a socket buffer:
+// its late delivery is not the writer's wait).
 func (c *conn) SetWriteDeadline(t time.Time) error {
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	c.wdl = t
-	c.mu.Unlock()
+	if c.queue != nil {
+		return nil
+	}
 	return c.Conn.SetWriteDeadline(t)
 }
 
 func (c *conn) SetDeadline(t time.Time) error {
-	c.mu.Lock()
-	c.wdl = t
-	c.mu.Unlock()
-	return c.Conn.SetDeadline(t)
+	if err := c.SetWriteDeadline(t); err != nil {
+		return err
+	}
+	return c.Conn.SetReadDeadline(t)
 }
 
 // Close closes the connection once what is queued was delivered (at most
