@@ -108,9 +108,14 @@ type Config struct {
 
 // MembershipConfig tunes SWIM failure detection (memberlist).
 type MembershipConfig struct {
-	ProbeInterval  time.Duration // default 200ms
-	ProbeTimeout   time.Duration // default 100ms
-	SuspicionMult  int           // default 2
+	ProbeInterval time.Duration // default 200ms
+	ProbeTimeout  time.Duration // default 100ms
+	// SuspicionMult scales the suspicion timeout (× log10(members) ×
+	// ProbeInterval with confirmations, up to 6× that without): at 3 or
+	// more memberlist waits for SuspicionMult−2 independent confirmations
+	// before it shortens a suspicion (Lifeguard), so one node's lossy
+	// link does not kill a peer; default 3.
+	SuspicionMult  int
 	GossipInterval time.Duration // default 50ms
 	PushPull       time.Duration // default 15s
 	// Rejoin is how often a node tries to rejoin members membership
@@ -126,7 +131,7 @@ func (m *MembershipConfig) setDefaults() {
 		m.ProbeTimeout = 100 * time.Millisecond
 	}
 	if m.SuspicionMult <= 0 {
-		m.SuspicionMult = 2
+		m.SuspicionMult = 3
 	}
 	if m.GossipInterval <= 0 {
 		m.GossipInterval = 50 * time.Millisecond
