@@ -315,6 +315,12 @@ func (n *Node) handleIPC(ctx context.Context, l *mesh.Link, b []byte) {
 		} else {
 			reply = n.serveIPC(ctx, from, m)
 		}
+		if ctx.Err() != nil && (reply.Error != "" || reply.Code != "") {
+			// This node is stopping and the request was cut short: that
+			// is no answer. The asker sees its link close (ErrNoReply)
+			// and may fail an idempotent request over.
+			return
+		}
 		reply.ID, reply.Reply = m.ID, true
 		out, err := json.Marshal(reply)
 		if err != nil {
