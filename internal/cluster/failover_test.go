@@ -267,3 +267,26 @@ func TestDedupTable(t *testing.T) {
 		t.Fatalf("%d reply bytes kept after the window", bytes)
 	}
 }
+
+// TestNoFalseDeathUnderLoss: every link of five nodes loses 10% of its
+// writes TCP-style (late by 200 ms, doubling); for a few seconds no node
+// may declare a live one dead (BenchmarkFalsePositives runs this for
+// minutes at N = 10).
+func TestNoFalseDeathUnderLoss(t *testing.T) {
+	d := 4 * time.Second
+	if testing.Short() {
+		d = 2 * time.Second
+	}
+	nodes, evs := lossyCluster(t, 5, 0.10, 200*time.Millisecond)
+	t.Cleanup(func() { closeAll(nodes) })
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		if dead, _ := falseDeaths(nodes, evs); dead > 0 {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if dead, suspect := falseDeaths(nodes, evs); dead > 0 {
+		t.Fatalf("%d live members declared dead (%d suspicions) at 10%% loss", dead, suspect)
+	}
+}

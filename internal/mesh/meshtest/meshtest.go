@@ -217,7 +217,8 @@ type conn struct {
 	last     time.Time  // when the latest queued write is delivered
 	closed   bool
 	drained  chan struct{}
-	wdl      time.Time // write deadline (queued writes: for a full queue)
+	stop     chan struct{} // closed when the connection closes for good
+	wdl      time.Time     // write deadline (queued writes: for a full queue)
 	emu      sync.Mutex
 	err      error // the delivery goroutine's write error (emu)
 }
@@ -239,6 +240,9 @@ func newConn(c net.Conn, n *Network, dir func() pair, onClose func()) *conn {
 
 // deliveryQueue bounds the writes waiting for their delivery time.
 const deliveryQueue = 4096
+
+// closeDrain bounds how long a closed connection goes on delivering.
+const closeDrain = 300 * time.Millisecond
 
 func (c *conn) Write(b []byte) (int, error) {
 	c.mu.Lock()
@@ -274,8 +278,8 @@ func (c *conn) Write(b []byte) (int, error) {
 		// From now on the delivery goroutine alone writes to the
 		// connection, without a deadline.
 		_ = c.Conn.SetWriteDeadline(time.Time{})
-		c.queue, c.drained = make(chan chunk, deliveryQueue), make(chan struct{})
-		go c.deliver(c.queue, c.drained)
+		c.queue, c.drained, c.stop = make(chan chunk, deliveryQueue), make(chan struct{}), make(chan struct{})
+		go c.deliver(c.queue, c.drained, c.stop)
 	}
 	q, dl := c.queue, c.wdl
 	// Sent under c.mu so that Close cannot close the queue meanwhile; a
@@ -296,12 +300,19 @@ func (c *conn) Write(b []byte) (int, error) {
 	}
 }
 
-// deliver writes the queued chunks at their times, until the queue closes.
-func (c *conn) deliver(q chan chunk, drained chan struct{}) {
+// deliver writes the queued chunks at their times, until the queue closes
+// or the connection is closed for good (stop).
+func (c *conn) deliver(q chan chunk, drained, stop chan struct{}) {
 	defer close(drained)
 	for ch := range q {
 		if d := time.Until(ch.at); d > 0 {
-			time.Sleep(d)
+			t := time.NewTimer(d)
+			select {
+			case <-t.C:
+			case <-stop:
+				t.Stop()
+				return
+			}
 		}
 		if _, err := c.Conn.Write(ch.b); err != nil {
 			c.emu.Lock()
@@ -336,7 +347,8 @@ func (c *conn) SetDeadline(t time.Time) error {
 }
 
 // Close closes the connection once what is queued was delivered (at most
-// a second later), as a TCP close sends what the socket holds.
+// closeDrain later; the rest is lost), as a TCP close sends what the
+// socket holds.
 func (c *conn) Close() error {
 	c.mu.Lock()
 	if c.closed {
@@ -344,7 +356,7 @@ func (c *conn) Close() error {
 		return nil
 	}
 	c.closed = true
-	q, drained := c.queue, c.drained
+	q, drained, stop := c.queue, c.drained, c.stop
 	if q != nil {
 		close(q)
 	}
@@ -356,12 +368,13 @@ func (c *conn) Close() error {
 		return c.Conn.Close()
 	}
 	go func() {
-		t := time.NewTimer(time.Second)
+		t := time.NewTimer(closeDrain)
 		defer t.Stop()
 		select {
 		case <-drained:
 		case <-t.C:
 		}
+		close(stop)
 		c.Conn.Close()
 	}()
 	return nil
