@@ -200,6 +200,10 @@ func TestClusterOfDaemons(t *testing.T) {
 		}
 	}
 	waitFor(t, "a sees b dead", func() bool { s := stateOf(ctx, a, b.id); return s == "dead" || s == "suspect" })
+	// A request for b fails at once, saying whether it left this node.
+	if _, err := a.c.Send(ctx, apitype.SendRequest{Target: kernel.ToRemote(b.id, kernel.ToProcess(pid)), Payload: kernel.Text("x"), Request: true}); !errors.Is(err, apitype.ErrNotSent) && !errors.Is(err, apitype.ErrNoReply) {
+		t.Fatalf("a request for a node gone: %v", err)
+	}
 
 	// A remote spawn is decided by the target, with the asking node as
 	// the subject.
