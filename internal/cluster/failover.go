@@ -102,6 +102,6 @@ func (n *Node) seesAlive(node string) bool {
 	if run == nil {
 		return false
 	}
-	_, ok := run.ms.addrs()[node]
+	_, ok := run.ms.alive(node)
 	return ok
 }

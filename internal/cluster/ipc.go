@@ -224,7 +224,7 @@ func (n *Node) request(ctx context.Context, node, op string, body []byte, opts R
 	notSent := func(reason string, err error) error {
 		return &RequestError{Node: node, ID: rid, Reason: reason, Err: err}
 	}
-	addr, ok := run.ms.addrs()[node]
+	addr, ok := run.ms.alive(node)
 	if !ok {
 		return nil, notSent(ReasonNotAlive, errors.New("membership does not see it alive"))
 	}
@@ -253,7 +253,7 @@ func (n *Node) request(ctx context.Context, node, op string, body []byte, opts R
 	}
 	// Declared dead between the look-up and the send: nodeDown ran
 	// before the request was pending.
-	if _, ok := run.ms.addrs()[node]; !ok {
+	if _, ok := run.ms.alive(node); !ok {
 		return nil, &RequestError{Node: node, ID: rid, Sent: true, Reason: ReasonDead, Err: errDead}
 	}
 	select {

@@ -27,6 +27,7 @@ type membership interface {
 	stream(c *streamConn)
 	view() map[string]memberView
 	addrs() map[string]string
+	alive(node string) (addr string, ok bool) // seen alive or suspect
 	numAlive() int
 }
 
@@ -381,6 +382,16 @@ func (s *swim) addrs() map[string]string {
 	}
 	s.mu.Unlock()
 	return out
+}
+
+func (s *swim) alive(node string) (string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v := s.seen[node]
+	if v == nil || v.addr == "" || (v.state != "alive" && v.state != "suspect") {
+		return "", false
+	}
+	return v.addr, true
 }
 
 func (s *swim) numAlive() int { return s.ml.NumMembers() }
