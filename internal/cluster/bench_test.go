@@ -26,6 +26,9 @@ func benchClusterOn(b *testing.B, n int, net *meshtest.Network, ipc ipcFunc) []*
 
 type ipcFunc = func(context.Context, string, []byte) ([]byte, error)
 
+// benchMembership tunes the benchmarks' clusters (zero: the defaults).
+var benchMembership MembershipConfig
+
 // benchClusterEv is benchClusterOn with node i serving IPC with ipcFor(i)
 // (when ipcFor is not nil) and reporting to evs[i] (when evs is not nil).
 func benchClusterEv(b testing.TB, n int, net *meshtest.Network, ipcFor func(i int) ipcFunc, evs []*events) []*Node {
@@ -38,7 +41,7 @@ func benchClusterEv(b testing.TB, n int, net *meshtest.Network, ipcFor func(i in
 		if err != nil {
 			b.Fatal(err)
 		}
-		cfg := Config{StatePath: filepath.Join(home, "cluster.json"), Identity: id, Replicated: &memState{}}
+		cfg := Config{StatePath: filepath.Join(home, "cluster.json"), Identity: id, Replicated: &memState{}, Membership: benchMembership}
 		if ipcFor != nil {
 			cfg.IPC = ipcFor(i)
 		}

@@ -53,7 +53,9 @@ func falseDeaths(nodes []*Node, evs []*events) (dead, suspect int) {
 
 // BenchmarkFalsePositives: a cluster of 10 nodes with the default LAN
 // tuning, every link losing 10% of its writes TCP-style (RTO 200 ms,
-// doubling), for WEFTOS_MESH_FP_DURATION (default 1m). No node stops:
+// doubling), for WEFTOS_MESH_FP_DURATION (default 1m; the loss rate and
+// the suspicion multiplier can be changed with WEFTOS_MESH_FP_LOSS and
+// WEFTOS_MESH_FP_SUSPICION_MULT). No node stops:
 // every member declared dead is a false positive. Reports them (the
 // target is zero) and the probes that failed into a suspicion (refuted
 // before they became deaths).
@@ -64,6 +66,10 @@ func BenchmarkFalsePositives(b *testing.B) {
 		if d, err = time.ParseDuration(s); err != nil {
 			b.Fatalf("%s: %v", fpDurationEnv, err)
 		}
+	}
+	if s := os.Getenv("WEFTOS_MESH_FP_SUSPICION_MULT"); s != "" {
+		fmt.Sscan(s, &benchMembership.SuspicionMult)
+		defer func() { benchMembership = MembershipConfig{} }()
 	}
 	const n = 10
 	for range b.N {
