@@ -25,11 +25,12 @@ type events struct {
 type recorded struct {
 	kind    string
 	payload any
+	at      time.Time
 }
 
 func (e *events) Event(kind string, payload any) {
 	e.mu.Lock()
-	e.evs = append(e.evs, recorded{kind, payload})
+	e.evs = append(e.evs, recorded{kind, payload, time.Now()})
 	e.mu.Unlock()
 }
 

@@ -87,6 +87,7 @@ func BenchmarkFalsePositives(b *testing.B) {
 		elapsed := time.Since(start)
 		b.StopTimer()
 		dead, suspect := falseDeaths(nodes, evs)
+		logDeaths(b, nodes, evs, start)
 		b.ReportMetric(float64(dead), "false-deaths")
 		b.ReportMetric(float64(suspect), "suspicions")
 		b.ReportMetric(elapsed.Seconds(), "run-s")
@@ -101,4 +102,21 @@ func fpLoss() float64 {
 		fmt.Sscan(s, &p)
 	}
 	return p
+}
+
+// logDeaths logs each false death: when, who declared whom.
+func logDeaths(b *testing.B, nodes []*Node, evs []*events, start time.Time) {
+	idx := map[string]int{}
+	for i, n := range nodes {
+		idx[n.NodeID()] = i
+	}
+	for i, e := range evs {
+		e.mu.Lock()
+		for _, r := range e.evs {
+			if m, ok := r.payload.(MemberEvent); ok && (m.State == "dead" || m.State == "left") {
+				b.Logf("%6.1fs n%d declared n%d %s", r.at.Sub(start).Seconds(), i, idx[m.Node], m.State)
+			}
+		}
+		e.mu.Unlock()
+	}
 }

@@ -40,6 +40,10 @@ type memberView struct {
 	root        string
 }
 
+// indirectChecks is how many members probe a node for this one when its
+// own probe went unanswered.
+const indirectChecks = 5
+
 // packetDialTimeout bounds the dial a gossip packet to a node without a
 // link waits for; a packet is best effort, like the UDP it replaces.
 const packetDialTimeout = 500 * time.Millisecond
@@ -85,6 +89,10 @@ func newMembership(r *runtime) (membership, error) {
 	c.AdvertiseAddr, c.AdvertisePort = s.host.String(), s.port
 	c.ProbeInterval, c.ProbeTimeout, c.SuspicionMult = mc.ProbeInterval, mc.ProbeTimeout, mc.SuspicionMult
 	c.GossipInterval, c.PushPullInterval = mc.GossipInterval, mc.PushPull
+	// Five members asked to probe a node this one could not reach, not
+	// three: on a lossy network each indirect path fails with the loss of
+	// any of its four messages, and a suspicion needs all of them to fail.
+	c.IndirectChecks = indirectChecks
 	c.TCPTimeout = 2 * time.Second
 	c.DeadNodeReclaimTime = time.Hour // a node id is an identity: never reused by another node
 	c.Events, c.Ping, c.Alive = s, s, s

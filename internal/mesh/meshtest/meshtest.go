@@ -264,6 +264,10 @@ func (c *conn) Write(b []byte) (int, error) {
 		return len(b), nil // lost on the way
 	}
 	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return 0, net.ErrClosed
+	}
 	now := time.Now()
 	at := now.Add(d)
 	if at.Before(c.last) {
