@@ -94,6 +94,7 @@ func closeAll(nodes []*Node) {
 // the first other node suspects it and until every other node has
 // declared it dead.
 func BenchmarkFailureDetection(b *testing.B) {
+	defer tuneFromEnv()()
 	const n = 10
 	var suspect, dead []time.Duration
 	for range b.N {

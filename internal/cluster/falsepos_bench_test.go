@@ -55,7 +55,7 @@ func falseDeaths(nodes []*Node, evs []*events) (dead, suspect int) {
 // tuning, every link losing 10% of its writes TCP-style (RTO 200 ms,
 // doubling), for WEFTOS_MESH_FP_DURATION (default 1m; the loss rate and
 // the suspicion multiplier can be changed with WEFTOS_MESH_FP_LOSS and
-// WEFTOS_MESH_FP_SUSPICION_MULT). No node stops:
+// WEFTOS_MESH_SUSPICION_MULT). No node stops:
 // every member declared dead is a false positive. Reports them (the
 // target is zero) and the probes that failed into a suspicion (refuted
 // before they became deaths).
@@ -67,10 +67,7 @@ func BenchmarkFalsePositives(b *testing.B) {
 			b.Fatalf("%s: %v", fpDurationEnv, err)
 		}
 	}
-	if s := os.Getenv("WEFTOS_MESH_FP_SUSPICION_MULT"); s != "" {
-		fmt.Sscan(s, &benchMembership.SuspicionMult)
-		defer func() { benchMembership = MembershipConfig{} }()
-	}
+	defer tuneFromEnv()()
 	const n = 10
 	for range b.N {
 		b.StopTimer()
@@ -119,4 +116,13 @@ func logDeaths(b *testing.B, nodes []*Node, evs []*events, start time.Time) {
 		}
 		e.mu.Unlock()
 	}
+}
+
+// tuneFromEnv sets the benchmarks' suspicion multiplier from
+// WEFTOS_MESH_SUSPICION_MULT (when set) and returns the undo.
+func tuneFromEnv() func() {
+	if s := os.Getenv("WEFTOS_MESH_SUSPICION_MULT"); s != "" {
+		fmt.Sscan(s, &benchMembership.SuspicionMult)
+	}
+	return func() { benchMembership = MembershipConfig{} }
 }
