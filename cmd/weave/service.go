@@ -68,6 +68,8 @@ func serviceRegister(e *env, fs *flag.FlagSet) cmdline.Action {
 	pid := fs.String("pid", "", "the process that serves it (required)")
 	var methods listFlag
 	fs.Var(&methods, "method", "a method of the contract (repeatable, or comma-separated)")
+	var idem listFlag
+	fs.Var(&idem, "idempotent", "a method of the contract that may run twice with the effect of once: retried once on another node's replica when a call goes unanswered (repeatable, or comma-separated)")
 	typ := fs.String("type", "", "a label for listings (default: the process's kind)")
 	return func(ctx context.Context, pos []string) error {
 		if *pid == "" {
@@ -81,7 +83,7 @@ func serviceRegister(e *env, fs *flag.FlagSet) cmdline.Action {
 			return cmdline.Usagef("service name %q: use 1-64 of A-Z a-z 0-9 _ -, starting with a letter or digit (no dot: NAME.METHOD names a method)", pos[0])
 		}
 		return e.withClient(func(c *client.Client) error {
-			s, err := c.RegisterService(ctx, apitype.ServiceRegisterRequest{Name: pos[0], PID: owner, Methods: methods, Type: *typ})
+			s, err := c.RegisterService(ctx, apitype.ServiceRegisterRequest{Name: pos[0], PID: owner, Methods: methods, Idempotent: idem, Type: *typ})
 			if err != nil {
 				return err
 			}

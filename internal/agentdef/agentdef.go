@@ -92,6 +92,10 @@ type Service struct {
 	// Methods is the contract: a ServiceMethod message must name one.
 	// Empty: the service is addressed as a whole only.
 	Methods []string
+	// Idempotent lists methods that may run twice with the effect of
+	// once (retried on another node's replica when a call goes
+	// unanswered).
+	Idempotent []string
 }
 
 // Restart types of a supervised agent, with Erlang's meaning.

@@ -3,6 +3,7 @@ package agentdef
 import (
 	"math"
 	"regexp"
+	"slices"
 	"strconv"
 	"time"
 
@@ -23,7 +24,7 @@ var (
 )
 
 var (
-	serviceKeys    = []string{"name", "methods"}
+	serviceKeys    = []string{"name", "methods", "idempotent"}
 	supervisorKeys = []string{"name", "strategy", "max_restarts", "window"}
 )
 
@@ -52,6 +53,8 @@ func (p *parser) services(v *yaml.Node, field string) []Service {
 					s.Name = p.str(v, f+".name")
 				case "methods":
 					s.Methods = p.strs(v, f+".methods")
+				case "idempotent":
+					s.Idempotent = p.strs(v, f+".idempotent")
 				}
 			})
 		default:
@@ -105,6 +108,11 @@ func (p *parser) validateServices(d *Definition) {
 		line := p.lines[f]
 		p.entryName(line, f, s.Name, "service", "no dot", seen)
 		p.names(f+".methods", s.Methods, methodRE.MatchString, "method name (1-64 of A-Z a-z 0-9 _ -)")
+		for _, m := range s.Idempotent {
+			if !slices.Contains(s.Methods, m) {
+				p.errorf(line, f+".idempotent", "%q is not one of the service's methods", m)
+			}
+		}
 	}
 	s := d.Supervision
 	if s == nil {

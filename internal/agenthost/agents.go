@@ -243,7 +243,7 @@ func (a *agentProc) Run(ctx context.Context, p *kernel.Process) error {
 // registers them again under its new PID.
 func (a *agentProc) serve(ctx context.Context, p *kernel.Process) error {
 	for _, s := range a.def.Services {
-		spec := kernel.ServiceSpec{Name: s.Name, Type: Kind, Owner: p.PID(), Methods: s.Methods, Endpoint: "agent:" + a.def.Name}
+		spec := kernel.ServiceSpec{Name: s.Name, Type: Kind, Owner: p.PID(), Methods: s.Methods, Idempotent: s.Idempotent, Endpoint: "agent:" + a.def.Name}
 		if _, err := p.Kernel().RegisterServiceAs(ctx, p.PID(), spec); err != nil {
 			return &kernel.ExitError{Code: kernel.ExitError1, Reason: fmt.Sprintf("service %s: %v", s.Name, err)}
 		}

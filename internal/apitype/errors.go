@@ -60,6 +60,8 @@ const (
 	CodeUnknownNode      = "unknown_node"
 	CodeJoinRefused      = "join_refused"
 	CodeUnreachable      = "unreachable"
+	CodeNotSent          = "request_not_sent"
+	CodeNoReply          = "no_reply"
 	CodeNoQuorum         = "no_quorum"
 	CodeCycle            = "cycle"
 	CodeUIDisabled       = "ui_disabled"
@@ -118,8 +120,15 @@ var (
 	ErrUnknownNode      = errors.New("no such cluster member")
 	ErrJoinRefused      = errors.New("the join was refused")
 	ErrUnreachable      = errors.New("the node is unreachable")
-	ErrUIDisabled       = errors.New("the control UI is off: set [ui] listen in weftos.toml and restart")
-	ErrLayerNotBuilt    = errors.New("the layer is not built into this binary")
+	// ErrNotSent: a cross-node request never left this node (the target
+	// is not alive, no link): it did not run there.
+	ErrNotSent = errors.New("the request was not sent to the node: it did not run there")
+	// ErrNoReply: a cross-node request was sent and the node went away
+	// (its link closed, it was declared dead) before answering: it may or
+	// may not have run there.
+	ErrNoReply       = errors.New("the request was sent but the node went away before answering: it may have run")
+	ErrUIDisabled    = errors.New("the control UI is off: set [ui] listen in weftos.toml and restart")
+	ErrLayerNotBuilt = errors.New("the layer is not built into this binary")
 )
 
 var codes = []struct {
@@ -175,6 +184,8 @@ var codes = []struct {
 	{CodeUnknownNode, ErrUnknownNode, http.StatusNotFound},
 	{CodeJoinRefused, ErrJoinRefused, http.StatusForbidden},
 	{CodeUnreachable, ErrUnreachable, http.StatusBadGateway},
+	{CodeNotSent, ErrNotSent, http.StatusBadGateway},
+	{CodeNoReply, ErrNoReply, http.StatusBadGateway},
 	{CodeNoQuorum, ErrNoQuorum, http.StatusServiceUnavailable},
 	{CodeCycle, ErrCycle, http.StatusConflict},
 	{CodeUIDisabled, ErrUIDisabled, http.StatusConflict},

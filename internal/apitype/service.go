@@ -12,6 +12,10 @@ type ServiceRegisterRequest struct {
 	// Methods is the contract: messages to service:NAME.METHOD must name
 	// one. Empty: the service is addressed as a whole only.
 	Methods []string `json:"methods,omitempty"`
+	// Idempotent lists methods of the contract that may run twice with
+	// the effect of once: a call to one that a replica on another node
+	// left unanswered is retried once on a surviving replica.
+	Idempotent []string `json:"idempotent,omitempty"`
 	// Type labels the service in listings (default: the process's kind).
 	Type     string `json:"type,omitempty"`
 	Endpoint string `json:"endpoint,omitempty"`

@@ -14,13 +14,24 @@ import (
 
 // benchCluster forms a cluster of n in-process nodes on loopback and waits
 // until every node sees every other alive.
-func benchCluster(b *testing.B, n int, ipc func(context.Context, string, []byte) ([]byte, error)) []*Node {
+func benchCluster(b *testing.B, n int, ipc ipcFunc) []*Node {
 	return benchClusterOn(b, n, nil, ipc)
 }
 
 // benchClusterOn is benchCluster over the fault-injecting network net
 // (node i is named "n<i>"), or over TCP when net is nil.
-func benchClusterOn(b *testing.B, n int, net *meshtest.Network, ipc func(context.Context, string, []byte) ([]byte, error)) []*Node {
+func benchClusterOn(b *testing.B, n int, net *meshtest.Network, ipc ipcFunc) []*Node {
+	return benchClusterEv(b, n, net, func(int) ipcFunc { return ipc }, nil)
+}
+
+type ipcFunc = func(context.Context, string, []byte) ([]byte, error)
+
+// benchMembership tunes the benchmarks' clusters (zero: the defaults).
+var benchMembership MembershipConfig
+
+// benchClusterEv is benchClusterOn with node i serving IPC with ipcFor(i)
+// (when ipcFor is not nil) and reporting to evs[i] (when evs is not nil).
+func benchClusterEv(b testing.TB, n int, net *meshtest.Network, ipcFor func(i int) ipcFunc, evs []*events) []*Node {
 	b.Helper()
 	ctx := context.Background()
 	nodes := make([]*Node, n)
@@ -30,7 +41,13 @@ func benchClusterOn(b *testing.B, n int, net *meshtest.Network, ipc func(context
 		if err != nil {
 			b.Fatal(err)
 		}
-		cfg := Config{StatePath: filepath.Join(home, "cluster.json"), Identity: id, IPC: ipc, Replicated: &memState{}}
+		cfg := Config{StatePath: filepath.Join(home, "cluster.json"), Identity: id, Replicated: &memState{}, Membership: benchMembership}
+		if ipcFor != nil {
+			cfg.IPC = ipcFor(i)
+		}
+		if evs != nil {
+			cfg.Events = evs[i]
+		}
 		if net != nil {
 			cfg.Transport = net.Transport(fmt.Sprintf("n%d", i))
 		}
@@ -77,6 +94,7 @@ func closeAll(nodes []*Node) {
 // the first other node suspects it and until every other node has
 // declared it dead.
 func BenchmarkFailureDetection(b *testing.B) {
+	defer tuneFromEnv()()
 	const n = 10
 	var suspect, dead []time.Duration
 	for range b.N {

@@ -14,7 +14,11 @@ import (
 	"github.com/weftos/weftos/internal/mesh/meshtest"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+// memberlist's probe, stopped by Shutdown, still waits for its ack timer
+// (at most the probe interval times its awareness multiplier).
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m, goleak.IgnoreTopFunction("github.com/hashicorp/memberlist.(*Memberlist).probeNode"))
+}
 
 // events keeps what a node reports.
 type events struct {
@@ -25,11 +29,12 @@ type events struct {
 type recorded struct {
 	kind    string
 	payload any
+	at      time.Time
 }
 
 func (e *events) Event(kind string, payload any) {
 	e.mu.Lock()
-	e.evs = append(e.evs, recorded{kind, payload})
+	e.evs = append(e.evs, recorded{kind, payload, time.Now()})
 	e.mu.Unlock()
 }
 

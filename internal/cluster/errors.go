@@ -27,6 +27,14 @@ var (
 	ErrJoinRefused = errors.New("cluster: join refused")
 	// ErrUnreachable: no link to the node could be made.
 	ErrUnreachable = errors.New("cluster: node unreachable")
+	// ErrNotSent: a cross-node request was not sent (the node is not
+	// alive, no link could be made, the link failed before the message
+	// was written whole): it cannot have run there. A *RequestError.
+	ErrNotSent = errors.New("cluster: request not sent")
+	// ErrNoReply: a cross-node request was sent but no reply came: its
+	// link closed, membership declared the node dead, or the deadline
+	// passed. It may or may not have run there. A *RequestError.
+	ErrNoReply = errors.New("cluster: request sent, no reply")
 	// ErrUnsupported: membership is not available on this platform.
 	ErrUnsupported = errors.New("cluster: not supported on this platform")
 )

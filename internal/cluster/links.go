@@ -35,6 +35,7 @@ func (r *runtime) untrack(l *mesh.Link) {
 	}
 	r.mu.Unlock()
 	l.Close()
+	r.n.ipc.linkDown(l)
 }
 
 func (r *runtime) acceptLoop() {

@@ -27,6 +27,7 @@ type membership interface {
 	stream(c *streamConn)
 	view() map[string]memberView
 	addrs() map[string]string
+	alive(node string) (addr string, ok bool) // seen alive or suspect
 	numAlive() int
 }
 
@@ -38,6 +39,10 @@ type memberView struct {
 	size        uint64
 	root        string
 }
+
+// indirectChecks is how many members probe a node for this one when its
+// own probe went unanswered.
+const indirectChecks = 5
 
 // packetDialTimeout bounds the dial a gossip packet to a node without a
 // link waits for; a packet is best effort, like the UDP it replaces.
@@ -53,13 +58,16 @@ type swim struct {
 	port    int
 
 	mu      sync.Mutex
-	seen    map[string]*memberView // by node id: RTT, last seen, head; dead and left nodes
-	dialing map[string]time.Time   // node id → when a packet dial started or last failed
+	seen    map[string]*memberView    // by node id: RTT, last seen, head; dead and left nodes
+	dialing map[string]time.Time      // node id → when a packet dial started or last failed
+	queues  map[string]chan outPacket // node id → its gossip packets waiting to be sent
+	closed  bool                      // shut down: no more packets queued
+	wg      sync.WaitGroup            // the senders
 }
 
 func newMembership(r *runtime) (membership, error) {
 	s := &swim{r: r, packets: make(chan *memberlist.Packet, 1024), streams: make(chan net.Conn, 16),
-		seen: map[string]*memberView{}, dialing: map[string]time.Time{}}
+		seen: map[string]*memberView{}, dialing: map[string]time.Time{}, queues: map[string]chan outPacket{}}
 	host, port, err := net.SplitHostPort(r.n.state.Advertise)
 	if err != nil {
 		return nil, fmt.Errorf("cluster: advertise address %q: %w", r.n.state.Advertise, err)
@@ -81,6 +89,10 @@ func newMembership(r *runtime) (membership, error) {
 	c.AdvertiseAddr, c.AdvertisePort = s.host.String(), s.port
 	c.ProbeInterval, c.ProbeTimeout, c.SuspicionMult = mc.ProbeInterval, mc.ProbeTimeout, mc.SuspicionMult
 	c.GossipInterval, c.PushPullInterval = mc.GossipInterval, mc.PushPull
+	// Five members asked to probe a node this one could not reach, not
+	// three: on a lossy network each indirect path fails with the loss of
+	// any of its four messages, and a suspicion needs all of them to fail.
+	c.IndirectChecks = indirectChecks
 	c.TCPTimeout = 2 * time.Second
 	c.DeadNodeReclaimTime = time.Hour // a node id is an identity: never reused by another node
 	c.Events, c.Ping, c.Alive = s, s, s
@@ -102,37 +114,95 @@ func (s *swim) WriteTo(b []byte, addr string) (time.Time, error) {
 	return s.WriteToAddress(b, memberlist.Address{Addr: addr})
 }
 
-// WriteToAddress sends a gossip packet over the node's member link. A
-// node without one gets a dial (bounded, one at a time, not again within
-// a probe interval after a failure); packets meanwhile are dropped.
+// WriteToAddress sends a gossip packet over the node's member link, the
+// way a UDP socket would: it never blocks. The packet joins the peer's
+// queue (packetQueueLen; a full queue loses it) and the peer's sender
+// writes it. Blocking here would stall memberlist's probe and packet
+// handling goroutines behind one slow link (a lossy path retransmitting,
+// a frozen peer's full window), and the acks owed to every other member
+// with them: false positives everywhere for one bad link.
 func (s *swim) WriteToAddress(b []byte, a memberlist.Address) (time.Time, error) {
 	now := time.Now()
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return now, ErrNotInCluster
+	}
+	q := s.queues[a.Name]
+	if q == nil {
+		q = make(chan outPacket, packetQueueLen)
+		s.queues[a.Name] = q
+		s.wg.Add(1)
+		go s.sender(a.Name, q)
+	}
+	select {
+	case q <- outPacket{b: append([]byte(nil), b...), addr: a.Addr}:
+	default: // the queue is full: the packet is lost
+	}
+	s.mu.Unlock()
+	return now, nil
+}
+
+// outPacket is a gossip packet waiting for its peer's sender.
+type outPacket struct {
+	b    []byte
+	addr string
+}
+
+// packetQueueLen bounds the gossip packets waiting for one peer.
+const packetQueueLen = 128
+
+// drainTimeout bounds how long a sender keeps writing the packets queued
+// when membership shuts down (a leave's last gossip).
+const drainTimeout = time.Second
+
+// sender writes node's gossip packets in order until its queue closes
+// (membership shut down), then drains what is left within drainTimeout.
+func (s *swim) sender(node string, q chan outPacket) {
+	defer s.wg.Done()
+	var drainUntil time.Time
+	for p := range q {
+		if drainUntil.IsZero() {
+			s.mu.Lock()
+			if s.closed {
+				drainUntil = time.Now().Add(drainTimeout)
+			}
+			s.mu.Unlock()
+		}
+		if !drainUntil.IsZero() && time.Now().After(drainUntil) {
+			continue // shut down: what did not go in time is lost
+		}
+		s.sendPacket(node, p)
+	}
+}
+
+// sendPacket writes one packet over the member link to node. A node
+// without one gets a dial (bounded; not again within a probe interval
+// after a failure, the packets meanwhile lost).
+func (s *swim) sendPacket(node string, p outPacket) {
+	now := time.Now()
 	s.r.mu.Lock()
-	_, linked := s.r.out[a.Name]
+	_, linked := s.r.out[node]
 	s.r.mu.Unlock()
 	if !linked {
 		s.mu.Lock()
-		if t, ok := s.dialing[a.Name]; ok && now.Sub(t) < s.r.n.cfg.Membership.ProbeInterval {
+		if t, ok := s.dialing[node]; ok && now.Sub(t) < s.r.n.cfg.Membership.ProbeInterval {
 			s.mu.Unlock()
-			return now, nil // a dial is under way or failed just now: the packet is lost
+			return // a dial failed just now: the packet is lost
 		}
-		s.dialing[a.Name] = now
+		s.dialing[node] = now
 		s.mu.Unlock()
 	}
 	ctx, cancel := context.WithTimeout(s.r.ctx, packetDialTimeout)
 	defer cancel()
-	err := s.r.send(ctx, a.Name, a.Addr, chanGossip, b)
+	err := s.r.send(ctx, node, p.addr, chanGossip, p.b)
 	s.mu.Lock()
 	if err == nil {
-		delete(s.dialing, a.Name)
+		delete(s.dialing, node)
 	} else {
-		s.dialing[a.Name] = time.Now()
+		s.dialing[node] = time.Now()
 	}
 	s.mu.Unlock()
-	if err != nil {
-		return now, err
-	}
-	return now, nil
 }
 
 // DialTimeout and DialAddressTimeout open a stream: a link of its own.
@@ -213,6 +283,9 @@ func (s *swim) event(n *memberlist.Node, state string) {
 	if reg := s.r.n.cur.Load(); reg != nil {
 		cluster = reg.Cluster().String()
 	}
+	if state != "alive" {
+		s.r.n.ipc.nodeDown(n.Name) // its requests in flight fail now, not at their deadline
+	}
 	s.r.n.cfg.Events.Event(KindMember, MemberEvent{Cluster: cluster, Node: n.Name, Addr: n.Address(), State: state})
 }
 
@@ -267,6 +340,7 @@ func (s *swim) NotifyPingComplete(other *memberlist.Node, rtt time.Duration, pay
 // for it, only this log line ("Suspect NAME has failed, no acks
 // received"). A later successful probe or alive message clears it.
 func (s *swim) suspect(name string) {
+	s.r.n.suspicions.Add(1)
 	s.mu.Lock()
 	if v := s.seen[name]; v != nil && v.state == "alive" {
 		v.state = "suspect"
@@ -318,8 +392,33 @@ func (s *swim) addrs() map[string]string {
 	return out
 }
 
+func (s *swim) alive(node string) (string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v := s.seen[node]
+	if v == nil || v.addr == "" || (v.state != "alive" && v.state != "suspect") {
+		return "", false
+	}
+	return v.addr, true
+}
+
 func (s *swim) numAlive() int { return s.ml.NumMembers() }
 
 func (s *swim) join(addrs []string) (int, error)  { return s.ml.Join(addrs) }
 func (s *swim) leave(timeout time.Duration) error { return s.ml.Leave(timeout) }
-func (s *swim) shutdown() error                   { return s.ml.Shutdown() }
+
+// shutdown stops memberlist, then its senders (after they drained their
+// queues, within drainTimeout).
+func (s *swim) shutdown() error {
+	err := s.ml.Shutdown()
+	s.mu.Lock()
+	if !s.closed {
+		s.closed = true
+		for _, q := range s.queues {
+			close(q)
+		}
+	}
+	s.mu.Unlock()
+	s.wg.Wait()
+	return err
+}

@@ -17,6 +17,7 @@ type membership interface {
 	stream(c *streamConn)
 	view() map[string]memberView
 	addrs() map[string]string
+	alive(node string) (addr string, ok bool) // seen alive or suspect
 	numAlive() int
 }
 

@@ -108,9 +108,14 @@ type Config struct {
 
 // MembershipConfig tunes SWIM failure detection (memberlist).
 type MembershipConfig struct {
-	ProbeInterval  time.Duration // default 200ms
-	ProbeTimeout   time.Duration // default 100ms
-	SuspicionMult  int           // default 2
+	ProbeInterval time.Duration // default 200ms
+	ProbeTimeout  time.Duration // default 100ms
+	// SuspicionMult scales the suspicion timeout (× log10(members) ×
+	// ProbeInterval with confirmations, up to 6× that without): at 3 or
+	// more memberlist waits for SuspicionMult−2 independent confirmations
+	// before it shortens a suspicion (Lifeguard), so one node's lossy
+	// link does not kill a peer; default 3.
+	SuspicionMult  int
 	GossipInterval time.Duration // default 50ms
 	PushPull       time.Duration // default 15s
 	// Rejoin is how often a node tries to rejoin members membership
@@ -126,7 +131,7 @@ func (m *MembershipConfig) setDefaults() {
 		m.ProbeTimeout = 100 * time.Millisecond
 	}
 	if m.SuspicionMult <= 0 {
-		m.SuspicionMult = 2
+		m.SuspicionMult = 3
 	}
 	if m.GossipInterval <= 0 {
 		m.GossipInterval = 50 * time.Millisecond
@@ -154,10 +159,14 @@ type Node struct {
 	run     *runtime
 	refusal refusalLimiter
 	ipc     ipcRequests
+	dedup   *dedupTable
 	// cur mirrors reg for readers that may not take mu (memberlist's
 	// delegates, which it calls while this node holds mu in Create and
 	// Leave).
 	cur atomic.Pointer[Registry]
+	// suspicions counts the probes of this node that failed into a
+	// suspicion (a figure of the detector's noise).
+	suspicions atomic.Uint64
 }
 
 // setReg sets the registry. Callers hold n.mu.
@@ -205,7 +214,7 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 		cfg.RaftDir = filepath.Join(filepath.Dir(cfg.StatePath), "raft")
 	}
 	cfg.Membership.setDefaults()
-	n := &Node{cfg: cfg, log: cfg.Logger, key: cfg.Identity.Ed25519, id: cfg.Identity.NodeID}
+	n := &Node{cfg: cfg, log: cfg.Logger, key: cfg.Identity.Ed25519, id: cfg.Identity.NodeID, dedup: newDedupTable()}
 	st, err := loadState(cfg.StatePath)
 	if err != nil {
 		return nil, err

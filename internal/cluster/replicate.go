@@ -131,7 +131,7 @@ func (n *Node) proposeOnce(ctx context.Context, run *runtime, cmd Command) (uint
 	if err != nil {
 		return 0, err
 	}
-	out, err := n.request(ctx, leader, ipcOpPropose, b)
+	out, err := n.request(ctx, leader, ipcOpPropose, b, RequestOptions{})
 	if err != nil {
 		var re *RemoteError
 		if errors.As(err, &re) {
@@ -196,7 +196,7 @@ func (n *Node) serveCommitIndex() ([]byte, error) {
 
 // leaderCommitIndex asks leader for its commit index.
 func (n *Node) leaderCommitIndex(ctx context.Context, leader string) (uint64, error) {
-	out, err := n.request(ctx, leader, ipcOpCommitIndex, nil)
+	out, err := n.request(ctx, leader, ipcOpCommitIndex, nil, RequestOptions{})
 	if err != nil {
 		return 0, fmt.Errorf("%w: %w", ErrNoLeader, err)
 	}

@@ -323,7 +323,7 @@ func Defaults() Config {
 		Channels: []Channel{},
 		Routes:   []Route{},
 		Mesh: Mesh{Listen: "127.0.0.1:7787", ProbeInterval: Duration{200 * time.Millisecond}, ProbeTimeout: Duration{100 * time.Millisecond},
-			SuspicionMult: 2, GossipInterval: Duration{50 * time.Millisecond},
+			SuspicionMult: 3, GossipInterval: Duration{50 * time.Millisecond},
 			WitnessInterval: Duration{5 * time.Second}},
 	}
 }

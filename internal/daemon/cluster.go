@@ -369,6 +369,10 @@ func clusterCode(err error) string {
 		return apitype.CodeJoinRefused
 	case errors.Is(err, cluster.ErrNoLeader):
 		return apitype.CodeNoQuorum
+	case errors.Is(err, cluster.ErrNotSent):
+		return apitype.CodeNotSent
+	case errors.Is(err, cluster.ErrNoReply):
+		return apitype.CodeNoReply
 	case errors.Is(err, cluster.ErrUnreachable):
 		return apitype.CodeUnreachable
 	}

@@ -157,12 +157,24 @@ func TestClusterOfDaemons(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := n.c.RegisterService(ctx, apitype.ServiceRegisterRequest{Name: "echo", PID: p, Methods: []string{"ping"}}); err != nil {
+		info, err := n.c.RegisterService(ctx, apitype.ServiceRegisterRequest{Name: "echo", PID: p, Methods: []string{"ping", "set"}, Idempotent: []string{"ping"}})
+		if err != nil {
 			t.Fatal(err)
 		}
+		if !slices.Equal(info.Idempotent, []string{"ping"}) {
+			t.Fatalf("registered %+v", info)
+		}
 	}
-	// Both replicas are in the replicated service registry.
+	// Both replicas are in the replicated service registry, and both
+	// declare ping idempotent (set is not: a call to it left unanswered
+	// is not retried).
 	waitFor(t, "a's registry lists both replicas", func() bool { return len(a.d.rep.serving("echo")) == 2 })
+	if nodes, idem := a.d.remote.resolve(ctx, "echo", "ping"); len(nodes) != 2 || !idem {
+		t.Fatalf("echo.ping resolves to %v, idempotent %v", nodes, idem)
+	}
+	if _, idem := a.d.remote.resolve(ctx, "echo", "set"); idem {
+		t.Fatal("echo.set resolves as idempotent")
+	}
 	call := func() (*kernel.Envelope, error) {
 		r, err := a.c.Send(ctx, apitype.SendRequest{Target: kernel.ToMethod("echo", "ping"), Payload: kernel.Text("ping"), Request: true})
 		return r.Reply, err
@@ -190,6 +202,10 @@ func TestClusterOfDaemons(t *testing.T) {
 		}
 	}
 	waitFor(t, "a sees b dead", func() bool { s := stateOf(ctx, a, b.id); return s == "dead" || s == "suspect" })
+	// A request for b fails at once, saying whether it left this node.
+	if _, err := a.c.Send(ctx, apitype.SendRequest{Target: kernel.ToRemote(b.id, kernel.ToProcess(pid)), Payload: kernel.Text("x"), Request: true}); !errors.Is(err, apitype.ErrNotSent) && !errors.Is(err, apitype.ErrNoReply) {
+		t.Fatalf("a request for a node gone: %v", err)
+	}
 
 	// A remote spawn is decided by the target, with the asking node as
 	// the subject.

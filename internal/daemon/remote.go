@@ -35,7 +35,9 @@ type remoteMsg struct {
 type remoteReply struct {
 	Env *kernel.Envelope `json:"env,omitempty"`
 	Has bool             `json:"has,omitempty"`
-	PID kernel.PID       `json:"pid,omitempty"`
+	// Idempotent answers resolve: the method is declared idempotent here.
+	Idempotent bool       `json:"idempotent,omitempty"`
+	PID        kernel.PID `json:"pid,omitempty"`
 	// Statement answers checkpoint: this node's chain, for a witness.
 	Statement *witness.Statement `json:"statement,omitempty"`
 	// Procs answers ps: this node's process table.
@@ -61,7 +63,10 @@ const (
 )
 
 type replicaSet struct {
-	nodes   []string
+	nodes []string
+	// idem: every replica declares the method idempotent, so a call it
+	// left unanswered may be retried on another.
+	idem    bool
 	expires time.Time
 	next    int
 	version uint64 // the replicated service registry's version it was resolved at
@@ -80,12 +85,22 @@ func newRemote(d *Daemon) *remote {
 }
 
 func (r *remote) request(ctx context.Context, node string, m remoteMsg) (remoteReply, error) {
-	var out remoteReply
+	return r.requestWith(ctx, node, m, cluster.RequestOptions{})
+}
+
+func (r *remote) requestWith(ctx context.Context, node string, m remoteMsg, opts cluster.RequestOptions) (remoteReply, error) {
 	body, err := json.Marshal(m)
 	if err != nil {
-		return out, err
+		return remoteReply{}, err
 	}
-	b, err := r.d.cluster.Request(ctx, node, body)
+	b, err := r.d.cluster.RequestWith(ctx, node, body, opts)
+	return decodeReply(node, b, err)
+}
+
+// decodeReply turns a cluster answer into a reply: a remote kernel's
+// error back into its sentinel, the envelope marked with its origin.
+func decodeReply(node string, b []byte, err error) (remoteReply, error) {
+	var out remoteReply
 	if errors.Is(err, cluster.ErrNotInCluster) {
 		return out, fmt.Errorf("%w: this node is in no cluster (weave cluster init or join)", kernel.ErrMeshNotEnabled)
 	}
@@ -142,9 +157,12 @@ func (r *remote) Spread(ctx context.Context, env *kernel.Envelope) map[string]er
 		go func() {
 			defer wg.Done()
 			var err error
+			// One request id for both attempts: the receiver runs it
+			// once (and drops a repeat by origin and envelope id too).
+			opts := cluster.RequestOptions{ID: cluster.NewRequestID(), Idempotent: true}
 			for range 2 {
 				sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), spreadTimeout)
-				_, err = r.request(sctx, p.NodeID, remoteMsg{Op: "spread", Env: env})
+				_, err = r.requestWith(sctx, p.NodeID, remoteMsg{Op: "spread", Env: env}, opts)
 				cancel()
 				if err == nil || !errors.Is(err, cluster.ErrUnreachable) {
 					break
@@ -167,30 +185,29 @@ func (r *remote) Spread(ctx context.Context, env *kernel.Envelope) map[string]er
 
 // Service implements kernel.Remote: the nodes serving the service
 // (asked, and remembered for replicaTTL) are tried round-robin, skipping
-// nodes whose breaker is open; an unreachable node is failed over to the
-// next replica.
+// nodes whose breaker is open, through cluster.RequestAny: a call not
+// sent goes to the next replica; a call sent and left unanswered (the
+// node died, its link broke) fails at once with cluster.ErrNoReply,
+// unless every replica declares the method idempotent — then it is
+// retried once on a surviving replica. Each failover is recorded
+// (ipc.failover).
 func (r *remote) Service(ctx context.Context, env *kernel.Envelope) (*kernel.Envelope, error) {
-	nodes := r.resolve(ctx, env.Target.Service, env.Target.Method)
+	nodes, idem := r.resolve(ctx, env.Target.Service, env.Target.Method)
 	if len(nodes) == 0 {
 		return nil, fmt.Errorf("%w: %q on any node of the cluster", kernel.ErrUnknownService, env.Target.Service)
 	}
-	var errs []error
-	for _, node := range nodes {
-		rep, err := r.request(ctx, node, remoteMsg{Op: "service", Env: env})
-		r.outcome(node, err)
-		if err == nil {
-			return rep.Env, nil
-		}
-		errs = append(errs, err)
-		if !errors.Is(err, cluster.ErrUnreachable) || ctx.Err() != nil {
-			return nil, err
-		}
+	body, err := json.Marshal(remoteMsg{Op: "service", Env: env})
+	if err != nil {
+		return nil, err
 	}
-	return nil, errors.Join(errs...)
+	node, b, err := r.d.cluster.RequestAny(ctx, nodes, cluster.Call{Body: body, Idempotent: idem, What: env.Target.String(), Outcome: r.outcome})
+	rep, err := decodeReply(node, b, err)
+	return rep.Env, err
 }
 
-// resolve returns the replicas of a service in the order to try them.
-func (r *remote) resolve(ctx context.Context, name, method string) []string {
+// resolve returns the replicas of a service in the order to try them, and
+// whether every one declares the method idempotent.
+func (r *remote) resolve(ctx context.Context, name, method string) ([]string, bool) {
 	key := name + "." + method
 	now := time.Now()
 	r.mu.Lock()
@@ -198,10 +215,10 @@ func (r *remote) resolve(ctx context.Context, name, method string) []string {
 	r.mu.Unlock()
 	version := r.d.rep.version()
 	if rs == nil || now.After(rs.expires) || rs.version != version {
-		rs = &replicaSet{expires: now.Add(replicaTTL), version: version}
+		rs = &replicaSet{expires: now.Add(replicaTTL), version: version, idem: method != ""}
 		ps, err := r.d.cluster.Peers()
 		if err != nil {
-			return nil
+			return nil, false
 		}
 		// The replicated service registry names the nodes serving it
 		// (each still asked for the method); without consensus, or before
@@ -227,6 +244,7 @@ func (r *remote) resolve(ctx context.Context, name, method string) []string {
 				if rep, err := r.request(qctx, p.NodeID, remoteMsg{Op: "resolve", Name: name, Meth: method}); err == nil && rep.Has {
 					mu.Lock()
 					rs.nodes = append(rs.nodes, p.NodeID)
+					rs.idem = rs.idem && rep.Idempotent
 					mu.Unlock()
 				}
 			}()
@@ -252,7 +270,7 @@ func (r *remote) resolve(ctx context.Context, name, method string) []string {
 		order = append(order, node)
 	}
 	rs.next++
-	return append(order, open...) // nodes behind an open breaker only as a last resort
+	return append(order, open...), rs.idem // nodes behind an open breaker only as a last resort
 }
 
 func (r *remote) outcome(node string, err error) {
@@ -318,6 +336,7 @@ func (d *Daemon) serveRemote(ctx context.Context, from string, body []byte) ([]b
 		out.Env, err = d.kernel.Inbound(ctx, from, m.Env)
 	case "resolve":
 		out.Has = d.kernel.HasService(m.Name, m.Meth)
+		out.Idempotent = out.Has && d.kernel.MethodIdempotent(m.Name, m.Meth)
 	case "spawn":
 		out.PID, err = d.remoteSpawn(ctx, from, m.Spawn)
 	case "ps":

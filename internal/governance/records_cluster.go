@@ -18,6 +18,7 @@ const (
 	KindMeshClassical = "mesh.classical_link" // a link without ML-KEM (allowed by configuration)
 	KindChainWitness  = "chain.witness"       // a member's signed checkpoint, witnessed consistent with the last
 	KindChainFork     = "chain.fork"          // a member's chain was forked or rewritten (with the evidence)
+	KindIPCFailover   = "ipc.failover"        // a cross-node request failed over from one node to another (request id, from, to, sent, reason)
 )
 
 // ClusterDetail is the Detail of the cluster.* acts.
@@ -41,7 +42,7 @@ func init() {
 	for _, k := range []string{KindClusterInit, KindClusterInvite, KindClusterJoin, KindClusterAdmit, KindClusterLeave, KindClusterRemove} {
 		kindSpecs[k] = KindSpec{Kind: k, Class: ClassAct, Detail: func() any { return &ClusterDetail{} }}
 	}
-	for _, k := range []string{KindClusterMember, KindMeshRefusal, KindMeshClassical, KindChainWitness, KindChainFork} {
+	for _, k := range []string{KindClusterMember, KindMeshRefusal, KindMeshClassical, KindChainWitness, KindChainFork, KindIPCFailover} {
 		kindSpecs[k] = KindSpec{Kind: k, Class: ClassObservation}
 	}
 }

@@ -108,14 +108,16 @@ type IPCEvent struct {
 // change was a governed act (RegisterServiceAs, UnregisterServiceAs);
 // Reason says why a service went away ("unregistered", "owner exited").
 type ServiceEvent struct {
-	Name     string   `json:"name"`
-	Type     string   `json:"type,omitempty"`
-	Owner    PID      `json:"owner"`
-	Methods  []string `json:"methods,omitempty"`
-	Reason   string   `json:"reason,omitempty"`
-	Action   string   `json:"action,omitempty"`
-	ActionID string   `json:"action_id,omitempty"`
-	Agent    string   `json:"agent,omitempty"`
+	Name    string   `json:"name"`
+	Type    string   `json:"type,omitempty"`
+	Owner   PID      `json:"owner"`
+	Methods []string `json:"methods,omitempty"`
+	// Idempotent are the methods declared idempotent (service.register).
+	Idempotent []string `json:"idempotent,omitempty"`
+	Reason     string   `json:"reason,omitempty"`
+	Action     string   `json:"action,omitempty"`
+	ActionID   string   `json:"action_id,omitempty"`
+	Agent      string   `json:"agent,omitempty"`
 }
 
 // SupervisorChildEvent is the Data of supervisor.start_child: a supervisor

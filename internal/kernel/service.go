@@ -20,6 +20,11 @@ type ServiceSpec struct {
 	Owner    PID
 	Endpoint string
 	Methods  []string // the contract; ServiceMethod targets must name one
+	// Idempotent lists the methods of the contract that may run twice
+	// with the effect of once: a call to one that went unanswered by a
+	// replica on another node is retried once on a surviving replica
+	// (the others fail fast instead; docs/MESH.md).
+	Idempotent []string
 	// Liveness and Readiness default to "the owner process is running".
 	Liveness  Probe
 	Readiness Probe
@@ -38,16 +43,18 @@ const (
 
 // ServiceInfo describes a registered service.
 type ServiceInfo struct {
-	Name      string    `json:"name"`
-	Type      string    `json:"type"`
-	Owner     PID       `json:"owner"`
-	Endpoint  string    `json:"endpoint,omitempty"`
-	Methods   []string  `json:"methods,omitempty"`
-	Live      bool      `json:"live"`
-	Ready     bool      `json:"ready"`
-	Health    Health    `json:"health"`
-	LastError string    `json:"last_error,omitempty"`
-	Checked   time.Time `json:"checked,omitzero"`
+	Name     string   `json:"name"`
+	Type     string   `json:"type"`
+	Owner    PID      `json:"owner"`
+	Endpoint string   `json:"endpoint,omitempty"`
+	Methods  []string `json:"methods,omitempty"`
+	// Idempotent are the methods declared idempotent (ServiceSpec).
+	Idempotent []string  `json:"idempotent,omitempty"`
+	Live       bool      `json:"live"`
+	Ready      bool      `json:"ready"`
+	Health     Health    `json:"health"`
+	LastError  string    `json:"last_error,omitempty"`
+	Checked    time.Time `json:"checked,omitzero"`
 }
 
 // AggregateHealth is the node's health over all services.
@@ -111,7 +118,7 @@ func (k *Kernel) addService(spec ServiceSpec, a *act) (ServiceInfo, error) {
 		spec.Type = "service"
 	}
 	s := &service{spec: spec, info: ServiceInfo{Name: spec.Name, Type: spec.Type, Owner: spec.Owner,
-		Endpoint: spec.Endpoint, Methods: slices.Clone(spec.Methods), Health: Unknown}}
+		Endpoint: spec.Endpoint, Methods: slices.Clone(spec.Methods), Idempotent: slices.Clone(spec.Idempotent), Health: Unknown}}
 	r.mu.Lock()
 	if cur, ok := r.services[spec.Name]; ok {
 		r.mu.Unlock()
@@ -133,7 +140,7 @@ func (k *Kernel) addService(spec ServiceSpec, a *act) (ServiceInfo, error) {
 	}
 	r.services[spec.Name] = s
 	r.mu.Unlock()
-	ev := ServiceEvent{Name: spec.Name, Type: spec.Type, Owner: spec.Owner, Methods: slices.Clone(spec.Methods)}
+	ev := ServiceEvent{Name: spec.Name, Type: spec.Type, Owner: spec.Owner, Methods: slices.Clone(spec.Methods), Idempotent: slices.Clone(spec.Idempotent)}
 	if a != nil {
 		ev.Action, ev.ActionID, ev.Agent = a.action, a.id, a.agent
 	}
@@ -235,6 +242,16 @@ func (k *Kernel) resolveService(t Target) (PID, error) {
 		return 0, fmt.Errorf("%w: service %q: owner %d is %s", ErrNotRunning, t.Service, spec.Owner, st)
 	}
 	return spec.Owner, nil
+}
+
+// MethodIdempotent reports whether method of the service name (served
+// here) is declared idempotent.
+func (k *Kernel) MethodIdempotent(name, method string) bool {
+	r := &k.services
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	s, ok := r.services[name]
+	return ok && method != "" && slices.Contains(s.spec.Idempotent, method)
 }
 
 // Services lists the registered services with their last health check.

@@ -41,9 +41,12 @@ func (k *Kernel) RegisterServiceAs(ctx context.Context, actor PID, spec ServiceS
 	if err != nil {
 		return ServiceInfo{}, fmt.Errorf("register service %q: %w", spec.Name, err)
 	}
-	spec.Methods = slices.Clone(spec.Methods)
+	spec.Methods, spec.Idempotent = slices.Clone(spec.Methods), slices.Clone(spec.Idempotent)
 	req := GateRequest{Action: "service.register", PID: from.pid, Name: from.name, Caps: from.Capabilities(),
 		Context: map[string]string{"service": spec.Name, "methods": strings.Join(spec.Methods, ","), "owner_pid": strconv.FormatUint(uint64(spec.Owner), 10)}}
+	if len(spec.Idempotent) > 0 {
+		req.Context["idempotent"] = strings.Join(spec.Idempotent, ",")
+	}
 	owner, err := k.checkRegister(from, spec)
 	if owner != nil {
 		req.Context["owner_name"], req.Context["owner_kind"] = owner.name, owner.kind
@@ -73,6 +76,14 @@ func (k *Kernel) checkRegister(from *Process, spec ServiceSpec) (*Process, error
 		}
 		if slices.Contains(spec.Methods[:i], m) {
 			return nil, fmt.Errorf("%w: service %q: method %q listed twice", ErrInvalid, spec.Name, m)
+		}
+	}
+	for i, m := range spec.Idempotent {
+		if !slices.Contains(spec.Methods, m) {
+			return nil, fmt.Errorf("%w: service %q: idempotent method %q is not in the contract", ErrInvalid, spec.Name, m)
+		}
+		if slices.Contains(spec.Idempotent[:i], m) {
+			return nil, fmt.Errorf("%w: service %q: idempotent method %q listed twice", ErrInvalid, spec.Name, m)
 		}
 	}
 	if spec.Owner == KernelPID {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -119,7 +120,7 @@ func TestRegisterServiceAs(t *testing.T) {
 		want    error // nil: registered
 		refused bool  // refused by the kernel (reported), not by the gate
 	}{
-		{"operator", KernelPID, ServiceSpec{Name: "a", Owner: child, Methods: []string{"get", "put"}}, false, nil, false},
+		{"operator", KernelPID, ServiceSpec{Name: "a", Owner: child, Methods: []string{"get", "put"}, Idempotent: []string{"get"}}, false, nil, false},
 		{"the owner itself", child, ServiceSpec{Name: "b", Owner: child}, false, nil, false},
 		{"an ancestor", parent, ServiceSpec{Name: "c", Owner: child}, false, nil, false},
 		{"not an ancestor", other, ServiceSpec{Name: "d", Owner: child}, false, ErrCapability, true},
@@ -128,6 +129,8 @@ func TestRegisterServiceAs(t *testing.T) {
 		{"dotted name", KernelPID, ServiceSpec{Name: "a.b", Owner: other}, false, ErrInvalid, true},
 		{"empty name", KernelPID, ServiceSpec{Owner: other}, false, ErrInvalid, true},
 		{"bad method", KernelPID, ServiceSpec{Name: "f", Owner: other, Methods: []string{"x y"}}, false, ErrInvalid, true},
+		{"idempotent outside the contract", KernelPID, ServiceSpec{Name: "f", Owner: other, Methods: []string{"x"}, Idempotent: []string{"y"}}, false, ErrInvalid, true},
+		{"idempotent twice", KernelPID, ServiceSpec{Name: "f", Owner: other, Methods: []string{"x"}, Idempotent: []string{"x", "x"}}, false, ErrInvalid, true},
 		{"method twice", KernelPID, ServiceSpec{Name: "f", Owner: other, Methods: []string{"x", "x"}}, false, ErrInvalid, true},
 		{"owned by the kernel", KernelPID, ServiceSpec{Name: "f", Owner: KernelPID}, false, ErrInvalid, true},
 		{"unknown owner", KernelPID, ServiceSpec{Name: "f", Owner: 4242}, false, ErrUnknownPID, true},
@@ -171,6 +174,15 @@ func TestRegisterServiceAs(t *testing.T) {
 			}
 			if info.Owner != child || info.Type != "test" || info.Health != Healthy {
 				t.Errorf("info %+v", info)
+			}
+			if !slices.Equal(info.Idempotent, c.spec.Idempotent) || !slices.Equal(ev.Idempotent, c.spec.Idempotent) ||
+				req.Context["idempotent"] != strings.Join(c.spec.Idempotent, ",") {
+				t.Errorf("idempotent methods: info %v, event %v, gate %q", info.Idempotent, ev.Idempotent, req.Context["idempotent"])
+			}
+			for _, m := range c.spec.Methods {
+				if got := k.MethodIdempotent(c.spec.Name, m); got != slices.Contains(c.spec.Idempotent, m) {
+					t.Errorf("MethodIdempotent(%s, %s) = %v", c.spec.Name, m, got)
+				}
 			}
 		})
 	}

@@ -278,7 +278,7 @@ func (h *Handler) serviceRegister(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	info, err := h.opts.Backend.Kernel().RegisterServiceAs(r.Context(), kernel.KernelPID, kernel.ServiceSpec{Name: req.Name, Owner: req.PID,
-		Methods: req.Methods, Type: req.Type, Endpoint: req.Endpoint})
+		Methods: req.Methods, Idempotent: req.Idempotent, Type: req.Type, Endpoint: req.Endpoint})
 	if err != nil {
 		h.Fail(w, err)
 		return
