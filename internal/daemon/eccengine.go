@@ -63,20 +63,38 @@ func (d *Daemon) eccWork(e *eccEngine, ws map[string]apitype.EccSalient, batch [
 		s.Seen = imp.Last
 		ws[imp.Key] = s
 	}
-	for len(ws) > salienceSize {
-		low := ""
-		for k, s := range ws {
-			if low == "" || s.Activation < ws[low].Activation || (s.Activation == ws[low].Activation && k < low) {
-				low = k
-			}
-		}
-		delete(ws, low)
-	}
+	evictLeastActive(ws, salienceSize)
 	e.mu.Unlock()
 	if sync {
 		if err := d.syncGraph(false); err != nil {
 			d.log.Error("syncing the causal graph failed", "err", err)
 		}
+	}
+}
+
+// evictLeastActive removes the least active entries of ws (ties: the
+// smaller key first) until at most size remain — in one sort, not a scan
+// of the whole set per entry evicted.
+func evictLeastActive(ws map[string]apitype.EccSalient, size int) {
+	if len(ws) <= size {
+		return
+	}
+	keys := make([]string, 0, len(ws))
+	for k := range ws {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b string) int {
+		x, y := ws[a].Activation, ws[b].Activation
+		switch {
+		case x < y:
+			return -1
+		case x > y:
+			return 1
+		}
+		return strings.Compare(a, b)
+	})
+	for _, k := range keys[:len(keys)-size] {
+		delete(ws, k)
 	}
 }
 

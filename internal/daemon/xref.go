@@ -164,34 +164,34 @@ type linker struct {
 
 // ids of the structures events refer to: entities, content only.
 func sessionNode(name string) (xref.Node, error) {
-	id, err := xref.Entity("session", map[string]string{"name": name})
+	id, err := xref.EntityFields("session", xref.Str("name", name))
 	return xref.Node{ID: id, Type: "session", Key: "session:" + name}, err
 }
 
 func (l *linker) processNode(pid uint64) (xref.Node, error) {
-	id, err := xref.Entity("process", map[string]any{"node": l.node, "pid": pid})
+	id, err := xref.EntityFields("process", xref.Str("node", l.node), xref.Uint("pid", pid))
 	return xref.Node{ID: id, Type: "process", Key: "pid:" + strconv.FormatUint(pid, 10)}, err
 }
 
 func memoryNode(contentID string) (xref.Node, error) {
-	id, err := xref.Entity("memory.record", map[string]string{"content_id": contentID})
+	id, err := xref.EntityFields("memory.record", xref.Str("content_id", contentID))
 	return xref.Node{ID: id, Type: "memory.record", Key: "memory:" + contentID}, err
 }
 
 func toolCallNode(pid uint64, callID string) (xref.Node, error) {
-	id, err := xref.Entity("tool.call", map[string]any{"pid": pid, "call_id": callID})
+	id, err := xref.EntityFields("tool.call", xref.Uint("pid", pid), xref.Str("call_id", callID))
 	return xref.Node{ID: id, Type: "tool.call", Key: "call:" + strconv.FormatUint(pid, 10) + "/" + callID}, err
 }
 
 func actionNode(actionID string) (xref.Node, error) {
-	id, err := xref.Entity("action", map[string]string{"action_id": actionID})
+	id, err := xref.EntityFields("action", xref.Str("action_id", actionID))
 	return xref.Node{ID: id, Type: "action", Key: "action:" + actionID}, err
 }
 
 // EventID is a chain event's universal id: an event, so its timestamp is
 // part of it, with the chain id, seq and hash.
 func EventID(ev chain.Event) (xref.ID, error) {
-	return xref.Event("chain.event", time.Unix(0, ev.Timestamp), map[string]any{"chain_id": ev.ChainID, "seq": ev.Seq, "hash": ev.Hash.String()})
+	return xref.EventFields("chain.event", time.Unix(0, ev.Timestamp), xref.Uint("chain_id", uint64(ev.ChainID)), xref.Uint("seq", ev.Seq), xref.Str("hash", ev.Hash.String()))
 }
 
 // round collects one batch and what it learnt, so that an outcome finds
@@ -267,9 +267,16 @@ func (l *linker) event(r *round, ev chain.Event) {
 	spec, _ := governance.LookupKind(ev.Kind)
 	switch {
 	case ev.Kind == governance.KindDecision || ev.Kind == governance.KindRefusal:
+		// Only the members the links need (a decision record's request
+		// carries much more: decoding it all dominated indexing).
 		var rec struct {
-			ActionID string             `json:"action_id"`
-			Request  governance.Request `json:"request"`
+			ActionID string `json:"action_id"`
+			Request  struct {
+				PID     uint64 `json:"pid"`
+				Context struct {
+					Extra map[string]string `json:"extra"`
+				} `json:"context"`
+			} `json:"request"`
 		}
 		if json.Unmarshal(ev.Payload, &rec) != nil || rec.ActionID == "" {
 			return
@@ -293,7 +300,7 @@ func (l *linker) event(r *round, ev chain.Event) {
 			}
 		}
 	case spec.Class == governance.ClassAct:
-		var rec governance.ActRecord
+		var rec actLinks
 		if json.Unmarshal(ev.Payload, &rec) != nil {
 			return
 		}
@@ -303,9 +310,18 @@ func (l *linker) event(r *round, ev chain.Event) {
 	}
 }
 
+// actLinks is what the linker reads of a governance.ActRecord.
+type actLinks struct {
+	ActionID string          `json:"action_id"`
+	PID      uint64          `json:"pid"`
+	Session  string          `json:"session"`
+	OK       bool            `json:"ok"`
+	Detail   json.RawMessage `json:"detail"`
+}
+
 // act links an act's outcome: its action and decision, session, process,
 // tool call, and what it touched.
-func (l *linker) act(r *round, e xref.ID, seq uint64, kind string, rec governance.ActRecord) {
+func (l *linker) act(r *round, e xref.ID, seq uint64, kind string, rec actLinks) {
 	var call, sess, proc xref.ID
 	if rec.ActionID != "" {
 		r.link(e, relOutcomeOf, r.node(actionNode(rec.ActionID)), seq)
