@@ -28,9 +28,18 @@ var (
 // MinPrefix is the shortest hex prefix Resolve accepts.
 const MinPrefix = 8
 
+// linkKey identifies a link (its relation by number, see Index.rels).
 type linkKey struct {
 	from, to ID
-	rel      string
+	rel      uint32
+}
+
+// stored is a link as the index keeps it: without pointers (the relation
+// by number), so that the garbage collector does not scan the links, and
+// once — the forward and reverse lists hold positions in Index.links.
+type stored struct {
+	linkKey
+	seq uint64
 }
 
 // Index is the forward and reverse cross-reference index. Safe for
@@ -40,16 +49,47 @@ type Index struct {
 	file    *recfile.File // nil for an in-memory index
 	nodes   map[ID]Node
 	keys    map[string]ID
-	out     map[ID][]Link
-	in      map[ID][]Link
+	links   []stored
+	out     map[ID][]int // positions in links, in the order added
+	in      map[ID][]int
 	seen    map[linkKey]struct{}
-	links   int
+	rels    []string // relation names by number
+	relNum  map[string]uint32
 	through uint64
 }
 
 // New returns an empty in-memory index.
 func New() *Index {
-	return &Index{nodes: map[ID]Node{}, keys: map[string]ID{}, out: map[ID][]Link{}, in: map[ID][]Link{}, seen: map[linkKey]struct{}{}}
+	return &Index{nodes: map[ID]Node{}, keys: map[string]ID{}, out: map[ID][]int{}, in: map[ID][]int{},
+		seen: map[linkKey]struct{}{}, relNum: map[string]uint32{}}
+}
+
+// rel numbers a relation name, adding it if it is new.
+func (x *Index) rel(name string) uint32 {
+	n, ok := x.relNum[name]
+	if !ok {
+		n = uint32(len(x.rels))
+		x.rels = append(x.rels, name)
+		x.relNum[name] = n
+	}
+	return n
+}
+
+// link is the stored link at position i.
+func (x *Index) link(i int) Link {
+	s := x.links[i]
+	return Link{From: s.from, To: s.to, Rel: x.rels[s.rel], Seq: s.seq}
+}
+
+func (x *Index) linksAt(pos []int) []Link {
+	if pos == nil {
+		return nil
+	}
+	out := make([]Link, len(pos))
+	for i, p := range pos {
+		out[i] = x.link(p)
+	}
+	return out
 }
 
 // Open loads the index persisted at path (created if missing). A torn
@@ -98,14 +138,15 @@ func (x *Index) add(b Batch) Batch {
 		fresh.Nodes = append(fresh.Nodes, n)
 	}
 	for _, l := range b.Links {
-		k := linkKey{l.From, l.To, l.Rel}
+		k := linkKey{l.From, l.To, x.rel(l.Rel)}
 		if _, dup := x.seen[k]; dup {
 			continue
 		}
 		x.seen[k] = struct{}{}
-		x.out[l.From] = append(x.out[l.From], l)
-		x.in[l.To] = append(x.in[l.To], l)
-		x.links++
+		i := len(x.links)
+		x.links = append(x.links, stored{linkKey: k, seq: l.Seq})
+		x.out[l.From] = append(x.out[l.From], i)
+		x.in[l.To] = append(x.in[l.To], i)
 		fresh.Links = append(fresh.Links, l)
 	}
 	if b.Through > x.through {
@@ -179,7 +220,7 @@ func (x *Index) Through() uint64 {
 func (x *Index) Len() (nodes, links int) {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	return len(x.nodes), x.links
+	return len(x.nodes), len(x.links)
 }
 
 // Node returns a node.
@@ -239,14 +280,14 @@ func (x *Index) Resolve(s string) (ID, error) {
 func (x *Index) Out(id ID) []Link {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	return append([]Link(nil), x.out[id]...)
+	return x.linksAt(x.out[id])
 }
 
 // In lists the links to id, in the order they were added.
 func (x *Index) In(id ID) []Link {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	return append([]Link(nil), x.in[id]...)
+	return x.linksAt(x.in[id])
 }
 
 // Neighbourhood walks links in both directions from id, breadth first, to
@@ -261,22 +302,22 @@ func (x *Index) Neighbourhood(id ID, depth, limit int) ([]Node, []Link) {
 	}
 	nodes := []Node{root}
 	seen := map[ID]bool{id: true}
-	used := map[linkKey]bool{}
+	used := map[int]bool{}
 	var links []Link
 	frontier := []ID{id}
 	for d := 0; d < depth && len(frontier) > 0; d++ {
 		var next []ID
 		for _, at := range frontier {
-			for _, set := range [2][]Link{x.out[at], x.in[at]} {
-				for _, l := range set {
-					k := linkKey{l.From, l.To, l.Rel}
-					if used[k] {
+			for _, set := range [2][]int{x.out[at], x.in[at]} {
+				for _, i := range set {
+					if used[i] {
 						continue
 					}
 					if len(links) >= limit {
 						return nodes, links
 					}
-					used[k] = true
+					used[i] = true
+					l := x.link(i)
 					links = append(links, l)
 					for _, other := range [2]ID{l.From, l.To} {
 						if !seen[other] {
