@@ -28,18 +28,30 @@ var (
 // MinPrefix is the shortest hex prefix Resolve accepts.
 const MinPrefix = 8
 
-// linkKey identifies a link (its relation by number, see Index.rels).
+// The index numbers every id it meets (a node, or the end of a link) and
+// keeps, per number, the node and the positions of its links; links are
+// stored once, by number, without pointers. A link costs one lookup per
+// end and one in the small-keyed seen set, and the garbage collector has
+// no links to scan.
+
+// linkKey identifies a link: its ends and relation by number.
 type linkKey struct {
-	from, to ID
+	from, to int
 	rel      uint32
 }
 
-// stored is a link as the index keeps it: without pointers (the relation
-// by number), so that the garbage collector does not scan the links, and
-// once — the forward and reverse lists hold positions in Index.links.
+// stored is a link as the index keeps it.
 type stored struct {
 	linkKey
 	seq uint64
+}
+
+// entry is what the index knows of one id.
+type entry struct {
+	id      ID
+	node    Node // when known
+	known   bool
+	out, in []int // positions in Index.links, in the order added
 }
 
 // Index is the forward and reverse cross-reference index. Safe for
@@ -47,11 +59,11 @@ type stored struct {
 type Index struct {
 	mu      sync.RWMutex
 	file    *recfile.File // nil for an in-memory index
-	nodes   map[ID]Node
-	keys    map[string]ID
+	ids     map[ID]int    // id → its number, an index in ents
+	ents    []entry
+	nodes   int // known entries
+	keys    map[string]int
 	links   []stored
-	out     map[ID][]int // positions in links, in the order added
-	in      map[ID][]int
 	seen    map[linkKey]struct{}
 	rels    []string // relation names by number
 	relNum  map[string]uint32
@@ -60,8 +72,18 @@ type Index struct {
 
 // New returns an empty in-memory index.
 func New() *Index {
-	return &Index{nodes: map[ID]Node{}, keys: map[string]ID{}, out: map[ID][]int{}, in: map[ID][]int{},
-		seen: map[linkKey]struct{}{}, relNum: map[string]uint32{}}
+	return &Index{ids: map[ID]int{}, keys: map[string]int{}, seen: map[linkKey]struct{}{}, relNum: map[string]uint32{}}
+}
+
+// num numbers id, adding an entry if it is new.
+func (x *Index) num(id ID) int {
+	n, ok := x.ids[id]
+	if !ok {
+		n = len(x.ents)
+		x.ents = append(x.ents, entry{id: id})
+		x.ids[id] = n
+	}
+	return n
 }
 
 // rel numbers a relation name, adding it if it is new.
@@ -78,7 +100,7 @@ func (x *Index) rel(name string) uint32 {
 // link is the stored link at position i.
 func (x *Index) link(i int) Link {
 	s := x.links[i]
-	return Link{From: s.from, To: s.to, Rel: x.rels[s.rel], Seq: s.seq}
+	return Link{From: x.ents[s.from].id, To: x.ents[s.to].id, Rel: x.rels[s.rel], Seq: s.seq}
 }
 
 func (x *Index) linksAt(pos []int) []Link {
@@ -90,6 +112,12 @@ func (x *Index) linksAt(pos []int) []Link {
 		out[i] = x.link(p)
 	}
 	return out
+}
+
+// node is the node numbered n, if known.
+func (x *Index) node(n int) (Node, bool) {
+	e := &x.ents[n]
+	return e.node, e.known
 }
 
 // Open loads the index persisted at path (created if missing). A torn
@@ -120,33 +148,40 @@ func Open(path string) (*Index, error) {
 func (x *Index) add(b Batch) Batch {
 	fresh := Batch{Through: b.Through}
 	for _, n := range b.Nodes {
-		old, ok := x.nodes[n.ID]
-		if ok && (old.Key != "" || n.Key == "") {
+		e, ok := x.ids[n.ID]
+		known := ok && x.ents[e].known
+		if known && (x.ents[e].node.Key != "" || n.Key == "") {
 			continue
 		}
 		if n.Key != "" {
-			if other, taken := x.keys[n.Key]; taken && other != n.ID {
+			if other, taken := x.keys[n.Key]; taken && x.ents[other].id != n.ID {
 				n.Key = "" // keys are unique: the first holder keeps it
 			} else {
-				x.keys[n.Key] = n.ID
+				e = x.num(n.ID)
+				x.keys[n.Key] = e
 			}
 		}
-		if ok && n.Key == "" {
+		if known && n.Key == "" {
 			continue
 		}
-		x.nodes[n.ID] = n
+		e = x.num(n.ID)
+		if !x.ents[e].known {
+			x.ents[e].known = true
+			x.nodes++
+		}
+		x.ents[e].node = n
 		fresh.Nodes = append(fresh.Nodes, n)
 	}
 	for _, l := range b.Links {
-		k := linkKey{l.From, l.To, x.rel(l.Rel)}
+		k := linkKey{x.num(l.From), x.num(l.To), x.rel(l.Rel)}
 		if _, dup := x.seen[k]; dup {
 			continue
 		}
 		x.seen[k] = struct{}{}
 		i := len(x.links)
 		x.links = append(x.links, stored{linkKey: k, seq: l.Seq})
-		x.out[l.From] = append(x.out[l.From], i)
-		x.in[l.To] = append(x.in[l.To], i)
+		x.ents[k.from].out = append(x.ents[k.from].out, i)
+		x.ents[k.to].in = append(x.ents[k.to].in, i)
 		fresh.Links = append(fresh.Links, l)
 	}
 	if b.Through > x.through {
@@ -220,26 +255,29 @@ func (x *Index) Through() uint64 {
 func (x *Index) Len() (nodes, links int) {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	return len(x.nodes), len(x.links)
+	return x.nodes, len(x.links)
 }
 
 // Node returns a node.
 func (x *Index) Node(id ID) (Node, bool) {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	n, ok := x.nodes[id]
-	return n, ok
+	e, ok := x.ids[id]
+	if !ok {
+		return Node{}, false
+	}
+	return x.node(e)
 }
 
 // Key returns the node holding a key ("seq:42").
 func (x *Index) Key(key string) (Node, bool) {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	id, ok := x.keys[key]
+	e, ok := x.keys[key]
 	if !ok {
 		return Node{}, false
 	}
-	return x.nodes[id], true
+	return x.node(e)
 }
 
 // Resolve turns what an operator typed into an id: a full hex id, a key
@@ -262,8 +300,8 @@ func (x *Index) Resolve(s string) (ID, error) {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	var found []ID
-	for id := range x.nodes {
-		if strings.HasPrefix(id.String(), p) {
+	for i := range x.ents {
+		if id := x.ents[i].id; x.ents[i].known && strings.HasPrefix(id.String(), p) {
 			found = append(found, id)
 			if len(found) > 1 {
 				return ID{}, fmt.Errorf("%w: %s", ErrAmbiguous, s)
@@ -280,14 +318,22 @@ func (x *Index) Resolve(s string) (ID, error) {
 func (x *Index) Out(id ID) []Link {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	return x.linksAt(x.out[id])
+	e, ok := x.ids[id]
+	if !ok {
+		return nil
+	}
+	return x.linksAt(x.ents[e].out)
 }
 
 // In lists the links to id, in the order they were added.
 func (x *Index) In(id ID) []Link {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	return x.linksAt(x.in[id])
+	e, ok := x.ids[id]
+	if !ok {
+		return nil
+	}
+	return x.linksAt(x.ents[e].in)
 }
 
 // Neighbourhood walks links in both directions from id, breadth first, to
@@ -296,19 +342,23 @@ func (x *Index) In(id ID) []Link {
 func (x *Index) Neighbourhood(id ID, depth, limit int) ([]Node, []Link) {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	root, ok := x.nodes[id]
+	e, ok := x.ids[id]
+	if !ok {
+		return nil, nil
+	}
+	root, ok := x.node(e)
 	if !ok {
 		return nil, nil
 	}
 	nodes := []Node{root}
-	seen := map[ID]bool{id: true}
+	seen := map[int]bool{e: true}
 	used := map[int]bool{}
 	var links []Link
-	frontier := []ID{id}
+	frontier := []int{e}
 	for d := 0; d < depth && len(frontier) > 0; d++ {
-		var next []ID
+		var next []int
 		for _, at := range frontier {
-			for _, set := range [2][]int{x.out[at], x.in[at]} {
+			for _, set := range [2][]int{x.ents[at].out, x.ents[at].in} {
 				for _, i := range set {
 					if used[i] {
 						continue
@@ -317,14 +367,13 @@ func (x *Index) Neighbourhood(id ID, depth, limit int) ([]Node, []Link) {
 						return nodes, links
 					}
 					used[i] = true
-					l := x.link(i)
-					links = append(links, l)
-					for _, other := range [2]ID{l.From, l.To} {
+					links = append(links, x.link(i))
+					for _, other := range [2]int{x.links[i].from, x.links[i].to} {
 						if !seen[other] {
 							seen[other] = true
-							n, ok := x.nodes[other]
+							n, ok := x.node(other)
 							if !ok {
-								n = Node{ID: other, Type: "unknown"}
+								n = Node{ID: x.ents[other].id, Type: "unknown"}
 							}
 							nodes = append(nodes, n)
 							next = append(next, other)
