@@ -267,18 +267,8 @@ func (l *linker) event(r *round, ev chain.Event) {
 	spec, _ := governance.LookupKind(ev.Kind)
 	switch {
 	case ev.Kind == governance.KindDecision || ev.Kind == governance.KindRefusal:
-		// Only the members the links need (a decision record's request
-		// carries much more: decoding it all dominated indexing).
-		var rec struct {
-			ActionID string `json:"action_id"`
-			Request  struct {
-				PID     uint64 `json:"pid"`
-				Context struct {
-					Extra map[string]string `json:"extra"`
-				} `json:"context"`
-			} `json:"request"`
-		}
-		if json.Unmarshal(ev.Payload, &rec) != nil || rec.ActionID == "" {
+		rec, err := readDecision(ev.Payload)
+		if err != nil || rec.ActionID == "" {
 			return
 		}
 		rel := relDecides
@@ -289,34 +279,25 @@ func (l *linker) event(r *round, ev chain.Event) {
 		if ev.Kind == governance.KindDecision {
 			r.decided[rec.ActionID] = e
 		}
-		if rec.Request.PID != 0 {
-			p := r.node(l.processNode(rec.Request.PID))
+		if rec.PID != 0 {
+			p := r.node(l.processNode(rec.PID))
 			r.link(e, relByProcess, p, seq)
-			if c := rec.Request.Context.Extra["call_id"]; c != "" {
-				call := r.node(toolCallNode(rec.Request.PID, c))
+			if c := rec.CallID; c != "" {
+				call := r.node(toolCallNode(rec.PID, c))
 				r.link(e, relForCall, call, seq)
 				r.link(call, relByProcess, p, seq)
 				r.calls[e] = call
 			}
 		}
 	case spec.Class == governance.ClassAct:
-		var rec actLinks
-		if json.Unmarshal(ev.Payload, &rec) != nil {
+		rec, err := readAct(ev.Payload)
+		if err != nil {
 			return
 		}
 		l.act(r, e, seq, ev.Kind, rec)
 	default:
 		l.kernelEvent(r, e, seq, ev.Kind, ev.Payload)
 	}
-}
-
-// actLinks is what the linker reads of a governance.ActRecord.
-type actLinks struct {
-	ActionID string          `json:"action_id"`
-	PID      uint64          `json:"pid"`
-	Session  string          `json:"session"`
-	OK       bool            `json:"ok"`
-	Detail   json.RawMessage `json:"detail"`
 }
 
 // act links an act's outcome: its action and decision, session, process,
@@ -396,13 +377,8 @@ func (l *linker) act(r *round, e xref.ID, seq uint64, kind string, rec actLinks)
 
 // kernelEvent links process lifecycle and IPC events to their processes.
 func (l *linker) kernelEvent(r *round, e xref.ID, seq uint64, kind string, payload json.RawMessage) {
-	var p struct {
-		PID      uint64 `json:"pid"`
-		Parent   uint64 `json:"parent"`
-		From     uint64 `json:"from"`
-		ActionID string `json:"action_id"`
-	}
-	if json.Unmarshal(payload, &p) != nil {
+	p, err := readKernelEvent(payload)
+	if err != nil {
 		return
 	}
 	if p.ActionID != "" {
