@@ -14,6 +14,7 @@ import (
 	"github.com/weftos/weftos/internal/causal"
 	"github.com/weftos/weftos/internal/governance"
 	"github.com/weftos/weftos/internal/impulse"
+	"github.com/weftos/weftos/internal/jcs"
 	"github.com/weftos/weftos/internal/kernel"
 	"github.com/weftos/weftos/internal/localapi"
 	"github.com/weftos/weftos/internal/tick"
@@ -116,11 +117,8 @@ func (d *Daemon) emitImpulses(evs []chain.Event) {
 				q.Emit("memory:"+det.ID, "memory", rec.Session)
 			}
 		case governance.KindIPCSend:
-			var p struct {
-				Target string `json:"target"`
-			}
-			if json.Unmarshal(ev.Payload, &p) == nil && strings.HasPrefix(p.Target, "topic:") {
-				q.Emit(p.Target, "topic", "")
+			if target, err := jcs.MemberString(ev.Payload, "target"); err == nil && strings.HasPrefix(target, "topic:") {
+				q.Emit(target, "topic", "")
 			}
 		}
 	}
