@@ -158,9 +158,13 @@ func (d *Daemon) closeXref() error {
 
 // linker turns chain events into xref nodes and links.
 type linker struct {
-	node string // this node's id: processes are (node, pid)
-	x    *xref.Index
+	node  string // this node's id: processes are (node, pid)
+	x     *xref.Index
+	procs map[uint64]xref.Node // process nodes made, by pid (most events name one)
 }
+
+// maxProcNodes bounds linker.procs; it is emptied when full.
+const maxProcNodes = 4096
 
 // ids of the structures events refer to: entities, content only.
 func sessionNode(name string) (xref.Node, error) {
@@ -169,8 +173,18 @@ func sessionNode(name string) (xref.Node, error) {
 }
 
 func (l *linker) processNode(pid uint64) (xref.Node, error) {
+	if n, ok := l.procs[pid]; ok {
+		return n, nil
+	}
 	id, err := xref.EntityFields("process", xref.Str("node", l.node), xref.Uint("pid", pid))
-	return xref.Node{ID: id, Type: "process", Key: "pid:" + strconv.FormatUint(pid, 10)}, err
+	n := xref.Node{ID: id, Type: "process", Key: "pid:" + strconv.FormatUint(pid, 10)}
+	if err == nil {
+		if l.procs == nil || len(l.procs) >= maxProcNodes {
+			l.procs = make(map[uint64]xref.Node)
+		}
+		l.procs[pid] = n
+	}
+	return n, err
 }
 
 func memoryNode(contentID string) (xref.Node, error) {
@@ -191,7 +205,7 @@ func actionNode(actionID string) (xref.Node, error) {
 // EventID is a chain event's universal id: an event, so its timestamp is
 // part of it, with the chain id, seq and hash.
 func EventID(ev chain.Event) (xref.ID, error) {
-	return xref.EventFields("chain.event", time.Unix(0, ev.Timestamp), xref.Uint("chain_id", uint64(ev.ChainID)), xref.Uint("seq", ev.Seq), xref.Str("hash", ev.Hash.String()))
+	return xref.EventFields("chain.event", time.Unix(0, ev.Timestamp), xref.Uint("chain_id", uint64(ev.ChainID)), xref.Uint("seq", ev.Seq), xref.Hash32("hash", ev.Hash))
 }
 
 // round collects one batch and what it learnt, so that an outcome finds

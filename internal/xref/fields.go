@@ -1,6 +1,7 @@
 package xref
 
 import (
+	"encoding/hex"
 	"fmt"
 	"sync"
 	"time"
@@ -18,19 +19,28 @@ import (
 type Field struct {
 	Name  string
 	str   string
+	hash  [32]byte
 	num   uint64
 	isNum bool
+	isHex bool
 }
 
 // Str is a string member.
 func Str(name, v string) Field { return Field{Name: name, str: v} }
 
+// Hash32 is a string member holding a 32-byte hash in lowercase hex,
+// written without making the string.
+func Hash32(name string, h [32]byte) Field { return Field{Name: name, hash: h, isHex: true} }
+
 // Uint is an unsigned integer member.
 func Uint(name string, v uint64) Field { return Field{Name: name, num: v, isNum: true} }
 
 func (f Field) value() any {
-	if f.isNum {
+	switch {
+	case f.isNum:
 		return f.num
+	case f.isHex:
+		return hex.EncodeToString(f.hash[:])
 	}
 	return f.str
 }
@@ -89,9 +99,14 @@ func sumFields(typ string, ts *int64, fields []Field) (ID, error) {
 		f := fields[k]
 		b = jcs.AppendString(b, f.Name)
 		b = append(b, ':')
-		if f.isNum {
+		switch {
+		case f.isNum:
 			b = jcs.AppendUint(b, f.num)
-		} else {
+		case f.isHex:
+			b = append(b, '"')
+			b = hex.AppendEncode(b, f.hash[:])
+			b = append(b, '"')
+		default:
 			b = jcs.AppendString(b, f.str)
 		}
 	}
