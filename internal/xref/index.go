@@ -68,6 +68,8 @@ type Index struct {
 	rels    []string // relation names by number
 	relNum  map[string]uint32
 	through uint64
+	fresh   Batch  // what the last add found new (reused)
+	enc     []byte // its encoding (reused)
 }
 
 // New returns an empty in-memory index.
@@ -144,9 +146,10 @@ func Open(path string) (*Index, error) {
 	return x, nil
 }
 
-// add merges b and returns what was new. Callers hold mu.
+// add merges b and returns what was new, valid until the next add.
+// Callers hold mu.
 func (x *Index) add(b Batch) Batch {
-	fresh := Batch{Through: b.Through}
+	fresh := Batch{Nodes: x.fresh.Nodes[:0], Links: x.fresh.Links[:0], Through: b.Through}
 	for _, n := range b.Nodes {
 		e, ok := x.ids[n.ID]
 		known := ok && x.ents[e].known
@@ -187,6 +190,10 @@ func (x *Index) add(b Batch) Batch {
 	if b.Through > x.through {
 		x.through = b.Through
 	}
+	x.fresh = Batch{}
+	if cap(fresh.Nodes)+cap(fresh.Links) <= 4096 { // do not keep a huge batch's slices
+		x.fresh = fresh
+	}
 	return fresh
 }
 
@@ -212,7 +219,11 @@ func (x *Index) Apply(b Batch) error {
 	if x.file == nil || (len(fresh.Nodes) == 0 && len(fresh.Links) == 0 && fresh.Through <= before) {
 		return nil
 	}
-	if err := x.file.Append(EncodeBatch(fresh)); err != nil {
+	x.enc = AppendBatch(x.enc[:0], fresh)
+	if cap(x.enc) > 1<<20 {
+		defer func() { x.enc = nil }() // do not keep a huge batch's buffer
+	}
+	if err := x.file.Append(x.enc); err != nil {
 		return fmt.Errorf("xref: %w", err)
 	}
 	if err := x.file.Flush(); err != nil {
