@@ -147,7 +147,7 @@ func (c *OpenAI) Chat(ctx context.Context, req *Request, onDelta func(Delta)) (*
 
 func (c *OpenAI) decodeResponse(r io.Reader) (*Response, error) {
 	var raw oaResponse
-	if err := json.NewDecoder(io.LimitReader(r, 64<<20)).Decode(&raw); err != nil {
+	if err := decodeJSONBody(r, &raw); err != nil {
 		return nil, protocolError(c.Name(), "decoding chat completion: %v", err)
 	}
 	if len(raw.Choices) == 0 {

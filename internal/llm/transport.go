@@ -229,6 +229,39 @@ func marshalBody(v any) ([]byte, error) {
 	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }
 
+// maxResponseBody bounds a non-streamed response body.
+const maxResponseBody = 64 << 20
+
+var bodyBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// decodeJSONBody decodes the first JSON value of a response body (at most
+// maxResponseBody bytes) into v, as a json.Decoder would, reading the body
+// into a pooled buffer: a well-formed body costs no decoder and no buffer
+// growth per response.
+func decodeJSONBody(r io.Reader, v any) error {
+	buf := bodyBufs.Get().(*bytes.Buffer)
+	defer func() {
+		if buf.Cap() <= 1<<20 {
+			buf.Reset()
+			bodyBufs.Put(buf)
+		}
+	}()
+	buf.Reset()
+	_, rerr := buf.ReadFrom(io.LimitReader(r, maxResponseBody))
+	if json.Unmarshal(buf.Bytes(), v) == nil {
+		return nil
+	}
+	// Something follows the value, or the body is cut or malformed: the
+	// decoder's reading decides, and says what went wrong.
+	if err := json.NewDecoder(bytes.NewReader(buf.Bytes())).Decode(v); err != nil {
+		if rerr != nil {
+			return rerr
+		}
+		return err
+	}
+	return nil
+}
+
 // drainClose reads what is left of a JSON response body and closes it. A
 // decoder stops after the value, and a body not read to its end (the
 // newline after the value, a chunked body's terminator) makes the HTTP
