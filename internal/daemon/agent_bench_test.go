@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/weftos/weftos/internal/agenthost"
 	"github.com/weftos/weftos/internal/client"
 	"github.com/weftos/weftos/internal/kernel"
 	"github.com/weftos/weftos/internal/llm/llmtest"
@@ -32,13 +33,13 @@ func benchDaemon(b *testing.B, srvURL string) *Daemon {
 	return d
 }
 
-func ask(ctx context.Context, d *Daemon, pid kernel.PID, msg string) (agentReply, error) {
-	body, _ := json.Marshal(agentRequest{Message: msg})
+func ask(ctx context.Context, d *Daemon, pid kernel.PID, msg string) (agenthost.Reply, error) {
+	body, _ := json.Marshal(agenthost.Request{Message: msg})
 	env, err := d.kernel.Request(ctx, &kernel.Envelope{From: kernel.KernelPID, Target: kernel.ToProcess(pid), Payload: kernel.JSONPayload(body)})
 	if err != nil {
-		return agentReply{}, err
+		return agenthost.Reply{}, err
 	}
-	var rep agentReply
+	var rep agenthost.Reply
 	if err := json.Unmarshal(env.Payload.JSON, &rep); err != nil {
 		return rep, err
 	}
@@ -71,7 +72,7 @@ func BenchmarkAgentTurnOverhead(b *testing.B) {
 	for i := range b.N {
 		if i%20 == 0 { // keep the session short, as a real one would be
 			b.StopTimer()
-			body, _ := json.Marshal(agentRequest{Reset: true})
+			body, _ := json.Marshal(agenthost.Request{Reset: true})
 			if _, err := d.kernel.Request(ctx, &kernel.Envelope{From: kernel.KernelPID, Target: kernel.ToProcess(pid), Payload: kernel.JSONPayload(body)}); err != nil {
 				b.Fatal(err)
 			}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/weftos/weftos/internal/agentdef"
+	"github.com/weftos/weftos/internal/agenthost"
 	"github.com/weftos/weftos/internal/apitype"
 	"github.com/weftos/weftos/internal/kernel"
 	"github.com/weftos/weftos/internal/llm"
@@ -115,14 +116,14 @@ func (d *Daemon) sessionAgent(ctx context.Context, req RunRequest) (kernel.PID, 
 	if pid, ok := d.liveSessionAgent(ctx, req); ok {
 		return pid, nil
 	}
-	def, err := d.findAgent(req.Agent, req.Workspace)
+	def, err := d.agenthost.FindAgent(req.Agent, req.Workspace)
 	if err != nil {
 		return 0, err
 	}
-	if err := d.approveDefinition(ctx, def, req.Workspace, operator()); err != nil {
+	if err := d.agenthost.ApproveDefinition(ctx, def, req.Workspace, operator()); err != nil {
 		return 0, err
 	}
-	caps, err := d.agentCaps(def)
+	caps, err := d.agenthost.Caps(def)
 	if err != nil {
 		return 0, err
 	}
@@ -131,9 +132,9 @@ func (d *Daemon) sessionAgent(ctx context.Context, req RunRequest) (kernel.PID, 
 	if pid, ok := d.agents.pids[req.Session]; ok && d.matches(pid, req) {
 		return pid, nil // another request started it meanwhile
 	}
-	args, _ := json.Marshal(agentArgs{Agent: def.Name, Model: req.Model, Session: req.Session, Workspace: req.Workspace})
+	args, _ := json.Marshal(agenthost.Args{Agent: def.Name, Model: req.Model, Session: req.Session, Workspace: req.Workspace})
 	name := def.Name + "@" + req.Session
-	pid, err := d.kernel.Spawn(ctx, kernel.SpawnSpec{Name: name, Kind: AgentKind, Args: args, Parent: kernel.KernelPID, Caps: caps})
+	pid, err := d.kernel.Spawn(ctx, kernel.SpawnSpec{Name: name, Kind: agenthost.Kind, Args: args, Parent: kernel.KernelPID, Caps: caps})
 	if err != nil {
 		return 0, err
 	}
@@ -237,10 +238,9 @@ func (d *Daemon) handleAgentRun(w http.ResponseWriter, r *http.Request) {
 // not be had; later failures are RunError events. An emit that fails (the
 // client went away) cancels the run.
 func (d *Daemon) runAgent(ctx context.Context, req RunRequest, emit func(RunEvent) error) error {
-	s := newStream()
-	d.streams.add(s)
-	defer d.streams.remove(s)
-	defer s.close()
+	s := d.agenthost.OpenStream()
+	defer d.agenthost.DropStream(s)
+	defer s.Close()
 	d.agents.begin(req.Session)
 	defer func() {
 		if last := d.agents.end(req.Session, d.opts.Clock.Now()); last && req.Once {
@@ -257,13 +257,13 @@ func (d *Daemon) runAgent(ctx context.Context, req RunRequest, emit func(RunEven
 	}
 	sp := make(chan spawned, 1)
 	go func() {
-		pid, err := d.sessionAgent(withStream(ctx, s), req)
+		pid, err := d.sessionAgent(agenthost.WithStream(ctx, s), req)
 		sp <- spawned{pid, err}
 	}()
 	var pid kernel.PID
 	for pid == 0 {
 		select {
-		case ev := <-s.ch:
+		case ev := <-s.Events():
 			if emit(ev) != nil {
 				return nil
 			}
@@ -277,7 +277,7 @@ func (d *Daemon) runAgent(ctx context.Context, req RunRequest, emit func(RunEven
 	if emit(RunEvent{Type: apitype.RunStart, PID: uint64(pid)}) != nil {
 		return nil
 	}
-	body, _ := json.Marshal(agentRequest{Message: req.Message, Resume: req.Resume, Reset: req.Reset, Stream: s.id})
+	body, _ := json.Marshal(agenthost.Request{Message: req.Message, Resume: req.Resume, Reset: req.Reset, Stream: s.ID()})
 	type result struct {
 		env *kernel.Envelope
 		err error
@@ -289,21 +289,21 @@ func (d *Daemon) runAgent(ctx context.Context, req RunRequest, emit func(RunEven
 	}()
 	for {
 		select {
-		case ev := <-s.ch:
+		case ev := <-s.Events():
 			if emit(ev) != nil {
 				return nil // the client went away: the deferred close cancels the run
 			}
 		case <-d.closing:
 			// The node is shutting down: cancel the run (the journal
 			// keeps what completed; --resume finishes it) and say so.
-			s.closeWith(errShuttingDown)
+			s.CloseWith(agenthost.ErrShuttingDown)
 			_ = emit(RunEvent{Type: apitype.RunError, Code: "shutting_down", Message: "the daemon is shutting down; resume the run later with --resume"})
 			return nil
 		case res := <-done:
 			// Every event the run sent before replying is in the channel.
 			for drained := false; !drained; {
 				select {
-				case ev := <-s.ch:
+				case ev := <-s.Events():
 					if emit(ev) != nil {
 						return nil
 					}
@@ -315,7 +315,7 @@ func (d *Daemon) runAgent(ctx context.Context, req RunRequest, emit func(RunEven
 				_ = emit(RunEvent{Type: apitype.RunError, Code: kernel.Code(res.err), Message: res.err.Error()})
 				return nil
 			}
-			var rep agentReply
+			var rep agenthost.Reply
 			if err := json.Unmarshal(res.env.Payload.JSON, &rep); err != nil {
 				_ = emit(RunEvent{Type: apitype.RunError, Code: "internal", Message: "bad agent reply: " + err.Error()})
 				return nil

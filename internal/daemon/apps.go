@@ -19,6 +19,7 @@ import (
 	"github.com/weftos/weftos/internal/governance"
 	"github.com/weftos/weftos/internal/kernel"
 	"github.com/weftos/weftos/internal/schedule"
+	"github.com/weftos/weftos/internal/toolhost"
 	"github.com/weftos/weftos/internal/toolpkg"
 )
 
@@ -138,7 +139,7 @@ func (d *Daemon) planApp(pkg *apppkg.Package, prev *apitype.App) (*appPlan, erro
 		if err != nil {
 			return nil, err
 		}
-		for _, c := range mustCaps(d.agentCaps(def)) {
+		for _, c := range mustCaps(d.agenthost.Caps(def)) {
 			if !slices.Contains(m.Requests.Capabilities, c) {
 				return nil, fmt.Errorf("%w: agent %s asks for %s, which the app does not request", kernel.ErrInvalid, def.Name, c)
 			}
@@ -174,8 +175,8 @@ func (d *Daemon) planApp(pkg *apppkg.Package, prev *apitype.App) (*appPlan, erro
 				return nil, fmt.Errorf("%w: tool %s reaches %s, which the app does not request", kernel.ErrInvalid, tm.Name, h)
 			}
 		}
-		if _, err := d.toolRecord(tm.Name); err == nil && !owned(prev.Tools, tm.Name) {
-			return nil, fmt.Errorf("%w: %w: %s", kernel.ErrInvalid, ErrToolExists, tm.Name)
+		if _, err := d.toolhost.Record(tm.Name); err == nil && !owned(prev.Tools, tm.Name) {
+			return nil, fmt.Errorf("%w: %w: %s", kernel.ErrInvalid, toolhost.ErrToolExists, tm.Name)
 		}
 		pl.tools = append(pl.tools, tm.Name)
 	}
@@ -307,7 +308,7 @@ func (d *Daemon) putApp(ctx context.Context, pl *appPlan, prev *apitype.App, src
 		}
 		ctx := context.WithoutCancel(ctx)
 		for _, t := range installed {
-			_ = d.removeTool(ctx, t)
+			_ = d.toolhost.Remove(ctx, t)
 		}
 		if prev == nil {
 			d.removeAppFiles(pl.defs, pl.skills)
@@ -330,7 +331,7 @@ func (d *Daemon) putApp(ctx context.Context, pl *appPlan, prev *apitype.App, src
 	}()
 	if prev != nil {
 		for _, t := range prev.Tools {
-			if rerr := d.removeTool(ctx, t); rerr != nil && !errors.Is(rerr, ErrUnknownTool) {
+			if rerr := d.toolhost.Remove(ctx, t); rerr != nil && !errors.Is(rerr, toolhost.ErrUnknownTool) {
 				return rec, fmt.Errorf("removing %s's tool %s: %w", prev.Name, t, rerr)
 			}
 		}
@@ -370,7 +371,7 @@ func (d *Daemon) placeApp(ctx context.Context, a apitype.App, installed *[]strin
 	}
 	m := pkg.Manifest
 	for _, t := range m.Tools {
-		it, err := d.installTool(ctx, filepath.Join(version, filepath.FromSlash(t)))
+		it, err := d.toolhost.Install(ctx, filepath.Join(version, filepath.FromSlash(t)))
 		if err != nil {
 			return fmt.Errorf("tool %s: %w", t, err)
 		}
@@ -465,7 +466,7 @@ func (d *Daemon) startApp(ctx context.Context, name string) (apitype.App, error)
 		return a, err
 	}
 	for _, s := range a.Services {
-		def, err := d.findAgent(s.Agent, a.Workspace)
+		def, err := d.agenthost.FindAgent(s.Agent, a.Workspace)
 		if err != nil {
 			return fail(err)
 		}
@@ -556,7 +557,7 @@ func (d *Daemon) removeApp(ctx context.Context, name string) error {
 			return detail, err
 		}
 		for _, t := range a.Tools {
-			if err := d.removeTool(ctx, t); err != nil && !errors.Is(err, ErrUnknownTool) {
+			if err := d.toolhost.Remove(ctx, t); err != nil && !errors.Is(err, toolhost.ErrUnknownTool) {
 				return detail, err
 			}
 		}
@@ -595,4 +596,13 @@ func (d *Daemon) restoreApps(ctx context.Context) {
 		}
 		d.log.Info("app restarted at boot", "app", a.Name, "version", a.Version)
 	}
+}
+
+// nonNil makes a nil slice empty, so a record hashes the same before and
+// after a JSON round trip through omitempty fields.
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
 }

@@ -2,13 +2,19 @@ package daemon
 
 import (
 	"context"
+	"crypto/sha3"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"unicode/utf8"
 
 	"github.com/weftos/weftos/chain"
+	"github.com/weftos/weftos/internal/agenthost"
 	"github.com/weftos/weftos/internal/authority"
 	"github.com/weftos/weftos/internal/governance"
 	"github.com/weftos/weftos/internal/kernel"
+	"github.com/weftos/weftos/internal/kernelauth"
+	"github.com/weftos/weftos/internal/session"
 )
 
 // chainLedger is the authority pipeline's Ledger: a durable append to the
@@ -50,8 +56,8 @@ func (d *Daemon) openAuthority() error {
 		NewActionID: d.kernel.NewActionID, DeferTimeout: d.gov.timeout, Now: d.opts.Clock.Now, Health: d.chainErr,
 		Logger: d.log.With("layer", "authority"),
 		OnDefer: func(ctx context.Context, id string, req governance.Request, dec governance.Decision) {
-			if s := streamFrom(ctx); s != nil {
-				s.approval(ctx, id, req, dec)
+			if s := agenthost.StreamFrom(ctx); s != nil {
+				s.Approval(ctx, id, req, dec)
 			}
 		},
 		OnLedgerFailure: func(err error) {
@@ -61,52 +67,32 @@ func (d *Daemon) openAuthority() error {
 	return err
 }
 
-// operator is the subject of acts asked through the local API.
-func operator() authority.Subject {
-	return authority.Operator(append(kernel.RootCapabilities().Names(), "gov.amend"))
-}
-
-// subjectOf is the subject of acts a process does.
+// Shorthands for the kernel ↔ authority bridge (internal/kernelauth),
+// kept so the daemon's handlers read as before.
+func operator() authority.Subject { return kernelauth.Operator() }
 func subjectOf(p *kernel.Process, session string) authority.Subject {
-	return authority.Subject{Agent: p.Name(), PID: uint64(p.PID()), Caps: p.Capabilities().Names(), Session: session}
+	return kernelauth.SubjectOf(p, session)
 }
+func kernelErr(err error) error { return kernelauth.KernelErr(err) }
 
-// kernelErr maps a kernel refusal to the authority stage it belongs to.
-func kernelErr(err error) error {
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, kernel.ErrLimit):
-		return fmt.Errorf("%w: %w", authority.ErrLimit, err)
-	case errors.Is(err, kernel.ErrCapability), errors.Is(err, kernel.ErrScope), errors.Is(err, kernel.ErrCapabilityExceeds):
-		return fmt.Errorf("%w: %w", authority.ErrCapability, err)
-	case errors.Is(err, kernel.ErrInvalid):
-		return fmt.Errorf("%w: %w", authority.ErrInput, err)
-	}
-	return fmt.Errorf("%w: %w", authority.ErrConflict, err)
-}
+// validSessionName reports whether s can name a session directory.
+func validSessionName(s string) bool { return session.ValidName(s) }
 
-// asKernel maps an authority refusal back to the kernel's sentinels, so
-// API clients and agents keep branching on stable codes.
-func asKernel(err error) error {
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, kernel.ErrDenied), errors.Is(err, kernel.ErrCapability), errors.Is(err, kernel.ErrLimit), errors.Is(err, kernel.ErrInvalid):
-		return err
-	case errors.Is(err, authority.ErrLedger):
-		return fmt.Errorf("%w: %w", kernel.ErrDenied, err)
-	case errors.Is(err, authority.ErrDenied):
-		return fmt.Errorf("%w: %w", kernel.ErrDenied, err)
-	case errors.Is(err, authority.ErrCapability):
-		return fmt.Errorf("%w: %w", kernel.ErrCapability, err)
-	case errors.Is(err, authority.ErrLimit):
-		return fmt.Errorf("%w: %w", kernel.ErrLimit, err)
-	case errors.Is(err, authority.ErrInput):
-		return fmt.Errorf("%w: %w", kernel.ErrInvalid, err)
+// shake is the hex SHAKE-256/32 of b, the hash of inputs and outputs in
+// chain records.
+func shake(b []byte) string { return hex.EncodeToString(sha3.SumSHAKE256(b, 32)) }
+
+// short shortens s to about n bytes for display, on a rune boundary.
+func short(s string, n int) string {
+	if len(s) <= n {
+		return s
 	}
-	return err
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }
+func asKernel(err error) error { return kernelauth.AsKernel(err) }
 
 // gateAdapter is the kernel's Gate: the kernel's privileged operations
 // (spawn, elevation, process control, cron, IPC to the kernel) go through
@@ -131,14 +117,14 @@ func (g gateAdapter) act(ctx context.Context, kr kernel.GateRequest) authority.A
 
 func (g gateAdapter) Check(ctx context.Context, kr kernel.GateRequest) error {
 	act := g.act(ctx, kr)
-	act.Carry = carryFrom(ctx)
+	act.Carry = agenthost.CarryFrom(ctx)
 	_, err := g.d.auth.Authorize(ctx, act)
 	return asKernel(err)
 }
 
 func (g gateAdapter) Refused(ctx context.Context, kr kernel.GateRequest, reason error) {
 	act := g.act(ctx, kr)
-	act.Carry = carryFrom(ctx)
+	act.Carry = agenthost.CarryFrom(ctx)
 	if err := g.d.auth.Refuse(ctx, act, kernelErr(reason)); errors.Is(err, authority.ErrLedger) {
 		g.d.log.Warn("a kernel refusal could not be recorded", "action", kr.Action, "reason", reason, "err", err)
 	}

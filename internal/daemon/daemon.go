@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/weftos/weftos/chain"
+	"github.com/weftos/weftos/internal/agenthost"
 	"github.com/weftos/weftos/internal/apitype"
 	"github.com/weftos/weftos/internal/authority"
 	"github.com/weftos/weftos/internal/causal"
@@ -38,8 +39,8 @@ import (
 	"github.com/weftos/weftos/internal/memory"
 	"github.com/weftos/weftos/internal/metrics"
 	"github.com/weftos/weftos/internal/nodemetrics"
-	"github.com/weftos/weftos/internal/sandbox"
 	"github.com/weftos/weftos/internal/session"
+	"github.com/weftos/weftos/internal/toolhost"
 	"github.com/weftos/weftos/internal/tools"
 	"github.com/weftos/weftos/internal/witness"
 	"github.com/weftos/weftos/internal/xref"
@@ -102,13 +103,13 @@ type Daemon struct {
 	unsubscribe  func()
 	gov          *gov
 	auth         *authority.Pipeline
-	streams      streamTable
 	bgCtx        context.Context // ends at Close: background work the daemon owns
 	bgCancel     context.CancelFunc
 	bgWG         sync.WaitGroup
 	models       *llm.Registry
-	endpoints    map[string]endpoint // provider name → where its prompts go
-	sandbox      *sandbox.Runtime
+	endpoints    map[string]agenthost.Endpoint // provider name → where its prompts go
+	toolhost     *toolhost.Host                // installed WASM tools (internal/toolhost)
+	agenthost    *agenthost.Host               // the agent process kind (internal/agenthost)
 	memory       *memory.Store
 	builtins     *tools.Registry // built once: the built-in tools are stateless
 	agents       agentSessions
@@ -246,14 +247,14 @@ func Open(ctx context.Context, opts Options) (_ *Daemon, err error) {
 	d.kernel.SetGate(gateAdapter{d})
 	d.kernel.RegisterKind(kernel.MailboxKind, kernel.NewMailbox)
 	d.builtins = tools.Default()
-	d.kernel.RegisterKind(AgentKind, d.newAgentKind)
 	d.kernel.RegisterKind(MCPKind, d.newMCPKind)
-	if err := d.openSandbox(ctx); err != nil {
+	if err := d.openToolHost(ctx); err != nil {
 		return nil, err
 	}
 	if err := d.openMemory(ctx); err != nil {
 		return nil, err
 	}
+	d.openAgentHost()
 	if err := d.kernel.RegisterService(kernel.ServiceSpec{Name: "kernel", Type: "builtin", Owner: kernel.KernelPID,
 		Endpoint: "ipc:kernel", Methods: []string{"ps", "spawn", "stop", "kill", "status"},
 		Liveness: func(context.Context) error { return nil }}); err != nil {
@@ -446,8 +447,8 @@ func (d *Daemon) close(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("memory: %w", err))
 		}
 	}
-	if d.sandbox != nil {
-		if err := d.sandbox.Close(ctx); err != nil {
+	if d.toolhost != nil {
+		if err := d.toolhost.Close(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("sandbox: %w", err))
 		}
 	}

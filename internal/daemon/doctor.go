@@ -91,7 +91,7 @@ func (d *Daemon) doctorProviders() []doctor.Provider {
 	var out []doctor.Provider
 	for _, n := range d.models.Names() {
 		p, _ := d.models.Provider(n)
-		out = append(out, doctor.Provider{Name: n, Endpoint: d.endpoints[n].host, Models: p.Models})
+		out = append(out, doctor.Provider{Name: n, Endpoint: d.endpoints[n].Host, Models: p.Models})
 	}
 	return out
 }

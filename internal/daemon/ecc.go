@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/weftos/weftos/internal/agenthost"
 	"github.com/weftos/weftos/internal/apitype"
 	"github.com/weftos/weftos/internal/authority"
 	"github.com/weftos/weftos/internal/causal"
@@ -124,7 +125,7 @@ func (d *Daemon) resolveNode(s string) (xref.ID, error) {
 func (d *Daemon) linkEdge(ctx context.Context, subject authority.Subject, e causal.Edge) (apitype.EccEdgeResponse, error) {
 	var out apitype.EccEdgeResponse
 	from, to := xref.ID(e.From), xref.ID(e.To)
-	act := authority.Act{Action: "ecc.link", Kind: governance.KindEccEdge, Source: "ecc", Subject: subject, Carry: carryFrom(ctx),
+	act := authority.Act{Action: "ecc.link", Kind: governance.KindEccEdge, Source: "ecc", Subject: subject, Carry: agenthost.CarryFrom(ctx),
 		Context: governance.Context{Extra: map[string]string{"type": e.Type.String(), "from": from.String(), "to": to.String()}}}
 	err := d.auth.Do(ctx, act, func(ctx context.Context, pm *authority.Permit) (any, error) {
 		e.Seq = pm.DecisionSeq()

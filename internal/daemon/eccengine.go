@@ -176,28 +176,6 @@ func (d *Daemon) handleEccStatus(w http.ResponseWriter, r *http.Request) {
 	localapi.WriteJSON(w, out)
 }
 
-// recalled collects the memory records recalled during one agent run.
-type recalled struct {
-	mu  sync.Mutex
-	ids []string
-}
-
-func (r *recalled) add(ids []string) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for _, id := range ids {
-		if !slices.Contains(r.ids, id) {
-			r.ids = append(r.ids, id)
-		}
-	}
-}
-
-func (r *recalled) get() []string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return slices.Clone(r.ids)
-}
-
 // linkAnswer is ECC's Act mode: an agent's answer gets a universal id (an
 // event: the session, the process, the answer's hash, the time) and a
 // derived_from edge — a governed act — to every memory recalled for it;

@@ -15,13 +15,13 @@ import (
 	"time"
 
 	"github.com/weftos/weftos/internal/agentdef"
+	"github.com/weftos/weftos/internal/agenthost"
 	"github.com/weftos/weftos/internal/apitype"
 	"github.com/weftos/weftos/internal/authority"
 	"github.com/weftos/weftos/internal/governance"
 	"github.com/weftos/weftos/internal/kernel"
 	"github.com/weftos/weftos/internal/llm"
 	"github.com/weftos/weftos/internal/localapi"
-	"github.com/weftos/weftos/internal/tools"
 )
 
 // MCPKind is the process kind of MCP tool sessions: a process holding an
@@ -59,7 +59,7 @@ type mcpSession struct {
 
 	ready chan struct{} // closed once runner is set, or the process failed
 	p     *kernel.Process
-	run   *toolRunner
+	run   *agenthost.ToolRunner
 	err   error
 
 	mu       sync.Mutex // one call at a time, like an agent's
@@ -141,7 +141,7 @@ func (d *Daemon) newMCPKind(args json.RawMessage) (kernel.Handler, error) {
 	if !ok {
 		return nil, fmt.Errorf("%w: %s", ErrUnknownMCPSession, a.Session)
 	}
-	def, err := d.findAgent(a.Agent, a.Workspace)
+	def, err := d.agenthost.FindAgent(a.Agent, a.Workspace)
 	if err != nil {
 		return nil, err
 	}
@@ -163,20 +163,20 @@ func (m *mcpProc) Inspect() any {
 }
 
 func (m *mcpProc) Run(ctx context.Context, p *kernel.Process) error {
-	env, err := tools.OpenEnv(m.s.workspace, m.d.toolPolicy(p.Capabilities()), kernelTools{d: m.d, p: p, args: agentArgs{Agent: m.def.Name, Session: m.s.id, Workspace: m.s.workspace}})
+	env, err := m.d.agenthost.OpenEnv(p, agenthost.Args{Agent: m.def.Name, Session: m.s.id, Workspace: m.s.workspace})
 	if err != nil {
 		m.s.err = err
 		close(m.s.ready)
 		return err
 	}
 	defer env.Close()
-	runner, err := m.d.newToolRunner(ctx, p, env, m.def, m.s.id)
+	runner, err := m.d.agenthost.NewToolRunner(ctx, p, env, m.def, m.s.id)
 	if err != nil {
 		m.s.err = err
 		close(m.s.ready)
 		return err
 	}
-	defer runner.closeMCP()
+	defer runner.CloseMCP()
 	m.s.p, m.s.run = p, runner
 	close(m.s.ready)
 	for {
@@ -190,20 +190,6 @@ func (m *mcpProc) Run(ctx context.Context, p *kernel.Process) error {
 			defer m.s.mu.Unlock()
 			return nil
 		}
-	}
-}
-
-// toolPolicy is the tool environment's policy for a process with caps.
-func (d *Daemon) toolPolicy(caps kernel.Capabilities) tools.Policy {
-	return tools.Policy{
-		Shell: tools.ShellPolicy{Enabled: caps.Sandbox.Shell, Allow: d.cfg.Agents.ShellAllow,
-			Confine: tools.ConfineMode(d.cfg.Agents.ShellConfinement), Network: caps.CanNetwork},
-		Network: tools.NetworkPolicy{Enabled: caps.CanNetwork},
-		// Control files (agent definitions, skills, tool manifests,
-		// configuration) are the operator's; the home, with the node's
-		// keys, is out of every agent tool's reach.
-		Protected: tools.DefaultProtected,
-		Forbidden: []string{d.home},
 	}
 }
 
@@ -221,14 +207,14 @@ func (d *Daemon) openMCPSession(ctx context.Context, req apitype.MCPSessionReque
 	if req.Agent != "" && req.Agent != agentdef.DefaultName && !agentdef.ValidName(req.Agent) {
 		return apitype.MCPSession{}, fmt.Errorf("%w: agent name %q is not valid", authority.ErrInput, req.Agent)
 	}
-	def, err := d.findAgent(req.Agent, req.Workspace)
+	def, err := d.agenthost.FindAgent(req.Agent, req.Workspace)
 	if err != nil {
 		return apitype.MCPSession{}, err
 	}
-	if err := d.approveDefinition(ctx, def, req.Workspace, operator()); err != nil {
+	if err := d.agenthost.ApproveDefinition(ctx, def, req.Workspace, operator()); err != nil {
 		return apitype.MCPSession{}, err
 	}
-	caps, err := d.agentCaps(def)
+	caps, err := d.agenthost.Caps(def)
 	if err != nil {
 		return apitype.MCPSession{}, err
 	}
@@ -267,7 +253,7 @@ func (s *mcpSession) tools() []apitype.MCPTool {
 	out := []apitype.MCPTool{}
 	for _, sp := range s.run.Specs() {
 		// MCP clients see MCP servers' tools as mcp.SERVER.TOOL.
-		out = append(out, apitype.MCPTool{Name: s.run.canonical(sp.Name), Description: sp.Description, InputSchema: schemaOrEmpty(sp.Parameters)})
+		out = append(out, apitype.MCPTool{Name: s.run.Canonical(sp.Name), Description: sp.Description, InputSchema: schemaOrEmpty(sp.Parameters)})
 	}
 	caps := s.p.Capabilities()
 	if caps.CanExecTools && caps.Tools.Permits(AskAgentTool) {
@@ -338,7 +324,7 @@ func (d *Daemon) callMCP(ctx context.Context, id string, req apitype.MCPCallRequ
 	call := llm.ToolCall{ID: callID, Name: req.Tool, Arguments: args}
 	// Acts of one call share a carry, flushed before the answer.
 	carry := d.auth.NewCarry()
-	ctx = withCarry(ctx, carry)
+	ctx = agenthost.WithCarry(ctx, carry)
 	var (
 		out     string
 		isErr   bool
@@ -401,7 +387,7 @@ func (d *Daemon) askAgent(ctx context.Context, s *mcpSession, call llm.ToolCall)
 	}
 	if decodeErr != nil {
 		cause := fmt.Errorf("%w: ask_agent: %w", authority.ErrInput, decodeErr)
-		act := authority.Act{Action: "tool.call", Subject: subject, Carry: carryFrom(ctx), Context: governance.Context{Tool: AskAgentTool, Extra: extra}}
+		act := authority.Act{Action: "tool.call", Subject: subject, Carry: agenthost.CarryFrom(ctx), Context: governance.Context{Tool: AskAgentTool, Extra: extra}}
 		if err := d.auth.Refuse(ctx, act, cause); errors.Is(err, authority.ErrLedger) {
 			return "", nil, err
 		}
@@ -412,7 +398,7 @@ func (d *Daemon) askAgent(ctx context.Context, s *mcpSession, call llm.ToolCall)
 		target = agentdef.DefaultName
 	}
 	extra["agent"] = target
-	act := authority.Act{Action: "tool.exec." + AskAgentTool, Kind: governance.KindToolCall, Source: "agent", Subject: subject, Carry: carryFrom(ctx),
+	act := authority.Act{Action: "tool.exec." + AskAgentTool, Kind: governance.KindToolCall, Source: "agent", Subject: subject, Carry: agenthost.CarryFrom(ctx),
 		Context: governance.Context{Tool: AskAgentTool, Extra: extra},
 		Checks: []authority.Check{
 			func() error { return kernelErr(s.p.ChargeToolCall(AskAgentTool)) },
@@ -424,7 +410,7 @@ func (d *Daemon) askAgent(ctx context.Context, s *mcpSession, call llm.ToolCall)
 			}}}
 	pm, err := d.auth.Authorize(ctx, act)
 	if err != nil {
-		return refusal(ctx, err)
+		return agenthost.Refusal(ctx, err)
 	}
 	// The asked agent runs in its own session, one per asking session and
 	// agent, so a conversation through ask_agent keeps its context.

@@ -2,12 +2,12 @@ package daemon
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/url"
 	"os"
 	"strings"
 
+	"github.com/weftos/weftos/internal/agenthost"
 	"github.com/weftos/weftos/internal/apitype"
 	"github.com/weftos/weftos/internal/config"
 	"github.com/weftos/weftos/internal/doctor"
@@ -15,7 +15,7 @@ import (
 )
 
 // ErrNoModel means no model was named and none is configured.
-var ErrNoModel = errors.New("no model: pass --model provider/model (e.g. openai/gpt-4o-mini, anthropic/claude-sonnet-4-5, or ollama/llama3.2 with a [[providers]] entry) or set agents.model in weftos.toml")
+var ErrNoModel = agenthost.ErrNoModel
 
 // openProviders builds the LLM provider registry from weftos.toml's
 // [[providers]] and the standard environment variables. Having none is not
@@ -31,15 +31,15 @@ func (d *Daemon) openProviders() error {
 		return fmt.Errorf("daemon: LLM providers: %w", err)
 	}
 	d.models = r
-	d.endpoints = map[string]endpoint{}
+	d.endpoints = map[string]agenthost.Endpoint{}
 	for _, c := range cfgs {
 		name := c.Name
 		if name == "" {
 			name = string(c.Kind)
 		}
-		ep := providerEndpoint(c.Kind, c.BaseURL)
+		ep := agenthost.ProviderEndpoint(c.Kind, c.BaseURL)
 		d.endpoints[name] = ep
-		d.providers = append(d.providers, apitype.Provider{Name: name, Kind: string(c.Kind), BaseURL: publicURL(c.Kind, c.BaseURL), Local: ep.loopback})
+		d.providers = append(d.providers, apitype.Provider{Name: name, Kind: string(c.Kind), BaseURL: publicURL(c.Kind, c.BaseURL), Local: ep.Loopback})
 	}
 	return nil
 }
@@ -59,8 +59,8 @@ func providerConfigs(cfg config.Config, getenv func(string) string, base llm.Con
 func (d *Daemon) knownHosts() []string {
 	out := append([]string(nil), d.cfg.Governance.KnownHosts...)
 	for _, ep := range d.endpoints {
-		if ep.host != "" {
-			out = append(out, ep.host)
+		if ep.Host != "" {
+			out = append(out, ep.Host)
 		}
 	}
 	return out

@@ -20,6 +20,7 @@ import (
 	"github.com/weftos/weftos/internal/memory"
 	"github.com/weftos/weftos/internal/sandbox"
 	"github.com/weftos/weftos/internal/session"
+	"github.com/weftos/weftos/internal/toolhost"
 	"github.com/weftos/weftos/internal/toolpkg"
 	"github.com/weftos/weftos/internal/xref"
 )
@@ -73,7 +74,7 @@ func outerCode(err error) string {
 		return apitype.CodeShuttingDown
 	case errors.Is(err, authority.ErrLedger):
 		return apitype.CodeChainUnavailable
-	case errors.Is(err, ErrToolTampered):
+	case errors.Is(err, toolhost.ErrToolTampered):
 		return apitype.CodeToolTampered
 	case errors.Is(err, authority.ErrDenied):
 		return apitype.CodeDenied
@@ -91,9 +92,9 @@ func outerCode(err error) string {
 		return apitype.CodeVerification
 	case errors.Is(err, chain.ErrNoCheckpoint):
 		return apitype.CodeNoCheckpoint
-	case errors.Is(err, ErrUnknownTool):
+	case errors.Is(err, toolhost.ErrUnknownTool):
 		return apitype.CodeUnknownTool
-	case errors.Is(err, ErrToolExists):
+	case errors.Is(err, toolhost.ErrToolExists):
 		return apitype.CodeToolExists
 	case errors.Is(err, toolpkg.ErrManifest), errors.Is(err, toolpkg.ErrModule), errors.Is(err, toolpkg.ErrArchive),
 		errors.Is(err, toolpkg.ErrImportNotAllowed), errors.Is(err, sandbox.ErrBadModule), errors.Is(err, sandbox.ErrImportNotAllowed):

@@ -4,24 +4,11 @@ import (
 	"net/http"
 	"path/filepath"
 
-	"github.com/weftos/weftos/internal/agentdef"
+	"github.com/weftos/weftos/internal/agenthost"
 	"github.com/weftos/weftos/internal/apitype"
 	"github.com/weftos/weftos/internal/localapi"
 	"github.com/weftos/weftos/internal/skills"
 )
-
-// skillsPrompt renders the definition's skills (workspace first, then the
-// home) for the system prompt. Missing skills are logged, not fatal.
-func (d *Daemon) skillsPrompt(def agentdef.Definition, workspace string) string {
-	if len(def.Skills) == 0 {
-		return ""
-	}
-	list, err := skills.LoadAll(def.Skills, workspace, d.home)
-	if err != nil {
-		d.log.Warn("agent skills", "agent", def.Name, "err", err)
-	}
-	return skills.Prompt(list)
-}
 
 // handleSkills lists the skills visible from ?workspace= and the home.
 func (d *Daemon) handleSkills(w http.ResponseWriter, r *http.Request) {
@@ -52,18 +39,18 @@ func (d *Daemon) handleAgentTools(w http.ResponseWriter, r *http.Request) {
 		localapi.WriteError(w, http.StatusBadRequest, "invalid_argument", "?workspace= must be an absolute path")
 		return
 	}
-	def, err := d.findAgent(r.URL.Query().Get("agent"), ws)
+	def, err := d.agenthost.FindAgent(r.URL.Query().Get("agent"), ws)
 	if err != nil {
 		d.fail(w, err)
 		return
 	}
-	caps, err := d.agentCaps(def)
+	caps, err := d.agenthost.Caps(def)
 	if err != nil {
 		d.fail(w, err)
 		return
 	}
 	out := []apitype.AgentTool{}
-	for _, t := range toolsFor(d.builtins, def, caps) {
+	for _, t := range agenthost.ToolsFor(d.builtins, def, caps) {
 		out = append(out, apitype.AgentTool{Name: t.Name(), Description: t.Description()})
 	}
 	localapi.WriteJSON(w, out)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/weftos/weftos/internal/agentdef"
+	"github.com/weftos/weftos/internal/agenthost"
 	"github.com/weftos/weftos/internal/apitype"
 	"github.com/weftos/weftos/internal/kernel"
 	"github.com/weftos/weftos/internal/localapi"
@@ -61,7 +62,7 @@ func (d *Daemon) startAgent(ctx context.Context, req apitype.AgentStartRequest) 
 	if workspace == "" || !filepath.IsAbs(workspace) {
 		return apitype.AgentStartResponse{}, fmt.Errorf("%w: the workspace must be an absolute path", kernel.ErrInvalid)
 	}
-	def, err := d.findAgent(req.Agent, workspace)
+	def, err := d.agenthost.FindAgent(req.Agent, workspace)
 	if err != nil {
 		return apitype.AgentStartResponse{}, err
 	}
@@ -83,20 +84,20 @@ func (d *Daemon) startAgentDef(ctx context.Context, req apitype.AgentStartReques
 			return apitype.AgentStartResponse{}, fmt.Errorf("%w: agent %s serves %q, which process %d has registered", kernel.ErrServiceExists, def.Name, s.Name, owner)
 		}
 	}
-	if err := d.approveDefinition(ctx, def, workspace, operator()); err != nil {
+	if err := d.agenthost.ApproveDefinition(ctx, def, workspace, operator()); err != nil {
 		return apitype.AgentStartResponse{}, err
 	}
-	caps, err := d.agentCaps(def)
+	caps, err := d.agenthost.Caps(def)
 	if err != nil {
 		return apitype.AgentStartResponse{}, err
 	}
-	args, _ := json.Marshal(agentArgs{Agent: def.Name, Model: req.Model, Session: session, Workspace: workspace, Serve: true})
+	args, _ := json.Marshal(agenthost.Args{Agent: def.Name, Model: req.Model, Session: session, Workspace: workspace, Serve: true})
 	resp := apitype.AgentStartResponse{Name: def.Name + "@" + session, Agent: def.Name, Session: session}
 	w := d.watchKernel()
 	defer w.stop()
 	var sup supervisorRec
 	if def.Supervision == nil {
-		resp.PID, err = d.kernel.Spawn(ctx, kernel.SpawnSpec{Name: resp.Name, Kind: AgentKind, Args: args, Parent: kernel.KernelPID, Caps: caps})
+		resp.PID, err = d.kernel.Spawn(ctx, kernel.SpawnSpec{Name: resp.Name, Kind: agenthost.Kind, Args: args, Parent: kernel.KernelPID, Caps: caps})
 	} else {
 		restart, perr := kernel.ParseRestartType(def.Supervision.Restart)
 		if perr != nil {
@@ -106,7 +107,7 @@ func (d *Daemon) startAgentDef(ctx context.Context, req apitype.AgentStartReques
 			return resp, err
 		}
 		resp.Supervisor, resp.SupervisorPID, resp.Restart = sup.spec.Name, sup.pid, restart.String()
-		resp.PID, err = d.kernel.StartChild(ctx, sup.pid, kernel.ChildSpec{ID: resp.Name, Name: resp.Name, Kind: AgentKind, Args: args, Caps: caps, Restart: restart})
+		resp.PID, err = d.kernel.StartChild(ctx, sup.pid, kernel.ChildSpec{ID: resp.Name, Name: resp.Name, Kind: agenthost.Kind, Args: args, Caps: caps, Restart: restart})
 		if errors.Is(err, kernel.ErrChildSpecDuplicate) {
 			err = fmt.Errorf("%w: agent %s already runs under supervisor %s (pid %d)", kernel.ErrChildSpecDuplicate, resp.Name, sup.spec.Name, sup.pid)
 		}

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/weftos/weftos/internal/agenthost"
 	"github.com/weftos/weftos/internal/apitype"
 	"github.com/weftos/weftos/internal/client"
 	"github.com/weftos/weftos/internal/kernel"
@@ -116,7 +117,7 @@ func TestStartedAgents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var rep agentReply
+	var rep agenthost.Reply
 	if err := json.Unmarshal(env.Payload.JSON, &rep); err != nil || rep.Answer != "done" {
 		t.Fatalf("service reply %s: %v", env.Payload.JSON, err)
 	}

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/weftos/weftos/internal/stopword"
 )
 
 // DefaultLexicalDim is the dimension of the default lexical embedder.
@@ -178,7 +180,7 @@ func (f *featurizer) vector(text string, dim int) []float32 {
 	f.words = all
 	content := make([]string, 0, len(all))
 	for _, w := range all {
-		if !stopwords[w] {
+		if !stopword.English(w) {
 			content = append(content, w)
 		}
 	}
@@ -251,21 +253,3 @@ func (f *featurizer) charGrams(w string) {
 		f.add(hashKind(kindChar, b), lexCharWeight)
 	}
 }
-
-// stopwords are common English function words, dropped from the features
-// unless a text has nothing else.
-var stopwords = func() map[string]bool {
-	m := map[string]bool{}
-	for _, w := range strings.Fields(`a an the and or but if then else of at by for with
-		about against between into through during before after above below to from up down
-		in out on off over under again further once here there when where why how all any
-		both each few more most other some such no nor not only own same so than too very
-		s t can will just don should now i me my myself we our ours ourselves you your
-		yours yourself yourselves he him his himself she her hers herself it its itself
-		they them their theirs themselves what which who whom this that these those am is
-		are was were be been being have has had having do does did doing would could
-		m re ve ll d`) {
-		m[w] = true
-	}
-	return m
-}()

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/weftos/weftos/internal/stopword"
 )
 
 // maxTokenBytes bounds one indexed term; longer runs are cut (a base64
@@ -56,7 +58,7 @@ func tokenize(dst []string, text string) []string {
 				w = w[:len(w)-1]
 			}
 		}
-		if stopwords[w] {
+		if stopped(w) {
 			continue
 		}
 		dst = append(dst, stem(w))
@@ -131,20 +133,13 @@ func isASCIILower(w string) bool {
 	return true
 }
 
-// stopwords are English function words and question words, never indexed
-// nor searched.
-var stopwords = func() map[string]bool {
-	m := map[string]bool{}
-	for _, w := range strings.Fields(`a an the and or but if then else of at by for with
-		about against between into through during before after above below to from up down
-		in out on off over under again further once here there when where why how all any
-		both each few more most other some such no nor not only own same so than too very
-		s t can will just don should now i me my myself we our ours ourselves you your
-		yours yourself yourselves he him his himself she her hers herself it its itself
-		they them their theirs themselves what which who whom this that these those am is
-		are was were be been being have has had having do does did doing would could
-		m re ve ll d also might must shall`) {
-		m[w] = true
+// stopped reports whether w is never indexed nor searched: an English
+// stopword, or one of the modal and filler words the index adds to that
+// list.
+func stopped(w string) bool {
+	switch w {
+	case "also", "might", "must", "shall":
+		return true
 	}
-	return m
-}()
+	return stopword.English(w)
+}

@@ -166,65 +166,29 @@ func (b *Bot) attachments(list []Attachment) []channels.Attachment {
 	return out
 }
 
-// conversation answers in a channel (replying to the message in guilds):
-// a streamed answer is one message edited (throttled), completed by the
-// final text and further messages of at most 2,000 characters.
-type conversation struct {
-	b       *Bot
+// messenger posts and edits the bot's messages in a channel, replying to
+// a message in guilds; the REST client waits out rate limits itself.
+type messenger struct {
+	rest    *REST
 	channel string
 	replyTo string
-
-	mu       sync.Mutex
-	id       string
-	shown    string
-	nextEdit time.Time
 }
 
-// Progress implements channels.Streamer.
-func (c *conversation) Progress(ctx context.Context, soFar string) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	parts := channels.Chunk(soFar, MaxMessage, nil)
-	now := c.b.opts.Clock.Now()
-	if len(parts) == 0 || parts[0] == c.shown || now.Before(c.nextEdit) {
-		return nil
-	}
-	c.nextEdit = now.Add(c.b.opts.EditInterval)
-	var err error
-	if c.id == "" {
-		var m Message
-		if m, err = c.b.opts.REST.Send(ctx, c.channel, parts[0], c.replyTo); err == nil {
-			c.id = m.ID
-		}
-	} else {
-		err = c.b.opts.REST.Edit(ctx, c.channel, c.id, parts[0])
-	}
-	if err == nil {
-		c.shown = parts[0]
-	}
-	return err
+// Post implements channels.Messenger.
+func (m messenger) Post(ctx context.Context, text string) (string, error) {
+	msg, err := m.rest.Send(ctx, m.channel, text, m.replyTo)
+	return msg.ID, err
 }
 
-// Send implements channels.Conversation.
-func (c *conversation) Send(ctx context.Context, text string) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if strings.TrimSpace(text) == "" {
-		text = "(no answer)"
-	}
-	parts := channels.Chunk(text, MaxMessage, nil)
-	if c.id != "" {
-		if parts[0] != c.shown {
-			if err := c.b.opts.REST.Edit(ctx, c.channel, c.id, parts[0]); err != nil {
-				return err
-			}
-		}
-		c.shown, parts = parts[0], parts[1:]
-	}
-	for _, p := range parts {
-		if _, err := c.b.opts.REST.Send(ctx, c.channel, p, c.replyTo); err != nil {
-			return err
-		}
-	}
-	return nil
+// Edit implements channels.Messenger.
+func (m messenger) Edit(ctx context.Context, id, text string) error {
+	return m.rest.Edit(ctx, m.channel, id, text)
+}
+
+// answer is how the bot answers in a channel: one message edited
+// (throttled) as the answer grows, completed by the final text and
+// further messages of at most 2,000 characters.
+func (b *Bot) answer(channel, replyTo string) *channels.EditedAnswer {
+	return &channels.EditedAnswer{Messenger: messenger{rest: b.opts.REST, channel: channel, replyTo: replyTo},
+		Clock: b.opts.Clock, Interval: b.opts.EditInterval, Max: MaxMessage}
 }

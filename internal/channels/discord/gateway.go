@@ -249,10 +249,11 @@ func (b *Bot) dispatch(ctx context.Context, st *session, f Frame, h channels.Han
 		if !ok {
 			return
 		}
-		conv := &conversation{b: b, channel: m.ChannelID}
+		replyTo := ""
 		if m.GuildID != "" {
-			conv.replyTo = m.ID
+			replyTo = m.ID
 		}
+		conv := b.answer(m.ChannelID, replyTo)
 		b.wg.Go(func() { h.Handle(ctx, in, conv) })
 	}
 }

@@ -217,15 +217,16 @@ func (a *App) event(e slackevents.EventsAPIEvent) {
 		return
 	}
 	in := channels.Inbound{Channel: a.opts.Name, Sender: user, Chat: channel, Text: text, Attachments: atts}
-	conv := &conversation{a: a, channel: channel}
+	answerIn := ""
 	if ctype != "im" {
 		in.Group = channel
 		in.Mentioned = strings.Contains(text, "<@"+me+">")
-		conv.thread = thread
-		if conv.thread == "" {
-			conv.thread = ts // answer in the message's thread
+		answerIn = thread
+		if answerIn == "" {
+			answerIn = ts // answer in the message's thread
 		}
 	}
+	conv := a.answer(channel, answerIn)
 	wg.Go(func() { h.Handle(ctx, in, conv) })
 }
 
@@ -275,100 +276,45 @@ func (d *dedup) add(key string) bool {
 	return true
 }
 
-// conversation answers in a channel (in a thread outside DMs): a streamed
-// answer is one message updated (throttled), completed by the final text
-// and further messages for what does not fit.
-type conversation struct {
+// messenger posts and updates the app's messages in a channel (in a
+// thread outside DMs), without waiting out rate limits itself: the
+// EditedAnswer over it decides whether to wait or skip.
+type messenger struct {
 	a       *App
 	channel string
 	thread  string
-
-	mu       sync.Mutex
-	ts       string
-	shown    string
-	nextEdit time.Time
 }
 
-// retry runs f, waiting out 429 answers (up to 3 times).
-func (c *conversation) retry(ctx context.Context, f func() error) error {
-	for attempt := 0; ; attempt++ {
-		err := f()
-		var rl *slack.RateLimitedError
-		if !errors.As(err, &rl) || attempt >= 3 {
-			return err
-		}
-		if !clock.Sleep(ctx, c.a.opts.Clock, max(rl.RetryAfter, time.Second)) {
-			return ctx.Err()
-		}
-	}
-}
-
-func (c *conversation) post(ctx context.Context, text string) (string, error) {
+// Post implements channels.Messenger.
+func (m messenger) Post(ctx context.Context, text string) (string, error) {
 	opts := []slack.MsgOption{slack.MsgOptionText(text, false), slack.MsgOptionDisableLinkUnfurl()}
-	if c.thread != "" {
-		opts = append(opts, slack.MsgOptionTS(c.thread))
+	if m.thread != "" {
+		opts = append(opts, slack.MsgOptionTS(m.thread))
 	}
-	var ts string
-	err := c.retry(ctx, func() error {
-		var err error
-		_, ts, err = c.a.api.PostMessageContext(ctx, c.channel, opts...)
-		return err
-	})
+	_, ts, err := m.a.api.PostMessageContext(ctx, m.channel, opts...)
 	return ts, err
 }
 
-func (c *conversation) update(ctx context.Context, text string) error {
-	_, _, _, err := c.a.api.UpdateMessageContext(ctx, c.channel, c.ts, slack.MsgOptionText(text, false))
+// Edit implements channels.Messenger.
+func (m messenger) Edit(ctx context.Context, ts, text string) error {
+	_, _, _, err := m.a.api.UpdateMessageContext(ctx, m.channel, ts, slack.MsgOptionText(text, false))
 	return err
 }
 
-// Progress implements channels.Streamer.
-func (c *conversation) Progress(ctx context.Context, soFar string) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	parts := channels.Chunk(soFar, MaxMessage, nil)
-	now := c.a.opts.Clock.Now()
-	if len(parts) == 0 || parts[0] == c.shown || now.Before(c.nextEdit) {
-		return nil
-	}
-	c.nextEdit = now.Add(c.a.opts.EditInterval)
-	var err error
-	if c.ts == "" {
-		c.ts, err = c.post(ctx, parts[0])
-	} else {
-		err = c.update(ctx, parts[0])
-	}
+// rateLimited reports a 429 answer and the wait Slack asked for.
+func rateLimited(err error) (time.Duration, bool) {
 	var rl *slack.RateLimitedError
 	if errors.As(err, &rl) {
-		c.nextEdit = now.Add(rl.RetryAfter) // the final Send shows it all
-		return nil
+		return rl.RetryAfter, true
 	}
-	if err == nil {
-		c.shown = parts[0]
-	}
-	return err
+	return 0, false
 }
 
-// Send implements channels.Conversation.
-func (c *conversation) Send(ctx context.Context, text string) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if strings.TrimSpace(text) == "" {
-		text = "(no answer)"
-	}
-	parts := channels.Chunk(text, MaxMessage, nil)
-	if c.ts != "" {
-		if parts[0] != c.shown {
-			if err := c.retry(ctx, func() error { return c.update(ctx, parts[0]) }); err != nil {
-				return err
-			}
-		}
-		c.shown, parts = parts[0], parts[1:]
-	}
-	for _, p := range parts {
-		if _, err := c.post(ctx, p); err != nil {
-			return err
-		}
-	}
-	return nil
+// answer is how the app answers in a channel: one message updated
+// (throttled) as the answer grows, completed by the final text and
+// further messages for what does not fit; rate-limited final messages
+// are retried up to 3 times.
+func (a *App) answer(channel, thread string) *channels.EditedAnswer {
+	return &channels.EditedAnswer{Messenger: messenger{a: a, channel: channel, thread: thread}, Clock: a.opts.Clock,
+		Interval: a.opts.EditInterval, Max: MaxMessage, RateLimited: rateLimited, FinalRetries: 3}
 }

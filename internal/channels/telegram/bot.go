@@ -89,7 +89,7 @@ func (b *Bot) Run(ctx context.Context, h channels.Handler) error {
 		if !ok {
 			return
 		}
-		conv := &conversation{b: b, chat: u.Message.Chat.ID}
+		conv := b.answer(u.Message.Chat.ID)
 		wg.Go(func() { h.Handle(ctx, in, conv) })
 	}
 	if b.opts.WebhookURL != "" {
@@ -214,81 +214,53 @@ func mentions(me User, m *Message) bool {
 	return false
 }
 
-// conversation answers in one chat: a streamed answer is one message
-// edited (throttled) as the text grows; the final text replaces it and
-// what does not fit follows in further messages of at most 4,096 units.
-type conversation struct {
-	b    *Bot
+// messenger posts and edits the bot's messages in one chat, without
+// waiting out rate limits itself: the EditedAnswer over it decides whether
+// to wait (the final text) or skip (a progress edit).
+type messenger struct {
+	cl   *Client
 	chat int64
-
-	mu       sync.Mutex
-	msgID    int64
-	shown    string
-	nextEdit time.Time
 }
 
-// Progress implements channels.Streamer.
-func (c *conversation) Progress(ctx context.Context, soFar string) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	text := channels.Chunk(soFar, MaxMessage, channels.UTF16Len)
-	if len(text) == 0 || text[0] == c.shown {
-		return nil
+// Post implements channels.Messenger.
+func (m messenger) Post(ctx context.Context, text string) (string, error) {
+	var msg Message
+	p := map[string]any{"chat_id": m.chat, "text": text, "link_preview_options": map[string]any{"is_disabled": true}}
+	if err := m.cl.call(ctx, "sendMessage", p, &msg); err != nil {
+		return "", err
 	}
-	now := c.b.opts.Clock.Now()
-	if now.Before(c.nextEdit) {
-		return nil // the final Send shows the whole text
+	return strconv.FormatInt(msg.MessageID, 10), nil
+}
+
+// Edit implements channels.Messenger.
+func (m messenger) Edit(ctx context.Context, id, text string) error {
+	msgID, err := strconv.ParseInt(id, 10, 64)
+	if err != nil {
+		return fmt.Errorf("telegram: message id %q: %w", id, err)
 	}
-	cl := c.b.opts.Client
-	var err error
-	if c.msgID == 0 {
-		var m Message
-		if m, err = cl.SendMessage(ctx, c.chat, text[0]); err == nil {
-			c.msgID = m.MessageID
-		}
-	} else {
-		err = cl.call(ctx, "editMessageText", editParams(c.chat, c.msgID, text[0]), nil)
-	}
-	c.nextEdit = now.Add(c.b.opts.EditInterval)
+	p := map[string]any{"chat_id": m.chat, "message_id": msgID, "text": text, "link_preview_options": map[string]any{"is_disabled": true}}
+	err = m.cl.call(ctx, "editMessageText", p, nil)
 	var ae *APIError
-	if errors.As(err, &ae) && ae.RetryAfter > 0 {
-		c.nextEdit = now.Add(ae.RetryAfter) // no retry: the next progress will do
+	if errors.As(err, &ae) && strings.Contains(ae.Description, "message is not modified") {
 		return nil
-	}
-	if err == nil {
-		c.shown = text[0]
 	}
 	return err
 }
 
-func editParams(chat, msg int64, text string) map[string]any {
-	return map[string]any{"chat_id": chat, "message_id": msg, "text": text, "link_preview_options": map[string]any{"is_disabled": true}}
+// rateLimited reports a 429 answer and the wait Telegram asked for.
+func rateLimited(err error) (time.Duration, bool) {
+	var ae *APIError
+	if errors.As(err, &ae) && (ae.Code == http.StatusTooManyRequests || ae.RetryAfter > 0) {
+		return ae.RetryAfter, true
+	}
+	return 0, false
 }
 
-// Send implements channels.Conversation.
-func (c *conversation) Send(ctx context.Context, text string) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if strings.TrimSpace(text) == "" {
-		text = "(no answer)"
-	}
-	chunks := channels.Chunk(text, MaxMessage, channels.UTF16Len)
-	cl := c.b.opts.Client
-	if c.msgID != 0 {
-		if chunks[0] != c.shown {
-			err := cl.EditMessageText(ctx, c.chat, c.msgID, chunks[0])
-			var ae *APIError
-			if err != nil && !(errors.As(err, &ae) && strings.Contains(ae.Description, "message is not modified")) {
-				return err
-			}
-		}
-		c.shown = chunks[0]
-		chunks = chunks[1:]
-	}
-	for _, ch := range chunks {
-		if _, err := cl.SendMessage(ctx, c.chat, ch); err != nil {
-			return err
-		}
-	}
-	return nil
+// answer is how the bot answers in one chat: one message edited
+// (throttled) as the answer grows, completed by further messages of at
+// most 4,096 UTF-16 units.
+func (b *Bot) answer(chat int64) *channels.EditedAnswer {
+	return &channels.EditedAnswer{Messenger: messenger{cl: b.opts.Client, chat: chat}, Clock: b.opts.Clock,
+		Interval: b.opts.EditInterval, Max: MaxMessage, Count: channels.UTF16Len,
+		RateLimited: rateLimited, FinalRetries: b.opts.Client.MaxRetries}
 }

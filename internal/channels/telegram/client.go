@@ -245,13 +245,6 @@ func (c *Client) DeleteWebhook(ctx context.Context) error {
 	return c.Call(ctx, "deleteWebhook", map[string]any{"drop_pending_updates": false}, nil)
 }
 
-// SendMessage sends one message (text within MaxMessage) and returns it.
-func (c *Client) SendMessage(ctx context.Context, chatID int64, text string) (Message, error) {
-	var m Message
-	p := map[string]any{"chat_id": chatID, "text": text, "link_preview_options": map[string]any{"is_disabled": true}}
-	return m, c.Call(ctx, "sendMessage", p, &m)
-}
-
 // Download writes the file with id to w, at most limit bytes: getFile,
 // then GET /file/bot<token>/<file_path>. A file larger than limit fails
 // before its bytes are fetched when Telegram knows its size.
@@ -280,10 +273,4 @@ func (c *Client) Download(ctx context.Context, id string, w io.Writer, limit int
 	}
 	_, err = io.Copy(w, io.LimitReader(resp.Body, limit+1))
 	return err
-}
-
-// EditMessageText replaces a message's text.
-func (c *Client) EditMessageText(ctx context.Context, chatID, messageID int64, text string) error {
-	p := map[string]any{"chat_id": chatID, "message_id": messageID, "text": text, "link_preview_options": map[string]any{"is_disabled": true}}
-	return c.Call(ctx, "editMessageText", p, nil)
 }

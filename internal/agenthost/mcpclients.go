@@ -1,4 +1,4 @@
-package daemon
+package agenthost
 
 import (
 	"context"
@@ -33,9 +33,9 @@ type mcpTool struct {
 // modelToolName is what model providers accept as a function name.
 var modelToolName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 
-// canonical returns the tool name a model-facing name stands for
+// Canonical returns the tool name a model-facing name stands for
 // (mcp__SERVER__TOOL → mcp.SERVER.TOOL); other names are their own.
-func (r *toolRunner) canonical(name string) string {
+func (r *ToolRunner) Canonical(name string) string {
 	if c, ok := r.mcpModel[name]; ok {
 		return c
 	}
@@ -51,16 +51,16 @@ const mcpDialTimeout = 20 * time.Second
 // confined like shell_exec programs; URL servers need can_network. A
 // server that cannot be reached is left out (and logged): the agent runs
 // without its tools.
-func (r *toolRunner) connectMCP(ctx context.Context, def agentdef.Definition, caps kernel.Capabilities) {
+func (r *ToolRunner) connectMCP(ctx context.Context, def agentdef.Definition, caps kernel.Capabilities) {
 	if !caps.CanExecTools {
 		return
 	}
-	pol := r.d.toolPolicy(caps)
+	pol := r.h.ToolPolicy(caps)
 	for _, s := range def.MCPServers {
 		host := ""
 		if s.URL != "" {
 			if !caps.CanNetwork {
-				r.d.log.Info("MCP server left out: the agent lacks can_network", "agent", def.Name, "server", s.Name)
+				r.h.log.Info("MCP server left out: the agent lacks can_network", "agent", def.Name, "server", s.Name)
 				continue
 			}
 			if u, err := url.Parse(s.URL); err == nil {
@@ -73,11 +73,11 @@ func (r *toolRunner) connectMCP(ctx context.Context, def agentdef.Definition, ca
 				Network: caps.CanNetwork, Mode: confineMode(pol.Shell.Confine)}})
 		cancel()
 		if err != nil {
-			r.d.log.Warn("MCP server unavailable: its tools are not offered", "agent", def.Name, "server", s.Name, "err", err)
+			r.h.log.Warn("MCP server unavailable: its tools are not offered", "agent", def.Name, "server", s.Name, "err", err)
 			continue
 		}
 		if n := conn.Note(); n != "" {
-			r.d.log.Warn("MCP server", "agent", def.Name, "server", s.Name, "note", n)
+			r.h.log.Warn("MCP server", "agent", def.Name, "server", s.Name, "note", n)
 		}
 		offered := 0
 		for _, t := range conn.Tools() {
@@ -93,7 +93,7 @@ func (r *toolRunner) connectMCP(ctx context.Context, def agentdef.Definition, ca
 			// (capabilities, governance, the chain) mcp.SERVER.TOOL.
 			model := "mcp__" + s.Name + "__" + strings.ReplaceAll(t.Name, ".", "_")
 			if _, taken := r.mcpModel[model]; taken || !modelToolName.MatchString(model) {
-				r.d.log.Warn("MCP tool left out: no model-safe name", "agent", def.Name, "tool", name)
+				r.h.log.Warn("MCP tool left out: no model-safe name", "agent", def.Name, "tool", name)
 				continue
 			}
 			if r.mcpTools == nil {
@@ -122,11 +122,11 @@ func confineMode(m tools.ConfineMode) mcpclient.Mode {
 	return mcpclient.Required
 }
 
-// closeMCP ends the runner's MCP connections (their programs stop).
-func (r *toolRunner) closeMCP() {
+// CloseMCP ends the runner's MCP connections (their programs stop).
+func (r *ToolRunner) CloseMCP() {
 	for _, c := range r.mcpConns {
 		if err := c.Close(); err != nil {
-			r.d.log.Debug("closing an MCP server", "server", c.Name(), "err", err)
+			r.h.log.Debug("closing an MCP server", "server", c.Name(), "err", err)
 		}
 	}
 	r.mcpConns = nil
@@ -138,9 +138,9 @@ var errMCPTool = errors.New("the MCP tool reported an error")
 // runMCP runs an MCP server's tool: an mcp.call act (server and tool in
 // its context) of the process — tool capability and limit, can_network
 // for URL servers, governance, both ends on the chain — then the call.
-func (r *toolRunner) runMCP(ctx context.Context, call llm.ToolCall, t mcpTool) (out string, failure, fatal error) {
+func (r *ToolRunner) runMCP(ctx context.Context, call llm.ToolCall, t mcpTool) (out string, failure, fatal error) {
 	server := strings.TrimSuffix(strings.TrimPrefix(call.Name, MCPToolPrefix), "."+t.tool)
-	act := authority.Act{Action: "mcp.call", Kind: governance.KindToolCall, Source: "agent", Subject: subjectOf(r.p, r.session), Gate: r.gate, Carry: carryFrom(ctx),
+	act := authority.Act{Action: "mcp.call", Kind: governance.KindToolCall, Source: "agent", Subject: subjectOf(r.p, r.session), Gate: r.gate, Carry: CarryFrom(ctx),
 		Context: governance.Context{Tool: call.Name, Host: t.host,
 			Extra: map[string]string{"server": server, "tool": t.tool, "input_hash": shake(call.Arguments), "call_id": call.ID}},
 		Checks: []authority.Check{
@@ -151,9 +151,9 @@ func (r *toolRunner) runMCP(ctx context.Context, call llm.ToolCall, t mcpTool) (
 				}
 				return nil
 			}}}
-	pm, err := r.d.auth.Authorize(ctx, act)
+	pm, err := r.h.auth.Authorize(ctx, act)
 	if err != nil {
-		return refusal(ctx, err)
+		return Refusal(ctx, err)
 	}
 	text, isErr, callErr := t.conn.Call(ctx, t.tool, call.Arguments)
 	detail := governance.ToolCallDetail{Tool: call.Name, CallID: call.ID, InputHash: shake(call.Arguments)}

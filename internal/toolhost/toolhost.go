@@ -1,9 +1,17 @@
-package daemon
+// Package toolhost is the node's WASM tool host: it installs tool packages
+// (governed, recorded on the chain before the tool exists on disk), checks
+// an installed tool's files against its install record on the chain at
+// every run, and runs tools in the sandbox through the authority pipeline,
+// for the operator or for an agent process. It knows nothing of the daemon:
+// the daemon hands it the pipeline, the chain (as the small Chain
+// interface), the built-in tool names and the metrics.
+package toolhost
 
 import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"crypto/sha3"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -18,26 +26,99 @@ import (
 	"strings"
 	"time"
 
+	"github.com/weftos/weftos/chain"
 	"github.com/weftos/weftos/internal/apitype"
 	"github.com/weftos/weftos/internal/authority"
+	"github.com/weftos/weftos/internal/clock"
 	"github.com/weftos/weftos/internal/governance"
 	"github.com/weftos/weftos/internal/homedir"
 	"github.com/weftos/weftos/internal/kernel"
+	"github.com/weftos/weftos/internal/kernelauth"
 	"github.com/weftos/weftos/internal/nodemetrics"
 	"github.com/weftos/weftos/internal/sandbox"
+	"github.com/weftos/weftos/internal/session"
 	"github.com/weftos/weftos/internal/toolpkg"
 	"github.com/weftos/weftos/internal/tools"
 )
 
-// ToolsDir holds installed WASM tools in the home: one directory per tool
+// Dir holds installed WASM tools in the home: one directory per tool
 // with the module and its install record.
-const ToolsDir = homedir.Tools
+const Dir = homedir.Tools
 
 // Errors of the WASM tool layer.
 var (
 	ErrUnknownTool = errors.New("no such installed tool")
 	ErrToolExists  = errors.New("a tool with that name is installed")
 )
+
+// Chain is the audit chain as the host reads it: the tool.install record
+// an installed tool is bound to.
+type Chain interface {
+	Get(seq uint64) (chain.Event, error)
+}
+
+// Builtins names the built-in tools, whose names an installed tool may not
+// take.
+type Builtins interface {
+	Get(name string) (tools.Tool, bool)
+}
+
+// Metrics counts the operator's tool runs (an agent's are counted by its
+// tool runner).
+type Metrics interface {
+	ToolCall(tool string, outcome nodemetrics.Outcome, d time.Duration)
+}
+
+// Options configure New.
+type Options struct {
+	Home string // the node's home; tools live in Home/Dir
+	Auth *authority.Pipeline
+	// Chain is nil when the chain is not open; ChainErr then says why (no
+	// installed tool runs without its install record).
+	Chain    Chain
+	ChainErr func() error
+	Builtins Builtins
+	Metrics  Metrics
+	Clock    clock.Clock
+	Logger   *slog.Logger
+}
+
+// Host installs, lists, removes and runs the node's WASM tools.
+type Host struct {
+	home     string
+	auth     *authority.Pipeline
+	chain    Chain
+	chainErr func() error
+	builtins Builtins
+	metrics  Metrics
+	clock    clock.Clock
+	log      *slog.Logger
+	sandbox  *sandbox.Runtime
+}
+
+// New starts the WASM runtime with an on-disk compilation cache in the
+// home, so a second run (and the next boot) does not recompile. Close
+// stops it.
+func New(ctx context.Context, opts Options) (*Host, error) {
+	if opts.Clock == nil {
+		opts.Clock = clock.Real{}
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.ChainErr == nil {
+		opts.ChainErr = func() error { return errors.New("the audit chain is not open") }
+	}
+	rt, err := sandbox.New(ctx, sandbox.Config{CacheDir: filepath.Join(opts.Home, "cache", "wasm"), Logger: opts.Logger.With("layer", "sandbox")})
+	if err != nil {
+		return nil, fmt.Errorf("toolhost: WASM sandbox: %w", err)
+	}
+	return &Host{home: opts.Home, auth: opts.Auth, chain: opts.Chain, chainErr: opts.ChainErr, builtins: opts.Builtins,
+		metrics: opts.Metrics, clock: opts.Clock, log: opts.Logger, sandbox: rt}, nil
+}
+
+// Close stops the WASM runtime.
+func (h *Host) Close(ctx context.Context) error { return h.sandbox.Close(ctx) }
 
 // InstalledTool is an installed tool's record (install.json): everything a
 // run needs, fixed at install time. Its InstallSeq is the chain seq of the
@@ -101,56 +182,45 @@ func compactJSON(b json.RawMessage) json.RawMessage {
 	return buf.Bytes()
 }
 
-// ToolRunResult is the outcome of running an installed tool.
-type ToolRunResult = apitype.ToolRunResult
+// RunResult is the outcome of running an installed tool.
+type RunResult = apitype.ToolRunResult
 
-// openSandbox starts the WASM runtime with an on-disk compilation cache in
-// the home, so a second run (and the next boot) does not recompile.
-func (d *Daemon) openSandbox(ctx context.Context) error {
-	var err error
-	d.sandbox, err = sandbox.New(ctx, sandbox.Config{CacheDir: filepath.Join(d.home, "cache", "wasm"), Logger: d.log.With("layer", "sandbox")})
-	if err != nil {
-		return fmt.Errorf("daemon: WASM sandbox: %w", err)
-	}
-	return nil
-}
-
-func (d *Daemon) toolDir(name string) (string, error) {
-	if !validSessionName(name) {
+func (h *Host) toolDir(name string) (string, error) {
+	if !session.ValidName(name) {
 		return "", fmt.Errorf("%w: tool name %q", kernel.ErrInvalid, name)
 	}
-	return filepath.Join(d.home, ToolsDir, name), nil
+	return filepath.Join(h.home, Dir, name), nil
 }
 
-// installTool validates a package (directory or .tar.gz), asks governance
+// Install validates a package (directory or .tar.gz), asks governance
 // (action tool.install with the requested grants), compiles the module,
 // records the install durably — with the hash of the install record, which
 // binds every grant — and then copies the module and the record into the
 // home. Refused installs are recorded as refusals or denials.
-func (d *Daemon) installTool(ctx context.Context, path string) (InstalledTool, error) {
-	act := authority.Act{Action: "tool.install", Kind: governance.KindToolInstall, Source: "tools", Subject: operator(),
+func (h *Host) Install(ctx context.Context, path string) (InstalledTool, error) {
+	act := authority.Act{Action: "tool.install", Kind: governance.KindToolInstall, Source: "tools", Subject: kernelauth.Operator(),
 		Context: governance.Context{Extra: map[string]string{"source": path}}}
 	refuse := func(cause error) (InstalledTool, error) {
-		if err := d.auth.Refuse(ctx, act, cause); errors.Is(err, authority.ErrLedger) {
+		if err := h.auth.Refuse(ctx, act, cause); errors.Is(err, authority.ErrLedger) {
 			return InstalledTool{}, err
 		}
 		return InstalledTool{}, cause
 	}
-	extract, err := os.MkdirTemp(d.home, ".tool-extract-")
+	extract, err := os.MkdirTemp(h.home, ".tool-extract-")
 	if err != nil {
 		return InstalledTool{}, err
 	}
 	defer os.RemoveAll(extract)
-	pkg, err := toolpkg.Load(path, filepath.Join(extract, "pkg"), toolpkg.Options{Imports: d.sandbox.Offers})
+	pkg, err := toolpkg.Load(path, filepath.Join(extract, "pkg"), toolpkg.Options{Imports: h.sandbox.Offers})
 	if err != nil {
 		return refuse(fmt.Errorf("%w: %w", authority.ErrInput, err))
 	}
 	m := pkg.Manifest
 	act.Context.Tool = m.Name
-	if _, builtin := d.builtins.Get(m.Name); builtin {
+	if _, builtin := h.builtins.Get(m.Name); builtin {
 		return refuse(fmt.Errorf("%w: %w: %q is the name of a built-in tool", authority.ErrInput, kernel.ErrInvalid, m.Name))
 	}
-	dir, err := d.toolDir(m.Name)
+	dir, err := h.toolDir(m.Name)
 	if err != nil {
 		return refuse(fmt.Errorf("%w: %w", authority.ErrInput, err))
 	}
@@ -159,7 +229,7 @@ func (d *Daemon) installTool(ctx context.Context, path string) (InstalledTool, e
 	}
 	it := InstalledTool{Name: m.Name, Version: m.Version, Description: m.Description, SHA256: hex.EncodeToString(pkg.WasmSHA256[:]),
 		Limits: m.Limits, Hosts: m.Grants.Hosts, Env: m.Grants.Env, InputSchema: pkg.InputSchema, Source: path,
-		Installed: d.opts.Clock.Now().UTC()}
+		Installed: h.clock.Now().UTC()}
 	for _, mt := range pkg.Mounts() {
 		it.Mounts = append(it.Mounts, sandbox.Mount{HostPath: mt.HostPath, GuestPath: mt.GuestPath, ReadOnly: mt.ReadOnly})
 	}
@@ -168,14 +238,14 @@ func (d *Daemon) installTool(ctx context.Context, path string) (InstalledTool, e
 	}
 	act.Context.Extra = map[string]string{"source": path, "version": m.Version, "sha256": it.SHA256,
 		"hosts": strings.Join(m.Grants.Hosts, ","), "mounts": strings.Join(grantsOf(it, "mount:"), ","), "env": strings.Join(m.Grants.Env, ",")}
-	pm, err := d.auth.Authorize(ctx, act)
+	pm, err := h.auth.Authorize(ctx, act)
 	if err != nil {
 		return InstalledTool{}, err
 	}
 	it.ActionID = pm.ActionID()
 	detail := governance.ToolInstallDetail{Tool: it.Name, Version: it.Version, SHA256: it.SHA256, Source: path, Grants: grants(it), RecordHash: grantsHash(it)}
 	// Compile now: a module wazero rejects fails the install, not a run.
-	if _, err := d.sandbox.Compile(ctx, pkg.Wasm); err != nil {
+	if _, err := h.sandbox.Compile(ctx, pkg.Wasm); err != nil {
 		return InstalledTool{}, errors.Join(err, pm.Done(ctx, detail, err))
 	}
 	// The install is on the chain before the tool exists on disk.
@@ -183,7 +253,7 @@ func (d *Daemon) installTool(ctx context.Context, path string) (InstalledTool, e
 		return InstalledTool{}, err
 	}
 	it.InstallSeq = pm.OutcomeSeq()
-	if err := d.writeTool(dir, it, pkg.Wasm); err != nil {
+	if err := h.writeTool(dir, it, pkg.Wasm); err != nil {
 		return InstalledTool{}, fmt.Errorf("tool %s: recorded as installed (seq %d) but not written: %w", it.Name, it.InstallSeq, err)
 	}
 	return it, nil
@@ -201,7 +271,7 @@ func grantsOf(it InstalledTool, prefix string) []string {
 
 // writeTool writes the tool's files into a temporary directory and renames
 // it into place, so a crash never leaves half a tool.
-func (d *Daemon) writeTool(dir string, it InstalledTool, wasm []byte) error {
+func (h *Host) writeTool(dir string, it InstalledTool, wasm []byte) error {
 	if err := os.MkdirAll(filepath.Dir(dir), 0o700); err != nil {
 		return err
 	}
@@ -211,18 +281,19 @@ func (d *Daemon) writeTool(dir string, it InstalledTool, wasm []byte) error {
 	}
 	defer os.RemoveAll(tmp)
 	b, _ := json.MarshalIndent(it, "", "  ")
-	if err := writeFileAtomic(filepath.Join(tmp, "tool.wasm"), wasm); err != nil {
+	if err := writeFileSynced(filepath.Join(tmp, "tool.wasm"), wasm); err != nil {
 		return err
 	}
-	if err := writeFileAtomic(filepath.Join(tmp, "install.json"), append(b, '\n')); err != nil {
+	if err := writeFileSynced(filepath.Join(tmp, "install.json"), append(b, '\n')); err != nil {
 		return err
 	}
 	return os.Rename(tmp, dir)
 }
 
-// toolRecord reads an installed tool's record (not its module).
-func (d *Daemon) toolRecord(name string) (InstalledTool, error) {
-	dir, err := d.toolDir(name)
+// Record reads an installed tool's record (not its module): whether a
+// tool of that name is installed.
+func (h *Host) Record(name string) (InstalledTool, error) {
+	dir, err := h.toolDir(name)
 	if err != nil {
 		return InstalledTool{}, err
 	}
@@ -244,20 +315,20 @@ func (d *Daemon) toolRecord(name string) (InstalledTool, error) {
 // governed install recorded on the chain.
 var ErrToolTampered = errors.New("installed tool does not match its install record on the chain")
 
-// loadTool reads an installed tool and its module and checks both against
+// Load reads an installed tool and its module and checks both against
 // the chain: the module's hash and every grant and limit of the record
 // must be those the governed install recorded (tool.install at
 // InstallSeq). A record edited on disk — a mount widened to "/", a host
 // added — is refused.
-func (d *Daemon) loadTool(name string) (InstalledTool, []byte, error) {
-	it, err := d.toolRecord(name)
+func (h *Host) Load(name string) (InstalledTool, []byte, error) {
+	it, err := h.Record(name)
 	if err != nil {
 		return InstalledTool{}, nil, err
 	}
-	if err := d.verifyInstall(it); err != nil {
+	if err := h.verifyInstall(it); err != nil {
 		return InstalledTool{}, nil, err
 	}
-	dir, _ := d.toolDir(name)
+	dir, _ := h.toolDir(name)
 	wasm, err := os.ReadFile(filepath.Join(dir, "tool.wasm"))
 	if err != nil {
 		return InstalledTool{}, nil, err
@@ -269,15 +340,15 @@ func (d *Daemon) loadTool(name string) (InstalledTool, []byte, error) {
 }
 
 // verifyInstall checks it against the tool.install record at InstallSeq.
-func (d *Daemon) verifyInstall(it InstalledTool) error {
-	if d.chain == nil {
-		return fmt.Errorf("%w: tool %s: %w", ErrToolTampered, it.Name, d.chainErr())
+func (h *Host) verifyInstall(it InstalledTool) error {
+	if h.chain == nil {
+		return fmt.Errorf("%w: tool %s: %w", ErrToolTampered, it.Name, h.chainErr())
 	}
 	if it.InstallSeq == 0 {
 		return fmt.Errorf("%w: tool %s was installed before install records were bound to the chain: reinstall it (weft tools remove %s && weft tools install %s)",
 			ErrToolTampered, it.Name, it.Name, it.Source)
 	}
-	ev, err := d.chain.Get(it.InstallSeq)
+	ev, err := h.chain.Get(it.InstallSeq)
 	if err != nil {
 		return fmt.Errorf("%w: tool %s: install record seq %d: %v", ErrToolTampered, it.Name, it.InstallSeq, err)
 	}
@@ -294,9 +365,9 @@ func (d *Daemon) verifyInstall(it InstalledTool) error {
 	return nil
 }
 
-// listTools returns the installed tools by name.
-func (d *Daemon) listTools() ([]InstalledTool, error) {
-	entries, err := os.ReadDir(filepath.Join(d.home, ToolsDir))
+// List returns the installed tools by name.
+func (h *Host) List() ([]InstalledTool, error) {
+	entries, err := os.ReadDir(filepath.Join(h.home, Dir))
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}
@@ -308,9 +379,9 @@ func (d *Daemon) listTools() ([]InstalledTool, error) {
 		if !e.IsDir() || strings.HasPrefix(e.Name(), ".") {
 			continue
 		}
-		it, err := d.toolRecord(e.Name())
+		it, err := h.Record(e.Name())
 		if err != nil {
-			d.log.Warn("skipping an unreadable tool", "tool", e.Name(), "err", err)
+			h.log.Warn("skipping an unreadable tool", "tool", e.Name(), "err", err)
 			continue
 		}
 		out = append(out, it)
@@ -319,61 +390,63 @@ func (d *Daemon) listTools() ([]InstalledTool, error) {
 	return out, nil
 }
 
-func (d *Daemon) removeTool(ctx context.Context, name string) error {
-	act := authority.Act{Action: "tool.remove", Kind: governance.KindToolRemove, Source: "tools", Subject: operator(),
+// Remove removes an installed tool, as a governed act (tool.remove).
+func (h *Host) Remove(ctx context.Context, name string) error {
+	act := authority.Act{Action: "tool.remove", Kind: governance.KindToolRemove, Source: "tools", Subject: kernelauth.Operator(),
 		Context: governance.Context{Tool: name}}
-	dir, err := d.toolDir(name)
+	dir, err := h.toolDir(name)
 	if err != nil {
-		return d.auth.Refuse(ctx, act, fmt.Errorf("%w: %w", authority.ErrInput, err))
+		return h.auth.Refuse(ctx, act, fmt.Errorf("%w: %w", authority.ErrInput, err))
 	}
-	it, err := d.toolRecord(name)
+	it, err := h.Record(name)
 	if err != nil {
-		if rerr := d.auth.Refuse(ctx, act, fmt.Errorf("%w: %w", authority.ErrConflict, err)); errors.Is(rerr, authority.ErrLedger) {
+		if rerr := h.auth.Refuse(ctx, act, fmt.Errorf("%w: %w", authority.ErrConflict, err)); errors.Is(rerr, authority.ErrLedger) {
 			return rerr
 		}
 		return err
 	}
 	act.Context.Extra = map[string]string{"version": it.Version, "sha256": it.SHA256}
-	return d.auth.Do(ctx, act, func(ctx context.Context, _ *authority.Permit) (any, error) {
+	return h.auth.Do(ctx, act, func(ctx context.Context, _ *authority.Permit) (any, error) {
 		return governance.ToolInstallDetail{Tool: name, Version: it.Version, SHA256: it.SHA256}, os.RemoveAll(dir)
 	})
 }
 
-// toolCaller is who runs an installed tool: an agent process (during a
-// tool call) or, with p nil, the operator.
-type toolCaller struct {
-	p       *kernel.Process
-	session string
-	callID  string
+// Caller is who runs an installed tool: an agent process (during a tool
+// call) or, with Proc nil, the operator.
+type Caller struct {
+	Proc    *kernel.Process
+	Session string
+	CallID  string
+	Carry   *authority.Carry // the agent turn's carry (see authority.Carry), if any
 }
 
-// runTool runs an installed tool through the authority pipeline: the
+// Run runs an installed tool through the authority pipeline: the
 // record checked against the chain, input validated, capabilities and
 // limits checked (the call charged to the process), governance (action
 // tool.exec.NAME), the sandboxed run with the manifest's limits, and a
 // tool.call record naming the grants used and the fuel burnt.
-func (d *Daemon) runTool(ctx context.Context, by toolCaller, name string, input json.RawMessage) (_ ToolRunResult, err error) {
-	if by.p == nil { // the operator's run; an agent's call is counted by its tool runner
+func (h *Host) Run(ctx context.Context, by Caller, name string, input json.RawMessage) (_ RunResult, err error) {
+	if by.Proc == nil && h.metrics != nil { // the operator's run; an agent's call is counted by its tool runner
 		t0 := time.Now()
-		defer func() { d.ops.ToolCall(name, nodemetrics.Classify(err), time.Since(t0)) }()
+		defer func() { h.metrics.ToolCall(name, nodemetrics.Classify(err), time.Since(t0)) }()
 	}
-	subject := operator()
+	subject := kernelauth.Operator()
 	caps := kernel.RootCapabilities()
-	if by.p != nil {
-		subject, caps = subjectOf(by.p, by.session), by.p.Capabilities()
+	if by.Proc != nil {
+		subject, caps = kernelauth.SubjectOf(by.Proc, by.Session), by.Proc.Capabilities()
 	}
 	act := authority.Act{Action: "tool.exec." + name, Kind: governance.KindToolCall, Source: "tools", Subject: subject,
-		Context: governance.Context{Tool: name}, Carry: carryFrom(ctx)}
+		Context: governance.Context{Tool: name}, Carry: by.Carry}
 	if len(input) == 0 {
 		input = json.RawMessage("{}")
 	}
-	refuse := func(cause error) (ToolRunResult, error) {
-		if err := d.auth.Refuse(ctx, act, cause); errors.Is(err, authority.ErrLedger) {
-			return ToolRunResult{}, err
+	refuse := func(cause error) (RunResult, error) {
+		if err := h.auth.Refuse(ctx, act, cause); errors.Is(err, authority.ErrLedger) {
+			return RunResult{}, err
 		}
-		return ToolRunResult{}, cause
+		return RunResult{}, cause
 	}
-	it, wasm, err := d.loadTool(name)
+	it, wasm, err := h.Load(name)
 	if errors.Is(err, ErrUnknownTool) {
 		return refuse(fmt.Errorf("%w: %w", authority.ErrInput, err))
 	}
@@ -391,10 +464,10 @@ func (d *Daemon) runTool(ctx context.Context, by toolCaller, name string, input 
 		"grants": strings.Join(grants(it), ",")}
 	act.Checks = []authority.Check{
 		func() error {
-			if by.p == nil {
+			if by.Proc == nil {
 				return nil
 			}
-			return kernelErr(by.p.ChargeToolCall(name))
+			return kernelauth.KernelErr(by.Proc.ChargeToolCall(name))
 		},
 		func() error {
 			if lim := caps.Limits.MemoryBytes >> 20; lim > 0 && uint64(it.Limits.MemoryMiB) > lim {
@@ -411,14 +484,14 @@ func (d *Daemon) runTool(ctx context.Context, by toolCaller, name string, input 
 			return nil
 		},
 	}
-	pm, err := d.auth.Authorize(ctx, act)
+	pm, err := h.auth.Authorize(ctx, act)
 	if err != nil {
-		return ToolRunResult{}, asKernel(err)
+		return RunResult{}, kernelauth.AsKernel(err)
 	}
 	seq := it.InstallSeq
-	detail := governance.ToolCallDetail{Tool: name, CallID: by.callID, InputHash: shake(input), Version: it.Version, SHA256: it.SHA256,
+	detail := governance.ToolCallDetail{Tool: name, CallID: by.CallID, InputHash: shake(input), Version: it.Version, SHA256: it.SHA256,
 		Grants: grants(it), InstallSeq: &seq}
-	res, err := d.execTool(ctx, it, wasm, input, toolHost{d: d, subject: subject, tool: name, caps: caps, hosts: it.Hosts})
+	res, err := h.exec(ctx, it, wasm, input, guestHost{h: h, subject: subject, tool: name, caps: caps, hosts: it.Hosts})
 	detail.Fuel = res.FuelUsed
 	if err == nil {
 		detail.OutputHash, detail.OutputLen = shake(res.Output), len(res.Output)
@@ -429,10 +502,10 @@ func (d *Daemon) runTool(ctx context.Context, by toolCaller, name string, input 
 	return res, err
 }
 
-func (d *Daemon) execTool(ctx context.Context, it InstalledTool, wasm, input []byte, host sandbox.Host) (ToolRunResult, error) {
-	mod, err := d.sandbox.Compile(ctx, wasm)
+func (h *Host) exec(ctx context.Context, it InstalledTool, wasm, input []byte, host sandbox.Host) (RunResult, error) {
+	mod, err := h.sandbox.Compile(ctx, wasm)
 	if err != nil {
-		return ToolRunResult{}, err
+		return RunResult{}, err
 	}
 	env := map[string]string{}
 	for _, k := range it.Env {
@@ -440,9 +513,9 @@ func (d *Daemon) execTool(ctx context.Context, it InstalledTool, wasm, input []b
 			env[k] = v
 		}
 	}
-	r, err := d.sandbox.Run(ctx, mod, sandbox.RunSpec{Input: input, Env: env, Fuel: it.Limits.Fuel, MemoryMiB: it.Limits.MemoryMiB,
+	r, err := h.sandbox.Run(ctx, mod, sandbox.RunSpec{Input: input, Env: env, Fuel: it.Limits.Fuel, MemoryMiB: it.Limits.MemoryMiB,
 		Timeout: time.Duration(it.Limits.TimeoutMS) * time.Millisecond, Mounts: it.Mounts, AllowedHosts: it.Hosts}, host)
-	out := ToolRunResult{FuelUsed: r.FuelUsed, Millis: r.Duration.Milliseconds(), Stderr: string(r.Stderr)}
+	out := RunResult{FuelUsed: r.FuelUsed, Millis: r.Duration.Milliseconds(), Stderr: string(r.Stderr)}
 	if err != nil {
 		return out, err
 	}
@@ -454,31 +527,31 @@ func (d *Daemon) execTool(ctx context.Context, it InstalledTool, wasm, input []b
 	return out, nil
 }
 
-// toolHost serves a tool's log and http_fetch calls: each fetch is checked
+// guestHost serves a tool's log and http_fetch calls: each fetch is checked
 // against the tool's granted hosts and goes through the authority pipeline
 // as net.egress (decided, recorded), made through the guarded client (no
 // private addresses).
-type toolHost struct {
-	d       *Daemon
+type guestHost struct {
+	h       *Host
 	subject authority.Subject
 	tool    string
 	caps    kernel.Capabilities
 	hosts   []string
 }
 
-var _ sandbox.Host = toolHost{}
+var _ sandbox.Host = guestHost{}
 
-func (h toolHost) Log(ctx context.Context, level slog.Level, msg string) {
-	h.d.log.Log(ctx, level, "tool log", "tool", h.tool, "agent", h.subject.Agent, "msg", msg)
+func (h guestHost) Log(ctx context.Context, level slog.Level, msg string) {
+	h.h.log.Log(ctx, level, "tool log", "tool", h.tool, "agent", h.subject.Agent, "msg", msg)
 }
 
-func (h toolHost) Fetch(ctx context.Context, fr sandbox.FetchRequest) (sandbox.FetchResponse, error) {
+func (h guestHost) Fetch(ctx context.Context, fr sandbox.FetchRequest) (sandbox.FetchResponse, error) {
 	act := authority.Act{Action: "net.egress", Kind: governance.KindNetEgress, Source: "tools", Subject: h.subject,
 		Context: governance.Context{Tool: h.tool, Extra: map[string]string{"method": fr.Method}}}
 	u, err := url.Parse(fr.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" {
 		cause := fmt.Errorf("%w: %w: %q is not an http(s) URL", authority.ErrInput, sandbox.ErrFetchDenied, fr.URL)
-		return sandbox.FetchResponse{}, errors.Join(cause, ignoreRefusal(h.d.auth.Refuse(ctx, act, cause)))
+		return sandbox.FetchResponse{}, errors.Join(cause, ignoreRefusal(h.h.auth.Refuse(ctx, act, cause)))
 	}
 	act.Context.Host = u.Hostname()
 	act.Checks = []authority.Check{func() error {
@@ -488,7 +561,7 @@ func (h toolHost) Fetch(ctx context.Context, fr sandbox.FetchRequest) (sandbox.F
 		return nil
 	}}
 	var out sandbox.FetchResponse
-	err = h.d.auth.Do(ctx, act, func(ctx context.Context, _ *authority.Permit) (any, error) {
+	err = h.h.auth.Do(ctx, act, func(ctx context.Context, _ *authority.Permit) (any, error) {
 		det := governance.NetEgressDetail{Tool: h.tool, Host: u.Hostname(), Method: fr.Method}
 		var err error
 		out, err = h.fetch(ctx, fr)
@@ -510,7 +583,7 @@ func ignoreRefusal(err error) error {
 	return nil
 }
 
-func (h toolHost) fetch(ctx context.Context, fr sandbox.FetchRequest) (sandbox.FetchResponse, error) {
+func (h guestHost) fetch(ctx context.Context, fr sandbox.FetchRequest) (sandbox.FetchResponse, error) {
 	client, closeIdle := tools.GuardedClient("http_fetch", tools.NetworkPolicy{Enabled: true, AllowHosts: hostNames(h.hosts), Timeout: 30 * time.Second})
 	defer closeIdle()
 	method := fr.Method
@@ -552,3 +625,31 @@ func hostNames(grants []string) []string {
 	}
 	return out
 }
+
+// writeFileSynced writes data to path (mode 0600) through a synced
+// temporary file renamed into place.
+func writeFileSynced(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+func shake(b []byte) string { return hex.EncodeToString(sha3.SumSHAKE256(b, 32)) }

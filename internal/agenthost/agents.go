@@ -1,11 +1,13 @@
-package daemon
+package agenthost
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -19,11 +21,11 @@ import (
 	"github.com/weftos/weftos/internal/tools"
 )
 
-// AgentKind is the process kind of LLM agents.
-const AgentKind = "agent"
+// Kind is the process kind of LLM agents.
+const Kind = "agent"
 
-// agentArgs are the spawn arguments of an agent process.
-type agentArgs struct {
+// Args are the spawn arguments of an agent process.
+type Args struct {
 	Agent     string `json:"agent"`
 	Model     string `json:"model,omitempty"`
 	Session   string `json:"session"`
@@ -34,19 +36,19 @@ type agentArgs struct {
 	Serve bool `json:"serve,omitempty"`
 }
 
-// agentRequest is the payload a client sends an agent process: one user
+// Request is the payload a client sends an agent process: one user
 // message, or a resume of an interrupted run.
-type agentRequest struct {
+type Request struct {
 	Message string `json:"message,omitempty"`
 	Resume  bool   `json:"resume,omitempty"`
 	Reset   bool   `json:"reset,omitempty"`
-	// Stream names the API stream the run's output goes to (deltas, tool
+	// Stream names the API Stream the run's output goes to (deltas, tool
 	// calls, approvals); empty for requests with no client watching.
-	Stream string `json:"stream,omitempty"`
+	Stream string `json:"Stream,omitempty"`
 }
 
-// agentReply is the agent's answer to an agentRequest.
-type agentReply struct {
+// Reply is the agent's answer to an Request.
+type Reply struct {
 	Answer string    `json:"answer"`
 	Usage  llm.Usage `json:"usage"`
 	Turns  int       `json:"turns"`
@@ -59,16 +61,22 @@ type agentReply struct {
 	AnswerID string `json:"answer_id,omitempty"`
 }
 
-// newAgentKind is the KindFunc of "agent" processes.
-func (d *Daemon) newAgentKind(args json.RawMessage) (kernel.Handler, error) {
-	var a agentArgs
+// KindFunc is the kernel's KindFunc of "agent" processes; ctx bounds the
+// look-up of a default model when a spawn names none (the daemon passes
+// its background context, which ends at Close).
+func (h *Host) KindFunc(ctx context.Context) kernel.KindFunc {
+	return func(args json.RawMessage) (kernel.Handler, error) { return h.newAgent(ctx, args) }
+}
+
+func (h *Host) newAgent(ctx context.Context, args json.RawMessage) (kernel.Handler, error) {
+	var a Args
 	if err := json.Unmarshal(args, &a); err != nil {
 		return nil, fmt.Errorf("%w: agent args: %v", kernel.ErrInvalid, err)
 	}
 	if a.Session == "" || a.Workspace == "" {
 		return nil, fmt.Errorf("%w: an agent needs a session and a workspace", kernel.ErrInvalid)
 	}
-	def, err := d.findAgent(a.Agent, a.Workspace)
+	def, err := h.FindAgent(a.Agent, a.Workspace)
 	if err != nil {
 		return nil, err
 	}
@@ -77,50 +85,50 @@ func (d *Daemon) newAgentKind(args json.RawMessage) (kernel.Handler, error) {
 		model = def.Model
 	}
 	// Fail the spawn, not the first turn, when no provider can serve it.
-	model, err = d.checkModel(model)
+	model, err = h.checkModel(ctx, model)
 	if err != nil {
 		return nil, err
 	}
-	return &agentProc{d: d, args: a, def: def, model: model}, nil
+	return &agentProc{h: h, args: a, def: def, model: model}, nil
 }
 
 // checkModel resolves model — or, when empty, agents.model, or the one
 // provider's default (defaultModel) — and reports whether it names a
 // configured provider.
-func (d *Daemon) checkModel(model string) (string, error) {
+func (h *Host) checkModel(ctx context.Context, model string) (string, error) {
 	if model == "" {
-		model = d.cfg.Agents.Model
+		model = h.agents.Model
 	}
-	if d.models == nil || d.models.Len() == 0 {
+	if h.models == nil || h.models.Len() == 0 {
 		return "", llm.ErrNoProvider
 	}
 	if model == "" {
-		ctx, cancel := context.WithTimeout(d.bgCtx, 15*time.Second)
+		ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 		defer cancel()
 		var err error
-		if model, err = d.defaultModel(ctx); err != nil {
+		if model, err = h.defaultModel(ctx); err != nil {
 			return "", err
 		}
 	}
-	_, _, err := d.models.Resolve(model)
+	_, _, err := h.models.Resolve(model)
 	return model, err
 }
 
-// findAgent returns the named definition from the workspace's or the
+// FindAgent returns the named definition from the workspace's or the
 // home's agents/ directory, or the built-in default for "" or "default".
-func (d *Daemon) findAgent(name, workspace string) (agentdef.Definition, error) {
+func (h *Host) FindAgent(name, workspace string) (agentdef.Definition, error) {
 	if name == "" || name == agentdef.DefaultName {
-		def, err := agentdef.Find(agentdef.DefaultName, workspace, d.home)
+		def, err := agentdef.Find(agentdef.DefaultName, workspace, h.home)
 		if err == nil {
 			return def, nil
 		}
 		return agentdef.Default(), nil
 	}
-	return agentdef.Find(name, workspace, d.home)
+	return agentdef.Find(name, workspace, h.home)
 }
 
-// agentCaps turns a definition's requested capabilities into the kernel's.
-func (d *Daemon) agentCaps(def agentdef.Definition) (kernel.Capabilities, error) {
+// Caps turns a definition's requested capabilities into the kernel's.
+func (h *Host) Caps(def agentdef.Definition) (kernel.Capabilities, error) {
 	c := def.Capabilities
 	caps := kernel.Capabilities{CanSpawn: c.CanSpawn, CanIPC: c.CanIPC, CanExecTools: c.CanExecTools, CanNetwork: c.CanNetwork,
 		Tools:   kernel.ToolPolicy{Allow: c.ToolsAllow, Deny: c.ToolsDeny},
@@ -128,7 +136,7 @@ func (d *Daemon) agentCaps(def agentdef.Definition) (kernel.Capabilities, error)
 		Limits: kernel.Limits{ToolCalls: c.Limits.ToolCalls, Messages: c.Limits.Messages, Tokens: c.Limits.Tokens,
 			CPUTime: c.Limits.CPUTime, MemoryBytes: c.Limits.MemoryMiB << 20}}
 	if caps.Limits.Tokens == 0 {
-		caps.Limits.Tokens = d.cfg.Agents.Tokens
+		caps.Limits.Tokens = h.agents.Tokens
 	}
 	if len(caps.Tools.Allow) == 0 {
 		// No explicit allow list: the tools the definition names, or all.
@@ -153,11 +161,11 @@ func (d *Daemon) agentCaps(def agentdef.Definition) (kernel.Capabilities, error)
 	return caps, nil
 }
 
-// agentProc is an agent process: it answers each agentRequest with one run
+// agentProc is an agent process: it answers each Request with one run
 // of the agent loop, journaling every completed step in its session.
 type agentProc struct {
-	d       *Daemon
-	args    agentArgs
+	h       *Host
+	args    Args
 	def     agentdef.Definition
 	model   string
 	journal *sessionJournal // open while the process runs; only Run's goroutine uses it
@@ -170,18 +178,18 @@ func (a *agentProc) Inspect() any {
 }
 
 func (a *agentProc) Run(ctx context.Context, p *kernel.Process) error {
-	policy := a.d.toolPolicy(p.Capabilities())
-	env, err := tools.OpenEnv(a.args.Workspace, policy, kernelTools{d: a.d, p: p, args: a.args})
+	policy := a.h.ToolPolicy(p.Capabilities())
+	env, err := tools.OpenEnv(a.args.Workspace, policy, kernelTools{h: a.h, p: p, args: a.args})
 	if err != nil {
 		return err
 	}
 	defer env.Close()
-	runner, err := a.d.newToolRunner(ctx, p, env, a.def, a.args.Session)
+	runner, err := a.h.NewToolRunner(ctx, p, env, a.def, a.args.Session)
 	if err != nil {
 		return err
 	}
-	defer runner.closeMCP()
-	model, modelName, err := a.d.agentModel(p, a.args.Session, a.model, &a.waited)
+	defer runner.CloseMCP()
+	model, modelName, err := a.h.agentModel(p, a.args.Session, a.model, &a.waited)
 	if err != nil {
 		return err
 	}
@@ -203,13 +211,13 @@ func (a *agentProc) Run(ctx context.Context, p *kernel.Process) error {
 		if msg.Payload.Kind == kernel.PayloadSignal && msg.Payload.Signal == kernel.SignalShutdown {
 			return nil
 		}
-		var req agentRequest
+		var req Request
 		switch msg.Payload.Kind {
 		case kernel.PayloadText:
 			req.Message = msg.Payload.Text
 		case kernel.PayloadJSON:
 			if err := json.Unmarshal(msg.Payload.JSON, &req); err != nil {
-				a.reply(ctx, p, msg, agentReply{Error: "bad request: " + err.Error(), Code: "invalid_argument"})
+				a.reply(ctx, p, msg, Reply{Error: "bad request: " + err.Error(), Code: "invalid_argument"})
 				continue
 			}
 		default:
@@ -231,7 +239,7 @@ func (a *agentProc) Run(ctx context.Context, p *kernel.Process) error {
 // registers them again under its new PID.
 func (a *agentProc) serve(ctx context.Context, p *kernel.Process) error {
 	for _, s := range a.def.Services {
-		spec := kernel.ServiceSpec{Name: s.Name, Type: AgentKind, Owner: p.PID(), Methods: s.Methods, Endpoint: "agent:" + a.def.Name}
+		spec := kernel.ServiceSpec{Name: s.Name, Type: Kind, Owner: p.PID(), Methods: s.Methods, Endpoint: "agent:" + a.def.Name}
 		if _, err := p.Kernel().RegisterServiceAs(ctx, p.PID(), spec); err != nil {
 			return &kernel.ExitError{Code: kernel.ExitError1, Reason: fmt.Sprintf("service %s: %v", s.Name, err)}
 		}
@@ -239,20 +247,20 @@ func (a *agentProc) serve(ctx context.Context, p *kernel.Process) error {
 	return nil
 }
 
-func (a *agentProc) reply(ctx context.Context, p *kernel.Process, req *kernel.Envelope, rep agentReply) {
+func (a *agentProc) reply(ctx context.Context, p *kernel.Process, req *kernel.Envelope, rep Reply) {
 	b, _ := json.Marshal(rep)
 	if err := p.Reply(ctx, req, kernel.JSONPayload(b)); err != nil {
-		a.d.log.Warn("agent reply undeliverable", "pid", p.PID(), "err", err)
+		a.h.log.Warn("agent reply undeliverable", "pid", p.PID(), "err", err)
 	}
 }
 
 // turn runs the agent loop once for req. Its output goes to the request's
-// stream, if a client watches; the client going away cancels the turn.
-func (a *agentProc) turn(ctx context.Context, p *kernel.Process, runner *toolRunner, model agent.Model, modelName string, req agentRequest) agentReply {
-	s := a.d.streams.get(req.Stream)
+// Stream, if a client watches; the client going away cancels the turn.
+func (a *agentProc) turn(ctx context.Context, p *kernel.Process, runner *ToolRunner, model agent.Model, modelName string, req Request) Reply {
+	s := a.h.streams.get(req.Stream)
 	if s != nil {
 		var cancel context.CancelCauseFunc
-		ctx, cancel = context.WithCancelCause(withStream(ctx, s))
+		ctx, cancel = context.WithCancelCause(WithStream(ctx, s))
 		defer cancel(nil)
 		done := ctx.Done() // ctx is reassigned below
 		go func() {
@@ -265,19 +273,19 @@ func (a *agentProc) turn(ctx context.Context, p *kernel.Process, runner *toolRun
 	}
 	// Model replies and recalls are recorded with the turn's next decision;
 	// whatever is still carried is written before the turn answers.
-	carry := a.d.auth.NewCarry()
-	ctx = withCarry(ctx, carry)
+	carry := a.h.auth.NewCarry()
+	ctx = WithCarry(ctx, carry)
 	defer func() {
 		if err := carry.Flush(ctx); err != nil {
-			a.d.log.Error("recording the end of an agent turn", "session", a.args.Session, "err", err)
+			a.h.log.Error("recording the end of an agent turn", "session", a.args.Session, "err", err)
 		}
 	}()
 	if a.journal == nil {
 		// The session stays open (and locked) for the process's lifetime,
 		// so a turn pays no open or replay cost.
-		j, err := a.d.openJournal(a.args.Session)
+		j, err := a.h.openJournal(a.args.Session)
 		if err != nil {
-			return agentReply{Error: err.Error(), Code: "session"}
+			return Reply{Error: err.Error(), Code: "session"}
 		}
 		a.journal = j
 	}
@@ -286,25 +294,25 @@ func (a *agentProc) turn(ctx context.Context, p *kernel.Process, runner *toolRun
 		// The conversation starts afresh; the journal keeps what came
 		// before (deleting a session is session.remove, a governed act).
 		if _, err := journal.s.Append(ctx, session.Reset("operator")); err != nil {
-			return agentReply{Error: err.Error(), Code: "session"}
+			return Reply{Error: err.Error(), Code: "session"}
 		}
-		return agentReply{}
+		return Reply{}
 	}
 	history, done, interrupted := journal.history()
 	switch {
 	case req.Message == "" && !req.Resume:
-		return agentReply{Error: "empty message", Code: "invalid_argument"}
+		return Reply{Error: "empty message", Code: "invalid_argument"}
 	case req.Resume && !interrupted:
-		return agentReply{Error: fmt.Sprintf("session %q has no interrupted run to resume", a.args.Session), Code: "invalid_argument"}
+		return Reply{Error: fmt.Sprintf("session %q has no interrupted run to resume", a.args.Session), Code: "invalid_argument"}
 	case !req.Resume && interrupted:
-		return agentReply{Error: fmt.Sprintf("session %q has an interrupted run: resume it (weft agent --session %s --resume) or clear it (/reset)", a.args.Session, a.args.Session), Code: "interrupted"}
+		return Reply{Error: fmt.Sprintf("session %q has an interrupted run: resume it (weft agent --session %s --resume) or clear it (/reset)", a.args.Session, a.args.Session), Code: "interrupted"}
 	}
-	cfg := agent.Config{Model: modelName, System: a.d.systemPrompt(a.def, a.args.Workspace), MaxTurns: a.maxTurns(),
-		ContextTokens: a.d.cfg.Agents.ContextTokens, RepeatLimit: a.d.cfg.Agents.RepeatLimit}
+	cfg := agent.Config{Model: modelName, System: a.h.systemPrompt(a.def, a.args.Workspace), MaxTurns: a.maxTurns(),
+		ContextTokens: a.h.agents.ContextTokens, RepeatLimit: a.h.agents.RepeatLimit}
 	used := &recalled{}
-	if k := a.d.cfg.Memory.Recall; k > 0 {
+	if k := a.h.recallK; k > 0 {
 		cfg.Recall = func(ctx context.Context, q string) []string {
-			texts, ids := a.d.recall(ctx, p, a.def.Name, a.args.Session, q, k)
+			texts, ids := a.h.recall(ctx, p, a.def.Name, a.args.Session, q, k)
 			used.add(ids)
 			return texts
 		}
@@ -318,22 +326,22 @@ func (a *agentProc) turn(ctx context.Context, p *kernel.Process, runner *toolRun
 	}
 	before := a.waited.Load()
 	res, err := agent.Run(ctx, cfg, deps, history, req.Message, done)
-	rep := agentReply{Answer: res.Answer, Usage: res.Usage, Turns: res.Turns, ModelMicros: time.Duration(a.waited.Load() - before).Microseconds()}
+	rep := Reply{Answer: res.Answer, Usage: res.Usage, Turns: res.Turns, ModelMicros: time.Duration(a.waited.Load() - before).Microseconds()}
 	if err == nil && res.Answer != "" {
-		rep.AnswerID = a.d.linkAnswer(ctx, p, a.args.Session, res.Answer, used.get())
+		rep.AnswerID = a.h.linkAnswer(ctx, p, a.args.Session, res.Answer, used.get())
 	}
 	if err != nil {
 		rep.Error, rep.Code = err.Error(), agentErrorCode(err)
 		switch {
 		case ctx.Err() == nil:
 			journal.fail(ctx, rep.Code, rep.Error)
-		case errors.Is(context.Cause(ctx), errClientGone):
+		case errors.Is(context.Cause(ctx), ErrClientGone):
 			// Cancelled by its user (Ctrl-C): the session records it, so
 			// the next message starts afresh instead of finding an
 			// interrupted run. A shutdown, like a crash, records nothing:
 			// the run is resumable.
 			rep.Code = "cancelled"
-			journal.fail(context.WithoutCancel(ctx), rep.Code, errClientGone.Error())
+			journal.fail(context.WithoutCancel(ctx), rep.Code, ErrClientGone.Error())
 		}
 	}
 	return rep
@@ -345,13 +353,13 @@ func (a *agentProc) maxTurns() int {
 	if a.def.MaxTurns > 0 {
 		return a.def.MaxTurns
 	}
-	if n := a.d.cfg.Agents.MaxTurns; n > 0 {
+	if n := a.h.agents.MaxTurns; n > 0 {
 		return n
 	}
 	return agentdef.DefaultMaxTurns
 }
 
-// countTurns numbers the model calls of a run, so stream deltas say which
+// countTurns numbers the model calls of a run, so Stream deltas say which
 // call they belong to.
 type countTurns struct {
 	agent.Model
@@ -386,11 +394,11 @@ func agentErrorCode(err error) string {
 }
 
 // systemPrompt is the definition's prompt plus the workspace and skills.
-func (d *Daemon) systemPrompt(def agentdef.Definition, workspace string) string {
+func (h *Host) systemPrompt(def agentdef.Definition, workspace string) string {
 	var b strings.Builder
 	b.WriteString(def.SystemPrompt)
 	fmt.Fprintf(&b, "\n\nThe workspace is %s; file tools take paths relative to it.", workspace)
-	if s := d.skillsPrompt(def, workspace); s != "" {
+	if s := h.skillsPrompt(def, workspace); s != "" {
 		b.WriteString("\n\n")
 		b.WriteString(s)
 	}
@@ -401,9 +409,9 @@ func (d *Daemon) systemPrompt(def agentdef.Definition, workspace string) string 
 // authority: children are spawned with it as parent (capabilities
 // attenuated, the spawn gated) and sends are checked against its IPC scope.
 type kernelTools struct {
-	d    *Daemon
+	h    *Host
 	p    *kernel.Process
-	args agentArgs
+	args Args
 }
 
 // spawnArgs are what the spawn_agent tool passes for kind "agent".
@@ -413,8 +421,8 @@ type spawnArgs struct {
 }
 
 func (kt kernelTools) Spawn(ctx context.Context, name, kind string, args json.RawMessage) (uint64, error) {
-	if kind != AgentKind {
-		pid, err := kt.d.kernel.Spawn(ctx, kernel.SpawnSpec{Name: name, Kind: kind, Args: args, Parent: kt.p.PID(), InheritCaps: true})
+	if kind != Kind {
+		pid, err := kt.h.kernel.Spawn(ctx, kernel.SpawnSpec{Name: name, Kind: kind, Args: args, Parent: kt.p.PID(), InheritCaps: true})
 		return uint64(pid), err
 	}
 	var sa spawnArgs
@@ -423,14 +431,14 @@ func (kt kernelTools) Spawn(ctx context.Context, name, kind string, args json.Ra
 			return 0, fmt.Errorf("%w: spawn_agent args: %v", kernel.ErrInvalid, err)
 		}
 	}
-	def, err := kt.d.findAgent(sa.Agent, kt.args.Workspace)
+	def, err := kt.h.FindAgent(sa.Agent, kt.args.Workspace)
 	if err != nil {
 		return 0, err
 	}
-	if err := kt.d.approveDefinition(ctx, def, kt.args.Workspace, subjectOf(kt.p, kt.args.Session)); err != nil {
+	if err := kt.h.ApproveDefinition(ctx, def, kt.args.Workspace, subjectOf(kt.p, kt.args.Session)); err != nil {
 		return 0, err
 	}
-	caps, err := kt.d.agentCaps(def)
+	caps, err := kt.h.Caps(def)
 	if err != nil {
 		return 0, err
 	}
@@ -444,19 +452,19 @@ func (kt kernelTools) Spawn(ctx context.Context, name, kind string, args json.Ra
 	caps.CanNetwork = caps.CanNetwork && pc.CanNetwork
 	caps.Sandbox.Shell = caps.Sandbox.Shell && pc.Sandbox.Shell
 	caps.Sandbox.Network = caps.Sandbox.Network && pc.Sandbox.Network
-	child := agentArgs{Agent: def.Name, Model: kt.args.Model, Workspace: kt.args.Workspace,
+	child := Args{Agent: def.Name, Model: kt.args.Model, Workspace: kt.args.Workspace,
 		Session: fmt.Sprintf("%s.%s-%d", kt.args.Session, name, time.Now().UnixNano()%1_000_000)}
 	if !validSessionName(child.Session) {
 		return 0, fmt.Errorf("%w: agent name %q cannot name a session", kernel.ErrInvalid, name)
 	}
 	b, _ := json.Marshal(child)
-	pid, err := kt.d.kernel.Spawn(ctx, kernel.SpawnSpec{Name: name, Kind: AgentKind, Args: b, Parent: kt.p.PID(), Caps: caps})
+	pid, err := kt.h.kernel.Spawn(ctx, kernel.SpawnSpec{Name: name, Kind: Kind, Args: b, Parent: kt.p.PID(), Caps: caps})
 	if err != nil {
 		return 0, err
 	}
 	if sa.Task != "" {
 		// The task is part of the spawn: the kernel delivers it.
-		if _, err := kt.d.kernel.Send(ctx, &kernel.Envelope{From: kernel.KernelPID, Target: kernel.ToProcess(pid), Payload: kernel.Text(sa.Task)}); err != nil {
+		if _, err := kt.h.kernel.Send(ctx, &kernel.Envelope{From: kernel.KernelPID, Target: kernel.ToProcess(pid), Payload: kernel.Text(sa.Task)}); err != nil {
 			return uint64(pid), fmt.Errorf("agent %d started but its task was not delivered: %w", pid, err)
 		}
 	}
@@ -467,5 +475,45 @@ func (kt kernelTools) Send(ctx context.Context, to uint64, text string) error {
 	return kt.p.Send(ctx, kernel.ToProcess(kernel.PID(to)), kernel.Text(text))
 }
 
-// validSessionName reports whether s can name a session directory.
-func validSessionName(s string) bool { return session.ValidName(s) }
+// ToolPolicy is the tool environment's policy for a process with caps.
+func (h *Host) ToolPolicy(caps kernel.Capabilities) tools.Policy {
+	return tools.Policy{
+		Shell: tools.ShellPolicy{Enabled: caps.Sandbox.Shell, Allow: h.agents.ShellAllow,
+			Confine: tools.ConfineMode(h.agents.ShellConfinement), Network: caps.CanNetwork},
+		Network: tools.NetworkPolicy{Enabled: caps.CanNetwork},
+		// Control files (agent definitions, skills, tool manifests,
+		// configuration) are the operator's; the home, with the node's
+		// keys, is out of every agent tool's reach.
+		Protected: tools.DefaultProtected,
+		Forbidden: []string{h.home},
+	}
+}
+
+// recalled collects the memory records recalled during one agent run.
+type recalled struct {
+	mu  sync.Mutex
+	ids []string
+}
+
+func (r *recalled) add(ids []string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, id := range ids {
+		if !slices.Contains(r.ids, id) {
+			r.ids = append(r.ids, id)
+		}
+	}
+}
+
+func (r *recalled) get() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.ids)
+}
+
+// OpenEnv opens the tool environment of process p working for args: its
+// workspace under the process's tool policy, with spawn_agent and
+// send_message acting with the process's authority.
+func (h *Host) OpenEnv(p *kernel.Process, args Args) (*tools.Env, error) {
+	return tools.OpenEnv(args.Workspace, h.ToolPolicy(p.Capabilities()), kernelTools{h: h, p: p, args: args})
+}

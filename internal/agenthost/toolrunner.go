@@ -1,4 +1,4 @@
-package daemon
+package agenthost
 
 import (
 	"context"
@@ -18,15 +18,16 @@ import (
 	"github.com/weftos/weftos/internal/llm"
 	"github.com/weftos/weftos/internal/mcpclient"
 	"github.com/weftos/weftos/internal/nodemetrics"
+	"github.com/weftos/weftos/internal/toolhost"
 	"github.com/weftos/weftos/internal/tools"
 )
 
-// toolRunner is the agent's ToolRunner. Built-in, memory and WASM tools
+// ToolRunner is the agent's ToolRunner. Built-in, memory and WASM tools
 // are ordinary tools behind the one authority pipeline: describe →
 // capability and limit checks → governance → durable decision → run →
-// durable outcome. A refusal at any step is recorded too.
-type toolRunner struct {
-	d       *Daemon
+// durable outcome. A Refusal at any step is recorded too.
+type ToolRunner struct {
+	h       *Host
 	p       *kernel.Process
 	agent   string // the definition's name: memories are filed under it
 	session string
@@ -35,20 +36,22 @@ type toolRunner struct {
 	reg     *tools.Registry
 	specs   []llm.ToolSpec
 	// MCP servers' tools (mcp.SERVER.TOOL) and the connections behind
-	// them, closed by closeMCP when the process ends.
+	// them, closed by CloseMCP when the process ends.
 	mcpTools map[string]mcpTool
 	mcpModel map[string]string // model-facing name → mcp.SERVER.TOOL
 	mcpConns []*mcpclient.Conn
 }
 
-var _ agent.ToolRunner = (*toolRunner)(nil)
+var _ agent.ToolRunner = (*ToolRunner)(nil)
 
-func (d *Daemon) newToolRunner(ctx context.Context, p *kernel.Process, env *tools.Env, def agentdef.Definition, session string) (*toolRunner, error) {
-	gate, err := d.gov.workspaceGate(env.Workspace())
+// NewToolRunner builds the tool runner of process p working in env for
+// the definition def: the tools it offers the model and runs for it.
+func (h *Host) NewToolRunner(ctx context.Context, p *kernel.Process, env *tools.Env, def agentdef.Definition, session string) (*ToolRunner, error) {
+	gate, err := h.gates.WorkspaceGate(env.Workspace())
 	if err != nil {
 		return nil, err
 	}
-	r := &toolRunner{d: d, p: p, env: env, reg: d.builtins, agent: def.Name, session: session, gate: consensusGate{d, gate}}
+	r := &ToolRunner{h: h, p: p, env: env, reg: h.builtins, agent: def.Name, session: session, gate: gate}
 	caps := p.Capabilities()
 	if caps.Memory != kernel.MemoryNone && caps.CanExecTools {
 		for _, spec := range []llm.ToolSpec{memoryStoreSpec, memorySearchSpec} {
@@ -57,13 +60,13 @@ func (d *Daemon) newToolRunner(ctx context.Context, p *kernel.Process, env *tool
 			}
 		}
 	}
-	for _, t := range toolsFor(d.builtins, def, caps) {
+	for _, t := range ToolsFor(h.builtins, def, caps) {
 		r.specs = append(r.specs, llm.ToolSpec{Name: t.Name(), Description: t.Description(), Parameters: t.Schema()})
 	}
 	// Installed WASM tools are offered like built-ins, under the same rules.
-	installed, err := d.listTools()
+	installed, err := h.toolhost.List()
 	if err != nil {
-		d.log.Warn("listing installed tools", "err", err)
+		h.log.Warn("listing installed tools", "err", err)
 	}
 	for _, it := range installed {
 		if def.Tools != nil && !slices.Contains(def.Tools, it.Name) {
@@ -78,10 +81,10 @@ func (d *Daemon) newToolRunner(ctx context.Context, p *kernel.Process, env *tool
 	return r, nil
 }
 
-// toolsFor lists the built-in tools the definition names (all when it
+// ToolsFor lists the built-in tools the definition names (all when it
 // names none) that the capabilities allow: a tool the process may not call
 // is never offered to the model.
-func toolsFor(reg *tools.Registry, def agentdef.Definition, caps kernel.Capabilities) []tools.Tool {
+func ToolsFor(reg *tools.Registry, def agentdef.Definition, caps kernel.Capabilities) []tools.Tool {
 	var out []tools.Tool
 	for _, t := range reg.List() {
 		if def.Tools != nil && !slices.Contains(def.Tools, t.Name()) {
@@ -95,14 +98,14 @@ func toolsFor(reg *tools.Registry, def agentdef.Definition, caps kernel.Capabili
 	return out
 }
 
-func (r *toolRunner) Specs() []llm.ToolSpec { return r.specs }
+func (r *ToolRunner) Specs() []llm.ToolSpec { return r.specs }
 
 // Run runs one tool call and shows it to the run's client as it happens.
-func (r *toolRunner) Run(ctx context.Context, call llm.ToolCall) (string, bool, error) {
+func (r *ToolRunner) Run(ctx context.Context, call llm.ToolCall) (string, bool, error) {
 	if err := ctx.Err(); err != nil {
 		return "", false, err
 	}
-	s := streamFrom(ctx)
+	s := StreamFrom(ctx)
 	if s != nil {
 		_ = s.send(ctx, apitype.RunEvent{Type: apitype.RunToolCall, Tool: call.Name, CallID: call.ID, Args: short(string(call.Arguments), 200)})
 	}
@@ -112,7 +115,7 @@ func (r *toolRunner) Run(ctx context.Context, call llm.ToolCall) (string, bool, 
 	if err != nil {
 		outcome = nodemetrics.Classify(err)
 	}
-	r.d.ops.ToolCall(call.Name, outcome, time.Since(t0))
+	r.h.ops.ToolCall(call.Name, outcome, time.Since(t0))
 	isErr := failure != nil
 	if s != nil && err == nil {
 		ok := !isErr
@@ -121,10 +124,10 @@ func (r *toolRunner) Run(ctx context.Context, call llm.ToolCall) (string, bool, 
 	return out, isErr, err
 }
 
-// refusal turns an act's error into what the model sees (and the failure
+// Refusal turns an act's error into what the model sees (and the failure
 // it stands for), or into a fatal error of the run: a cancelled context,
 // or a chain that cannot be written (nothing may happen any more).
-func refusal(ctx context.Context, err error) (out string, failure, fatal error) {
+func Refusal(ctx context.Context, err error) (out string, failure, fatal error) {
 	if ctx.Err() != nil {
 		return "", nil, ctx.Err()
 	}
@@ -137,21 +140,21 @@ func refusal(ctx context.Context, err error) (out string, failure, fatal error) 
 // run runs one call. out is what the model sees; failure, when not nil,
 // is why the call failed (out then says so to the model); fatal ends the
 // run.
-func (r *toolRunner) run(ctx context.Context, call llm.ToolCall) (out string, failure, fatal error) {
+func (r *ToolRunner) run(ctx context.Context, call llm.ToolCall) (out string, failure, fatal error) {
 	if call.Name == memoryStoreSpec.Name || call.Name == memorySearchSpec.Name {
-		return r.d.runMemoryTool(ctx, r.p, r.agent, r.session, call)
+		return r.h.runMemoryTool(ctx, r.p, r.agent, r.session, call)
 	}
-	if t, ok := r.mcpTools[r.canonical(call.Name)]; ok {
-		call.Name = r.canonical(call.Name)
+	if t, ok := r.mcpTools[r.Canonical(call.Name)]; ok {
+		call.Name = r.Canonical(call.Name)
 		return r.runMCP(ctx, call, t)
 	}
 	subject := subjectOf(r.p, r.session)
 	if _, builtin := r.reg.Get(call.Name); !builtin {
-		if _, err := r.d.toolRecord(call.Name); err == nil {
-			res, err := r.d.runTool(ctx, toolCaller{p: r.p, session: r.session, callID: call.ID}, call.Name, call.Arguments)
+		if _, err := r.h.toolhost.Record(call.Name); err == nil {
+			res, err := r.h.toolhost.Run(ctx, toolhost.Caller{Proc: r.p, Session: r.session, CallID: call.ID, Carry: CarryFrom(ctx)}, call.Name, call.Arguments)
 			if err != nil {
 				if ctx.Err() != nil || errors.Is(err, authority.ErrLedger) {
-					return refusal(ctx, err)
+					return Refusal(ctx, err)
 				}
 				return err.Error(), err, nil
 			}
@@ -162,20 +165,20 @@ func (r *toolRunner) run(ctx context.Context, call llm.ToolCall) (out string, fa
 	if err != nil {
 		// The call cannot even be described (unknown tool, invalid
 		// input, a path outside the workspace): refused, and recorded.
-		act := authority.Act{Action: "tool.call", Subject: subject, Carry: carryFrom(ctx), Context: governance.Context{Tool: call.Name,
+		act := authority.Act{Action: "tool.call", Subject: subject, Carry: CarryFrom(ctx), Context: governance.Context{Tool: call.Name,
 			Extra: map[string]string{"input_hash": shake(call.Arguments), "call_id": call.ID}}}
 		cause := fmt.Errorf("%w: %w", authority.ErrInput, err)
-		if rerr := r.d.auth.Refuse(ctx, act, cause); errors.Is(rerr, authority.ErrLedger) {
+		if rerr := r.h.auth.Refuse(ctx, act, cause); errors.Is(rerr, authority.ErrLedger) {
 			return "", nil, rerr
 		}
 		return err.Error(), cause, nil
 	}
-	act := authority.Act{Action: action.Name, Kind: governance.KindToolCall, Source: "agent", Subject: subject, Gate: r.gate, Carry: carryFrom(ctx),
+	act := authority.Act{Action: action.Name, Kind: governance.KindToolCall, Source: "agent", Subject: subject, Gate: r.gate, Carry: CarryFrom(ctx),
 		Context: governance.Context{Path: action.Path, Host: action.Host, Tool: action.Tool, Extra: action.Extra},
 		Checks:  []authority.Check{func() error { return kernelErr(r.p.ChargeToolCall(call.Name)) }}}
-	pm, err := r.d.auth.Authorize(ctx, act)
+	pm, err := r.h.auth.Authorize(ctx, act)
 	if err != nil {
-		return refusal(ctx, err)
+		return Refusal(ctx, err)
 	}
 	res, runErr := t.Run(ctx, r.env, call.Arguments)
 	detail := governance.ToolCallDetail{Tool: call.Name, CallID: call.ID, InputHash: shake(call.Arguments)}

@@ -1,4 +1,4 @@
-package daemon
+package agenthost
 
 import (
 	"context"
@@ -20,12 +20,12 @@ import (
 // operatorDefault is the capability baseline the operator set, as the
 // kernel would grant it: the home's agents/default.yaml when there is one,
 // else the built-in default agent.
-func (d *Daemon) operatorDefault() (kernel.Capabilities, error) {
+func (h *Host) operatorDefault() (kernel.Capabilities, error) {
 	def := agentdef.Default()
-	if home, err := agentdef.Find(agentdef.DefaultName, d.home); err == nil && home.Source != "" {
+	if home, err := agentdef.Find(agentdef.DefaultName, h.home); err == nil && home.Source != "" {
 		def = home
 	}
-	return d.agentCaps(def)
+	return h.Caps(def)
 }
 
 // fromWorkspace reports whether def was read from the workspace (content
@@ -39,25 +39,25 @@ func fromWorkspace(def agentdef.Definition, workspace string) bool {
 	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) && !filepath.IsAbs(rel)
 }
 
-// approveDefinition governs the use of a workspace agent definition that
+// ApproveDefinition governs the use of a workspace agent definition that
 // asks for more than the operator's default (agent.definition; deferred
 // for a human by the default constitution). A definition from the home,
 // or one that asks for no more than the default, needs nothing.
-func (d *Daemon) approveDefinition(ctx context.Context, def agentdef.Definition, workspace string, subject authority.Subject) error {
+func (h *Host) ApproveDefinition(ctx context.Context, def agentdef.Definition, workspace string, subject authority.Subject) error {
 	if !fromWorkspace(def, workspace) {
 		return nil
 	}
-	base, err := d.operatorDefault()
+	base, err := h.operatorDefault()
 	if err != nil {
 		return err
 	}
-	want, err := d.agentCaps(def)
+	want, err := h.Caps(def)
 	if err != nil {
 		return err
 	}
 	extra := exceeds(want, base)
 	// An MCP server of a workspace definition is a program the daemon
-	// would start (or an endpoint it would reach) on the workspace's say.
+	// would start (or an Endpoint it would reach) on the workspace's say.
 	for _, s := range def.MCPServers {
 		extra = append(extra, "mcp_server:"+s.Name)
 	}
@@ -72,7 +72,7 @@ func (d *Daemon) approveDefinition(ctx context.Context, def agentdef.Definition,
 	act := authority.Act{Action: "agent.definition", Kind: governance.KindAgentDefine, Source: "agent", Subject: subject,
 		Context: governance.Context{Path: def.Source, Extra: map[string]string{"definition": def.Name, "origin": "workspace",
 			"sha256": hex.EncodeToString(sum[:]), "exceeds": strings.Join(extra, ",")}}}
-	err = d.auth.Do(ctx, act, func(context.Context, *authority.Permit) (any, error) {
+	err = h.auth.Do(ctx, act, func(context.Context, *authority.Permit) (any, error) {
 		return governance.AgentDefinitionDetail{Definition: def.Name, Source: def.Source, SHA256: hex.EncodeToString(sum[:]), Exceeds: extra}, nil
 	})
 	if err != nil {

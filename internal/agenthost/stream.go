@@ -1,4 +1,4 @@
-package daemon
+package agenthost
 
 import (
 	"context"
@@ -15,21 +15,21 @@ import (
 
 // Why a run's stream ended before the run did.
 var (
-	// errClientGone: the API client stopped reading (Ctrl-C, a closed
+	// ErrClientGone: the API client stopped reading (Ctrl-C, a closed
 	// terminal). The run is cancelled and its session records that, so the
 	// next message starts a new run.
-	errClientGone = errors.New("cancelled: the client went away")
-	// errShuttingDown: the daemon is stopping. The run is cancelled as a
+	ErrClientGone = errors.New("cancelled: the client went away")
+	// ErrShuttingDown: the daemon is stopping. The run is cancelled as a
 	// crash would (nothing more is journaled): --resume finishes it later.
-	errShuttingDown = errors.New("the daemon is shutting down")
+	ErrShuttingDown = errors.New("the daemon is shutting down")
 )
 
-// stream carries one agent run's output straight to its API client —
+// Stream carries one agent run's output straight to its API client —
 // answer text as it arrives, tool calls as they happen, approvals waited
 // for — without passing through kernel IPC or the chain. Sends block
 // (backpressure) until the client reads them; nothing is dropped. When the
 // client goes away, gone is closed and the run is cancelled.
-type stream struct {
+type Stream struct {
 	id     string
 	ch     chan apitype.RunEvent
 	gone   chan struct{}
@@ -38,29 +38,29 @@ type stream struct {
 	turn   int   // the model call the deltas belong to; only the run's goroutine touches it
 }
 
-func newStream() *stream {
+func newStream() *Stream {
 	var b [12]byte
 	_, _ = rand.Read(b[:])
-	return &stream{id: hex.EncodeToString(b[:]), ch: make(chan apitype.RunEvent, 64), gone: make(chan struct{})}
+	return &Stream{id: hex.EncodeToString(b[:]), ch: make(chan apitype.RunEvent, 64), gone: make(chan struct{})}
 }
 
 // send delivers ev to the client, waiting while the client is behind.
-func (s *stream) send(ctx context.Context, ev apitype.RunEvent) error {
+func (s *Stream) send(ctx context.Context, ev apitype.RunEvent) error {
 	select {
 	case s.ch <- ev:
 		return nil
 	case <-s.gone:
-		return errClientGone
+		return ErrClientGone
 	case <-ctx.Done():
 		return ctx.Err()
 	}
 }
 
 // close marks the client gone (idempotent).
-func (s *stream) close() { s.closeWith(errClientGone) }
+func (s *Stream) close() { s.closeWith(ErrClientGone) }
 
 // closeWith ends the stream for reason (the first reason wins).
-func (s *stream) closeWith(reason error) {
+func (s *Stream) closeWith(reason error) {
 	s.once.Do(func() {
 		s.reason = reason
 		close(s.gone)
@@ -68,9 +68,38 @@ func (s *stream) closeWith(reason error) {
 }
 
 // why is the reason the stream ended; call it only after gone is closed.
-func (s *stream) why() error { return s.reason }
+func (s *Stream) why() error { return s.reason }
 
-func (s *stream) approval(ctx context.Context, id string, req governance.Request, d governance.Decision) {
+// ID names the stream in the agent request (Request.Stream).
+func (s *Stream) ID() string { return s.id }
+
+// Events is what the run sends its client, in order.
+func (s *Stream) Events() <-chan apitype.RunEvent { return s.ch }
+
+// Close marks the client gone: the run is cancelled (idempotent).
+func (s *Stream) Close() { s.close() }
+
+// CloseWith ends the stream for reason (the first reason wins), e.g.
+// ErrShuttingDown.
+func (s *Stream) CloseWith(reason error) { s.closeWith(reason) }
+
+// Approval tells the client the run waits for a human decision.
+func (s *Stream) Approval(ctx context.Context, id string, req governance.Request, d governance.Decision) {
+	s.approval(ctx, id, req, d)
+}
+
+// OpenStream makes a stream for one run and registers it, so the agent
+// process serving the run finds it by id; DropStream forgets it.
+func (h *Host) OpenStream() *Stream {
+	s := newStream()
+	h.streams.add(s)
+	return s
+}
+
+// DropStream forgets s (after its run).
+func (h *Host) DropStream(s *Stream) { h.streams.remove(s) }
+
+func (s *Stream) approval(ctx context.Context, id string, req governance.Request, d governance.Decision) {
 	_ = s.send(ctx, apitype.RunEvent{Type: apitype.RunApproval, ActionID: id, Action: req.Action, Reason: d.Reason})
 }
 
@@ -78,25 +107,25 @@ func (s *stream) approval(ctx context.Context, id string, req governance.Request
 // the run finds it from the request it receives over IPC.
 type streamTable struct {
 	mu sync.Mutex
-	m  map[string]*stream
+	m  map[string]*Stream
 }
 
-func (t *streamTable) add(s *stream) {
+func (t *streamTable) add(s *Stream) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.m == nil {
-		t.m = map[string]*stream{}
+		t.m = map[string]*Stream{}
 	}
 	t.m[s.id] = s
 }
 
-func (t *streamTable) remove(s *stream) {
+func (t *streamTable) remove(s *Stream) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	delete(t.m, s.id)
 }
 
-func (t *streamTable) get(id string) *stream {
+func (t *streamTable) get(id string) *Stream {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return t.m[id]
@@ -104,17 +133,17 @@ func (t *streamTable) get(id string) *stream {
 
 type streamKey struct{}
 
-// withStream attaches s to ctx, so the authority pipeline can tell the
+// WithStream attaches s to ctx, so the authority pipeline can tell the
 // client about approvals the run waits for.
-func withStream(ctx context.Context, s *stream) context.Context {
+func WithStream(ctx context.Context, s *Stream) context.Context {
 	if s == nil {
 		return ctx
 	}
 	return context.WithValue(ctx, streamKey{}, s)
 }
 
-func streamFrom(ctx context.Context) *stream {
-	s, _ := ctx.Value(streamKey{}).(*stream)
+func StreamFrom(ctx context.Context) *Stream {
+	s, _ := ctx.Value(streamKey{}).(*Stream)
 	return s
 }
 
@@ -131,14 +160,14 @@ func short(s string, n int) string {
 
 type carryKey struct{}
 
-// withCarry attaches an agent turn's carry (see authority.Carry) to ctx:
+// WithCarry attaches an agent turn's carry (see authority.Carry) to ctx:
 // the acts of the turn record the outcomes of model calls and recalls
 // together with their next decision.
-func withCarry(ctx context.Context, c *authority.Carry) context.Context {
+func WithCarry(ctx context.Context, c *authority.Carry) context.Context {
 	return context.WithValue(ctx, carryKey{}, c)
 }
 
-func carryFrom(ctx context.Context) *authority.Carry {
+func CarryFrom(ctx context.Context) *authority.Carry {
 	c, _ := ctx.Value(carryKey{}).(*authority.Carry)
 	return c
 }

@@ -1,4 +1,4 @@
-package daemon
+package agenthost
 
 import (
 	"encoding/json"

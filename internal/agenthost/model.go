@@ -1,4 +1,4 @@
-package daemon
+package agenthost
 
 import (
 	"context"
@@ -21,14 +21,14 @@ import (
 	"github.com/weftos/weftos/internal/nodemetrics"
 )
 
-// endpoint is where a provider sends prompts.
-type endpoint struct {
-	host     string // host name, lower case, no port
-	loopback bool   // an IP literal in a loopback range or "localhost": prompts never leave the machine
+// Endpoint is where a provider sends prompts.
+type Endpoint struct {
+	Host     string // host name, lower case, no port
+	Loopback bool   // an IP literal in a loopback range or "localhost": prompts never leave the machine
 }
 
-// providerEndpoint parses a provider's base URL ("" means the vendor's).
-func providerEndpoint(kind llm.Kind, baseURL string) endpoint {
+// ProviderEndpoint parses a provider's base URL ("" means the vendor's).
+func ProviderEndpoint(kind llm.Kind, baseURL string) Endpoint {
 	if baseURL == "" {
 		baseURL = llm.DefaultOpenAIBaseURL
 		if kind == llm.KindAnthropic {
@@ -37,10 +37,10 @@ func providerEndpoint(kind llm.Kind, baseURL string) endpoint {
 	}
 	u, err := url.Parse(baseURL)
 	if err != nil {
-		return endpoint{}
+		return Endpoint{}
 	}
 	host := strings.ToLower(u.Hostname())
-	return endpoint{host: host, loopback: isLoopbackHost(host)}
+	return Endpoint{Host: host, Loopback: isLoopbackHost(host)}
 }
 
 // isLoopbackHost reports whether host certainly names this machine: a
@@ -59,12 +59,12 @@ func isLoopbackHost(host string) bool {
 // needs can_network), and recorded after it with token counts and hashes
 // of prompt and reply — never their content.
 type gatedModel struct {
-	d        *Daemon
+	h        *Host
 	p        *kernel.Process
 	session  string
 	provider llm.Provider
 	name     string // the provider's registry name
-	ep       endpoint
+	ep       Endpoint
 	waited   *atomic.Int64 // nanoseconds spent in the provider itself
 	prompts  promptHasher
 }
@@ -77,25 +77,25 @@ func (m *gatedModel) Models(ctx context.Context) ([]llm.Model, error) { return m
 
 func (m *gatedModel) Chat(ctx context.Context, req *llm.Request, onDelta func(llm.Delta)) (*llm.Response, error) {
 	caps := m.p.Capabilities()
-	act := authority.Act{Action: "llm.call", Kind: governance.KindLLMCall, Source: "agent", Subject: subjectOf(m.p, m.session), Carry: carryFrom(ctx),
-		Context: governance.Context{Model: req.Model, Host: m.ep.host, Extra: map[string]string{"provider": m.name, "loopback": fmt.Sprint(m.ep.loopback)}},
+	act := authority.Act{Action: "llm.call", Kind: governance.KindLLMCall, Source: "agent", Subject: subjectOf(m.p, m.session), Carry: CarryFrom(ctx),
+		Context: governance.Context{Model: req.Model, Host: m.ep.Host, Extra: map[string]string{"provider": m.name, "loopback": fmt.Sprint(m.ep.Loopback)}},
 		Checks: []authority.Check{func() error {
-			if !m.ep.loopback && !caps.CanNetwork {
+			if !m.ep.Loopback && !caps.CanNetwork {
 				return fmt.Errorf("%w: llm.call to %s (provider %s) sends the conversation off this machine: the agent needs can_network (or use a provider on loopback)",
-					authority.ErrCapability, m.ep.host, m.name)
+					authority.ErrCapability, m.ep.Host, m.name)
 			}
 			return nil
 		}}}
-	pm, err := m.d.auth.Authorize(ctx, act)
+	pm, err := m.h.auth.Authorize(ctx, act)
 	if err != nil {
-		m.d.ops.LLMNotSent(m.name, req.Model, nodemetrics.Classify(err))
+		m.h.ops.LLMNotSent(m.name, req.Model, nodemetrics.Classify(err))
 		return nil, asKernel(err)
 	}
 	t0 := time.Now()
 	resp, err := m.provider.Chat(ctx, req, onDelta)
 	took := time.Since(t0)
 	m.waited.Add(int64(took))
-	detail := governance.LLMCallDetail{Provider: m.name, Model: req.Model, Host: m.ep.host, Loopback: m.ep.loopback, PromptHash: m.prompts.hash(req)}
+	detail := governance.LLMCallDetail{Provider: m.name, Model: req.Model, Host: m.ep.Host, Loopback: m.ep.Loopback, PromptHash: m.prompts.hash(req)}
 	var usage llm.Usage
 	if resp != nil {
 		usage = resp.Usage
@@ -103,7 +103,7 @@ func (m *gatedModel) Chat(ctx context.Context, req *llm.Request, onDelta func(ll
 		detail.ReplyHash, detail.ReplyLen = hashJSON(resp.Message), len(resp.Message.Content)
 		detail.ToolCalls, detail.StopReason = len(resp.Message.ToolCalls), string(resp.StopReason)
 	}
-	m.d.ops.LLMCall(m.name, req.Model, nodemetrics.Classify(err), usage, took)
+	m.h.ops.LLMCall(m.name, req.Model, nodemetrics.Classify(err), usage, took)
 	// The reply is only used to decide the agent's next step: its record
 	// shares the fsync of that step's decision (or the end of the turn).
 	if rerr := pm.Later(ctx, detail, err); rerr != nil {
@@ -122,37 +122,37 @@ func hashJSON(v any) string {
 // provider (or the configured failover list), each route gated for p.
 // waited accumulates the time spent in providers themselves (without the
 // gate and records), so a turn's own overhead can be told apart.
-func (d *Daemon) agentModel(p *kernel.Process, session, model string, waited *atomic.Int64) (agent.Model, string, error) {
+func (h *Host) agentModel(p *kernel.Process, session, model string, waited *atomic.Int64) (agent.Model, string, error) {
 	if model == "" {
-		model = d.cfg.Agents.Model
+		model = h.agents.Model
 	}
-	if d.models == nil || d.models.Len() == 0 {
+	if h.models == nil || h.models.Len() == 0 {
 		return nil, "", llm.ErrNoProvider
 	}
 	if model == "" {
 		return nil, "", ErrNoModel
 	}
 	routes := []string{model}
-	if len(d.cfg.Agents.Failover) > 0 {
-		routes = append(routes, d.cfg.Agents.Failover...)
+	if len(h.agents.Failover) > 0 {
+		routes = append(routes, h.agents.Failover...)
 	}
 	var rs []llm.Route
 	var first string
 	for i, r := range routes {
-		prov, name, err := d.models.Resolve(r)
+		prov, name, err := h.models.Resolve(r)
 		if err != nil {
 			return nil, "", err
 		}
 		if i == 0 {
 			first = name
 		}
-		rs = append(rs, llm.Route{Provider: &gatedModel{d: d, p: p, session: session, provider: prov, name: prov.Name(), ep: d.endpoints[prov.Name()],
+		rs = append(rs, llm.Route{Provider: &gatedModel{h: h, p: p, session: session, provider: prov, name: prov.Name(), ep: h.endpoints[prov.Name()],
 			waited: waited}, Model: name})
 	}
 	if len(rs) == 1 {
 		return rs[0].Provider, first, nil
 	}
-	f, err := llm.NewFailover("failover", d.log.With("layer", "llm"), rs...)
+	f, err := llm.NewFailover("failover", h.log.With("layer", "llm"), rs...)
 	if err != nil {
 		return nil, "", err
 	}

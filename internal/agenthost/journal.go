@@ -1,4 +1,4 @@
-package daemon
+package agenthost
 
 import (
 	"context"
@@ -12,23 +12,23 @@ import (
 
 // sessionJournal adapts a durable session (internal/session) to the agent
 // loop's Journal: every completed step is durable before the loop goes on
-// (group-committed with the other sessions' steps by d.journals).
+// (group-committed with the other sessions' steps by h.journals).
 type sessionJournal struct {
-	d *Daemon
+	h *Host
 	s *session.Session
 }
 
 var _ agent.Journal = (*sessionJournal)(nil)
 
-func (d *Daemon) openJournal(name string) (*sessionJournal, error) {
-	s, err := session.Open(d.home, name, session.WithLogger(d.log.With("layer", "session")), session.WithCommitter(d.journals))
+func (h *Host) openJournal(name string) (*sessionJournal, error) {
+	s, err := session.Open(h.home, name, session.WithLogger(h.log.With("layer", "session")), session.WithCommitter(h.journals))
 	if err != nil {
 		return nil, err
 	}
 	if r := s.Recovered(); r.TornBytes > 0 {
-		d.log.Warn("session journal: truncated a torn final line left by a crash", "session", name, "bytes", r.TornBytes)
+		h.log.Warn("session journal: truncated a torn final line left by a crash", "session", name, "bytes", r.TornBytes)
 	}
-	return &sessionJournal{d: d, s: s}, nil
+	return &sessionJournal{h: h, s: s}, nil
 }
 
 func (j *sessionJournal) Close() error { return j.s.Close() }
@@ -59,7 +59,7 @@ func (j *sessionJournal) Record(ctx context.Context, st agent.Step) error {
 		// chain (the carried outcome of the last model call) have it:
 		// write them at the same time.
 		flushed := make(chan error, 1)
-		go func() { flushed <- carryFrom(ctx).Flush(ctx) }()
+		go func() { flushed <- CarryFrom(ctx).Flush(ctx) }()
 		_, err := j.s.Append(ctx, step)
 		return errors.Join(err, <-flushed)
 	}
@@ -85,7 +85,7 @@ func (j *sessionJournal) Record(ctx context.Context, st agent.Step) error {
 // fail records that the run ended with an error.
 func (j *sessionJournal) fail(ctx context.Context, code, msg string) {
 	if _, err := j.s.Append(ctx, session.Error(code, msg)); err != nil {
-		j.d.log.Warn("session journal", "err", err)
+		j.h.log.Warn("session journal", "err", err)
 	}
 }
 
