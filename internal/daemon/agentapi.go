@@ -100,7 +100,7 @@ func (d *Daemon) reapIdleAgents(ctx context.Context) {
 			return
 		case <-tick:
 		}
-		d.reapIdleMCPSessions(ctx, d.opts.Clock.Now().Add(-idle))
+		d.mcp.ReapIdle(ctx, d.opts.Clock.Now().Add(-idle))
 		for session, pid := range d.agents.idle(d.opts.Clock.Now().Add(-idle)) {
 			d.log.Info("stopping an idle session agent", "session", session, "pid", pid, "idle_timeout", idle)
 			d.stopAgent(ctx, pid)

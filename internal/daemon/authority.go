@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"unicode/utf8"
 
 	"github.com/weftos/weftos/chain"
 	"github.com/weftos/weftos/internal/agenthost"
@@ -82,16 +81,6 @@ func validSessionName(s string) bool { return session.ValidName(s) }
 // chain records.
 func shake(b []byte) string { return hex.EncodeToString(sha3.SumSHAKE256(b, 32)) }
 
-// short shortens s to about n bytes for display, on a rune boundary.
-func short(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "…"
-}
 func asKernel(err error) error { return kernelauth.AsKernel(err) }
 
 // gateAdapter is the kernel's Gate: the kernel's privileged operations

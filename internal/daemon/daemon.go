@@ -113,8 +113,8 @@ type Daemon struct {
 	memory       *memory.Store
 	builtins     *tools.Registry // built once: the built-in tools are stateless
 	agents       agentSessions
-	mcp          mcpTable           // MCP tool sessions (weave mcp serve, the gateway's /mcp)
-	journals     *session.Committer // group-commits every session journal
+	mcp          *agenthost.MCPSessions // MCP tool sessions (weave mcp serve, the gateway's /mcp)
+	journals     *session.Committer     // group-commits every session journal
 	gw           gatewayParts
 	ui           uiParts
 	supervisors  supervisorTable // the supervisors started agents run under
@@ -247,7 +247,6 @@ func Open(ctx context.Context, opts Options) (_ *Daemon, err error) {
 	d.kernel.SetGate(gateAdapter{d})
 	d.kernel.RegisterKind(kernel.MailboxKind, kernel.NewMailbox)
 	d.builtins = tools.Default()
-	d.kernel.RegisterKind(MCPKind, d.newMCPKind)
 	if err := d.openToolHost(ctx); err != nil {
 		return nil, err
 	}
@@ -255,6 +254,7 @@ func Open(ctx context.Context, opts Options) (_ *Daemon, err error) {
 		return nil, err
 	}
 	d.openAgentHost()
+	d.openMCPSessions()
 	if err := d.kernel.RegisterService(kernel.ServiceSpec{Name: "kernel", Type: "builtin", Owner: kernel.KernelPID,
 		Endpoint: "ipc:kernel", Methods: []string{"ps", "spawn", "stop", "kill", "status"},
 		Liveness: func(context.Context) error { return nil }}); err != nil {

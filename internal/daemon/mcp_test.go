@@ -206,7 +206,7 @@ func TestMCPGateway(t *testing.T) {
 	// A call the SDK does not stop (it knows only listed tools) is refused
 	// by the daemon too.
 	nsID := n.d.mcpSessionsOf(t, "narrow")
-	out, err := n.d.callMCP(ctx, nsID, apitype.MCPCallRequest{Tool: "write_file", Arguments: json.RawMessage(`{"path":"x","content":"y"}`)})
+	out, err := n.d.mcp.Call(ctx, nsID, apitype.MCPCallRequest{Tool: "write_file", Arguments: json.RawMessage(`{"path":"x","content":"y"}`)})
 	if err != nil || !out.IsError {
 		t.Fatalf("write_file by narrow, daemon side: %+v %v", out, err)
 	}
@@ -225,14 +225,7 @@ func TestMCPGateway(t *testing.T) {
 // mcpSessionsOf returns the id of the one live MCP session of agent.
 func (d *Daemon) mcpSessionsOf(t *testing.T, agent string) string {
 	t.Helper()
-	d.mcp.mu.Lock()
-	defer d.mcp.mu.Unlock()
-	var ids []string
-	for id, s := range d.mcp.sessions {
-		if s.agent == agent {
-			ids = append(ids, id)
-		}
-	}
+	ids := d.mcp.SessionsOf(agent)
 	if len(ids) != 1 {
 		t.Fatalf("MCP sessions of %s: %v", agent, ids)
 	}

@@ -29,15 +29,15 @@ type mcpBackend struct {
 var _ mcpserve.Backend = mcpBackend{}
 
 func (b mcpBackend) Open(ctx context.Context) (apitype.MCPSession, error) {
-	return b.d.openMCPSession(ctx, apitype.MCPSessionRequest{Agent: b.agent, Workspace: b.workspace, Label: b.label}, b.reach)
+	return b.d.mcp.Open(ctx, apitype.MCPSessionRequest{Agent: b.agent, Workspace: b.workspace, Label: b.label}, b.reach)
 }
 
 func (b mcpBackend) Call(ctx context.Context, session string, req apitype.MCPCallRequest) (apitype.MCPCallResult, error) {
-	return b.d.callMCP(ctx, session, req)
+	return b.d.mcp.Call(ctx, session, req)
 }
 
 func (b mcpBackend) End(ctx context.Context, session string) error {
-	if !b.d.endMCPSession(ctx, session) {
+	if !b.d.mcp.End(ctx, session) {
 		return ErrUnknownMCPSession
 	}
 	return nil
