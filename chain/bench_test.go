@@ -246,3 +246,61 @@ func BenchmarkFsync(b *testing.B) {
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
 	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
 }
+
+// BenchmarkPacedAppends is the durable gate's load on the chain alone:
+// 100 appenders, each appending a 300-byte record every 10 ms (10,000
+// appends/s in all), reporting the latency of each append (until it is
+// durable). The variants compare one fsync at a time with pipelined
+// fsyncs, and appends that grow the file with writes into preallocated
+// zeros (docs/BENCHMARKS.md, "Durable gate").
+func BenchmarkPacedAppends(b *testing.B) {
+	for _, depth := range []int{1, 2} {
+		for _, prealloc := range []bool{false, true} {
+			b.Run(fmt.Sprintf("sync-depth=%d/prealloc=%v", depth, prealloc), func(b *testing.B) {
+				opts := benchOptions(b)
+				opts.SyncDepth, opts.noPrealloc = depth, !prealloc
+				l := openLog(b, b.TempDir(), opts)
+				defer closeLog(b, l)
+				pacedAppends(b, l, 100, 10*time.Millisecond)
+			})
+		}
+	}
+}
+
+func pacedAppends(b *testing.B, l *Log, appenders int, every time.Duration) {
+	payload := map[string]string{"pad": fmt.Sprintf("%0200d", 0)}
+	var mu sync.Mutex
+	var all []time.Duration
+	var next atomic.Int64
+	b.ResetTimer()
+	var wg sync.WaitGroup
+	for i := range appenders {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			time.Sleep(every * time.Duration(i) / time.Duration(appenders)) // stagger
+			tick := time.NewTicker(every)
+			defer tick.Stop()
+			var mine []time.Duration
+			for next.Add(1) <= int64(b.N) {
+				t0 := time.Now()
+				if _, err := l.Append(context.Background(), "agent", "gov.decision", payload); err != nil {
+					b.Error(err)
+					return
+				}
+				mine = append(mine, time.Since(t0))
+				<-tick.C
+			}
+			mu.Lock()
+			all = append(all, mine...)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	b.StopTimer()
+	slices.Sort(all)
+	if len(all) > 0 {
+		b.ReportMetric(float64(all[len(all)/2].Microseconds()), "p50-µs")
+		b.ReportMetric(float64(all[len(all)*99/100].Microseconds()), "p99-µs")
+	}
+}

@@ -9,8 +9,10 @@
 // The package is split into a pure protocol layer (hashing, Merkle trees,
 // checkpoint text, proofs and verification: hash.go, event.go, merkle.go,
 // checkpoint.go, keys.go, proof.go, verify.go, pipeline.go, export.go) and a
-// storage layer (segment files, derived index files, group commit and crash
-// recovery: record.go, table.go, store.go, read.go, log.go, reader.go).
+// storage layer (segment files, derived index files, group commit with
+// pipelined fdatasyncs on preallocated segments, and crash recovery:
+// record.go, table.go, store.go, integrity.go, read.go, log.go, commit.go,
+// prealloc.go, reader.go).
 //
 // Writers use Open to get a *Log, which appends events with group commit and
 // signs checkpoints in the background; Recorder puts an asynchronous queue in

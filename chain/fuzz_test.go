@@ -2,6 +2,8 @@ package chain
 
 import (
 	"bytes"
+	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -174,6 +176,48 @@ func FuzzAckedHead(f *testing.F) {
 		}
 		if h.source == indexFile && h.events > uint64(len(index)/indexWidth) {
 			t.Fatalf("bound %+v from %d index bytes", h, len(index))
+		}
+	})
+}
+
+// FuzzFrameReader reads arbitrary segment bytes frame by frame: no panics,
+// every frame returned is one checkFrame accepts at its offset, and a
+// clean end is either the end of the bytes or a zero tail — zeros only,
+// to the last byte (the writer's preallocated region).
+func FuzzFrameReader(f *testing.F) {
+	seg, err := os.ReadFile(filepath.Join("testdata", "golden", "00000000.seg"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(seg)
+	f.Add(append(append([]byte(nil), seg...), make([]byte, 300)...))
+	f.Add(append(append(append([]byte(nil), seg...), make([]byte, 300)...), 1, 2, 3))
+	f.Add(append(append(append([]byte(nil), seg...), make([]byte, 30)...), seg[:200]...))
+	f.Add(make([]byte, 5))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		fr := newFrameReader(bytes.NewReader(b), 0, int64(len(b)))
+		for {
+			off, body, err := fr.next()
+			if err == io.EOF {
+				if off > int64(len(b)) || !isZero(b[off:]) {
+					t.Fatalf("clean end at %d with non-zero bytes after it", off)
+				}
+				return
+			}
+			var fe *frameError
+			if errors.As(err, &fe) {
+				if fe.Offset != off {
+					t.Fatalf("frame error at %d reported at %d", fe.Offset, off)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, n, _, reason := checkFrame(b[off:])
+			if reason != "" || !bytes.Equal(got, body) || fr.off != off+int64(n) {
+				t.Fatalf("frame at %d: reader and checkFrame disagree (%s)", off, reason)
+			}
 		}
 	})
 }

@@ -100,6 +100,13 @@ func tailDamage(name string, off int64, seq, ncp uint64, fe *frameError, tail []
 		return &Problem{Kind: ProblemTruncated, Seq: seq, Segment: name, Offset: off,
 			Detail: fmt.Sprintf("the segment ends here but %d events and %d checkpoints were acknowledged (per %s); %d events and %d checkpoints remain",
 				acked.events, acked.cps, acked.source, seq, ncp)}
+	case !lost && validFrameAt(tail, 0):
+		// Read again, the bad frame is whole: the file changed while it
+		// was read — a running writer's records beyond the acknowledged
+		// head this reader took (only a read-only open can see this; a
+		// writer holds the lock).
+		return &Problem{Kind: ProblemTornTail, Seq: seq, Segment: name, Offset: off,
+			Detail: fmt.Sprintf("%s (being written: %d bytes after the last valid record, not yet acknowledged)", fe.Reason, len(tail))}
 	case !fe.Torn && validFrameAfter(tail, 0):
 		return &Problem{Kind: ProblemCorruptRecord, Seq: seq, Segment: name, Offset: off, Detail: fe.Reason + ", followed by valid records"}
 	case !lost:

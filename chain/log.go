@@ -2,7 +2,6 @@ package chain
 
 import (
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,8 +11,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/weftos/weftos/internal/groupcommit"
 )
 
 // Defaults for Options.
@@ -24,6 +21,8 @@ const (
 	DefaultCheckpointEvery    = 1000
 	DefaultMaxBatch           = 8192
 	DefaultLazyDelay          = 20 * time.Millisecond
+	DefaultSyncDepth          = 2
+	MaxSyncDepth              = 16
 	stateInterval             = time.Second
 )
 
@@ -45,6 +44,11 @@ type Options struct {
 	// LazyDelay bounds how long a lazy append (AppendBatchLazy) waits for
 	// a durable append to share its fsync with (default 20 ms).
 	LazyDelay time.Duration
+	// SyncDepth is how many fsyncs of the segment may be in flight at
+	// once (default 2, at most 16; commit.go): a batch that arrives while
+	// another's fsync runs is written and synced at once instead of
+	// waiting for it. 1 syncs one batch at a time.
+	SyncDepth int
 	Clock     Clock
 	Logger    *slog.Logger
 	// Observer, if set, is told about every group commit and segment
@@ -53,6 +57,12 @@ type Options struct {
 	// DeterministicSignatures uses deterministic ML-DSA-65 signing (for test
 	// vectors); by default signing is hedged (randomized).
 	DeterministicSignatures bool
+
+	// syncData replaces fdatasync in tests (to hold or fail a sync).
+	syncData func(*os.File) error
+	// noPrealloc turns segment preallocation off (for benchmarks that
+	// compare with it).
+	noPrealloc bool
 }
 
 func (o *Options) setDefaults() error {
@@ -80,6 +90,12 @@ func (o *Options) setDefaults() error {
 	if o.LazyDelay <= 0 {
 		o.LazyDelay = DefaultLazyDelay
 	}
+	if o.SyncDepth <= 0 {
+		o.SyncDepth = DefaultSyncDepth
+	}
+	if o.SyncDepth > MaxSyncDepth {
+		return fmt.Errorf("chain: sync depth %d above %d", o.SyncDepth, MaxSyncDepth)
+	}
 	if o.Clock == nil {
 		o.Clock = SystemClock{}
 	}
@@ -90,8 +106,9 @@ func (o *Options) setDefaults() error {
 }
 
 // Log is the writable chain: appends are group-committed (one write and one
-// fsync per batch) and acknowledged only once durable; checkpoints are signed
-// in the background. All methods are safe for concurrent use.
+// fsync per batch, with up to Options.SyncDepth fsyncs in flight; see
+// commit.go) and acknowledged only once durable; checkpoints are signed in
+// the background. All methods are safe for concurrent use.
 type Log struct {
 	*store
 	opts Options
@@ -121,10 +138,10 @@ type Log struct {
 	failErr  error
 	failOnce sync.Once
 	failed   atomic.Pointer[error] // failErr, for readers outside the committer
-	// durableSent counts durable append requests handed to the committer,
-	// which counts those it has taken (w.durableTaken): the difference
-	// after a commit is how many queued up during it (see groupcommit.Pace).
-	durableSent atomic.Uint64
+	// syncs in flight report here (buffered for every slot); the
+	// committer waits for all of them before it returns.
+	syncDone chan *syncJob
+	syncWG   sync.WaitGroup
 }
 
 type committerState struct {
@@ -132,14 +149,29 @@ type committerState struct {
 	segNo     uint32
 	segSize   int64
 	segHeader bool
-	compact   compactRange
-	buf       []byte
+	// zeroed is the end of the zeros written after the data
+	// (prealloc.go); zeroFailed stops retrying for this segment.
+	zeroed     int64
+	zeroFailed bool
+	compact    compactRange
+	buf        []byte
+	// size, head and ncp are the chain as written (ahead of the store's
+	// published, acknowledged values while syncs are in flight).
+	size      uint64
+	head      Hash
+	ncp       uint64
 	requested uint64 // tree size of the last checkpoint requested
 	timerOn   bool
 	stopping  bool
-	pace      groupcommit.Pace
-	// durableTaken counts durable requests taken into batches.
-	durableTaken uint64
+	// Pipelined syncs (commit.go): writes issued, the writes covered by
+	// the last sync started, syncs in flight in start order, batches
+	// written but not acknowledged, and the sync slots' descriptors.
+	written uint64
+	covered uint64
+	jobs    []*syncJob
+	pending []*pendingCommit
+	syncFDs []*os.File
+	freeFDs []*os.File
 }
 
 type appendReq struct {
@@ -191,8 +223,10 @@ func Open(ctx context.Context, dir string, opts Options) (*Log, error) {
 		signDone: make(chan struct{}),
 		tick:     make(chan struct{}, 1),
 		lazyTick: make(chan struct{}, 1),
+		syncDone: make(chan *syncJob, opts.SyncDepth),
 	}
 	l.w.compact = rec.compact
+	l.w.size, l.w.head, l.w.ncp = s.size, s.head, s.ncp
 	l.w.segNo, l.w.segSize, l.w.segHeader = s.segNo, rec.segSize, rec.segHeader
 	if l.latestSize() > 0 {
 		l.w.requested = l.latestSize()
@@ -245,7 +279,11 @@ func (l *Log) openSegment() error {
 		f.Close()
 		return fmt.Errorf("chain: open segment: %w", err)
 	}
-	l.w.seg = f
+	l.w.seg, l.w.zeroed, l.w.zeroFailed = f, l.w.segSize, false
+	if err := l.openSyncFDs(); err != nil {
+		f.Close()
+		return err
+	}
 	if !l.w.segHeader {
 		l.w.buf = appendFramed(l.w.buf[:0], segmentHeader{ChainID: l.info.ChainID, Number: l.w.segNo, FirstSeq: l.size, Origin: l.info.Origin}.appendBody)
 		l.w.segHeader = true
@@ -304,9 +342,6 @@ func (l *Log) appendBatch(ctx context.Context, entries []Entry, lazy bool) ([]Ev
 	}
 	select {
 	case l.reqs <- req:
-		if !lazy {
-			l.durableSent.Add(1)
-		}
 		l.closeMu.RUnlock()
 	case <-ctx.Done():
 		l.closeMu.RUnlock()
@@ -352,7 +387,10 @@ func (l *Log) Close(ctx context.Context) error {
 	}
 	err = errors.Join(err, l.closeFiles(), l.lock.Close())
 	if l.w.seg != nil {
-		err = errors.Join(err, l.w.seg.Close())
+		if l.failErr == nil {
+			err = errors.Join(err, l.trimSegment())
+		}
+		err = errors.Join(err, l.closeSyncFDs(), l.w.seg.Close())
 	}
 	return err
 }
@@ -365,290 +403,9 @@ func (l *Log) fail(err error) {
 	})
 }
 
-// committer is the single writer goroutine.
-func (l *Log) committer() {
-	defer close(l.done)
-	var batch []*appendReq
-	lazyArmed := false
-	for {
-		var cps []Checkpoint
-		stopping, lazyDue := false, false
-		select {
-		case r := <-l.reqs:
-			batch = append(batch, r)
-		case cp := <-l.signed:
-			cps = append(cps, cp)
-		case <-l.tick:
-			l.w.timerOn = false
-			l.requestCheckpoint()
-			continue
-		case <-l.lazyTick:
-			lazyArmed, lazyDue = false, true
-		case <-l.stop:
-			stopping = true
-		}
-		batch, cps = l.drain(batch, cps, stopping)
-		if !stopping && !lazyDue && len(cps) == 0 && allLazy(batch) && batchLen(batch) < l.opts.MaxBatch {
-			// Only lazy appends: hold them for a durable one to share
-			// the fsync with, at most LazyDelay.
-			if !lazyArmed {
-				lazyArmed = true
-				// Real time, not the injected clock: this bounds a wait
-				// for I/O, not a protocol deadline.
-				time.AfterFunc(l.opts.LazyDelay, func() {
-					select {
-					case l.lazyTick <- struct{}{}:
-					default:
-					}
-				})
-			}
-			continue
-		}
-		if !stopping && len(cps) == 0 {
-			batch = l.linger(batch)
-		}
-		for _, r := range batch {
-			if !r.lazy {
-				l.w.durableTaken++
-			}
-		}
-		start := time.Now()
-		l.commit(batch, cps)
-		// Lazy appends (observations) do not count: they never wait for
-		// a commit, so they say nothing about how many appenders wait.
-		queued := int(int64(l.durableSent.Load() - l.w.durableTaken))
-		l.w.pace.Committed(max(queued, 0), time.Since(start))
-		clear(batch)
-		batch = batch[:0]
-		if stopping && len(l.reqs) == 0 {
-			l.shutdown()
-			return
-		}
-	}
-}
-
-// linger gathers more requests for a batch when many appenders are
-// waiting (see groupcommit.Pace): up to groupcommit.LingerTarget of them, for at most groupcommit.MaxLinger.
-func (l *Log) linger(batch []*appendReq) []*appendReq {
-	wait := l.w.pace.Linger(len(batch))
-	if wait <= 0 || batchLen(batch) >= l.opts.MaxBatch {
-		return batch
-	}
-	// Real time, not the injected clock: this bounds a wait for I/O.
-	t := time.NewTimer(wait)
-	defer t.Stop()
-	n := batchLen(batch)
-	for len(batch) < groupcommit.LingerTarget && n < l.opts.MaxBatch {
-		select {
-		case r := <-l.reqs:
-			batch = append(batch, r)
-			n += len(r.entries)
-		case <-t.C:
-			return batch
-		case <-l.stop:
-			return batch
-		}
-	}
-	return batch
-}
-
-func allLazy(batch []*appendReq) bool {
-	for _, r := range batch {
-		if !r.lazy {
-			return false
-		}
-	}
-	return len(batch) > 0
-}
-
-func batchLen(batch []*appendReq) int {
-	n := 0
-	for _, r := range batch {
-		n += len(r.entries)
-	}
-	return n
-}
-
-// drain collects whatever else is ready without blocking.
-func (l *Log) drain(batch []*appendReq, cps []Checkpoint, all bool) ([]*appendReq, []Checkpoint) {
-	n := 0
-	for _, r := range batch {
-		n += len(r.entries)
-	}
-	for n < l.opts.MaxBatch || all {
-		select {
-		case r := <-l.reqs:
-			batch = append(batch, r)
-			n += len(r.entries)
-			continue
-		case cp := <-l.signed:
-			cps = append(cps, cp)
-			continue
-		default:
-		}
-		break
-	}
-	return batch, cps
-}
-
-// commit writes checkpoints and events with one write and fsync per segment,
-// then publishes them and acknowledges the requests.
-func (l *Log) commit(batch []*appendReq, cps []Checkpoint) {
-	if l.failErr != nil {
-		for _, r := range batch {
-			r.err = l.failErr
-			r.done <- struct{}{}
-		}
-		return
-	}
-	if len(batch) == 0 && len(cps) == 0 {
-		return
-	}
-	s := l.store
-	size, head := s.size, s.head
-	var newest *Checkpoint
-	var err error
-	for i := range cps {
-		cp := cps[i]
-		off := l.w.segSize + int64(len(l.w.buf))
-		l.w.buf = appendFramed(l.w.buf, cp.appendBody)
-		var ent [cpWidth]byte
-		binary.LittleEndian.PutUint64(ent[0:], cp.Size)
-		binary.LittleEndian.PutUint32(ent[8:], l.w.segNo)
-		binary.LittleEndian.PutUint32(ent[12:], uint32(off))
-		binary.LittleEndian.PutUint32(ent[16:], uint32(l.w.segSize+int64(len(l.w.buf))-off))
-		s.cps.add(ent[:])
-		newest = &cps[i]
-	}
-	now := l.opts.Clock.Now().UnixNano()
-	emit := func(level uint, index uint64, h Hash) { s.tree.add(h[:]) }
-	for _, r := range batch {
-		r.events = make([]Event, len(r.entries))
-		for i, p := range r.entries {
-			if l.w.segSize+int64(len(l.w.buf)) >= l.opts.SegmentSize {
-				if err = l.rotate(size); err != nil {
-					break
-				}
-			}
-			e := &r.events[i]
-			*e = Event{Seq: size, ChainID: l.info.ChainID, Timestamp: now, PrevHash: head,
-				Source: p.source, Kind: p.kind, Payload: p.payload, PayloadHash: p.payloadHash}
-			e.Hash = EventHash(e)
-			off := l.w.segSize + int64(len(l.w.buf))
-			l.w.buf = appendFramed(l.w.buf, func(b []byte) []byte { return appendEventBody(b, e) })
-			var ent [indexWidth]byte
-			binary.LittleEndian.PutUint32(ent[0:], l.w.segNo)
-			binary.LittleEndian.PutUint32(ent[4:], uint32(off))
-			binary.LittleEndian.PutUint32(ent[8:], uint32(l.w.segSize+int64(len(l.w.buf))-off))
-			s.index.add(ent[:])
-			l.w.compact.appendLeaf(LeafHash(e.Hash), emit)
-			size++
-			head = e.Hash
-		}
-		if err != nil {
-			break
-		}
-	}
-	if err == nil {
-		err = l.writeBuf()
-	}
-	if err == nil {
-		err = s.flushTables()
-	}
-	if err != nil {
-		l.fail(err)
-		for _, r := range batch {
-			r.events, r.err = nil, l.failErr
-			r.done <- struct{}{}
-		}
-		return
-	}
-	s.mu.Lock()
-	s.size, s.head = size, head
-	s.ncp += uint64(len(cps))
-	s.segNo, s.segEnd = l.w.segNo, l.w.segSize
-	if newest != nil {
-		s.latest = newest
-		close(s.cpWait)
-		s.cpWait = make(chan struct{})
-	}
-	s.mu.Unlock()
-	if o := l.opts.Observer; o != nil {
-		o.Committed(batchLen(batch), len(cps))
-	}
-	for _, r := range batch {
-		r.done <- struct{}{}
-	}
-	if size-l.w.requested >= l.opts.CheckpointEvery {
-		l.requestCheckpoint()
-	} else if size > l.w.requested && !l.w.timerOn && !l.w.stopping {
-		l.w.timerOn = true
-		l.stopTimer = l.opts.Clock.AfterFunc(l.opts.CheckpointInterval/2, func() {
-			select {
-			case l.tick <- struct{}{}:
-			default:
-			}
-		})
-	}
-}
-
-func (c *Checkpoint) appendBody(b []byte) []byte { return appendCheckpointBody(b, c) }
-
-// writeBuf writes the pending buffer at the end of the current segment and
-// syncs it.
-func (l *Log) writeBuf() error {
-	if len(l.w.buf) == 0 {
-		return nil
-	}
-	if _, err := l.w.seg.WriteAt(l.w.buf, l.w.segSize); err != nil {
-		return fmt.Errorf("chain: write %s: %w", segmentName(l.w.segNo), err)
-	}
-	// Real time, not the injected clock: this measures I/O.
-	var t0 time.Time
-	if l.opts.Observer != nil {
-		t0 = time.Now()
-	}
-	if err := l.w.seg.Sync(); err != nil {
-		return fmt.Errorf("chain: fsync %s: %w", segmentName(l.w.segNo), err)
-	}
-	if o := l.opts.Observer; o != nil {
-		o.Synced(time.Since(t0))
-	}
-	l.w.segSize += int64(len(l.w.buf))
-	l.w.buf = l.w.buf[:0]
-	return nil
-}
-
-// rotate finishes the current segment and starts the next one; firstSeq is
-// the sequence number of the next event.
-func (l *Log) rotate(firstSeq uint64) error {
-	if err := l.writeBuf(); err != nil {
-		return err
-	}
-	if err := l.w.seg.Close(); err != nil {
-		return fmt.Errorf("chain: close segment: %w", err)
-	}
-	l.w.segNo++
-	l.w.segSize = 0
-	l.w.segHeader = false
-	l.w.seg = nil
-	f, err := os.OpenFile(filepath.Join(l.dir, segmentName(l.w.segNo)), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return fmt.Errorf("chain: create segment: %w", err)
-	}
-	l.w.seg = f
-	if err := syncDir(l.dir); err != nil {
-		return err
-	}
-	l.w.buf = appendFramed(l.w.buf[:0], segmentHeader{ChainID: l.info.ChainID, Number: l.w.segNo, FirstSeq: firstSeq, Origin: l.info.Origin}.appendBody)
-	l.w.segHeader = true
-	l.logger.Info("chain: rotated segment", "segment", segmentName(l.w.segNo), "first_seq", firstSeq)
-	return nil
-}
-
 // requestCheckpoint hands the current head to the signer.
 func (l *Log) requestCheckpoint() {
-	size := l.store.size // committer is the only writer of size
+	size := l.w.size // written; the checkpoint record is written after these events
 	if size == 0 || size <= l.w.requested {
 		return
 	}
@@ -736,12 +493,13 @@ func (l *Log) shutdown() {
 	select {
 	case cp := <-l.signed:
 		l.commit(nil, []Checkpoint{cp})
+		l.waitIdle()
 	default:
 	}
 	if l.failErr != nil {
 		return
 	}
-	if size := l.store.size; size > 0 && size > l.latestSize() {
+	if size := l.w.size; size > 0 && size > l.latestSize() {
 		cp, err := signCheckpoint(l.opts.Keys, Checkpoint{Origin: l.info.Origin, Size: size, Root: l.w.compact.root(),
 			Timestamp: l.opts.Clock.Now().UnixNano()}, l.opts.DeterministicSignatures)
 		if err != nil {
@@ -750,6 +508,7 @@ func (l *Log) shutdown() {
 		}
 		l.w.requested = size
 		l.commit(nil, []Checkpoint{cp})
+		l.waitIdle()
 	}
 	if l.failErr != nil {
 		return

@@ -106,10 +106,17 @@ func TestLogAppendReadReopen(t *testing.T) {
 }
 
 func TestLogConcurrentAppendsAndRotation(t *testing.T) {
+	for _, depth := range []int{1, 2, 4} {
+		t.Run(fmt.Sprintf("sync-depth=%d", depth), func(t *testing.T) { testConcurrentAppendsAndRotation(t, depth) })
+	}
+}
+
+func testConcurrentAppendsAndRotation(t *testing.T, depth int) {
 	dir := t.TempDir()
 	opts := testOptions(t)
 	opts.SegmentSize = 4096
 	opts.CheckpointEvery = 50
+	opts.SyncDepth = depth
 	l := openLog(t, dir, opts)
 	const workers, per = 8, 40
 	var wg sync.WaitGroup

@@ -220,7 +220,10 @@ func decodeCheckpoint(body []byte) (Checkpoint, error) {
 type frameError struct {
 	Offset int64
 	Torn   bool
-	Reason string
+	// ZeroGap is set for a zero frame header followed by non-zero bytes
+	// (in the preallocated region: an interrupted write, or damage).
+	ZeroGap bool
+	Reason  string
 }
 
 func (e *frameError) Error() string {
@@ -276,6 +279,11 @@ func (fr *frameReader) next() (int64, []byte, error) {
 	if err == io.EOF {
 		return off, nil, io.EOF
 	}
+	if hdr == ([frameHeaderLen]byte{}) && (err == nil || errors.Is(err, io.ErrUnexpectedEOF)) {
+		// A zero frame header: the end of the data if only zeros follow
+		// (the writer's preallocated region), a gap otherwise.
+		return off, nil, fr.zeroTail(off, int64(n))
+	}
 	if errors.Is(err, io.ErrUnexpectedEOF) {
 		return off, nil, &frameError{Offset: off, Torn: true, Reason: fmt.Sprintf("incomplete frame header (%d bytes)", n)}
 	}
@@ -306,12 +314,47 @@ func (fr *frameReader) next() (int64, []byte, error) {
 	return off, body, nil
 }
 
+// zeroTail reads the rest of the segment after a zero frame header of
+// read bytes at off: io.EOF if every remaining byte is zero (a clean end
+// of the data: the writer preallocates segments with zeros, see
+// docs/EXOCHAIN.md), and a *frameError naming the first non-zero byte
+// otherwise. The frame reader's offset stays at off.
+func (fr *frameReader) zeroTail(off, read int64) error {
+	pos := off + read
+	var buf [4096]byte
+	for {
+		n, err := fr.r.Read(buf[:])
+		for i, c := range buf[:n] {
+			if c != 0 {
+				return &frameError{Offset: off, ZeroGap: true,
+					Reason: fmt.Sprintf("zero frame header, but non-zero bytes follow at offset %d", pos+int64(i))}
+			}
+		}
+		pos += int64(n)
+		if err == io.EOF {
+			return io.EOF
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// validFrameAt reports whether tail holds a valid frame at offset at.
+func validFrameAt(tail []byte, at int) bool {
+	if at >= len(tail) {
+		return false
+	}
+	_, _, torn, reason := checkFrame(tail[at:])
+	return !torn && reason == ""
+}
+
 // validFrameAfter reports whether any offset after from in tail (the file
 // content starting at base) holds a valid frame. Recovery uses it to tell a
 // torn tail (nothing valid follows) from corruption in the middle.
 func validFrameAfter(tail []byte, from int) bool {
 	for i := from + 1; i+frameHeaderLen < len(tail); i++ {
-		if _, _, torn, reason := checkFrame(tail[i:]); !torn && reason == "" {
+		if validFrameAt(tail, i) {
 			return true
 		}
 	}

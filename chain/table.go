@@ -82,6 +82,24 @@ func (t *table) flush() error {
 	return nil
 }
 
+// flushTo writes the pending entries below count to the file (writable
+// tables only), keeping later ones pending.
+func (t *table) flushTo(count uint64) error {
+	if count <= t.inFile || !t.writable {
+		return nil
+	}
+	n := int(count-t.inFile) * t.width
+	if n > len(t.pending) {
+		return fmt.Errorf("chain: %s: flush to entry %d beyond the %d added", t.f.Name(), count, t.count)
+	}
+	if _, err := t.f.WriteAt(t.pending[:n], int64(t.inFile)*int64(t.width)); err != nil {
+		return fmt.Errorf("chain: write %s: %w", t.f.Name(), err)
+	}
+	t.inFile = count
+	t.pending = t.pending[:copy(t.pending, t.pending[n:])]
+	return nil
+}
+
 // read copies entry i into dst. Callers only read entries that were flushed
 // (writable) or added before the table was shared (read-only).
 func (t *table) read(i uint64, dst []byte) error {

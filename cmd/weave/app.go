@@ -4,8 +4,10 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/weftos/weftos/internal/apitype"
@@ -18,13 +20,13 @@ func init() {
 	register(func(e *env) *cmdline.Command {
 		return &cmdline.Command{
 			Name:    "app",
-			Summary: "packaged apps: install, list, inspect, start, stop, upgrade, remove",
+			Summary: "packaged apps: install, list, inspect, start, stop, upgrade, remove, config, trust",
 			Subs: []*cmdline.Command{
 				{Name: "install", Summary: "install an app package (directory or .tar.gz): a governed act", Args: "PATH", MinArgs: 1, MaxArgs: 1,
 					Setup: e.leaf(appInstall(false)),
 					Help: "Shows what the app requests (capabilities, hosts, agents, tools, services, cron jobs), its digest and\n" +
 						"signature, then asks the daemon to install it (app.install, recorded with the digest). An unsigned app, or\n" +
-						"one signed by a key not in HOME/apps/trusted_keys, waits for a human: weave gov pending / approve ID."},
+						"one signed by a key not trusted (weave app trust list), waits for a human: weave gov pending / approve ID."},
 				{Name: "list", Summary: "list installed apps", Setup: e.leaf(appList)},
 				{Name: "inspect", Summary: "an installed app's record, or a package's manifest, digest and signature", Args: "NAME|PATH",
 					MinArgs: 1, MaxArgs: 1, Setup: e.leaf(appInspect)},
@@ -35,6 +37,8 @@ func init() {
 					MinArgs: 2, MaxArgs: 2, Setup: e.leaf(appInstall(true))},
 				{Name: "remove", Summary: "stop an app and remove what it installed (the chain keeps its history)", Args: "NAME", MinArgs: 1, MaxArgs: 1,
 					Setup: e.leaf(appRemove)},
+				appConfigCommand(e),
+				appTrustCommand(e),
 			},
 		}
 	})
@@ -58,6 +62,19 @@ func describePackage(e *env, pkg *apppkg.Package) {
 		cron = append(cron, c.Schedule+" → "+c.Agent)
 	}
 	fmt.Fprintf(e.stderr, "  services: %s; cron: %s\n", listOrNone(svc), listOrNone(cron))
+	var settings []string
+	for _, k := range slices.Sorted(maps.Keys(m.Config)) {
+		v := m.Config[k]
+		switch {
+		case v.Secret:
+			settings = append(settings, k+" ("+v.Type+", secret)")
+		case v.Default == nil:
+			settings = append(settings, k+" ("+v.Type+", required)")
+		default:
+			settings = append(settings, k+" ("+v.Type+", default "+*v.Default+")")
+		}
+	}
+	fmt.Fprintf(e.stderr, "  settings: %s\n", listOrNone(settings))
 }
 
 func listOrNone(l []string) string {

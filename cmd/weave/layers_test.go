@@ -15,7 +15,7 @@ const module = "github.com/weftos/weftos/"
 // through small interfaces it declares. internal/daemon is the composition
 // root: nothing but the binaries imports it.
 var (
-	lowerLayers = []string{"chain", "internal/governance", "internal/memory", "internal/llm", "internal/sandbox", "internal/mesh", "internal/kernel"}
+	lowerLayers = []string{"chain", "internal/governance", "internal/memory", "internal/llm", "internal/sandbox", "internal/mesh", "internal/kernel", "internal/plan"}
 	upperLayers = []string{"internal/authority", "internal/kernelauth", "internal/toolhost", "internal/agenthost", "internal/cluster",
 		"internal/session", "internal/tools", "internal/agent", "internal/agentdef", "internal/daemon"}
 )

@@ -54,6 +54,10 @@ func TestUsageErrors(t *testing.T) {
 	}{
 		{[]string{"agent", "extra"}, "agent: wrong number of arguments: want none, got 1", "agent"},
 		{[]string{"agent", "--bogus"}, "agent: flag provided but not defined: -bogus", "agent"},
+		{[]string{"plan"}, "plan: wrong number of arguments: want GOAL..., got 0", "plan"},
+		{[]string{"plan", "--workers", "0", "goal"}, "plan: --workers 0: want 1 to 32", "plan"},
+		{[]string{"plan", "--replans", "-1", "goal"}, "plan: --replans -1: want 0 or more", "plan"},
+		{[]string{"plan", "  "}, "plan: the goal is empty", "plan"},
 		{[]string{"models", "a", "b"}, "models: wrong number of arguments: want [PROVIDER], got 2", "models"},
 		{[]string{"sessions"}, "sessions: missing subcommand (want list, show, rm, export or fork)", "sessions"},
 		{[]string{"sessions", "show"}, "sessions show: wrong number of arguments: want NAME, got 0", "sessions show"},

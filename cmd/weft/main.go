@@ -4,6 +4,7 @@
 //
 //	weft agent                        interactive chat, tokens streamed
 //	weft agent -m "Summarise README.md"
+//	weft plan "Write a release note from CHANGES.md and the open issues"
 //	weft models [PROVIDER]
 //	weft sessions list|show|rm|export|fork
 //	weft skills list
@@ -82,6 +83,8 @@ func program(e *env) *cmdline.Program {
 		Commands: []*cmdline.Command{
 			{Name: "agent", Summary: "chat with an agent (interactive, or one shot with -m)", Setup: e.leaf(cmdAgent),
 				Help: "Interactive: /exit, /reset, /model NAME, /tools, /session NAME. One shot (-m) exits 0 on an answer, 1 on an agent error, 2 with no provider or configuration."},
+			{Name: "plan", Summary: "plan a goal as a DAG of tasks and run them on agents in parallel (ECC Generate)", Args: "GOAL...", MinArgs: 1, MaxArgs: -1,
+				Help: planHelp, Setup: e.leaf(cmdPlan)},
 			{Name: "models", Summary: "list the models a provider offers", Args: "[PROVIDER]", MaxArgs: 1, Setup: e.leaf(cmdModels)},
 			{Name: "sessions", Summary: "list, show or remove sessions", Subs: []*cmdline.Command{
 				{Name: "list", Summary: "the sessions with their status and steps", Setup: e.leaf(sessionsList)},

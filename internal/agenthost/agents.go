@@ -124,7 +124,11 @@ func (h *Host) FindAgent(name, workspace string) (agentdef.Definition, error) {
 		}
 		return agentdef.Default(), nil
 	}
-	return agentdef.Find(name, workspace, h.home)
+	def, err := agentdef.Find(name, workspace, h.home)
+	if err != nil || h.prepare == nil {
+		return def, err
+	}
+	return h.prepare(def) // an app's agent: its settings in its prompt
 }
 
 // Caps turns a definition's requested capabilities into the kernel's.

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"log/slog"
 
+	"github.com/weftos/weftos/internal/agentdef"
 	"github.com/weftos/weftos/internal/authority"
 	"github.com/weftos/weftos/internal/config"
 	"github.com/weftos/weftos/internal/kernel"
@@ -46,6 +47,12 @@ type Linker interface {
 // agents.model names one.
 type DefaultModelFunc func(ctx context.Context) (string, error)
 
+// PrepareFunc completes a definition loaded from a file before it is
+// used (the daemon puts an app's settings into the system prompt of the
+// definitions the app installed); it returns the definition, changed or
+// not, or why it cannot be used.
+type PrepareFunc func(agentdef.Definition) (agentdef.Definition, error)
+
 // Options configure New. Models is nil when no provider is configured
 // (agents then fail to spawn with llm.ErrNoProvider); Linker and Logger
 // may be nil.
@@ -65,6 +72,7 @@ type Options struct {
 	Journals  *session.Committer
 	Gates     Gates
 	Linker    Linker
+	Prepare   PrepareFunc // may be nil
 	Logger    *slog.Logger
 }
 
@@ -85,6 +93,7 @@ type Host struct {
 	journals     *session.Committer
 	gates        Gates
 	linker       Linker
+	prepare      PrepareFunc
 	log          *slog.Logger
 	streams      streamTable
 }
@@ -96,7 +105,7 @@ func New(opts Options) *Host {
 	}
 	return &Host{home: opts.Home, agents: opts.Agents, recallK: opts.RecallK, kernel: opts.Kernel, auth: opts.Auth, ops: opts.Metrics,
 		models: opts.Models, endpoints: opts.Endpoints, defaultModel: opts.Default, builtins: opts.Builtins, toolhost: opts.Tools,
-		memory: opts.Memory, journals: opts.Journals, gates: opts.Gates, linker: opts.Linker, log: opts.Logger}
+		memory: opts.Memory, journals: opts.Journals, gates: opts.Gates, linker: opts.Linker, prepare: opts.Prepare, log: opts.Logger}
 }
 
 // Shorthands for the kernel ↔ authority bridge (internal/kernelauth).

@@ -48,6 +48,8 @@ const (
 	CodeUnknownMCP       = "unknown_mcp_session"
 	CodeUnknownApp       = "unknown_app"
 	CodeAppExists        = "app_exists"
+	CodeUnknownPublisher = "unknown_publisher"
+	CodePublisherTrusted = "publisher_trusted"
 	CodeNotInCluster     = "not_in_cluster"
 	CodeInCluster        = "in_cluster"
 	CodeBadToken         = "bad_token"
@@ -102,6 +104,8 @@ var (
 	ErrUnknownMCP       = errors.New("no such MCP tool session")
 	ErrUnknownApp       = errors.New("no such app")
 	ErrAppExists        = errors.New("an app with that name is installed")
+	ErrUnknownPublisher = errors.New("no trusted publisher key matches")
+	ErrPublisherTrusted = errors.New("the publisher key is already trusted")
 	ErrNotInCluster     = errors.New("this node is not in a cluster")
 	ErrInCluster        = errors.New("this node is already in a cluster")
 	ErrBadToken         = errors.New("bad invite token")
@@ -157,6 +161,8 @@ var codes = []struct {
 	{CodeUnknownMCP, ErrUnknownMCP, http.StatusNotFound},
 	{CodeUnknownApp, ErrUnknownApp, http.StatusNotFound},
 	{CodeAppExists, ErrAppExists, http.StatusConflict},
+	{CodeUnknownPublisher, ErrUnknownPublisher, http.StatusNotFound},
+	{CodePublisherTrusted, ErrPublisherTrusted, http.StatusConflict},
 	{CodeNotInCluster, ErrNotInCluster, http.StatusConflict},
 	{CodeInCluster, ErrInCluster, http.StatusConflict},
 	{CodeBadToken, ErrBadToken, http.StatusBadRequest},

@@ -77,8 +77,11 @@ type Manifest struct {
 	Cron     []Cron    `toml:"cron" json:"cron,omitempty"`
 	// Requests are the capabilities the app asks the operator for.
 	Requests Requests `toml:"requests" json:"requests"`
-	// Config holds the app's settings with their defaults.
-	Config map[string]string `toml:"config" json:"config,omitempty"`
+	// Config holds the app's settings: their types, defaults and which
+	// are secret (see ConfigVar), from the [config] table.
+	Config map[string]ConfigVar `toml:"-" json:"config,omitempty"`
+	// RawConfig is the [config] table as decoded.
+	RawConfig map[string]any `toml:"config" json:"-"`
 }
 
 // Service is a long-running agent of the app, started under a supervisor
@@ -209,15 +212,14 @@ func (m *Manifest) validate() error {
 			bad("requests.hosts: %q is not a host name (or *.domain)", h)
 		}
 	}
-	if len(m.Config) > 256 {
-		bad("config: more than 256 keys")
+	cfg, err := parseConfig(m.RawConfig)
+	if err != nil {
+		errs = append(errs, err)
 	}
-	for k, v := range m.Config {
-		if !keyRE.MatchString(k) {
-			bad("config: key %q: want 1-64 of a-z 0-9 _ . -", k)
-		}
-		if len(v) > 4096 {
-			bad("config.%s: value longer than 4096 bytes", k)
+	m.Config = cfg
+	for i, c := range m.Cron {
+		if err := m.CheckReferences(c.Message, false); err != nil {
+			bad("cron[%d].message: %v", i, err)
 		}
 	}
 	return errors.Join(errs...)

@@ -58,7 +58,7 @@ func TestExampleApp(t *testing.T) {
 	}
 	m := pkg.Manifest
 	if m.Name != "research" || m.Version != "0.1.0" || len(m.Agents) != 1 || len(m.Skills) != 1 || len(m.Tools) != 1 ||
-		len(m.Services) != 1 || len(m.Cron) != 1 || m.Config["digest_length"] != "200" {
+		len(m.Services) != 1 || len(m.Cron) != 1 || m.Config["digest_length"].Type != TypeInt || *m.Config["digest_length"].Default != "200" {
 		t.Fatalf("manifest %+v", m)
 	}
 	if pkg.Trust(nil) != "unsigned" || len(pkg.Digest) != 64 {

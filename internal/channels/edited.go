@@ -71,7 +71,9 @@ func (a *EditedAnswer) Progress(ctx context.Context, soFar string) error {
 		err = a.Messenger.Edit(ctx, a.id, parts[0])
 	}
 	if wait, ok := a.rateLimited(err); ok {
-		a.nextEdit = now.Add(wait) // no retry: the next progress or the final Send will do
+		// The wait counts from the refusal, not from the request: no
+		// retry, the next progress or the final Send will do.
+		a.nextEdit = a.Clock.Now().Add(wait)
 		a.limitedUntil = a.nextEdit
 		return nil
 	}

@@ -52,3 +52,40 @@ func (c *Client) AppRemove(ctx context.Context, name string) (apitype.AppRemoveR
 	var out apitype.AppRemoveResponse
 	return out, c.do(ctx, http.MethodDelete, "/v1/apps/"+url.PathEscape(name), nil, &out)
 }
+
+// AppConfig returns an installed app's settings: each one's type, default
+// and the value in effect (a secret's value is never returned).
+func (c *Client) AppConfig(ctx context.Context, name string) (apitype.AppConfig, error) {
+	var out apitype.AppConfig
+	return out, c.do(ctx, http.MethodGet, "/v1/apps/"+url.PathEscape(name)+"/config", nil, &out)
+}
+
+// AppConfigure sets and unsets an app's settings — a governed act,
+// app.configure, refused (and the refusal recorded) for an unknown key or
+// a value not of the key's type.
+func (c *Client) AppConfigure(ctx context.Context, name string, req apitype.AppConfigRequest) (apitype.AppConfig, error) {
+	var out apitype.AppConfig
+	return out, c.do(ctx, http.MethodPost, "/v1/apps/"+url.PathEscape(name)+"/config", req, &out)
+}
+
+// Publishers lists the publisher keys trusted to sign apps.
+func (c *Client) Publishers(ctx context.Context) (apitype.PublisherList, error) {
+	var out apitype.PublisherList
+	return out, c.do(ctx, http.MethodGet, "/v1/publishers", nil, &out)
+}
+
+// TrustPublisher trusts a publisher key to sign apps — a governed act,
+// app.trust (deferred for a human outside dev by the default
+// constitution).
+func (c *Client) TrustPublisher(ctx context.Context, req apitype.PublisherTrustRequest) (apitype.PublisherKey, error) {
+	var out apitype.PublisherKey
+	return out, c.do(ctx, http.MethodPost, "/v1/publishers", req, &out)
+}
+
+// DistrustPublisher stops trusting a publisher key (id: its name, the key,
+// or a unique prefix of 8 or more hex digits) — a governed act,
+// app.distrust. It returns the key removed.
+func (c *Client) DistrustPublisher(ctx context.Context, id string) (apitype.PublisherKey, error) {
+	var out apitype.PublisherKey
+	return out, c.do(ctx, http.MethodDelete, "/v1/publishers/"+url.PathEscape(id), nil, &out)
+}

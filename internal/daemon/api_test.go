@@ -123,6 +123,9 @@ func TestEveryEndpointHasATypedMethod(t *testing.T) {
 		"POST /v1/agent/run": func(ctx context.Context) error {
 			return c.AgentRun(ctx, apitype.RunRequest{Session: "s", Workspace: ws, Message: "hi", Once: true}, func(apitype.RunEvent) error { return nil })
 		},
+		"POST /v1/plan/run": func(ctx context.Context) error {
+			return c.PlanRun(ctx, apitype.PlanRequest{Goal: "g", Workspace: ws}, func(apitype.PlanEvent) error { return nil })
+		},
 		"POST /v1/agent/start": func(ctx context.Context) error {
 			return ignore(c.AgentStart(ctx, apitype.AgentStartRequest{Agent: "nosuch", Workspace: ws}))
 		},
@@ -149,6 +152,15 @@ func TestEveryEndpointHasATypedMethod(t *testing.T) {
 		"POST /v1/apps/{name}/start":   func(ctx context.Context) error { return ignore(c.AppStart(ctx, "nosuch")) },
 		"POST /v1/apps/{name}/stop":    func(ctx context.Context) error { return ignore(c.AppStop(ctx, "nosuch")) },
 		"DELETE /v1/apps/{name}":       func(ctx context.Context) error { return ignore(c.AppRemove(ctx, "nosuch")) },
+		"GET /v1/apps/{name}/config":   func(ctx context.Context) error { return ignore(c.AppConfig(ctx, "nosuch")) },
+		"POST /v1/apps/{name}/config": func(ctx context.Context) error {
+			return ignore(c.AppConfigure(ctx, "nosuch", apitype.AppConfigRequest{Set: map[string]string{"k": "v"}}))
+		},
+		"GET /v1/publishers": func(ctx context.Context) error { return ignore(c.Publishers(ctx)) },
+		"POST /v1/publishers": func(ctx context.Context) error {
+			return ignore(c.TrustPublisher(ctx, apitype.PublisherTrustRequest{Key: "00"}))
+		},
+		"DELETE /v1/publishers/{id}": func(ctx context.Context) error { return ignore(c.DistrustPublisher(ctx, "0000000000000000")) },
 
 		"POST /v1/mcp/sessions": func(ctx context.Context) error {
 			return ignore(c.MCPSession(ctx, apitype.MCPSessionRequest{Workspace: ws}))

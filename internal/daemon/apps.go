@@ -24,8 +24,9 @@ import (
 )
 
 // AppsDir holds installed apps in the home: NAME/app.json (the record),
+// NAME/config.json (the settings the operator set: appconfig.go),
 // NAME/VERSION-DIGEST/ (each installed version's package), and
-// trusted_keys (publisher keys, hex, one a line).
+// trusted_keys (the publisher keys trusted to sign apps: apptrust.go).
 const AppsDir = "apps"
 
 // App errors.
@@ -99,21 +100,6 @@ func (d *Daemon) listApps() ([]apitype.App, error) {
 	return out, nil
 }
 
-// trustedKeys are the publisher keys the operator trusts.
-func (d *Daemon) trustedKeys() []string {
-	b, err := os.ReadFile(filepath.Join(d.home, AppsDir, "trusted_keys"))
-	if err != nil {
-		return nil
-	}
-	var out []string
-	for _, l := range strings.Split(string(b), "\n") {
-		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "#") {
-			out = append(out, strings.ToLower(l))
-		}
-	}
-	return out
-}
-
 // appPlan is what an install or upgrade would put in place, checked
 // before governance sees it.
 type appPlan struct {
@@ -143,6 +129,9 @@ func (d *Daemon) planApp(pkg *apppkg.Package, prev *apitype.App) (*appPlan, erro
 			if !slices.Contains(m.Requests.Capabilities, c) {
 				return nil, fmt.Errorf("%w: agent %s asks for %s, which the app does not request", kernel.ErrInvalid, def.Name, c)
 			}
+		}
+		if err := m.CheckReferences(def.SystemPrompt, true); err != nil {
+			return nil, fmt.Errorf("agent %s: system_prompt: %w", def.Name, err)
 		}
 		if _, err := os.Stat(filepath.Join(d.home, "agents", def.Name+".yaml")); err == nil && !owned(prev.Agents, def.Name) {
 			return nil, fmt.Errorf("%w: agent %s is already defined in the home", kernel.ErrInvalid, def.Name)
@@ -186,6 +175,9 @@ func (d *Daemon) planApp(pkg *apppkg.Package, prev *apitype.App) (*appPlan, erro
 			return nil, fmt.Errorf("%w: skill %s is already in the home", kernel.ErrInvalid, name)
 		}
 		pl.skills = append(pl.skills, name)
+	}
+	if err := d.checkUpgradeConfig(m.Name, prev, m); err != nil {
+		return nil, err
 	}
 	pl.requests = append(pl.requests, m.Requests.Capabilities...)
 	for _, h := range m.Requests.Hosts {
@@ -279,7 +271,12 @@ func (d *Daemon) installApp(ctx context.Context, src string, upgrade bool) (apit
 		return apitype.App{}, fmt.Errorf("app %s: recorded as installed (seq %d) but its record was not written: %w", rec.Name, rec.InstallSeq, err)
 	}
 	if prev != nil && prev.Running {
-		return d.startApp(ctx, rec.Name)
+		a, err := d.startApp(ctx, rec.Name)
+		if err != nil {
+			// A new required setting, say: installed, but stopped.
+			return a, fmt.Errorf("%s %s installed (chain seq %d) but not started again: %w", rec.Name, rec.Version, rec.InstallSeq, err)
+		}
+		return a, nil
 	}
 	return rec, nil
 }
@@ -338,7 +335,7 @@ func (d *Daemon) putApp(ctx context.Context, pl *appPlan, prev *apitype.App, src
 	}
 	rec = apitype.App{Name: m.Name, Version: m.Version, Description: m.Description, Digest: pl.pkg.Digest, Signature: pl.pkg.Trust(d.trustedKeys()),
 		Publisher: pl.pkg.Publisher, Source: src, Installed: d.opts.Clock.Now().UTC(), Skills: pl.skills, Tools: pl.tools,
-		Services: nonNil(m.Services), Cron: nonNil(m.Cron), Requests: m.Requests, Config: m.Config,
+		Services: nonNil(m.Services), Cron: nonNil(m.Cron), Requests: m.Requests, Config: m.ConfigDefaults(),
 		Workspace: d.home + "-apps" + string(filepath.Separator) + m.Name}
 	for a := range pl.defs {
 		rec.Agents = append(rec.Agents, a)
@@ -456,6 +453,17 @@ func (d *Daemon) startApp(ctx context.Context, name string) (apitype.App, error)
 	if a.Running {
 		return a, nil
 	}
+	m, err := d.appManifest(a)
+	if err != nil {
+		return a, err
+	}
+	cfg, err := d.readAppConfig(name)
+	if err != nil {
+		return a, err
+	}
+	if err := checkAppConfig(name, m, cfg.Values); err != nil {
+		return a, err
+	}
 	if err := os.MkdirAll(a.Workspace, 0o700); err != nil {
 		return a, err
 	}
@@ -487,8 +495,12 @@ func (d *Daemon) startApp(ctx context.Context, name string) (apitype.App, error)
 		}
 	}
 	for _, c := range a.Cron {
+		msg, err := apppkg.Expand(c.Message, configValue(name, m, cfg.Values))
+		if err != nil {
+			return fail(fmt.Errorf("app %s: cron %s: %w", name, c.Schedule, err))
+		}
 		job, err := d.AddCron(ctx, apitype.CronRequest{Name: "app." + name, Schedule: c.Schedule, From: kernel.KernelPID,
-			Target: kernel.ToService(services[c.Agent]), Payload: kernel.Text(c.Message)})
+			Target: kernel.ToService(services[c.Agent]), Payload: kernel.Text(msg)})
 		if err != nil {
 			return fail(fmt.Errorf("app %s: cron %s: %w", name, c.Schedule, err))
 		}

@@ -18,6 +18,11 @@ func (d *Daemon) appRoutes() []localapi.Route {
 		{Pattern: "POST /v1/apps/{name}/start", Handler: d.handleAppControl(d.startApp)},
 		{Pattern: "POST /v1/apps/{name}/stop", Handler: d.handleAppControl(d.stopApp)},
 		{Pattern: "DELETE /v1/apps/{name}", Handler: d.handleAppRemove},
+		{Pattern: "GET /v1/apps/{name}/config", Handler: d.handleAppConfig},
+		{Pattern: "POST /v1/apps/{name}/config", Handler: d.handleAppConfigure},
+		{Pattern: "GET /v1/publishers", Handler: d.handlePublishers},
+		{Pattern: "POST /v1/publishers", Handler: d.handlePublisherTrust},
+		{Pattern: "DELETE /v1/publishers/{id}", Handler: d.handlePublisherDistrust},
 	}
 }
 
@@ -79,4 +84,57 @@ func (d *Daemon) handleAppRemove(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	localapi.WriteJSON(w, apitype.AppRemoveResponse{Removed: r.PathValue("name")})
+}
+
+func (d *Daemon) handleAppConfig(w http.ResponseWriter, r *http.Request) {
+	out, err := d.appConfigView(r.PathValue("name"))
+	if err != nil {
+		d.fail(w, err)
+		return
+	}
+	localapi.WriteJSON(w, out)
+}
+
+func (d *Daemon) handleAppConfigure(w http.ResponseWriter, r *http.Request) {
+	var req apitype.AppConfigRequest
+	if !localapi.DecodeBody(w, r, &req) {
+		return
+	}
+	out, err := d.configureApp(r.Context(), r.PathValue("name"), req)
+	if err != nil {
+		d.fail(w, err)
+		return
+	}
+	localapi.WriteJSON(w, out)
+}
+
+func (d *Daemon) handlePublishers(w http.ResponseWriter, r *http.Request) {
+	out, err := d.publishers()
+	if err != nil {
+		d.fail(w, err)
+		return
+	}
+	localapi.WriteJSON(w, out)
+}
+
+func (d *Daemon) handlePublisherTrust(w http.ResponseWriter, r *http.Request) {
+	var req apitype.PublisherTrustRequest
+	if !localapi.DecodeBody(w, r, &req) {
+		return
+	}
+	out, err := d.trustPublisher(r.Context(), req)
+	if err != nil {
+		d.fail(w, err)
+		return
+	}
+	localapi.WriteJSON(w, out)
+}
+
+func (d *Daemon) handlePublisherDistrust(w http.ResponseWriter, r *http.Request) {
+	out, err := d.distrustPublisher(r.Context(), r.PathValue("id"))
+	if err != nil {
+		d.fail(w, err)
+		return
+	}
+	localapi.WriteJSON(w, out)
 }

@@ -38,6 +38,8 @@ func TestJSONIsSnakeCase(t *testing.T) {
 		apitype.PairingResponse{}, apitype.PairingResolveResponse{},
 		apitype.ServiceRegisterRequest{}, apitype.AgentStartRequest{}, apitype.AgentStartResponse{},
 		apitype.AppInstallRequest{}, apitype.App{}, apitype.AppRemoveResponse{},
+		apitype.AppConfigRequest{}, apitype.AppConfigSetting{}, apitype.AppConfig{},
+		apitype.PublisherTrustRequest{}, apitype.PublisherKey{}, apitype.PublisherList{},
 		apitype.MCPSessionRequest{}, apitype.MCPTool{}, apitype.MCPSession{}, apitype.MCPCallRequest{}, apitype.MCPCallResult{}, apitype.MCPSessionEnded{},
 		apitype.LogsResponse{}, apitype.LogLine{}, apitype.DoctorReport{}, apitype.DoctorCheck{},
 		apitype.ClusterInitRequest{}, apitype.ClusterInviteRequest{}, apitype.ClusterInvite{}, apitype.ClusterJoinRequest{},
@@ -46,6 +48,7 @@ func TestJSONIsSnakeCase(t *testing.T) {
 		apitype.XrefNode{}, apitype.XrefLink{}, apitype.XrefResponse{}, apitype.EccEdgeRequest{}, apitype.EccEdgeResponse{}, apitype.EccNode{},
 		apitype.EccStep{}, apitype.EccWalkQuery{}, apitype.EccWalkResponse{}, apitype.EccQueue{}, apitype.EccGraph{}, apitype.EccXref{},
 		apitype.EccSalient{}, apitype.EccStatus{},
+		apitype.PlanRequest{}, apitype.PlanTask{}, apitype.PlanEvent{},
 		// ... and the lower layers' types it names.
 		apitype.ChainStatus{}, apitype.ChainKeys{}, apitype.ChainEvent{}, apitype.ChainProof{}, apitype.ChainConsistency{},
 		apitype.Decision{}, apitype.PendingItem{}, apitype.AuditReport{}, apitype.MemoryHit{}, apitype.MemoryContribution{}, apitype.MemoryStats{}, memory.Weights{},

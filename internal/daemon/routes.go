@@ -36,6 +36,7 @@ func (d *Daemon) routes() []localapi.Route {
 	r = append(r, d.clusterRoutes()...)
 	r = append(r, d.xrefRoutes()...)
 	r = append(r, d.eccRoutes()...)
+	r = append(r, d.planRoutes()...)
 	r = append(r, d.uiRoutes()...)
 	return append(r,
 		localapi.Route{Pattern: "GET /v1/gov/audit", Handler: d.handleAudit},
@@ -146,7 +147,12 @@ func outerCode(err error) string {
 		return apitype.CodeUnknownApp
 	case errors.Is(err, ErrAppExists):
 		return apitype.CodeAppExists
-	case errors.Is(err, apppkg.ErrManifest), errors.Is(err, apppkg.ErrPackage), errors.Is(err, apppkg.ErrSignature):
+	case errors.Is(err, apitype.ErrUnknownPublisher):
+		return apitype.CodeUnknownPublisher
+	case errors.Is(err, apitype.ErrPublisherTrusted):
+		return apitype.CodePublisherTrusted
+	case errors.Is(err, apppkg.ErrManifest), errors.Is(err, apppkg.ErrPackage), errors.Is(err, apppkg.ErrSignature),
+		errors.Is(err, apppkg.ErrConfig), errors.Is(err, apppkg.ErrKey):
 		return apitype.CodeInvalidArgument
 	case errors.Is(err, gateway.ErrBadScope):
 		return apitype.CodeInvalidArgument

@@ -376,6 +376,8 @@ func (l *linker) act(r *round, e xref.ID, seq uint64, kind string, rec actLinks)
 				r.link(e, relAbout, from, seq)
 			}
 		}
+	case governance.KindPlanTask, governance.KindPlanAnswer:
+		planXref(r, e, seq, kind, rec.Detail)
 	case governance.KindChannelMessage:
 		var det governance.ChannelMessageDetail
 		if json.Unmarshal(rec.Detail, &det) == nil && det.Session != "" {

@@ -41,6 +41,9 @@ const (
 	KindEccEdge       = "ecc.edge" // an edge of the causal graph (ECC)
 	KindAppInstall    = "app.install"
 	KindAppRemove     = "app.remove"
+	KindAppConfigure  = "app.configure"
+	KindAppTrust      = "app.trust"
+	KindAppDistrust   = "app.distrust"
 
 	// Channels and the gateway: every inbound message and its reply (one
 	// act, the decision naming the inbound hash, the outcome the reply's),
@@ -125,6 +128,9 @@ var kindSpecs = func() map[string]KindSpec {
 	add(KindToolInstall, ClassAct, func() any { return &ToolInstallDetail{} })
 	add(KindAppInstall, ClassAct, func() any { return &AppDetail{} })
 	add(KindAppRemove, ClassAct, func() any { return &AppDetail{} })
+	add(KindAppConfigure, ClassAct, func() any { return &AppConfigDetail{} })
+	add(KindAppTrust, ClassAct, func() any { return &AppTrustDetail{} })
+	add(KindAppDistrust, ClassAct, func() any { return &AppTrustDetail{} })
 	add(KindToolRemove, ClassAct, func() any { return &ToolInstallDetail{} })
 	add(KindSessionRemove, ClassAct, func() any { return &SessionDetail{} })
 	add(KindAgentDefine, ClassAct, func() any { return &AgentDefinitionDetail{} })
@@ -333,6 +339,27 @@ type AppDetail struct {
 	Requests   []string `json:"requests,omitempty"`
 	Previous   string   `json:"previous,omitempty"` // the version an upgrade replaced
 	RolledBack bool     `json:"rolled_back,omitempty"`
+}
+
+// AppConfigDetail is the Detail of app.configure: the settings an
+// operator set (each value as text; a secret's as "sha256:HEX" of a
+// domain-separated hash, never in clear) and unset, for the app version
+// installed.
+type AppConfigDetail struct {
+	App     string            `json:"app"`
+	Version string            `json:"version"`
+	Set     map[string]string `json:"set,omitempty"`
+	Unset   []string          `json:"unset,omitempty"`
+	// Secrets names the keys of Set and Unset that are secret.
+	Secrets []string `json:"secrets,omitempty"`
+}
+
+// AppTrustDetail is the Detail of app.trust and app.distrust: a publisher
+// key (hex Ed25519) the node trusts, or stops trusting, to sign apps.
+type AppTrustDetail struct {
+	Key    string `json:"key"`
+	Name   string `json:"name,omitempty"`
+	Source string `json:"source,omitempty"` // where the key was read from
 }
 
 // SessionDetail is the Detail of session.remove.

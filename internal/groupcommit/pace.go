@@ -1,6 +1,8 @@
 // Package groupcommit paces group commits: how long a committer that
-// fsyncs many requesters' records at once (the chain log, the sessions'
-// commit log) may wait to gather a fuller batch.
+// fsyncs many requesters' records at once (the sessions' commit log) may
+// wait to gather a fuller batch. The chain log does not wait: it keeps
+// several fsyncs in flight instead (chain/commit.go), which batches as
+// well when appenders queue and adds no wait when they do not.
 package groupcommit
 
 import "time"
