@@ -1,7 +1,9 @@
 package main
 
 import (
+	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -37,4 +39,23 @@ func TestECCCommands(t *testing.T) {
 	if out := c.ok("xref", "seq:0"); out == "" {
 		t.Fatal("xref seq:0 printed nothing")
 	}
+
+	// ecc analyze: a folder becomes records and edges; again, nothing new
+	// and the same hash, which ecc status shows too.
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "a.md"), []byte("# Plan\n\nAda Lovelace reviews it.\n\n# Later\n\nGrace Hopper ships it.\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := c.ok("ecc", "analyze", dir)
+	hash := regexp.MustCompile(`hash ([0-9a-f]{64})`).FindStringSubmatch(out)
+	if !strings.Contains(out, "1 analysed") || hash == nil {
+		t.Fatalf("ecc analyze:\n%s", out)
+	}
+	if again := c.ok("ecc", "analyze", dir); !strings.Contains(again, "1 unchanged") || !strings.Contains(again, hash[1]) {
+		t.Fatalf("ecc analyze again:\n%s", again)
+	}
+	if st := c.ok("ecc", "status"); !strings.Contains(st, hash[1]) {
+		t.Fatalf("ecc status lacks the hash %s:\n%s", hash[1], st)
+	}
+	c.fail(cmdline.ExitUsage, "needs a PATH or --session", "ecc", "analyze")
 }

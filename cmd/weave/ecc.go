@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -26,7 +27,7 @@ func init() {
 	register(func(e *env) *cmdline.Command {
 		return &cmdline.Command{
 			Name:    "ecc",
-			Summary: "the cognitive layer: causal graph (link, why, impact), impulses and tick (status)",
+			Summary: "the cognitive layer: causal graph (link, why, impact), analyze, impulses and tick (status)",
 			Help: "Nodes are named as for `weave xref` (ids, keys such as seq:N or memory:ID, prefixes), or by a new\n" +
 				"64-hex-digit id (a derived artifact's). Edge types: follows, part_of, mentions, supersedes,\n" +
 				"contradicts, derived_from, depends_on, evidence_for.",
@@ -34,6 +35,12 @@ func init() {
 				{Name: "link", Summary: "add an edge FROM TYPE TO (a governed act, on the chain)", Args: "FROM TYPE TO", MinArgs: 3, MaxArgs: 3, Setup: e.leaf(eccLink)},
 				{Name: "why", Summary: "the evidence behind an id: what it derives from, depends on, supersedes", Args: "ID", MinArgs: 1, MaxArgs: 1, Setup: e.leaf(eccWalk(false))},
 				{Name: "impact", Summary: "what depends on an id, and what is stale because of it", Args: "ID", MinArgs: 1, MaxArgs: 1, Setup: e.leaf(eccWalk(true))},
+				{Name: "analyze", Summary: "turn files, folders or sessions into memory, entities and graph edges (idempotent; prints the graph hash)",
+					Help: "Each file (or session transcript) is chunked; every chunk becomes a memory record, part_of its document,\n" +
+						"following the chunk before it, and mentioning the entities found in it (names, @handles, dates).\n" +
+						"Each batch of chunks is a governed act (ecc.analyze) on the chain. Re-running skips what is done;\n" +
+						"the same input gives the same graph hash, in this home or another.",
+					Args: "[PATH...]", MinArgs: 0, MaxArgs: -1, Setup: e.leaf(eccAnalyze)},
 				{Name: "status", Summary: "the tick (interval, budget use, wakes), impulse queue, graph and working set", Setup: e.leaf(eccStatus)},
 			},
 		}
@@ -139,6 +146,61 @@ func printWalk(e *env, r apitype.EccWalkResponse, impact bool) {
 	_ = tw.Flush()
 }
 
+func eccAnalyze(e *env, fs *flag.FlagSet) cmdline.Action {
+	var sessions multiFlag
+	fs.Var(&sessions, "session", "a session to analyse (its transcript); repeatable")
+	tag := fs.String("tag", "", "comma-separated tags for every memory record")
+	return func(ctx context.Context, pos []string) error {
+		if len(pos) == 0 && len(sessions) == 0 {
+			return cmdline.Usagef("analyze needs a PATH or --session NAME")
+		}
+		req := apitype.EccAnalyzeRequest{Sessions: sessions}
+		for _, p := range pos {
+			a, err := filepath.Abs(p)
+			if err != nil {
+				return err
+			}
+			req.Paths = append(req.Paths, a)
+		}
+		if *tag != "" {
+			req.Tags = strings.Split(*tag, ",")
+		}
+		bar := !e.json && cmdline.IsTerminal(e.stderr)
+		return e.withClient(func(c *client.Client) error {
+			drawn := false
+			r, err := c.EccAnalyze(ctx, req, func(p apitype.EccAnalyzeProgress) {
+				if bar && p.DocsTotal > 0 {
+					const width = 30
+					n := width * min(p.DocsDone, p.DocsTotal) / p.DocsTotal
+					fmt.Fprintf(e.stderr, "\r[%s%s] %d/%d documents, %d chunks, %d edges", strings.Repeat("#", n), strings.Repeat(".", width-n),
+						p.DocsDone, p.DocsTotal, p.Chunks, p.Edges)
+					drawn = true
+				}
+			})
+			if drawn {
+				fmt.Fprintln(e.stderr)
+			}
+			if err != nil {
+				return err
+			}
+			if e.json {
+				return cmdline.PrintJSON(e.stdout, r)
+			}
+			fmt.Fprintf(e.stdout, "%d documents: %d analysed, %d unchanged, %d skipped; %d chunks (%d new records), %d entities\n",
+				r.Documents, r.Analyzed, r.Unchanged, r.Skipped, r.Chunks, r.Created, r.Entities)
+			fmt.Fprintf(e.stdout, "%d edges (%d new", r.Edges, r.Added)
+			if r.Refused > 0 {
+				fmt.Fprintf(e.stdout, ", %d refused as cycles", r.Refused)
+			}
+			fmt.Fprintf(e.stdout, ") in %d recorded acts\ngraph: %d nodes, %d edges, hash %s\n", r.Acts, r.GraphNodes, r.GraphEdges, r.GraphHash)
+			for _, n := range r.Notes {
+				fmt.Fprintf(e.stdout, "  note: %s\n", n)
+			}
+			return nil
+		})
+	}
+}
+
 func xrefShow(e *env, fs *flag.FlagSet) cmdline.Action {
 	depth := fs.Int("depth", 1, "follow links this many hops (1-6)")
 	return func(ctx context.Context, pos []string) error {
@@ -205,6 +267,7 @@ func eccStatus(e *env, fs *flag.FlagSet) cmdline.Action {
 				q.Depth, q.Capacity, q.Emitted, q.Rehearsed, q.Processed, q.Expired, q.Evicted)
 			g := st.Graph
 			fmt.Fprintf(w, "graph     %d nodes, %d edges, %d stale, %d invalidations, %d cycles refused\n", g.Nodes, g.Edges, g.Stale, g.Invalidations, g.Refused)
+			fmt.Fprintf(w, "          hash %s\n", g.Hash)
 			fmt.Fprintf(w, "xref      %d nodes, %d links, through seq %d\n", st.Xref.Nodes, st.Xref.Links, st.Xref.Through)
 			if len(st.Salient) > 0 {
 				fmt.Fprintln(w, "salient:")

@@ -24,7 +24,7 @@ func init() {
 			Summary: "semantic memory: ingest, search, stats, rm, reembed; bench and gen (ANN benchmark)",
 			Subs: []*cmdline.Command{
 				{Name: "ingest", Summary: "chunk, embed and store files and folders (resumable)", Args: "PATH...", MinArgs: 1, MaxArgs: -1, Setup: e.leaf(memoryIngest)},
-				{Name: "search", Summary: "the records that best match a query (BM25, vectors, neighbouring turns; --explain)", Args: `"QUERY"`, MinArgs: 1, MaxArgs: 1, Setup: e.leaf(memorySearch)},
+				{Name: "search", Summary: "the records that best match a query (BM25, vectors, neighbouring turns, graph walk; --explain)", Args: `"QUERY"`, MinArgs: 1, MaxArgs: 1, Setup: e.leaf(memorySearch)},
 				{Name: "stats", Summary: "record, index and embedder statistics", Setup: e.leaf(memoryStats)},
 				{Name: "rm", Summary: "remove a record", Args: "ID", MinArgs: 1, MaxArgs: 1, Setup: e.leaf(memoryRemove)},
 				{Name: "reembed", Summary: "re-embed every record with the configured embedder", Setup: e.leaf(memoryReembed)},
@@ -107,7 +107,7 @@ func memorySearch(e *env, fs *flag.FlagSet) cmdline.Action {
 	k := cmdline.Count(fs, "k", 10, "number of results")
 	var filters, weights multiFlag
 	fs.Var(&filters, "filter", "key=value (agent, session, source, tag, scope); repeatable")
-	only := fs.String("only", "", "comma-separated retrieval components to use alone (bm25, vector, neighbor, session, recency)")
+	only := fs.String("only", "", "comma-separated retrieval components to use alone (bm25, vector, neighbor, session, recency, graph)")
 	without := fs.String("without", "", "comma-separated retrieval components to switch off")
 	fs.Var(&weights, "weight", "component=weight, e.g. neighbor=0.3 (0 switches it off); repeatable")
 	fusion := fs.String("fusion", "", `how the components are combined: "sum" of normalised scores (default) or "rrf" (reciprocal rank fusion)`)

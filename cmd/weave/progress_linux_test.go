@@ -138,3 +138,45 @@ func TestIngestProgressOnlyOnTerminal(t *testing.T) {
 		t.Fatalf("--json on a terminal: %q", got)
 	}
 }
+
+// TestAnalyzeProgressOnlyOnTerminal: ecc analyze draws its progress bar
+// (documents, chunks, edges) when stderr is a terminal, and nothing
+// otherwise.
+func TestAnalyzeProgressOnlyOnTerminal(t *testing.T) {
+	if testing.Short() {
+		t.Skip("boots a kernel")
+	}
+	home := filepath.Join(t.TempDir(), "home")
+	d, err := daemon.Open(t.Context(), daemon.Options{Home: home, Version: "test", LogOutput: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := d.Close(ctx); err != nil {
+			t.Error(err)
+		}
+	})
+	docs := t.TempDir()
+	for i, body := range []string{"# Ops\n\nAda Lovelace runs the backup nightly.\n", "# Dev\n\nGrace Hopper reviews it.\n"} {
+		if err := os.WriteFile(filepath.Join(docs, fmt.Sprintf("n%d.md", i)), []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var out, errb bytes.Buffer
+	if code := run([]string{"ecc", "analyze", docs, "--home", home}, &out, &errb); code != 0 || !strings.Contains(out.String(), "2 analysed") || errb.Len() != 0 {
+		t.Fatalf("not a terminal: exit %d, stdout %q, stderr %q", code, out.String(), errb.String())
+	}
+	if err := os.WriteFile(filepath.Join(docs, "n2.md"), []byte("# More\n\nAnother note.\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	term := openPTY(t)
+	out.Reset()
+	if code := run([]string{"ecc", "analyze", docs, "--home", home}, &out, term.tty); code != 0 {
+		t.Fatalf("analyze: exit %d", code)
+	}
+	if got := term.waitFor(t, "3/3 documents"); !strings.Contains(got, "\r["+strings.Repeat("#", 30)+"] 3/3 documents, ") {
+		t.Fatalf("terminal: %q", got)
+	}
+}

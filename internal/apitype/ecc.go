@@ -111,6 +111,10 @@ type EccGraph struct {
 	Stale         int    `json:"stale"`
 	Refused       uint64 `json:"refused"`
 	Invalidations uint64 `json:"invalidations"`
+	// Hash is the graph's content hash (causal.Graph.Hash, hex): equal
+	// edge sets, equal hashes, whatever the order or time they were
+	// learnt.
+	Hash string `json:"hash"`
 }
 
 // EccXref describes the cross-reference index.
@@ -152,4 +156,59 @@ type EccStatus struct {
 	Graph          EccGraph      `json:"graph"`
 	Xref           EccXref       `json:"xref"`
 	Salient        []EccSalient  `json:"salient"`
+}
+
+// EccAnalyzeRequest is the body of POST /v1/ecc/analyze: files and folders
+// (absolute paths) and sessions to analyse into memory records, entities
+// and causal edges.
+type EccAnalyzeRequest struct {
+	Paths    []string `json:"paths,omitempty"`
+	Sessions []string `json:"sessions,omitempty"`
+	Tags     []string `json:"tags,omitempty"`
+}
+
+// EccAnalyzeProgress is reported after each batch and each document.
+type EccAnalyzeProgress struct {
+	Document  string `json:"document"` // the file or session:NAME being analysed
+	DocsDone  int    `json:"docs_done"`
+	DocsTotal int    `json:"docs_total"`
+	Chunks    int    `json:"chunks"` // chunks stored so far
+	Edges     int    `json:"edges"`  // edges implied so far
+}
+
+// EccAnalyzeResult summarises an analysis. GraphHash is the whole graph's
+// content hash after it: analysing the same input again, or the same
+// input in another home, gives the same hash.
+type EccAnalyzeResult struct {
+	Documents  int      `json:"documents"` // candidate files and sessions
+	Analyzed   int      `json:"analyzed"`
+	Unchanged  int      `json:"unchanged"` // already analysed with this content
+	Skipped    int      `json:"skipped"`   // binary, too large, unreadable
+	Chunks     int      `json:"chunks"`
+	Created    int      `json:"created"` // new memory records
+	Entities   int      `json:"entities"`
+	Edges      int      `json:"edges"` // edges the analysed batches imply
+	Added      int      `json:"added"` // of which new to the graph
+	Refused    int      `json:"refused,omitempty"`
+	Acts       int      `json:"acts"` // governed acts (one per batch)
+	GraphNodes int      `json:"graph_nodes"`
+	GraphEdges int      `json:"graph_edges"`
+	GraphHash  string   `json:"graph_hash"`
+	Notes      []string `json:"notes,omitempty"`
+}
+
+// Analyze stream event types.
+const (
+	AnalyzeProgress = "progress"
+	AnalyzeDone     = "done"
+	AnalyzeError    = "error"
+)
+
+// EccAnalyzeEvent is one line of the analyze stream: progress, then done
+// (or error).
+type EccAnalyzeEvent struct {
+	Type     string              `json:"type"`
+	Progress *EccAnalyzeProgress `json:"progress,omitempty"`
+	Result   *EccAnalyzeResult   `json:"result,omitempty"`
+	Message  string              `json:"message,omitempty"`
 }

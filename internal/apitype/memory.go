@@ -25,7 +25,7 @@ type MemoryIngestEvent struct {
 }
 
 // MemorySearchRequest is the body of POST /v1/memory/search. The
-// retrieval components (bm25, vector, neighbor, session, recency) start
+// retrieval components (bm25, vector, neighbor, session, recency, graph) start
 // from the store's default weights; Only keeps the named ones, Without
 // switches the named ones off, and Weights sets individual weights (0 =
 // off), in that order.

@@ -177,6 +177,8 @@ type Graph struct {
 	maxSeq uint64
 	stats  Stats
 	sink   func(Edge) error // persistence, under mu
+	hash   [32]byte         // Hash of the first hashed edges
+	hashed int
 }
 
 // Stats counts the graph's work.

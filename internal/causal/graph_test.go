@@ -398,3 +398,51 @@ func ExampleGraph_Add() {
 	fmt.Println(len(stale), "derived artifacts are now stale")
 	// Output: 2 derived artifacts are now stale
 }
+
+func TestHash(t *testing.T) {
+	id := func(b byte) ID { var x ID; x[0] = b; return x }
+	a, b := New(), New()
+	if a.Hash() != b.Hash() {
+		t.Fatal("empty graphs differ")
+	}
+	edges := []Edge{
+		{From: id(1), To: id(2), Type: PartOf, Weight: 1, Seq: 5, Recorded: 10},
+		{From: id(2), To: id(3), Type: Follows, Weight: 1, Seq: 6, Recorded: 11},
+		{From: id(1), To: id(4), Type: Mentions, Weight: 0.5, Seq: 7, Recorded: 12},
+	}
+	for _, e := range edges {
+		if _, _, err := a.Add(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Same edges, another order, other seqs and times: same hash.
+	for i := len(edges) - 1; i >= 0; i-- {
+		e := edges[i]
+		e.Seq, e.Recorded, e.ValidFrom = e.Seq+100, e.Recorded+100, 99
+		if _, _, err := b.Add(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h := a.Hash()
+	if h != b.Hash() || h == New().Hash() {
+		t.Fatalf("hashes: %x %x", h, b.Hash())
+	}
+	if !a.HasEdge(id(1), id(2), PartOf) || a.HasEdge(id(2), id(1), PartOf) || a.HasEdge(id(1), id(2), Follows) {
+		t.Fatal("HasEdge")
+	}
+	// A new edge (or another weight) changes it.
+	if _, _, err := b.Add(Edge{From: id(3), To: id(4), Type: Mentions, Weight: 0.5}); err != nil {
+		t.Fatal(err)
+	}
+	if b.Hash() == h {
+		t.Fatal("hash unchanged by a new edge")
+	}
+	c := New()
+	for _, e := range edges {
+		e.Weight = 2
+		_, _, _ = c.Add(e)
+	}
+	if c.Hash() == h {
+		t.Fatal("hash ignores weights")
+	}
+}

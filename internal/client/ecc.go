@@ -2,6 +2,8 @@ package client
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -56,4 +58,35 @@ func (c *Client) EccImpact(ctx context.Context, id string, q apitype.EccWalkQuer
 func (c *Client) EccStatus(ctx context.Context) (apitype.EccStatus, error) {
 	var out apitype.EccStatus
 	return out, c.do(ctx, http.MethodGet, "/v1/ecc/status", nil, &out)
+}
+
+// EccAnalyze analyses files, folders and sessions into memory, entities
+// and causal edges, calling progress (if not nil) as the daemon reports
+// it, and returns the result.
+func (c *Client) EccAnalyze(ctx context.Context, req apitype.EccAnalyzeRequest, progress func(apitype.EccAnalyzeProgress)) (apitype.EccAnalyzeResult, error) {
+	var final *apitype.EccAnalyzeResult
+	err := c.stream(ctx, http.MethodPost, "/v1/ecc/analyze", req, func(line []byte) error {
+		var ev apitype.EccAnalyzeEvent
+		if err := json.Unmarshal(line, &ev); err != nil {
+			return fmt.Errorf("client: analyze event: %w", err)
+		}
+		switch ev.Type {
+		case apitype.AnalyzeProgress:
+			if progress != nil && ev.Progress != nil {
+				progress(*ev.Progress)
+			}
+		case apitype.AnalyzeDone:
+			final = ev.Result
+		case apitype.AnalyzeError:
+			return &APIError{Status: http.StatusOK, Code: apitype.CodeInternal, Message: ev.Message}
+		}
+		return nil
+	})
+	if err != nil {
+		return apitype.EccAnalyzeResult{}, err
+	}
+	if final == nil {
+		return apitype.EccAnalyzeResult{}, fmt.Errorf("client: the analyze stream ended without a result")
+	}
+	return *final, nil
 }

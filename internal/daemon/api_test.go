@@ -85,8 +85,11 @@ func TestEveryEndpointHasATypedMethod(t *testing.T) {
 		"POST /v1/ecc/edges": func(ctx context.Context) error {
 			return ignore(c.EccLink(ctx, apitype.EccEdgeRequest{From: "seq:0", To: "seq:1", Type: "follows"}))
 		},
-		"GET /v1/ecc/why/{id}":      func(ctx context.Context) error { return ignore(c.EccWhy(ctx, "seq:0", apitype.EccWalkQuery{})) },
-		"GET /v1/ecc/status":        func(ctx context.Context) error { return ignore(c.EccStatus(ctx)) },
+		"GET /v1/ecc/why/{id}": func(ctx context.Context) error { return ignore(c.EccWhy(ctx, "seq:0", apitype.EccWalkQuery{})) },
+		"GET /v1/ecc/status":   func(ctx context.Context) error { return ignore(c.EccStatus(ctx)) },
+		"POST /v1/ecc/analyze": func(ctx context.Context) error {
+			return ignore(c.EccAnalyze(ctx, apitype.EccAnalyzeRequest{Paths: []string{ws}}, nil))
+		},
 		"GET /v1/ecc/impact/{id}":   func(ctx context.Context) error { return ignore(c.EccImpact(ctx, "seq:0", apitype.EccWalkQuery{})) },
 		"GET /v1/chain/export":      func(ctx context.Context) error { return c.ChainExport(ctx, io.Discard, 0) },
 		"GET /v1/chain/prove/{seq}": func(ctx context.Context) error { return ignore(c.ChainProve(ctx, 0)) },
@@ -244,7 +247,7 @@ func TestEveryEndpointHasATypedMethod(t *testing.T) {
 		{ignore(c.MemorySearch(ctx, apitype.MemorySearchRequest{Query: "q", Filter: map[string]string{"scope": "bogus"}})), apitype.ErrInvalidArgument},
 		{ignore(c.ClusterJoin(ctx, apitype.ClusterJoinRequest{Token: "not a token"})), apitype.ErrBadToken},
 		{ignore(c.ClusterInit(ctx, apitype.ClusterInitRequest{Name: "again", Listen: "127.0.0.1:0"})), apitype.ErrInCluster},
-		{ignore(c.MemorySearch(ctx, apitype.MemorySearchRequest{Query: "q", Without: []string{"graph"}})), apitype.ErrInvalidArgument},
+		{ignore(c.MemorySearch(ctx, apitype.MemorySearchRequest{Query: "q", Without: []string{"pagerank"}})), apitype.ErrInvalidArgument},
 		{ignore(c.MemorySearch(ctx, apitype.MemorySearchRequest{Query: "q", Fusion: "max"})), apitype.ErrInvalidArgument},
 		{ignore(c.MemorySearch(ctx, apitype.MemorySearchRequest{Query: "q", Only: []string{"bm25"}, Weights: map[string]float64{"bm25": 0}})), apitype.ErrInvalidArgument},
 		{ignore(c.GatewayTokenRevoke(ctx, "nosuch")), apitype.ErrUnknownToken},

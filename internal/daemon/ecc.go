@@ -45,11 +45,15 @@ func (d *Daemon) replayGraph(from, to uint64) error {
 		if err != nil {
 			return err
 		}
-		if ev.Kind != governance.KindEccEdge {
-			continue
+		var err error
+		switch ev.Kind {
+		case governance.KindEccEdge:
+			err = d.applyEdgeRecord(ev.Payload)
+		case governance.KindEccAnalyze:
+			err = d.applyAnalyzeRecord(ev.Payload)
 		}
-		if err := d.applyEdgeRecord(ev.Payload); err != nil {
-			return fmt.Errorf("daemon: replaying the graph edge at seq %d: %w", ev.Seq, err)
+		if err != nil {
+			return fmt.Errorf("daemon: replaying the graph edges at seq %d: %w", ev.Seq, err)
 		}
 	}
 	return nil
@@ -157,6 +161,7 @@ func (d *Daemon) eccRoutes() []localapi.Route {
 		{Pattern: "GET /v1/ecc/why/{id}", Handler: d.needGraph(d.handleEccWalk(false))},
 		{Pattern: "GET /v1/ecc/impact/{id}", Handler: d.needGraph(d.handleEccWalk(true))},
 		{Pattern: "GET /v1/ecc/status", Handler: d.handleEccStatus},
+		{Pattern: "POST /v1/ecc/analyze", Handler: d.needGraph(d.handleEccAnalyze)},
 	}
 }
 

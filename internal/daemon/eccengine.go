@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"net/http"
 	"slices"
@@ -150,7 +151,9 @@ func (d *Daemon) handleEccStatus(w http.ResponseWriter, r *http.Request) {
 	}
 	if d.graph != nil {
 		gs := d.graph.Stats()
-		out.Graph = apitype.EccGraph{Nodes: gs.Nodes, Edges: gs.Edges, Stale: gs.Stale, Refused: gs.Refused, Invalidations: gs.Invalidations}
+		h := d.graph.Hash()
+		out.Graph = apitype.EccGraph{Nodes: gs.Nodes, Edges: gs.Edges, Stale: gs.Stale, Refused: gs.Refused, Invalidations: gs.Invalidations,
+			Hash: hex.EncodeToString(h[:])}
 	}
 	if d.xref != nil {
 		out.Xref.Nodes, out.Xref.Links = d.xref.Len()

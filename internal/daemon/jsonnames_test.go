@@ -49,6 +49,8 @@ func TestJSONIsSnakeCase(t *testing.T) {
 		apitype.EccStep{}, apitype.EccWalkQuery{}, apitype.EccWalkResponse{}, apitype.EccQueue{}, apitype.EccGraph{}, apitype.EccXref{},
 		apitype.EccSalient{}, apitype.EccStatus{},
 		apitype.PlanRequest{}, apitype.PlanTask{}, apitype.PlanEvent{},
+		apitype.EccSalient{}, apitype.EccStatus{}, apitype.EccAnalyzeRequest{}, apitype.EccAnalyzeProgress{}, apitype.EccAnalyzeResult{},
+		apitype.EccAnalyzeEvent{},
 		// ... and the lower layers' types it names.
 		apitype.ChainStatus{}, apitype.ChainKeys{}, apitype.ChainEvent{}, apitype.ChainProof{}, apitype.ChainConsistency{},
 		apitype.Decision{}, apitype.PendingItem{}, apitype.AuditReport{}, apitype.MemoryHit{}, apitype.MemoryContribution{}, apitype.MemoryStats{}, memory.Weights{},

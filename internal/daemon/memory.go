@@ -3,11 +3,10 @@ package daemon
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"path/filepath"
-	"strings"
+	"strconv"
 
 	"github.com/weftos/weftos/internal/apitype"
 	"github.com/weftos/weftos/internal/authority"
@@ -72,9 +71,12 @@ func (d *Daemon) memoryRoutes() []localapi.Route {
 	}
 }
 
-// handleMemoryIngest ingests files and folders, streaming progress. The
-// ingest is one governed act (memory.ingest); every chunk carries the seq
-// of the decision that allowed it.
+// handleMemoryIngest ingests files and folders, streaming progress. Each
+// batch of a file's chunks (at most memory.IngestBatchSize) is a governed
+// act (memory.ingest): its chunks carry the seq of its decision, and its
+// outcome names the file (its BLAKE3) and every record the chunks became,
+// so each chunk is cross-referenced to its document and to the chain
+// event that stored it (`weave xref memory:ID`).
 func (d *Daemon) handleMemoryIngest(w http.ResponseWriter, r *http.Request) {
 	var req MemoryIngestRequest
 	if !localapi.DecodeBody(w, r, &req) {
@@ -90,12 +92,6 @@ func (d *Daemon) handleMemoryIngest(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	pm, err := d.auth.Authorize(r.Context(), authority.Act{Action: "memory.ingest", Kind: governance.KindMemoryIngest, Source: "memory",
-		Subject: operator(), Context: governance.Context{Extra: map[string]string{"paths": strings.Join(req.Paths, ",")}}})
-	if err != nil {
-		d.fail(w, err)
-		return
-	}
 	fl, _ := w.(http.Flusher)
 	w.Header().Set("Content-Type", "application/x-ndjson")
 	enc := json.NewEncoder(w)
@@ -105,15 +101,30 @@ func (d *Daemon) handleMemoryIngest(w http.ResponseWriter, r *http.Request) {
 			fl.Flush()
 		}
 	}
-	// Every chunk carries the seq of the decision that allowed the ingest.
+	store := func(ctx context.Context, b memory.IngestBatch, put memory.PutFunc) ([]memory.PutResult, error) {
+		var results []memory.PutResult
+		act := authority.Act{Action: "memory.ingest", Kind: governance.KindMemoryIngest, Source: "memory", Subject: operator(),
+			Context: governance.Context{Extra: map[string]string{"paths": b.Path, "first": strconv.Itoa(b.First)}}}
+		err := d.auth.Do(ctx, act, func(ctx context.Context, pm *authority.Permit) (any, error) {
+			det := governance.MemoryDetail{Paths: []string{b.Path}, Tags: req.Tags, Document: b.Hash, Source: b.Path, First: b.First, Files: 1}
+			var err error
+			results, err = put(ctx, pm.DecisionSeq())
+			for _, res := range results {
+				id := ""
+				if res.Err == nil {
+					id = res.Record.ID
+					det.Chunks++
+				}
+				det.ChunkIDs = append(det.ChunkIDs, id)
+			}
+			return det, err
+		})
+		return results, err
+	}
 	res, err := d.memory.Ingest(r.Context(), req.Paths, memory.IngestOptions{Meta: memory.Meta{Agent: "operator", Tags: req.Tags, Shared: true},
-		ChainSeq: pm.DecisionSeq()}, func(p memory.IngestProgress) { emit(MemoryIngestEvent{Type: "progress", Progress: &p}) })
+		Store: store}, func(p memory.IngestProgress) { emit(MemoryIngestEvent{Type: "progress", Progress: &p}) })
 	if err == nil {
 		err = d.memory.Flush(r.Context())
-	}
-	det := governance.MemoryDetail{Paths: req.Paths, Tags: req.Tags, Files: res.Files, Chunks: res.Chunks}
-	if rerr := pm.Done(r.Context(), det, err); rerr != nil {
-		err = errors.Join(err, rerr)
 	}
 	if err != nil {
 		emit(MemoryIngestEvent{Type: "error", Message: err.Error()})

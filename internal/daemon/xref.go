@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/weftos/weftos/chain"
@@ -34,6 +35,7 @@ const (
 	relSpawned   = "spawned"    // process.spawn → the process
 	relChildOf   = "child_of"   // a process → its parent
 	relAbout     = "about"      // a process or session event → its subject
+	relPartOf    = "part_of"    // an ingested chunk → its document
 )
 
 // xrefBatch is how many chain events one indexing round reads.
@@ -131,10 +133,18 @@ func (d *Daemon) indexChain(ctx context.Context) error {
 			return err
 		}
 		for _, ev := range evs {
-			if ev.Kind == governance.KindEccEdge && d.graph != nil {
-				if err := d.applyEdgeRecord(ev.Payload); err != nil {
-					return fmt.Errorf("graph edge at seq %d: %w", ev.Seq, err)
-				}
+			if d.graph == nil {
+				continue
+			}
+			var err error
+			switch ev.Kind {
+			case governance.KindEccEdge:
+				err = d.applyEdgeRecord(ev.Payload)
+			case governance.KindEccAnalyze:
+				err = d.applyAnalyzeRecord(ev.Payload)
+			}
+			if err != nil {
+				return fmt.Errorf("graph edges at seq %d: %w", ev.Seq, err)
 			}
 		}
 		if err := d.xref.Apply(b); err != nil {
@@ -338,6 +348,24 @@ func (l *linker) act(r *round, e xref.ID, seq uint64, kind string, rec actLinks)
 		if json.Unmarshal(rec.Detail, &det) == nil && det.CallID != "" && rec.PID != 0 {
 			call = r.node(toolCallNode(rec.PID, det.CallID))
 		}
+	case governance.KindEccAnalyze:
+		var det governance.EccAnalyzeDetail
+		if rec.OK && json.Unmarshal(rec.Detail, &det) == nil {
+			l.analysis(r, e, seq, det)
+		}
+	case governance.KindMemoryIngest:
+		var det governance.MemoryDetail
+		if rec.OK && json.Unmarshal(rec.Detail, &det) == nil && det.Document != "" {
+			doc := r.node(documentNode(det.Document))
+			r.link(e, relAbout, doc, seq)
+			for _, c := range det.ChunkIDs {
+				if c != "" {
+					chunk := r.node(memoryNode(c))
+					r.link(e, relStored, chunk, seq)
+					r.link(chunk, relPartOf, doc, seq)
+				}
+			}
+		}
 	case governance.KindMemoryStore, governance.KindMemorySearch, governance.KindMemoryDelete:
 		var det governance.MemoryDetail
 		if json.Unmarshal(rec.Detail, &det) != nil {
@@ -388,6 +416,36 @@ func (l *linker) act(r *round, e xref.ID, seq uint64, kind string, rec actLinks)
 		r.link(e, relForCall, call, seq)
 		r.link(call, relInSession, sess, seq)
 		r.link(call, relByProcess, proc, seq)
+	}
+}
+
+// analysis links an ecc.analyze outcome: the event stored each chunk and
+// is about the document; each chunk is part of the document, follows the
+// chunk before it and mentions its entities (the graph's edges, as links).
+func (l *linker) analysis(r *round, e xref.ID, seq uint64, det governance.EccAnalyzeDetail) {
+	// A record the daemon did not write (it writes them whole) names
+	// nothing to link: skipped, as malformed ecc.edge records are.
+	docID, err := xref.ParseID(det.Document)
+	edges, eerr := analysisEdges(det)
+	if err != nil || eerr != nil {
+		return
+	}
+	typ := "document"
+	if strings.HasPrefix(det.Key, "session:") {
+		typ = "session"
+	}
+	doc := r.node(xref.Node{ID: docID, Type: typ, Key: det.Key}, nil)
+	r.link(e, relAbout, doc, seq)
+	for _, c := range det.Chunks {
+		if c != "" {
+			r.link(e, relStored, r.node(memoryNode(c)), seq)
+		}
+	}
+	for _, k := range det.Entities {
+		r.node(entityNode(k))
+	}
+	for _, ed := range edges {
+		r.link(xref.ID(ed.From), "ecc."+ed.Type.String(), xref.ID(ed.To), seq)
 	}
 }
 

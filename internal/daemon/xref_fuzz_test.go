@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/weftos/weftos/chain"
@@ -20,6 +21,10 @@ func FuzzLinker(f *testing.F) {
 		{governance.KindToolCall, `{"action_id":"a3","pid":7,"ok":true,"detail":{"tool":"read_file","call_id":"c9"}}`},
 		{governance.KindEccEdge, `{"action_id":"a4","ok":true,"detail":{"from":"00","to":"11","type":"follows","added":true}}`},
 		{governance.KindProcessSpawn, `{"pid":9,"parent":7,"action_id":"a5"}`},
+		{governance.KindEccAnalyze, `{"action_id":"a6","ok":true,"detail":{"document":"` + strings.Repeat("ab", 32) + `","key":"doc:x","source":"/a","first":0,"prev":"p",` +
+			`"chunks":["c1","","c2"],"entities":["name:ada","date:2023-05-07"],"mentions":[[0,1],[],[1]],"decision_seq":3,"recorded":9}}`},
+		{governance.KindEccAnalyze, `{"action_id":"a7","ok":true,"detail":{"document":"` + strings.Repeat("cd", 32) + `","chunks":["c1"],"mentions":[[5]]}}`},
+		{governance.KindMemoryIngest, `{"action_id":"a8","ok":true,"detail":{"document":"ff","source":"/a","chunk_ids":["c1","","c2"]}}`},
 		{governance.KindIPCSend, `{"from":9,"target":"topic:news"}`},
 		{"unknown.kind", `[1,2,3]`},
 	} {

@@ -146,6 +146,7 @@ var DefaultActionEffects = []CatalogEntry{
 	{"memory.reembed", Effect{Risk: 0.1, Privacy: 0.2}},
 	{"ecc.link", Effect{Risk: 0.05}},
 	{"plan.*", Effect{Risk: 0.1}},
+	{"ecc.analyze", Effect{Risk: 0.2, Privacy: 0.3}},
 	{"process.stop", Effect{Risk: 0.2, Fairness: 0.1}},
 	{"process.kill", Effect{Risk: 0.4, Fairness: 0.1}},
 	{"process.suspend", Effect{Risk: 0.2, Fairness: 0.1}},

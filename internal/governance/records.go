@@ -38,7 +38,8 @@ const (
 	KindSessionRemove = "session.remove"
 	KindAgentDefine   = "agent.definition"
 	KindChainRepair   = "chain.repair"
-	KindEccEdge       = "ecc.edge" // an edge of the causal graph (ECC)
+	KindEccEdge       = "ecc.edge"    // an edge of the causal graph (ECC)
+	KindEccAnalyze    = "ecc.analyze" // a batch of a document analysed into memory and the graph (ECC)
 	KindAppInstall    = "app.install"
 	KindAppRemove     = "app.remove"
 	KindAppConfigure  = "app.configure"
@@ -136,6 +137,7 @@ var kindSpecs = func() map[string]KindSpec {
 	add(KindAgentDefine, ClassAct, func() any { return &AgentDefinitionDetail{} })
 	add(KindChannelMessage, ClassAct, func() any { return &ChannelMessageDetail{} })
 	add(KindEccEdge, ClassAct, func() any { return &EccEdgeDetail{} })
+	add(KindEccAnalyze, ClassAct, func() any { return &EccAnalyzeDetail{} })
 	add(KindGatewayToken, ClassAct, func() any { return &GatewayTokenDetail{} })
 	add(KindChannelPairing, ClassAct, func() any { return &PairingDetail{} })
 	add(KindPairingRequest, ClassObservation, nil)
@@ -316,6 +318,15 @@ type MemoryDetail struct {
 	Chunks    int      `json:"chunks,omitempty"`
 	Embedder  string   `json:"embedder,omitempty"`
 	Records   int      `json:"records,omitempty"`
+	// Document, Source, First and ChunkIDs describe one batch of an
+	// ingested file: the BLAKE3-256 of the file's bytes (hex; its universal
+	// id is derived from it), its path, the index of the batch's first
+	// chunk, and the ids of the records its chunks became, in order (a
+	// chunk that could not be stored is "").
+	Document string   `json:"document,omitempty"`
+	Source   string   `json:"source,omitempty"`
+	First    int      `json:"first,omitempty"`
+	ChunkIDs []string `json:"chunk_ids,omitempty"`
 }
 
 // ToolInstallDetail is the Detail of tool.install and tool.remove.
@@ -413,6 +424,32 @@ type EccEdgeDetail struct {
 	Added       bool     `json:"added"`
 	Stale       int      `json:"stale,omitempty"`
 	Cycle       []string `json:"cycle,omitempty"`
+}
+
+// EccAnalyzeDetail is the Detail of ecc.analyze: one batch of a document
+// (a file, or a session's transcript) analysed into memory records and
+// causal edges. The edges are a function of this record — each chunk
+// part_of the document, each chunk follows the one before it (Prev for the
+// first), each chunk mentions its entities — so the graph is rebuilt from
+// the chain exactly.
+type EccAnalyzeDetail struct {
+	Document string `json:"document"` // the document's universal id
+	Key      string `json:"key"`      // its xref key: doc:BLAKE3 of a file, session:NAME
+	Source   string `json:"source"`   // the file's path, or session:NAME
+	First    int    `json:"first"`    // index of the batch's first chunk
+	Prev     string `json:"prev,omitempty"`
+	// Chunks are the records' content ids, in order ("" for a chunk that
+	// could not be stored); Mentions[i] indexes Entities for chunk i.
+	Chunks   []string `json:"chunks"`
+	Entities []string `json:"entities,omitempty"` // KIND:KEY
+	Mentions [][]int  `json:"mentions,omitempty"`
+	// DecisionSeq and Recorded are the edges' seq and recorded time.
+	DecisionSeq uint64 `json:"decision_seq"`
+	Recorded    int64  `json:"recorded"`
+	Created     int    `json:"created"` // new memory records
+	Edges       int    `json:"edges"`   // edges the batch implies
+	Added       int    `json:"added"`   // of which new to the graph
+	Refused     int    `json:"refused,omitempty"`
 }
 
 // AttachmentRecord is one file of an inbound message.

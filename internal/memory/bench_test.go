@@ -115,3 +115,53 @@ func BenchmarkOpen(b *testing.B) {
 		closeStore(b, s)
 	}
 }
+
+// BenchmarkSearchGraph measures the graph walk on a store shaped like a
+// conversation log: 10,000 records of 12 words from a Zipf-distributed
+// vocabulary of 20,000 made-up words (so rare terms exist, as names do),
+// in sessions of 20; defaults with and without the graph component.
+func BenchmarkSearchGraph(b *testing.B) {
+	ctx := context.Background()
+	s := open(b, b.TempDir(), lexical(b, 0), true)
+	defer closeStore(b, s)
+	r := rand.New(rand.NewPCG(3, 4))
+	z := rand.NewZipf(r, 1.1, 1, 19999)
+	word := func() string { return fmt.Sprintf("w%dx", z.Uint64()) }
+	text := func() string {
+		var sb strings.Builder
+		for j := range 12 {
+			if j > 0 {
+				sb.WriteByte(' ')
+			}
+			sb.WriteString(word())
+		}
+		return sb.String()
+	}
+	items := make([]memory.Item, 10000)
+	for i := range items {
+		items[i] = memory.Item{Text: text() + fmt.Sprintf(" #%d", i), Meta: memory.Meta{Session: fmt.Sprint("s", i/20)}}
+	}
+	if _, err := s.PutMany(ctx, items); err != nil {
+		b.Fatal(err)
+	}
+	queries := make([]string, 100)
+	for i := range queries {
+		queries[i] = word() + " " + word() + " " + word() + " " + word()
+	}
+	def := memory.DefaultWeightsFor(s.Embedder())
+	off, _ := def.Without(memory.CompGraph)
+	for _, bc := range []struct {
+		name string
+		w    memory.Weights
+	}{{"defaults", def}, {"without-graph", off}} {
+		b.Run(bc.name, func(b *testing.B) {
+			i := 0
+			for b.Loop() {
+				if _, err := s.SearchWith(ctx, queries[i%len(queries)], 10, memory.Filter{}, memory.SearchOptions{Weights: &bc.w}); err != nil {
+					b.Fatal(err)
+				}
+				i++
+			}
+		})
+	}
+}

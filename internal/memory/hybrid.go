@@ -15,10 +15,11 @@ const (
 	CompNeighbor = "neighbor" // BM25 of the turns just before and after, same session
 	CompSession  = "session"  // BM25 of the record's session as a whole
 	CompRecency  = "recency"  // newer first
+	CompGraph    = "graph"    // personalized PageRank over records and their rare terms, seeded by the BM25 hits and the query's entities
 )
 
 // Components lists the components in a fixed order.
-var Components = []string{CompBM25, CompVector, CompNeighbor, CompSession, CompRecency}
+var Components = []string{CompBM25, CompVector, CompNeighbor, CompSession, CompRecency, CompGraph}
 
 // Weights are the fusion weights of the components; 0 switches a
 // component off.
@@ -28,6 +29,7 @@ type Weights struct {
 	Neighbor float64 `json:"neighbor"`
 	Session  float64 `json:"session"`
 	Recency  float64 `json:"recency"`
+	Graph    float64 `json:"graph"`
 }
 
 // DefaultWeights are the default fusion weights (see docs/MEMORY.md for
@@ -35,7 +37,7 @@ type Weights struct {
 // LexicalOnly method reports true, as embed.Lexical's does) the vector
 // weight is 0: its cosine measures shared words, which BM25 already does
 // better, and adding it lowered recall on LoCoMo.
-var DefaultWeights = Weights{BM25: 1, Vector: 1, Neighbor: 0.45, Session: 0.2, Recency: 0}
+var DefaultWeights = Weights{BM25: 1, Vector: 1, Neighbor: 0.45, Session: 0.2, Recency: 0, Graph: 0.2}
 
 // lexicalOnly is implemented by embedders whose vectors only measure
 // shared words and word fragments.
@@ -63,6 +65,8 @@ func (w Weights) get(c string) float64 {
 		return w.Session
 	case CompRecency:
 		return w.Recency
+	case CompGraph:
+		return w.Graph
 	}
 	return 0
 }
@@ -79,6 +83,8 @@ func (w *Weights) set(c string, v float64) error {
 		w.Session = v
 	case CompRecency:
 		w.Recency = v
+	case CompGraph:
+		w.Graph = v
 	default:
 		return fmt.Errorf("%w: unknown component %q (%s)", ErrInvalidOptions, c, strings.Join(Components, ", "))
 	}

@@ -188,8 +188,9 @@ func TestHybridSearch(t *testing.T) {
 			t.Fatalf("explanation adds up to %v, score %v", sum, h.Score)
 		}
 	}
-	// Without neighbours, the reply (which shares no word) is not found.
-	w, _ := memory.DefaultWeightsFor(s.Embedder()).Without(memory.CompNeighbor)
+	// Without neighbours (and the graph walk, which also steps to them),
+	// the reply, which shares no word, is not found.
+	w, _ := memory.DefaultWeightsFor(s.Embedder()).Without(memory.CompNeighbor, memory.CompGraph)
 	hits, err = s.SearchWith(ctx, "the LGBTQ support group", 3, memory.Filter{}, memory.SearchOptions{Weights: &w})
 	if err != nil {
 		t.Fatal(err)

@@ -50,6 +50,32 @@ type IngestOptions struct {
 	MaxFileBytes int64
 	// Extensions overrides DefaultExtensions (lower case, with the dot).
 	Extensions []string
+	// Store, when set, stores each batch of a document's chunks (up to
+	// IngestBatchSize): it must call put exactly once, with the chain seq
+	// the records are to carry (ChainSeq is then ignored), and return what
+	// put returned — so that the caller can make each batch a governed,
+	// recorded act that names the records it stored.
+	Store func(ctx context.Context, b IngestBatch, put PutFunc) ([]PutResult, error)
+	// Ledger names the set of files already ingested that a re-run skips
+	// ("" for plain ingests): a file ingested under one ledger is ingested
+	// again under another (ECC's analysis of a file already in memory).
+	Ledger string
+}
+
+// IngestBatchSize is the most chunks one batch (one PutMany, one
+// IngestOptions.Store call) holds.
+const IngestBatchSize = ingestBatch
+
+// PutFunc stores a batch with the records carrying chainSeq.
+type PutFunc func(ctx context.Context, chainSeq uint64) ([]PutResult, error)
+
+// IngestBatch is one batch of a document's chunks.
+type IngestBatch struct {
+	Path  string   // the file, absolute
+	Hash  string   // BLAKE3-256 of the file's bytes, hex
+	First int      // index of the batch's first chunk in the document
+	Total int      // the document's chunks
+	Texts []string // the chunks
 }
 
 // IngestProgress is reported after each file.
@@ -196,11 +222,19 @@ func collect(ctx context.Context, paths []string, exts []string) ([]candidate, e
 	return out, nil
 }
 
-func (s *Store) readIngested(path string) (ingestedFile, bool, error) {
+// ingestedKey is the key of path's record in bucketIngested.
+func ingestedKey(ledger, path string) []byte {
+	if ledger == "" {
+		return []byte(path)
+	}
+	return []byte(ledger + "\x00" + path)
+}
+
+func (s *Store) readIngested(key []byte) (ingestedFile, bool, error) {
 	var rec ingestedFile
 	found := false
 	err := s.view(func(tx kvTx) error {
-		v := tx.Get(bucketIngested, []byte(path))
+		v := tx.Get(bucketIngested, key)
 		if v == nil {
 			return nil
 		}
@@ -213,12 +247,12 @@ func (s *Store) readIngested(path string) (ingestedFile, bool, error) {
 	return rec, found, err
 }
 
-func (s *Store) writeIngested(path string, rec ingestedFile) error {
+func (s *Store) writeIngested(key []byte, rec ingestedFile) error {
 	b, err := json.Marshal(rec)
 	if err != nil {
 		return err
 	}
-	return s.update(func(tx kvTx) error { return tx.Put(bucketIngested, []byte(path), b) })
+	return s.update(func(tx kvTx) error { return tx.Put(bucketIngested, key, b) })
 }
 
 // view and update run a kv transaction unless the store is closed.
@@ -255,7 +289,8 @@ func (s *Store) ingestFile(ctx context.Context, path string, opts IngestOptions,
 	if err != nil {
 		return skip(err.Error())
 	}
-	prev, found, err := s.readIngested(path)
+	key := ingestedKey(opts.Ledger, path)
+	prev, found, err := s.readIngested(key)
 	if err != nil {
 		return fmt.Errorf("memory: ingest: %w", err)
 	}
@@ -282,18 +317,26 @@ func (s *Store) ingestFile(ctx context.Context, path string, opts IngestOptions,
 	if found && prev.Hash == hash { // touched, not changed
 		rec.Chunks = prev.Chunks
 		res.Unchanged++
-		return s.writeIngested(path, rec)
+		return s.writeIngested(key, rec)
 	}
 	chunks := Chunk(string(data), opts.MaxChars)
 	meta := opts.Meta
 	meta.Source = path
 	for start := 0; start < len(chunks); start += ingestBatch {
 		end := min(start+ingestBatch, len(chunks))
-		items := make([]Item, 0, end-start)
-		for _, c := range chunks[start:end] {
-			items = append(items, Item{Text: c, Meta: meta, ChainSeq: opts.ChainSeq})
+		put := func(ctx context.Context, seq uint64) ([]PutResult, error) {
+			items := make([]Item, 0, end-start)
+			for _, c := range chunks[start:end] {
+				items = append(items, Item{Text: c, Meta: meta, ChainSeq: seq})
+			}
+			return s.PutMany(ctx, items)
 		}
-		results, err := s.PutMany(ctx, items)
+		var results []PutResult
+		if opts.Store != nil {
+			results, err = opts.Store(ctx, IngestBatch{Path: path, Hash: hash, First: start, Total: len(chunks), Texts: chunks[start:end]}, put)
+		} else {
+			results, err = put(ctx, opts.ChainSeq)
+		}
 		if err != nil {
 			return fmt.Errorf("memory: ingest %s: %w", path, err)
 		}
@@ -313,7 +356,7 @@ func (s *Store) ingestFile(ctx context.Context, path string, opts IngestOptions,
 	}
 	rec.Chunks = len(chunks)
 	res.Ingested++
-	if err := s.writeIngested(path, rec); err != nil {
+	if err := s.writeIngested(key, rec); err != nil {
 		return fmt.Errorf("memory: ingest: %w", err)
 	}
 	return nil

@@ -195,7 +195,7 @@ func TestWeights(t *testing.T) {
 	if err != nil || w != (Weights{BM25: DefaultWeights.BM25, Recency: 1}) {
 		t.Fatalf("Only: %+v %v", w, err)
 	}
-	if _, err := DefaultWeights.Without("graph"); !errors.Is(err, ErrInvalidOptions) {
+	if _, err := DefaultWeights.Without("pagerank"); !errors.Is(err, ErrInvalidOptions) {
 		t.Fatalf("unknown component: %v", err)
 	}
 	for _, bad := range []Weights{{}, {BM25: -1}, {BM25: math.NaN()}} {

@@ -289,6 +289,14 @@ func TestLoCoMoRecall(t *testing.T) {
 	slices.Sort(lat)
 	t.Logf("search latency (k=%d, tokenise + embed + BM25 + HNSW + fuse + fetch): p50 %v, p95 %v, p99 %v",
 		maxK, lat[len(lat)/2], lat[len(lat)*95/100], lat[len(lat)*99/100])
+	if off, err := defaults.Without(memory.CompGraph); err == nil && off != defaults {
+		var lat0 []time.Duration
+		for _, r := range runs {
+			r.evaluate(t, memory.SearchOptions{Weights: &off}, nil, &lat0)
+		}
+		slices.Sort(lat0)
+		t.Logf("search latency without the graph walk: p50 %v, p95 %v, p99 %v", lat0[len(lat0)/2], lat0[len(lat0)*95/100], lat0[len(lat0)*99/100])
+	}
 
 	// Ablations: each component alone and each switched off.
 	for _, c := range memory.Components {
@@ -312,6 +320,12 @@ func TestLoCoMoRecall(t *testing.T) {
 	}
 	report("with the lexical vectors, weight 0.2", func() memory.Weights { w := defaults; w.Vector = 0.2; return w }())
 	report("with recency, weight 0.1", func() memory.Weights { w := defaults; w.Recency = 0.1; return w }())
+	for _, g := range graphGrid {
+		if g != defaults.Graph {
+			report(fmt.Sprintf("graph at weight %.2g", g), func() memory.Weights { w := defaults; w.Graph = g; return w }())
+		}
+	}
+	fitGraphLOCO(t, runs, defaults)
 	rrf := memory.Weights{BM25: 1, Neighbor: 0.3, Session: 0.3}
 	var total score
 	for _, r := range runs {
@@ -362,7 +376,7 @@ func fitLOCO(t *testing.T, runs []convRun) {
 	for _, v := range []float64{0, 0.2} {
 		for _, n := range []float64{0.3, 0.45, 0.6, 0.8, 1} {
 			for _, s := range []float64{0, 0.2, 0.4} {
-				grid = append(grid, memory.Weights{BM25: 1, Vector: v, Neighbor: n, Session: s})
+				grid = append(grid, memory.Weights{BM25: 1, Vector: v, Neighbor: n, Session: s, Graph: memory.DefaultWeights.Graph})
 			}
 		}
 	}
@@ -391,6 +405,44 @@ func fitLOCO(t *testing.T, runs []convRun) {
 		total.merge(table[best][held])
 	}
 	t.Logf("| %-34s | %s |", "hybrid, weights fit LOCO", total)
+}
+
+// graphGrid are the graph propagation weights tried.
+var graphGrid = []float64{0, 0.1, 0.2, 0.3, 0.5, 0.8}
+
+// fitGraphLOCO chooses the graph propagation's weight leave-one-
+// conversation-out, the other weights at their defaults: each conversation
+// is scored with the weight that did best on the other nine.
+func fitGraphLOCO(t *testing.T, runs []convRun, defaults memory.Weights) {
+	table := make([][]score, len(graphGrid))
+	for g, gw := range graphGrid {
+		w := defaults
+		w.Graph = gw
+		table[g] = make([]score, len(runs))
+		for i, r := range runs {
+			table[g][i] = r.evaluate(t, memory.SearchOptions{Weights: &w}, nil, nil)
+		}
+	}
+	var total score
+	var chosen []float64
+	for held := range runs {
+		best, bestR := 0, -1.0
+		for g := range graphGrid {
+			var s score
+			for i := range runs {
+				if i != held {
+					s.merge(table[g][i])
+				}
+			}
+			if r := s.at(10); r > bestR+1e-9 {
+				best, bestR = g, r
+			}
+		}
+		chosen = append(chosen, graphGrid[best])
+		total.merge(table[best][held])
+	}
+	t.Logf("graph weight fitted leave-one-conversation-out, per fold: %v", chosen)
+	t.Logf("| %-34s | %s |", "graph weight fit LOCO", total)
 }
 
 // baselineBM25 is the 20-line BM25 baseline: lower-cased alphanumeric

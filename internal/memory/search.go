@@ -192,6 +192,10 @@ func (s *Store) search(ctx context.Context, query string, k int, filter Filter, 
 		}
 	}
 	qterms := tokenize(nil, query)
+	var qents []string
+	if w.Graph > 0 {
+		qents = entityTerms(query)
+	}
 
 	s.mu.RLock()
 	defer s.mu.RUnlock()
@@ -208,7 +212,7 @@ func (s *Store) search(ctx context.Context, query string, k int, filter Filter, 
 			return ok && filter.match(e)
 		}
 	}
-	lists, err := s.componentLists(qterms, qvec, k, accept, w, params)
+	lists, err := s.componentLists(qterms, qents, qvec, k, accept, w, params)
 	if err != nil {
 		return nil, err
 	}
@@ -240,11 +244,11 @@ func (s *Store) search(ctx context.Context, query string, k int, filter Filter, 
 
 // componentLists computes the candidate list of every component with a
 // non-zero weight. The caller holds s.mu.
-func (s *Store) componentLists(qterms []string, qvec []float32, k int, accept func(uint64) bool, w Weights, p BM25Params) ([]ranked, error) {
+func (s *Store) componentLists(qterms, qents []string, qvec []float32, k int, accept func(uint64) bool, w Weights, p BM25Params) ([]ranked, error) {
 	depth := fuseDepth(k)
 	var lists []ranked
 	var bm map[uint64]float64
-	if w.BM25 > 0 || w.Neighbor > 0 || w.Session > 0 {
+	if w.BM25 > 0 || w.Neighbor > 0 || w.Session > 0 || w.Graph > 0 {
 		bm = s.lex.score(qterms, p, accept)
 	}
 	if w.BM25 > 0 {
@@ -270,6 +274,9 @@ func (s *Store) componentLists(qterms []string, qvec []float32, k int, accept fu
 			vs[r.Label] = 1 - float64(r.Distance) // cosine similarity; ≤ 0 is not kept
 		}
 		lists = append(lists, topOf(CompVector, vs, depth))
+	}
+	if w.Graph > 0 {
+		lists = append(lists, topOf(CompGraph, s.lex.graphScores(bm, qents, accept), depth))
 	}
 	if w.Recency > 0 {
 		lists = append(lists, topOf(CompRecency, s.lex.recencyScores(lists), depth))
