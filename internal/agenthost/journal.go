@@ -94,6 +94,9 @@ func (j *sessionJournal) fail(ctx context.Context, code, msg string) {
 // that stopped before its final answer.
 func (j *sessionJournal) history() (msgs []llm.Message, done map[string]llm.Message, interrupted bool) {
 	st := j.s.Resume()
+	if len(st.Messages) > 0 {
+		msgs = make([]llm.Message, 0, len(st.Messages)+2) // and the turn's message and reply
+	}
 	for _, m := range st.Messages {
 		msgs = append(msgs, fromSessionMessage(m))
 	}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -78,7 +79,7 @@ func (m *gatedModel) Models(ctx context.Context) ([]llm.Model, error) { return m
 func (m *gatedModel) Chat(ctx context.Context, req *llm.Request, onDelta func(llm.Delta)) (*llm.Response, error) {
 	caps := m.p.Capabilities()
 	act := authority.Act{Action: "llm.call", Kind: governance.KindLLMCall, Source: "agent", Subject: subjectOf(m.p, m.session), Carry: CarryFrom(ctx),
-		Context: governance.Context{Model: req.Model, Host: m.ep.Host, Extra: map[string]string{"provider": m.name, "loopback": fmt.Sprint(m.ep.Loopback)}},
+		Context: governance.Context{Model: req.Model, Host: m.ep.Host, Extra: map[string]string{"provider": m.name, "loopback": strconv.FormatBool(m.ep.Loopback)}},
 		Checks: []authority.Check{func() error {
 			if !m.ep.Loopback && !caps.CanNetwork {
 				return fmt.Errorf("%w: llm.call to %s (provider %s) sends the conversation off this machine: the agent needs can_network (or use a provider on loopback)",

@@ -156,9 +156,9 @@ func BenchmarkStreamedTokenLatency(b *testing.B) {
 // answering after a fixed 100 ms, in a separate process (its CPU is not
 // charged to the daemon). Each agent has its session open (an untimed
 // first turn), then runs concurrentTurns timed turns back to back. It
-// reports turns/s and the daemon process's CPU (user + system, from
+// reports turns/s, the daemon process's CPU (user + system, from
 // rusage: daemon, agents, kernel IPC, chain, journals, LLM client) per
-// turn.
+// turn, and its heap allocations per turn.
 func BenchmarkConcurrentAgents(b *testing.B) {
 	fake := startFakeLLM(b, 100*time.Millisecond)
 	d := benchDaemon(b, fake.url)
@@ -168,7 +168,7 @@ func BenchmarkConcurrentAgents(b *testing.B) {
 			ctx := context.Background()
 			var turns int
 			var elapsed, cpu, fakeCPU time.Duration
-			var records, batches uint64
+			var records, batches, mallocs uint64
 			for it := range b.N {
 				pids := make([]kernel.PID, n)
 				for i := range n {
@@ -195,6 +195,8 @@ func BenchmarkConcurrentAgents(b *testing.B) {
 				cpu0, _ := processCPU()
 				fake0, _ := fake.cpu()
 				st0 := d.journals.Stats()
+				var ms0, ms1 runtime.MemStats
+				runtime.ReadMemStats(&ms0)
 				start := time.Now()
 				var wg sync.WaitGroup
 				errs := make(chan error, n)
@@ -212,6 +214,8 @@ func BenchmarkConcurrentAgents(b *testing.B) {
 				}
 				wg.Wait()
 				elapsed += time.Since(start)
+				runtime.ReadMemStats(&ms1)
+				mallocs += ms1.Mallocs - ms0.Mallocs
 				cpu1, _ := processCPU()
 				fake1, _ := fake.cpu()
 				st1 := d.journals.Stats()
@@ -233,6 +237,7 @@ func BenchmarkConcurrentAgents(b *testing.B) {
 			if _, ok := processCPU(); ok {
 				b.ReportMetric(float64(cpu.Microseconds())/float64(turns), "cpu-µs/turn")
 			}
+			b.ReportMetric(float64(mallocs)/float64(turns), "allocs/turn")
 			if batches > 0 {
 				b.ReportMetric(float64(records)/float64(batches), "journal-steps/fsync")
 			}

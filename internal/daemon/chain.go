@@ -102,7 +102,7 @@ func (d *Daemon) recordKernelEvents() {
 	d.unsubscribe = d.kernel.Bus().Subscribe(func(ev kernel.Event) {
 		payload := any(ev.Data)
 		if ipc, ok := ev.Data.(kernel.IPCEvent); ok && ev.Payload != nil {
-			rec := ipcRecord{IPCEvent: ipc, PayloadHash: payloadHash(ev.Payload)}
+			rec := newIPCRecord(ipc, payloadHash(ev.Payload))
 			if withPayload {
 				rec.Payload = ev.Payload
 			}
@@ -126,10 +126,32 @@ func (d *Daemon) recordKernelEvents() {
 
 // ipcRecord is the chain payload of ipc.* events: metadata and the hash of
 // the payload, with the payload itself only when configured.
+//
+// It has kernel.IPCEvent's members spelt out rather than embedded: the
+// canonical encoder writes flat structs in one pass, where an embedded
+// one sent every IPC record through encoding/json and a re-parse
+// (TestIPCRecordFlat keeps the two forms alike).
 type ipcRecord struct {
-	kernel.IPCEvent
+	ID            uint64     `json:"id"`
+	From          kernel.PID `json:"from"`
+	Target        string     `json:"target"`
+	PayloadKind   string     `json:"payload_kind"`
+	Size          int        `json:"size"`
+	CorrelationID uint64     `json:"correlation_id,omitempty"`
+	TraceID       string     `json:"trace_id,omitempty"`
+	Reason        string     `json:"reason,omitempty"`
+	Action        string     `json:"action,omitempty"`
+	ActionID      string     `json:"action_id,omitempty"`
+	Agent         string     `json:"agent,omitempty"`
+
 	PayloadHash string          `json:"payload_hash"`
 	Payload     *kernel.Payload `json:"payload,omitempty"`
+}
+
+func newIPCRecord(e kernel.IPCEvent, hash string) ipcRecord {
+	return ipcRecord{ID: e.ID, From: e.From, Target: e.Target, PayloadKind: e.PayloadKind, Size: e.Size,
+		CorrelationID: e.CorrelationID, TraceID: e.TraceID, Reason: e.Reason, Action: e.Action,
+		ActionID: e.ActionID, Agent: e.Agent, PayloadHash: hash}
 }
 
 // payloadHash is SHAKE-256/32 over the payload's JSON encoding.

@@ -15,6 +15,7 @@ import (
 	"github.com/weftos/weftos/internal/causal"
 	"github.com/weftos/weftos/internal/governance"
 	"github.com/weftos/weftos/internal/impulse"
+	"github.com/weftos/weftos/internal/jcs"
 	"github.com/weftos/weftos/internal/kernel"
 	"github.com/weftos/weftos/internal/localapi"
 	"github.com/weftos/weftos/internal/tick"
@@ -64,20 +65,38 @@ func (d *Daemon) eccWork(e *eccEngine, ws map[string]apitype.EccSalient, batch [
 		s.Seen = imp.Last
 		ws[imp.Key] = s
 	}
-	for len(ws) > salienceSize {
-		low := ""
-		for k, s := range ws {
-			if low == "" || s.Activation < ws[low].Activation || (s.Activation == ws[low].Activation && k < low) {
-				low = k
-			}
-		}
-		delete(ws, low)
-	}
+	evictLeastActive(ws, salienceSize)
 	e.mu.Unlock()
 	if sync {
 		if err := d.syncGraph(false); err != nil {
 			d.log.Error("syncing the causal graph failed", "err", err)
 		}
+	}
+}
+
+// evictLeastActive removes the least active entries of ws (ties: the
+// smaller key first) until at most size remain — in one sort, not a scan
+// of the whole set per entry evicted.
+func evictLeastActive(ws map[string]apitype.EccSalient, size int) {
+	if len(ws) <= size {
+		return
+	}
+	keys := make([]string, 0, len(ws))
+	for k := range ws {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b string) int {
+		x, y := ws[a].Activation, ws[b].Activation
+		switch {
+		case x < y:
+			return -1
+		case x > y:
+			return 1
+		}
+		return strings.Compare(a, b)
+	})
+	for _, k := range keys[:len(keys)-size] {
+		delete(ws, k)
 	}
 }
 
@@ -99,11 +118,8 @@ func (d *Daemon) emitImpulses(evs []chain.Event) {
 				q.Emit("memory:"+det.ID, "memory", rec.Session)
 			}
 		case governance.KindIPCSend:
-			var p struct {
-				Target string `json:"target"`
-			}
-			if json.Unmarshal(ev.Payload, &p) == nil && strings.HasPrefix(p.Target, "topic:") {
-				q.Emit(p.Target, "topic", "")
+			if target, err := jcs.MemberString(ev.Payload, "target"); err == nil && strings.HasPrefix(target, "topic:") {
+				q.Emit(target, "topic", "")
 			}
 		}
 	}

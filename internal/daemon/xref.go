@@ -168,40 +168,54 @@ func (d *Daemon) closeXref() error {
 
 // linker turns chain events into xref nodes and links.
 type linker struct {
-	node string // this node's id: processes are (node, pid)
-	x    *xref.Index
+	node  string // this node's id: processes are (node, pid)
+	x     *xref.Index
+	procs map[uint64]xref.Node // process nodes made, by pid (most events name one)
 }
+
+// maxProcNodes bounds linker.procs; it is emptied when full.
+const maxProcNodes = 4096
 
 // ids of the structures events refer to: entities, content only.
 func sessionNode(name string) (xref.Node, error) {
-	id, err := xref.Entity("session", map[string]string{"name": name})
+	id, err := xref.EntityFields("session", xref.Str("name", name))
 	return xref.Node{ID: id, Type: "session", Key: "session:" + name}, err
 }
 
 func (l *linker) processNode(pid uint64) (xref.Node, error) {
-	id, err := xref.Entity("process", map[string]any{"node": l.node, "pid": pid})
-	return xref.Node{ID: id, Type: "process", Key: "pid:" + strconv.FormatUint(pid, 10)}, err
+	if n, ok := l.procs[pid]; ok {
+		return n, nil
+	}
+	id, err := xref.EntityFields("process", xref.Str("node", l.node), xref.Uint("pid", pid))
+	n := xref.Node{ID: id, Type: "process", Key: "pid:" + strconv.FormatUint(pid, 10)}
+	if err == nil {
+		if l.procs == nil || len(l.procs) >= maxProcNodes {
+			l.procs = make(map[uint64]xref.Node)
+		}
+		l.procs[pid] = n
+	}
+	return n, err
 }
 
 func memoryNode(contentID string) (xref.Node, error) {
-	id, err := xref.Entity("memory.record", map[string]string{"content_id": contentID})
+	id, err := xref.EntityFields("memory.record", xref.Str("content_id", contentID))
 	return xref.Node{ID: id, Type: "memory.record", Key: "memory:" + contentID}, err
 }
 
 func toolCallNode(pid uint64, callID string) (xref.Node, error) {
-	id, err := xref.Entity("tool.call", map[string]any{"pid": pid, "call_id": callID})
+	id, err := xref.EntityFields("tool.call", xref.Uint("pid", pid), xref.Str("call_id", callID))
 	return xref.Node{ID: id, Type: "tool.call", Key: "call:" + strconv.FormatUint(pid, 10) + "/" + callID}, err
 }
 
 func actionNode(actionID string) (xref.Node, error) {
-	id, err := xref.Entity("action", map[string]string{"action_id": actionID})
+	id, err := xref.EntityFields("action", xref.Str("action_id", actionID))
 	return xref.Node{ID: id, Type: "action", Key: "action:" + actionID}, err
 }
 
 // EventID is a chain event's universal id: an event, so its timestamp is
 // part of it, with the chain id, seq and hash.
 func EventID(ev chain.Event) (xref.ID, error) {
-	return xref.Event("chain.event", time.Unix(0, ev.Timestamp), map[string]any{"chain_id": ev.ChainID, "seq": ev.Seq, "hash": ev.Hash.String()})
+	return xref.EventFields("chain.event", time.Unix(0, ev.Timestamp), xref.Uint("chain_id", uint64(ev.ChainID)), xref.Uint("seq", ev.Seq), xref.Hash32("hash", ev.Hash))
 }
 
 // round collects one batch and what it learnt, so that an outcome finds
@@ -277,11 +291,8 @@ func (l *linker) event(r *round, ev chain.Event) {
 	spec, _ := governance.LookupKind(ev.Kind)
 	switch {
 	case ev.Kind == governance.KindDecision || ev.Kind == governance.KindRefusal:
-		var rec struct {
-			ActionID string             `json:"action_id"`
-			Request  governance.Request `json:"request"`
-		}
-		if json.Unmarshal(ev.Payload, &rec) != nil || rec.ActionID == "" {
+		rec, err := readDecision(ev.Payload)
+		if err != nil || rec.ActionID == "" {
 			return
 		}
 		rel := relDecides
@@ -292,19 +303,19 @@ func (l *linker) event(r *round, ev chain.Event) {
 		if ev.Kind == governance.KindDecision {
 			r.decided[rec.ActionID] = e
 		}
-		if rec.Request.PID != 0 {
-			p := r.node(l.processNode(rec.Request.PID))
+		if rec.PID != 0 {
+			p := r.node(l.processNode(rec.PID))
 			r.link(e, relByProcess, p, seq)
-			if c := rec.Request.Context.Extra["call_id"]; c != "" {
-				call := r.node(toolCallNode(rec.Request.PID, c))
+			if c := rec.CallID; c != "" {
+				call := r.node(toolCallNode(rec.PID, c))
 				r.link(e, relForCall, call, seq)
 				r.link(call, relByProcess, p, seq)
 				r.calls[e] = call
 			}
 		}
 	case spec.Class == governance.ClassAct:
-		var rec governance.ActRecord
-		if json.Unmarshal(ev.Payload, &rec) != nil {
+		rec, err := readAct(ev.Payload)
+		if err != nil {
 			return
 		}
 		l.act(r, e, seq, ev.Kind, rec)
@@ -315,7 +326,7 @@ func (l *linker) event(r *round, ev chain.Event) {
 
 // act links an act's outcome: its action and decision, session, process,
 // tool call, and what it touched.
-func (l *linker) act(r *round, e xref.ID, seq uint64, kind string, rec governance.ActRecord) {
+func (l *linker) act(r *round, e xref.ID, seq uint64, kind string, rec actLinks) {
 	var call, sess, proc xref.ID
 	if rec.ActionID != "" {
 		r.link(e, relOutcomeOf, r.node(actionNode(rec.ActionID)), seq)
@@ -440,13 +451,8 @@ func (l *linker) analysis(r *round, e xref.ID, seq uint64, det governance.EccAna
 
 // kernelEvent links process lifecycle and IPC events to their processes.
 func (l *linker) kernelEvent(r *round, e xref.ID, seq uint64, kind string, payload json.RawMessage) {
-	var p struct {
-		PID      uint64 `json:"pid"`
-		Parent   uint64 `json:"parent"`
-		From     uint64 `json:"from"`
-		ActionID string `json:"action_id"`
-	}
-	if json.Unmarshal(payload, &p) != nil {
+	p, err := readKernelEvent(payload)
+	if err != nil {
 		return
 	}
 	if p.ActionID != "" {

@@ -246,3 +246,30 @@ func sameValue(a, b any) bool {
 		return a == b
 	}
 }
+
+func TestAppendersMatchMarshal(t *testing.T) {
+	for _, s := range []string{"", "a", "é\u2028<>&\"\\\x01", "bad\xffutf8", "😀"} {
+		want, err := Marshal(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := AppendString(nil, s); string(got) != string(want) {
+			t.Errorf("AppendString(%q) = %s, want %s", s, got, want)
+		}
+	}
+	for _, n := range []int64{0, -1, 42, 999999999999999, 1000000000000000, -1000000000000000, 1764835200123456789, -9223372036854775808} {
+		want, _ := Marshal(n)
+		if got := AppendInt(nil, n); string(got) != string(want) {
+			t.Errorf("AppendInt(%d) = %s, want %s", n, got, want)
+		}
+	}
+	for _, n := range []uint64{0, 7, 999999999999999, 1000000000000000, 18446744073709551615} {
+		want, _ := Marshal(n)
+		if got := AppendUint(nil, n); string(got) != string(want) {
+			t.Errorf("AppendUint(%d) = %s, want %s", n, got, want)
+		}
+	}
+	if CompareNames("a", "b") >= 0 || CompareNames("\U0001F600", "\uFFFF") >= 0 || CompareNames("x", "x") != 0 {
+		t.Error("CompareNames does not order by UTF-16 code units")
+	}
+}

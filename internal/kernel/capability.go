@@ -258,7 +258,10 @@ func RootCapabilities() Capabilities {
 // Names lists the boolean capabilities the set holds (for governance
 // conditions and display), e.g. ["can_ipc", "can_spawn"].
 func (c Capabilities) Names() []string {
-	var out []string
+	if !c.CanSpawn && !c.CanIPC && !c.CanExecTools && !c.CanNetwork && !c.Sandbox.Shell {
+		return nil
+	}
+	out := make([]string, 0, 5) // one allocation
 	if c.CanSpawn {
 		out = append(out, "can_spawn")
 	}

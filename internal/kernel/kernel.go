@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -169,7 +170,11 @@ func (k *Kernel) SetGate(g Gate) {
 
 // NewActionID returns a fresh action ID (unique per boot: a random boot tag
 // and a counter) for operations decided outside the kernel.
-func (k *Kernel) NewActionID() string { return fmt.Sprintf("%s-%d", k.bootTag, k.actionID.Add(1)) }
+func (k *Kernel) NewActionID() string {
+	var b [64]byte
+	id := append(append(append(b[:0], k.bootTag...), '-'), strconv.FormatUint(k.actionID.Add(1), 10)...)
+	return string(id)
+}
 
 // gate asks the Gate about req, assigning it an action ID, which it
 // returns ("" when no gate is installed).

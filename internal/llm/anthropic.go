@@ -215,7 +215,7 @@ func (c *Anthropic) Chat(ctx context.Context, req *Request, onDelta func(Delta))
 
 func (c *Anthropic) decodeResponse(r io.Reader) (*Response, error) {
 	var raw anResponse
-	if err := json.NewDecoder(io.LimitReader(r, 64<<20)).Decode(&raw); err != nil {
+	if err := decodeJSONBody(r, &raw); err != nil {
 		return nil, protocolError(c.Name(), "decoding message: %v", err)
 	}
 	res := &Response{Provider: c.Name(), Model: raw.Model, ID: raw.ID,

@@ -109,68 +109,6 @@ type (
 
 var emptyObjectSchema = json.RawMessage(`{"type":"object","properties":{}}`)
 
-// encodeOpenAI builds the Chat Completions request body.
-func (c *OpenAI) encode(req *Request, stream bool) ([]byte, error) {
-	if req.Model == "" {
-		return nil, fmt.Errorf("llm: %s: %w: model is required", c.Name(), ErrBadRequest)
-	}
-	out := oaRequest{Model: req.Model}
-	tail := oaRequestTail{Temperature: req.Temperature, Stop: req.Stop}
-	if req.System != "" {
-		out.Messages = append(out.Messages, oaMessage{Role: "system", Content: ptr(req.System)})
-	}
-	for i, m := range req.Messages {
-		switch m.Role {
-		case RoleSystem, RoleUser:
-			out.Messages = append(out.Messages, oaMessage{Role: string(m.Role), Content: ptr(m.Content)})
-		case RoleAssistant:
-			om := oaMessage{Role: "assistant"}
-			if m.Content != "" || len(m.ToolCalls) == 0 {
-				om.Content = ptr(m.Content)
-			}
-			for _, tc := range m.ToolCalls {
-				args := string(tc.Arguments)
-				if len(bytes.TrimSpace(tc.Arguments)) == 0 {
-					args = "{}"
-				}
-				om.ToolCalls = append(om.ToolCalls, oaToolCall{ID: tc.ID, Type: "function",
-					Function: oaFunction{Name: tc.Name, Arguments: args}})
-			}
-			out.Messages = append(out.Messages, om)
-		case RoleTool:
-			if m.ToolCallID == "" {
-				return nil, fmt.Errorf("llm: %s: %w: message %d: tool result without ToolCallID", c.Name(), ErrBadRequest, i)
-			}
-			out.Messages = append(out.Messages, oaMessage{Role: "tool", Content: ptr(m.Content), ToolCallID: m.ToolCallID})
-		default:
-			return nil, fmt.Errorf("llm: %s: %w: message %d: unknown role %q", c.Name(), ErrBadRequest, i, m.Role)
-		}
-	}
-	if len(out.Messages) == 0 {
-		return nil, fmt.Errorf("llm: %s: %w: no messages", c.Name(), ErrBadRequest)
-	}
-	tools, err := c.t.tools.encoded(req.Tools, c.encodeTools)
-	if err != nil {
-		return nil, err
-	}
-	maxTok := req.MaxTokens
-	if maxTok <= 0 {
-		maxTok = c.t.cfg.MaxTokens
-	}
-	if c.t.cfg.MaxCompletionTokens {
-		tail.MaxCompletionTokens = maxTok
-	} else {
-		tail.MaxTokens = maxTok
-	}
-	if stream {
-		tail.Stream = true
-		if !c.t.cfg.NoStreamUsage {
-			tail.StreamOptions = &oaStreamOptions{IncludeUsage: true}
-		}
-	}
-	return bodyWithTools(out, tools, tail)
-}
-
 // encodeTools encodes the request's "tools" list.
 func (c *OpenAI) encodeTools(specs []ToolSpec) ([]byte, error) {
 	tools := make([]oaTool, 0, len(specs))
@@ -209,7 +147,7 @@ func (c *OpenAI) Chat(ctx context.Context, req *Request, onDelta func(Delta)) (*
 
 func (c *OpenAI) decodeResponse(r io.Reader) (*Response, error) {
 	var raw oaResponse
-	if err := json.NewDecoder(io.LimitReader(r, 64<<20)).Decode(&raw); err != nil {
+	if err := decodeJSONBody(r, &raw); err != nil {
 		return nil, protocolError(c.Name(), "decoding chat completion: %v", err)
 	}
 	if len(raw.Choices) == 0 {

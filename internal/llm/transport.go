@@ -31,6 +31,9 @@ type transport struct {
 	auth  func(h http.Header) // sets the vendor's auth headers
 	tools toolCache
 	urls  sync.Map // path → endpoint(path), see url
+
+	hdrOnce sync.Once
+	hdrs    [4]http.Header // by body (1) | stream (2), see header
 }
 
 // redact removes the API key from s.
@@ -91,6 +94,41 @@ func (t *transport) endpoint(path string) string {
 	return u.String()
 }
 
+// header returns a fresh copy of the request headers for a request with
+// or without a body, streamed or not. The four sets are built once (the
+// configuration and key do not change) and cloned: one map and one slice
+// per request instead of a Set each.
+func (t *transport) header(body, stream bool) http.Header {
+	t.hdrOnce.Do(func() {
+		for i := range t.hdrs {
+			h := http.Header{}
+			if i&1 != 0 {
+				h.Set("Content-Type", "application/json")
+			}
+			if i&2 != 0 {
+				h.Set("Accept", "text/event-stream")
+				h.Set("Cache-Control", "no-cache")
+			} else {
+				h.Set("Accept", "application/json")
+			}
+			h.Set("User-Agent", userAgent)
+			for k, v := range t.cfg.Headers {
+				h.Set(k, v)
+			}
+			t.auth(h)
+			t.hdrs[i] = h
+		}
+	})
+	i := 0
+	if body {
+		i |= 1
+	}
+	if stream {
+		i |= 2
+	}
+	return t.hdrs[i].Clone()
+}
+
 // send performs one HTTP exchange. On a 2xx status it returns the response,
 // whose body the caller must close; otherwise an *APIError, or an error
 // wrapping ErrUnavailable when the provider could not be reached.
@@ -103,21 +141,7 @@ func (t *transport) send(ctx context.Context, method, path string, body []byte, 
 	if err != nil {
 		return nil, fmt.Errorf("llm: %s: %w: %w", t.cfg.Name, ErrBadRequest, err)
 	}
-	h := req.Header
-	if body != nil {
-		h.Set("Content-Type", "application/json")
-	}
-	if stream {
-		h.Set("Accept", "text/event-stream")
-		h.Set("Cache-Control", "no-cache")
-	} else {
-		h.Set("Accept", "application/json")
-	}
-	h.Set("User-Agent", userAgent)
-	for k, v := range t.cfg.Headers {
-		h.Set(k, v)
-	}
-	t.auth(h)
+	req.Header = t.header(body != nil, stream)
 	resp, err := t.cfg.HTTPClient.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -227,6 +251,39 @@ func marshalBody(v any) ([]byte, error) {
 		return nil, err
 	}
 	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
+}
+
+// maxResponseBody bounds a non-streamed response body.
+const maxResponseBody = 64 << 20
+
+var bodyBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// decodeJSONBody decodes the first JSON value of a response body (at most
+// maxResponseBody bytes) into v, as a json.Decoder would, reading the body
+// into a pooled buffer: a well-formed body costs no decoder and no buffer
+// growth per response.
+func decodeJSONBody(r io.Reader, v any) error {
+	buf := bodyBufs.Get().(*bytes.Buffer)
+	defer func() {
+		if buf.Cap() <= 1<<20 {
+			buf.Reset()
+			bodyBufs.Put(buf)
+		}
+	}()
+	buf.Reset()
+	_, rerr := buf.ReadFrom(io.LimitReader(r, maxResponseBody))
+	if json.Unmarshal(buf.Bytes(), v) == nil {
+		return nil
+	}
+	// Something follows the value, or the body is cut or malformed: the
+	// decoder's reading decides, and says what went wrong.
+	if err := json.NewDecoder(bytes.NewReader(buf.Bytes())).Decode(v); err != nil {
+		if rerr != nil {
+			return rerr
+		}
+		return err
+	}
+	return nil
 }
 
 // drainClose reads what is left of a JSON response body and closes it. A

@@ -34,12 +34,23 @@ func newSeries(labels []string) series {
 // room. Callers hold the vec's lock. Missing values are empty; extra
 // values are ignored.
 func (s *series) lookup(values []string) (int, bool) {
-	vals := make([]string, len(s.labels))
-	copy(vals, values)
-	key := strings.Join(vals, "\xff")
-	if i, ok := s.index[key]; ok {
+	// The key of an existing series is looked up without allocating.
+	var buf [128]byte
+	k := buf[:0]
+	for j := range s.labels {
+		if j > 0 {
+			k = append(k, '\xff')
+		}
+		if j < len(values) {
+			k = append(k, values[j]...)
+		}
+	}
+	if i, ok := s.index[string(k)]; ok {
 		return i, false
 	}
+	vals := make([]string, len(s.labels))
+	copy(vals, values)
+	key := string(k)
 	if len(s.values) >= MaxSeries {
 		for j := range vals {
 			vals[j] = OverflowValue

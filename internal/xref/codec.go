@@ -50,8 +50,11 @@ func appendString(b []byte, s string) []byte {
 }
 
 // EncodeBatch is a batch's persisted form.
-func EncodeBatch(b Batch) []byte {
-	out := []byte{batchV1}
+func EncodeBatch(b Batch) []byte { return AppendBatch(nil, b) }
+
+// AppendBatch appends a batch's persisted form to dst.
+func AppendBatch(dst []byte, b Batch) []byte {
+	out := append(dst, batchV1)
 	out = binary.AppendUvarint(out, b.Through)
 	out = binary.AppendUvarint(out, uint64(len(b.Nodes)))
 	for _, n := range b.Nodes {

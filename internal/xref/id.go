@@ -18,7 +18,6 @@ import (
 	"time"
 
 	"github.com/weftos/weftos/internal/jcs"
-	"github.com/zeebo/blake3"
 )
 
 // ID is a universal identifier: BLAKE3-256 of canonical bytes.
@@ -75,12 +74,7 @@ func sum(c canonical) (ID, error) {
 	if err != nil {
 		return ID{}, fmt.Errorf("xref: canonical bytes: %w", err)
 	}
-	h := blake3.New()
-	_, _ = h.WriteString(domain)
-	_, _ = h.Write(b)
-	var id ID
-	copy(id[:], h.Sum(nil))
-	return id, nil
+	return hashCanonical(b), nil
 }
 
 // Entity returns the id of an entity of type typ: content only, so equal

@@ -28,9 +28,30 @@ var (
 // MinPrefix is the shortest hex prefix Resolve accepts.
 const MinPrefix = 8
 
+// The index numbers every id it meets (a node, or the end of a link) and
+// keeps, per number, the node and the positions of its links; links are
+// stored once, by number, without pointers. A link costs one lookup per
+// end and one in the small-keyed seen set, and the garbage collector has
+// no links to scan.
+
+// linkKey identifies a link: its ends and relation by number.
 type linkKey struct {
-	from, to ID
-	rel      string
+	from, to int
+	rel      uint32
+}
+
+// stored is a link as the index keeps it.
+type stored struct {
+	linkKey
+	seq uint64
+}
+
+// entry is what the index knows of one id.
+type entry struct {
+	id      ID
+	node    Node // when known
+	known   bool
+	out, in []int // positions in Index.links, in the order added
 }
 
 // Index is the forward and reverse cross-reference index. Safe for
@@ -38,18 +59,67 @@ type linkKey struct {
 type Index struct {
 	mu      sync.RWMutex
 	file    *recfile.File // nil for an in-memory index
-	nodes   map[ID]Node
-	keys    map[string]ID
-	out     map[ID][]Link
-	in      map[ID][]Link
+	ids     map[ID]int    // id → its number, an index in ents
+	ents    []entry
+	nodes   int // known entries
+	keys    map[string]int
+	links   []stored
 	seen    map[linkKey]struct{}
-	links   int
+	rels    []string // relation names by number
+	relNum  map[string]uint32
 	through uint64
+	fresh   Batch  // what the last add found new (reused)
+	enc     []byte // its encoding (reused)
 }
 
 // New returns an empty in-memory index.
 func New() *Index {
-	return &Index{nodes: map[ID]Node{}, keys: map[string]ID{}, out: map[ID][]Link{}, in: map[ID][]Link{}, seen: map[linkKey]struct{}{}}
+	return &Index{ids: map[ID]int{}, keys: map[string]int{}, seen: map[linkKey]struct{}{}, relNum: map[string]uint32{}}
+}
+
+// num numbers id, adding an entry if it is new.
+func (x *Index) num(id ID) int {
+	n, ok := x.ids[id]
+	if !ok {
+		n = len(x.ents)
+		x.ents = append(x.ents, entry{id: id})
+		x.ids[id] = n
+	}
+	return n
+}
+
+// rel numbers a relation name, adding it if it is new.
+func (x *Index) rel(name string) uint32 {
+	n, ok := x.relNum[name]
+	if !ok {
+		n = uint32(len(x.rels))
+		x.rels = append(x.rels, name)
+		x.relNum[name] = n
+	}
+	return n
+}
+
+// link is the stored link at position i.
+func (x *Index) link(i int) Link {
+	s := x.links[i]
+	return Link{From: x.ents[s.from].id, To: x.ents[s.to].id, Rel: x.rels[s.rel], Seq: s.seq}
+}
+
+func (x *Index) linksAt(pos []int) []Link {
+	if pos == nil {
+		return nil
+	}
+	out := make([]Link, len(pos))
+	for i, p := range pos {
+		out[i] = x.link(p)
+	}
+	return out
+}
+
+// node is the node numbered n, if known.
+func (x *Index) node(n int) (Node, bool) {
+	e := &x.ents[n]
+	return e.node, e.known
 }
 
 // Open loads the index persisted at path (created if missing). A torn
@@ -76,40 +146,53 @@ func Open(path string) (*Index, error) {
 	return x, nil
 }
 
-// add merges b and returns what was new. Callers hold mu.
+// add merges b and returns what was new, valid until the next add.
+// Callers hold mu.
 func (x *Index) add(b Batch) Batch {
-	fresh := Batch{Through: b.Through}
+	fresh := Batch{Nodes: x.fresh.Nodes[:0], Links: x.fresh.Links[:0], Through: b.Through}
 	for _, n := range b.Nodes {
-		old, ok := x.nodes[n.ID]
-		if ok && (old.Key != "" || n.Key == "") {
+		e, ok := x.ids[n.ID]
+		known := ok && x.ents[e].known
+		if known && (x.ents[e].node.Key != "" || n.Key == "") {
 			continue
 		}
 		if n.Key != "" {
-			if other, taken := x.keys[n.Key]; taken && other != n.ID {
+			if other, taken := x.keys[n.Key]; taken && x.ents[other].id != n.ID {
 				n.Key = "" // keys are unique: the first holder keeps it
 			} else {
-				x.keys[n.Key] = n.ID
+				e = x.num(n.ID)
+				x.keys[n.Key] = e
 			}
 		}
-		if ok && n.Key == "" {
+		if known && n.Key == "" {
 			continue
 		}
-		x.nodes[n.ID] = n
+		e = x.num(n.ID)
+		if !x.ents[e].known {
+			x.ents[e].known = true
+			x.nodes++
+		}
+		x.ents[e].node = n
 		fresh.Nodes = append(fresh.Nodes, n)
 	}
 	for _, l := range b.Links {
-		k := linkKey{l.From, l.To, l.Rel}
+		k := linkKey{x.num(l.From), x.num(l.To), x.rel(l.Rel)}
 		if _, dup := x.seen[k]; dup {
 			continue
 		}
 		x.seen[k] = struct{}{}
-		x.out[l.From] = append(x.out[l.From], l)
-		x.in[l.To] = append(x.in[l.To], l)
-		x.links++
+		i := len(x.links)
+		x.links = append(x.links, stored{linkKey: k, seq: l.Seq})
+		x.ents[k.from].out = append(x.ents[k.from].out, i)
+		x.ents[k.to].in = append(x.ents[k.to].in, i)
 		fresh.Links = append(fresh.Links, l)
 	}
 	if b.Through > x.through {
 		x.through = b.Through
+	}
+	x.fresh = Batch{}
+	if cap(fresh.Nodes)+cap(fresh.Links) <= 4096 { // do not keep a huge batch's slices
+		x.fresh = fresh
 	}
 	return fresh
 }
@@ -136,7 +219,11 @@ func (x *Index) Apply(b Batch) error {
 	if x.file == nil || (len(fresh.Nodes) == 0 && len(fresh.Links) == 0 && fresh.Through <= before) {
 		return nil
 	}
-	if err := x.file.Append(EncodeBatch(fresh)); err != nil {
+	x.enc = AppendBatch(x.enc[:0], fresh)
+	if cap(x.enc) > 1<<20 {
+		defer func() { x.enc = nil }() // do not keep a huge batch's buffer
+	}
+	if err := x.file.Append(x.enc); err != nil {
 		return fmt.Errorf("xref: %w", err)
 	}
 	if err := x.file.Flush(); err != nil {
@@ -179,26 +266,29 @@ func (x *Index) Through() uint64 {
 func (x *Index) Len() (nodes, links int) {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	return len(x.nodes), x.links
+	return x.nodes, len(x.links)
 }
 
 // Node returns a node.
 func (x *Index) Node(id ID) (Node, bool) {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	n, ok := x.nodes[id]
-	return n, ok
+	e, ok := x.ids[id]
+	if !ok {
+		return Node{}, false
+	}
+	return x.node(e)
 }
 
 // Key returns the node holding a key ("seq:42").
 func (x *Index) Key(key string) (Node, bool) {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	id, ok := x.keys[key]
+	e, ok := x.keys[key]
 	if !ok {
 		return Node{}, false
 	}
-	return x.nodes[id], true
+	return x.node(e)
 }
 
 // Resolve turns what an operator typed into an id: a full hex id, a key
@@ -221,8 +311,8 @@ func (x *Index) Resolve(s string) (ID, error) {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	var found []ID
-	for id := range x.nodes {
-		if strings.HasPrefix(id.String(), p) {
+	for i := range x.ents {
+		if id := x.ents[i].id; x.ents[i].known && strings.HasPrefix(id.String(), p) {
 			found = append(found, id)
 			if len(found) > 1 {
 				return ID{}, fmt.Errorf("%w: %s", ErrAmbiguous, s)
@@ -239,14 +329,22 @@ func (x *Index) Resolve(s string) (ID, error) {
 func (x *Index) Out(id ID) []Link {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	return append([]Link(nil), x.out[id]...)
+	e, ok := x.ids[id]
+	if !ok {
+		return nil
+	}
+	return x.linksAt(x.ents[e].out)
 }
 
 // In lists the links to id, in the order they were added.
 func (x *Index) In(id ID) []Link {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	return append([]Link(nil), x.in[id]...)
+	e, ok := x.ids[id]
+	if !ok {
+		return nil
+	}
+	return x.linksAt(x.ents[e].in)
 }
 
 // Neighbourhood walks links in both directions from id, breadth first, to
@@ -255,35 +353,38 @@ func (x *Index) In(id ID) []Link {
 func (x *Index) Neighbourhood(id ID, depth, limit int) ([]Node, []Link) {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	root, ok := x.nodes[id]
+	e, ok := x.ids[id]
+	if !ok {
+		return nil, nil
+	}
+	root, ok := x.node(e)
 	if !ok {
 		return nil, nil
 	}
 	nodes := []Node{root}
-	seen := map[ID]bool{id: true}
-	used := map[linkKey]bool{}
+	seen := map[int]bool{e: true}
+	used := map[int]bool{}
 	var links []Link
-	frontier := []ID{id}
+	frontier := []int{e}
 	for d := 0; d < depth && len(frontier) > 0; d++ {
-		var next []ID
+		var next []int
 		for _, at := range frontier {
-			for _, set := range [2][]Link{x.out[at], x.in[at]} {
-				for _, l := range set {
-					k := linkKey{l.From, l.To, l.Rel}
-					if used[k] {
+			for _, set := range [2][]int{x.ents[at].out, x.ents[at].in} {
+				for _, i := range set {
+					if used[i] {
 						continue
 					}
 					if len(links) >= limit {
 						return nodes, links
 					}
-					used[k] = true
-					links = append(links, l)
-					for _, other := range [2]ID{l.From, l.To} {
+					used[i] = true
+					links = append(links, x.link(i))
+					for _, other := range [2]int{x.links[i].from, x.links[i].to} {
 						if !seen[other] {
 							seen[other] = true
-							n, ok := x.nodes[other]
+							n, ok := x.node(other)
 							if !ok {
-								n = Node{ID: other, Type: "unknown"}
+								n = Node{ID: x.ents[other].id, Type: "unknown"}
 							}
 							nodes = append(nodes, n)
 							next = append(next, other)

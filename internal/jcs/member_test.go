@@ -1,0 +1,105 @@
+package jcs
+
+import (
+	"bytes"
+	"encoding/json"
+	"testing"
+)
+
+func TestMember(t *testing.T) {
+	obj := []byte(` { "a" : "x" , "n":null, "b":{"c":[1,{"d":"}"}],"e":{"f":"g\"h"}}, "u":42, "t":true, "s":"a\u00e9", "neg":-1 } `)
+	for _, tc := range []struct {
+		path []string
+		raw  string
+		ok   bool
+	}{
+		{[]string{"a"}, `"x"`, true},
+		{[]string{"n"}, ``, false},
+		{[]string{"zz"}, ``, false},
+		{[]string{"b", "c"}, `[1,{"d":"}"}]`, true},
+		{[]string{"b", "e", "f"}, `"g\"h"`, true},
+		{[]string{"b", "x", "f"}, ``, false},
+		{[]string{"n", "f"}, ``, false},
+	} {
+		raw, ok, err := Member(obj, tc.path...)
+		if err != nil || ok != tc.ok || string(raw) != tc.raw {
+			t.Errorf("Member(%v) = %s, %v, %v; want %s, %v", tc.path, raw, ok, err, tc.raw, tc.ok)
+		}
+	}
+	if s, err := MemberString(obj, "b", "e", "f"); err != nil || s != `g"h` {
+		t.Errorf("MemberString = %q, %v", s, err)
+	}
+	if s, err := MemberString(obj, "s"); err != nil || s != "aé" {
+		t.Errorf("MemberString escaped = %q, %v", s, err)
+	}
+	if n, err := MemberUint(obj, "u"); err != nil || n != 42 {
+		t.Errorf("MemberUint = %d, %v", n, err)
+	}
+	if b, err := MemberBool(obj, "t"); err != nil || !b {
+		t.Errorf("MemberBool = %v, %v", b, err)
+	}
+	for _, bad := range [][]string{{"u", "x"}, {"a", "x"}} {
+		if _, _, err := Member(obj, bad...); err == nil {
+			t.Errorf("Member(%v) through a non-object: no error", bad)
+		}
+	}
+	if _, err := MemberUint(obj, "neg"); err == nil {
+		t.Error("MemberUint(-1): no error")
+	}
+	if _, err := MemberString(obj, "u"); err == nil {
+		t.Error("MemberString(number): no error")
+	}
+	for _, bad := range []string{``, `[]`, `{"a"}`, `{"a":}`, `{"a":1`, `{"a":"x`, `{"a":1 "b":2}`, `{"a":[1}`, "{\"a\":\"\x01\"}"} {
+		if _, _, err := Member([]byte(bad), "b"); err == nil {
+			t.Errorf("Member(%q): no error", bad)
+		}
+	}
+}
+
+// FuzzMember checks Member against encoding/json on valid objects without
+// duplicate names, and that it never panics on anything.
+func FuzzMember(f *testing.F) {
+	f.Add([]byte(`{"action_id":"a1","request":{"pid":7,"context":{"extra":{"call_id":"c"}}}}`), "action_id", "pid")
+	f.Add([]byte(`{"a\u0062":1,"x":[{"}":"]"}],"y":null}`), "ab", "x")
+	f.Add([]byte(` {"s":"\ud83d\ude00\\","n":-1.5e3,"t":true} `), "s", "n")
+	f.Fuzz(func(t *testing.T, data []byte, name, inner string) {
+		raw, ok, err := Member(data, name)
+		_, _, _ = Member(data, name, inner)
+		_, _ = MemberString(data, name)
+		_, _ = MemberUint(data, name, inner)
+		if _, cerr := Canonicalize(data); cerr != nil || !json.Valid(data) {
+			return // not valid, or duplicate names
+		}
+		var m map[string]json.RawMessage
+		if json.Unmarshal(data, &m) != nil || m == nil {
+			if err == nil && ok {
+				t.Fatalf("Member(%q) of a non-object found %s", name, raw)
+			}
+			return
+		}
+		if err != nil {
+			t.Fatalf("Member(%q): %v on a valid object", name, err)
+		}
+		want, present := m[name]
+		want = bytes.TrimSpace(want)
+		if present && string(want) == "null" {
+			present = false
+		}
+		if ok != present || (ok && !bytes.Equal(raw, want)) {
+			t.Fatalf("Member(%q) = %s, %v; encoding/json %s, %v", name, raw, ok, want, present)
+		}
+		for k, v := range m {
+			got, gok, gerr := Member(data, k)
+			v = bytes.TrimSpace(v)
+			if gerr != nil || gok != (string(v) != "null") || (gok && !bytes.Equal(got, v)) {
+				t.Fatalf("Member(%q) = %s, %v, %v; encoding/json %s", k, got, gok, gerr, v)
+			}
+			var s string
+			if json.Unmarshal(v, &s) == nil && string(v) != "null" {
+				if gs, err := MemberString(data, k); err != nil || gs != s {
+					t.Fatalf("MemberString(%q) = %q, %v; encoding/json %q", k, gs, err, s)
+				}
+			}
+		}
+	})
+}
