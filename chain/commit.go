@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/weftos/weftos/internal/durable"
 )
 
 // The committer: group commit with pipelined syncs.
@@ -260,7 +262,7 @@ func (l *Log) startSync() {
 		if l.opts.syncData != nil {
 			j.err = l.opts.syncData(j.fd)
 		} else {
-			j.err = datasync(j.fd)
+			j.err = durable.DataSync(j.fd)
 		}
 		j.took = time.Since(t0)
 		l.syncDone <- j // buffered for every slot: never blocks

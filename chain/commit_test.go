@@ -6,6 +6,8 @@ import (
 	"os"
 	"testing"
 	"time"
+
+	"github.com/weftos/weftos/internal/durable"
 )
 
 // heldSyncs makes every sync of a Log wait for the test: each sync
@@ -19,7 +21,7 @@ func heldSyncs(opts *Options) chan chan error {
 		if err := <-ch; err != nil {
 			return err
 		}
-		return datasync(f)
+		return durable.DataSync(f)
 	}
 	return calls
 }

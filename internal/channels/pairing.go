@@ -6,11 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"slices"
 	"sort"
 	"sync"
 	"time"
+
+	"github.com/weftos/weftos/internal/durable"
 )
 
 // Pairing rules.
@@ -177,7 +178,7 @@ func (p *Pairing) save() error {
 	if err != nil {
 		return err
 	}
-	return WriteFileAtomic(p.path, b)
+	return durable.WriteFile(p.path, b)
 }
 
 func newCode() string {
@@ -211,33 +212,4 @@ func containsByte(s string, c byte) bool {
 		}
 	}
 	return false
-}
-
-// WriteFileAtomic writes data to path (mode 0600, directory created 0700)
-// through a synced temporary file and a rename.
-func WriteFileAtomic(path string, data []byte) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }

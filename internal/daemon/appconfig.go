@@ -18,6 +18,7 @@ import (
 	"github.com/weftos/weftos/internal/apitype"
 	"github.com/weftos/weftos/internal/apppkg"
 	"github.com/weftos/weftos/internal/authority"
+	"github.com/weftos/weftos/internal/durable"
 	"github.com/weftos/weftos/internal/governance"
 )
 
@@ -82,7 +83,7 @@ func (d *Daemon) writeAppConfig(name string, f appConfigFile) error {
 		return err
 	}
 	b, _ := json.MarshalIndent(f, "", "  ")
-	return writeFileAtomic(p, append(b, '\n'))
+	return durable.WriteFile(p, append(b, '\n'))
 }
 
 // appManifest reads the manifest of the version of a installed.

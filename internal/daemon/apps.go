@@ -16,6 +16,7 @@ import (
 	"github.com/weftos/weftos/internal/apitype"
 	"github.com/weftos/weftos/internal/apppkg"
 	"github.com/weftos/weftos/internal/authority"
+	"github.com/weftos/weftos/internal/durable"
 	"github.com/weftos/weftos/internal/governance"
 	"github.com/weftos/weftos/internal/kernel"
 	"github.com/weftos/weftos/internal/schedule"
@@ -71,7 +72,7 @@ func (d *Daemon) writeAppRecord(a apitype.App) error {
 		return err
 	}
 	b, _ := json.MarshalIndent(a, "", "  ")
-	return writeFileAtomic(filepath.Join(dir, "app.json"), append(b, '\n'))
+	return durable.WriteFile(filepath.Join(dir, "app.json"), append(b, '\n'))
 }
 
 // listApps lists the installed apps.
@@ -384,7 +385,7 @@ func (d *Daemon) placeApp(ctx context.Context, a apitype.App, installed *[]strin
 		if err != nil {
 			return err
 		}
-		if err := writeFileAtomic(filepath.Join(d.home, "agents", path.Base(p)), b); err != nil {
+		if err := durable.WriteFile(filepath.Join(d.home, "agents", path.Base(p)), b); err != nil {
 			return err
 		}
 	}

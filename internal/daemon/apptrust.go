@@ -15,6 +15,7 @@ import (
 	"github.com/weftos/weftos/internal/apitype"
 	"github.com/weftos/weftos/internal/apppkg"
 	"github.com/weftos/weftos/internal/authority"
+	"github.com/weftos/weftos/internal/durable"
 	"github.com/weftos/weftos/internal/governance"
 )
 
@@ -153,7 +154,7 @@ func (d *Daemon) trustPublisher(ctx context.Context, req apitype.PublisherTrustR
 				added.Line = k.Line
 			}
 		}
-		return writeFileAtomic(d.trustFile(), out)
+		return durable.WriteFile(d.trustFile(), out)
 	}
 	if err := apply(); err != nil {
 		return apitype.PublisherKey{}, errors.Join(err, pm.Done(ctx, detail, err))
@@ -217,7 +218,7 @@ func (d *Daemon) distrustPublisher(ctx context.Context, id string) (apitype.Publ
 		if n == 0 {
 			return detail, fmt.Errorf("%w: %s was removed meanwhile", apitype.ErrUnknownPublisher, k.ID())
 		}
-		return detail, writeFileAtomic(d.trustFile(), out)
+		return detail, durable.WriteFile(d.trustFile(), out)
 	})
 }
 

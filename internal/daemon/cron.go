@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 
 	"github.com/weftos/weftos/internal/apitype"
+	"github.com/weftos/weftos/internal/durable"
 	"github.com/weftos/weftos/internal/kernel"
 	"github.com/weftos/weftos/internal/schedule"
 )
@@ -65,7 +66,7 @@ func (d *Daemon) saveCronLocked() error {
 	if err != nil {
 		return err
 	}
-	if err := writeFileAtomic(filepath.Join(d.home, CronName), append(b, '\n')); err != nil {
+	if err := durable.WriteFile(filepath.Join(d.home, CronName), append(b, '\n')); err != nil {
 		return fmt.Errorf("daemon: saving cron jobs: %w", err)
 	}
 	return nil

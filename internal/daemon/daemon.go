@@ -28,6 +28,7 @@ import (
 	"github.com/weftos/weftos/internal/causal"
 	"github.com/weftos/weftos/internal/clock"
 	"github.com/weftos/weftos/internal/config"
+	"github.com/weftos/weftos/internal/durable"
 	"github.com/weftos/weftos/internal/filelock"
 	"github.com/weftos/weftos/internal/homedir"
 	"github.com/weftos/weftos/internal/identity"
@@ -484,33 +485,7 @@ func (d *Daemon) loadPIDSeq() (kernel.PID, error) {
 
 // reservePIDs durably records that PIDs below upTo may be in use.
 func (d *Daemon) reservePIDs(upTo kernel.PID) error {
-	return writeFileAtomic(filepath.Join(d.home, PIDSeqName), []byte(upTo.String()+"\n"))
-}
-
-// writeFileAtomic writes data to path via a synced temporary file and a
-// rename, so a crash leaves either the old or the new content.
-func writeFileAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return durable.WriteFile(filepath.Join(d.home, PIDSeqName), []byte(upTo.String()+"\n"))
 }
 
 // fail writes err as an API error.

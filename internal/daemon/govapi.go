@@ -8,6 +8,7 @@ import (
 
 	"github.com/weftos/weftos/internal/apitype"
 	"github.com/weftos/weftos/internal/authority"
+	"github.com/weftos/weftos/internal/durable"
 	"github.com/weftos/weftos/internal/governance"
 	"github.com/weftos/weftos/internal/localapi"
 )
@@ -104,7 +105,7 @@ func (g *gov) handleSetEnv(w http.ResponseWriter, r *http.Request) {
 		} else {
 			data = append(data, []byte("\n[governance]\nenvironment = \""+body.Env+"\"\n")...)
 		}
-		err = writeFileAtomic(g.d.cfgPath, data)
+		err = durable.WriteFile(g.d.cfgPath, data)
 	}
 	if err != nil {
 		g.d.log.Error("environment switched but not saved to the config file", "err", err)

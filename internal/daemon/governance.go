@@ -13,6 +13,7 @@ import (
 
 	"github.com/weftos/weftos/internal/authority"
 	"github.com/weftos/weftos/internal/clock"
+	"github.com/weftos/weftos/internal/durable"
 	"github.com/weftos/weftos/internal/governance"
 	"github.com/weftos/weftos/internal/homedir"
 )
@@ -75,7 +76,7 @@ func (d *Daemon) openGov() (*gov, error) {
 		if adopted != nil {
 			data, file = []byte(adopted.Canonical()), adopted
 		}
-		if err := writeFileAtomic(g.path, data); err != nil {
+		if err := durable.WriteFile(g.path, data); err != nil {
 			return nil, fmt.Errorf("daemon: writing %s: %w", g.path, err)
 		}
 	}
@@ -219,7 +220,7 @@ func (g *gov) apply(ctx context.Context, actionID string, a governance.Amendment
 	if err := g.engine.SetConstitution(next); err != nil {
 		return nil, err
 	}
-	if err := writeFileAtomic(g.path, []byte(next.Canonical())); err != nil {
+	if err := durable.WriteFile(g.path, []byte(next.Canonical())); err != nil {
 		g.d.log.Error("amendment in force but constitution.toml not saved", "err", err)
 	}
 	g.invalid = ""
@@ -246,7 +247,7 @@ const govStateName = "governance.state"
 
 func (d *Daemon) saveGovState(hash string, seq uint64) {
 	b, _ := json.Marshal(govState{ConstitutionHash: hash, Seq: &seq})
-	if err := writeFileAtomic(filepath.Join(d.home, govStateName), b); err != nil {
+	if err := durable.WriteFile(filepath.Join(d.home, govStateName), b); err != nil {
 		d.log.Warn("saving governance state", "err", err)
 	}
 }

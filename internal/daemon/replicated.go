@@ -15,6 +15,7 @@ import (
 
 	"github.com/weftos/weftos/internal/authority"
 	"github.com/weftos/weftos/internal/cluster"
+	"github.com/weftos/weftos/internal/durable"
 	"github.com/weftos/weftos/internal/governance"
 	"github.com/weftos/weftos/internal/homedir"
 	"github.com/weftos/weftos/internal/kernel"
@@ -176,7 +177,7 @@ func (r *replicated) act(ctx context.Context, e amendEntry, next *governance.Con
 			r.d.log.Error("a committed amendment could not be put in force", "index", e.Index, "err", err)
 			return
 		}
-		if err := writeFileAtomic(g.path, []byte(next.Canonical())); err != nil {
+		if err := durable.WriteFile(g.path, []byte(next.Canonical())); err != nil {
 			r.d.log.Error("amendment in force but constitution.toml not saved", "err", err)
 		}
 		g.invalid = ""
@@ -184,7 +185,7 @@ func (r *replicated) act(ctx context.Context, e amendEntry, next *governance.Con
 	}
 	r.applied = e.Index
 	b, _ := json.Marshal(replicatedState{Applied: e.Index})
-	if err := writeFileAtomic(r.path(), b); err != nil {
+	if err := durable.WriteFile(r.path(), b); err != nil {
 		r.d.log.Warn("saving the replicated state", "err", err)
 	}
 }

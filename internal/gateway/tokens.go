@@ -15,7 +15,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/weftos/weftos/internal/channels"
+	"github.com/weftos/weftos/internal/durable"
 )
 
 // Token scopes: what a bearer token may do.
@@ -212,5 +212,5 @@ func (s *Tokens) save(list []Token) error {
 	if err != nil {
 		return err
 	}
-	return channels.WriteFileAtomic(s.path, b)
+	return durable.WriteFile(s.path, b)
 }

@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/weftos/weftos/internal/durable"
 	"github.com/weftos/weftos/internal/filelock"
 	"github.com/weftos/weftos/internal/groupcommit"
 )
@@ -318,7 +319,7 @@ func (c *Committer) write(batch []*commitReq) {
 		}
 		start := time.Now()
 		if _, err = c.f.WriteAt(buf, c.size); err == nil {
-			err = dataSync(c.f)
+			err = durable.DataSync(c.f)
 		}
 		c.pace.Committed(len(c.reqs), time.Since(start))
 		if err != nil {

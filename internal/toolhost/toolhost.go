@@ -24,6 +24,7 @@ import (
 	"github.com/weftos/weftos/internal/apitype"
 	"github.com/weftos/weftos/internal/authority"
 	"github.com/weftos/weftos/internal/clock"
+	"github.com/weftos/weftos/internal/durable"
 	"github.com/weftos/weftos/internal/governance"
 	"github.com/weftos/weftos/internal/kernel"
 	"github.com/weftos/weftos/internal/kernelauth"
@@ -231,10 +232,10 @@ func (h *Host) writeTool(dir string, it InstalledTool, wasm []byte) error {
 	}
 	defer os.RemoveAll(tmp)
 	b, _ := json.MarshalIndent(it, "", "  ")
-	if err := writeFileSynced(filepath.Join(tmp, "tool.wasm"), wasm); err != nil {
+	if err := durable.WriteFile(filepath.Join(tmp, "tool.wasm"), wasm); err != nil {
 		return err
 	}
-	if err := writeFileSynced(filepath.Join(tmp, "install.json"), append(b, '\n')); err != nil {
+	if err := durable.WriteFile(filepath.Join(tmp, "install.json"), append(b, '\n')); err != nil {
 		return err
 	}
 	return os.Rename(tmp, dir)
@@ -561,32 +562,6 @@ func hostNames(grants []string) []string {
 		out = append(out, g)
 	}
 	return out
-}
-
-// writeFileSynced writes data to path (mode 0600) through a synced
-// temporary file renamed into place.
-func writeFileSynced(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
 
 func shake(b []byte) string { return hex.EncodeToString(sha3.SumSHAKE256(b, 32)) }

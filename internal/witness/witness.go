@@ -18,7 +18,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"sort"
 	"sync"
 	"time"
@@ -26,6 +25,7 @@ import (
 	"github.com/cloudflare/circl/sign/mldsa/mldsa65"
 
 	"github.com/weftos/weftos/chain"
+	"github.com/weftos/weftos/internal/durable"
 	"github.com/weftos/weftos/internal/identity"
 )
 
@@ -270,21 +270,7 @@ func (b *Book) save() error {
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(b.path), "."+filepath.Base(b.path)+".*")
-	if err != nil {
-		return fmt.Errorf("witness: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err = tmp.Write(data); err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), b.path)
-	}
-	if err != nil {
+	if err := durable.WriteFile(b.path, data); err != nil {
 		return fmt.Errorf("witness: saving %s: %w", b.path, err)
 	}
 	return nil

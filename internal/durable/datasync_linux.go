@@ -1,6 +1,6 @@
 //go:build linux
 
-package chain
+package durable
 
 import (
 	"errors"
@@ -8,9 +8,11 @@ import (
 	"syscall"
 )
 
-// datasync is fdatasync(2): the data and the metadata needed to read it
-// (size, allocation), without timestamps.
-func datasync(f *os.File) error {
+// DataSync is fdatasync(2): f's data and the metadata needed to read it
+// back (size, allocation), without timestamps. In a file whose blocks
+// were written beforehand that is the data alone, with no file system
+// journal commit.
+func DataSync(f *os.File) error {
 	rc, err := f.SyscallConn()
 	if err != nil {
 		return err
