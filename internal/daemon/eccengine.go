@@ -188,7 +188,7 @@ func (d *Daemon) linkAnswer(ctx context.Context, p *kernel.Process, session, ans
 	if d.graph == nil || len(memories) == 0 {
 		return ""
 	}
-	id, err := xref.Event("agent.answer", d.opts.Clock.Now(), map[string]any{"session": session, "pid": uint64(p.PID()), "answer_hash": shake([]byte(answer))})
+	id, err := xref.EventFields("agent.answer", d.opts.Clock.Now(), xref.Str("session", session), xref.Uint("pid", uint64(p.PID())), xref.Str("answer_hash", shake([]byte(answer))))
 	if err != nil {
 		d.log.Error("answer id", "err", err)
 		return ""

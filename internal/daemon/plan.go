@@ -288,7 +288,7 @@ func (h *planHost) Execute(ctx context.Context, t plan.Task, deps map[string]pla
 				return det, err
 			}
 			det.AnswerHash = shake([]byte(answer))
-			id, err := xref.Event("plan.result", h.d.opts.Clock.Now(), map[string]any{"plan": h.id, "task": t.ID, "answer_hash": det.AnswerHash})
+			id, err := xref.EventFields("plan.result", h.d.opts.Clock.Now(), xref.Str("plan", h.id), xref.Str("task", t.ID), xref.Str("answer_hash", det.AnswerHash))
 			if err != nil {
 				return det, err
 			}
@@ -334,7 +334,7 @@ func (h *planHost) Compose(ctx context.Context, prompt string, results map[strin
 			from = append(slices.Clone(from), answerID)
 		}
 		det.AnswerHash = shake([]byte(answer))
-		id, err := xref.Event("plan.answer", h.d.opts.Clock.Now(), map[string]any{"plan": h.id, "answer_hash": det.AnswerHash})
+		id, err := xref.EventFields("plan.answer", h.d.opts.Clock.Now(), xref.Str("plan", h.id), xref.Str("answer_hash", det.AnswerHash))
 		if err != nil {
 			return det, err
 		}
