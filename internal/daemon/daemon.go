@@ -440,6 +440,14 @@ func (d *Daemon) close(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("sandbox: %w", err))
 		}
 	}
+	if d.xref != nil && d.chain != nil {
+		// An orderly shutdown leaves the index current: what was appended
+		// after the indexer stopped (the processes' exits, the last acts)
+		// is indexed now, not at the next boot.
+		if err := d.indexChain(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("xref: %w", err))
+		}
+	}
 	if err := d.closeGraph(); err != nil {
 		errs = append(errs, err)
 	}
