@@ -88,7 +88,7 @@ func closeAll(nodes []*Node) {
 }
 
 // BenchmarkFailureDetection: a cluster of 10 nodes with the default LAN
-// tuning (probe 200ms, timeout 100ms, suspicion ×2) over the
+// tuning (probe 170ms, timeout 100ms, suspicion ×3) over the
 // fault-injecting transport; one node is cut off from every other (it
 // answers nothing, like a crashed or frozen host). Reports how long until
 // the first other node suspects it and until every other node has

@@ -13,7 +13,7 @@ import (
 // BenchmarkFailover: the time from a node's death to the first answer
 // from a surviving replica, for an idempotent request in flight to the
 // node when it dies. A cluster of 10 nodes over the fault-injecting
-// transport with the default LAN tuning (probe 200 ms, timeout 100 ms,
+// transport with the default LAN tuning (probe 170 ms, timeout 100 ms,
 // suspicion ×2, gossip 50 ms); n0 asks n1 (whose handler holds the
 // request), then n2; n1 dies:
 //

@@ -108,7 +108,7 @@ type Config struct {
 
 // MembershipConfig tunes SWIM failure detection (memberlist).
 type MembershipConfig struct {
-	ProbeInterval time.Duration // default 200ms
+	ProbeInterval time.Duration // default 170ms
 	ProbeTimeout  time.Duration // default 100ms
 	// SuspicionMult scales the suspicion timeout (× log10(members) ×
 	// ProbeInterval with confirmations, up to 6× that without): at 3 or
@@ -125,7 +125,7 @@ type MembershipConfig struct {
 
 func (m *MembershipConfig) setDefaults() {
 	if m.ProbeInterval <= 0 {
-		m.ProbeInterval = 200 * time.Millisecond
+		m.ProbeInterval = 170 * time.Millisecond
 	}
 	if m.ProbeTimeout <= 0 {
 		m.ProbeTimeout = 100 * time.Millisecond

@@ -322,7 +322,7 @@ func Defaults() Config {
 		UI:       UI{LoginTTL: Duration{5 * time.Minute}, SessionTTL: Duration{12 * time.Hour}},
 		Channels: []Channel{},
 		Routes:   []Route{},
-		Mesh: Mesh{Listen: "127.0.0.1:7787", ProbeInterval: Duration{200 * time.Millisecond}, ProbeTimeout: Duration{100 * time.Millisecond},
+		Mesh: Mesh{Listen: "127.0.0.1:7787", ProbeInterval: Duration{170 * time.Millisecond}, ProbeTimeout: Duration{100 * time.Millisecond},
 			SuspicionMult: 3, GossipInterval: Duration{50 * time.Millisecond},
 			WitnessInterval: Duration{5 * time.Second}},
 	}
