@@ -17,21 +17,22 @@ import (
 	"github.com/weftos/weftos/internal/governance"
 	"github.com/weftos/weftos/internal/homedir"
 	"github.com/weftos/weftos/internal/localapi"
+	"github.com/weftos/weftos/internal/remoteipc"
 	"github.com/weftos/weftos/internal/witness"
 )
 
 // meshParts is the cluster as the daemon wires it: the logic lives in
-// internal/cluster, internal/mesh and internal/witness.
+// internal/cluster, internal/mesh, internal/remoteipc and internal/witness.
 type meshParts struct {
-	cluster   *cluster.Node // the node's cluster membership (internal/cluster)
-	remote    *remote       // cross-node IPC: the kernel's Remote
-	rep       *replicated   // the cluster's replicated state (Raft's state machine)
-	witnesses *witness.Book // what this node witnessed of its peers' chains
+	cluster   *cluster.Node     // the node's cluster membership (internal/cluster)
+	remote    *remoteipc.Remote // cross-node IPC: the kernel's Remote (internal/remoteipc)
+	rep       *replicated       // the cluster's replicated state (Raft's state machine)
+	witnesses *witness.Book     // what this node witnessed of its peers' chains
 }
 
 // openMesh opens the cluster and makes it the kernel's Remote.
 func (d *Daemon) openMesh(ctx context.Context) error {
-	d.remote = newRemote(d)
+	d.remote = d.newRemote()
 	d.rep = newReplicated(d)
 	if err := d.openCluster(ctx); err != nil {
 		return err
@@ -74,7 +75,7 @@ func (d *Daemon) openCluster(ctx context.Context) error {
 		StatePath: filepath.Join(d.home, homedir.Cluster), Identity: d.id, AllowClassical: mc.AllowClassical,
 		Membership: cluster.MembershipConfig{ProbeInterval: mc.ProbeInterval.Duration, ProbeTimeout: mc.ProbeTimeout.Duration,
 			SuspicionMult: mc.SuspicionMult, GossipInterval: mc.GossipInterval.Duration},
-		Admitter: clusterAdmitter{d}, Events: clusterEvents{d}, Head: d.chainHead, IPC: d.serveRemote,
+		Admitter: clusterAdmitter{d}, Events: clusterEvents{d}, Head: d.chainHead, IPC: d.remote.Serve,
 		Logger: d.log.With("layer", "cluster"), Now: d.opts.Clock.Now,
 		Replicated: d.rep, RaftDir: filepath.Join(d.home, homedir.Raft),
 	})

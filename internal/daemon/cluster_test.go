@@ -169,10 +169,10 @@ func TestClusterOfDaemons(t *testing.T) {
 	// declare ping idempotent (set is not: a call to it left unanswered
 	// is not retried).
 	waitFor(t, "a's registry lists both replicas", func() bool { return len(a.d.rep.serving("echo")) == 2 })
-	if nodes, idem := a.d.remote.resolve(ctx, "echo", "ping"); len(nodes) != 2 || !idem {
+	if nodes, idem := a.d.remote.Replicas(ctx, "echo", "ping"); len(nodes) != 2 || !idem {
 		t.Fatalf("echo.ping resolves to %v, idempotent %v", nodes, idem)
 	}
-	if _, idem := a.d.remote.resolve(ctx, "echo", "set"); idem {
+	if _, idem := a.d.remote.Replicas(ctx, "echo", "set"); idem {
 		t.Fatal("echo.set resolves as idempotent")
 	}
 	call := func() (*kernel.Envelope, error) {

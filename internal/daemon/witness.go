@@ -58,15 +58,15 @@ func (d *Daemon) witnessRound(ctx context.Context) {
 			continue
 		}
 		rctx, cancel := context.WithTimeout(ctx, witnessTimeout)
-		rep, err := d.remote.request(rctx, p.NodeID, remoteMsg{Op: "checkpoint", Since: d.witnesses.Since(p.NodeID)})
+		st, err := d.remote.Checkpoint(rctx, p.NodeID, d.witnesses.Since(p.NodeID))
 		cancel()
-		if err != nil || rep.Statement == nil {
+		if err != nil {
 			if ctx.Err() == nil {
 				d.log.Debug("witnessing a member's chain: no statement", "node", p.NodeID, "err", err)
 			}
 			continue
 		}
-		out, rec, err := d.witnesses.Observe(p.NodeID, *rep.Statement, d.opts.Clock.Now())
+		out, rec, err := d.witnesses.Observe(p.NodeID, st, d.opts.Clock.Now())
 		switch {
 		case errors.Is(err, witness.ErrBadStatement):
 			d.log.Warn("a member's chain statement proves nothing", "node", p.NodeID, "err", err)
