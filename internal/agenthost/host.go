@@ -4,7 +4,9 @@
 // built-in, memory, WASM and MCP — ordinary tools behind the one authority
 // pipeline, its steps journaled durably in its session, its output streamed
 // straight to the client that asked. The daemon builds one Host and wires
-// it: what the host needs of things the daemon owns (the cluster-aware
+// it. The host also keeps the session agents of runs (one per session,
+// reaped when idle) and the supervisors started agents run under. What the
+// host needs of things the daemon owns (the cluster-aware
 // governance gate, ECC's answer linking, the default model) it declares as
 // small interfaces here.
 package agenthost
@@ -13,9 +15,11 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"time"
 
 	"github.com/weftos/weftos/internal/agentdef"
 	"github.com/weftos/weftos/internal/authority"
+	"github.com/weftos/weftos/internal/clock"
 	"github.com/weftos/weftos/internal/config"
 	"github.com/weftos/weftos/internal/kernel"
 	"github.com/weftos/weftos/internal/kernelauth"
@@ -72,7 +76,13 @@ type Options struct {
 	Gates     Gates
 	Linker    Linker
 	Prepare   PrepareFunc // may be nil
-	Logger    *slog.Logger
+	// StopGrace is how long a stopped agent has to exit (kernel.stop_grace).
+	StopGrace time.Duration
+	// Closing is closed when the node starts shutting down: runs in
+	// flight end with shutting_down. May be nil.
+	Closing <-chan struct{}
+	Clock   clock.Clock // clock.Real when nil
+	Logger  *slog.Logger
 }
 
 // Host runs the node's agent processes.
@@ -93,8 +103,13 @@ type Host struct {
 	gates        Gates
 	linker       Linker
 	prepare      PrepareFunc
+	stopGrace    time.Duration
+	closing      <-chan struct{}
+	clock        clock.Clock
 	log          *slog.Logger
 	streams      streamTable
+	sessions     sessionTable    // the session agents of runs
+	supervisors  supervisorTable // the supervisors started agents run under
 }
 
 // New builds the agent host.
@@ -102,10 +117,16 @@ func New(opts Options) *Host {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	if opts.Clock == nil {
+		opts.Clock = clock.Real{}
+	}
 	return &Host{home: opts.Home, agents: opts.Agents, recallK: opts.RecallK, kernel: opts.Kernel, auth: opts.Auth, ops: opts.Metrics,
 		models: opts.Models, endpoints: opts.Endpoints, defaultModel: opts.Default, builtins: opts.Builtins, toolhost: opts.Tools,
-		memory: opts.Memory, journals: opts.Journals, gates: opts.Gates, linker: opts.Linker, prepare: opts.Prepare, log: opts.Logger}
+		memory: opts.Memory, journals: opts.Journals, gates: opts.Gates, linker: opts.Linker, prepare: opts.Prepare,
+		stopGrace: opts.StopGrace, closing: opts.Closing, clock: opts.Clock, log: opts.Logger}
 }
+
+func (h *Host) now() time.Time { return h.clock.Now() }
 
 // Shorthands for the kernel ↔ authority bridge (internal/kernelauth).
 func subjectOf(p *kernel.Process, session string) authority.Subject {

@@ -63,7 +63,7 @@ func BenchmarkAgentTurnOverhead(b *testing.B) {
 	defer srv.Close()
 	d := benchDaemon(b, srv.URL)
 	ctx := context.Background()
-	pid, err := d.sessionAgent(ctx, RunRequest{Session: "bench", Workspace: b.TempDir(), Model: "openai/m"})
+	pid, err := d.agenthost.SessionAgent(ctx, RunRequest{Session: "bench", Workspace: b.TempDir(), Model: "openai/m"})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -172,7 +172,7 @@ func BenchmarkConcurrentAgents(b *testing.B) {
 			for it := range b.N {
 				pids := make([]kernel.PID, n)
 				for i := range n {
-					pid, err := d.sessionAgent(ctx, RunRequest{Session: fmt.Sprintf("c%d-%d-%d", n, it, i), Workspace: ws, Model: "openai/m"})
+					pid, err := d.agenthost.SessionAgent(ctx, RunRequest{Session: fmt.Sprintf("c%d-%d-%d", n, it, i), Workspace: ws, Model: "openai/m"})
 					if err != nil {
 						b.Fatal(err)
 					}

@@ -535,17 +535,8 @@ func (d *Daemon) stopAppProcesses(ctx context.Context, a apitype.App) error {
 			errs = append(errs, err)
 		}
 	}
-	d.supervisors.mu.Lock()
-	rec, ok := d.supervisors.byName[appSupervisor(a.Name)]
-	delete(d.supervisors.byName, appSupervisor(a.Name))
-	d.supervisors.mu.Unlock()
-	if ok {
-		if err := d.kernel.Control(ctx, kernel.KernelPID, rec.pid, kernel.OpStop); err != nil && !errors.Is(err, kernel.ErrUnknownPID) {
-			errs = append(errs, err)
-		}
-		wctx, cancel := context.WithTimeout(ctx, d.cfg.Kernel.StopGrace.Duration+5*time.Second)
-		_, _ = d.kernel.Wait(wctx, rec.pid)
-		cancel()
+	if err := d.agenthost.StopSupervisor(ctx, appSupervisor(a.Name), 5*time.Second); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/weftos/weftos/internal/agenthost"
 	"github.com/weftos/weftos/internal/apitype"
 	"github.com/weftos/weftos/internal/apppkg"
 	"github.com/weftos/weftos/internal/governance"
@@ -288,7 +289,7 @@ func TestAppRestartsWithTheNode(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, ok := serviceOwner(d.kernel, "research"); ok && a.Running {
+		if _, ok := agenthost.ServiceOwner(d.kernel, "research"); ok && a.Running {
 			if jobs := d.kernel.CronJobs(); len(jobs) != 1 || jobs[0].ID != a.CronIDs[0] {
 				t.Fatalf("cron after the restart: %+v (record %v)", jobs, a.CronIDs)
 			}

@@ -109,14 +109,12 @@ type Daemon struct {
 	toolhost     *toolhost.Host                // installed WASM tools (internal/toolhost)
 	agenthost    *agenthost.Host               // the agent process kind (internal/agenthost)
 	memory       *agenthost.MemoryStore
-	builtins     *tools.Registry // built once: the built-in tools are stateless
-	agents       agentSessions
+	builtins     *tools.Registry        // built once: the built-in tools are stateless
 	mcp          *agenthost.MCPSessions // MCP tool sessions (weave mcp serve, the gateway's /mcp)
 	journals     *session.Committer     // group-commits every session journal
 	gw           gatewayParts
 	ui           uiParts
-	supervisors  supervisorTable // the supervisors started agents run under
-	meshParts                    // the cluster, cross-node IPC, replicated state, witnesses (cluster.go; empty with nomesh)
+	meshParts    // the cluster, cross-node IPC, replicated state, witnesses (cluster.go; empty with nomesh)
 
 	chainKick        chan struct{} // a group commit happened (chainFanout)
 	xref             *xref.Index   // cross-references (HOME/xref.log), nil without a chain
@@ -280,7 +278,7 @@ func Open(ctx context.Context, opts Options) (_ *Daemon, err error) {
 	}
 	d.kernel.Boot()
 	d.kernel.StartHealthChecks(kc.HealthInterval.Duration)
-	d.goBackground(d.reapIdleAgents)
+	d.goBackground(func(ctx context.Context) { d.agenthost.ReapIdleLoop(ctx, d.mcp.ReapIdle) })
 	d.goBackground(d.restoreApps)
 	d.goBackground(d.replicateServices)
 	d.log.Info("weave ready", "node", d.id.NodeID, "home", home, "version", opts.Version, "socket", filepath.Join(home, localapi.SocketName))

@@ -200,17 +200,17 @@ func TestIdleAgentsReaped(t *testing.T) {
 	defer closeD(t, d)
 	ctx := context.Background()
 	ws := t.TempDir()
-	idle, err := d.sessionAgent(ctx, RunRequest{Session: "idle", Workspace: ws, Model: "openai/m"})
+	idle, err := d.agenthost.SessionAgent(ctx, RunRequest{Session: "idle", Workspace: ws, Model: "openai/m"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	busy, err := d.sessionAgent(ctx, RunRequest{Session: "busy", Workspace: ws, Model: "openai/m"})
+	busy, err := d.agenthost.SessionAgent(ctx, RunRequest{Session: "busy", Workspace: ws, Model: "openai/m"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	d.agents.begin("idle")
-	d.agents.end("idle", fc.Now())
-	d.agents.begin("busy") // a run in flight
+	d.agenthost.BeginRun("idle")
+	d.agenthost.EndRun("idle", fc.Now())
+	d.agenthost.BeginRun("busy") // a run in flight
 	// Advance the clock until the reaper (which re-arms its timer after
 	// each check) has stopped the idle agent.
 	for i := 0; ; i++ {

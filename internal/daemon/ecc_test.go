@@ -116,7 +116,7 @@ func TestActModeLinksAnswersToRecalledMemories(t *testing.T) {
 	ctx := context.Background()
 	fact := "The staging database password rotates every Friday."
 	srv.Push(llmtest.Calls(llmtest.ToolCall{ID: "m1", Name: "memory_store", Arguments: `{"text":"` + fact + `"}`}), llmtest.Text("Noted."))
-	pid, err := d.sessionAgent(ctx, RunRequest{Session: "monday", Workspace: t.TempDir(), Model: "openai/m"})
+	pid, err := d.agenthost.SessionAgent(ctx, RunRequest{Session: "monday", Workspace: t.TempDir(), Model: "openai/m"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,7 +124,7 @@ func TestActModeLinksAnswersToRecalledMemories(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv.Push(llmtest.Text("Every Friday."))
-	pid2, err := d.sessionAgent(ctx, RunRequest{Session: "tuesday", Workspace: t.TempDir(), Model: "openai/m"})
+	pid2, err := d.agenthost.SessionAgent(ctx, RunRequest{Session: "tuesday", Workspace: t.TempDir(), Model: "openai/m"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,7 +24,7 @@ var ErrUnknownMCPSession = agenthost.ErrUnknownMCPSession
 // runs, and a session's process stops as an agent's does.
 func (d *Daemon) openMCPSessions() {
 	d.mcp = agenthost.NewMCPSessions(agenthost.MCPOptions{Host: d.agenthost, Workspace: d.cfg.Agents.Workspace,
-		Clock: d.opts.Clock, Run: d.runAgent, Stop: d.stopAgent})
+		Clock: d.opts.Clock, Run: d.runAgent, Stop: d.agenthost.StopAgent})
 	d.kernel.RegisterKind(MCPKind, d.mcp.KindFunc)
 }
 

@@ -133,7 +133,7 @@ func TestStartedAgents(t *testing.T) {
 		if c, ok := ev.Data.(kernel.SupervisorChildEvent); ok && c.Previous == worker.PID {
 			restarted = c
 		}
-		owner, _ := serviceOwner(d.kernel, "jobs")
+		owner, _ := agenthost.ServiceOwner(d.kernel, "jobs")
 		return restarted.PID != 0 && owner == restarted.PID
 	})
 	if restarted.Child != worker.Name || restarted.Restarts != 1 || restarted.Supervisor != worker.SupervisorPID {
@@ -169,7 +169,11 @@ func TestStartedAgents(t *testing.T) {
 	}
 	// The agent that could not serve was dropped by its supervisor, not
 	// left to be restarted.
-	if _, err := d.kernel.RemoveChild(d.supervisors.byName["mute.sup"].pid, "mute@mute"); !errors.Is(err, kernel.ErrInvalid) {
+	mute, ok := d.agenthost.Supervisor("mute.sup")
+	if !ok {
+		t.Fatal("no supervisor mute.sup")
+	}
+	if _, err := d.kernel.RemoveChild(mute, "mute@mute"); !errors.Is(err, kernel.ErrInvalid) {
 		t.Fatalf("the failed agent is still supervised: %v", err)
 	}
 
@@ -260,10 +264,10 @@ func TestServiceRegistrationIsGoverned(t *testing.T) {
 	if err := c.UnregisterService(ctx, "echo"); err == nil {
 		t.Fatal("unregistered with the chain failed")
 	}
-	if _, ok := serviceOwner(d.kernel, "other"); ok {
+	if _, ok := agenthost.ServiceOwner(d.kernel, "other"); ok {
 		t.Fatal("a service was registered with the chain failed")
 	}
-	if _, ok := serviceOwner(d.kernel, "echo"); !ok {
+	if _, ok := agenthost.ServiceOwner(d.kernel, "echo"); !ok {
 		t.Fatal("a service was removed with the chain failed")
 	}
 }

@@ -39,7 +39,7 @@ func TestXrefFollowsAMemoryToItsToolCall(t *testing.T) {
 	fact := "The staging database password rotates every Friday."
 	srv.Push(llmtest.Calls(llmtest.ToolCall{ID: "m1", Name: "memory_store", Arguments: `{"text":"` + fact + `"}`}), llmtest.Text("Noted."))
 	ctx := context.Background()
-	pid, err := d.sessionAgent(ctx, RunRequest{Session: "monday", Workspace: t.TempDir(), Model: "openai/m"})
+	pid, err := d.agenthost.SessionAgent(ctx, RunRequest{Session: "monday", Workspace: t.TempDir(), Model: "openai/m"})
 	if err != nil {
 		t.Fatal(err)
 	}
