@@ -220,7 +220,9 @@ func (pc *clientConn) exchange(ctx context.Context, req *Request, body []byte) (
 	switch {
 	case req.Method == MethodHead || !bodyAllowed(resp.StatusCode):
 		cb.r = eofReader{}
-		resp.ContentLength = 0
+		if req.Method != MethodHead {
+			resp.ContentLength = 0
+		}
 	case hasToken(resp.Header, "Transfer-Encoding", "chunked"):
 		if resp.Trailer == nil {
 			resp.Trailer = Header{}
@@ -235,7 +237,7 @@ func (pc *clientConn) exchange(ctx context.Context, req *Request, body []byte) (
 		cb.reuse = false
 	}
 	resp.Body = cb
-	if cb.r == (eofReader{}) || resp.ContentLength == 0 {
+	if cb.r == (eofReader{}) || (cb.limited && resp.ContentLength == 0) {
 		cb.finish(true)
 	}
 	return resp, nil
@@ -398,6 +400,9 @@ func readResponse(br *bufio.Reader, req *Request) (*Response, error) {
 			continue
 		}
 		resp := &Response{Status: status, StatusCode: code, Proto: proto, ProtoMajor: major, ProtoMinor: minor, Header: h}
+		if minor == 0 {
+			h.Del("Transfer-Encoding") // not defined for HTTP/1.0 (RFC 9112 6.1); net/http ignores it too
+		}
 		if te := h.Values("Transfer-Encoding"); len(te) > 0 && !(len(te) == 1 && strings.EqualFold(strings.TrimSpace(te[0]), "chunked")) {
 			return nil, fmt.Errorf("minihttp: %w %q", errUnsupportedTE, te)
 		}

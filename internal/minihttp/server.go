@@ -592,6 +592,9 @@ func (w *response) sendHeader(final bool) error {
 	case final && len(w.trailers) == 0 && w.req.Method != MethodHead:
 		h.Set("Content-Length", strconv.Itoa(len(w.buf)))
 	case w.req.Method == MethodHead:
+		if final {
+			h.Set("Content-Length", strconv.FormatInt(w.written, 10))
+		}
 	case w.req.ProtoMinor == 0:
 		w.closeAfter = true
 	default:
