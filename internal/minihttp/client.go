@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -209,8 +210,10 @@ func (pc *clientConn) exchange(ctx context.Context, req *Request, body []byte) (
 	}
 	resp, err := readResponse(pc.br, req)
 	if err != nil {
-		if errors.Is(err, io.EOF) {
-			err = &retryableError{err: io.ErrUnexpectedEOF}
+		if errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) {
+			// Nothing of the answer arrived: the server had closed the
+			// connection (idle timeout, shutdown) before reading it.
+			err = &retryableError{err: err}
 		}
 		return fail(err)
 	}

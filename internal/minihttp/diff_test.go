@@ -542,3 +542,42 @@ func TestMuxPatterns(t *testing.T) {
 		t.Fatalf("routes %v", got)
 	}
 }
+
+// TestUnreadBodyKeepAlive: a handler that ignores the request body leaves
+// the connection usable (the server skips the body), and one whose body
+// cannot be skipped is answered with Connection: close.
+func TestUnreadBodyKeepAlive(t *testing.T) {
+	path := serveMini(t, miniMux())
+	c, err := net.Dial("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	br := bufio.NewReader(c)
+	for i := range 3 {
+		// Sent one at a time: the next request goes out only after the
+		// answer, as the client does.
+		fmt.Fprintf(c, "PUT /v1/processes/p/capabilities HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello")
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != StatusConflict || resp.Close {
+			t.Fatalf("request %d: %d close=%v", i, resp.StatusCode, resp.Close)
+		}
+	}
+	big := 1 << 20
+	fmt.Fprintf(c, "PUT /v1/processes/p/capabilities HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n", big)
+	go func() { _, _ = c.Write(make([]byte, big)) }()
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if !resp.Close {
+		t.Fatal("an unread 1 MiB body left the connection open")
+	}
+}

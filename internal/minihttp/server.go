@@ -293,6 +293,9 @@ func (c *conn) exchange(req *Request, br *bufio.Reader, bw *bufio.Writer) (keep 
 	if !c.runHandler(w, req) {
 		return false
 	}
+	if !w.headerSent && !body.drain() {
+		w.closeAfter = true
+	}
 	w.finish()
 	cancel()
 	if !c.cr.stopBackground() {
@@ -301,17 +304,27 @@ func (c *conn) exchange(req *Request, br *bufio.Reader, bw *bufio.Writer) (keep 
 	if w.err != nil || w.closeAfter || req.Close || s.closing.Load() {
 		return false
 	}
-	if body.left > 0 && !body.closed {
-		// Unread request body: skip a little of it, else close.
-		const maxDrain = 256 << 10
-		if body.left > maxDrain {
-			return false
-		}
-		if _, err := io.CopyN(io.Discard, body, body.left); err != nil {
-			return false
-		}
+	if !body.drain() {
+		return false
 	}
-	return body.left == 0
+	return true
+}
+
+// drain reads what the handler left of a request body (up to maxDrain) so
+// that the connection can carry the next request; it reports whether the
+// body is now consumed.
+func (b *serverBody) drain() bool {
+	const maxDrain = 256 << 10
+	b.onEOF = nil // the handler is done: no background read now
+	if b.left == 0 {
+		return true
+	}
+	if b.left > maxDrain || b.err != nil {
+		return false
+	}
+	n, err := io.CopyN(io.Discard, b.r, b.left)
+	b.left -= n
+	return err == nil && b.left == 0
 }
 
 // runHandler calls the handler; a panicking handler is logged and its
