@@ -581,3 +581,42 @@ func TestUnreadBodyKeepAlive(t *testing.T) {
 		t.Fatal("an unread 1 MiB body left the connection open")
 	}
 }
+
+// TestShutdownClosesUnusedConnections: a connection that never sent a
+// request does not hold Shutdown up until its header timeout.
+func TestShutdownClosesUnusedConnections(t *testing.T) {
+	ln, path := listenUnix(t)
+	s := &Server{Handler: miniMux(), ReadHeaderTimeout: time.Hour}
+	served := make(chan error, 1)
+	go func() { served <- s.Serve(ln) }()
+	c, err := net.Dial("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		s.mu.Lock()
+		n := len(s.conns)
+		s.mu.Unlock()
+		if n == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("connection never tracked")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := s.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	if err := <-served; !errors.Is(err, ErrServerClosed) {
+		t.Fatal(err)
+	}
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := c.Read(make([]byte, 1)); err == nil {
+		t.Fatal("the unused connection is still open")
+	}
+}

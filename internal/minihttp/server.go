@@ -199,6 +199,10 @@ type conn struct {
 
 var aLongTimeAgo = time.Unix(1, 0)
 
+// drainTimeout bounds reading the rest of a request body the handler
+// left unread.
+const drainTimeout = 5 * time.Second
+
 func (c *conn) serve() {
 	s := c.srv
 	defer func() {
@@ -212,28 +216,30 @@ func (c *conn) serve() {
 	if maxHeader <= 0 {
 		maxHeader = DefaultMaxHeaderBytes
 	}
+	hdr := s.ReadHeaderTimeout
+	if hdr == 0 {
+		hdr = s.ReadTimeout
+	}
 	for first := true; ; first = false {
+		// Idle until the first byte of a request: Shutdown closes the
+		// connection here. A new connection waits at most the header
+		// timeout, a kept-alive one the idle timeout.
+		if !s.setIdle(c, true) {
+			return
+		}
+		wait := hdr
 		if !first {
-			if !s.setIdle(c, true) {
-				return
-			}
-			idle := s.IdleTimeout
-			if idle == 0 {
-				idle = s.ReadTimeout
-			}
-			c.deadline(idle, c.rwc.SetReadDeadline)
-			if _, err := br.Peek(1); err != nil {
-				return
-			}
-			if !s.setIdle(c, false) {
-				return
+			wait = s.IdleTimeout
+			if wait == 0 {
+				wait = s.ReadTimeout
 			}
 		}
+		c.deadline(wait, c.rwc.SetReadDeadline)
+		if _, err := br.Peek(1); err != nil {
+			return
+		}
+		s.setIdle(c, false)
 		start := time.Now()
-		hdr := s.ReadHeaderTimeout
-		if hdr == 0 {
-			hdr = s.ReadTimeout
-		}
 		c.deadline(hdr, c.rwc.SetReadDeadline)
 		req, err := readRequest(br, maxHeader)
 		if err != nil {
@@ -292,6 +298,11 @@ func (c *conn) exchange(req *Request, br *bufio.Reader, bw *bufio.Writer) (keep 
 	w := &response{conn: c, req: req, header: Header{}, bw: bw, contentLength: -1}
 	if !c.runHandler(w, req) {
 		return false
+	}
+	if body.left > 0 {
+		// A client that announced a body it does not send is not waited
+		// for long.
+		_ = c.rwc.SetReadDeadline(time.Now().Add(drainTimeout))
 	}
 	if !w.headerSent && !body.drain() {
 		w.closeAfter = true
