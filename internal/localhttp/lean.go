@@ -4,6 +4,10 @@ package localhttp
 
 import impl "github.com/weftos/weftos/internal/minihttp"
 
+// Impl names the HTTP implementation this build serves and calls
+// the local API with.
+const Impl = "minihttp"
+
 // The types handlers, the server and the client use.
 type (
 	Handler            = impl.Handler

@@ -4,6 +4,10 @@ package localhttp
 
 import impl "net/http"
 
+// Impl names the HTTP implementation this build serves and calls
+// the local API with.
+const Impl = "net/http"
+
 // The types handlers, the server and the client use.
 type (
 	Handler            = impl.Handler
