@@ -2,7 +2,8 @@ package daemon
 
 import (
 	"context"
-	"net/http"
+
+	http "github.com/weftos/weftos/internal/localhttp"
 
 	"github.com/weftos/weftos/internal/agentdef"
 	"github.com/weftos/weftos/internal/apitype"
