@@ -19,6 +19,7 @@ import (
 	"github.com/weftos/weftos/internal/durable"
 	"github.com/weftos/weftos/internal/governance"
 	"github.com/weftos/weftos/internal/kernel"
+	"github.com/weftos/weftos/internal/layers"
 	"github.com/weftos/weftos/internal/schedule"
 	"github.com/weftos/weftos/internal/toolhost"
 	"github.com/weftos/weftos/internal/toolpkg"
@@ -126,7 +127,11 @@ func (d *Daemon) planApp(pkg *apppkg.Package, prev *apitype.App) (*appPlan, erro
 		if err != nil {
 			return nil, err
 		}
-		for _, c := range mustCaps(d.agenthost.Caps(def)) {
+		caps, err := d.agentCaps(def)
+		if errors.Is(err, layers.ErrNotBuilt) {
+			return nil, fmt.Errorf("agent %s: %w", def.Name, err)
+		}
+		for _, c := range mustCaps(caps, err) {
 			if !slices.Contains(m.Requests.Capabilities, c) {
 				return nil, fmt.Errorf("%w: agent %s asks for %s, which the app does not request", kernel.ErrInvalid, def.Name, c)
 			}
@@ -475,7 +480,7 @@ func (d *Daemon) startApp(ctx context.Context, name string) (apitype.App, error)
 		return a, err
 	}
 	for _, s := range a.Services {
-		def, err := d.agenthost.FindAgent(s.Agent, a.Workspace)
+		def, err := d.findAgent(s.Agent, a.Workspace)
 		if err != nil {
 			return fail(err)
 		}
@@ -535,16 +540,12 @@ func (d *Daemon) stopAppProcesses(ctx context.Context, a apitype.App) error {
 			errs = append(errs, err)
 		}
 	}
-	d.supervisors.mu.Lock()
-	rec, ok := d.supervisors.byName[appSupervisor(a.Name)]
-	delete(d.supervisors.byName, appSupervisor(a.Name))
-	d.supervisors.mu.Unlock()
-	if ok {
-		if err := d.kernel.Control(ctx, kernel.KernelPID, rec.pid, kernel.OpStop); err != nil && !errors.Is(err, kernel.ErrUnknownPID) {
+	if pid, ok := d.dropSupervisor(appSupervisor(a.Name)); ok {
+		if err := d.kernel.Control(ctx, kernel.KernelPID, pid, kernel.OpStop); err != nil && !errors.Is(err, kernel.ErrUnknownPID) {
 			errs = append(errs, err)
 		}
 		wctx, cancel := context.WithTimeout(ctx, d.cfg.Kernel.StopGrace.Duration+5*time.Second)
-		_, _ = d.kernel.Wait(wctx, rec.pid)
+		_, _ = d.kernel.Wait(wctx, pid)
 		cancel()
 	}
 	return errors.Join(errs...)

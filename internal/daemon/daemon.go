@@ -22,7 +22,6 @@ import (
 	"time"
 
 	"github.com/weftos/weftos/chain"
-	"github.com/weftos/weftos/internal/agenthost"
 	"github.com/weftos/weftos/internal/apitype"
 	"github.com/weftos/weftos/internal/authority"
 	"github.com/weftos/weftos/internal/causal"
@@ -33,14 +32,11 @@ import (
 	"github.com/weftos/weftos/internal/homedir"
 	"github.com/weftos/weftos/internal/identity"
 	"github.com/weftos/weftos/internal/kernel"
-	"github.com/weftos/weftos/internal/llm"
 	"github.com/weftos/weftos/internal/localapi"
 	"github.com/weftos/weftos/internal/logfile"
 	"github.com/weftos/weftos/internal/metrics"
 	"github.com/weftos/weftos/internal/nodemetrics"
-	"github.com/weftos/weftos/internal/session"
 	"github.com/weftos/weftos/internal/toolhost"
-	"github.com/weftos/weftos/internal/tools"
 	"github.com/weftos/weftos/internal/xref"
 )
 
@@ -104,19 +100,12 @@ type Daemon struct {
 	bgCtx        context.Context // ends at Close: background work the daemon owns
 	bgCancel     context.CancelFunc
 	bgWG         sync.WaitGroup
-	models       *llm.Registry
-	endpoints    map[string]agenthost.Endpoint // provider name → where its prompts go
-	toolhost     *toolhost.Host                // installed WASM tools (internal/toolhost)
-	agenthost    *agenthost.Host               // the agent process kind (internal/agenthost)
-	memory       *agenthost.MemoryStore
-	builtins     *tools.Registry // built once: the built-in tools are stateless
-	agents       agentSessions
-	mcp          *agenthost.MCPSessions // MCP tool sessions (weave mcp serve, the gateway's /mcp)
-	journals     *session.Committer     // group-commits every session journal
+	toolhost     *toolhost.Host // installed WASM tools (internal/toolhost)
+	memory       *memoryStore   // semantic memory (memory.go; nil with nomemory)
 	gw           gatewayParts
 	ui           uiParts
-	supervisors  supervisorTable // the supervisors started agents run under
-	meshParts                    // the cluster, cross-node IPC, replicated state, witnesses (cluster.go; empty with nomesh)
+	llmParts     // model providers, agents, sessions, MCP tool sessions (llm.go; empty with nollm)
+	meshParts    // the cluster, cross-node IPC, replicated state, witnesses (cluster.go; empty with nomesh)
 
 	chainKick        chan struct{} // a group commit happened (chainFanout)
 	xref             *xref.Index   // cross-references (HOME/xref.log), nil without a chain
@@ -126,10 +115,6 @@ type Daemon struct {
 	graphSynced      time.Time
 	graphSyncedEdges int
 	ecc              *eccEngine // impulse queue and cognitive tick
-
-	providers   []apitype.Provider // configured LLM providers, for status
-	defaultMu   sync.Mutex         // guards defaultName
-	defaultName string             // the resolved default model (defaultModel)
 
 	shutdownOnce sync.Once
 	shutdownCh   chan struct{}
@@ -206,12 +191,7 @@ func Open(ctx context.Context, opts Options) (_ *Daemon, err error) {
 	if err != nil {
 		return nil, err
 	}
-	// Sessions a crash left half-written are restored from the commit log
-	// before anything can read them.
-	if d.journals, err = session.OpenCommitter(ctx, home, session.WithCommitLogger(d.log.With("layer", "session"))); err != nil {
-		return nil, fmt.Errorf("daemon: session journals: %w", err)
-	}
-	if err := d.openProviders(); err != nil {
+	if err := d.openLLM(ctx); err != nil {
 		return nil, err
 	}
 	if err := d.openChain(ctx); err != nil {
@@ -241,7 +221,6 @@ func Open(ctx context.Context, opts Options) (_ *Daemon, err error) {
 	}
 	d.kernel.SetGate(gateAdapter{d})
 	d.kernel.RegisterKind(kernel.MailboxKind, kernel.NewMailbox)
-	d.builtins = tools.Default()
 	if err := d.openToolHost(ctx); err != nil {
 		return nil, err
 	}
@@ -349,13 +328,7 @@ func (d *Daemon) Status() apitype.Status {
 	if d.chain != nil {
 		out.ChainLength = d.chain.Len()
 	}
-	out.Providers = d.providers
-	out.Model = d.cfg.Agents.Model
-	if out.Model == "" {
-		d.defaultMu.Lock()
-		out.Model = d.defaultName
-		d.defaultMu.Unlock()
-	}
+	out.Providers, out.Model = d.modelStatus()
 	out.Problems = d.problems()
 	if len(out.Problems) > 0 && out.Health.Status == kernel.Healthy {
 		out.Health.Status = kernel.Degraded
@@ -421,11 +394,9 @@ func (d *Daemon) close(ctx context.Context) error {
 			errs = append(errs, err)
 		}
 	}
-	if d.journals != nil {
-		// After the kernel: the agents have closed their sessions.
-		if err := d.journals.Close(ctx); err != nil {
-			errs = append(errs, fmt.Errorf("session journals: %w", err))
-		}
+	// After the kernel: the agents have closed their sessions.
+	if err := d.closeJournals(ctx); err != nil {
+		errs = append(errs, err)
 	}
 	if d.gov != nil {
 		if err := d.gov.pending.Close(ctx); err != nil {

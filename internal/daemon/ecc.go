@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/weftos/weftos/internal/agenthost"
 	"github.com/weftos/weftos/internal/apitype"
 	"github.com/weftos/weftos/internal/authority"
 	"github.com/weftos/weftos/internal/causal"
@@ -129,7 +128,7 @@ func (d *Daemon) resolveNode(s string) (xref.ID, error) {
 func (d *Daemon) linkEdge(ctx context.Context, subject authority.Subject, e causal.Edge) (apitype.EccEdgeResponse, error) {
 	var out apitype.EccEdgeResponse
 	from, to := xref.ID(e.From), xref.ID(e.To)
-	act := authority.Act{Action: "ecc.link", Kind: governance.KindEccEdge, Source: "ecc", Subject: subject, Carry: agenthost.CarryFrom(ctx),
+	act := authority.Act{Action: "ecc.link", Kind: governance.KindEccEdge, Source: "ecc", Subject: subject, Carry: carryFrom(ctx),
 		Context: governance.Context{Extra: map[string]string{"type": e.Type.String(), "from": from.String(), "to": to.String()}}}
 	err := d.auth.Do(ctx, act, func(ctx context.Context, pm *authority.Permit) (any, error) {
 		e.Seq = pm.DecisionSeq()

@@ -29,7 +29,7 @@ func (d *Daemon) openToolHost(ctx context.Context) error {
 	}
 	var err error
 	d.toolhost, err = toolhost.New(ctx, toolhost.Options{Home: d.home, Auth: d.auth, Chain: ch, ChainErr: d.chainErr,
-		Builtins: d.builtins, Metrics: d.ops, Clock: d.opts.Clock, Logger: d.log})
+		Builtins: d.builtinTools(), Metrics: d.ops, Clock: d.opts.Clock, Logger: d.log})
 	if err != nil {
 		return fmt.Errorf("daemon: %w", err)
 	}

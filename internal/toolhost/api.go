@@ -23,7 +23,6 @@ import (
 	"github.com/weftos/weftos/internal/homedir"
 	"github.com/weftos/weftos/internal/kernel"
 	"github.com/weftos/weftos/internal/nodemetrics"
-	"github.com/weftos/weftos/internal/tools"
 )
 
 // Dir holds installed WASM tools in the home: one directory per tool
@@ -43,9 +42,10 @@ type Chain interface {
 }
 
 // Builtins names the built-in tools, whose names an installed tool may not
-// take.
+// take. Nil (a binary without agents, nollm): the standard built-in tools
+// (tools.Default), whose names stay reserved.
 type Builtins interface {
-	Get(name string) (tools.Tool, bool)
+	Has(name string) bool
 }
 
 // Metrics counts the operator's tool runs (an agent's are counted by its
