@@ -36,6 +36,9 @@ func TestLayerRoutes(t *testing.T) {
 		layers.Mesh:     d.clusterRoutes,
 		layers.Sandbox:  d.toolRoutes,
 		layers.Memory:   d.memoryRoutes,
+		layers.LLM: func() []localapi.Route {
+			return slices.Concat(d.agentRoutes(), d.planRoutes(), d.mcpRoutes())
+		},
 	}
 	for _, l := range layers.All() {
 		fn, ok := routes[l.Name]
@@ -55,6 +58,7 @@ func TestLayerRoutes(t *testing.T) {
 		if l.Built {
 			continue
 		}
+		tag := layers.OffBy(l.Name) // nollm also compiles out the channels and MCP
 		wild := regexp.MustCompile(`\{[^}]*\}`)
 		for _, p := range want {
 			method, path, _ := strings.Cut(p, " ")
@@ -66,7 +70,7 @@ func TestLayerRoutes(t *testing.T) {
 				t.Fatalf("%s: %v: %s", p, err, rec.Body)
 			}
 			if rec.Code != http.StatusNotImplemented || body.Error.Code != apitype.CodeLayerNotBuilt ||
-				!strings.Contains(body.Error.Message, `layer "`+l.Name+`" is not built into this binary (built with -tags `+l.Tag+`)`) {
+				!strings.Contains(body.Error.Message, `layer "`+l.Name+`" is not built into this binary (built with -tags `+tag+`)`) {
 				t.Errorf("%s without %s: %d %+v", p, l.Name, rec.Code, body.Error)
 			}
 		}
@@ -82,12 +86,16 @@ func TestLayerConfiguredWithout(t *testing.T) {
 		layer  string
 		config string
 		file   string // a state file that means the layer is in use
+		body   string // its content ("{}" when empty)
 	}{
 		{layer: layers.UI, config: "[ui]\nlisten = \"127.0.0.1:0\"\n"},
 		{layer: layers.Channels, config: "[gateway]\nlisten = \"127.0.0.1:0\"\n"},
 		{layer: layers.Channels, config: "[[channels]]\nname = \"tg\"\nkind = \"telegram\"\ntoken_env = \"WEFT_TEST_NO_TOKEN\"\n"},
 		{layer: layers.Mesh, file: homedir.Cluster},
 		{layer: layers.Sandbox, file: homedir.Tools + "/echo/install.json"},
+		{layer: layers.LLM, config: "[[providers]]\nname = \"local\"\nkind = \"openai\"\nbase_url = \"http://127.0.0.1:9/v1\"\napi_key_env = \"WEFT_TEST_NO_KEY\"\n"},
+		{layer: layers.LLM, config: "[agents]\nmodel = \"openai/gpt-4o-mini\"\n"},
+		{layer: layers.LLM, file: AppsDir + "/notes/app.json", body: `{"name":"notes","running":true,"services":[{"agent":"scribe"}]}`},
 	} {
 		if layers.Built(tc.layer) && tc.file != "" {
 			continue // a real cluster state is the cluster tests' business
@@ -102,7 +110,11 @@ func TestLayerConfiguredWithout(t *testing.T) {
 			if err := os.MkdirAll(filepath.Dir(filepath.Join(home, tc.file)), 0o700); err != nil {
 				t.Fatal(err)
 			}
-			if err := os.WriteFile(filepath.Join(home, tc.file), []byte("{}"), 0o600); err != nil {
+			body := tc.body
+			if body == "" {
+				body = "{}"
+			}
+			if err := os.WriteFile(filepath.Join(home, tc.file), []byte(body), 0o600); err != nil {
 				t.Fatal(err)
 			}
 		}
