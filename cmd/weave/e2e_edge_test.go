@@ -13,7 +13,7 @@ import (
 
 // edgeTags compile every optional layer out: the minimal edge build
 // (kernel, chain, governance; docs/PLATFORMS.md, "Build tags").
-const edgeTags = "nomesh,nosandbox,nomemory,nochannels,nomcp,noui"
+const edgeTags = "nomesh,nosandbox,nomemory,nochannels,nomcp,noui,nollm"
 
 // TestEdgeBuild builds weave with every optional layer compiled out,
 // boots it and checks that the node works (status, chain, governance)
@@ -59,6 +59,7 @@ func TestEdgeBuild(t *testing.T) {
 		{layers.Channels, []string{"channels", "status"}},
 		{layers.UI, []string{"ui"}},
 		{layers.MCP, []string{"mcp", "serve", "--stdio"}},
+		{layers.LLM, []string{"agent", "start", "scribe"}},
 	} {
 		c.fail(cmdline.ExitError, notBuilt(tc.layer), tc.args...)
 	}
