@@ -104,7 +104,7 @@ func (m *gatedModel) Chat(ctx context.Context, req *llm.Request, onDelta func(ll
 		detail.ReplyHash, detail.ReplyLen = hashJSON(resp.Message), len(resp.Message.Content)
 		detail.ToolCalls, detail.StopReason = len(resp.Message.ToolCalls), string(resp.StopReason)
 	}
-	m.h.ops.LLMCall(m.name, req.Model, nodemetrics.Classify(err), usage, took)
+	m.h.ops.LLMCall(m.name, req.Model, nodemetrics.Classify(err), nodemetrics.Usage(usage), took)
 	// The reply is only used to decide the agent's next step: its record
 	// shares the fsync of that step's decision (or the end of the turn).
 	if rerr := pm.Later(ctx, detail, err); rerr != nil {

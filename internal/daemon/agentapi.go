@@ -323,10 +323,10 @@ func (d *Daemon) runAgent(ctx context.Context, req RunRequest, emit func(RunEven
 				return nil
 			}
 			if rep.Error != "" {
-				_ = emit(RunEvent{Type: apitype.RunError, Code: rep.Code, Message: rep.Error, Answer: rep.Answer, Usage: rep.Usage, Turns: rep.Turns})
+				_ = emit(RunEvent{Type: apitype.RunError, Code: rep.Code, Message: rep.Error, Answer: rep.Answer, Usage: apitype.Usage(rep.Usage), Turns: rep.Turns})
 				return nil
 			}
-			_ = emit(RunEvent{Type: apitype.RunFinal, PID: uint64(pid), Answer: rep.Answer, Usage: rep.Usage, Turns: rep.Turns, AnswerID: rep.AnswerID})
+			_ = emit(RunEvent{Type: apitype.RunFinal, PID: uint64(pid), Answer: rep.Answer, Usage: apitype.Usage(rep.Usage), Turns: rep.Turns, AnswerID: rep.AnswerID})
 			return nil
 		}
 	}

@@ -62,6 +62,8 @@ func (d *Daemon) closeJournals(ctx context.Context) error {
 	return nil
 }
 
+var _ toolhost.Builtins = (*tools.Registry)(nil)
+
 // builtinTools are the built-in tools, whose names an installed WASM tool
 // may not take.
 func (d *Daemon) builtinTools() toolhost.Builtins { return d.builtins }

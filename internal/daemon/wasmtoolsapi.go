@@ -11,7 +11,6 @@ import (
 	"github.com/weftos/weftos/internal/localapi"
 	"github.com/weftos/weftos/internal/nodemetrics"
 	"github.com/weftos/weftos/internal/toolhost"
-	"github.com/weftos/weftos/internal/tools"
 )
 
 // Wire types of the tool endpoints (internal/apitype).
@@ -38,9 +37,8 @@ func (d *Daemon) openToolHost(ctx context.Context) error {
 
 // What the tool host is handed.
 var (
-	_ toolhost.Chain    = (*chain.Log)(nil)
-	_ toolhost.Builtins = (*tools.Registry)(nil)
-	_ toolhost.Metrics  = (*nodemetrics.Metrics)(nil)
+	_ toolhost.Chain   = (*chain.Log)(nil)
+	_ toolhost.Metrics = (*nodemetrics.Metrics)(nil)
 )
 
 func (d *Daemon) handleToolInstall(w http.ResponseWriter, r *http.Request) {

@@ -16,7 +16,6 @@ import (
 
 	"github.com/weftos/weftos/chain"
 	"github.com/weftos/weftos/internal/authority"
-	"github.com/weftos/weftos/internal/llm"
 	"github.com/weftos/weftos/internal/memory"
 	"github.com/weftos/weftos/internal/metrics"
 )
@@ -127,10 +126,16 @@ func (m *Metrics) Register(r *metrics.Registry) error {
 	return errors.Join(errs...)
 }
 
+// Usage is the tokens a model call reported, with llm.Usage's fields
+// (convert with Usage(u)): the metrics do not link the model providers.
+type Usage struct {
+	InputTokens, OutputTokens, CacheReadTokens, CacheWriteTokens int
+}
+
 // LLMCall records one model call that reached the provider: its outcome
 // (Classify of the provider's error), the tokens it reported and how long
 // it took.
-func (m *Metrics) LLMCall(provider, model string, outcome Outcome, u llm.Usage, d time.Duration) {
+func (m *Metrics) LLMCall(provider, model string, outcome Outcome, u Usage, d time.Duration) {
 	m.llmCalls.Inc(provider, model, string(outcome))
 	m.llmSeconds.Observe(d.Seconds(), provider, model)
 	for _, t := range []struct {
