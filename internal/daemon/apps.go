@@ -123,7 +123,7 @@ func (d *Daemon) planApp(pkg *apppkg.Package, prev *apitype.App) (*appPlan, erro
 	owned := func(list []string, name string) bool { return prev != nil && slices.Contains(list, name) }
 	for _, p := range m.Agents {
 		file := filepath.Join(pkg.Dir, filepath.FromSlash(p))
-		def, err := agentdef.Load(file)
+		def, err := d.loadAgent(file)
 		if err != nil {
 			return nil, err
 		}

@@ -110,6 +110,8 @@ func (d *Daemon) agentCaps(def agentdef.Definition) (kernel.Capabilities, error)
 	return d.agenthost.Caps(def)
 }
 
+func (d *Daemon) loadAgent(file string) (agentdef.Definition, error) { return agentdef.Load(file) }
+
 func (d *Daemon) findAgent(name, workspace string) (agentdef.Definition, error) {
 	return d.agenthost.FindAgent(name, workspace)
 }

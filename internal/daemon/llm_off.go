@@ -84,6 +84,10 @@ func (d *Daemon) agentCaps(agentdef.Definition) (kernel.Capabilities, error) {
 	return kernel.Capabilities{}, layers.NotBuilt(layers.LLM)
 }
 
+func (d *Daemon) loadAgent(string) (agentdef.Definition, error) {
+	return agentdef.Definition{}, layers.NotBuilt(layers.LLM)
+}
+
 func (d *Daemon) findAgent(string, string) (agentdef.Definition, error) {
 	return agentdef.Definition{}, layers.NotBuilt(layers.LLM)
 }
