@@ -45,8 +45,13 @@ cross:
 # tags"): the code and tests vet with each tag alone and with all of them
 # (the edge build), and the edge build boots, serves the layers' endpoints
 # with layer_not_built and refuses a configuration that needs them.
-LAYER_TAGS := nomesh nosandbox nomemory nochannels nomcp noui
-EDGE_TAGS  := nomesh,nosandbox,nomemory,nochannels,nomcp,noui
+# EDGE_TAGS is the edge build: every layer tag, plus the tags that trim
+# what the edge binary does not use (nethttpomithttp2: net/http without
+# its bundled HTTP/2, which only the gateway, the channels and the model
+# providers could speak). .ci/sizes and cmd/weave's TestEdgeBuild read it
+# from here.
+LAYER_TAGS := nomesh nosandbox nomemory nochannels nomcp noui nollm
+EDGE_TAGS  := nomesh,nosandbox,nomemory,nochannels,nomcp,noui,nollm,nethttpomithttp2
 tags:
 	for t in $(LAYER_TAGS) $(EDGE_TAGS); do $(GO) vet -tags $$t ./... || exit 1; done
 	$(GO) test -tags $(EDGE_TAGS) ./internal/layers

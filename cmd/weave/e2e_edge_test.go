@@ -11,9 +11,35 @@ import (
 	"github.com/weftos/weftos/internal/layers"
 )
 
-// edgeTags compile every optional layer out: the minimal edge build
-// (kernel, chain, governance; docs/PLATFORMS.md, "Build tags").
-const edgeTags = "nomesh,nosandbox,nomemory,nochannels,nomcp,noui,nollm"
+// edgeTags is the edge build (EDGE_TAGS in the Makefile): every optional
+// layer compiled out, plus the tags that trim what the node does not use
+// (docs/PLATFORMS.md, "Build tags"); its layer tags are the ones
+// weave --version names.
+func edgeTags(t *testing.T) (all string, layerTags []string) {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(repoRoot(t), "Makefile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "EDGE_TAGS"); ok {
+			if v, ok = strings.CutPrefix(strings.TrimSpace(v), ":="); ok {
+				all = strings.TrimSpace(v)
+			}
+		}
+	}
+	for _, tag := range strings.Split(all, ",") {
+		for _, l := range layers.All() {
+			if tag == l.Tag {
+				layerTags = append(layerTags, tag)
+			}
+		}
+	}
+	if len(layerTags) != len(layers.All()) {
+		t.Fatalf("the Makefile's EDGE_TAGS %q does not compile every layer out", all)
+	}
+	return all, layerTags
+}
 
 // TestEdgeBuild builds weave with every optional layer compiled out,
 // boots it and checks that the node works (status, chain, governance)
@@ -23,6 +49,7 @@ func TestEdgeBuild(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
+	edgeTags, layerTags := edgeTags(t)
 	bin := filepath.Join(t.TempDir(), "weave-edge")
 	build := exec.Command("go", "build", "-tags", edgeTags, "-o", bin, ".")
 	build.Stderr = os.Stderr
@@ -30,7 +57,7 @@ func TestEdgeBuild(t *testing.T) {
 		t.Fatalf("go build -tags %s: %v", edgeTags, err)
 	}
 	c := &cli{t: t, bin: bin, home: filepath.Join(t.TempDir(), "home")}
-	if v := c.ok("--version"); !strings.Contains(v, "-tags "+edgeTags) {
+	if v := c.ok("--version"); !strings.Contains(v, "-tags "+strings.Join(layerTags, ",")) {
 		t.Fatalf("weave --version: %q", v)
 	}
 	// Commands that need no daemon explain themselves offline.
