@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/weftos/weftos/internal/apitype"
+	"github.com/weftos/weftos/internal/governance"
 	"github.com/weftos/weftos/internal/homedir"
 	"github.com/weftos/weftos/internal/layers"
 	"github.com/weftos/weftos/internal/localapi"
@@ -135,5 +136,43 @@ func TestLayerConfiguredWithout(t *testing.T) {
 		if !errors.Is(err, layers.ErrNotBuilt) || !strings.Contains(err.Error(), `layer "`+tc.layer+`"`) {
 			t.Errorf("without %s: %v", tc.layer, err)
 		}
+	}
+}
+
+// TestLayerAppWithAgents: without the LLM layer an app whose package has
+// agents is refused at install, as layer_not_built, and the refusal is on
+// the chain. (With agents built, installing apps is TestAppLifecycle's.)
+func TestLayerAppWithAgents(t *testing.T) {
+	if layers.Built(layers.LLM) {
+		t.Skip("the LLM layer is built")
+	}
+	dir := t.TempDir()
+	for name, body := range map[string]string{
+		"weftapp.toml":       "name = \"notes\"\nversion = \"0.1.0\"\nagents = [\"agents/scribe.yaml\"]\n\n[requests]\ncapabilities = [\"can_ipc\"]\n",
+		"agents/scribe.yaml": "name: scribe\nsystem_prompt: Keep notes.\ncapabilities:\n  can_ipc: true\n",
+	} {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d := open(t, t.TempDir())
+	defer closeD(t, d)
+	_, err := d.installApp(context.Background(), dir, false)
+	if !errors.Is(err, layers.ErrNotBuilt) || !strings.Contains(err.Error(), `layer "llm"`) {
+		t.Fatalf("install: %v", err)
+	}
+	if code, _, _ := d.errorCode(err); code != apitype.CodeLayerNotBuilt {
+		t.Errorf("code %q", code)
+	}
+	refused := false
+	for seq := range d.chain.Len() {
+		ev, _ := d.chain.Get(seq)
+		refused = refused || ev.Kind == governance.KindRefusal && strings.Contains(string(ev.Payload), `"action":"app.install"`)
+	}
+	if !refused {
+		t.Error("no refusal of app.install on the chain")
 	}
 }
