@@ -46,15 +46,18 @@ cross:
 # (the edge build), and the edge build boots, serves the layers' endpoints
 # with layer_not_built and refuses a configuration that needs them.
 # EDGE_TAGS is the edge build: every layer tag, plus the tags that trim
-# what the edge binary does not use (nethttpomithttp2: net/http without
+# what the edge binary does not use. nonethttp (the local API on
+# internal/minihttp, no net/http linked) is only valid with every layer
+# out (internal/localhttp/guard.go); nethttpomithttp2 (net/http without
 # its bundled HTTP/2, which only the gateway, the channels and the model
-# providers could speak). .ci/sizes and cmd/weave's TestEdgeBuild read it
-# from here.
+# providers could speak) trims the same build with the local API on
+# net/http (.ci/sizes' "local API on net/http" row). .ci/sizes and
+# cmd/weave's TestEdgeBuild read both lists from here.
 LAYER_TAGS := nomesh nosandbox nomemory nochannels nomcp noui nollm
-EDGE_TAGS  := nomesh,nosandbox,nomemory,nochannels,nomcp,noui,nollm,nethttpomithttp2
+EDGE_TAGS  := nomesh,nosandbox,nomemory,nochannels,nomcp,noui,nollm,nethttpomithttp2,nonethttp
 tags:
 	for t in $(LAYER_TAGS) $(EDGE_TAGS); do $(GO) vet -tags $$t ./... || exit 1; done
-	$(GO) test -tags $(EDGE_TAGS) ./internal/layers
+	$(GO) test -tags $(EDGE_TAGS) ./internal/layers ./internal/localapi ./internal/tools
 	$(GO) test -tags $(EDGE_TAGS) -run 'Layer|TestEveryEndpoint|TestUIOffByDefault|TestOpenServeClose' ./internal/daemon
 	$(GO) test -run 'TestEdgeBuild' ./cmd/weave
 

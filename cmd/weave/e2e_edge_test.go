@@ -41,6 +41,33 @@ func edgeTags(t *testing.T) (all string, layerTags []string) {
 	return all, layerTags
 }
 
+// netHTTPAllowed are the packages of the edge build still allowed to
+// import net/http: none, now that nollm compiles the LLM providers out.
+var netHTTPAllowed = map[string]bool{}
+
+// TestEdgeBuildLinksNoNetHTTP: with the edge tags, nothing but the
+// packages above imports net/http (or crypto/tls, crypto/x509), so the
+// binary does not carry them (docs/BENCHMARKS.md, "Local API without
+// net/http").
+func TestEdgeBuildLinksNoNetHTTP(t *testing.T) {
+	edgeTags, _ := edgeTags(t)
+	out, err := exec.Command("go", "list", "-tags", edgeTags, "-deps", "-f", "{{.ImportPath}} {{join .Imports \" \"}}", ".").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 0 || netHTTPAllowed[f[0]] || !strings.HasPrefix(f[0], "github.com/weftos/") {
+			continue
+		}
+		for _, imp := range f[1:] {
+			if imp == "net/http" || imp == "crypto/tls" || imp == "crypto/x509" {
+				t.Errorf("%s imports %s in the edge build (-tags %s)", f[0], imp, edgeTags)
+			}
+		}
+	}
+}
+
 // TestEdgeBuild builds weave with every optional layer compiled out,
 // boots it and checks that the node works (status, chain, governance)
 // and that each missing layer's commands are still there and say why
@@ -57,7 +84,7 @@ func TestEdgeBuild(t *testing.T) {
 		t.Fatalf("go build -tags %s: %v", edgeTags, err)
 	}
 	c := &cli{t: t, bin: bin, home: filepath.Join(t.TempDir(), "home")}
-	if v := c.ok("--version"); !strings.Contains(v, "-tags "+strings.Join(layerTags, ",")) {
+	if v := c.ok("--version"); !strings.Contains(v, "-tags "+strings.Join(layerTags, ",")) || !strings.Contains(v, "nonethttp)") {
 		t.Fatalf("weave --version: %q", v)
 	}
 	// Commands that need no daemon explain themselves offline.

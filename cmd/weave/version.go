@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/weftos/weftos/internal/layers"
+	"github.com/weftos/weftos/internal/localhttp"
 )
 
 // versionLine is what weave --version prints after the name: the version
@@ -22,6 +23,9 @@ func versionLine() string {
 		if tag := layers.OffBy(l); !slices.Contains(tags, tag) {
 			tags = append(tags, tag)
 		}
+	}
+	if localhttp.Impl != "net/http" {
+		tags = append(tags, "nonethttp") // the local API on internal/minihttp
 	}
 	return version + " (without " + strings.Join(missing, ", ") + ": -tags " + strings.Join(tags, ",") + ")"
 }
