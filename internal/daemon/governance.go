@@ -32,13 +32,14 @@ const fileProposalTimeout = 24 * time.Hour
 // gov wires the governance layer: the gate, the defer queue, and the
 // constitution in force — which is always the one adopted on the chain.
 type gov struct {
-	d       *Daemon
-	path    string
-	engine  *governance.Engine
-	gate    *governance.Gate
-	pending *governance.Pending
-	timeout time.Duration
-	invalid string // why constitution.toml could not be used, if it could not
+	d         *Daemon
+	path      string
+	engine    *governance.Engine
+	gate      *governance.Gate
+	pending   *governance.Pending
+	timeout   time.Duration
+	invalidMu sync.Mutex
+	invalid   string // why constitution.toml could not be used, if it could not (under invalidMu)
 
 	genesis  bool                     // nothing adopted yet: adopt at start
 	proposal *governance.Constitution // a hand-edited file awaiting approval
@@ -86,7 +87,7 @@ func (d *Daemon) openGov() (*gov, error) {
 		if d.cfg.Governance.Environment == "prod" {
 			return nil, fmt.Errorf("%w (refusing to boot in prod): %w", ErrInvalidConstitution, perr)
 		}
-		g.invalid = perr.Error()
+		g.setInvalid(perr.Error())
 		d.log.Error("constitution is invalid; adopting the default constitution", "file", g.path, "err", perr)
 		if c, err = governance.Parse("default constitution", []byte(governance.DefaultConstitutionText)); err != nil {
 			return nil, fmt.Errorf("daemon: default constitution: %w", err)
@@ -96,7 +97,7 @@ func (d *Daemon) openGov() (*gov, error) {
 		c, g.genesis = file, true
 	case perr != nil:
 		c = adopted
-		g.invalid = perr.Error()
+		g.setInvalid(perr.Error())
 		d.log.Error("constitution.toml is invalid; the adopted constitution stays in force", "file", g.path, "err", perr,
 			"adopted", adopted.HashHex())
 	case file.HashHex() != adopted.HashHex():
@@ -223,9 +224,25 @@ func (g *gov) apply(ctx context.Context, actionID string, a governance.Amendment
 	if err := durable.WriteFile(g.path, []byte(next.Canonical())); err != nil {
 		g.d.log.Error("amendment in force but constitution.toml not saved", "err", err)
 	}
-	g.invalid = ""
+	g.setInvalid("")
 	g.d.saveGovState(next.HashHex(), seq)
 	return next, nil
+}
+
+// setInvalid records why constitution.toml could not be used ("": it
+// can). An amendment put in force (here or by the cluster's log, on Raft's
+// goroutine) clears it while the API reads it.
+func (g *gov) setInvalid(why string) {
+	g.invalidMu.Lock()
+	g.invalid = why
+	g.invalidMu.Unlock()
+}
+
+// invalidReason is why constitution.toml could not be used ("" if it can).
+func (g *gov) invalidReason() string {
+	g.invalidMu.Lock()
+	defer g.invalidMu.Unlock()
+	return g.invalid
 }
 
 // workspaceGate returns a gate that judges paths against an agent's

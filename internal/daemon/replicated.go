@@ -180,7 +180,7 @@ func (r *replicated) act(ctx context.Context, e amendEntry, next *governance.Con
 		if err := durable.WriteFile(g.path, []byte(next.Canonical())); err != nil {
 			r.d.log.Error("amendment in force but constitution.toml not saved", "err", err)
 		}
-		g.invalid = ""
+		g.setInvalid("")
 		r.d.saveGovState(next.HashHex(), seq)
 	}
 	r.applied = e.Index
