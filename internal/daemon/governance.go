@@ -229,6 +229,33 @@ func (g *gov) apply(ctx context.Context, actionID string, a governance.Amendment
 	return next, nil
 }
 
+// Constitution is the constitution in force (replica.Governance).
+func (g *gov) Constitution() *governance.Constitution { return g.engine.Constitution() }
+
+// PutInForce durably records an amendment the cluster committed, then puts
+// its result in force and saves it to constitution.toml
+// (replica.Governance). Nothing is done when next is already in force.
+func (g *gov) PutInForce(ctx context.Context, rec governance.AmendmentRecord, next *governance.Constitution) error {
+	g.amendMu.Lock()
+	defer g.amendMu.Unlock()
+	if g.engine.Constitution().HashHex() == next.HashHex() {
+		return nil
+	}
+	seq, err := g.d.auth.Record(ctx, "governance", governance.KindAmendment, rec)
+	if err != nil {
+		return fmt.Errorf("daemon: recording the committed amendment: %w", err)
+	}
+	if err := g.engine.SetConstitution(next); err != nil {
+		return fmt.Errorf("daemon: putting the committed amendment in force: %w", err)
+	}
+	if err := durable.WriteFile(g.path, []byte(next.Canonical())); err != nil {
+		g.d.log.Error("amendment in force but constitution.toml not saved", "err", err)
+	}
+	g.setInvalid("")
+	g.d.saveGovState(next.HashHex(), seq)
+	return nil
+}
+
 // setInvalid records why constitution.toml could not be used ("": it
 // can). An amendment put in force (here or by the cluster's log, on Raft's
 // goroutine) clears it while the API reads it.
@@ -300,7 +327,7 @@ func (d *Daemon) adoptedConstitution(file *governance.Constitution) (*governance
 			if r.Origin != "" {
 				// Committed through the cluster: signed by its origin node,
 				// whose membership was checked when it was committed.
-				next, err = applyFrom(c, r.Amendment, r.Origin)
+				next, err = governance.ApplyFrom(c, r.Amendment, r.Origin)
 			} else {
 				next, err = c.Apply(r.Amendment, trusted)
 			}
