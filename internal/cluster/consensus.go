@@ -196,7 +196,7 @@ func (e *raftEngine) waitApplied(ctx context.Context, index uint64) error {
 		select {
 		case <-ch:
 		case <-ctx.Done():
-			return fmt.Errorf("cluster: entry %d committed but not yet applied here: %w", index, ctx.Err())
+			return fmt.Errorf("cluster: entry %d not yet applied here: %w", index, ctx.Err())
 		case <-time.After(20 * time.Millisecond): // entries that are not commands advance no channel
 		}
 	}
@@ -208,10 +208,10 @@ func (e *raftEngine) waitApplied(ctx context.Context, index uint64) error {
 func (e *raftEngine) caughtUp(ctx context.Context) error {
 	for {
 		if e.isLeader() {
-			// A barrier: every entry of earlier terms is applied.
-			if err := e.r.Barrier(time.Second).Error(); err == nil {
-				return nil
-			}
+			// Every entry in the leader's log (those of earlier terms
+			// included) applied. Not a Barrier: its future waits for the
+			// state machine whatever ctx says.
+			return e.waitApplied(ctx, e.r.LastIndex())
 		} else if _, leader := e.r.LeaderWithID(); leader != "" && string(leader) != e.rt.n.id {
 			// The leader's commit index, not this node's (which lags
 			// until the leader's next append reaches it).
