@@ -16,7 +16,7 @@ const module = "github.com/weftos/weftos/"
 // root: nothing but the binaries imports it.
 var (
 	lowerLayers = []string{"chain", "internal/governance", "internal/memory", "internal/llm", "internal/sandbox", "internal/mesh", "internal/kernel", "internal/plan"}
-	upperLayers = []string{"internal/authority", "internal/kernelauth", "internal/toolhost", "internal/agenthost", "internal/cluster",
+	upperLayers = []string{"internal/authority", "internal/kernelauth", "internal/toolhost", "internal/agenthost", "internal/cluster", "internal/replica",
 		"internal/session", "internal/tools", "internal/agent", "internal/agentdef", "internal/daemon"}
 )
 
@@ -87,7 +87,7 @@ func TestLayering(t *testing.T) {
 	for _, p := range importers {
 		t.Errorf("%s imports internal/daemon, the composition root; declare a small interface and let the daemon pass its value", p)
 	}
-	for _, p := range []string{"internal/agenthost", "internal/toolhost", "internal/kernelauth"} {
+	for _, p := range []string{"internal/agenthost", "internal/toolhost", "internal/kernelauth", "internal/replica"} {
 		if _, ok := all[p]; !ok {
 			t.Errorf("%s is not a package of the module", p)
 		}
