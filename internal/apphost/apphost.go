@@ -56,7 +56,7 @@ type Agents interface {
 
 // Tools is the WASM tool host (*toolhost.Host): each Install and Remove a
 // governed act of its own (tool.install, tool.remove). Remove of a tool
-// not installed answers an error wrapping toolhost.ErrUnknownTool; Record
+// not installed answers an error wrapping toolpkg.ErrUnknownTool; Record
 // of one answers an error.
 type Tools interface {
 	Install(ctx context.Context, path string) (apitype.InstalledTool, error)

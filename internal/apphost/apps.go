@@ -21,7 +21,6 @@ import (
 	"github.com/weftos/weftos/internal/kernelauth"
 	"github.com/weftos/weftos/internal/schedule"
 	"github.com/weftos/weftos/internal/session"
-	"github.com/weftos/weftos/internal/toolhost"
 	"github.com/weftos/weftos/internal/toolpkg"
 )
 
@@ -155,7 +154,7 @@ func (h *Host) planApp(pkg *apppkg.Package, prev *apitype.App) (*appPlan, error)
 			}
 		}
 		if _, err := h.tools.Record(tm.Name); err == nil && !owned(prev.Tools, tm.Name) {
-			return nil, fmt.Errorf("%w: %w: %s", kernel.ErrInvalid, toolhost.ErrToolExists, tm.Name)
+			return nil, fmt.Errorf("%w: %w: %s", kernel.ErrInvalid, toolpkg.ErrToolExists, tm.Name)
 		}
 		pl.tools = append(pl.tools, tm.Name)
 	}
@@ -318,7 +317,7 @@ func (h *Host) putApp(ctx context.Context, pl *appPlan, prev *apitype.App, src s
 	}()
 	if prev != nil {
 		for _, t := range prev.Tools {
-			if rerr := h.tools.Remove(ctx, t); rerr != nil && !errors.Is(rerr, toolhost.ErrUnknownTool) {
+			if rerr := h.tools.Remove(ctx, t); rerr != nil && !errors.Is(rerr, toolpkg.ErrUnknownTool) {
 				return rec, fmt.Errorf("removing %s's tool %s: %w", prev.Name, t, rerr)
 			}
 		}
@@ -550,7 +549,7 @@ func (h *Host) Remove(ctx context.Context, name string) error {
 			return detail, err
 		}
 		for _, t := range a.Tools {
-			if err := h.tools.Remove(ctx, t); err != nil && !errors.Is(err, toolhost.ErrUnknownTool) {
+			if err := h.tools.Remove(ctx, t); err != nil && !errors.Is(err, toolpkg.ErrUnknownTool) {
 				return detail, err
 			}
 		}
