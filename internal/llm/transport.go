@@ -256,6 +256,13 @@ func marshalBody(v any) ([]byte, error) {
 // maxResponseBody bounds a non-streamed response body.
 const maxResponseBody = 64 << 20
 
+// fastDecoder is a wire type with a decoder of its own for the common
+// case: decodeFast decodes a complete, valid JSON text into the zero value
+// exactly as encoding/json would, or reports false leaving it zero.
+type fastDecoder interface {
+	decodeFast(data []byte) bool
+}
+
 var bodyBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // decodeJSONBody decodes the first JSON value of a response body (at most
@@ -272,6 +279,9 @@ func decodeJSONBody(r io.Reader, v any) error {
 	}()
 	buf.Reset()
 	_, rerr := buf.ReadFrom(io.LimitReader(r, maxResponseBody))
+	if f, ok := v.(fastDecoder); ok && json.Valid(buf.Bytes()) && f.decodeFast(buf.Bytes()) {
+		return nil
+	}
 	if json.Unmarshal(buf.Bytes(), v) == nil {
 		return nil
 	}
