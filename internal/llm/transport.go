@@ -265,6 +265,10 @@ type fastDecoder interface {
 
 var bodyBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
+// limitedReaders are io.LimitReader's, reused: one per response body read
+// would be an allocation each.
+var limitedReaders = sync.Pool{New: func() any { return new(io.LimitedReader) }}
+
 // decodeJSONBody decodes the first JSON value of a response body (at most
 // maxResponseBody bytes) into v, as a json.Decoder would, reading the body
 // into a pooled buffer: a well-formed body costs no decoder and no buffer
@@ -278,7 +282,11 @@ func decodeJSONBody(r io.Reader, v any) error {
 		}
 	}()
 	buf.Reset()
-	_, rerr := buf.ReadFrom(io.LimitReader(r, maxResponseBody))
+	lr := limitedReaders.Get().(*io.LimitedReader)
+	lr.R, lr.N = r, maxResponseBody
+	_, rerr := buf.ReadFrom(lr)
+	lr.R = nil
+	limitedReaders.Put(lr)
 	if f, ok := v.(fastDecoder); ok && json.Valid(buf.Bytes()) && f.decodeFast(buf.Bytes()) {
 		return nil
 	}
@@ -301,7 +309,11 @@ func decodeJSONBody(r io.Reader, v any) error {
 // newline after the value, a chunked body's terminator) makes the HTTP
 // client close the connection instead of reusing it.
 func drainClose(body io.ReadCloser) {
-	_, _ = io.Copy(io.Discard, io.LimitReader(body, 64<<10))
+	lr := limitedReaders.Get().(*io.LimitedReader)
+	lr.R, lr.N = body, 64<<10
+	_, _ = io.Copy(io.Discard, lr)
+	lr.R = nil
+	limitedReaders.Put(lr)
 	body.Close()
 }
 
