@@ -94,10 +94,14 @@ func (t *transport) endpoint(path string) string {
 	return u.String()
 }
 
-// header returns a fresh copy of the request headers for a request with
-// or without a body, streamed or not. The four sets are built once (the
-// configuration and key do not change) and cloned: one map and one slice
-// per request instead of a Set each.
+// header returns the request headers for a request with or without a
+// body, streamed or not. The four sets are built once (the configuration
+// and key do not change). With the client resolve made they are shared by
+// every request, read only: net/http neither modifies a request's headers
+// (http.RoundTripper's contract; http.Client clones them before it adds
+// any, and for redirects). A caller's client may wrap a transport that
+// does not keep to that: its requests get a copy each (one map and one
+// slice).
 func (t *transport) header(body, stream bool) http.Header {
 	t.hdrOnce.Do(func() {
 		for i := range t.hdrs {
@@ -125,6 +129,9 @@ func (t *transport) header(body, stream bool) http.Header {
 	}
 	if stream {
 		i |= 2
+	}
+	if t.cfg.ownClient {
+		return t.hdrs[i]
 	}
 	return t.hdrs[i].Clone()
 }
