@@ -4,11 +4,12 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
-	"net/http"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+
+	http "github.com/weftos/weftos/internal/localhttp"
 
 	"github.com/weftos/weftos/chain"
 	"github.com/weftos/weftos/internal/apitype"

@@ -8,11 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"net/http"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
+
+	http "github.com/weftos/weftos/internal/localhttp"
 
 	"github.com/weftos/weftos/internal/agentdef"
 	"github.com/weftos/weftos/internal/apitype"
