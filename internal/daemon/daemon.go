@@ -24,6 +24,7 @@ import (
 
 	"github.com/weftos/weftos/chain"
 	"github.com/weftos/weftos/internal/apitype"
+	"github.com/weftos/weftos/internal/apphost"
 	"github.com/weftos/weftos/internal/authority"
 	"github.com/weftos/weftos/internal/causal"
 	"github.com/weftos/weftos/internal/clock"
@@ -102,6 +103,7 @@ type Daemon struct {
 	bgCancel     context.CancelFunc
 	bgWG         sync.WaitGroup
 	toolhost     *toolhost.Host // installed WASM tools (internal/toolhost)
+	apps         *apphost.Host  // installed apps (internal/apphost)
 	memory       *memoryStore   // semantic memory (memory.go; nil with nomemory)
 	gw           gatewayParts
 	ui           uiParts
@@ -228,6 +230,7 @@ func Open(ctx context.Context, opts Options) (_ *Daemon, err error) {
 	if err := d.openMemory(ctx); err != nil {
 		return nil, err
 	}
+	d.openAppHost()
 	d.openAgentHost()
 	d.openMCPSessions()
 	if err := d.kernel.RegisterService(kernel.ServiceSpec{Name: "kernel", Type: "builtin", Owner: kernel.KernelPID,
@@ -261,7 +264,7 @@ func Open(ctx context.Context, opts Options) (_ *Daemon, err error) {
 	d.kernel.Boot()
 	d.kernel.StartHealthChecks(kc.HealthInterval.Duration)
 	d.goBackground(d.reapIdleAgents)
-	d.goBackground(d.restoreApps)
+	d.goBackground(d.apps.Restore)
 	d.goBackground(d.replicateServices)
 	d.log.Info("weave ready", "node", d.id.NodeID, "home", home, "version", opts.Version, "socket", filepath.Join(home, localapi.SocketName))
 	return d, nil

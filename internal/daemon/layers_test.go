@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/weftos/weftos/internal/apitype"
+	"github.com/weftos/weftos/internal/apphost"
 	"github.com/weftos/weftos/internal/governance"
 	"github.com/weftos/weftos/internal/homedir"
 	"github.com/weftos/weftos/internal/layers"
@@ -102,7 +103,7 @@ func TestLayerConfiguredWithout(t *testing.T) {
 		{layer: layers.Sandbox, file: homedir.Tools + "/echo/install.json"},
 		{layer: layers.LLM, config: "[[providers]]\nname = \"local\"\nkind = \"openai\"\nbase_url = \"http://127.0.0.1:9/v1\"\napi_key_env = \"WEFT_TEST_NO_KEY\"\n"},
 		{layer: layers.LLM, config: "[agents]\nmodel = \"openai/gpt-4o-mini\"\n"},
-		{layer: layers.LLM, file: AppsDir + "/notes/app.json", body: `{"name":"notes","running":true,"services":[{"agent":"scribe"}]}`},
+		{layer: layers.LLM, file: apphost.Dir + "/notes/app.json", body: `{"name":"notes","running":true,"services":[{"agent":"scribe"}]}`},
 	} {
 		if layers.Built(tc.layer) && tc.file != "" {
 			continue // a real cluster state is the cluster tests' business
@@ -166,7 +167,7 @@ func TestLayerAppWithAgents(t *testing.T) {
 	}
 	d := open(t, t.TempDir())
 	defer closeD(t, d)
-	_, err := d.installApp(context.Background(), dir, false)
+	_, err := d.apps.Install(context.Background(), dir, false)
 	if !errors.Is(err, layers.ErrNotBuilt) || !strings.Contains(err.Error(), `layer "llm"`) {
 		t.Fatalf("install: %v", err)
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/weftos/weftos/internal/agentdef"
 	"github.com/weftos/weftos/internal/apitype"
+	"github.com/weftos/weftos/internal/apphost"
 	"github.com/weftos/weftos/internal/authority"
 	"github.com/weftos/weftos/internal/doctor"
 	"github.com/weftos/weftos/internal/governance"
@@ -35,7 +36,7 @@ func (d *Daemon) openLLM(context.Context) error {
 	if d.cfg.Agents.Model != "" {
 		return configuredWithout("agents.model", layers.LLM)
 	}
-	apps, err := d.listApps()
+	apps, err := apphost.New(apphost.Options{Home: d.home}).List() // reads the records only
 	if err != nil {
 		return err
 	}
