@@ -12,6 +12,7 @@ import (
 	"github.com/weftos/weftos/internal/apitype"
 	"github.com/weftos/weftos/internal/authority"
 	"github.com/weftos/weftos/internal/causal"
+	"github.com/weftos/weftos/internal/ecchost"
 	"github.com/weftos/weftos/internal/governance"
 	"github.com/weftos/weftos/internal/homedir"
 	"github.com/weftos/weftos/internal/kernel"
@@ -61,23 +62,7 @@ func (d *Daemon) replayGraph(from, to uint64) error {
 
 // applyEdgeRecord applies an ecc.edge outcome to the graph.
 func (d *Daemon) applyEdgeRecord(payload json.RawMessage) error {
-	var rec governance.ActRecord
-	if err := json.Unmarshal(payload, &rec); err != nil {
-		return err
-	}
-	var det governance.EccEdgeDetail
-	if !rec.OK || json.Unmarshal(rec.Detail, &det) != nil || !det.Added {
-		return nil
-	}
-	from, err1 := xref.ParseID(det.From)
-	to, err2 := xref.ParseID(det.To)
-	typ, err3 := causal.ParseType(det.Type)
-	if err := errors.Join(err1, err2, err3); err != nil {
-		return err
-	}
-	_, _, err := d.graph.Add(causal.Edge{From: causal.ID(from), To: causal.ID(to), Type: typ, Weight: det.Weight, Seq: det.DecisionSeq,
-		ValidFrom: det.ValidFrom, ValidTo: det.ValidTo, Recorded: det.Recorded})
-	return err
+	return ecchost.ApplyEdgeRecord(d.graph, payload)
 }
 
 // syncGraph makes the graph durable at most once per graphSyncEvery.
