@@ -21,13 +21,6 @@ import (
 	"github.com/weftos/weftos/internal/xref"
 )
 
-// Authority is the one pipeline every analysed batch passes through.
-type Authority interface {
-	Do(ctx context.Context, act authority.Act, run func(ctx context.Context, pm *authority.Permit) (detail any, err error)) error
-}
-
-var _ Authority = (*authority.Pipeline)(nil)
-
 // Memory is the memory store analysed text is stored in (*memory.Store).
 type Memory interface {
 	Ingest(ctx context.Context, paths []string, opts memory.IngestOptions, progress func(memory.IngestProgress)) (memory.IngestResult, error)
