@@ -16,7 +16,7 @@ const module = "github.com/weftos/weftos/"
 // root: nothing but the binaries imports it.
 var (
 	lowerLayers = []string{"chain", "internal/governance", "internal/memory", "internal/llm", "internal/sandbox", "internal/mesh", "internal/kernel", "internal/plan"}
-	upperLayers = []string{"internal/authority", "internal/kernelauth", "internal/toolhost", "internal/agenthost", "internal/cluster",
+	upperLayers = []string{"internal/authority", "internal/kernelauth", "internal/toolhost", "internal/agenthost", "internal/planhost", "internal/ecchost", "internal/cluster",
 		"internal/session", "internal/tools", "internal/agent", "internal/agentdef", "internal/daemon"}
 )
 
@@ -52,8 +52,9 @@ func deps(t *testing.T, root string) map[string][]string {
 }
 
 // TestLayering: the lower layers import no other layer, and only the
-// binaries import the composition root (internal/daemon) — the agent host
-// and the WASM tool host in particular never reach back into it.
+// binaries import the composition root (internal/daemon) — the agent host,
+// the WASM tool host, the plan host and the ECC host in particular never
+// reach back into it.
 func TestLayering(t *testing.T) {
 	all := deps(t, repoRoot(t))
 	layer := map[string]bool{}
@@ -87,7 +88,7 @@ func TestLayering(t *testing.T) {
 	for _, p := range importers {
 		t.Errorf("%s imports internal/daemon, the composition root; declare a small interface and let the daemon pass its value", p)
 	}
-	for _, p := range []string{"internal/agenthost", "internal/toolhost", "internal/kernelauth"} {
+	for _, p := range []string{"internal/agenthost", "internal/toolhost", "internal/kernelauth", "internal/planhost", "internal/ecchost"} {
 		if _, ok := all[p]; !ok {
 			t.Errorf("%s is not a package of the module", p)
 		}
