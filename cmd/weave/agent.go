@@ -149,11 +149,7 @@ func agentControl(action string) func(e *env, fs *flag.FlagSet) cmdline.Action {
 				if err := c.Control(ctx, pid, action); err != nil {
 					return err
 				}
-				if e.json {
-					return cmdline.PrintJSON(e.stdout, map[string]any{"pid": pid, "action": action, "ok": true})
-				}
-				fmt.Fprintf(e.stdout, "%s: %s\n", pid, action)
-				return nil
+				return cmdline.Reply(e.stdout, e.json, map[string]any{"pid": pid, "action": action, "ok": true}, "%s: %s\n", pid, action)
 			})
 		}
 	}
@@ -216,11 +212,7 @@ func agentGrant(e *env, fs *flag.FlagSet) cmdline.Action {
 			if err := c.Elevate(ctx, pid, caps); err != nil {
 				return err
 			}
-			if e.json {
-				return cmdline.PrintJSON(e.stdout, caps)
-			}
-			fmt.Fprintf(e.stdout, "%s: capabilities now %s\n", pid, strings.Join(caps.Names(), ", "))
-			return nil
+			return cmdline.Reply(e.stdout, e.json, caps, "%s: capabilities now %s\n", pid, strings.Join(caps.Names(), ", "))
 		})
 	}
 }

@@ -118,11 +118,7 @@ func appInstall(upgrade bool) func(e *env, fs *flag.FlagSet) cmdline.Action {
 				if err != nil {
 					return err
 				}
-				if e.json {
-					return cmdline.PrintJSON(e.stdout, a)
-				}
-				fmt.Fprintf(e.stdout, "%s %s installed (%s, chain seq %d)\n", a.Name, a.Version, a.Signature, a.InstallSeq)
-				return nil
+				return cmdline.Reply(e.stdout, e.json, a, "%s %s installed (%s, chain seq %d)\n", a.Name, a.Version, a.Signature, a.InstallSeq)
 			})
 		}
 	}
@@ -210,11 +206,7 @@ func appRemove(e *env, fs *flag.FlagSet) cmdline.Action {
 			if err != nil {
 				return err
 			}
-			if e.json {
-				return cmdline.PrintJSON(e.stdout, out)
-			}
-			fmt.Fprintf(e.stdout, "removed %s\n", out.Removed)
-			return nil
+			return cmdline.Reply(e.stdout, e.json, out, "removed %s\n", out.Removed)
 		})
 	}
 }

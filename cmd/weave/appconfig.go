@@ -234,11 +234,7 @@ func trustAdd(e *env, fs *flag.FlagSet) cmdline.Action {
 			if err != nil {
 				return err
 			}
-			if e.json {
-				return cmdline.PrintJSON(e.stdout, out)
-			}
-			fmt.Fprintf(e.stdout, "trusted %s%s (app.trust, decision at chain seq %d)\n", out.ID, nameSuffix(out.Name), out.Seq)
-			return nil
+			return cmdline.Reply(e.stdout, e.json, out, "trusted %s%s (app.trust, decision at chain seq %d)\n", out.ID, nameSuffix(out.Name), out.Seq)
 		})
 	}
 }
@@ -287,11 +283,7 @@ func trustRemove(e *env, fs *flag.FlagSet) cmdline.Action {
 			if err != nil {
 				return err
 			}
-			if e.json {
-				return cmdline.PrintJSON(e.stdout, out)
-			}
-			fmt.Fprintf(e.stdout, "no longer trusted: %s%s (app.distrust)\n", out.ID, nameSuffix(out.Name))
-			return nil
+			return cmdline.Reply(e.stdout, e.json, out, "no longer trusted: %s%s (app.distrust)\n", out.ID, nameSuffix(out.Name))
 		})
 	}
 }

@@ -108,11 +108,7 @@ func bootDetached(ctx context.Context, e *env, logFormat, logLevel string) error
 		st, err := c.Status(sctx)
 		cancel()
 		if err == nil && st.OSPID == cmd.Process.Pid {
-			if e.json {
-				return cmdline.PrintJSON(e.stdout, map[string]any{"pid": st.OSPID, "node_id": st.NodeID, "home": st.Home, "log": logPath})
-			}
-			fmt.Fprintf(e.stdout, "weave started: pid %d, node %s, log %s\n", st.OSPID, st.NodeID, logPath)
-			return nil
+			return cmdline.Reply(e.stdout, e.json, map[string]any{"pid": st.OSPID, "node_id": st.NodeID, "home": st.Home, "log": logPath}, "weave started: pid %d, node %s, log %s\n", st.OSPID, st.NodeID, logPath)
 		}
 		select {
 		case werr := <-exited:

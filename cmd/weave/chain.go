@@ -165,11 +165,7 @@ func chainKeys(e *env, fs *flag.FlagSet) cmdline.Action {
 		if err != nil {
 			return err
 		}
-		if e.json {
-			return cmdline.PrintJSON(e.stdout, k)
-		}
-		fmt.Fprintf(e.stdout, "origin:      %s\nchain id:    %d\nfingerprint: %s\ned25519:     %s\nml-dsa-65:   %s\n", k.Origin, k.ChainID, k.Fingerprint, k.Ed25519, k.MLDSA65)
-		return nil
+		return cmdline.Reply(e.stdout, e.json, k, "origin:      %s\nchain id:    %d\nfingerprint: %s\ned25519:     %s\nml-dsa-65:   %s\n", k.Origin, k.ChainID, k.Fingerprint, k.Ed25519, k.MLDSA65)
 	}
 }
 

@@ -134,11 +134,7 @@ func clusterRemove(e *env, fs *flag.FlagSet) cmdline.Action {
 			if err != nil {
 				return err
 			}
-			if e.json {
-				return cmdline.PrintJSON(e.stdout, st)
-			}
-			fmt.Fprintf(e.stdout, "%s removed from cluster %s\n", pos[0], st.Cluster)
-			return nil
+			return cmdline.Reply(e.stdout, e.json, st, "%s removed from cluster %s\n", pos[0], st.Cluster)
 		})
 	}
 }

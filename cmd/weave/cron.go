@@ -44,11 +44,7 @@ func cronAdd(e *env, fs *flag.FlagSet) cmdline.Action {
 			if err != nil {
 				return err
 			}
-			if e.json {
-				return cmdline.PrintJSON(e.stdout, job)
-			}
-			fmt.Fprintf(e.stdout, "%s: next run %s\n", job.ID, job.Next.Format(time.RFC3339))
-			return nil
+			return cmdline.Reply(e.stdout, e.json, job, "%s: next run %s\n", job.ID, job.Next.Format(time.RFC3339))
 		})
 	}
 }
@@ -82,11 +78,7 @@ func cronRemove(e *env, fs *flag.FlagSet) cmdline.Action {
 			if err := c.CronRemove(ctx, pos[0]); err != nil {
 				return err
 			}
-			if e.json {
-				return cmdline.PrintJSON(e.stdout, map[string]any{"removed": pos[0]})
-			}
-			fmt.Fprintf(e.stdout, "removed %s\n", pos[0])
-			return nil
+			return cmdline.Reply(e.stdout, e.json, map[string]any{"removed": pos[0]}, "removed %s\n", pos[0])
 		})
 	}
 }

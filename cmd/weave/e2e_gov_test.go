@@ -4,13 +4,14 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
-	"github.com/weftos/weftos/internal/cmdline"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/weftos/weftos/internal/cmdline"
 )
 
 const guardedRule = `[[rule]]

@@ -124,11 +124,7 @@ func tokenRevoke(e *env, fs *flag.FlagSet) cmdline.Action {
 			if err != nil {
 				return err
 			}
-			if e.json {
-				return cmdline.PrintJSON(e.stdout, out)
-			}
-			fmt.Fprintf(e.stdout, "token %s revoked\n", out.ID)
-			return nil
+			return cmdline.Reply(e.stdout, e.json, out, "token %s revoked\n", out.ID)
 		})
 	}
 }

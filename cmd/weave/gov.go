@@ -115,11 +115,7 @@ func govEnv(e *env, fs *flag.FlagSet) cmdline.Action {
 			if err != nil {
 				return err
 			}
-			if e.json {
-				return cmdline.PrintJSON(e.stdout, out)
-			}
-			fmt.Fprintf(e.stdout, "environment %s (magnitude threshold %.2f)\n", out.Environment, out.Threshold)
-			return nil
+			return cmdline.Reply(e.stdout, e.json, out, "environment %s (magnitude threshold %.2f)\n", out.Environment, out.Threshold)
 		})
 	}
 }
@@ -155,11 +151,7 @@ func (e *env) amend(ctx context.Context, retire bool, req apitype.AmendRequest) 
 		if err != nil {
 			return err
 		}
-		if e.json {
-			return cmdline.PrintJSON(e.stdout, out)
-		}
-		fmt.Fprintf(e.stdout, "%s %s: constitution revision %d, hash %s (action %s)\n", out.Amendment.Op, out.Amendment.RuleID, out.Revision, out.Hash, out.ActionID)
-		return nil
+		return cmdline.Reply(e.stdout, e.json, out, "%s %s: constitution revision %d, hash %s (action %s)\n", out.Amendment.Op, out.Amendment.RuleID, out.Revision, out.Hash, out.ActionID)
 	})
 }
 
@@ -196,11 +188,7 @@ func govResolve(verdict string) func(e *env, fs *flag.FlagSet) cmdline.Action {
 				if err != nil {
 					return err
 				}
-				if e.json {
-					return cmdline.PrintJSON(e.stdout, out)
-				}
-				fmt.Fprintf(e.stdout, "%s: %sd\n", pos[0], verdict)
-				return nil
+				return cmdline.Reply(e.stdout, e.json, out, "%s: %sd\n", pos[0], verdict)
 			})
 		}
 	}

@@ -166,11 +166,7 @@ func ipcPublish(e *env, fs *flag.FlagSet) cmdline.Action {
 			if err != nil {
 				return err
 			}
-			if e.json {
-				return cmdline.PrintJSON(e.stdout, resp)
-			}
-			fmt.Fprintf(e.stdout, "published message %d to topic %s\n", resp.ID, pos[0])
-			return nil
+			return cmdline.Reply(e.stdout, e.json, resp, "published message %d to topic %s\n", resp.ID, pos[0])
 		})
 	}
 }

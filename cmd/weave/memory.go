@@ -160,11 +160,7 @@ func memoryRemove(e *env, fs *flag.FlagSet) cmdline.Action {
 			if err != nil {
 				return err
 			}
-			if e.json {
-				return cmdline.PrintJSON(e.stdout, out)
-			}
-			fmt.Fprintf(e.stdout, "removed %s\n", out.Removed)
-			return nil
+			return cmdline.Reply(e.stdout, e.json, out, "removed %s\n", out.Removed)
 		})
 	}
 }
@@ -176,11 +172,7 @@ func memoryReembed(e *env, fs *flag.FlagSet) cmdline.Action {
 			if err != nil {
 				return err
 			}
-			if e.json {
-				return cmdline.PrintJSON(e.stdout, out)
-			}
-			fmt.Fprintf(e.stdout, "re-embedded %d records with %s\n", out.Records, out.Embedder)
-			return nil
+			return cmdline.Reply(e.stdout, e.json, out, "re-embedded %d records with %s\n", out.Records, out.Embedder)
 		})
 	}
 }

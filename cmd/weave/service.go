@@ -106,11 +106,7 @@ func serviceUnregister(e *env, fs *flag.FlagSet) cmdline.Action {
 			if err := c.UnregisterService(ctx, pos[0]); err != nil {
 				return err
 			}
-			if e.json {
-				return cmdline.PrintJSON(e.stdout, map[string]any{"name": pos[0], "ok": true})
-			}
-			fmt.Fprintf(e.stdout, "service %s unregistered\n", pos[0])
-			return nil
+			return cmdline.Reply(e.stdout, e.json, map[string]any{"name": pos[0], "ok": true}, "service %s unregistered\n", pos[0])
 		})
 	}
 }

@@ -95,11 +95,7 @@ func cmdServiceInstall(e *env, fs *flag.FlagSet) cmdline.Action {
 		if err := f.Close(); err != nil {
 			return fmt.Errorf("service-install: %w", err)
 		}
-		if e.json {
-			return cmdline.PrintJSON(e.stdout, map[string]string{"path": path, "format": *format, "next": serviceunit.NextSteps(*format, *system, path)})
-		}
-		fmt.Fprintf(e.stdout, "wrote %s\nstart it with: %s\n", path, serviceunit.NextSteps(*format, *system, path))
-		return nil
+		return cmdline.Reply(e.stdout, e.json, map[string]string{"path": path, "format": *format, "next": serviceunit.NextSteps(*format, *system, path)}, "wrote %s\nstart it with: %s\n", path, serviceunit.NextSteps(*format, *system, path))
 	}
 }
 

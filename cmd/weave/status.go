@@ -84,11 +84,7 @@ func cmdShutdown(e *env, fs *flag.FlagSet) cmdline.Action {
 			deadline := time.Now().Add(30 * time.Second)
 			for time.Now().Before(deadline) {
 				if _, err := os.Stat(pidFile); errors.Is(err, os.ErrNotExist) {
-					if e.json {
-						return cmdline.PrintJSON(e.stdout, map[string]any{"stopped": true, "pid": st.OSPID})
-					}
-					fmt.Fprintf(e.stdout, "weave stopped (pid %d)\n", st.OSPID)
-					return nil
+					return cmdline.Reply(e.stdout, e.json, map[string]any{"stopped": true, "pid": st.OSPID}, "weave stopped (pid %d)\n", st.OSPID)
 				}
 				select {
 				case <-ctx.Done():

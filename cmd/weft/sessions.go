@@ -86,11 +86,7 @@ func sessionsRm(e *env, fs *flag.FlagSet) cmdline.Action {
 		if err != nil {
 			return err
 		}
-		if e.json {
-			return cmdline.PrintJSON(e.stdout, out)
-		}
-		fmt.Fprintf(e.stdout, "removed session %s\n", out.Removed)
-		return nil
+		return cmdline.Reply(e.stdout, e.json, out, "removed session %s\n", out.Removed)
 	}
 }
 
@@ -221,10 +217,6 @@ func sessionsFork(e *env, fs *flag.FlagSet) cmdline.Action {
 		if err != nil {
 			return err
 		}
-		if e.json {
-			return cmdline.PrintJSON(e.stdout, sum)
-		}
-		fmt.Fprintf(e.stdout, "forked %s into %s: %d steps, %s (continue it with: weft agent --session %s)\n", pos[0], sum.Name, sum.Steps, sum.Status, sum.Name)
-		return nil
+		return cmdline.Reply(e.stdout, e.json, sum, "forked %s into %s: %d steps, %s (continue it with: weft agent --session %s)\n", pos[0], sum.Name, sum.Steps, sum.Status, sum.Name)
 	}
 }

@@ -21,11 +21,7 @@ func toolsInstall(e *env, fs *flag.FlagSet) cmdline.Action {
 			if err != nil {
 				return err
 			}
-			if e.json {
-				return cmdline.PrintJSON(e.stdout, it)
-			}
-			fmt.Fprintf(e.stdout, "installed %s %s (sha256 %s…)\n", it.Name, it.Version, it.SHA256[:16])
-			return nil
+			return cmdline.Reply(e.stdout, e.json, it, "installed %s %s (sha256 %s…)\n", it.Name, it.Version, it.SHA256[:16])
 		})
 	}
 }
@@ -104,11 +100,7 @@ func toolsRemove(e *env, fs *flag.FlagSet) cmdline.Action {
 			if err != nil {
 				return err
 			}
-			if e.json {
-				return cmdline.PrintJSON(e.stdout, out)
-			}
-			fmt.Fprintf(e.stdout, "removed %s\n", out.Removed)
-			return nil
+			return cmdline.Reply(e.stdout, e.json, out, "removed %s\n", out.Removed)
 		})
 	}
 }

@@ -128,6 +128,16 @@ func PrintJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
+// Reply writes a command's result: v as indented JSON when asJSON (the
+// --json flag), else the line format describes.
+func Reply(w io.Writer, asJSON bool, v any, format string, args ...any) error {
+	if asJSON {
+		return PrintJSON(w, v)
+	}
+	_, err := fmt.Fprintf(w, format, args...)
+	return err
+}
+
 // Table writes rows under a header, aligned.
 func Table(w io.Writer, header []string, rows [][]string) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)

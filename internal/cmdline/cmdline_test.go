@@ -69,3 +69,29 @@ func TestReport(t *testing.T) {
 		t.Fatal("exit codes")
 	}
 }
+
+func TestReply(t *testing.T) {
+	type result struct {
+		ID   string `json:"id"`
+		Runs int    `json:"runs"`
+	}
+	for _, tc := range []struct {
+		name   string
+		asJSON bool
+		want   string
+	}{
+		{"text", false, "job-1: 3 runs\n"},
+		{"json", true, "{\n  \"id\": \"job-1\",\n  \"runs\": 3\n}\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			r := result{ID: "job-1", Runs: 3}
+			if err := Reply(&buf, tc.asJSON, r, "%s: %d runs\n", r.ID, r.Runs); err != nil {
+				t.Fatal(err)
+			}
+			if buf.String() != tc.want {
+				t.Fatalf("got %q, want %q", buf.String(), tc.want)
+			}
+		})
+	}
+}
