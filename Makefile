@@ -46,10 +46,12 @@ cross:
 # (the edge build), and the edge build boots, serves the layers' endpoints
 # with layer_not_built and refuses a configuration that needs them.
 LAYER_TAGS := nomesh nosandbox nomemory nochannels nomcp noui
-EDGE_TAGS  := nomesh,nosandbox,nomemory,nochannels,nomcp,noui
+# nonethttp (the local API on internal/minihttp, no net/http linked) is
+# only valid with every layer out (internal/localhttp/guard.go).
+EDGE_TAGS  := nomesh,nosandbox,nomemory,nochannels,nomcp,noui,nollm,nonethttp
 tags:
 	for t in $(LAYER_TAGS) $(EDGE_TAGS); do $(GO) vet -tags $$t ./... || exit 1; done
-	$(GO) test -tags $(EDGE_TAGS) ./internal/layers
+	$(GO) test -tags $(EDGE_TAGS) ./internal/layers ./internal/localapi ./internal/tools
 	$(GO) test -tags $(EDGE_TAGS) -run 'Layer|TestEveryEndpoint|TestUIOffByDefault|TestOpenServeClose' ./internal/daemon
 	$(GO) test -run 'TestEdgeBuild' ./cmd/weave
 

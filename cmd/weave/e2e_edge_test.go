@@ -11,9 +11,37 @@ import (
 	"github.com/weftos/weftos/internal/layers"
 )
 
-// edgeTags compile every optional layer out: the minimal edge build
-// (kernel, chain, governance; docs/PLATFORMS.md, "Build tags").
-const edgeTags = "nomesh,nosandbox,nomemory,nochannels,nomcp,noui"
+// edgeTags compile every optional layer out and put the local API on
+// internal/minihttp: the minimal edge build (kernel, chain, governance;
+// docs/PLATFORMS.md, "Build tags").
+const edgeTags = "nomesh,nosandbox,nomemory,nochannels,nomcp,noui,nollm,nonethttp"
+
+// netHTTPAllowed are the packages of the edge build still allowed to
+// import net/http: internal/llm until the nollm tag compiles the LLM
+// providers out (then the list is empty).
+var netHTTPAllowed = map[string]bool{"github.com/weftos/weftos/internal/llm": true}
+
+// TestEdgeBuildLinksNoNetHTTP: with the edge tags, nothing but the
+// packages above imports net/http (or crypto/tls, crypto/x509), so the
+// binary does not carry them (docs/BENCHMARKS.md, "Local API without
+// net/http").
+func TestEdgeBuildLinksNoNetHTTP(t *testing.T) {
+	out, err := exec.Command("go", "list", "-tags", edgeTags, "-deps", "-f", "{{.ImportPath}} {{join .Imports \" \"}}", ".").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 0 || netHTTPAllowed[f[0]] || !strings.HasPrefix(f[0], "github.com/weftos/") {
+			continue
+		}
+		for _, imp := range f[1:] {
+			if imp == "net/http" || imp == "crypto/tls" || imp == "crypto/x509" {
+				t.Errorf("%s imports %s in the edge build (-tags %s)", f[0], imp, edgeTags)
+			}
+		}
+	}
+}
 
 // TestEdgeBuild builds weave with every optional layer compiled out,
 // boots it and checks that the node works (status, chain, governance)
@@ -30,7 +58,7 @@ func TestEdgeBuild(t *testing.T) {
 		t.Fatalf("go build -tags %s: %v", edgeTags, err)
 	}
 	c := &cli{t: t, bin: bin, home: filepath.Join(t.TempDir(), "home")}
-	if v := c.ok("--version"); !strings.Contains(v, "-tags "+edgeTags) {
+	if v := c.ok("--version"); !strings.Contains(v, "-tags nomesh,nosandbox,nomemory,nochannels,nomcp,noui") || !strings.Contains(v, "nonethttp)") {
 		t.Fatalf("weave --version: %q", v)
 	}
 	// Commands that need no daemon explain themselves offline.

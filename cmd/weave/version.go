@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/weftos/weftos/internal/layers"
+	"github.com/weftos/weftos/internal/localhttp"
 )
 
 // versionLine is what weave --version prints after the name: the version
@@ -17,6 +18,9 @@ func versionLine() string {
 	tags := make([]string, len(missing))
 	for i, l := range missing {
 		tags[i] = layers.Tag(l)
+	}
+	if localhttp.Impl != "net/http" {
+		tags = append(tags, "nonethttp") // the local API on internal/minihttp
 	}
 	return version + " (without " + strings.Join(missing, ", ") + ": -tags " + strings.Join(tags, ",") + ")"
 }

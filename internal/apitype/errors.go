@@ -2,7 +2,8 @@ package apitype
 
 import (
 	"errors"
-	"net/http"
+
+	http "github.com/weftos/weftos/internal/localhttp"
 )
 
 // Error codes of the outer layers (chain, governance, agents, tools,

@@ -1,7 +1,10 @@
 package apppkg
 
 import (
+	"crypto/ecdsa"
 	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/binary"
@@ -19,6 +22,18 @@ func sshLine(key []byte) string {
 		blob = append(blob, s...)
 	}
 	return "ssh-ed25519 " + base64.StdEncoding.EncodeToString(blob) + " publisher@example"
+}
+
+func ecdsaDER(t *testing.T) []byte {
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.MarshalPKIXPublicKey(&k.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return der
 }
 
 func TestParsePublicKey(t *testing.T) {
@@ -44,6 +59,9 @@ func TestParsePublicKey(t *testing.T) {
 		"bad ssh":     {sshLine(pub[:16]), "malformed"},
 		"other pem":   {string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: []byte{1}})), "CERTIFICATE"},
 		"garbage":     {"hello", "want 64 hex digits"},
+		"ecdsa pem":   {string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: ecdsaDER(t)})), "not an Ed25519 key"},
+		"long pem":    {string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: append(der[:len(der):len(der)], 0)})), "not an Ed25519 key"},
+		"short pem":   {string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der[:len(der)-1]})), "not an Ed25519 key"},
 	} {
 		if _, err := ParsePublicKey([]byte(tc.in)); !errors.Is(err, ErrKey) || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: err %v, want %q", name, err, tc.want)

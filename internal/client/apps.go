@@ -2,8 +2,9 @@ package client
 
 import (
 	"context"
-	"net/http"
 	"net/url"
+
+	http "github.com/weftos/weftos/internal/localhttp"
 
 	"github.com/weftos/weftos/internal/apitype"
 )

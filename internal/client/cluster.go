@@ -2,7 +2,8 @@ package client
 
 import (
 	"context"
-	"net/http"
+
+	http "github.com/weftos/weftos/internal/localhttp"
 
 	"github.com/weftos/weftos/internal/apitype"
 )

@@ -2,9 +2,10 @@ package client
 
 import (
 	"context"
-	"net/http"
 	"net/url"
 	"strconv"
+
+	http "github.com/weftos/weftos/internal/localhttp"
 
 	"github.com/weftos/weftos/internal/apitype"
 )

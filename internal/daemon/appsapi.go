@@ -2,8 +2,9 @@ package daemon
 
 import (
 	"context"
-	"net/http"
 	"path/filepath"
+
+	http "github.com/weftos/weftos/internal/localhttp"
 
 	"github.com/weftos/weftos/internal/apitype"
 	"github.com/weftos/weftos/internal/localapi"

@@ -3,7 +3,7 @@
 package daemon
 
 import (
-	"net/http"
+	http "github.com/weftos/weftos/internal/localhttp"
 
 	"github.com/weftos/weftos/internal/layers"
 )

@@ -3,7 +3,8 @@ package daemon
 import (
 	"context"
 	"encoding/hex"
-	"net/http"
+
+	http "github.com/weftos/weftos/internal/localhttp"
 
 	"github.com/weftos/weftos/chain"
 	"github.com/weftos/weftos/internal/causal"

@@ -2,9 +2,10 @@ package daemon
 
 import (
 	"fmt"
-	"net/http"
 	"os"
 	"regexp"
+
+	http "github.com/weftos/weftos/internal/localhttp"
 
 	"github.com/weftos/weftos/internal/apitype"
 	"github.com/weftos/weftos/internal/authority"

@@ -3,7 +3,8 @@ package daemon
 import (
 	"context"
 	"crypto/ed25519"
-	"net/http"
+
+	http "github.com/weftos/weftos/internal/localhttp"
 
 	"github.com/weftos/weftos/internal/governance"
 	"github.com/weftos/weftos/internal/judicial"

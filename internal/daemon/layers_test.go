@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -19,6 +18,7 @@ import (
 	"github.com/weftos/weftos/internal/homedir"
 	"github.com/weftos/weftos/internal/layers"
 	"github.com/weftos/weftos/internal/localapi"
+	"github.com/weftos/weftos/internal/localhttp/localhttptest"
 )
 
 // TestLayerRoutes: each optional layer serves exactly the endpoints
@@ -56,14 +56,20 @@ func TestLayerRoutes(t *testing.T) {
 			continue
 		}
 		wild := regexp.MustCompile(`\{[^}]*\}`)
+		base := localhttptest.NewServer(t, d.apiHandler.Authenticated())
 		for _, p := range want {
 			method, path, _ := strings.Cut(p, " ")
-			req := httptest.NewRequest(method, wild.ReplaceAllString(path, "x"), strings.NewReader("{}"))
-			rec := httptest.NewRecorder()
-			d.apiHandler.Authenticated().ServeHTTP(rec, req)
+			req, _ := http.NewRequest(method, base+wild.ReplaceAllString(path, "x"), strings.NewReader("{}"))
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			rec := struct{ Code int }{resp.StatusCode}
 			var body struct{ Error apitype.Error }
-			if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
-				t.Fatalf("%s: %v: %s", p, err, rec.Body)
+			if err := json.Unmarshal(b, &body); err != nil {
+				t.Fatalf("%s: %v: %s", p, err, b)
 			}
 			if rec.Code != http.StatusNotImplemented || body.Error.Code != apitype.CodeLayerNotBuilt ||
 				!strings.Contains(body.Error.Message, `layer "`+l.Name+`" is not built into this binary (built with -tags `+l.Tag+`)`) {

@@ -2,7 +2,8 @@ package daemon
 
 import (
 	"fmt"
-	"net/http"
+
+	http "github.com/weftos/weftos/internal/localhttp"
 
 	"github.com/weftos/weftos/internal/agenthost"
 	"github.com/weftos/weftos/internal/apitype"

@@ -2,7 +2,8 @@ package daemon
 
 import (
 	"errors"
-	"net/http"
+
+	http "github.com/weftos/weftos/internal/localhttp"
 
 	"github.com/weftos/weftos/internal/authority"
 )

@@ -1,8 +1,9 @@
 package daemon
 
 import (
-	"net/http"
 	"path/filepath"
+
+	http "github.com/weftos/weftos/internal/localhttp"
 
 	"github.com/weftos/weftos/internal/agenthost"
 	"github.com/weftos/weftos/internal/apitype"

@@ -3,8 +3,9 @@ package daemon
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"path/filepath"
+
+	http "github.com/weftos/weftos/internal/localhttp"
 
 	"github.com/weftos/weftos/chain"
 	"github.com/weftos/weftos/internal/apitype"

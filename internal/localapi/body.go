@@ -6,8 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"time"
+
+	http "github.com/weftos/weftos/internal/localhttp"
 )
 
 // MaxBody is the largest request body the API accepts.

@@ -7,10 +7,12 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/weftos/weftos/internal/localhttp"
+	"github.com/weftos/weftos/internal/localhttp/localhttptest"
 )
 
 func TestDecodeStrict(t *testing.T) {
@@ -78,7 +80,7 @@ func FuzzCheckStrict(f *testing.F) {
 func TestDecodeBodyOverHTTP(t *testing.T) {
 	old := bodyTimeout
 	t.Cleanup(func() { bodyTimeout = old })
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	base := localhttptest.NewServer(t, localhttp.HandlerFunc(func(w localhttp.ResponseWriter, r *localhttp.Request) {
 		var v struct {
 			A int `json:"a"`
 		}
@@ -86,9 +88,8 @@ func TestDecodeBodyOverHTTP(t *testing.T) {
 			fmt.Fprintf(w, "a=%d", v.A)
 		}
 	}))
-	defer srv.Close()
 	post := func(body string) (int, string) {
-		resp, err := http.Post(srv.URL, "application/json", strings.NewReader(body))
+		resp, err := http.Post(base, "application/json", strings.NewReader(body))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -115,7 +116,7 @@ func TestDecodeBodyOverHTTP(t *testing.T) {
 	// deadline only here: a loaded machine may take longer than it to send
 	// the 4 MiB body above.)
 	bodyTimeout = 200 * time.Millisecond
-	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+	conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,13 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/weftos/weftos/internal/apitype"
 	"github.com/weftos/weftos/internal/kernel"
+	"github.com/weftos/weftos/internal/localhttp/localhttptest"
 )
 
 type backend struct{ k *kernel.Kernel }
@@ -40,10 +40,9 @@ func TestHandlerErrorsAndAuth(t *testing.T) {
 		defer cancel()
 		_ = k.Close(ctx)
 	}()
-	srv := httptest.NewServer(NewHandler(Options{Backend: backend{k}, Token: "secret"}))
-	defer srv.Close()
+	base := localhttptest.NewServer(t, NewHandler(Options{Backend: backend{k}, Token: "secret"}))
 	call := func(method, path, body, token string) (int, apitype.ErrorResponse) {
-		req, _ := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
+		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
 		if token != "" {
 			req.Header.Set("Authorization", "Bearer "+token)
 		}

@@ -10,11 +10,12 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"net/http"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
+
+	http "github.com/weftos/weftos/internal/localhttp"
 )
 
 // Kind is a metric type.

@@ -1,3 +1,5 @@
+//go:build !nonethttp
+
 package tools
 
 import (

@@ -1,0 +1,115 @@
+package minihttp
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// rawServer answers each connection's requests with the canned answers in
+// turn, then closes the connection.
+func rawServer(t *testing.T, answers ...string) *Client {
+	t.Helper()
+	ln, path := listenUnix(t)
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				br := bufio.NewReader(c)
+				for _, a := range answers {
+					req, err := http.ReadRequest(br)
+					if err != nil {
+						return
+					}
+					_, _ = io.Copy(io.Discard, req.Body)
+					if _, err := io.WriteString(c, a); err != nil {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	return &Client{Transport: &Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, "unix", path)
+	}}}
+}
+
+func get(t *testing.T, c *Client, target string) (*Response, string, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	req, err := NewRequestWithContext(ctx, MethodGet, "http://weave"+target, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return nil, "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return resp, string(b), err
+}
+
+func TestClientFraming(t *testing.T) {
+	for _, tc := range []struct {
+		name, answer, body string
+		trailer            string
+		wantErr            bool
+	}{
+		{"content-length", "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello", "hello", "", false},
+		{"close-delimited", "HTTP/1.1 200 OK\r\n\r\nuntil the end", "until the end", "", false},
+		{"chunked with trailer", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTrailer: Weft-Error-Code\r\n\r\n3;ext=1\r\nabc\r\n2\r\nde\r\n0\r\nWeft-Error-Code: chain_broken\r\n\r\n", "abcde", "chain_broken", false},
+		{"1xx skipped", "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", "ok", "", false},
+		{"short body", "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc", "", "", true},
+		{"bad chunk", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "", "", true},
+		{"gzip encoding", "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", "", "", true},
+		{"bad status", "HTTP/1.1 2x0 OK\r\n\r\n", "", "", true},
+	} {
+		c := rawServer(t, tc.answer)
+		resp, body, err := get(t, c, "/x")
+		if tc.wantErr {
+			if err == nil {
+				t.Errorf("%s: no error (body %q)", tc.name, body)
+			}
+			continue
+		}
+		if err != nil || body != tc.body || resp.Trailer.Get("Weft-Error-Code") != tc.trailer {
+			t.Errorf("%s: %q %v trailer %v", tc.name, body, err, resp.Trailer)
+		}
+		c.CloseIdleConnections()
+	}
+}
+
+// TestClientRetriesClosedIdleConnection: the server closes a kept-alive
+// connection after one answer; the next GET goes out on a new one.
+func TestClientRetriesClosedIdleConnection(t *testing.T) {
+	c := rawServer(t, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+	for i := range 3 {
+		if _, body, err := get(t, c, "/x"); err != nil || body != "ok" {
+			t.Fatalf("call %d: %q %v", i, body, err)
+		}
+	}
+}
+
+func TestClientDialError(t *testing.T) {
+	c := &Client{Transport: &Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, "unix", "/nonexistent/weave.sock")
+	}}}
+	_, _, err := get(t, c, "/x")
+	var op *net.OpError
+	if !errors.As(err, &op) || op.Op != "dial" || !strings.Contains(err.Error(), `Get "http://weave/x"`) {
+		t.Fatalf("%v (%T)", err, err)
+	}
+}
