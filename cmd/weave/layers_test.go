@@ -16,7 +16,8 @@ const module = "github.com/weftos/weftos/"
 // root: nothing but the binaries imports it.
 var (
 	lowerLayers = []string{"chain", "internal/governance", "internal/memory", "internal/llm", "internal/sandbox", "internal/mesh", "internal/kernel", "internal/plan"}
-	upperLayers = []string{"internal/authority", "internal/kernelauth", "internal/toolhost", "internal/agenthost", "internal/planhost", "internal/ecchost", "internal/cluster",
+	upperLayers = []string{"internal/authority", "internal/kernelauth", "internal/toolhost", "internal/agenthost", "internal/planhost", "internal/ecchost",
+		"internal/cluster", "internal/replica",
 		"internal/session", "internal/tools", "internal/agent", "internal/agentdef", "internal/daemon"}
 )
 
@@ -88,7 +89,7 @@ func TestLayering(t *testing.T) {
 	for _, p := range importers {
 		t.Errorf("%s imports internal/daemon, the composition root; declare a small interface and let the daemon pass its value", p)
 	}
-	for _, p := range []string{"internal/agenthost", "internal/toolhost", "internal/kernelauth", "internal/planhost", "internal/ecchost"} {
+	for _, p := range []string{"internal/agenthost", "internal/toolhost", "internal/kernelauth", "internal/planhost", "internal/ecchost", "internal/replica"} {
 		if _, ok := all[p]; !ok {
 			t.Errorf("%s is not a package of the module", p)
 		}

@@ -511,8 +511,8 @@ func (d *Daemon) problems() []string {
 		}
 	}
 	if d.gov != nil {
-		if d.gov.invalid != "" {
-			out = append(out, "governance: constitution.toml is invalid; the adopted constitution is in force: "+d.gov.invalid)
+		if why := d.gov.invalidReason(); why != "" {
+			out = append(out, "governance: constitution.toml is invalid; the adopted constitution is in force: "+why)
 		}
 		if id := d.gov.pendingProposal(); id != "" {
 			out = append(out, "governance: constitution.toml differs from the adopted constitution; approve or reject it: weave gov approve "+id)

@@ -159,8 +159,8 @@ func TestInvalidConstitution(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := open(t, home)
-	if d.gov.invalid == "" || !strings.Contains(d.gov.invalid, "colour") {
-		t.Fatalf("invalid constitution not reported: %q", d.gov.invalid)
+	if d.gov.invalidReason() == "" || !strings.Contains(d.gov.invalidReason(), "colour") {
+		t.Fatalf("invalid constitution not reported: %q", d.gov.invalidReason())
 	}
 	if h := d.Kernel().Health(); h.Status != kernel.Degraded {
 		t.Fatalf("health with an invalid constitution: %+v", h)
@@ -174,8 +174,8 @@ func TestInvalidConstitution(t *testing.T) {
 	}
 	d = open(t, home)
 	defer closeD(t, d)
-	if got := d.gov.engine.Constitution().HashHex(); got != adopted || d.gov.invalid == "" {
-		t.Fatalf("in force %s (adopted %s), invalid %q", got, adopted, d.gov.invalid)
+	if got := d.gov.engine.Constitution().HashHex(); got != adopted || d.gov.invalidReason() == "" {
+		t.Fatalf("in force %s (adopted %s), invalid %q", got, adopted, d.gov.invalidReason())
 	}
 	if st := d.Status(); st.Health.Status != kernel.Degraded || len(st.Problems) == 0 {
 		t.Fatalf("status %+v", st)

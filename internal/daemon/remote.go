@@ -213,7 +213,7 @@ func (r *remote) resolve(ctx context.Context, name, method string) ([]string, bo
 	r.mu.Lock()
 	rs := r.replicas[key]
 	r.mu.Unlock()
-	version := r.d.rep.version()
+	version := r.d.rep.Version()
 	if rs == nil || now.After(rs.expires) || rs.version != version {
 		rs = &replicaSet{expires: now.Add(replicaTTL), version: version, idem: method != ""}
 		ps, err := r.d.cluster.Peers()
@@ -224,7 +224,7 @@ func (r *remote) resolve(ctx context.Context, name, method string) ([]string, bo
 		// (each still asked for the method); without consensus, or before
 		// a registration has committed, every live peer is asked.
 		var listed map[string]bool
-		if nodes := r.d.rep.serving(name); r.d.inConsensus() && len(nodes) > 0 {
+		if nodes := r.d.rep.Serving(name); r.d.inConsensus() && len(nodes) > 0 {
 			listed = map[string]bool{}
 			for _, n := range nodes {
 				listed[n] = true

@@ -166,7 +166,7 @@ func (d *Daemon) registerLayerServices() error {
 		Endpoint: "api:/v1/gov", Methods: []string{"check", "amend", "retire", "pending", "approve", "reject", "audit"},
 		Liveness: func(context.Context) error { return nil },
 		Readiness: func(context.Context) error {
-			if d.gov.invalid != "" {
+			if d.gov.invalidReason() != "" {
 				return errors.New("constitution.toml is invalid; the default constitution is in force")
 			}
 			return nil
