@@ -18,7 +18,7 @@ func (d *Daemon) openAgentHost() {
 	d.agenthost = agenthost.New(agenthost.Options{Home: d.home, Agents: d.cfg.Agents, RecallK: d.cfg.Memory.Recall, Kernel: d.kernel,
 		Auth: d.auth, Metrics: d.ops, Models: d.models, Endpoints: d.endpoints, Default: d.defaultModel, Builtins: d.builtins,
 		Tools: d.toolhost, Memory: d.memory, Journals: d.journals, Gates: agentGates{d}, Linker: answerLinker{d},
-		Prepare: d.withAppConfig, Logger: d.log})
+		Prepare: d.apps.WithConfig, Logger: d.log})
 	d.kernel.RegisterKind(agenthost.Kind, d.agenthost.KindFunc(d.bgCtx))
 }
 

@@ -25,6 +25,7 @@ import (
 	"github.com/weftos/weftos/chain"
 	"github.com/weftos/weftos/internal/agenthost"
 	"github.com/weftos/weftos/internal/apitype"
+	"github.com/weftos/weftos/internal/apphost"
 	"github.com/weftos/weftos/internal/authority"
 	"github.com/weftos/weftos/internal/causal"
 	"github.com/weftos/weftos/internal/clock"
@@ -109,6 +110,7 @@ type Daemon struct {
 	endpoints    map[string]agenthost.Endpoint // provider name → where its prompts go
 	toolhost     *toolhost.Host                // installed WASM tools (internal/toolhost)
 	agenthost    *agenthost.Host               // the agent process kind (internal/agenthost)
+	apps         *apphost.Host                 // installed apps (internal/apphost)
 	memory       *agenthost.MemoryStore
 	builtins     *tools.Registry // built once: the built-in tools are stateless
 	agents       agentSessions
@@ -249,6 +251,7 @@ func Open(ctx context.Context, opts Options) (_ *Daemon, err error) {
 	if err := d.openMemory(ctx); err != nil {
 		return nil, err
 	}
+	d.openAppHost()
 	d.openAgentHost()
 	d.openMCPSessions()
 	if err := d.kernel.RegisterService(kernel.ServiceSpec{Name: "kernel", Type: "builtin", Owner: kernel.KernelPID,
@@ -282,7 +285,7 @@ func Open(ctx context.Context, opts Options) (_ *Daemon, err error) {
 	d.kernel.Boot()
 	d.kernel.StartHealthChecks(kc.HealthInterval.Duration)
 	d.goBackground(d.reapIdleAgents)
-	d.goBackground(d.restoreApps)
+	d.goBackground(d.apps.Restore)
 	d.goBackground(d.replicateServices)
 	d.log.Info("weave ready", "node", d.id.NodeID, "home", home, "version", opts.Version, "socket", filepath.Join(home, localapi.SocketName))
 	return d, nil

@@ -7,6 +7,7 @@ import (
 	"github.com/weftos/weftos/chain"
 	"github.com/weftos/weftos/internal/agentdef"
 	"github.com/weftos/weftos/internal/apitype"
+	"github.com/weftos/weftos/internal/apphost"
 	"github.com/weftos/weftos/internal/apppkg"
 	"github.com/weftos/weftos/internal/authority"
 	"github.com/weftos/weftos/internal/causal"
@@ -125,9 +126,9 @@ func outerCode(err error) string {
 		return apitype.CodeUnknownAction
 	case errors.Is(err, ErrUnknownMCPSession):
 		return apitype.CodeUnknownMCP
-	case errors.Is(err, ErrUnknownApp):
+	case errors.Is(err, apphost.ErrUnknownApp):
 		return apitype.CodeUnknownApp
-	case errors.Is(err, ErrAppExists):
+	case errors.Is(err, apphost.ErrAppExists):
 		return apitype.CodeAppExists
 	case errors.Is(err, apitype.ErrUnknownPublisher):
 		return apitype.CodeUnknownPublisher

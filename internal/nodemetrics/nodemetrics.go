@@ -168,6 +168,9 @@ func (m *Metrics) Committed(events, checkpoints int) {
 // Synced implements chain.Observer.
 func (m *Metrics) Synced(d time.Duration) { m.chainFsync.Observe(d.Seconds()) }
 
+// ChainSyncs is how many fsyncs of the audit chain completed.
+func (m *Metrics) ChainSyncs() uint64 { return m.chainFsync.Count() }
+
 // Searched implements memory.Observer.
 func (m *Metrics) Searched(d time.Duration, hits int, err error) {
 	o := OK

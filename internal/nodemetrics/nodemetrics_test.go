@@ -55,6 +55,9 @@ func TestInstruments(t *testing.T) {
 	m.ToolCall("nope", Refused, 0)
 	m.Committed(3, 1)
 	m.Synced(2 * time.Millisecond)
+	if n := m.ChainSyncs(); n != 1 {
+		t.Errorf("ChainSyncs %d, want 1", n)
+	}
 	m.Searched(time.Millisecond, 2, nil)
 	m.Searched(time.Millisecond, 0, errors.New("x"))
 	st.Permitted.Add(2)

@@ -23,6 +23,7 @@ import (
 	"github.com/weftos/weftos/internal/homedir"
 	"github.com/weftos/weftos/internal/kernel"
 	"github.com/weftos/weftos/internal/nodemetrics"
+	"github.com/weftos/weftos/internal/toolpkg"
 	"github.com/weftos/weftos/internal/tools"
 )
 
@@ -32,8 +33,8 @@ const Dir = homedir.Tools
 
 // Errors of the WASM tool layer.
 var (
-	ErrUnknownTool = errors.New("no such installed tool")
-	ErrToolExists  = errors.New("a tool with that name is installed")
+	ErrUnknownTool = toolpkg.ErrUnknownTool
+	ErrToolExists  = toolpkg.ErrToolExists
 )
 
 // Chain is the audit chain as the host reads it: the tool.install record
