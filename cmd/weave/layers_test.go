@@ -18,7 +18,7 @@ const module = "github.com/weftos/weftos/"
 var (
 	lowerLayers = []string{"chain", "internal/governance", "internal/memory", "internal/llm", "internal/sandbox", "internal/mesh", "internal/kernel", "internal/plan"}
 	upperLayers = []string{"internal/authority", "internal/kernelauth", "internal/toolhost", "internal/agenthost", "internal/apphost",
-		"internal/cluster", "internal/replica", "internal/session", "internal/tools", "internal/agent", "internal/agentdef", "internal/daemon"}
+		"internal/planhost", "internal/ecchost", "internal/cluster", "internal/replica", "internal/session", "internal/tools", "internal/agent", "internal/agentdef", "internal/daemon"}
 
 	// hostsSeenThrough: a host package that reaches the named layers only
 	// through the small interfaces it declares, the daemon passing its
@@ -26,6 +26,8 @@ var (
 	hostsSeenThrough = map[string][]string{
 		"internal/apphost": {"internal/agenthost", "internal/toolhost", "internal/sandbox", "internal/tools", "internal/agent",
 			"internal/cluster", "internal/mesh", "internal/localapi", "internal/daemon"},
+		"internal/planhost": {"internal/agenthost", "internal/toolhost", "internal/localapi", "internal/daemon"},
+		"internal/ecchost":  {"internal/agenthost", "internal/toolhost", "internal/localapi", "internal/daemon"},
 	}
 )
 
@@ -62,9 +64,9 @@ func deps(t *testing.T, root string) map[string][]string {
 
 // TestLayering: the lower layers import no other layer, and only the
 // binaries import the composition root (internal/daemon) — the agent host,
-// the WASM tool host and the app host in particular never reach back into
-// it — and the app host reaches the agent and tool hosts only through the
-// interfaces it declares.
+// the WASM tool host, the app host, the plan host and the ECC host in
+// particular never reach back into it — and the app, plan and ECC hosts
+// reach the agent and tool hosts only through the interfaces they declare.
 func TestLayering(t *testing.T) {
 	all := deps(t, repoRoot(t))
 	layer := map[string]bool{}
@@ -105,7 +107,7 @@ func TestLayering(t *testing.T) {
 			}
 		}
 	}
-	for _, p := range []string{"internal/agenthost", "internal/toolhost", "internal/apphost", "internal/kernelauth", "internal/replica"} {
+	for _, p := range []string{"internal/agenthost", "internal/toolhost", "internal/apphost", "internal/planhost", "internal/ecchost", "internal/kernelauth", "internal/replica"} {
 		if _, ok := all[p]; !ok {
 			t.Errorf("%s is not a package of the module", p)
 		}
