@@ -45,10 +45,16 @@ cross:
 # tags"): the code and tests vet with each tag alone and with all of them
 # (the edge build), and the edge build boots, serves the layers' endpoints
 # with layer_not_built and refuses a configuration that needs them.
-LAYER_TAGS := nomesh nosandbox nomemory nochannels nomcp noui
-# nonethttp (the local API on internal/minihttp, no net/http linked) is
-# only valid with every layer out (internal/localhttp/guard.go).
-EDGE_TAGS  := nomesh,nosandbox,nomemory,nochannels,nomcp,noui,nollm,nonethttp
+# EDGE_TAGS is the edge build: every layer tag, plus the tags that trim
+# what the edge binary does not use. nonethttp (the local API on
+# internal/minihttp, no net/http linked) is only valid with every layer
+# out (internal/localhttp/guard.go); nethttpomithttp2 (net/http without
+# its bundled HTTP/2, which only the gateway, the channels and the model
+# providers could speak) trims the same build with the local API on
+# net/http (.ci/sizes' "local API on net/http" row). .ci/sizes and
+# cmd/weave's TestEdgeBuild read both lists from here.
+LAYER_TAGS := nomesh nosandbox nomemory nochannels nomcp noui nollm
+EDGE_TAGS  := nomesh,nosandbox,nomemory,nochannels,nomcp,noui,nollm,nethttpomithttp2,nonethttp
 tags:
 	for t in $(LAYER_TAGS) $(EDGE_TAGS); do $(GO) vet -tags $$t ./... || exit 1; done
 	$(GO) test -tags $(EDGE_TAGS) ./internal/layers ./internal/localapi ./internal/tools

@@ -11,21 +11,46 @@ import (
 	"github.com/weftos/weftos/internal/layers"
 )
 
-// edgeTags compile every optional layer out and put the local API on
-// internal/minihttp: the minimal edge build (kernel, chain, governance;
-// docs/PLATFORMS.md, "Build tags").
-const edgeTags = "nomesh,nosandbox,nomemory,nochannels,nomcp,noui,nollm,nonethttp"
+// edgeTags is the edge build (EDGE_TAGS in the Makefile): every optional
+// layer compiled out, plus the tags that trim what the node does not use
+// (docs/PLATFORMS.md, "Build tags"); its layer tags are the ones
+// weave --version names.
+func edgeTags(t *testing.T) (all string, layerTags []string) {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(repoRoot(t), "Makefile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "EDGE_TAGS"); ok {
+			if v, ok = strings.CutPrefix(strings.TrimSpace(v), ":="); ok {
+				all = strings.TrimSpace(v)
+			}
+		}
+	}
+	for _, tag := range strings.Split(all, ",") {
+		for _, l := range layers.All() {
+			if tag == l.Tag {
+				layerTags = append(layerTags, tag)
+			}
+		}
+	}
+	if len(layerTags) != len(layers.All()) {
+		t.Fatalf("the Makefile's EDGE_TAGS %q does not compile every layer out", all)
+	}
+	return all, layerTags
+}
 
 // netHTTPAllowed are the packages of the edge build still allowed to
-// import net/http: internal/llm until the nollm tag compiles the LLM
-// providers out (then the list is empty).
-var netHTTPAllowed = map[string]bool{"github.com/weftos/weftos/internal/llm": true}
+// import net/http: none, now that nollm compiles the LLM providers out.
+var netHTTPAllowed = map[string]bool{}
 
 // TestEdgeBuildLinksNoNetHTTP: with the edge tags, nothing but the
 // packages above imports net/http (or crypto/tls, crypto/x509), so the
 // binary does not carry them (docs/BENCHMARKS.md, "Local API without
 // net/http").
 func TestEdgeBuildLinksNoNetHTTP(t *testing.T) {
+	edgeTags, _ := edgeTags(t)
 	out, err := exec.Command("go", "list", "-tags", edgeTags, "-deps", "-f", "{{.ImportPath}} {{join .Imports \" \"}}", ".").Output()
 	if err != nil {
 		t.Fatalf("go list: %v", err)
@@ -51,6 +76,7 @@ func TestEdgeBuild(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
+	edgeTags, layerTags := edgeTags(t)
 	bin := filepath.Join(t.TempDir(), "weave-edge")
 	build := exec.Command("go", "build", "-tags", edgeTags, "-o", bin, ".")
 	build.Stderr = os.Stderr
@@ -58,7 +84,7 @@ func TestEdgeBuild(t *testing.T) {
 		t.Fatalf("go build -tags %s: %v", edgeTags, err)
 	}
 	c := &cli{t: t, bin: bin, home: filepath.Join(t.TempDir(), "home")}
-	if v := c.ok("--version"); !strings.Contains(v, "-tags nomesh,nosandbox,nomemory,nochannels,nomcp,noui") || !strings.Contains(v, "nonethttp)") {
+	if v := c.ok("--version"); !strings.Contains(v, "-tags "+strings.Join(layerTags, ",")) || !strings.Contains(v, "nonethttp)") {
 		t.Fatalf("weave --version: %q", v)
 	}
 	// Commands that need no daemon explain themselves offline.
@@ -87,6 +113,7 @@ func TestEdgeBuild(t *testing.T) {
 		{layers.Channels, []string{"channels", "status"}},
 		{layers.UI, []string{"ui"}},
 		{layers.MCP, []string{"mcp", "serve", "--stdio"}},
+		{layers.LLM, []string{"agent", "start", "scribe"}},
 	} {
 		c.fail(cmdline.ExitError, notBuilt(tc.layer), tc.args...)
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"os/exec"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -16,8 +17,18 @@ const module = "github.com/weftos/weftos/"
 // root: nothing but the binaries imports it.
 var (
 	lowerLayers = []string{"chain", "internal/governance", "internal/memory", "internal/llm", "internal/sandbox", "internal/mesh", "internal/kernel", "internal/plan"}
-	upperLayers = []string{"internal/authority", "internal/kernelauth", "internal/toolhost", "internal/agenthost", "internal/cluster", "internal/remoteipc",
-		"internal/session", "internal/tools", "internal/agent", "internal/agentdef", "internal/daemon"}
+	upperLayers = []string{"internal/authority", "internal/kernelauth", "internal/toolhost", "internal/agenthost", "internal/apphost",
+		"internal/planhost", "internal/ecchost", "internal/cluster", "internal/replica", "internal/remoteipc", "internal/session", "internal/tools", "internal/agent", "internal/agentdef", "internal/daemon"}
+
+	// hostsSeenThrough: a host package that reaches the named layers only
+	// through the small interfaces it declares, the daemon passing its
+	// values — never by importing them, directly or not.
+	hostsSeenThrough = map[string][]string{
+		"internal/apphost": {"internal/agenthost", "internal/toolhost", "internal/sandbox", "internal/tools", "internal/agent",
+			"internal/cluster", "internal/mesh", "internal/localapi", "internal/daemon"},
+		"internal/planhost": {"internal/agenthost", "internal/toolhost", "internal/localapi", "internal/daemon"},
+		"internal/ecchost":  {"internal/agenthost", "internal/toolhost", "internal/localapi", "internal/daemon"},
+	}
 )
 
 // deps lists every package of the module with its transitive imports
@@ -52,8 +63,10 @@ func deps(t *testing.T, root string) map[string][]string {
 }
 
 // TestLayering: the lower layers import no other layer, and only the
-// binaries import the composition root (internal/daemon) — the agent host
-// and the WASM tool host in particular never reach back into it.
+// binaries import the composition root (internal/daemon) — the agent host,
+// the WASM tool host, the app host, the plan host and the ECC host in
+// particular never reach back into it — and the app, plan and ECC hosts
+// reach the agent and tool hosts only through the interfaces they declare.
 func TestLayering(t *testing.T) {
 	all := deps(t, repoRoot(t))
 	layer := map[string]bool{}
@@ -87,7 +100,14 @@ func TestLayering(t *testing.T) {
 	for _, p := range importers {
 		t.Errorf("%s imports internal/daemon, the composition root; declare a small interface and let the daemon pass its value", p)
 	}
-	for _, p := range []string{"internal/agenthost", "internal/toolhost", "internal/kernelauth", "internal/remoteipc"} {
+	for host, layers := range hostsSeenThrough {
+		for _, d := range all[host] {
+			if slices.Contains(layers, d) {
+				t.Errorf("%s imports %s: declare the small interface it needs and let the daemon pass its value", host, d)
+			}
+		}
+	}
+	for _, p := range []string{"internal/agenthost", "internal/toolhost", "internal/apphost", "internal/planhost", "internal/ecchost", "internal/kernelauth", "internal/replica", "internal/remoteipc"} {
 		if _, ok := all[p]; !ok {
 			t.Errorf("%s is not a package of the module", p)
 		}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/weftos/weftos/internal/layers"
@@ -15,9 +16,13 @@ func versionLine() string {
 	if len(missing) == 0 {
 		return version
 	}
-	tags := make([]string, len(missing))
-	for i, l := range missing {
-		tags[i] = layers.Tag(l)
+	// One tag may compile out several layers (nollm takes the channels
+	// and MCP with it): each tag once.
+	var tags []string
+	for _, l := range missing {
+		if tag := layers.OffBy(l); !slices.Contains(tags, tag) {
+			tags = append(tags, tag)
+		}
 	}
 	if localhttp.Impl != "net/http" {
 		tags = append(tags, "nonethttp") // the local API on internal/minihttp

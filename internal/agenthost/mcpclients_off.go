@@ -1,4 +1,4 @@
-//go:build nomcp
+//go:build nomcp || nollm
 
 package agenthost
 

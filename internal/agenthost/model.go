@@ -3,7 +3,6 @@ package agenthost
 import (
 	"context"
 	"crypto/sha3"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -104,7 +103,7 @@ func (m *gatedModel) Chat(ctx context.Context, req *llm.Request, onDelta func(ll
 		detail.ReplyHash, detail.ReplyLen = hashJSON(resp.Message), len(resp.Message.Content)
 		detail.ToolCalls, detail.StopReason = len(resp.Message.ToolCalls), string(resp.StopReason)
 	}
-	m.h.ops.LLMCall(m.name, req.Model, nodemetrics.Classify(err), usage, took)
+	m.h.ops.LLMCall(m.name, req.Model, nodemetrics.Classify(err), nodemetrics.Usage(usage), took)
 	// The reply is only used to decide the agent's next step: its record
 	// shares the fsync of that step's decision (or the end of the turn).
 	if rerr := pm.Later(ctx, detail, err); rerr != nil {
@@ -114,9 +113,16 @@ func (m *gatedModel) Chat(ctx context.Context, req *llm.Request, onDelta func(ll
 	return resp, err
 }
 
+// hashJSON is the hex SHAKE-256 (32 bytes) of v's JSON encoding (of
+// nothing when v does not encode): hex.EncodeToString(sha3.SumSHAKE256(
+// json.Marshal(v), 32)), with fewer allocations.
 func hashJSON(v any) string {
 	b, _ := json.Marshal(v)
-	return hex.EncodeToString(sha3.SumSHAKE256(b, 32))
+	var h sha3.SHAKE // SHAKE-256
+	h.Write(b)
+	var sum [32]byte
+	_, _ = h.Read(sum[:])
+	return hexString(sum)
 }
 
 // agentModel returns the model an agent process talks to: the named

@@ -5,6 +5,7 @@ import (
 	"crypto/sha3"
 	"encoding/hex"
 	"encoding/json"
+	"math"
 	"slices"
 	"sync"
 
@@ -28,8 +29,17 @@ type promptHasher struct {
 	msgs          []llm.Message
 	state         []byte // sha3.SHAKE.MarshalBinary
 	// The encoding of the last request's tools, kept in tools.
-	tools []llm.ToolSpec
-	enc   []byte
+	tools    []llm.ToolSpec
+	toolsEnc []byte
+	// The encoding of the last request's MaxTokens, Temperature and
+	// Stop (from `"MaxTokens"`), kept in tailKey.
+	tailKey promptTail
+	tail    []byte
+	// Reused between calls: the hash, and an encoder (HTML escaping on,
+	// as json.Marshal) writing into buf.
+	h   sha3.SHAKE
+	buf bytes.Buffer
+	enc *json.Encoder
 }
 
 type (
@@ -49,7 +59,7 @@ type (
 func (ph *promptHasher) hash(req *llm.Request) string {
 	ph.mu.Lock()
 	defer ph.mu.Unlock()
-	tail, err1 := json.Marshal(promptTail{MaxTokens: req.MaxTokens, Temperature: req.Temperature, Stop: req.Stop})
+	tail, err1 := ph.tailJSON(req)
 	tools, err2 := ph.toolsJSON(req.Tools)
 	h, err3 := ph.messages(req)
 	if err1 != nil || err2 != nil || err3 != nil || h == nil {
@@ -58,10 +68,52 @@ func (ph *promptHasher) hash(req *llm.Request) string {
 	h.Write([]byte(`],"Tools":`))
 	h.Write(tools)
 	h.Write([]byte{','})
-	h.Write(tail[1:])
+	h.Write(tail)
 	var sum [32]byte
 	_, _ = h.Read(sum[:])
-	return hex.EncodeToString(sum[:])
+	return hexString(sum)
+}
+
+// hexString is hex.EncodeToString(sum[:]) with one allocation.
+func hexString(sum [32]byte) string {
+	var b [64]byte
+	hex.Encode(b[:], sum[:])
+	return string(b[:])
+}
+
+// marshal returns json.Marshal(v) in a buffer valid until the next call.
+func (ph *promptHasher) marshal(v any) ([]byte, error) {
+	if ph.enc == nil {
+		ph.enc = json.NewEncoder(&ph.buf)
+	}
+	ph.buf.Reset()
+	if err := ph.enc.Encode(v); err != nil {
+		return nil, err
+	}
+	b := ph.buf.Bytes()
+	return b[:len(b)-1], nil // without Encode's newline
+}
+
+// tailJSON returns the encoding of the request's last members, from
+// `"MaxTokens"` on, kept from the last call when they are the same.
+func (ph *promptHasher) tailJSON(req *llm.Request) ([]byte, error) {
+	k := promptTail{MaxTokens: req.MaxTokens, Temperature: req.Temperature, Stop: req.Stop}
+	if ph.tail != nil && k.MaxTokens == ph.tailKey.MaxTokens &&
+		(k.Temperature == nil) == (ph.tailKey.Temperature == nil) && (k.Temperature == nil || math.Float64bits(*k.Temperature) == math.Float64bits(*ph.tailKey.Temperature)) &&
+		(k.Stop == nil) == (ph.tailKey.Stop == nil) && slices.Equal(k.Stop, ph.tailKey.Stop) {
+		return ph.tail, nil
+	}
+	b, err := ph.marshal(k)
+	if err != nil {
+		return nil, err
+	}
+	ph.tail = append(ph.tail[:0], b[1:]...)
+	ph.tailKey = promptTail{MaxTokens: k.MaxTokens, Stop: slices.Clone(k.Stop)}
+	if k.Temperature != nil {
+		t := *k.Temperature
+		ph.tailKey.Temperature = &t
+	}
+	return ph.tail, nil
 }
 
 // messages returns a hash that has absorbed the request's encoding up to
@@ -72,7 +124,8 @@ func (ph *promptHasher) messages(req *llm.Request) (*sha3.SHAKE, error) {
 	if req.Messages == nil {
 		return nil, nil
 	}
-	h := sha3.NewSHAKE256()
+	h := &ph.h
+	h.Reset()
 	from := 0
 	if ph.state != nil && req.Model == ph.model && req.System == ph.system && len(req.Messages) >= len(ph.msgs) &&
 		slices.EqualFunc(req.Messages[:len(ph.msgs)], ph.msgs, sameMessage) {
@@ -81,14 +134,14 @@ func (ph *promptHasher) messages(req *llm.Request) (*sha3.SHAKE, error) {
 		}
 		from = len(ph.msgs)
 	} else {
-		head, err := json.Marshal(promptHead{Model: req.Model, System: req.System, Messages: []llm.Message{}})
+		head, err := ph.marshal(promptHead{Model: req.Model, System: req.System, Messages: []llm.Message{}})
 		if err != nil {
 			return nil, err
 		}
 		h.Write(head[:len(head)-len("]}")]) // …,"Messages":[
 	}
 	for i, m := range req.Messages[from:] {
-		b, err := json.Marshal(m)
+		b, err := ph.marshal(m)
 		if err != nil {
 			ph.state = nil
 			return nil, err
@@ -98,8 +151,9 @@ func (ph *promptHasher) messages(req *llm.Request) (*sha3.SHAKE, error) {
 		}
 		h.Write(b)
 	}
-	state, err := h.MarshalBinary()
+	state, err := h.AppendBinary(ph.state[:0])
 	if err != nil {
+		ph.state = nil
 		return nil, err
 	}
 	ph.model, ph.system, ph.state = req.Model, req.System, state
@@ -134,22 +188,22 @@ func copyMessage(m llm.Message) llm.Message {
 // toolsJSON returns the encoding of tools, kept from the last call when
 // they are the same.
 func (ph *promptHasher) toolsJSON(tools []llm.ToolSpec) ([]byte, error) {
-	if ph.enc != nil && (tools == nil) == (ph.tools == nil) && slices.EqualFunc(tools, ph.tools, func(a, b llm.ToolSpec) bool {
+	if ph.toolsEnc != nil && (tools == nil) == (ph.tools == nil) && slices.EqualFunc(tools, ph.tools, func(a, b llm.ToolSpec) bool {
 		return a.Name == b.Name && a.Description == b.Description &&
 			(a.Parameters == nil) == (b.Parameters == nil) && bytes.Equal(a.Parameters, b.Parameters)
 	}) {
-		return ph.enc, nil
+		return ph.toolsEnc, nil
 	}
 	enc, err := json.Marshal(tools)
 	if err != nil {
 		return nil, err
 	}
-	ph.enc, ph.tools = enc, nil
+	ph.toolsEnc, ph.tools = enc, nil
 	if tools != nil {
 		ph.tools = make([]llm.ToolSpec, len(tools))
 		for i, t := range tools {
 			ph.tools[i] = llm.ToolSpec{Name: t.Name, Description: t.Description, Parameters: bytes.Clone(t.Parameters)}
 		}
 	}
-	return ph.enc, nil
+	return ph.toolsEnc, nil
 }

@@ -1,7 +1,10 @@
 package agenthost
 
 import (
+	"crypto/sha3"
+	"encoding/hex"
 	"encoding/json"
+	"math"
 	"strconv"
 	"testing"
 
@@ -24,6 +27,7 @@ func TestPromptHash(t *testing.T) {
 			llm.Message{Role: llm.RoleAssistant, ToolCalls: []llm.ToolCall{{ID: strconv.Itoa(i), Name: "read_file", Arguments: json.RawMessage(`{"p":1}`)}}},
 			llm.Message{Role: llm.RoleTool, ToolCallID: strconv.Itoa(i), Content: "ok"})
 	}
+	zero, negZero, nan := 0.0, math.Copysign(0, -1), math.NaN()
 	var ph promptHasher
 	tests := []struct {
 		name   string
@@ -51,13 +55,91 @@ func TestPromptHash(t *testing.T) {
 		{"empty messages", nil, llm.Request{Model: "m", Messages: []llm.Message{}}},
 		{"empty tool calls", nil, llm.Request{Model: "m", Messages: []llm.Message{{Role: llm.RoleAssistant, ToolCalls: []llm.ToolCall{}}}}},
 		{"no tool calls", nil, llm.Request{Model: "m", Messages: []llm.Message{{Role: llm.RoleAssistant}, {Role: llm.RoleUser, Content: "x"}}}},
+		{"temperature 0", nil, llm.Request{Model: "m", Messages: msgs[:1], Temperature: &zero}},
+		{"temperature -0", nil, llm.Request{Model: "m", Messages: msgs[:1], Temperature: &negZero}},
+		{"temperature -0 again", nil, llm.Request{Model: "m", Messages: msgs[:1], Temperature: &negZero}},
+		{"temperature NaN", nil, llm.Request{Model: "m", Messages: msgs[:1], Temperature: &nan}},
+		{"stop changed", nil, llm.Request{Model: "m", Messages: msgs[:1], Stop: []string{"a"}}},
+		{"stop changed again", nil, llm.Request{Model: "m", Messages: msgs[:1], Stop: []string{"b"}}},
+		{"stop empty", nil, llm.Request{Model: "m", Messages: msgs[:1], Stop: []string{}}},
+		{"stop nil", nil, llm.Request{Model: "m", Messages: msgs[:1]}},
+		{"max tokens", nil, llm.Request{Model: "m", Messages: msgs[:1], MaxTokens: 7}},
 	}
 	for _, tc := range tests {
 		if tc.before != nil {
 			tc.before()
 		}
-		if got, want := ph.hash(&tc.req), hashJSON(&tc.req); got != want {
+		if got, want := ph.hash(&tc.req), referenceHash(&tc.req); got != want {
 			t.Fatalf("%s: %s, want %s", tc.name, got, want)
 		}
 	}
+}
+
+// referenceHash is the recorded prompt hash as first defined: SHAKE-256
+// of json.Marshal of the request, 32 bytes, in hex.
+func referenceHash(v any) string {
+	b, _ := json.Marshal(v)
+	return hex.EncodeToString(sha3.SumSHAKE256(b, 32))
+}
+
+func TestHashJSON(t *testing.T) {
+	for _, v := range []any{nil, "x", llm.Message{Role: llm.RoleUser, Content: "<&>"}, math.NaN(), &llm.Request{Model: "m"}} {
+		if got, want := hashJSON(v), referenceHash(v); got != want {
+			t.Errorf("%v: %s, want %s", v, got, want)
+		}
+	}
+}
+
+// FuzzPromptHash: over a conversation that grows, is trimmed, changes in
+// place and changes tools and options, the incremental hash is always
+// the reference hash of the request.
+func FuzzPromptHash(f *testing.F) {
+	f.Add([]byte{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}, "hi <&>", `{"a": 1}`)
+	f.Add([]byte{1, 1, 1, 9, 9, 3, 3, 0, 0, 7}, "\u2028\xff", `{`)
+	f.Fuzz(func(t *testing.T, ops []byte, text, args string) {
+		temp := 0.25
+		params := json.RawMessage(`{"type":"object"}`)
+		tools := []llm.ToolSpec{{Name: "a", Description: text, Parameters: params}}
+		req := llm.Request{Model: "m", System: "s"}
+		var ph promptHasher
+		for i, op := range ops {
+			switch op % 12 {
+			case 0:
+				req.Messages = append(req.Messages, llm.Message{Role: llm.RoleUser, Content: text + strconv.Itoa(i)})
+			case 1:
+				req.Messages = append(req.Messages, llm.Message{Role: llm.RoleAssistant, ToolCalls: []llm.ToolCall{{ID: strconv.Itoa(i), Name: "a", Arguments: json.RawMessage(args)}}})
+			case 2:
+				req.Messages = append(req.Messages, llm.Message{Role: llm.RoleTool, ToolCallID: strconv.Itoa(i), Content: text, IsError: i%2 == 0})
+			case 3:
+				if len(req.Messages) > 0 {
+					req.Messages = req.Messages[1:]
+				}
+			case 4:
+				if len(req.Messages) > 0 {
+					req.Messages[len(req.Messages)/2].Content += "!"
+				}
+			case 5:
+				req.Tools = tools
+			case 6:
+				req.Tools = nil
+			case 7:
+				if len(params) > 2 {
+					params[2] ^= 1 // in place
+				}
+			case 8:
+				req.Temperature = &temp
+				temp += 0.5
+			case 9:
+				req.Stop = append(req.Stop, text)
+			case 10:
+				req.System += "x"
+			case 11:
+				req.Messages = append([]llm.Message(nil), req.Messages...)
+				req.MaxTokens++
+			}
+			if got, want := ph.hash(&req), referenceHash(&req); got != want {
+				t.Fatalf("op %d (%d): %s, want %s", i, op%12, got, want)
+			}
+		}
+	})
 }

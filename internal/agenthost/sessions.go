@@ -267,10 +267,10 @@ func (h *Host) Run(ctx context.Context, req apitype.RunRequest, emit func(apityp
 				return nil
 			}
 			if rep.Error != "" {
-				_ = emit(apitype.RunEvent{Type: apitype.RunError, Code: rep.Code, Message: rep.Error, Answer: rep.Answer, Usage: rep.Usage, Turns: rep.Turns})
+				_ = emit(apitype.RunEvent{Type: apitype.RunError, Code: rep.Code, Message: rep.Error, Answer: rep.Answer, Usage: apitype.Usage(rep.Usage), Turns: rep.Turns})
 				return nil
 			}
-			_ = emit(apitype.RunEvent{Type: apitype.RunFinal, PID: uint64(pid), Answer: rep.Answer, Usage: rep.Usage, Turns: rep.Turns, AnswerID: rep.AnswerID})
+			_ = emit(apitype.RunEvent{Type: apitype.RunFinal, PID: uint64(pid), Answer: rep.Answer, Usage: apitype.Usage(rep.Usage), Turns: rep.Turns, AnswerID: rep.AnswerID})
 			return nil
 		}
 	}

@@ -3,7 +3,6 @@ package apitype
 import (
 	"time"
 
-	"github.com/weftos/weftos/internal/llm"
 	"github.com/weftos/weftos/internal/session"
 )
 
@@ -35,6 +34,23 @@ const (
 	RunError      = "error"       // the run failed (Code, Message)
 )
 
+// Usage is the tokens a run used, as its model reported them (the wire
+// form of llm.Usage, whose fields it has: convert with Usage(u)).
+type Usage struct {
+	// InputTokens counts uncached prompt tokens.
+	InputTokens  int `json:"input_tokens"`
+	OutputTokens int `json:"output_tokens"`
+	// CacheReadTokens are prompt tokens served from the vendor's prompt
+	// cache; CacheWriteTokens are those written to it.
+	CacheReadTokens  int `json:"cache_read_tokens,omitempty"`
+	CacheWriteTokens int `json:"cache_write_tokens,omitempty"`
+}
+
+// Total is every token counted.
+func (u Usage) Total() int {
+	return u.InputTokens + u.OutputTokens + u.CacheReadTokens + u.CacheWriteTokens
+}
+
 // RunEvent is one line of the /v1/agent/run stream. Nothing is dropped:
 // the daemon applies backpressure when the client reads slowly, and the
 // text of the last turn's deltas equals the final answer.
@@ -46,11 +62,11 @@ type RunEvent struct {
 	Answer string `json:"answer,omitempty"`
 	// AnswerID (final events) is the answer's universal id when ECC linked
 	// it to the memories recalled for it: `weave ecc why ID` shows them.
-	AnswerID string    `json:"answer_id,omitempty"`
-	Usage    llm.Usage `json:"usage,omitzero"`
-	Turns    int       `json:"turns,omitempty"`
-	Code     string    `json:"code,omitempty"`
-	Message  string    `json:"message,omitempty"`
+	AnswerID string `json:"answer_id,omitempty"`
+	Usage    Usage  `json:"usage,omitzero"`
+	Turns    int    `json:"turns,omitempty"`
+	Code     string `json:"code,omitempty"`
+	Message  string `json:"message,omitempty"`
 	// Tool calls and results.
 	Tool    string `json:"tool,omitempty"`
 	CallID  string `json:"call_id,omitempty"`

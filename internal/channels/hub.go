@@ -116,7 +116,7 @@ func (h *Hub) Exchange(ctx context.Context, m Message, emit func(apitype.RunEven
 	err = h.Runner.Run(ctx, req, func(ev apitype.RunEvent) error {
 		switch ev.Type {
 		case apitype.RunFinal:
-			rep.Answer, rep.Usage, rep.Turns = ev.Answer, ev.Usage, ev.Turns
+			rep.Answer, rep.Usage, rep.Turns = ev.Answer, llm.Usage(ev.Usage), ev.Turns
 			return nil
 		case apitype.RunError:
 			runErr = &RunError{Code: ev.Code, Message: ev.Message}

@@ -4,12 +4,9 @@ package cluster
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -78,7 +75,7 @@ func newConsensus(rt *runtime, dir string, bootstrap bool) (consensus, error) {
 		store.Close()
 		return nil, fmt.Errorf("cluster: raft snapshots: %w", err)
 	}
-	e := &raftEngine{rt: rt, store: store, fsm: &raftFSM{n: rt.n, ctx: rt.ctx, applied: make(chan struct{})}}
+	e := &raftEngine{rt: rt, store: store, fsm: newRaftFSM(rt.n, rt.ctx)}
 	e.layer = &raftLayer{rt: rt, conns: make(chan net.Conn), closed: make(chan struct{})}
 	e.trans = raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{Stream: e.layer, MaxPool: 3,
 		Timeout: 5 * time.Second, Logger: logger})
@@ -120,20 +117,22 @@ func (e *raftEngine) closeStores() {
 func (e *raftEngine) isLeader() bool { return e.r.State() == raft.Leader }
 
 func (e *raftEngine) propose(ctx context.Context, cmd Command) (uint64, error) {
-	var nb [8]byte
-	if _, err := rand.Read(nb[:]); err != nil {
-		return 0, err
+	if cmd.Nonce == 0 {
+		n, err := newNonce()
+		if err != nil {
+			return 0, err
+		}
+		cmd.Nonce = n
 	}
-	cmd.Nonce = binary.LittleEndian.Uint64(nb[:]) | 1
 	b, err := json.Marshal(cmd)
 	if err != nil {
 		return 0, err
 	}
-	// The state machine hands the entry's outcome over by nonce: a
+	// The state machine hands the entry's outcome over by proposal id: a
 	// future's Error may never return once Raft shuts down (entries
 	// queued for the state machine are dropped), so none is waited on.
-	ch := e.fsm.expect(cmd.Nonce)
-	defer e.fsm.forget(cmd.Nonce)
+	ch, forget := e.fsm.expect(cmd.From, cmd.Nonce)
+	defer forget()
 	e.r.Apply(b, raftApplyTimeout)
 	t := time.NewTicker(proposeRetry)
 	defer t.Stop()
@@ -154,7 +153,8 @@ func (e *raftEngine) propose(ctx context.Context, cmd Command) (uint64, error) {
 			return 0, ErrNotInCluster
 		case <-t.C:
 			if !e.isLeader() {
-				// Leadership lost: the entry may or may not commit.
+				// Leadership lost: the entry may or may not commit (a
+				// retry carries the same id, so it is applied once).
 				return 0, fmt.Errorf("%w: leadership lost while the entry was pending", ErrNoLeader)
 			}
 		}
@@ -163,13 +163,13 @@ func (e *raftEngine) propose(ctx context.Context, cmd Command) (uint64, error) {
 
 func (e *raftEngine) progress() Progress {
 	_, leader := e.r.LeaderWithID()
-	return Progress{Running: true, Leader: string(leader), CommitIndex: e.r.CommitIndex(), AppliedIdx: e.r.AppliedIndex()}
+	return Progress{Running: true, Leader: string(leader), CommitIndex: e.r.CommitIndex(), AppliedIdx: e.applied()}
 }
 
 func (e *raftEngine) status() ConsensusStatus {
 	_, leader := e.r.LeaderWithID()
 	st := ConsensusStatus{Running: true, State: strings.ToLower(e.r.State().String()), Leader: string(leader),
-		CommitIndex: e.r.CommitIndex(), AppliedIdx: e.r.AppliedIndex()}
+		CommitIndex: e.r.CommitIndex(), AppliedIdx: e.applied()}
 	if t, ok := e.r.Stats()["term"]; ok {
 		fmt.Sscan(t, &st.Term)
 	}
@@ -184,17 +184,19 @@ func (e *raftEngine) status() ConsensusStatus {
 	return st
 }
 
-// waitApplied waits until this node's state machine has applied index.
+// waitApplied waits until this node's state machine has applied index
+// (not only been handed it: Raft's AppliedIndex runs ahead of the state
+// under load).
 func (e *raftEngine) waitApplied(ctx context.Context, index uint64) error {
 	for {
 		ch := e.fsm.appliedCh()
-		if e.r.AppliedIndex() >= index {
+		if e.applied() >= index {
 			return nil
 		}
 		select {
 		case <-ch:
 		case <-ctx.Done():
-			return fmt.Errorf("cluster: entry %d committed but not yet applied here: %w", index, ctx.Err())
+			return fmt.Errorf("cluster: entry %d not yet applied here: %w", index, ctx.Err())
 		case <-time.After(20 * time.Millisecond): // entries that are not commands advance no channel
 		}
 	}
@@ -206,10 +208,10 @@ func (e *raftEngine) waitApplied(ctx context.Context, index uint64) error {
 func (e *raftEngine) caughtUp(ctx context.Context) error {
 	for {
 		if e.isLeader() {
-			// A barrier: every entry of earlier terms is applied.
-			if err := e.r.Barrier(time.Second).Error(); err == nil {
-				return nil
-			}
+			// Every entry in the leader's log (those of earlier terms
+			// included) applied. Not a Barrier: its future waits for the
+			// state machine whatever ctx says.
+			return e.waitApplied(ctx, e.r.LastIndex())
 		} else if _, leader := e.r.LeaderWithID(); leader != "" && string(leader) != e.rt.n.id {
 			// The leader's commit index, not this node's (which lags
 			// until the leader's next append reaches it).
@@ -295,114 +297,6 @@ func (e *raftEngine) shutdown() error {
 	e.layer.Close()
 	return errors.Join(err, e.trans.Close(), e.store.Close())
 }
-
-// raftFSM hands committed commands to the node.
-type raftFSM struct {
-	n   *Node
-	ctx context.Context
-	mu  sync.Mutex
-	// applied is closed (and replaced) after every applied command.
-	applied chan struct{}
-	waiting map[uint64]chan fsmResult // proposals waiting, by nonce
-}
-
-type fsmResult struct {
-	index uint64
-	err   error
-}
-
-func (f *raftFSM) expect(nonce uint64) <-chan fsmResult {
-	ch := make(chan fsmResult, 1)
-	f.mu.Lock()
-	if f.waiting == nil {
-		f.waiting = map[uint64]chan fsmResult{}
-	}
-	f.waiting[nonce] = ch
-	f.mu.Unlock()
-	return ch
-}
-
-func (f *raftFSM) forget(nonce uint64) {
-	f.mu.Lock()
-	delete(f.waiting, nonce)
-	f.mu.Unlock()
-}
-
-func (f *raftFSM) deliver(nonce, index uint64, err error) {
-	f.mu.Lock()
-	ch := f.waiting[nonce]
-	f.mu.Unlock()
-	if ch != nil && nonce != 0 {
-		select {
-		case ch <- fsmResult{index, err}:
-		default:
-		}
-	}
-}
-
-func (f *raftFSM) appliedCh() <-chan struct{} {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.applied
-}
-
-func (f *raftFSM) signal() {
-	f.mu.Lock()
-	close(f.applied)
-	f.applied = make(chan struct{})
-	f.mu.Unlock()
-}
-
-func (f *raftFSM) Apply(l *raft.Log) any {
-	defer f.signal()
-	var cmd Command
-	if err := json.Unmarshal(l.Data, &cmd); err != nil {
-		return fmt.Errorf("%w: entry %d: %w", ErrRejected, l.Index, err)
-	}
-	cmd.Index = l.Index
-	err := f.n.applyCommand(f.ctx, cmd)
-	if err != nil {
-		f.n.log.Warn("cluster: a replicated command was not applied", "index", l.Index, "kind", cmd.Kind, "err", err)
-	}
-	f.deliver(cmd.Nonce, l.Index, err)
-	return err
-}
-
-func (f *raftFSM) Snapshot() (raft.FSMSnapshot, error) {
-	if f.n.cfg.Replicated == nil {
-		return fsmSnapshot(nil), nil
-	}
-	b, err := f.n.cfg.Replicated.SnapshotReplicated()
-	if err != nil {
-		return nil, err
-	}
-	return fsmSnapshot(b), nil
-}
-
-func (f *raftFSM) Restore(rc io.ReadCloser) error {
-	defer rc.Close()
-	defer f.signal()
-	b, err := io.ReadAll(rc)
-	if err != nil {
-		return err
-	}
-	if f.n.cfg.Replicated == nil {
-		return nil
-	}
-	return f.n.cfg.Replicated.RestoreReplicated(f.ctx, b)
-}
-
-type fsmSnapshot []byte
-
-func (s fsmSnapshot) Persist(sink raft.SnapshotSink) error {
-	if _, err := sink.Write(s); err != nil {
-		sink.Cancel()
-		return err
-	}
-	return sink.Close()
-}
-
-func (fsmSnapshot) Release() {}
 
 // raftLayer is Raft's StreamLayer on mesh links.
 type raftLayer struct {

@@ -3,12 +3,15 @@
 package cluster
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -22,6 +25,9 @@ type memState struct {
 	mu     sync.Mutex
 	values []string
 	froms  []string
+	// hold: a value whose application waits until the channel closes
+	// (set before the node applies it).
+	hold map[string]chan struct{}
 }
 
 func (m *memState) ApplyReplicated(_ context.Context, cmd Command) error {
@@ -31,6 +37,12 @@ func (m *memState) ApplyReplicated(_ context.Context, cmd Command) error {
 	}
 	if v == "bad" {
 		return fmt.Errorf("%w: bad value", ErrRejected)
+	}
+	m.mu.Lock()
+	hold := m.hold[v]
+	m.mu.Unlock()
+	if hold != nil {
+		<-hold
 	}
 	m.mu.Lock()
 	m.values = append(m.values, v)
@@ -83,9 +95,11 @@ func TestConsensusReplicates(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	nodes := threeNodes(t)
-	a, c := nodes[0], nodes[2]
-	if st := a.Consensus(); st.State != "leader" || st.Leader != a.NodeID() {
-		t.Fatalf("the genesis node is not the leader: %+v", st)
+	// c is a follower (the genesis node leads, unless a loaded machine
+	// made it step down meanwhile).
+	c := nodes[2]
+	if c.Consensus().State == "leader" {
+		c = nodes[1]
 	}
 	// Proposed on a follower: forwarded to the leader, committed, applied
 	// everywhere in the same order, and applied on the proposer before
@@ -178,5 +192,159 @@ func TestConsensusMemberRegistry(t *testing.T) {
 	}
 	for _, n := range nodes {
 		eventually(t, n.NodeID()+" lists the removal", func() bool { _, ok := n.cur.Load().Removed(newcomer.NodeID); return ok })
+	}
+}
+
+// raftEngineOf is n's Raft engine.
+func raftEngineOf(t *testing.T, n *testNode) *raftEngine {
+	t.Helper()
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	e, ok := n.run.cons.(*raftEngine)
+	if !ok {
+		t.Fatal("no raft engine")
+	}
+	return e
+}
+
+// TestConsensusAppliedMeansApplied: a node whose state machine has not
+// applied what Raft handed it is not caught up. Raft's AppliedIndex counts
+// the entries handed to the state machine's queue; under load the state
+// lags behind it, and a node that took it for its state's progress
+// answered a proposal (and let its gate decide) before the state held the
+// entry: an amendment committed on a follower came back with the
+// constitution from before it.
+func TestConsensusAppliedMeansApplied(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	nodes := threeNodes(t)
+	a, c := nodes[0], nodes[2]
+	release := make(chan struct{})
+	c.rep.mu.Lock()
+	c.rep.hold = map[string]chan struct{}{"slow": release}
+	c.rep.mu.Unlock()
+	released := false
+	defer func() {
+		if !released {
+			close(release)
+		}
+	}()
+	if _, err := a.Propose(ctx, "test.set", []byte(`"slow"`)); err != nil {
+		t.Fatal(err)
+	}
+	idx, err := a.Propose(ctx, "test.set", []byte(`"after"`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// c's Raft has handed both entries to its state machine, which is
+	// still applying the first.
+	ce := raftEngineOf(t, c)
+	eventually(t, "c's Raft hands the entries over", func() bool { return ce.r.AppliedIndex() >= idx })
+	if p := c.Progress(); p.AppliedIdx >= idx {
+		t.Fatalf("c counts entry %d applied while its state machine is still applying an earlier one: %+v", idx, p)
+	}
+	short, stop := context.WithTimeout(ctx, 300*time.Millisecond)
+	err = c.CatchUp(short)
+	stop()
+	if err == nil {
+		t.Fatal("c is caught up while its state machine has not applied what is committed")
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.Propose(ctx, "test.set", []byte(`"mine"`))
+		done <- err
+	}()
+	close(release)
+	released = true
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	// Propose returned: c's state holds its entry and everything before.
+	if vals, _ := c.rep.get(); !slices.Equal(vals, []string{"slow", "after", "mine"}) {
+		t.Fatalf("c's state when its proposal returned: %v", vals)
+	}
+	if err := c.CatchUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if p := c.Progress(); p.AppliedIdx < p.CommitIndex {
+		t.Fatalf("caught up, yet %+v", p)
+	}
+}
+
+// TestConsensusProposalAppliedOnce: a proposal committed twice (its
+// proposer got no answer — the link closed, the leader stepped down — and
+// sent it again) is applied once; both attempts get the first outcome.
+// Before proposals carried an id of the proposer's, a follower's
+// amendment retried this way was applied, then rejected as stale, and the
+// operator was told it failed.
+func TestConsensusProposalAppliedOnce(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	nodes := threeNodes(t)
+	a, c := nodes[0], nodes[2]
+	// c sends the same proposal to the leader twice, as Propose does
+	// after an attempt that went unanswered.
+	c.mu.Lock()
+	run := c.run
+	c.mu.Unlock()
+	send := func(v string, nonce uint64) (uint64, error) {
+		cmd := Command{Kind: "test.set", From: c.NodeID(), Body: json.RawMessage(v), Nonce: nonce}
+		for {
+			idx, err := c.proposeOnce(ctx, run, cmd)
+			if !errors.Is(err, ErrNoLeader) {
+				return idx, err
+			}
+			// Unanswered, or no leader now (a loaded machine): sent
+			// again, as Propose does.
+			select {
+			case <-ctx.Done():
+				return 0, err
+			case <-time.After(proposeRetry):
+			}
+		}
+	}
+	first, err := send(`"once"`, 41)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := send(`"once"`, 41)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again != first {
+		t.Fatalf("the repeat answered index %d, the proposal committed at %d", again, first)
+	}
+	// The same value under another id is another proposal.
+	if _, err := send(`"once"`, 43); err != nil {
+		t.Fatal(err)
+	}
+	// A rejected proposal repeated is rejected alike.
+	if _, err := send(`"bad"`, 45); !errors.Is(err, ErrRejected) && !strings.Contains(fmt.Sprint(err), "bad value") {
+		t.Fatalf("a rejected proposal: %v", err)
+	}
+	if _, err := send(`"bad"`, 45); err == nil || !strings.Contains(err.Error(), "bad value") {
+		t.Fatalf("its repeat: %v", err)
+	}
+	for _, n := range nodes {
+		if err := n.CatchUp(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if vals, _ := n.rep.get(); !slices.Equal(vals, []string{"once", "once"}) {
+			t.Fatalf("%s applied %v", n.NodeID(), vals)
+		}
+	}
+	// The proposals applied survive a snapshot: a node restored from it
+	// still applies a repeat once.
+	e := raftEngineOf(t, a)
+	snap, err := e.fsm.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	restored := newRaftFSM(&Node{log: a.log}, ctx) // no state of its own to restore into
+	if err := restored.Restore(io.NopCloser(bytes.NewReader(snap.(fsmSnapshot)))); err != nil {
+		t.Fatal(err)
+	}
+	if p := restored.seen[proposalKey{c.NodeID(), 41}]; p == nil || p.Index != first {
+		t.Fatalf("the restored state machine forgot proposal 41: %+v", p)
 	}
 }

@@ -328,7 +328,11 @@ func (n *Node) handleIPC(ctx context.Context, l *mesh.Link, b []byte) {
 		}
 		sctx, cancel := context.WithTimeout(ctx, ipcTimeout)
 		defer cancel()
-		_ = l.Send(sctx, append([]byte{chanIPC}, out...))
+		if err := l.Send(sctx, append([]byte{chanIPC}, out...)); err != nil && ctx.Err() == nil {
+			// The link closed under the answer: the asker sees it close
+			// (ErrNoReply) and may send the request again.
+			n.log.Info("cluster: an answer could not be sent", "peer", from, "op", m.Op, "request", m.RID, "err", err)
+		}
 	}()
 }
 

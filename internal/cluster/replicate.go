@@ -2,6 +2,8 @@ package cluster
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -35,8 +37,19 @@ type Command struct {
 	// the leader (never taken from the proposer's word).
 	From string          `json:"from"`
 	Body json.RawMessage `json:"body"`
-	// Nonce pairs the entry with the proposal waiting for it.
+	// Nonce identifies the proposal: drawn by the proposer, the same in
+	// every attempt of it. It pairs the entry with the proposal waiting
+	// for it, and the state machine applies a (From, Nonce) once.
 	Nonce uint64 `json:"nonce,omitempty"`
+}
+
+// newNonce draws a proposal id (never 0).
+func newNonce() (uint64, error) {
+	var nb [8]byte
+	if _, err := rand.Read(nb[:]); err != nil {
+		return 0, err
+	}
+	return binary.LittleEndian.Uint64(nb[:]) | 1, nil
 }
 
 // Errors of consensus.
@@ -85,6 +98,10 @@ type proposeReply struct {
 	Index uint64 `json:"index"`
 }
 
+// proposeRetryWindow bounds how long Propose retries a proposal (the
+// state machine remembers the proposals it applied for longer).
+const proposeRetryWindow = 2 * time.Minute
+
 // proposeRetry is how often a proposal is retried while no leader is known.
 const proposeRetry = 50 * time.Millisecond
 
@@ -94,6 +111,14 @@ const proposeRetry = 50 * time.Millisecond
 // ErrNoLeader when ctx ends before a leader could commit it, and with an
 // error wrapping ErrRejected when the state machine refused it.
 func (n *Node) Propose(ctx context.Context, kind string, body []byte) (uint64, error) {
+	// Every attempt carries the same id: one that went unanswered may
+	// have committed, and the state machine applies the proposal once.
+	nonce, err := newNonce()
+	if err != nil {
+		return 0, err
+	}
+	cmd := Command{Kind: kind, From: n.id, Body: body, Nonce: nonce}
+	until := time.Now().Add(proposeRetryWindow)
 	for {
 		n.mu.Lock()
 		run := n.run
@@ -101,7 +126,7 @@ func (n *Node) Propose(ctx context.Context, kind string, body []byte) (uint64, e
 		if run == nil || run.cons == nil {
 			return 0, ErrNotInCluster
 		}
-		idx, err := n.proposeOnce(ctx, run, Command{Kind: kind, From: n.id, Body: body})
+		idx, err := n.proposeOnce(ctx, run, cmd)
 		if err == nil {
 			if err := run.cons.waitApplied(ctx, idx); err != nil {
 				return idx, err
@@ -110,6 +135,9 @@ func (n *Node) Propose(ctx context.Context, kind string, body []byte) (uint64, e
 		}
 		if !errors.Is(err, ErrNoLeader) {
 			return 0, err
+		}
+		if time.Now().After(until) {
+			return 0, fmt.Errorf("%w (retried for %s: the proposal may or may not have committed)", err, proposeRetryWindow)
 		}
 		select {
 		case <-ctx.Done():
@@ -167,7 +195,7 @@ func (n *Node) serveProposal(ctx context.Context, from string, body []byte) ([]b
 	if err := json.Unmarshal(body, &cmd); err != nil {
 		return nil, &RemoteError{Node: n.id, Code: codeRejected, Message: err.Error()}
 	}
-	cmd.From = from
+	cmd.From = from // the proposal id (Nonce) is the proposer's: its retries repeat it
 	if !run.cons.isLeader() {
 		return nil, &RemoteError{Node: n.id, Code: codeNoLeader, Message: "not the leader"}
 	}

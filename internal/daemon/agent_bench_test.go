@@ -1,3 +1,5 @@
+//go:build !nollm
+
 package daemon
 
 import (
@@ -169,6 +171,7 @@ func BenchmarkConcurrentAgents(b *testing.B) {
 			var turns int
 			var elapsed, cpu, fakeCPU time.Duration
 			var records, batches, mallocs uint64
+			var sysr, sysw, vcsw, ivcsw, chainSyncs uint64
 			for it := range b.N {
 				pids := make([]kernel.PID, n)
 				for i := range n {
@@ -195,6 +198,9 @@ func BenchmarkConcurrentAgents(b *testing.B) {
 				cpu0, _ := processCPU()
 				fake0, _ := fake.cpu()
 				st0 := d.journals.Stats()
+				cs0 := d.ops.ChainSyncs()
+				r0, w0, _ := processSyscalls()
+				v0, iv0, _ := contextSwitches()
 				var ms0, ms1 runtime.MemStats
 				runtime.ReadMemStats(&ms0)
 				start := time.Now()
@@ -219,6 +225,10 @@ func BenchmarkConcurrentAgents(b *testing.B) {
 				cpu1, _ := processCPU()
 				fake1, _ := fake.cpu()
 				st1 := d.journals.Stats()
+				r1, w1, _ := processSyscalls()
+				v1, iv1, _ := contextSwitches()
+				sysr, sysw, vcsw, ivcsw = sysr+r1-r0, sysw+w1-w0, vcsw+v1-v0, ivcsw+iv1-iv0
+				chainSyncs += d.ops.ChainSyncs() - cs0
 				records += st1.Records - st0.Records
 				batches += st1.Batches - st0.Batches
 				stopProfile()
@@ -240,6 +250,20 @@ func BenchmarkConcurrentAgents(b *testing.B) {
 			b.ReportMetric(float64(mallocs)/float64(turns), "allocs/turn")
 			if batches > 0 {
 				b.ReportMetric(float64(records)/float64(batches), "journal-steps/fsync")
+			}
+			// The fsyncs per turn of the shared journal and of the chain,
+			// read/write-class system calls (/proc/self/io: sockets,
+			// files) and context switches (a thread blocking in a futex
+			// or poll, or preempted).
+			b.ReportMetric(float64(batches)/float64(turns), "journal-fsyncs/turn")
+			b.ReportMetric(float64(chainSyncs)/float64(turns), "chain-fsyncs/turn")
+			if _, _, ok := processSyscalls(); ok {
+				b.ReportMetric(float64(sysr)/float64(turns), "read-syscalls/turn")
+				b.ReportMetric(float64(sysw)/float64(turns), "write-syscalls/turn")
+			}
+			if _, _, ok := contextSwitches(); ok {
+				b.ReportMetric(float64(vcsw)/float64(turns), "vol-ctxsw/turn")
+				b.ReportMetric(float64(ivcsw)/float64(turns), "invol-ctxsw/turn")
 			}
 			if _, ok := fake.cpu(); ok {
 				b.ReportMetric(float64(fakeCPU.Microseconds())/float64(turns), "provider-cpu-µs/turn")

@@ -1,3 +1,5 @@
+//go:build !nollm
+
 package daemon
 
 import (
@@ -17,8 +19,8 @@ const AgentKind = agenthost.Kind
 func (d *Daemon) openAgentHost() {
 	d.agenthost = agenthost.New(agenthost.Options{Home: d.home, Agents: d.cfg.Agents, RecallK: d.cfg.Memory.Recall, Kernel: d.kernel,
 		Auth: d.auth, Metrics: d.ops, Models: d.models, Endpoints: d.endpoints, Default: d.defaultModel, Builtins: d.builtins,
-		Tools: d.toolhost, Memory: d.memory, Journals: d.journals, Gates: agentGates{d}, Linker: answerLinker{d},
-		Prepare: d.withAppConfig, StopGrace: d.cfg.Kernel.StopGrace.Duration, Closing: d.closing, Clock: d.opts.Clock, Logger: d.log})
+		Tools: d.toolhost, Memory: (*agenthost.MemoryStore)(d.memory), Journals: d.journals, Gates: agentGates{d}, Linker: answerLinker{d},
+		Prepare: d.apps.WithConfig, StopGrace: d.cfg.Kernel.StopGrace.Duration, Closing: d.closing, Clock: d.opts.Clock, Logger: d.log})
 	d.kernel.RegisterKind(agenthost.Kind, d.agenthost.KindFunc(d.bgCtx))
 }
 

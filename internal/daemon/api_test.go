@@ -245,7 +245,7 @@ func TestEveryEndpointHasATypedMethod(t *testing.T) {
 	}{
 		{"", ignore(c.Inspect(ctx, 99999)), kernel.ErrUnknownPID},
 		{layers.Sandbox, ignore(c.Tool(ctx, "nosuch")), apitype.ErrUnknownTool},
-		{"", ignore(c.Session(ctx, "nosuch")), apitype.ErrUnknownSession},
+		{layers.LLM, ignore(c.Session(ctx, "nosuch")), apitype.ErrUnknownSession},
 		{"", ignore(c.GovResolve(ctx, "nosuch", true, apitype.ResolveRequest{})), apitype.ErrUnknownAction},
 		{layers.Memory, ignore(c.MemorySearch(ctx, apitype.MemorySearchRequest{Query: "q", Filter: map[string]string{"scope": "bogus"}})), apitype.ErrInvalidArgument},
 		{layers.Mesh, ignore(c.ClusterJoin(ctx, apitype.ClusterJoinRequest{Token: "not a token"})), apitype.ErrBadToken},

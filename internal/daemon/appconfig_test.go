@@ -1,11 +1,11 @@
+//go:build !nollm
+
 package daemon
 
 import (
 	"context"
 	"crypto/ed25519"
-	"crypto/x509"
 	"encoding/hex"
-	"encoding/pem"
 	"errors"
 	"os"
 	"path/filepath"
@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/weftos/weftos/internal/apitype"
+	"github.com/weftos/weftos/internal/apphost"
 	"github.com/weftos/weftos/internal/apppkg"
 	"github.com/weftos/weftos/internal/llm/llmtest"
 )
@@ -61,13 +62,13 @@ func TestAppConfigLifecycle(t *testing.T) {
 	// A hand-edited trusted_keys in the old format (a bare key a line) is
 	// honoured, and listed as trusted by hand.
 	pub, priv, _ := ed25519.GenerateKey(nil)
-	if err := os.MkdirAll(filepath.Join(home, AppsDir), 0o700); err != nil {
+	if err := os.MkdirAll(filepath.Join(home, apphost.Dir), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(home, AppsDir, apppkg.TrustFile), []byte(strings.ToUpper(hex.EncodeToString(pub))+"\n"), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(home, apphost.Dir, apppkg.TrustFile), []byte(strings.ToUpper(hex.EncodeToString(pub))+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if list, err := d.publishers(); err != nil || len(list.Keys) != 1 || list.Keys[0].Seq != 0 || list.Keys[0].Key != hex.EncodeToString(pub) {
+	if list, err := d.apps.Publishers(); err != nil || len(list.Keys) != 1 || list.Keys[0].Seq != 0 || list.Keys[0].Key != hex.EncodeToString(pub) {
 		t.Fatalf("publishers %+v %v", list, err)
 	}
 	install := func(dir string, upgrade bool) (apitype.App, error) {
@@ -75,7 +76,7 @@ func TestAppConfigLifecycle(t *testing.T) {
 		if _, err := apppkg.Sign(dir, priv); err != nil {
 			t.Fatal(err)
 		}
-		return d.installApp(ctx, dir, upgrade)
+		return d.apps.Install(ctx, dir, upgrade)
 	}
 
 	cfg := "words = 100\ntoken = { type = \"string\", secret = true, default = \"\" }\nmode = \"a\"\n"
@@ -86,16 +87,16 @@ func TestAppConfigLifecycle(t *testing.T) {
 	if err != nil || a.Signature != "trusted" || a.Config["words"] != "100" {
 		t.Fatalf("install: %+v %v", a, err)
 	}
-	if _, err := d.configureApp(ctx, "cfgapp", apitype.AppConfigRequest{Set: map[string]string{"words": "7", "token": "tok", "mode": "b"}}); err != nil {
+	if _, err := d.apps.Configure(ctx, "cfgapp", apitype.AppConfigRequest{Set: map[string]string{"words": "7", "token": "tok", "mode": "b"}}); err != nil {
 		t.Fatal(err)
 	}
 	// Unset and set of the same key, and an empty change, are refused.
 	for _, req := range []apitype.AppConfigRequest{{Set: map[string]string{"mode": "c"}, Unset: []string{"mode"}}, {}} {
-		if _, err := d.configureApp(ctx, "cfgapp", req); !errors.Is(err, apppkg.ErrConfig) {
+		if _, err := d.apps.Configure(ctx, "cfgapp", req); !errors.Is(err, apppkg.ErrConfig) {
 			t.Fatalf("%+v: %v", req, err)
 		}
 	}
-	if _, err := d.startApp(ctx, "cfgapp"); err != nil {
+	if _, err := d.apps.Start(ctx, "cfgapp"); err != nil {
 		t.Fatal(err)
 	}
 	jobs := d.kernel.CronJobs()
@@ -106,7 +107,7 @@ func TestAppConfigLifecycle(t *testing.T) {
 	if err != nil || def.SystemPrompt != "at most 7 words, token tok" {
 		t.Fatalf("definition %q %v", def.SystemPrompt, err)
 	}
-	if _, err := d.stopApp(ctx, "cfgapp"); err != nil {
+	if _, err := d.apps.Stop(ctx, "cfgapp"); err != nil {
 		t.Fatal(err)
 	}
 
@@ -124,7 +125,7 @@ func TestAppConfigLifecycle(t *testing.T) {
 	if _, err := install(configApp(t, "0.2.0", "words = 1\ntoken = { type = \"string\", secret = true, default = \"\" }\n", "x"), true); err != nil {
 		t.Fatal(err)
 	}
-	view, err := d.appConfigView("cfgapp")
+	view, err := d.apps.Config("cfgapp")
 	if err != nil || view.Version != "0.2.0" || len(view.Settings) != 3 {
 		t.Fatalf("view %+v %v", view, err)
 	}
@@ -135,7 +136,7 @@ func TestAppConfigLifecycle(t *testing.T) {
 				t.Fatalf("words %+v", s)
 			}
 		case "token":
-			if s.Value != nil || s.Hash != secretHash("cfgapp", "token", "tok") {
+			if s.Value != nil || s.Hash != apphost.SecretHash("cfgapp", "token", "tok") {
 				t.Fatalf("token %+v", s)
 			}
 		case "mode":
@@ -144,13 +145,13 @@ func TestAppConfigLifecycle(t *testing.T) {
 			}
 		}
 	}
-	if view, err = d.configureApp(ctx, "cfgapp", apitype.AppConfigRequest{Unset: []string{"mode", "words"}}); err != nil || len(view.Settings) != 2 {
+	if view, err = d.apps.Configure(ctx, "cfgapp", apitype.AppConfigRequest{Unset: []string{"mode", "words"}}); err != nil || len(view.Settings) != 2 {
 		t.Fatalf("unset %+v %v", view, err)
 	}
 
 	// An upgrade of a running app that brings a required setting is
 	// installed, but stays stopped until the setting is set.
-	if _, err := d.startApp(ctx, "cfgapp"); err != nil {
+	if _, err := d.apps.Start(ctx, "cfgapp"); err != nil {
 		t.Fatal(err)
 	}
 	v3 := "words = 1\ntoken = { type = \"string\", secret = true, default = \"\" }\nregion = { type = \"string\" }\n"
@@ -158,13 +159,13 @@ func TestAppConfigLifecycle(t *testing.T) {
 		!strings.Contains(err.Error(), "0.3.0 installed") || !strings.Contains(err.Error(), "region has no value") {
 		t.Fatalf("upgrade with a required setting: %v", err)
 	}
-	if a, err := d.appRecord("cfgapp"); err != nil || a.Version != "0.3.0" || a.Running {
+	if a, err := d.apps.App("cfgapp"); err != nil || a.Version != "0.3.0" || a.Running {
 		t.Fatalf("after: %+v %v", a, err)
 	}
-	if _, err := d.configureApp(ctx, "cfgapp", apitype.AppConfigRequest{Set: map[string]string{"region": "eu"}, Restart: true}); err != nil {
+	if _, err := d.apps.Configure(ctx, "cfgapp", apitype.AppConfigRequest{Set: map[string]string{"region": "eu"}, Restart: true}); err != nil {
 		t.Fatal(err)
 	}
-	if a, err := d.startApp(ctx, "cfgapp"); err != nil || !a.Running {
+	if a, err := d.apps.Start(ctx, "cfgapp"); err != nil || !a.Running {
 		t.Fatalf("start: %+v %v", a, err)
 	}
 	if def, err := d.agenthost.FindAgent("cfg", t.TempDir()); err != nil || def.SystemPrompt != "in eu" {
@@ -172,74 +173,14 @@ func TestAppConfigLifecycle(t *testing.T) {
 	}
 
 	// Removing the app removes its settings.
-	if err := d.removeApp(ctx, "cfgapp"); err != nil {
+	if err := d.apps.Remove(ctx, "cfgapp"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(filepath.Join(home, AppsDir, "cfgapp", "config.json")); !os.IsNotExist(err) {
+	if _, err := os.Stat(filepath.Join(home, apphost.Dir, "cfgapp", "config.json")); !os.IsNotExist(err) {
 		t.Fatalf("config.json after remove: %v", err)
 	}
-	if _, err := d.configureApp(ctx, "cfgapp", apitype.AppConfigRequest{Set: map[string]string{"words": "1"}}); !errors.Is(err, ErrUnknownApp) {
+	if _, err := d.apps.Configure(ctx, "cfgapp", apitype.AppConfigRequest{Set: map[string]string{"words": "1"}}); !errors.Is(err, apphost.ErrUnknownApp) {
 		t.Fatalf("configure a removed app: %v", err)
-	}
-}
-
-// TestDistrustPrefix: a key is removed by a unique prefix of 8 or more
-// hex digits or its name, a shorter or ambiguous one is refused, a name is
-// taken once, and the file keeps every other line as it was.
-func TestDistrustPrefix(t *testing.T) {
-	home := t.TempDir()
-	d := open(t, home)
-	defer closeD(t, d)
-	ctx := context.Background()
-	a, b := "abcdef01"+strings.Repeat("a", 56), "abcdef01"+strings.Repeat("b", 56)
-	if _, err := d.trustPublisher(ctx, apitype.PublisherTrustRequest{Key: a, Name: "first"}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := d.trustPublisher(ctx, apitype.PublisherTrustRequest{Key: b}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := d.trustPublisher(ctx, apitype.PublisherTrustRequest{Key: strings.Repeat("3", 64), Name: "FIRST"}); !errors.Is(err, apitype.ErrPublisherTrusted) {
-		t.Fatalf("a name taken: %v", err)
-	}
-	// A private key given by mistake is refused, and not recorded.
-	_, priv, _ := ed25519.GenerateKey(nil)
-	der, _ := x509.MarshalPKCS8PrivateKey(priv)
-	privPEM := string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
-	if _, err := d.trustPublisher(ctx, apitype.PublisherTrustRequest{Key: privPEM}); !errors.Is(err, apppkg.ErrKey) || strings.Contains(err.Error(), privPEM[30:60]) {
-		t.Fatalf("a private key: %v", err)
-	}
-	for seq := range d.chain.Len() {
-		ev, _ := d.chain.Get(seq)
-		if strings.Contains(string(ev.Payload), strings.ReplaceAll(privPEM[28:70], "\n", "")) {
-			t.Fatalf("the private key is on the chain: %s", ev.Payload)
-		}
-	}
-	f := filepath.Join(home, AppsDir, apppkg.TrustFile)
-	data, _ := os.ReadFile(f)
-	if err := os.WriteFile(f, append(data, "# a note\nnonsense\n"...), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := d.distrustPublisher(ctx, "abcdef0"); !errors.Is(err, apitype.ErrUnknownPublisher) {
-		t.Fatalf("7 digits: %v", err)
-	}
-	if _, err := d.distrustPublisher(ctx, "ABCDEF01"); err == nil || !strings.Contains(err.Error(), "matches 2 keys") {
-		t.Fatalf("ambiguous: %v", err)
-	}
-	if k, err := d.distrustPublisher(ctx, "ABCDEF01B"); err != nil || k.Key != b {
-		t.Fatalf("by prefix: %+v %v", k, err)
-	}
-	got, _ := os.ReadFile(f)
-	if !strings.Contains(string(got), "# a note\nnonsense\n") || strings.Contains(string(got), b) || !strings.Contains(string(got), a+" name=first seq=") {
-		t.Fatalf("file after distrust:\n%s", got)
-	}
-	if keys := d.trustedKeys(); len(keys) != 1 || keys[0] != a {
-		t.Fatalf("trusted %v", keys)
-	}
-	if k, err := d.distrustPublisher(ctx, "first"); err != nil || k.Key != a {
-		t.Fatalf("by name: %+v %v", k, err)
-	}
-	if keys := d.trustedKeys(); len(keys) != 0 {
-		t.Fatalf("trusted %v", keys)
 	}
 }
 
@@ -271,10 +212,10 @@ func BenchmarkAppSettings(b *testing.B) {
 	if _, err := apppkg.Sign(dir, priv); err != nil {
 		b.Fatal(err)
 	}
-	if _, err := d.trustPublisher(ctx, apitype.PublisherTrustRequest{Key: hex.EncodeToString(pub)}); err != nil {
+	if _, err := d.apps.Trust(ctx, apitype.PublisherTrustRequest{Key: hex.EncodeToString(pub)}); err != nil {
 		b.Fatal(err)
 	}
-	if _, err := d.installApp(ctx, dir, false); err != nil {
+	if _, err := d.apps.Install(ctx, dir, false); err != nil {
 		b.Fatal(err)
 	}
 	ws := b.TempDir()
@@ -282,7 +223,7 @@ func BenchmarkAppSettings(b *testing.B) {
 		i := 0
 		for b.Loop() {
 			i++
-			if _, err := d.configureApp(ctx, "cfgapp", apitype.AppConfigRequest{Set: map[string]string{"words": strconv.Itoa(i)}}); err != nil {
+			if _, err := d.apps.Configure(ctx, "cfgapp", apitype.AppConfigRequest{Set: map[string]string{"words": strconv.Itoa(i)}}); err != nil {
 				b.Fatal(err)
 			}
 		}

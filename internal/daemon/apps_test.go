@@ -1,4 +1,4 @@
-//go:build !nochannels
+//go:build !nochannels && !nollm
 
 package daemon
 
@@ -18,6 +18,7 @@ import (
 
 	"github.com/weftos/weftos/internal/agenthost"
 	"github.com/weftos/weftos/internal/apitype"
+	"github.com/weftos/weftos/internal/apphost"
 	"github.com/weftos/weftos/internal/apppkg"
 	"github.com/weftos/weftos/internal/governance"
 	"github.com/weftos/weftos/internal/kernel"
@@ -148,7 +149,7 @@ func TestAppLifecycle(t *testing.T) {
 	// A signed upgrade by a trusted publisher: no approval needed; it
 	// runs again after.
 	pub, priv, _ := ed25519.GenerateKey(nil)
-	if err := os.WriteFile(filepath.Join(n.home, AppsDir, "trusted_keys"), []byte(hex.EncodeToString(pub)+"\n"), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(n.home, apphost.Dir, "trusted_keys"), []byte(hex.EncodeToString(pub)+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	v2 := exampleApp(t, func(m string) string { return strings.Replace(m, `version = "0.1.0"`, `version = "0.2.0"`, 1) })
@@ -225,21 +226,21 @@ func BenchmarkAppInstall(b *testing.B) {
 	if _, err := apppkg.Sign(pkg, priv); err != nil {
 		b.Fatal(err)
 	}
-	if err := os.MkdirAll(filepath.Join(home, AppsDir), 0o700); err != nil {
+	if err := os.MkdirAll(filepath.Join(home, apphost.Dir), 0o700); err != nil {
 		b.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(home, AppsDir, "trusted_keys"), []byte(hex.EncodeToString(pub)), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(home, apphost.Dir, "trusted_keys"), []byte(hex.EncodeToString(pub)), 0o600); err != nil {
 		b.Fatal(err)
 	}
 	ctx := context.Background()
 	var total time.Duration
 	for b.Loop() {
 		t0 := time.Now()
-		if _, err := d.installApp(ctx, pkg, false); err != nil {
+		if _, err := d.apps.Install(ctx, pkg, false); err != nil {
 			b.Fatal(err)
 		}
 		total += time.Since(t0)
-		if err := d.removeApp(ctx, "research"); err != nil {
+		if err := d.apps.Remove(ctx, "research"); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -263,19 +264,19 @@ func TestAppRestartsWithTheNode(t *testing.T) {
 	if _, err := apppkg.Sign(pkg, priv); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.MkdirAll(filepath.Join(home, AppsDir), 0o700); err != nil {
+	if err := os.MkdirAll(filepath.Join(home, apphost.Dir), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(home, AppsDir, "trusted_keys"), []byte(hex.EncodeToString(pub)+"\n"), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(home, apphost.Dir, "trusted_keys"), []byte(hex.EncodeToString(pub)+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
 	d := open(t, home)
-	if _, err := d.installApp(ctx, pkg, false); err != nil {
+	if _, err := d.apps.Install(ctx, pkg, false); err != nil {
 		closeD(t, d)
 		t.Fatal(err)
 	}
-	if _, err := d.startApp(ctx, "research"); err != nil {
+	if _, err := d.apps.Start(ctx, "research"); err != nil {
 		closeD(t, d)
 		t.Fatal(err)
 	}
@@ -285,7 +286,7 @@ func TestAppRestartsWithTheNode(t *testing.T) {
 	defer closeD(t, d)
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		a, err := d.appRecord("research")
+		a, err := d.apps.App("research")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -327,7 +328,7 @@ func TestAppRequestsBound(t *testing.T) {
 			if err := edit(dir); err != nil {
 				t.Fatal(err)
 			}
-			_, err := d.installApp(ctx, dir, false)
+			_, err := d.apps.Install(ctx, dir, false)
 			if err == nil || !strings.Contains(err.Error(), "does not request") {
 				t.Fatalf("install: %v", err)
 			}

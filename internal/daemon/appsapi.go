@@ -16,8 +16,8 @@ func (d *Daemon) appRoutes() []localapi.Route {
 		{Pattern: "GET /v1/apps", Handler: d.handleAppList},
 		{Pattern: "GET /v1/apps/{name}", Handler: d.handleAppInspect},
 		{Pattern: "POST /v1/apps/{name}/upgrade", Handler: d.handleAppInstall(true)},
-		{Pattern: "POST /v1/apps/{name}/start", Handler: d.handleAppControl(d.startApp)},
-		{Pattern: "POST /v1/apps/{name}/stop", Handler: d.handleAppControl(d.stopApp)},
+		{Pattern: "POST /v1/apps/{name}/start", Handler: d.handleAppControl(d.apps.Start)},
+		{Pattern: "POST /v1/apps/{name}/stop", Handler: d.handleAppControl(d.apps.Stop)},
 		{Pattern: "DELETE /v1/apps/{name}", Handler: d.handleAppRemove},
 		{Pattern: "GET /v1/apps/{name}/config", Handler: d.handleAppConfig},
 		{Pattern: "POST /v1/apps/{name}/config", Handler: d.handleAppConfigure},
@@ -37,7 +37,7 @@ func (d *Daemon) handleAppInstall(upgrade bool) http.HandlerFunc {
 			localapi.WriteError(w, http.StatusBadRequest, "invalid_argument", "the package path must be absolute")
 			return
 		}
-		a, err := d.installApp(r.Context(), req.Path, upgrade)
+		a, err := d.apps.Install(r.Context(), req.Path, upgrade)
 		if err == nil && upgrade && a.Name != r.PathValue("name") {
 			localapi.WriteError(w, http.StatusBadRequest, "invalid_argument", "the package is app "+a.Name+", not "+r.PathValue("name"))
 			return
@@ -51,7 +51,7 @@ func (d *Daemon) handleAppInstall(upgrade bool) http.HandlerFunc {
 }
 
 func (d *Daemon) handleAppList(w http.ResponseWriter, r *http.Request) {
-	list, err := d.listApps()
+	list, err := d.apps.List()
 	if err != nil {
 		d.fail(w, err)
 		return
@@ -60,7 +60,7 @@ func (d *Daemon) handleAppList(w http.ResponseWriter, r *http.Request) {
 }
 
 func (d *Daemon) handleAppInspect(w http.ResponseWriter, r *http.Request) {
-	a, err := d.appRecord(r.PathValue("name"))
+	a, err := d.apps.App(r.PathValue("name"))
 	if err != nil {
 		d.fail(w, err)
 		return
@@ -80,7 +80,7 @@ func (d *Daemon) handleAppControl(f func(ctx context.Context, name string) (apit
 }
 
 func (d *Daemon) handleAppRemove(w http.ResponseWriter, r *http.Request) {
-	if err := d.removeApp(r.Context(), r.PathValue("name")); err != nil {
+	if err := d.apps.Remove(r.Context(), r.PathValue("name")); err != nil {
 		d.fail(w, err)
 		return
 	}
@@ -88,7 +88,7 @@ func (d *Daemon) handleAppRemove(w http.ResponseWriter, r *http.Request) {
 }
 
 func (d *Daemon) handleAppConfig(w http.ResponseWriter, r *http.Request) {
-	out, err := d.appConfigView(r.PathValue("name"))
+	out, err := d.apps.Config(r.PathValue("name"))
 	if err != nil {
 		d.fail(w, err)
 		return
@@ -101,7 +101,7 @@ func (d *Daemon) handleAppConfigure(w http.ResponseWriter, r *http.Request) {
 	if !localapi.DecodeBody(w, r, &req) {
 		return
 	}
-	out, err := d.configureApp(r.Context(), r.PathValue("name"), req)
+	out, err := d.apps.Configure(r.Context(), r.PathValue("name"), req)
 	if err != nil {
 		d.fail(w, err)
 		return
@@ -110,7 +110,7 @@ func (d *Daemon) handleAppConfigure(w http.ResponseWriter, r *http.Request) {
 }
 
 func (d *Daemon) handlePublishers(w http.ResponseWriter, r *http.Request) {
-	out, err := d.publishers()
+	out, err := d.apps.Publishers()
 	if err != nil {
 		d.fail(w, err)
 		return
@@ -123,7 +123,7 @@ func (d *Daemon) handlePublisherTrust(w http.ResponseWriter, r *http.Request) {
 	if !localapi.DecodeBody(w, r, &req) {
 		return
 	}
-	out, err := d.trustPublisher(r.Context(), req)
+	out, err := d.apps.Trust(r.Context(), req)
 	if err != nil {
 		d.fail(w, err)
 		return
@@ -132,7 +132,7 @@ func (d *Daemon) handlePublisherTrust(w http.ResponseWriter, r *http.Request) {
 }
 
 func (d *Daemon) handlePublisherDistrust(w http.ResponseWriter, r *http.Request) {
-	out, err := d.distrustPublisher(r.Context(), r.PathValue("id"))
+	out, err := d.apps.Distrust(r.Context(), r.PathValue("id"))
 	if err != nil {
 		d.fail(w, err)
 		return

@@ -8,7 +8,6 @@ import (
 	"fmt"
 
 	"github.com/weftos/weftos/chain"
-	"github.com/weftos/weftos/internal/agenthost"
 	"github.com/weftos/weftos/internal/authority"
 	"github.com/weftos/weftos/internal/governance"
 	"github.com/weftos/weftos/internal/kernel"
@@ -55,7 +54,7 @@ func (d *Daemon) openAuthority() error {
 		NewActionID: d.kernel.NewActionID, DeferTimeout: d.gov.timeout, Now: d.opts.Clock.Now, Health: d.chainErr,
 		Logger: d.log.With("layer", "authority"),
 		OnDefer: func(ctx context.Context, id string, req governance.Request, dec governance.Decision) {
-			if s := agenthost.StreamFrom(ctx); s != nil {
+			if s := approvalStream(ctx); s != nil {
 				s.Approval(ctx, id, req, dec)
 			}
 		},
@@ -106,14 +105,14 @@ func (g gateAdapter) act(ctx context.Context, kr kernel.GateRequest) authority.A
 
 func (g gateAdapter) Check(ctx context.Context, kr kernel.GateRequest) error {
 	act := g.act(ctx, kr)
-	act.Carry = agenthost.CarryFrom(ctx)
+	act.Carry = carryFrom(ctx)
 	_, err := g.d.auth.Authorize(ctx, act)
 	return asKernel(err)
 }
 
 func (g gateAdapter) Refused(ctx context.Context, kr kernel.GateRequest, reason error) {
 	act := g.act(ctx, kr)
-	act.Carry = agenthost.CarryFrom(ctx)
+	act.Carry = carryFrom(ctx)
 	if err := g.d.auth.Refuse(ctx, act, kernelErr(reason)); errors.Is(err, authority.ErrLedger) {
 		g.d.log.Warn("a kernel refusal could not be recorded", "action", kr.Action, "reason", reason, "err", err)
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/weftos/weftos/internal/homedir"
 	"github.com/weftos/weftos/internal/localapi"
 	"github.com/weftos/weftos/internal/remoteipc"
+	"github.com/weftos/weftos/internal/replica"
 	"github.com/weftos/weftos/internal/witness"
 )
 
@@ -26,7 +27,7 @@ import (
 type meshParts struct {
 	cluster   *cluster.Node     // the node's cluster membership (internal/cluster)
 	remote    *remoteipc.Remote // cross-node IPC: the kernel's Remote (internal/remoteipc)
-	rep       *replicated       // the cluster's replicated state (Raft's state machine)
+	rep       *replica.State    // the cluster's replicated state (Raft's state machine: internal/replica)
 	witnesses *witness.Book     // what this node witnessed of its peers' chains
 }
 
@@ -37,6 +38,7 @@ func (d *Daemon) openMesh(ctx context.Context) error {
 	if err := d.openCluster(ctx); err != nil {
 		return err
 	}
+	d.rep.Attach(d.cluster)
 	d.kernel.SetRemote(d.remote)
 	return nil
 }
@@ -166,7 +168,7 @@ func (d *Daemon) clusterStatus() apitype.ClusterStatus {
 		out.JoinedAt = &joined
 		if cs := d.cluster.Consensus(); cs.Running {
 			out.Consensus = &apitype.ClusterConsensus{State: cs.State, Leader: cs.Leader, Term: cs.Term, CommitIndex: cs.CommitIndex,
-				Applied: cs.AppliedIdx, Voters: cs.Voters, Committed: d.rep.committed(), InForce: d.gov.engine.Constitution().HashHex(),
+				Applied: cs.AppliedIdx, Voters: cs.Voters, Committed: d.rep.Committed(), InForce: d.gov.engine.Constitution().HashHex(),
 				Behind: d.behind(context.Background())}
 		}
 	}
@@ -213,7 +215,7 @@ func (d *Daemon) handleClusterInit(w http.ResponseWriter, r *http.Request) {
 				Genesis: gj}
 			// This node's constitution becomes the cluster's: its
 			// adoption is the replicated log's first entry.
-			return detail, d.proposeAdoption(ctx)
+			return detail, d.rep.ProposeAdoption(ctx)
 		})
 	if err != nil {
 		d.fail(w, err)
@@ -271,7 +273,7 @@ func (d *Daemon) handleClusterJoin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	err := d.auth.Do(r.Context(), act, func(ctx context.Context, _ *authority.Permit) (any, error) {
-		d.rep.reset() // a node in no cluster has no replicated state
+		d.rep.Reset() // a node in no cluster has no replicated state
 		_, err := d.cluster.Join(ctx, req.Token, req.NodeName, listen, advertise)
 		return governance.ClusterDetail{Cluster: inv.Cluster.String(), Node: d.id.NodeID, Name: req.NodeName, TokenID: inv.ID.String(),
 			Issuer: inv.IssuerID()}, err
@@ -280,7 +282,7 @@ func (d *Daemon) handleClusterJoin(w http.ResponseWriter, r *http.Request) {
 		// The node decides nothing until the cluster's constitution has
 		// reached it: the answer waits for that (the status says so if it
 		// has not within joinCatchUp).
-		d.awaitConsensus(r.Context(), joinCatchUp)
+		d.rep.AwaitConsensus(r.Context(), joinCatchUp)
 	}
 	if err != nil {
 		d.fail(w, err)
@@ -298,7 +300,7 @@ func (d *Daemon) handleClusterLeave(w http.ResponseWriter, r *http.Request) {
 	err := d.clusterAct(r.Context(), "cluster.leave", governance.KindClusterLeave, map[string]string{"cluster": st.Cluster.String()},
 		func(ctx context.Context) (governance.ClusterDetail, error) {
 			_, err := d.cluster.Leave(ctx)
-			d.rep.reset()
+			d.rep.Reset()
 			return governance.ClusterDetail{Cluster: st.Cluster.String(), Node: d.id.NodeID}, err
 		})
 	if err != nil {

@@ -168,7 +168,7 @@ func TestClusterOfDaemons(t *testing.T) {
 	// Both replicas are in the replicated service registry, and both
 	// declare ping idempotent (set is not: a call to it left unanswered
 	// is not retried).
-	waitFor(t, "a's registry lists both replicas", func() bool { return len(a.d.rep.serving("echo")) == 2 })
+	waitFor(t, "a's registry lists both replicas", func() bool { return len(a.d.rep.Serving("echo")) == 2 })
 	if nodes, idem := a.d.remote.Replicas(ctx, "echo", "ping"); len(nodes) != 2 || !idem {
 		t.Fatalf("echo.ping resolves to %v, idempotent %v", nodes, idem)
 	}

@@ -116,9 +116,7 @@ func TestClusterAmendmentReplicates(t *testing.T) {
 
 	// A node whose constitution in force is not the committed one decides
 	// nothing (but may still leave).
-	c.d.rep.mu.Lock()
-	c.d.rep.commit = nil
-	c.d.rep.mu.Unlock()
+	c.d.rep.Reset() // as if the cluster's constitution had not reached it
 	d := consensusGate{c.d, c.d.gov.gate}.Check(ctx, &governance.Request{Action: "agent.spawn"})
 	if d.Outcome != governance.Deny || d.RuleIDs[0] != "cluster.consensus" {
 		t.Fatalf("a node without the committed constitution decided %+v", d)
@@ -149,12 +147,12 @@ func TestClusterServiceRegistry(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, n := range []*clusterNode{a, b} {
-		waitFor(t, n.id+" lists b serving echo", func() bool { return slices.Equal(n.d.rep.serving("echo"), []string{b.id}) })
+		waitFor(t, n.id+" lists b serving echo", func() bool { return slices.Equal(n.d.rep.Serving("echo"), []string{b.id}) })
 	}
 	if err := b.c.UnregisterService(ctx, "echo"); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "a sees echo withdrawn", func() bool { return len(a.d.rep.serving("echo")) == 0 })
+	waitFor(t, "a sees echo withdrawn", func() bool { return len(a.d.rep.Serving("echo")) == 0 })
 }
 
 // TestClusterWitnessesRewrittenChain: members witness each other's chain

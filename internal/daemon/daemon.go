@@ -23,8 +23,8 @@ import (
 	http "github.com/weftos/weftos/internal/localhttp"
 
 	"github.com/weftos/weftos/chain"
-	"github.com/weftos/weftos/internal/agenthost"
 	"github.com/weftos/weftos/internal/apitype"
+	"github.com/weftos/weftos/internal/apphost"
 	"github.com/weftos/weftos/internal/authority"
 	"github.com/weftos/weftos/internal/causal"
 	"github.com/weftos/weftos/internal/clock"
@@ -34,14 +34,11 @@ import (
 	"github.com/weftos/weftos/internal/homedir"
 	"github.com/weftos/weftos/internal/identity"
 	"github.com/weftos/weftos/internal/kernel"
-	"github.com/weftos/weftos/internal/llm"
 	"github.com/weftos/weftos/internal/localapi"
 	"github.com/weftos/weftos/internal/logfile"
 	"github.com/weftos/weftos/internal/metrics"
 	"github.com/weftos/weftos/internal/nodemetrics"
-	"github.com/weftos/weftos/internal/session"
 	"github.com/weftos/weftos/internal/toolhost"
-	"github.com/weftos/weftos/internal/tools"
 	"github.com/weftos/weftos/internal/xref"
 )
 
@@ -105,16 +102,12 @@ type Daemon struct {
 	bgCtx        context.Context // ends at Close: background work the daemon owns
 	bgCancel     context.CancelFunc
 	bgWG         sync.WaitGroup
-	models       *llm.Registry
-	endpoints    map[string]agenthost.Endpoint // provider name → where its prompts go
-	toolhost     *toolhost.Host                // installed WASM tools (internal/toolhost)
-	agenthost    *agenthost.Host               // the agent process kind (internal/agenthost)
-	memory       *agenthost.MemoryStore
-	builtins     *tools.Registry        // built once: the built-in tools are stateless
-	mcp          *agenthost.MCPSessions // MCP tool sessions (weave mcp serve, the gateway's /mcp)
-	journals     *session.Committer     // group-commits every session journal
+	toolhost     *toolhost.Host // installed WASM tools (internal/toolhost)
+	apps         *apphost.Host  // installed apps (internal/apphost)
+	memory       *memoryStore   // semantic memory (memory.go; nil with nomemory)
 	gw           gatewayParts
 	ui           uiParts
+	llmParts     // model providers, agents, sessions, MCP tool sessions (llm.go; empty with nollm)
 	meshParts    // the cluster, cross-node IPC, replicated state, witnesses (cluster.go; empty with nomesh)
 
 	chainKick        chan struct{} // a group commit happened (chainFanout)
@@ -125,10 +118,6 @@ type Daemon struct {
 	graphSynced      time.Time
 	graphSyncedEdges int
 	ecc              *eccEngine // impulse queue and cognitive tick
-
-	providers   []apitype.Provider // configured LLM providers, for status
-	defaultMu   sync.Mutex         // guards defaultName
-	defaultName string             // the resolved default model (defaultModel)
 
 	shutdownOnce sync.Once
 	shutdownCh   chan struct{}
@@ -205,12 +194,7 @@ func Open(ctx context.Context, opts Options) (_ *Daemon, err error) {
 	if err != nil {
 		return nil, err
 	}
-	// Sessions a crash left half-written are restored from the commit log
-	// before anything can read them.
-	if d.journals, err = session.OpenCommitter(ctx, home, session.WithCommitLogger(d.log.With("layer", "session"))); err != nil {
-		return nil, fmt.Errorf("daemon: session journals: %w", err)
-	}
-	if err := d.openProviders(); err != nil {
+	if err := d.openLLM(ctx); err != nil {
 		return nil, err
 	}
 	if err := d.openChain(ctx); err != nil {
@@ -240,13 +224,13 @@ func Open(ctx context.Context, opts Options) (_ *Daemon, err error) {
 	}
 	d.kernel.SetGate(gateAdapter{d})
 	d.kernel.RegisterKind(kernel.MailboxKind, kernel.NewMailbox)
-	d.builtins = tools.Default()
 	if err := d.openToolHost(ctx); err != nil {
 		return nil, err
 	}
 	if err := d.openMemory(ctx); err != nil {
 		return nil, err
 	}
+	d.openAppHost()
 	d.openAgentHost()
 	d.openMCPSessions()
 	if err := d.kernel.RegisterService(kernel.ServiceSpec{Name: "kernel", Type: "builtin", Owner: kernel.KernelPID,
@@ -279,8 +263,8 @@ func Open(ctx context.Context, opts Options) (_ *Daemon, err error) {
 	}
 	d.kernel.Boot()
 	d.kernel.StartHealthChecks(kc.HealthInterval.Duration)
-	d.goBackground(func(ctx context.Context) { d.agenthost.ReapIdleLoop(ctx, d.mcp.ReapIdle) })
-	d.goBackground(d.restoreApps)
+	d.goBackground(d.reapIdleAgents)
+	d.goBackground(d.apps.Restore)
 	d.goBackground(d.replicateServices)
 	d.log.Info("weave ready", "node", d.id.NodeID, "home", home, "version", opts.Version, "socket", filepath.Join(home, localapi.SocketName))
 	return d, nil
@@ -348,13 +332,7 @@ func (d *Daemon) Status() apitype.Status {
 	if d.chain != nil {
 		out.ChainLength = d.chain.Len()
 	}
-	out.Providers = d.providers
-	out.Model = d.cfg.Agents.Model
-	if out.Model == "" {
-		d.defaultMu.Lock()
-		out.Model = d.defaultName
-		d.defaultMu.Unlock()
-	}
+	out.Providers, out.Model = d.modelStatus()
 	out.Problems = d.problems()
 	if len(out.Problems) > 0 && out.Health.Status == kernel.Healthy {
 		out.Health.Status = kernel.Degraded
@@ -420,11 +398,9 @@ func (d *Daemon) close(ctx context.Context) error {
 			errs = append(errs, err)
 		}
 	}
-	if d.journals != nil {
-		// After the kernel: the agents have closed their sessions.
-		if err := d.journals.Close(ctx); err != nil {
-			errs = append(errs, fmt.Errorf("session journals: %w", err))
-		}
+	// After the kernel: the agents have closed their sessions.
+	if err := d.closeJournals(ctx); err != nil {
+		errs = append(errs, err)
 	}
 	if d.gov != nil {
 		if err := d.gov.pending.Close(ctx); err != nil {
@@ -509,8 +485,8 @@ func (d *Daemon) problems() []string {
 		}
 	}
 	if d.gov != nil {
-		if d.gov.invalid != "" {
-			out = append(out, "governance: constitution.toml is invalid; the adopted constitution is in force: "+d.gov.invalid)
+		if why := d.gov.invalidReason(); why != "" {
+			out = append(out, "governance: constitution.toml is invalid; the adopted constitution is in force: "+why)
 		}
 		if id := d.gov.pendingProposal(); id != "" {
 			out = append(out, "governance: constitution.toml differs from the adopted constitution; approve or reject it: weave gov approve "+id)

@@ -83,16 +83,3 @@ func (d *Daemon) constitutionState(context.Context) (doctor.ConstitutionState, e
 	s.PendingID = d.gov.pendingProposal()
 	return s, nil
 }
-
-// doctorProviders are the daemon's providers, each listing its models.
-func (d *Daemon) doctorProviders() []doctor.Provider {
-	if d.models == nil {
-		return nil
-	}
-	var out []doctor.Provider
-	for _, n := range d.models.Names() {
-		p, _ := d.models.Provider(n)
-		out = append(out, doctor.Provider{Name: n, Endpoint: d.endpoints[n].Host, Models: p.Models})
-	}
-	return out
-}

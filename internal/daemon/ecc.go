@@ -9,11 +9,10 @@ import (
 
 	http "github.com/weftos/weftos/internal/localhttp"
 
-	"github.com/weftos/weftos/internal/agenthost"
 	"github.com/weftos/weftos/internal/apitype"
 	"github.com/weftos/weftos/internal/authority"
 	"github.com/weftos/weftos/internal/causal"
-	"github.com/weftos/weftos/internal/governance"
+	"github.com/weftos/weftos/internal/ecchost"
 	"github.com/weftos/weftos/internal/homedir"
 	"github.com/weftos/weftos/internal/kernel"
 	"github.com/weftos/weftos/internal/localapi"
@@ -39,46 +38,14 @@ func (d *Daemon) openGraph() error {
 }
 
 // replayGraph re-applies the edges recorded on the chain in [from, to)
-// (those a crash may have cut from the graph file); applying an edge the
-// graph has is a no-op.
+// (those a crash may have cut from the graph file).
 func (d *Daemon) replayGraph(from, to uint64) error {
-	for ev, err := range d.chain.Events(from, to) {
-		if err != nil {
-			return err
-		}
-		var err error
-		switch ev.Kind {
-		case governance.KindEccEdge:
-			err = d.applyEdgeRecord(ev.Payload)
-		case governance.KindEccAnalyze:
-			err = d.applyAnalyzeRecord(ev.Payload)
-		}
-		if err != nil {
-			return fmt.Errorf("daemon: replaying the graph edges at seq %d: %w", ev.Seq, err)
-		}
-	}
-	return nil
+	return ecchost.Replay(d.chain.Events(from, to), d.graph, d.log)
 }
 
 // applyEdgeRecord applies an ecc.edge outcome to the graph.
 func (d *Daemon) applyEdgeRecord(payload json.RawMessage) error {
-	var rec governance.ActRecord
-	if err := json.Unmarshal(payload, &rec); err != nil {
-		return err
-	}
-	var det governance.EccEdgeDetail
-	if !rec.OK || json.Unmarshal(rec.Detail, &det) != nil || !det.Added {
-		return nil
-	}
-	from, err1 := xref.ParseID(det.From)
-	to, err2 := xref.ParseID(det.To)
-	typ, err3 := causal.ParseType(det.Type)
-	if err := errors.Join(err1, err2, err3); err != nil {
-		return err
-	}
-	_, _, err := d.graph.Add(causal.Edge{From: causal.ID(from), To: causal.ID(to), Type: typ, Weight: det.Weight, Seq: det.DecisionSeq,
-		ValidFrom: det.ValidFrom, ValidTo: det.ValidTo, Recorded: det.Recorded})
-	return err
+	return ecchost.ApplyEdgeRecord(d.graph, payload)
 }
 
 // syncGraph makes the graph durable at most once per graphSyncEvery.
@@ -126,34 +93,9 @@ func (d *Daemon) resolveNode(s string) (xref.ID, error) {
 }
 
 // linkEdge adds a causal edge as a governed act (ecc.link, recorded as
-// ecc.edge): the edge is added inside the act, its seq the decision's.
+// ecc.edge; internal/ecchost).
 func (d *Daemon) linkEdge(ctx context.Context, subject authority.Subject, e causal.Edge) (apitype.EccEdgeResponse, error) {
-	var out apitype.EccEdgeResponse
-	from, to := xref.ID(e.From), xref.ID(e.To)
-	act := authority.Act{Action: "ecc.link", Kind: governance.KindEccEdge, Source: "ecc", Subject: subject, Carry: agenthost.CarryFrom(ctx),
-		Context: governance.Context{Extra: map[string]string{"type": e.Type.String(), "from": from.String(), "to": to.String()}}}
-	err := d.auth.Do(ctx, act, func(ctx context.Context, pm *authority.Permit) (any, error) {
-		e.Seq = pm.DecisionSeq()
-		e.Recorded = d.opts.Clock.Now().UnixNano()
-		if e.ValidFrom == 0 {
-			e.ValidFrom = e.Recorded
-		}
-		added, stale, err := d.graph.Add(e)
-		det := governance.EccEdgeDetail{From: from.String(), To: to.String(), Type: e.Type.String(), Weight: e.Weight,
-			ValidFrom: e.ValidFrom, ValidTo: e.ValidTo, Recorded: e.Recorded, DecisionSeq: e.Seq, Added: added, Stale: len(stale)}
-		var ce *causal.CycleError
-		if errors.As(err, &ce) {
-			for _, id := range ce.Path {
-				det.Cycle = append(det.Cycle, id.String())
-			}
-		}
-		out = apitype.EccEdgeResponse{Added: added, Seq: e.Seq}
-		for _, id := range stale {
-			out.Stale = append(out.Stale, id.String())
-		}
-		return det, err
-	})
-	return out, err
+	return ecchost.Link(ctx, d.auth, d.graph, d.opts.Clock, subject, carryFrom(ctx), e)
 }
 
 func (d *Daemon) eccRoutes() []localapi.Route {

@@ -8,13 +8,10 @@ import (
 	"testing"
 
 	"github.com/weftos/weftos/internal/apitype"
-	"github.com/weftos/weftos/internal/causal"
 	"github.com/weftos/weftos/internal/client"
-	"github.com/weftos/weftos/internal/governance"
 	"github.com/weftos/weftos/internal/homedir"
 	"github.com/weftos/weftos/internal/memory"
 	"github.com/weftos/weftos/internal/session"
-	"github.com/weftos/weftos/internal/xref"
 )
 
 func writeCorpus(t *testing.T, dir string) {
@@ -220,51 +217,5 @@ func TestIngestChunksCrossReferenced(t *testing.T) {
 	}
 	if rep, err := c.GovAudit(ctx, 0); err != nil || len(rep.Findings) != 0 {
 		t.Fatalf("audit: %+v %v", rep, err)
-	}
-}
-
-// TestAnalysisEdges: the edges of an ecc.analyze record — part_of for
-// every stored chunk, follows from the chunk before (Prev across batches;
-// none between equal chunks, none through a chunk not stored), mentions
-// per chunk — and malformed records refused.
-func TestAnalysisEdges(t *testing.T) {
-	doc := strings.Repeat("ab", 32)
-	det := governance.EccAnalyzeDetail{Document: doc, Prev: "p0", Chunks: []string{"c1", "", "c1", "c2"},
-		Entities: []string{"name:ada", "date:2023-05-07"}, Mentions: [][]int{{0, 1}, nil, {0}, nil}, DecisionSeq: 4, Recorded: 9}
-	edges, err := analysisEdges(det)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got []string
-	name := map[causal.ID]string{}
-	for _, k := range []string{"p0", "c1", "c2"} {
-		n, _ := memoryNode(k)
-		name[causal.ID(n.ID)] = k
-	}
-	for _, k := range det.Entities {
-		n, _ := entityNode(k)
-		name[causal.ID(n.ID)] = k
-	}
-	d, _ := xref.ParseID(doc)
-	name[causal.ID(d)] = "doc"
-	for _, e := range edges {
-		if e.Seq != 4 || e.Recorded != 9 || e.ValidFrom != 9 || e.Weight != 1 {
-			t.Fatalf("edge %+v", e)
-		}
-		got = append(got, name[e.From]+" "+e.Type.String()+" "+name[e.To])
-	}
-	want := []string{"c1 part_of doc", "c1 follows p0", "c1 mentions name:ada", "c1 mentions date:2023-05-07",
-		"c1 part_of doc", "c1 mentions name:ada", "c2 part_of doc", "c2 follows c1"}
-	if strings.Join(got, "|") != strings.Join(want, "|") {
-		t.Fatalf("edges\n%q\nwant\n%q", got, want)
-	}
-	for _, bad := range []governance.EccAnalyzeDetail{
-		{Document: "zz"},
-		{Document: doc, Chunks: []string{"c"}, Mentions: [][]int{{1}}},
-		{Document: doc, Chunks: []string{"c"}, Entities: []string{"name:a"}, Mentions: [][]int{{-1}}},
-	} {
-		if _, err := analysisEdges(bad); err == nil {
-			t.Fatalf("accepted %+v", bad)
-		}
 	}
 }

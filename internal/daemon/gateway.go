@@ -1,4 +1,4 @@
-//go:build !nochannels
+//go:build !nochannels && !nollm
 
 package daemon
 

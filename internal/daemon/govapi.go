@@ -39,7 +39,7 @@ func (g *gov) routes() []localapi.Route {
 func (g *gov) handleRules(w http.ResponseWriter, r *http.Request) {
 	c := g.engine.Constitution()
 	localapi.WriteJSON(w, RulesResponse{Name: c.Name, Hash: c.HashHex(), Revision: c.Revision, Environment: g.engine.Env(),
-		Environments: c.Environments, Rules: c.Rules, Invalid: g.invalid})
+		Environments: c.Environments, Rules: c.Rules, Invalid: g.invalidReason()})
 }
 
 func (g *gov) handleCheck(w http.ResponseWriter, r *http.Request) {

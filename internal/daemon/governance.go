@@ -32,13 +32,14 @@ const fileProposalTimeout = 24 * time.Hour
 // gov wires the governance layer: the gate, the defer queue, and the
 // constitution in force — which is always the one adopted on the chain.
 type gov struct {
-	d       *Daemon
-	path    string
-	engine  *governance.Engine
-	gate    *governance.Gate
-	pending *governance.Pending
-	timeout time.Duration
-	invalid string // why constitution.toml could not be used, if it could not
+	d         *Daemon
+	path      string
+	engine    *governance.Engine
+	gate      *governance.Gate
+	pending   *governance.Pending
+	timeout   time.Duration
+	invalidMu sync.Mutex
+	invalid   string // why constitution.toml could not be used, if it could not (under invalidMu)
 
 	genesis  bool                     // nothing adopted yet: adopt at start
 	proposal *governance.Constitution // a hand-edited file awaiting approval
@@ -86,7 +87,7 @@ func (d *Daemon) openGov() (*gov, error) {
 		if d.cfg.Governance.Environment == "prod" {
 			return nil, fmt.Errorf("%w (refusing to boot in prod): %w", ErrInvalidConstitution, perr)
 		}
-		g.invalid = perr.Error()
+		g.setInvalid(perr.Error())
 		d.log.Error("constitution is invalid; adopting the default constitution", "file", g.path, "err", perr)
 		if c, err = governance.Parse("default constitution", []byte(governance.DefaultConstitutionText)); err != nil {
 			return nil, fmt.Errorf("daemon: default constitution: %w", err)
@@ -96,7 +97,7 @@ func (d *Daemon) openGov() (*gov, error) {
 		c, g.genesis = file, true
 	case perr != nil:
 		c = adopted
-		g.invalid = perr.Error()
+		g.setInvalid(perr.Error())
 		d.log.Error("constitution.toml is invalid; the adopted constitution stays in force", "file", g.path, "err", perr,
 			"adopted", adopted.HashHex())
 	case file.HashHex() != adopted.HashHex():
@@ -223,9 +224,52 @@ func (g *gov) apply(ctx context.Context, actionID string, a governance.Amendment
 	if err := durable.WriteFile(g.path, []byte(next.Canonical())); err != nil {
 		g.d.log.Error("amendment in force but constitution.toml not saved", "err", err)
 	}
-	g.invalid = ""
+	g.setInvalid("")
 	g.d.saveGovState(next.HashHex(), seq)
 	return next, nil
+}
+
+// Constitution is the constitution in force (replica.Governance).
+func (g *gov) Constitution() *governance.Constitution { return g.engine.Constitution() }
+
+// PutInForce durably records an amendment the cluster committed, then puts
+// its result in force and saves it to constitution.toml
+// (replica.Governance). Nothing is done when next is already in force.
+func (g *gov) PutInForce(ctx context.Context, rec governance.AmendmentRecord, next *governance.Constitution) error {
+	g.amendMu.Lock()
+	defer g.amendMu.Unlock()
+	if g.engine.Constitution().HashHex() == next.HashHex() {
+		return nil
+	}
+	seq, err := g.d.auth.Record(ctx, "governance", governance.KindAmendment, rec)
+	if err != nil {
+		return fmt.Errorf("daemon: recording the committed amendment: %w", err)
+	}
+	if err := g.engine.SetConstitution(next); err != nil {
+		return fmt.Errorf("daemon: putting the committed amendment in force: %w", err)
+	}
+	if err := durable.WriteFile(g.path, []byte(next.Canonical())); err != nil {
+		g.d.log.Error("amendment in force but constitution.toml not saved", "err", err)
+	}
+	g.setInvalid("")
+	g.d.saveGovState(next.HashHex(), seq)
+	return nil
+}
+
+// setInvalid records why constitution.toml could not be used ("": it
+// can). An amendment put in force (here or by the cluster's log, on Raft's
+// goroutine) clears it while the API reads it.
+func (g *gov) setInvalid(why string) {
+	g.invalidMu.Lock()
+	g.invalid = why
+	g.invalidMu.Unlock()
+}
+
+// invalidReason is why constitution.toml could not be used ("" if it can).
+func (g *gov) invalidReason() string {
+	g.invalidMu.Lock()
+	defer g.invalidMu.Unlock()
+	return g.invalid
 }
 
 // workspaceGate returns a gate that judges paths against an agent's
@@ -283,7 +327,7 @@ func (d *Daemon) adoptedConstitution(file *governance.Constitution) (*governance
 			if r.Origin != "" {
 				// Committed through the cluster: signed by its origin node,
 				// whose membership was checked when it was committed.
-				next, err = applyFrom(c, r.Amendment, r.Origin)
+				next, err = governance.ApplyFrom(c, r.Amendment, r.Origin)
 			} else {
 				next, err = c.Apply(r.Amendment, trusted)
 			}

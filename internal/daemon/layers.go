@@ -28,6 +28,10 @@ var layerPatterns = map[string][]string{
 	layers.Sandbox: {"POST /v1/tools", "GET /v1/tools", "GET /v1/tools/{name}", "POST /v1/tools/{name}/run", "DELETE /v1/tools/{name}"},
 	layers.Memory: {"POST /v1/memory/ingest", "POST /v1/memory/search", "GET /v1/memory/stats", "DELETE /v1/memory/{id}",
 		"POST /v1/memory/reembed"},
+	layers.LLM: {"POST /v1/agent/run", "POST /v1/agent/start", "GET /v1/agent/tools", "GET /v1/models", "GET /v1/skills",
+		"GET /v1/sessions", "GET /v1/sessions/{name}", "DELETE /v1/sessions/{name}", "GET /v1/sessions/{name}/journal",
+		"POST /v1/sessions/{name}/fork", "POST /v1/plan/run", "POST /v1/mcp/sessions", "POST /v1/mcp/sessions/{id}/call",
+		"DELETE /v1/mcp/sessions/{id}"},
 	layers.Channels: {"POST /v1/gateway/tokens", "GET /v1/gateway/tokens", "DELETE /v1/gateway/tokens/{id}",
 		"GET /v1/channels", "GET /v1/pairing", "POST /v1/pairing/{code}/{verdict}"},
 }

@@ -15,6 +15,8 @@ import (
 	"testing"
 
 	"github.com/weftos/weftos/internal/apitype"
+	"github.com/weftos/weftos/internal/apphost"
+	"github.com/weftos/weftos/internal/governance"
 	"github.com/weftos/weftos/internal/homedir"
 	"github.com/weftos/weftos/internal/layers"
 	"github.com/weftos/weftos/internal/localapi"
@@ -36,6 +38,9 @@ func TestLayerRoutes(t *testing.T) {
 		layers.Mesh:     d.clusterRoutes,
 		layers.Sandbox:  d.toolRoutes,
 		layers.Memory:   d.memoryRoutes,
+		layers.LLM: func() []localapi.Route {
+			return slices.Concat(d.agentRoutes(), d.planRoutes(), d.mcpRoutes())
+		},
 	}
 	for _, l := range layers.All() {
 		fn, ok := routes[l.Name]
@@ -55,6 +60,7 @@ func TestLayerRoutes(t *testing.T) {
 		if l.Built {
 			continue
 		}
+		tag := layers.OffBy(l.Name) // nollm also compiles out the channels and MCP
 		wild := regexp.MustCompile(`\{[^}]*\}`)
 		base := localhttptest.NewServer(t, d.apiHandler.Authenticated())
 		for _, p := range want {
@@ -72,7 +78,7 @@ func TestLayerRoutes(t *testing.T) {
 				t.Fatalf("%s: %v: %s", p, err, b)
 			}
 			if rec.Code != http.StatusNotImplemented || body.Error.Code != apitype.CodeLayerNotBuilt ||
-				!strings.Contains(body.Error.Message, `layer "`+l.Name+`" is not built into this binary (built with -tags `+l.Tag+`)`) {
+				!strings.Contains(body.Error.Message, `layer "`+l.Name+`" is not built into this binary (built with -tags `+tag+`)`) {
 				t.Errorf("%s without %s: %d %+v", p, l.Name, rec.Code, body.Error)
 			}
 		}
@@ -88,12 +94,16 @@ func TestLayerConfiguredWithout(t *testing.T) {
 		layer  string
 		config string
 		file   string // a state file that means the layer is in use
+		body   string // its content ("{}" when empty)
 	}{
 		{layer: layers.UI, config: "[ui]\nlisten = \"127.0.0.1:0\"\n"},
 		{layer: layers.Channels, config: "[gateway]\nlisten = \"127.0.0.1:0\"\n"},
 		{layer: layers.Channels, config: "[[channels]]\nname = \"tg\"\nkind = \"telegram\"\ntoken_env = \"WEFT_TEST_NO_TOKEN\"\n"},
 		{layer: layers.Mesh, file: homedir.Cluster},
 		{layer: layers.Sandbox, file: homedir.Tools + "/echo/install.json"},
+		{layer: layers.LLM, config: "[[providers]]\nname = \"local\"\nkind = \"openai\"\nbase_url = \"http://127.0.0.1:9/v1\"\napi_key_env = \"WEFT_TEST_NO_KEY\"\n"},
+		{layer: layers.LLM, config: "[agents]\nmodel = \"openai/gpt-4o-mini\"\n"},
+		{layer: layers.LLM, file: apphost.Dir + "/notes/app.json", body: `{"name":"notes","running":true,"services":[{"agent":"scribe"}]}`},
 	} {
 		if layers.Built(tc.layer) && tc.file != "" {
 			continue // a real cluster state is the cluster tests' business
@@ -108,7 +118,11 @@ func TestLayerConfiguredWithout(t *testing.T) {
 			if err := os.MkdirAll(filepath.Dir(filepath.Join(home, tc.file)), 0o700); err != nil {
 				t.Fatal(err)
 			}
-			if err := os.WriteFile(filepath.Join(home, tc.file), []byte("{}"), 0o600); err != nil {
+			body := tc.body
+			if body == "" {
+				body = "{}"
+			}
+			if err := os.WriteFile(filepath.Join(home, tc.file), []byte(body), 0o600); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -129,5 +143,43 @@ func TestLayerConfiguredWithout(t *testing.T) {
 		if !errors.Is(err, layers.ErrNotBuilt) || !strings.Contains(err.Error(), `layer "`+tc.layer+`"`) {
 			t.Errorf("without %s: %v", tc.layer, err)
 		}
+	}
+}
+
+// TestLayerAppWithAgents: without the LLM layer an app whose package has
+// agents is refused at install, as layer_not_built, and the refusal is on
+// the chain. (With agents built, installing apps is TestAppLifecycle's.)
+func TestLayerAppWithAgents(t *testing.T) {
+	if layers.Built(layers.LLM) {
+		t.Skip("the LLM layer is built")
+	}
+	dir := t.TempDir()
+	for name, body := range map[string]string{
+		"weftapp.toml":       "name = \"notes\"\nversion = \"0.1.0\"\nagents = [\"agents/scribe.yaml\"]\n\n[requests]\ncapabilities = [\"can_ipc\"]\n",
+		"agents/scribe.yaml": "name: scribe\nsystem_prompt: Keep notes.\ncapabilities:\n  can_ipc: true\n",
+	} {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d := open(t, t.TempDir())
+	defer closeD(t, d)
+	_, err := d.apps.Install(context.Background(), dir, false)
+	if !errors.Is(err, layers.ErrNotBuilt) || !strings.Contains(err.Error(), `layer "llm"`) {
+		t.Fatalf("install: %v", err)
+	}
+	if code, _, _ := d.errorCode(err); code != apitype.CodeLayerNotBuilt {
+		t.Errorf("code %q", code)
+	}
+	refused := false
+	for seq := range d.chain.Len() {
+		ev, _ := d.chain.Get(seq)
+		refused = refused || ev.Kind == governance.KindRefusal && strings.Contains(string(ev.Payload), `"action":"app.install"`)
+	}
+	if !refused {
+		t.Error("no refusal of app.install on the chain")
 	}
 }

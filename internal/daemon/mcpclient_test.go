@@ -1,4 +1,4 @@
-//go:build !nochannels && !nomcp
+//go:build !nochannels && !nomcp && !nollm
 
 package daemon
 

@@ -58,6 +58,9 @@ func (d *Daemon) openMemory(ctx context.Context) error {
 }
 
 // closeMemory closes the store.
+// memoryStore is the node's semantic memory (an empty type with nomemory).
+type memoryStore = memory.Store
+
 func (d *Daemon) closeMemory(ctx context.Context) error {
 	if d.memory == nil {
 		return nil

@@ -56,13 +56,13 @@ func (l meshLink) RequestAny(ctx context.Context, nodes []string, call cluster.C
 
 func (l meshLink) Peers() ([]cluster.PeerInfo, error) { return l.d.cluster.Peers() }
 
-func (r replicaRegistry) Version() uint64 { return r.d.rep.version() }
+func (r replicaRegistry) Version() uint64 { return r.d.rep.Version() }
 
 func (r replicaRegistry) Serving(service string) []string {
 	if !r.d.inConsensus() {
 		return nil
 	}
-	return r.d.rep.serving(service)
+	return r.d.rep.Serving(service)
 }
 
 func (s remoteSpawner) SpawnFor(ctx context.Context, node string, spec kernel.SpawnSpec) (kernel.PID, error) {

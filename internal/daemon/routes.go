@@ -7,13 +7,13 @@ import (
 	"github.com/weftos/weftos/chain"
 	"github.com/weftos/weftos/internal/agentdef"
 	"github.com/weftos/weftos/internal/apitype"
+	"github.com/weftos/weftos/internal/apphost"
 	"github.com/weftos/weftos/internal/apppkg"
 	"github.com/weftos/weftos/internal/authority"
 	"github.com/weftos/weftos/internal/causal"
 	"github.com/weftos/weftos/internal/governance"
 	"github.com/weftos/weftos/internal/kernel"
 	"github.com/weftos/weftos/internal/layers"
-	"github.com/weftos/weftos/internal/llm"
 	"github.com/weftos/weftos/internal/localapi"
 	"github.com/weftos/weftos/internal/logfile"
 	"github.com/weftos/weftos/internal/session"
@@ -36,19 +36,8 @@ func (d *Daemon) routes() []localapi.Route {
 	r = append(r, d.planRoutes()...)
 	r = append(r, d.uiRoutes()...)
 	r = append(r, d.toolRoutes()...)
-	return append(r,
-		localapi.Route{Pattern: "GET /v1/gov/audit", Handler: d.handleAudit},
-		localapi.Route{Pattern: "POST /v1/agent/run", Handler: d.handleAgentRun},
-		localapi.Route{Pattern: "POST /v1/agent/start", Handler: d.handleAgentStart},
-		localapi.Route{Pattern: "GET /v1/agent/tools", Handler: d.handleAgentTools},
-		localapi.Route{Pattern: "GET /v1/models", Handler: d.handleModels},
-		localapi.Route{Pattern: "GET /v1/skills", Handler: d.handleSkills},
-		localapi.Route{Pattern: "GET /v1/sessions", Handler: d.handleSessions},
-		localapi.Route{Pattern: "GET /v1/sessions/{name}", Handler: d.handleSession},
-		localapi.Route{Pattern: "DELETE /v1/sessions/{name}", Handler: d.handleSessionRemove},
-		localapi.Route{Pattern: "GET /v1/sessions/{name}/journal", Handler: d.handleSessionJournal},
-		localapi.Route{Pattern: "POST /v1/sessions/{name}/fork", Handler: d.handleSessionFork},
-	)
+	r = append(r, d.agentRoutes()...)
+	return append(r, localapi.Route{Pattern: "GET /v1/gov/audit", Handler: d.handleAudit})
 }
 
 // errorCode maps outer layers' errors to API codes: the one place the
@@ -97,8 +86,8 @@ func outerCode(err error) string {
 		return apitype.CodeBadToolPackage
 	case sandboxCode(err) != "":
 		return sandboxCode(err)
-	case errors.Is(err, llm.ErrNoProvider), errors.Is(err, ErrNoModel), errors.Is(err, llm.ErrUnknownProvider):
-		return apitype.CodeNoProvider
+	case llmCode(err) != "":
+		return llmCode(err)
 	case errors.Is(err, agentdef.ErrInvalid), errors.Is(err, agentdef.ErrNotFound):
 		return apitype.CodeInvalidAgent
 	case errors.Is(err, session.ErrNotFound):
@@ -123,11 +112,11 @@ func outerCode(err error) string {
 		return memoryCode(err)
 	case errors.Is(err, governance.ErrUnknownPending), errors.Is(err, governance.ErrAlreadyResolved):
 		return apitype.CodeUnknownAction
-	case errors.Is(err, ErrUnknownMCPSession):
+	case errors.Is(err, apitype.ErrUnknownMCP):
 		return apitype.CodeUnknownMCP
-	case errors.Is(err, ErrUnknownApp):
+	case errors.Is(err, apphost.ErrUnknownApp):
 		return apitype.CodeUnknownApp
-	case errors.Is(err, ErrAppExists):
+	case errors.Is(err, apphost.ErrAppExists):
 		return apitype.CodeAppExists
 	case errors.Is(err, apitype.ErrUnknownPublisher):
 		return apitype.CodeUnknownPublisher
@@ -166,7 +155,7 @@ func (d *Daemon) registerLayerServices() error {
 		Endpoint: "api:/v1/gov", Methods: []string{"check", "amend", "retire", "pending", "approve", "reject", "audit"},
 		Liveness: func(context.Context) error { return nil },
 		Readiness: func(context.Context) error {
-			if d.gov.invalid != "" {
+			if d.gov.invalidReason() != "" {
 				return errors.New("constitution.toml is invalid; the default constitution is in force")
 			}
 			return nil

@@ -12,7 +12,6 @@ import (
 	"github.com/weftos/weftos/internal/localapi"
 	"github.com/weftos/weftos/internal/nodemetrics"
 	"github.com/weftos/weftos/internal/toolhost"
-	"github.com/weftos/weftos/internal/tools"
 )
 
 // Wire types of the tool endpoints (internal/apitype).
@@ -30,7 +29,7 @@ func (d *Daemon) openToolHost(ctx context.Context) error {
 	}
 	var err error
 	d.toolhost, err = toolhost.New(ctx, toolhost.Options{Home: d.home, Auth: d.auth, Chain: ch, ChainErr: d.chainErr,
-		Builtins: d.builtins, Metrics: d.ops, Clock: d.opts.Clock, Logger: d.log})
+		Builtins: d.builtinTools(), Metrics: d.ops, Clock: d.opts.Clock, Logger: d.log})
 	if err != nil {
 		return fmt.Errorf("daemon: %w", err)
 	}
@@ -39,9 +38,8 @@ func (d *Daemon) openToolHost(ctx context.Context) error {
 
 // What the tool host is handed.
 var (
-	_ toolhost.Chain    = (*chain.Log)(nil)
-	_ toolhost.Builtins = (*tools.Registry)(nil)
-	_ toolhost.Metrics  = (*nodemetrics.Metrics)(nil)
+	_ toolhost.Chain   = (*chain.Log)(nil)
+	_ toolhost.Metrics = (*nodemetrics.Metrics)(nil)
 )
 
 func (d *Daemon) handleToolInstall(w http.ResponseWriter, r *http.Request) {

@@ -178,10 +178,7 @@ type linker struct {
 const maxProcNodes = 4096
 
 // ids of the structures events refer to: entities, content only.
-func sessionNode(name string) (xref.Node, error) {
-	id, err := xref.EntityFields("session", xref.Str("name", name))
-	return xref.Node{ID: id, Type: "session", Key: "session:" + name}, err
-}
+func sessionNode(name string) (xref.Node, error) { return xref.SessionNode(name) }
 
 func (l *linker) processNode(pid uint64) (xref.Node, error) {
 	if n, ok := l.procs[pid]; ok {
@@ -198,10 +195,7 @@ func (l *linker) processNode(pid uint64) (xref.Node, error) {
 	return n, err
 }
 
-func memoryNode(contentID string) (xref.Node, error) {
-	id, err := xref.EntityFields("memory.record", xref.Str("content_id", contentID))
-	return xref.Node{ID: id, Type: "memory.record", Key: "memory:" + contentID}, err
-}
+func memoryNode(contentID string) (xref.Node, error) { return xref.MemoryNode(contentID) }
 
 func toolCallNode(pid uint64, callID string) (xref.Node, error) {
 	id, err := xref.EntityFields("tool.call", xref.Uint("pid", pid), xref.Str("call_id", callID))

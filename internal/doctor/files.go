@@ -10,7 +10,6 @@ import (
 
 	"github.com/weftos/weftos/internal/apitype"
 	"github.com/weftos/weftos/internal/identity"
-	"github.com/weftos/weftos/internal/tools"
 )
 
 // Home checks the home directory: a directory that no one else may write
@@ -86,26 +85,6 @@ func Keys(home string, chainEvents bool) Check {
 			}
 		}
 		return ok(name, "Ed25519 and ML-DSA-65 keys present and private (node %s)", id.NodeID)
-	}
-}
-
-// Landlock checks how shell_exec programs are confined, given
-// agents.shell_confinement (required, best_effort or off).
-func Landlock(mode string) Check {
-	return func(context.Context) []apitype.DoctorCheck {
-		const name = "landlock"
-		how, err := tools.ShellConfinement()
-		switch {
-		case mode == "off":
-			return warn(name, `set agents.shell_confinement = "required" in weftos.toml`, "shell confinement is off: allow-listed programs run unconfined")
-		case err == nil:
-			return ok(name, "%s: shell_exec programs run confined to the workspace", how)
-		case mode == "best_effort":
-			return warn(name, "run on Linux 5.13 or later with Landlock enabled (landlock in the lsm= boot parameter)",
-				"unavailable (%v): shell_exec programs run unconfined (agents.shell_confinement = best_effort)", err)
-		}
-		return warn(name, `run on Linux 5.13 or later with Landlock enabled (landlock in the lsm= boot parameter), or accept unconfined programs with agents.shell_confinement = "best_effort"`,
-			"unavailable (%v): shell_exec refuses to run programs (agents.shell_confinement = required)", err)
 	}
 }
 

@@ -234,5 +234,5 @@ func (w *wsConn) message(ctx context.Context, f ClientFrame) error {
 		_, _, code := w.s.classify(err)
 		return w.fail(ctx, f.ID, code, err.Error())
 	}
-	return w.write(ctx, ServerFrame{RunEvent: apitype.RunEvent{Type: apitype.RunFinal, Answer: rep.Answer, Usage: rep.Usage, Turns: rep.Turns}, ID: f.ID})
+	return w.write(ctx, ServerFrame{RunEvent: apitype.RunEvent{Type: apitype.RunFinal, Answer: rep.Answer, Usage: apitype.Usage(rep.Usage), Turns: rep.Turns}, ID: f.ID})
 }

@@ -11,9 +11,7 @@ import (
 )
 
 // The optional layers. The kernel, the chain, governance, the authority
-// pipeline, the local API, ECC, apps and the agents with their model
-// providers are always built (compiling the LLM layer out is not done:
-// docs/PLATFORMS.md).
+// pipeline, the local API, ECC and apps are always built.
 const (
 	Mesh     = "mesh"     // the cluster: mesh links, SWIM, Raft, witnessing
 	Sandbox  = "sandbox"  // WASM tools on wazero
@@ -21,6 +19,7 @@ const (
 	Channels = "channels" // the gateway and the chat channels
 	MCP      = "mcp"      // MCP: weave mcp serve, the gateway's /mcp, agents' MCP servers
 	UI       = "ui"       // the control UI
+	LLM      = "llm"      // the model providers and the LLM agents that use them
 )
 
 // Layer is one optional layer and whether this binary contains it.
@@ -31,17 +30,20 @@ type Layer struct {
 }
 
 // all lists every optional layer in a fixed order.
-var all = []string{Mesh, Sandbox, Memory, Channels, MCP, UI}
+var all = []string{Mesh, Sandbox, Memory, Channels, MCP, UI, LLM}
 
-// off holds the layers compiled out; each no<layer>.go file adds its own
-// in init when its tag is set.
-var off = map[string]bool{}
+// off holds the layers compiled out, each with the tag that compiled it
+// out; each no<layer>.go file adds its own in init when its tag is set. A
+// layer that only exists to serve another goes with it: nollm also
+// compiles out the channels and MCP (the gateway, the chat channels and
+// MCP's tools all talk to agents), so it adds those too.
+var off = map[string]string{}
 
 // All returns every optional layer, built or not, in a fixed order.
 func All() []Layer {
 	out := make([]Layer, len(all))
 	for i, name := range all {
-		out[i] = Layer{Name: name, Tag: Tag(name), Built: !off[name]}
+		out[i] = Layer{Name: name, Tag: Tag(name), Built: off[name] == ""}
 	}
 	return out
 }
@@ -51,7 +53,7 @@ func All() []Layer {
 func Built(name string) bool {
 	for _, n := range all {
 		if n == name {
-			return !off[name]
+			return off[name] == ""
 		}
 	}
 	return false
@@ -61,7 +63,7 @@ func Built(name string) bool {
 func Missing() []string {
 	var out []string
 	for _, n := range all {
-		if off[n] {
+		if off[n] != "" {
 			out = append(out, n)
 		}
 	}
@@ -70,6 +72,19 @@ func Missing() []string {
 
 // Tag is the build tag that compiles the layer out.
 func Tag(name string) string { return "no" + name }
+
+// OffBy is the build tag that compiled the layer out of this binary: its
+// own, or that of the layer it serves (nochannels' layer is also compiled
+// out by nollm); "" when the layer is built.
+func OffBy(name string) string { return off[name] }
+
+// compileOut records that tag compiled the layer out; a layer's own tag
+// wins over one that implies it.
+func compileOut(name, tag string) {
+	if off[name] != Tag(name) {
+		off[name] = tag
+	}
+}
 
 // ErrNotBuilt is what every use of a layer compiled out of the binary
 // returns (wrapped in a *NotBuiltError); at the local API its code is
@@ -80,7 +95,11 @@ var ErrNotBuilt = errors.New("layer not built into this binary")
 type NotBuiltError struct{ Layer string }
 
 func (e *NotBuiltError) Error() string {
-	return fmt.Sprintf("layer %q is not built into this binary (built with -tags %s)", e.Layer, Tag(e.Layer))
+	tag := OffBy(e.Layer)
+	if tag == "" {
+		tag = Tag(e.Layer)
+	}
+	return fmt.Sprintf("layer %q is not built into this binary (built with -tags %s)", e.Layer, tag)
 }
 
 // Is makes errors.Is(err, ErrNotBuilt) hold.

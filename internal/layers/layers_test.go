@@ -13,7 +13,11 @@ func TestNotBuiltExplainsItself(t *testing.T) {
 		if !errors.Is(err, ErrNotBuilt) {
 			t.Errorf("%s: errors.Is(ErrNotBuilt) is false", name)
 		}
-		want := fmt.Sprintf("daemon: layer %q is not built into this binary (built with -tags no%s)", name, name)
+		tag := "no" + name
+		if by := OffBy(name); by != "" {
+			tag = by
+		}
+		want := fmt.Sprintf("daemon: layer %q is not built into this binary (built with -tags %s)", name, tag)
 		if err.Error() != want {
 			t.Errorf("%s: %q, want %q", name, err, want)
 		}
@@ -40,7 +44,35 @@ func TestAllAgreesWithMissing(t *testing.T) {
 	if !slices.Equal(missing, Missing()) {
 		t.Errorf("Missing() = %v, All() says %v", Missing(), missing)
 	}
+	for _, l := range All() {
+		if by := OffBy(l.Name); (by == "") != l.Built {
+			t.Errorf("%s: built=%v but OffBy=%q", l.Name, l.Built, by)
+		}
+	}
 	if Built("kernel") {
 		t.Error("an unknown layer is reported built")
+	}
+}
+
+// TestNollmImplies: nollm takes the layers that only talk to agents with
+// it, and names itself as the tag that compiled them out unless their own
+// tag did.
+func TestNollmImplies(t *testing.T) {
+	if Built(LLM) {
+		if OffBy(LLM) != "" {
+			t.Errorf("llm built but OffBy = %q", OffBy(LLM))
+		}
+		return
+	}
+	for _, name := range []string{LLM, Channels, MCP} {
+		if Built(name) {
+			t.Errorf("nollm binary has %s built", name)
+		}
+		if by := OffBy(name); by != "nollm" && by != Tag(name) {
+			t.Errorf("%s compiled out by %q", name, by)
+		}
+	}
+	if got := NotBuilt(LLM).Error(); got != `layer "llm" is not built into this binary (built with -tags nollm)` {
+		t.Errorf("NotBuilt(llm) = %q", got)
 	}
 }

@@ -2,4 +2,4 @@
 
 package layers
 
-func init() { off[Channels] = true }
+func init() { compileOut(Channels, "nochannels") }

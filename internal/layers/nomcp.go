@@ -2,4 +2,4 @@
 
 package layers
 
-func init() { off[MCP] = true }
+func init() { compileOut(MCP, "nomcp") }

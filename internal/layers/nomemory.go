@@ -2,4 +2,4 @@
 
 package layers
 
-func init() { off[Memory] = true }
+func init() { compileOut(Memory, "nomemory") }

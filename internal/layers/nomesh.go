@@ -2,4 +2,4 @@
 
 package layers
 
-func init() { off[Mesh] = true }
+func init() { compileOut(Mesh, "nomesh") }

@@ -2,4 +2,4 @@
 
 package layers
 
-func init() { off[Sandbox] = true }
+func init() { compileOut(Sandbox, "nosandbox") }

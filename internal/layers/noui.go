@@ -2,4 +2,4 @@
 
 package layers
 
-func init() { off[UI] = true }
+func init() { compileOut(UI, "noui") }

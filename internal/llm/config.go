@@ -121,6 +121,9 @@ type resolved struct {
 	Config
 	key  secret
 	base *url.URL
+	// ownClient: HTTPClient is the client resolve made (net/http's
+	// transport, no wrappers), which never modifies a request's headers.
+	ownClient bool
 }
 
 // resolveKind resolves cfg for the constructor ctor of kind want (an empty
@@ -199,6 +202,7 @@ func resolve(cfg Config) (*resolved, error) {
 		} else {
 			r.HTTPClient = &http.Client{}
 		}
+		r.ownClient = true
 	}
 	if r.Clock == nil {
 		r.Clock = SystemClock

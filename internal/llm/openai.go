@@ -86,24 +86,29 @@ type (
 		Parameters  json.RawMessage `json:"parameters"`
 	}
 	oaUsage struct {
-		PromptTokens        int `json:"prompt_tokens"`
-		CompletionTokens    int `json:"completion_tokens"`
-		PromptTokensDetails *struct {
-			CachedTokens int `json:"cached_tokens"`
-		} `json:"prompt_tokens_details"`
+		PromptTokens        int             `json:"prompt_tokens"`
+		CompletionTokens    int             `json:"completion_tokens"`
+		PromptTokensDetails *oaTokenDetails `json:"prompt_tokens_details"`
 	}
+	oaTokenDetails struct {
+		CachedTokens int `json:"cached_tokens"`
+	}
+	// oaResponse is a non-streamed chat completion (decoded by
+	// decodeFast when it can, see oadecode.go).
 	oaResponse struct {
-		ID      string `json:"id"`
-		Model   string `json:"model"`
-		Choices []struct {
-			Message struct {
-				Content   *string      `json:"content"`
-				Refusal   *string      `json:"refusal"`
-				ToolCalls []oaToolCall `json:"tool_calls"`
-			} `json:"message"`
-			FinishReason string `json:"finish_reason"`
-		} `json:"choices"`
-		Usage *oaUsage `json:"usage"`
+		ID      string     `json:"id"`
+		Model   string     `json:"model"`
+		Choices []oaChoice `json:"choices"`
+		Usage   *oaUsage   `json:"usage"`
+	}
+	oaChoice struct {
+		Message      oaReplyMessage `json:"message"`
+		FinishReason string         `json:"finish_reason"`
+	}
+	oaReplyMessage struct {
+		Content   *string      `json:"content"`
+		Refusal   *string      `json:"refusal"`
+		ToolCalls []oaToolCall `json:"tool_calls"`
 	}
 )
 

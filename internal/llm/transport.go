@@ -94,10 +94,14 @@ func (t *transport) endpoint(path string) string {
 	return u.String()
 }
 
-// header returns a fresh copy of the request headers for a request with
-// or without a body, streamed or not. The four sets are built once (the
-// configuration and key do not change) and cloned: one map and one slice
-// per request instead of a Set each.
+// header returns the request headers for a request with or without a
+// body, streamed or not. The four sets are built once (the configuration
+// and key do not change). With the client resolve made they are shared by
+// every request, read only: net/http neither modifies a request's headers
+// (http.RoundTripper's contract; http.Client clones them before it adds
+// any, and for redirects). A caller's client may wrap a transport that
+// does not keep to that: its requests get a copy each (one map and one
+// slice).
 func (t *transport) header(body, stream bool) http.Header {
 	t.hdrOnce.Do(func() {
 		for i := range t.hdrs {
@@ -125,6 +129,9 @@ func (t *transport) header(body, stream bool) http.Header {
 	}
 	if stream {
 		i |= 2
+	}
+	if t.cfg.ownClient {
+		return t.hdrs[i]
 	}
 	return t.hdrs[i].Clone()
 }
@@ -256,7 +263,18 @@ func marshalBody(v any) ([]byte, error) {
 // maxResponseBody bounds a non-streamed response body.
 const maxResponseBody = 64 << 20
 
+// fastDecoder is a wire type with a decoder of its own for the common
+// case: decodeFast decodes a complete, valid JSON text into the zero value
+// exactly as encoding/json would, or reports false leaving it zero.
+type fastDecoder interface {
+	decodeFast(data []byte) bool
+}
+
 var bodyBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// limitedReaders are io.LimitReader's, reused: one per response body read
+// would be an allocation each.
+var limitedReaders = sync.Pool{New: func() any { return new(io.LimitedReader) }}
 
 // decodeJSONBody decodes the first JSON value of a response body (at most
 // maxResponseBody bytes) into v, as a json.Decoder would, reading the body
@@ -271,7 +289,14 @@ func decodeJSONBody(r io.Reader, v any) error {
 		}
 	}()
 	buf.Reset()
-	_, rerr := buf.ReadFrom(io.LimitReader(r, maxResponseBody))
+	lr := limitedReaders.Get().(*io.LimitedReader)
+	lr.R, lr.N = r, maxResponseBody
+	_, rerr := buf.ReadFrom(lr)
+	lr.R = nil
+	limitedReaders.Put(lr)
+	if f, ok := v.(fastDecoder); ok && json.Valid(buf.Bytes()) && f.decodeFast(buf.Bytes()) {
+		return nil
+	}
 	if json.Unmarshal(buf.Bytes(), v) == nil {
 		return nil
 	}
@@ -291,7 +316,11 @@ func decodeJSONBody(r io.Reader, v any) error {
 // newline after the value, a chunked body's terminator) makes the HTTP
 // client close the connection instead of reusing it.
 func drainClose(body io.ReadCloser) {
-	_, _ = io.Copy(io.Discard, io.LimitReader(body, 64<<10))
+	lr := limitedReaders.Get().(*io.LimitedReader)
+	lr.R, lr.N = body, 64<<10
+	_, _ = io.Copy(io.Discard, lr)
+	lr.R = nil
+	limitedReaders.Put(lr)
 	body.Close()
 }
 

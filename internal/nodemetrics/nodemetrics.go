@@ -16,7 +16,6 @@ import (
 
 	"github.com/weftos/weftos/chain"
 	"github.com/weftos/weftos/internal/authority"
-	"github.com/weftos/weftos/internal/llm"
 	"github.com/weftos/weftos/internal/memory"
 	"github.com/weftos/weftos/internal/metrics"
 )
@@ -127,10 +126,16 @@ func (m *Metrics) Register(r *metrics.Registry) error {
 	return errors.Join(errs...)
 }
 
+// Usage is the tokens a model call reported, with llm.Usage's fields
+// (convert with Usage(u)): the metrics do not link the model providers.
+type Usage struct {
+	InputTokens, OutputTokens, CacheReadTokens, CacheWriteTokens int
+}
+
 // LLMCall records one model call that reached the provider: its outcome
 // (Classify of the provider's error), the tokens it reported and how long
 // it took.
-func (m *Metrics) LLMCall(provider, model string, outcome Outcome, u llm.Usage, d time.Duration) {
+func (m *Metrics) LLMCall(provider, model string, outcome Outcome, u Usage, d time.Duration) {
 	m.llmCalls.Inc(provider, model, string(outcome))
 	m.llmSeconds.Observe(d.Seconds(), provider, model)
 	for _, t := range []struct {
@@ -167,6 +172,9 @@ func (m *Metrics) Committed(events, checkpoints int) {
 
 // Synced implements chain.Observer.
 func (m *Metrics) Synced(d time.Duration) { m.chainFsync.Observe(d.Seconds()) }
+
+// ChainSyncs is how many fsyncs of the audit chain completed.
+func (m *Metrics) ChainSyncs() uint64 { return m.chainFsync.Count() }
 
 // Searched implements memory.Observer.
 func (m *Metrics) Searched(d time.Duration, hits int, err error) {

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/weftos/weftos/internal/authority"
-	"github.com/weftos/weftos/internal/llm"
 	"github.com/weftos/weftos/internal/metrics"
 )
 
@@ -49,12 +48,15 @@ func TestInstruments(t *testing.T) {
 	if err := errors.Join(m.Register(r), RegisterGate(r, &st)); err != nil {
 		t.Fatal(err)
 	}
-	m.LLMCall("openai", "gpt", OK, llm.Usage{InputTokens: 10, OutputTokens: 4}, 300*time.Millisecond)
+	m.LLMCall("openai", "gpt", OK, Usage{InputTokens: 10, OutputTokens: 4}, 300*time.Millisecond)
 	m.LLMNotSent("openai", "gpt", Refused)
 	m.ToolCall("read_file", OK, time.Millisecond)
 	m.ToolCall("nope", Refused, 0)
 	m.Committed(3, 1)
 	m.Synced(2 * time.Millisecond)
+	if n := m.ChainSyncs(); n != 1 {
+		t.Errorf("ChainSyncs %d, want 1", n)
+	}
 	m.Searched(time.Millisecond, 2, nil)
 	m.Searched(time.Millisecond, 0, errors.New("x"))
 	st.Permitted.Add(2)

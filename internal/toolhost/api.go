@@ -23,7 +23,7 @@ import (
 	"github.com/weftos/weftos/internal/homedir"
 	"github.com/weftos/weftos/internal/kernel"
 	"github.com/weftos/weftos/internal/nodemetrics"
-	"github.com/weftos/weftos/internal/tools"
+	"github.com/weftos/weftos/internal/toolpkg"
 )
 
 // Dir holds installed WASM tools in the home: one directory per tool
@@ -32,8 +32,8 @@ const Dir = homedir.Tools
 
 // Errors of the WASM tool layer.
 var (
-	ErrUnknownTool = errors.New("no such installed tool")
-	ErrToolExists  = errors.New("a tool with that name is installed")
+	ErrUnknownTool = toolpkg.ErrUnknownTool
+	ErrToolExists  = toolpkg.ErrToolExists
 )
 
 // Chain is the audit chain as the host reads it: the tool.install record
@@ -43,9 +43,10 @@ type Chain interface {
 }
 
 // Builtins names the built-in tools, whose names an installed tool may not
-// take.
+// take. Nil (a binary without agents, nollm): the standard built-in tools
+// (tools.Default), whose names stay reserved.
 type Builtins interface {
-	Get(name string) (tools.Tool, bool)
+	Has(name string) bool
 }
 
 // Metrics counts the operator's tool runs (an agent's are counted by its

@@ -58,6 +58,9 @@ func New(ctx context.Context, opts Options) (*Host, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	if opts.Builtins == nil {
+		opts.Builtins = tools.Default()
+	}
 	if opts.ChainErr == nil {
 		opts.ChainErr = func() error { return errors.New("the audit chain is not open") }
 	}
@@ -168,7 +171,7 @@ func (h *Host) Install(ctx context.Context, path string) (InstalledTool, error) 
 	}
 	m := pkg.Manifest
 	act.Context.Tool = m.Name
-	if _, builtin := h.builtins.Get(m.Name); builtin {
+	if h.builtins.Has(m.Name) {
 		return refuse(fmt.Errorf("%w: %w: %q is the name of a built-in tool", authority.ErrInput, kernel.ErrInvalid, m.Name))
 	}
 	dir, err := h.toolDir(m.Name)

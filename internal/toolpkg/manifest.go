@@ -43,6 +43,14 @@ const (
 // ErrManifest is wrapped by every manifest error (see *ManifestError).
 var ErrManifest = errors.New("invalid tool manifest")
 
+// Errors of installed tools, answered by the tool host (internal/toolhost,
+// which re-exports them) and matched by the layers that install tools
+// through it (internal/apphost) without importing it.
+var (
+	ErrUnknownTool = errors.New("no such installed tool")
+	ErrToolExists  = errors.New("a tool with that name is installed")
+)
+
 // ManifestError locates a manifest problem: File:Line: Field: Msg. Line
 // is 0 when unknown.
 type ManifestError struct {

@@ -90,6 +90,12 @@ func (r *Registry) Get(name string) (Tool, bool) {
 	return t, ok
 }
 
+// Has reports whether the registry has a tool of that name.
+func (r *Registry) Has(name string) bool {
+	_, ok := r.Get(name)
+	return ok
+}
+
 // Names returns the tool names, sorted.
 func (r *Registry) Names() []string {
 	out := make([]string, 0, len(r.tools))

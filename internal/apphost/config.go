@@ -1,4 +1,4 @@
-package daemon
+package apphost
 
 import (
 	"context"
@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 
 	"github.com/weftos/weftos/internal/agentdef"
 	"github.com/weftos/weftos/internal/apitype"
@@ -20,6 +19,7 @@ import (
 	"github.com/weftos/weftos/internal/authority"
 	"github.com/weftos/weftos/internal/durable"
 	"github.com/weftos/weftos/internal/governance"
+	"github.com/weftos/weftos/internal/kernelauth"
 )
 
 // An app's settings (weftapp.toml [config]) are declared by the version
@@ -38,16 +38,11 @@ type appConfigFile struct {
 	Seq      uint64            `json:"seq,omitempty"`
 }
 
-// appFilesMu serializes read-modify-write of the apps' config files and of
-// the trusted keys file (the governed decisions before them run
-// concurrently; each change applies to the file as it is then).
-var appFilesMu sync.Mutex
-
 // errNoValue: a setting without a default was not set.
 var errNoValue = errors.New("has no value")
 
-func (d *Daemon) appConfigPath(name string) (string, error) {
-	dir, err := d.appDir(name)
+func (h *Host) appConfigPath(name string) (string, error) {
+	dir, err := h.appDir(name)
 	if err != nil {
 		return "", err
 	}
@@ -55,9 +50,9 @@ func (d *Daemon) appConfigPath(name string) (string, error) {
 }
 
 // readAppConfig reads the values set for app name (none: an empty file).
-func (d *Daemon) readAppConfig(name string) (appConfigFile, error) {
+func (h *Host) readAppConfig(name string) (appConfigFile, error) {
 	f := appConfigFile{Values: map[string]string{}}
-	p, err := d.appConfigPath(name)
+	p, err := h.appConfigPath(name)
 	if err != nil {
 		return f, err
 	}
@@ -77,8 +72,8 @@ func (d *Daemon) readAppConfig(name string) (appConfigFile, error) {
 	return f, nil
 }
 
-func (d *Daemon) writeAppConfig(name string, f appConfigFile) error {
-	p, err := d.appConfigPath(name)
+func (h *Host) writeAppConfig(name string, f appConfigFile) error {
+	p, err := h.appConfigPath(name)
 	if err != nil {
 		return err
 	}
@@ -87,8 +82,8 @@ func (d *Daemon) writeAppConfig(name string, f appConfigFile) error {
 }
 
 // appManifest reads the manifest of the version of a installed.
-func (d *Daemon) appManifest(a apitype.App) (*apppkg.Manifest, error) {
-	dir, err := d.appDir(a.Name)
+func (h *Host) appManifest(a apitype.App) (*apppkg.Manifest, error) {
+	dir, err := h.appDir(a.Name)
 	if err != nil {
 		return nil, err
 	}
@@ -102,10 +97,10 @@ func (d *Daemon) appManifest(a apitype.App) (*apppkg.Manifest, error) {
 	return apppkg.ParseManifest(b)
 }
 
-// secretHash is what the chain and `weave app config` show of a secret
+// SecretHash is what the chain and `weave app config` show of a secret
 // value: SHA-256, separated by domain, app and key (so equal secrets of two
 // settings do not look equal).
-func secretHash(app, key, value string) string {
+func SecretHash(app, key, value string) string {
 	h := sha256.Sum256([]byte("weftos-app-config-v1\x00" + app + "\x00" + key + "\x00" + value))
 	return "sha256:" + hex.EncodeToString(h[:])
 }
@@ -149,14 +144,14 @@ func checkAppConfig(app string, m *apppkg.Manifest, set map[string]string) error
 // settings of the version replacing it: each must still be of its key's
 // type, and a value set as a secret must stay secret (it would be shown).
 // A value the new version does not declare is kept (shown as undeclared).
-func (d *Daemon) checkUpgradeConfig(name string, prev *apitype.App, next *apppkg.Manifest) error {
-	cur, err := d.readAppConfig(name)
+func (h *Host) checkUpgradeConfig(name string, prev *apitype.App, next *apppkg.Manifest) error {
+	cur, err := h.readAppConfig(name)
 	if err != nil {
 		return err
 	}
 	var old *apppkg.Manifest
 	if prev != nil {
-		if old, err = d.appManifest(*prev); err != nil {
+		if old, err = h.appManifest(*prev); err != nil {
 			return err
 		}
 	}
@@ -181,19 +176,19 @@ func (d *Daemon) checkUpgradeConfig(name string, prev *apitype.App, next *apppkg
 	return nil
 }
 
-// appConfigView is what weave app config shows: every setting the version
+// Config is what weave app config shows: every setting the version
 // declares, with its value in effect (never a secret's), and the values
 // kept for keys it does not declare.
-func (d *Daemon) appConfigView(name string) (apitype.AppConfig, error) {
-	a, err := d.appRecord(name)
+func (h *Host) Config(name string) (apitype.AppConfig, error) {
+	a, err := h.App(name)
 	if err != nil {
 		return apitype.AppConfig{}, err
 	}
-	m, err := d.appManifest(a)
+	m, err := h.appManifest(a)
 	if err != nil {
 		return apitype.AppConfig{}, err
 	}
-	cur, err := d.readAppConfig(name)
+	cur, err := h.readAppConfig(name)
 	if err != nil {
 		return apitype.AppConfig{}, err
 	}
@@ -213,7 +208,7 @@ func (d *Daemon) appConfigView(name string) (apitype.AppConfig, error) {
 		switch {
 		case s.Source == apitype.ConfigSourceUnset:
 		case v.Secret && set:
-			s.Hash = secretHash(a.Name, k, val)
+			s.Hash = SecretHash(a.Name, k, val)
 		case !v.Secret:
 			s.Value = &val
 		}
@@ -224,39 +219,39 @@ func (d *Daemon) appConfigView(name string) (apitype.AppConfig, error) {
 			// Kept from a version that declared it; whether it was a secret
 			// is not known any more: show only its hash.
 			out.Settings = append(out.Settings, apitype.AppConfigSetting{Key: k, Source: apitype.ConfigSourceSet, Undeclared: true,
-				Hash: secretHash(a.Name, k, cur.Values[k])})
+				Hash: SecretHash(a.Name, k, cur.Values[k])})
 		}
 	}
 	return out, nil
 }
 
-// configureApp sets and unsets an app's settings: the governed act
+// Configure sets and unsets an app's settings: the governed act
 // app.configure. Each key must be one the installed version declares (or,
 // to unset, one kept from an earlier version) and each value of its type;
 // a refusal is recorded. The decision's context and the outcome show each
 // value set, a secret's as its hash. The values take effect when the app's
 // processes next start (at once with req.Restart).
-func (d *Daemon) configureApp(ctx context.Context, name string, req apitype.AppConfigRequest) (apitype.AppConfig, error) {
-	act := authority.Act{Action: "app.configure", Kind: governance.KindAppConfigure, Source: "apps", Subject: operator(),
+func (h *Host) Configure(ctx context.Context, name string, req apitype.AppConfigRequest) (apitype.AppConfig, error) {
+	act := authority.Act{Action: "app.configure", Kind: governance.KindAppConfigure, Source: "apps", Subject: kernelauth.Operator(),
 		Context: governance.Context{Extra: map[string]string{"app": name}}}
 	refuse := func(cause error) (apitype.AppConfig, error) {
-		if err := d.auth.Refuse(ctx, act, cause); errors.Is(err, authority.ErrLedger) {
+		if err := h.auth.Refuse(ctx, act, cause); errors.Is(err, authority.ErrLedger) {
 			return apitype.AppConfig{}, err
 		}
 		return apitype.AppConfig{}, cause
 	}
-	a, err := d.appRecord(name)
+	a, err := h.App(name)
 	if err != nil {
 		if errors.Is(err, ErrUnknownApp) {
 			return refuse(fmt.Errorf("%w: %w", authority.ErrConflict, err))
 		}
 		return apitype.AppConfig{}, err
 	}
-	m, err := d.appManifest(a)
+	m, err := h.appManifest(a)
 	if err != nil {
 		return apitype.AppConfig{}, err
 	}
-	cur, err := d.readAppConfig(name)
+	cur, err := h.readAppConfig(name)
 	if err != nil {
 		return apitype.AppConfig{}, err
 	}
@@ -284,7 +279,7 @@ func (d *Daemon) configureApp(ctx context.Context, name string, req apitype.AppC
 			detail.Set = map[string]string{}
 		}
 		if v.Secret {
-			detail.Set[k] = secretHash(a.Name, k, canon)
+			detail.Set[k] = SecretHash(a.Name, k, canon)
 			detail.Secrets = append(detail.Secrets, k)
 		} else {
 			detail.Set[k] = canon
@@ -319,17 +314,17 @@ func (d *Daemon) configureApp(ctx context.Context, name string, req apitype.AppC
 	if err := errors.Join(errs...); err != nil {
 		return refuse(fmt.Errorf("%w: %w", authority.ErrInput, err))
 	}
-	pm, err := d.auth.Authorize(ctx, act)
+	pm, err := h.auth.Authorize(ctx, act)
 	if err != nil {
 		return apitype.AppConfig{}, err
 	}
 	apply := func() error {
-		appFilesMu.Lock()
-		defer appFilesMu.Unlock()
-		if now, err := d.appRecord(name); err != nil || now.Digest != a.Digest {
+		h.filesMu.Lock()
+		defer h.filesMu.Unlock()
+		if now, err := h.App(name); err != nil || now.Digest != a.Digest {
 			return errors.Join(err, fmt.Errorf("app %s changed (upgraded or removed) while the change waited: configure it again", name))
 		}
-		cur, err := d.readAppConfig(name)
+		cur, err := h.readAppConfig(name)
 		if err != nil {
 			return err
 		}
@@ -338,7 +333,7 @@ func (d *Daemon) configureApp(ctx context.Context, name string, req apitype.AppC
 			delete(cur.Values, k)
 		}
 		cur.ActionID, cur.Seq = pm.ActionID(), 0
-		return d.writeAppConfig(name, cur)
+		return h.writeAppConfig(name, cur)
 	}
 	if err := apply(); err != nil {
 		return apitype.AppConfig{}, errors.Join(err, pm.Done(ctx, detail, err))
@@ -346,40 +341,40 @@ func (d *Daemon) configureApp(ctx context.Context, name string, req apitype.AppC
 	if err := pm.Done(ctx, detail, nil); err != nil {
 		return apitype.AppConfig{}, err
 	}
-	appFilesMu.Lock()
-	cur, err = d.readAppConfig(name)
+	h.filesMu.Lock()
+	cur, err = h.readAppConfig(name)
 	if err == nil && cur.ActionID == pm.ActionID() {
 		cur.Seq = pm.OutcomeSeq()
-		err = d.writeAppConfig(name, cur)
+		err = h.writeAppConfig(name, cur)
 	}
-	appFilesMu.Unlock()
+	h.filesMu.Unlock()
 	if err != nil {
 		return apitype.AppConfig{}, fmt.Errorf("app %s: configured (seq %d) but its config file was not updated: %w", name, pm.OutcomeSeq(), err)
 	}
 	restarted := false
 	if req.Restart && a.Running {
-		if _, err := d.stopApp(ctx, name); err != nil {
+		if _, err := h.Stop(ctx, name); err != nil {
 			return apitype.AppConfig{}, fmt.Errorf("app %s configured; stopping it to restart: %w", name, err)
 		}
-		if _, err := d.startApp(ctx, name); err != nil {
+		if _, err := h.Start(ctx, name); err != nil {
 			return apitype.AppConfig{}, fmt.Errorf("app %s configured and stopped; starting it again: %w", name, err)
 		}
 		restarted = true
 	}
-	out, err := d.appConfigView(name)
+	out, err := h.Config(name)
 	out.Restarted = restarted
 	return out, err
 }
 
-// withAppConfig gives an agent definition an app installed its settings:
+// WithConfig gives an agent definition an app installed its settings:
 // each ${config.KEY} in its system prompt becomes the value in effect. A
 // definition the app did not install — another name, or a file elsewhere
 // than the home's agents/ (a workspace's) — is returned as it is.
-func (d *Daemon) withAppConfig(def agentdef.Definition) (agentdef.Definition, error) {
-	if def.Source == "" || filepath.Dir(def.Source) != filepath.Join(d.home, "agents") || !strings.Contains(def.SystemPrompt, "${config.") {
+func (h *Host) WithConfig(def agentdef.Definition) (agentdef.Definition, error) {
+	if def.Source == "" || filepath.Dir(def.Source) != filepath.Join(h.home, "agents") || !strings.Contains(def.SystemPrompt, "${config.") {
 		return def, nil // nothing to expand (nor "$${config." to unescape)
 	}
-	apps, err := d.listApps()
+	apps, err := h.List()
 	if err != nil {
 		return def, err
 	}
@@ -387,11 +382,11 @@ func (d *Daemon) withAppConfig(def agentdef.Definition) (agentdef.Definition, er
 		if !slices.Contains(a.Agents, def.Name) || filepath.Base(def.Source) != def.Name+".yaml" {
 			continue
 		}
-		m, err := d.appManifest(a)
+		m, err := h.appManifest(a)
 		if err != nil {
 			return def, err
 		}
-		cur, err := d.readAppConfig(a.Name)
+		cur, err := h.readAppConfig(a.Name)
 		if err != nil {
 			return def, err
 		}

@@ -1,4 +1,4 @@
-package daemon
+package apphost
 
 import (
 	"context"
@@ -17,6 +17,7 @@ import (
 	"github.com/weftos/weftos/internal/authority"
 	"github.com/weftos/weftos/internal/durable"
 	"github.com/weftos/weftos/internal/governance"
+	"github.com/weftos/weftos/internal/kernelauth"
 )
 
 // The publisher keys a node trusts to sign apps are the lines of
@@ -26,11 +27,11 @@ import (
 // — the file's format before the command, or a hand edit — is honoured
 // too, and listed as trusted without a record.
 
-func (d *Daemon) trustFile() string { return filepath.Join(d.home, AppsDir, apppkg.TrustFile) }
+func (h *Host) trustFile() string { return filepath.Join(h.home, Dir, apppkg.TrustFile) }
 
 // readTrustFile returns the trusted keys file (nil when there is none).
-func (d *Daemon) readTrustFile() ([]byte, error) {
-	f, err := os.Open(d.trustFile())
+func (h *Host) readTrustFile() ([]byte, error) {
+	f, err := os.Open(h.trustFile())
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}
@@ -43,18 +44,18 @@ func (d *Daemon) readTrustFile() ([]byte, error) {
 		return nil, err
 	}
 	if len(b) > apppkg.MaxTrustFile {
-		return nil, fmt.Errorf("%s is larger than %d bytes", d.trustFile(), apppkg.MaxTrustFile)
+		return nil, fmt.Errorf("%s is larger than %d bytes", h.trustFile(), apppkg.MaxTrustFile)
 	}
 	return b, nil
 }
 
-// trustedKeys are the publisher keys the operator trusts. A file that
+// TrustedKeys are the publisher keys the operator trusts. A file that
 // cannot be read trusts nothing (every signed app is then untrusted, which
 // the constitution defers): the failure is logged.
-func (d *Daemon) trustedKeys() []string {
-	b, err := d.readTrustFile()
+func (h *Host) TrustedKeys() []string {
+	b, err := h.readTrustFile()
 	if err != nil {
-		d.log.Error("reading the trusted publisher keys: no key is trusted", "err", err)
+		h.log.Error("reading the trusted publisher keys: no key is trusted", "err", err)
 		return nil
 	}
 	var out []string
@@ -70,28 +71,28 @@ func publisherKey(k apppkg.TrustedKey) apitype.PublisherKey {
 	return apitype.PublisherKey{ID: k.ID(), Key: k.Key, Name: k.Name, Seq: k.Seq, Added: k.Added, Line: k.Line, Invalid: k.Invalid}
 }
 
-// publishers lists the trusted keys file's entries, invalid lines too.
-func (d *Daemon) publishers() (apitype.PublisherList, error) {
-	b, err := d.readTrustFile()
+// Publishers lists the trusted keys file's entries, invalid lines too.
+func (h *Host) Publishers() (apitype.PublisherList, error) {
+	b, err := h.readTrustFile()
 	if err != nil {
 		return apitype.PublisherList{}, err
 	}
-	out := apitype.PublisherList{File: d.trustFile(), Keys: []apitype.PublisherKey{}}
+	out := apitype.PublisherList{File: h.trustFile(), Keys: []apitype.PublisherKey{}}
 	for _, k := range apppkg.ParseTrustFile(b) {
 		out.Keys = append(out.Keys, publisherKey(k))
 	}
 	return out, nil
 }
 
-// trustPublisher trusts a publisher key: the governed act app.trust (the
+// Trust trusts a publisher key: the governed act app.trust (the
 // default constitution defers it outside dev). Its context and outcome
 // name the key, its name and where it was read from; a key already trusted,
 // a name taken or a malformed key is refused, and the refusal recorded.
-func (d *Daemon) trustPublisher(ctx context.Context, req apitype.PublisherTrustRequest) (apitype.PublisherKey, error) {
-	act := authority.Act{Action: "app.trust", Kind: governance.KindAppTrust, Source: "apps", Subject: operator(),
+func (h *Host) Trust(ctx context.Context, req apitype.PublisherTrustRequest) (apitype.PublisherKey, error) {
+	act := authority.Act{Action: "app.trust", Kind: governance.KindAppTrust, Source: "apps", Subject: kernelauth.Operator(),
 		Context: governance.Context{Extra: map[string]string{"name": req.Name, "source": req.Source}}}
 	refuse := func(cause error) (apitype.PublisherKey, error) {
-		if err := d.auth.Refuse(ctx, act, cause); errors.Is(err, authority.ErrLedger) {
+		if err := h.auth.Refuse(ctx, act, cause); errors.Is(err, authority.ErrLedger) {
 			return apitype.PublisherKey{}, err
 		}
 		return apitype.PublisherKey{}, cause
@@ -115,14 +116,14 @@ func (d *Daemon) trustPublisher(ctx context.Context, req apitype.PublisherTrustR
 		for _, k := range apppkg.ParseTrustFile(b) {
 			switch {
 			case k.Key == key:
-				return fmt.Errorf("%w: %w: %s (line %d of %s)", authority.ErrConflict, apitype.ErrPublisherTrusted, describeKey(k), k.Line, d.trustFile())
+				return fmt.Errorf("%w: %w: %s (line %d of %s)", authority.ErrConflict, apitype.ErrPublisherTrusted, describeKey(k), k.Line, h.trustFile())
 			case req.Name != "" && strings.EqualFold(k.Name, req.Name):
 				return fmt.Errorf("%w: %w: the name %s is taken by key %s", authority.ErrConflict, apitype.ErrPublisherTrusted, k.Name, k.ID())
 			}
 		}
 		return nil
 	}
-	b, err := d.readTrustFile()
+	b, err := h.readTrustFile()
 	if err != nil {
 		return apitype.PublisherKey{}, err
 	}
@@ -130,22 +131,22 @@ func (d *Daemon) trustPublisher(ctx context.Context, req apitype.PublisherTrustR
 		return refuse(err)
 	}
 	detail := governance.AppTrustDetail{Key: key, Name: req.Name, Source: req.Source}
-	pm, err := d.auth.Authorize(ctx, act)
+	pm, err := h.auth.Authorize(ctx, act)
 	if err != nil {
 		return apitype.PublisherKey{}, err
 	}
-	added := apppkg.TrustedKey{Key: key, Name: req.Name, Seq: pm.DecisionSeq(), Added: d.opts.Clock.Now().UTC().Format(time.RFC3339)}
+	added := apppkg.TrustedKey{Key: key, Name: req.Name, Seq: pm.DecisionSeq(), Added: h.clock.Now().UTC().Format(time.RFC3339)}
 	apply := func() error {
-		appFilesMu.Lock()
-		defer appFilesMu.Unlock()
-		b, err := d.readTrustFile()
+		h.filesMu.Lock()
+		defer h.filesMu.Unlock()
+		b, err := h.readTrustFile()
 		if err != nil {
 			return err
 		}
 		if err := conflict(b); err != nil {
 			return err // trusted meanwhile
 		}
-		if err := os.MkdirAll(filepath.Join(d.home, AppsDir), 0o700); err != nil {
+		if err := os.MkdirAll(filepath.Join(h.home, Dir), 0o700); err != nil {
 			return err
 		}
 		out := apppkg.AppendTrust(b, added)
@@ -154,7 +155,7 @@ func (d *Daemon) trustPublisher(ctx context.Context, req apitype.PublisherTrustR
 				added.Line = k.Line
 			}
 		}
-		return durable.WriteFile(d.trustFile(), out)
+		return durable.WriteFile(h.trustFile(), out)
 	}
 	if err := apply(); err != nil {
 		return apitype.PublisherKey{}, errors.Join(err, pm.Done(ctx, detail, err))
@@ -167,20 +168,20 @@ func (d *Daemon) trustPublisher(ctx context.Context, req apitype.PublisherTrustR
 
 var hexPrefixRE = regexp.MustCompile(`^[0-9a-fA-F]{8,64}$`)
 
-// distrustPublisher stops trusting a publisher key — the governed act
+// Distrust stops trusting a publisher key — the governed act
 // app.distrust. id is the key's name, the key, or a prefix of it of 8 or
 // more hex digits matching one key. Apps installed under the key keep
 // running; later installs and upgrades signed by it are untrusted.
-func (d *Daemon) distrustPublisher(ctx context.Context, id string) (apitype.PublisherKey, error) {
-	act := authority.Act{Action: "app.distrust", Kind: governance.KindAppDistrust, Source: "apps", Subject: operator(),
+func (h *Host) Distrust(ctx context.Context, id string) (apitype.PublisherKey, error) {
+	act := authority.Act{Action: "app.distrust", Kind: governance.KindAppDistrust, Source: "apps", Subject: kernelauth.Operator(),
 		Context: governance.Context{Extra: map[string]string{"id": fmt.Sprintf("%.128s", id)}}}
 	refuse := func(cause error) (apitype.PublisherKey, error) {
-		if err := d.auth.Refuse(ctx, act, cause); errors.Is(err, authority.ErrLedger) {
+		if err := h.auth.Refuse(ctx, act, cause); errors.Is(err, authority.ErrLedger) {
 			return apitype.PublisherKey{}, err
 		}
 		return apitype.PublisherKey{}, cause
 	}
-	b, err := d.readTrustFile()
+	b, err := h.readTrustFile()
 	if err != nil {
 		return apitype.PublisherKey{}, err
 	}
@@ -207,10 +208,10 @@ func (d *Daemon) distrustPublisher(ctx context.Context, id string) (apitype.Publ
 	k := match[0]
 	act.Context.Extra["key"], act.Context.Extra["name"] = k.Key, k.Name
 	detail := governance.AppTrustDetail{Key: k.Key, Name: k.Name}
-	return publisherKey(k), d.auth.Do(ctx, act, func(ctx context.Context, _ *authority.Permit) (any, error) {
-		appFilesMu.Lock()
-		defer appFilesMu.Unlock()
-		b, err := d.readTrustFile()
+	return publisherKey(k), h.auth.Do(ctx, act, func(ctx context.Context, _ *authority.Permit) (any, error) {
+		h.filesMu.Lock()
+		defer h.filesMu.Unlock()
+		b, err := h.readTrustFile()
 		if err != nil {
 			return detail, err
 		}
@@ -218,7 +219,7 @@ func (d *Daemon) distrustPublisher(ctx context.Context, id string) (apitype.Publ
 		if n == 0 {
 			return detail, fmt.Errorf("%w: %s was removed meanwhile", apitype.ErrUnknownPublisher, k.ID())
 		}
-		return detail, durable.WriteFile(d.trustFile(), out)
+		return detail, durable.WriteFile(h.trustFile(), out)
 	})
 }
 

@@ -1,4 +1,4 @@
-package daemon
+package apphost
 
 import (
 	"context"
@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/weftos/weftos/internal/agentdef"
 	"github.com/weftos/weftos/internal/apitype"
@@ -19,33 +18,23 @@ import (
 	"github.com/weftos/weftos/internal/durable"
 	"github.com/weftos/weftos/internal/governance"
 	"github.com/weftos/weftos/internal/kernel"
+	"github.com/weftos/weftos/internal/kernelauth"
+	"github.com/weftos/weftos/internal/layers"
 	"github.com/weftos/weftos/internal/schedule"
-	"github.com/weftos/weftos/internal/toolhost"
+	"github.com/weftos/weftos/internal/session"
 	"github.com/weftos/weftos/internal/toolpkg"
 )
 
-// AppsDir holds installed apps in the home: NAME/app.json (the record),
-// NAME/config.json (the settings the operator set: appconfig.go),
-// NAME/VERSION-DIGEST/ (each installed version's package), and
-// trusted_keys (the publisher keys trusted to sign apps: apptrust.go).
-const AppsDir = "apps"
-
-// App errors.
-var (
-	ErrUnknownApp = apitype.ErrUnknownApp
-	ErrAppExists  = apitype.ErrAppExists
-)
-
-func (d *Daemon) appDir(name string) (string, error) {
-	if !validSessionName(name) || strings.HasPrefix(name, ".") {
+func (h *Host) appDir(name string) (string, error) {
+	if !session.ValidName(name) || strings.HasPrefix(name, ".") {
 		return "", fmt.Errorf("%w: app name %q", kernel.ErrInvalid, name)
 	}
-	return filepath.Join(d.home, AppsDir, name), nil
+	return filepath.Join(h.home, Dir, name), nil
 }
 
-// appRecord reads an installed app's record.
-func (d *Daemon) appRecord(name string) (apitype.App, error) {
-	dir, err := d.appDir(name)
+// App reads an installed app's record.
+func (h *Host) App(name string) (apitype.App, error) {
+	dir, err := h.appDir(name)
 	if err != nil {
 		return apitype.App{}, err
 	}
@@ -63,8 +52,8 @@ func (d *Daemon) appRecord(name string) (apitype.App, error) {
 	return a, nil
 }
 
-func (d *Daemon) writeAppRecord(a apitype.App) error {
-	dir, err := d.appDir(a.Name)
+func (h *Host) writeAppRecord(a apitype.App) error {
+	dir, err := h.appDir(a.Name)
 	if err != nil {
 		return err
 	}
@@ -75,9 +64,9 @@ func (d *Daemon) writeAppRecord(a apitype.App) error {
 	return durable.WriteFile(filepath.Join(dir, "app.json"), append(b, '\n'))
 }
 
-// listApps lists the installed apps.
-func (d *Daemon) listApps() ([]apitype.App, error) {
-	ents, err := os.ReadDir(filepath.Join(d.home, AppsDir))
+// List lists the installed apps.
+func (h *Host) List() ([]apitype.App, error) {
+	ents, err := os.ReadDir(filepath.Join(h.home, Dir))
 	if errors.Is(err, os.ErrNotExist) {
 		return []apitype.App{}, nil
 	}
@@ -89,7 +78,7 @@ func (d *Daemon) listApps() ([]apitype.App, error) {
 		if !e.IsDir() {
 			continue
 		}
-		a, err := d.appRecord(e.Name())
+		a, err := h.App(e.Name())
 		if errors.Is(err, ErrUnknownApp) {
 			continue
 		}
@@ -116,7 +105,7 @@ type appPlan struct {
 // parses and asks only for capabilities the app requests; cron jobs'
 // schedules parse and target a service; nothing the app brings takes the
 // name of something another app or the operator installed.
-func (d *Daemon) planApp(pkg *apppkg.Package, prev *apitype.App) (*appPlan, error) {
+func (h *Host) planApp(pkg *apppkg.Package, prev *apitype.App) (*appPlan, error) {
 	m := pkg.Manifest
 	pl := &appPlan{pkg: pkg, defs: map[string]agentdef.Definition{}, services: map[string]string{}}
 	owned := func(list []string, name string) bool { return prev != nil && slices.Contains(list, name) }
@@ -126,7 +115,11 @@ func (d *Daemon) planApp(pkg *apppkg.Package, prev *apitype.App) (*appPlan, erro
 		if err != nil {
 			return nil, err
 		}
-		for _, c := range mustCaps(d.agenthost.Caps(def)) {
+		caps, err := h.agents.Caps(def)
+		if errors.Is(err, layers.ErrNotBuilt) { // a binary without agents (nollm)
+			return nil, fmt.Errorf("agent %s: %w", def.Name, err)
+		}
+		for _, c := range mustCaps(caps, err) {
 			if !slices.Contains(m.Requests.Capabilities, c) {
 				return nil, fmt.Errorf("%w: agent %s asks for %s, which the app does not request", kernel.ErrInvalid, def.Name, c)
 			}
@@ -134,7 +127,7 @@ func (d *Daemon) planApp(pkg *apppkg.Package, prev *apitype.App) (*appPlan, erro
 		if err := m.CheckReferences(def.SystemPrompt, true); err != nil {
 			return nil, fmt.Errorf("agent %s: system_prompt: %w", def.Name, err)
 		}
-		if _, err := os.Stat(filepath.Join(d.home, "agents", def.Name+".yaml")); err == nil && !owned(prev.Agents, def.Name) {
+		if _, err := os.Stat(filepath.Join(h.home, "agents", def.Name+".yaml")); err == nil && !owned(prev.Agents, def.Name) {
 			return nil, fmt.Errorf("%w: agent %s is already defined in the home", kernel.ErrInvalid, def.Name)
 		}
 		pl.defs[def.Name] = def
@@ -165,19 +158,19 @@ func (d *Daemon) planApp(pkg *apppkg.Package, prev *apitype.App) (*appPlan, erro
 				return nil, fmt.Errorf("%w: tool %s reaches %s, which the app does not request", kernel.ErrInvalid, tm.Name, h)
 			}
 		}
-		if _, err := d.toolhost.Record(tm.Name); err == nil && !owned(prev.Tools, tm.Name) {
-			return nil, fmt.Errorf("%w: %w: %s", kernel.ErrInvalid, toolhost.ErrToolExists, tm.Name)
+		if _, err := h.tools.Record(tm.Name); err == nil && !owned(prev.Tools, tm.Name) {
+			return nil, fmt.Errorf("%w: %w: %s", kernel.ErrInvalid, toolpkg.ErrToolExists, tm.Name)
 		}
 		pl.tools = append(pl.tools, tm.Name)
 	}
 	for _, s := range m.Skills {
 		name := path.Base(s)
-		if _, err := os.Stat(filepath.Join(d.home, "skills", name)); err == nil && !owned(prev.Skills, name) {
+		if _, err := os.Stat(filepath.Join(h.home, "skills", name)); err == nil && !owned(prev.Skills, name) {
 			return nil, fmt.Errorf("%w: skill %s is already in the home", kernel.ErrInvalid, name)
 		}
 		pl.skills = append(pl.skills, name)
 	}
-	if err := d.checkUpgradeConfig(m.Name, prev, m); err != nil {
+	if err := h.checkUpgradeConfig(m.Name, prev, m); err != nil {
 		return nil, err
 	}
 	pl.requests = append(pl.requests, m.Requests.Capabilities...)
@@ -207,7 +200,7 @@ func mustCaps(c kernel.Capabilities, err error) []string {
 	return c.Names()
 }
 
-// installApp installs (upgrade false) or upgrades an app: the package
+// Install installs (upgrade false) or upgrades an app: the package
 // loaded and checked, the governed act app.install (its context shows
 // what the app requests, its digest and how it is signed; an unsigned or
 // untrusted package waits for a human under the default constitution),
@@ -216,11 +209,11 @@ func mustCaps(c kernel.Capabilities, err error) []string {
 // upgrade stops the running version first and starts the new one after;
 // if any step fails, the previous version is put back (and started again
 // if it ran) and the outcome records the rollback.
-func (d *Daemon) installApp(ctx context.Context, src string, upgrade bool) (apitype.App, error) {
-	act := authority.Act{Action: "app.install", Kind: governance.KindAppInstall, Source: "apps", Subject: operator(),
+func (h *Host) Install(ctx context.Context, src string, upgrade bool) (apitype.App, error) {
+	act := authority.Act{Action: "app.install", Kind: governance.KindAppInstall, Source: "apps", Subject: kernelauth.Operator(),
 		Context: governance.Context{Extra: map[string]string{"source": src}}}
 	refuse := func(cause error) (apitype.App, error) {
-		if err := d.auth.Refuse(ctx, act, cause); errors.Is(err, authority.ErrLedger) {
+		if err := h.auth.Refuse(ctx, act, cause); errors.Is(err, authority.ErrLedger) {
 			return apitype.App{}, err
 		}
 		return apitype.App{}, cause
@@ -232,7 +225,7 @@ func (d *Daemon) installApp(ctx context.Context, src string, upgrade bool) (apit
 	defer pkg.Close()
 	m := pkg.Manifest
 	var prev *apitype.App
-	switch old, err := d.appRecord(m.Name); {
+	switch old, err := h.App(m.Name); {
 	case err == nil && !upgrade:
 		return refuse(fmt.Errorf("%w: %w: %s %s (upgrade it: weave app upgrade)", authority.ErrConflict, ErrAppExists, m.Name, old.Version))
 	case err == nil:
@@ -242,11 +235,11 @@ func (d *Daemon) installApp(ctx context.Context, src string, upgrade bool) (apit
 	case !errors.Is(err, ErrUnknownApp):
 		return apitype.App{}, err
 	}
-	pl, err := d.planApp(pkg, prev)
+	pl, err := h.planApp(pkg, prev)
 	if err != nil {
 		return refuse(fmt.Errorf("%w: %w", authority.ErrInput, err))
 	}
-	trust := pkg.Trust(d.trustedKeys())
+	trust := pkg.Trust(h.TrustedKeys())
 	act.Context.Extra = map[string]string{"app": m.Name, "version": m.Version, "digest": pkg.Digest, "signature": trust,
 		"publisher": pkg.Publisher, "source": src, "requests": strings.Join(pl.requests, ",")}
 	detail := governance.AppDetail{App: m.Name, Version: m.Version, Digest: pkg.Digest, Signature: trust, Publisher: pkg.Publisher, Requests: pl.requests}
@@ -254,11 +247,11 @@ func (d *Daemon) installApp(ctx context.Context, src string, upgrade bool) (apit
 		act.Context.Extra["previous"] = prev.Version
 		detail.Previous = prev.Version
 	}
-	pm, err := d.auth.Authorize(ctx, act)
+	pm, err := h.auth.Authorize(ctx, act)
 	if err != nil {
 		return apitype.App{}, err
 	}
-	rec, err := d.putApp(ctx, pl, prev, src)
+	rec, err := h.putApp(ctx, pl, prev, src)
 	if err != nil {
 		detail.RolledBack = prev != nil
 		return apitype.App{}, errors.Join(err, pm.Done(ctx, detail, err))
@@ -268,11 +261,11 @@ func (d *Daemon) installApp(ctx context.Context, src string, upgrade bool) (apit
 		return apitype.App{}, err
 	}
 	rec.InstallSeq = pm.OutcomeSeq()
-	if err := d.writeAppRecord(rec); err != nil {
+	if err := h.writeAppRecord(rec); err != nil {
 		return apitype.App{}, fmt.Errorf("app %s: recorded as installed (seq %d) but its record was not written: %w", rec.Name, rec.InstallSeq, err)
 	}
 	if prev != nil && prev.Running {
-		a, err := d.startApp(ctx, rec.Name)
+		a, err := h.Start(ctx, rec.Name)
 		if err != nil {
 			// A new required setting, say: installed, but stopped.
 			return a, fmt.Errorf("%s %s installed (chain seq %d) but not started again: %w", rec.Name, rec.Version, rec.InstallSeq, err)
@@ -284,14 +277,14 @@ func (d *Daemon) installApp(ctx context.Context, src string, upgrade bool) (apit
 
 // putApp puts the planned version in place, rolling back to prev on
 // failure.
-func (d *Daemon) putApp(ctx context.Context, pl *appPlan, prev *apitype.App, src string) (rec apitype.App, err error) {
+func (h *Host) putApp(ctx context.Context, pl *appPlan, prev *apitype.App, src string) (rec apitype.App, err error) {
 	m := pl.pkg.Manifest
-	dir, err := d.appDir(m.Name)
+	dir, err := h.appDir(m.Name)
 	if err != nil {
 		return rec, err
 	}
 	if prev != nil && prev.Running {
-		if _, err := d.stopApp(ctx, prev.Name); err != nil {
+		if _, err := h.Stop(ctx, prev.Name); err != nil {
 			return rec, fmt.Errorf("stopping %s %s for the upgrade: %w", prev.Name, prev.Version, err)
 		}
 	}
@@ -306,46 +299,46 @@ func (d *Daemon) putApp(ctx context.Context, pl *appPlan, prev *apitype.App, src
 		}
 		ctx := context.WithoutCancel(ctx)
 		for _, t := range installed {
-			_ = d.toolhost.Remove(ctx, t)
+			_ = h.tools.Remove(ctx, t)
 		}
 		if prev == nil {
-			d.removeAppFiles(pl.defs, pl.skills)
+			h.removeAppFiles(pl.defs, pl.skills)
 			_ = os.RemoveAll(dir)
 			return
 		}
 		// Back to the previous version: its tools, definitions and skills
 		// from its own copy; its record was never replaced.
-		if rerr := d.placeApp(ctx, *prev, nil); rerr != nil {
+		if rerr := h.placeApp(ctx, *prev, nil); rerr != nil {
 			err = errors.Join(err, fmt.Errorf("rolling back to %s: %w", prev.Version, rerr))
 		}
 		if prev.Running {
 			p := *prev
 			p.Running = false
-			_ = d.writeAppRecord(p)
-			if _, rerr := d.startApp(ctx, prev.Name); rerr != nil {
+			_ = h.writeAppRecord(p)
+			if _, rerr := h.Start(ctx, prev.Name); rerr != nil {
 				err = errors.Join(err, fmt.Errorf("restarting %s %s: %w", prev.Name, prev.Version, rerr))
 			}
 		}
 	}()
 	if prev != nil {
 		for _, t := range prev.Tools {
-			if rerr := d.toolhost.Remove(ctx, t); rerr != nil && !errors.Is(rerr, toolhost.ErrUnknownTool) {
+			if rerr := h.tools.Remove(ctx, t); rerr != nil && !errors.Is(rerr, toolpkg.ErrUnknownTool) {
 				return rec, fmt.Errorf("removing %s's tool %s: %w", prev.Name, t, rerr)
 			}
 		}
 	}
-	rec = apitype.App{Name: m.Name, Version: m.Version, Description: m.Description, Digest: pl.pkg.Digest, Signature: pl.pkg.Trust(d.trustedKeys()),
-		Publisher: pl.pkg.Publisher, Source: src, Installed: d.opts.Clock.Now().UTC(), Skills: pl.skills, Tools: pl.tools,
+	rec = apitype.App{Name: m.Name, Version: m.Version, Description: m.Description, Digest: pl.pkg.Digest, Signature: pl.pkg.Trust(h.TrustedKeys()),
+		Publisher: pl.pkg.Publisher, Source: src, Installed: h.clock.Now().UTC(), Skills: pl.skills, Tools: pl.tools,
 		Services: nonNil(m.Services), Cron: nonNil(m.Cron), Requests: m.Requests, Config: m.ConfigDefaults(),
-		Workspace: d.home + "-apps" + string(filepath.Separator) + m.Name}
+		Workspace: h.home + "-apps" + string(filepath.Separator) + m.Name}
 	for a := range pl.defs {
 		rec.Agents = append(rec.Agents, a)
 	}
 	slices.Sort(rec.Agents)
 	if prev != nil {
-		d.removeAppFiles(agentSet(prev.Agents), prev.Skills)
+		h.removeAppFiles(agentSet(prev.Agents), prev.Skills)
 	}
-	if err := d.placeApp(ctx, rec, &installed); err != nil {
+	if err := h.placeApp(ctx, rec, &installed); err != nil {
 		return rec, err
 	}
 	return rec, nil
@@ -354,8 +347,8 @@ func (d *Daemon) putApp(ctx context.Context, pl *appPlan, prev *apitype.App, src
 // placeApp installs a's tools and copies its agent definitions and skills
 // into the home from its version's copy. installed, when not nil,
 // collects the tools installed.
-func (d *Daemon) placeApp(ctx context.Context, a apitype.App, installed *[]string) error {
-	dir, err := d.appDir(a.Name)
+func (h *Host) placeApp(ctx context.Context, a apitype.App, installed *[]string) error {
+	dir, err := h.appDir(a.Name)
 	if err != nil {
 		return err
 	}
@@ -369,7 +362,7 @@ func (d *Daemon) placeApp(ctx context.Context, a apitype.App, installed *[]strin
 	}
 	m := pkg.Manifest
 	for _, t := range m.Tools {
-		it, err := d.toolhost.Install(ctx, filepath.Join(version, filepath.FromSlash(t)))
+		it, err := h.tools.Install(ctx, filepath.Join(version, filepath.FromSlash(t)))
 		if err != nil {
 			return fmt.Errorf("tool %s: %w", t, err)
 		}
@@ -377,7 +370,7 @@ func (d *Daemon) placeApp(ctx context.Context, a apitype.App, installed *[]strin
 			*installed = append(*installed, it.Name)
 		}
 	}
-	if err := os.MkdirAll(filepath.Join(d.home, "agents"), 0o700); err != nil {
+	if err := os.MkdirAll(filepath.Join(h.home, "agents"), 0o700); err != nil {
 		return err
 	}
 	for _, p := range m.Agents {
@@ -385,12 +378,12 @@ func (d *Daemon) placeApp(ctx context.Context, a apitype.App, installed *[]strin
 		if err != nil {
 			return err
 		}
-		if err := durable.WriteFile(filepath.Join(d.home, "agents", path.Base(p)), b); err != nil {
+		if err := durable.WriteFile(filepath.Join(h.home, "agents", path.Base(p)), b); err != nil {
 			return err
 		}
 	}
 	for _, s := range m.Skills {
-		dst := filepath.Join(d.home, "skills", path.Base(s))
+		dst := filepath.Join(h.home, "skills", path.Base(s))
 		_ = os.RemoveAll(dst)
 		if err := copyTree(filepath.Join(version, filepath.FromSlash(s)), dst); err != nil {
 			return err
@@ -409,12 +402,12 @@ func agentSet(names []string) map[string]agentdef.Definition {
 
 // removeAppFiles removes an app's agent definitions and skills from the
 // home.
-func (d *Daemon) removeAppFiles(defs map[string]agentdef.Definition, skills []string) {
+func (h *Host) removeAppFiles(defs map[string]agentdef.Definition, skills []string) {
 	for name := range defs {
-		_ = os.Remove(filepath.Join(d.home, "agents", name+".yaml"))
+		_ = os.Remove(filepath.Join(h.home, "agents", name+".yaml"))
 	}
 	for _, s := range skills {
-		_ = os.RemoveAll(filepath.Join(d.home, "skills", s))
+		_ = os.RemoveAll(filepath.Join(h.home, "skills", s))
 	}
 }
 
@@ -441,24 +434,24 @@ func copyTree(src, dst string) error {
 // appSupervisor names the supervisor an app's services run under.
 func appSupervisor(app string) string { return "app." + app }
 
-// startApp starts an app's services — each agent under the app's
+// Start starts an app's services — each agent under the app's
 // supervisor with the manifest's restart policy, with its definition's
 // capabilities (which the install showed and governance allowed), every
 // spawn and service registration governed — and adds its cron jobs
 // (cron.add acts). A failure stops what was started.
-func (d *Daemon) startApp(ctx context.Context, name string) (apitype.App, error) {
-	a, err := d.appRecord(name)
+func (h *Host) Start(ctx context.Context, name string) (apitype.App, error) {
+	a, err := h.App(name)
 	if err != nil {
 		return a, err
 	}
 	if a.Running {
 		return a, nil
 	}
-	m, err := d.appManifest(a)
+	m, err := h.appManifest(a)
 	if err != nil {
 		return a, err
 	}
-	cfg, err := d.readAppConfig(name)
+	cfg, err := h.readAppConfig(name)
 	if err != nil {
 		return a, err
 	}
@@ -471,11 +464,11 @@ func (d *Daemon) startApp(ctx context.Context, name string) (apitype.App, error)
 	a.Supervisor = appSupervisor(name)
 	services := map[string]string{}
 	fail := func(err error) (apitype.App, error) {
-		d.stopAppProcesses(context.WithoutCancel(ctx), a)
+		h.stopAppProcesses(context.WithoutCancel(ctx), a)
 		return a, err
 	}
 	for _, s := range a.Services {
-		def, err := d.agenthost.FindAgent(s.Agent, a.Workspace)
+		def, err := h.agents.FindAgent(s.Agent, a.Workspace)
 		if err != nil {
 			return fail(err)
 		}
@@ -488,7 +481,7 @@ func (d *Daemon) startApp(ctx context.Context, name string) (apitype.App, error)
 			sup.Strategy, sup.MaxRestarts, sup.Window = def.Supervision.Strategy, def.Supervision.MaxRestarts, def.Supervision.Window
 		}
 		def.Supervision = &sup
-		if _, err := d.startAgentDef(ctx, apitype.AgentStartRequest{Agent: def.Name}, def, a.Workspace); err != nil {
+		if err := h.services.StartService(ctx, def, a.Workspace); err != nil {
 			return fail(fmt.Errorf("app %s: service %s: %w", name, s.Agent, err))
 		}
 		if len(def.Services) > 0 {
@@ -500,7 +493,7 @@ func (d *Daemon) startApp(ctx context.Context, name string) (apitype.App, error)
 		if err != nil {
 			return fail(fmt.Errorf("app %s: cron %s: %w", name, c.Schedule, err))
 		}
-		job, err := d.AddCron(ctx, apitype.CronRequest{Name: "app." + name, Schedule: c.Schedule, From: kernel.KernelPID,
+		job, err := h.cron.AddCron(ctx, apitype.CronRequest{Name: "app." + name, Schedule: c.Schedule, From: kernel.KernelPID,
 			Target: kernel.ToService(services[c.Agent]), Payload: kernel.Text(msg)})
 		if err != nil {
 			return fail(fmt.Errorf("app %s: cron %s: %w", name, c.Schedule, err))
@@ -508,76 +501,76 @@ func (d *Daemon) startApp(ctx context.Context, name string) (apitype.App, error)
 		a.CronIDs = append(a.CronIDs, job.ID)
 	}
 	a.Running = true
-	if err := d.writeAppRecord(a); err != nil {
+	if err := h.writeAppRecord(a); err != nil {
 		return fail(err)
 	}
 	return a, nil
 }
 
-// stopApp removes an app's cron jobs and stops its supervisor (and with
+// Stop removes an app's cron jobs and stops its supervisor (and with
 // it every service).
-func (d *Daemon) stopApp(ctx context.Context, name string) (apitype.App, error) {
-	a, err := d.appRecord(name)
+func (h *Host) Stop(ctx context.Context, name string) (apitype.App, error) {
+	a, err := h.App(name)
 	if err != nil {
 		return a, err
 	}
-	if err := d.stopAppProcesses(ctx, a); err != nil {
+	if err := h.stopAppProcesses(ctx, a); err != nil {
 		return a, err
 	}
 	a.Running, a.CronIDs, a.Supervisor = false, nil, ""
-	return a, d.writeAppRecord(a)
+	return a, h.writeAppRecord(a)
 }
 
-func (d *Daemon) stopAppProcesses(ctx context.Context, a apitype.App) error {
+func (h *Host) stopAppProcesses(ctx context.Context, a apitype.App) error {
 	var errs []error
 	for _, id := range a.CronIDs {
-		if err := d.RemoveCron(ctx, id); err != nil && !errors.Is(err, kernel.ErrUnknownJob) {
+		if err := h.cron.RemoveCron(ctx, id); err != nil && !errors.Is(err, kernel.ErrUnknownJob) {
 			errs = append(errs, err)
 		}
 	}
-	if err := d.agenthost.StopSupervisor(ctx, appSupervisor(a.Name), 5*time.Second); err != nil {
+	if err := h.services.StopSupervisor(ctx, appSupervisor(a.Name)); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }
 
-// removeApp stops an app and removes what it installed (its tools, each a
+// Remove stops an app and removes what it installed (its tools, each a
 // tool.remove act; its definitions, skills and copies) — a governed act,
 // app.remove. The chain keeps its history.
-func (d *Daemon) removeApp(ctx context.Context, name string) error {
-	act := authority.Act{Action: "app.remove", Kind: governance.KindAppRemove, Source: "apps", Subject: operator(),
+func (h *Host) Remove(ctx context.Context, name string) error {
+	act := authority.Act{Action: "app.remove", Kind: governance.KindAppRemove, Source: "apps", Subject: kernelauth.Operator(),
 		Context: governance.Context{Extra: map[string]string{"app": name}}}
-	a, err := d.appRecord(name)
+	a, err := h.App(name)
 	if err != nil {
-		if rerr := d.auth.Refuse(ctx, act, fmt.Errorf("%w: %w", authority.ErrConflict, err)); errors.Is(rerr, authority.ErrLedger) {
+		if rerr := h.auth.Refuse(ctx, act, fmt.Errorf("%w: %w", authority.ErrConflict, err)); errors.Is(rerr, authority.ErrLedger) {
 			return rerr
 		}
 		return err
 	}
 	act.Context.Extra["version"], act.Context.Extra["digest"] = a.Version, a.Digest
-	return d.auth.Do(ctx, act, func(ctx context.Context, _ *authority.Permit) (any, error) {
+	return h.auth.Do(ctx, act, func(ctx context.Context, _ *authority.Permit) (any, error) {
 		detail := governance.AppDetail{App: a.Name, Version: a.Version, Digest: a.Digest}
-		if err := d.stopAppProcesses(ctx, a); err != nil {
+		if err := h.stopAppProcesses(ctx, a); err != nil {
 			return detail, err
 		}
 		for _, t := range a.Tools {
-			if err := d.toolhost.Remove(ctx, t); err != nil && !errors.Is(err, toolhost.ErrUnknownTool) {
+			if err := h.tools.Remove(ctx, t); err != nil && !errors.Is(err, toolpkg.ErrUnknownTool) {
 				return detail, err
 			}
 		}
-		d.removeAppFiles(agentSet(a.Agents), a.Skills)
-		dir, _ := d.appDir(a.Name)
+		h.removeAppFiles(agentSet(a.Agents), a.Skills)
+		dir, _ := h.appDir(a.Name)
 		return detail, os.RemoveAll(dir)
 	})
 }
 
-// restoreApps starts again, at boot, the apps that were running when the
+// Restore starts again, at boot, the apps that were running when the
 // node stopped: their processes did not survive it, and the cron jobs
 // restored from cron.json are replaced by the fresh start's.
-func (d *Daemon) restoreApps(ctx context.Context) {
-	list, err := d.listApps()
+func (h *Host) Restore(ctx context.Context) {
+	list, err := h.List()
 	if err != nil {
-		d.log.Error("listing apps to restore", "err", err)
+		h.log.Error("listing apps to restore", "err", err)
 		return
 	}
 	for _, a := range list {
@@ -585,20 +578,20 @@ func (d *Daemon) restoreApps(ctx context.Context) {
 			continue
 		}
 		for _, id := range a.CronIDs {
-			if err := d.RemoveCron(ctx, id); err != nil && !errors.Is(err, kernel.ErrUnknownJob) {
-				d.log.Warn("removing a restored cron job of an app", "app", a.Name, "job", id, "err", err)
+			if err := h.cron.RemoveCron(ctx, id); err != nil && !errors.Is(err, kernel.ErrUnknownJob) {
+				h.log.Warn("removing a restored cron job of an app", "app", a.Name, "job", id, "err", err)
 			}
 		}
 		a.Running, a.CronIDs, a.Supervisor = false, nil, ""
-		if err := d.writeAppRecord(a); err != nil {
-			d.log.Error("app record", "app", a.Name, "err", err)
+		if err := h.writeAppRecord(a); err != nil {
+			h.log.Error("app record", "app", a.Name, "err", err)
 			continue
 		}
-		if _, err := d.startApp(ctx, a.Name); err != nil {
-			d.log.Error("restarting an app at boot", "app", a.Name, "err", err)
+		if _, err := h.Start(ctx, a.Name); err != nil {
+			h.log.Error("restarting an app at boot", "app", a.Name, "err", err)
 			continue
 		}
-		d.log.Info("app restarted at boot", "app", a.Name, "version", a.Version)
+		h.log.Info("app restarted at boot", "app", a.Name, "version", a.Version)
 	}
 }
 
