@@ -26,7 +26,7 @@ func TestJSONIsSnakeCase(t *testing.T) {
 		// this list complete) ...
 		apitype.Status{}, apitype.Provider{}, apitype.SpawnRequest{}, apitype.SpawnResponse{}, apitype.SendRequest{}, apitype.SendResponse{},
 		apitype.CronRequest{}, apitype.ConfigResponse{}, apitype.OK{}, apitype.Error{}, apitype.ErrorResponse{},
-		apitype.RunRequest{}, apitype.RunEvent{}, apitype.Model{}, apitype.ProviderProblem{}, apitype.ModelsResponse{},
+		apitype.RunRequest{}, apitype.RunEvent{}, apitype.Usage{}, apitype.Model{}, apitype.ProviderProblem{}, apitype.ModelsResponse{},
 		apitype.Skill{}, apitype.SkillsResponse{}, apitype.AgentTool{}, apitype.SessionsResponse{}, apitype.SessionRemoveResponse{}, apitype.SessionForkRequest{},
 		apitype.ChainEventsQuery{}, apitype.RulesResponse{}, apitype.CheckRequest{}, apitype.EnvRequest{}, apitype.EnvResponse{},
 		apitype.AmendRequest{}, apitype.AmendResponse{}, apitype.ResolveRequest{}, apitype.ResolveResponse{},
