@@ -29,17 +29,7 @@ func (r *oaResponse) decodeFast(data []byte) bool {
 
 func (r *oaResponse) decodeFastInto(data []byte) bool {
 	d := jsonReader{b: data}
-	var seen [4]bool
-	ok := d.object(func(key []byte) bool {
-		i := fieldIndex(key, "id", "model", "choices", "usage")
-		switch {
-		case i == -1:
-			d.skip()
-			return true
-		case i < 0 || seen[i]:
-			return false
-		}
-		seen[i] = true
+	ok := d.members([]string{"id", "model", "choices", "usage"}, func(i int) bool {
 		switch i {
 		case 0:
 			return d.str(&r.ID)
@@ -57,17 +47,7 @@ func (r *oaResponse) decodeFastInto(data []byte) bool {
 				if d.null() {
 					return true
 				}
-				var seen [2]bool
-				return d.object(func(key []byte) bool {
-					i := fieldIndex(key, "message", "finish_reason")
-					switch {
-					case i == -1:
-						d.skip()
-						return true
-					case i < 0 || seen[i]:
-						return false
-					}
-					seen[i] = true
+				return d.members([]string{"message", "finish_reason"}, func(i int) bool {
 					if i == 1 {
 						return d.str(&c.FinishReason)
 					}
@@ -75,17 +55,7 @@ func (r *oaResponse) decodeFastInto(data []byte) bool {
 						return true
 					}
 					m := &c.Message
-					var seen [3]bool
-					return d.object(func(key []byte) bool {
-						i := fieldIndex(key, "content", "refusal", "tool_calls")
-						switch {
-						case i == -1:
-							d.skip()
-							return true
-						case i < 0 || seen[i]:
-							return false
-						}
-						seen[i] = true
+					return d.members([]string{"content", "refusal", "tool_calls"}, func(i int) bool {
 						switch i {
 						case 0:
 							return d.strPtr(&m.Content)
@@ -119,17 +89,7 @@ func (d *jsonReader) toolCall(tc *oaToolCall) bool {
 	if d.null() {
 		return true
 	}
-	var seen [3]bool
-	return d.object(func(key []byte) bool {
-		i := fieldIndex(key, "id", "type", "function")
-		switch {
-		case i == -1:
-			d.skip()
-			return true
-		case i < 0 || seen[i]:
-			return false
-		}
-		seen[i] = true
+	return d.members([]string{"id", "type", "function"}, func(i int) bool {
 		switch i {
 		case 0:
 			return d.str(&tc.ID)
@@ -139,17 +99,7 @@ func (d *jsonReader) toolCall(tc *oaToolCall) bool {
 		if d.null() {
 			return true
 		}
-		var seen [2]bool
-		return d.object(func(key []byte) bool {
-			i := fieldIndex(key, "name", "arguments")
-			switch {
-			case i == -1:
-				d.skip()
-				return true
-			case i < 0 || seen[i]:
-				return false
-			}
-			seen[i] = true
+		return d.members([]string{"name", "arguments"}, func(i int) bool {
 			if i == 0 {
 				return d.str(&tc.Function.Name)
 			}
@@ -159,17 +109,7 @@ func (d *jsonReader) toolCall(tc *oaToolCall) bool {
 }
 
 func (d *jsonReader) usage(u *oaUsage) bool {
-	var seen [3]bool
-	return d.object(func(key []byte) bool {
-		i := fieldIndex(key, "prompt_tokens", "completion_tokens", "prompt_tokens_details")
-		switch {
-		case i == -1:
-			d.skip()
-			return true
-		case i < 0 || seen[i]:
-			return false
-		}
-		seen[i] = true
+	return d.members([]string{"prompt_tokens", "completion_tokens", "prompt_tokens_details"}, func(i int) bool {
 		switch i {
 		case 0:
 			return d.int(&u.PromptTokens)
@@ -181,19 +121,29 @@ func (d *jsonReader) usage(u *oaUsage) bool {
 			return true
 		}
 		u.PromptTokensDetails = new(oaTokenDetails)
-		var seen [1]bool
-		return d.object(func(key []byte) bool {
-			i := fieldIndex(key, "cached_tokens")
-			switch {
-			case i == -1:
-				d.skip()
-				return true
-			case i < 0 || seen[i]:
-				return false
-			}
-			seen[i] = true
+		return d.members([]string{"cached_tokens"}, func(i int) bool {
 			return d.int(&u.PromptTokensDetails.CachedTokens)
 		})
+	})
+}
+
+// members reads an object, handing each member named in names to read
+// with its index in names and skipping the others. It gives up (false) on
+// a name given twice, or one only a case-insensitive or non-ASCII match
+// would take: encoding/json's rules for those, which the fallback applies.
+func (d *jsonReader) members(names []string, read func(i int) bool) bool {
+	var seen uint64 // names has at most 64 entries
+	return d.object(func(key []byte) bool {
+		i := fieldIndex(key, names...)
+		switch {
+		case i == -1:
+			d.skip()
+			return true
+		case i < 0 || seen&(1<<i) != 0:
+			return false
+		}
+		seen |= 1 << i
+		return read(i)
 	})
 }
 
