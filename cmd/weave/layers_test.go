@@ -18,7 +18,7 @@ const module = "github.com/weftos/weftos/"
 var (
 	lowerLayers = []string{"chain", "internal/governance", "internal/memory", "internal/llm", "internal/sandbox", "internal/mesh", "internal/kernel", "internal/plan"}
 	upperLayers = []string{"internal/authority", "internal/kernelauth", "internal/toolhost", "internal/agenthost", "internal/apphost",
-		"internal/planhost", "internal/ecchost", "internal/cluster", "internal/replica", "internal/remoteipc", "internal/session", "internal/tools", "internal/agent", "internal/agentdef", "internal/daemon"}
+		"internal/planhost", "internal/ecchost", "internal/xreflink", "internal/cluster", "internal/replica", "internal/remoteipc", "internal/session", "internal/tools", "internal/agent", "internal/agentdef", "internal/daemon"}
 
 	// hostsSeenThrough: a host package that reaches the named layers only
 	// through the small interfaces it declares, the daemon passing its
@@ -28,6 +28,7 @@ var (
 			"internal/cluster", "internal/mesh", "internal/localapi", "internal/daemon"},
 		"internal/planhost": {"internal/agenthost", "internal/toolhost", "internal/localapi", "internal/daemon"},
 		"internal/ecchost":  {"internal/agenthost", "internal/toolhost", "internal/localapi", "internal/daemon"},
+		"internal/xreflink": {"internal/agenthost", "internal/toolhost", "internal/localapi", "internal/daemon"},
 	}
 )
 

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	http "github.com/weftos/weftos/internal/localhttp"
+	"github.com/weftos/weftos/internal/xreflink"
 
 	"github.com/weftos/weftos/chain"
 	"github.com/weftos/weftos/internal/apitype"
@@ -112,7 +113,7 @@ type Daemon struct {
 
 	chainKick        chan struct{} // a group commit happened (chainFanout)
 	xref             *xref.Index   // cross-references (HOME/xref.log), nil without a chain
-	xrefLinker       *linker
+	xrefLinker       *xreflink.Linker
 	xrefMu           sync.Mutex    // one indexing round at a time
 	graph            *causal.Store // the causal graph (HOME/graph.log), nil without a chain
 	graphSynced      time.Time

@@ -72,7 +72,7 @@ func (d *Daemon) linkAnswer(ctx context.Context, p *kernel.Process, session, ans
 		return ""
 	}
 	for _, m := range memories {
-		mem, err := memoryNode(m)
+		mem, err := xref.MemoryNode(m)
 		if err != nil {
 			continue
 		}

@@ -70,7 +70,7 @@ func TestXrefFollowsAMemoryToItsToolCall(t *testing.T) {
 	for _, l := range r.Links {
 		rels[l.Rel] = true
 	}
-	for _, rel := range []string{relStored, relInSession, relForCall, relDecidedBy, relOutcomeOf, relDecides} {
+	for _, rel := range []string{"stored", "in_session", "for_call", "decided_by", "outcome_of", "decides"} { // xreflink's relations
 		if !rels[rel] {
 			t.Fatalf("no %s link in %+v", rel, r.Links)
 		}

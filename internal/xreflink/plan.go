@@ -1,4 +1,4 @@
-package daemon
+package xreflink
 
 import (
 	"encoding/json"
@@ -7,7 +7,7 @@ import (
 	"github.com/weftos/weftos/internal/xref"
 )
 
-// The cross-references of plans' events (weft plan, plan.go), indexed in
+// The cross-references of plans' events (weft plan, internal/planhost), indexed in
 // every build: a binary without agents (nollm) still indexes a chain a
 // full build wrote.
 

@@ -1,4 +1,4 @@
-package daemon
+package xreflink
 
 import (
 	"encoding/json"

@@ -1,4 +1,4 @@
-package daemon
+package xreflink
 
 import (
 	"encoding/json"
@@ -53,7 +53,8 @@ func TestPayloadReadersMatchDecoding(t *testing.T) {
 	}
 	for _, ev := range []any{
 		kernel.ProcessSpawnEvent{PID: 9, Parent: 7, Name: "n", ActionID: "a5"},
-		newIPCRecord(kernel.IPCEvent{ID: 3, From: 9, Target: "topic:x", ActionID: "a6"}, "h"),
+		// an ipc.send record as the daemon writes it (internal/daemon/chain.go)
+		map[string]any{"id": 3, "from": 9, "target": "topic:x", "payload_kind": "text", "size": 4, "action_id": "a6", "payload_hash": "h"},
 	} {
 		b := canon(ev)
 		got, err := readKernelEvent(b)

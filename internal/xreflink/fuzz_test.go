@@ -1,4 +1,4 @@
-package daemon
+package xreflink
 
 import (
 	"encoding/json"
@@ -34,10 +34,10 @@ func FuzzLinker(f *testing.F) {
 		if !json.Valid(payload) {
 			return // the chain stores canonical JSON only
 		}
-		l := &linker{node: "n", x: xref.New()}
+		l := New("n", xref.New())
 		evs := []chain.Event{{Seq: 0, Kind: governance.KindDecision, Payload: json.RawMessage(`{"action_id":"a1","request":{"action":"x","pid":7,"context":{"extra":{"call_id":"c1"}}}}`)},
 			{Seq: 1, Timestamp: 5, Kind: kind, Payload: payload}}
-		b, _ := l.batch(evs)
+		b, _ := l.Batch(evs)
 		if b.Through != 2 {
 			t.Fatalf("through %d", b.Through)
 		}
