@@ -4,7 +4,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -155,31 +154,20 @@ func eccAnalyze(e *env, fs *flag.FlagSet) cmdline.Action {
 			return cmdline.Usagef("analyze needs a PATH or --session NAME")
 		}
 		req := apitype.EccAnalyzeRequest{Sessions: sessions}
-		for _, p := range pos {
-			a, err := filepath.Abs(p)
-			if err != nil {
-				return err
-			}
-			req.Paths = append(req.Paths, a)
+		paths, err := absPaths(pos)
+		if err != nil {
+			return err
 		}
+		req.Paths = paths
 		if *tag != "" {
 			req.Tags = strings.Split(*tag, ",")
 		}
-		bar := !e.json && cmdline.IsTerminal(e.stderr)
+		bar := cmdline.NewProgress(e.stderr, !e.json && cmdline.IsTerminal(e.stderr))
 		return e.withClient(func(c *client.Client) error {
-			drawn := false
 			r, err := c.EccAnalyze(ctx, req, func(p apitype.EccAnalyzeProgress) {
-				if bar && p.DocsTotal > 0 {
-					const width = 30
-					n := width * min(p.DocsDone, p.DocsTotal) / p.DocsTotal
-					fmt.Fprintf(e.stderr, "\r[%s%s] %d/%d documents, %d chunks, %d edges", strings.Repeat("#", n), strings.Repeat(".", width-n),
-						p.DocsDone, p.DocsTotal, p.Chunks, p.Edges)
-					drawn = true
-				}
+				bar.Draw(p.DocsDone, p.DocsTotal, fmt.Sprintf("documents, %d chunks, %d edges", p.Chunks, p.Edges))
 			})
-			if drawn {
-				fmt.Fprintln(e.stderr)
-			}
+			bar.End()
 			if err != nil {
 				return err
 			}

@@ -31,37 +31,42 @@ func init() {
 	})
 }
 
+// absPaths makes the command line's paths absolute: the daemon resolves
+// them, from another working directory.
+func absPaths(pos []string) ([]string, error) {
+	var out []string // nil for none, as before
+	for _, p := range pos {
+		a, err := filepath.Abs(p)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, nil
+}
+
 // memoryIngest ingests files and folders, with a progress bar on stderr
 // when stderr is a terminal.
 func memoryIngest(e *env, fs *flag.FlagSet) cmdline.Action {
 	tag := fs.String("tag", "", "comma-separated tags for every chunk")
 	return func(ctx context.Context, pos []string) error {
 		req := apitype.MemoryIngestRequest{}
-		for _, p := range pos {
-			a, err := filepath.Abs(p)
-			if err != nil {
-				return err
-			}
-			req.Paths = append(req.Paths, a)
+		paths, err := absPaths(pos)
+		if err != nil {
+			return err
 		}
+		req.Paths = paths
 		if *tag != "" {
 			req.Tags = strings.Split(*tag, ",")
 		}
-		bar := !e.json && cmdline.IsTerminal(e.stderr)
+		bar := cmdline.NewProgress(e.stderr, !e.json && cmdline.IsTerminal(e.stderr))
 		return e.withClient(func(c *client.Client) error {
-			drawn := false
 			final, err := c.MemoryIngest(ctx, req, func(ev apitype.MemoryIngestEvent) {
-				p := ev.Progress
-				if bar && p != nil && p.FilesTotal > 0 {
-					const width = 30
-					n := width * p.FilesDone / p.FilesTotal
-					fmt.Fprintf(e.stderr, "\r[%s%s] %d/%d files, %d chunks", strings.Repeat("#", n), strings.Repeat(".", width-n), p.FilesDone, p.FilesTotal, p.Chunks)
-					drawn = true
+				if p := ev.Progress; p != nil {
+					bar.Draw(p.FilesDone, p.FilesTotal, fmt.Sprintf("files, %d chunks", p.Chunks))
 				}
 			})
-			if drawn {
-				fmt.Fprintln(e.stderr)
-			}
+			bar.End()
 			if err != nil {
 				return err
 			}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"io"
 	"os"
@@ -13,8 +12,6 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
-
-	"github.com/weftos/weftos/internal/daemon"
 )
 
 // pty is a pseudo-terminal: tty is the terminal side a program writes to;
@@ -98,17 +95,8 @@ func TestIngestProgressOnlyOnTerminal(t *testing.T) {
 		t.Skip("boots a kernel")
 	}
 	home := filepath.Join(t.TempDir(), "home")
-	d, err := daemon.Open(t.Context(), daemon.Options{Home: home, Version: "test", LogOutput: io.Discard})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if err := d.Close(ctx); err != nil {
-			t.Error(err)
-		}
-	})
+	d := bootInProcess(t, home)
+	t.Cleanup(func() { closeDaemon(t, d) })
 	docs := t.TempDir()
 	if err := os.WriteFile(filepath.Join(docs, "notes.md"), []byte("# Ops\n\nThe backup job runs nightly.\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -147,17 +135,8 @@ func TestAnalyzeProgressOnlyOnTerminal(t *testing.T) {
 		t.Skip("boots a kernel")
 	}
 	home := filepath.Join(t.TempDir(), "home")
-	d, err := daemon.Open(t.Context(), daemon.Options{Home: home, Version: "test", LogOutput: io.Discard})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if err := d.Close(ctx); err != nil {
-			t.Error(err)
-		}
-	})
+	d := bootInProcess(t, home)
+	t.Cleanup(func() { closeDaemon(t, d) })
 	docs := t.TempDir()
 	for i, body := range []string{"# Ops\n\nAda Lovelace runs the backup nightly.\n", "# Dev\n\nGrace Hopper reviews it.\n"} {
 		if err := os.WriteFile(filepath.Join(docs, fmt.Sprintf("n%d.md", i)), []byte(body), 0o600); err != nil {

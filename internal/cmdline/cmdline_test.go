@@ -95,3 +95,29 @@ func TestReply(t *testing.T) {
 		})
 	}
 }
+
+func TestProgress(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		on          bool
+		done, total int
+		want        string
+	}{
+		{"half", true, 1, 2, "\r[###############...............] 1/2 files\n"},
+		{"done", true, 3, 3, "\r[##############################] 3/3 files\n"},
+		{"past the total", true, 5, 3, "\r[##############################] 5/3 files\n"},
+		{"no total yet", true, 0, 0, ""},
+		{"off (not a terminal)", false, 1, 2, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			p := NewProgress(&buf, tc.on)
+			p.Draw(tc.done, tc.total, "files")
+			p.End()
+			p.End() // a second End adds nothing
+			if buf.String() != tc.want {
+				t.Fatalf("got %q, want %q", buf.String(), tc.want)
+			}
+		})
+	}
+}
