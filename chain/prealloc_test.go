@@ -229,34 +229,7 @@ func TestZeroTailDamage(t *testing.T) {
 				return
 			}
 			before := snapshotDir(t, dir)
-			for name, open := range map[string]func() error{
-				"Open": func() error {
-					l, err := Open(context.Background(), dir, testOptions(t))
-					if err == nil {
-						l.Close(context.Background())
-					}
-					return err
-				},
-				"OpenReader": func() error {
-					r, err := OpenReader(dir)
-					if err == nil {
-						r.Close()
-					}
-					return err
-				},
-			} {
-				err := open()
-				var p *Problem
-				if !errors.Is(err, ErrCorrupt) || !errors.As(err, &p) {
-					t.Fatalf("%s = %v, want ErrCorrupt", name, err)
-				}
-				if p.Kind != rep.Problem.Kind || p.Seq != rep.Problem.Seq || p.Segment != rep.Problem.Segment || p.Offset != rep.Problem.Offset {
-					t.Fatalf("%s: %v\nVerify: %v", name, p, rep.Problem)
-				}
-			}
-			if after := snapshotDir(t, dir); after[filepath.Base(seg)] != before[filepath.Base(seg)] {
-				t.Fatal("a refused Open changed the damaged segment")
-			}
+			mustRefuseLikeVerify(t, dir, testOptions(t), rep.Problem, seg, before)
 		})
 	}
 }

@@ -146,35 +146,44 @@ func TestAcknowledgedDataIsNeverTruncated(t *testing.T) {
 			if rep.Problem.Kind != tt.kind {
 				t.Fatalf("Verify: %v, want %s", rep.Problem, tt.kind)
 			}
-			for name, open := range map[string]func() error{
-				"Open": func() error {
-					l, err := Open(context.Background(), dir, opts)
-					if err == nil {
-						l.Close(context.Background())
-					}
-					return err
-				},
-				"OpenReader": func() error {
-					r, err := OpenReader(dir)
-					if err == nil {
-						r.Close()
-					}
-					return err
-				},
-			} {
-				err := open()
-				var p *Problem
-				if !errors.Is(err, ErrCorrupt) || !errors.As(err, &p) {
-					t.Fatalf("%s = %v, want ErrCorrupt with a Problem", name, err)
-				}
-				if p.Kind != rep.Problem.Kind || p.Seq != rep.Problem.Seq || p.Segment != rep.Problem.Segment || p.Offset != rep.Problem.Offset {
-					t.Fatalf("%s: %v\nVerify: %v", name, p, rep.Problem)
-				}
-			}
-			if after := snapshotDir(t, dir); after[filepath.Base(seg)] != before[filepath.Base(seg)] {
-				t.Fatal("a refused Open changed the damaged segment")
-			}
+			mustRefuseLikeVerify(t, dir, opts, rep.Problem, seg, before)
 		})
+	}
+}
+
+// mustRefuseLikeVerify checks that Open (with opts) and OpenReader both
+// refuse dir with ErrCorrupt and the Problem Verify reported (want), and
+// that the refusal left the damaged segment seg as it was (before:
+// snapshotDir's, taken after the damage).
+func mustRefuseLikeVerify(t *testing.T, dir string, opts Options, want *Problem, seg string, before map[string]string) {
+	t.Helper()
+	for name, open := range map[string]func() error{
+		"Open": func() error {
+			l, err := Open(context.Background(), dir, opts)
+			if err == nil {
+				l.Close(context.Background())
+			}
+			return err
+		},
+		"OpenReader": func() error {
+			r, err := OpenReader(dir)
+			if err == nil {
+				r.Close()
+			}
+			return err
+		},
+	} {
+		err := open()
+		var p *Problem
+		if !errors.Is(err, ErrCorrupt) || !errors.As(err, &p) {
+			t.Fatalf("%s = %v, want ErrCorrupt with a Problem", name, err)
+		}
+		if p.Kind != want.Kind || p.Seq != want.Seq || p.Segment != want.Segment || p.Offset != want.Offset {
+			t.Fatalf("%s: %v\nVerify: %v", name, p, want)
+		}
+	}
+	if after := snapshotDir(t, dir); after[filepath.Base(seg)] != before[filepath.Base(seg)] {
+		t.Fatal("a refused Open changed the damaged segment")
 	}
 }
 
