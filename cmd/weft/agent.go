@@ -6,8 +6,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 
@@ -33,14 +31,7 @@ func cmdAgent(e *env, fs *flag.FlagSet) cmdline.Action {
 	workspace := fs.String("workspace", "", "workspace directory (default: the current directory)")
 	resume := fs.Bool("resume", false, "resume the session's interrupted run without repeating completed tool calls")
 	return func(ctx context.Context, _ []string) error {
-		ws := *workspace
-		if ws == "" {
-			var err error
-			if ws, err = os.Getwd(); err != nil {
-				return err
-			}
-		}
-		ws, err := filepath.Abs(ws)
+		ws, err := workspaceDir(*workspace)
 		if err != nil {
 			return err
 		}

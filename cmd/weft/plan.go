@@ -6,8 +6,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/weftos/weftos/internal/apitype"
@@ -48,14 +46,7 @@ func cmdPlan(e *env, fs *flag.FlagSet) cmdline.Action {
 		if *replans < 0 {
 			return cmdline.Usagef("plan: --replans %d: want 0 or more", *replans)
 		}
-		ws := *workspace
-		if ws == "" {
-			var err error
-			if ws, err = os.Getwd(); err != nil {
-				return err
-			}
-		}
-		ws, err := filepath.Abs(ws)
+		ws, err := workspaceDir(*workspace)
 		if err != nil {
 			return err
 		}

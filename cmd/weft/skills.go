@@ -14,19 +14,16 @@ import (
 func skillsList(e *env, fs *flag.FlagSet) cmdline.Action {
 	workspace := fs.String("workspace", "", "workspace directory (default: the current directory)")
 	return func(ctx context.Context, _ []string) error {
-		ws := *workspace
-		if ws == "" {
-			var err error
-			if ws, err = os.Getwd(); err != nil {
-				return err
-			}
+		ws, err := workspaceDir(*workspace)
+		if err != nil {
+			return err
 		}
 		c, closeFn, err := e.connect(ctx)
 		if err != nil {
 			return err
 		}
 		defer closeFn()
-		out, err := c.Skills(ctx, absPath(ws))
+		out, err := c.Skills(ctx, ws)
 		if err != nil {
 			return err
 		}
@@ -45,6 +42,16 @@ func skillsList(e *env, fs *flag.FlagSet) cmdline.Action {
 		}
 		return nil
 	}
+}
+
+// workspaceDir is the --workspace flag's directory, made absolute (the
+// daemon resolves it from another working directory): the current
+// directory when the flag is empty.
+func workspaceDir(flag string) (string, error) {
+	if flag == "" {
+		return os.Getwd()
+	}
+	return filepath.Abs(flag)
 }
 
 // absPath makes p absolute (the daemon wants absolute workspaces).
