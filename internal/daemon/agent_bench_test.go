@@ -171,7 +171,7 @@ func BenchmarkConcurrentAgents(b *testing.B) {
 			var turns int
 			var elapsed, cpu, fakeCPU time.Duration
 			var records, batches, mallocs uint64
-			var sysr, sysw, vcsw, ivcsw, chainSyncs uint64
+			var sysr, sysw, vcsw, ivcsw, chainSyncs, events uint64
 			for it := range b.N {
 				pids := make([]kernel.PID, n)
 				for i := range n {
@@ -199,6 +199,7 @@ func BenchmarkConcurrentAgents(b *testing.B) {
 				fake0, _ := fake.cpu()
 				st0 := d.journals.Stats()
 				cs0 := d.ops.ChainSyncs()
+				ev0 := d.chain.Len()
 				r0, w0, _ := processSyscalls()
 				v0, iv0, _ := contextSwitches()
 				var ms0, ms1 runtime.MemStats
@@ -229,6 +230,7 @@ func BenchmarkConcurrentAgents(b *testing.B) {
 				v1, iv1, _ := contextSwitches()
 				sysr, sysw, vcsw, ivcsw = sysr+r1-r0, sysw+w1-w0, vcsw+v1-v0, ivcsw+iv1-iv0
 				chainSyncs += d.ops.ChainSyncs() - cs0
+				events += d.chain.Len() - ev0
 				records += st1.Records - st0.Records
 				batches += st1.Batches - st0.Batches
 				stopProfile()
@@ -256,6 +258,7 @@ func BenchmarkConcurrentAgents(b *testing.B) {
 			// files) and context switches (a thread blocking in a futex
 			// or poll, or preempted).
 			b.ReportMetric(float64(batches)/float64(turns), "journal-fsyncs/turn")
+			b.ReportMetric(float64(events)/float64(turns), "chain-events/turn")
 			b.ReportMetric(float64(chainSyncs)/float64(turns), "chain-fsyncs/turn")
 			if _, _, ok := processSyscalls(); ok {
 				b.ReportMetric(float64(sysr)/float64(turns), "read-syscalls/turn")
