@@ -19,7 +19,6 @@ package authority
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -29,6 +28,7 @@ import (
 	"time"
 
 	"github.com/weftos/weftos/internal/governance"
+	"github.com/weftos/weftos/internal/jcs"
 )
 
 // Errors an act can end with. Every refusal wraps ErrRefused; the more
@@ -497,7 +497,10 @@ func (pm *Permit) outcome(detail any, actErr error) (Record, bool, error) {
 		rec.Error = actErr.Error()
 	}
 	if detail != nil {
-		b, err := json.Marshal(detail)
+		// Canonical once, here: the ledger's canonical encoder copies
+		// canonical raw JSON as it is (the bytes are what canonicalizing
+		// encoding/json's text gives).
+		b, err := jcs.Marshal(detail)
 		if err != nil {
 			return Record{}, false, fmt.Errorf("authority: encoding the %s record: %w", pm.act.Kind, err)
 		}

@@ -34,6 +34,9 @@ var (
 	plans         sync.Map // reflect.Type → encodeFunc (nil: not handled)
 	marshalerType = reflect.TypeFor[json.Marshaler]()
 	textType      = reflect.TypeFor[encoding.TextMarshaler]()
+	rawType       = reflect.TypeFor[json.RawMessage]()
+	stringMapType = reflect.TypeFor[map[string]string]()
+	anyMapType    = reflect.TypeFor[map[string]any]()
 )
 
 // appendValue appends v's canonical form, or returns errGeneral.
@@ -78,6 +81,9 @@ func planFor(t reflect.Type) encodeFunc {
 }
 
 func buildPlan(t reflect.Type) encodeFunc {
+	if t == rawType {
+		return rawPlan
+	}
 	if t.Implements(marshalerType) {
 		return marshalerPlan(t)
 	}
@@ -163,6 +169,24 @@ func marshalerPlan(t reflect.Type) encodeFunc {
 	}
 }
 
+// rawPlan writes a json.RawMessage: as it is when it is canonical
+// already (a payload Marshal encoded), else canonicalized. Its depth
+// counts toward MaxDepth either way.
+func rawPlan(dst []byte, v reflect.Value, depth int) ([]byte, error) {
+	b := v.Bytes()
+	if b == nil {
+		return append(dst, "null"...), nil // as RawMessage.MarshalJSON
+	}
+	if isCanonicalAt(b, depth) {
+		return append(dst, b...), nil
+	}
+	out, err := appendCanonicalAt(dst, b, depth)
+	if err != nil {
+		return dst, errGeneral
+	}
+	return out, nil
+}
+
 func textPlan(t reflect.Type) encodeFunc {
 	return func(dst []byte, v reflect.Value, _ int) ([]byte, error) {
 		if v.Kind() == reflect.Pointer && v.IsNil() {
@@ -176,11 +200,15 @@ func textPlan(t reflect.Type) encodeFunc {
 		if err != nil {
 			return dst, errGeneral
 		}
+		if utf8.Valid(b) {
+			return appendString(dst, b), nil
+		}
 		return appendGoString(dst, string(b)), nil
 	}
 }
 
 func pointerPlan(t reflect.Type) encodeFunc {
+	f := planFor(t.Elem())
 	return func(dst []byte, v reflect.Value, depth int) ([]byte, error) {
 		if v.IsNil() {
 			return append(dst, "null"...), nil
@@ -188,7 +216,6 @@ func pointerPlan(t reflect.Type) encodeFunc {
 		if depth > MaxDepth {
 			return dst, errGeneral // deep, or a cycle: encoding/json decides
 		}
-		f := planFor(t.Elem())
 		if f == nil {
 			return dst, errGeneral
 		}
@@ -198,6 +225,7 @@ func pointerPlan(t reflect.Type) encodeFunc {
 
 func listPlan(t reflect.Type) encodeFunc {
 	isSlice := t.Kind() == reflect.Slice
+	f := planFor(t.Elem())
 	return func(dst []byte, v reflect.Value, depth int) ([]byte, error) {
 		if isSlice && v.IsNil() {
 			return append(dst, "null"...), nil
@@ -205,7 +233,6 @@ func listPlan(t reflect.Type) encodeFunc {
 		if depth++; depth > MaxDepth {
 			return dst, errGeneral
 		}
-		f := planFor(t.Elem())
 		if f == nil {
 			return dst, errGeneral
 		}
@@ -224,10 +251,17 @@ func listPlan(t reflect.Type) encodeFunc {
 }
 
 func mapPlan(t reflect.Type) encodeFunc {
+	switch t {
+	case stringMapType:
+		return stringMapPlan
+	case anyMapType:
+		return anyMapPlan
+	}
 	type entry struct {
 		key string
 		v   reflect.Value
 	}
+	f := planFor(t.Elem())
 	return func(dst []byte, v reflect.Value, depth int) ([]byte, error) {
 		if v.IsNil() {
 			return append(dst, "null"...), nil
@@ -235,7 +269,6 @@ func mapPlan(t reflect.Type) encodeFunc {
 		if depth++; depth > MaxDepth {
 			return dst, errGeneral
 		}
-		f := planFor(t.Elem())
 		if f == nil {
 			return dst, errGeneral
 		}
@@ -264,11 +297,92 @@ func mapPlan(t reflect.Type) encodeFunc {
 	}
 }
 
+// stringMapPlan and anyMapPlan are mapPlan for map[string]string and
+// map[string]any, ranging over the map itself rather than through
+// reflection (which copies every key and value to the heap).
+func stringMapPlan(dst []byte, v reflect.Value, depth int) ([]byte, error) {
+	if v.IsNil() {
+		return append(dst, "null"...), nil
+	}
+	if depth+1 > MaxDepth {
+		return dst, errGeneral
+	}
+	var stack [16]mapEntry[string]
+	es := sortedEntries(stack[:0], v.Interface().(map[string]string))
+	dst = append(dst, '{')
+	for i, e := range es {
+		if i > 0 {
+			if e.key == es[i-1].key {
+				return dst, errGeneral // keys that differ only in invalid bytes
+			}
+			dst = append(dst, ',')
+		}
+		dst = appendString(dst, e.key)
+		dst = append(dst, ':')
+		dst = appendGoString(dst, e.val)
+	}
+	return append(dst, '}'), nil
+}
+
+func anyMapPlan(dst []byte, v reflect.Value, depth int) ([]byte, error) {
+	if v.IsNil() {
+		return append(dst, "null"...), nil
+	}
+	if depth++; depth > MaxDepth {
+		return dst, errGeneral
+	}
+	var stack [16]mapEntry[any]
+	es := sortedEntries(stack[:0], v.Interface().(map[string]any))
+	dst = append(dst, '{')
+	for i, e := range es {
+		if i > 0 {
+			if e.key == es[i-1].key {
+				return dst, errGeneral
+			}
+			dst = append(dst, ',')
+		}
+		dst = appendString(dst, e.key)
+		dst = append(dst, ':')
+		var err error
+		if dst, err = appendAny(dst, e.val, depth); err != nil {
+			return dst, err
+		}
+	}
+	return append(dst, '}'), nil
+}
+
+// appendAny writes an interface value, as the plan of an interface type.
+func appendAny(dst []byte, x any, depth int) ([]byte, error) {
+	if x == nil {
+		return append(dst, "null"...), nil
+	}
+	e := reflect.ValueOf(x)
+	f := planFor(e.Type())
+	if f == nil {
+		return dst, errGeneral
+	}
+	return f(dst, e, depth)
+}
+
+type mapEntry[V any] struct {
+	key string // valid UTF-8, as encoding/json coerces it
+	val V
+}
+
+// sortedEntries appends m's entries to es in the order of their keys.
+func sortedEntries[V any](es []mapEntry[V], m map[string]V) []mapEntry[V] {
+	for k, x := range m {
+		es = append(es, mapEntry[V]{validUTF8(k), x})
+	}
+	slices.SortFunc(es, func(a, b mapEntry[V]) int { return compareNames(a.key, b.key) })
+	return es
+}
+
 type field struct {
 	index     int
 	key       []byte // canonical "name":
 	omitEmpty bool
-	typ       reflect.Type
+	plan      encodeFunc // nil: not handled
 }
 
 func structPlan(t reflect.Type) encodeFunc {
@@ -306,7 +420,7 @@ func structPlan(t reflect.Type) encodeFunc {
 			return nil // encoding/json's rules for clashing names
 		}
 		names[name] = true
-		fields = append(fields, field{index: i, key: append(appendString(nil, name), ':'), omitEmpty: omit, typ: sf.Type})
+		fields = append(fields, field{index: i, key: append(appendString(nil, name), ':'), omitEmpty: omit, plan: planFor(sf.Type)})
 	}
 	slices.SortFunc(fields, func(a, b field) int {
 		return compareNames(string(a.key[1:len(a.key)-2]), string(b.key[1:len(b.key)-2]))
@@ -322,7 +436,7 @@ func structPlan(t reflect.Type) encodeFunc {
 			if fd.omitEmpty && isEmpty(fv) {
 				continue
 			}
-			f := planFor(fd.typ)
+			f := fd.plan
 			if f == nil {
 				return dst, errGeneral
 			}

@@ -38,11 +38,25 @@ var (
 // Values of the common types are written canonically in one pass (see
 // encode.go), with the same result.
 func Marshal(v any) ([]byte, error) {
-	if out, err := appendValue(make([]byte, 0, 256), v); err == nil {
-		return out, nil
+	sp := scratch.Get().(*[]byte)
+	out, err := appendValue((*sp)[:0], v)
+	if err != nil {
+		scratch.Put(sp)
+		return marshalGeneral(v)
 	}
-	return marshalGeneral(v)
+	// The result is kept by the caller (a chain record is held until it
+	// is on disk): exactly its size, the scratch reused.
+	b := make([]byte, len(out))
+	copy(b, out)
+	if cap(out) <= 64<<10 {
+		*sp = out
+		scratch.Put(sp)
+	}
+	return b, nil
 }
+
+// scratch holds the buffers Marshal encodes into.
+var scratch = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
 // marshalGeneral is Marshal by way of encoding/json and Canonicalize.
 func marshalGeneral(v any) ([]byte, error) {
