@@ -126,14 +126,21 @@ const hexDigits = "0123456789abcdef"
 func appendString[S string | []byte](dst []byte, s S) []byte {
 	dst = append(dst, '"')
 	for i := 0; i < len(s); i++ {
+		// Copy the run of characters written as they are at once.
+		j := i
+		for j < len(s) && s[j] >= 0x20 && s[j] != '"' && s[j] != '\\' {
+			j++
+		}
+		dst = append(dst, s[i:j]...)
+		if i = j; i == len(s) {
+			break
+		}
 		c := s[i]
 		switch {
 		case c == '"':
 			dst = append(dst, '\\', '"')
 		case c == '\\':
 			dst = append(dst, '\\', '\\')
-		case c >= 0x20:
-			dst = append(dst, c)
 		case c == '\b':
 			dst = append(dst, '\\', 'b')
 		case c == '\t':
