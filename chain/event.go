@@ -63,7 +63,10 @@ type Entry struct {
 
 // CanonicalPayload returns the canonical bytes for a payload value: nil for no
 // payload (a nil value or JSON null). json.RawMessage and []byte holding JSON
-// text are canonicalized as is.
+// text are canonicalized as is — copied, after a check, when they are
+// canonical already (encoded by jcs.Marshal). A value is encoded once, by
+// jcs.Marshal, and any raw JSON inside it is checked rather than
+// re-encoded the same way.
 func CanonicalPayload(v any) ([]byte, error) {
 	var (
 		out []byte
@@ -73,15 +76,9 @@ func CanonicalPayload(v any) ([]byte, error) {
 	case nil:
 		return nil, nil
 	case json.RawMessage:
-		if len(p) == 0 {
-			return nil, nil
-		}
-		out, err = jcs.Canonicalize(p)
+		out, err = canonicalRaw(p)
 	case []byte:
-		if len(p) == 0 {
-			return nil, nil
-		}
-		out, err = jcs.Canonicalize(p)
+		out, err = canonicalRaw(p)
 	default:
 		out, err = jcs.Marshal(v)
 	}
@@ -95,6 +92,17 @@ func CanonicalPayload(v any) ([]byte, error) {
 		return nil, fmt.Errorf("%w: payload of %d bytes exceeds %d", ErrInvalidEvent, len(out), MaxPayloadLen)
 	}
 	return out, nil
+}
+
+// canonicalRaw returns a copy of the canonical form of raw JSON text.
+func canonicalRaw(p []byte) ([]byte, error) {
+	if len(p) == 0 {
+		return nil, nil
+	}
+	if jcs.IsCanonical(p) {
+		return bytes.Clone(p), nil
+	}
+	return jcs.Canonicalize(p)
 }
 
 func checkName(what, s string) error {
