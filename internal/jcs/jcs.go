@@ -171,6 +171,14 @@ func AppendNumber(dst []byte, f float64) ([]byte, error) {
 		dst = append(dst, '-')
 		f = -f
 	}
+	if f >= 1e-6 && f < 1e21 {
+		// ECMAScript writes these without an exponent: the shortest
+		// round-tripping digits (the same in every format) with the
+		// decimal point where it falls, as 'f' does. 1e21 is a double,
+		// and 1e-6 the nearest one to 10⁻⁶, so the bounds on f are the
+		// bounds on the shortest decimal (rounding is monotonic).
+		return strconv.AppendFloat(dst, f, 'f', -1, 64), nil
+	}
 	// Shortest round-tripping digits: "d.ddddde±xx".
 	var buf [32]byte
 	e := strconv.AppendFloat(buf[:0], f, 'e', -1, 64)

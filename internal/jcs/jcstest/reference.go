@@ -473,8 +473,10 @@ func appendString(dst []byte, s string) []byte {
 	return append(dst, '"')
 }
 
-// appendNumber appends the ECMAScript serialization of f (RFC 8785 section
-// 3.2.2.3).
+// AppendNumber is the reference for jcs.AppendNumber: the ECMAScript
+// serialization of f (RFC 8785 section 3.2.2.3).
+func AppendNumber(dst []byte, f float64) ([]byte, error) { return appendNumber(dst, f) }
+
 func appendNumber(dst []byte, f float64) ([]byte, error) {
 	if math.IsNaN(f) || math.IsInf(f, 0) {
 		return dst, jcs.ErrNumber
