@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha3"
 	"encoding/hex"
@@ -9,6 +10,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"time"
 
 	http "github.com/weftos/weftos/internal/localhttp"
@@ -155,13 +157,66 @@ func newIPCRecord(e kernel.IPCEvent, hash string) ipcRecord {
 		ActionID: e.ActionID, Agent: e.Agent, PayloadHash: hash}
 }
 
-// payloadHash is SHAKE-256/32 over the payload's JSON encoding.
+// payloadHash is SHAKE-256/32 over the payload's JSON encoding (as
+// encoding/json writes it), "" for a payload that does not encode.
 func payloadHash(p *kernel.Payload) string {
-	b, err := json.Marshal(p)
-	if err != nil {
-		return ""
+	var h sha3.SHAKE // SHAKE-256
+	if !hashJSONPayload(&h, p) {
+		b, err := json.Marshal(p)
+		if err != nil {
+			return ""
+		}
+		h.Write(b) //nolint:errcheck // never fails
 	}
-	return hex.EncodeToString(sha3.SumSHAKE256(b, 32))
+	var sum [32]byte
+	h.Read(sum[:]) //nolint:errcheck // never fails
+	var out [64]byte
+	hex.Encode(out[:], sum[:])
+	return string(out[:])
+}
+
+// jsonPayloadPrefix is how encoding/json starts a JSON payload.
+var jsonPayloadPrefix = func() []byte {
+	kind, err := kernel.PayloadJSON.MarshalJSON()
+	if err != nil {
+		panic(err)
+	}
+	return append(append([]byte(`{"kind":`), kind...), `,"json":`...)
+}()
+
+var compactBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// hashJSONPayload writes to h the bytes json.Marshal gives for the most
+// common IPC payload — JSON text and nothing else — without reflection,
+// and reports whether it did: encoding/json writes the text compacted
+// (json.Compact, which also validates it) and with <, >, &, U+2028 and
+// U+2029 escaped, so text with none of those (no 0xE2 byte) is written
+// compacted only. TestPayloadHashFast compares with json.Marshal.
+func hashJSONPayload(h *sha3.SHAKE, p *kernel.Payload) bool {
+	if p.Kind != kernel.PayloadJSON || len(p.JSON) == 0 || p.Text != "" || p.ToolCall != nil || p.ToolResult != nil ||
+		p.Signal != 0 || len(p.Binary) != 0 {
+		return false
+	}
+	for _, c := range p.JSON {
+		switch c {
+		case '<', '>', '&', 0xe2:
+			return false
+		}
+	}
+	buf := compactBufs.Get().(*bytes.Buffer)
+	defer func() {
+		if buf.Cap() <= 64<<10 {
+			buf.Reset()
+			compactBufs.Put(buf)
+		}
+	}()
+	if json.Compact(buf, p.JSON) != nil {
+		return false // json.Marshal reports it
+	}
+	h.Write(jsonPayloadPrefix) //nolint:errcheck // never fails
+	h.Write(buf.Bytes())       //nolint:errcheck // never fails
+	h.Write([]byte{'}'})       //nolint:errcheck // never fails
+	return true
 }
 
 // closeChain flushes the recorder and closes the chain, which writes the
