@@ -44,6 +44,12 @@ func appendValue(dst []byte, v any) ([]byte, error) {
 	if v == nil {
 		return append(dst, "null"...), nil
 	}
+	if a, ok := v.(Appender); ok {
+		if rv := reflect.ValueOf(v); rv.Kind() == reflect.Pointer && rv.IsNil() {
+			return append(dst, "null"...), nil
+		}
+		return a.AppendCanonical(dst)
+	}
 	rv := reflect.ValueOf(v)
 	f := planFor(rv.Type())
 	if f == nil {
@@ -83,6 +89,9 @@ func planFor(t reflect.Type) encodeFunc {
 func buildPlan(t reflect.Type) encodeFunc {
 	if t == rawType {
 		return rawPlan
+	}
+	if t.Implements(appenderType) {
+		return appenderPlan(t)
 	}
 	if t.Implements(marshalerType) {
 		return marshalerPlan(t)

@@ -10,10 +10,12 @@ package jcstest
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"math"
 	"slices"
 	"strconv"
+	"testing"
 	"unicode/utf16"
 	"unicode/utf8"
 
@@ -528,4 +530,26 @@ func appendNumber(dst []byte, f float64) ([]byte, error) {
 		dst = strconv.AppendInt(dst, int64(n-1), 10)
 	}
 	return dst, nil
+}
+
+// Marshal is the reference for jcs.Marshal: encoding/json's text,
+// canonicalized by the reference canonicalizer.
+func Marshal(v any) ([]byte, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	return Canonicalize(b)
+}
+
+// CheckMarshal fails tb unless jcs.Marshal(v) gives the reference's bytes,
+// or fails where it fails: for testing a jcs.Appender, or any encoder
+// that must write what jcs.Marshal does.
+func CheckMarshal(tb testing.TB, v any) {
+	tb.Helper()
+	got, err := jcs.Marshal(v)
+	want, werr := Marshal(v)
+	if (err == nil) != (werr == nil) || !bytes.Equal(got, want) {
+		tb.Fatalf("jcs.Marshal(%#v) =\n%s, %v\nreference:\n%s, %v", v, got, err, want, werr)
+	}
 }
