@@ -102,4 +102,3 @@ func AppendBool(dst []byte, b bool) []byte {
 	}
 	return append(dst, "false"...)
 }
-
