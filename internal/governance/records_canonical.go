@@ -1,6 +1,10 @@
 package governance
 
-import "github.com/weftos/weftos/internal/jcs"
+import (
+	"fmt"
+
+	"github.com/weftos/weftos/internal/jcs"
+)
 
 // The canonical (RFC 8785) encodings of the records every agent turn
 // writes to the chain, written without reflection: members in the order
@@ -80,12 +84,11 @@ func (d *Decision) appendCanonical(dst []byte) ([]byte, error) {
 	if dst, err = jcs.AppendNumber(dst, d.Magnitude); err != nil {
 		return dst, err
 	}
-	outcome, err := d.Outcome.MarshalText()
-	if err != nil {
-		return dst, err
+	if int(d.Outcome) >= len(outcomeNames) {
+		return dst, fmt.Errorf("governance: invalid outcome %d", uint8(d.Outcome)) // as MarshalText
 	}
 	dst = append(dst, `,"outcome":`...)
-	dst = jcs.AppendString(dst, string(outcome))
+	dst = jcs.AppendString(dst, outcomeNames[d.Outcome])
 	dst = append(dst, `,"reason":`...)
 	dst = jcs.AppendString(dst, d.Reason)
 	if len(d.RuleIDs) > 0 {
