@@ -21,6 +21,7 @@ import (
 	"github.com/weftos/weftos/internal/chainquery"
 	"github.com/weftos/weftos/internal/governance"
 	"github.com/weftos/weftos/internal/homedir"
+	"github.com/weftos/weftos/internal/jcs"
 	"github.com/weftos/weftos/internal/kernel"
 	"github.com/weftos/weftos/internal/localapi"
 )
@@ -128,33 +129,66 @@ func (d *Daemon) recordKernelEvents() {
 }
 
 // ipcRecord is the chain payload of ipc.* events: metadata and the hash of
-// the payload, with the payload itself only when configured.
-//
-// It has kernel.IPCEvent's members spelt out rather than embedded: the
-// canonical encoder writes flat structs in one pass, where an embedded
-// one sent every IPC record through encoding/json and a re-parse
-// (TestIPCRecordFlat keeps the two forms alike).
+// the payload, with the payload itself only when configured. It writes
+// its own canonical form (jcs.Appender: the members of the embedded
+// kernel.IPCEvent promoted, as encoding/json writes them);
+// TestIPCRecordCanonical checks it against the reference.
 type ipcRecord struct {
-	ID            uint64     `json:"id"`
-	From          kernel.PID `json:"from"`
-	Target        string     `json:"target"`
-	PayloadKind   string     `json:"payload_kind"`
-	Size          int        `json:"size"`
-	CorrelationID uint64     `json:"correlation_id,omitempty"`
-	TraceID       string     `json:"trace_id,omitempty"`
-	Reason        string     `json:"reason,omitempty"`
-	Action        string     `json:"action,omitempty"`
-	ActionID      string     `json:"action_id,omitempty"`
-	Agent         string     `json:"agent,omitempty"`
-
+	kernel.IPCEvent
 	PayloadHash string          `json:"payload_hash"`
 	Payload     *kernel.Payload `json:"payload,omitempty"`
 }
 
+var _ jcs.Appender = ipcRecord{}
+
 func newIPCRecord(e kernel.IPCEvent, hash string) ipcRecord {
-	return ipcRecord{ID: e.ID, From: e.From, Target: e.Target, PayloadKind: e.PayloadKind, Size: e.Size,
-		CorrelationID: e.CorrelationID, TraceID: e.TraceID, Reason: e.Reason, Action: e.Action,
-		ActionID: e.ActionID, Agent: e.Agent, PayloadHash: hash}
+	return ipcRecord{IPCEvent: e, PayloadHash: hash}
+}
+
+// AppendCanonical implements jcs.Appender: the members in the order of
+// their names.
+func (r ipcRecord) AppendCanonical(dst []byte) ([]byte, error) {
+	dst = append(dst, '{')
+	for _, m := range [...]struct{ key, val string }{{`"action":`, r.Action}, {`"action_id":`, r.ActionID}, {`"agent":`, r.Agent}} {
+		if m.val != "" {
+			dst = append(dst, m.key...)
+			dst = jcs.AppendString(dst, m.val)
+			dst = append(dst, ',')
+		}
+	}
+	if r.CorrelationID != 0 {
+		dst = append(dst, `"correlation_id":`...)
+		dst = jcs.AppendUint(dst, r.CorrelationID)
+		dst = append(dst, ',')
+	}
+	dst = append(dst, `"from":`...)
+	dst = jcs.AppendUint(dst, uint64(r.From))
+	dst = append(dst, `,"id":`...)
+	dst = jcs.AppendUint(dst, r.ID)
+	if r.Payload != nil {
+		dst = append(dst, `,"payload":`...)
+		var err error
+		if dst, err = jcs.AppendValue(dst, r.Payload, 1); err != nil {
+			return dst, err
+		}
+	}
+	dst = append(dst, `,"payload_hash":`...)
+	dst = jcs.AppendString(dst, r.PayloadHash)
+	dst = append(dst, `,"payload_kind":`...)
+	dst = jcs.AppendString(dst, r.PayloadKind)
+	if r.Reason != "" {
+		dst = append(dst, `,"reason":`...)
+		dst = jcs.AppendString(dst, r.Reason)
+	}
+	dst = append(dst, `,"size":`...)
+	dst = jcs.AppendInt(dst, int64(r.Size))
+	dst = append(dst, `,"target":`...)
+	dst = jcs.AppendString(dst, r.Target)
+	if r.TraceID != "" {
+		dst = append(dst, `,"trace_id":`...)
+		dst = jcs.AppendString(dst, r.TraceID)
+	}
+	return append(dst, '}'), nil
 }
 
 // payloadHash is SHAKE-256/32 over the payload's JSON encoding (as

@@ -4,53 +4,79 @@ import (
 	"crypto/sha3"
 	"encoding/hex"
 	"encoding/json"
+	"math/rand"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
+	"testing/quick"
 
 	"github.com/weftos/weftos/internal/jcs"
+	"github.com/weftos/weftos/internal/jcs/jcstest"
 	"github.com/weftos/weftos/internal/kernel"
 )
 
-// TestIPCRecordFlat checks that ipcRecord spells out every member of
-// kernel.IPCEvent (a field added there must be added here) and encodes as
-// the embedding form did.
-func TestIPCRecordFlat(t *testing.T) {
-	ev, rec := reflect.TypeFor[kernel.IPCEvent](), reflect.TypeFor[ipcRecord]()
-	for i := range ev.NumField() {
-		f := ev.Field(i)
-		g, ok := rec.FieldByName(f.Name)
-		if !ok || g.Type != f.Type || g.Tag != f.Tag {
-			t.Errorf("ipcRecord lacks kernel.IPCEvent.%s %s `%s`", f.Name, f.Type, f.Tag)
+// flatIPCRecord is the ipc.* record as it was written before ipcRecord
+// embedded kernel.IPCEvent again: every member spelt out.
+type flatIPCRecord struct {
+	ID            uint64          `json:"id"`
+	From          kernel.PID      `json:"from"`
+	Target        string          `json:"target"`
+	PayloadKind   string          `json:"payload_kind"`
+	Size          int             `json:"size"`
+	CorrelationID uint64          `json:"correlation_id,omitempty"`
+	TraceID       string          `json:"trace_id,omitempty"`
+	Reason        string          `json:"reason,omitempty"`
+	Action        string          `json:"action,omitempty"`
+	ActionID      string          `json:"action_id,omitempty"`
+	Agent         string          `json:"agent,omitempty"`
+	PayloadHash   string          `json:"payload_hash"`
+	Payload       *kernel.Payload `json:"payload,omitempty"`
+}
+
+// TestIPCRecordCanonical: ipcRecord's own canonical form is the bytes the
+// flat record gave (encoding/json, canonicalized by the reference), on
+// random events that set and clear every member, with and without the
+// payload.
+func TestIPCRecordCanonical(t *testing.T) {
+	r := rand.New(rand.NewSource(1))
+	payloads := []*kernel.Payload{nil, {Kind: kernel.PayloadJSON, JSON: []byte(`{"b":1,"a":[2]}`)}, {Kind: kernel.PayloadText, Text: "<hi>\u2028"},
+		{Kind: kernel.PayloadToolCall, ToolCall: &kernel.ToolCall{ID: "c1", Name: "read", Arguments: []byte(` {"path" : "/x"}`)}},
+		{Kind: kernel.PayloadJSON, JSON: []byte(`{"a":`)}, {Kind: kernel.PayloadBinary, Binary: []byte{0, 1, 0xff}}}
+	for _, k := range []int{jcs.MaxDepth - 3, jcs.MaxDepth - 2, jcs.MaxDepth - 1} { // nesting at the limit, with the record's two levels
+		payloads = append(payloads, &kernel.Payload{Kind: kernel.PayloadJSON, JSON: []byte(strings.Repeat("[", k) + "1" + strings.Repeat("]", k))})
+	}
+	n := 3000
+	if testing.Short() {
+		n = 300
+	}
+	for range n {
+		v, ok := quick.Value(reflect.TypeFor[kernel.IPCEvent](), r)
+		if !ok {
+			t.Fatal("quick cannot generate kernel.IPCEvent")
+		}
+		e := v.Interface().(kernel.IPCEvent)
+		ev := reflect.ValueOf(&e).Elem()
+		for i := range ev.NumField() {
+			if r.Intn(3) == 0 {
+				ev.Field(i).SetZero()
+			}
+		}
+		rec := newIPCRecord(e, "abc")
+		rec.Payload = payloads[r.Intn(len(payloads))]
+		jcstest.CheckMarshal(t, rec)
+		flat := flatIPCRecord{ID: e.ID, From: e.From, Target: e.Target, PayloadKind: e.PayloadKind, Size: e.Size, CorrelationID: e.CorrelationID,
+			TraceID: e.TraceID, Reason: e.Reason, Action: e.Action, ActionID: e.ActionID, Agent: e.Agent, PayloadHash: "abc", Payload: rec.Payload}
+		got, err := jcs.Marshal(rec)
+		want, werr := jcstest.Marshal(flat)
+		if (err == nil) != (werr == nil) || string(got) != string(want) {
+			t.Fatalf("ipc record %s, %v\nflat record %s, %v", got, err, want, werr)
 		}
 	}
-	type embedded struct {
-		kernel.IPCEvent
-		PayloadHash string          `json:"payload_hash"`
-		Payload     *kernel.Payload `json:"payload,omitempty"`
-	}
-	for _, e := range []kernel.IPCEvent{
-		{},
-		{ID: 1, From: 2, Target: "pid:3", PayloadKind: "json", Size: 40},
-		{ID: 1 << 60, From: 9, Target: "topic:x", PayloadKind: "text", Size: 1, CorrelationID: 7, TraceID: "t", Reason: "no \"route\"", Action: "ipc.kernel", ActionID: "a1", Agent: "é"},
-	} {
-		p := kernel.JSONPayload([]byte(`{"b":1,"a":[2]}`))
-		for _, withPayload := range []bool{false, true} {
-			flat, old := newIPCRecord(e, "abc"), embedded{IPCEvent: e, PayloadHash: "abc"}
-			if withPayload {
-				flat.Payload, old.Payload = &p, &p
-			}
-			got, err := jcs.Marshal(flat)
-			if err != nil {
-				t.Fatal(err)
-			}
-			want, err := jcs.Marshal(old)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if string(got) != string(want) {
-				t.Errorf("ipc record %s, want %s", got, want)
-			}
+	// The flat record has every member of kernel.IPCEvent.
+	for f := range reflect.TypeFor[kernel.IPCEvent]().Fields() {
+		if g, ok := reflect.TypeFor[flatIPCRecord]().FieldByName(f.Name); !ok || g.Type != f.Type || g.Tag != f.Tag {
+			t.Errorf("flatIPCRecord lacks kernel.IPCEvent.%s", f.Name)
 		}
 	}
 }

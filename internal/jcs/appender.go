@@ -102,3 +102,20 @@ func AppendBool(dst []byte, b bool) []byte {
 	}
 	return append(dst, "false"...)
 }
+
+// AppendValue appends the canonical form of v, found depth arrays and
+// objects deep, as Marshal's one pass writes it: for an Appender that
+// holds a value of any type. An error means the one pass cannot write v;
+// the Appender returns it, and Marshal encodes the whole value by its
+// general path.
+func AppendValue(dst []byte, v any, depth int) ([]byte, error) {
+	if v == nil {
+		return append(dst, "null"...), nil
+	}
+	rv := reflect.ValueOf(v)
+	f := planFor(rv.Type())
+	if f == nil {
+		return dst, errGeneral
+	}
+	return f(dst, rv, depth)
+}
