@@ -170,10 +170,16 @@ func (t *Transport) getConn(ctx context.Context, req *Request) (*clientConn, boo
 }
 
 // alive checks an idle connection without blocking: the server may have
-// closed it (idle timeout, shutdown) since it was put back.
+// closed it (idle timeout, shutdown) since it was put back. A request
+// written to such a TCP connection still "succeeds", and its answer is an
+// EOF that a POST must not be retried on (the server may have acted on
+// it), so the check looks at the socket itself where it can.
 func (pc *clientConn) alive() bool {
 	if pc.br.Buffered() > 0 {
 		return false // unsolicited bytes: not a usable connection
+	}
+	if gone, ok := peerGone(pc.c); ok {
+		return !gone
 	}
 	_ = pc.c.SetReadDeadline(aLongTimeAgo)
 	_, err := pc.br.Peek(1)
