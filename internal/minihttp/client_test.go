@@ -167,3 +167,54 @@ func TestClientPostAfterServerClosedIdle(t *testing.T) {
 		<-closed // the server has closed the connection now idle in the pool
 	}
 }
+
+// TestClientIdleTimeout: a pooled connection idle longer than IdleTimeout
+// is closed and a new one dialled; without it the connection is reused.
+func TestClientIdleTimeout(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				br := bufio.NewReader(c)
+				for {
+					req, err := http.ReadRequest(br)
+					if err != nil {
+						return
+					}
+					_, _ = io.Copy(io.Discard, req.Body)
+					if _, err := io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"); err != nil {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	for _, tc := range []struct {
+		idle  time.Duration
+		dials int
+	}{{0, 1}, {time.Nanosecond, 3}} {
+		dials := 0
+		c := &Client{Transport: &Transport{IdleTimeout: tc.idle, DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			dials++
+			return (&net.Dialer{}).DialContext(ctx, "tcp", ln.Addr().String())
+		}}}
+		for i := range 3 {
+			if _, body, err := get(t, c, "/x"); err != nil || body != "ok" {
+				t.Fatalf("idle %v, call %d: %q %v", tc.idle, i, body, err)
+			}
+		}
+		c.CloseIdleConnections()
+		if dials != tc.dials {
+			t.Errorf("idle timeout %v: %d dials, want %d", tc.idle, dials, tc.dials)
+		}
+	}
+}
