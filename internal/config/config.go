@@ -262,6 +262,10 @@ type Provider struct {
 	// Model is the provider's default model (just the model's name), used
 	// when it is the only provider and agents.model is empty.
 	Model string `toml:"model" json:"model"`
+	// Transport is "auto" (empty means it: plain http:// requests that no
+	// proxy applies to are carried by WeftOS's own HTTP/1.1 client, the
+	// rest by Go's net/http) or "net/http" (everything by net/http).
+	Transport string `toml:"transport" json:"transport,omitempty"`
 }
 
 // Log configures logging. The daemon always writes its log to weave.log
@@ -442,6 +446,9 @@ func (c Config) Validate(name string) error {
 		seen[p.Name] = true
 		if p.Kind != "openai" && p.Kind != "anthropic" {
 			return bad(key+".kind", "%q is not openai or anthropic", p.Kind)
+		}
+		if p.Transport != "" && p.Transport != "auto" && p.Transport != "net/http" {
+			return bad(key+".transport", "%q is not auto or net/http", p.Transport)
 		}
 	}
 	if err := c.validateUI(name); err != nil {

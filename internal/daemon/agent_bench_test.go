@@ -11,6 +11,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/pprof"
+	"runtime/trace"
 	"sort"
 	"strconv"
 	"strings"
@@ -299,6 +300,11 @@ func writeAllocs(b *testing.B, path string) {
 	}
 }
 
+// traceEnv names a file to write an execution trace of the timed part of
+// BenchmarkConcurrentAgents/1000 to (where agents wait: go tool trace
+// -pprof=sync|syscall|net|sched).
+const traceEnv = "WEFTOS_BENCH_TRACE"
+
 // profileTimed starts the CPU profile of profileEnv for n = 1000 and
 // returns what stops it.
 func profileTimed(b *testing.B, n int) func() {
@@ -310,6 +316,21 @@ func profileTimed(b *testing.B, n int) func() {
 		// timed part is the difference (go tool pprof -diff_base).
 		writeAllocs(b, path+".base")
 		return func() { writeAllocs(b, path) }
+	}
+	if path := os.Getenv(traceEnv); path != "" {
+		f, err := os.Create(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := trace.Start(f); err != nil {
+			b.Fatal(err)
+		}
+		return func() {
+			trace.Stop()
+			if err := f.Close(); err != nil {
+				b.Error(err)
+			}
+		}
 	}
 	path := os.Getenv(profileEnv)
 	if path == "" {
