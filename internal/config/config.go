@@ -284,6 +284,9 @@ type Kernel struct {
 	DeadLetterCapacity int      `toml:"dead_letter_capacity" json:"dead_letter_capacity"`
 	StopGrace          Duration `toml:"stop_grace" json:"stop_grace"`
 	HealthInterval     Duration `toml:"health_interval" json:"health_interval"`
+	// Procs is the daemon's GOMAXPROCS; 0 means the CPUs Go finds plus
+	// two (see default.toml). The GOMAXPROCS environment variable wins.
+	Procs int `toml:"procs" json:"procs"`
 }
 
 // API configures the local API and metrics.
@@ -383,6 +386,9 @@ func (c Config) Validate(name string) error {
 	}
 	if c.Log.FileKeep < 1 || c.Log.FileKeep > 100 {
 		return bad("log.file_keep", "%d is outside 1..100", c.Log.FileKeep)
+	}
+	if c.Kernel.Procs < 0 || c.Kernel.Procs > 1024 {
+		return bad("kernel.procs", "%d is outside 0..1024", c.Kernel.Procs)
 	}
 	if c.Kernel.MaxProcesses < 1 || c.Kernel.MaxProcesses > 1_000_000 {
 		return bad("kernel.max_processes", "%d is outside 1..1000000", c.Kernel.MaxProcesses)

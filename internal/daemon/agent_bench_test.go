@@ -6,6 +6,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -31,7 +33,12 @@ func benchDaemon(b *testing.B, srvURL string) *Daemon {
 	b.Setenv("OPENAI_BASE_URL", srvURL)
 	b.Setenv("OPENAI_API_KEY", "bench")
 	b.Setenv("ANTHROPIC_API_KEY", "")
-	d := open(b, b.TempDir())
+	// As `weave boot` runs it: [kernel] procs applied (GOMAXPROCS).
+	d, err := Open(context.Background(), Options{Home: b.TempDir(), Version: "test", SetProcs: true,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		b.Fatal(err)
+	}
 	b.Cleanup(func() { closeD(b, d) })
 	return d
 }
@@ -247,6 +254,7 @@ func BenchmarkConcurrentAgents(b *testing.B) {
 				}
 			}
 			b.ReportMetric(float64(turns)/elapsed.Seconds(), "turns/s")
+			b.ReportMetric(float64(runtime.GOMAXPROCS(0)), "gomaxprocs")
 			if _, ok := processCPU(); ok {
 				b.ReportMetric(float64(cpu.Microseconds())/float64(turns), "cpu-µs/turn")
 			}
