@@ -326,33 +326,26 @@ func profileTimed(b *testing.B, n int) func() {
 		return func() { writeAllocs(b, path) }
 	}
 	if path := os.Getenv(traceEnv); path != "" {
-		f, err := os.Create(path)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := trace.Start(f); err != nil {
-			b.Fatal(err)
-		}
-		return func() {
-			trace.Stop()
-			if err := f.Close(); err != nil {
-				b.Error(err)
-			}
-		}
+		return recordTo(b, path, trace.Start, trace.Stop)
 	}
-	path := os.Getenv(profileEnv)
-	if path == "" {
-		return func() {}
+	if path := os.Getenv(profileEnv); path != "" {
+		return recordTo(b, path, pprof.StartCPUProfile, pprof.StopCPUProfile)
 	}
+	return func() {}
+}
+
+// recordTo starts a recording (a CPU profile, an execution trace) into
+// the file at path and returns what stops it and closes the file.
+func recordTo(b *testing.B, path string, start func(io.Writer) error, stop func()) func() {
 	f, err := os.Create(path)
 	if err != nil {
 		b.Fatal(err)
 	}
-	if err := pprof.StartCPUProfile(f); err != nil {
+	if err := start(f); err != nil {
 		b.Fatal(err)
 	}
 	return func() {
-		pprof.StopCPUProfile()
+		stop()
 		if err := f.Close(); err != nil {
 			b.Error(err)
 		}

@@ -17,6 +17,15 @@ import (
 func rawServer(t *testing.T, answers ...string) *Client {
 	t.Helper()
 	ln, path := listenUnix(t)
+	serveRaw(t, ln, nil, answers...)
+	return &Client{Transport: &Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, "unix", path)
+	}}}
+}
+
+// serveRaw is rawServer's server, on any listener; it signals closed, if
+// not nil, after closing each connection.
+func serveRaw(t *testing.T, ln net.Listener, closed chan<- struct{}, answers ...string) {
 	t.Cleanup(func() { ln.Close() })
 	go func() {
 		for {
@@ -25,7 +34,12 @@ func rawServer(t *testing.T, answers ...string) *Client {
 				return
 			}
 			go func() {
-				defer c.Close()
+				defer func() {
+					c.Close()
+					if closed != nil {
+						closed <- struct{}{}
+					}
+				}()
 				br := bufio.NewReader(c)
 				for _, a := range answers {
 					req, err := http.ReadRequest(br)
@@ -40,9 +54,6 @@ func rawServer(t *testing.T, answers ...string) *Client {
 			}()
 		}
 	}()
-	return &Client{Transport: &Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-		return (&net.Dialer{}).DialContext(ctx, "unix", path)
-	}}}
 }
 
 func get(t *testing.T, c *Client, target string) (*Response, string, error) {
@@ -125,25 +136,8 @@ func TestClientPostAfterServerClosedIdle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { ln.Close() })
 	closed := make(chan struct{}, 8)
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				br := bufio.NewReader(c)
-				if req, err := http.ReadRequest(br); err == nil {
-					_, _ = io.Copy(io.Discard, req.Body)
-					_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-				}
-				c.Close()
-				closed <- struct{}{}
-			}()
-		}
-	}()
+	serveRaw(t, ln, closed, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
 	c := &Client{Transport: &Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 		return (&net.Dialer{}).DialContext(ctx, "tcp", ln.Addr().String())
 	}}}
@@ -175,29 +169,8 @@ func TestClientIdleTimeout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				br := bufio.NewReader(c)
-				for {
-					req, err := http.ReadRequest(br)
-					if err != nil {
-						return
-					}
-					_, _ = io.Copy(io.Discard, req.Body)
-					if _, err := io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"); err != nil {
-						return
-					}
-				}
-			}()
-		}
-	}()
+	ok := "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+	serveRaw(t, ln, nil, ok, ok, ok)
 	for _, tc := range []struct {
 		idle  time.Duration
 		dials int
