@@ -136,3 +136,38 @@ func (x *Index) Neighbourhood(id ID, depth, limit int) ([]Node, []Link) {
 	sort.SliceStable(nodes[1:], func(i, j int) bool { return nodes[1+i].Type < nodes[1+j].Type })
 	return nodes, links
 }
+
+// KeyID is the id of the node holding a key, as Key, without making the
+// node.
+func (x *Index) KeyID(key string) (ID, bool) {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	e := x.keyEntry(key)
+	if e < 0 || x.ents[e].typ == 0 {
+		return ID{}, false
+	}
+	return x.ents[e].id, true
+}
+
+// FirstIn is the from end of the first link to id by rel (in the order
+// added), as a search of In(id) finds it, without listing the links.
+func (x *Index) FirstIn(id ID, rel string) (ID, bool) { return x.first(id, rel, in) }
+
+// FirstOut is the to end of the first link from id by rel.
+func (x *Index) FirstOut(id ID, rel string) (ID, bool) { return x.first(id, rel, out) }
+
+func (x *Index) first(id ID, rel string, dir int) (ID, bool) {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	e, ok := x.find(&id)
+	r, known := x.relNum[rel]
+	if !ok || !known {
+		return ID{}, false
+	}
+	for i := x.ents[e].head[dir]; i >= 0; i = x.links[i].next[dir] {
+		if s := &x.links[i]; s.rel == r {
+			return x.ents[[2]int32{s.to, s.from}[dir]].id, true
+		}
+	}
+	return ID{}, false
+}

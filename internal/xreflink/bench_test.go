@@ -59,6 +59,7 @@ func BenchmarkIndexTurns(b *testing.B) {
 	l := New("node", x)
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu0, _ := processCPU()
 	for at := 0; at < len(evs); at += 48 {
 		batch, err := l.Batch(evs[at:min(at+48, len(evs))])
 		if err != nil {
@@ -67,5 +68,9 @@ func BenchmarkIndexTurns(b *testing.B) {
 		if err := x.Apply(batch); err != nil {
 			b.Fatal(err)
 		}
+	}
+	// The process's CPU (the garbage collector's included) per turn.
+	if cpu1, ok := processCPU(); ok {
+		b.ReportMetric(float64((cpu1-cpu0).Nanoseconds())/float64(b.N), "cpu-ns/op")
 	}
 }

@@ -38,33 +38,55 @@ const (
 )
 
 // Linker turns chain events into xref nodes and links. It keeps the
-// process nodes it made (bounded) and reads the index it feeds to find an
-// outcome's decision in an earlier batch; one goroutine uses it at a time.
+// process, session and action nodes it made lately (bounded) and reads
+// the index it feeds to find an outcome's decision in an earlier batch;
+// one goroutine uses it at a time.
 type Linker struct {
 	node  string // this node's id: processes are (node, pid)
 	x     *xref.Index
 	procs map[uint64]xref.Node // process nodes made, by pid (most events name one)
+	// sessions and actions are the session and action nodes made lately:
+	// an agent's events name its session again and again, and an action
+	// is named by its decision and again by its outcome.
+	sessions map[string]xref.Node
+	actions  map[string]xref.Node
+	r        round // reused by Batch
 }
 
-// maxProcNodes bounds Linker.procs; it is emptied when full.
-const maxProcNodes = 4096
+// maxNodeCache bounds Linker.procs, sessions and actions; each is
+// emptied when full. A node is a function of its name: the caches only
+// save making it again.
+const maxNodeCache = 4096
 
-// ids of the structures events refer to: entities, content only.
-func sessionNode(name string) (xref.Node, error) { return xref.SessionNode(name) }
-
-func (l *Linker) processNode(pid uint64) (xref.Node, error) {
-	if n, ok := l.procs[pid]; ok {
+func cached[K comparable](m *map[K]xref.Node, k K, mk func() (xref.Node, error)) (xref.Node, error) {
+	if n, ok := (*m)[k]; ok {
 		return n, nil
 	}
-	id, err := xref.EntityFields("process", xref.Str("node", l.node), xref.Uint("pid", pid))
-	n := xref.Node{ID: id, Type: "process", Key: "pid:" + strconv.FormatUint(pid, 10)}
+	n, err := mk()
 	if err == nil {
-		if l.procs == nil || len(l.procs) >= maxProcNodes {
-			l.procs = make(map[uint64]xref.Node)
+		if *m == nil || len(*m) >= maxNodeCache {
+			*m = make(map[K]xref.Node)
 		}
-		l.procs[pid] = n
+		(*m)[k] = n
 	}
 	return n, err
+}
+
+// ids of the structures events refer to: entities, content only.
+
+func (l *Linker) sessionNode(name string) (xref.Node, error) {
+	return cached(&l.sessions, name, func() (xref.Node, error) { return xref.SessionNode(name) })
+}
+
+func (l *Linker) actionNode(actionID string) (xref.Node, error) {
+	return cached(&l.actions, actionID, func() (xref.Node, error) { return actionNode(actionID) })
+}
+
+func (l *Linker) processNode(pid uint64) (xref.Node, error) {
+	return cached(&l.procs, pid, func() (xref.Node, error) {
+		id, err := xref.EntityFields("process", xref.Str("node", l.node), xref.Uint("pid", pid))
+		return xref.Node{ID: id, Type: "process", Key: "pid:" + strconv.FormatUint(pid, 10)}, err
+	})
 }
 
 func memoryNode(contentID string) (xref.Node, error) { return xref.MemoryNode(contentID) }
@@ -117,25 +139,15 @@ func (r *round) decisionOf(actionID string) (dec, call xref.ID) {
 	if id, ok := r.decided[actionID]; ok {
 		return id, r.calls[id]
 	}
-	a, ok := r.l.x.Key("action:" + actionID)
+	a, ok := r.l.x.KeyID("action:" + actionID)
 	if !ok {
 		return
 	}
-	for _, in := range r.l.x.In(a.ID) {
-		if in.Rel == relDecides {
-			dec = in.From
-			break
-		}
-	}
-	if dec.IsZero() {
+	if dec, ok = r.l.x.FirstIn(a, relDecides); !ok {
 		return
 	}
-	for _, out := range r.l.x.Out(dec) {
-		if out.Rel == relForCall {
-			return dec, out.To
-		}
-	}
-	return dec, xref.ID{}
+	call, _ = r.l.x.FirstOut(dec, relForCall)
+	return dec, call
 }
 
 // New returns the linker of node (this node's id: processes are (node,
@@ -146,13 +158,26 @@ func New(node string, x *xref.Index) *Linker { return &Linker{node: node, x: x} 
 // Through is the seq after the last. Events whose payload cannot be read
 // add their own node only; an id that cannot be made is an error (the
 // batch holds the rest).
+//
+// The batch's slices are the linker's, reused by the next Batch: apply
+// the batch before calling it again.
 func (l *Linker) Batch(evs []chain.Event) (xref.Batch, error) {
-	r := &round{l: l, decided: map[string]xref.ID{}, calls: map[xref.ID]xref.ID{}}
+	r := &l.r
+	if r.decided == nil || len(r.decided) > 4096 { // do not keep a huge batch's maps
+		r.decided, r.calls = map[string]xref.ID{}, map[xref.ID]xref.ID{}
+	}
+	clear(r.decided)
+	clear(r.calls)
+	*r = round{l: l, decided: r.decided, calls: r.calls, b: xref.Batch{Nodes: r.b.Nodes[:0], Links: r.b.Links[:0]}}
 	for _, ev := range evs {
 		l.event(r, ev)
 		r.b.Through = ev.Seq + 1
 	}
-	return r.b, errors.Join(r.errs...)
+	b, err := r.b, errors.Join(r.errs...)
+	if cap(b.Nodes)+cap(b.Links) > 1<<16 { // nor its slices
+		r.b = xref.Batch{}
+	}
+	return b, err
 }
 
 // event adds an event's node and the links its payload names.
@@ -174,7 +199,7 @@ func (l *Linker) event(r *round, ev chain.Event) {
 		if ev.Kind == governance.KindRefusal {
 			rel = relRefuses
 		}
-		r.link(e, rel, r.node(actionNode(rec.ActionID)), seq)
+		r.link(e, rel, r.node(l.actionNode(rec.ActionID)), seq)
 		if ev.Kind == governance.KindDecision {
 			r.decided[rec.ActionID] = e
 		}
@@ -204,13 +229,13 @@ func (l *Linker) event(r *round, ev chain.Event) {
 func (l *Linker) act(r *round, e xref.ID, seq uint64, kind string, rec actLinks) {
 	var call, sess, proc xref.ID
 	if rec.ActionID != "" {
-		r.link(e, relOutcomeOf, r.node(actionNode(rec.ActionID)), seq)
+		r.link(e, relOutcomeOf, r.node(l.actionNode(rec.ActionID)), seq)
 		dec, c := r.decisionOf(rec.ActionID)
 		r.link(e, relDecidedBy, dec, seq)
 		call = c
 	}
 	if rec.Session != "" {
-		sess = r.node(sessionNode(rec.Session))
+		sess = r.node(l.sessionNode(rec.Session))
 		r.link(e, relInSession, sess, seq)
 	}
 	if rec.PID != 0 {
@@ -263,7 +288,7 @@ func (l *Linker) act(r *round, e xref.ID, seq uint64, kind string, rec actLinks)
 	case governance.KindSessionRemove:
 		var det governance.SessionDetail
 		if json.Unmarshal(rec.Detail, &det) == nil && det.Session != "" {
-			r.link(e, relAbout, r.node(sessionNode(det.Session)), seq)
+			r.link(e, relAbout, r.node(l.sessionNode(det.Session)), seq)
 		}
 	case governance.KindEccEdge:
 		var det governance.EccEdgeDetail
@@ -284,7 +309,7 @@ func (l *Linker) act(r *round, e xref.ID, seq uint64, kind string, rec actLinks)
 	case governance.KindChannelMessage:
 		var det governance.ChannelMessageDetail
 		if json.Unmarshal(rec.Detail, &det) == nil && det.Session != "" {
-			r.link(e, relInSession, r.node(sessionNode(det.Session)), seq)
+			r.link(e, relInSession, r.node(l.sessionNode(det.Session)), seq)
 		}
 	}
 	if !call.IsZero() {
@@ -331,7 +356,7 @@ func (l *Linker) kernelEvent(r *round, e xref.ID, seq uint64, kind string, paylo
 		return
 	}
 	if p.ActionID != "" {
-		r.link(e, relOutcomeOf, r.node(actionNode(p.ActionID)), seq)
+		r.link(e, relOutcomeOf, r.node(l.actionNode(p.ActionID)), seq)
 		dec, _ := r.decisionOf(p.ActionID)
 		r.link(e, relDecidedBy, dec, seq)
 	}
