@@ -181,6 +181,12 @@ func MemberString(obj []byte, path ...string) (string, error) {
 	if err != nil || !ok {
 		return "", err
 	}
+	return StringValue(raw)
+}
+
+// StringValue reads a member's raw value (from Member or Members) as a
+// string, as MemberString does.
+func StringValue(raw []byte) (string, error) {
 	if len(raw) < 2 || raw[0] != '"' {
 		return "", fmt.Errorf("%w: %s is not a string", errType, raw)
 	}
@@ -201,6 +207,12 @@ func MemberUint(obj []byte, path ...string) (uint64, error) {
 	if err != nil || !ok {
 		return 0, err
 	}
+	return UintValue(raw)
+}
+
+// UintValue reads a member's raw value as an unsigned integer, as
+// MemberUint does.
+func UintValue(raw []byte) (uint64, error) {
 	n, err := strconv.ParseUint(string(raw), 10, 64)
 	if err != nil {
 		return 0, fmt.Errorf("%w: %s is not an unsigned integer", errType, raw)
@@ -215,6 +227,11 @@ func MemberBool(obj []byte, path ...string) (bool, error) {
 	if err != nil || !ok {
 		return false, err
 	}
+	return BoolValue(raw)
+}
+
+// BoolValue reads a member's raw value as a boolean, as MemberBool does.
+func BoolValue(raw []byte) (bool, error) {
 	switch string(raw) {
 	case "true":
 		return true, nil

@@ -103,3 +103,28 @@ func FuzzMember(f *testing.F) {
 		}
 	})
 }
+
+// FuzzMembers checks that Members answers as Member does, name by name,
+// and fails exactly when one of Member's answers is an error.
+func FuzzMembers(f *testing.F) {
+	f.Add([]byte(`{"action_id":"a1","request":{"pid":7},"x":null}`), "action_id", "request", "x")
+	f.Add([]byte(`{"a\u0062":1,"x":[{"}":"]"}],"y":null}`), "ab", "y", "ab")
+	f.Add([]byte(`{"a":1,"b":2 "c":3}`), "a", "c", "b")
+	f.Add([]byte(` null `), "a", "b", "c")
+	f.Fuzz(func(t *testing.T, data []byte, a, b, c string) {
+		names := []string{a, b, c}
+		raws := make([][]byte, len(names))
+		err := Members(data, names, raws)
+		var anyErr bool
+		for i, name := range names {
+			raw, ok, merr := Member(data, name)
+			anyErr = anyErr || merr != nil
+			if merr == nil && err == nil && (ok != (raws[i] != nil) || !bytes.Equal(raw, raws[i])) {
+				t.Fatalf("Members: %q = %q; Member: %q, %v", name, raws[i], raw, ok)
+			}
+		}
+		if anyErr != (err != nil) {
+			t.Fatalf("Members error %v; Member errors: %v", err, anyErr)
+		}
+	})
+}
