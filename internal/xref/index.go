@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"math"
+	"slices"
 	"sync"
 
 	"github.com/weftos/weftos/internal/recfile"
@@ -95,6 +96,16 @@ type Index struct {
 	through uint64
 	fresh   Batch  // what the last add found new (reused)
 	enc     []byte // its encoding (reused)
+}
+
+// room makes room for n more elements in s, doubling its capacity when
+// it grows (append grows large slices by a quarter: copying, and the
+// fresh memory's page faults, cost more than the space saved).
+func room[T any](s []T, n int) []T {
+	if len(s)+n > cap(s) {
+		s = slices.Grow(s, max(n, len(s), 64))
+	}
+	return s
 }
 
 // ErrFull reports an index that cannot number more ids or links.
@@ -246,7 +257,7 @@ func (x *Index) has(from, to int32, rel uint32) bool {
 // addLink appends a new link and threads it onto its ends' lists.
 func (x *Index) addLink(from, to int32, rel uint32, seq uint64) {
 	i := int32(len(x.links))
-	x.links = append(x.links, stored{from: from, to: to, rel: rel, next: [2]int32{-1, -1}, seq: seq})
+	x.links = append(room(x.links, 1), stored{from: from, to: to, rel: rel, next: [2]int32{-1, -1}, seq: seq})
 	for dir, n := range [2]int32{from, to} {
 		e := &x.ents[n]
 		if e.tail[dir] < 0 {

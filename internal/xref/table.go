@@ -83,7 +83,7 @@ func (x *Index) num(id *ID) int32 {
 		return n
 	}
 	n := int32(len(x.ents))
-	x.ents = append(x.ents, entry{id: *id, head: [2]int32{-1, -1}, tail: [2]int32{-1, -1}})
+	x.ents = append(room(x.ents, 1), entry{id: *id, head: [2]int32{-1, -1}, tail: [2]int32{-1, -1}})
 	x.ids.put(x.hashID(id), n, func(m int32) uint64 { return x.hashID(&x.ents[m].id) })
 	return n
 }
@@ -144,14 +144,14 @@ func (x *Index) setKey(n int32, key string) {
 	e := &x.ents[n]
 	if s, ok := seqKey(key); ok && s < uint64(len(x.seqs))+maxSeqGap {
 		for uint64(len(x.seqs)) <= s {
-			x.seqs = append(x.seqs, -1)
+			x.seqs = append(room(x.seqs, 1), -1)
 		}
 		x.seqs[s] = n
 		e.koff, e.klen = s, seqKeyLen
 		return
 	}
 	e.koff, e.klen = uint64(len(x.arena)), uint32(len(key))
-	x.arena = append(x.arena, key...)
+	x.arena = append(room(x.arena, len(key)), key...)
 	x.keys.put(maphash.String(x.seed, key), n, func(m int32) uint64 { return maphash.Bytes(x.seed, x.keyBytes(m)) })
 }
 
