@@ -9,6 +9,7 @@ package xreflink
 import (
 	"encoding/json"
 	"errors"
+	"hash/maphash"
 	"strconv"
 	"strings"
 	"time"
@@ -42,51 +43,79 @@ const (
 // the index it feeds to find an outcome's decision in an earlier batch;
 // one goroutine uses it at a time.
 type Linker struct {
-	node  string // this node's id: processes are (node, pid)
-	x     *xref.Index
-	procs map[uint64]xref.Node // process nodes made, by pid (most events name one)
-	// sessions and actions are the session and action nodes made lately:
-	// an agent's events name its session again and again, and an action
-	// is named by its decision and again by its outcome.
-	sessions map[string]xref.Node
-	actions  map[string]xref.Node
+	node string // this node's id: processes are (node, pid)
+	x    *xref.Index
+	// Nodes made lately: most events name their process and session,
+	// which other events named before, and an action is named by its
+	// decision and again by its outcome.
+	procs    nodeCache[uint64]
+	sessions nodeCache[string]
+	actions  nodeCache[string]
 	r        round // reused by Batch
 }
 
-// maxNodeCache bounds Linker.procs, sessions and actions; each is
-// emptied when full. A node is a function of its name: the caches only
-// save making it again.
-const maxNodeCache = 4096
+// nodeCache remembers nodes made lately by name, in a fixed number of
+// slots: a name's slot is picked by a seeded hash and a newer name takes
+// it over. A node is a function of its name: the cache only saves making
+// it again.
+type nodeCache[K comparable] struct {
+	seed  maphash.Seed
+	slots []cacheSlot[K]
+}
 
-func cached[K comparable](m *map[K]xref.Node, k K, mk func() (xref.Node, error)) (xref.Node, error) {
-	if n, ok := (*m)[k]; ok {
-		return n, nil
+type cacheSlot[K comparable] struct {
+	name K
+	node xref.Node
+	full bool
+}
+
+// cacheSlots is the size of each node cache (a power of two).
+const cacheSlots = 4096
+
+func (c *nodeCache[K]) slot(name K) *cacheSlot[K] {
+	if c.slots == nil {
+		c.seed, c.slots = maphash.MakeSeed(), make([]cacheSlot[K], cacheSlots)
 	}
-	n, err := mk()
-	if err == nil {
-		if *m == nil || len(*m) >= maxNodeCache {
-			*m = make(map[K]xref.Node)
-		}
-		(*m)[k] = n
-	}
-	return n, err
+	return &c.slots[maphash.Comparable(c.seed, name)&(cacheSlots-1)]
 }
 
 // ids of the structures events refer to: entities, content only.
 
 func (l *Linker) sessionNode(name string) (xref.Node, error) {
-	return cached(&l.sessions, name, func() (xref.Node, error) { return xref.SessionNode(name) })
+	s := l.sessions.slot(name)
+	if s.full && s.name == name {
+		return s.node, nil
+	}
+	n, err := xref.SessionNode(name)
+	if err == nil {
+		*s = cacheSlot[string]{name: name, node: n, full: true}
+	}
+	return n, err
 }
 
 func (l *Linker) actionNode(actionID string) (xref.Node, error) {
-	return cached(&l.actions, actionID, func() (xref.Node, error) { return actionNode(actionID) })
+	s := l.actions.slot(actionID)
+	if s.full && s.name == actionID {
+		return s.node, nil
+	}
+	n, err := actionNode(actionID)
+	if err == nil {
+		*s = cacheSlot[string]{name: actionID, node: n, full: true}
+	}
+	return n, err
 }
 
 func (l *Linker) processNode(pid uint64) (xref.Node, error) {
-	return cached(&l.procs, pid, func() (xref.Node, error) {
-		id, err := xref.EntityFields("process", xref.Str("node", l.node), xref.Uint("pid", pid))
-		return xref.Node{ID: id, Type: "process", Key: "pid:" + strconv.FormatUint(pid, 10)}, err
-	})
+	s := l.procs.slot(pid)
+	if s.full && s.name == pid {
+		return s.node, nil
+	}
+	id, err := xref.EntityFields("process", xref.Str("node", l.node), xref.Uint("pid", pid))
+	n := xref.Node{ID: id, Type: "process", Key: "pid:" + strconv.FormatUint(pid, 10)}
+	if err == nil {
+		*s = cacheSlot[uint64]{name: pid, node: n, full: true}
+	}
+	return n, err
 }
 
 func memoryNode(contentID string) (xref.Node, error) { return xref.MemoryNode(contentID) }
