@@ -201,7 +201,7 @@ func (x *Index) add(b Batch) Batch {
 			continue
 		}
 		if !ok {
-			e = x.num(&n.ID)
+			e = x.insert(&n.ID)
 		}
 		if !known {
 			x.nodes++

@@ -82,6 +82,11 @@ func (x *Index) num(id *ID) int32 {
 	if n, ok := x.find(id); ok {
 		return n
 	}
+	return x.insert(id)
+}
+
+// insert adds an entry for id, which has none.
+func (x *Index) insert(id *ID) int32 {
 	n := int32(len(x.ents))
 	x.ents = append(room(x.ents, 1), entry{id: *id, head: [2]int32{-1, -1}, tail: [2]int32{-1, -1}})
 	x.ids.put(x.hashID(id), n, func(m int32) uint64 { return x.hashID(&x.ents[m].id) })
