@@ -7,12 +7,14 @@
 package xreflink
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"hash/maphash"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/weftos/weftos/chain"
 	"github.com/weftos/weftos/internal/ecchost"
@@ -296,6 +298,9 @@ func (l *Linker) act(r *round, e xref.ID, seq uint64, kind string, rec actLinks)
 			}
 		}
 	case governance.KindMemoryStore, governance.KindMemorySearch, governance.KindMemoryDelete:
+		if kind == governance.KindMemorySearch && !mayName(rec.Detail, "hit") {
+			break // no hits: nothing to link, whether the detail decodes or not
+		}
 		var det governance.MemoryDetail
 		if json.Unmarshal(rec.Detail, &det) != nil {
 			break
@@ -404,4 +409,22 @@ func (l *Linker) kernelEvent(r *round, e xref.ID, seq uint64, kind string, paylo
 	case governance.KindIPCSend, governance.KindIPCDeadLetter:
 		r.link(e, relByProcess, r.node(l.processNode(p.From)), seq)
 	}
+}
+
+// mayName reports whether JSON text may hold a member name that
+// encoding/json matches to a field whose name starts with word (ASCII
+// lowercase letters): it does unless the text is ASCII without escapes
+// (no other letters fold to ASCII ones, and an escape could spell any)
+// and word appears in no case in it.
+func mayName(text []byte, word string) bool {
+	w := []byte(word)
+	for i, c := range text {
+		if c >= utf8.RuneSelf || c == '\\' {
+			return true
+		}
+		if i+len(w) <= len(text) && bytes.EqualFold(text[i:i+len(w)], w) {
+			return true
+		}
+	}
+	return false
 }

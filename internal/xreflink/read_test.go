@@ -148,3 +148,26 @@ func FuzzReadersMatchMember(f *testing.F) {
 		}
 	})
 }
+
+// TestMayName: a memory.search detail is decoded (for its hits) unless it
+// surely names no hits member in any spelling encoding/json accepts.
+func TestMayName(t *testing.T) {
+	for text, want := range map[string]bool{
+		`{"k":5,"query_hash":"8b63","scope":"own"}`: false,
+		`{}`:                  false,
+		`{"hits":["a"]}`:      true,
+		`{"HITS":null}`:       true,
+		`{"Hits":[]}`:         true,
+		`{"hi\u0074s":["a"]}`: true,
+		`{"hitſ":["a"]}`:      true,
+		`{"k":"white"}`:       true, // conservative
+	} {
+		if got := mayName([]byte(text), "hit"); got != want {
+			t.Errorf("mayName(%s) = %v", text, got)
+		}
+		var det governance.MemoryDetail
+		if json.Unmarshal([]byte(text), &det) == nil && len(det.Hits) > 0 && !want {
+			t.Errorf("%s decodes hits %v but mayName says it names none", text, det.Hits)
+		}
+	}
+}
