@@ -3,6 +3,7 @@ package jcs
 import (
 	"bytes"
 	"encoding/json"
+	"math/rand/v2"
 	"testing"
 )
 
@@ -127,4 +128,27 @@ func FuzzMembers(f *testing.F) {
 			t.Fatalf("Members error %v; Member errors: %v", err, anyErr)
 		}
 	})
+}
+
+// TestSpecial8: the word-at-a-time test of skipString against the byte
+// rule, on words mixing quotes, backslashes, control characters and
+// their neighbours.
+func TestSpecial8(t *testing.T) {
+	pick := []byte{0, 1, 0x1f, 0x20, 0x21, '"', '"' + 1, '\\', '\\' - 1, '\\' + 1, 'a', 0x7f, 0x80, 0x9f, 0xa0, 0xdc, 0xe2, 0xff}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 50000 {
+		var x uint64
+		want := false
+		for i := range 8 {
+			c := pick[rng.IntN(len(pick))]
+			if rng.IntN(3) == 0 {
+				c = 'a' + byte(rng.IntN(26))
+			}
+			want = want || c == '"' || c == '\\' || c < 0x20
+			x |= uint64(c) << (8 * i)
+		}
+		if special8(x) != want {
+			t.Fatalf("special8(%#x) = %v", x, !want)
+		}
+	}
 }
