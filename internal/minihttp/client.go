@@ -39,6 +39,9 @@ type Transport struct {
 	DisableCompression bool
 	// MaxIdleConns bounds the idle pool (0: 2).
 	MaxIdleConns int
+	// IdleTimeout closes a pooled connection unused for this long, when
+	// the pool is next used (0: kept until the server closes it).
+	IdleTimeout time.Duration
 
 	mu   sync.Mutex
 	idle []*clientConn
@@ -68,27 +71,38 @@ func (t *Transport) CloseIdleConnections() {
 }
 
 type clientConn struct {
-	t  *Transport
-	c  net.Conn
-	br *bufio.Reader
-	bw *bufio.Writer
+	t         *Transport
+	c         net.Conn
+	br        *bufio.Reader
+	bw        *bufio.Writer
+	idleSince time.Time
 }
 
 // Do sends req and returns the answer; a non-2xx status is not an error.
 // The caller must close the Body. Ending req's context aborts the exchange,
 // including reading the Body.
 func (c *Client) Do(req *Request) (*Response, error) {
-	if c.Transport == nil || c.Transport.DialContext == nil {
-		return nil, errors.New("minihttp: client without a Transport.DialContext")
+	if c.Transport == nil {
+		return nil, errors.New("minihttp: client without a Transport")
+	}
+	resp, err := c.Transport.RoundTrip(req)
+	if err != nil && req.URL != nil {
+		return nil, fmt.Errorf("%s %q: %w", strings.ToUpper(req.Method[:1])+strings.ToLower(req.Method[1:]), req.URL.String(), err)
+	}
+	return resp, err
+}
+
+// RoundTrip sends req and returns the answer, as Client.Do does, without
+// naming the request in its errors (a caller wrapping them, as net/http's
+// Client does for a RoundTripper, names it).
+func (t *Transport) RoundTrip(req *Request) (*Response, error) {
+	if t.DialContext == nil {
+		return nil, errors.New("minihttp: Transport without DialContext")
 	}
 	if req.URL == nil {
 		return nil, errors.New("minihttp: request without URL")
 	}
-	resp, err := c.Transport.roundTrip(req)
-	if err != nil {
-		return nil, fmt.Errorf("%s %q: %w", strings.ToUpper(req.Method[:1])+strings.ToLower(req.Method[1:]), req.URL.String(), err)
-	}
-	return resp, nil
+	return t.roundTrip(req)
 }
 
 func (t *Transport) roundTrip(req *Request) (*Response, error) {
@@ -150,13 +164,23 @@ func (t *Transport) getConn(ctx context.Context, req *Request) (*clientConn, boo
 			t.mu.Unlock()
 			break
 		}
-		pc := t.idle[n-1]
+		pc := t.idle[n-1] // the most recently used
 		t.idle = t.idle[:n-1]
+		var stale []*clientConn
+		if t.IdleTimeout > 0 && time.Since(pc.idleSince) > t.IdleTimeout {
+			// It and every one idle before it: none is used again.
+			stale, t.idle = append(t.idle, pc), nil
+		}
 		t.mu.Unlock()
-		if pc.alive() {
+		for _, s := range stale {
+			_ = s.c.Close()
+		}
+		if stale == nil && pc.alive() {
 			return pc, true, nil
 		}
-		_ = pc.c.Close()
+		if stale == nil {
+			_ = pc.c.Close()
+		}
 	}
 	host := req.URL.Host
 	if _, _, err := net.SplitHostPort(host); err != nil {
@@ -170,10 +194,16 @@ func (t *Transport) getConn(ctx context.Context, req *Request) (*clientConn, boo
 }
 
 // alive checks an idle connection without blocking: the server may have
-// closed it (idle timeout, shutdown) since it was put back.
+// closed it (idle timeout, shutdown) since it was put back. A request
+// written to such a TCP connection still "succeeds", and its answer is an
+// EOF that a POST must not be retried on (the server may have acted on
+// it), so the check looks at the socket itself where it can.
 func (pc *clientConn) alive() bool {
 	if pc.br.Buffered() > 0 {
 		return false // unsolicited bytes: not a usable connection
+	}
+	if gone, ok := peerGone(pc.c); ok {
+		return !gone
 	}
 	_ = pc.c.SetReadDeadline(aLongTimeAgo)
 	_, err := pc.br.Peek(1)
@@ -187,14 +217,29 @@ func (t *Transport) putIdle(pc *clientConn) {
 	if max <= 0 {
 		max = 2
 	}
+	now := time.Now()
+	pc.idleSince = now
+	var drop []*clientConn
 	t.mu.Lock()
+	if t.IdleTimeout > 0 {
+		// The pool is ordered by idleSince: the stale ones are in front.
+		i := 0
+		for i < len(t.idle) && now.Sub(t.idle[i].idleSince) > t.IdleTimeout {
+			i++
+		}
+		if i > 0 {
+			drop = append(drop, t.idle[:i]...)
+			t.idle = append(t.idle[:0], t.idle[i:]...)
+		}
+	}
 	if len(t.idle) < max {
 		t.idle = append(t.idle, pc)
-		pc = nil
+	} else {
+		drop = append(drop, pc)
 	}
 	t.mu.Unlock()
-	if pc != nil {
-		_ = pc.c.Close()
+	for _, d := range drop {
+		_ = d.c.Close()
 	}
 }
 
@@ -340,7 +385,12 @@ func writeRequest(bw *bufio.Writer, req *Request, body []byte) error {
 	if !validValue(host) {
 		return errors.New("minihttp: invalid Host")
 	}
-	fmt.Fprintf(bw, "%s %s HTTP/1.1\r\nHost: %s\r\n", req.Method, target, host)
+	bw.WriteString(req.Method)
+	bw.WriteByte(' ')
+	bw.WriteString(target)
+	bw.WriteString(" HTTP/1.1\r\nHost: ")
+	bw.WriteString(host)
+	bw.WriteString("\r\n")
 	if _, ok := req.Header["User-Agent"]; !ok {
 		bw.WriteString("User-Agent: weftos-minihttp\r\n")
 	}
@@ -362,7 +412,10 @@ func writeRequest(bw *bufio.Writer, req *Request, body []byte) error {
 			if !validValue(v) {
 				return fmt.Errorf("minihttp: invalid value for header %q", k)
 			}
-			bw.WriteString(k + ": " + v + "\r\n")
+			bw.WriteString(k)
+			bw.WriteString(": ")
+			bw.WriteString(v)
+			bw.WriteString("\r\n")
 		}
 	}
 	bw.WriteString("\r\n")

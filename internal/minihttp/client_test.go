@@ -113,3 +113,108 @@ func TestClientDialError(t *testing.T) {
 		t.Fatalf("%v (%T)", err, err)
 	}
 }
+
+// TestClientPostAfterServerClosedIdle: the server closes a kept-alive
+// connection after one answer; a POST — not retried once written, as the
+// server may have acted on it — must not go out on the dead connection
+// but on a new one.
+func TestClientPostAfterServerClosedIdle(t *testing.T) {
+	// Over TCP: writing to a connection the peer closed succeeds (a Unix
+	// socket would fail the write, which is retried).
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	closed := make(chan struct{}, 8)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				br := bufio.NewReader(c)
+				if req, err := http.ReadRequest(br); err == nil {
+					_, _ = io.Copy(io.Discard, req.Body)
+					_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+				}
+				c.Close()
+				closed <- struct{}{}
+			}()
+		}
+	}()
+	c := &Client{Transport: &Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, "tcp", ln.Addr().String())
+	}}}
+	for i := range 3 {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		req, err := NewRequestWithContext(ctx, MethodPost, "http://weave/x", strings.NewReader("{}"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := c.Do(req)
+		if err != nil {
+			cancel()
+			t.Fatalf("call %d: %v", i, err)
+		}
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		cancel()
+		if err != nil || string(b) != "ok" {
+			t.Fatalf("call %d: %q %v", i, b, err)
+		}
+		<-closed // the server has closed the connection now idle in the pool
+	}
+}
+
+// TestClientIdleTimeout: a pooled connection idle longer than IdleTimeout
+// is closed and a new one dialled; without it the connection is reused.
+func TestClientIdleTimeout(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				br := bufio.NewReader(c)
+				for {
+					req, err := http.ReadRequest(br)
+					if err != nil {
+						return
+					}
+					_, _ = io.Copy(io.Discard, req.Body)
+					if _, err := io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"); err != nil {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	for _, tc := range []struct {
+		idle  time.Duration
+		dials int
+	}{{0, 1}, {time.Nanosecond, 3}} {
+		dials := 0
+		c := &Client{Transport: &Transport{IdleTimeout: tc.idle, DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			dials++
+			return (&net.Dialer{}).DialContext(ctx, "tcp", ln.Addr().String())
+		}}}
+		for i := range 3 {
+			if _, body, err := get(t, c, "/x"); err != nil || body != "ok" {
+				t.Fatalf("idle %v, call %d: %q %v", tc.idle, i, body, err)
+			}
+		}
+		c.CloseIdleConnections()
+		if dials != tc.dials {
+			t.Errorf("idle timeout %v: %d dials, want %d", tc.idle, dials, tc.dials)
+		}
+	}
+}
