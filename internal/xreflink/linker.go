@@ -41,18 +41,18 @@ const (
 )
 
 // Linker turns chain events into xref nodes and links. It keeps the
-// process, session and action nodes it made lately (bounded) and reads
+// process and session nodes it made lately (bounded) and reads
 // the index it feeds to find an outcome's decision in an earlier batch;
 // one goroutine uses it at a time.
 type Linker struct {
 	node string // this node's id: processes are (node, pid)
 	x    *xref.Index
 	// Nodes made lately: most events name their process and session,
-	// which other events named before, and an action is named by its
-	// decision and again by its outcome.
+	// which other events named before. (An action is named twice, by its
+	// decision and its outcome, but a cache of them missed the CPU caches
+	// for longer than hashing it again takes.)
 	procs    nodeCache[uint64]
 	sessions nodeCache[string]
-	actions  nodeCache[string]
 	r        round // reused by Batch
 }
 
@@ -91,18 +91,6 @@ func (l *Linker) sessionNode(name string) (xref.Node, error) {
 	n, err := xref.SessionNode(name)
 	if err == nil {
 		*s = cacheSlot[string]{name: name, node: n, full: true}
-	}
-	return n, err
-}
-
-func (l *Linker) actionNode(actionID string) (xref.Node, error) {
-	s := l.actions.slot(actionID)
-	if s.full && s.name == actionID {
-		return s.node, nil
-	}
-	n, err := actionNode(actionID)
-	if err == nil {
-		*s = cacheSlot[string]{name: actionID, node: n, full: true}
 	}
 	return n, err
 }
@@ -230,7 +218,7 @@ func (l *Linker) event(r *round, ev chain.Event) {
 		if ev.Kind == governance.KindRefusal {
 			rel = relRefuses
 		}
-		r.link(e, rel, r.node(l.actionNode(rec.ActionID)), seq)
+		r.link(e, rel, r.node(actionNode(rec.ActionID)), seq)
 		if ev.Kind == governance.KindDecision {
 			r.decided[rec.ActionID] = e
 		}
@@ -260,7 +248,7 @@ func (l *Linker) event(r *round, ev chain.Event) {
 func (l *Linker) act(r *round, e xref.ID, seq uint64, kind string, rec actLinks) {
 	var call, sess, proc xref.ID
 	if rec.ActionID != "" {
-		r.link(e, relOutcomeOf, r.node(l.actionNode(rec.ActionID)), seq)
+		r.link(e, relOutcomeOf, r.node(actionNode(rec.ActionID)), seq)
 		dec, c := r.decisionOf(rec.ActionID)
 		r.link(e, relDecidedBy, dec, seq)
 		call = c
@@ -390,7 +378,7 @@ func (l *Linker) kernelEvent(r *round, e xref.ID, seq uint64, kind string, paylo
 		return
 	}
 	if p.ActionID != "" {
-		r.link(e, relOutcomeOf, r.node(l.actionNode(p.ActionID)), seq)
+		r.link(e, relOutcomeOf, r.node(actionNode(p.ActionID)), seq)
 		dec, _ := r.decisionOf(p.ActionID)
 		r.link(e, relDecidedBy, dec, seq)
 	}
