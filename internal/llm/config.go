@@ -92,6 +92,12 @@ type Config struct {
 	AnthropicVersion string
 	// HTTPClient defaults to a client with its own pooled transport.
 	HTTPClient *http.Client
+	// Transport chooses that default client's transport: TransportAuto
+	// ("" means it) carries plain http:// requests that no proxy applies
+	// to itself, in the caller's goroutine, and the rest through net/http;
+	// TransportNetHTTP sends everything through net/http. Ignored when
+	// HTTPClient is set.
+	Transport string
 	// Clock defaults to SystemClock; tests inject a fake one.
 	Clock Clock
 	// Logger defaults to a discarding logger. Keys are never logged.
@@ -122,7 +128,8 @@ type resolved struct {
 	key  secret
 	base *url.URL
 	// ownClient: HTTPClient is the client resolve made (net/http's
-	// transport, no wrappers), which never modifies a request's headers.
+	// transport or the direct one, no wrappers), which never modifies a
+	// request's headers.
 	ownClient bool
 }
 
@@ -164,6 +171,11 @@ func resolve(cfg Config) (*resolved, error) {
 		return nil, fmt.Errorf("llm: provider %q: %w: base URL must be an absolute http(s) URL", r.Name, ErrBadRequest)
 	}
 	r.base = u
+	switch r.Transport {
+	case "", TransportAuto, TransportNetHTTP:
+	default:
+		return nil, fmt.Errorf("llm: provider %q: %w: transport must be %q or %q, not %q", r.Name, ErrBadRequest, TransportAuto, TransportNetHTTP, r.Transport)
+	}
 	if r.Timeout == 0 {
 		r.Timeout = DefaultTimeout
 	}
@@ -198,7 +210,11 @@ func resolve(cfg Config) (*resolved, error) {
 			// A request (headers, system prompt, tool schemas, history)
 			// is several KiB: written in one system call, not two.
 			tr.WriteBufferSize = 16 << 10
-			r.HTTPClient = &http.Client{Transport: tr}
+			if r.Transport == TransportNetHTTP {
+				r.HTTPClient = &http.Client{Transport: tr}
+			} else {
+				r.HTTPClient = &http.Client{Transport: newDirectTransport(tr)}
+			}
 		} else {
 			r.HTTPClient = &http.Client{}
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -76,6 +77,12 @@ type fixture struct {
 	logs  *syncBuffer
 }
 
+// fixtureTransport is the transport of the fixtures' clients: the
+// package's own default client (the direct transport for these http://
+// servers), or net/http's with WEFTOS_LLM_TEST_TRANSPORT=net/http (.ci/run
+// runs the package both ways).
+var fixtureTransport = os.Getenv("WEFTOS_LLM_TEST_TRANSPORT")
+
 // newFixture starts a fake server of the given kind and a client for it.
 // mod may adjust the client config.
 func newFixture(t testing.TB, kind llm.Kind, opts llmtest.Options, mod func(*llm.Config)) *fixture {
@@ -89,15 +96,15 @@ func newFixture(t testing.TB, kind llm.Kind, opts llmtest.Options, mod func(*llm
 	t.Cleanup(srv.Close)
 	f := &fixture{srv: srv, clock: newFakeClock(), logs: &syncBuffer{}}
 	cfg := llm.Config{
-		Name:       string(kind),
-		Kind:       kind,
-		BaseURL:    srv.URL,
-		APIKeyEnv:  "TEST_KEY",
-		Getenv:     env{"TEST_KEY": testKey}.get,
-		HTTPClient: srv.Client(),
-		Clock:      f.clock,
-		Logger:     slog.New(slog.NewTextHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		Rand:       func() float64 { return 0.5 },
+		Name:      string(kind),
+		Kind:      kind,
+		BaseURL:   srv.URL,
+		APIKeyEnv: "TEST_KEY",
+		Getenv:    env{"TEST_KEY": testKey}.get,
+		Transport: fixtureTransport,
+		Clock:     f.clock,
+		Logger:    slog.New(slog.NewTextHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Rand:      func() float64 { return 0.5 },
 	}
 	if mod != nil {
 		mod(&cfg)
@@ -107,6 +114,9 @@ func newFixture(t testing.TB, kind llm.Kind, opts llmtest.Options, mod func(*llm
 		t.Fatalf("llm.New: %v", err)
 	}
 	f.p = p
+	if c, ok := p.(interface{ CloseIdleConnections() }); ok {
+		t.Cleanup(c.CloseIdleConnections)
+	}
 	return f
 }
 

@@ -39,6 +39,10 @@ type Transport struct {
 	DisableCompression bool
 	// MaxIdleConns bounds the idle pool (0: 2).
 	MaxIdleConns int
+	// WriteBufferSize is the size of a connection's write buffer (0: 4
+	// KiB): a request whose line, headers and body fit goes out in one
+	// system call.
+	WriteBufferSize int
 	// IdleTimeout closes a pooled connection unused for this long, when
 	// the pool is next used (0: kept until the server closes it).
 	IdleTimeout time.Duration
@@ -110,7 +114,7 @@ func (t *Transport) roundTrip(req *Request) (*Response, error) {
 	var body []byte
 	if req.Body != nil {
 		var err error
-		body, err = io.ReadAll(req.Body)
+		body, err = readBody(req.Body, req.ContentLength)
 		_ = req.Body.Close()
 		if err != nil {
 			return nil, fmt.Errorf("minihttp: reading request body: %w", err)
@@ -141,6 +145,27 @@ func (t *Transport) roundTrip(req *Request) (*Response, error) {
 		}
 		return nil, err
 	}
+}
+
+// readBody reads a request body whole (an exchange retried on a new
+// connection sends it again): in one buffer of the declared size when
+// there is one.
+func readBody(r io.Reader, n int64) ([]byte, error) {
+	if n <= 0 || n > 1<<30 {
+		return io.ReadAll(r)
+	}
+	b := make([]byte, n, n+1)
+	if _, err := io.ReadFull(r, b); err != nil {
+		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("minihttp: request body is shorter than its ContentLength %d", n)
+		}
+		return nil, err
+	}
+	// One byte more than declared is an error too (as net/http reports).
+	if m, _ := r.Read(b[n : n+1]); m > 0 {
+		return nil, fmt.Errorf("minihttp: request body is longer than its ContentLength %d", n)
+	}
+	return b, nil
 }
 
 func idempotent(m string) bool {
@@ -190,7 +215,11 @@ func (t *Transport) getConn(ctx context.Context, req *Request) (*clientConn, boo
 	if err != nil {
 		return nil, false, err
 	}
-	return &clientConn{t: t, c: c, br: bufio.NewReaderSize(c, 4096), bw: bufio.NewWriterSize(c, 4096)}, false, nil
+	wsize := t.WriteBufferSize
+	if wsize <= 0 {
+		wsize = 4096
+	}
+	return &clientConn{t: t, c: c, br: bufio.NewReaderSize(c, 4096), bw: bufio.NewWriterSize(c, wsize)}, false, nil
 }
 
 // alive checks an idle connection without blocking: the server may have

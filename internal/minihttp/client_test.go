@@ -218,3 +218,30 @@ func TestClientIdleTimeout(t *testing.T) {
 		}
 	}
 }
+
+// TestClientBodyLength: a request body shorter or longer than its declared
+// ContentLength is refused before anything is sent; one of the declared
+// length goes out whole.
+func TestClientBodyLength(t *testing.T) {
+	c := rawServer(t, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+	for _, tc := range []struct {
+		body string
+		n    int64
+		want string
+	}{{"abc", 3, ""}, {"abc", 5, "shorter"}, {"abcdef", 3, "longer"}, {"abc", -1, ""}} {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		req, err := NewRequestWithContext(ctx, MethodPost, "http://weave/x", io.NopCloser(strings.NewReader(tc.body)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.ContentLength = tc.n
+		resp, err := c.Do(req)
+		if err == nil {
+			resp.Body.Close()
+		}
+		cancel()
+		if (tc.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tc.want)) {
+			t.Errorf("body %q, ContentLength %d: %v, want %q", tc.body, tc.n, err, tc.want)
+		}
+	}
+}
