@@ -120,6 +120,7 @@ type Daemon struct {
 	xrefLinker       *xreflink.Linker
 	xrefMu           sync.Mutex    // one indexing round at a time
 	graph            *causal.Store // the causal graph (HOME/graph.log), nil without a chain
+	graphSyncMu      sync.Mutex    // the ECC tick and analyze requests both sync the graph
 	graphSynced      time.Time
 	graphSyncedEdges int
 	ecc              *eccEngine // impulse queue and cognitive tick

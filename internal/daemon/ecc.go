@@ -53,6 +53,8 @@ func (d *Daemon) syncGraph(force bool) error {
 	if d.graph == nil {
 		return nil
 	}
+	d.graphSyncMu.Lock()
+	defer d.graphSyncMu.Unlock()
 	now := d.opts.Clock.Now()
 	if !force && now.Sub(d.graphSynced) < graphSyncEvery {
 		return nil
