@@ -310,27 +310,14 @@ func mapPlan(t reflect.Type) encodeFunc {
 // map[string]any, ranging over the map itself rather than through
 // reflection (which copies every key and value to the heap).
 func stringMapPlan(dst []byte, v reflect.Value, depth int) ([]byte, error) {
-	if v.IsNil() {
-		return append(dst, "null"...), nil
-	}
-	if depth+1 > MaxDepth {
+	if !v.IsNil() && depth+1 > MaxDepth {
 		return dst, errGeneral
 	}
-	var stack [16]mapEntry[string]
-	es := sortedEntries(stack[:0], v.Interface().(map[string]string))
-	dst = append(dst, '{')
-	for i, e := range es {
-		if i > 0 {
-			if e.key == es[i-1].key {
-				return dst, errGeneral // keys that differ only in invalid bytes
-			}
-			dst = append(dst, ',')
-		}
-		dst = appendString(dst, e.key)
-		dst = append(dst, ':')
-		dst = appendGoString(dst, e.val)
+	out, err := AppendStringMap(dst, v.Interface().(map[string]string))
+	if err != nil {
+		return dst, errGeneral // keys that differ only in invalid bytes
 	}
-	return append(dst, '}'), nil
+	return out, nil
 }
 
 func anyMapPlan(dst []byte, v reflect.Value, depth int) ([]byte, error) {
