@@ -23,6 +23,7 @@ import (
 
 	"github.com/weftos/weftos/internal/agenthost"
 	"github.com/weftos/weftos/internal/client"
+	"github.com/weftos/weftos/internal/cputime"
 	"github.com/weftos/weftos/internal/kernel"
 	"github.com/weftos/weftos/internal/llm/llmtest"
 )
@@ -203,7 +204,7 @@ func BenchmarkConcurrentAgents(b *testing.B) {
 				}
 				warm.Wait()
 				stopProfile := profileTimed(b, n)
-				cpu0, _ := processCPU()
+				cpu0, _ := cputime.Self()
 				fake0, _ := fake.cpu()
 				st0 := d.journals.Stats()
 				cs0 := d.ops.ChainSyncs()
@@ -231,7 +232,7 @@ func BenchmarkConcurrentAgents(b *testing.B) {
 				elapsed += time.Since(start)
 				runtime.ReadMemStats(&ms1)
 				mallocs += ms1.Mallocs - ms0.Mallocs
-				cpu1, _ := processCPU()
+				cpu1, _ := cputime.Self()
 				fake1, _ := fake.cpu()
 				st1 := d.journals.Stats()
 				r1, w1, _ := processSyscalls()
@@ -255,7 +256,7 @@ func BenchmarkConcurrentAgents(b *testing.B) {
 			}
 			b.ReportMetric(float64(turns)/elapsed.Seconds(), "turns/s")
 			b.ReportMetric(float64(runtime.GOMAXPROCS(0)), "gomaxprocs")
-			if _, ok := processCPU(); ok {
+			if _, ok := cputime.Self(); ok {
 				b.ReportMetric(float64(cpu.Microseconds())/float64(turns), "cpu-µs/turn")
 			}
 			b.ReportMetric(float64(mallocs)/float64(turns), "allocs/turn")

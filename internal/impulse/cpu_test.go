@@ -3,9 +3,10 @@
 package impulse
 
 import (
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/weftos/weftos/internal/cputime"
 )
 
 // cpuTimer reports CPU time per op beside wall time: on a shared machine
@@ -13,9 +14,8 @@ import (
 type cpuTimer struct{ start time.Duration }
 
 func cpuNow() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	d, _ := cputime.Self()
+	return d
 }
 
 func startCPU(b *testing.B) *cpuTimer { b.ResetTimer(); return &cpuTimer{start: cpuNow()} }

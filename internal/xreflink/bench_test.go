@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/weftos/weftos/chain"
+	"github.com/weftos/weftos/internal/cputime"
 	"github.com/weftos/weftos/internal/governance"
 	"github.com/weftos/weftos/internal/xref"
 )
@@ -93,7 +94,7 @@ func benchIndexTurns(b *testing.B, cold bool) {
 			}
 			b.StartTimer()
 		}
-		cpu0, _ := processCPU()
+		cpu0, _ := cputime.Self()
 		batch, err := l.Batch(evs[at:min(at+48, len(evs))])
 		if err != nil {
 			b.Fatal(err)
@@ -101,11 +102,11 @@ func benchIndexTurns(b *testing.B, cold bool) {
 		if err := x.Apply(batch); err != nil {
 			b.Fatal(err)
 		}
-		cpu1, _ := processCPU()
+		cpu1, _ := cputime.Self()
 		cpu += cpu1 - cpu0
 	}
 	// The process's CPU (the garbage collector's included) per turn.
-	if _, ok := processCPU(); ok {
+	if _, ok := cputime.Self(); ok {
 		b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/op")
 	}
 }

@@ -1,15 +1,15 @@
 //go:build unix
 
-package xreflink
+package cputime
 
 import (
 	"syscall"
 	"time"
 )
 
-// processCPU is the CPU time (user + system) this process has used: on a
-// shared machine a steadier figure than the wall clock.
-func processCPU() (time.Duration, bool) {
+// Self is the CPU time (user + system) of this process so far; ok is false
+// where the platform does not report it.
+func Self() (d time.Duration, ok bool) {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		return 0, false
