@@ -66,7 +66,7 @@ func BenchmarkStreamDeltaLatency(b *testing.B) {
 			if kind == llm.KindOpenAI {
 				base += "/v1"
 			}
-			p, err := llm.New(llm.Config{Kind: kind, BaseURL: base, HTTPClient: srv.Client(), MaxRetries: -1})
+			p, err := llm.New(llm.Config{Kind: kind, BaseURL: base, HTTPClient: testClient(b, srv.Client()), MaxRetries: -1})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -153,7 +153,7 @@ func BenchmarkChatOverhead(b *testing.B) {
 			if c.kind == llm.KindOpenAI {
 				base += "/v1"
 			}
-			p, err := llm.New(llm.Config{Kind: c.kind, BaseURL: base, HTTPClient: srv.Client(), APIKeyEnv: "K",
+			p, err := llm.New(llm.Config{Kind: c.kind, BaseURL: base, HTTPClient: testClient(b, srv.Client()), APIKeyEnv: "K",
 				Getenv: func(string) string { return testKey }})
 			if err != nil {
 				b.Fatal(err)
@@ -209,7 +209,7 @@ func BenchmarkConcurrentChats(b *testing.B) {
 			srv := llmtest.NewOpenAI(llmtest.Options{Latency: latency,
 				Handler: func(llmtest.Request) llmtest.Turn { return llmtest.Text("hello from the fake model") }})
 			defer srv.Close()
-			p, err := llm.NewOpenAI(llm.Config{BaseURL: srv.URL, HTTPClient: srv.Client(), MaxRetries: -1})
+			p, err := llm.NewOpenAI(llm.Config{BaseURL: srv.URL, HTTPClient: testClient(b, srv.Client()), MaxRetries: -1})
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -2,7 +2,6 @@ package llm
 
 import (
 	"fmt"
-	"github.com/weftos/weftos/internal/apikey"
 	"io"
 	"log/slog"
 	"math/rand/v2"
@@ -11,6 +10,9 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/weftos/weftos/internal/apikey"
+	"github.com/weftos/weftos/internal/inlinehttp"
 )
 
 // Kind selects the wire protocol of a provider.
@@ -90,8 +92,16 @@ type Config struct {
 	NoStreamUsage bool
 	// AnthropicVersion overrides the anthropic-version header.
 	AnthropicVersion string
-	// HTTPClient defaults to a client with its own pooled transport.
+	// HTTPClient defaults to a client with its own pooled transport, chosen
+	// by HTTPTransport.
 	HTTPClient *http.Client
+	// HTTPTransport chooses the default client's transport (HTTPClient
+	// nil): TransportInline (the default, "") does plain http:// exchanges
+	// without a proxy in the caller's goroutine (internal/inlinehttp) and
+	// hands https, proxied hosts and the rest to net/http;
+	// TransportNetHTTP uses net/http for everything. The daemon takes it
+	// from the environment variable TransportEnv.
+	HTTPTransport string
 	// Clock defaults to SystemClock; tests inject a fake one.
 	Clock Clock
 	// Logger defaults to a discarding logger. Keys are never logged.
@@ -101,6 +111,16 @@ type Config struct {
 	// Rand returns jitter in [0,1); defaults to math/rand/v2.
 	Rand func() float64
 }
+
+// HTTPTransport values.
+const (
+	TransportInline  = "inline"
+	TransportNetHTTP = "nethttp"
+)
+
+// TransportEnv names the environment variable the daemon reads
+// Config.HTTPTransport from.
+const TransportEnv = "WEFTOS_LLM_TRANSPORT"
 
 // MaxIdleConns is how many idle connections the default HTTP client keeps
 // open to a provider: enough for that many agents calling it at once to
@@ -184,6 +204,15 @@ func resolve(cfg Config) (*resolved, error) {
 	if r.AnthropicVersion == "" {
 		r.AnthropicVersion = AnthropicVersion
 	}
+	if r.Getenv == nil {
+		r.Getenv = os.Getenv
+	}
+	switch r.HTTPTransport {
+	case "", TransportInline, TransportNetHTTP:
+	default:
+		return nil, fmt.Errorf("llm: provider %q: %w: unknown HTTP transport %q (want %q or %q)",
+			r.Name, ErrBadRequest, r.HTTPTransport, TransportInline, TransportNetHTTP)
+	}
 	if r.HTTPClient == nil {
 		tr, ok := http.DefaultTransport.(*http.Transport)
 		if ok {
@@ -198,7 +227,18 @@ func resolve(cfg Config) (*resolved, error) {
 			// A request (headers, system prompt, tool schemas, history)
 			// is several KiB: written in one system call, not two.
 			tr.WriteBufferSize = 16 << 10
-			r.HTTPClient = &http.Client{Transport: tr}
+			var rt http.RoundTripper = tr
+			if r.HTTPTransport != TransportNetHTTP && r.base.Scheme == "http" {
+				rt = &inlinehttp.Transport{
+					Fallback:            tr,
+					Proxy:               tr.Proxy,
+					DialContext:         tr.DialContext,
+					MaxIdleConnsPerHost: MaxIdleConns,
+					IdleConnTimeout:     tr.IdleConnTimeout,
+					WriteBufferSize:     tr.WriteBufferSize,
+				}
+			}
+			r.HTTPClient = &http.Client{Transport: rt}
 		} else {
 			r.HTTPClient = &http.Client{}
 		}
@@ -209,9 +249,6 @@ func resolve(cfg Config) (*resolved, error) {
 	}
 	if r.Logger == nil {
 		r.Logger = slog.New(slog.DiscardHandler)
-	}
-	if r.Getenv == nil {
-		r.Getenv = os.Getenv
 	}
 	if r.Rand == nil {
 		r.Rand = rand.Float64

@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"net/http"
+	"os"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/weftos/weftos/internal/inlinehttp"
 	"github.com/weftos/weftos/internal/llm"
 	"github.com/weftos/weftos/internal/llm/llmtest"
 )
@@ -94,7 +97,7 @@ func newFixture(t testing.TB, kind llm.Kind, opts llmtest.Options, mod func(*llm
 		BaseURL:    srv.URL,
 		APIKeyEnv:  "TEST_KEY",
 		Getenv:     env{"TEST_KEY": testKey}.get,
-		HTTPClient: srv.Client(),
+		HTTPClient: testClient(t, srv.Client()),
 		Clock:      f.clock,
 		Logger:     slog.New(slog.NewTextHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Rand:       func() float64 { return 0.5 },
@@ -150,4 +153,20 @@ func (c *collector) count(k llm.DeltaKind) int {
 
 func userReq(model, text string) *llm.Request {
 	return &llm.Request{Model: model, Messages: []llm.Message{{Role: llm.RoleUser, Content: text}}}
+}
+
+// testClient wraps c's transport the way the package's default client
+// does for an http:// provider, so the suite runs over internal/inlinehttp
+// (with WEFTOS_LLM_TRANSPORT=nethttp in the environment: over c, net/http,
+// as it is). tb, when not nil, closes the client's idle connections at the
+// end of the test.
+func testClient(tb testing.TB, c *http.Client) *http.Client {
+	if os.Getenv(llm.TransportEnv) == llm.TransportNetHTTP {
+		return c
+	}
+	hc := &http.Client{Transport: &inlinehttp.Transport{Fallback: c.Transport, MaxIdleConnsPerHost: llm.MaxIdleConns}}
+	if tb != nil {
+		tb.Cleanup(hc.CloseIdleConnections)
+	}
+	return hc
 }

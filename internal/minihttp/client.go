@@ -39,6 +39,16 @@ type Transport struct {
 	DisableCompression bool
 	// MaxIdleConns bounds the idle pool (0: 2).
 	MaxIdleConns int
+	// IdleConnTimeout closes a connection idle for longer (0: never).
+	IdleConnTimeout time.Duration
+	// WriteBufferSize sizes each connection's write buffer (0: 4 KiB); a
+	// request that fits goes out in one system call.
+	WriteBufferSize int
+	// RetryUnanswered resends any request, not only an idempotent or an
+	// unwritten one, once on a new connection when a reused connection
+	// ended before any byte of the answer (the server had closed it while
+	// it was idle). For clients whose requests are safe to repeat then.
+	RetryUnanswered bool
 
 	mu   sync.Mutex
 	idle []*clientConn
@@ -68,10 +78,11 @@ func (t *Transport) CloseIdleConnections() {
 }
 
 type clientConn struct {
-	t  *Transport
-	c  net.Conn
-	br *bufio.Reader
-	bw *bufio.Writer
+	t     *Transport
+	c     net.Conn
+	br    *bufio.Reader
+	bw    *bufio.Writer
+	since time.Time // when it went idle
 }
 
 // Do sends req and returns the answer; a non-2xx status is not an error.
@@ -84,15 +95,16 @@ func (c *Client) Do(req *Request) (*Response, error) {
 	if req.URL == nil {
 		return nil, errors.New("minihttp: request without URL")
 	}
-	resp, err := c.Transport.roundTrip(req)
+	resp, err := c.Transport.RoundTrip(req)
 	if err != nil {
 		return nil, fmt.Errorf("%s %q: %w", strings.ToUpper(req.Method[:1])+strings.ToLower(req.Method[1:]), req.URL.String(), err)
 	}
 	return resp, nil
 }
 
-func (t *Transport) roundTrip(req *Request) (*Response, error) {
-	ctx := req.Context()
+// RoundTrip performs one exchange, as Client.Do without wrapping its
+// errors: req's body is read in full and closed, then sent.
+func (t *Transport) RoundTrip(req *Request) (*Response, error) {
 	var body []byte
 	if req.Body != nil {
 		var err error
@@ -105,6 +117,13 @@ func (t *Transport) roundTrip(req *Request) (*Response, error) {
 			return nil, fmt.Errorf("minihttp: request body is %d bytes, ContentLength says %d", len(body), req.ContentLength)
 		}
 	}
+	return t.RoundTripBody(req, body)
+}
+
+// RoundTripBody is RoundTrip with the request body given (req.Body is
+// not read). body is not retained after it returns.
+func (t *Transport) RoundTripBody(req *Request, body []byte) (*Response, error) {
+	ctx := req.Context()
 	for attempt := 0; ; attempt++ {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -122,7 +141,7 @@ func (t *Transport) roundTrip(req *Request) (*Response, error) {
 			return nil, ctx.Err()
 		}
 		var retry *retryableError
-		if reused && attempt == 0 && errors.As(err, &retry) && (retry.unwritten || idempotent(req.Method)) {
+		if reused && attempt == 0 && errors.As(err, &retry) && (retry.unwritten || idempotent(req.Method) || t.RetryUnanswered) {
 			continue // the server had closed the idle connection
 		}
 		return nil, err
@@ -151,9 +170,10 @@ func (t *Transport) getConn(ctx context.Context, req *Request) (*clientConn, boo
 			break
 		}
 		pc := t.idle[n-1]
+		t.idle[n-1] = nil
 		t.idle = t.idle[:n-1]
 		t.mu.Unlock()
-		if pc.alive() {
+		if pc.alive() && !pc.expired(time.Now()) {
 			return pc, true, nil
 		}
 		_ = pc.c.Close()
@@ -166,7 +186,11 @@ func (t *Transport) getConn(ctx context.Context, req *Request) (*clientConn, boo
 	if err != nil {
 		return nil, false, err
 	}
-	return &clientConn{t: t, c: c, br: bufio.NewReaderSize(c, 4096), bw: bufio.NewWriterSize(c, 4096)}, false, nil
+	wsize := t.WriteBufferSize
+	if wsize <= 0 {
+		wsize = 4096
+	}
+	return &clientConn{t: t, c: c, br: bufio.NewReaderSize(c, 4096), bw: bufio.NewWriterSize(c, wsize)}, false, nil
 }
 
 // alive checks an idle connection without blocking: the server may have
@@ -182,12 +206,33 @@ func (pc *clientConn) alive() bool {
 	return errors.As(err, &ne) && ne.Timeout()
 }
 
+// expired reports whether pc has been idle longer than IdleConnTimeout.
+func (pc *clientConn) expired(now time.Time) bool {
+	return pc.t.IdleConnTimeout > 0 && now.Sub(pc.since) > pc.t.IdleConnTimeout
+}
+
 func (t *Transport) putIdle(pc *clientConn) {
 	max := t.MaxIdleConns
 	if max <= 0 {
 		max = 2
 	}
+	var stale []*clientConn
+	if t.IdleConnTimeout > 0 {
+		pc.since = time.Now()
+	}
 	t.mu.Lock()
+	// The pool is a stack: the bottom went idle first. Expired
+	// connections are closed as they reach the bottom.
+	n := 0
+	for n < len(t.idle) && t.idle[n].expired(pc.since) {
+		n++
+	}
+	if n > 0 {
+		stale = append(stale, t.idle[:n]...)
+		m := copy(t.idle, t.idle[n:])
+		clear(t.idle[m:])
+		t.idle = t.idle[:m]
+	}
 	if len(t.idle) < max {
 		t.idle = append(t.idle, pc)
 		pc = nil
@@ -195,6 +240,9 @@ func (t *Transport) putIdle(pc *clientConn) {
 	t.mu.Unlock()
 	if pc != nil {
 		_ = pc.c.Close()
+	}
+	for _, s := range stale {
+		_ = s.c.Close()
 	}
 }
 
@@ -340,12 +388,20 @@ func writeRequest(bw *bufio.Writer, req *Request, body []byte) error {
 	if !validValue(host) {
 		return errors.New("minihttp: invalid Host")
 	}
-	fmt.Fprintf(bw, "%s %s HTTP/1.1\r\nHost: %s\r\n", req.Method, target, host)
+	bw.WriteString(req.Method)
+	bw.WriteByte(' ')
+	bw.WriteString(target)
+	bw.WriteString(" HTTP/1.1\r\nHost: ")
+	bw.WriteString(host)
+	bw.WriteString("\r\n")
 	if _, ok := req.Header["User-Agent"]; !ok {
 		bw.WriteString("User-Agent: weftos-minihttp\r\n")
 	}
 	if len(body) > 0 || req.Method == MethodPost || req.Method == MethodPut {
-		bw.WriteString("Content-Length: " + strconv.Itoa(len(body)) + "\r\n")
+		var nb [20]byte
+		bw.WriteString("Content-Length: ")
+		bw.Write(strconv.AppendInt(nb[:0], int64(len(body)), 10))
+		bw.WriteString("\r\n")
 	}
 	if req.Close {
 		bw.WriteString("Connection: close\r\n")
@@ -362,7 +418,10 @@ func writeRequest(bw *bufio.Writer, req *Request, body []byte) error {
 			if !validValue(v) {
 				return fmt.Errorf("minihttp: invalid value for header %q", k)
 			}
-			bw.WriteString(k + ": " + v + "\r\n")
+			bw.WriteString(k)
+			bw.WriteString(": ")
+			bw.WriteString(v)
+			bw.WriteString("\r\n")
 		}
 	}
 	bw.WriteString("\r\n")
