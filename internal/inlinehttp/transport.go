@@ -140,19 +140,39 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		Trailer:       http.Header(mresp.Trailer),
 		Request:       req,
 	}
-	// As net/http: the chunked coding is reported in TransferEncoding,
-	// not among the headers, and so is the trailer announcement.
-	if _, ok := resp.Header["Transfer-Encoding"]; ok {
-		delete(resp.Header, "Transfer-Encoding")
-		resp.TransferEncoding = chunkedTE
-		delete(resp.Header, "Trailer")
-	} else if resp.Trailer != nil {
-		delete(resp.Header, "Trailer")
-	}
+	normalize(resp, req.Method)
 	return resp, nil
 }
 
 var chunkedTE = []string{"chunked"}
+
+// normalize makes resp's framing fields and headers what net/http's
+// transport reports for the same answer.
+func normalize(resp *http.Response, method string) {
+	h := resp.Header
+	// The chunked coding is reported in TransferEncoding, not among the
+	// headers, and so is the trailer announcement.
+	if _, ok := h["Transfer-Encoding"]; ok {
+		delete(h, "Transfer-Encoding")
+		resp.TransferEncoding = chunkedTE
+		delete(h, "Trailer")
+	} else if resp.Trailer != nil {
+		delete(h, "Trailer")
+	}
+	// "Connection: close" is reported as Close.
+	if hasToken(h["Connection"], "close") {
+		delete(h, "Connection")
+	}
+	// Repeated identical lengths (minihttp refuses differing ones) are one.
+	if cl := h["Content-Length"]; len(cl) > 1 {
+		h["Content-Length"] = cl[:1]
+	}
+	// A body delimited by the end of the connection closes it.
+	if resp.ContentLength < 0 && resp.TransferEncoding == nil && method != http.MethodHead &&
+		resp.StatusCode != http.StatusNoContent && resp.StatusCode != http.StatusNotModified {
+		resp.Close = true
+	}
+}
 
 // inlineable reports whether req is a plain exchange this transport does
 // itself.
@@ -231,6 +251,7 @@ func (t *Transport) newPool() *minihttp.Transport {
 		// without answering sees it twice, as it would from the
 		// caller's own retry of a connection error.
 		RetryUnanswered: true,
+		UserAgent:       "Go-http-client/1.1", // as net/http
 	}
 	if p.MaxIdleConns <= 0 {
 		p.MaxIdleConns = DefaultMaxIdleConnsPerHost

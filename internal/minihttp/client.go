@@ -44,6 +44,9 @@ type Transport struct {
 	// WriteBufferSize sizes each connection's write buffer (0: 4 KiB); a
 	// request that fits goes out in one system call.
 	WriteBufferSize int
+	// UserAgent is sent when a request has no User-Agent header (""
+	// means "weftos-minihttp").
+	UserAgent string
 	// RetryUnanswered resends any request, not only an idempotent or an
 	// unwritten one, once on a new connection when a reused connection
 	// ended before any byte of the answer (the server had closed it while
@@ -193,17 +196,15 @@ func (t *Transport) getConn(ctx context.Context, req *Request) (*clientConn, boo
 	return &clientConn{t: t, c: c, br: bufio.NewReaderSize(c, 4096), bw: bufio.NewWriterSize(c, wsize)}, false, nil
 }
 
-// alive checks an idle connection without blocking: the server may have
-// closed it (idle timeout, shutdown) since it was put back.
+// alive checks an idle connection without blocking or a system call: a
+// connection with unsolicited bytes buffered is not usable. Whether the
+// server closed it while idle (idle timeout, shutdown) shows only when it
+// is used: a read with a deadline in the past fails before it reaches the
+// socket, so it cannot tell; the exchange then fails before any byte of
+// the answer and roundTrip retries it on a new connection (see
+// RetryUnanswered).
 func (pc *clientConn) alive() bool {
-	if pc.br.Buffered() > 0 {
-		return false // unsolicited bytes: not a usable connection
-	}
-	_ = pc.c.SetReadDeadline(aLongTimeAgo)
-	_, err := pc.br.Peek(1)
-	_ = pc.c.SetReadDeadline(time.Time{})
-	var ne net.Error
-	return errors.As(err, &ne) && ne.Timeout()
+	return pc.br.Buffered() == 0
 }
 
 // expired reports whether pc has been idle longer than IdleConnTimeout.
@@ -253,7 +254,7 @@ func (pc *clientConn) exchange(ctx context.Context, req *Request, body []byte) (
 		stop()
 		return nil, err
 	}
-	if err := writeRequest(pc.bw, req, body); err != nil {
+	if err := writeRequest(pc.bw, req, body, pc.t.UserAgent); err != nil {
 		return fail(&retryableError{err: err, unwritten: true})
 	}
 	resp, err := readResponse(pc.br, req)
@@ -376,7 +377,7 @@ func (b *clientBody) Close() error {
 }
 
 // writeRequest writes req's line, headers and body.
-func writeRequest(bw *bufio.Writer, req *Request, body []byte) error {
+func writeRequest(bw *bufio.Writer, req *Request, body []byte, ua string) error {
 	target := req.URL.RequestURI()
 	if strings.ContainsAny(target, " \r\n") || !validMethod(req.Method) {
 		return fmt.Errorf("minihttp: invalid request %s %q", req.Method, target)
@@ -395,7 +396,12 @@ func writeRequest(bw *bufio.Writer, req *Request, body []byte) error {
 	bw.WriteString(host)
 	bw.WriteString("\r\n")
 	if _, ok := req.Header["User-Agent"]; !ok {
-		bw.WriteString("User-Agent: weftos-minihttp\r\n")
+		if ua == "" {
+			ua = "weftos-minihttp"
+		}
+		bw.WriteString("User-Agent: ")
+		bw.WriteString(ua)
+		bw.WriteString("\r\n")
 	}
 	if len(body) > 0 || req.Method == MethodPost || req.Method == MethodPut {
 		var nb [20]byte
