@@ -151,13 +151,14 @@ var chunkedTE = []string{"chunked"}
 func normalize(resp *http.Response, method string) {
 	h := resp.Header
 	// The chunked coding is reported in TransferEncoding, not among the
-	// headers, and so is the trailer announcement.
+	// headers, and so is the trailer announcement; without it there is no
+	// trailer and the announcement stays a header.
 	if _, ok := h["Transfer-Encoding"]; ok {
 		delete(h, "Transfer-Encoding")
 		resp.TransferEncoding = chunkedTE
 		delete(h, "Trailer")
-	} else if resp.Trailer != nil {
-		delete(h, "Trailer")
+	} else {
+		resp.Trailer = nil
 	}
 	// "Connection: close" is reported as Close.
 	if hasToken(h["Connection"], "close") {
