@@ -531,3 +531,53 @@ func TestFallback(t *testing.T) {
 		})
 	}
 }
+
+// TestCloseWakesRead: closing a body from another goroutine ends a Read
+// waiting for data, as with net/http, and the connection is not reused.
+func TestCloseWakesRead(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "data: first\n\n")
+		w.(http.Flusher).Flush()
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	t.Cleanup(func() {
+		close(release)
+		srv.Close()
+	})
+	std, inline := clients(t)
+	for _, c := range []struct {
+		name string
+		hc   *http.Client
+	}{{"net/http", std}, {"inline", inline}} {
+		t.Run(c.name, func(t *testing.T) {
+			resp, err := c.hc.Get(srv.URL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			buf := make([]byte, 64)
+			if _, err := resp.Body.Read(buf); err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			go func() {
+				_, err := io.ReadAll(resp.Body)
+				done <- err
+			}()
+			// Close whether or not the reader is already waiting: both
+			// orders must end it.
+			resp.Body.Close()
+			select {
+			case err := <-done:
+				if err == nil {
+					t.Fatal("read after Close succeeded")
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("Close did not end the waiting Read")
+			}
+		})
+	}
+}
