@@ -11,8 +11,8 @@
 // checkpoint.go, keys.go, proof.go, verify.go, pipeline.go, export.go) and a
 // storage layer (segment files, derived index files, group commit with
 // pipelined fdatasyncs on preallocated segments, and crash recovery:
-// record.go, table.go, store.go, integrity.go, read.go, log.go, commit.go,
-// prealloc.go, reader.go).
+// record.go, table.go, store.go, integrity.go, read.go, readspan.go,
+// log.go, commit.go, prealloc.go, reader.go).
 //
 // Writers use Open to get a *Log, which appends events with group commit and
 // signs checkpoints in the background; Recorder puts an asynchronous queue in

@@ -82,10 +82,23 @@ func (s *store) Events(from, to uint64) iter.Seq2[Event, error] {
 		if size := s.Len(); to > size {
 			to = size
 		}
-		for seq := from; seq < to; seq++ {
-			e, err := s.get(seq)
-			if !yield(e, err) || err != nil {
-				return
+		var r spanReader
+		var evs []Event
+		for seq := from; seq < to; {
+			evs = s.span(&r, seq, min(to-seq, spanEvents), evs[:0])
+			for _, e := range evs {
+				if !yield(e, nil) {
+					return
+				}
+			}
+			seq += uint64(len(evs))
+			if len(evs) == 0 || (seq < to && len(evs) < spanEvents) {
+				// What ended the span is read alone (readspan.go).
+				e, err := s.get(seq)
+				if !yield(e, err) || err != nil {
+					return
+				}
+				seq++
 			}
 		}
 	}

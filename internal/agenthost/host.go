@@ -87,29 +87,30 @@ type Options struct {
 
 // Host runs the node's agent processes.
 type Host struct {
-	home         string
-	agents       config.Agents
-	recallK      int
-	kernel       *kernel.Kernel
-	auth         *authority.Pipeline
-	ops          *nodemetrics.Metrics
-	models       *llm.Registry
-	endpoints    map[string]Endpoint
-	defaultModel DefaultModelFunc
-	builtins     *tools.Registry
-	toolhost     *toolhost.Host
-	memory       *MemoryStore
-	journals     *session.Committer
-	gates        Gates
-	linker       Linker
-	prepare      PrepareFunc
-	stopGrace    time.Duration
-	closing      <-chan struct{}
-	clock        clock.Clock
-	log          *slog.Logger
-	streams      streamTable
-	sessions     sessionTable    // the session agents of runs
-	supervisors  supervisorTable // the supervisors started agents run under
+	toolEncodings toolEncodings // shared by the agents' prompt hashers
+	home          string
+	agents        config.Agents
+	recallK       int
+	kernel        *kernel.Kernel
+	auth          *authority.Pipeline
+	ops           *nodemetrics.Metrics
+	models        *llm.Registry
+	endpoints     map[string]Endpoint
+	defaultModel  DefaultModelFunc
+	builtins      *tools.Registry
+	toolhost      *toolhost.Host
+	memory        *MemoryStore
+	journals      *session.Committer
+	gates         Gates
+	linker        Linker
+	prepare       PrepareFunc
+	stopGrace     time.Duration
+	closing       <-chan struct{}
+	clock         clock.Clock
+	log           *slog.Logger
+	streams       streamTable
+	sessions      sessionTable    // the session agents of runs
+	supervisors   supervisorTable // the supervisors started agents run under
 }
 
 // New builds the agent host.

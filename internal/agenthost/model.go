@@ -154,7 +154,7 @@ func (h *Host) agentModel(p *kernel.Process, session, model string, waited *atom
 			first = name
 		}
 		rs = append(rs, llm.Route{Provider: &gatedModel{h: h, p: p, session: session, provider: prov, name: prov.Name(), ep: h.endpoints[prov.Name()],
-			waited: waited}, Model: name})
+			waited: waited, prompts: promptHasher{shared: &h.toolEncodings}}, Model: name})
 	}
 	if len(rs) == 1 {
 		return rs[0].Provider, first, nil

@@ -28,7 +28,10 @@ func TestPromptHash(t *testing.T) {
 			llm.Message{Role: llm.RoleTool, ToolCallID: strconv.Itoa(i), Content: "ok"})
 	}
 	zero, negZero, nan := 0.0, math.Copysign(0, -1), math.NaN()
+	// Each request through a hasher of its own and one sharing the tool
+	// encodings (as a host's agents do).
 	var ph promptHasher
+	sh := promptHasher{shared: &toolEncodings{}}
 	tests := []struct {
 		name   string
 		before func()
@@ -69,8 +72,12 @@ func TestPromptHash(t *testing.T) {
 		if tc.before != nil {
 			tc.before()
 		}
-		if got, want := ph.hash(&tc.req), referenceHash(&tc.req); got != want {
+		want := referenceHash(&tc.req)
+		if got := ph.hash(&tc.req); got != want {
 			t.Fatalf("%s: %s, want %s", tc.name, got, want)
+		}
+		if got := sh.hash(&tc.req); got != want {
+			t.Fatalf("%s, shared tool encodings: %s, want %s", tc.name, got, want)
 		}
 	}
 }
@@ -102,6 +109,7 @@ func FuzzPromptHash(f *testing.F) {
 		tools := []llm.ToolSpec{{Name: "a", Description: text, Parameters: params}}
 		req := llm.Request{Model: "m", System: "s"}
 		var ph promptHasher
+		sh := promptHasher{shared: &toolEncodings{}}
 		for i, op := range ops {
 			switch op % 12 {
 			case 0:
@@ -137,9 +145,35 @@ func FuzzPromptHash(f *testing.F) {
 				req.Messages = append([]llm.Message(nil), req.Messages...)
 				req.MaxTokens++
 			}
-			if got, want := ph.hash(&req), referenceHash(&req); got != want {
+			want := referenceHash(&req)
+			if got := ph.hash(&req); got != want {
 				t.Fatalf("op %d (%d): %s, want %s", i, op%12, got, want)
+			}
+			if got := sh.hash(&req); got != want {
+				t.Fatalf("op %d (%d), shared tool encodings: %s, want %s", i, op%12, got, want)
 			}
 		}
 	})
+}
+
+// TestToolEncodingsBounded: the shared encodings keep the most recently
+// used lists, at most maxToolSets, and answer each list with its own
+// encoding.
+func TestToolEncodingsBounded(t *testing.T) {
+	var te toolEncodings
+	list := func(i int) []llm.ToolSpec {
+		return []llm.ToolSpec{{Name: "t" + strconv.Itoa(i), Parameters: json.RawMessage(`{"type":"object"}`)}}
+	}
+	for round := range 2 {
+		for i := range maxToolSets + 5 {
+			enc, err := te.encoded(list(i))
+			want, _ := json.Marshal(list(i))
+			if err != nil || string(enc) != string(want) {
+				t.Fatalf("round %d, list %d: %s %v, want %s", round, i, enc, err, want)
+			}
+		}
+		if len(te.sets) != maxToolSets || te.sets[0].specs[0].Name != "t"+strconv.Itoa(maxToolSets+4) {
+			t.Fatalf("round %d: %d sets, first %q", round, len(te.sets), te.sets[0].specs[0].Name)
+		}
+	}
 }

@@ -262,6 +262,10 @@ type Provider struct {
 	// Model is the provider's default model (just the model's name), used
 	// when it is the only provider and agents.model is empty.
 	Model string `toml:"model" json:"model"`
+	// Transport is "auto" (empty means it: plain http:// requests that no
+	// proxy applies to are carried by WeftOS's own HTTP/1.1 client, the
+	// rest by Go's net/http) or "net/http" (everything by net/http).
+	Transport string `toml:"transport" json:"transport,omitempty"`
 }
 
 // Log configures logging. The daemon always writes its log to weave.log
@@ -280,6 +284,9 @@ type Kernel struct {
 	DeadLetterCapacity int      `toml:"dead_letter_capacity" json:"dead_letter_capacity"`
 	StopGrace          Duration `toml:"stop_grace" json:"stop_grace"`
 	HealthInterval     Duration `toml:"health_interval" json:"health_interval"`
+	// Procs is the daemon's GOMAXPROCS; 0 means the CPUs Go finds plus
+	// two (see default.toml). The GOMAXPROCS environment variable wins.
+	Procs int `toml:"procs" json:"procs"`
 }
 
 // API configures the local API and metrics.
@@ -380,6 +387,9 @@ func (c Config) Validate(name string) error {
 	if c.Log.FileKeep < 1 || c.Log.FileKeep > 100 {
 		return bad("log.file_keep", "%d is outside 1..100", c.Log.FileKeep)
 	}
+	if c.Kernel.Procs < 0 || c.Kernel.Procs > 1024 {
+		return bad("kernel.procs", "%d is outside 0..1024", c.Kernel.Procs)
+	}
 	if c.Kernel.MaxProcesses < 1 || c.Kernel.MaxProcesses > 1_000_000 {
 		return bad("kernel.max_processes", "%d is outside 1..1000000", c.Kernel.MaxProcesses)
 	}
@@ -442,6 +452,9 @@ func (c Config) Validate(name string) error {
 		seen[p.Name] = true
 		if p.Kind != "openai" && p.Kind != "anthropic" {
 			return bad(key+".kind", "%q is not openai or anthropic", p.Kind)
+		}
+		if p.Transport != "" && p.Transport != "auto" && p.Transport != "net/http" {
+			return bad(key+".transport", "%q is not auto or net/http", p.Transport)
 		}
 	}
 	if err := c.validateUI(name); err != nil {

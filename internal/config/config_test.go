@@ -32,6 +32,7 @@ func TestParseErrors(t *testing.T) {
 		{"range", "[kernel]\nmax_processes = 0\n", "w.toml: kernel.max_processes: 0 is outside"},
 		{"env", "[governance]\nenvironment = \"test\"\n", "governance.environment"},
 		{"syntax", "[kernel\n", "w.toml:1"},
+		{"provider transport", "[[providers]]\nname = \"o\"\nkind = \"openai\"\ntransport = \"curl\"\n", `w.toml: providers[0].transport: "curl" is not auto or net/http`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -6,11 +6,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"runtime"
 	"runtime/pprof"
+	"runtime/trace"
 	"sort"
 	"strconv"
 	"strings"
@@ -30,7 +33,12 @@ func benchDaemon(b *testing.B, srvURL string) *Daemon {
 	b.Setenv("OPENAI_BASE_URL", srvURL)
 	b.Setenv("OPENAI_API_KEY", "bench")
 	b.Setenv("ANTHROPIC_API_KEY", "")
-	d := open(b, b.TempDir())
+	// As `weave boot` runs it: [kernel] procs applied (GOMAXPROCS).
+	d, err := Open(context.Background(), Options{Home: b.TempDir(), Version: "test", SetProcs: true,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		b.Fatal(err)
+	}
 	b.Cleanup(func() { closeD(b, d) })
 	return d
 }
@@ -246,6 +254,7 @@ func BenchmarkConcurrentAgents(b *testing.B) {
 				}
 			}
 			b.ReportMetric(float64(turns)/elapsed.Seconds(), "turns/s")
+			b.ReportMetric(float64(runtime.GOMAXPROCS(0)), "gomaxprocs")
 			if _, ok := processCPU(); ok {
 				b.ReportMetric(float64(cpu.Microseconds())/float64(turns), "cpu-µs/turn")
 			}
@@ -299,6 +308,11 @@ func writeAllocs(b *testing.B, path string) {
 	}
 }
 
+// traceEnv names a file to write an execution trace of the timed part of
+// BenchmarkConcurrentAgents/1000 to (where agents wait: go tool trace
+// -pprof=sync|syscall|net|sched).
+const traceEnv = "WEFTOS_BENCH_TRACE"
+
 // profileTimed starts the CPU profile of profileEnv for n = 1000 and
 // returns what stops it.
 func profileTimed(b *testing.B, n int) func() {
@@ -311,19 +325,27 @@ func profileTimed(b *testing.B, n int) func() {
 		writeAllocs(b, path+".base")
 		return func() { writeAllocs(b, path) }
 	}
-	path := os.Getenv(profileEnv)
-	if path == "" {
-		return func() {}
+	if path := os.Getenv(traceEnv); path != "" {
+		return recordTo(b, path, trace.Start, trace.Stop)
 	}
+	if path := os.Getenv(profileEnv); path != "" {
+		return recordTo(b, path, pprof.StartCPUProfile, pprof.StopCPUProfile)
+	}
+	return func() {}
+}
+
+// recordTo starts a recording (a CPU profile, an execution trace) into
+// the file at path and returns what stops it and closes the file.
+func recordTo(b *testing.B, path string, start func(io.Writer) error, stop func()) func() {
 	f, err := os.Create(path)
 	if err != nil {
 		b.Fatal(err)
 	}
-	if err := pprof.StartCPUProfile(f); err != nil {
+	if err := start(f); err != nil {
 		b.Fatal(err)
 	}
 	return func() {
-		pprof.StopCPUProfile()
+		stop()
 		if err := f.Close(); err != nil {
 			b.Error(err)
 		}

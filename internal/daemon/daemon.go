@@ -70,6 +70,9 @@ type Options struct {
 	LogOutput io.Writer
 	Logger    *slog.Logger
 	Clock     clock.Clock
+	// SetProcs applies [kernel] procs to the process (GOMAXPROCS) until
+	// Close: `weave boot` sets it; tests that share a process do not.
+	SetProcs bool
 }
 
 // Daemon is a running node.
@@ -86,11 +89,12 @@ type Daemon struct {
 	logFile *logfile.File        // HOME/weave.log
 	started time.Time
 
-	lock       *os.File
-	api        *http.Server
-	apiHandler *localapi.Handler
-	metricSrv  *http.Server
-	wg         sync.WaitGroup
+	lock         *os.File
+	restoreProcs func() // undoes Options.SetProcs
+	api          *http.Server
+	apiHandler   *localapi.Handler
+	metricSrv    *http.Server
+	wg           sync.WaitGroup
 
 	cronMu sync.Mutex
 
@@ -175,6 +179,11 @@ func Open(ctx context.Context, opts Options) (_ *Daemon, err error) {
 	}
 	if d.log, err = d.newLogger(); err != nil {
 		return nil, err
+	}
+	if opts.SetProcs {
+		var n int
+		n, d.restoreProcs = setProcs(d.cfg.Kernel, os.Getenv)
+		d.log.Debug("scheduler slots", "gomaxprocs", n)
 	}
 	if loosened != 0 {
 		d.log.Warn("the home was open to other users; made it private", "home", home, "was", fmt.Sprintf("%04o", loosened), "now", "0700")
@@ -446,6 +455,9 @@ func (d *Daemon) close(ctx context.Context) error {
 	}
 	if d.logFile != nil {
 		_ = d.logFile.Close()
+	}
+	if d.restoreProcs != nil {
+		d.restoreProcs()
 	}
 	return errors.Join(errs...)
 }

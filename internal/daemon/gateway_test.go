@@ -52,7 +52,12 @@ func startGatewayAgents(t *testing.T, agents, extra string, opts llmtest.Options
 	t.Setenv("OPENAI_API_KEY", "k")
 	t.Setenv("ANTHROPIC_API_KEY", "")
 	home := t.TempDir()
-	cfg := fmt.Sprintf("[agents]\nmodel = \"openai/m\"\n"+agents+"[gateway]\nlisten = \"127.0.0.1:0\"\nkeepalive = \"20ms\"\nworkspace = %q\n", t.TempDir()) + extra
+	// Pings every 20 ms, unless extra (keys of [gateway] first) sets its own.
+	keep := "keepalive = \"20ms\"\n"
+	if strings.HasPrefix(extra, "keepalive") {
+		keep = ""
+	}
+	cfg := fmt.Sprintf("[agents]\nmodel = \"openai/m\"\n"+agents+"[gateway]\nlisten = \"127.0.0.1:0\"\n"+keep+"workspace = %q\n", t.TempDir()) + extra
 	if err := os.WriteFile(filepath.Join(home, "weftos.toml"), []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -312,7 +317,11 @@ func TestGatewaySSEWire(t *testing.T) {
 // endpoint is a 403 in OpenAI's shape, the agent never runs, and the
 // denial is on the chain.
 func TestGatewayGovernanceDenies(t *testing.T) {
-	n := startGateway(t, "", llmtest.Options{})
+	// A stream's first ping commits it to 200 (a deferred act may wait
+	// minutes for a human, so pings start at once): with pings every 20 ms
+	// a refusal slower than that on a loaded machine came as a streamed
+	// error, not the 403 this test is about.
+	n := startGateway(t, "keepalive = \"1m\"\n", llmtest.Options{})
 	ctx := context.Background()
 	rule := "[[rule]]\nid = \"no-openai\"\nbranch = \"executive\"\nseverity = \"blocking\"\noutcome = \"deny\"\n" +
 		"[rule.when]\nactions = [\"channel.message\"]\ncontext = { channel = [\"openai\"] }\n"

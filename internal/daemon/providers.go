@@ -24,7 +24,7 @@ var ErrNoModel = agenthost.ErrNoModel
 // an error at boot: the kernel runs without models; an agent run then fails
 // with llm.ErrNoProvider, whose message names the variables to set.
 func (d *Daemon) openProviders() error {
-	cfgs := providerConfigs(d.cfg, os.Getenv, llm.Config{Logger: d.log.With("layer", "llm"), HTTPTransport: os.Getenv(llm.TransportEnv)})
+	cfgs := providerConfigs(d.cfg, os.Getenv, llm.Config{Logger: d.log.With("layer", "llm")})
 	if len(cfgs) == 0 {
 		return nil
 	}

@@ -33,6 +33,7 @@ func FileProviders(cfg config.Config, base llm.Config) []llm.Config {
 	for _, p := range cfg.Providers {
 		c := base
 		c.Name, c.Kind, c.BaseURL, c.APIKeyEnv, c.APIKeyFile = p.Name, llm.Kind(p.Kind), p.BaseURL, p.APIKeyEnv, p.APIKeyFile
+		c.Transport = p.Transport
 		out = append(out, c)
 	}
 	return out

@@ -87,28 +87,32 @@ func (e *Engine) work(ws map[string]apitype.EccSalient, batch []impulse.Impulse,
 }
 
 // evictLeastActive removes the least active entries of ws (ties: the
-// smaller key first) until at most size remain — in one sort, not a scan
-// of the whole set per entry evicted.
+// smaller key first) until at most size remain — in one sort of the
+// entries' (activation, key) pairs, not a scan of the whole set per entry
+// evicted, nor map lookups in the comparisons.
 func evictLeastActive(ws map[string]apitype.EccSalient, size int) {
 	if len(ws) <= size {
 		return
 	}
-	keys := make([]string, 0, len(ws))
-	for k := range ws {
-		keys = append(keys, k)
+	type ranked struct {
+		act float64
+		key string
 	}
-	slices.SortFunc(keys, func(a, b string) int {
-		x, y := ws[a].Activation, ws[b].Activation
+	all := make([]ranked, 0, len(ws))
+	for k, s := range ws {
+		all = append(all, ranked{s.Activation, k})
+	}
+	slices.SortFunc(all, func(a, b ranked) int {
 		switch {
-		case x < y:
+		case a.act < b.act:
 			return -1
-		case x > y:
+		case a.act > b.act:
 			return 1
 		}
-		return strings.Compare(a, b)
+		return strings.Compare(a.key, b.key)
 	})
-	for _, k := range keys[:len(keys)-size] {
-		delete(ws, k)
+	for _, r := range all[:len(all)-size] {
+		delete(ws, r.key)
 	}
 }
 

@@ -36,3 +36,21 @@ func TestEvictLeastActive(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkEvictLeastActive is one tick's eviction: a full working set
+// and a batch of new entries.
+func BenchmarkEvictLeastActive(b *testing.B) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	full := map[string]apitype.EccSalient{}
+	for i := range SalienceSize + 200 {
+		k := "seq:" + strconv.Itoa(i)
+		full[k] = apitype.EccSalient{Key: k, Activation: rng.Float64()}
+	}
+	ws := make(map[string]apitype.EccSalient, len(full))
+	b.ReportAllocs()
+	for b.Loop() {
+		clear(ws)
+		maps.Copy(ws, full)
+		evictLeastActive(ws, SalienceSize)
+	}
+}

@@ -2,6 +2,7 @@ package jcs
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -111,6 +112,14 @@ func skipSpace(b []byte, i int) int {
 // whether it has escapes.
 func skipString(b []byte, i int) (end int, esc bool, err error) {
 	for i++; i < len(b); i++ {
+		// Eight bytes at a time while none is a quote, a backslash or a
+		// control character.
+		for i+8 <= len(b) && !special8(binary.LittleEndian.Uint64(b[i:])) {
+			i += 8
+		}
+		if i >= len(b) {
+			break
+		}
 		switch c := b[i]; {
 		case c == '"':
 			return i + 1, esc, nil
@@ -122,6 +131,15 @@ func skipString(b []byte, i int) (end int, esc bool, err error) {
 		}
 	}
 	return 0, false, fmt.Errorf("%w: unterminated string", ErrInvalid)
+}
+
+// special8 reports whether any of eight bytes is '"', '\\' or below 0x20
+// (bit tricks: a byte below n sets its high bit in x-n·0x01… where it
+// was clear in x).
+func special8(x uint64) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	below := func(v uint64, n uint64) uint64 { return (v - ones*n) & ^v & highs }
+	return below(x, 0x20)|below(x^(ones*'"'), 1)|below(x^(ones*'\\'), 1) != 0
 }
 
 // skipValue returns the end of the value starting at b[i].
@@ -181,6 +199,12 @@ func MemberString(obj []byte, path ...string) (string, error) {
 	if err != nil || !ok {
 		return "", err
 	}
+	return StringValue(raw)
+}
+
+// StringValue reads a member's raw value (from Member or Members) as a
+// string, as MemberString does.
+func StringValue(raw []byte) (string, error) {
 	if len(raw) < 2 || raw[0] != '"' {
 		return "", fmt.Errorf("%w: %s is not a string", errType, raw)
 	}
@@ -201,6 +225,12 @@ func MemberUint(obj []byte, path ...string) (uint64, error) {
 	if err != nil || !ok {
 		return 0, err
 	}
+	return UintValue(raw)
+}
+
+// UintValue reads a member's raw value as an unsigned integer, as
+// MemberUint does.
+func UintValue(raw []byte) (uint64, error) {
 	n, err := strconv.ParseUint(string(raw), 10, 64)
 	if err != nil {
 		return 0, fmt.Errorf("%w: %s is not an unsigned integer", errType, raw)
@@ -215,6 +245,11 @@ func MemberBool(obj []byte, path ...string) (bool, error) {
 	if err != nil || !ok {
 		return false, err
 	}
+	return BoolValue(raw)
+}
+
+// BoolValue reads a member's raw value as a boolean, as MemberBool does.
+func BoolValue(raw []byte) (bool, error) {
 	switch string(raw) {
 	case "true":
 		return true, nil

@@ -3,6 +3,7 @@ package jcs
 import (
 	"bytes"
 	"encoding/json"
+	"math/rand/v2"
 	"testing"
 )
 
@@ -102,4 +103,52 @@ func FuzzMember(f *testing.F) {
 			}
 		}
 	})
+}
+
+// FuzzMembers checks that Members answers as Member does, name by name,
+// and fails exactly when one of Member's answers is an error.
+func FuzzMembers(f *testing.F) {
+	f.Add([]byte(`{"action_id":"a1","request":{"pid":7},"x":null}`), "action_id", "request", "x")
+	f.Add([]byte(`{"a\u0062":1,"x":[{"}":"]"}],"y":null}`), "ab", "y", "ab")
+	f.Add([]byte(`{"a":1,"b":2 "c":3}`), "a", "c", "b")
+	f.Add([]byte(` null `), "a", "b", "c")
+	f.Fuzz(func(t *testing.T, data []byte, a, b, c string) {
+		names := []string{a, b, c}
+		raws := make([][]byte, len(names))
+		err := Members(data, names, raws)
+		var anyErr bool
+		for i, name := range names {
+			raw, ok, merr := Member(data, name)
+			anyErr = anyErr || merr != nil
+			if merr == nil && err == nil && (ok != (raws[i] != nil) || !bytes.Equal(raw, raws[i])) {
+				t.Fatalf("Members: %q = %q; Member: %q, %v", name, raws[i], raw, ok)
+			}
+		}
+		if anyErr != (err != nil) {
+			t.Fatalf("Members error %v; Member errors: %v", err, anyErr)
+		}
+	})
+}
+
+// TestSpecial8: the word-at-a-time test of skipString against the byte
+// rule, on words mixing quotes, backslashes, control characters and
+// their neighbours.
+func TestSpecial8(t *testing.T) {
+	pick := []byte{0, 1, 0x1f, 0x20, 0x21, '"', '"' + 1, '\\', '\\' - 1, '\\' + 1, 'a', 0x7f, 0x80, 0x9f, 0xa0, 0xdc, 0xe2, 0xff}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 50000 {
+		var x uint64
+		want := false
+		for i := range 8 {
+			c := pick[rng.IntN(len(pick))]
+			if rng.IntN(3) == 0 {
+				c = 'a' + byte(rng.IntN(26))
+			}
+			want = want || c == '"' || c == '\\' || c < 0x20
+			x |= uint64(c) << (8 * i)
+		}
+		if special8(x) != want {
+			t.Fatalf("special8(%#x) = %v", x, !want)
+		}
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -66,7 +67,7 @@ func BenchmarkStreamDeltaLatency(b *testing.B) {
 			if kind == llm.KindOpenAI {
 				base += "/v1"
 			}
-			p, err := llm.New(llm.Config{Kind: kind, BaseURL: base, HTTPClient: testClient(b, srv.Client()), MaxRetries: -1})
+			p, err := llm.New(llm.Config{Kind: kind, BaseURL: base, HTTPClient: srv.Client(), MaxRetries: -1})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -146,33 +147,36 @@ func BenchmarkChatOverhead(b *testing.B) {
 	req := goldenRequest()
 	for _, name := range []string{"openai/sync", "openai/stream", "anthropic/sync", "anthropic/stream"} {
 		c := canned[name]
-		b.Run(name, func(b *testing.B) {
-			srv := cannedServer(c.ctype, []byte(c.body))
-			defer srv.Close()
-			base := srv.URL
-			if c.kind == llm.KindOpenAI {
-				base += "/v1"
-			}
-			p, err := llm.New(llm.Config{Kind: c.kind, BaseURL: base, HTTPClient: testClient(b, srv.Client()), APIKeyEnv: "K",
-				Getenv: func(string) string { return testKey }})
-			if err != nil {
-				b.Fatal(err)
-			}
-			var cb func(llm.Delta)
-			if c.stream {
-				cb = func(llm.Delta) {}
-			}
-			b.ReportAllocs()
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				resp, err := p.Chat(context.Background(), req, cb)
-				if err != nil || resp.Message.Content == "" {
-					b.Fatal(resp, err)
+		// The package's own client, with each transport (Config.Transport).
+		for _, tr := range []string{llm.TransportAuto, llm.TransportNetHTTP} {
+			b.Run(name+"/"+strings.ReplaceAll(tr, "/", "-"), func(b *testing.B) {
+				srv := cannedServer(c.ctype, []byte(c.body))
+				defer srv.Close()
+				base := srv.URL
+				if c.kind == llm.KindOpenAI {
+					base += "/v1"
 				}
-			}
-			b.StopTimer()
-			srv.Client().CloseIdleConnections()
-		})
+				p, err := llm.New(llm.Config{Kind: c.kind, BaseURL: base, Transport: tr, APIKeyEnv: "K",
+					Getenv: func(string) string { return testKey }})
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer p.(interface{ CloseIdleConnections() }).CloseIdleConnections()
+				var cb func(llm.Delta)
+				if c.stream {
+					cb = func(llm.Delta) {}
+				}
+				b.ReportAllocs()
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					resp, err := p.Chat(context.Background(), req, cb)
+					if err != nil || resp.Message.Content == "" {
+						b.Fatal(resp, err)
+					}
+				}
+				b.StopTimer()
+			})
+		}
 	}
 }
 
@@ -209,7 +213,7 @@ func BenchmarkConcurrentChats(b *testing.B) {
 			srv := llmtest.NewOpenAI(llmtest.Options{Latency: latency,
 				Handler: func(llmtest.Request) llmtest.Turn { return llmtest.Text("hello from the fake model") }})
 			defer srv.Close()
-			p, err := llm.NewOpenAI(llm.Config{BaseURL: srv.URL, HTTPClient: testClient(b, srv.Client()), MaxRetries: -1})
+			p, err := llm.NewOpenAI(llm.Config{BaseURL: srv.URL, HTTPClient: srv.Client(), MaxRetries: -1})
 			if err != nil {
 				b.Fatal(err)
 			}

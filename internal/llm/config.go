@@ -2,6 +2,7 @@ package llm
 
 import (
 	"fmt"
+	"github.com/weftos/weftos/internal/apikey"
 	"io"
 	"log/slog"
 	"math/rand/v2"
@@ -10,9 +11,6 @@ import (
 	"os"
 	"strings"
 	"time"
-
-	"github.com/weftos/weftos/internal/apikey"
-	"github.com/weftos/weftos/internal/inlinehttp"
 )
 
 // Kind selects the wire protocol of a provider.
@@ -92,16 +90,14 @@ type Config struct {
 	NoStreamUsage bool
 	// AnthropicVersion overrides the anthropic-version header.
 	AnthropicVersion string
-	// HTTPClient defaults to a client with its own pooled transport, chosen
-	// by HTTPTransport.
+	// HTTPClient defaults to a client with its own pooled transport.
 	HTTPClient *http.Client
-	// HTTPTransport chooses the default client's transport (HTTPClient
-	// nil): TransportInline (the default, "") does plain http:// exchanges
-	// without a proxy in the caller's goroutine (internal/inlinehttp) and
-	// hands https, proxied hosts and the rest to net/http;
-	// TransportNetHTTP uses net/http for everything. The daemon takes it
-	// from the environment variable TransportEnv.
-	HTTPTransport string
+	// Transport chooses that default client's transport: TransportAuto
+	// ("" means it) carries plain http:// requests that no proxy applies
+	// to itself, in the caller's goroutine, and the rest through net/http;
+	// TransportNetHTTP sends everything through net/http. Ignored when
+	// HTTPClient is set.
+	Transport string
 	// Clock defaults to SystemClock; tests inject a fake one.
 	Clock Clock
 	// Logger defaults to a discarding logger. Keys are never logged.
@@ -111,16 +107,6 @@ type Config struct {
 	// Rand returns jitter in [0,1); defaults to math/rand/v2.
 	Rand func() float64
 }
-
-// HTTPTransport values.
-const (
-	TransportInline  = "inline"
-	TransportNetHTTP = "nethttp"
-)
-
-// TransportEnv names the environment variable the daemon reads
-// Config.HTTPTransport from.
-const TransportEnv = "WEFTOS_LLM_TRANSPORT"
 
 // MaxIdleConns is how many idle connections the default HTTP client keeps
 // open to a provider: enough for that many agents calling it at once to
@@ -142,7 +128,8 @@ type resolved struct {
 	key  secret
 	base *url.URL
 	// ownClient: HTTPClient is the client resolve made (net/http's
-	// transport, no wrappers), which never modifies a request's headers.
+	// transport or the direct one, no wrappers), which never modifies a
+	// request's headers.
 	ownClient bool
 }
 
@@ -184,6 +171,11 @@ func resolve(cfg Config) (*resolved, error) {
 		return nil, fmt.Errorf("llm: provider %q: %w: base URL must be an absolute http(s) URL", r.Name, ErrBadRequest)
 	}
 	r.base = u
+	switch r.Transport {
+	case "", TransportAuto, TransportNetHTTP:
+	default:
+		return nil, fmt.Errorf("llm: provider %q: %w: transport must be %q or %q, not %q", r.Name, ErrBadRequest, TransportAuto, TransportNetHTTP, r.Transport)
+	}
 	if r.Timeout == 0 {
 		r.Timeout = DefaultTimeout
 	}
@@ -204,15 +196,6 @@ func resolve(cfg Config) (*resolved, error) {
 	if r.AnthropicVersion == "" {
 		r.AnthropicVersion = AnthropicVersion
 	}
-	if r.Getenv == nil {
-		r.Getenv = os.Getenv
-	}
-	switch r.HTTPTransport {
-	case "", TransportInline, TransportNetHTTP:
-	default:
-		return nil, fmt.Errorf("llm: provider %q: %w: unknown HTTP transport %q (want %q or %q)",
-			r.Name, ErrBadRequest, r.HTTPTransport, TransportInline, TransportNetHTTP)
-	}
 	if r.HTTPClient == nil {
 		tr, ok := http.DefaultTransport.(*http.Transport)
 		if ok {
@@ -227,18 +210,11 @@ func resolve(cfg Config) (*resolved, error) {
 			// A request (headers, system prompt, tool schemas, history)
 			// is several KiB: written in one system call, not two.
 			tr.WriteBufferSize = 16 << 10
-			var rt http.RoundTripper = tr
-			if r.HTTPTransport != TransportNetHTTP && r.base.Scheme == "http" {
-				rt = &inlinehttp.Transport{
-					Fallback:            tr,
-					Proxy:               tr.Proxy,
-					DialContext:         tr.DialContext,
-					MaxIdleConnsPerHost: MaxIdleConns,
-					IdleConnTimeout:     tr.IdleConnTimeout,
-					WriteBufferSize:     tr.WriteBufferSize,
-				}
+			if r.Transport == TransportNetHTTP {
+				r.HTTPClient = &http.Client{Transport: tr}
+			} else {
+				r.HTTPClient = &http.Client{Transport: newDirectTransport(tr)}
 			}
-			r.HTTPClient = &http.Client{Transport: rt}
 		} else {
 			r.HTTPClient = &http.Client{}
 		}
@@ -249,6 +225,9 @@ func resolve(cfg Config) (*resolved, error) {
 	}
 	if r.Logger == nil {
 		r.Logger = slog.New(slog.DiscardHandler)
+	}
+	if r.Getenv == nil {
+		r.Getenv = os.Getenv
 	}
 	if r.Rand == nil {
 		r.Rand = rand.Float64

@@ -46,7 +46,7 @@ func TestKeyFile(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			path := writeKeyFile(t, tc.content, tc.mode)
-			p, err := llm.NewAnthropic(llm.Config{BaseURL: srv.URL, APIKeyFile: path, HTTPClient: testClient(t, srv.Client())})
+			p, err := llm.NewAnthropic(llm.Config{BaseURL: srv.URL, APIKeyFile: path, HTTPClient: srv.Client()})
 			if tc.wantErr != "" {
 				if !errors.Is(err, llm.ErrKeyFile) || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("err = %v, want ErrKeyFile containing %q", err, tc.wantErr)
@@ -84,7 +84,7 @@ func TestKeyFile(t *testing.T) {
 	t.Run("env wins over file", func(t *testing.T) {
 		path := writeKeyFile(t, "file-key-not-used", 0o600)
 		p, err := llm.NewAnthropic(llm.Config{BaseURL: srv.URL, APIKeyEnv: "K", APIKeyFile: path,
-			Getenv: env{"K": testKey}.get, HTTPClient: testClient(t, srv.Client())})
+			Getenv: env{"K": testKey}.get, HTTPClient: srv.Client()})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -136,7 +136,7 @@ func TestKeyNeverLeaks(t *testing.T) {
 			defer srv.Close()
 			logs := &syncBuffer{}
 			cfg := llm.Config{Kind: kind, BaseURL: srv.URL, APIKeyEnv: "K", Getenv: env{"K": secret}.get,
-				HTTPClient: testClient(t, srv.Client()), Clock: newFakeClock(),
+				HTTPClient: srv.Client(), Clock: newFakeClock(),
 				Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
 			p, err := llm.New(cfg)
 			if err != nil {

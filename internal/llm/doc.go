@@ -21,16 +21,7 @@
 // not readable by group or others. They are sent only in the vendor's auth
 // header and are redacted from every error and log line.
 //
-// The default HTTP client (Config.HTTPClient nil) does a plain http://
-// provider's exchanges — the local servers: Ollama, vLLM, llama.cpp on the
-// machine or the LAN — in the calling goroutine over pooled keep-alive
-// connections (internal/inlinehttp), and everything else (https, a proxy
-// from HTTP_PROXY/NO_PROXY that applies to the host, HTTP/2) over net/http.
-// Config.HTTPTransport "nethttp" uses net/http for all of it; the daemon
-// reads that setting from WEFTOS_LLM_TRANSPORT (TransportEnv).
-//
-// The package imports no other WeftOS layer (only the utility packages
-// apikey and inlinehttp); the agent loop sees it through the Provider
-// interface. Subpackage sse holds the event-stream
+// The package imports no other WeftOS package; the agent loop sees it
+// through the Provider interface. Subpackage sse holds the event-stream
 // decoder and subpackage llmtest in-process fake servers for tests.
 package llm

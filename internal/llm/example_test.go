@@ -18,7 +18,7 @@ func ExampleOpenAI_Chat() {
 	defer srv.Close()
 	srv.Push(llmtest.Text("Hello from a local model."))
 
-	p, err := llm.NewOpenAI(llm.Config{BaseURL: srv.URL, HTTPClient: testClient(nil, srv.Client())})
+	p, err := llm.NewOpenAI(llm.Config{BaseURL: srv.URL, HTTPClient: srv.Client()})
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -48,7 +48,7 @@ func ExampleAnthropic_Chat() {
 		llmtest.Calls(llmtest.ToolCall{ID: "toolu_1", Name: "read_file", Arguments: `{"path":"README.md"}`}),
 		llmtest.Text("It describes WeftOS."),
 	)
-	p, err := llm.NewAnthropic(llm.Config{BaseURL: srv.URL, HTTPClient: testClient(nil, srv.Client())})
+	p, err := llm.NewAnthropic(llm.Config{BaseURL: srv.URL, HTTPClient: srv.Client()})
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -122,8 +122,8 @@ func ExampleFailover() {
 	defer spare.Close()
 	spare.Push(llmtest.Text("answered by the spare"))
 
-	a, _ := llm.NewAnthropic(llm.Config{BaseURL: busy.URL, HTTPClient: testClient(nil, busy.Client()), MaxRetries: -1})
-	o, _ := llm.NewOpenAI(llm.Config{BaseURL: spare.URL, HTTPClient: testClient(nil, spare.Client())})
+	a, _ := llm.NewAnthropic(llm.Config{BaseURL: busy.URL, HTTPClient: busy.Client(), MaxRetries: -1})
+	o, _ := llm.NewOpenAI(llm.Config{BaseURL: spare.URL, HTTPClient: spare.Client()})
 	reg, _ := llm.NewRegistry(a, o)
 	fo, err := reg.Failover("anthropic/claude-sonnet-4-5", "openai/gpt-4o-mini")
 	if err != nil {
@@ -144,7 +144,7 @@ func ExampleAPIError() {
 	defer srv.Close()
 	srv.Push(llmtest.Turn{Error: &llmtest.Error{Status: 400, Code: "context_length_exceeded",
 		Message: "This model's maximum context length is 8192 tokens."}})
-	p, _ := llm.NewOpenAI(llm.Config{BaseURL: srv.URL, HTTPClient: testClient(nil, srv.Client())})
+	p, _ := llm.NewOpenAI(llm.Config{BaseURL: srv.URL, HTTPClient: srv.Client()})
 	_, err := p.Chat(context.Background(), userReq("gpt-4o-mini", "a very long prompt"), nil)
 	var ae *llm.APIError
 	fmt.Println(errors.As(err, &ae), ae.Status, errors.Is(err, llm.ErrContextLength), llm.Retryable(err))

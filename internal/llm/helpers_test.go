@@ -4,13 +4,11 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
-	"net/http"
 	"os"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/weftos/weftos/internal/inlinehttp"
 	"github.com/weftos/weftos/internal/llm"
 	"github.com/weftos/weftos/internal/llm/llmtest"
 )
@@ -79,6 +77,12 @@ type fixture struct {
 	logs  *syncBuffer
 }
 
+// fixtureTransport is the transport of the fixtures' clients: the
+// package's own default client (the direct transport for these http://
+// servers), or net/http's with WEFTOS_LLM_TEST_TRANSPORT=net/http (.ci/run
+// runs the package both ways).
+var fixtureTransport = os.Getenv("WEFTOS_LLM_TEST_TRANSPORT")
+
 // newFixture starts a fake server of the given kind and a client for it.
 // mod may adjust the client config.
 func newFixture(t testing.TB, kind llm.Kind, opts llmtest.Options, mod func(*llm.Config)) *fixture {
@@ -92,15 +96,15 @@ func newFixture(t testing.TB, kind llm.Kind, opts llmtest.Options, mod func(*llm
 	t.Cleanup(srv.Close)
 	f := &fixture{srv: srv, clock: newFakeClock(), logs: &syncBuffer{}}
 	cfg := llm.Config{
-		Name:       string(kind),
-		Kind:       kind,
-		BaseURL:    srv.URL,
-		APIKeyEnv:  "TEST_KEY",
-		Getenv:     env{"TEST_KEY": testKey}.get,
-		HTTPClient: testClient(t, srv.Client()),
-		Clock:      f.clock,
-		Logger:     slog.New(slog.NewTextHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		Rand:       func() float64 { return 0.5 },
+		Name:      string(kind),
+		Kind:      kind,
+		BaseURL:   srv.URL,
+		APIKeyEnv: "TEST_KEY",
+		Getenv:    env{"TEST_KEY": testKey}.get,
+		Transport: fixtureTransport,
+		Clock:     f.clock,
+		Logger:    slog.New(slog.NewTextHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Rand:      func() float64 { return 0.5 },
 	}
 	if mod != nil {
 		mod(&cfg)
@@ -110,6 +114,9 @@ func newFixture(t testing.TB, kind llm.Kind, opts llmtest.Options, mod func(*llm
 		t.Fatalf("llm.New: %v", err)
 	}
 	f.p = p
+	if c, ok := p.(interface{ CloseIdleConnections() }); ok {
+		t.Cleanup(c.CloseIdleConnections)
+	}
 	return f
 }
 
@@ -153,20 +160,4 @@ func (c *collector) count(k llm.DeltaKind) int {
 
 func userReq(model, text string) *llm.Request {
 	return &llm.Request{Model: model, Messages: []llm.Message{{Role: llm.RoleUser, Content: text}}}
-}
-
-// testClient wraps c's transport the way the package's default client
-// does for an http:// provider, so the suite runs over internal/inlinehttp
-// (with WEFTOS_LLM_TRANSPORT=nethttp in the environment: over c, net/http,
-// as it is). tb, when not nil, closes the client's idle connections at the
-// end of the test.
-func testClient(tb testing.TB, c *http.Client) *http.Client {
-	if os.Getenv(llm.TransportEnv) == llm.TransportNetHTTP {
-		return c
-	}
-	hc := &http.Client{Transport: &inlinehttp.Transport{Fallback: c.Transport, MaxIdleConnsPerHost: llm.MaxIdleConns}}
-	if tb != nil {
-		tb.Cleanup(hc.CloseIdleConnections)
-	}
-	return hc
 }

@@ -123,7 +123,7 @@ func TestRegistryFromEnvEndToEnd(t *testing.T) {
 	an := llmtest.NewAnthropic(llmtest.Options{APIKey: "an-key"})
 	defer an.Close()
 	e := env{"OPENAI_API_KEY": "oa-key", "OPENAI_BASE_URL": oa.URL, "ANTHROPIC_API_KEY": "an-key", "ANTHROPIC_BASE_URL": an.URL}
-	reg, err := llm.NewRegistryFromEnv(e.get, llm.Config{HTTPClient: testClient(t, oa.Client())})
+	reg, err := llm.NewRegistryFromEnv(e.get, llm.Config{HTTPClient: oa.Client()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -40,19 +39,13 @@ type Transport struct {
 	DisableCompression bool
 	// MaxIdleConns bounds the idle pool (0: 2).
 	MaxIdleConns int
-	// IdleConnTimeout closes a connection idle for longer (0: never).
-	IdleConnTimeout time.Duration
-	// WriteBufferSize sizes each connection's write buffer (0: 4 KiB); a
-	// request that fits goes out in one system call.
+	// WriteBufferSize is the size of a connection's write buffer (0: 4
+	// KiB): a request whose line, headers and body fit goes out in one
+	// system call.
 	WriteBufferSize int
-	// UserAgent is sent when a request has no User-Agent header (""
-	// means "weftos-minihttp").
-	UserAgent string
-	// RetryUnanswered resends any request, not only an idempotent or an
-	// unwritten one, once on a new connection when a reused connection
-	// ended before any byte of the answer (the server had closed it while
-	// it was idle). For clients whose requests are safe to repeat then.
-	RetryUnanswered bool
+	// IdleTimeout closes a pooled connection unused for this long, when
+	// the pool is next used (0: kept until the server closes it).
+	IdleTimeout time.Duration
 
 	mu   sync.Mutex
 	idle []*clientConn
@@ -82,37 +75,46 @@ func (t *Transport) CloseIdleConnections() {
 }
 
 type clientConn struct {
-	t     *Transport
-	c     net.Conn
-	br    *bufio.Reader
-	bw    *bufio.Writer
-	since time.Time // when it went idle
+	t         *Transport
+	c         net.Conn
+	br        *bufio.Reader
+	bw        *bufio.Writer
+	idleSince time.Time
 }
 
 // Do sends req and returns the answer; a non-2xx status is not an error.
 // The caller must close the Body. Ending req's context aborts the exchange,
 // including reading the Body.
 func (c *Client) Do(req *Request) (*Response, error) {
-	if c.Transport == nil || c.Transport.DialContext == nil {
-		return nil, errors.New("minihttp: client without a Transport.DialContext")
+	if c.Transport == nil {
+		return nil, errors.New("minihttp: client without a Transport")
+	}
+	resp, err := c.Transport.RoundTrip(req)
+	if err != nil && req.URL != nil {
+		return nil, fmt.Errorf("%s %q: %w", strings.ToUpper(req.Method[:1])+strings.ToLower(req.Method[1:]), req.URL.String(), err)
+	}
+	return resp, err
+}
+
+// RoundTrip sends req and returns the answer, as Client.Do does, without
+// naming the request in its errors (a caller wrapping them, as net/http's
+// Client does for a RoundTripper, names it).
+func (t *Transport) RoundTrip(req *Request) (*Response, error) {
+	if t.DialContext == nil {
+		return nil, errors.New("minihttp: Transport without DialContext")
 	}
 	if req.URL == nil {
 		return nil, errors.New("minihttp: request without URL")
 	}
-	resp, err := c.Transport.RoundTrip(req)
-	if err != nil {
-		return nil, fmt.Errorf("%s %q: %w", strings.ToUpper(req.Method[:1])+strings.ToLower(req.Method[1:]), req.URL.String(), err)
-	}
-	return resp, nil
+	return t.roundTrip(req)
 }
 
-// RoundTrip performs one exchange, as Client.Do without wrapping its
-// errors: req's body is read in full and closed, then sent.
-func (t *Transport) RoundTrip(req *Request) (*Response, error) {
+func (t *Transport) roundTrip(req *Request) (*Response, error) {
+	ctx := req.Context()
 	var body []byte
 	if req.Body != nil {
 		var err error
-		body, err = io.ReadAll(req.Body)
+		body, err = readBody(req.Body, req.ContentLength)
 		_ = req.Body.Close()
 		if err != nil {
 			return nil, fmt.Errorf("minihttp: reading request body: %w", err)
@@ -121,13 +123,6 @@ func (t *Transport) RoundTrip(req *Request) (*Response, error) {
 			return nil, fmt.Errorf("minihttp: request body is %d bytes, ContentLength says %d", len(body), req.ContentLength)
 		}
 	}
-	return t.RoundTripBody(req, body)
-}
-
-// RoundTripBody is RoundTrip with the request body given (req.Body is
-// not read). body is not retained after it returns.
-func (t *Transport) RoundTripBody(req *Request, body []byte) (*Response, error) {
-	ctx := req.Context()
 	for attempt := 0; ; attempt++ {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -145,11 +140,32 @@ func (t *Transport) RoundTripBody(req *Request, body []byte) (*Response, error) 
 			return nil, ctx.Err()
 		}
 		var retry *retryableError
-		if reused && attempt == 0 && errors.As(err, &retry) && (retry.unwritten || idempotent(req.Method) || t.RetryUnanswered) {
+		if reused && attempt == 0 && errors.As(err, &retry) && (retry.unwritten || idempotent(req.Method)) {
 			continue // the server had closed the idle connection
 		}
 		return nil, err
 	}
+}
+
+// readBody reads a request body whole (an exchange retried on a new
+// connection sends it again): in one buffer of the declared size when
+// there is one.
+func readBody(r io.Reader, n int64) ([]byte, error) {
+	if n <= 0 || n > 1<<30 {
+		return io.ReadAll(r)
+	}
+	b := make([]byte, n, n+1)
+	if _, err := io.ReadFull(r, b); err != nil {
+		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("minihttp: request body is shorter than its ContentLength %d", n)
+		}
+		return nil, err
+	}
+	// One byte more than declared is an error too (as net/http reports).
+	if m, _ := r.Read(b[n : n+1]); m > 0 {
+		return nil, fmt.Errorf("minihttp: request body is longer than its ContentLength %d", n)
+	}
+	return b, nil
 }
 
 func idempotent(m string) bool {
@@ -173,14 +189,23 @@ func (t *Transport) getConn(ctx context.Context, req *Request) (*clientConn, boo
 			t.mu.Unlock()
 			break
 		}
-		pc := t.idle[n-1]
-		t.idle[n-1] = nil
+		pc := t.idle[n-1] // the most recently used
 		t.idle = t.idle[:n-1]
+		var stale []*clientConn
+		if t.IdleTimeout > 0 && time.Since(pc.idleSince) > t.IdleTimeout {
+			// It and every one idle before it: none is used again.
+			stale, t.idle = append(t.idle, pc), nil
+		}
 		t.mu.Unlock()
-		if pc.alive() && !pc.expired(time.Now()) {
+		for _, s := range stale {
+			_ = s.c.Close()
+		}
+		if stale == nil && pc.alive() {
 			return pc, true, nil
 		}
-		_ = pc.c.Close()
+		if stale == nil {
+			_ = pc.c.Close()
+		}
 	}
 	host := req.URL.Host
 	if _, _, err := net.SplitHostPort(host); err != nil {
@@ -197,20 +222,23 @@ func (t *Transport) getConn(ctx context.Context, req *Request) (*clientConn, boo
 	return &clientConn{t: t, c: c, br: bufio.NewReaderSize(c, 4096), bw: bufio.NewWriterSize(c, wsize)}, false, nil
 }
 
-// alive checks an idle connection without blocking or a system call: a
-// connection with unsolicited bytes buffered is not usable. Whether the
-// server closed it while idle (idle timeout, shutdown) shows only when it
-// is used: a read with a deadline in the past fails before it reaches the
-// socket, so it cannot tell; the exchange then fails before any byte of
-// the answer and roundTrip retries it on a new connection (see
-// RetryUnanswered).
+// alive checks an idle connection without blocking: the server may have
+// closed it (idle timeout, shutdown) since it was put back. A request
+// written to such a TCP connection still "succeeds", and its answer is an
+// EOF that a POST must not be retried on (the server may have acted on
+// it), so the check looks at the socket itself where it can.
 func (pc *clientConn) alive() bool {
-	return pc.br.Buffered() == 0
-}
-
-// expired reports whether pc has been idle longer than IdleConnTimeout.
-func (pc *clientConn) expired(now time.Time) bool {
-	return pc.t.IdleConnTimeout > 0 && now.Sub(pc.since) > pc.t.IdleConnTimeout
+	if pc.br.Buffered() > 0 {
+		return false // unsolicited bytes: not a usable connection
+	}
+	if gone, ok := peerGone(pc.c); ok {
+		return !gone
+	}
+	_ = pc.c.SetReadDeadline(aLongTimeAgo)
+	_, err := pc.br.Peek(1)
+	_ = pc.c.SetReadDeadline(time.Time{})
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
 
 func (t *Transport) putIdle(pc *clientConn) {
@@ -218,33 +246,29 @@ func (t *Transport) putIdle(pc *clientConn) {
 	if max <= 0 {
 		max = 2
 	}
-	var stale []*clientConn
-	if t.IdleConnTimeout > 0 {
-		pc.since = time.Now()
-	}
+	now := time.Now()
+	pc.idleSince = now
+	var drop []*clientConn
 	t.mu.Lock()
-	// The pool is a stack: the bottom went idle first. Expired
-	// connections are closed as they reach the bottom.
-	n := 0
-	for n < len(t.idle) && t.idle[n].expired(pc.since) {
-		n++
-	}
-	if n > 0 {
-		stale = append(stale, t.idle[:n]...)
-		m := copy(t.idle, t.idle[n:])
-		clear(t.idle[m:])
-		t.idle = t.idle[:m]
+	if t.IdleTimeout > 0 {
+		// The pool is ordered by idleSince: the stale ones are in front.
+		i := 0
+		for i < len(t.idle) && now.Sub(t.idle[i].idleSince) > t.IdleTimeout {
+			i++
+		}
+		if i > 0 {
+			drop = append(drop, t.idle[:i]...)
+			t.idle = append(t.idle[:0], t.idle[i:]...)
+		}
 	}
 	if len(t.idle) < max {
 		t.idle = append(t.idle, pc)
-		pc = nil
+	} else {
+		drop = append(drop, pc)
 	}
 	t.mu.Unlock()
-	if pc != nil {
-		_ = pc.c.Close()
-	}
-	for _, s := range stale {
-		_ = s.c.Close()
+	for _, d := range drop {
+		_ = d.c.Close()
 	}
 }
 
@@ -255,7 +279,7 @@ func (pc *clientConn) exchange(ctx context.Context, req *Request, body []byte) (
 		stop()
 		return nil, err
 	}
-	if err := writeRequest(pc.bw, req, body, pc.t.UserAgent); err != nil {
+	if err := writeRequest(pc.bw, req, body); err != nil {
 		return fail(&retryableError{err: err, unwritten: true})
 	}
 	resp, err := readResponse(pc.br, req)
@@ -312,10 +336,6 @@ type clientBody struct {
 	done    bool
 	err     error
 	mu      sync.Mutex
-	// reading is set while Read waits on the connection; closing once
-	// Close is called: a Close from another goroutine ends that wait (see
-	// Close).
-	reading, closing atomic.Bool
 }
 
 func (b *clientBody) Read(p []byte) (int, error) {
@@ -327,21 +347,7 @@ func (b *clientBody) Read(p []byte) (int, error) {
 	if b.done {
 		return 0, io.EOF
 	}
-	// Close stores closing, then loads reading; Read stores reading, then
-	// loads closing: one of them sees the other.
-	b.reading.Store(true)
-	var n int
-	var err error
-	if !b.closing.Load() {
-		n, err = b.r.Read(p)
-	}
-	b.reading.Store(false)
-	if b.closing.Load() {
-		// Close may have put the read deadline in the past: the
-		// connection cannot be reused.
-		b.reuse = false
-		err = ErrBodyReadAfterClose
-	}
+	n, err := b.r.Read(p)
 	if b.limited && err == io.EOF && b.r.(*io.LimitedReader).N > 0 {
 		err = io.ErrUnexpectedEOF
 	}
@@ -382,17 +388,7 @@ func (b *clientBody) finish(complete bool) {
 	_ = b.pc.c.Close()
 }
 
-// Close ends the body; the connection is closed unless the body was read
-// to its end. A Read blocked in another goroutine is woken (as net/http's
-// bodies are): its deadline is put in the past and the connection is not
-// reused.
 func (b *clientBody) Close() error {
-	b.closing.Store(true)
-	if b.reading.Load() {
-		// Read sees closing when it returns (closing was set before
-		// reading was seen set), so it does not pool the connection.
-		_ = b.pc.c.SetReadDeadline(aLongTimeAgo)
-	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if !b.done {
@@ -406,7 +402,7 @@ func (b *clientBody) Close() error {
 }
 
 // writeRequest writes req's line, headers and body.
-func writeRequest(bw *bufio.Writer, req *Request, body []byte, ua string) error {
+func writeRequest(bw *bufio.Writer, req *Request, body []byte) error {
 	target := req.URL.RequestURI()
 	if strings.ContainsAny(target, " \r\n") || !validMethod(req.Method) {
 		return fmt.Errorf("minihttp: invalid request %s %q", req.Method, target)
@@ -425,18 +421,10 @@ func writeRequest(bw *bufio.Writer, req *Request, body []byte, ua string) error 
 	bw.WriteString(host)
 	bw.WriteString("\r\n")
 	if _, ok := req.Header["User-Agent"]; !ok {
-		if ua == "" {
-			ua = "weftos-minihttp"
-		}
-		bw.WriteString("User-Agent: ")
-		bw.WriteString(ua)
-		bw.WriteString("\r\n")
+		bw.WriteString("User-Agent: weftos-minihttp\r\n")
 	}
 	if len(body) > 0 || req.Method == MethodPost || req.Method == MethodPut {
-		var nb [20]byte
-		bw.WriteString("Content-Length: ")
-		bw.Write(strconv.AppendInt(nb[:0], int64(len(body)), 10))
-		bw.WriteString("\r\n")
+		bw.WriteString("Content-Length: " + strconv.Itoa(len(body)) + "\r\n")
 	}
 	if req.Close {
 		bw.WriteString("Connection: close\r\n")

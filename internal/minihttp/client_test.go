@@ -17,6 +17,15 @@ import (
 func rawServer(t *testing.T, answers ...string) *Client {
 	t.Helper()
 	ln, path := listenUnix(t)
+	serveRaw(t, ln, nil, answers...)
+	return &Client{Transport: &Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, "unix", path)
+	}}}
+}
+
+// serveRaw is rawServer's server, on any listener; it signals closed, if
+// not nil, after closing each connection.
+func serveRaw(t *testing.T, ln net.Listener, closed chan<- struct{}, answers ...string) {
 	t.Cleanup(func() { ln.Close() })
 	go func() {
 		for {
@@ -25,7 +34,12 @@ func rawServer(t *testing.T, answers ...string) *Client {
 				return
 			}
 			go func() {
-				defer c.Close()
+				defer func() {
+					c.Close()
+					if closed != nil {
+						closed <- struct{}{}
+					}
+				}()
 				br := bufio.NewReader(c)
 				for _, a := range answers {
 					req, err := http.ReadRequest(br)
@@ -40,9 +54,6 @@ func rawServer(t *testing.T, answers ...string) *Client {
 			}()
 		}
 	}()
-	return &Client{Transport: &Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-		return (&net.Dialer{}).DialContext(ctx, "unix", path)
-	}}}
 }
 
 func get(t *testing.T, c *Client, target string) (*Response, string, error) {
@@ -111,5 +122,99 @@ func TestClientDialError(t *testing.T) {
 	var op *net.OpError
 	if !errors.As(err, &op) || op.Op != "dial" || !strings.Contains(err.Error(), `Get "http://weave/x"`) {
 		t.Fatalf("%v (%T)", err, err)
+	}
+}
+
+// TestClientPostAfterServerClosedIdle: the server closes a kept-alive
+// connection after one answer; a POST — not retried once written, as the
+// server may have acted on it — must not go out on the dead connection
+// but on a new one.
+func TestClientPostAfterServerClosedIdle(t *testing.T) {
+	// Over TCP: writing to a connection the peer closed succeeds (a Unix
+	// socket would fail the write, which is retried).
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := make(chan struct{}, 8)
+	serveRaw(t, ln, closed, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+	c := &Client{Transport: &Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, "tcp", ln.Addr().String())
+	}}}
+	for i := range 3 {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		req, err := NewRequestWithContext(ctx, MethodPost, "http://weave/x", strings.NewReader("{}"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := c.Do(req)
+		if err != nil {
+			cancel()
+			t.Fatalf("call %d: %v", i, err)
+		}
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		cancel()
+		if err != nil || string(b) != "ok" {
+			t.Fatalf("call %d: %q %v", i, b, err)
+		}
+		<-closed // the server has closed the connection now idle in the pool
+	}
+}
+
+// TestClientIdleTimeout: a pooled connection idle longer than IdleTimeout
+// is closed and a new one dialled; without it the connection is reused.
+func TestClientIdleTimeout(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ok := "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+	serveRaw(t, ln, nil, ok, ok, ok)
+	for _, tc := range []struct {
+		idle  time.Duration
+		dials int
+	}{{0, 1}, {time.Nanosecond, 3}} {
+		dials := 0
+		c := &Client{Transport: &Transport{IdleTimeout: tc.idle, DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			dials++
+			return (&net.Dialer{}).DialContext(ctx, "tcp", ln.Addr().String())
+		}}}
+		for i := range 3 {
+			if _, body, err := get(t, c, "/x"); err != nil || body != "ok" {
+				t.Fatalf("idle %v, call %d: %q %v", tc.idle, i, body, err)
+			}
+		}
+		c.CloseIdleConnections()
+		if dials != tc.dials {
+			t.Errorf("idle timeout %v: %d dials, want %d", tc.idle, dials, tc.dials)
+		}
+	}
+}
+
+// TestClientBodyLength: a request body shorter or longer than its declared
+// ContentLength is refused before anything is sent; one of the declared
+// length goes out whole.
+func TestClientBodyLength(t *testing.T) {
+	c := rawServer(t, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+	for _, tc := range []struct {
+		body string
+		n    int64
+		want string
+	}{{"abc", 3, ""}, {"abc", 5, "shorter"}, {"abcdef", 3, "longer"}, {"abc", -1, ""}} {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		req, err := NewRequestWithContext(ctx, MethodPost, "http://weave/x", io.NopCloser(strings.NewReader(tc.body)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.ContentLength = tc.n
+		resp, err := c.Do(req)
+		if err == nil {
+			resp.Body.Close()
+		}
+		cancel()
+		if (tc.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tc.want)) {
+			t.Errorf("body %q, ContentLength %d: %v, want %q", tc.body, tc.n, err, tc.want)
+		}
 	}
 }

@@ -13,9 +13,5 @@
 // multipart forms, content sniffing. Bad input is answered with 400/413/431/
 // 501 and the connection is closed; parsers return errors, never panic.
 //
-// The client also carries the plain http:// model calls of every build
-// (internal/inlinehttp adapts it to net/http's types): one exchange in the
-// caller's goroutine, no per-connection goroutines.
-//
 // Names and semantics follow net/http so handlers compile against either.
 package minihttp

@@ -3,8 +3,9 @@ package xref
 import (
 	"errors"
 	"fmt"
-	"sort"
-	"strings"
+	"hash/maphash"
+	"math"
+	"slices"
 	"sync"
 
 	"github.com/weftos/weftos/internal/recfile"
@@ -29,97 +30,132 @@ var (
 const MinPrefix = 8
 
 // The index numbers every id it meets (a node, or the end of a link) and
-// keeps, per number, the node and the positions of its links; links are
-// stored once, by number, without pointers. A link costs one lookup per
-// end and one in the small-keyed seen set, and the garbage collector has
-// no links to scan.
+// keeps, per number, an entry: the id, the node's type (by number) and
+// key (in an arena), and the ends of two lists of link positions, its
+// out-links and its in-links, threaded through the links themselves.
+// Entries and links hold no pointers, so the garbage collector does not
+// scan them, and ids and keys are found through compact hash tables
+// (table.go). A link is new unless its from entry already has it: an
+// entry with few out-links (an event has a handful) is checked by walking
+// them, one with many through a set of its out-links.
 
-// linkKey identifies a link: its ends and relation by number.
-type linkKey struct {
-	from, to int
-	rel      uint32
-}
+// Directions of an entry's link lists.
+const (
+	out = 0
+	in  = 1
+)
 
-// stored is a link as the index keeps it.
+// stored is a link as the index keeps it: its ends and relation by
+// number, and the next link in its from entry's out-list and its to
+// entry's in-list (-1 at the end).
 type stored struct {
-	linkKey
-	seq uint64
+	from, to int32
+	rel      uint32
+	next     [2]int32
+	seq      uint64
 }
+
+// seqKeyLen marks an entry whose key is "seq:" + koff, held in Index.seqs.
+const seqKeyLen = ^uint32(0)
 
 // entry is what the index knows of one id.
 type entry struct {
-	id      ID
-	node    Node // when known
-	known   bool
-	out, in []int // positions in Index.links, in the order added
+	id         ID
+	head, tail [2]int32 // first and last link of the out- and in-list (-1: none)
+	deg        [2]int32 // the lists' lengths
+	typ        uint32   // 1 + the node's type number; 0 until the node is known
+	klen       uint32   // key length in Index.arena (0: no key; seqKeyLen: a seq key)
+	koff       uint64   // key offset in Index.arena, or N of a seq key
 }
+
+// walkLimit is the out-degree up to which a new link is checked against
+// its from entry's out-list by walking it; past it, the entry keeps a
+// set of its out-links.
+const walkLimit = 16
 
 // Index is the forward and reverse cross-reference index. Safe for
 // concurrent use.
 type Index struct {
-	mu      sync.RWMutex
-	file    *recfile.File // nil for an in-memory index
-	ids     map[ID]int    // id → its number, an index in ents
-	ents    []entry
-	nodes   int // known entries
-	keys    map[string]int
-	links   []stored
-	seen    map[linkKey]struct{}
+	mu    sync.RWMutex
+	file  *recfile.File // nil for an in-memory index
+	seed  maphash.Seed
+	ids   table // id → its number, an index in ents
+	ents  []entry
+	nodes int     // known entries
+	keys  table   // key (other than a dense seq key) → entry
+	seqs  []int32 // entry holding "seq:N", by N (-1: none)
+	arena []byte  // keys' bytes
+	links []stored
+	// sets holds the out-links (to<<32 | rel) of entries whose out-degree
+	// passed walkLimit.
+	sets    map[int32]map[uint64]struct{}
 	rels    []string // relation names by number
 	relNum  map[string]uint32
+	types   []string // node types by number
+	typeNum map[string]uint32
 	through uint64
 	fresh   Batch  // what the last add found new (reused)
 	enc     []byte // its encoding (reused)
 }
 
+// room makes room for n more elements in s, doubling its capacity when
+// it grows (append grows large slices by a quarter: copying, and the
+// fresh memory's page faults, cost more than the space saved).
+func room[T any](s []T, n int) []T {
+	if len(s)+n > cap(s) {
+		s = slices.Grow(s, max(n, len(s), 64))
+	}
+	return s
+}
+
+// ErrFull reports an index that cannot number more ids or links.
+var ErrFull = errors.New("xref: index full")
+
+// maxCount bounds entries and links (they are numbered by int32).
+const maxCount = math.MaxInt32 - maxEntries
+
 // New returns an empty in-memory index.
 func New() *Index {
-	return &Index{ids: map[ID]int{}, keys: map[string]int{}, seen: map[linkKey]struct{}{}, relNum: map[string]uint32{}}
+	return &Index{seed: maphash.MakeSeed(), sets: map[int32]map[uint64]struct{}{}, relNum: map[string]uint32{}, typeNum: map[string]uint32{}}
 }
 
-// num numbers id, adding an entry if it is new.
-func (x *Index) num(id ID) int {
-	n, ok := x.ids[id]
+// intern numbers a name in names/nums, adding it if it is new.
+func intern(names *[]string, nums map[string]uint32, name string) uint32 {
+	n, ok := nums[name]
 	if !ok {
-		n = len(x.ents)
-		x.ents = append(x.ents, entry{id: id})
-		x.ids[id] = n
-	}
-	return n
-}
-
-// rel numbers a relation name, adding it if it is new.
-func (x *Index) rel(name string) uint32 {
-	n, ok := x.relNum[name]
-	if !ok {
-		n = uint32(len(x.rels))
-		x.rels = append(x.rels, name)
-		x.relNum[name] = n
+		n = uint32(len(*names))
+		*names = append(*names, name)
+		nums[name] = n
 	}
 	return n
 }
 
 // link is the stored link at position i.
-func (x *Index) link(i int) Link {
-	s := x.links[i]
+func (x *Index) link(i int32) Link {
+	s := &x.links[i]
 	return Link{From: x.ents[s.from].id, To: x.ents[s.to].id, Rel: x.rels[s.rel], Seq: s.seq}
 }
 
-func (x *Index) linksAt(pos []int) []Link {
-	if pos == nil {
+// linksOf lists entry n's links in direction dir, in the order added.
+func (x *Index) linksOf(n int32, dir int) []Link {
+	e := &x.ents[n]
+	if e.deg[dir] == 0 {
 		return nil
 	}
-	out := make([]Link, len(pos))
-	for i, p := range pos {
-		out[i] = x.link(p)
+	ls := make([]Link, 0, e.deg[dir])
+	for i := e.head[dir]; i >= 0; i = x.links[i].next[dir] {
+		ls = append(ls, x.link(i))
 	}
-	return out
+	return ls
 }
 
 // node is the node numbered n, if known.
-func (x *Index) node(n int) (Node, bool) {
+func (x *Index) node(n int32) (Node, bool) {
 	e := &x.ents[n]
-	return e.node, e.known
+	if e.typ == 0 {
+		return Node{}, false
+	}
+	return Node{ID: e.id, Type: x.types[e.typ-1], Key: x.key(n)}, true
 }
 
 // Open loads the index persisted at path (created if missing). A torn
@@ -151,40 +187,43 @@ func Open(path string) (*Index, error) {
 func (x *Index) add(b Batch) Batch {
 	fresh := Batch{Nodes: x.fresh.Nodes[:0], Links: x.fresh.Links[:0], Through: b.Through}
 	for _, n := range b.Nodes {
-		e, ok := x.ids[n.ID]
-		known := ok && x.ents[e].known
-		if known && (x.ents[e].node.Key != "" || n.Key == "") {
+		e, ok := x.find(&n.ID)
+		known := ok && x.ents[e].typ != 0
+		if known && (x.ents[e].klen != 0 || n.Key == "") {
 			continue
 		}
 		if n.Key != "" {
-			if other, taken := x.keys[n.Key]; taken && x.ents[other].id != n.ID {
+			if other := x.keyEntry(n.Key); other >= 0 && x.ents[other].id != n.ID {
 				n.Key = "" // keys are unique: the first holder keeps it
-			} else {
-				e = x.num(n.ID)
-				x.keys[n.Key] = e
 			}
 		}
 		if known && n.Key == "" {
 			continue
 		}
-		e = x.num(n.ID)
-		if !x.ents[e].known {
-			x.ents[e].known = true
+		if !ok {
+			e = x.insert(&n.ID)
+		}
+		if !known {
 			x.nodes++
 		}
-		x.ents[e].node = n
+		x.ents[e].typ = 1 + intern(&x.types, x.typeNum, n.Type)
+		if n.Key != "" {
+			x.setKey(e, n.Key)
+		}
 		fresh.Nodes = append(fresh.Nodes, n)
 	}
+	// The links of one event share their from end: it is looked up once.
+	var lastFrom ID
+	lastNum := int32(-1)
 	for _, l := range b.Links {
-		k := linkKey{x.num(l.From), x.num(l.To), x.rel(l.Rel)}
-		if _, dup := x.seen[k]; dup {
+		if lastNum < 0 || l.From != lastFrom {
+			lastFrom, lastNum = l.From, x.num(&l.From)
+		}
+		from, to, rel := lastNum, x.num(&l.To), intern(&x.rels, x.relNum, l.Rel)
+		if x.has(from, to, rel) {
 			continue
 		}
-		x.seen[k] = struct{}{}
-		i := len(x.links)
-		x.links = append(x.links, stored{linkKey: k, seq: l.Seq})
-		x.ents[k.from].out = append(x.ents[k.from].out, i)
-		x.ents[k.to].in = append(x.ents[k.to].in, i)
+		x.addLink(from, to, rel, l.Seq)
 		fresh.Links = append(fresh.Links, l)
 	}
 	if b.Through > x.through {
@@ -195,6 +234,50 @@ func (x *Index) add(b Batch) Batch {
 		x.fresh = fresh
 	}
 	return fresh
+}
+
+func outKey(to int32, rel uint32) uint64 { return uint64(uint32(to))<<32 | uint64(rel) }
+
+// has reports whether from already has the link to to by rel.
+func (x *Index) has(from, to int32, rel uint32) bool {
+	if x.ents[from].deg[out] > walkLimit {
+		_, ok := x.sets[from][outKey(to, rel)]
+		return ok
+	}
+	for i := x.ents[from].head[out]; i >= 0; {
+		s := &x.links[i]
+		if s.to == to && s.rel == rel {
+			return true
+		}
+		i = s.next[out]
+	}
+	return false
+}
+
+// addLink appends a new link and threads it onto its ends' lists.
+func (x *Index) addLink(from, to int32, rel uint32, seq uint64) {
+	i := int32(len(x.links))
+	x.links = append(room(x.links, 1), stored{from: from, to: to, rel: rel, next: [2]int32{-1, -1}, seq: seq})
+	for dir, n := range [2]int32{from, to} {
+		e := &x.ents[n]
+		if e.tail[dir] < 0 {
+			e.head[dir] = i
+		} else {
+			x.links[e.tail[dir]].next[dir] = i
+		}
+		e.tail[dir] = i
+		e.deg[dir]++
+	}
+	switch e := &x.ents[from]; {
+	case e.deg[out] == walkLimit+1:
+		set := make(map[uint64]struct{}, 2*walkLimit)
+		for j := e.head[out]; j >= 0; j = x.links[j].next[out] {
+			set[outKey(x.links[j].to, x.links[j].rel)] = struct{}{}
+		}
+		x.sets[from] = set
+	case e.deg[out] > walkLimit:
+		x.sets[from][outKey(to, rel)] = struct{}{}
+	}
 }
 
 // Apply adds a batch: nodes and links already known are skipped, and what
@@ -214,6 +297,9 @@ func (x *Index) Apply(b Batch) error {
 	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
+	if len(x.ents)+2*len(b.Links)+len(b.Nodes) > maxCount || len(x.links)+len(b.Links) > maxCount {
+		return fmt.Errorf("%w: %d ids, %d links", ErrFull, len(x.ents), len(x.links))
+	}
 	before := x.through
 	fresh := x.add(b)
 	if x.file == nil || (len(fresh.Nodes) == 0 && len(fresh.Links) == 0 && fresh.Through <= before) {
@@ -267,134 +353,4 @@ func (x *Index) Len() (nodes, links int) {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	return x.nodes, len(x.links)
-}
-
-// Node returns a node.
-func (x *Index) Node(id ID) (Node, bool) {
-	x.mu.RLock()
-	defer x.mu.RUnlock()
-	e, ok := x.ids[id]
-	if !ok {
-		return Node{}, false
-	}
-	return x.node(e)
-}
-
-// Key returns the node holding a key ("seq:42").
-func (x *Index) Key(key string) (Node, bool) {
-	x.mu.RLock()
-	defer x.mu.RUnlock()
-	e, ok := x.keys[key]
-	if !ok {
-		return Node{}, false
-	}
-	return x.node(e)
-}
-
-// Resolve turns what an operator typed into an id: a full hex id, a key
-// ("seq:42", "session:NAME", "pid:7", "memory:CONTENTID"), or a unique hex
-// prefix of at least MinPrefix digits.
-func (x *Index) Resolve(s string) (ID, error) {
-	if id, err := ParseID(s); err == nil {
-		if _, ok := x.Node(id); !ok {
-			return id, fmt.Errorf("%w: %s", ErrNotFound, s)
-		}
-		return id, nil
-	}
-	if n, ok := x.Key(s); ok {
-		return n.ID, nil
-	}
-	p := strings.ToLower(s)
-	if len(p) < MinPrefix || strings.Trim(p, "0123456789abcdef") != "" {
-		return ID{}, fmt.Errorf("%w: %q is neither an id, a key nor a hex prefix of %d+ digits", ErrNotFound, s, MinPrefix)
-	}
-	x.mu.RLock()
-	defer x.mu.RUnlock()
-	var found []ID
-	for i := range x.ents {
-		if id := x.ents[i].id; x.ents[i].known && strings.HasPrefix(id.String(), p) {
-			found = append(found, id)
-			if len(found) > 1 {
-				return ID{}, fmt.Errorf("%w: %s", ErrAmbiguous, s)
-			}
-		}
-	}
-	if len(found) == 0 {
-		return ID{}, fmt.Errorf("%w: %s", ErrNotFound, s)
-	}
-	return found[0], nil
-}
-
-// Out lists the links from id, in the order they were added.
-func (x *Index) Out(id ID) []Link {
-	x.mu.RLock()
-	defer x.mu.RUnlock()
-	e, ok := x.ids[id]
-	if !ok {
-		return nil
-	}
-	return x.linksAt(x.ents[e].out)
-}
-
-// In lists the links to id, in the order they were added.
-func (x *Index) In(id ID) []Link {
-	x.mu.RLock()
-	defer x.mu.RUnlock()
-	e, ok := x.ids[id]
-	if !ok {
-		return nil
-	}
-	return x.linksAt(x.ents[e].in)
-}
-
-// Neighbourhood walks links in both directions from id, breadth first, to
-// depth hops, stopping after limit links. It returns the nodes reached
-// (the root first) and the links walked, each once.
-func (x *Index) Neighbourhood(id ID, depth, limit int) ([]Node, []Link) {
-	x.mu.RLock()
-	defer x.mu.RUnlock()
-	e, ok := x.ids[id]
-	if !ok {
-		return nil, nil
-	}
-	root, ok := x.node(e)
-	if !ok {
-		return nil, nil
-	}
-	nodes := []Node{root}
-	seen := map[int]bool{e: true}
-	used := map[int]bool{}
-	var links []Link
-	frontier := []int{e}
-	for d := 0; d < depth && len(frontier) > 0; d++ {
-		var next []int
-		for _, at := range frontier {
-			for _, set := range [2][]int{x.ents[at].out, x.ents[at].in} {
-				for _, i := range set {
-					if used[i] {
-						continue
-					}
-					if len(links) >= limit {
-						return nodes, links
-					}
-					used[i] = true
-					links = append(links, x.link(i))
-					for _, other := range [2]int{x.links[i].from, x.links[i].to} {
-						if !seen[other] {
-							seen[other] = true
-							n, ok := x.node(other)
-							if !ok {
-								n = Node{ID: x.ents[other].id, Type: "unknown"}
-							}
-							nodes = append(nodes, n)
-							next = append(next, other)
-						}
-					}
-				}
-			}
-		}
-		frontier = next
-	}
-	sort.SliceStable(nodes[1:], func(i, j int) bool { return nodes[1+i].Type < nodes[1+j].Type })
-	return nodes, links
 }

@@ -7,11 +7,14 @@
 package xreflink
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
+	"hash/maphash"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/weftos/weftos/chain"
 	"github.com/weftos/weftos/internal/ecchost"
@@ -38,31 +41,69 @@ const (
 )
 
 // Linker turns chain events into xref nodes and links. It keeps the
-// process nodes it made (bounded) and reads the index it feeds to find an
-// outcome's decision in an earlier batch; one goroutine uses it at a time.
+// process and session nodes it made lately (bounded) and reads
+// the index it feeds to find an outcome's decision in an earlier batch;
+// one goroutine uses it at a time.
 type Linker struct {
-	node  string // this node's id: processes are (node, pid)
-	x     *xref.Index
-	procs map[uint64]xref.Node // process nodes made, by pid (most events name one)
+	node string // this node's id: processes are (node, pid)
+	x    *xref.Index
+	// Nodes made lately: most events name their process and session,
+	// which other events named before. (An action is named twice, by its
+	// decision and its outcome, but a cache of them missed the CPU caches
+	// for longer than hashing it again takes.)
+	procs    nodeCache[uint64]
+	sessions nodeCache[string]
+	r        round // reused by Batch
 }
 
-// maxProcNodes bounds Linker.procs; it is emptied when full.
-const maxProcNodes = 4096
+// nodeCache remembers nodes made lately by name, in a fixed number of
+// slots: a name's slot is picked by a seeded hash and a newer name takes
+// it over. A node is a function of its name: the cache only saves making
+// it again.
+type nodeCache[K comparable] struct {
+	seed  maphash.Seed
+	slots []cacheSlot[K]
+}
+
+type cacheSlot[K comparable] struct {
+	name K
+	node xref.Node
+	full bool
+}
+
+// cacheSlots is the size of each node cache (a power of two).
+const cacheSlots = 4096
+
+func (c *nodeCache[K]) slot(name K) *cacheSlot[K] {
+	if c.slots == nil {
+		c.seed, c.slots = maphash.MakeSeed(), make([]cacheSlot[K], cacheSlots)
+	}
+	return &c.slots[maphash.Comparable(c.seed, name)&(cacheSlots-1)]
+}
 
 // ids of the structures events refer to: entities, content only.
-func sessionNode(name string) (xref.Node, error) { return xref.SessionNode(name) }
+
+func (l *Linker) sessionNode(name string) (xref.Node, error) {
+	s := l.sessions.slot(name)
+	if s.full && s.name == name {
+		return s.node, nil
+	}
+	n, err := xref.SessionNode(name)
+	if err == nil {
+		*s = cacheSlot[string]{name: name, node: n, full: true}
+	}
+	return n, err
+}
 
 func (l *Linker) processNode(pid uint64) (xref.Node, error) {
-	if n, ok := l.procs[pid]; ok {
-		return n, nil
+	s := l.procs.slot(pid)
+	if s.full && s.name == pid {
+		return s.node, nil
 	}
 	id, err := xref.EntityFields("process", xref.Str("node", l.node), xref.Uint("pid", pid))
 	n := xref.Node{ID: id, Type: "process", Key: "pid:" + strconv.FormatUint(pid, 10)}
 	if err == nil {
-		if l.procs == nil || len(l.procs) >= maxProcNodes {
-			l.procs = make(map[uint64]xref.Node)
-		}
-		l.procs[pid] = n
+		*s = cacheSlot[uint64]{name: pid, node: n, full: true}
 	}
 	return n, err
 }
@@ -117,25 +158,15 @@ func (r *round) decisionOf(actionID string) (dec, call xref.ID) {
 	if id, ok := r.decided[actionID]; ok {
 		return id, r.calls[id]
 	}
-	a, ok := r.l.x.Key("action:" + actionID)
+	a, ok := r.l.x.KeyID("action:" + actionID)
 	if !ok {
 		return
 	}
-	for _, in := range r.l.x.In(a.ID) {
-		if in.Rel == relDecides {
-			dec = in.From
-			break
-		}
-	}
-	if dec.IsZero() {
+	if dec, ok = r.l.x.FirstIn(a, relDecides); !ok {
 		return
 	}
-	for _, out := range r.l.x.Out(dec) {
-		if out.Rel == relForCall {
-			return dec, out.To
-		}
-	}
-	return dec, xref.ID{}
+	call, _ = r.l.x.FirstOut(dec, relForCall)
+	return dec, call
 }
 
 // New returns the linker of node (this node's id: processes are (node,
@@ -146,13 +177,26 @@ func New(node string, x *xref.Index) *Linker { return &Linker{node: node, x: x} 
 // Through is the seq after the last. Events whose payload cannot be read
 // add their own node only; an id that cannot be made is an error (the
 // batch holds the rest).
+//
+// The batch's slices are the linker's, reused by the next Batch: apply
+// the batch before calling it again.
 func (l *Linker) Batch(evs []chain.Event) (xref.Batch, error) {
-	r := &round{l: l, decided: map[string]xref.ID{}, calls: map[xref.ID]xref.ID{}}
+	r := &l.r
+	if r.decided == nil || len(r.decided) > 4096 { // do not keep a huge batch's maps
+		r.decided, r.calls = map[string]xref.ID{}, map[xref.ID]xref.ID{}
+	}
+	clear(r.decided)
+	clear(r.calls)
+	*r = round{l: l, decided: r.decided, calls: r.calls, b: xref.Batch{Nodes: r.b.Nodes[:0], Links: r.b.Links[:0]}}
 	for _, ev := range evs {
 		l.event(r, ev)
 		r.b.Through = ev.Seq + 1
 	}
-	return r.b, errors.Join(r.errs...)
+	b, err := r.b, errors.Join(r.errs...)
+	if cap(b.Nodes)+cap(b.Links) > 1<<16 { // nor its slices
+		r.b = xref.Batch{}
+	}
+	return b, err
 }
 
 // event adds an event's node and the links its payload names.
@@ -210,7 +254,7 @@ func (l *Linker) act(r *round, e xref.ID, seq uint64, kind string, rec actLinks)
 		call = c
 	}
 	if rec.Session != "" {
-		sess = r.node(sessionNode(rec.Session))
+		sess = r.node(l.sessionNode(rec.Session))
 		r.link(e, relInSession, sess, seq)
 	}
 	if rec.PID != 0 {
@@ -242,6 +286,9 @@ func (l *Linker) act(r *round, e xref.ID, seq uint64, kind string, rec actLinks)
 			}
 		}
 	case governance.KindMemoryStore, governance.KindMemorySearch, governance.KindMemoryDelete:
+		if kind == governance.KindMemorySearch && !mayName(rec.Detail, "hit") {
+			break // no hits: nothing to link, whether the detail decodes or not
+		}
 		var det governance.MemoryDetail
 		if json.Unmarshal(rec.Detail, &det) != nil {
 			break
@@ -263,7 +310,7 @@ func (l *Linker) act(r *round, e xref.ID, seq uint64, kind string, rec actLinks)
 	case governance.KindSessionRemove:
 		var det governance.SessionDetail
 		if json.Unmarshal(rec.Detail, &det) == nil && det.Session != "" {
-			r.link(e, relAbout, r.node(sessionNode(det.Session)), seq)
+			r.link(e, relAbout, r.node(l.sessionNode(det.Session)), seq)
 		}
 	case governance.KindEccEdge:
 		var det governance.EccEdgeDetail
@@ -284,7 +331,7 @@ func (l *Linker) act(r *round, e xref.ID, seq uint64, kind string, rec actLinks)
 	case governance.KindChannelMessage:
 		var det governance.ChannelMessageDetail
 		if json.Unmarshal(rec.Detail, &det) == nil && det.Session != "" {
-			r.link(e, relInSession, r.node(sessionNode(det.Session)), seq)
+			r.link(e, relInSession, r.node(l.sessionNode(det.Session)), seq)
 		}
 	}
 	if !call.IsZero() {
@@ -350,4 +397,22 @@ func (l *Linker) kernelEvent(r *round, e xref.ID, seq uint64, kind string, paylo
 	case governance.KindIPCSend, governance.KindIPCDeadLetter:
 		r.link(e, relByProcess, r.node(l.processNode(p.From)), seq)
 	}
+}
+
+// mayName reports whether JSON text may hold a member name that
+// encoding/json matches to a field whose name starts with word (ASCII
+// lowercase letters): it does unless the text is ASCII without escapes
+// (no other letters fold to ASCII ones, and an escape could spell any)
+// and word appears in no case in it.
+func mayName(text []byte, word string) bool {
+	w := []byte(word)
+	for i, c := range text {
+		if c >= utf8.RuneSelf || c == '\\' {
+			return true
+		}
+		if i+len(w) <= len(text) && bytes.EqualFold(text[i:i+len(w)], w) {
+			return true
+		}
+	}
+	return false
 }

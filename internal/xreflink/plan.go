@@ -40,6 +40,6 @@ func planXref(r *round, e xref.ID, seq uint64, kind string, detail json.RawMessa
 	r.node(xref.Node{ID: res, Type: "graph.node"}, nil)
 	r.link(e, relProduced, res, seq)
 	if session != "" {
-		r.link(res, relInSession, r.node(sessionNode(session)), seq)
+		r.link(res, relInSession, r.node(r.l.sessionNode(session)), seq)
 	}
 }

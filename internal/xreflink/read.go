@@ -7,52 +7,62 @@ import (
 )
 
 // The cross-reference indexer reads every chain event; it needs two to
-// five members of each payload. It finds them with jcs.Member rather than
-// decoding whole payloads (a decision record carries the full request):
-// members are matched by their exact names, as the chain's canonical
-// payloads spell them, and a member of the wrong type makes the event's
-// payload unreadable, as a decoding error did.
+// five members of each payload. It finds them with jcs.Members, in one
+// pass over each object, rather than decoding whole payloads (a decision
+// record carries the full request): members are matched by their exact
+// names, as the chain's canonical payloads spell them, and a member of
+// the wrong type makes the event's payload unreadable, as a decoding
+// error did.
 
-// payloadReader reads members of one payload, keeping the first error.
+// payloadReader reads the members of one object found by one
+// jcs.Members call, keeping the first error.
 type payloadReader struct {
-	p   []byte
-	err error
+	raws [maxRead][]byte
+	err  error
 }
 
-func (r *payloadReader) str(path ...string) string {
-	if r.err != nil {
+// maxRead is the most members read of one object.
+const maxRead = 5
+
+// find finds names in obj; the readers then take them by position.
+func (r *payloadReader) find(obj []byte, names ...string) {
+	if r.err == nil {
+		r.err = jcs.Members(obj, names, r.raws[:len(names)])
+	}
+}
+
+func (r *payloadReader) str(i int) string {
+	if r.err != nil || r.raws[i] == nil {
 		return ""
 	}
-	s, err := jcs.MemberString(r.p, path...)
+	s, err := jcs.StringValue(r.raws[i])
 	r.err = err
 	return s
 }
 
-func (r *payloadReader) uint(path ...string) uint64 {
-	if r.err != nil {
+func (r *payloadReader) uint(i int) uint64 {
+	if r.err != nil || r.raws[i] == nil {
 		return 0
 	}
-	n, err := jcs.MemberUint(r.p, path...)
+	n, err := jcs.UintValue(r.raws[i])
 	r.err = err
 	return n
 }
 
-func (r *payloadReader) bool(path ...string) bool {
-	if r.err != nil {
+func (r *payloadReader) bool(i int) bool {
+	if r.err != nil || r.raws[i] == nil {
 		return false
 	}
-	b, err := jcs.MemberBool(r.p, path...)
+	b, err := jcs.BoolValue(r.raws[i])
 	r.err = err
 	return b
 }
 
-func (r *payloadReader) raw(path ...string) json.RawMessage {
+func (r *payloadReader) raw(i int) json.RawMessage {
 	if r.err != nil {
 		return nil
 	}
-	raw, _, err := jcs.Member(r.p, path...)
-	r.err = err
-	return raw
+	return r.raws[i]
 }
 
 // decisionLinks is what the linker reads of a decision or refusal.
@@ -63,10 +73,20 @@ type decisionLinks struct {
 }
 
 func readDecision(p []byte) (decisionLinks, error) {
-	r := payloadReader{p: p}
-	d := decisionLinks{ActionID: r.str("action_id"), PID: r.uint("request", "pid"),
-		CallID: r.str("request", "context", "extra", "call_id")}
-	return d, r.err
+	var r payloadReader
+	r.find(p, "action_id", "request")
+	d := decisionLinks{ActionID: r.str(0)}
+	if req := r.raw(1); req != nil {
+		r.find(req, "pid", "context")
+		d.PID = r.uint(0)
+		if ctx := r.raw(1); ctx != nil && r.err == nil {
+			d.CallID, r.err = jcs.MemberString(ctx, "extra", "call_id")
+		}
+	}
+	if r.err != nil {
+		return decisionLinks{}, r.err
+	}
+	return d, nil
 }
 
 // actLinks is what the linker reads of a governance.ActRecord.
@@ -79,9 +99,9 @@ type actLinks struct {
 }
 
 func readAct(p []byte) (actLinks, error) {
-	r := payloadReader{p: p}
-	a := actLinks{ActionID: r.str("action_id"), PID: r.uint("pid"), Session: r.str("session"),
-		OK: r.bool("ok"), Detail: r.raw("detail")}
+	var r payloadReader
+	r.find(p, "action_id", "pid", "session", "ok", "detail")
+	a := actLinks{ActionID: r.str(0), PID: r.uint(1), Session: r.str(2), OK: r.bool(3), Detail: r.raw(4)}
 	return a, r.err
 }
 
@@ -92,7 +112,8 @@ type kernelLinks struct {
 }
 
 func readKernelEvent(p []byte) (kernelLinks, error) {
-	r := payloadReader{p: p}
-	k := kernelLinks{PID: r.uint("pid"), Parent: r.uint("parent"), From: r.uint("from"), ActionID: r.str("action_id")}
+	var r payloadReader
+	r.find(p, "pid", "parent", "from", "action_id")
+	k := kernelLinks{PID: r.uint(0), Parent: r.uint(1), From: r.uint(2), ActionID: r.str(3)}
 	return k, r.err
 }
