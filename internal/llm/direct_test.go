@@ -39,6 +39,7 @@ type exchange struct {
 	Trailer       http.Header
 	ContentLength int64
 	Chunked       bool
+	Close         bool
 	Err           string
 }
 
@@ -63,7 +64,7 @@ func roundTrip(rt http.RoundTripper, method, target string, body []byte, hdr htt
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	ex := exchange{Status: resp.StatusCode, Header: resp.Header.Clone(), Body: string(b), Trailer: resp.Trailer,
-		ContentLength: resp.ContentLength, Chunked: slices.Contains(resp.TransferEncoding, "chunked")}
+		ContentLength: resp.ContentLength, Chunked: slices.Contains(resp.TransferEncoding, "chunked"), Close: resp.Close}
 	if err != nil {
 		ex.Err = "body error"
 	}
