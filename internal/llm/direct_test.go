@@ -235,3 +235,46 @@ func TestDirectTransportCancelMidBody(t *testing.T) {
 		t.Fatalf("read after cancel: %v, want context.Canceled", err)
 	}
 }
+
+// TestDirectTransportCloseWakesRead: closing a body from another goroutine
+// ends a Read waiting for data, as with net/http's transport.
+func TestDirectTransportCloseWakesRead(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "data: first\n\n")
+		w.(http.Flusher).Flush()
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer srv.Close()
+	defer close(release)
+	std, d := directPair(t)
+	for _, rt := range []http.RoundTripper{std, d} {
+		req, _ := http.NewRequest("GET", srv.URL, nil)
+		resp, err := rt.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		buf := make([]byte, 64)
+		if _, err := resp.Body.Read(buf); err != nil {
+			t.Fatalf("%T: first read: %v", rt, err)
+		}
+		done := make(chan error, 1)
+		go func() {
+			_, err := io.ReadAll(resp.Body)
+			done <- err
+		}()
+		// The reader may or may not be waiting yet: both orders must end it.
+		resp.Body.Close()
+		select {
+		case err := <-done:
+			if err == nil {
+				t.Fatalf("%T: read after Close succeeded", rt)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%T: Close did not end the waiting Read", rt)
+		}
+	}
+}
