@@ -136,17 +136,42 @@ func (t *transport) header(body, stream bool) http.Header {
 	return t.hdrs[i].Clone()
 }
 
+// requestBody is a request body over an encoded request. Bytes is what is
+// left to read: the direct transport (through minihttp) writes it without
+// copying it first.
+type requestBody struct {
+	bytes.Reader
+	b []byte
+}
+
+func newRequestBody(b []byte) *requestBody {
+	rb := &requestBody{b: b}
+	rb.Reset(b)
+	return rb
+}
+
+// Bytes is the unread part of the body.
+func (r *requestBody) Bytes() []byte { return r.b[len(r.b)-r.Len():] }
+
+// Close does nothing.
+func (r *requestBody) Close() error { return nil }
+
 // send performs one HTTP exchange. On a 2xx status it returns the response,
 // whose body the caller must close; otherwise an *APIError, or an error
 // wrapping ErrUnavailable when the provider could not be reached.
 func (t *transport) send(ctx context.Context, method, path string, body []byte, stream bool) (*http.Response, error) {
-	var rd io.Reader
-	if body != nil {
-		rd = bytes.NewReader(body)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, t.url(path), rd)
+	req, err := http.NewRequestWithContext(ctx, method, t.url(path), nil)
 	if err != nil {
 		return nil, fmt.Errorf("llm: %s: %w: %w", t.cfg.Name, ErrBadRequest, err)
+	}
+	if body != nil {
+		// What http.NewRequest sets up for a *bytes.Reader, with a body
+		// the direct transport sends from the slice itself (Bytes).
+		req.Body, req.ContentLength = newRequestBody(body), int64(len(body))
+		req.GetBody = func() (io.ReadCloser, error) { return newRequestBody(body), nil }
+		if len(body) == 0 {
+			req.Body, req.GetBody = http.NoBody, func() (io.ReadCloser, error) { return http.NoBody, nil }
+		}
 	}
 	req.Header = t.header(body != nil, stream)
 	resp, err := t.cfg.HTTPClient.Do(req)

@@ -150,8 +150,14 @@ func (t *Transport) roundTrip(req *Request) (*Response, error) {
 
 // readBody reads a request body whole (an exchange retried on a new
 // connection sends it again): in one buffer of the declared size when
-// there is one.
+// there is one, or as the body's own bytes when it shows them.
 func readBody(r io.Reader, n int64) ([]byte, error) {
+	if bb, ok := r.(interface{ Bytes() []byte }); ok && n >= 0 && int64(len(bb.Bytes())) == n {
+		// A body that shows its unread bytes (a *bytes.Buffer, the LLM
+		// client's requests) is sent from them, not copied. Not consumed:
+		// the caller's body is closed, not read, after the exchange.
+		return bb.Bytes(), nil
+	}
 	if n <= 0 || n > 1<<30 {
 		return io.ReadAll(r)
 	}

@@ -2,6 +2,7 @@ package minihttp
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -192,18 +193,29 @@ func TestClientIdleTimeout(t *testing.T) {
 	}
 }
 
+type bytesShower interface{ Bytes() []byte }
+
 // TestClientBodyLength: a request body shorter or longer than its declared
 // ContentLength is refused before anything is sent; one of the declared
 // length goes out whole.
 func TestClientBodyLength(t *testing.T) {
 	c := rawServer(t, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
 	for _, tc := range []struct {
-		body string
-		n    int64
-		want string
-	}{{"abc", 3, ""}, {"abc", 5, "shorter"}, {"abcdef", 3, "longer"}, {"abc", -1, ""}} {
+		body  string
+		n     int64
+		want  string
+		shows bool // a body showing its bytes (Bytes), sent without a copy
+	}{{"abc", 3, "", false}, {"abc", 5, "shorter", false}, {"abcdef", 3, "longer", false}, {"abc", -1, "", false},
+		{"abc", 3, "", true}, {"abc", 5, "shorter", true}, {"abcdef", 3, "longer", true}} {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		req, err := NewRequestWithContext(ctx, MethodPost, "http://weave/x", io.NopCloser(strings.NewReader(tc.body)))
+		var body io.ReadCloser = io.NopCloser(strings.NewReader(tc.body))
+		if tc.shows {
+			body = struct {
+				io.ReadCloser
+				bytesShower
+			}{body, bytes.NewBufferString(tc.body)}
+		}
+		req, err := NewRequestWithContext(ctx, MethodPost, "http://weave/x", body)
 		if err != nil {
 			t.Fatal(err)
 		}
