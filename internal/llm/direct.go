@@ -1,7 +1,6 @@
 package llm
 
 import (
-	"context"
 	"net"
 	"net/http"
 	"strings"
@@ -49,8 +48,8 @@ var (
 )
 
 // newDirectTransport sends what it cannot carry itself through std, and
-// keeps std's pool limits, idle timeout and write buffer size for its own
-// connections.
+// keeps std's dialer, pool limits, idle timeout and write buffer size for
+// its own connections.
 func newDirectTransport(std *http.Transport) *directTransport {
 	return &directTransport{std: std, maxIdle: std.MaxIdleConnsPerHost, idle: std.IdleConnTimeout, wbuf: std.WriteBufferSize,
 		dial: net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}, hosts: map[string]*minihttp.Transport{}}
@@ -75,10 +74,11 @@ func (t *directTransport) pool(host string) *minihttp.Transport {
 	defer t.mu.Unlock()
 	p, ok := t.hosts[host]
 	if !ok {
-		p = &minihttp.Transport{MaxIdleConns: t.maxIdle, IdleTimeout: t.idle, WriteBufferSize: t.wbuf,
-			DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-				return t.dial.DialContext(ctx, network, addr)
-			}}
+		dial := t.std.DialContext // net/http's own, when std has one
+		if dial == nil {
+			dial = t.dial.DialContext
+		}
+		p = &minihttp.Transport{MaxIdleConns: t.maxIdle, IdleTimeout: t.idle, WriteBufferSize: t.wbuf, DialContext: dial}
 		t.hosts[host] = p
 	}
 	return p
@@ -104,13 +104,26 @@ func (t *directTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		Close: resp.Close, Trailer: http.Header(resp.Trailer), Request: req}
 	// As net/http presents an answer: the framing headers are in their
 	// fields (TransferEncoding, Trailer's keys, Close), not in Header.
+	// Without the chunked coding there is no trailer: the announcement
+	// stays a header.
 	if resp.ContentLength < 0 && hasToken(resp.Header, "Transfer-Encoding", "chunked") {
 		out.TransferEncoding = []string{"chunked"}
+		out.Header.Del("Trailer")
+	} else {
+		out.Trailer = nil
 	}
 	out.Header.Del("Transfer-Encoding")
-	out.Header.Del("Trailer")
 	if hasToken(resp.Header, "Connection", "close") {
 		out.Header.Del("Connection")
+	}
+	// Repeated identical lengths (minihttp refuses differing ones) are one.
+	if cl := out.Header["Content-Length"]; len(cl) > 1 {
+		out.Header["Content-Length"] = cl[:1]
+	}
+	// A body that ends with the connection closes it.
+	if out.ContentLength < 0 && out.TransferEncoding == nil && req.Method != http.MethodHead &&
+		out.StatusCode != http.StatusNoContent && out.StatusCode != http.StatusNotModified {
+		out.Close = true
 	}
 	return out, nil
 }

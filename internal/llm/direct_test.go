@@ -39,6 +39,7 @@ type exchange struct {
 	Trailer       http.Header
 	ContentLength int64
 	Chunked       bool
+	Close         bool
 	Err           string
 }
 
@@ -63,7 +64,7 @@ func roundTrip(rt http.RoundTripper, method, target string, body []byte, hdr htt
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	ex := exchange{Status: resp.StatusCode, Header: resp.Header.Clone(), Body: string(b), Trailer: resp.Trailer,
-		ContentLength: resp.ContentLength, Chunked: slices.Contains(resp.TransferEncoding, "chunked")}
+		ContentLength: resp.ContentLength, Chunked: slices.Contains(resp.TransferEncoding, "chunked"), Close: resp.Close}
 	if err != nil {
 		ex.Err = "body error"
 	}
@@ -232,5 +233,48 @@ func TestDirectTransportCancelMidBody(t *testing.T) {
 	cancel()
 	if _, err := io.ReadAll(resp.Body); !errors.Is(err, context.Canceled) {
 		t.Fatalf("read after cancel: %v, want context.Canceled", err)
+	}
+}
+
+// TestDirectTransportCloseWakesRead: closing a body from another goroutine
+// ends a Read waiting for data, as with net/http's transport.
+func TestDirectTransportCloseWakesRead(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "data: first\n\n")
+		w.(http.Flusher).Flush()
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer srv.Close()
+	defer close(release)
+	std, d := directPair(t)
+	for _, rt := range []http.RoundTripper{std, d} {
+		req, _ := http.NewRequest("GET", srv.URL, nil)
+		resp, err := rt.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		buf := make([]byte, 64)
+		if _, err := resp.Body.Read(buf); err != nil {
+			t.Fatalf("%T: first read: %v", rt, err)
+		}
+		done := make(chan error, 1)
+		go func() {
+			_, err := io.ReadAll(resp.Body)
+			done <- err
+		}()
+		// The reader may or may not be waiting yet: both orders must end it.
+		resp.Body.Close()
+		select {
+		case err := <-done:
+			if err == nil {
+				t.Fatalf("%T: read after Close succeeded", rt)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%T: Close did not end the waiting Read", rt)
+		}
 	}
 }

@@ -2,11 +2,11 @@ package minihttp
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"strconv"
-	"strings"
 )
 
 // maxChunkLine bounds a chunk-size line (size and extensions).
@@ -41,7 +41,7 @@ func (c *chunkedReader) Read(p []byte) (int, error) {
 			return 0, err
 		}
 		if n == 0 {
-			lr := &lineReader{br: c.br, budget: DefaultMaxHeaderBytes}
+			lr := &lineReader{br: c.br, budget: DefaultMaxHeaderBytes, crlf: true}
 			t, err := lr.headers()
 			if err != nil {
 				c.err = fmt.Errorf("minihttp: chunked trailer: %w", noEOF(err))
@@ -70,10 +70,14 @@ func (c *chunkedReader) Read(p []byte) (int, error) {
 	return n, nil
 }
 
+// crlf reads the CRLF after a chunk's data. A bare LF is refused, as
+// net/http does (RFC 9112 7.1, erratum 7633).
 func (c *chunkedReader) crlf() error {
 	b, err := c.br.ReadByte()
 	if err == nil && b == '\r' {
 		b, err = c.br.ReadByte()
+	} else if err == nil {
+		return errors.New("minihttp: chunked body: missing CRLF after chunk data")
 	}
 	if err != nil {
 		return noEOF(err)
@@ -84,26 +88,47 @@ func (c *chunkedReader) crlf() error {
 	return nil
 }
 
-// size reads a chunk-size line; extensions are ignored.
+// size reads a chunk-size line, which must end in CRLF (a bare LF or a
+// CR elsewhere is refused, as net/http does); extensions are ignored.
 func (c *chunkedReader) size() (int64, error) {
-	lr := &lineReader{br: c.br, budget: maxChunkLine}
-	line, err := lr.line()
+	p, err := c.br.ReadSlice('\n')
 	if err != nil {
-		if err == errHeaderTooLarge {
+		if err == bufio.ErrBufferFull || len(p) >= maxChunkLine {
 			return 0, errors.New("minihttp: chunked body: chunk-size line too long")
 		}
 		return 0, noEOF(err)
 	}
-	if i := strings.IndexByte(line, ';'); i >= 0 {
+	if len(p) >= maxChunkLine {
+		return 0, errors.New("minihttp: chunked body: chunk-size line too long")
+	}
+	if i := bytes.IndexByte(p, '\r'); i < 0 || i != len(p)-2 {
+		return 0, fmt.Errorf("minihttp: chunked body: chunk-size line %q does not end in CRLF", truncate(string(p)))
+	}
+	line := p[:len(p)-2]
+	if i := bytes.IndexByte(line, ';'); i >= 0 {
 		line = line[:i]
 	}
-	line = strings.TrimRight(line, " \t")
-	if line == "" || len(line) > 16 {
-		return 0, fmt.Errorf("minihttp: chunked body: invalid chunk size %q", truncate(line))
+	line = bytes.TrimRight(line, " \t")
+	if len(line) == 0 || len(line) > 16 {
+		return 0, fmt.Errorf("minihttp: chunked body: invalid chunk size %q", truncate(string(line)))
 	}
-	n, err := strconv.ParseUint(line, 16, 63)
-	if err != nil {
-		return 0, fmt.Errorf("minihttp: chunked body: invalid chunk size %q", truncate(line))
+	var n uint64
+	for _, b := range line {
+		var d byte
+		switch {
+		case '0' <= b && b <= '9':
+			d = b - '0'
+		case 'a' <= b && b <= 'f':
+			d = b - 'a' + 10
+		case 'A' <= b && b <= 'F':
+			d = b - 'A' + 10
+		default:
+			return 0, fmt.Errorf("minihttp: chunked body: invalid chunk size %q", truncate(string(line)))
+		}
+		n = n<<4 | uint64(d)
+	}
+	if n > 1<<63-1 {
+		return 0, fmt.Errorf("minihttp: chunked body: invalid chunk size %q", truncate(string(line)))
 	}
 	return int64(n), nil
 }

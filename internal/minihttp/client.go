@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -342,6 +343,10 @@ type clientBody struct {
 	done    bool
 	err     error
 	mu      sync.Mutex
+	// reading is set while Read waits on the connection, closing once
+	// Close is called: a Close from another goroutine ends that wait (see
+	// Close).
+	reading, closing atomic.Bool
 }
 
 func (b *clientBody) Read(p []byte) (int, error) {
@@ -353,7 +358,21 @@ func (b *clientBody) Read(p []byte) (int, error) {
 	if b.done {
 		return 0, io.EOF
 	}
-	n, err := b.r.Read(p)
+	// Close stores closing, then loads reading; Read stores reading, then
+	// loads closing: one of them sees the other.
+	b.reading.Store(true)
+	var n int
+	var err error
+	if !b.closing.Load() {
+		n, err = b.r.Read(p)
+	}
+	b.reading.Store(false)
+	if b.closing.Load() {
+		// Close may have put the read deadline in the past: the
+		// connection is not reused.
+		b.reuse = false
+		err = ErrBodyReadAfterClose
+	}
 	if b.limited && err == io.EOF && b.r.(*io.LimitedReader).N > 0 {
 		err = io.ErrUnexpectedEOF
 	}
@@ -394,7 +413,17 @@ func (b *clientBody) finish(complete bool) {
 	_ = b.pc.c.Close()
 }
 
+// Close ends the body; the connection is closed unless the body was read
+// to its end. A Read waiting in another goroutine is woken, as net/http's
+// bodies do: the read deadline is put in the past and the connection is
+// not reused.
 func (b *clientBody) Close() error {
+	b.closing.Store(true)
+	if b.reading.Load() {
+		// Read sees closing when it returns (closing was stored before
+		// reading was seen set), so it does not pool the connection.
+		_ = b.pc.c.SetReadDeadline(aLongTimeAgo)
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if !b.done {

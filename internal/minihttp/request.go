@@ -160,7 +160,12 @@ var errHeaderTooLarge = &protocolError{status: StatusRequestHeaderFieldsTooLarge
 type lineReader struct {
 	br     *bufio.Reader
 	budget int
+	crlf   bool // a bare LF is an error (a chunked body's trailer)
 }
+
+// errBareLF is a line of a chunked body's trailer ending in a bare LF,
+// which net/http refuses too.
+var errBareLF = errors.New("minihttp: line ends in a bare LF")
 
 func (l *lineReader) line() (string, error) {
 	var buf []byte
@@ -182,6 +187,9 @@ func (l *lineReader) line() (string, error) {
 		}
 	}
 	buf = buf[:len(buf)-1]
+	if l.crlf && (len(buf) == 0 || buf[len(buf)-1] != '\r') {
+		return "", errBareLF
+	}
 	if n := len(buf); n > 0 && buf[n-1] == '\r' {
 		buf = buf[:n-1]
 	}
