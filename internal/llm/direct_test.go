@@ -202,10 +202,9 @@ func TestDirectTransportRoutes(t *testing.T) {
 	}
 }
 
-// TestDirectTransportCancelMidBody: ending the request's context while
-// the body streams fails the read with the context's error and closes the
-// connection (nothing is left running: TestMain checks for goroutines).
-func TestDirectTransportCancelMidBody(t *testing.T) {
+// stalledStream is a server that sends one event and then nothing until
+// the test ends or the client goes.
+func stalledStream(t *testing.T) *httptest.Server {
 	release := make(chan struct{})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "data: first\n\n")
@@ -215,8 +214,18 @@ func TestDirectTransportCancelMidBody(t *testing.T) {
 		case <-r.Context().Done():
 		}
 	}))
-	defer srv.Close()
-	defer close(release)
+	t.Cleanup(func() {
+		close(release)
+		srv.Close()
+	})
+	return srv
+}
+
+// TestDirectTransportCancelMidBody: ending the request's context while
+// the body streams fails the read with the context's error and closes the
+// connection (nothing is left running: TestMain checks for goroutines).
+func TestDirectTransportCancelMidBody(t *testing.T) {
+	srv := stalledStream(t)
 	_, d := directPair(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL, nil)
@@ -239,17 +248,7 @@ func TestDirectTransportCancelMidBody(t *testing.T) {
 // TestDirectTransportCloseWakesRead: closing a body from another goroutine
 // ends a Read waiting for data, as with net/http's transport.
 func TestDirectTransportCloseWakesRead(t *testing.T) {
-	release := make(chan struct{})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		io.WriteString(w, "data: first\n\n")
-		w.(http.Flusher).Flush()
-		select {
-		case <-release:
-		case <-r.Context().Done():
-		}
-	}))
-	defer srv.Close()
-	defer close(release)
+	srv := stalledStream(t)
 	std, d := directPair(t)
 	for _, rt := range []http.RoundTripper{std, d} {
 		req, _ := http.NewRequest("GET", srv.URL, nil)
