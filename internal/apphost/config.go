@@ -176,19 +176,29 @@ func (h *Host) checkUpgradeConfig(name string, prev *apitype.App, next *apppkg.M
 	return nil
 }
 
+// appSettings reads what an app's settings are judged against: its
+// record, the installed version's manifest and the values set.
+func (h *Host) appSettings(name string) (apitype.App, *apppkg.Manifest, appConfigFile, error) {
+	a, err := h.App(name)
+	if err != nil {
+		return apitype.App{}, nil, appConfigFile{}, err
+	}
+	m, err := h.appManifest(a)
+	if err != nil {
+		return apitype.App{}, nil, appConfigFile{}, err
+	}
+	cur, err := h.readAppConfig(name)
+	if err != nil {
+		return apitype.App{}, nil, appConfigFile{}, err
+	}
+	return a, m, cur, nil
+}
+
 // Config is what weave app config shows: every setting the version
 // declares, with its value in effect (never a secret's), and the values
 // kept for keys it does not declare.
 func (h *Host) Config(name string) (apitype.AppConfig, error) {
-	a, err := h.App(name)
-	if err != nil {
-		return apitype.AppConfig{}, err
-	}
-	m, err := h.appManifest(a)
-	if err != nil {
-		return apitype.AppConfig{}, err
-	}
-	cur, err := h.readAppConfig(name)
+	a, m, cur, err := h.appSettings(name)
 	if err != nil {
 		return apitype.AppConfig{}, err
 	}
@@ -240,18 +250,10 @@ func (h *Host) Configure(ctx context.Context, name string, req apitype.AppConfig
 		}
 		return apitype.AppConfig{}, cause
 	}
-	a, err := h.App(name)
-	if err != nil {
-		if errors.Is(err, ErrUnknownApp) {
-			return refuse(fmt.Errorf("%w: %w", authority.ErrConflict, err))
-		}
-		return apitype.AppConfig{}, err
+	a, m, cur, err := h.appSettings(name)
+	if errors.Is(err, ErrUnknownApp) {
+		return refuse(fmt.Errorf("%w: %w", authority.ErrConflict, err))
 	}
-	m, err := h.appManifest(a)
-	if err != nil {
-		return apitype.AppConfig{}, err
-	}
-	cur, err := h.readAppConfig(name)
 	if err != nil {
 		return apitype.AppConfig{}, err
 	}
