@@ -193,34 +193,21 @@ func (ph *promptHasher) toolsJSON(tools []llm.ToolSpec) ([]byte, error) {
 	if ph.shared != nil {
 		return ph.shared.encoded(tools)
 	}
-	if ph.toolsEnc != nil && (tools == nil) == (ph.tools == nil) && sameSpecs(tools, ph.tools) {
+	if ph.toolsEnc != nil && sameSpecs(tools, ph.tools) {
 		return ph.toolsEnc, nil
 	}
 	enc, err := json.Marshal(tools)
 	if err != nil {
 		return nil, err
 	}
-	ph.toolsEnc, ph.tools = enc, cloneSpecs(tools)
+	ph.toolsEnc, ph.tools = enc, llm.CloneTools(tools)
 	return ph.toolsEnc, nil
 }
 
+// sameSpecs reports whether two tool lists encode alike: equal field by
+// field (llm.SameTools), and both nil or neither (Tools has no omitempty).
 func sameSpecs(a, b []llm.ToolSpec) bool {
-	return slices.EqualFunc(a, b, func(a, b llm.ToolSpec) bool {
-		return a.Name == b.Name && a.Description == b.Description &&
-			(a.Parameters == nil) == (b.Parameters == nil) && bytes.Equal(a.Parameters, b.Parameters)
-	})
-}
-
-// cloneSpecs is a deep copy of specs (nil stays nil).
-func cloneSpecs(specs []llm.ToolSpec) []llm.ToolSpec {
-	if specs == nil {
-		return nil
-	}
-	cp := make([]llm.ToolSpec, len(specs))
-	for i, t := range specs {
-		cp[i] = llm.ToolSpec{Name: t.Name, Description: t.Description, Parameters: bytes.Clone(t.Parameters)}
-	}
-	return cp
+	return (a == nil) == (b == nil) && llm.SameTools(a, b)
 }
 
 // toolEncodings are the JSON encodings of the tool lists a host's agents
@@ -247,7 +234,7 @@ const maxToolSets = 16
 func (te *toolEncodings) encoded(tools []llm.ToolSpec) ([]byte, error) {
 	te.mu.Lock()
 	for i, s := range te.sets {
-		if (tools == nil) == (s.specs == nil) && sameSpecs(tools, s.specs) {
+		if sameSpecs(tools, s.specs) {
 			copy(te.sets[1:i+1], te.sets[:i])
 			te.sets[0] = s
 			te.mu.Unlock()
@@ -265,6 +252,6 @@ func (te *toolEncodings) encoded(tools []llm.ToolSpec) ([]byte, error) {
 		te.sets = append(te.sets, toolEncoding{})
 	}
 	copy(te.sets[1:], te.sets[:len(te.sets)-1])
-	te.sets[0] = toolEncoding{specs: cloneSpecs(tools), enc: enc}
+	te.sets[0] = toolEncoding{specs: llm.CloneTools(tools), enc: enc}
 	return enc, nil
 }

@@ -38,7 +38,7 @@ func (c *toolCache) encoded(specs []ToolSpec, encode func([]ToolSpec) ([]byte, e
 	}
 	key := c.key(specs)
 	for _, e := range c.m[key] {
-		if sameTools(e.specs, specs) {
+		if SameTools(e.specs, specs) {
 			c.mu.Unlock()
 			return e.enc, nil
 		}
@@ -48,10 +48,7 @@ func (c *toolCache) encoded(specs []ToolSpec, encode func([]ToolSpec) ([]byte, e
 	if err != nil {
 		return nil, err
 	}
-	cp := make([]ToolSpec, len(specs))
-	for i, s := range specs {
-		cp[i] = ToolSpec{Name: s.Name, Description: s.Description, Parameters: bytes.Clone(s.Parameters)}
-	}
+	cp := CloneTools(specs)
 	c.mu.Lock()
 	if c.n >= maxToolEncodings {
 		clear(c.m)
@@ -85,7 +82,9 @@ func putUint64(b []byte, v uint64) {
 	}
 }
 
-func sameTools(a, b []ToolSpec) bool {
+// SameTools reports whether two tool lists are equal field by field (a
+// nil and an empty schema are equal: both encode as none).
+func SameTools(a, b []ToolSpec) bool {
 	if len(a) != len(b) {
 		return false
 	}
@@ -122,4 +121,17 @@ func bodyWithTools(head any, tools []byte, tail any) ([]byte, error) {
 		b = append(b, '}')
 	}
 	return b, nil
+}
+
+// CloneTools is a deep copy of specs, schemas included (nil stays nil): a
+// cache keeps one so that a caller changing a schema in place is noticed.
+func CloneTools(specs []ToolSpec) []ToolSpec {
+	if specs == nil {
+		return nil
+	}
+	cp := make([]ToolSpec, len(specs))
+	for i, s := range specs {
+		cp[i] = ToolSpec{Name: s.Name, Description: s.Description, Parameters: bytes.Clone(s.Parameters)}
+	}
+	return cp
 }
