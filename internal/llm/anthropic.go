@@ -204,7 +204,7 @@ func (c *Anthropic) Chat(ctx context.Context, req *Request, onDelta func(Delta))
 	if err != nil {
 		return nil, err
 	}
-	return c.t.chat(ctx, "/v1/messages", body, onDelta, c.decodeResponse, func() streamHandler {
+	return c.t.chat(ctx, "/v1/messages", fixedBody(body), onDelta, c.decodeResponse, func() streamHandler {
 		st := newANStream(c.Name())
 		return streamHandler{
 			handle: func(ev sse.Event, emit func(Delta)) (bool, error) { return st.handle(ev.Type, ev.Data, emit) },

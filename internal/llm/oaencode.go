@@ -3,6 +3,7 @@ package llm
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"strconv"
 	"unicode/utf8"
 )
@@ -13,8 +14,9 @@ import (
 // types in openai.go — FuzzOpenAIEncode checks this against that
 // encoding.
 
-// encode builds the Chat Completions request body.
-func (c *OpenAI) encode(req *Request, stream bool) ([]byte, error) {
+// encode builds the Chat Completions request body, appending it to
+// dst[:0].
+func (c *OpenAI) encode(dst []byte, req *Request, stream bool) ([]byte, error) {
 	if req.Model == "" {
 		return nil, fmt.Errorf("llm: %s: %w: model is required", c.Name(), ErrBadRequest)
 	}
@@ -58,7 +60,7 @@ func (c *OpenAI) encode(req *Request, stream bool) ([]byte, error) {
 		}
 	}
 
-	b := make([]byte, 0, size+len(tools)+96)
+	b := slices.Grow(dst[:0], size+len(tools)+96)
 	b = append(b, `{"model":`...)
 	b = appendJSONString(b, req.Model)
 	b = append(b, `,"messages":[`...)

@@ -137,10 +137,13 @@ func (c *OpenAI) Chat(ctx context.Context, req *Request, onDelta func(Delta)) (*
 	if req == nil {
 		return nil, fmt.Errorf("llm: %s: %w: nil request", c.Name(), ErrBadRequest)
 	}
-	body, err := c.encode(req, onDelta != nil)
+	body := newEncodedBody()
+	b, err := c.encode(body.b, req, onDelta != nil)
 	if err != nil {
+		body.release()
 		return nil, err
 	}
+	body.b = b
 	return c.t.chat(ctx, "/chat/completions", body, onDelta, c.decodeResponse, func() streamHandler {
 		st := newOAStream(c.Name())
 		return streamHandler{

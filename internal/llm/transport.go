@@ -136,30 +136,10 @@ func (t *transport) header(body, stream bool) http.Header {
 	return t.hdrs[i].Clone()
 }
 
-// requestBody is a request body over an encoded request. Bytes is what is
-// left to read: the direct transport (through minihttp) writes it without
-// copying it first.
-type requestBody struct {
-	bytes.Reader
-	b []byte
-}
-
-func newRequestBody(b []byte) *requestBody {
-	rb := &requestBody{b: b}
-	rb.Reset(b)
-	return rb
-}
-
-// Bytes is the unread part of the body.
-func (r *requestBody) Bytes() []byte { return r.b[len(r.b)-r.Len():] }
-
-// Close does nothing.
-func (r *requestBody) Close() error { return nil }
-
 // send performs one HTTP exchange. On a 2xx status it returns the response,
 // whose body the caller must close; otherwise an *APIError, or an error
 // wrapping ErrUnavailable when the provider could not be reached.
-func (t *transport) send(ctx context.Context, method, path string, body []byte, stream bool) (*http.Response, error) {
+func (t *transport) send(ctx context.Context, method, path string, body *encodedBody, stream bool) (*http.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, method, t.url(path), nil)
 	if err != nil {
 		return nil, fmt.Errorf("llm: %s: %w: %w", t.cfg.Name, ErrBadRequest, err)
@@ -167,10 +147,11 @@ func (t *transport) send(ctx context.Context, method, path string, body []byte, 
 	if body != nil {
 		// What http.NewRequest sets up for a *bytes.Reader, with a body
 		// the direct transport sends from the slice itself (Bytes).
-		req.Body, req.ContentLength = newRequestBody(body), int64(len(body))
-		req.GetBody = func() (io.ReadCloser, error) { return newRequestBody(body), nil }
-		if len(body) == 0 {
+		if len(body.b) == 0 {
 			req.Body, req.GetBody = http.NoBody, func() (io.ReadCloser, error) { return http.NoBody, nil }
+		} else {
+			req.Body, req.ContentLength = body.open(), int64(len(body.b))
+			req.GetBody = func() (io.ReadCloser, error) { return body.open(), nil }
 		}
 	}
 	req.Header = t.header(body != nil, stream)
@@ -363,8 +344,11 @@ type streamHandler struct {
 // chat runs the retried chat exchange shared by both vendors: a plain JSON
 // exchange decoded by decode when onDelta is nil, otherwise an SSE stream
 // fed to a fresh handler from newStream on each attempt.
-func (t *transport) chat(ctx context.Context, path string, body []byte, onDelta func(Delta),
+//
+// chat holds the call's reference to body, and releases it on return.
+func (t *transport) chat(ctx context.Context, path string, body *encodedBody, onDelta func(Delta),
 	decode func(io.Reader) (*Response, error), newStream func() streamHandler) (*Response, error) {
+	defer body.release()
 	var resp *Response
 	err := t.retry(ctx, "chat", func(ctx context.Context) (bool, error) {
 		if onDelta == nil {

@@ -116,7 +116,9 @@ func (t *Transport) roundTrip(req *Request) (*Response, error) {
 	if req.Body != nil {
 		var err error
 		body, err = readBody(req.Body, req.ContentLength)
-		_ = req.Body.Close()
+		// Closed once the request is written: body may be the caller's
+		// own bytes (readBody), which Close lets them reuse.
+		defer req.Body.Close()
 		if err != nil {
 			return nil, fmt.Errorf("minihttp: reading request body: %w", err)
 		}

@@ -230,3 +230,63 @@ func TestClientBodyLength(t *testing.T) {
 		}
 	}
 }
+
+// scribbledBody shows its bytes (sent without a copy) and overwrites them
+// when closed, as a caller reusing the buffer would.
+type scribbledBody struct {
+	*bytes.Buffer
+	b []byte
+}
+
+func (s scribbledBody) Close() error {
+	for i := range s.b {
+		s.b[i] = 'x'
+	}
+	return nil
+}
+
+// TestClientClosesBodyAfterSending: a request body sent from its own bytes
+// is closed only once they are written, so a caller may reuse them from
+// its Close on.
+func TestClientClosesBodyAfterSending(t *testing.T) {
+	ln, path := listenUnix(t)
+	t.Cleanup(func() { ln.Close() })
+	got := make(chan string, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		req, err := http.ReadRequest(bufio.NewReader(c))
+		if err != nil {
+			got <- err.Error()
+			return
+		}
+		b, _ := io.ReadAll(req.Body)
+		got <- string(b)
+		_, _ = io.WriteString(c, "HTTP/1.1 204 No Content\r\n\r\n")
+	}()
+	c := &Client{Transport: &Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, "unix", path)
+	}}}
+	b := []byte(`{"prompt":"hello"}`)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	req, err := NewRequestWithContext(ctx, MethodPost, "http://weave/x", scribbledBody{bytes.NewBuffer(b), b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.ContentLength = int64(len(b))
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if s := <-got; s != `{"prompt":"hello"}` {
+		t.Fatalf("server got %q", s)
+	}
+	if string(b) != strings.Repeat("x", len(b)) {
+		t.Fatalf("body not closed after the exchange: %q", b)
+	}
+}
