@@ -3,6 +3,7 @@ package llm
 import (
 	"bytes"
 	"fmt"
+	"math/bits"
 	"slices"
 	"strconv"
 	"unicode/utf8"
@@ -163,7 +164,16 @@ func appendJSONString[S ~string | ~[]byte](dst []byte, s S) []byte {
 	for i := 0; i < len(s); {
 		if c := s[i]; c < utf8.RuneSelf {
 			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
+				// Then eight bytes at a time while none needs a look (most
+				// text), and on to the first that does.
+				for i++; i+8 <= len(s); i += 8 {
+					x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+						uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+					if m := special8(x); m != 0 {
+						i += bits.TrailingZeros64(m) >> 3
+						break
+					}
+				}
 				continue
 			}
 			dst = append(dst, s[start:i]...)
@@ -206,4 +216,15 @@ func appendJSONString[S ~string | ~[]byte](dst []byte, s S) []byte {
 	}
 	dst = append(dst, s[start:]...)
 	return append(dst, '"')
+}
+
+// special8 marks the bytes of x (little endian) that a JSON string does
+// not carry as is, or that are not ASCII: '"', '\\', control characters
+// and bytes above 0x7f. The lowest marked byte is exact (bit tricks: a
+// byte below n sets its high bit in x-n·0x01… where it was clear in x;
+// borrows only run upward, from a byte that is marked).
+func special8(x uint64) uint64 {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	below := func(v uint64, n uint64) uint64 { return (v - ones*n) & ^v & highs }
+	return (x & highs) | below(x, 0x20) | below(x^(ones*'"'), 1) | below(x^(ones*'\\'), 1)
 }

@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math/bits"
+	"math/rand/v2"
+	"strings"
 	"testing"
 )
 
@@ -142,6 +145,90 @@ func BenchmarkOpenAIEncode(b *testing.B) {
 				if _, err := tc.enc(req, false); err != nil {
 					b.Fatal(err)
 				}
+			}
+		})
+	}
+}
+
+// jsonStringReference is encoding/json's encoding of s, HTML escaping off.
+func jsonStringReference(s string) []byte {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(s)
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n"))
+}
+
+// FuzzAppendJSONString: the string encoder (its eight-bytes-at-a-time
+// path included) writes what encoding/json writes, from a string and from
+// bytes.
+func FuzzAppendJSONString(f *testing.F) {
+	for _, s := range []string{"", "plain ascii text longer than eight", "tab\there", `quote" and \ back`,
+		"é à ü 日本語 and more", "bad \xff utf8 in a long enough string", "\u2028\u2029 separators", "\x7f\x00\x1f edges",
+		"12345678\"12345678", "1234567\x80abcdefgh"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		want := jsonStringReference(s)
+		if got := appendJSONString([]byte("x"), s); !bytes.Equal(got[1:], want) {
+			t.Fatalf("string %q: got %s, want %s", s, got[1:], want)
+		}
+		if got := appendJSONString(nil, []byte(s)); !bytes.Equal(got, want) {
+			t.Fatalf("bytes %q: got %s, want %s", s, got, want)
+		}
+	})
+}
+
+// TestSpecial8: the lowest byte special8 marks is the first byte that is
+// not plain ASCII, for every byte value in every position among plain
+// bytes and for random words; a word of plain bytes has none marked.
+func TestSpecial8(t *testing.T) {
+	plain := func(c byte) bool { return c >= 0x20 && c < 0x80 && c != '"' && c != '\\' }
+	check := func(b [8]byte) {
+		t.Helper()
+		x, first := uint64(0), 8
+		for i := 7; i >= 0; i-- {
+			x = x<<8 | uint64(b[i])
+			if !plain(b[i]) {
+				first = i
+			}
+		}
+		m := special8(x)
+		if got := bits.TrailingZeros64(m) >> 3; got != first {
+			t.Fatalf("% x: first marked byte %d, want %d", b, got, first)
+		}
+	}
+	for pos := range 8 {
+		for c := range 256 {
+			b := [8]byte{'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'}
+			b[pos] = byte(c)
+			check(b)
+		}
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	for range 100000 {
+		var b [8]byte
+		for i := range b {
+			b[i] = byte(r.Uint32())
+			if r.IntN(3) > 0 {
+				b[i] = byte(0x20 + r.IntN(0x60)) // mostly plain, a few edges
+			}
+		}
+		check(b)
+	}
+}
+
+func BenchmarkAppendJSONString(b *testing.B) {
+	for _, tc := range []struct{ name, s string }{
+		{"ascii-4KiB", strings.Repeat("The quick brown fox jumps over the lazy dog. ", 92)},
+		{"lines-4KiB", strings.Repeat("A line of a tool's output, with a \"quote\".\n", 96)},
+		{"utf8-4KiB", strings.Repeat("Größenänderung der Fenster — 日本語のテキスト. ", 80)},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			b.SetBytes(int64(len(tc.s)))
+			buf := make([]byte, 0, 2*len(tc.s))
+			for range b.N {
+				buf = appendJSONString(buf[:0], tc.s)
 			}
 		})
 	}
