@@ -159,25 +159,17 @@ func Run(ctx context.Context, cfg Config, deps Deps, history []llm.Message, user
 	if user != "" {
 		msgs = append(msgs, llm.Message{Role: llm.RoleUser, Content: user})
 	}
-	// Recall runs while the user's message is journaled: they are
-	// independent, and each waits for its own fsync.
-	var recalled chan []string
-	if q := lastUser(msgs); cfg.Recall != nil && q != "" {
-		recalled = make(chan []string, 1)
-		go func() { recalled <- cfg.Recall(ctx, q) }()
-	}
 	if user != "" {
 		m := msgs[len(msgs)-1]
 		if err := journal(ctx, deps, Step{Type: StepUser, Message: &m}); err != nil {
-			if recalled != nil {
-				<-recalled
-			}
 			return res, err
 		}
 	}
+	// Then recall (the journal buffers the user's message until the run's
+	// next durable step: nothing to overlap it with).
 	system := cfg.System
-	if recalled != nil {
-		system = withMemories(system, <-recalled, cfg.ContextTokens/4)
+	if q := lastUser(msgs); cfg.Recall != nil && q != "" {
+		system = withMemories(system, cfg.Recall(ctx, q), cfg.ContextTokens/4)
 	}
 	repeats := map[string]int{}
 	for _, m := range msgs { // calls made before a resume count too
