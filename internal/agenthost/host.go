@@ -15,6 +15,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/weftos/weftos/internal/agentdef"
@@ -98,6 +99,7 @@ type Host struct {
 	endpoints     map[string]Endpoint
 	defaultModel  DefaultModelFunc
 	builtins      *tools.Registry
+	builtinSpecs  sync.Map // tool name → llm.ToolSpec, shared by every agent (toolrunner.go)
 	toolhost      *toolhost.Host
 	memory        *MemoryStore
 	journals      *session.Committer

@@ -56,7 +56,7 @@ func (h *Host) NewToolRunner(ctx context.Context, p *kernel.Process, env *tools.
 		}
 	}
 	for _, t := range ToolsFor(h.builtins, def, caps) {
-		r.specs = append(r.specs, llm.ToolSpec{Name: t.Name(), Description: t.Description(), Parameters: t.Schema()})
+		r.specs = append(r.specs, h.builtinSpec(t))
 	}
 	// Installed WASM tools are offered like built-ins, under the same rules.
 	installed, err := h.toolhost.List()
@@ -93,6 +93,22 @@ func ToolsFor(reg *tools.Registry, def agentdef.Definition, caps kernel.Capabili
 	return out
 }
 
+// builtinSpec is a built-in tool's spec, made once per host: every agent
+// offering the tool shares its schema's bytes (read only, as the agent
+// loop and the model clients treat a request's tools). A thousand agents
+// then hold one copy, not one each, and the model client's and the
+// prompt hash's comparisons of the tool lists read memory already in
+// cache.
+func (h *Host) builtinSpec(t tools.Tool) llm.ToolSpec {
+	if s, ok := h.builtinSpecs.Load(t.Name()); ok {
+		return s.(llm.ToolSpec)
+	}
+	s, _ := h.builtinSpecs.LoadOrStore(t.Name(), llm.ToolSpec{Name: t.Name(), Description: t.Description(), Parameters: t.Schema()})
+	return s.(llm.ToolSpec)
+}
+
+// Specs returns the tools offered to the model; the caller must not change
+// them (built-in specs are shared by every agent of the host).
 func (r *ToolRunner) Specs() []llm.ToolSpec { return r.specs }
 
 // Run runs one tool call and shows it to the run's client as it happens.
