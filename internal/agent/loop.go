@@ -154,7 +154,10 @@ func Run(ctx context.Context, cfg Config, deps Deps, history []llm.Message, user
 	if cfg.RepeatLimit == 0 {
 		cfg.RepeatLimit = 3
 	}
-	msgs := append([]llm.Message(nil), history...)
+	// A copy with room for the user's message and the reply: appending
+	// them does not copy the conversation again.
+	msgs := make([]llm.Message, len(history), len(history)+4)
+	copy(msgs, history)
 	res := Result{}
 	if user != "" {
 		msgs = append(msgs, llm.Message{Role: llm.RoleUser, Content: user})

@@ -95,7 +95,7 @@ func (j *sessionJournal) fail(ctx context.Context, code, msg string) {
 func (j *sessionJournal) history() (msgs []llm.Message, done map[string]llm.Message, interrupted bool) {
 	st := j.s.Resume()
 	if len(st.Messages) > 0 {
-		msgs = make([]llm.Message, 0, len(st.Messages)+2) // and the turn's message and reply
+		msgs = make([]llm.Message, 0, len(st.Messages))
 	}
 	for _, m := range st.Messages {
 		msgs = append(msgs, fromSessionMessage(m))
