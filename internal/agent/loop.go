@@ -174,8 +174,11 @@ func Run(ctx context.Context, cfg Config, deps Deps, history []llm.Message, user
 	if q := lastUser(msgs); cfg.Recall != nil && q != "" {
 		system = withMemories(system, cfg.Recall(ctx, q), cfg.ContextTokens/4)
 	}
+	// The loop guard counts this run's calls: since the last user message,
+	// so a resumed run's calls before the interruption count too, and
+	// earlier turns' do not.
 	repeats := map[string]int{}
-	for _, m := range msgs { // calls made before a resume count too
+	for _, m := range msgs[max(lastUserIndex(msgs), 0):] {
 		for _, c := range m.ToolCalls {
 			repeats[callKey(c)]++
 		}
@@ -297,10 +300,8 @@ func journal(ctx context.Context, deps Deps, s Step) error {
 }
 
 func lastUser(msgs []llm.Message) string {
-	for i := len(msgs) - 1; i >= 0; i-- {
-		if msgs[i].Role == llm.RoleUser {
-			return msgs[i].Content
-		}
+	if i := lastUserIndex(msgs); i >= 0 {
+		return msgs[i].Content
 	}
 	return ""
 }
@@ -394,6 +395,17 @@ func trim(msgs []llm.Message, budget int) []llm.Message {
 		start = next
 	}
 	return msgs[start:]
+}
+
+// lastUserIndex is the index of the last user message (where the run
+// that continues msgs began), -1 when there is none.
+func lastUserIndex(msgs []llm.Message) int {
+	for i := len(msgs) - 1; i >= 0; i-- {
+		if msgs[i].Role == llm.RoleUser {
+			return i
+		}
+	}
+	return -1
 }
 
 func callKey(c llm.ToolCall) string { return c.Name + "\x00" + compact(c.Arguments) }

@@ -206,3 +206,43 @@ func TestSanitizeDropsUnansweredCalls(t *testing.T) {
 		t.Fatalf("sanitize = %+v", got)
 	}
 }
+
+// TestLoopGuardCountsOneRun: the loop guard counts the calls of the run
+// (resumed runs included), not those of earlier turns of the
+// conversation: a user asking for the same thing every few turns is not a
+// loop.
+func TestLoopGuardCountsOneRun(t *testing.T) {
+	srv, p := provider(t, llm.KindOpenAI)
+	call := func(id string) llm.ToolCall {
+		return llm.ToolCall{ID: id, Name: "add", Arguments: json.RawMessage(`{"a":1,"b":1}`)}
+	}
+	var history []llm.Message
+	for i, id := range []string{"t1", "t2", "t3"} {
+		history = append(history,
+			llm.Message{Role: llm.RoleUser, Content: "add again"},
+			llm.Message{Role: llm.RoleAssistant, ToolCalls: []llm.ToolCall{call(id)}},
+			llm.Message{Role: llm.RoleTool, ToolCallID: id, Content: `{"sum":2}`},
+			llm.Message{Role: llm.RoleAssistant, Content: "2 (" + string(rune('a'+i)) + ")"})
+	}
+	srv.Push(llmtest.Calls(llmtest.ToolCall{ID: "t4", Name: "add", Arguments: `{"a":1,"b":1}`}), llmtest.Text("2 again"))
+	tools := &fakeTools{}
+	res, err := Run(context.Background(), Config{Model: "m", RepeatLimit: 2}, Deps{Model: p, Tools: tools}, history, "add again", nil)
+	if err != nil {
+		t.Fatalf("a call made once in this run, after three earlier turns made it: %v", err)
+	}
+	if res.Answer != "2 again" || len(tools.calls) != 1 {
+		t.Fatalf("answer %q, %d tool calls", res.Answer, len(tools.calls))
+	}
+
+	// A resumed run counts the calls it made before the interruption.
+	resumed := append(append([]llm.Message(nil), history...),
+		llm.Message{Role: llm.RoleUser, Content: "add again"},
+		llm.Message{Role: llm.RoleAssistant, ToolCalls: []llm.ToolCall{call("r1")}},
+		llm.Message{Role: llm.RoleTool, ToolCallID: "r1", Content: `{"sum":2}`},
+		llm.Message{Role: llm.RoleAssistant, ToolCalls: []llm.ToolCall{call("r2")}},
+		llm.Message{Role: llm.RoleTool, ToolCallID: "r2", Content: `{"sum":2}`})
+	srv.Push(llmtest.Calls(llmtest.ToolCall{ID: "r3", Name: "add", Arguments: `{"a":1,"b":1}`}))
+	if _, err := Run(context.Background(), Config{Model: "m", RepeatLimit: 2}, Deps{Model: p, Tools: &fakeTools{}}, resumed, "", nil); !errors.Is(err, ErrLoopGuard) {
+		t.Fatalf("resumed run's third identical call: %v, want the loop guard", err)
+	}
+}
