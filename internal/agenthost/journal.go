@@ -16,6 +16,11 @@ import (
 type sessionJournal struct {
 	h *Host
 	s *session.Session
+	// The conversation as the agent loop takes it, kept between turns and
+	// brought up to date from the session (Conversation): a turn converts
+	// what is new, not the whole conversation.
+	conv  []llm.Message
+	epoch uint64
 }
 
 var _ agent.Journal = (*sessionJournal)(nil)
@@ -89,22 +94,24 @@ func (j *sessionJournal) fail(ctx context.Context, code, msg string) {
 	}
 }
 
-// history returns the conversation so far and the results of tool calls
-// that completed, for the loop to continue from. interrupted reports a run
-// that stopped before its final answer.
+// history returns the conversation so far (the journal's own copy: the
+// caller must not change it) and, for a run that stopped before its final
+// answer (interrupted), the results of its tool calls that completed.
 func (j *sessionJournal) history() (msgs []llm.Message, done map[string]llm.Message, interrupted bool) {
+	tail, from, epoch, status := j.s.Conversation(j.epoch, len(j.conv))
+	j.conv, j.epoch = j.conv[:from], epoch
+	for _, m := range tail {
+		j.conv = append(j.conv, fromSessionMessage(m))
+	}
+	if status != session.StatusInProgress {
+		return j.conv, nil, false
+	}
 	st := j.s.Resume()
-	if len(st.Messages) > 0 {
-		msgs = make([]llm.Message, 0, len(st.Messages))
-	}
-	for _, m := range st.Messages {
-		msgs = append(msgs, fromSessionMessage(m))
-	}
 	done = make(map[string]llm.Message, len(st.Completed))
 	for id, r := range st.Completed {
 		done[id] = llm.Message{Role: llm.RoleTool, ToolCallID: id, Content: r.Content, IsError: r.IsError}
 	}
-	return msgs, done, st.Status == session.StatusInProgress
+	return j.conv, done, true
 }
 
 func toSessionMessage(m llm.Message) session.Message {

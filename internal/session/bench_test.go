@@ -66,3 +66,40 @@ func BenchmarkAppendBuffered(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkConversation compares what a turn of a session with 1,000
+// earlier exchanges (2,000 messages, a tool call in every other one) pays
+// to get the conversation: Resume (the whole state, copied) against
+// Conversation for a caller that keeps its copy (one new exchange).
+func BenchmarkConversation(b *testing.B) {
+	s, err := Open(b.TempDir(), "bench", WithClock(fakeClock()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	for i := range 500 {
+		call := ToolCall{ID: "c" + strings.Repeat("x", i%7) + string(rune('a'+i%26)) + string(rune('0'+i/26%10)) + string(rune('0'+i/260)), Name: "read_file", Arguments: []byte(`{"path":"a.go"}`)}
+		for _, st := range []Step{UserMessage("read it"), ModelResponse("m", Message{ToolCalls: []ToolCall{call}}, Usage{}),
+			ToolCallStarted(call), ToolCallCompleted(ToolResult{ID: call.ID, Name: call.Name, Content: "package a"}),
+			ModelResponse("m", Message{Content: "It is package a."}, Usage{}), FinalAnswer("It is package a.")} {
+			if _, err := s.AppendBuffered(ctx, st); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.Run("resume", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			_ = s.Resume()
+		}
+	})
+	b.Run("conversation", func(b *testing.B) {
+		msgs, _, epoch, _ := s.Conversation(0, 0)
+		have := len(msgs)
+		b.ReportAllocs()
+		for b.Loop() {
+			_, _, _, _ = s.Conversation(epoch, have-2) // the last exchange is new
+		}
+	})
+}

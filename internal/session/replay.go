@@ -55,6 +55,7 @@ type replay struct {
 	order   []string            // start order of started
 	asked   map[string]ToolCall // tool calls of the last assistant message
 	askedOr []string
+	resets  uint64 // reset steps applied: the conversation's epoch (Session.Conversation)
 }
 
 func newReplay() *replay {
@@ -188,6 +189,7 @@ func (r *replay) apply(s Step, payload any) {
 		st.Messages, st.Completed, st.Final, st.Err = nil, map[string]ToolResult{}, "", nil
 		r.started, r.order = map[string]ToolCall{}, nil
 		r.asked, r.askedOr = map[string]ToolCall{}, nil
+		r.resets++
 	}
 	st.LastSeq, st.LastType, st.Updated = s.Seq, s.Type, s.Time
 	switch s.Type {

@@ -410,6 +410,24 @@ func (s *Session) Resume() State {
 	return st
 }
 
+// Conversation serves a caller that keeps a copy of the conversation
+// between calls (the agent host, every turn), at the cost of what is new
+// where Resume copies the whole state. The caller passes the epoch its
+// copy was taken in and how many messages it holds; it gets the messages
+// from index from on, to keep its first from messages and append them,
+// the epoch to pass next time, and the status. A reset starts a new epoch
+// (messages only grow within one): a copy from an earlier epoch is
+// replaced whole (from is 0).
+func (s *Session) Conversation(epoch uint64, have int) (msgs []Message, from int, now uint64, status Status) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.replay
+	if epoch != r.resets || have < 0 || have > len(r.st.Messages) {
+		have = 0
+	}
+	return slices.Clone(r.st.Messages[have:]), have, r.resets, r.st.Status
+}
+
 // Close closes the journal and releases the lock. With a committer it
 // first fsyncs the journal, so its steps no longer depend on the commit
 // log. It is safe to call more than once.

@@ -400,3 +400,48 @@ func TestReset(t *testing.T) {
 		t.Fatalf("after a new run: %+v", st)
 	}
 }
+
+// TestConversation: a caller keeping a copy of the conversation and asking
+// only for what is new always holds what Resume returns, across appends,
+// a reset (a new epoch: the copy is replaced) and a copy that claims more
+// than there is.
+func TestConversation(t *testing.T) {
+	s, err := Open(t.TempDir(), "conv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var (
+		conv  []Message
+		epoch uint64
+	)
+	sync := func(wantFrom int, wantStatus Status) {
+		t.Helper()
+		tail, from, now, status := s.Conversation(epoch, len(conv))
+		if from != wantFrom || status != wantStatus {
+			t.Fatalf("from %d status %s, want %d %s", from, status, wantFrom, wantStatus)
+		}
+		conv, epoch = append(conv[:from], tail...), now
+		if want := s.Resume().Messages; !reflect.DeepEqual(conv, want) && (len(conv) != 0 || len(want) != 0) {
+			t.Fatalf("kept copy\n%+v\nResume\n%+v", conv, want)
+		}
+	}
+	sync(0, StatusEmpty)
+	mustAppend(t, s, script()...)
+	sync(0, StatusInProgress)
+	mustAppend(t, s, ToolCallCompleted(ToolResult{ID: "b", Name: "list_dir", Content: "ok"}),
+		ToolCallStarted(callC), ToolCallCompleted(ToolResult{ID: "c", Name: "web_fetch", Content: "page"}),
+		ModelResponse("m", Message{Content: "Done."}, Usage{}), FinalAnswer("Done."))
+	sync(3, StatusCompleted) // user, assistant, result a: kept
+	sync(len(conv), StatusCompleted)
+	// A reset, then more messages than the copy holds: a new epoch, so
+	// the copy is replaced whole.
+	mustAppend(t, s, Reset("operator"))
+	for _, q := range []string{"one", "two", "three"} {
+		mustAppend(t, s, UserMessage(q), ModelResponse("m", Message{Content: q + "!"}, Usage{}), FinalAnswer(q+"!"))
+	}
+	mustAppend(t, s, UserMessage("again"))
+	sync(0, StatusInProgress)
+	conv = append(conv, Message{Role: RoleUser, Content: "phantom"}, Message{Role: RoleUser, Content: "phantom"})
+	sync(0, StatusInProgress) // holds more than there is: replaced whole
+}
