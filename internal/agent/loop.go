@@ -194,7 +194,7 @@ func Run(ctx context.Context, cfg Config, deps Deps, history []llm.Message, user
 	}
 	for res.Turns < cfg.MaxTurns {
 		res.Turns++
-		req := &llm.Request{Model: cfg.Model, System: system, Messages: trim(sanitize(msgs), cfg.ContextTokens-estimate(system)),
+		req := &llm.Request{Model: cfg.Model, System: system, Messages: window(msgs, cfg.ContextTokens-estimate(system)),
 			Tools: deps.Tools.Specs(), MaxTokens: cfg.MaxTokens}
 		var onDelta func(llm.Delta)
 		if deps.OnText != nil {
@@ -336,65 +336,6 @@ func msgTokens(m llm.Message) int {
 		n += estimate(c.Name) + estimate(string(c.Arguments)) + 4
 	}
 	return n
-}
-
-// sanitize drops assistant messages whose tool calls were never all
-// answered (a run that ended early, e.g. by the loop guard), with their
-// partial results: vendors reject a conversation with unanswered calls.
-func sanitize(msgs []llm.Message) []llm.Message {
-	answered := map[string]bool{}
-	for _, m := range msgs {
-		if m.Role == llm.RoleTool {
-			answered[m.ToolCallID] = true
-		}
-	}
-	drop := map[string]bool{}
-	out := make([]llm.Message, 0, len(msgs))
-	for _, m := range msgs {
-		if m.Role == llm.RoleAssistant && len(m.ToolCalls) > 0 {
-			complete := true
-			for _, c := range m.ToolCalls {
-				complete = complete && answered[c.ID]
-			}
-			if !complete {
-				for _, c := range m.ToolCalls {
-					drop[c.ID] = true
-				}
-				continue
-			}
-		}
-		if m.Role == llm.RoleTool && drop[m.ToolCallID] {
-			continue
-		}
-		out = append(out, m)
-	}
-	return out
-}
-
-// trim keeps the newest messages that fit in budget tokens. It cuts only
-// at a user message, so tool calls are never separated from their results;
-// the newest exchange is always kept whole.
-func trim(msgs []llm.Message, budget int) []llm.Message {
-	total := 0
-	for _, m := range msgs {
-		total += msgTokens(m)
-	}
-	start := 0
-	for total > budget && start < len(msgs) {
-		// Drop through to the next user message after start.
-		next := start + 1
-		for next < len(msgs) && msgs[next].Role != llm.RoleUser {
-			next++
-		}
-		if next >= len(msgs) {
-			break // only the newest exchange is left
-		}
-		for _, m := range msgs[start:next] {
-			total -= msgTokens(m)
-		}
-		start = next
-	}
-	return msgs[start:]
 }
 
 // lastUserIndex is the index of the last user message (where the run

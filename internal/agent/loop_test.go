@@ -182,12 +182,12 @@ func TestTrimKeepsExchangesWhole(t *testing.T) {
 		{Role: llm.RoleAssistant, ToolCalls: []llm.ToolCall{{ID: "2", Name: "t", Arguments: json.RawMessage(`{}`)}}},
 		{Role: llm.RoleTool, ToolCallID: "2", Content: long},
 	}
-	got := trim(msgs, 200)
+	got := window(msgs, 200)
 	if len(got) != 3 || got[0].Content != "newest" {
-		t.Fatalf("trim kept %d messages starting %q", len(got), got[0].Content)
+		t.Fatalf("window kept %d messages starting %q", len(got), got[0].Content)
 	}
-	if len(trim(msgs, 1_000_000)) != len(msgs) {
-		t.Fatal("trim dropped messages within budget")
+	if len(window(msgs, 1_000_000)) != len(msgs) {
+		t.Fatal("window dropped messages within budget")
 	}
 	if s := withMemories("sys", []string{"fact one", strings.Repeat("y", 10_000)}, 50); !strings.Contains(s, "fact one") || strings.Contains(s, "yyyy") {
 		t.Fatalf("memories: %q", s)
@@ -201,9 +201,9 @@ func TestSanitizeDropsUnansweredCalls(t *testing.T) {
 		{Role: llm.RoleTool, ToolCallID: "1", Content: "r"},
 		{Role: llm.RoleUser, Content: "b"},
 	}
-	got := sanitize(msgs)
+	got := window(msgs, 1_000_000)
 	if len(got) != 2 || got[0].Content != "a" || got[1].Content != "b" {
-		t.Fatalf("sanitize = %+v", got)
+		t.Fatalf("window = %+v", got)
 	}
 }
 
