@@ -299,39 +299,47 @@ func (l *Log) completed(j *syncJob) {
 // acknowledge publishes and acknowledges the pending batches of writes ≤
 // cover: their derived rows are written first (a row in index.dat or
 // checkpoints.dat always describes a durable record), then the head is
-// published and the callers woken.
+// published and the callers woken. A failure to write the rows fails the
+// log and every batch not yet acknowledged.
 func (l *Log) acknowledge(cover uint64) {
 	s := l.store
-	n := 0
+	covered := 0
 	for _, p := range l.w.pending {
 		if p.gen > cover {
 			break
 		}
-		var err error
-		for i, t := range []*table{s.index, s.tree, s.cps} {
-			if err = t.flushTo(p.marks[i]); err != nil {
-				break
-			}
-		}
-		if err != nil {
-			// Those already acknowledged leave the queue first: a
-			// request is woken exactly once.
-			clear(l.w.pending[:n])
-			l.w.pending = l.w.pending[n:]
+		covered++
+	}
+	if covered == 0 {
+		return
+	}
+	// The rows of every covered batch at once: one write per table
+	// however many batches the sync covers.
+	last := l.w.pending[covered-1]
+	for i, t := range []*table{s.index, s.tree, s.cps} {
+		if err := t.flushTo(last.marks[i]); err != nil {
 			l.fail(err)
 			l.failPending()
 			return
 		}
-		n++
-		s.mu.Lock()
-		s.size, s.head, s.ncp = p.size, p.head, p.ncp
-		s.segNo, s.segEnd = p.segNo, p.segEnd
+	}
+	// Then the head they end at is published, and their callers woken.
+	var newest *Checkpoint
+	for _, p := range l.w.pending[:covered] {
 		if p.newest != nil {
-			s.latest = p.newest
-			close(s.cpWait)
-			s.cpWait = make(chan struct{})
+			newest = p.newest
 		}
-		s.mu.Unlock()
+	}
+	s.mu.Lock()
+	s.size, s.head, s.ncp = last.size, last.head, last.ncp
+	s.segNo, s.segEnd = last.segNo, last.segEnd
+	if newest != nil {
+		s.latest = newest
+		close(s.cpWait)
+		s.cpWait = make(chan struct{})
+	}
+	s.mu.Unlock()
+	for _, p := range l.w.pending[:covered] {
 		if o := l.opts.Observer; o != nil {
 			o.Committed(p.events, p.ncps)
 		}
@@ -339,11 +347,8 @@ func (l *Log) acknowledge(cover uint64) {
 			r.done <- struct{}{}
 		}
 	}
-	if n == 0 {
-		return
-	}
-	clear(l.w.pending[:n])
-	l.w.pending = l.w.pending[n:]
+	clear(l.w.pending[:covered])
+	l.w.pending = l.w.pending[covered:]
 	if l.w.size-l.w.requested >= l.opts.CheckpointEvery {
 		l.requestCheckpoint()
 	} else if l.w.size > l.w.requested && !l.w.timerOn && !l.w.stopping {
