@@ -234,7 +234,8 @@ type Agents struct {
 	Workspace string `toml:"workspace" json:"workspace"`
 	MaxTurns  int    `toml:"max_turns" json:"max_turns"`
 	// RepeatLimit stops an agent that repeats the same tool call with the
-	// same arguments more than this many times.
+	// same arguments more than this many times in one run (one user
+	// message).
 	RepeatLimit int `toml:"repeat_limit" json:"repeat_limit"`
 	// ContextTokens bounds the history sent to the model.
 	ContextTokens int `toml:"context_tokens" json:"context_tokens"`
