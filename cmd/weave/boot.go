@@ -41,7 +41,7 @@ func cmdBoot(e *env, fs *flag.FlagSet) cmdline.Action {
 		if !*logStderr {
 			out = io.Discard
 		}
-		d, err := daemon.Open(ctx, daemon.Options{Home: e.home, Version: version, LogFormat: *logFormat, LogLevel: *logLevel, LogOutput: out, SetProcs: true})
+		d, err := daemon.Open(ctx, daemon.Options{Home: e.home, Version: version, LogFormat: *logFormat, LogLevel: *logLevel, LogOutput: out, SetRuntime: true})
 		if err != nil {
 			return err
 		}

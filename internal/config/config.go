@@ -288,6 +288,15 @@ type Kernel struct {
 	// Procs is the daemon's GOMAXPROCS; 0 means the CPUs Go finds plus
 	// two (see default.toml). The GOMAXPROCS environment variable wins.
 	Procs int `toml:"procs" json:"procs"`
+	// GCPercent is the daemon's garbage collection target (GOGC): the
+	// heap may grow this many percent over what is live before a
+	// collection. The GOGC environment variable wins.
+	GCPercent int `toml:"gc_percent" json:"gc_percent"`
+	// MemoryLimitMiB is a soft limit on the daemon's memory (Go's
+	// GOMEMLIMIT) in MiB: near it, collections run more often whatever
+	// gc_percent says. 0 means none; the GOMEMLIMIT environment variable
+	// wins.
+	MemoryLimitMiB int `toml:"memory_limit_mib" json:"memory_limit_mib"`
 }
 
 // API configures the local API and metrics.
@@ -319,7 +328,7 @@ func Defaults() Config {
 	return Config{
 		Log: Log{Level: "info", Format: "text", FileMaxMiB: 10, FileKeep: 3},
 		Kernel: Kernel{MaxProcesses: 4096, InboxCapacity: 1024, DeadLetterCapacity: 1000,
-			StopGrace: Duration{5 * time.Second}, HealthInterval: Duration{10 * time.Second}},
+			StopGrace: Duration{5 * time.Second}, HealthInterval: Duration{10 * time.Second}, GCPercent: 200},
 		Chain:      Chain{ChainID: 1, SegmentSizeMiB: 64, CheckpointInterval: Duration{100 * time.Millisecond}, CheckpointEvery: 1000},
 		Governance: Governance{Environment: "dev", DeferTimeout: Duration{5 * time.Minute}, KnownHosts: []string{}},
 		Memory:     Memory{Embedder: "lexical", Dim: 384, Recall: 5},
@@ -390,6 +399,12 @@ func (c Config) Validate(name string) error {
 	}
 	if c.Kernel.Procs < 0 || c.Kernel.Procs > 1024 {
 		return bad("kernel.procs", "%d is outside 0..1024", c.Kernel.Procs)
+	}
+	if c.Kernel.GCPercent < 25 || c.Kernel.GCPercent > 10000 {
+		return bad("kernel.gc_percent", "%d is outside 25..10000", c.Kernel.GCPercent)
+	}
+	if c.Kernel.MemoryLimitMiB < 0 || c.Kernel.MemoryLimitMiB > 1<<24 {
+		return bad("kernel.memory_limit_mib", "%d is outside 0..16777216", c.Kernel.MemoryLimitMiB)
 	}
 	if c.Kernel.MaxProcesses < 1 || c.Kernel.MaxProcesses > 1_000_000 {
 		return bad("kernel.max_processes", "%d is outside 1..1000000", c.Kernel.MaxProcesses)

@@ -30,6 +30,8 @@ func TestParseErrors(t *testing.T) {
 		{"bad duration", "[kernel]\nstop_grace = \"soon\"\n", "w.toml:2: kernel.stop_grace:"},
 		{"bad level", "[log]\nlevel = \"loud\"\n", `w.toml: log.level: "loud" is not one of`},
 		{"range", "[kernel]\nmax_processes = 0\n", "w.toml: kernel.max_processes: 0 is outside"},
+		{"gc range", "[kernel]\ngc_percent = 10\n", "w.toml: kernel.gc_percent: 10 is outside"},
+		{"memory limit range", "[kernel]\nmemory_limit_mib = -1\n", "w.toml: kernel.memory_limit_mib: -1 is outside"},
 		{"env", "[governance]\nenvironment = \"test\"\n", "governance.environment"},
 		{"syntax", "[kernel\n", "w.toml:1"},
 		{"provider transport", "[[providers]]\nname = \"o\"\nkind = \"openai\"\ntransport = \"curl\"\n", `w.toml: providers[0].transport: "curl" is not auto or net/http`},

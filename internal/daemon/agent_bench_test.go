@@ -35,7 +35,7 @@ func benchDaemon(b *testing.B, srvURL string) *Daemon {
 	b.Setenv("OPENAI_API_KEY", "bench")
 	b.Setenv("ANTHROPIC_API_KEY", "")
 	// As `weave boot` runs it: [kernel] procs applied (GOMAXPROCS).
-	d, err := Open(context.Background(), Options{Home: b.TempDir(), Version: "test", SetProcs: true,
+	d, err := Open(context.Background(), Options{Home: b.TempDir(), Version: "test", SetRuntime: true,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		b.Fatal(err)

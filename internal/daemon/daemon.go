@@ -70,9 +70,10 @@ type Options struct {
 	LogOutput io.Writer
 	Logger    *slog.Logger
 	Clock     clock.Clock
-	// SetProcs applies [kernel] procs to the process (GOMAXPROCS) until
-	// Close: `weave boot` sets it; tests that share a process do not.
-	SetProcs bool
+	// SetRuntime applies [kernel] procs, gc_percent and memory_limit_mib
+	// to the process (GOMAXPROCS, GOGC, GOMEMLIMIT) until Close: `weave
+	// boot` sets it; tests that share a process do not.
+	SetRuntime bool
 }
 
 // Daemon is a running node.
@@ -90,7 +91,7 @@ type Daemon struct {
 	started time.Time
 
 	lock         *os.File
-	restoreProcs func() // undoes Options.SetProcs
+	restoreRuntime func() // undoes Options.SetRuntime
 	api          *http.Server
 	apiHandler   *localapi.Handler
 	metricSrv    *http.Server
@@ -181,10 +182,11 @@ func Open(ctx context.Context, opts Options) (_ *Daemon, err error) {
 	if d.log, err = d.newLogger(); err != nil {
 		return nil, err
 	}
-	if opts.SetProcs {
-		var n int
-		n, d.restoreProcs = setProcs(d.cfg.Kernel, os.Getenv)
-		d.log.Debug("scheduler slots", "gomaxprocs", n)
+	if opts.SetRuntime {
+		n, restoreProcs := setProcs(d.cfg.Kernel, os.Getenv)
+		gc, limit, restoreGC := setGC(d.cfg.Kernel, os.Getenv)
+		d.restoreRuntime = func() { restoreGC(); restoreProcs() }
+		d.log.Debug("runtime", "gomaxprocs", n, "gc_percent", gc, "memory_limit", limit)
 	}
 	if loosened != 0 {
 		d.log.Warn("the home was open to other users; made it private", "home", home, "was", fmt.Sprintf("%04o", loosened), "now", "0700")
@@ -457,8 +459,8 @@ func (d *Daemon) close(ctx context.Context) error {
 	if d.logFile != nil {
 		_ = d.logFile.Close()
 	}
-	if d.restoreProcs != nil {
-		d.restoreProcs()
+	if d.restoreRuntime != nil {
+		d.restoreRuntime()
 	}
 	return errors.Join(errs...)
 }

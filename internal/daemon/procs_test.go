@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"runtime"
+	"runtime/debug"
 	"testing"
 
 	"github.com/weftos/weftos/internal/config"
@@ -29,5 +30,28 @@ func TestProcs(t *testing.T) {
 	restore()
 	if n != prev || runtime.GOMAXPROCS(0) != prev {
 		t.Errorf("with GOMAXPROCS set: %d (now %d), want %d untouched", n, runtime.GOMAXPROCS(0), prev)
+	}
+}
+
+func TestGC(t *testing.T) {
+	noEnv := func(string) string { return "" }
+	prevLimit := debug.SetMemoryLimit(-1)
+	gc, limit, restore := setGC(config.Kernel{GCPercent: 250, MemoryLimitMiB: 512}, noEnv)
+	now := debug.SetGCPercent(250) // reads it (setting what it is)
+	nowLimit := debug.SetMemoryLimit(-1)
+	restore()
+	if gc != 250 || now != 250 || limit != 512<<20 || nowLimit != 512<<20 {
+		t.Fatalf("set gc %d (in force %d), limit %d (in force %d); want 250 and %d", gc, now, limit, nowLimit, 512<<20)
+	}
+	if back := debug.SetGCPercent(100); back != 100 || debug.SetMemoryLimit(-1) != prevLimit {
+		t.Fatalf("restored GOGC %d, limit %d; want 100 and %d", back, debug.SetMemoryLimit(-1), prevLimit)
+	}
+	// The environment's GOGC and GOMEMLIMIT win.
+	env := func(k string) string { return map[string]string{"GOGC": "150", "GOMEMLIMIT": "1GiB"}[k] }
+	gc, limit, restore = setGC(config.Kernel{GCPercent: 250, MemoryLimitMiB: 512}, env)
+	untouched := debug.SetGCPercent(100)
+	restore()
+	if gc != -1 || untouched != 100 || limit != prevLimit {
+		t.Fatalf("with GOGC and GOMEMLIMIT set: gc %d (in force %d), limit %d; want them untouched", gc, untouched, limit)
 	}
 }
