@@ -90,12 +90,12 @@ type Daemon struct {
 	logFile *logfile.File        // HOME/weave.log
 	started time.Time
 
-	lock         *os.File
+	lock           *os.File
 	restoreRuntime func() // undoes Options.SetRuntime
-	api          *http.Server
-	apiHandler   *localapi.Handler
-	metricSrv    *http.Server
-	wg           sync.WaitGroup
+	api            *http.Server
+	apiHandler     *localapi.Handler
+	metricSrv      *http.Server
+	wg             sync.WaitGroup
 
 	cronMu sync.Mutex
 
