@@ -338,6 +338,13 @@ func (l *Log) acknowledge(cover uint64) {
 		close(s.cpWait)
 		s.cpWait = make(chan struct{})
 	}
+	for _, p := range l.w.pending[:covered] {
+		for _, r := range p.batch {
+			for i := range r.events {
+				s.recent.add(&r.events[i])
+			}
+		}
+	}
 	s.mu.Unlock()
 	for _, p := range l.w.pending[:covered] {
 		if o := l.opts.Observer; o != nil {

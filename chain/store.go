@@ -165,6 +165,7 @@ type store struct {
 	segNo  uint32 // segment holding the end of the published data
 	segEnd int64  // offset after the last published record
 	cpWait chan struct{}
+	recent recentEvents // the events acknowledged last (writable stores)
 
 	segMu    sync.Mutex
 	segFiles map[uint32]*os.File

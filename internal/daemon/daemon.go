@@ -120,6 +120,7 @@ type Daemon struct {
 	xref             *xref.Index   // cross-references (HOME/xref.log), nil without a chain
 	xrefLinker       *xreflink.Linker
 	xrefMu           sync.Mutex    // one indexing round at a time
+	xrefEvents       []chain.Event // an indexing round's events (under xrefMu)
 	graph            *causal.Store // the causal graph (HOME/graph.log), nil without a chain
 	graphSyncMu      sync.Mutex    // the ECC tick and analyze requests both sync the graph
 	graphSynced      time.Time

@@ -102,12 +102,12 @@ func (d *Daemon) indexChain(ctx context.Context) error {
 			return nil
 		}
 		to = min(to, from+xrefBatch)
-		var evs []chain.Event
-		for ev, err := range d.chain.Events(from, to) {
-			if err != nil {
-				return err
-			}
-			evs = append(evs, ev)
+		// The events just committed come from the chain's memory, not
+		// read back from its files; the buffer is reused round to round.
+		evs, err := d.chain.AppendEvents(d.xrefEvents[:0], from, to)
+		d.xrefEvents = evs
+		if err != nil {
+			return err
 		}
 		b, err := d.xrefLinker.Batch(evs)
 		if err != nil {
@@ -132,6 +132,7 @@ func (d *Daemon) indexChain(ctx context.Context) error {
 			return err
 		}
 		d.emitImpulses(evs)
+		clear(d.xrefEvents) // no payloads kept alive between rounds
 	}
 	return nil
 }
