@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"math/bits"
-	"slices"
 	"strconv"
 	"unicode/utf8"
 )
@@ -61,7 +60,12 @@ func (c *OpenAI) encode(dst []byte, req *Request, stream bool) ([]byte, error) {
 		}
 	}
 
-	b := slices.Grow(dst[:0], size+len(tools)+96)
+	b := dst[:0]
+	if need := size + len(tools) + 96; cap(b) < need {
+		// With room to spare: a pooled buffer is reused for the same
+		// conversation's next, slightly longer request.
+		b = make([]byte, 0, need+need/4)
+	}
 	b = append(b, `{"model":`...)
 	b = appendJSONString(b, req.Model)
 	b = append(b, `,"messages":[`...)
