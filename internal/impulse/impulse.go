@@ -102,6 +102,7 @@ type Queue struct {
 	exp        expHeap
 	head, tail *item
 	multi      map[*item]struct{} // rehearsed impulses: their curves cross others'
+	free       []*item            // removed items, reused by Emit (at most maxFree)
 	last       HLC
 	stats      Stats
 	notify     chan struct{}
@@ -173,7 +174,13 @@ func (q *Queue) Emit(key, source, ref string) (evicted bool) {
 		q.evictLowest(ns)
 		evicted = true
 	}
-	it := &item{Impulse: Impulse{Key: key, Source: source, Ref: ref, Stamp: q.stamp(ns), Count: 1, First: now, Last: now}, oldest: ns}
+	var it *item
+	if n := len(q.free); n > 0 {
+		it, q.free = q.free[n-1], q.free[:n-1]
+	} else {
+		it = new(item)
+	}
+	*it = item{Impulse: Impulse{Key: key, Source: source, Ref: ref, Stamp: q.stamp(ns), Count: 1, First: now, Last: now}, oldest: ns}
 	it.present(ns)
 	it.expiry = q.solveExpiry(it)
 	q.items[key] = it
@@ -350,8 +357,16 @@ func (q *Queue) remove(it *item) {
 	} else {
 		q.tail = it.prev
 	}
-	it.prev, it.next = nil, nil
+	// Kept for the next Emit (an impulse a second per chain event
+	// otherwise allocates one each).
+	if len(q.free) < maxFree {
+		*it = item{}
+		q.free = append(q.free, it)
+	}
 }
+
+// maxFree bounds the removed items kept for reuse.
+const maxFree = 256
 
 // Expire removes the impulses whose activation has fallen to the
 // threshold by now, and returns how many.
@@ -384,7 +399,7 @@ func (q *Queue) Drain(n int) []Impulse {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	now := q.opts.Clock.Now().UnixNano()
-	var out []Impulse
+	out := make([]Impulse, 0, max(0, min(n, len(q.items))))
 	for q.head != nil && len(out) < n {
 		it := q.head
 		imp := it.Impulse
