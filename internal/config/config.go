@@ -328,7 +328,7 @@ func Defaults() Config {
 	return Config{
 		Log: Log{Level: "info", Format: "text", FileMaxMiB: 10, FileKeep: 3},
 		Kernel: Kernel{MaxProcesses: 4096, InboxCapacity: 1024, DeadLetterCapacity: 1000,
-			StopGrace: Duration{5 * time.Second}, HealthInterval: Duration{10 * time.Second}, GCPercent: 200},
+			StopGrace: Duration{5 * time.Second}, HealthInterval: Duration{10 * time.Second}, GCPercent: 100},
 		Chain:      Chain{ChainID: 1, SegmentSizeMiB: 64, CheckpointInterval: Duration{100 * time.Millisecond}, CheckpointEvery: 1000},
 		Governance: Governance{Environment: "dev", DeferTimeout: Duration{5 * time.Minute}, KnownHosts: []string{}},
 		Memory:     Memory{Embedder: "lexical", Dim: 384, Recall: 5},

@@ -11,10 +11,9 @@ import (
 // returns the settings in force and what restores the previous ones.
 //
 // Agents allocate on every turn, so the collector's share of the daemon's
-// CPU follows the allocation rate over the heap's headroom: at Go's
-// default of 100 it was 10–18 % of the CPU per turn at 1,000 agents, about
-// half of that at 200 (docs/BENCHMARKS.md). The memory limit is the guard
-// for machines where a heap of three times the live one would not fit.
+// CPU follows the allocation rate over the heap's headroom: an operator
+// with memory to spare may trade it for CPU (docs/RATIONALE.md), and the
+// memory limit bounds the heap on machines with little.
 func setGC(k config.Kernel, getenv func(string) string) (gcPercent int, limit int64, restore func()) {
 	var undo []func()
 	limit = debug.SetMemoryLimit(-1) // a negative value only reads it
