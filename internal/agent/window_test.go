@@ -83,36 +83,11 @@ func BenchmarkWindow(b *testing.B) {
 // The reference window: what the loop sent before window, sanitizing and
 // trimming the whole conversation.
 
-// sanitize drops assistant messages whose tool calls were never all
-// answered (a run that ended early, e.g. by the loop guard), with their
-// partial results: vendors reject a conversation with unanswered calls.
+// sanitize is sanitizeRun over the whole conversation: what the loop
+// sent before window, with the same rule applied once.
 func sanitize(msgs []llm.Message) []llm.Message {
-	answered := map[string]bool{}
-	for _, m := range msgs {
-		if m.Role == llm.RoleTool {
-			answered[m.ToolCallID] = true
-		}
-	}
-	drop := map[string]bool{}
 	out := make([]llm.Message, 0, len(msgs))
-	for _, m := range msgs {
-		if m.Role == llm.RoleAssistant && len(m.ToolCalls) > 0 {
-			complete := true
-			for _, c := range m.ToolCalls {
-				complete = complete && answered[c.ID]
-			}
-			if !complete {
-				for _, c := range m.ToolCalls {
-					drop[c.ID] = true
-				}
-				continue
-			}
-		}
-		if m.Role == llm.RoleTool && drop[m.ToolCallID] {
-			continue
-		}
-		out = append(out, m)
-	}
+	sanitizeRun(msgs, map[string]bool{}, map[string]bool{}, func(m llm.Message) { out = append(out, m) })
 	return out
 }
 
