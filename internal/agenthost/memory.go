@@ -30,29 +30,61 @@ func memoryFilter(agent string, scope kernel.MemoryScope) (memory.Filter, bool) 
 	}
 }
 
+// errNoMemory refuses memory acts to a process whose scope is none.
+var errNoMemory = fmt.Errorf("%w: memory is not available to this agent (memory scope none)", authority.ErrCapability)
+
+// noMemoryChecks is the checks of a memory act by a process whose scope
+// is none: the refusal.
+var noMemoryChecks = []authority.Check{func() error { return errNoMemory }}
+
 // memoryScopeCheck refuses memory acts to a process whose scope is none.
 func memoryScopeCheck(p *kernel.Process) authority.Check {
 	return func() error {
 		if p.Capabilities().Memory == kernel.MemoryNone {
-			return fmt.Errorf("%w: memory is not available to this agent (memory scope none)", authority.ErrCapability)
+			return errNoMemory
 		}
 		return nil
 	}
+}
+
+// recallExtras are the context members of automatic recalls, built once
+// per memory scope (read only, as every act's context is).
+var recallExtras = func() map[kernel.MemoryScope]map[string]string {
+	m := map[kernel.MemoryScope]map[string]string{}
+	for _, s := range []kernel.MemoryScope{kernel.MemoryNone, kernel.MemoryOwn, kernel.MemoryShared, kernel.MemoryAll, ""} {
+		m[s] = map[string]string{"scope": string(s), "via": "recall"}
+	}
+	return m
+}()
+
+// searchExtra is the context members of a memory search.
+func searchExtra(scope kernel.MemoryScope, via, callID string) map[string]string {
+	if via == "recall" && callID == "" {
+		if m, ok := recallExtras[scope]; ok {
+			return m
+		}
+	}
+	extra := map[string]string{"scope": string(scope), "via": via}
+	if callID != "" {
+		extra["call_id"] = callID
+	}
+	return extra
 }
 
 // searchMemory is a memory search by an agent process: a privileged read
 // (memory.search), decided and recorded like any act — whether the agent
 // asked through memory_search or the daemon recalls for it (via "recall").
 func (h *Host) searchMemory(ctx context.Context, p *kernel.Process, agentName, session, query string, k int, via, callID string, charge bool) ([]memory.Hit, error) {
+	// The scope the search runs with is the one the check sees.
 	scope := p.Capabilities().Memory
-	checks := []authority.Check{memoryScopeCheck(p)}
-	if charge {
-		checks = append(checks, func() error { return kernelErr(p.ChargeToolCall(memorySearchSpec.Name)) })
+	var checks []authority.Check
+	switch {
+	case scope == kernel.MemoryNone:
+		checks = noMemoryChecks
+	case charge:
+		checks = []authority.Check{func() error { return kernelErr(p.ChargeToolCall(memorySearchSpec.Name)) }}
 	}
-	extra := map[string]string{"scope": string(scope), "via": via}
-	if callID != "" {
-		extra["call_id"] = callID
-	}
+	extra := searchExtra(scope, via, callID)
 	act := authority.Act{Action: "memory.search", Kind: governance.KindMemorySearch, Source: "memory", Subject: subjectOf(p, session),
 		Context: governance.Context{Extra: extra}, Checks: checks, Carry: CarryFrom(ctx),
 		// An automatic recall only feeds the next model call, whose own

@@ -67,25 +67,40 @@ type gatedModel struct {
 	ep       Endpoint
 	waited   *atomic.Int64 // nanoseconds spent in the provider itself
 	prompts  promptHasher
+	// What every call's act has in common, built once: its context's
+	// extra members (read only: governance and the records only read
+	// them) and its capability check.
+	extra  map[string]string
+	checks []authority.Check
 }
 
 var _ llm.Provider = (*gatedModel)(nil)
+
+func newGatedModel(h *Host, p *kernel.Process, session string, prov llm.Provider, waited *atomic.Int64) *gatedModel {
+	m := &gatedModel{h: h, p: p, session: session, provider: prov, name: prov.Name(), ep: h.endpoints[prov.Name()],
+		waited: waited, prompts: promptHasher{shared: &h.toolEncodings}}
+	m.extra = map[string]string{"provider": m.name, "loopback": strconv.FormatBool(m.ep.Loopback)}
+	m.checks = []authority.Check{m.checkNetwork}
+	return m
+}
+
+// checkNetwork refuses a call to a remote provider unless the agent may
+// use the network (its capabilities as they are when the call is made).
+func (m *gatedModel) checkNetwork() error {
+	if !m.ep.Loopback && !m.p.Capabilities().CanNetwork {
+		return fmt.Errorf("%w: llm.call to %s (provider %s) sends the conversation off this machine: the agent needs can_network (or use a provider on loopback)",
+			authority.ErrCapability, m.ep.Host, m.name)
+	}
+	return nil
+}
 
 func (m *gatedModel) Name() string { return m.name }
 
 func (m *gatedModel) Models(ctx context.Context) ([]llm.Model, error) { return m.provider.Models(ctx) }
 
 func (m *gatedModel) Chat(ctx context.Context, req *llm.Request, onDelta func(llm.Delta)) (*llm.Response, error) {
-	caps := m.p.Capabilities()
 	act := authority.Act{Action: "llm.call", Kind: governance.KindLLMCall, Source: "agent", Subject: subjectOf(m.p, m.session), Carry: CarryFrom(ctx),
-		Context: governance.Context{Model: req.Model, Host: m.ep.Host, Extra: map[string]string{"provider": m.name, "loopback": strconv.FormatBool(m.ep.Loopback)}},
-		Checks: []authority.Check{func() error {
-			if !m.ep.Loopback && !caps.CanNetwork {
-				return fmt.Errorf("%w: llm.call to %s (provider %s) sends the conversation off this machine: the agent needs can_network (or use a provider on loopback)",
-					authority.ErrCapability, m.ep.Host, m.name)
-			}
-			return nil
-		}}}
+		Context: governance.Context{Model: req.Model, Host: m.ep.Host, Extra: m.extra}, Checks: m.checks}
 	pm, err := m.h.auth.Authorize(ctx, act)
 	if err != nil {
 		m.h.ops.LLMNotSent(m.name, req.Model, nodemetrics.Classify(err))
@@ -100,7 +115,7 @@ func (m *gatedModel) Chat(ctx context.Context, req *llm.Request, onDelta func(ll
 	if resp != nil {
 		usage = resp.Usage
 		detail.InputTokens, detail.OutputTokens = resp.Usage.InputTokens, resp.Usage.OutputTokens
-		detail.ReplyHash, detail.ReplyLen = hashJSON(resp.Message), len(resp.Message.Content)
+		detail.ReplyHash, detail.ReplyLen = m.prompts.hashOf(&resp.Message), len(resp.Message.Content)
 		detail.ToolCalls, detail.StopReason = len(resp.Message.ToolCalls), string(resp.StopReason)
 	}
 	m.h.ops.LLMCall(m.name, req.Model, nodemetrics.Classify(err), nodemetrics.Usage(usage), took)
@@ -119,6 +134,18 @@ func (m *gatedModel) Chat(ctx context.Context, req *llm.Request, onDelta func(ll
 func hashJSON(v any) string {
 	b, _ := json.Marshal(v)
 	var h sha3.SHAKE // SHAKE-256
+	h.Write(b)
+	var sum [32]byte
+	_, _ = h.Read(sum[:])
+	return hexString(sum)
+}
+
+// hashOf is hashJSON(v), encoded with the hasher's reused encoder.
+func (ph *promptHasher) hashOf(v any) string {
+	ph.mu.Lock()
+	defer ph.mu.Unlock()
+	b, _ := ph.marshal(v) // of nothing when v does not encode, as hashJSON
+	var h sha3.SHAKE      // SHAKE-256
 	h.Write(b)
 	var sum [32]byte
 	_, _ = h.Read(sum[:])
@@ -153,8 +180,7 @@ func (h *Host) agentModel(p *kernel.Process, session, model string, waited *atom
 		if i == 0 {
 			first = name
 		}
-		rs = append(rs, llm.Route{Provider: &gatedModel{h: h, p: p, session: session, provider: prov, name: prov.Name(), ep: h.endpoints[prov.Name()],
-			waited: waited, prompts: promptHasher{shared: &h.toolEncodings}}, Model: name})
+		rs = append(rs, llm.Route{Provider: newGatedModel(h, p, session, prov, waited), Model: name})
 	}
 	if len(rs) == 1 {
 		return rs[0].Provider, first, nil

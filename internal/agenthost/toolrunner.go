@@ -3,7 +3,6 @@ package agenthost
 import (
 	"context"
 	"crypto/sha3"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
@@ -207,4 +206,10 @@ func (r *ToolRunner) run(ctx context.Context, call llm.ToolCall) (out string, fa
 	return result, runErr, nil
 }
 
-func shake(b []byte) string { return hex.EncodeToString(sha3.SumSHAKE256(b, 32)) }
+func shake(b []byte) string {
+	var h sha3.SHAKE // SHAKE-256
+	h.Write(b)
+	var sum [32]byte
+	_, _ = h.Read(sum[:])
+	return hexString(sum)
+}

@@ -66,6 +66,9 @@ type Record struct {
 // number of the last once all are on disk (one group commit: a batch costs
 // one fsync). chain.Log, through a thin adapter, implements it.
 type Ledger interface {
+	//
+	// The records are the ledger's once it is called; the slice holding
+	// them is not (the pipeline reuses it when Append returns).
 	Append(ctx context.Context, recs ...Record) (last uint64, err error)
 }
 
@@ -164,25 +167,55 @@ func (c *Carry) add(r Record) {
 	c.mu.Unlock()
 }
 
-func (c *Carry) take() []Record {
+// takeInto appends the carried records to dst and empties the carry,
+// which keeps its array for the subject's next records.
+func (c *Carry) takeInto(dst []Record) []Record {
 	if c == nil {
-		return nil
+		return dst
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	recs := c.recs
-	c.recs = nil
-	return recs
+	dst = append(dst, c.recs...)
+	clear(c.recs) // the payloads are the ledger's now
+	c.recs = c.recs[:0]
+	return dst
 }
 
 // Flush writes the carried outcomes (one batch, one fsync).
 func (c *Carry) Flush(ctx context.Context) error {
-	recs := c.take()
-	if len(recs) == 0 {
+	b := getBatch()
+	defer b.put()
+	b.recs = c.takeInto(b.recs)
+	if len(b.recs) == 0 {
 		return nil
 	}
-	_, err := c.p.append(context.WithoutCancel(ctx), recs...)
+	_, err := c.p.append(noCancel(ctx), b.recs...)
 	return err
+}
+
+// batch is the records of one ledger append, in a reused array: a
+// Ledger does not keep the slice it is given (the records themselves are
+// its own).
+type batch struct{ recs []Record }
+
+var batches = sync.Pool{New: func() any { return &batch{recs: make([]Record, 0, 8)} }}
+
+func getBatch() *batch { return batches.Get().(*batch) }
+
+func (b *batch) put() {
+	clear(b.recs)
+	b.recs = b.recs[:0]
+	batches.Put(b)
+}
+
+// noCancel is ctx without its cancellation (context.WithoutCancel),
+// allocating nothing when ctx cannot be cancelled anyway: a record an act
+// is committed to is written even if its caller goes away.
+func noCancel(ctx context.Context) context.Context {
+	if ctx.Done() == nil {
+		return ctx
+	}
+	return context.WithoutCancel(ctx)
 }
 
 // Options configure a Pipeline.
@@ -320,25 +353,33 @@ func (p *Pipeline) Authorize(ctx context.Context, act Act) (*Permit, error) {
 	if id == "" {
 		id = p.opts.NewActionID()
 	}
-	req := act.request()
+	// One allocation holds the decision record (the ledger's once
+	// written) and the permit (the caller's).
+	a := &authorized{rec: governance.DecisionRecord{ActionID: id, Request: act.request()}}
+	req := &a.rec.Request
 	for _, check := range act.Checks {
 		if err := check(); err != nil {
-			return nil, p.refuse(ctx, id, req, err, act.Carry.take()...)
+			return nil, p.refuse(ctx, id, *req, err, act.Carry.takeInto(nil)...)
 		}
 	}
 	gate := act.Gate
 	if gate == nil {
 		gate = p.opts.Gate
 	}
-	d := gate.Check(ctx, &req)
+	d := gate.Check(ctx, req)
 	req.Effect = d.Effect
-	decision := Record{"governance", governance.KindDecision, governance.DecisionRecord{ActionID: id, Request: req, Decision: d}}
+	a.rec.Decision = d
+	decision := Record{"governance", governance.KindDecision, &a.rec}
 	var seq uint64
 	if act.Internal && act.Carry != nil && d.Outcome != governance.Defer {
 		act.Carry.add(decision)
 	} else {
+		b := getBatch()
+		b.recs = append(act.Carry.takeInto(b.recs), decision)
 		var err error
-		if seq, err = p.append(ctx, append(act.Carry.take(), decision)...); err != nil {
+		seq, err = p.append(ctx, b.recs...)
+		b.put()
+		if err != nil {
 			return nil, err
 		}
 	}
@@ -350,14 +391,23 @@ func (p *Pipeline) Authorize(ctx context.Context, act Act) (*Permit, error) {
 		p.opts.Logger.Info("governance: permitted with warning", "action", req.Action, "agent", req.Agent, "rules", d.RuleIDs, "reason", d.Reason)
 	case governance.Defer:
 		p.stats.Deferred.Add(1)
-		if err := p.await(ctx, id, req, d, act.DeferTimeout); err != nil {
+		if err := p.await(ctx, id, *req, d, act.DeferTimeout); err != nil {
 			return nil, err
 		}
 	default:
 		p.stats.Denied.Add(1)
 		return nil, fmt.Errorf("%w: %s: %s (rules %s)", ErrDenied, req.Action, d.Reason, strings.Join(d.RuleIDs, ","))
 	}
-	return &Permit{p: p, act: act, actionID: id, seq: seq, start: p.opts.Now()}, nil
+	a.Permit = Permit{p: p, act: act, actionID: id, seq: seq, start: p.opts.Now()}
+	return &a.Permit, nil
+}
+
+// authorized is an authorized act: its permit and its decision record,
+// allocated together. The record's payload is a pointer into it, and
+// nothing writes the record once it is handed to the ledger.
+type authorized struct {
+	Permit
+	rec governance.DecisionRecord
 }
 
 // await holds a deferred act until a human approves or rejects it (or the
@@ -373,7 +423,7 @@ func (p *Pipeline) await(ctx context.Context, id string, req governance.Request,
 	}
 	if _, _, err := p.opts.Approvals.Defer(ctx, id, req, d, p.opts.Now().Add(timeout)); err != nil {
 		res := governance.ResolutionRecord{ActionID: id, By: "weave", Reason: "cannot defer: " + err.Error()}
-		if _, rerr := p.append(context.WithoutCancel(ctx), Record{"governance", governance.KindResolution, res}); rerr != nil {
+		if _, rerr := p.append(noCancel(ctx), Record{"governance", governance.KindResolution, res}); rerr != nil {
 			return rerr
 		}
 		p.stats.Denied.Add(1)
@@ -390,7 +440,7 @@ func (p *Pipeline) await(ctx context.Context, id string, req governance.Request,
 		res = governance.Resolution{ID: id, By: "weave", Reason: "the requester went away: " + err.Error()}
 	}
 	rec := governance.ResolutionRecord{ActionID: id, Approved: res.Approved, Expired: res.Expired, By: res.By, Reason: res.Reason}
-	if _, rerr := p.append(context.WithoutCancel(ctx), Record{"governance", governance.KindResolution, rec}); rerr != nil {
+	if _, rerr := p.append(noCancel(ctx), Record{"governance", governance.KindResolution, rec}); rerr != nil {
 		return rerr
 	}
 	if err != nil {
@@ -416,7 +466,7 @@ func (p *Pipeline) refuse(ctx context.Context, id string, req governance.Request
 	p.stats.Refused.Add(1)
 	stage := Stage(cause)
 	rec := governance.RefusalRecord{ActionID: id, Stage: stage, Reason: cause.Error(), Request: req}
-	if _, err := p.append(context.WithoutCancel(ctx), append(carried, Record{"governance", governance.KindRefusal, rec})...); err != nil {
+	if _, err := p.append(noCancel(ctx), append(carried, Record{"governance", governance.KindRefusal, rec})...); err != nil {
 		return errors.Join(cause, err)
 	}
 	if !errors.Is(cause, ErrRefused) {
@@ -436,7 +486,7 @@ func (p *Pipeline) Refuse(ctx context.Context, act Act, cause error) error {
 	if id == "" {
 		id = p.opts.NewActionID()
 	}
-	return p.refuse(ctx, id, act.request(), cause, act.Carry.take()...)
+	return p.refuse(ctx, id, act.request(), cause, act.Carry.takeInto(nil)...)
 }
 
 // Stage names the refusal stage of err.
@@ -463,7 +513,7 @@ func (pm *Permit) Done(ctx context.Context, detail any, actErr error) error {
 	if err != nil || !ok {
 		return err
 	}
-	seq, err := pm.p.append(context.WithoutCancel(ctx), rec)
+	seq, err := pm.p.append(noCancel(ctx), rec)
 	pm.outSeq = seq
 	return err
 }

@@ -256,29 +256,35 @@ func RootCapabilities() Capabilities {
 }
 
 // Names lists the boolean capabilities the set holds (for governance
-// conditions and display), e.g. ["can_ipc", "can_spawn"].
+// conditions and display), e.g. ["can_ipc", "can_spawn"]. The slice is
+// shared by every set with the same names: read it, or copy it before
+// changing it (append copies: its capacity is its length).
 func (c Capabilities) Names() []string {
-	if !c.CanSpawn && !c.CanIPC && !c.CanExecTools && !c.CanNetwork && !c.Sandbox.Shell {
-		return nil
+	var i int
+	for bit, on := range [...]bool{c.CanSpawn, c.CanIPC, c.CanExecTools, c.CanNetwork, c.Sandbox.Shell} {
+		if on {
+			i |= 1 << bit
+		}
 	}
-	out := make([]string, 0, 5) // one allocation
-	if c.CanSpawn {
-		out = append(out, "can_spawn")
-	}
-	if c.CanIPC {
-		out = append(out, "can_ipc")
-	}
-	if c.CanExecTools {
-		out = append(out, "can_exec_tools")
-	}
-	if c.CanNetwork {
-		out = append(out, "can_network")
-	}
-	if c.Sandbox.Shell {
-		out = append(out, "shell")
-	}
-	return out
+	return capNames[i]
 }
+
+// capNames holds Names' answer for each combination of the boolean
+// capabilities (bit i set: capNameOrder[i] held), nil for none.
+var capNames = func() (t [1 << len(capNameOrder)][]string) {
+	for i := 1; i < len(t); i++ {
+		var names []string
+		for bit, name := range capNameOrder {
+			if i&(1<<bit) != 0 {
+				names = append(names, name)
+			}
+		}
+		t[i] = names[:len(names):len(names)]
+	}
+	return t
+}()
+
+var capNameOrder = [...]string{"can_spawn", "can_ipc", "can_exec_tools", "can_network", "shell"}
 
 // scopeJSON is the wire form of IPCScope inside Capabilities.
 func (s IPCScope) MarshalJSON() ([]byte, error) { return json.Marshal(s.String()) }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"runtime"
+	"slices"
 	"testing"
 	"time"
 )
@@ -142,5 +143,31 @@ func TestManyProcessesNoLeak(t *testing.T) {
 	}
 	if g := runtime.NumGoroutine(); g > before {
 		t.Fatalf("goroutines: %d before, %d after", before, g)
+	}
+}
+
+// TestCapabilityNames: every combination of the boolean capabilities
+// names them in the fixed order (nil for none), and the shared answer
+// cannot be changed through append.
+func TestCapabilityNames(t *testing.T) {
+	for i := range 1 << 5 {
+		c := Capabilities{CanSpawn: i&1 != 0, CanIPC: i&2 != 0, CanExecTools: i&4 != 0, CanNetwork: i&8 != 0, Sandbox: SandboxPolicy{Shell: i&16 != 0}}
+		var want []string
+		for _, n := range []struct {
+			on   bool
+			name string
+		}{{c.CanSpawn, "can_spawn"}, {c.CanIPC, "can_ipc"}, {c.CanExecTools, "can_exec_tools"}, {c.CanNetwork, "can_network"}, {c.Sandbox.Shell, "shell"}} {
+			if n.on {
+				want = append(want, n.name)
+			}
+		}
+		got := c.Names()
+		if !slices.Equal(got, want) || (got == nil) != (want == nil) {
+			t.Fatalf("%+v: Names() = %q, want %q", c, got, want)
+		}
+		_ = append(got, "gov.amend")
+		if again := c.Names(); !slices.Equal(again, want) || cap(again) != len(again) {
+			t.Fatalf("%+v: after an append to the answer, Names() = %q (cap %d)", c, again, cap(again))
+		}
 	}
 }

@@ -172,7 +172,7 @@ func (k *Kernel) SetGate(g Gate) {
 // and a counter) for operations decided outside the kernel.
 func (k *Kernel) NewActionID() string {
 	var b [64]byte
-	id := append(append(append(b[:0], k.bootTag...), '-'), strconv.FormatUint(k.actionID.Add(1), 10)...)
+	id := strconv.AppendUint(append(append(b[:0], k.bootTag...), '-'), k.actionID.Add(1), 10)
 	return string(id)
 }
 
