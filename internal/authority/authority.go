@@ -156,10 +156,18 @@ type Carry struct {
 	mu   sync.Mutex
 	p    *Pipeline
 	recs []Record
+	// first holds recs until there are more: an agent turn carries two
+	// to four records at a time (a recall's decision and outcome, a model
+	// call's outcome).
+	first [4]Record
 }
 
 // NewCarry returns an empty carry for one subject.
-func (p *Pipeline) NewCarry() *Carry { return &Carry{p: p} }
+func (p *Pipeline) NewCarry() *Carry {
+	c := &Carry{p: p}
+	c.recs = c.first[:0]
+	return c
+}
 
 func (c *Carry) add(r Record) {
 	c.mu.Lock()

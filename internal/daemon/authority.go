@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/weftos/weftos/chain"
 	"github.com/weftos/weftos/internal/authority"
@@ -29,14 +30,15 @@ func (l chainLedger) Append(ctx context.Context, recs ...authority.Record) (uint
 	if l.log == nil {
 		return 0, errors.New("the audit chain is not open")
 	}
-	entries := make([]chain.Entry, len(recs))
-	for i, r := range recs {
+	b := entryBatches.Get().(*entryBatch)
+	defer b.put()
+	for _, r := range recs {
 		if _, ok := governance.LookupKind(r.Kind); !ok {
 			return 0, fmt.Errorf("%w: %w: %q", authority.ErrBadRecord, errUnregisteredKind, r.Kind)
 		}
-		entries[i] = chain.Entry{Source: r.Source, Kind: r.Kind, Payload: r.Payload}
+		b.e = append(b.e, chain.Entry{Source: r.Source, Kind: r.Kind, Payload: r.Payload})
 	}
-	evs, err := l.log.AppendBatch(ctx, entries)
+	evs, err := l.log.AppendBatch(ctx, b.e)
 	if errors.Is(err, chain.ErrInvalidEvent) {
 		return 0, fmt.Errorf("%w: %w", authority.ErrBadRecord, err)
 	}
@@ -44,6 +46,18 @@ func (l chainLedger) Append(ctx context.Context, recs ...authority.Record) (uint
 		return 0, err
 	}
 	return evs[len(evs)-1].Seq, nil
+}
+
+// entryBatch is the entries of one append, in a reused array: the chain
+// is done with them when AppendBatch returns (it encodes them first).
+type entryBatch struct{ e []chain.Entry }
+
+var entryBatches = sync.Pool{New: func() any { return &entryBatch{e: make([]chain.Entry, 0, 8)} }}
+
+func (b *entryBatch) put() {
+	clear(b.e)
+	b.e = b.e[:0]
+	entryBatches.Put(b)
 }
 
 // openAuthority builds the one pipeline every privileged act goes through.

@@ -135,15 +135,35 @@ func (d *Daemon) recordKernelEvents() {
 // TestIPCRecordCanonical checks it against the reference.
 type ipcRecord struct {
 	kernel.IPCEvent
-	PayloadHash string          `json:"payload_hash"`
+	PayloadHash ipcHash         `json:"payload_hash"`
 	Payload     *kernel.Payload `json:"payload,omitempty"`
 }
 
 var _ jcs.Appender = ipcRecord{}
 
-func newIPCRecord(e kernel.IPCEvent, hash string) ipcRecord {
+func newIPCRecord(e kernel.IPCEvent, hash ipcHash) ipcRecord {
 	return ipcRecord{IPCEvent: e, PayloadHash: hash}
 }
+
+// ipcHash is the hex SHAKE-256/32 of an IPC payload, held in the record
+// without a string of its own; the zero value is "" (a payload that does
+// not encode). It is written as a JSON string.
+type ipcHash struct {
+	hex [64]byte
+	ok  bool
+}
+
+func (h *ipcHash) bytes() []byte {
+	if !h.ok {
+		return nil
+	}
+	return h.hex[:]
+}
+
+func (h ipcHash) String() string { return string(h.bytes()) }
+
+// MarshalText implements encoding.TextMarshaler (encoding/json's form).
+func (h ipcHash) MarshalText() ([]byte, error) { return append([]byte{}, h.bytes()...), nil }
 
 // AppendCanonical implements jcs.Appender: the members in the order of
 // their names.
@@ -172,8 +192,8 @@ func (r ipcRecord) AppendCanonical(dst []byte) ([]byte, error) {
 			return dst, err
 		}
 	}
-	dst = append(dst, `,"payload_hash":`...)
-	dst = jcs.AppendString(dst, r.PayloadHash)
+	dst = append(dst, `,"payload_hash":"`...) // hex digits, as they are
+	dst = append(append(dst, r.PayloadHash.bytes()...), '"')
 	dst = append(dst, `,"payload_kind":`...)
 	dst = jcs.AppendString(dst, r.PayloadKind)
 	if r.Reason != "" {
@@ -193,20 +213,20 @@ func (r ipcRecord) AppendCanonical(dst []byte) ([]byte, error) {
 
 // payloadHash is SHAKE-256/32 over the payload's JSON encoding (as
 // encoding/json writes it), "" for a payload that does not encode.
-func payloadHash(p *kernel.Payload) string {
+func payloadHash(p *kernel.Payload) ipcHash {
 	var h sha3.SHAKE // SHAKE-256
 	if !hashJSONPayload(&h, p) {
 		b, err := json.Marshal(p)
 		if err != nil {
-			return ""
+			return ipcHash{}
 		}
 		h.Write(b) //nolint:errcheck // never fails
 	}
 	var sum [32]byte
 	h.Read(sum[:]) //nolint:errcheck // never fails
-	var out [64]byte
-	hex.Encode(out[:], sum[:])
-	return string(out[:])
+	out := ipcHash{ok: true}
+	hex.Encode(out.hex[:], sum[:])
+	return out
 }
 
 // jsonPayloadPrefix is how encoding/json starts a JSON payload.

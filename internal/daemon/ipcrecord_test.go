@@ -7,6 +7,7 @@ import (
 	"math/rand"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"testing/quick"
@@ -62,11 +63,12 @@ func TestIPCRecordCanonical(t *testing.T) {
 				ev.Field(i).SetZero()
 			}
 		}
-		rec := newIPCRecord(e, "abc")
+		hash := payloadHashSeed(r)
+		rec := newIPCRecord(e, hash)
 		rec.Payload = payloads[r.Intn(len(payloads))]
 		jcstest.CheckMarshal(t, rec)
 		flat := flatIPCRecord{ID: e.ID, From: e.From, Target: e.Target, PayloadKind: e.PayloadKind, Size: e.Size, CorrelationID: e.CorrelationID,
-			TraceID: e.TraceID, Reason: e.Reason, Action: e.Action, ActionID: e.ActionID, Agent: e.Agent, PayloadHash: "abc", Payload: rec.Payload}
+			TraceID: e.TraceID, Reason: e.Reason, Action: e.Action, ActionID: e.ActionID, Agent: e.Agent, PayloadHash: hash.String(), Payload: rec.Payload}
 		got, err := jcs.Marshal(rec)
 		want, werr := jcstest.Marshal(flat)
 		if (err == nil) != (werr == nil) || string(got) != string(want) {
@@ -79,6 +81,15 @@ func TestIPCRecordCanonical(t *testing.T) {
 			t.Errorf("flatIPCRecord lacks kernel.IPCEvent.%s", f.Name)
 		}
 	}
+}
+
+// payloadHashSeed is the hash of a random payload, or of none ("").
+func payloadHashSeed(r *rand.Rand) ipcHash {
+	if r.Intn(4) == 0 {
+		return ipcHash{}
+	}
+	p := kernel.Text(strconv.Itoa(r.Int()))
+	return payloadHash(&p)
 }
 
 // oldPayloadHash is the payload hash as it was first written: SHAKE-256/32
@@ -102,7 +113,7 @@ func TestPayloadHashFast(t *testing.T) {
 	for _, s := range payloadHashSeeds {
 		for _, p := range []kernel.Payload{kernel.JSONPayload([]byte(s)), kernel.Text(s), kernel.Binary([]byte(s)), sig,
 			{Kind: kernel.PayloadJSON, JSON: []byte(s), Text: "t"}, {Kind: kernel.PayloadJSON, JSON: []byte(s), Binary: []byte{1}}, {Kind: kernel.PayloadJSON, JSON: []byte(s), Signal: 1}} {
-			if got, want := payloadHash(&p), oldPayloadHash(&p); got != want {
+			if got, want := payloadHash(&p).String(), oldPayloadHash(&p); got != want {
 				t.Errorf("payloadHash(%+v) = %q, json.Marshal's %q", p, got, want)
 			}
 		}
@@ -130,7 +141,7 @@ func FuzzPayloadHash(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		p := kernel.JSONPayload(raw)
-		if got, want := payloadHash(&p), oldPayloadHash(&p); got != want {
+		if got, want := payloadHash(&p).String(), oldPayloadHash(&p); got != want {
 			t.Fatalf("payloadHash(%q) = %q, json.Marshal's %q", raw, got, want)
 		}
 	})

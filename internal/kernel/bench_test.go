@@ -3,6 +3,7 @@ package kernel
 import (
 	"context"
 	"sort"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -113,5 +114,31 @@ func BenchmarkSpawnStop(b *testing.B) {
 			b.Fatal(err)
 		}
 		<-p.done
+	}
+}
+
+// BenchmarkIPCRequestObserved is the round trip of an agent turn's IPC —
+// the kernel's request to a process and the process's reply — with a
+// subscriber on the event bus, as the daemon records every IPC send: the
+// events published (with their target names) count.
+func BenchmarkIPCRequestObserved(b *testing.B) {
+	k := newKernel(b, Config{})
+	ctx := context.Background()
+	var seen atomic.Int64 // the subscriber runs on the sender's goroutine
+	defer k.Bus().Subscribe(func(ev Event) {
+		if _, ok := ev.Data.(IPCEvent); ok {
+			seen.Add(1)
+		}
+	})()
+	echo := spawn(b, k, "echo", KernelPID, nil, echoHandler(nil))
+	body := JSONPayload([]byte(`{"message":"hi"}`))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := k.Request(ctx, &Envelope{From: KernelPID, Target: ToProcess(echo), Payload: body}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if seen.Load() == 0 {
+		b.Fatal("no IPC event published")
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -476,5 +478,15 @@ func TestMailboxSubscribedAtSpawn(t *testing.T) {
 	}
 	if _, err := k.Spawn(ctx, SpawnSpec{Name: "mute", Kind: MailboxKind, Caps: Capabilities{}, Args: json.RawMessage(`{"topics":["x"]}`)}); !errors.Is(err, ErrCapability) {
 		t.Fatalf("a mailbox without can_ipc subscribing to a topic: %v", err)
+	}
+}
+
+// TestTargetString: a process target is "process:" and the pid in
+// decimal, whatever the pid.
+func TestTargetString(t *testing.T) {
+	for _, pid := range []PID{KernelPID, 1, 99, 100, 123456, PID(math.MaxUint64)} {
+		if got, want := ToProcess(pid).String(), "process:"+strconv.FormatUint(uint64(pid), 10); got != want {
+			t.Errorf("ToProcess(%d).String() = %q, want %q", pid, got, want)
+		}
 	}
 }

@@ -61,7 +61,11 @@ func ToRemote(node string, inner Target) Target {
 func (t Target) String() string {
 	switch t.Kind {
 	case TargetProcess:
-		return "process:" + t.PID.String()
+		if t.PID == KernelPID {
+			return "process:0" // the replies to every request the operator sends
+		}
+		var b [32]byte
+		return string(strconv.AppendUint(append(b[:0], "process:"...), uint64(t.PID), 10))
 	case TargetTopic:
 		return "topic:" + t.Topic
 	case TargetBroadcast:
