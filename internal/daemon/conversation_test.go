@@ -22,21 +22,15 @@ import (
 // answer, a tool call and its result — and after a reset only what follows.
 func TestConversationAcrossTurns(t *testing.T) {
 	srv := llmtest.NewOpenAI(llmtest.Options{Handler: func(r llmtest.Request) llmtest.Turn {
-		var body struct {
-			Messages []struct {
-				Role    string `json:"role"`
-				Content string `json:"content"`
-			} `json:"messages"`
-		}
-		_ = json.Unmarshal(r.Body, &body)
-		last := body.Messages[len(body.Messages)-1]
+		msgs := chatMessages(t, r)
+		last := msgs[len(msgs)-1]
 		switch {
-		case last.Role == "user" && last.Content == "look":
+		case last.Role == "user" && last.text() == "look":
 			return llmtest.Calls(llmtest.ToolCall{ID: "look-1", Name: "list_dir", Arguments: `{"path":"."}`})
 		case last.Role == "tool":
 			return llmtest.Text("looked")
 		}
-		return llmtest.Text("answer to " + last.Content)
+		return llmtest.Text("answer to " + last.text())
 	}})
 	defer srv.Close()
 	t.Setenv("OPENAI_BASE_URL", srv.URL)
@@ -59,18 +53,9 @@ func TestConversationAcrossTurns(t *testing.T) {
 	// roles lists a request's messages as role:content (a tool call as
 	// assistant:call, its result as tool:result), the system prompt left out.
 	roles := func(r llmtest.Request) string {
-		var body struct {
-			Messages []struct {
-				Role      string            `json:"role"`
-				Content   *string           `json:"content"`
-				ToolCalls []json.RawMessage `json:"tool_calls"`
-			} `json:"messages"`
-		}
-		if err := json.Unmarshal(r.Body, &body); err != nil {
-			t.Fatal(err)
-		}
+		t.Helper()
 		var out []string
-		for _, m := range body.Messages {
+		for _, m := range chatMessages(t, r) {
 			switch {
 			case m.Role == "system":
 			case len(m.ToolCalls) > 0:
@@ -78,7 +63,7 @@ func TestConversationAcrossTurns(t *testing.T) {
 			case m.Role == "tool":
 				out = append(out, "tool:result")
 			default:
-				out = append(out, m.Role+":"+*m.Content)
+				out = append(out, m.Role+":"+m.text())
 			}
 		}
 		return strings.Join(out, " ")
@@ -109,4 +94,30 @@ func TestConversationAcrossTurns(t *testing.T) {
 		}
 		turn(fmt.Sprintf("after %d", i), want+fmt.Sprintf("user:after %d", i))
 	}
+}
+
+// chatMessage is a Chat Completions request's message, as the tests read it.
+type chatMessage struct {
+	Role      string            `json:"role"`
+	Content   *string           `json:"content"`
+	ToolCalls []json.RawMessage `json:"tool_calls"`
+}
+
+func (m chatMessage) text() string {
+	if m.Content == nil {
+		return ""
+	}
+	return *m.Content
+}
+
+// chatMessages decodes the messages of a chat request.
+func chatMessages(t *testing.T, r llmtest.Request) []chatMessage {
+	var body struct {
+		Messages []chatMessage `json:"messages"`
+	}
+	if err := r.Decode(&body); err != nil || len(body.Messages) == 0 {
+		t.Errorf("chat request without messages: %v", err)
+		return []chatMessage{{}}
+	}
+	return body.Messages
 }
