@@ -1,3 +1,5 @@
+//go:build !nollm
+
 package daemon
 
 import (
