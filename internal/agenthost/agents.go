@@ -44,7 +44,7 @@ type Request struct {
 	Reset   bool   `json:"reset,omitempty"`
 	// Stream names the API Stream the run's output goes to (deltas, tool
 	// calls, approvals); empty for requests with no client watching.
-	Stream string `json:"Stream,omitempty"`
+	Stream string `json:"stream,omitempty"`
 }
 
 // Reply is the agent's answer to an Request.

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/weftos/weftos/chain"
+	"github.com/weftos/weftos/internal/agenthost"
 	"github.com/weftos/weftos/internal/apitype"
 	"github.com/weftos/weftos/internal/kernel"
 	"github.com/weftos/weftos/internal/memory"
@@ -58,6 +59,9 @@ func TestJSONIsSnakeCase(t *testing.T) {
 		kernel.Info{}, kernel.Capabilities{}, kernel.ServiceInfo{}, kernel.CronJob{}, kernel.Status{}, kernel.KernelReply{},
 		kernel.DeadLetter{}, kernel.Envelope{}, memory.IngestResult{}, memory.IngestProgress{}, chain.Report{},
 		kernel.ServiceEvent{}, kernel.SupervisorChildEvent{}, kernel.SupervisorChild{},
+		// The payloads an agent process takes and answers over IPC
+		// (`weave ipc send` shows them too).
+		agenthost.Request{}, agenthost.Reply{},
 	}
 	for _, v := range wire {
 		checkSnake(t, reflect.TypeOf(v), reflect.TypeOf(v).Name(), map[reflect.Type]bool{})
