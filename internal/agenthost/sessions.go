@@ -230,7 +230,9 @@ func (h *Host) Run(ctx context.Context, req apitype.RunRequest, emit func(apityp
 	}
 	done := make(chan result, 1)
 	go func() {
-		env, err := h.kernel.Request(ctx, &kernel.Envelope{From: kernel.KernelPID, Target: kernel.ToProcess(pid), Payload: kernel.JSONPayload(body)})
+		// As long as the turn takes (a slow model, a tool, a human's
+		// approval): the client going away or the node closing ends it.
+		env, err := h.kernel.Await(ctx, &kernel.Envelope{From: kernel.KernelPID, Target: kernel.ToProcess(pid), Payload: kernel.JSONPayload(body)})
 		done <- result{env, err}
 	}()
 	for {

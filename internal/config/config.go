@@ -284,7 +284,11 @@ type Kernel struct {
 	InboxCapacity      int      `toml:"inbox_capacity" json:"inbox_capacity"`
 	DeadLetterCapacity int      `toml:"dead_letter_capacity" json:"dead_letter_capacity"`
 	StopGrace          Duration `toml:"stop_grace" json:"stop_grace"`
-	HealthInterval     Duration `toml:"health_interval" json:"health_interval"`
+	// RequestTimeout bounds how long an IPC request waits for its reply
+	// when the one asking set no deadline (`weave ipc send --request`
+	// sets its own; an agent run waits as long as the turn takes).
+	RequestTimeout Duration `toml:"request_timeout" json:"request_timeout"`
+	HealthInterval Duration `toml:"health_interval" json:"health_interval"`
 	// Procs is the daemon's GOMAXPROCS; 0 means the CPUs Go finds plus
 	// two (see default.toml). The GOMAXPROCS environment variable wins.
 	Procs int `toml:"procs" json:"procs"`
@@ -328,7 +332,7 @@ func Defaults() Config {
 	return Config{
 		Log: Log{Level: "info", Format: "text", FileMaxMiB: 10, FileKeep: 3},
 		Kernel: Kernel{MaxProcesses: 4096, InboxCapacity: 1024, DeadLetterCapacity: 1000,
-			StopGrace: Duration{5 * time.Second}, HealthInterval: Duration{10 * time.Second}, GCPercent: 100},
+			StopGrace: Duration{5 * time.Second}, RequestTimeout: Duration{30 * time.Second}, HealthInterval: Duration{10 * time.Second}, GCPercent: 100},
 		Chain:      Chain{ChainID: 1, SegmentSizeMiB: 64, CheckpointInterval: Duration{100 * time.Millisecond}, CheckpointEvery: 1000},
 		Governance: Governance{Environment: "dev", DeferTimeout: Duration{5 * time.Minute}, KnownHosts: []string{}},
 		Memory:     Memory{Embedder: "lexical", Dim: 384, Recall: 5},
@@ -396,6 +400,9 @@ func (c Config) Validate(name string) error {
 	}
 	if c.Log.FileKeep < 1 || c.Log.FileKeep > 100 {
 		return bad("log.file_keep", "%d is outside 1..100", c.Log.FileKeep)
+	}
+	if d := c.Kernel.RequestTimeout.Duration; d < time.Millisecond || d > 24*time.Hour {
+		return bad("kernel.request_timeout", "%s is outside 1ms..24h", d)
 	}
 	if c.Kernel.Procs < 0 || c.Kernel.Procs > 1024 {
 		return bad("kernel.procs", "%d is outside 0..1024", c.Kernel.Procs)

@@ -5,6 +5,7 @@ package daemon
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -12,8 +13,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/weftos/weftos/internal/agenthost"
+	"github.com/weftos/weftos/internal/apitype"
 	"github.com/weftos/weftos/internal/kernel"
 	"github.com/weftos/weftos/internal/llm/llmtest"
 )
@@ -122,4 +125,52 @@ func chatMessages(t *testing.T, r llmtest.Request) []chatMessage {
 		return []chatMessage{{}}
 	}
 	return body.Messages
+}
+
+// TestRunOutlastsRequestTimeout: an agent turn may take longer than
+// [kernel] request_timeout (a slow model, a tool, an approval): the run
+// waits for its answer. It used to fail at the bound (30 s by default)
+// while the agent went on.
+func TestRunOutlastsRequestTimeout(t *testing.T) {
+	srv := llmtest.NewOpenAI(llmtest.Options{Latency: 400 * time.Millisecond,
+		Handler: func(llmtest.Request) llmtest.Turn { return llmtest.Text("slow but sure") }})
+	defer srv.Close()
+	t.Setenv("OPENAI_BASE_URL", srv.URL)
+	t.Setenv("OPENAI_API_KEY", "k")
+	t.Setenv("ANTHROPIC_API_KEY", "")
+	home := t.TempDir()
+	if err := os.WriteFile(filepath.Join(home, "weftos.toml"), []byte("[kernel]\nrequest_timeout = \"50ms\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d, err := Open(context.Background(), Options{Home: home, Version: "test", Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeD(t, d)
+	var answer strings.Builder
+	var failure string
+	err = d.runAgent(context.Background(), RunRequest{Session: "slow", Workspace: t.TempDir(), Model: "openai/m", Message: "take your time"},
+		func(ev RunEvent) error {
+			switch ev.Type {
+			case apitype.RunDelta:
+				answer.WriteString(ev.Text)
+			case apitype.RunError:
+				failure = ev.Code + ": " + ev.Message
+			}
+			return nil
+		})
+	if err != nil || failure != "" {
+		t.Fatalf("run: %v %s", err, failure)
+	}
+	if answer.String() != "slow but sure" {
+		t.Fatalf("answer %q", answer.String())
+	}
+	// A plain request still has the bound.
+	pid, err := d.agenthost.SessionAgent(context.Background(), RunRequest{Session: "slow", Workspace: t.TempDir(), Model: "openai/m"})
+	if err == nil {
+		_, err = ask(context.Background(), d, pid, "again")
+	}
+	if !errors.Is(err, kernel.ErrDeadline) {
+		t.Fatalf("a request without a deadline, slower than request_timeout: %v, want ErrDeadline", err)
+	}
 }

@@ -202,7 +202,7 @@ func Open(ctx context.Context, opts Options) (_ *Daemon, err error) {
 	kc := d.cfg.Kernel
 	d.kernel, err = kernel.New(kernel.Config{
 		MaxProcesses: kc.MaxProcesses, InboxCapacity: kc.InboxCapacity, DLQCapacity: kc.DeadLetterCapacity,
-		StopGrace: kc.StopGrace.Duration, FirstPID: firstPID, Reserve: d.reservePIDs,
+		StopGrace: kc.StopGrace.Duration, RequestTimeout: kc.RequestTimeout.Duration, FirstPID: firstPID, Reserve: d.reservePIDs,
 		NodeID: d.id.NodeID, Version: opts.Version, Clock: opts.Clock, Logger: d.log.With("layer", "kernel"),
 	})
 	if err != nil {

@@ -13,10 +13,23 @@ import (
 // kernel/operator) and returns the assigned message ID.
 func (k *Kernel) Send(ctx context.Context, env *Envelope) (uint64, error) { return k.send(ctx, env) }
 
-// Request sends env and waits until ctx ends for the reply correlated with
-// it.
+// DefaultRequestTimeout is how long Request waits for a reply when its
+// context has no deadline (Config.RequestTimeout).
+const DefaultRequestTimeout = 30 * time.Second
+
+// Request sends env and waits for the reply correlated with it until ctx
+// ends or, when ctx has no deadline, at most Config.RequestTimeout (an
+// unanswered request does not wait forever).
 func (k *Kernel) Request(ctx context.Context, env *Envelope) (*Envelope, error) {
 	return k.request(ctx, env)
+}
+
+// Await is Request without the default bound: it waits for the reply as
+// long as ctx allows, for callers that bound the wait themselves (an agent
+// run lasts as long as its client stays and the node runs, however long
+// the model and the tools take).
+func (k *Kernel) Await(ctx context.Context, env *Envelope) (*Envelope, error) {
+	return k.exchange(ctx, env)
 }
 
 func (k *Kernel) send(ctx context.Context, env *Envelope) (uint64, error) {
@@ -278,9 +291,14 @@ func (k *Kernel) isAncestor(a PID, p *Process) bool {
 func (k *Kernel) request(ctx context.Context, env *Envelope) (*Envelope, error) {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, 30*time.Second)
+		ctx, cancel = context.WithTimeout(ctx, k.cfg.RequestTimeout)
 		defer cancel()
 	}
+	return k.exchange(ctx, env)
+}
+
+// exchange sends env as a request and waits for its reply until ctx ends.
+func (k *Kernel) exchange(ctx context.Context, env *Envelope) (*Envelope, error) {
 	env.ID = k.msgID.Add(1)
 	env.ReplyTo = true
 	ch := k.pending.add(env.From, env.ID)

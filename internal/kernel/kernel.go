@@ -50,6 +50,10 @@ type Config struct {
 	DLQCapacity   int           // default 1000
 	StopGrace     time.Duration // default 5s
 	ExitHistory   int           // exited processes kept for inspection, default 256
+	// RequestTimeout bounds how long Request waits for a reply when its
+	// context has no deadline; default 30s. Await waits as long as its
+	// context allows.
+	RequestTimeout time.Duration
 	// FirstPID is the first PID to hand out (so PIDs are not reused across
 	// boots). Reserve, when set, is called before PIDs beyond the last
 	// reservation are handed out, with the new high-water mark.
@@ -114,6 +118,9 @@ func New(cfg Config) (*Kernel, error) {
 	}
 	if cfg.StopGrace <= 0 {
 		cfg.StopGrace = 5 * time.Second
+	}
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = DefaultRequestTimeout
 	}
 	if cfg.ExitHistory <= 0 {
 		cfg.ExitHistory = 256

@@ -231,7 +231,8 @@ func (p *Process) SendEnvelope(ctx context.Context, env *Envelope) (uint64, erro
 }
 
 // Request sends payload to target and waits for the reply (correlated by
-// the request's ID) until ctx ends.
+// the request's ID) until ctx ends or, when ctx has no deadline, at most
+// the kernel's Config.RequestTimeout.
 func (p *Process) Request(ctx context.Context, target Target, payload Payload) (*Envelope, error) {
 	return p.k.request(ctx, &Envelope{From: p.pid, Target: target, Payload: payload})
 }
