@@ -2,7 +2,6 @@ package agenthost
 
 import (
 	"context"
-	"crypto/sha3"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -133,11 +132,7 @@ func (m *gatedModel) Chat(ctx context.Context, req *llm.Request, onDelta func(ll
 // json.Marshal(v), 32)), with fewer allocations.
 func hashJSON(v any) string {
 	b, _ := json.Marshal(v)
-	var h sha3.SHAKE // SHAKE-256
-	h.Write(b)
-	var sum [32]byte
-	_, _ = h.Read(sum[:])
-	return hexString(sum)
+	return shake(b)
 }
 
 // hashOf is hashJSON(v), encoded with the hasher's reused encoder.
@@ -145,11 +140,7 @@ func (ph *promptHasher) hashOf(v any) string {
 	ph.mu.Lock()
 	defer ph.mu.Unlock()
 	b, _ := ph.marshal(v) // of nothing when v does not encode, as hashJSON
-	var h sha3.SHAKE      // SHAKE-256
-	h.Write(b)
-	var sum [32]byte
-	_, _ = h.Read(sum[:])
-	return hexString(sum)
+	return shake(b)
 }
 
 // agentModel returns the model an agent process talks to: the named

@@ -206,6 +206,7 @@ func (r *ToolRunner) run(ctx context.Context, call llm.ToolCall) (out string, fa
 	return result, runErr, nil
 }
 
+// shake is the hex SHAKE-256 (32 bytes) of b, with one allocation.
 func shake(b []byte) string {
 	var h sha3.SHAKE // SHAKE-256
 	h.Write(b)
