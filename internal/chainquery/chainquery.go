@@ -108,12 +108,20 @@ func GetStatus(s Source) (Status, error) {
 // head, oldest first. It scans backwards in windows so a long chain is not
 // read whole.
 func Tail(s Source, n int, kind string) ([]chain.Event, error) {
+	return TailTo(s, s.Len(), n, kind)
+}
+
+// TailTo is Tail over the events before seq end: a follower reads the
+// length once, tails up to it and streams from it, so an event appended
+// in between is neither lost nor sent twice.
+func TailTo(s Source, end uint64, n int, kind string) ([]chain.Event, error) {
 	if n <= 0 {
 		n = 20
 	}
-	length := s.Len()
+	if length := s.Len(); end > length {
+		end = length
+	}
 	var out []chain.Event
-	end := length
 	for end > 0 && len(out) < n {
 		start := uint64(0)
 		if end > 1024 {

@@ -46,6 +46,14 @@ func TestQueries(t *testing.T) {
 	if err != nil || len(tail) != 4 || tail[3].Seq != 27 || tail[0].Seq != 18 {
 		t.Fatalf("tail %v %v", seqs(tail), err)
 	}
+	// TailTo stops before end: the events from end on are a follower's.
+	tail, err = TailTo(r, 25, 3, "b")
+	if err != nil || seqs(tail) != "18 21 24 " {
+		t.Fatalf("tail to 25: %v %v", seqs(tail), err)
+	}
+	if tail, err = TailTo(r, 99, 1, ""); err != nil || seqs(tail) != "29 " {
+		t.Fatalf("tail to past the end: %v %v", seqs(tail), err)
+	}
 	since, err := Since(r, 25, 0, "")
 	if err != nil || len(since) != 5 || since[0].Seq != 25 {
 		t.Fatalf("since %v %v", seqs(since), err)

@@ -372,12 +372,14 @@ func (d *Daemon) handleChainEvents(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/x-ndjson")
 	enc := json.NewEncoder(w)
-	last, err := chainquery.Tail(d.chain, int(n), kind)
+	// The length is read once: the tail ends there and following starts
+	// there, so an event appended in between is sent exactly once.
+	next := d.chain.Len()
+	last, err := chainquery.TailTo(d.chain, next, int(n), kind)
 	if err != nil {
 		d.fail(w, err)
 		return
 	}
-	next := d.chain.Len()
 	for _, ev := range last {
 		_ = enc.Encode(ev)
 	}
