@@ -13,19 +13,21 @@ import (
 )
 
 // promptHasher computes an llm.call's prompt hash — hashJSON of the
-// request, SHAKE-256 over its JSON encoding — for one agent, without
-// encoding and hashing the whole request each call. Successive requests
-// of a conversation repeat the previous one's messages and add to them,
-// and carry the same tools: it keeps the hash state after the messages it
-// last hashed (with a copy of them, to check they are repeated) and the
-// encoding of the tools (with a copy of them), and hashes only what is
-// new. Whatever does not match is hashed in full; the result is always
-// hashJSON(req).
+// request, SHAKE-256 over its JSON encoding, whose members are Model,
+// System, Tools, Messages and the options, in that order — for one agent,
+// without encoding and hashing the whole request each call. Successive
+// requests of a conversation carry the same tools and repeat the previous
+// one's messages, adding to them: it keeps the hash state after the
+// messages it last hashed (with a copy of them, and the tools' encoding,
+// to check they are repeated) and hashes only what is new. Whatever does
+// not match is hashed in full; the result is always hashJSON(req).
 type promptHasher struct {
 	mu sync.Mutex
-	// The hash state after `{"Model":…,"System":…,"Messages":[` and the
-	// messages of the last request, which are kept in msgs.
+	// The hash state after `{"Model":…,"System":…,"Tools":…,"Messages":[`
+	// and the messages of the last request, which are kept in msgs; the
+	// tools' encoding it absorbed is toolsIn.
 	model, system string
+	toolsIn       []byte
 	msgs          []llm.Message
 	state         []byte // sha3.SHAKE.MarshalBinary
 	// The encodings of the host's tool lists, shared by its agents; nil:
@@ -46,9 +48,8 @@ type promptHasher struct {
 
 type (
 	promptHead struct {
-		Model    string
-		System   string
-		Messages []llm.Message
+		Model  string
+		System string
 	}
 	promptTail struct {
 		MaxTokens   int
@@ -63,13 +64,14 @@ func (ph *promptHasher) hash(req *llm.Request) string {
 	defer ph.mu.Unlock()
 	tail, err1 := ph.tailJSON(req)
 	tools, err2 := ph.toolsJSON(req.Tools)
-	h, err3 := ph.messages(req)
-	if err1 != nil || err2 != nil || err3 != nil || h == nil {
+	if err1 != nil || err2 != nil || req.Messages == nil {
 		return hashJSON(req) // a request that does not encode, or has no messages
 	}
-	h.Write([]byte(`],"Tools":`))
-	h.Write(tools)
-	h.Write([]byte{','})
+	h, err := ph.messages(req, tools)
+	if err != nil {
+		return hashJSON(req)
+	}
+	h.Write([]byte{']', ','})
 	h.Write(tail)
 	var sum [32]byte
 	_, _ = h.Read(sum[:])
@@ -119,28 +121,28 @@ func (ph *promptHasher) tailJSON(req *llm.Request) ([]byte, error) {
 }
 
 // messages returns a hash that has absorbed the request's encoding up to
-// its last message (without the closing bracket), from the kept state
-// when the request repeats the kept messages; nil for a request whose
-// messages are nil (encoded as null).
-func (ph *promptHasher) messages(req *llm.Request) (*sha3.SHAKE, error) {
-	if req.Messages == nil {
-		return nil, nil
-	}
+// its last message (without the closing bracket), given its tools'
+// encoding, from the kept state when the request repeats the kept model,
+// system prompt, tools and messages. The request's messages are not nil.
+func (ph *promptHasher) messages(req *llm.Request, tools []byte) (*sha3.SHAKE, error) {
 	h := &ph.h
 	h.Reset()
 	from := 0
 	if ph.state != nil && req.Model == ph.model && req.System == ph.system && len(req.Messages) >= len(ph.msgs) &&
-		slices.EqualFunc(req.Messages[:len(ph.msgs)], ph.msgs, sameMessage) {
+		sameBytes(tools, ph.toolsIn) && slices.EqualFunc(req.Messages[:len(ph.msgs)], ph.msgs, sameMessage) {
 		if err := h.UnmarshalBinary(ph.state); err != nil {
 			return nil, err
 		}
 		from = len(ph.msgs)
 	} else {
-		head, err := ph.marshal(promptHead{Model: req.Model, System: req.System, Messages: []llm.Message{}})
+		head, err := ph.marshal(promptHead{Model: req.Model, System: req.System})
 		if err != nil {
 			return nil, err
 		}
-		h.Write(head[:len(head)-len("]}")]) // …,"Messages":[
+		h.Write(head[:len(head)-1]) // without the closing brace
+		h.Write([]byte(`,"Tools":`))
+		h.Write(tools)
+		h.Write([]byte(`,"Messages":[`))
 	}
 	for i, m := range req.Messages[from:] {
 		b, err := ph.marshal(m)
@@ -158,12 +160,21 @@ func (ph *promptHasher) messages(req *llm.Request) (*sha3.SHAKE, error) {
 		ph.state = nil
 		return nil, err
 	}
-	ph.model, ph.system, ph.state = req.Model, req.System, state
+	ph.model, ph.system, ph.toolsIn, ph.state = req.Model, req.System, tools, state
 	ph.msgs = append(ph.msgs[:from], make([]llm.Message, len(req.Messages)-from)...)
 	for i, m := range req.Messages[from:] {
 		ph.msgs[from+i] = copyMessage(m)
 	}
 	return h, nil
+}
+
+// sameBytes reports whether a and b hold the same bytes, at once when
+// they are the same slice (a tool list's kept encoding).
+func sameBytes(a, b []byte) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	return len(a) == 0 || &a[0] == &b[0] || bytes.Equal(a, b)
 }
 
 // sameMessage reports whether a and b encode alike.

@@ -177,3 +177,23 @@ func TestToolEncodingsBounded(t *testing.T) {
 		}
 	}
 }
+
+// TestPromptHashDefinition pins what llm.call records as prompt_hash: the
+// SHAKE-256 (32 bytes, hex) of exactly this encoding of the request —
+// Tools before Messages — so that a change to llm.Request's fields or
+// order, which would change every recorded hash, fails here.
+func TestPromptHashDefinition(t *testing.T) {
+	temp := 0.5
+	req := llm.Request{Model: "m", System: "s", Tools: []llm.ToolSpec{{Name: "t", Description: "d", Parameters: json.RawMessage(`{"type":"object"}`)}},
+		Messages: []llm.Message{{Role: llm.RoleUser, Content: "hi"}}, MaxTokens: 5, Temperature: &temp, Stop: []string{"x"}}
+	const encoding = `{"Model":"m","System":"s","Tools":[{"name":"t","description":"d","parameters":{"type":"object"}}],` +
+		`"Messages":[{"role":"user","content":"hi"}],"MaxTokens":5,"Temperature":0.5,"Stop":["x"]}`
+	if b, _ := json.Marshal(&req); string(b) != encoding {
+		t.Fatalf("encoding of the request:\n%s\nwant\n%s", b, encoding)
+	}
+	want := hex.EncodeToString(sha3.SumSHAKE256([]byte(encoding), 32))
+	var ph promptHasher
+	if got := ph.hash(&req); got != want {
+		t.Fatalf("prompt hash %s, want %s", got, want)
+	}
+}

@@ -60,9 +60,13 @@ type Request struct {
 	Model string
 	// System is the system prompt. Messages with RoleSystem are appended
 	// to it for vendors that take the system prompt out of band.
-	System   string
-	Messages []Message
+	System string
+	// Tools come before Messages: the llm.call prompt hash is SHAKE-256
+	// over this struct's JSON encoding, and with the tools (several KiB of
+	// schemas) ahead of the conversation, a hasher resumes after the
+	// messages it saw last instead of absorbing the tools again per call.
 	Tools    []ToolSpec
+	Messages []Message
 	// MaxTokens caps the output; 0 means the provider's configured default
 	// (Anthropic requires a value, so that default is never 0 there).
 	MaxTokens   int
