@@ -190,19 +190,26 @@ func BenchmarkConcurrentAgents(b *testing.B) {
 					}
 					pids[i] = pid
 				}
-				// A first, untimed turn opens each session (directory, lock,
-				// metadata): the figure is for agents already running.
-				var warm sync.WaitGroup
-				for _, pid := range pids {
-					warm.Add(1)
-					go func() {
-						defer warm.Done()
-						if _, err := ask(ctx, d, pid, "warm up"); err != nil {
-							b.Error(err)
-						}
-					}()
+				// Untimed turns first: the first opens each session
+				// (directory, lock, metadata); the second runs as the timed
+				// ones do, all agents at once, so the model client's
+				// connection pool grows to what that needs (the first turns
+				// start as the sessions open, fewer at a time, and leave
+				// fewer connections idle). The figure is for agents already
+				// running.
+				for range 2 {
+					var warm sync.WaitGroup
+					for _, pid := range pids {
+						warm.Add(1)
+						go func() {
+							defer warm.Done()
+							if _, err := ask(ctx, d, pid, "warm up"); err != nil {
+								b.Error(err)
+							}
+						}()
+					}
+					warm.Wait()
 				}
-				warm.Wait()
 				stopProfile := profileTimed(b, n)
 				cpu0, _ := cputime.Self()
 				fake0, _ := fake.cpu()
