@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -60,6 +61,7 @@ func FuzzReadResponse(f *testing.F) {
 		"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n",
 		"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffffff\r\n",
 		"HTTP/1.0 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",
+		"HTTP/1.1 200 OK\r\nSet-Cookie: a\r\nx-weft: \t1 \r\nset-cookie: b\r\nContent-Length: 0\r\n\r\n",
 	} {
 		f.Add([]byte(s))
 	}
@@ -107,6 +109,14 @@ func FuzzReadResponse(f *testing.F) {
 		}
 		if std.StatusCode != resp.StatusCode || !bytes.Equal(want, got) {
 			t.Fatalf("disagreement on %q: net/http %d %q, minihttp %d %q", data, std.StatusCode, want, resp.StatusCode, got)
+		}
+		for k, v := range resp.Header {
+			if k == "Transfer-Encoding" || k == "Trailer" {
+				continue // net/http moves them out of the header
+			}
+			if !slices.Equal(v, std.Header[k]) {
+				t.Fatalf("header %s: net/http %q, minihttp %q", k, std.Header[k], v)
+			}
 		}
 		for k := range resp.Trailer {
 			if resp.Trailer.Get(k) != std.Trailer.Get(k) {

@@ -168,52 +168,82 @@ type lineReader struct {
 var errBareLF = errors.New("minihttp: line ends in a bare LF")
 
 func (l *lineReader) line() (string, error) {
-	var buf []byte
+	var arr [256]byte
+	b, err := l.appendLine(arr[:0])
+	if err != nil {
+		return "", err
+	}
+	return string(b), nil
+}
+
+// appendLine appends the next line, without its line ending, to dst.
+func (l *lineReader) appendLine(dst []byte) ([]byte, error) {
+	start := len(dst)
 	for {
 		frag, err := l.br.ReadSlice('\n')
 		l.budget -= len(frag)
 		if l.budget < 0 {
-			return "", errHeaderTooLarge
+			return dst, errHeaderTooLarge
 		}
-		buf = append(buf, frag...)
+		dst = append(dst, frag...)
 		if err == nil {
 			break
 		}
 		if err != bufio.ErrBufferFull {
-			if err == io.EOF && len(buf) > 0 {
+			if err == io.EOF && len(dst) > start {
 				err = io.ErrUnexpectedEOF
 			}
-			return "", err
+			return dst, err
 		}
 	}
-	buf = buf[:len(buf)-1]
-	if l.crlf && (len(buf) == 0 || buf[len(buf)-1] != '\r') {
-		return "", errBareLF
+	dst = dst[:len(dst)-1]
+	if l.crlf && (len(dst) == start || dst[len(dst)-1] != '\r') {
+		return dst, errBareLF
 	}
-	if n := len(buf); n > 0 && buf[n-1] == '\r' {
-		buf = buf[:n-1]
+	if n := len(dst); n > start && dst[n-1] == '\r' {
+		dst = dst[:n-1]
 	}
-	return string(buf), nil
+	return dst, nil
 }
 
 // headers reads header lines up to the empty line. Obsolete line folding
-// and malformed names are errors.
+// and malformed names are errors. The lines are read into one buffer and
+// made one string: names and values are parts of it, and the names'
+// first values share one backing array.
 func (l *lineReader) headers() (Header, error) {
-	h := Header{}
-	for n := 0; ; n++ {
-		line, err := l.line()
-		if err != nil {
+	var (
+		arr   [2048]byte
+		block = arr[:0]
+		ends  = make([]int, 0, 32) // where each line ends in block
+		n     int
+	)
+	for ; ; n++ {
+		start := len(block)
+		var err error
+		if block, err = l.appendLine(block); err != nil {
 			return nil, err
 		}
-		if line == "" {
-			return h, nil
+		if len(block) == start {
+			break
 		}
 		if n >= maxHeaderLines {
 			return nil, errHeaderTooLarge
 		}
-		if line[0] == ' ' || line[0] == '\t' {
+		if block[start] == ' ' || block[start] == '\t' {
 			return nil, badRequest("folded header line")
 		}
+		ends = append(ends, len(block))
+	}
+	if n == 0 {
+		return Header{}, nil
+	}
+	all := string(block)
+	h := make(Header, n)
+	vals := make([]string, n)
+	from := 0
+	for i, end := range ends {
+		line := all[from:end]
+		from = end
 		k, v, ok := strings.Cut(line, ":")
 		if !ok || k == "" {
 			return nil, badRequest("malformed header line %q", truncate(line))
@@ -227,8 +257,15 @@ func (l *lineReader) headers() (Header, error) {
 		if !validValue(v) {
 			return nil, badRequest("invalid header value for %q", k)
 		}
-		h.Add(k, v)
+		k = CanonicalHeaderKey(k)
+		if prev, ok := h[k]; ok {
+			h[k] = append(prev, v)
+			continue
+		}
+		vals[i] = v
+		h[k] = vals[i : i+1 : i+1]
 	}
+	return h, nil
 }
 
 func truncate(s string) string {
