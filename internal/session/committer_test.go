@@ -80,7 +80,7 @@ func runSessions(t *testing.T, home string, c *Committer, names []string, steps 
 // one cycleStep says, with a consistent state.
 func checkSteps(t *testing.T, s *Session, want int) {
 	t.Helper()
-	steps := s.Steps()
+	steps := stepsOf(t, s)
 	if len(steps) < want {
 		t.Fatalf("%s: %d steps, %d were acknowledged", s.Name(), len(steps), want)
 	}
@@ -116,8 +116,8 @@ func TestCommitterAppendsAndCloses(t *testing.T) {
 			t.Fatal(err)
 		}
 		checkSteps(t, s, acked[name])
-		if len(s.Steps()) != 40 {
-			t.Fatalf("%s: %d steps, want 40", name, len(s.Steps()))
+		if len(stepsOf(t, s)) != 40 {
+			t.Fatalf("%s: %d steps, want 40", name, len(stepsOf(t, s)))
 		}
 		s.Close()
 	}
@@ -176,7 +176,7 @@ func TestCommitterClosedRefusesAppends(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if n := len(s.Steps()); n != 1 {
+	if n := len(stepsOf(t, s)); n != 1 {
 		t.Fatalf("%d steps, want 1", n)
 	}
 }
@@ -388,7 +388,7 @@ func TestCommitLogSkipsOtherIncarnations(t *testing.T) {
 	}
 	defer s.Close()
 	checkSteps(t, s, acked["x"])
-	if n := len(s.Steps()); n != 6 {
+	if n := len(stepsOf(t, s)); n != 6 {
 		t.Fatalf("%d steps, want the new incarnation's 6", n)
 	}
 }
@@ -529,7 +529,7 @@ func TestCommitterBufferedSteps(t *testing.T) {
 		if err := st.do(); err != nil {
 			t.Fatalf("%s: %v", st.name, err)
 		}
-		if n := len(s.Steps()); n != st.inMemory {
+		if n := len(stepsOf(t, s)); n != st.inMemory {
 			t.Fatalf("%s: %d steps in the session, want %d", st.name, n, st.inMemory)
 		}
 		if n := onDisk(); n != st.onDisk {
@@ -638,7 +638,7 @@ func TestCommitterBufferedStepsAtCloseSurviveReplay(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	if st := r.Steps(); len(st) != 2 || st[1].Type != FinalAnswer("a").Type {
+	if st := stepsOf(t, r); len(st) != 2 || st[1].Type != FinalAnswer("a").Type {
 		t.Fatalf("steps after the replay: %+v, want the user message and the buffered final answer", st)
 	}
 }
@@ -672,7 +672,7 @@ func TestCommitterBufferedStepsAtCloseAfterFailure(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	if st := r.Steps(); len(st) != 1 {
+	if st := stepsOf(t, r); len(st) != 1 {
 		t.Fatalf("steps: %+v, want only the durable one", st)
 	}
 }
@@ -735,7 +735,7 @@ func TestReplayKeepsStepsWrittenAfterClose(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer r.Close()
-			if n := len(r.Steps()); n != tc.steps {
+			if n := len(stepsOf(t, r)); n != tc.steps {
 				t.Fatalf("%d steps after the replay, want %d", n, tc.steps)
 			}
 		})

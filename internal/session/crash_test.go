@@ -78,7 +78,7 @@ func TestCrashRecovery(t *testing.T) {
 		if s.Recovered().TornBytes > 0 {
 			torn++
 		}
-		steps := s.Steps()
+		steps := stepsOf(t, s)
 		if uint64(len(steps)) < acked {
 			t.Fatalf("round %d: journal has %d steps, child completed %d", round, len(steps), acked)
 		}
@@ -192,7 +192,7 @@ func TestCrashRecoveryCommitted(t *testing.T) {
 			if err != nil {
 				t.Fatalf("round %d: reopen %s: %v", round, name, err)
 			}
-			steps := s.Steps()
+			steps := stepsOf(t, s)
 			if uint64(len(steps)) < acked[name] {
 				t.Fatalf("round %d: %s has %d steps, child completed %d", round, name, len(steps), acked[name])
 			}

@@ -123,3 +123,13 @@ func cycleStep(seq uint64, padLen int) Step {
 		return FinalAnswer(fmt.Sprintf("answer %d", seq))
 	}
 }
+
+// stepsOf is s.Steps(), failing the test on an error.
+func stepsOf(t testing.TB, s *Session) []Step {
+	t.Helper()
+	steps, err := s.Steps()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return steps
+}

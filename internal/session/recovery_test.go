@@ -202,7 +202,7 @@ func TestListAndRemove(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if n := len(s.Steps()); n != 0 {
+	if n := len(stepsOf(t, s)); n != 0 {
 		t.Errorf("reused name has %d steps", n)
 	}
 }
@@ -225,7 +225,7 @@ func TestAppendAfterWriteFailure(t *testing.T) {
 	if _, err := s.Append(context.Background(), FinalAnswer("x")); !errors.Is(err, ErrClosed) {
 		t.Fatalf("Append after a failed write: %v, want ErrClosed", err)
 	}
-	if n := len(s.Steps()); n != 1 {
+	if n := len(stepsOf(t, s)); n != 1 {
 		t.Fatalf("%d steps after failed write, want 1", n)
 	}
 }

@@ -131,7 +131,6 @@ type Session struct {
 	f      *os.File // journal, nil once closed or broken; set to nil under fmu too
 	lock   *os.File
 	size   int64
-	steps  []Step
 	replay *replay
 	broken error
 
@@ -207,7 +206,9 @@ func (s *Session) load() error {
 	if err != nil {
 		return fmt.Errorf("session: %w", err)
 	}
-	res, err := scan(f, f.Name(), meta.format(), true)
+	// The steps themselves are kept only to rewrite an older journal:
+	// the replayed state is what a session holds in memory.
+	res, err := scan(f, f.Name(), meta.format(), meta.format() < CurrentFormat)
 	if err != nil {
 		f.Close()
 		return fmt.Errorf("session %s: %w", s.name, err)
@@ -250,7 +251,7 @@ func (s *Session) load() error {
 			return fmt.Errorf("session %s: sync: %w", s.name, err)
 		}
 	}
-	s.f, s.size, s.steps, s.replay = f, res.good, res.steps, res.replay
+	s.f, s.size, s.replay = f, res.good, res.replay
 	return nil
 }
 
@@ -359,7 +360,6 @@ func (s *Session) append(ctx context.Context, step Step, sync bool) (Step, error
 	}
 	s.size += int64(len(line))
 	s.replay.apply(stored, payload)
-	s.steps = append(s.steps, stored)
 	return stored, nil
 }
 
@@ -372,6 +372,7 @@ func (s *Session) fail(err error) error {
 		size = s.pendingOff // buffered steps not yet written are dropped
 		s.clearPending()
 	}
+	s.size = size
 	terr := s.f.Truncate(size)
 	if terr == nil {
 		terr = s.f.Sync()
@@ -388,12 +389,30 @@ func (s *Session) fail(err error) error {
 	return fmt.Errorf("session %s: %w", s.name, err)
 }
 
-// Steps returns every step in the journal, oldest first. The slice is a
-// copy; the steps' Data is shared and must not be modified.
-func (s *Session) Steps() []Step {
+// Steps returns every step in the journal, oldest first, read back from
+// it (buffered steps not yet written included): a session keeps its
+// replayed state in memory, not its steps.
+func (s *Session) Steps() ([]Step, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return slices.Clone(s.steps)
+	f := s.f
+	if f == nil { // closed: what it wrote is in the file
+		var err error
+		if f, err = os.Open(filepath.Join(s.dir, JournalFile)); err != nil {
+			return nil, fmt.Errorf("session %s: %w", s.name, err)
+		}
+		defer f.Close()
+	}
+	written := s.size - int64(len(s.pending))
+	r := io.MultiReader(io.NewSectionReader(f, 0, written), bytes.NewReader(s.pending))
+	res, err := scan(r, f.Name(), s.meta.format(), true)
+	if err != nil {
+		return nil, fmt.Errorf("session %s: %w", s.name, err)
+	}
+	if res.good != s.size {
+		return nil, fmt.Errorf("session %s: journal holds %d bytes of whole records, want %d", s.name, res.good, s.size)
+	}
+	return res.steps, nil
 }
 
 // Resume returns the session's reconstructed state: the conversation so

@@ -92,7 +92,7 @@ func TestAppendReopen(t *testing.T) {
 		t.Fatalf("new session state %+v", st)
 	}
 	mustAppend(t, s, script()...)
-	before, state := s.Steps(), s.Resume()
+	before, state := stepsOf(t, s), s.Resume()
 	created := s.Meta().Created
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
@@ -109,8 +109,8 @@ func TestAppendReopen(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if !reflect.DeepEqual(s.Steps(), before) {
-		t.Errorf("steps differ after reopen\ngot  %+v\nwant %+v", s.Steps(), before)
+	if !reflect.DeepEqual(stepsOf(t, s), before) {
+		t.Errorf("steps differ after reopen\ngot  %+v\nwant %+v", stepsOf(t, s), before)
 	}
 	if !reflect.DeepEqual(s.Resume(), state) {
 		t.Errorf("state differs after reopen\ngot  %+v\nwant %+v", s.Resume(), state)
@@ -224,7 +224,7 @@ func TestAppendValidation(t *testing.T) {
 			}
 		})
 	}
-	if n := len(s.Steps()); n != 0 {
+	if n := len(stepsOf(t, s)); n != 0 {
 		t.Fatalf("%d refused steps were stored", n)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -335,7 +335,7 @@ func TestAppendStateMatchesReopen(t *testing.T) {
 				t.Fatal(err)
 			}
 			mustAppend(t, s, tc.steps...)
-			live, liveSteps := s.Resume(), s.Steps()
+			live, liveSteps := s.Resume(), stepsOf(t, s)
 			s.Close()
 			s, err = Open(home, "s")
 			if err != nil {
@@ -345,7 +345,7 @@ func TestAppendStateMatchesReopen(t *testing.T) {
 			if got := s.Resume(); !reflect.DeepEqual(got, live) {
 				t.Fatalf("state after reopen\n%+v\nlive\n%+v", got, live)
 			}
-			if got := s.Steps(); !reflect.DeepEqual(got, liveSteps) {
+			if got := stepsOf(t, s); !reflect.DeepEqual(got, liveSteps) {
 				t.Fatalf("steps after reopen\n%+v\nlive\n%+v", got, liveSteps)
 			}
 		})
