@@ -102,10 +102,12 @@ type Queue struct {
 	exp        expHeap
 	head, tail *item
 	multi      map[*item]struct{} // rehearsed impulses: their curves cross others'
-	free       []*item            // removed items, reused by Emit (at most maxFree)
-	last       HLC
-	stats      Stats
-	notify     chan struct{}
+	// Removed items, reused by Emit: at most Capacity, as many as a drain
+	// of a full queue frees (a thousand agents' events arrive in waves).
+	free   []*item
+	last   HLC
+	stats  Stats
+	notify chan struct{}
 }
 
 // New returns an empty queue.
@@ -359,14 +361,11 @@ func (q *Queue) remove(it *item) {
 	}
 	// Kept for the next Emit (an impulse a second per chain event
 	// otherwise allocates one each).
-	if len(q.free) < maxFree {
+	if len(q.free) < q.opts.Capacity {
 		*it = item{}
 		q.free = append(q.free, it)
 	}
 }
-
-// maxFree bounds the removed items kept for reuse.
-const maxFree = 256
 
 // Expire removes the impulses whose activation has fallen to the
 // threshold by now, and returns how many.
