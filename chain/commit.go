@@ -174,7 +174,11 @@ func (l *Log) commit(batch []*appendReq, cps []Checkpoint) {
 	now := l.opts.Clock.Now().UnixNano()
 	emit := func(level uint, index uint64, h Hash) { s.tree.add(h[:]) }
 	for _, r := range batch {
-		r.events = make([]Event, len(r.entries))
+		if cap(r.events) >= len(r.entries) { // a pooled request's, kept by AppendSeq
+			r.events = r.events[:len(r.entries)]
+		} else {
+			r.events = make([]Event, len(r.entries))
+		}
 		for i, p := range r.entries {
 			if l.w.segSize+int64(len(l.w.buf)) >= l.opts.SegmentSize {
 				if err = l.rotate(l.w.size); err != nil {

@@ -304,7 +304,16 @@ func (l *Log) Append(ctx context.Context, source, kind string, payload any) (Eve
 // AppendBatch records entries as consecutive events and returns them once
 // they are durable. If ctx ends first the events may still be recorded.
 func (l *Log) AppendBatch(ctx context.Context, entries []Entry) ([]Event, error) {
-	return l.appendBatch(ctx, entries, false)
+	evs, _, err := l.appendBatch(ctx, entries, false, true)
+	return evs, err
+}
+
+// AppendSeq is AppendBatch for a caller that needs only the sequence
+// number of the last event (an audit record's): it returns that, and
+// allocates nothing per event.
+func (l *Log) AppendSeq(ctx context.Context, entries []Entry) (uint64, error) {
+	_, last, err := l.appendBatch(ctx, entries, false, false)
+	return last, err
 }
 
 // AppendBatchLazy is AppendBatch for records nobody waits on (observations
@@ -313,15 +322,22 @@ func (l *Log) AppendBatch(ctx context.Context, entries []Entry) ([]Event, error)
 // with, instead of costing one of its own. It still returns only once the
 // events are durable.
 func (l *Log) AppendBatchLazy(ctx context.Context, entries []Entry) ([]Event, error) {
-	return l.appendBatch(ctx, entries, true)
+	evs, _, err := l.appendBatch(ctx, entries, true, true)
+	return evs, err
 }
 
-func (l *Log) appendBatch(ctx context.Context, entries []Entry, lazy bool) ([]Event, error) {
+// appendBatch appends entries; it returns the events when events is true,
+// else only the last one's seq (the request keeps its events array for
+// its next use).
+func (l *Log) appendBatch(ctx context.Context, entries []Entry, lazy, events bool) ([]Event, uint64, error) {
 	if len(entries) == 0 {
-		return nil, nil
+		if events {
+			return nil, 0, nil
+		}
+		return nil, 0, fmt.Errorf("%w: no entries", ErrInvalidEvent) // no seq to return
 	}
 	if len(entries) > l.opts.MaxBatch {
-		return nil, fmt.Errorf("%w: batch of %d entries above MaxBatch %d", ErrInvalidEvent, len(entries), l.opts.MaxBatch)
+		return nil, 0, fmt.Errorf("%w: batch of %d entries above MaxBatch %d", ErrInvalidEvent, len(entries), l.opts.MaxBatch)
 	}
 	req := reqPool.Get().(*appendReq)
 	req.entries = req.entries[:0]
@@ -330,7 +346,7 @@ func (l *Log) appendBatch(ctx context.Context, entries []Entry, lazy bool) ([]Ev
 		p, err := prepare(e)
 		if err != nil {
 			reqPool.Put(req)
-			return nil, err
+			return nil, 0, err
 		}
 		req.entries = append(req.entries, p)
 	}
@@ -338,7 +354,7 @@ func (l *Log) appendBatch(ctx context.Context, entries []Entry, lazy bool) ([]Ev
 	if l.closing {
 		l.closeMu.RUnlock()
 		reqPool.Put(req)
-		return nil, ErrClosed
+		return nil, 0, ErrClosed
 	}
 	select {
 	case l.reqs <- req:
@@ -346,17 +362,31 @@ func (l *Log) appendBatch(ctx context.Context, entries []Entry, lazy bool) ([]Ev
 	case <-ctx.Done():
 		l.closeMu.RUnlock()
 		reqPool.Put(req)
-		return nil, ctx.Err()
+		return nil, 0, ctx.Err()
 	}
 	select {
 	case <-req.done:
 	case <-ctx.Done():
-		return nil, ctx.Err() // req is abandoned to the committer; not reused
+		return nil, 0, ctx.Err() // req is abandoned to the committer; not reused
 	}
 	evs, err := req.events, req.err
-	req.events, req.err = nil, nil
+	req.err = nil
+	var last uint64
+	if err == nil {
+		last = evs[len(evs)-1].Seq
+	}
+	if events {
+		req.events = nil
+	} else {
+		clear(evs) // the payloads are the recent window's and the caller's
+		req.events = nil
+		if cap(evs) <= 64 {
+			req.events = evs[:0]
+		}
+		evs = nil
+	}
 	reqPool.Put(req)
-	return evs, err
+	return evs, last, err
 }
 
 // WaitCovered blocks until a durable checkpoint covers seq and returns it.

@@ -38,14 +38,14 @@ func (l chainLedger) Append(ctx context.Context, recs ...authority.Record) (uint
 		}
 		b.e = append(b.e, chain.Entry{Source: r.Source, Kind: r.Kind, Payload: r.Payload})
 	}
-	evs, err := l.log.AppendBatch(ctx, b.e)
+	last, err := l.log.AppendSeq(ctx, b.e)
 	if errors.Is(err, chain.ErrInvalidEvent) {
 		return 0, fmt.Errorf("%w: %w", authority.ErrBadRecord, err)
 	}
 	if err != nil {
 		return 0, err
 	}
-	return evs[len(evs)-1].Seq, nil
+	return last, nil
 }
 
 // entryBatch is the entries of one append, in a reused array: the chain
