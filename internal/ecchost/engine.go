@@ -38,11 +38,12 @@ type EngineOptions struct {
 // the working set (what is salient now) and making the causal graph
 // durable at most once per tick.
 type Engine struct {
-	opts    EngineOptions
-	queue   *impulse.Queue
-	runner  *tick.Runner[impulse.Impulse]
-	mu      sync.Mutex
-	salient map[string]apitype.EccSalient
+	opts     EngineOptions
+	queue    *impulse.Queue
+	runner   *tick.Runner[impulse.Impulse]
+	mu       sync.Mutex
+	salient  map[string]apitype.EccSalient
+	evictBuf []ranked // evictLeastActive's scratch, under mu
 }
 
 // StartEngine starts the impulse queue and the tick (calibrated, under
@@ -77,7 +78,7 @@ func (e *Engine) work(ws map[string]apitype.EccSalient, batch []impulse.Impulse,
 		s.Seen = imp.Last
 		ws[imp.Key] = s
 	}
-	evictLeastActive(ws, SalienceSize)
+	e.evictBuf = evictLeastActive(ws, SalienceSize, e.evictBuf)
 	e.mu.Unlock()
 	if sync && e.opts.Sync != nil {
 		if err := e.opts.Sync(false); err != nil {
@@ -87,32 +88,77 @@ func (e *Engine) work(ws map[string]apitype.EccSalient, batch []impulse.Impulse,
 }
 
 // evictLeastActive removes the least active entries of ws (ties: the
-// smaller key first) until at most size remain — in one sort of the
-// entries' (activation, key) pairs, not a scan of the whole set per entry
-// evicted, nor map lookups in the comparisons.
-func evictLeastActive(ws map[string]apitype.EccSalient, size int) {
+// smaller key first) until at most size remain: it selects them among the
+// entries' (activation, key) pairs in linear expected time (a tick adds a
+// batch to a full set, so most of the set stays and need not be sorted),
+// with no map lookups in the comparisons. buf is scratch space, returned
+// for the next call.
+func evictLeastActive(ws map[string]apitype.EccSalient, size int, buf []ranked) []ranked {
 	if len(ws) <= size {
-		return
+		return buf
 	}
-	type ranked struct {
-		act float64
-		key string
-	}
-	all := make([]ranked, 0, len(ws))
+	all := buf[:0]
 	for k, s := range ws {
 		all = append(all, ranked{s.Activation, k})
 	}
-	slices.SortFunc(all, func(a, b ranked) int {
-		switch {
-		case a.act < b.act:
-			return -1
-		case a.act > b.act:
-			return 1
-		}
-		return strings.Compare(a.key, b.key)
-	})
-	for _, r := range all[:len(all)-size] {
+	drop := len(all) - size
+	selectLowest(all, drop)
+	for _, r := range all[:drop] {
 		delete(ws, r.key)
+	}
+	clear(all)
+	return all[:0]
+}
+
+// ranked is a working-set entry's activation and key.
+type ranked struct {
+	act float64
+	key string
+}
+
+// less orders by activation, then key (keys are unique: a total order).
+func (a ranked) less(b ranked) bool {
+	if a.act != b.act {
+		return a.act < b.act
+	}
+	return a.key < b.key
+}
+
+// selectLowest reorders a so that a[:k] are its k lowest elements, in
+// any order (quickselect, median-of-three pivots).
+func selectLowest(a []ranked, k int) {
+	if k <= 0 || k >= len(a) {
+		return
+	}
+	t := k - 1 // a[t] becomes the k-th lowest; everything before it is lower
+	lo, hi := 0, len(a)-1
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		if a[mid].less(a[lo]) {
+			a[mid], a[lo] = a[lo], a[mid]
+		}
+		if a[hi].less(a[lo]) {
+			a[hi], a[lo] = a[lo], a[hi]
+		}
+		if a[mid].less(a[hi]) {
+			a[mid], a[hi] = a[hi], a[mid]
+		}
+		p, i := a[hi], lo // the median of the three, at hi
+		for j := lo; j < hi; j++ {
+			if a[j].less(p) {
+				a[i], a[j] = a[j], a[i]
+				i++
+			}
+		}
+		a[i], a[hi] = a[hi], a[i]
+		switch {
+		case i == t:
+			return
+		case i < t:
+			lo = i + 1
+		default:
+			hi = i - 1
+		}
 	}
 }
 

@@ -9,12 +9,13 @@ import (
 	"github.com/weftos/weftos/internal/apitype"
 )
 
-// TestEvictLeastActive checks the one-sort eviction against the rule it
+// TestEvictLeastActive checks the selection against the rule it
 // replaced: remove the least active entry (ties: smaller key) one at a
 // time until the set fits.
 func TestEvictLeastActive(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	for _, tc := range []struct{ n, size int }{{0, 4}, {3, 4}, {4, 4}, {5, 4}, {300, 256}, {1000, 256}} {
+	var buf []ranked
+	for _, tc := range []struct{ n, size int }{{0, 4}, {3, 4}, {4, 4}, {5, 4}, {6, 1}, {6, 5}, {40, 1}, {300, 256}, {1000, 256}, {1000, 999}, {2000, 3}} {
 		ws := map[string]apitype.EccSalient{}
 		for range tc.n {
 			k := "k" + strconv.Itoa(rng.IntN(tc.n*2+1))
@@ -30,7 +31,7 @@ func TestEvictLeastActive(t *testing.T) {
 			}
 			delete(want, low)
 		}
-		evictLeastActive(ws, tc.size)
+		buf = evictLeastActive(ws, tc.size, buf)
 		if !maps.Equal(ws, want) {
 			t.Errorf("n=%d size=%d: kept %d entries, want %d (or different ones)", tc.n, tc.size, len(ws), len(want))
 		}
@@ -47,10 +48,11 @@ func BenchmarkEvictLeastActive(b *testing.B) {
 		full[k] = apitype.EccSalient{Key: k, Activation: rng.Float64()}
 	}
 	ws := make(map[string]apitype.EccSalient, len(full))
+	var buf []ranked
 	b.ReportAllocs()
 	for b.Loop() {
 		clear(ws)
 		maps.Copy(ws, full)
-		evictLeastActive(ws, SalienceSize)
+		buf = evictLeastActive(ws, SalienceSize, buf)
 	}
 }
