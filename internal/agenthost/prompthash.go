@@ -161,9 +161,9 @@ func (ph *promptHasher) messages(req *llm.Request, tools []byte) (*sha3.SHAKE, e
 		return nil, err
 	}
 	ph.model, ph.system, ph.toolsIn, ph.state = req.Model, req.System, tools, state
-	ph.msgs = append(ph.msgs[:from], make([]llm.Message, len(req.Messages)-from)...)
-	for i, m := range req.Messages[from:] {
-		ph.msgs[from+i] = copyMessage(m)
+	ph.msgs = ph.msgs[:from]
+	for _, m := range req.Messages[from:] {
+		ph.msgs = append(ph.msgs, copyMessage(m))
 	}
 	return h, nil
 }
