@@ -10,7 +10,10 @@ import "fmt"
 // files as before. The events are those the appenders got back: their
 // payload bytes are shared and must not be modified. Guarded by store.mu.
 type recentEvents struct {
-	ring  []Event // capacity maxRecent once used
+	// Bounds: maxRecent and maxRecentBytes when zero (tests set less).
+	limit, limitBytes int
+
+	ring  []Event // capacity limit once used
 	first uint64  // seq of the oldest event held
 	head  int     // index of the oldest event in ring
 	n     int     // events held
@@ -31,15 +34,18 @@ func (w *recentEvents) add(e *Event) {
 		w.reset()
 	}
 	if w.ring == nil {
-		w.ring = make([]Event, maxRecent)
+		if w.limit <= 0 {
+			w.limit, w.limitBytes = maxRecent, maxRecentBytes
+		}
+		w.ring = make([]Event, w.limit)
 	}
-	for w.n > 0 && (w.n == maxRecent || w.bytes+len(e.Payload) > maxRecentBytes) {
+	for w.n > 0 && (w.n == len(w.ring) || w.bytes+len(e.Payload) > w.limitBytes) {
 		w.drop()
 	}
 	if w.n == 0 {
 		w.first, w.head = e.Seq, 0
 	}
-	w.ring[(w.head+w.n)%maxRecent] = *e
+	w.ring[(w.head+w.n)%len(w.ring)] = *e
 	w.n++
 	w.bytes += len(e.Payload)
 }
@@ -48,14 +54,14 @@ func (w *recentEvents) add(e *Event) {
 func (w *recentEvents) drop() {
 	w.bytes -= len(w.ring[w.head].Payload)
 	w.ring[w.head] = Event{}
-	w.head = (w.head + 1) % maxRecent
+	w.head = (w.head + 1) % len(w.ring)
 	w.first++
 	w.n--
 }
 
 func (w *recentEvents) reset() {
 	clear(w.ring)
-	*w = recentEvents{ring: w.ring}
+	*w = recentEvents{ring: w.ring, limit: w.limit, limitBytes: w.limitBytes}
 }
 
 // appendRange appends the events from <= seq < to to dst if the window
@@ -65,7 +71,7 @@ func (w *recentEvents) appendRange(dst []Event, from, to uint64) ([]Event, bool)
 		return dst, false
 	}
 	for seq := from; seq < to; seq++ {
-		dst = append(dst, w.ring[(w.head+int(seq-w.first))%maxRecent])
+		dst = append(dst, w.ring[(w.head+int(seq-w.first))%len(w.ring)])
 	}
 	return dst, true
 }
@@ -77,24 +83,39 @@ func (w *recentEvents) appendRange(dst []Event, from, to uint64) ([]Event, bool)
 func (s *store) AppendEvents(dst []Event, from, to uint64) ([]Event, error) {
 	s.mu.RLock()
 	to = min(to, s.size)
+	s.mu.RUnlock()
 	if from >= to {
-		s.mu.RUnlock()
 		return dst, nil
 	}
-	out, ok := s.recent.appendRange(dst, from, to)
-	s.mu.RUnlock()
-	if ok {
-		return out, nil
-	}
-	start := len(dst)
-	for e, err := range s.Events(from, to) {
-		if err != nil {
-			return dst, err
+	start, want := len(dst), to-from
+	for from < to {
+		s.mu.RLock()
+		out, ok := s.recent.appendRange(dst, from, to)
+		first, held := s.recent.first, s.recent.n > 0
+		s.mu.RUnlock()
+		if ok {
+			return out, nil
 		}
-		dst = append(dst, e)
+		// What the window no longer holds (a reader that fell behind)
+		// comes from the files, up to where the window starts.
+		mid := to
+		if held && first > from && first < to {
+			mid = first
+		}
+		n := len(dst)
+		for e, err := range s.Events(from, mid) {
+			if err != nil {
+				return dst, err
+			}
+			dst = append(dst, e)
+		}
+		if uint64(len(dst)-n) < mid-from {
+			break
+		}
+		from = mid
 	}
-	if n := uint64(len(dst) - start); n < to-from {
-		return dst, fmt.Errorf("%w: events %d..%d: read %d", ErrNotFound, from, to, n)
+	if n := uint64(len(dst) - start); n < want {
+		return dst, fmt.Errorf("%w: events %d..%d: read %d", ErrNotFound, to-want, to, n)
 	}
 	return dst, nil
 }

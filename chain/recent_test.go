@@ -115,3 +115,49 @@ func TestRecentEventsBounds(t *testing.T) {
 		t.Fatalf("after a gap: %d events", w.n)
 	}
 }
+
+// TestAppendEventsBehindWindow: a range that starts before the window
+// and ends in it is read from the files up to the window and from memory
+// after, and equals what the files hold.
+func TestAppendEventsBehindWindow(t *testing.T) {
+	l := openLog(t, t.TempDir(), testOptions(t))
+	defer closeLog(t, l)
+	l.mu.Lock()
+	l.recent.limit, l.recent.limitBytes = 50, 1<<20
+	l.mu.Unlock()
+	for i := range 80 {
+		entries := make([]Entry, 1+i%5)
+		for j := range entries {
+			entries[j] = Entry{Source: "test", Kind: "k", Payload: map[string]int{"i": i, "j": j}}
+		}
+		if _, err := l.AppendBatch(context.Background(), entries); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n := l.Len()
+	l.mu.RLock()
+	first, held := l.recent.first, uint64(l.recent.n)
+	l.mu.RUnlock()
+	if held != 50 || first+held != n {
+		t.Fatalf("window holds %d events from %d, chain of %d", held, first, n)
+	}
+	r := rand.New(rand.NewPCG(5, 6))
+	straddled := 0
+	for range 200 {
+		from := r.Uint64N(first + 1)
+		to := first + 1 + r.Uint64N(n-first)
+		if from < first {
+			straddled++
+		}
+		got, err := l.AppendEvents(nil, from, to)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := readFiles(t, l.store, from, to); !reflect.DeepEqual(got, want) {
+			t.Fatalf("events %d..%d (window from %d) differ from the files", from, to, first)
+		}
+	}
+	if straddled == 0 {
+		t.Fatal("no range straddled the window's start")
+	}
+}
