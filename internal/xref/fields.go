@@ -134,7 +134,12 @@ func sumGeneral(typ string, ts *int64, fields []Field) (ID, error) {
 		}
 		m[f.Name] = f.value()
 	}
-	return sum(canonical{Type: typ, Content: m, TS: ts})
+	var tsCopy *int64 // so that ts does not escape: the fast path's is on the stack
+	if ts != nil {
+		v := *ts
+		tsCopy = &v
+	}
+	return sum(canonical{Type: typ, Content: m, TS: tsCopy})
 }
 
 func hashCanonical(b []byte) ID {
