@@ -174,6 +174,25 @@ type agentProc struct {
 	model   string
 	journal *sessionJournal // open while the process runs; only Run's goroutine uses it
 	waited  atomic.Int64    // time spent in providers, for ModelMicros
+	// The system prompt of the last turn, reused while it is the same:
+	// built once for an agent without skills, whose prompt cannot change;
+	// rebuilt every turn (skills are read again) for one with skills.
+	// Only Run's goroutine uses it.
+	system string
+}
+
+// systemPrompt returns the agent's system prompt for a turn: the same
+// string as the last turn's when its text has not changed, so that what
+// compares it (the prompt hasher, the model client's encodings) finds it
+// equal at once.
+func (a *agentProc) systemPrompt() string {
+	if a.system != "" && len(a.def.Skills) == 0 {
+		return a.system
+	}
+	if s := a.h.systemPrompt(a.def, a.args.Workspace); s != a.system {
+		a.system = s
+	}
+	return a.system
 }
 
 // Inspect implements kernel.Inspector.
@@ -311,7 +330,7 @@ func (a *agentProc) turn(ctx context.Context, p *kernel.Process, runner *ToolRun
 	case !req.Resume && interrupted:
 		return Reply{Error: fmt.Sprintf("session %q has an interrupted run: resume it (weft agent --session %s --resume) or clear it (/reset)", a.args.Session, a.args.Session), Code: "interrupted"}
 	}
-	cfg := agent.Config{Model: modelName, System: a.h.systemPrompt(a.def, a.args.Workspace), MaxTurns: a.maxTurns(),
+	cfg := agent.Config{Model: modelName, System: a.systemPrompt(), MaxTurns: a.maxTurns(),
 		ContextTokens: a.h.agents.ContextTokens, RepeatLimit: a.h.agents.RepeatLimit}
 	used := &recalled{}
 	if k := a.h.recallK; k > 0 {
