@@ -357,12 +357,17 @@ func (l *Log) appendBatch(ctx context.Context, entries []Entry, lazy, events boo
 		return nil, 0, ErrClosed
 	}
 	select {
-	case l.reqs <- req:
+	case l.reqs <- req: // room in the queue: no select over ctx too
 		l.closeMu.RUnlock()
-	case <-ctx.Done():
-		l.closeMu.RUnlock()
-		reqPool.Put(req)
-		return nil, 0, ctx.Err()
+	default:
+		select {
+		case l.reqs <- req:
+			l.closeMu.RUnlock()
+		case <-ctx.Done():
+			l.closeMu.RUnlock()
+			reqPool.Put(req)
+			return nil, 0, ctx.Err()
+		}
 	}
 	select {
 	case <-req.done:
