@@ -204,7 +204,7 @@ func (l *Log) commit(batch []*appendReq, cps []Checkpoint) {
 			break
 		}
 	}
-	if err == nil {
+	if err == nil && len(l.w.buf) >= maxDeferredWrite {
 		err = l.write()
 	}
 	if err != nil {
@@ -214,7 +214,7 @@ func (l *Log) commit(batch []*appendReq, cps []Checkpoint) {
 		return
 	}
 	l.w.pending = append(l.w.pending, &pendingCommit{
-		gen: l.w.written, batch: batch, events: batchLen(batch), ncps: len(cps),
+		gen: l.w.nextWrite(), batch: batch, events: batchLen(batch), ncps: len(cps),
 		marks: [3]uint64{s.index.count, s.tree.count, s.cps.count},
 		size:  l.w.size, head: l.w.head, ncp: l.w.ncp, segNo: l.w.segNo, segEnd: l.w.segSize, newest: newest,
 	})
@@ -247,10 +247,35 @@ func (l *Log) write() error {
 	return nil
 }
 
-// startSync starts a sync covering every write so far, if one is needed
-// and a sync slot is free.
+// maxDeferredWrite bounds what the committer encodes without writing it
+// (see startSync).
+const maxDeferredWrite = 1 << 20
+
+// nextWrite is the number of the write that makes what is encoded so far
+// reach the file: the next one while the buffer holds anything.
+func (w *committerState) nextWrite() uint64 {
+	if len(w.buf) > 0 {
+		return w.written + 1
+	}
+	return w.written
+}
+
+// startSync writes what is encoded and starts a sync covering every
+// write so far, if a sync slot is free and one is needed. While every
+// slot is busy, encoded batches wait in the buffer (up to
+// maxDeferredWrite) and reach the file in one write when a slot frees:
+// they could not be synced sooner, and a write per batch cost a system
+// call each.
 func (l *Log) startSync() {
-	if l.failErr != nil || l.w.covered == l.w.written || len(l.w.freeFDs) == 0 {
+	if l.failErr != nil || len(l.w.freeFDs) == 0 {
+		return
+	}
+	if err := l.write(); err != nil {
+		l.fail(err)
+		l.failPending()
+		return
+	}
+	if l.w.covered == l.w.written {
 		return
 	}
 	fd := l.w.freeFDs[len(l.w.freeFDs)-1]
