@@ -15,8 +15,8 @@ import (
 // slice AppendBatch returned.
 func TestAppendSeq(t *testing.T) {
 	ctx := context.Background()
-	l := openLog(t, t.TempDir(), testOptions(t))
-	defer closeLog(t, l)
+	dir := t.TempDir()
+	l := openLog(t, dir, testOptions(t))
 	type kept struct {
 		evs  []Event
 		copy []Event
@@ -83,5 +83,13 @@ func TestAppendSeq(t *testing.T) {
 	}
 	if _, err := l.AppendSeq(ctx, nil); !errors.Is(err, ErrInvalidEvent) {
 		t.Fatalf("AppendSeq of nothing: %v", err)
+	}
+	// A clean close leaves derived files that match the segments: the
+	// reopen repairs nothing.
+	closeLog(t, l)
+	l = openLog(t, dir, testOptions(t))
+	defer closeLog(t, l)
+	if r := l.Repairs(); len(r) != 0 {
+		t.Fatalf("reopen after a clean close repaired %q", r)
 	}
 }

@@ -216,7 +216,7 @@ func (l *Log) commit(batch []*appendReq, cps []Checkpoint) {
 	l.w.pending = append(l.w.pending, &pendingCommit{
 		gen: l.w.nextWrite(), batch: batch, events: batchLen(batch), ncps: len(cps),
 		marks: [3]uint64{s.index.count, s.tree.count, s.cps.count},
-		size:  l.w.size, head: l.w.head, ncp: l.w.ncp, segNo: l.w.segNo, segEnd: l.w.segSize, newest: newest,
+		size:  l.w.size, head: l.w.head, ncp: l.w.ncp, segNo: l.w.segNo, segEnd: l.w.segSize + int64(len(l.w.buf)), newest: newest,
 	})
 	l.startSync()
 }
