@@ -357,19 +357,20 @@ func TestTamperedToolRecord(t *testing.T) {
 	auditClean(t, c.home)
 }
 
-// TestDeltasStayOffTheChain: a long streamed answer reaches the client
-// whole and leaves one llm.call record with the answer's length — not a
-// kernel IPC send and a chain event per chunk.
+// TestDeltasStayOffTheChain: a long streamed answer — 3,000 chunks, more
+// than the 1,024 deltas the daemon once buffered before dropping the rest
+// — reaches the client whole and leaves one llm.call record with the
+// answer's length — not a kernel IPC send and a chain event per chunk.
 func TestDeltasStayOffTheChain(t *testing.T) {
 	srv := llmtest.NewOpenAI(llmtest.Options{})
 	defer srv.Close()
 	c := newWeft(t, srv)
 	var words []string
-	for i := range 300 {
+	for i := range 3000 {
 		words = append(words, "word"+strings.Repeat("x", i%7))
 	}
 	answer := strings.Join(words, " ")
-	srv.Push(llmtest.Turn{Text: answer, Chunks: 300})
+	srv.Push(llmtest.Turn{Text: answer, Chunks: 3000})
 	before := len(chainEventsOrNone(t, c.home))
 	out, errs, code := c.run("agent", "-m", "talk", "--model", "openai/m")
 	if code != 0 || strings.TrimSpace(out) != answer {
