@@ -47,7 +47,7 @@ func (k *Kernel) send(ctx context.Context, env *Envelope) (uint64, error) {
 		env.Timestamp = k.clock.Now()
 	}
 	caps := from.Capabilities()
-	if err := k.checkScope(from, caps, env.Target); err != nil && !k.isReply(env, caps) {
+	if err := k.checkScope(from, caps, env.Target); err != nil && !k.isReply(env) {
 		return 0, err
 	}
 	if lim := caps.Limits.Messages; lim > 0 && from.msgsSent.Load() >= lim {
@@ -77,11 +77,13 @@ func (k *Kernel) send(ctx context.Context, env *Envelope) (uint64, error) {
 }
 
 // isReply reports whether env answers a request that was delivered to its
-// sender and whose requester is still waiting: a process that can send at
-// all (can_ipc) may always answer what it was asked, whatever its scope —
-// a service answers its clients without naming them in its scope.
-func (k *Kernel) isReply(env *Envelope, caps Capabilities) bool {
-	return caps.CanIPC && env.CorrelationID != 0 && env.Target.Kind == TargetProcess &&
+// sender and whose requester is still waiting: a process may always answer
+// what it was asked, whatever its scope and even without can_ipc — the
+// request carries the right to one answer, to the requester only (a
+// service answers its clients without naming them in its scope; an agent
+// answers the runs it is given). Nothing else is widened.
+func (k *Kernel) isReply(env *Envelope) bool {
+	return env.CorrelationID != 0 && env.Target.Kind == TargetProcess &&
 		k.pending.expects(env.CorrelationID, env.From, env.Target.PID)
 }
 
@@ -308,7 +310,7 @@ func (k *Kernel) exchange(ctx context.Context, env *Envelope) (*Envelope, error)
 	}
 	select {
 	case r := <-ch:
-		return r, nil
+		return r.env, r.err
 	case <-ctx.Done():
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			return nil, fmt.Errorf("%w: no reply to message %d from %s", ErrDeadline, env.ID, env.Target)
@@ -326,13 +328,19 @@ type pendingReplies struct {
 type pendingWaiter struct {
 	owner PID // the requester
 	to    PID // the process the request was delivered to (0: not yet)
-	ch    chan *Envelope
+	ch    chan pendingReply
+}
+
+// pendingReply is what a waiter gets: the reply, or why none will come.
+type pendingReply struct {
+	env *Envelope
+	err error
 }
 
 func (r *pendingReplies) init() { r.waiters = make(map[uint64]pendingWaiter) }
 
-func (r *pendingReplies) add(owner PID, id uint64) chan *Envelope {
-	ch := make(chan *Envelope, 1)
+func (r *pendingReplies) add(owner PID, id uint64) chan pendingReply {
+	ch := make(chan pendingReply, 1)
 	r.mu.Lock()
 	r.waiters[id] = pendingWaiter{owner: owner, ch: ch}
 	r.mu.Unlock()
@@ -377,8 +385,42 @@ func (r *pendingReplies) complete(pid PID, env *Envelope) bool {
 	if !ok || w.owner != pid {
 		return false
 	}
-	w.ch <- env
+	w.ch <- pendingReply{env: env}
 	return true
+}
+
+// fail ends the wait for request id with err, if it was delivered to
+// from: its answer cannot be delivered, and its requester must not wait
+// for one that never comes.
+func (r *pendingReplies) fail(id uint64, from PID, err error) {
+	r.mu.Lock()
+	w, ok := r.waiters[id]
+	if ok && w.to == from && from != 0 {
+		delete(r.waiters, id)
+	} else {
+		ok = false
+	}
+	r.mu.Unlock()
+	if ok {
+		w.ch <- pendingReply{err: err}
+	}
+}
+
+// failDeliveredTo ends, with an error, the wait for every request
+// delivered to pid, which exited without answering them.
+func (r *pendingReplies) failDeliveredTo(pid PID, reason string) {
+	var ended []pendingWaiter
+	r.mu.Lock()
+	for id, w := range r.waiters {
+		if w.to == pid {
+			delete(r.waiters, id)
+			ended = append(ended, w)
+		}
+	}
+	r.mu.Unlock()
+	for _, w := range ended {
+		w.ch <- pendingReply{err: fmt.Errorf("%w: process %d exited before answering (%s)", ErrNotRunning, pid, reason)}
+	}
 }
 
 func (r *pendingReplies) dropOwner(pid PID) {

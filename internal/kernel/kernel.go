@@ -630,6 +630,7 @@ func (k *Kernel) exited(p *Process, code int, reason string) {
 	}
 	k.services.ownerExited(k, p.pid)
 	k.pending.dropOwner(p.pid)
+	k.pending.failDeliveredTo(p.pid, reason)
 	k.cronOwnerExited(p.pid)
 	// Undelivered messages go to the dead-letter queue, not into the void.
 	for {

@@ -240,6 +240,10 @@ func (p *Process) Request(ctx context.Context, target Target, payload Payload) (
 // Reply answers req with payload.
 func (p *Process) Reply(ctx context.Context, req *Envelope, payload Payload) error {
 	_, err := p.k.send(ctx, &Envelope{From: p.pid, Target: ToProcess(req.From), Payload: payload, CorrelationID: req.ID, TraceID: req.TraceID})
+	if err != nil && req.ReplyTo {
+		// A requester waiting for this answer would wait forever.
+		p.k.pending.fail(req.ID, p.pid, fmt.Errorf("the reply of process %d could not be delivered: %w", p.pid, err))
+	}
 	return err
 }
 
