@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/weftos/weftos/internal/agentdef"
 	"github.com/weftos/weftos/internal/apitype"
 	"github.com/weftos/weftos/internal/client"
 	"github.com/weftos/weftos/internal/cmdline"
@@ -30,7 +31,11 @@ func cmdAgent(e *env, fs *flag.FlagSet) cmdline.Action {
 	agentName := fs.String("agent", "", "agent definition (agents/NAME.yaml in the workspace or the home)")
 	workspace := fs.String("workspace", "", "workspace directory (default: the current directory)")
 	resume := fs.Bool("resume", false, "resume the session's interrupted run without repeating completed tool calls")
+	maxTurns := fs.Int("max-turns", 0, "model calls allowed per run, 1..1000 (default: the agent definition's max_turns, else agents.max_turns in weftos.toml)")
 	return func(ctx context.Context, _ []string) error {
+		if *maxTurns < 0 || *maxTurns > agentdef.MaxMaxTurns {
+			return cmdline.Usagef("agent: --max-turns %d: want 1 to %d", *maxTurns, agentdef.MaxMaxTurns)
+		}
 		ws, err := workspaceDir(*workspace)
 		if err != nil {
 			return err
@@ -40,7 +45,7 @@ func cmdAgent(e *env, fs *flag.FlagSet) cmdline.Action {
 			return err
 		}
 		defer closeFn()
-		req := apitype.RunRequest{Agent: *agentName, Model: *model, Session: *session, Workspace: ws}
+		req := apitype.RunRequest{Agent: *agentName, Model: *model, Session: *session, Workspace: ws, MaxTurns: *maxTurns}
 		if *resume {
 			r := req
 			r.Resume = true

@@ -45,6 +45,8 @@ type Request struct {
 	// Stream names the API Stream the run's output goes to (deltas, tool
 	// calls, approvals); empty for requests with no client watching.
 	Stream string `json:"stream,omitempty"`
+	// MaxTurns, when set, is this run's turn limit (RunRequest.MaxTurns).
+	MaxTurns int `json:"max_turns,omitempty"`
 }
 
 // Reply is the agent's answer to an Request.
@@ -330,7 +332,7 @@ func (a *agentProc) turn(ctx context.Context, p *kernel.Process, runner *ToolRun
 	case !req.Resume && interrupted:
 		return Reply{Error: fmt.Sprintf("session %q has an interrupted run: resume it (weft agent --session %s --resume) or clear it (/reset)", a.args.Session, a.args.Session), Code: "interrupted"}
 	}
-	cfg := agent.Config{Model: modelName, System: a.systemPrompt(), MaxTurns: a.maxTurns(),
+	cfg := agent.Config{Model: modelName, System: a.systemPrompt(), MaxTurns: maxTurns(req.MaxTurns, a.def.MaxTurns, a.h.agents.MaxTurns),
 		ContextTokens: a.h.agents.ContextTokens, RepeatLimit: a.h.agents.RepeatLimit}
 	used := &recalled{}
 	if k := a.h.recallK; k > 0 {
@@ -370,14 +372,14 @@ func (a *agentProc) turn(ctx context.Context, p *kernel.Process, runner *ToolRun
 	return rep
 }
 
-// maxTurns is the turn limit: the definition's when it sets one, else
-// agents.max_turns from weftos.toml, else the built-in default.
-func (a *agentProc) maxTurns() int {
-	if a.def.MaxTurns > 0 {
-		return a.def.MaxTurns
-	}
-	if n := a.h.agents.MaxTurns; n > 0 {
-		return n
+// maxTurns is a run's turn limit: the request's (`weft agent
+// --max-turns`) when it sets one, else the definition's when it sets one,
+// else agents.max_turns from weftos.toml, else the built-in default.
+func maxTurns(request, definition, config int) int {
+	for _, n := range [...]int{request, definition, config} {
+		if n > 0 {
+			return n
+		}
 	}
 	return agentdef.DefaultMaxTurns
 }

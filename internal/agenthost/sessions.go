@@ -223,7 +223,7 @@ func (h *Host) Run(ctx context.Context, req apitype.RunRequest, emit func(apityp
 	if emit(apitype.RunEvent{Type: apitype.RunStart, PID: uint64(pid)}) != nil {
 		return nil
 	}
-	body, _ := json.Marshal(Request{Message: req.Message, Resume: req.Resume, Reset: req.Reset, Stream: s.ID()})
+	body, _ := json.Marshal(Request{Message: req.Message, Resume: req.Resume, Reset: req.Reset, Stream: s.ID(), MaxTurns: req.MaxTurns})
 	type result struct {
 		env *kernel.Envelope
 		err error

@@ -21,6 +21,10 @@ type RunRequest struct {
 	// `weft agent -m`); otherwise it stays for the session's next message
 	// until it has been idle for agents.idle_timeout.
 	Once bool `json:"once,omitempty"`
+	// MaxTurns bounds this run's model calls (1..1000, `weft agent
+	// --max-turns`); 0 leaves the limit to the agent definition's
+	// max_turns, else agents.max_turns in weftos.toml.
+	MaxTurns int `json:"max_turns,omitempty"`
 }
 
 // Run event types, in the order a client sees them.

@@ -48,6 +48,10 @@ func (d *Daemon) handleAgentRun(w http.ResponseWriter, r *http.Request) {
 		localapi.WriteError(w, http.StatusBadRequest, "invalid_argument", "the workspace must be an absolute path")
 		return
 	}
+	if req.MaxTurns < 0 || req.MaxTurns > agentdef.MaxMaxTurns {
+		localapi.WriteError(w, http.StatusBadRequest, "invalid_argument", fmt.Sprintf("max_turns %d is outside 1..%d (0: the agent's or the config's)", req.MaxTurns, agentdef.MaxMaxTurns))
+		return
+	}
 	if req.Agent != "" && req.Agent != agentdef.DefaultName && !agentdef.ValidName(req.Agent) {
 		localapi.WriteError(w, http.StatusBadRequest, "invalid_argument", fmt.Sprintf("agent name %q is not valid", req.Agent))
 		return
