@@ -367,6 +367,12 @@ func (a *agentProc) turn(ctx context.Context, p *kernel.Process, runner *ToolRun
 			// the run is resumable.
 			rep.Code = "cancelled"
 			journal.fail(context.WithoutCancel(ctx), rep.Code, ErrClientGone.Error())
+		default:
+			// The process was stopped or killed mid-run, or the node is
+			// shutting down. As after a crash, nothing is journaled: the
+			// run is resumable, and the error says how.
+			rep.Code = "stopped"
+			rep.Error = fmt.Sprintf("agent process %d was stopped before it answered; the run is resumable: weft agent --session %s --resume", p.PID(), a.args.Session)
 		}
 	}
 	return rep

@@ -329,7 +329,7 @@ func (s *Server) classify(err error) (int, string, string) {
 		status, code = http.StatusNotFound, "model_not_found"
 	case "max_turns", "loop_guard", "agent_error":
 		status = http.StatusInternalServerError
-	case "cancelled", "shutting_down":
+	case "cancelled", "shutting_down", "stopped":
 		status = http.StatusServiceUnavailable
 	case "model_auth":
 		status = http.StatusBadGateway
