@@ -55,6 +55,8 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"memory", "search", "-k", "-1", "q"}, `memory search: invalid value "-1" for flag -k: must not be negative`, "memory search"},
 		{[]string{"chain", "tail", "-n", "-5"}, `chain tail: invalid value "-5" for flag -n: must not be negative`, "chain tail"},
 		{[]string{"ipc", "subscribe", "news", "--count", "-1"}, `ipc subscribe: invalid value "-1" for flag -count: must not be negative`, "ipc subscribe"},
+		{[]string{"ipc", "subscribe", " "}, "ipc subscribe: the topic is empty", "ipc subscribe"},
+		{[]string{"ipc", "publish", "", "x"}, "ipc publish: the topic is empty", "ipc publish"},
 		{[]string{"memory", "bench", "--k", "-1"}, `memory bench: invalid value "-1" for flag -k: must not be negative`, "memory bench"},
 		{[]string{"memory", "gen", "--out", "x", "--dim", "-16"}, `memory gen: invalid value "-16" for flag -dim: must not be negative`, "memory gen"},
 		{[]string{"memory", "bench", "--bogus"}, "memory bench: flag provided but not defined: -bogus", "memory bench"},

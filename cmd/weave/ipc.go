@@ -157,6 +157,9 @@ func printPayload(e *env, p kernel.Payload) error {
 func ipcPublish(e *env, fs *flag.FlagSet) cmdline.Action {
 	kind := fs.String("payload", "text", "payload kind: text or json")
 	return func(ctx context.Context, pos []string) error {
+		if strings.TrimSpace(pos[0]) == "" {
+			return cmdline.Usagef("ipc publish: the topic is empty")
+		}
 		payload, err := makePayload(*kind, pos[1])
 		if err != nil {
 			return cmdline.Usagef("%v", err)
@@ -177,6 +180,9 @@ var errEnough = errors.New("enough")
 func ipcSubscribe(e *env, fs *flag.FlagSet) cmdline.Action {
 	count := cmdline.Count(fs, "count", 0, "exit after N messages (0: until interrupted)")
 	return func(ctx context.Context, pos []string) error {
+		if strings.TrimSpace(pos[0]) == "" {
+			return cmdline.Usagef("ipc subscribe: the topic is empty")
+		}
 		return e.withClient(func(c *client.Client) error {
 			n := 0
 			err := c.Subscribe(ctx, pos[0], func(env kernel.Envelope) error {
