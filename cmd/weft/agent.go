@@ -277,5 +277,5 @@ func (e *env) daemonHint() string {
 	if !e.external {
 		return ""
 	}
-	return " (a weave daemon is running on this home: it reads these variables when it boots — restart it with them set, or add [[providers]] to weftos.toml)"
+	return " (a weave daemon is running on this home: it reads OPENAI_API_KEY, OPENAI_BASE_URL and ANTHROPIC_API_KEY when it boots — restart it with them set, or add [[providers]] to weftos.toml)"
 }
