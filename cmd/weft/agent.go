@@ -229,6 +229,8 @@ func (e *env) repl(ctx context.Context, c *client.Client, req apitype.RunRequest
 			case "/model":
 				if arg == "" {
 					fmt.Fprintf(e.stderr, "model: %q (empty: the configured default)\n", req.Model)
+				} else if err := checkModelProvider(ctx, c, arg); err != nil {
+					fmt.Fprintf(e.stderr, "weft: %v; the model stays %q\n", err, req.Model)
 				} else {
 					req.Model = arg
 				}
@@ -278,4 +280,29 @@ func (e *env) daemonHint() string {
 		return ""
 	}
 	return " (a weave daemon is running on this home: it reads OPENAI_API_KEY, OPENAI_BASE_URL and ANTHROPIC_API_KEY when it boots — restart it with them set, or add [[providers]] to weftos.toml)"
+}
+
+// checkModelProvider refuses a provider/model whose provider the daemon
+// does not have, as the run would; a bare model, or a daemon that cannot
+// say, is left to the run.
+func checkModelProvider(ctx context.Context, c *client.Client, model string) error {
+	provider, _, ok := strings.Cut(model, "/")
+	if !ok {
+		return nil
+	}
+	st, err := c.Status(ctx)
+	if err != nil {
+		return nil
+	}
+	names := make([]string, 0, len(st.Providers))
+	for _, p := range st.Providers {
+		if p.Name == provider {
+			return nil
+		}
+		names = append(names, p.Name)
+	}
+	if len(names) == 0 {
+		return fmt.Errorf("unknown provider %q in model %q: no provider is configured", provider, model)
+	}
+	return fmt.Errorf("unknown provider %q in model %q (configured: %s)", provider, model, strings.Join(names, ", "))
 }

@@ -68,9 +68,12 @@ func TestREPLStaysUp(t *testing.T) {
 	waitFor(t, has(errb, "cancel the answer in progress"), "/help")
 
 	send("/model nosuch/x")
+	waitFor(t, has(errb, `unknown provider "nosuch"`), "the bad model's error")
+	send("/model")
+	waitFor(t, has(errb, `model: "" (empty: the configured default)`), "the model kept")
 	send("first")
-	waitFor(t, has(errb, `"nosuch"`), "the bad model's error")
-	alive("a message to an unknown provider")
+	waitFor(t, has(out, "answer number first"), "an answer with the model kept")
+	alive("a message after an unknown provider")
 
 	send("/model openai/m")
 	send("second")
