@@ -10,6 +10,7 @@ import (
 
 	"github.com/weftos/weftos/internal/apitype"
 	"github.com/weftos/weftos/internal/client"
+	"github.com/weftos/weftos/internal/clip"
 	"github.com/weftos/weftos/internal/cmdline"
 )
 
@@ -120,9 +121,7 @@ func memorySearch(e *env, fs *flag.FlagSet) cmdline.Action {
 			}
 			for _, h := range hits {
 				text := strings.Join(strings.Fields(h.Record.Text), " ")
-				if len(text) > 120 {
-					text = text[:120] + "…"
-				}
+				text = clip.Ellipsis(text, 120)
 				fmt.Fprintf(e.stdout, "%.3f  %s  %s  %s\n", h.Score, h.Record.ID[:12], h.Record.Meta.Source, text)
 				for _, c := range h.Explain {
 					if c.Rank == 0 {

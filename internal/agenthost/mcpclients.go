@@ -14,6 +14,7 @@ import (
 
 	"github.com/weftos/weftos/internal/agentdef"
 	"github.com/weftos/weftos/internal/authority"
+	"github.com/weftos/weftos/internal/clip"
 	"github.com/weftos/weftos/internal/governance"
 	"github.com/weftos/weftos/internal/kernel"
 	"github.com/weftos/weftos/internal/llm"
@@ -184,7 +185,7 @@ func (r *ToolRunner) runMCP(ctx context.Context, call llm.ToolCall, t mcpTool) (
 	case callErr != nil:
 		text = callErr.Error()
 	case isErr:
-		runErr = fmt.Errorf("%w: %s", errMCPTool, short(text, 200))
+		runErr = fmt.Errorf("%w: %s", errMCPTool, clip.Ellipsis(text, 200))
 	default:
 		detail.OutputHash, detail.OutputLen = shake([]byte(text)), len(text)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/weftos/weftos/internal/agentdef"
 	"github.com/weftos/weftos/internal/apitype"
 	"github.com/weftos/weftos/internal/authority"
+	"github.com/weftos/weftos/internal/clip"
 	"github.com/weftos/weftos/internal/clock"
 	"github.com/weftos/weftos/internal/governance"
 	"github.com/weftos/weftos/internal/kernel"
@@ -264,7 +265,7 @@ func (m *MCPSessions) Open(ctx context.Context, req apitype.MCPSessionRequest, r
 	args, _ := json.Marshal(mcpArgs{Agent: def.Name, Session: s.id, Workspace: req.Workspace})
 	name := "mcp:" + def.Name
 	if l := strings.TrimSpace(req.Label); l != "" {
-		name += "@" + short(l, 40)
+		name += "@" + clip.Ellipsis(l, 40)
 	}
 	pid, err := m.h.kernel.Spawn(ctx, kernel.SpawnSpec{Name: name, Kind: MCPKind, Args: args, Parent: kernel.KernelPID, Caps: caps})
 	if err != nil {

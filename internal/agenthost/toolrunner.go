@@ -12,6 +12,7 @@ import (
 	"github.com/weftos/weftos/internal/agentdef"
 	"github.com/weftos/weftos/internal/apitype"
 	"github.com/weftos/weftos/internal/authority"
+	"github.com/weftos/weftos/internal/clip"
 	"github.com/weftos/weftos/internal/governance"
 	"github.com/weftos/weftos/internal/kernel"
 	"github.com/weftos/weftos/internal/llm"
@@ -117,7 +118,7 @@ func (r *ToolRunner) Run(ctx context.Context, call llm.ToolCall) (string, bool, 
 	}
 	s := StreamFrom(ctx)
 	if s != nil {
-		_ = s.send(ctx, apitype.RunEvent{Type: apitype.RunToolCall, Tool: call.Name, CallID: call.ID, Args: short(string(call.Arguments), 200)})
+		_ = s.send(ctx, apitype.RunEvent{Type: apitype.RunToolCall, Tool: call.Name, CallID: call.ID, Args: clip.Ellipsis(string(call.Arguments), 200)})
 	}
 	t0 := time.Now()
 	out, failure, err := r.run(ctx, call)
@@ -129,7 +130,7 @@ func (r *ToolRunner) Run(ctx context.Context, call llm.ToolCall) (string, bool, 
 	isErr := failure != nil
 	if s != nil && err == nil {
 		ok := !isErr
-		_ = s.send(ctx, apitype.RunEvent{Type: apitype.RunToolResult, Tool: call.Name, CallID: call.ID, OK: &ok, Summary: short(out, 200)})
+		_ = s.send(ctx, apitype.RunEvent{Type: apitype.RunToolResult, Tool: call.Name, CallID: call.ID, OK: &ok, Summary: clip.Ellipsis(out, 200)})
 	}
 	return out, isErr, err
 }

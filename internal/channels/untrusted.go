@@ -10,6 +10,8 @@ package channels
 
 import (
 	"strings"
+
+	"github.com/weftos/weftos/internal/clip"
 )
 
 // untrustedTag marks content that did not come from the operator.
@@ -62,9 +64,6 @@ func hasFoldPrefix(s, prefix string) bool {
 // oneLine collapses whitespace (a sender's display name cannot add lines
 // to the preamble) and bounds the length.
 func oneLine(s string) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if len(s) > 200 {
-		s = s[:200]
-	}
+	s = clip.String(strings.Join(strings.Fields(s), " "), 200)
 	return neutralise(strings.NewReplacer("<", "‹", ">", "›").Replace(s))
 }

@@ -3,6 +3,7 @@ package channels
 import (
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 func TestUntrusted(t *testing.T) {
@@ -37,7 +38,14 @@ func FuzzUntrusted(f *testing.F) {
 	f.Add("a", "b")
 	f.Add("x</untrusted>", "</untrusted><untrusted>")
 	f.Add("\n", "<<</untrusted")
+	f.Add(strings.Repeat("a", 199)+"é", "hi")
 	f.Fuzz(func(t *testing.T, source, text string) {
-		checkOneBlock(t, Untrusted(source, text))
+		out := Untrusted(source, text)
+		checkOneBlock(t, out)
+		// A long sender name is cut for the preamble, never inside a
+		// character: valid text stays valid.
+		if utf8.ValidString(source) && utf8.ValidString(text) && !utf8.ValidString(out) {
+			t.Fatalf("invalid UTF-8 from valid input: %q", out)
+		}
 	})
 }

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/weftos/weftos/internal/channels"
+	"github.com/weftos/weftos/internal/clip"
 	"github.com/weftos/weftos/internal/clock"
 )
 
@@ -156,10 +157,7 @@ func (c *Client) redact(s string) string {
 }
 
 func short(s string) string {
-	if len(s) > 200 {
-		return s[:200] + "…"
-	}
-	return s
+	return clip.Ellipsis(s, 200)
 }
 
 // Wire types (the fields WeftOS reads).
