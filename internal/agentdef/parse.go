@@ -15,6 +15,8 @@ import (
 	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/weftos/weftos/internal/clip"
 )
 
 // parser accumulates the errors of one file.
@@ -329,11 +331,7 @@ func describe(v *yaml.Node) string {
 	case yaml.AliasNode:
 		return "an alias"
 	}
-	s := v.Value
-	if len(s) > 40 {
-		s = s[:40] + "…"
-	}
-	return strconv.Quote(s)
+	return strconv.Quote(clip.Ellipsis(v.Value, 40))
 }
 
 var scopeRE = regexp.MustCompile(`^(?i:all|parent|none|restricted\(\s*\d+(\s*,\s*\d+)*\s*\)|topic\(\s*[^(),\s]+(\s*,\s*[^(),\s]+)*\s*\))$`)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/weftos/weftos/internal/apikey"
+	"github.com/weftos/weftos/internal/clip"
 	"io"
 	"log/slog"
 	"math"
@@ -247,10 +248,7 @@ func (t *transport) attempt(ctx context.Context, url string, payload []byte, out
 			RetryAfter: parseRetryAfter(resp.Header, t.cfg.Now())}
 		ae.Code, ae.Type, ae.Message = decodeErr(b)
 		if ae.Message == "" {
-			ae.Message = strings.TrimSpace(string(b))
-			if len(ae.Message) > 512 {
-				ae.Message = ae.Message[:512] + "…"
-			}
+			ae.Message = clip.Ellipsis(strings.TrimSpace(string(b)), 512)
 		}
 		ae.Message = t.redact(strings.ToValidUTF8(ae.Message, "�"))
 		ae.Code = t.redact(ae.Code)

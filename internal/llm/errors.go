@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/weftos/weftos/internal/clip"
 )
 
 // Sentinel errors for what callers branch on. *APIError values match the
@@ -185,7 +187,7 @@ func fillErrorBody(e *APIError, body []byte) {
 	}
 	if json.Unmarshal(body, &env) != nil {
 		if s := strings.TrimSpace(string(body)); s != "" && !strings.HasPrefix(s, "<") {
-			e.Message = truncate(s, 300)
+			e.Message = clip.Ellipsis(s, 300)
 		}
 		return
 	}
@@ -206,10 +208,10 @@ func fillErrorBody(e *APIError, body []byte) {
 		if json.Unmarshal(env.Detail, &str) == nil {
 			e.Message = str
 		} else {
-			e.Message = truncate(string(env.Detail), 300)
+			e.Message = clip.Ellipsis(string(env.Detail), 300)
 		}
 	}
-	e.Message = truncate(e.Message, 2000)
+	e.Message = clip.Ellipsis(e.Message, 2000)
 }
 
 // rawScalar renders a JSON string or number as text ("" for null).
@@ -223,13 +225,6 @@ func rawScalar(raw json.RawMessage) string {
 		return n.String()
 	}
 	return ""
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
 }
 
 func firstHeader(h http.Header, names ...string) string {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 
+	"github.com/weftos/weftos/internal/clip"
 	"github.com/weftos/weftos/internal/landlock"
 	"slices"
 	"strings"
@@ -109,7 +110,7 @@ func runShellExec(ctx context.Context, env *Env, in *shellExecIn) (any, error) {
 	res := &ShellExecResult{Stdout: stdout.String(), Stderr: stderr.String(),
 		StdoutTruncated: stdout.dropped > 0, StderrTruncated: stderr.dropped > 0, Confined: confined, Note: note}
 	if ctx.Err() != nil {
-		return nil, toolErr(tool, CodeTimeout, ctx.Err(), "%s did not finish within %s and was killed; partial stdout: %q", in.Command, pol.Timeout, clip(res.Stdout, 2000))
+		return nil, toolErr(tool, CodeTimeout, ctx.Err(), "%s did not finish within %s and was killed; partial stdout: %q", in.Command, pol.Timeout, clip.Ellipsis(res.Stdout, 2000))
 	}
 	var ee *exec.ExitError
 	switch {
@@ -127,13 +128,6 @@ func allowed(list []string) string {
 		return "(none)"
 	}
 	return strings.Join(list, ", ")
-}
-
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
 }
 
 // lookPath finds prog in the directories of path only (never the workspace
