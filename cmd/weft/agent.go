@@ -13,6 +13,7 @@ import (
 	"github.com/weftos/weftos/internal/apitype"
 	"github.com/weftos/weftos/internal/client"
 	"github.com/weftos/weftos/internal/cmdline"
+	"github.com/weftos/weftos/internal/session"
 )
 
 // exitError carries an exit code for cmdline.Report.
@@ -27,7 +28,7 @@ func (e *exitError) ExitCode() int { return e.code }
 func cmdAgent(e *env, fs *flag.FlagSet) cmdline.Action {
 	msg := fs.String("m", "", "one-shot message: print the answer and exit (0 ok, 1 agent error, 2 no provider/config)")
 	model := fs.String("model", "", "model as provider/model (default: agents.model in weftos.toml)")
-	session := fs.String("session", "default", "session name: the conversation continues across runs")
+	sessionName := fs.String("session", "default", "session name: the conversation continues across runs")
 	agentName := fs.String("agent", "", "agent definition (agents/NAME.yaml in the workspace or the home)")
 	workspace := fs.String("workspace", "", "workspace directory (default: the current directory)")
 	resume := fs.Bool("resume", false, "resume the session's interrupted run without repeating completed tool calls")
@@ -35,6 +36,9 @@ func cmdAgent(e *env, fs *flag.FlagSet) cmdline.Action {
 	return func(ctx context.Context, _ []string) error {
 		if *maxTurns < 0 || *maxTurns > agentdef.MaxMaxTurns {
 			return cmdline.Usagef("agent: --max-turns %d: want 1 to %d", *maxTurns, agentdef.MaxMaxTurns)
+		}
+		if !session.ValidName(*sessionName) {
+			return cmdline.Usagef("agent: --session: %s", badSessionName(*sessionName))
 		}
 		ws, err := workspaceDir(*workspace)
 		if err != nil {
@@ -45,7 +49,7 @@ func cmdAgent(e *env, fs *flag.FlagSet) cmdline.Action {
 			return err
 		}
 		defer closeFn()
-		req := apitype.RunRequest{Agent: *agentName, Model: *model, Session: *session, Workspace: ws, MaxTurns: *maxTurns}
+		req := apitype.RunRequest{Agent: *agentName, Model: *model, Session: *sessionName, Workspace: ws, MaxTurns: *maxTurns}
 		if *resume {
 			r := req
 			r.Resume = true
@@ -237,6 +241,8 @@ func (e *env) repl(ctx context.Context, c *client.Client, req apitype.RunRequest
 			case "/session":
 				if arg == "" {
 					fmt.Fprintf(e.stderr, "session: %s\n", req.Session)
+				} else if !session.ValidName(arg) {
+					fmt.Fprintf(e.stderr, "weft: %s; the session stays %q\n", badSessionName(arg), req.Session)
 				} else {
 					req.Session = arg
 				}
@@ -305,4 +311,9 @@ func checkModelProvider(ctx context.Context, c *client.Client, model string) err
 		return fmt.Errorf("unknown provider %q in model %q: no provider is configured", provider, model)
 	}
 	return fmt.Errorf("unknown provider %q in model %q (configured: %s)", provider, model, strings.Join(names, ", "))
+}
+
+// badSessionName says why name is not a session name.
+func badSessionName(name string) string {
+	return fmt.Sprintf("session name %q: use 1-64 of letters, digits, '.', '_' and '-', starting with a letter or digit", name)
 }

@@ -71,6 +71,8 @@ func TestREPLStaysUp(t *testing.T) {
 	waitFor(t, has(errb, `unknown provider "nosuch"`), "the bad model's error")
 	send("/model")
 	waitFor(t, has(errb, `model: "" (empty: the configured default)`), "the model kept")
+	send("/session ../elsewhere")
+	waitFor(t, has(errb, `session name "../elsewhere": use 1-64`), "the bad session's error")
 	send("first")
 	waitFor(t, has(out, "answer number first"), "an answer with the model kept")
 	alive("a message after an unknown provider")
