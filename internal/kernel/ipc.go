@@ -418,8 +418,12 @@ func (r *pendingReplies) failDeliveredTo(pid PID, reason string) {
 		}
 	}
 	r.mu.Unlock()
+	why := ""
+	if reason != "" {
+		why = ": " + reason
+	}
 	for _, w := range ended {
-		w.ch <- pendingReply{err: fmt.Errorf("%w: process %d exited before answering (%s)", ErrNotRunning, pid, reason)}
+		w.ch <- pendingReply{err: fmt.Errorf("%w: process %d exited before answering%s", ErrNotRunning, pid, why)}
 	}
 }
 

@@ -3,6 +3,7 @@ package kernel
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 )
@@ -99,7 +100,7 @@ func TestExitBeforeAnswering(t *testing.T) {
 		return Payload{}, false
 	}))
 	_, err := k.Await(ctx, &Envelope{From: KernelPID, Target: ToProcess(pid), Payload: Text("q")})
-	if !errors.Is(err, ErrNotRunning) || ctx.Err() != nil {
+	if !errors.Is(err, ErrNotRunning) || ctx.Err() != nil || !strings.HasSuffix(err.Error(), "process "+pid.String()+" exited before answering") {
 		t.Fatalf("request to a process that exits without answering: %v; want ErrNotRunning", err)
 	}
 }
