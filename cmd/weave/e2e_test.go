@@ -207,6 +207,10 @@ func TestEndToEnd(t *testing.T) {
 	c.ok("cron", "remove", job)
 	c.fail(cmdline.ExitError, "no such cron job", "cron", "remove", job)
 	// Semantic memory: ingest (resumable), search with a filter, stats, rm.
+	// Before anything is stored, a search says it found nothing.
+	if out, errs, code := c.run("memory", "search", "anything"); code != 0 || out != "" || errs != "no matches\n" {
+		t.Fatalf("search of an empty memory: %d %q %q", code, out, errs)
+	}
 	docs := t.TempDir()
 	if err := os.WriteFile(filepath.Join(docs, "notes.md"), []byte("# Ops\n\nThe backup job runs nightly at 02:00 UTC.\n\n# Team\n\nAlice owns the billing service.\n"), 0o600); err != nil {
 		t.Fatal(err)

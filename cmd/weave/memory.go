@@ -119,6 +119,9 @@ func memorySearch(e *env, fs *flag.FlagSet) cmdline.Action {
 			if e.json {
 				return cmdline.PrintJSON(e.stdout, hits)
 			}
+			if len(hits) == 0 {
+				fmt.Fprintln(e.stderr, "no matches")
+			}
 			for _, h := range hits {
 				text := strings.Join(strings.Fields(h.Record.Text), " ")
 				text = clip.Ellipsis(text, 120)
