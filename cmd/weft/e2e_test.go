@@ -275,6 +275,10 @@ func TestAgentInDaemon(t *testing.T) {
 	if _, _, code := c.run("sessions", "show", "s1"); code != 1 {
 		t.Fatalf("show after rm: exit %d", code)
 	}
+	// Removing it again is refused (on the chain) and says plainly why.
+	if _, errs, code := c.run("sessions", "rm", "s1"); code != 1 || errs != "weft: session: no such session: \"s1\"\n" {
+		t.Fatalf("rm of a removed session: exit %d, %q", code, errs)
+	}
 }
 
 // TestREPLAgentDefinitionAndSkills: the interactive loop with slash

@@ -51,8 +51,9 @@ func (d *Daemon) handleSessionRemove(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if _, err := session.Read(d.home, name); errors.Is(err, session.ErrNotFound) {
-		err = fmt.Errorf("%w: %w", authority.ErrConflict, err)
-		if rerr := d.auth.Refuse(r.Context(), act, err); errors.Is(rerr, authority.ErrLedger) {
+		// The refusal on the chain says why in its terms; the caller
+		// hears only that there is no such session.
+		if rerr := d.auth.Refuse(r.Context(), act, fmt.Errorf("%w: %w", authority.ErrConflict, err)); errors.Is(rerr, authority.ErrLedger) {
 			err = rerr
 		}
 		d.fail(w, err)
