@@ -380,11 +380,9 @@ func (l *Log) appendBatch(ctx context.Context, entries []Entry, lazy, events boo
 	if err == nil {
 		last = evs[len(evs)-1].Seq
 	}
-	if events {
-		req.events = nil
-	} else {
+	req.events = nil
+	if !events {
 		clear(evs) // the payloads are the recent window's and the caller's
-		req.events = nil
 		if cap(evs) <= 64 {
 			req.events = evs[:0]
 		}

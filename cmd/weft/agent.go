@@ -37,8 +37,8 @@ func cmdAgent(e *env, fs *flag.FlagSet) cmdline.Action {
 		if *maxTurns < 0 || *maxTurns > agentdef.MaxMaxTurns {
 			return cmdline.Usagef("agent: --max-turns %d: want 1 to %d", *maxTurns, agentdef.MaxMaxTurns)
 		}
-		if !session.ValidName(*sessionName) {
-			return cmdline.Usagef("agent: --session: %s", badSessionName(*sessionName))
+		if err := session.CheckName(*sessionName); err != nil {
+			return cmdline.Usagef("agent: --session: %v", err)
 		}
 		ws, err := workspaceDir(*workspace)
 		if err != nil {
@@ -241,8 +241,8 @@ func (e *env) repl(ctx context.Context, c *client.Client, req apitype.RunRequest
 			case "/session":
 				if arg == "" {
 					fmt.Fprintf(e.stderr, "session: %s\n", req.Session)
-				} else if !session.ValidName(arg) {
-					fmt.Fprintf(e.stderr, "weft: %s; the session stays %q\n", badSessionName(arg), req.Session)
+				} else if err := session.CheckName(arg); err != nil {
+					fmt.Fprintf(e.stderr, "weft: %v; the session stays %q\n", err, req.Session)
 				} else {
 					req.Session = arg
 				}
@@ -311,9 +311,4 @@ func checkModelProvider(ctx context.Context, c *client.Client, model string) err
 		return fmt.Errorf("unknown provider %q in model %q: no provider is configured", provider, model)
 	}
 	return fmt.Errorf("unknown provider %q in model %q (configured: %s)", provider, model, strings.Join(names, ", "))
-}
-
-// badSessionName says why name is not a session name.
-func badSessionName(name string) string {
-	return fmt.Sprintf("session name %q: use 1-64 of letters, digits, '.', '_' and '-', starting with a letter or digit", name)
 }

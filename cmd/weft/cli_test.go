@@ -58,7 +58,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"plan", "--workers", "0", "goal"}, "plan: --workers 0: want 1 to 32", "plan"},
 		{[]string{"agent", "--max-turns", "-1", "-m", "hi"}, "agent: --max-turns -1: want 1 to 1000", "agent"},
 		{[]string{"agent", "--max-turns", "1001", "-m", "hi"}, "agent: --max-turns 1001: want 1 to 1000", "agent"},
-		{[]string{"agent", "--session", "../x", "-m", "hi"}, `agent: --session: session name "../x": use 1-64 of letters, digits, '.', '_' and '-', starting with a letter or digit`, "agent"},
+		{[]string{"agent", "--session", "../x", "-m", "hi"}, `agent: --session: session: invalid session name: "../x" (1-64 of A-Z a-z 0-9 _ . -, starting with a letter or digit)`, "agent"},
 		{[]string{"plan", "--replans", "-1", "goal"}, "plan: --replans -1: want 0 or more", "plan"},
 		{[]string{"plan", "  "}, "plan: the goal is empty", "plan"},
 		{[]string{"models", "a", "b"}, "models: wrong number of arguments: want [PROVIDER], got 2", "models"},

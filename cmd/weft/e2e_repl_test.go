@@ -72,7 +72,7 @@ func TestREPLStaysUp(t *testing.T) {
 	send("/model")
 	waitFor(t, has(errb, `model: "" (empty: the configured default)`), "the model kept")
 	send("/session ../elsewhere")
-	waitFor(t, has(errb, `session name "../elsewhere": use 1-64`), "the bad session's error")
+	waitFor(t, has(errb, `invalid session name: "../elsewhere" (1-64`), "the bad session's error")
 	send("first")
 	waitFor(t, has(out, "answer number first"), "an answer with the model kept")
 	alive("a message after an unknown provider")

@@ -129,7 +129,7 @@ func (ph *promptHasher) messages(req *llm.Request, tools []byte) (*sha3.SHAKE, e
 	h.Reset()
 	from := 0
 	if ph.state != nil && req.Model == ph.model && req.System == ph.system && len(req.Messages) >= len(ph.msgs) &&
-		sameBytes(tools, ph.toolsIn) && slices.EqualFunc(req.Messages[:len(ph.msgs)], ph.msgs, sameMessage) {
+		bytes.Equal(tools, ph.toolsIn) && slices.EqualFunc(req.Messages[:len(ph.msgs)], ph.msgs, sameMessage) {
 		if err := h.UnmarshalBinary(ph.state); err != nil {
 			return nil, err
 		}
@@ -166,15 +166,6 @@ func (ph *promptHasher) messages(req *llm.Request, tools []byte) (*sha3.SHAKE, e
 		ph.msgs = append(ph.msgs, copyMessage(m))
 	}
 	return h, nil
-}
-
-// sameBytes reports whether a and b hold the same bytes, at once when
-// they are the same slice (a tool list's kept encoding).
-func sameBytes(a, b []byte) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	return len(a) == 0 || &a[0] == &b[0] || bytes.Equal(a, b)
 }
 
 // sameMessage reports whether a and b encode alike.

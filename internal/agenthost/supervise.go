@@ -13,6 +13,7 @@ import (
 	"github.com/weftos/weftos/internal/apitype"
 	"github.com/weftos/weftos/internal/kernel"
 	"github.com/weftos/weftos/internal/kernelauth"
+	"github.com/weftos/weftos/internal/session"
 )
 
 // supervisorTable maps a supervisor's name (from agent definitions) to the
@@ -88,12 +89,12 @@ func (h *Host) StartAgent(ctx context.Context, req apitype.AgentStartRequest) (a
 // before is not kept. An app's services start here too (the app sets
 // their supervision).
 func (h *Host) StartDefinition(ctx context.Context, req apitype.AgentStartRequest, def agentdef.Definition, workspace string) (apitype.AgentStartResponse, error) {
-	session := req.Session
-	if session == "" {
-		session = def.Name
+	sess := req.Session
+	if sess == "" {
+		sess = def.Name
 	}
-	if !validSessionName(session) {
-		return apitype.AgentStartResponse{}, fmt.Errorf("%w: session name %q: use letters, digits, '.', '_' and '-'", kernel.ErrInvalid, session)
+	if err := session.CheckName(sess); err != nil {
+		return apitype.AgentStartResponse{}, fmt.Errorf("%w: %w", kernel.ErrInvalid, err)
 	}
 	for _, s := range def.Services {
 		if owner, ok := ServiceOwner(h.kernel, s.Name); ok {
@@ -107,8 +108,8 @@ func (h *Host) StartDefinition(ctx context.Context, req apitype.AgentStartReques
 	if err != nil {
 		return apitype.AgentStartResponse{}, err
 	}
-	args, _ := json.Marshal(Args{Agent: def.Name, Model: req.Model, Session: session, Workspace: workspace, Serve: true})
-	resp := apitype.AgentStartResponse{Name: def.Name + "@" + session, Agent: def.Name, Session: session}
+	args, _ := json.Marshal(Args{Agent: def.Name, Model: req.Model, Session: sess, Workspace: workspace, Serve: true})
+	resp := apitype.AgentStartResponse{Name: def.Name + "@" + sess, Agent: def.Name, Session: sess}
 	w := watchKernel(h.kernel)
 	defer w.stop()
 	var sup supervisorRec

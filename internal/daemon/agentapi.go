@@ -17,6 +17,7 @@ import (
 	"github.com/weftos/weftos/internal/kernel"
 	"github.com/weftos/weftos/internal/llm"
 	"github.com/weftos/weftos/internal/localapi"
+	"github.com/weftos/weftos/internal/session"
 )
 
 // RunRequest and RunEvent are the wire types of POST /v1/agent/run.
@@ -37,8 +38,8 @@ func (d *Daemon) handleAgentRun(w http.ResponseWriter, r *http.Request) {
 	if req.Session == "" {
 		req.Session = "default"
 	}
-	if !validSessionName(req.Session) {
-		localapi.WriteError(w, http.StatusBadRequest, "invalid_argument", fmt.Sprintf("session name %q: use letters, digits, '.', '_' and '-'", req.Session))
+	if err := session.CheckName(req.Session); err != nil {
+		localapi.WriteError(w, http.StatusBadRequest, "invalid_argument", err.Error())
 		return
 	}
 	if req.Workspace == "" {

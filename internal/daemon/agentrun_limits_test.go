@@ -14,14 +14,7 @@ import (
 // leaves it to the definition and the config) is a bad request, refused
 // before any agent starts.
 func TestAgentRunRejectsBadMaxTurns(t *testing.T) {
-	home := t.TempDir()
-	d := open(t, home)
-	defer closeD(t, d)
-	c, err := client.New(home)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	_, c := openClient(t, t.TempDir())
 	for _, n := range []int{-1, 1001} {
 		err := c.AgentRun(context.Background(), apitype.RunRequest{Session: "s", Workspace: t.TempDir(), Message: "hi", MaxTurns: n},
 			func(ev apitype.RunEvent) error { t.Errorf("max_turns %d: event %+v", n, ev); return nil })

@@ -26,14 +26,7 @@ func TestEveryEndpointHasATypedMethod(t *testing.T) {
 	t.Setenv("OPENAI_BASE_URL", srv.URL)
 	t.Setenv("OPENAI_API_KEY", "k")
 	t.Setenv("ANTHROPIC_API_KEY", "")
-	home := t.TempDir()
-	d := open(t, home)
-	defer closeD(t, d)
-	c, err := client.New(home)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	d, c := openClient(t, t.TempDir())
 	ws := t.TempDir()
 	type call func(ctx context.Context) error
 	ignore := func(_ any, err error) error { return err }

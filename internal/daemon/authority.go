@@ -13,7 +13,6 @@ import (
 	"github.com/weftos/weftos/internal/governance"
 	"github.com/weftos/weftos/internal/kernel"
 	"github.com/weftos/weftos/internal/kernelauth"
-	"github.com/weftos/weftos/internal/session"
 )
 
 // chainLedger is the authority pipeline's Ledger: a durable append to the
@@ -86,9 +85,6 @@ func subjectOf(p *kernel.Process, session string) authority.Subject {
 	return kernelauth.SubjectOf(p, session)
 }
 func kernelErr(err error) error { return kernelauth.KernelErr(err) }
-
-// validSessionName reports whether s can name a session directory.
-func validSessionName(s string) bool { return session.ValidName(s) }
 
 // shake is the hex SHAKE-256/32 of b, the hash of inputs and outputs in
 // chain records.

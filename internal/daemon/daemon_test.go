@@ -35,6 +35,20 @@ func open(t testing.TB, home string) *Daemon {
 	return d
 }
 
+// openClient opens a daemon on home and a client of its local API, both
+// closed when the test ends (the client first).
+func openClient(t *testing.T, home string) (*Daemon, *client.Client) {
+	t.Helper()
+	d := open(t, home)
+	t.Cleanup(func() { closeD(t, d) })
+	c, err := client.New(home)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	return d, c
+}
+
 func closeD(t testing.TB, d *Daemon) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

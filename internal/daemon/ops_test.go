@@ -47,13 +47,7 @@ func opsDaemon(t *testing.T, srv *llmtest.Server) (*Daemon, *client.Client, stri
 	t.Setenv("OPENAI_API_KEY", "sk-test-0123456789abcdefghij")
 	t.Setenv("ANTHROPIC_API_KEY", "")
 	home := t.TempDir()
-	d := open(t, home)
-	t.Cleanup(func() { closeD(t, d) })
-	c, err := client.New(home)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
+	d, c := openClient(t, home)
 	return d, c, home
 }
 
@@ -158,16 +152,10 @@ func TestMetricsRefusedModelCall(t *testing.T) {
 		[]byte("name: offline\nsystem_prompt: You work offline.\ncapabilities:\n  can_exec_tools: true\n  can_ipc: true\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	d := open(t, home)
-	defer closeD(t, d)
-	c, err := client.New(home)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	_, c := openClient(t, home)
 	before := scrape(t, c)
 	var runErr string
-	err = c.AgentRun(context.Background(), apitype.RunRequest{Agent: "offline", Session: "refused", Workspace: t.TempDir(), Message: "hi", Model: "openai/m", Once: true},
+	err := c.AgentRun(context.Background(), apitype.RunRequest{Agent: "offline", Session: "refused", Workspace: t.TempDir(), Message: "hi", Model: "openai/m", Once: true},
 		func(ev apitype.RunEvent) error {
 			if ev.Type == apitype.RunError {
 				runErr = ev.Message

@@ -395,10 +395,9 @@ func (r *pendingReplies) complete(pid PID, env *Envelope) bool {
 func (r *pendingReplies) fail(id uint64, from PID, err error) {
 	r.mu.Lock()
 	w, ok := r.waiters[id]
-	if ok && w.to == from && from != 0 {
+	ok = ok && w.to == from && from != 0
+	if ok {
 		delete(r.waiters, id)
-	} else {
-		ok = false
 	}
 	r.mu.Unlock()
 	if ok {

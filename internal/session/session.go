@@ -73,10 +73,19 @@ func ValidName(name string) bool {
 	return nameRE.MatchString(name) && !strings.Contains(name, "..")
 }
 
+// CheckName returns nil for a valid session name, else an
+// ErrInvalidName error that states the rule.
+func CheckName(name string) error {
+	if !ValidName(name) {
+		return fmt.Errorf("%w: %q (1-64 of A-Z a-z 0-9 _ . -, starting with a letter or digit)", ErrInvalidName, name)
+	}
+	return nil
+}
+
 // Path returns the directory of session name under home.
 func Path(home, name string) (string, error) {
-	if !ValidName(name) {
-		return "", fmt.Errorf("%w: %q (1-64 of A-Z a-z 0-9 _ . -, starting with a letter or digit)", ErrInvalidName, name)
+	if err := CheckName(name); err != nil {
+		return "", err
 	}
 	return filepath.Join(home, Dir, name), nil
 }
